@@ -1,0 +1,75 @@
+"""Flask app factory: one blueprint per surface (webhooks, API, simulator, health)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, redirect, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from bot.queue import configure_queue
+from bot.settings import Settings, get_settings
+from crm.db import get_engine, ping
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the web app for `settings` (the process settings by default)."""
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = Flask(__name__, template_folder="templates", static_folder="static")
+    app.config.update(
+        SAPA=settings,
+        SECRET_KEY=settings.secret_key,
+        # Hard cap for any request; webhooks apply their own smaller limit.
+        MAX_CONTENT_LENGTH=max(settings.webhooks.max_body_bytes, 10_000_000),
+        JSON_SORT_KEYS=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+    )
+    engine = get_engine(settings.database_url)
+    configure_queue(settings.queue_url)
+
+    from bot import tasks
+    from bot.webhooks import line_parser, webhooks
+
+    app.extensions["sapa.engine"] = engine
+    app.extensions["sapa.enqueue_event"] = tasks.enqueue_event
+    if settings.line.enabled:
+        app.extensions["sapa.line_parser"] = line_parser(settings.line.channel_secret)
+    app.register_blueprint(webhooks)
+
+    from crm.api import api
+
+    app.register_blueprint(api)
+    if settings.simulator_enabled:
+        from bot.simulator import simulator
+
+        app.register_blueprint(simulator)
+
+    @app.get("/healthz")
+    def healthz():
+        """200 when the database answers, 503 otherwise."""
+        if ping(engine):
+            return jsonify(status="ok")
+        return jsonify(status="unavailable", reason="database does not answer"), 503
+
+    @app.get("/")
+    def index():
+        """The start page: the simulator when on, else health."""
+        if settings.simulator_enabled:
+            return redirect(url_for("simulator.page"))
+        return redirect(url_for("healthz"))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if request.path.startswith(("/api/", "/webhooks/", "/simulator/api")) or request.is_json:
+            return jsonify(error=exc.description or exc.name), exc.code
+        return exc
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return jsonify(error="internal error; the details are in the server log"), 500
+
+    return app

@@ -1,0 +1,432 @@
+"""The `sapa` command: run the processes, manage the database, users, tokens and webhooks."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+from pydantic import ValidationError
+from sqlmodel import Session, select
+
+from bot.settings import Settings, get_settings
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()]
+        raise click.ClickException("invalid configuration (config.yaml / SAPA_* environment):\n" + "\n".join(lines))
+
+
+def _engine():
+    from crm.db import get_engine
+
+    return get_engine(_settings().database_url)
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+@click.group()
+def main() -> None:
+    """Sapa: chat CRM for LINE and Telegram. Start with `sapa run`."""
+
+
+# --- processes ---------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="web worker processes")
+def run(host: str, port: int, workers: int) -> None:
+    """Run web + worker + clock together; Ctrl-C stops all three."""
+    settings = _settings()
+    _check_schema(settings)
+    exe = [sys.executable, "-m", "bot.cli"]
+    commands = {
+        "web": exe + ["web", "--host", host, "--port", str(port), "--workers", str(workers)],
+        "worker": exe + ["worker"],
+        "clock": exe + ["clock"],
+    }
+    children = {name: subprocess.Popen(cmd, start_new_session=True) for name, cmd in commands.items()}
+    url = f"http://{host}:{port}"
+    click.echo(f"Sapa is running at {url}  (simulator: {url}/simulator/, API: {url}/api/v1/openapi.json)")
+    _print_demo_login()
+    click.echo(f"Channels on: {', '.join(settings.channels) or 'none'}. Press Ctrl-C to stop.")
+
+    stopping = False
+
+    def stop(*_args) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while not stopping:
+        for name, child in children.items():
+            if child.poll() is not None:
+                click.echo(f"{name} exited with code {child.returncode}; stopping the others.", err=True)
+                stopping, exit_code = True, 1
+                break
+        time.sleep(0.2)
+    click.echo("Stopping…")
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT if child is children["worker"] else signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    click.echo("Stopped.")
+    sys.exit(exit_code)
+
+
+def _check_schema(settings: Settings) -> None:
+    from sqlalchemy import inspect
+
+    from crm.db import get_engine
+
+    try:
+        tables = inspect(get_engine(settings.database_url)).get_table_names()
+    except Exception as exc:  # noqa: BLE001
+        _fail(f"cannot open the database {settings.database_url}: {exc}")
+    if "webhookevent" not in tables:
+        _fail("the database has no tables yet: run `sapa db upgrade` first (make run does it for you)")
+
+
+def _print_demo_login() -> None:
+    from crm.demo import DEMO_LOGIN
+    from crm.models import StaffUser
+
+    with Session(_engine()) as session:
+        if session.exec(select(StaffUser).where(StaffUser.email == DEMO_LOGIN[0])).first():
+            click.echo(f"Demo staff login: {DEMO_LOGIN[0]} / {DEMO_LOGIN[1]}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def web(host: str, port: int, workers: int) -> None:
+    """Serve the web app with gunicorn (webhooks, API, simulator)."""
+    from gunicorn.app.base import BaseApplication
+
+    _settings()
+
+    class WebApp(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 4)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("graceful_timeout", 10)
+
+        def load(self):
+            from bot.app import create_app
+
+            return create_app()
+
+    WebApp().run()
+
+
+@main.command()
+@click.option("--workers", type=int, default=None, help="worker threads (default: queue.workers)")
+def worker(workers: int | None) -> None:
+    """Consume queue tasks (processing events, sending messages)."""
+    from bot import tasks  # noqa: F401  (registers the tasks)
+    from bot.queue import configure_queue, huey
+    from bot.runtime import get_runtime
+
+    settings = _settings()
+    logging_setup(settings)
+    configure_queue(settings.queue_url)
+    runtime = get_runtime()
+    queue = settings.queue
+    consumer = huey.create_consumer(
+        workers=workers or queue.workers, worker_type="thread", periodic=False,
+        initial_delay=queue.poll_interval_seconds, backoff=1.1, max_delay=queue.max_poll_interval_seconds,
+    )
+    click.echo(f"worker: {workers or queue.workers} threads on {settings.queue_url}")
+    try:
+        consumer.run()
+    finally:
+        runtime.close()
+
+
+@main.command()
+def clock() -> None:
+    """Run the scheduler (exactly one per install): sweeps and scheduled jobs."""
+    from bot.clock import run_clock
+
+    settings = _settings()
+    logging_setup(settings)
+    run_clock(settings)
+
+
+def logging_setup(settings: Settings) -> None:
+    """Log to stderr at the configured level."""
+    import logging
+
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+# --- database ----------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database commands."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the latest schema."""
+    from crm.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    click.echo(f"database is up to date ({_redact(settings.database_url)})")
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+@main.command()
+@click.option("--if-empty", is_flag=True, help="only when the database has no contacts and no staff yet")
+def demo(if_empty: bool) -> None:
+    """Load demo customers and a demo staff login (safe to run again)."""
+    from crm import demo as demo_data
+    from crm.db import session_scope
+
+    with session_scope(_engine()) as session:
+        if if_empty and not demo_data.database_is_empty(session):
+            click.echo("database already has data; demo data not loaded")
+            return
+        added = demo_data.load(session)
+    click.echo("demo data loaded" if added else "demo data already present")
+    click.echo(f"Demo staff login: {demo_data.DEMO_LOGIN[0]} / {demo_data.DEMO_LOGIN[1]}")
+
+
+# --- staff and tokens --------------------------------------------------------------
+
+
+@main.group()
+def user() -> None:
+    """Staff accounts."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "agent", "marketer"]), required=True)
+@click.option("--name", default="", help="display name")
+def user_add(email: str, role: str, name: str) -> None:
+    """Add a staff user; the password is read from stdin."""
+    from crm.db import session_scope
+    from crm.staff import StaffError, create_user
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with session_scope(_engine()) as session:
+            created = create_user(session=session, email=email, password=password, role=role, display_name=name)
+            click.echo(f"added {created.email} as {created.role}")
+    except StaffError as exc:
+        _fail(str(exc))
+
+
+@main.group()
+def token() -> None:
+    """REST API tokens."""
+
+
+@token.command("add")
+@click.argument("name")
+def token_add(name: str) -> None:
+    """Create an API token and print it once (it is stored hashed)."""
+    from crm.db import session_scope
+    from crm.tokens import create_token
+
+    if not name.strip():
+        _fail("give the token a name, e.g. `sapa token add pos-system`")
+    with session_scope(_engine()) as session:
+        value = create_token(session=session, name=name.strip())
+    click.echo(value)
+    click.echo(f"Store it now: it cannot be shown again. Use it as 'Authorization: Bearer {value[:9]}…'", err=True)
+
+
+# --- Telegram ----------------------------------------------------------------------
+
+
+@main.group()
+def telegram() -> None:
+    """Telegram bot commands."""
+
+
+@telegram.command("set-webhook")
+@click.argument("url")
+def telegram_set_webhook(url: str) -> None:
+    """Register URL (https://your.host/webhooks/telegram) with Telegram, with the secret token."""
+    from telegram.error import TelegramError
+
+    from bot.telegram.sender import TelegramSender
+
+    settings = _settings()
+    if not settings.telegram.enabled:
+        _fail("set SAPA_TELEGRAM__BOT_TOKEN first (from @BotFather)")
+    if not settings.telegram.secret_token:
+        _fail("set SAPA_TELEGRAM__SECRET_TOKEN first (any 1-256 of A-Z a-z 0-9 _ -)")
+    if not url.startswith("https://") and settings.env == "production":
+        _fail("Telegram only delivers webhooks to https:// URLs")
+    sender = TelegramSender(settings.telegram)
+    try:
+        sender.run(sender.bot.set_webhook(url, secret_token=settings.telegram.secret_token,
+                                          allowed_updates=["message", "edited_message", "callback_query",
+                                                           "my_chat_member"]))
+        info = sender.run(sender.bot.get_webhook_info())
+    except TelegramError as exc:
+        _fail(f"Telegram refused the webhook: {exc.message}")
+    finally:
+        sender.close()
+    click.echo(f"webhook set: {info.url or url}")
+    click.echo(f"pending updates: {info.pending_update_count}")
+
+
+# --- contacts and history ----------------------------------------------------------
+
+
+@main.group()
+def contacts() -> None:
+    """Read contacts and their history."""
+
+
+@contacts.command("list")
+@click.option("-q", "--query", default=None, help="name, phone or platform id")
+@click.option("--channel", type=click.Choice(["line", "telegram", "simulator"]), default=None)
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def contacts_list(query: str | None, channel: str | None, limit: int, as_json: bool) -> None:
+    """List contacts, most recently seen first."""
+    from crm.api import contact_public
+    from crm.contacts import identities_of, search_contacts
+
+    with Session(_engine()) as session:
+        rows = search_contacts(session=session, q=query, channel=channel, limit=limit)
+        identities = identities_of(session=session, contact_ids=[c.id for c in rows])
+        items = [contact_public(c, identities[c.id]).model_dump(mode="json") for c in rows]
+    if as_json:
+        click.echo(json.dumps(items, ensure_ascii=False, indent=2))
+        return
+    if not items:
+        click.echo("no contacts yet")
+    for item in items:
+        ids = ", ".join(f"{i['channel']}:{i['external_id']}" for i in item["identities"])
+        click.echo(f"{item['id']:>6}  {item['display_name'] or '-':<24} {item['status']:<8} {ids}")
+
+
+@contacts.command("history")
+@click.argument("contact_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+def contacts_history(contact_id: int, as_json: bool) -> None:
+    """Show a contact's whole history across channels, oldest first."""
+    from crm.api import message_public
+    from crm.history import contact_messages
+    from crm.models import Contact
+
+    with Session(_engine()) as session:
+        contact = session.get(Contact, contact_id)
+        if contact is None:
+            _fail(f"no contact {contact_id}; find ids with `sapa contacts list`")
+        rows = [message_public(row).model_dump(mode="json") for row in
+                contact_messages(session=session, contact_id=contact_id, limit=100_000)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"# {contact.display_name or contact_id} ({contact.status})")
+    for row in rows:
+        arrow = "→" if row["direction"] == "out" else "←"
+        text = row["text"] if row["text"] is not None else f"[{row['type']}]"
+        flags = f" [{row['status']}]" if row["direction"] == "out" else (f" ({row['intent']})" if row["intent"] else "")
+        click.echo(f"{row['created_at'][:19]} {row['channel']:<9} {arrow} {text}{flags}")
+
+
+# --- events ------------------------------------------------------------------------
+
+
+@main.group()
+def events() -> None:
+    """Inspect and retry stored webhook events."""
+
+
+@events.command("list")
+@click.option("--status", default="failed", show_default=True,
+              type=click.Choice(["received", "processing", "retrying", "processed", "ignored", "failed"]))
+@click.option("--limit", default=50, show_default=True)
+def events_list(status: str, limit: int) -> None:
+    """List stored events by status (failed ones by default)."""
+    from crm.models import WebhookEvent
+
+    with Session(_engine()) as session:
+        rows = session.exec(select(WebhookEvent).where(WebhookEvent.status == status)
+                            .order_by(WebhookEvent.id.desc()).limit(limit)).all()
+    if not rows:
+        click.echo(f"no {status} events")
+    for row in rows:
+        click.echo(f"{row.id:>8} {row.channel:<9} {row.event_type:<16} attempts={row.attempts} {row.error or ''}")
+
+
+@events.command("retry")
+@click.argument("event_ids", type=int, nargs=-1)
+@click.option("--all-failed", is_flag=True, help="retry every failed event")
+def events_retry(event_ids: tuple[int, ...], all_failed: bool) -> None:
+    """Queue failed events again."""
+    from sqlalchemy import update
+
+    from bot.queue import configure_queue
+    from bot.tasks import enqueue_event
+    from crm.db import session_scope
+    from crm.models import WebhookEvent
+
+    configure_queue(_settings().queue_url)
+    with session_scope(_engine()) as session:
+        query = update(WebhookEvent).where(WebhookEvent.status == "failed")
+        if not all_failed:
+            if not event_ids:
+                _fail("name event ids or pass --all-failed")
+            query = query.where(WebhookEvent.id.in_(event_ids))
+        ids = [row[0] for row in session.execute(query.values(status="received").returning(WebhookEvent.id))]
+    for event_id in ids:
+        enqueue_event(event_id)
+    click.echo(f"queued {len(ids)} event(s) again")
+
+
+def _attach_nlu() -> None:
+    try:
+        from handlers.nlu.cli import nlu
+    except ImportError:  # the NLU package is optional until trained data ships
+        return
+    main.add_command(nlu)
+
+
+_attach_nlu()
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()

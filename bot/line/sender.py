@@ -1,0 +1,183 @@
+"""Sends neutral replies through the LINE Messaging API (line-bot-sdk).
+
+Reply token first (free, single use, about one minute); push as the fallback, always with
+an `X-Line-Retry-Key` so a retried push is never delivered twice.
+https://developers.line.biz/en/reference/messaging-api/#send-reply-message
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import urllib3
+from linebot.v3.messaging import (
+    ApiClient,
+    Configuration,
+    MessagingApi,
+    PushMessageRequest,
+    ReplyMessageRequest,
+)
+from linebot.v3.messaging.exceptions import ApiException
+
+from bot.messages import Card, Choice, Reply
+from bot.senders import Delivery, Outcome, retry_key
+from bot.settings import LineSettings
+
+log = logging.getLogger(__name__)
+MAX_MESSAGES = 5  # per reply/push request
+MAX_QUICK_REPLIES = 13
+
+
+def _label(text: str, limit: int = 20) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render_action(choice: Choice) -> dict[str, Any]:
+    """A LINE action object for a button."""
+    if choice.url:
+        return {"type": "uri", "label": _label(choice.label), "uri": choice.url}
+    if choice.data:
+        return {"type": "postback", "label": _label(choice.label), "data": choice.data[:300],
+                "displayText": (choice.text or choice.label)[:300]}
+    return {"type": "message", "label": _label(choice.label), "text": (choice.text or choice.label)[:300]}
+
+
+def _bubble(card: Card) -> dict[str, Any]:
+    body = [{"type": "text", "text": card.title or "-", "weight": "bold", "size": "md", "wrap": True}]
+    if card.subtitle:
+        body.append({"type": "text", "text": card.subtitle, "size": "sm", "color": "#666666", "wrap": True})
+    bubble: dict[str, Any] = {"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": body}}
+    if card.image_url:
+        bubble["hero"] = {"type": "image", "url": card.image_url, "size": "full", "aspectMode": "cover"}
+    if card.buttons:
+        bubble["footer"] = {"type": "box", "layout": "vertical", "spacing": "sm", "contents": [
+            {"type": "button", "style": "primary" if i == 0 else "secondary", "height": "sm", "action": render_action(b)}
+            for i, b in enumerate(card.buttons[:3])
+        ]}
+    return bubble
+
+
+def render(reply: Reply) -> dict[str, Any]:
+    """The LINE message object for a neutral reply (quick replies attached when present)."""
+    if reply.cards:
+        message: dict[str, Any] = {"type": "flex", "altText": (reply.text or reply.cards[0].title)[:400],
+                                   "contents": {"type": "carousel", "contents": [_bubble(c) for c in reply.cards[:12]]}}
+    elif reply.location:
+        loc = reply.location
+        message = {"type": "location", "title": loc.title[:100] or "-", "address": loc.address[:100] or "-",
+                   "latitude": loc.lat, "longitude": loc.lon}
+    elif reply.image_url:
+        message = {"type": "image", "originalContentUrl": reply.image_url, "previewImageUrl": reply.image_url}
+    else:
+        message = {"type": "text", "text": (reply.text or " ")[:5000]}
+    if reply.choices:
+        message["quickReply"] = {"items": [{"type": "action", "action": render_action(c)}
+                                           for c in reply.choices[:MAX_QUICK_REPLIES]]}
+    return message
+
+
+def _error_text(exc: ApiException) -> str:
+    body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else str(exc.body or "")
+    try:
+        return json.loads(body).get("message") or body
+    except (ValueError, AttributeError):
+        return body or str(exc.reason)
+
+
+class LineSender:
+    """LINE channel sender (thread-safe: one urllib3 pool shared by worker threads)."""
+
+    channel = "line"
+
+    def __init__(self, settings: LineSettings) -> None:
+        self.settings = settings
+        configuration = Configuration(access_token=settings.access_token, host=settings.api_base)
+        self.api = MessagingApi(ApiClient(configuration))
+        self.timeout = settings.timeout_seconds
+
+    def deliver(self, delivery: Delivery) -> list[Outcome]:
+        """Reply with the token when there is one, else (or if it is rejected) push."""
+        chunks = [delivery.replies[i:i + MAX_MESSAGES] for i in range(0, len(delivery.replies), MAX_MESSAGES)]
+        outcomes: list[Outcome] = []
+        for index, chunk in enumerate(chunks):
+            messages = [render(reply) for reply in chunk]
+            if index == 0 and delivery.reply_token:
+                outcome = self._reply(delivery, messages)
+                if outcome is None:  # token rejected: push instead
+                    outcome = self._push(delivery.chat_id, messages, retry_key(delivery.retry_key, index))
+            else:
+                outcome = self._push(delivery.chat_id, messages, retry_key(delivery.retry_key, index))
+            outcomes.extend(_copy(outcome) for _ in chunk)
+            if outcome.status != "sent":
+                # later chunks wait for the same retry so the order is kept
+                outcomes.extend(_copy(outcome) for chunk_ in chunks[index + 1:] for _ in chunk_)
+                break
+        return outcomes
+
+    def _reply(self, delivery: Delivery, messages: list[dict]) -> Outcome | None:
+        request = ReplyMessageRequest.from_dict({"replyToken": delivery.reply_token, "messages": messages})
+        try:
+            response = self.api.reply_message(request, _request_timeout=self.timeout)
+        except ApiException as exc:
+            error = _error_text(exc)
+            if exc.status == 400 and "reply token" in error.lower():
+                if delivery.reply_uncertain:
+                    # An earlier attempt may have used the token: pushing could duplicate it.
+                    return Outcome("unknown", f"reply token rejected after an uncertain attempt: {error}")
+                return None
+            return self._api_error(exc, error)
+        except urllib3.exceptions.HTTPError as exc:
+            return Outcome("retry", f"LINE unreachable: {exc}")
+        return Outcome("sent", platform_message_id=_first_id(response))
+
+    def _push(self, to: str, messages: list[dict], key: str) -> Outcome:
+        request = PushMessageRequest.from_dict({"to": to, "messages": messages})
+        try:
+            response = self.api.push_message(request, x_line_retry_key=key, _request_timeout=self.timeout)
+        except ApiException as exc:
+            if exc.status == 409:  # this retry key was accepted before: already delivered
+                return Outcome("sent", "already accepted (retry key)")
+            return self._api_error(exc, _error_text(exc))
+        except urllib3.exceptions.HTTPError as exc:
+            return Outcome("retry", f"LINE unreachable: {exc}")
+        return Outcome("sent", platform_message_id=_first_id(response))
+
+    @staticmethod
+    def _api_error(exc: ApiException, error: str) -> Outcome:
+        text = f"LINE {exc.status}: {error}"
+        if exc.status == 429 and "monthly limit" in error.lower():
+            return Outcome("failed", text)
+        if exc.status == 429 or (exc.status or 0) >= 500:
+            retry_after = None
+            headers = exc.headers or {}
+            if headers.get("Retry-After", "").isdigit():
+                retry_after = float(headers["Retry-After"])
+            return Outcome("retry", text, retry_after=retry_after)
+        return Outcome("failed", text)
+
+    def profile(self, user_id: str, chat_type: str = "direct", chat_id: str | None = None) -> dict | None:
+        """The LINE profile (display name, language, picture) or None when LINE has none."""
+        try:
+            if chat_type == "group" and chat_id:
+                data = self.api.get_group_member_profile(chat_id, user_id, _request_timeout=self.timeout)
+            elif chat_type == "room" and chat_id:
+                data = self.api.get_room_member_profile(chat_id, user_id, _request_timeout=self.timeout)
+            else:
+                data = self.api.get_profile(user_id, _request_timeout=self.timeout)
+        except ApiException as exc:
+            if exc.status in (400, 403, 404):
+                return None
+            raise
+        return {"display_name": data.display_name, "picture_url": data.picture_url,
+                "language": getattr(data, "language", None)}
+
+
+def _first_id(response: Any) -> str | None:
+    sent = getattr(response, "sent_messages", None) or []
+    return str(sent[0].id) if sent else None
+
+
+def _copy(outcome: Outcome) -> Outcome:
+    return Outcome(outcome.status, outcome.error, outcome.platform_message_id, outcome.retry_after, outcome.blocked)

@@ -1,0 +1,335 @@
+"""The flow of one stored event: adapter → history → router → sender.
+
+Each step is idempotent, so a task that is retried (or run twice) neither records a
+message twice nor sends a reply twice: the inbound message is unique per event, the
+replies of an event form one batch with a stable id, and only unsent messages of a
+batch are (re)sent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Callable
+
+from sqlalchemy import or_, update
+from sqlmodel import Session, select
+
+from bot import messages as m
+from bot.line import adapter as line_adapter
+from bot.runtime import Runtime
+from bot.senders import Delivery, Outcome
+from bot.telegram import adapter as telegram_adapter
+from crm import contacts, history
+from crm.db import session_scope, utcnow
+from crm.models import ChannelIdentity, Contact, Conversation, Message, WebhookEvent
+from handlers.base import Context
+
+log = logging.getLogger(__name__)
+
+# Kinds of inbound events the bot answers.
+ANSWERED = {m.MESSAGE, m.POSTBACK, m.FOLLOW}
+
+
+class RetryLater(Exception):
+    """Some messages of a batch could not be sent yet; try again after `delay` seconds."""
+
+    def __init__(self, batch_id: str, delay: float | None, reason: str) -> None:
+        super().__init__(f"batch {batch_id}: {reason}")
+        self.batch_id, self.delay = batch_id, delay
+
+
+@dataclass
+class Processed:
+    """What processing an event did (for tests and logs)."""
+
+    event_id: int
+    status: str
+    batch_id: str | None = None
+
+
+# --- adapters ------------------------------------------------------------------------
+
+
+def to_inbound(rt: Runtime, event: WebhookEvent) -> m.Inbound | None:
+    """The neutral Inbound of a stored event (None when there is nothing to act on)."""
+    raw = json.loads(event.payload)
+    if event.channel == "line":
+        return line_adapter.to_inbound(raw, event.id)
+    if event.channel == "telegram":
+        username = rt.settings.telegram.username or _telegram_username(rt)
+        return telegram_adapter.to_inbound(raw, event.id, bot_username=username)
+    if event.channel == "simulator":
+        from bot.simulator import to_inbound as simulator_inbound
+
+        return simulator_inbound(raw, event.id)
+    return None
+
+
+def _telegram_username(rt: Runtime) -> str | None:
+    try:
+        return rt.senders.get("telegram").username
+    except KeyError:
+        return None
+
+
+# --- events --------------------------------------------------------------------------
+
+
+def claim_event(rt: Runtime, event_id: int) -> bool:
+    """Atomically take an event for processing (False if done or taken by a live worker)."""
+    stale = utcnow() - timedelta(seconds=rt.settings.queue.stale_event_seconds)
+    statement = (
+        update(WebhookEvent)
+        .where(WebhookEvent.id == event_id)
+        .where(or_(WebhookEvent.status.in_(("received", "retrying")),
+                   (WebhookEvent.status == "processing") & (WebhookEvent.claimed_at < stale)))
+        .values(status="processing", claimed_at=utcnow(), attempts=WebhookEvent.attempts + 1)
+    )
+    with session_scope(rt.engine) as session:
+        return session.execute(statement).rowcount == 1
+
+
+def finish_event(rt: Runtime, event_id: int, status: str, error: str | None = None) -> None:
+    """Record the end of one processing attempt."""
+    with session_scope(rt.engine) as session:
+        event = session.get(WebhookEvent, event_id)
+        event.status, event.error = status, error
+        if status in ("processed", "ignored"):
+            event.processed_at = utcnow()
+        session.add(event)
+
+
+def process_event(rt: Runtime, event_id: int, *, final_attempt: bool = True) -> Processed:
+    """Process one stored event end to end; the error boundary of the pipeline.
+
+    On an error the event is marked `retrying` (or `failed` on the last attempt) with the
+    error text, and the exception propagates so the queue retries with backoff.
+    """
+    if not claim_event(rt, event_id):
+        return Processed(event_id, "skipped")
+    try:
+        result = _process(rt, event_id)
+    except Exception as exc:
+        log.exception("processing event %s failed", event_id)
+        finish_event(rt, event_id, "failed" if final_attempt else "retrying", f"{type(exc).__name__}: {exc}")
+        raise
+    finish_event(rt, event_id, result.status)
+    return result
+
+
+def _process(rt: Runtime, event_id: int) -> Processed:
+    with Session(rt.engine) as session:
+        event = session.get(WebhookEvent, event_id)
+    inbound = to_inbound(rt, event)
+    if inbound is None:
+        return Processed(event_id, "ignored")
+
+    with session_scope(rt.engine) as session:
+        recorded = history.record_inbound(session=session, inbound=inbound)
+        identity_id = recorded.identity.id if recorded.identity else None
+        needs_profile = recorded.identity is not None and recorded.identity.profile_fetched_at is None \
+            and inbound.channel == "line"
+    if needs_profile:
+        _fetch_profile(rt, identity_id, inbound)
+
+    batch_id = f"event:{event_id}"
+    with session_scope(rt.engine) as session:
+        existing = history.batch_messages(session=session, batch_id=batch_id)
+        if not existing:
+            replies, ctx, conversation = _route(rt, session, inbound, recorded.already_recorded)
+            if replies:
+                history.record_outbound(session=session, conversation=conversation, replies=replies,
+                                        batch_id=batch_id, intent=ctx.intent,
+                                        meta={"reply_token": inbound.reply_token, "chat_type": inbound.chat_type})
+            else:
+                batch_id = None
+    if batch_id:
+        deliver_batch(rt, batch_id)
+    return Processed(event_id, "processed", batch_id)
+
+
+def _fetch_profile(rt: Runtime, identity_id: int, inbound: m.Inbound) -> None:
+    """Fetch the LINE profile once per identity (never per message)."""
+    try:
+        profile = rt.senders.get(inbound.channel).profile(inbound.user_id, inbound.chat_type, inbound.chat_id)
+    except KeyError:
+        return
+    except Exception as exc:  # noqa: BLE001 - a profile is nice to have; try again next message
+        log.warning("profile of %s not fetched: %s", inbound.user_id, exc)
+        return
+    with session_scope(rt.engine) as session:
+        identity = session.get(ChannelIdentity, identity_id)
+        identity.profile_fetched_at = utcnow()
+        if profile:
+            identity.display_name = profile.get("display_name") or identity.display_name
+            identity.picture_url = profile.get("picture_url")
+            identity.language = profile.get("language") or identity.language
+            contact = session.get(Contact, identity.contact_id)
+            contact.display_name = contact.display_name or identity.display_name
+            contact.language = contact.language or identity.language
+            session.add(contact)
+        session.add(identity)
+
+
+def reply_language(rt: Runtime, contact: Contact | None, inbound: m.Inbound) -> str:
+    """Reply in the customer's language: English for English speakers, else Indonesian."""
+    language = (contact.language if contact else None) or inbound.language or rt.settings.bot.default_language
+    return "en" if language.lower().startswith("en") else "id"
+
+
+def _bot_should_answer(rt: Runtime, inbound: m.Inbound, conversation: Conversation) -> bool:
+    if inbound.kind not in ANSWERED or not inbound.addressed:
+        return False
+    if not conversation.bot_active:
+        if conversation.handoff_until and conversation.handoff_until <= utcnow():
+            conversation.bot_active, conversation.handoff_until = True, None  # handoff timed out
+        else:
+            return False
+    return True
+
+
+def _route(rt: Runtime, session: Session, inbound: m.Inbound, already_recorded: bool) -> tuple[list[m.Reply], Context, Conversation]:
+    conversation = session.exec(select(Conversation).where(
+        Conversation.channel == inbound.channel, Conversation.external_chat_id == inbound.chat_id)).one()
+    identity = contacts.find_identity(session=session, channel=inbound.channel, external_id=inbound.user_id or "")
+    contact = session.get(Contact, identity.contact_id) if identity else None
+    ctx = Context(
+        contact_id=contact.id if contact else None,
+        contact_name=(contact.display_name if contact else "") or inbound.display_name or "Kak",
+        language=reply_language(rt, contact, inbound),
+        shop_name=rt.settings.bot.shop_name,
+        now=utcnow(),
+        state=dict(conversation.state or {}),
+        data=session,
+    )
+    if not _bot_should_answer(rt, inbound, conversation):
+        return [], ctx, conversation
+    replies = rt.router.route(inbound, ctx)
+    if ctx.state != (conversation.state or {}):
+        conversation.state, conversation.state_updated_at = ctx.state, utcnow()
+    session.add(conversation)
+    if ctx.intent and not already_recorded:
+        session.execute(update(Message).where(Message.event_id == inbound.event_id).values(intent=ctx.intent))
+    return replies, ctx, conversation
+
+
+# --- outbound ------------------------------------------------------------------------
+
+SENDABLE = ("queued", "sending")
+
+
+def deliver_batch(rt: Runtime, batch_id: str) -> list[Message]:
+    """Send the unsent messages of a batch and record each outcome.
+
+    Raises `RetryLater` when some messages hit a temporary error (rate limit, 5xx); they
+    stay `queued` and the caller retries. A Telegram message caught mid-send by a crash
+    (`sending`) is marked `unknown` instead of being sent again.
+    """
+    with session_scope(rt.engine) as session:
+        rows = [row for row in history.batch_messages(session=session, batch_id=batch_id) if row.status in SENDABLE]
+        if not rows:
+            return []
+        conversation = session.get(Conversation, rows[0].conversation_id)
+        if conversation.channel == "telegram":
+            for row in rows:
+                if row.status == "sending":
+                    row.status, row.error = "unknown", "worker stopped while sending; not resent"
+                    session.add(row)
+            rows = [row for row in rows if row.status == "queued"]
+        for row in rows:
+            row.status, row.attempts = "sending", row.attempts + 1
+            session.add(row)
+        first = rows[0] if rows else None
+    if first is None:
+        return []
+
+    meta = first.payload
+    token = meta.get("reply_token") if not meta.get("reply_token_used") else None
+    delivery = Delivery(
+        chat_id=conversation.external_chat_id,
+        replies=[m.Reply.from_payload(row.payload.get("reply", {})) for row in rows],
+        retry_key=batch_id, reply_token=token, reply_uncertain=bool(meta.get("reply_uncertain")),
+        chat_type=conversation.kind,
+    )
+    try:
+        sender = rt.senders.get(conversation.channel)
+        outcomes = sender.deliver(delivery)
+    except KeyError as exc:
+        outcomes = [Outcome("failed", str(exc)) for _ in rows]
+    except Exception as exc:  # noqa: BLE001 - the error boundary of sending
+        log.exception("sending batch %s failed", batch_id)
+        outcomes = [Outcome("retry", f"{type(exc).__name__}: {exc}") for _ in rows]
+    return _record_outcomes(rt, batch_id, [row.id for row in rows], outcomes, conversation)
+
+
+def _record_outcomes(rt: Runtime, batch_id: str, row_ids: list[int], outcomes: list[Outcome],
+                     conversation: Conversation) -> list[Message]:
+    retry: Outcome | None = None
+    with session_scope(rt.engine) as session:
+        rows = [session.get(Message, row_id) for row_id in row_ids]
+        for row, outcome in zip(rows, outcomes):
+            row.error = outcome.error
+            # The token is single use: after any attempt, later tries push instead.
+            row.payload = {**row.payload, "reply_token_used": True,
+                           "reply_uncertain": row.payload.get("reply_uncertain") or outcome.status == "unknown"}
+            if outcome.status == "retry":
+                row.status = "queued"
+                retry = retry or outcome
+            else:
+                row.status = outcome.status
+                row.platform_message_id = outcome.platform_message_id or row.platform_message_id
+                row.sent_at = utcnow() if outcome.status == "sent" else None
+            session.add(row)
+            if outcome.blocked and conversation.contact_id:
+                _mark_blocked(session, conversation)
+    if retry is not None:
+        raise RetryLater(batch_id, retry.retry_after, retry.error or "temporary error")
+    return rows
+
+
+def _mark_blocked(session: Session, conversation: Conversation) -> None:
+    identity = contacts.find_identity(session=session, channel=conversation.channel,
+                                      external_id=conversation.external_chat_id)
+    if identity is not None and not identity.blocked:
+        contacts.set_blocked(session=session, identity=identity, blocked=True)
+
+
+# --- sweeping ------------------------------------------------------------------------
+
+
+def stale_work(rt: Runtime, limit: int = 500) -> tuple[list[int], list[str]]:
+    """Events and outbound batches that were accepted but not finished in time."""
+    cutoff = utcnow() - timedelta(seconds=rt.settings.queue.stale_event_seconds)
+    with Session(rt.engine) as session:
+        events = session.exec(select(WebhookEvent.id).where(
+            or_((WebhookEvent.status == "received") & (WebhookEvent.received_at < cutoff),
+                (WebhookEvent.status == "processing") & (WebhookEvent.claimed_at < cutoff))
+        ).order_by(WebhookEvent.id).limit(limit)).all()
+        batches = session.exec(select(Message.batch_id).where(
+            Message.direction == "out", Message.status.in_(SENDABLE), Message.created_at < cutoff,
+            Message.batch_id.is_not(None)).distinct().limit(limit)).all()
+    return list(events), list(batches)
+
+
+def requeue_stale(rt: Runtime, enqueue_event: Callable[[int], Any], enqueue_batch: Callable[[str], Any]) -> int:
+    """Queue again what a crash or a lost task left behind; returns how many."""
+    events, batches = stale_work(rt)
+    for event_id in events:
+        enqueue_event(event_id)
+    for batch_id in batches:
+        enqueue_batch(batch_id)
+    if events or batches:
+        log.info("requeued %d stale events and %d stale batches", len(events), len(batches))
+    return len(events) + len(batches)
+
+
+def give_up_batch(rt: Runtime, batch_id: str, reason: str) -> None:
+    """Mark the still-unsent messages of a batch failed after the last retry."""
+    with session_scope(rt.engine) as session:
+        for row in history.batch_messages(session=session, batch_id=batch_id):
+            if row.status in SENDABLE:
+                row.status, row.error = "failed", f"gave up after retries: {reason}"
+                session.add(row)

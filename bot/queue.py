@@ -1,0 +1,31 @@
+"""The task queue (Huey): SQLite storage embedded, Redis when scaled, in-memory for tests.
+
+Tasks only carry work; the database stays the source of truth (event and message rows
+with statuses), so a lost task is found again by the clock's sweep.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from huey import Huey
+from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
+
+huey = Huey("sapa", storage_class=MemoryStorage, results=False, immediate=False)
+
+
+def configure_queue(queue_url: str) -> Huey:
+    """Point the process's Huey instance at the storage named by `queue_url`."""
+    if queue_url.startswith("memory:"):
+        huey.storage_class, huey.storage_kwargs = MemoryStorage, {}
+        huey.immediate = True
+    elif queue_url.startswith(("redis:", "rediss:")):
+        huey.immediate = False
+        huey.storage_class, huey.storage_kwargs = RedisStorage, {"url": queue_url, "blocking": True}
+    else:
+        huey.immediate = False
+        path = queue_url.split("///", 1)[-1]
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        huey.storage_class, huey.storage_kwargs = SqliteStorage, {"filename": path, "timeout": 10}
+    huey.storage = huey.create_storage()
+    return huey

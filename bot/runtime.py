@@ -1,0 +1,53 @@
+"""The process-wide pieces a worker needs: settings, database, senders, router."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from threading import Lock
+
+from sqlalchemy.engine import Engine
+
+from bot.senders import SenderRegistry
+from bot.settings import Settings, get_settings
+from crm.db import get_engine
+from handlers.router import Router, default_router
+
+
+@dataclass
+class Runtime:
+    """Settings plus the long-lived objects built from them (one per process)."""
+
+    settings: Settings
+    engine: Engine
+    senders: SenderRegistry
+    router: Router = field(default_factory=default_router)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Runtime:
+        """Build the runtime for `settings`."""
+        return cls(settings=settings, engine=get_engine(settings.database_url), senders=SenderRegistry(settings))
+
+    def close(self) -> None:
+        """Release platform clients."""
+        self.senders.close()
+
+
+_runtime: Runtime | None = None
+_lock = Lock()
+
+
+def get_runtime() -> Runtime:
+    """The current process's runtime (built from the settings on first use)."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            _runtime = Runtime.from_settings(get_settings())
+        return _runtime
+
+
+def set_runtime(runtime: Runtime | None) -> Runtime | None:
+    """Install a runtime (tests, CLI) and return the previous one."""
+    global _runtime
+    with _lock:
+        previous, _runtime = _runtime, runtime
+        return previous

@@ -1,0 +1,232 @@
+"""One validated settings object, built from config.yaml plus `SAPA_*` environment variables.
+
+`config.yaml` (next to the project root, or the file named by `SAPA_CONFIG`) documents
+every key and holds the defaults; environment variables override it with `__` for
+nesting (`SAPA_LINE__CHANNEL_SECRET`). Secrets come only from the environment or an
+uncommitted `.env` file.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "dev", "secret", "development-only-secret"}
+
+
+def config_path() -> Path:
+    """Path of the YAML file the settings are read from."""
+    return Path(os.environ.get("SAPA_CONFIG", ROOT / "config.yaml"))
+
+
+class LineSettings(BaseModel):
+    """LINE Messaging API channel; off unless both secrets are set."""
+
+    channel_secret: str = ""
+    access_token: str = ""
+    api_base: str = "https://api.line.me"
+    timeout_seconds: float = 10.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.channel_secret and self.access_token)
+
+    @field_validator("api_base")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+class TelegramSettings(BaseModel):
+    """Telegram bot; off unless the bot token is set."""
+
+    bot_token: str = ""
+    secret_token: str = ""
+    api_base: str = "https://api.telegram.org"
+    username: str = ""
+    timeout_seconds: float = 10.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.bot_token)
+
+    @field_validator("api_base")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("secret_token")
+    @classmethod
+    def _telegram_secret_charset(cls, value: str) -> str:
+        # Telegram accepts 1-256 characters A-Z a-z 0-9 _ - for secret_token.
+        if value and (len(value) > 256 or not all(c.isalnum() or c in "_-" for c in value)):
+            raise ValueError("telegram.secret_token may only contain A-Z, a-z, 0-9, _ and - (max 256)")
+        return value
+
+
+class WebhookSettings(BaseModel):
+    max_body_bytes: int = Field(1_000_000, gt=0)
+
+
+class QueueSettings(BaseModel):
+    workers: int = Field(4, ge=1)
+    retries: int = Field(5, ge=0)
+    retry_delay_seconds: float = Field(2.0, ge=0)
+    retry_backoff: float = Field(2.0, ge=1)
+    poll_interval_seconds: float = Field(0.01, gt=0)
+    max_poll_interval_seconds: float = Field(0.05, gt=0)
+    stale_event_seconds: int = Field(60, ge=1)
+
+
+class BotSettings(BaseModel):
+    handoff_timeout_minutes: int = Field(240, ge=1)
+    conversation_idle_minutes: int = Field(60, ge=1)
+    default_language: Literal["id", "en"] = "id"
+    shop_name: str = "Sapa Coffee"
+
+
+class SimulatorSettings(BaseModel):
+    enabled: bool | None = None  # None: on in development, off elsewhere
+
+
+class NluSettings(BaseModel):
+    model_path: str = "data/nlu/model.joblib"
+    confidence_threshold: float = Field(0.45, ge=0, le=1)
+    extra_examples: dict[str, list[str]] = {}
+    custom_intents: dict[str, dict[str, Any]] = {}
+
+
+class BroadcastSettings(BaseModel):
+    max_per_week: int = Field(3, ge=0)
+    quiet_hours: str = ""
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_format(cls, value: str) -> str:
+        if not value:
+            return value
+        try:
+            start, end = value.split("-")
+            for part in (start, end):
+                hours, minutes = part.strip().split(":")
+                assert 0 <= int(hours) < 24 and 0 <= int(minutes) < 60
+        except (ValueError, AssertionError):
+            raise ValueError("broadcasts.quiet_hours must look like 21:00-08:00") from None
+        return value
+
+
+class Settings(BaseSettings):
+    """Every setting of Sapa, validated once at start-up.
+
+    Built from `config.yaml` and `SAPA_*` environment variables; `Settings(**overrides)`
+    (as tests do) takes precedence over both.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="SAPA_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///data/sapa.db"
+    queue_url: str = "sqlite:///data/queue.db"
+    secret_key: str = "development-only-secret"
+    timezone: str = "Asia/Jakarta"
+    public_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+    line: LineSettings = LineSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    webhooks: WebhookSettings = WebhookSettings()
+    queue: QueueSettings = QueueSettings()
+    bot: BotSettings = BotSettings()
+    simulator: SimulatorSettings = SimulatorSettings()
+    nlu: NluSettings = NluSettings()
+    broadcasts: BroadcastSettings = BroadcastSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=config_path())
+        return (init_settings, env_settings, dotenv_settings, yaml_source)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}; use an IANA name like Asia/Jakarta") from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql")):
+            raise ValueError("database_url must be sqlite:///path or postgresql+psycopg://...")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("queue_url")
+    @classmethod
+    def _known_queue(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "redis:", "rediss:", "memory:")):
+            raise ValueError("queue_url must be sqlite:///path, redis://host:port/db or memory:")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.env == "development" or self.env == "test":
+            return self
+        problems = []
+        if self.secret_key in PLACEHOLDER_SECRETS or len(self.secret_key) < 16:
+            problems.append("SAPA_SECRET_KEY (at least 16 random characters)")
+        if self.line.enabled and self.line.channel_secret in PLACEHOLDER_SECRETS:
+            problems.append("SAPA_LINE__CHANNEL_SECRET")
+        if self.telegram.enabled and self.telegram.secret_token in PLACEHOLDER_SECRETS:
+            problems.append("SAPA_TELEGRAM__SECRET_TOKEN (Telegram webhooks need a secret)")
+        if problems:
+            raise ValueError(f"set real secrets for SAPA_ENV={self.env}: " + ", ".join(problems))
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def simulator_enabled(self) -> bool:
+        if self.simulator.enabled is None:
+            return self.env != "production"
+        return self.simulator.enabled
+
+    @property
+    def channels(self) -> list[str]:
+        """Channels that are switched on (have credentials), plus the simulator."""
+        names = [name for name in ("line", "telegram") if getattr(self, name).enabled]
+        return names + (["simulator"] if self.simulator_enabled else [])
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()

@@ -1,0 +1,108 @@
+// Customer simulator: posts customer actions to /simulator/api/send and polls the history.
+(function () {
+  "use strict";
+  const $ = (id) => document.getElementById(id);
+  const store = window.localStorage;
+  let user = store.getItem("sapa.sim.user") || newUser();
+  let lastId = 0;
+
+  function newUser() {
+    const id = "sim-" + Math.random().toString(36).slice(2, 10);
+    store.setItem("sapa.sim.user", id);
+    return id;
+  }
+
+  function setStyle(style) {
+    document.body.className = "style-" + style;
+    store.setItem("sapa.sim.style", style);
+  }
+
+  async function send(payload) {
+    $("status").textContent = "";
+    const body = Object.assign({ user, name: $("name").value, language: $("language").value, style: $("style").value }, payload);
+    try {
+      const res = await fetch("api/send", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+      });
+      if (!res.ok) { $("status").textContent = (await res.json()).error || res.statusText; }
+    } catch (err) { $("status").textContent = "Server tidak terjangkau / server unreachable"; }
+    setTimeout(poll, 150);
+  }
+
+  function button(choice) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = choice.label;   // textContent: customer and bot text never becomes HTML
+    b.addEventListener("click", () => {
+      if (choice.url) { window.open(choice.url, "_blank", "noopener"); return; }
+      if (choice.data) { send({ kind: "postback", data: choice.data, label: choice.label }); }
+      else { send({ kind: "text", text: choice.text || choice.label }); }
+    });
+    return b;
+  }
+
+  function describe(item) {
+    const p = item.payload || {};
+    if (item.type === "location") { return "📍 " + (p.title || "") + " (" + p.lat + ", " + p.lon + ")"; }
+    if (item.type === "sticker") { return "[sticker]"; }
+    if (item.type === "postback") { return "👆 " + (p.label || item.text || ""); }
+    if (["follow", "unfollow", "join", "leave"].includes(item.type)) { return "— " + item.type + " —"; }
+    return item.text || "[" + item.type + "]";
+  }
+
+  function render(item) {
+    const li = document.createElement("li");
+    const reply = (item.payload || {}).reply || {};
+    const system = item.direction === "in" && ["follow", "unfollow"].includes(item.type);
+    li.className = "msg " + (system ? "event" : item.direction);
+    li.appendChild(document.createTextNode(item.direction === "out" ? (reply.text || item.text || "") : describe(item)));
+    if (reply.location) {
+      li.appendChild(document.createTextNode("\n📍 " + reply.location.title + " — " + reply.location.address));
+    }
+    (reply.cards || []).forEach((card) => {
+      const div = document.createElement("div");
+      div.className = "buttons";
+      div.appendChild(document.createTextNode(card.title + (card.subtitle ? " — " + card.subtitle : "")));
+      (card.buttons || []).forEach((c) => div.appendChild(button(c)));
+      li.appendChild(div);
+    });
+    if (item.direction === "out") {
+      const meta = document.createElement("span");
+      meta.className = "meta";
+      meta.textContent = (item.sender === "staff" ? "staff" : "bot") + " · " + item.status;
+      li.appendChild(meta);
+    }
+    $("chat").appendChild(li);
+    if (item.direction === "out") {
+      const box = $("choices");
+      box.replaceChildren(...(reply.choices || []).map(button));
+    }
+  }
+
+  async function poll() {
+    try {
+      const res = await fetch("api/messages?user=" + encodeURIComponent(user) + "&after=" + lastId);
+      if (res.ok) {
+        const data = await res.json();
+        data.items.forEach((item) => { render(item); lastId = Math.max(lastId, item.id); });
+        if (data.items.length) { $("chat").scrollTop = $("chat").scrollHeight; }
+      }
+    } catch (err) { /* next poll retries */ }
+  }
+
+  $("composer").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = $("text").value.trim();
+    if (text) { send({ kind: "text", text }); $("text").value = ""; }
+  });
+  $("follow").addEventListener("click", () => send({ kind: "follow" }));
+  $("location").addEventListener("click", () => send({ kind: "location", lat: -6.1754, lon: 106.8272, title: "Monas" }));
+  $("reset").addEventListener("click", () => { user = newUser(); lastId = 0; $("chat").replaceChildren(); $("choices").replaceChildren(); });
+  $("style").addEventListener("change", (e) => setStyle(e.target.value));
+  $("name").value = store.getItem("sapa.sim.name") || "";
+  $("name").addEventListener("change", () => store.setItem("sapa.sim.name", $("name").value));
+  $("style").value = store.getItem("sapa.sim.style") || "line";
+  setStyle($("style").value);
+  poll();
+  setInterval(poll, 1000);
+})();

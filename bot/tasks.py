@@ -1,0 +1,52 @@
+"""Queue tasks: process a stored event, (re)send an outbound batch."""
+
+from __future__ import annotations
+
+import logging
+
+from bot import pipeline
+from bot.queue import huey
+from bot.runtime import get_runtime
+from bot.settings import get_settings
+
+log = logging.getLogger(__name__)
+_queue = get_settings().queue
+RETRY = {"retries": _queue.retries, "retry_delay": _queue.retry_delay_seconds, "retry_backoff": _queue.retry_backoff}
+
+
+@huey.task(context=True, priority=10, **RETRY)
+def process_event_task(event_id: int, task=None) -> None:
+    """Process one stored webhook event; retried with backoff, then marked failed."""
+    final = task is None or task.retries == 0
+    try:
+        pipeline.process_event(get_runtime(), event_id, final_attempt=final)
+    except pipeline.RetryLater as exc:
+        # The event is recorded and answered; only sending must be retried.
+        send_batch_task.schedule((exc.batch_id,), delay=exc.delay or _queue.retry_delay_seconds)
+
+
+@huey.task(context=True, priority=5, **RETRY)
+def send_batch_task(batch_id: str, task=None) -> None:
+    """Send the unsent messages of an outbound batch; retried with backoff, then marked failed."""
+    try:
+        pipeline.deliver_batch(get_runtime(), batch_id)
+    except pipeline.RetryLater as exc:
+        if task is not None and task.retries == 0:
+            pipeline.give_up_batch(get_runtime(), batch_id, str(exc))
+            return
+        if exc.delay:
+            # Honour the platform's retry_after, keeping the remaining retry budget.
+            remaining = (task.retries - 1) if task is not None else _queue.retries
+            send_batch_task.schedule((batch_id,), delay=exc.delay, retries=remaining)
+            return
+        raise
+
+
+def enqueue_event(event_id: int) -> None:
+    """Queue the processing of one stored event."""
+    process_event_task(event_id)
+
+
+def enqueue_batch(batch_id: str) -> None:
+    """Queue the sending of an outbound batch."""
+    send_batch_task(batch_id)

@@ -1,0 +1,175 @@
+"""Sends neutral replies through the Telegram Bot API (python-telegram-bot).
+
+PTB is asyncio; the worker is threaded. One `Bot` lives on one long-lived event loop in a
+background thread, and worker threads submit coroutines to it
+(https://docs.python-telegram-bot.org/en/stable/telegram.bot.html).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from datetime import timedelta
+from typing import Any, Coroutine
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.request import HTTPXRequest
+
+from bot.messages import Choice, Reply
+from bot.senders import Delivery, Outcome
+from bot.settings import TelegramSettings
+
+log = logging.getLogger(__name__)
+
+
+class LoopThread:
+    """An asyncio event loop running forever in a daemon thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="telegram-loop", daemon=True)
+        self.thread.start()
+
+    def run(self, coroutine: Coroutine, timeout: float | None = None) -> Any:
+        """Run a coroutine on the loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        """Stop the loop and its thread."""
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+
+
+def keyboard(choices: tuple[Choice, ...]) -> InlineKeyboardMarkup | None:
+    """An inline keyboard, two buttons a row; typed-text choices send their text as callback data."""
+    if not choices:
+        return None
+    buttons = []
+    for choice in choices:
+        if choice.url:
+            buttons.append(InlineKeyboardButton(choice.label, url=choice.url))
+        else:
+            data = choice.data or f"text:{choice.text or choice.label}"
+            buttons.append(InlineKeyboardButton(choice.label, callback_data=data.encode()[:64].decode("utf-8", "ignore")))
+    return InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)])
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramSender:
+    """Telegram channel sender."""
+
+    channel = "telegram"
+
+    def __init__(self, settings: TelegramSettings) -> None:
+        self.settings = settings
+        self.timeout = settings.timeout_seconds
+        self._loop = LoopThread()
+        request = HTTPXRequest(connection_pool_size=32, read_timeout=self.timeout, write_timeout=self.timeout,
+                               connect_timeout=self.timeout, pool_timeout=self.timeout)
+        self.bot = Bot(settings.bot_token, base_url=f"{settings.api_base}/bot",
+                       base_file_url=f"{settings.api_base}/file/bot", request=request)
+        self._username: str | None = settings.username or None
+
+    def close(self) -> None:
+        """Shut the HTTP client and the loop down."""
+        try:
+            self._loop.run(self.bot.shutdown(), timeout=5)
+        except Exception:  # noqa: BLE001 - closing best effort
+            pass
+        self._loop.stop()
+
+    def run(self, coroutine: Coroutine) -> Any:
+        """Run a PTB coroutine on the sender's loop."""
+        return self._loop.run(coroutine, timeout=self.timeout * 3)
+
+    @property
+    def username(self) -> str | None:
+        """The bot's @username (asked once with getMe when not configured)."""
+        if self._username is None:
+            try:
+                me = self.run(self.bot.get_me())
+                self._username = me.username or ""
+            except TelegramError as exc:
+                log.warning("getMe failed: %s", exc)
+                return None
+        return self._username or None
+
+    def deliver(self, delivery: Delivery) -> list[Outcome]:
+        """Send each reply as its own message; stop at the first failure so order is kept."""
+        if delivery.reply_token:  # a callback query: stop the button's spinner
+            try:
+                self.run(self.bot.answer_callback_query(delivery.reply_token))
+            except TelegramError as exc:
+                log.info("answerCallbackQuery failed (query too old?): %s", exc)
+        outcomes: list[Outcome] = []
+        for index, reply in enumerate(delivery.replies):
+            outcome = self._send(int(delivery.chat_id), reply)
+            outcomes.append(outcome)
+            if outcome.status != "sent":
+                later = "failed" if outcome.status == "failed" else "retry"
+                outcomes.extend(Outcome(later, "waiting for an earlier message") for _ in delivery.replies[index + 1:])
+                break
+        return outcomes
+
+    def _send(self, chat_id: int, reply: Reply) -> Outcome:
+        try:
+            messages = self.run(self._send_async(chat_id, reply))
+        except RetryAfter as exc:
+            return Outcome("retry", f"Telegram flood control: retry after {exc.retry_after}",
+                           retry_after=_seconds(exc.retry_after))
+        except Forbidden as exc:
+            return Outcome("failed", f"Telegram 403: {exc.message}", blocked="blocked" in exc.message.lower())
+        except BadRequest as exc:
+            return Outcome("failed", f"Telegram 400: {exc.message}")
+        except TimedOut as exc:
+            # The request may have reached Telegram: never send it again.
+            return Outcome("unknown", f"Telegram timed out: {exc.message}")
+        except NetworkError as exc:
+            return Outcome("retry", f"Telegram unreachable: {exc.message}")
+        except TelegramError as exc:
+            return Outcome("failed", f"Telegram error: {exc.message}")
+        except TimeoutError:
+            return Outcome("unknown", "Telegram call did not finish in time")
+        return Outcome("sent", platform_message_id=str(messages[-1].message_id) if messages else None)
+
+    async def _send_async(self, chat_id: int, reply: Reply) -> list:
+        markup = keyboard(reply.choices)
+        if reply.cards:
+            sent = []
+            if reply.text:
+                sent.append(await self.bot.send_message(chat_id, reply.text[:4096]))
+            for card in reply.cards:
+                caption = "\n".join(part for part in (f"<b>{_escape(card.title)}</b>", _escape(card.subtitle)) if part)
+                card_markup = keyboard(card.buttons)
+                if card.image_url:
+                    sent.append(await self.bot.send_photo(chat_id, card.image_url, caption=caption[:1024],
+                                                          parse_mode="HTML", reply_markup=card_markup))
+                else:
+                    sent.append(await self.bot.send_message(chat_id, caption[:4096], parse_mode="HTML",
+                                                            reply_markup=card_markup))
+            if markup:
+                sent.append(await self.bot.send_message(chat_id, "⬇️", reply_markup=markup))
+            return sent
+        if reply.location:
+            loc = reply.location
+            if reply.text:
+                await self.bot.send_message(chat_id, reply.text[:4096])
+            return [await self.bot.send_venue(chat_id, latitude=loc.lat, longitude=loc.lon, title=loc.title or "-",
+                                              address=loc.address or "-", reply_markup=markup)]
+        if reply.image_url:
+            return [await self.bot.send_photo(chat_id, reply.image_url, caption=reply.text[:1024] or None,
+                                              reply_markup=markup)]
+        return [await self.bot.send_message(chat_id, (reply.text or " ")[:4096], reply_markup=markup)]
+
+    def profile(self, user_id: str, chat_type: str = "direct", chat_id: str | None = None) -> dict | None:
+        """Telegram sends the user's name with every update; no extra call is needed."""
+        return None
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

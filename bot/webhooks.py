@@ -1,0 +1,126 @@
+"""Webhook endpoints: verify, parse, store, hand off, answer — nothing else.
+
+LINE: https://developers.line.biz/en/reference/messaging-api/#webhooks
+Telegram: https://core.telegram.org/bots/api#setwebhook
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+
+from flask import Blueprint, current_app, jsonify, request
+from linebot.v3 import WebhookParser
+from linebot.v3.exceptions import InvalidSignatureError
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.ingest import RawEvent, hand_off, store_events
+from bot.line.adapter import event_key
+from bot.telegram.adapter import event_type, parse_update
+
+log = logging.getLogger(__name__)
+webhooks = Blueprint("webhooks", __name__)
+
+
+class BadRequest(Exception):
+    """A webhook request we refuse, with the HTTP status and a short reason."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+@webhooks.errorhandler(BadRequest)
+def _bad_request(exc: BadRequest):
+    return jsonify(error=exc.reason), exc.status
+
+
+def _error(status: int, reason: str):
+    return jsonify(error=reason), status
+
+
+def _json_body() -> tuple[str, object]:
+    """The request body as text and parsed JSON, or a 4xx with the reason."""
+    if request.mimetype != "application/json":
+        raise BadRequest(415, "content type must be application/json")
+    limit = current_app.config["SAPA"].webhooks.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise BadRequest(413, f"body larger than {limit} bytes")
+    raw = request.get_data(cache=False)
+    if len(raw) > limit:
+        raise BadRequest(413, f"body larger than {limit} bytes")
+    try:
+        text = raw.decode("utf-8")
+        return text, json.loads(text)
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest(400, "body is not valid JSON") from None
+
+
+def store_and_queue(channel: str, events: list[RawEvent]):
+    """Commit the events, then queue them; 503 if the database is down (the platform redelivers)."""
+    try:
+        new_ids = store_events(current_app.extensions["sapa.engine"], channel, events)
+    except SQLAlchemyError:
+        log.exception("could not store %s webhook events", channel)
+        return _error(503, "storage unavailable, please retry")
+    hand_off(new_ids, current_app.extensions["sapa.enqueue_event"])
+    return jsonify(ok=True, stored=len(new_ids), duplicates=len(events) - len(new_ids)), 200
+
+
+@webhooks.post("/webhooks/line")
+def line_webhook():
+    """Receive LINE events: signature over the raw body, then store every event."""
+    settings = current_app.config["SAPA"].line
+    if not settings.enabled:
+        return _error(404, "LINE channel is not configured (set SAPA_LINE__CHANNEL_SECRET and SAPA_LINE__ACCESS_TOKEN)")
+    signature = request.headers.get("X-Line-Signature", "")
+    if not signature:
+        return _error(400, "missing X-Line-Signature")
+    text, body = _json_body()
+    parser = current_app.extensions["sapa.line_parser"]
+    try:
+        parser.parse(text, signature)
+    except InvalidSignatureError:
+        return _error(400, "invalid signature")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return _error(400, "body is not a LINE webhook payload")
+    if not isinstance(body, dict) or not isinstance(body.get("events"), list) or \
+            not all(isinstance(event, dict) and isinstance(event.get("type"), str) for event in body["events"]):
+        return _error(400, "body is not a LINE webhook payload")
+    events = [
+        RawEvent(key=event_key(event) or _digest(event), type=event["type"], payload=json.dumps(event, ensure_ascii=False))
+        for event in body["events"]
+    ]
+    return store_and_queue("line", events)
+
+
+@webhooks.post("/webhooks/telegram")
+def telegram_webhook():
+    """Receive one Telegram update: secret token header, then store it."""
+    settings = current_app.config["SAPA"].telegram
+    if not settings.enabled:
+        return _error(404, "Telegram bot is not configured (set SAPA_TELEGRAM__BOT_TOKEN)")
+    given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+    if not settings.secret_token or not hmac.compare_digest(given.encode(), settings.secret_token.encode()):
+        return _error(403, "wrong or missing secret token")
+    text, body = _json_body()
+    if not isinstance(body, dict) or type(body.get("update_id")) is not int:
+        return _error(400, "body is not a Telegram update (update_id missing)")
+    try:
+        parse_update(body)
+    except Exception:  # noqa: BLE001 - PTB raises assorted errors on malformed updates
+        return _error(400, "body is not a valid Telegram update")
+    event = RawEvent(key=str(body["update_id"]), type=event_type(body), payload=text)
+    return store_and_queue("telegram", [event])
+
+
+def _digest(event: dict) -> str:
+    # LINE always sends webhookEventId; this fallback still dedupes identical redeliveries.
+    return "sha256:" + hashlib.sha256(json.dumps(event, sort_keys=True).encode()).hexdigest()
+
+
+def line_parser(channel_secret: str) -> WebhookParser:
+    """The SDK's webhook parser (signature check with compare_digest)."""
+    return WebhookParser(channel_secret)

@@ -1,0 +1,255 @@
+"""REST API v1: JSON over Bearer tokens, described by /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable
+
+from flask import Blueprint, current_app, g, jsonify, request
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+from sqlmodel import Session, select
+
+from crm import contacts as contact_data
+from crm import history
+from crm.db import session_scope
+from crm.models import CHANNELS, ChannelIdentity, Contact, Conversation, Message
+from crm.schemas import (
+    ContactList,
+    ContactPublic,
+    ContactUpdate,
+    ConversationList,
+    ConversationPublic,
+    Error,
+    IdentityPublic,
+    MessageList,
+    MessagePublic,
+)
+from crm.tokens import verify_token
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+PRIVATE_PAYLOAD_KEYS = {"reply_token", "reply_token_used", "reply_uncertain"}
+
+
+class ApiError(Exception):
+    """An API error answered as {"error": reason} with an HTTP status."""
+
+    def __init__(self, status: int, reason: str, details: list | None = None) -> None:
+        super().__init__(reason)
+        self.status, self.reason, self.details = status, reason, details
+
+
+@api.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    body = {"error": exc.reason}
+    if exc.details:
+        body["details"] = exc.details
+    return jsonify(body), exc.status
+
+
+def _engine():
+    return current_app.extensions["sapa.engine"]
+
+
+def require_token(view: Callable) -> Callable:
+    """Allow the view only with a valid `Authorization: Bearer <token>`."""
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any):
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "missing bearer token (create one with `sapa token add NAME`)")
+        with session_scope(_engine()) as session:
+            row = verify_token(session=session, token=token.strip())
+            if row is None:
+                raise ApiError(401, "invalid or revoked token")
+            g.api_token_name = row.name
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def _json_body(model: type[BaseModel]) -> BaseModel:
+    if not request.is_json:
+        raise ApiError(415, "send JSON with Content-Type: application/json")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = [{"field": ".".join(map(str, err["loc"])), "message": err["msg"]} for err in exc.errors()]
+        raise ApiError(422, "invalid fields", details) from None
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"{name} must be an integer") from None
+    if not low <= value <= high:
+        raise ApiError(400, f"{name} must be between {low} and {high}")
+    return value
+
+
+def contact_public(contact: Contact, identities: list[ChannelIdentity]) -> ContactPublic:
+    """The API shape of a contact."""
+    return ContactPublic(
+        id=contact.id, display_name=contact.display_name, tags=list(contact.tags or []), status=contact.status,
+        identities=[IdentityPublic(channel=i.channel, external_id=i.external_id, display_name=i.display_name,
+                                   blocked=i.blocked) for i in identities],
+        language=contact.language, phone=contact.phone, email=contact.email, birthday=contact.birthday,
+        address=contact.address, created_at=contact.created_at, last_seen_at=contact.last_seen_at,
+    )
+
+
+def message_public(message: Message) -> MessagePublic:
+    """The API shape of a message (hidden messages keep no text)."""
+    payload = {k: v for k, v in (message.payload or {}).items() if k not in PRIVATE_PAYLOAD_KEYS}
+    return MessagePublic(
+        id=message.id, conversation_id=message.conversation_id, channel=message.channel,
+        direction=message.direction, sender=message.sender, type=message.type,
+        text=None if message.hidden else message.text, intent=message.intent, status=message.status,
+        error=message.error, hidden=message.hidden, payload={} if message.hidden else payload,
+        created_at=message.created_at,
+    )
+
+
+def _get_contact(session: Session, contact_id: int) -> Contact:
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise ApiError(404, f"contact {contact_id} not found")
+    return contact
+
+
+def _dump(model: BaseModel):
+    return jsonify(model.model_dump(mode="json"))
+
+
+@api.get("/contacts")
+@require_token
+def list_contacts():
+    """Contacts, searchable by name/phone/id (`q`) and channel."""
+    channel = request.args.get("channel") or None
+    if channel and channel not in CHANNELS:
+        raise ApiError(400, f"channel must be one of {', '.join(CHANNELS)}")
+    limit = _int_arg("limit", 50, 1, 500)
+    with Session(_engine()) as session:
+        rows = contact_data.search_contacts(session=session, q=request.args.get("q") or None, channel=channel, limit=limit)
+        identities = contact_data.identities_of(session=session, contact_ids=[c.id for c in rows])
+        return _dump(ContactList(items=[contact_public(c, identities[c.id]) for c in rows]))
+
+
+@api.get("/contacts/<int:contact_id>")
+@require_token
+def get_contact(contact_id: int):
+    """One contact with its channel identities."""
+    with Session(_engine()) as session:
+        contact = _get_contact(session, contact_id)
+        identities = contact_data.identities_of(session=session, contact_ids=[contact_id])[contact_id]
+        return _dump(contact_public(contact, identities))
+
+
+@api.patch("/contacts/<int:contact_id>")
+@require_token
+def update_contact(contact_id: int):
+    """Change a contact's profile fields or tags."""
+    changes = _json_body(ContactUpdate).model_dump(exclude_unset=True)
+    with session_scope(_engine()) as session:
+        contact = _get_contact(session, contact_id)
+        if "tags" in changes:
+            changes["tags"] = sorted({tag.strip() for tag in changes["tags"] if tag.strip()})
+        for field, value in changes.items():
+            setattr(contact, field, value)
+        session.add(contact)
+        session.flush()
+        identities = contact_data.identities_of(session=session, contact_ids=[contact_id])[contact_id]
+        return _dump(contact_public(contact, identities))
+
+
+@api.get("/contacts/<int:contact_id>/messages")
+@require_token
+def contact_messages(contact_id: int):
+    """A contact's full history across channels, oldest first."""
+    limit = _int_arg("limit", 500, 1, 5000)
+    with Session(_engine()) as session:
+        _get_contact(session, contact_id)
+        rows = history.contact_messages(session=session, contact_id=contact_id, limit=limit)
+        return _dump(MessageList(items=[message_public(row) for row in rows]))
+
+
+@api.get("/conversations")
+@require_token
+def list_conversations():
+    """Conversations filtered by status and contact."""
+    query = select(Conversation)
+    status = request.args.get("status")
+    if status:
+        if status not in ("open", "pending", "snoozed", "resolved"):
+            raise ApiError(400, "status must be open, pending, snoozed or resolved")
+        query = query.where(Conversation.status == status)
+    if request.args.get("contact_id"):
+        query = query.where(Conversation.contact_id == _int_arg("contact_id", 0, 1, 2**62))
+    limit = _int_arg("limit", 100, 1, 1000)
+    with Session(_engine()) as session:
+        rows = session.exec(query.order_by(Conversation.last_message_at.desc().nulls_last()).limit(limit)).all()
+        items = [ConversationPublic(
+            id=c.id, contact_id=c.contact_id, channel=c.channel, kind=c.kind, status=c.status,
+            assignee=c.assignee_id, labels=list(c.labels or []), bot_active=c.bot_active,
+            last_message_at=c.last_message_at) for c in rows]
+        return _dump(ConversationList(items=items))
+
+
+# --- OpenAPI ------------------------------------------------------------------------
+
+def _response(model: str, description: str = "OK") -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model}"}}}}
+
+
+ERRORS = {"401": _response("Error", "Missing or invalid token"), "400": _response("Error", "Bad parameter")}
+CONTACT_ID = {"name": "contact_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def openapi_document() -> dict:
+    """The OpenAPI 3.1 document of this API, schemas generated from the pydantic models."""
+    models = [ContactPublic, ContactList, ContactUpdate, MessagePublic, MessageList, ConversationPublic,
+              ConversationList, Error, IdentityPublic]
+    _, schemas = models_json_schema([(model, "serialization") for model in models],
+                                    ref_template="#/components/schemas/{model}")
+    query = lambda name, type_="string": {"name": name, "in": "query", "required": False, "schema": {"type": type_}}  # noqa: E731
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Sapa API", "version": "1"},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {"schemas": schemas["$defs"],
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "paths": {
+            "/contacts": {"get": {"summary": "Search contacts",
+                                  "parameters": [query("q"), query("channel"), query("limit", "integer")],
+                                  "responses": {"200": _response("ContactList"), **ERRORS}}},
+            "/contacts/{contact_id}": {
+                "get": {"summary": "One contact", "parameters": [CONTACT_ID],
+                        "responses": {"200": _response("ContactPublic"), "404": _response("Error"), **ERRORS}},
+                "patch": {"summary": "Update a contact", "parameters": [CONTACT_ID],
+                          "requestBody": {"required": True, "content": {"application/json": {
+                              "schema": {"$ref": "#/components/schemas/ContactUpdate"}}}},
+                          "responses": {"200": _response("ContactPublic"), "404": _response("Error"),
+                                        "422": _response("Error"), **ERRORS}}},
+            "/contacts/{contact_id}/messages": {"get": {
+                "summary": "A contact's history, oldest first", "parameters": [CONTACT_ID, query("limit", "integer")],
+                "responses": {"200": _response("MessageList"), "404": _response("Error"), **ERRORS}}},
+            "/conversations": {"get": {
+                "summary": "Conversations", "parameters": [query("status"), query("contact_id", "integer"),
+                                                            query("limit", "integer")],
+                "responses": {"200": _response("ConversationList"), **ERRORS}}},
+        },
+    }
+
+
+@api.get("/openapi.json")
+def openapi():
+    """The OpenAPI document (public, like most APIs' specs)."""
+    return jsonify(openapi_document())

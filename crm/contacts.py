@@ -1,0 +1,127 @@
+"""Contacts and their channel identities, found-or-created idempotently."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from crm.db import utcnow
+from crm.models import ChannelIdentity, Contact, Conversation, ConversationMember
+
+
+def find_identity(*, session: Session, channel: str, external_id: str) -> ChannelIdentity | None:
+    """The identity of `external_id` on `channel`, if known."""
+    return session.exec(
+        select(ChannelIdentity).where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
+    ).first()
+
+
+def get_or_create_identity(
+    *, session: Session, channel: str, external_id: str, display_name: str | None = None,
+    username: str | None = None, language: str | None = None,
+) -> tuple[ChannelIdentity, bool]:
+    """The identity (with its contact) for a channel account, created on first contact.
+
+    Safe under concurrent delivery: two workers creating the same identity race on the
+    unique key; the loser rolls back its savepoint (contact included) and reads the winner's.
+    """
+    identity = find_identity(session=session, channel=channel, external_id=external_id)
+    if identity is not None:
+        return identity, False
+    try:
+        with session.begin_nested():
+            contact = Contact(display_name=display_name or "", language=language)
+            session.add(contact)
+            session.flush()
+            identity = ChannelIdentity(
+                contact_id=contact.id, channel=channel, external_id=external_id,
+                display_name=display_name or "", username=username, language=language,
+            )
+            session.add(identity)
+            session.flush()
+        return identity, True
+    except IntegrityError:
+        identity = find_identity(session=session, channel=channel, external_id=external_id)
+        if identity is None:  # pragma: no cover - the unique key guarantees a winner
+            raise
+        return identity, False
+
+
+def get_or_create_conversation(
+    *, session: Session, channel: str, chat_id: str, kind: str, contact_id: int | None,
+) -> Conversation:
+    """The conversation for one chat (a 1:1 chat, a group or a room), created on first use."""
+    query = select(Conversation).where(Conversation.channel == channel, Conversation.external_chat_id == chat_id)
+    conversation = session.exec(query).first()
+    if conversation is not None:
+        return conversation
+    try:
+        with session.begin_nested():
+            conversation = Conversation(channel=channel, external_chat_id=chat_id, kind=kind,
+                                        contact_id=contact_id if kind == "direct" else None)
+            session.add(conversation)
+            session.flush()
+        return conversation
+    except IntegrityError:
+        return session.exec(query).one()
+
+
+def add_member(*, session: Session, conversation_id: int, contact_id: int) -> None:
+    """Record that a contact is (again) a member of a group conversation."""
+    member = session.get(ConversationMember, (conversation_id, contact_id))
+    if member is None:
+        try:
+            with session.begin_nested():
+                session.add(ConversationMember(conversation_id=conversation_id, contact_id=contact_id))
+                session.flush()
+        except IntegrityError:
+            pass
+    elif member.left_at is not None:
+        member.left_at = None
+        member.joined_at = utcnow()
+
+
+def remove_member(*, session: Session, conversation_id: int, contact_id: int) -> None:
+    """Record that a contact left a group conversation."""
+    member = session.get(ConversationMember, (conversation_id, contact_id))
+    if member is not None and member.left_at is None:
+        member.left_at = utcnow()
+
+
+def set_blocked(*, session: Session, identity: ChannelIdentity, blocked: bool) -> None:
+    """Mark a channel account blocked/unblocked; the contact is blocked when all its accounts are."""
+    identity.blocked = blocked
+    identity.blocked_at = utcnow() if blocked else None
+    session.add(identity)
+    session.flush()
+    contact = session.get(Contact, identity.contact_id)
+    identities = session.exec(select(ChannelIdentity).where(ChannelIdentity.contact_id == contact.id)).all()
+    contact.status = "blocked" if identities and all(item.blocked for item in identities) else "active"
+    session.add(contact)
+
+
+def search_contacts(*, session: Session, q: str | None = None, channel: str | None = None, limit: int = 50) -> list[Contact]:
+    """Contacts matching a name/phone/identity search and channel, most recently seen first."""
+    query = select(Contact)
+    if channel:
+        query = query.where(Contact.id.in_(select(ChannelIdentity.contact_id).where(ChannelIdentity.channel == channel)))
+    if q:
+        pattern = f"%{q.lower()}%"
+        query = query.where(
+            Contact.display_name.ilike(pattern)
+            | Contact.phone.ilike(pattern)
+            | Contact.id.in_(select(ChannelIdentity.contact_id).where(ChannelIdentity.external_id.ilike(pattern)))
+        )
+    query = query.order_by(Contact.last_seen_at.desc().nulls_last(), Contact.id.desc()).limit(limit)
+    return list(session.exec(query).all())
+
+
+def identities_of(*, session: Session, contact_ids: list[int]) -> dict[int, list[ChannelIdentity]]:
+    """Identities of several contacts in one query, keyed by contact id."""
+    result: dict[int, list[ChannelIdentity]] = {contact_id: [] for contact_id in contact_ids}
+    if contact_ids:
+        rows = session.exec(select(ChannelIdentity).where(ChannelIdentity.contact_id.in_(contact_ids))
+                            .order_by(ChannelIdentity.id)).all()
+        for row in rows:
+            result[row.contact_id].append(row)
+    return result

@@ -1,0 +1,178 @@
+"""The contact history: every inbound event and outbound message, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot import messages as m
+from crm import contacts
+from crm.db import utcnow
+from crm.models import ChannelIdentity, Contact, Conversation, Message
+
+# Inbound kinds that are stored as a history entry of their own type.
+EVENT_TYPES = {
+    m.FOLLOW: "follow", m.UNFOLLOW: "unfollow", m.JOIN: "join", m.LEAVE: "leave",
+    m.MEMBER_JOINED: "member_joined", m.MEMBER_LEFT: "member_left", m.POSTBACK: "postback",
+}
+
+
+@dataclass
+class Recorded:
+    """What recording an inbound event produced (or found, when it was recorded before)."""
+
+    conversation: Conversation
+    contact: Contact | None
+    identity: ChannelIdentity | None
+    message: Message | None
+    is_new_contact: bool = False
+    already_recorded: bool = False
+
+
+def find_message(*, session: Session, channel: str, platform_message_id: str, conversation_id: int | None = None) -> Message | None:
+    """An inbound message by its platform id."""
+    query = select(Message).where(Message.channel == channel, Message.platform_message_id == platform_message_id,
+                                  Message.direction == "in")
+    if conversation_id is not None:
+        query = query.where(Message.conversation_id == conversation_id)
+    return session.exec(query.order_by(Message.id)).first()
+
+
+def _identity_for(session: Session, inbound: m.Inbound, external_id: str | None) -> tuple[ChannelIdentity | None, bool]:
+    if not external_id:
+        return None, False
+    is_actor = external_id == inbound.user_id
+    return contacts.get_or_create_identity(
+        session=session, channel=inbound.channel, external_id=external_id,
+        display_name=inbound.display_name if is_actor else None,
+        username=inbound.username if is_actor else None,
+        language=inbound.language if is_actor else None,
+    )
+
+
+def record_inbound(*, session: Session, inbound: m.Inbound) -> Recorded:
+    """Store an inbound event in the history and apply its effects (blocks, members, edits).
+
+    Idempotent per event: a second call for the same `event_id` returns what the first stored.
+    """
+    identity, is_new = _identity_for(session, inbound, inbound.user_id)
+    contact = session.get(Contact, identity.contact_id) if identity else None
+    conversation = contacts.get_or_create_conversation(
+        session=session, channel=inbound.channel, chat_id=inbound.chat_id, kind=inbound.chat_type,
+        contact_id=contact.id if contact else None,
+    )
+    if inbound.event_id is not None:
+        existing = session.exec(select(Message).where(Message.event_id == inbound.event_id)).first()
+        if existing is not None:
+            return Recorded(conversation, contact, identity, existing, already_recorded=True)
+
+    now = utcnow()
+    if contact is not None and inbound.kind != m.UNFOLLOW:
+        contact.last_seen_at = now
+        if identity.display_name != (inbound.display_name or identity.display_name):
+            identity.display_name = inbound.display_name
+        session.add(contact)
+    if contact is not None and not inbound.is_direct:
+        contacts.add_member(session=session, conversation_id=conversation.id, contact_id=contact.id)
+
+    message = _apply(session, inbound, conversation, contact, identity)
+    if message is not None:
+        message.event_id = inbound.event_id
+        session.add(message)
+        conversation.last_message_at = now
+        if conversation.status == "resolved" and inbound.kind in (m.MESSAGE, m.POSTBACK):
+            conversation.status = "open"
+        session.add(conversation)
+    session.flush()
+    return Recorded(conversation, contact, identity, message, is_new_contact=is_new)
+
+
+def _new_message(inbound: m.Inbound, conversation: Conversation, contact: Contact | None,
+                 type_: str, text: str | None = None, payload: dict[str, Any] | None = None) -> Message:
+    return Message(
+        conversation_id=conversation.id, contact_id=contact.id if contact else None, channel=inbound.channel,
+        direction="in", sender="customer", type=type_, text=text, payload=payload or {},
+        status="received", platform_message_id=inbound.message_id,
+        created_at=utcnow(),
+    )
+
+
+def _apply(session: Session, inbound: m.Inbound, conversation: Conversation, contact: Contact | None,
+           identity: ChannelIdentity | None) -> Message | None:
+    data = dict(inbound.data)
+    if inbound.kind == m.MESSAGE:
+        if inbound.message_type == "location" and contact is not None and inbound.is_direct:
+            contact.last_lat, contact.last_lon = data.get("lat"), data.get("lon")
+            contact.last_location_at = utcnow()
+        if inbound.message_type == "contact" and contact is not None and data.get("user_id") and \
+                str(data["user_id"]) == inbound.user_id:
+            contact.phone = data.get("phone")  # the customer shared their own number
+        return _new_message(inbound, conversation, contact, inbound.message_type or "unknown", inbound.text, data)
+    if inbound.kind == m.EDITED:
+        original = find_message(session=session, channel=inbound.channel, platform_message_id=inbound.message_id or "",
+                                conversation_id=conversation.id)
+        if original is None:
+            return _new_message(inbound, conversation, contact, inbound.message_type or "text", inbound.text,
+                                {**data, "edited": True})
+        edits = list(original.payload.get("edits", [])) + [{"text": original.text, "at": utcnow().isoformat()}]
+        original.payload = {**original.payload, "edits": edits}
+        original.text, original.edited_at = inbound.text, utcnow()
+        session.add(original)
+        return _new_message(inbound, conversation, contact, "edit", inbound.text,
+                            {"message_id": original.id, "platform_message_id": inbound.message_id})
+    if inbound.kind == m.UNSEND:
+        original = find_message(session=session, channel=inbound.channel, platform_message_id=inbound.message_id or "")
+        if original is not None:
+            original.hidden = True
+            session.add(original)
+        return _new_message(inbound, conversation, contact, "unsend", None, {"platform_message_id": inbound.message_id})
+    if inbound.kind in (m.FOLLOW, m.UNFOLLOW) and identity is not None:
+        contacts.set_blocked(session=session, identity=identity, blocked=inbound.kind == m.UNFOLLOW)
+    if inbound.kind in (m.JOIN, m.LEAVE):
+        conversation.bot_member = inbound.kind == m.JOIN
+    if inbound.kind in (m.MEMBER_JOINED, m.MEMBER_LEFT):
+        for external_id in data.get("members", []):
+            member_identity, _ = _identity_for(session, inbound, external_id)
+            change = contacts.add_member if inbound.kind == m.MEMBER_JOINED else contacts.remove_member
+            change(session=session, conversation_id=conversation.id, contact_id=member_identity.contact_id)
+    if inbound.kind in EVENT_TYPES:
+        text = inbound.postback_data if inbound.kind == m.POSTBACK else None
+        return _new_message(inbound, conversation, contact, EVENT_TYPES[inbound.kind], text, data)
+    return None
+
+
+def record_outbound(*, session: Session, conversation: Conversation, replies: list[m.Reply], batch_id: str,
+                    sender: str = "bot", staff_user_id: int | None = None, intent: str | None = None,
+                    meta: dict[str, Any] | None = None) -> list[Message]:
+    """Store replies as queued outbound messages of one batch (before anything is sent)."""
+    rows = []
+    for seq, reply in enumerate(replies):
+        payload = {"reply": reply.to_payload(), **(meta or {})}
+        row = Message(
+            conversation_id=conversation.id, contact_id=conversation.contact_id, channel=conversation.channel,
+            direction="out", sender=sender, staff_user_id=staff_user_id, type=reply.type, text=reply.text,
+            payload=payload, intent=intent, status="queued", batch_id=batch_id, seq=seq,
+        )
+        session.add(row)
+        rows.append(row)
+    conversation.last_message_at = utcnow()
+    session.add(conversation)
+    session.flush()
+    return rows
+
+
+def batch_messages(*, session: Session, batch_id: str) -> list[Message]:
+    """The outbound messages of one batch, in order."""
+    return list(session.exec(select(Message).where(Message.batch_id == batch_id).order_by(Message.seq)).all())
+
+
+def contact_messages(*, session: Session, contact_id: int, limit: int = 500, before_id: int | None = None) -> list[Message]:
+    """A contact's whole history across channels (their chats and their group messages), oldest first."""
+    direct = select(Conversation.id).where(Conversation.contact_id == contact_id)
+    query = select(Message).where((Message.contact_id == contact_id) | Message.conversation_id.in_(direct))
+    if before_id is not None:
+        query = query.where(Message.id < before_id)
+    rows = session.exec(query.order_by(Message.id.desc()).limit(limit)).all()
+    return list(reversed(rows))

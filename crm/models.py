@@ -1,0 +1,193 @@
+"""SQLModel tables: the contact history and the raw events it is built from.
+
+Every table works on SQLite and PostgreSQL; platform ids are strings (LINE ids are
+strings, Telegram ids exceed 32 bits), so nothing overflows. Timestamps are aware UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from crm.db import utcnow
+
+CHANNELS = ("line", "telegram", "simulator")
+
+
+def _json(default: Any = None) -> Any:
+    factory = (lambda: list(default)) if isinstance(default, list) else (lambda: dict(default or {}))
+    return Field(default_factory=factory, sa_column=Column(JSON, nullable=False))
+
+
+# --- contacts -------------------------------------------------------------------------
+
+
+class ContactBase(SQLModel):
+    display_name: str = Field(default="", max_length=200)
+    language: str | None = Field(default=None, max_length=16)
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=200)
+    birthday: date | None = None
+    address: str | None = Field(default=None, max_length=500)
+
+
+class Contact(ContactBase, table=True):
+    """A customer: one person, with one identity per channel."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    tags: list[str] = _json([])
+    attributes: dict[str, Any] = _json({})
+    status: str = Field(default="active", max_length=16, index=True)  # active | blocked
+    marketing_consent: bool = True
+    last_lat: float | None = None
+    last_lon: float | None = None
+    last_location_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    last_seen_at: datetime | None = Field(default=None, index=True)
+
+
+class ChannelIdentity(SQLModel, table=True):
+    """A contact's account on one channel (LINE user id, Telegram user id)."""
+
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_identity_channel_external"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    channel: str = Field(max_length=16)
+    external_id: str = Field(max_length=64)
+    display_name: str = Field(default="", max_length=200)
+    username: str | None = Field(default=None, max_length=100)
+    picture_url: str | None = Field(default=None, max_length=500)
+    language: str | None = Field(default=None, max_length=16)
+    blocked: bool = False
+    blocked_at: datetime | None = None
+    profile_fetched_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- conversations and messages -------------------------------------------------------
+
+
+class Conversation(SQLModel, table=True):
+    """One chat on one channel: a customer's 1:1 chat, or a group/room with members."""
+
+    __table_args__ = (UniqueConstraint("channel", "external_chat_id", name="uq_conversation_chat"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    external_chat_id: str = Field(max_length=64)
+    kind: str = Field(default="direct", max_length=8)  # direct | group | room
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    title: str | None = Field(default=None, max_length=200)
+    status: str = Field(default="open", max_length=16, index=True)  # open|pending|snoozed|resolved
+    assignee_id: int | None = Field(default=None, foreign_key="staffuser.id")
+    labels: list[str] = _json([])
+    bot_active: bool = True
+    handoff_until: datetime | None = None
+    bot_member: bool = True  # the bot is still in the group (False after leave)
+    state: dict[str, Any] = _json({})  # conversation state, e.g. an order in progress
+    state_updated_at: datetime | None = None
+    last_message_at: datetime | None = Field(default=None, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ConversationMember(SQLModel, table=True):
+    """A contact's membership of a group or room conversation."""
+
+    conversation_id: int = Field(foreign_key="conversation.id", primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", primary_key=True)
+    joined_at: datetime = Field(default_factory=utcnow)
+    left_at: datetime | None = None
+
+
+class Message(SQLModel, table=True):
+    """One message in the contact history, inbound or outbound, with its delivery status.
+
+    Outbound messages are rows before they are sent (status queued → sending → sent |
+    failed | unknown); the messages answering one event share a `batch_id`, so a retried
+    task finds them instead of creating them again.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("batch_id", "seq", name="uq_message_batch_seq"),
+        Index("ix_message_conversation_created", "conversation_id", "created_at"),
+        Index("ix_message_platform", "channel", "platform_message_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    channel: str = Field(max_length=16)
+    direction: str = Field(max_length=3)  # in | out
+    sender: str = Field(default="customer", max_length=10)  # customer | bot | staff | system
+    staff_user_id: int | None = Field(default=None, foreign_key="staffuser.id")
+    type: str = Field(max_length=16)  # text, image, video, audio, file, location, sticker, ...
+    text: str | None = Field(default=None, sa_column=Column(Text))
+    payload: dict[str, Any] = _json({})
+    intent: str | None = Field(default=None, max_length=40, index=True)
+    confidence: float | None = None
+    status: str = Field(default="received", max_length=10, index=True)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    attempts: int = 0
+    hidden: bool = False  # unsent by the customer
+    edited_at: datetime | None = None
+    platform_message_id: str | None = Field(default=None, max_length=64)
+    event_id: int | None = Field(default=None, foreign_key="webhookevent.id", unique=True)
+    batch_id: str | None = Field(default=None, max_length=64)
+    seq: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+
+
+class WebhookEvent(SQLModel, table=True):
+    """One raw platform event exactly as received, deduplicated on the platform's id."""
+
+    __table_args__ = (
+        UniqueConstraint("channel", "event_key", name="uq_event_channel_key"),
+        Index("ix_event_status_received", "status", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    event_key: str = Field(max_length=128)  # LINE webhookEventId, Telegram update_id
+    event_type: str = Field(default="", max_length=40)
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # the raw event JSON
+    status: str = Field(default="received", max_length=12)  # received|processing|retrying|processed|ignored|failed
+    attempts: int = 0
+    claimed_at: datetime | None = None
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    received_at: datetime = Field(default_factory=utcnow)
+    processed_at: datetime | None = None
+
+
+# --- staff and API access -------------------------------------------------------------
+
+ROLES = ("admin", "agent", "marketer")
+
+
+class StaffUser(SQLModel, table=True):
+    """A person who works in the inbox."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=200, sa_column_kwargs={"unique": True})
+    display_name: str = Field(default="", max_length=200)
+    password_hash: str = Field(max_length=200)
+    role: str = Field(default="agent", max_length=10)
+    language: str = Field(default="id", max_length=4)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiToken(SQLModel, table=True):
+    """A REST API bearer token; only its SHA-256 hash is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    revoked: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+

@@ -1,0 +1,98 @@
+"""Public shapes of the REST API (pydantic), also the source of the OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+
+def _iso(value: datetime) -> str:
+    value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.isoformat().replace("+00:00", "Z")
+
+
+UtcDatetime = Annotated[datetime, PlainSerializer(_iso, return_type=str)]
+
+
+class IdentityPublic(BaseModel):
+    channel: Literal["line", "telegram", "simulator"]
+    external_id: str
+    display_name: str = ""
+    blocked: bool = False
+
+
+class ContactPublic(BaseModel):
+    id: int
+    display_name: str
+    identities: list[IdentityPublic]
+    tags: list[str]
+    status: Literal["active", "blocked"]
+    language: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    birthday: date | None = None
+    address: str | None = None
+    created_at: UtcDatetime
+    last_seen_at: UtcDatetime | None
+
+
+class ContactList(BaseModel):
+    items: list[ContactPublic]
+
+
+class ContactUpdate(BaseModel):
+    """Fields a PATCH may change; anything else is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, max_length=200)
+    tags: list[Annotated[str, Field(min_length=1, max_length=50)]] | None = Field(default=None, max_length=100)
+    language: str | None = Field(default=None, max_length=16)
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=200)
+    birthday: date | None = None
+    address: str | None = Field(default=None, max_length=500)
+    marketing_consent: bool | None = None
+
+
+class MessagePublic(BaseModel):
+    id: int
+    conversation_id: int
+    channel: str
+    direction: Literal["in", "out"]
+    sender: str
+    type: str
+    text: str | None
+    intent: str | None
+    status: str
+    error: str | None = None
+    hidden: bool = False
+    payload: dict[str, Any] = {}
+    created_at: UtcDatetime
+
+
+class MessageList(BaseModel):
+    items: list[MessagePublic]
+
+
+class ConversationPublic(BaseModel):
+    id: int
+    contact_id: int | None
+    channel: str
+    kind: str
+    status: Literal["open", "pending", "snoozed", "resolved"]
+    assignee: int | None
+    labels: list[str]
+    bot_active: bool
+    last_message_at: UtcDatetime | None
+
+
+class ConversationList(BaseModel):
+    items: list[ConversationPublic]
+
+
+class Error(BaseModel):
+    error: str
+    details: list[dict[str, Any]] | None = None
