@@ -112,6 +112,10 @@ def process_event(rt: Runtime, event_id: int, *, final_attempt: bool = True) -> 
         return Processed(event_id, "skipped")
     try:
         result = _process(rt, event_id)
+    except RetryLater:
+        # The event is recorded and answered; only sending waits for a retry.
+        finish_event(rt, event_id, "processed")
+        raise
     except Exception as exc:
         log.exception("processing event %s failed", event_id)
         finish_event(rt, event_id, "failed" if final_attempt else "retrying", f"{type(exc).__name__}: {exc}")

@@ -91,16 +91,20 @@ def core_of(label: str) -> str:
 # --------------------------------------------------------------------------- model
 @dataclass
 class Model:
-    labels: list[str]                 # classifier labels (core or fine)
-    label_core: list[str]             # core intent of each label
+    """Columns of ``W``/``b``: the 10 core intents (CORE_INTENTS order) followed by the
+    columns of the per-core fine-intent classifiers (``fine_groups``)."""
+
+    labels: list[str]                 # column labels
+    fine_groups: dict[str, list[int]]  # core -> its fine-classifier columns
     vocab_w: dict[str, int]
     idf_w: np.ndarray
     vocab_c: dict[str, int]
     idf_c: np.ndarray
-    W: np.ndarray                     # (n_word + n_char, n_labels) float32
-    b: np.ndarray                     # (n_labels,)
+    W: np.ndarray                     # (n_word + n_char, n_columns) float32
+    b: np.ndarray                     # (n_columns,)
     temperature: float = 1.0
     char_weight: float = 1.0
+    word_weight: float = 1.0
     meta: dict[str, Any] = field(default_factory=dict)
     format: int = MODEL_FORMAT
 
@@ -109,13 +113,9 @@ class Model:
 
     def _setup(self) -> None:
         self._nw = len(self.vocab_w)
-        self._core_idx = np.array([CORE_INTENTS.index(c) for c in self.label_core])
-        # label -> core aggregation matrix
-        agg = np.zeros((len(self.labels), len(CORE_INTENTS)), dtype=np.float64)
-        agg[np.arange(len(self.labels)), self._core_idx] = 1.0
-        self._agg = agg
         self._b64 = self.b.astype(np.float64)
-        self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._nc = len(CORE_INTENTS)
+        self._cache: dict[str, tuple] = {}
 
     def __getstate__(self):
         d = dict(self.__dict__)
@@ -128,7 +128,8 @@ class Model:
         self._setup()
 
     # ---------------------------------------------------------------- inference
-    def _block(self, grams: list[str], vocab: dict[str, int], idf: np.ndarray, offset: int, weight: float):
+    @staticmethod
+    def _block(grams, vocab, idf, offset, weight):
         idx: list[int] = []
         tf: list[int] = []
         get = vocab.get
@@ -142,29 +143,41 @@ class Model:
         ia = np.array(idx)
         v = (1.0 + np.log(np.array(tf, dtype=np.float64))) * idf[ia]
         v *= weight / math.sqrt(float(v @ v))
-        return ia + offset if offset else ia, v
+        return (ia + offset if offset else ia), v
 
     def logits_normalized(self, norm_text: str) -> np.ndarray:
+        """Raw decision scores of all columns for an already normalised text."""
         z = self._b64.copy()
         if norm_text:
-            iw, vw = self._block(word_ngrams(norm_text), self.vocab_w, self.idf_w, 0, 1.0)
-            ic, vc = self._block(char_wb_ngrams(norm_text), self.vocab_c, self.idf_c, self._nw, self.char_weight)
-            if iw is not None:
-                z += vw @ self.W[iw]
-            if ic is not None:
-                z += vc @ self.W[ic]
+            if self.word_weight:
+                iw, vw = self._block(word_ngrams(norm_text), self.vocab_w, self.idf_w, 0, self.word_weight)
+                if iw is not None:
+                    z += vw @ self.W[iw]
+            if self.char_weight:
+                ic, vc = self._block(char_wb_ngrams(norm_text), self.vocab_c, self.idf_c, self._nw, self.char_weight)
+                if ic is not None:
+                    z += vc @ self.W[ic]
         return z
 
-    def predict_normalized(self, norm_text: str) -> tuple[np.ndarray, np.ndarray]:
-        """-> (label probabilities, core probabilities in CORE_INTENTS order)."""
+    def predict_normalized(self, norm_text: str):
+        """-> (core probabilities in CORE_INTENTS order, fine intent or None)."""
         hit = self._cache.get(norm_text)
         if hit is not None:
             return hit
-        z = self.logits_normalized(norm_text) / self.temperature
-        z -= z.max()
-        p = np.exp(z)
+        z = self.logits_normalized(norm_text)
+        zc = z[: self._nc] / self.temperature
+        zc -= zc.max()
+        p = np.exp(zc)
         p /= p.sum()
-        res = (p, p @ self._agg)
+        k = int(p.argmax())
+        core = CORE_INTENTS[k]
+        fine = None
+        cols = self.fine_groups.get(core)
+        if cols:
+            best = cols[int(np.argmax(z[cols]))]
+            if self.labels[best] != core:
+                fine = self.labels[best]
+        res = (p, fine)
         if len(self._cache) > 4096:
             self._cache.clear()
         self._cache[norm_text] = res
@@ -172,16 +185,9 @@ class Model:
 
     def predict(self, text: str) -> tuple[str, str | None, float, dict[str, float]]:
         """-> (core intent, fine intent or None, confidence, {core: prob})."""
-        p, pc = self.predict_normalized(normalize(text or ""))
-        k = int(pc.argmax())
-        core = CORE_INTENTS[k]
-        fine = None
-        mask = self._core_idx == k
-        if mask.any():
-            li = int(np.where(mask, p, -1.0).argmax())
-            if self.labels[li] != core:
-                fine = self.labels[li]
-        return core, fine, float(pc[k]), {c: float(x) for c, x in zip(CORE_INTENTS, pc)}
+        p, fine = self.predict_normalized(normalize(text or ""))
+        k = int(p.argmax())
+        return CORE_INTENTS[k], fine, float(p[k]), dict(zip(CORE_INTENTS, p.tolist()))
 
     # ---------------------------------------------------------------- persistence
     def save(self, path: str | os.PathLike | None = None) -> Path:
@@ -206,12 +212,11 @@ def load_model(path: str | os.PathLike | None = None) -> Model:
 
 # --------------------------------------------------------------------------- training
 VARIANTS = {
-    # name: (classifier, char n-grams on?, word n-grams on?)
-    "lr": {"clf": "lr", "C": 20.0, "char": True, "word": True},
+    "lr": {"clf": "lr", "C": 10.0, "char": True, "word": True},
     "svm": {"clf": "svm", "C": 0.5, "char": True, "word": True},
-    "lr_char": {"clf": "lr", "C": 20.0, "char": True, "word": False},
+    "svm_char": {"clf": "svm", "C": 0.5, "char": True, "word": False},
 }
-DEFAULT_VARIANT = "lr"
+DEFAULT_VARIANT = "svm"
 
 
 def _collect(extra_examples, custom_intents, data_dir) -> dict[str, list[str]]:
@@ -221,71 +226,74 @@ def _collect(extra_examples, custom_intents, data_dir) -> dict[str, list[str]]:
             raise ValueError(f"extra_examples: unknown intent {intent!r}")
         data.setdefault(intent, []).extend(str(x) for x in exs or [])
     for name, spec in (custom_intents or {}).items():
-        spec = spec or {}
+        if not isinstance(spec, dict):  # e.g. a pydantic model
+            spec = spec.model_dump() if hasattr(spec, "model_dump") else dict(vars(spec))
         core = spec.get("core") or core_of(name)
         if core not in CORE_INTENTS:
             raise ValueError(f"custom intent {name!r}: core must be one of {CORE_INTENTS}, got {core!r}")
         label = name if name in CORE_INTENTS or name.startswith(core + ".") else f"{core}.{name}"
         data.setdefault(label, []).extend(str(x) for x in spec.get("examples") or [])
-    return {k: v for k, v in data.items() if v}
+    data = {k: v for k, v in data.items() if v}
+    missing = [c for c in CORE_INTENTS if not any(core_of(k) == c for k in data)]
+    if missing:
+        raise ValueError(f"no training examples for core intents {missing}")
+    return data
 
 
-def _features(texts_norm, cfg, fit_on=None):
-    """Build (and fit) vectorizers -> (X, vw, vc)."""
-    from scipy import sparse
+def _fit_vectorizers(docs):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vw = TfidfVectorizer(analyzer=word_ngrams, sublinear_tf=True, lowercase=False)
-    vc = TfidfVectorizer(analyzer=char_wb_ngrams, sublinear_tf=True, lowercase=False)
-    fit_docs = texts_norm if fit_on is None else fit_on
-    vw.fit(fit_docs)
-    vc.fit(fit_docs)
+    vw = TfidfVectorizer(analyzer=word_ngrams, sublinear_tf=True, lowercase=False).fit(docs)
+    vc = TfidfVectorizer(analyzer=char_wb_ngrams, sublinear_tf=True, lowercase=False).fit(docs)
     return vw, vc
 
 
 def _transform(vw, vc, docs, cfg):
     from scipy import sparse
 
-    blocks = []
-    if cfg["word"]:
-        blocks.append(vw.transform(docs))
-    else:
-        blocks.append(vw.transform(docs) * 0.0)
-    blocks.append(vc.transform(docs) * (1.0 if cfg["char"] else 0.0))
-    return sparse.hstack(blocks).tocsr()
+    return sparse.hstack([
+        vw.transform(docs) * (1.0 if cfg["word"] else 0.0),
+        vc.transform(docs) * (1.0 if cfg["char"] else 0.0),
+    ]).tocsr()
 
 
 def _make_clf(cfg, seed):
     if cfg["clf"] == "lr":
         from sklearn.linear_model import LogisticRegression
 
-        return LogisticRegression(C=cfg["C"], max_iter=3000, class_weight="balanced")
+        return LogisticRegression(C=cfg["C"], max_iter=2000, tol=1e-3, class_weight="balanced")
     from sklearn.svm import LinearSVC
 
     return LinearSVC(C=cfg["C"], class_weight="balanced", random_state=seed)
 
 
-def _decision(clf, X):
-    z = clf.decision_function(X)
-    return z if z.ndim == 2 else np.column_stack([-z, z])
+def _coef(clf, n_classes):
+    """(coef (n_classes, n_feat), intercept) also for the binary case."""
+    coef, icpt = clf.coef_, np.atleast_1d(clf.intercept_)
+    if coef.shape[0] == 1 and n_classes == 2:
+        coef, icpt = np.vstack([-coef / 2, coef / 2]), np.r_[-icpt / 2, icpt / 2]
+    return coef, icpt
 
 
-def _fit_temperature(z: np.ndarray, y_core: np.ndarray, agg: np.ndarray) -> float:
-    """Temperature minimising the core-intent NLL of out-of-fold scores."""
+def _softmax(z):
+    z = z - z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def _fit_temperature(z: np.ndarray, y: np.ndarray) -> float:
+    """Temperature minimising the NLL of out-of-fold core scores."""
     best = (math.inf, 1.0)
-    for t in np.exp(np.linspace(math.log(0.02), math.log(5.0), 80)):
-        s = z / t
-        s = s - s.max(axis=1, keepdims=True)
-        p = np.exp(s)
-        p /= p.sum(axis=1, keepdims=True)
-        pc = p @ agg
-        nll = -np.mean(np.log(np.clip(pc[np.arange(len(y_core)), y_core], 1e-12, 1)))
+    for t in np.exp(np.linspace(math.log(0.02), math.log(5.0), 120)):
+        p = _softmax(z / t)
+        nll = -np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1)))
         if nll < best[0]:
             best = (nll, float(t))
     return best[1]
 
 
 def ece(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error (equal-width bins)."""
     e = 0.0
     edges = np.linspace(0, 1, bins + 1)
     for lo, hi in zip(edges[:-1], edges[1:]):
@@ -295,50 +303,47 @@ def ece(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
     return float(e)
 
 
-def cross_validate(data: dict[str, list[str]], variant: str = DEFAULT_VARIANT, folds: int = 5, seed: int = 0):
-    """Out-of-fold evaluation -> dict with macro_f1, accuracy, ece, temperature, oof scores."""
+def _prepare(data):
+    labels = sorted(data)
+    texts, y_core, y_lab = [], [], []
+    for lab in labels:
+        for t in data[lab]:
+            texts.append(normalize(t))
+            y_core.append(CORE_INTENTS.index(core_of(lab)))
+            y_lab.append(lab)
+    return texts, np.array(y_core), y_lab
+
+
+def cross_validate(data: dict[str, list[str]], variant: str = DEFAULT_VARIANT, folds: int = 5, seed: int = 0) -> dict:
+    """Stratified k-fold out-of-fold evaluation of the core-intent classifier ->
+    macro-F1, accuracy, ECE (after temperature scaling), fitted temperature."""
     from sklearn.metrics import f1_score
     from sklearn.model_selection import StratifiedKFold
 
     cfg = VARIANTS[variant]
-    labels = sorted(data)
-    texts = [normalize(t) for lab in labels for t in data[lab]]
-    y = np.array([labels.index(lab) for lab in labels for _ in data[lab]])
-    core = [core_of(lab) for lab in labels]
-    agg = np.zeros((len(labels), len(CORE_INTENTS)))
-    agg[np.arange(len(labels)), [CORE_INTENTS.index(c) for c in core]] = 1
-    y_core = np.array([CORE_INTENTS.index(core[i]) for i in y])
-    # stratify on core intents (fine/custom intents may have very few examples)
-    z = np.zeros((len(texts), len(labels)))
-    skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    texts, y, _ = _prepare(data)
+    z = np.zeros((len(texts), len(CORE_INTENTS)))
     fit_s = 0.0
-    for tr, te in skf.split(texts, y_core):
+    for tr, te in StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(texts, y):
         tr_docs = [texts[i] for i in tr]
-        vw, vc = _features(None, cfg, fit_on=tr_docs)
+        vw, vc = _fit_vectorizers(tr_docs)
         t0 = time.perf_counter()
-        clf = _make_clf(cfg, seed)
-        clf.fit(_transform(vw, vc, tr_docs, cfg), y[tr])
+        clf = _make_clf(cfg, seed).fit(_transform(vw, vc, tr_docs, cfg), y[tr])
         fit_s += time.perf_counter() - t0
-        zz = np.full((len(te), len(labels)), -1e3)
-        zz[:, clf.classes_] = _decision(clf, _transform(vw, vc, [texts[i] for i in te], cfg))
-        z[te] = zz
-    T = _fit_temperature(z, y_core, agg)
-    s = z / T
-    s -= s.max(axis=1, keepdims=True)
-    p = np.exp(s)
-    p /= p.sum(axis=1, keepdims=True)
-    pc = p @ agg
-    pred = pc.argmax(axis=1)
-    conf = pc.max(axis=1)
-    correct = pred == y_core
+        z[te] = clf.decision_function(_transform(vw, vc, [texts[i] for i in te], cfg))
+    T = _fit_temperature(z, y)
+    p = _softmax(z / T)
+    pred = p.argmax(axis=1)
+    correct = pred == y
     return {
         "variant": variant,
         "folds": folds,
-        "macro_f1": float(f1_score(y_core, pred, average="macro")),
-        "accuracy": float(correct.mean()),
-        "ece": ece(conf, correct),
+        "macro_f1": round(float(f1_score(y, pred, average="macro")), 4),
+        "accuracy": round(float(correct.mean()), 4),
+        "ece": round(ece(p.max(axis=1), correct), 4),
+        "nll": round(float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1)))), 4),
         "temperature": T,
-        "fit_seconds_per_fold": fit_s / folds,
+        "fit_seconds": round(fit_s / folds, 3),
         "n": len(texts),
     }
 
@@ -352,59 +357,66 @@ def train(
     cv_folds: int = 5,
     seed: int = 0,
 ) -> Model:
-    """Train on the YAML data (+ shop extras).  ``extra_examples`` maps a core (or fine)
-    intent to more examples; ``custom_intents`` maps a fine intent name to
-    ``{"core": <core intent>, "examples": [...]}``.  Calibration (temperature) and the
-    cross-validated scores stored in ``model.meta`` come from ``cv_folds``-fold
-    out-of-fold predictions (``cv_folds=0`` skips it: temperature 1)."""
+    """Train on the YAML data (+ shop extras).
+
+    ``extra_examples`` maps a core (or fine) intent to more examples; ``custom_intents``
+    maps a fine intent name to ``{"core": <core intent>, "examples": [...]}``.
+    A core-intent classifier is trained on all examples; for every core intent with
+    fine intents a second classifier picks the fine intent (or none).  The core
+    probabilities are calibrated by a temperature fitted on ``cv_folds``-fold
+    out-of-fold scores, which also give the cross-validated scores in ``model.meta``
+    (``cv_folds=0`` skips it and keeps temperature 1)."""
     t0 = time.perf_counter()
     cfg = VARIANTS[variant]
     data = _collect(extra_examples, custom_intents, data_dir)
-    labels = sorted(data)
-    texts = [normalize(t) for lab in labels for t in data[lab]]
-    y = np.array([labels.index(lab) for lab in labels for _ in data[lab]])
-    cv = None
-    T = 1.0
-    if cv_folds and cv_folds > 1:
-        cv = cross_validate(data, variant, cv_folds, seed)
-        T = cv["temperature"]
-    vw, vc = _features(texts, cfg)
+    texts, y, y_lab = _prepare(data)
+    cv = cross_validate(data, variant, cv_folds, seed) if cv_folds and cv_folds > 1 else None
+    vw, vc = _fit_vectorizers(texts)
     X = _transform(vw, vc, texts, cfg)
-    clf = _make_clf(cfg, seed)
-    clf.fit(X, y)
-    coef = clf.coef_ if clf.coef_.shape[0] == len(labels) else np.vstack([-clf.coef_, clf.coef_])
-    icpt = clf.intercept_ if clf.intercept_.shape[0] == len(labels) else np.r_[-clf.intercept_, clf.intercept_]
-    nw = len(vw.vocabulary_)
-    W = np.ascontiguousarray(coef.T, dtype=np.float32)
-    if not cfg["word"]:
-        W[:nw] = 0
+    clf = _make_clf(cfg, seed).fit(X, y)
+    coefs, icpts = [clf.coef_], [clf.intercept_]
+    labels = list(CORE_INTENTS)
+    fine_groups: dict[str, list[int]] = {}
+    for k, core in enumerate(CORE_INTENTS):
+        idx = np.flatnonzero(y == k)
+        labs = sorted({y_lab[i] for i in idx})
+        if len(labs) < 2:
+            continue
+        yy = np.array([labs.index(y_lab[i]) for i in idx])
+        fclf = _make_clf(cfg, seed).fit(X[idx], yy)
+        c, b = _coef(fclf, len(labs))
+        fine_groups[core] = list(range(len(labels), len(labels) + len(labs)))
+        labels.extend(labs)
+        coefs.append(c)
+        icpts.append(b)
+    W = np.ascontiguousarray(np.vstack(coefs).T, dtype=np.float32)
     import sklearn
 
     counts: dict[str, int] = {}
-    for lab in labels:
+    for lab in data:
         counts[core_of(lab)] = counts.get(core_of(lab), 0) + len(data[lab])
     meta = {
         "variant": variant,
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "sklearn": sklearn.__version__,
-        "examples_per_label": {lab: len(data[lab]) for lab in labels},
-        "examples_per_intent": counts,
+        "examples_per_intent": {c: counts.get(c, 0) for c in CORE_INTENTS},
+        "examples_per_label": {lab: len(v) for lab, v in sorted(data.items())},
         "n_features": int(W.shape[0]),
         "cv": cv,
-        "train_seconds": None,
         "custom_intents": sorted(custom_intents or {}),
     }
     m = Model(
         labels=labels,
-        label_core=[core_of(lab) for lab in labels],
+        fine_groups=fine_groups,
         vocab_w={k: int(v) for k, v in vw.vocabulary_.items()},
         idf_w=vw.idf_.astype(np.float64),
         vocab_c={k: int(v) for k, v in vc.vocabulary_.items()},
         idf_c=vc.idf_.astype(np.float64),
         W=W,
-        b=np.asarray(icpt, dtype=np.float64),
-        temperature=T,
+        b=np.concatenate(icpts).astype(np.float64),
+        temperature=cv["temperature"] if cv else 1.0,
         char_weight=1.0 if cfg["char"] else 0.0,
+        word_weight=1.0 if cfg["word"] else 0.0,
         meta=meta,
     )
     meta["train_seconds"] = round(time.perf_counter() - t0, 3)

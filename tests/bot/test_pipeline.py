@@ -1,0 +1,299 @@
+"""The flow of an event: history, groups, profiles, outbound statuses and platform errors."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from sqlmodel import select
+
+from bot import pipeline
+from bot.ingest import RawEvent, store_events
+from crm import contacts
+from crm.db import session_scope, utcnow
+from crm.models import ChannelIdentity, Contact, Conversation, ConversationMember, Message, WebhookEvent
+from tests.factories import Webhooks, line_event, line_text, tg_text, tg_update
+
+USER = "U2222222222222222222222222222222b"
+GROUP = {"type": "group", "groupId": "Cgroup0000000000000000000000000001", "userId": USER}
+
+
+@pytest.fixture
+def hooks(client) -> Webhooks:
+    return Webhooks(client)
+
+
+def rows(session, *where):
+    session.expire_all()
+    return list(session.exec(select(Message).where(*where).order_by(Message.id)).all())
+
+
+def store(runtime, channel: str, payload: dict, key: str) -> int:
+    """Store an event without processing it (as the webhook does before the worker runs)."""
+    return store_events(runtime.engine, channel, [RawEvent(key, payload.get("type", "message"), json.dumps(payload))])[0]
+
+
+# --- history and contacts --------------------------------------------------------------
+
+
+def test_line_profile_is_fetched_once_per_contact(hooks, session, fake_line):
+    fake_line.profiles[USER] = {"displayName": "Dewi Lestari", "language": "en"}
+    hooks.line(line_text("halo", user=USER))
+    hooks.line(line_text("lagi", user=USER))
+    assert fake_line.profile_calls[USER] == 1
+    contact = session.exec(select(Contact)).one()
+    assert contact.display_name == "Dewi Lestari" and contact.language == "en"
+    # the reply after the profile is in the customer's language and name
+    last = fake_line.calls("/v2/bot/message/reply")[-1].json["messages"][0]["text"]
+    assert "Dewi Lestari" in last and "Here is what I can help with" in last
+
+
+def test_group_message_stored_but_answered_only_when_the_bot_is_mentioned(hooks, session, fake_line):
+    hooks.line(line_text("ada yang tau jam buka?", source=GROUP))
+    assert fake_line.calls("/v2/bot/message/reply") == []
+    hooks.line(line_text("@Sapa jam buka?", source=GROUP, mention_self=True))
+    assert len(fake_line.calls("/v2/bot/message/reply")) == 1
+    conversation = session.exec(select(Conversation)).one()
+    assert conversation.kind == "group" and conversation.contact_id is None
+    members = session.exec(select(ConversationMember)).all()
+    assert len(members) == 1
+    assert len(rows(session, Message.direction == "in")) == 2
+
+
+def test_member_joined_and_left_are_tracked(hooks, session):
+    source = {"type": "group", "groupId": "Cgroup0000000000000000000000000002"}
+    joined = {"members": [{"type": "user", "userId": "Um1"}, {"type": "user", "userId": "Um2"}]}
+    hooks.line(line_event("memberJoined", source=source, joined=joined))
+    hooks.line(line_event("memberLeft", source=source, left={"members": [{"type": "user", "userId": "Um1"}]},
+                          reply_token=False))
+    session.expire_all()
+    members = {m.contact_id: m.left_at for m in session.exec(select(ConversationMember)).all()}
+    assert len(members) == 2 and sorted(v is None for v in members.values()) == [False, True]
+
+
+def test_unsend_hides_the_message_and_edit_keeps_history(hooks, session, client, api_token):
+    hooks.line(line_text("nomorku 0812xxx", user=USER, message_id="9001"))
+    hooks.line(line_event("unsend", USER, unsend={"messageId": "9001"}, reply_token=False))
+    hooks.line(line_text("pesan 1 kopi", user=USER, message_id="9002"))
+    edited = line_text("pesan 2 kopi", user=USER, message_id="9002")
+    edited["type"] = "messageEdited"
+    hooks.line(edited)
+    original = rows(session, Message.platform_message_id == "9001", Message.type == "text")[0]
+    assert original.hidden
+    changed = rows(session, Message.platform_message_id == "9002", Message.type == "text")[0]
+    assert changed.text == "pesan 2 kopi" and changed.payload["edits"][0]["text"] == "pesan 1 kopi"
+    contact_id = original.contact_id
+    items = client.get(f"/api/v1/contacts/{contact_id}/messages",
+                       headers={"Authorization": f"Bearer {api_token}"}).get_json()["items"]
+    hidden = next(i for i in items if i["id"] == original.id)
+    assert hidden["hidden"] is True and hidden["text"] is None
+
+
+def test_postback_with_datetime_params_is_stored_and_routed(hooks, session, fake_line):
+    hooks.line(line_event("postback", USER, postback={"data": "intent=order", "params": {"datetime": "2026-12-01T10:00"}}))
+    postback = rows(session, Message.type == "postback")[0]
+    assert postback.text == "intent=order" and postback.payload["params"] == {"datetime": "2026-12-01T10:00"}
+    assert postback.intent == "order"
+    assert len(fake_line.calls("/v2/bot/message/reply")) == 1
+
+
+def test_location_is_kept_on_the_contact(hooks, session):
+    location = line_event("message", USER, message={"id": "77", "type": "location", "title": "Kantor",
+                                                      "address": "Jl. Sudirman", "latitude": -6.2, "longitude": 106.8})
+    hooks.line(location)
+    contact = session.exec(select(Contact)).one()
+    assert (contact.last_lat, contact.last_lon) == (-6.2, 106.8)
+
+
+def test_find_or_create_is_idempotent_under_concurrent_delivery(runtime):
+    errors, barrier = [], threading.Barrier(8)
+
+    def create() -> None:
+        try:
+            barrier.wait()
+            with session_scope(runtime.engine) as session:
+                contacts.get_or_create_identity(session=session, channel="telegram", external_id="9000000000001")
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with session_scope(runtime.engine) as session:
+        assert len(session.exec(select(ChannelIdentity)).all()) == 1
+        assert len(session.exec(select(Contact)).all()) == 1
+
+
+# --- LINE outbound ---------------------------------------------------------------------
+
+
+def test_expired_reply_token_falls_back_to_push_with_retry_key(hooks, session, fake_line):
+    fake_line.expire_reply_token("old-token")
+    hooks.line(line_text("halo", user=USER, reply_token="old-token"))
+    pushes = fake_line.calls("/v2/bot/message/push")
+    assert len(pushes) == 1 and pushes[0].json["to"] == USER
+    assert len(pushes[0].headers.get("X-Line-Retry-Key", "")) == 36
+    assert rows(session, Message.direction == "out")[0].status == "sent"
+
+
+def test_push_429_is_retried_with_the_same_retry_key_and_delivered_once(runtime, fake_line, session):
+    fake_line.fail_next("/v2/bot/message/push", 429, {"message": "Too Many Requests"})
+    event_id = store(runtime, "line", line_text("halo", user=USER, reply_token=False), "e-429")
+    with pytest.raises(pipeline.RetryLater) as raised:
+        pipeline.process_event(runtime, event_id)
+    out = rows(session, Message.direction == "out")[0]
+    assert out.status == "queued" and "429" in out.error
+    pipeline.deliver_batch(runtime, raised.value.batch_id)
+    pushes = fake_line.calls("/v2/bot/message/push")
+    assert len(pushes) == 2
+    assert pushes[0].headers["X-Line-Retry-Key"] == pushes[1].headers["X-Line-Retry-Key"]
+    assert rows(session, Message.direction == "out")[0].status == "sent"
+    assert len(fake_line.delivered_to(USER)) == 1
+    # processing finished even though sending needed a retry
+    assert session.get(WebhookEvent, event_id).status == "processed"
+
+
+def test_push_accepted_before_a_crash_is_not_sent_twice(runtime, fake_line, session):
+    event_id = store(runtime, "line", line_text("halo", user=USER, reply_token=False), "e-409")
+    pipeline.process_event(runtime, event_id)
+    batch = f"event:{event_id}"
+    with session_scope(runtime.engine) as s:  # pretend the worker died before recording "sent"
+        for row in s.exec(select(Message).where(Message.batch_id == batch)).all():
+            row.status = "sending"
+            s.add(row)
+    pipeline.deliver_batch(runtime, batch)
+    assert fake_line.calls("/v2/bot/message/push")[-1].status == 409
+    assert len(fake_line.delivered_to(USER)) == 1
+    assert rows(session, Message.batch_id == batch)[0].status == "sent"
+
+
+def test_reply_5xx_then_token_rejected_is_unknown_not_pushed(runtime, fake_line, session):
+    fake_line.fail_next("/v2/bot/message/reply", 500)
+    event_id = store(runtime, "line", line_text("halo", user=USER, reply_token="tok-5xx"), "e-5xx")
+    with pytest.raises(pipeline.RetryLater):
+        pipeline.process_event(runtime, event_id)
+    fake_line.expire_reply_token("tok-5xx")
+    # the retry pushes only if the first attempt certainly failed; a 5xx is uncertain
+    pipeline.deliver_batch(runtime, f"event:{event_id}")
+    out = rows(session, Message.direction == "out")[0]
+    assert out.status in ("sent", "unknown")
+    assert len(fake_line.calls("/v2/bot/message/push")) + len(fake_line.replied) <= 1
+
+
+def test_line_monthly_limit_is_a_recorded_failure(runtime, fake_line, session):
+    fake_line.fail_next("/v2/bot/message/push", 429, {"message": "You have reached your monthly limit."})
+    event_id = store(runtime, "line", line_text("halo", user=USER, reply_token=False), "e-quota")
+    pipeline.process_event(runtime, event_id)
+    out = rows(session, Message.direction == "out")[0]
+    assert out.status == "failed" and "monthly limit" in out.error
+
+
+# --- Telegram outbound -----------------------------------------------------------------
+
+
+def test_telegram_403_blocked_marks_contact_and_records_error(hooks, session, fake_telegram):
+    fake_telegram.blocked_chats.add(6_000_000_001)
+    hooks.telegram(tg_text("halo", user_id=6_000_000_001))
+    out = rows(session, Message.direction == "out")[0]
+    assert out.status == "failed" and "blocked" in out.error
+    assert session.exec(select(Contact)).one().status == "blocked"
+
+
+def test_telegram_429_retry_after_is_honoured(runtime, fake_telegram, session):
+    fake_telegram.fail_next("sendMessage", 429, {"ok": False, "error_code": 429,
+                                                 "description": "Too Many Requests: retry after 7",
+                                                 "parameters": {"retry_after": 7}})
+    event_id = store(runtime, "telegram", tg_text("halo", user_id=6_000_000_002), "7001")
+    with pytest.raises(pipeline.RetryLater) as raised:
+        pipeline.process_event(runtime, event_id)
+    assert raised.value.delay == 7
+    pipeline.deliver_batch(runtime, raised.value.batch_id)
+    assert rows(session, Message.direction == "out")[0].status == "sent"
+
+
+def test_telegram_message_caught_mid_send_is_marked_unknown_not_resent(runtime, fake_telegram, session):
+    event_id = store(runtime, "telegram", tg_text("halo", user_id=6_000_000_003), "7002")
+    pipeline.process_event(runtime, event_id)
+    batch = f"event:{event_id}"
+    with session_scope(runtime.engine) as s:
+        for row in s.exec(select(Message).where(Message.batch_id == batch)).all():
+            row.status = "sending"
+            s.add(row)
+    pipeline.deliver_batch(runtime, batch)
+    assert len(fake_telegram.calls("sendMessage")) == 1
+    assert rows(session, Message.batch_id == batch)[0].status == "unknown"
+
+
+def test_telegram_callback_query_is_answered_and_routed(hooks, session, fake_telegram):
+    hooks.telegram(tg_update("callback_query"))
+    assert len(fake_telegram.calls("answerCallbackQuery")) == 1
+    postback = rows(session, Message.type == "postback")[0]
+    assert postback.text == "menu:book:2025-01-01"
+    assert len(fake_telegram.calls("sendMessage")) == 1
+
+
+def test_telegram_group_answers_only_when_addressed(hooks, session, fake_telegram):
+    chat = {"id": -1001234567890, "title": "VIP", "type": "supergroup"}
+    hooks.telegram(tg_text("ada yang tau jam buka", user_id=6_000_000_004, chat=chat))
+    assert fake_telegram.calls("sendMessage") == []
+    username = fake_telegram.calls("getMe") and "sapa_test_bot"
+    mention = f"@{username} jam buka?"
+    hooks.telegram(tg_text(mention, user_id=6_000_000_004, chat=chat,
+                           entities=[{"offset": 0, "length": len(username) + 1, "type": "mention"}]))
+    assert len(fake_telegram.calls("sendMessage")) == 1
+
+
+def test_telegram_start_command_gets_the_welcome(hooks, fake_telegram):
+    hooks.telegram(tg_update("command_start"))
+    text = fake_telegram.calls("sendMessage")[0].json["text"]
+    assert "Welcome" in text or "Selamat datang" in text
+
+
+# --- failures and recovery --------------------------------------------------------------
+
+
+def test_failing_processing_is_retried_then_visible_as_failed(runtime, session, monkeypatch):
+    event_id = store(runtime, "line", line_text("halo", user=USER), "e-fail")
+
+    def boom(*_args, **_kwargs):
+        raise RuntimeError("handler exploded")
+
+    monkeypatch.setattr(runtime.router, "route", boom)
+    with pytest.raises(RuntimeError):
+        pipeline.process_event(runtime, event_id, final_attempt=False)
+    session.expire_all()
+    event = session.get(WebhookEvent, event_id)
+    assert event.status == "retrying" and "handler exploded" in event.error and event.attempts == 1
+    with pytest.raises(RuntimeError):
+        pipeline.process_event(runtime, event_id, final_attempt=True)
+    session.expire_all()
+    assert session.get(WebhookEvent, event_id).status == "failed"
+    # the inbound message was kept, once, despite two attempts
+    assert len(rows(session, Message.direction == "in")) == 1
+
+
+def test_processing_twice_records_and_answers_once(runtime, fake_line, session):
+    event_id = store(runtime, "line", line_text("halo", user=USER), "e-twice")
+    pipeline.process_event(runtime, event_id)
+    with session_scope(runtime.engine) as s:  # a duplicate task after a crash
+        event = s.get(WebhookEvent, event_id)
+        event.status = "received"
+        s.add(event)
+    pipeline.process_event(runtime, event_id)
+    assert len(fake_line.calls("/v2/bot/message/reply")) == 1
+    assert len(rows(session, Message.direction == "in")) == 1
+
+
+def test_stale_events_are_requeued_by_the_sweep(runtime, session):
+    event_id = store(runtime, "line", line_text("halo", user=USER), "e-stale")
+    with session_scope(runtime.engine) as s:
+        event = s.get(WebhookEvent, event_id)
+        event.received_at = utcnow().replace(year=2020)
+        s.add(event)
+    queued: list[int] = []
+    assert pipeline.requeue_stale(runtime, queued.append, lambda batch: None) == 1
+    assert queued == [event_id]
