@@ -251,11 +251,12 @@ def deliver_batch(rt: Runtime, batch_id: str) -> list[Message]:
         return []
 
     meta = first.payload
-    token = meta.get("reply_token") if not meta.get("reply_token_used") else None
     delivery = Delivery(
         chat_id=conversation.external_chat_id,
         replies=[m.Reply.from_payload(row.payload.get("reply", {})) for row in rows],
-        retry_key=batch_id, reply_token=token, reply_uncertain=bool(meta.get("reply_uncertain")),
+        # A retry tries the reply token again (free, and LINE rejects it if it was used);
+        # after an uncertain attempt a rejected token means "maybe delivered": no push.
+        retry_key=batch_id, reply_token=meta.get("reply_token"), reply_uncertain=bool(meta.get("reply_uncertain")),
         chat_type=conversation.kind,
     )
     try:
@@ -276,9 +277,8 @@ def _record_outcomes(rt: Runtime, batch_id: str, row_ids: list[int], outcomes: l
         rows = [session.get(Message, row_id) for row_id in row_ids]
         for row, outcome in zip(rows, outcomes):
             row.error = outcome.error
-            # The token is single use: after any attempt, later tries push instead.
-            row.payload = {**row.payload, "reply_token_used": True,
-                           "reply_uncertain": row.payload.get("reply_uncertain") or outcome.status == "unknown"}
+            if outcome.uncertain:
+                row.payload = {**row.payload, "reply_uncertain": True}
             if outcome.status == "retry":
                 row.status = "queued"
                 retry = retry or outcome

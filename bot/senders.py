@@ -26,6 +26,7 @@ class Outcome:
     platform_message_id: str | None = None
     retry_after: float | None = None  # seconds the platform asked us to wait
     blocked: bool = False  # the recipient blocked the bot
+    uncertain: bool = False  # the platform may have acted on the request (5xx, timeout)
 
 
 @dataclass

@@ -28,7 +28,7 @@ from crm.schemas import (
 from crm.tokens import verify_token
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
-PRIVATE_PAYLOAD_KEYS = {"reply_token", "reply_token_used", "reply_uncertain"}
+PRIVATE_PAYLOAD_KEYS = {"reply_token", "reply_uncertain"}
 
 
 class ApiError(Exception):

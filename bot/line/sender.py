@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 import urllib3
@@ -109,10 +110,10 @@ class LineSender:
                     outcome = self._push(delivery.chat_id, messages, retry_key(delivery.retry_key, index))
             else:
                 outcome = self._push(delivery.chat_id, messages, retry_key(delivery.retry_key, index))
-            outcomes.extend(_copy(outcome) for _ in chunk)
+            outcomes.extend(replace(outcome) for _ in chunk)
             if outcome.status != "sent":
                 # later chunks wait for the same retry so the order is kept
-                outcomes.extend(_copy(outcome) for chunk_ in chunks[index + 1:] for _ in chunk_)
+                outcomes.extend(replace(outcome) for chunk_ in chunks[index + 1:] for _ in chunk_)
                 break
         return outcomes
 
@@ -129,7 +130,8 @@ class LineSender:
                 return None
             return self._api_error(exc, error)
         except urllib3.exceptions.HTTPError as exc:
-            return Outcome("retry", f"LINE unreachable: {exc}")
+            uncertain = isinstance(exc, urllib3.exceptions.ReadTimeoutError)
+            return Outcome("retry", f"LINE unreachable: {exc}", uncertain=uncertain)
         return Outcome("sent", platform_message_id=_first_id(response))
 
     def _push(self, to: str, messages: list[dict], key: str) -> Outcome:
@@ -154,7 +156,7 @@ class LineSender:
             headers = exc.headers or {}
             if headers.get("Retry-After", "").isdigit():
                 retry_after = float(headers["Retry-After"])
-            return Outcome("retry", text, retry_after=retry_after)
+            return Outcome("retry", text, retry_after=retry_after, uncertain=(exc.status or 0) >= 500)
         return Outcome("failed", text)
 
     def profile(self, user_id: str, chat_type: str = "direct", chat_id: str | None = None) -> dict | None:
@@ -178,6 +180,3 @@ def _first_id(response: Any) -> str | None:
     sent = getattr(response, "sent_messages", None) or []
     return str(sent[0].id) if sent else None
 
-
-def _copy(outcome: Outcome) -> Outcome:
-    return Outcome(outcome.status, outcome.error, outcome.platform_message_id, outcome.retry_after, outcome.blocked)

@@ -180,8 +180,19 @@ def test_reply_5xx_then_token_rejected_is_unknown_not_pushed(runtime, fake_line,
     # the retry pushes only if the first attempt certainly failed; a 5xx is uncertain
     pipeline.deliver_batch(runtime, f"event:{event_id}")
     out = rows(session, Message.direction == "out")[0]
-    assert out.status in ("sent", "unknown")
-    assert len(fake_line.calls("/v2/bot/message/push")) + len(fake_line.replied) <= 1
+    assert out.status == "unknown" and "uncertain" in out.error
+    assert fake_line.calls("/v2/bot/message/push") == []
+
+
+def test_reply_429_is_retried_with_the_same_token(runtime, fake_line, session):
+    fake_line.fail_next("/v2/bot/message/reply", 429)
+    event_id = store(runtime, "line", line_text("halo", user=USER, reply_token="tok-429"), "e-r429")
+    with pytest.raises(pipeline.RetryLater):
+        pipeline.process_event(runtime, event_id)
+    pipeline.deliver_batch(runtime, f"event:{event_id}")
+    assert [c.json["replyToken"] for c in fake_line.calls("/v2/bot/message/reply")] == ["tok-429", "tok-429"]
+    assert rows(session, Message.direction == "out")[0].status == "sent"
+    assert fake_line.calls("/v2/bot/message/push") == []
 
 
 def test_line_monthly_limit_is_a_recorded_failure(runtime, fake_line, session):
