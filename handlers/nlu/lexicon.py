@@ -8,10 +8,11 @@ from __future__ import annotations
 SLANG: dict[str, str] = {
     # negation
     "gak": "tidak", "ga": "tidak", "gk": "tidak", "g": "tidak", "nggak": "tidak", "ngga": "tidak",
-    "nggk": "tidak", "ngak": "tidak", "enggak": "tidak", "engga": "tidak", "gak": "tidak",
+    "nggk": "tidak", "ngak": "tidak", "enggak": "tidak", "engga": "tidak",
     "kagak": "tidak", "kaga": "tidak", "ndak": "tidak", "nda": "tidak", "tdk": "tidak", "tak": "tidak",
     "gag": "tidak", "moh": "tidak", "ora": "tidak", "gaada": "tidak ada", "gada": "tidak ada",
-    "gaperlu": "tidak perlu", "gajadi": "tidak jadi", "gajd": "tidak jadi", "gjd": "tidak jadi",
+    "gaperlu": "tidak perlu", "gausah": "tidak usah", "gaush": "tidak usah", "gamau": "tidak mau",
+    "gabisa": "tidak bisa", "gbs": "tidak bisa", "gatau": "tidak tahu", "gatau": "tidak tahu", "gasuka": "tidak suka", "gajadi": "tidak jadi", "gajd": "tidak jadi", "gjd": "tidak jadi",
     "gpp": "tidak apa apa", "gapapa": "tidak apa apa", "nggapapa": "tidak apa apa", "ngapa": "kenapa",
     "bkn": "bukan", "jgn": "jangan", "jngn": "jangan",
     # aspect
@@ -69,6 +70,8 @@ SLANG: dict[str, str] = {
     "pgi": "pagi", "met": "selamat", "slmt": "selamat", "hai": "halo", "hallo": "halo", "helo": "halo",
     "haloo": "halo", "hi": "hi", "hii": "hi", "hey": "hi", "hei": "hi", "hay": "hi", "hy": "hi",
     "hello": "hello", "permisi": "permisi", "punten": "permisi", "misi": "permisi",
+    "bales": "balas", "bls": "balas", "dibales": "dibalas", "dibls": "dibalas", "balesin": "balas",
+    "ngerespon": "respon", "direspon": "respon", "respond": "respon", "response": "respon",
     # commerce
     "pesen": "pesan", "psn": "pesan", "mesen": "pesan", "pesenan": "pesanan", "psnan": "pesanan",
     "orderan": "pesanan", "pesenanku": "pesanan saya", "pesananku": "pesanan saya",

@@ -73,15 +73,16 @@ _STATUS_MESSAGES = {
 class _Bucket:
     """Token bucket: ``rate`` tokens per second, capacity ``rate`` (one second of burst)."""
 
-    __slots__ = ("rate", "tokens", "stamp")
+    __slots__ = ("rate", "tokens", "stamp", "clock")
 
-    def __init__(self, rate: float):
+    def __init__(self, rate: float, clock: Any = time.monotonic):
         self.rate = float(rate)
         self.tokens = float(rate)
-        self.stamp = time.monotonic()
+        self.clock = clock
+        self.stamp = clock()
 
     def take(self) -> bool:
-        now = time.monotonic()
+        now = self.clock()
         self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
         if self.tokens >= 1.0:
@@ -162,7 +163,7 @@ class FakeLine(FakeServer):
         """Mark ``token`` valid (for strict mode); a reply with it then counts as delivered to ``user_id``."""
         with self.lock:
             self.valid_reply_tokens.add(token)
-            self.reply_token_issued[token] = time.monotonic()
+            self.reply_token_issued[token] = self.clock()
             if user_id is not None:
                 self.reply_token_users[token] = user_id
 
@@ -221,7 +222,7 @@ class FakeLine(FakeServer):
         if rate:
             bucket = self._buckets.get((path, rate))
             if bucket is None:
-                bucket = self._buckets[(path, rate)] = _Bucket(rate)
+                bucket = self._buckets[(path, rate)] = _Bucket(rate, self.clock)
             if not bucket.take():
                 self.too_many += 1
                 return _err(429, "Too Many Requests")
@@ -307,7 +308,7 @@ class FakeLine(FakeServer):
                         [{"message": "must be specified", "property": "replyToken"}])
         issued = self.reply_token_issued.get(token)
         too_old = (issued is not None and self.reply_token_ttl is not None
-                   and time.monotonic() - issued > self.reply_token_ttl)
+                   and self.clock() - issued > self.reply_token_ttl)
         if (token in self.used_reply_tokens or token in self.expired_reply_tokens or too_old
                 or (self.strict_reply_tokens and token not in self.valid_reply_tokens)):
             return _err(400, "Invalid reply token")

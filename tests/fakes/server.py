@@ -272,6 +272,7 @@ class FakeServer:
         self.count = 0                     # total number of requests
         self.record = True
         self.delay = 0.0
+        self.clock = time.monotonic        # time source for rate limits / TTLs (tests may replace)
         self._failures: list[_Failure] = []
 
     def reset(self) -> None:
@@ -369,6 +370,15 @@ class FakeServer:
         delay = self.delay
         if delay:
             time.sleep(delay)
+        try:
+            return self._dispatch(req, rec, environ, start_response)
+        finally:
+            if "files" in req.__dict__:  # multipart was parsed: close its spool files
+                for storage in req.files.values():
+                    storage.close()
+            req.close()
+
+    def _dispatch(self, req: Request, rec: Recorded, environ: dict, start_response: Any) -> Any:
         with self.lock:
             self.count += 1
             self.counts[rec.target] += 1

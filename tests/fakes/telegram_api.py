@@ -298,7 +298,7 @@ class FakeTelegram(FakeServer):
                     return limited
         reply = handler(params, chat_id, rec)
         if method in _SEND_METHODS and reply.status == 200:
-            now = time.monotonic()
+            now = self.clock()
             self.sent.append((chat_id, parts[2], params))
             self.send_times.append(now)
             self._global_window.append(now)
@@ -332,7 +332,7 @@ class FakeTelegram(FakeServer):
         return None
 
     def _check_limits(self, chat_id: int) -> Reply | None:
-        now = time.monotonic()
+        now = self.clock()
         retry = 0.0
         g = self._global_window
         while g and g[0] <= now - 1.0:

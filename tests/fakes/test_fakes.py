@@ -318,7 +318,8 @@ def test_telegram_errors_blocked_not_found_wrong_token(fake_telegram):
                 await bot.send_message(333, "hi")
             await bot.send_message(111, "hi")
         with pytest.raises(InvalidToken):
-            await make_bot(fake_telegram, token="999:WRONG").get_me()
+            async with make_bot(fake_telegram, token="999:WRONG"):
+                pass
 
     run(main())
     assert [c for c, _, _ in fake_telegram.sent] == [111]
@@ -366,14 +367,20 @@ def test_telegram_enforce_limits(fake_telegram, monkeypatch):
 
 
 def test_telegram_global_and_group_limits(fake_telegram):
+    now = [1000.0]
+    fake_telegram.clock = lambda: now[0]  # frozen clock: deterministic windows
     fake_telegram.enforce_limits = True
     url = f"{fake_telegram.url}/bot{fake_telegram.token}/sendMessage"
     with requests.Session() as s:
         codes = [s.post(url, data={"chat_id": 1000 + i, "text": "x"}).status_code for i in range(31)]
         assert codes[:30] == [200] * 30 and codes[30] == 429
-        fake_telegram.reset()
-        fake_telegram.enforce_limits = True
-        fake_telegram.limit_chat_per_sec = 100  # isolate the per-group minute limit
-        codes = [s.post(url, data={"chat_id": -100123, "text": "x"}).status_code for _ in range(21)]
+        now[0] += 1.0  # the 1-second window has passed
+        assert s.post(url, data={"chat_id": 999, "text": "x"}).status_code == 200
+        assert s.post(url, data={"chat_id": 999, "text": "x"}).status_code == 429  # 1/s per chat
+        fake_telegram.limit_global_per_sec = 1000  # isolate the per-group minute limit
+        codes = []
+        for _ in range(21):
+            now[0] += 1.5
+            codes.append(s.post(url, data={"chat_id": -100123, "text": "x"}).status_code)
     assert codes[:20] == [200] * 20 and codes[20] == 429
     assert fake_telegram.calls("sendMessage")[-1].response["parameters"]["retry_after"] > 1

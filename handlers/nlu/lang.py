@@ -1,0 +1,45 @@
+"""Lexicon-based language identification: "id", "en" or "mixed"."""
+from __future__ import annotations
+
+import re
+
+from .lexicon import EN_WORDS, ID_WORDS, LOAN_WORDS, SLANG
+
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_RUN3 = re.compile(r"([a-z])\1{2,}")
+_ID = (frozenset(ID_WORDS) | frozenset(SLANG)) - LOAN_WORDS
+_EN = frozenset(EN_WORDS) - LOAN_WORDS
+# words present in both lists count for neither ("a", "di"... are resolved below)
+_BOTH = _ID & _EN
+_ID_ONLY = _ID - _BOTH
+_EN_ONLY = _EN - _BOTH
+_ID_SUFFIX = re.compile(r"^[a-z]{3,}(?:nya|kah|lah|kan|in)$|^(?:di|ke|ber|me|mem|men|meng|ter|pe|per|se)[a-z]{4,}$")
+_EN_SUFFIX = re.compile(r"^[a-z]{3,}(?:ing|tion|ed|ly|ness)$")
+
+
+def detect_language(text: str) -> str:
+    """'id' (default when there is no evidence), 'en' or 'mixed'."""
+    if not text:
+        return "id"
+    n_id = n_en = 0.0
+    for raw in _WORD.findall(text.lower()):
+        w = _RUN3.sub(r"\1", raw)
+        if w in _ID_ONLY or raw in _ID_ONLY:
+            n_id += 1
+        elif w in _EN_ONLY or raw in _EN_ONLY:
+            n_en += 1
+        elif w in LOAN_WORDS or w in _BOTH:
+            continue
+        elif _ID_SUFFIX.match(w):
+            n_id += 0.5
+        elif _EN_SUFFIX.match(w):
+            n_en += 0.5
+    total = n_id + n_en
+    if total == 0:
+        return "id"
+    share_en = n_en / total
+    if n_id >= 1 and n_en >= 1 and 0.2 <= share_en <= 0.8:
+        return "mixed"
+    if share_en > 0.5:
+        return "en"
+    return "id"

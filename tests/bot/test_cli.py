@@ -1,0 +1,151 @@
+"""The `sapa` command: database, demo data, users, tokens, history, Telegram webhook."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlmodel import Session, select
+
+from bot.cli import main
+from bot.settings import get_settings
+from crm.db import get_engine
+from crm.models import ApiToken, StaffUser
+from tests.conftest import make_settings
+from tests.factories import TELEGRAM_SECRET, Webhooks, line_text
+
+
+@pytest.fixture
+def sapa(sqlite_url, monkeypatch):
+    """Run `sapa …` against a fresh database; returns (exit_code, output)."""
+    monkeypatch.setenv("SAPA_DATABASE_URL", sqlite_url)
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None):
+        result = runner.invoke(main, list(args), input=input, catch_exceptions=False)
+        return result.exit_code, result.output
+
+    yield run
+    get_settings.cache_clear()
+
+
+def test_db_upgrade_creates_the_schema(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path}/fresh.db"
+    monkeypatch.setenv("SAPA_DATABASE_URL", url)
+    get_settings.cache_clear()
+    result = CliRunner().invoke(main, ["db", "upgrade"])
+    get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    from sqlalchemy import inspect
+
+    assert {"contact", "message", "webhookevent", "alembic_version"} <= set(inspect(get_engine(url)).get_table_names())
+
+
+def test_migrations_match_the_models(tmp_path):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    from crm.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path}/m.db"
+    upgrade(url)
+    with get_engine(url).connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert diff == [], "models changed without a migration: run crm.migrate.revision(...)"
+
+
+def test_demo_is_idempotent_and_prints_the_login(sapa, sqlite_url):
+    code, out = sapa("demo")
+    assert code == 0 and "admin@sapa.local" in out
+    code, out = sapa("demo")
+    assert code == 0 and "already present" in out
+    code, out = sapa("demo", "--if-empty")
+    assert "not loaded" in out
+    code, out = sapa("contacts", "list")
+    assert "Budi Santoso" in out and "telegram:5012345678" in out
+
+
+def test_user_add_reads_the_password_from_stdin(sapa, sqlite_url):
+    code, out = sapa("user", "add", "Agent@Shop.id", "--role", "agent", input="correct horse battery\n")
+    assert code == 0 and "agent@shop.id" in out
+    with Session(get_engine(sqlite_url)) as session:
+        user = session.exec(select(StaffUser)).one()
+        assert user.password_hash.startswith("$argon2") and user.role == "agent"
+    code, out = sapa("user", "add", "agent@shop.id", "--role", "agent", input="another password\n")
+    assert code != 0 and "already exists" in out
+    code, out = sapa("user", "add", "x@shop.id", "--role", "agent", input="short\n")
+    assert code != 0 and "at least 8" in out
+
+
+def test_token_add_prints_a_token_that_works(sapa, sqlite_url, fake_line, fake_telegram):
+    code, out = sapa("token", "add", "pos")
+    token = out.splitlines()[0].strip()
+    assert code == 0 and token.startswith("sapa_")
+    with Session(get_engine(sqlite_url)) as session:
+        assert session.exec(select(ApiToken)).one().token_hash != token
+    from bot.app import create_app
+
+    client = create_app(make_settings(sqlite_url)).test_client()
+    assert client.get("/api/v1/contacts", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_contacts_history_shows_both_directions(sapa, sqlite_url, fake_line, fake_telegram):
+    from bot.app import create_app
+    from bot.runtime import Runtime, set_runtime
+
+    settings = make_settings(sqlite_url, fake_line, fake_telegram)
+    previous = set_runtime(Runtime.from_settings(settings))
+    try:
+        Webhooks(create_app(settings).test_client()).line(line_text("mau pesen kopi", user="U9"))
+    finally:
+        set_runtime(previous).close()
+    code, out = sapa("contacts", "list", "--json")
+    contact_id = json.loads(out)[0]["id"]
+    code, out = sapa("contacts", "history", str(contact_id))
+    assert code == 0 and "← mau pesen kopi" in out and "→" in out
+    code, out = sapa("contacts", "history", "424242")
+    assert code != 0 and "sapa contacts list" in out
+
+
+def test_telegram_set_webhook_sends_the_secret(sapa, fake_telegram, monkeypatch):
+    monkeypatch.setenv("SAPA_TELEGRAM__BOT_TOKEN", fake_telegram.token)
+    monkeypatch.setenv("SAPA_TELEGRAM__API_BASE", fake_telegram.url)
+    monkeypatch.setenv("SAPA_TELEGRAM__SECRET_TOKEN", TELEGRAM_SECRET)
+    get_settings.cache_clear()
+    code, out = sapa("telegram", "set-webhook", "https://shop.example/webhooks/telegram")
+    assert code == 0, out
+    assert fake_telegram.webhook["url"] == "https://shop.example/webhooks/telegram"
+    assert fake_telegram.webhook["secret_token"] == TELEGRAM_SECRET
+
+
+def test_telegram_set_webhook_without_token_says_what_to_do(sapa):
+    code, out = sapa("telegram", "set-webhook", "https://x")
+    assert code != 0 and "SAPA_TELEGRAM__BOT_TOKEN" in out
+
+
+def test_invalid_configuration_is_explained(monkeypatch):
+    monkeypatch.setenv("SAPA_TIMEZONE", "Mars/Olympus")
+    get_settings.cache_clear()
+    result = CliRunner().invoke(main, ["db", "upgrade"])
+    get_settings.cache_clear()
+    assert result.exit_code != 0 and "unknown timezone" in result.output
+
+
+def test_failed_events_can_be_listed_and_retried(sapa, sqlite_url):
+    from bot.ingest import RawEvent, store_events
+    from crm.db import session_scope
+    from crm.models import WebhookEvent
+
+    engine = get_engine(sqlite_url)
+    [event_id] = store_events(engine, "line", [RawEvent("k1", "message", "{}")])
+    with session_scope(engine) as s:
+        event = s.get(WebhookEvent, event_id)
+        event.status, event.error = "failed", "RuntimeError: boom"
+        s.add(event)
+    code, out = sapa("events", "list")
+    assert "boom" in out
+    code, out = sapa("events", "retry", "--all-failed")
+    assert code == 0 and "queued 1" in out
