@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from huey import Huey
-from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
+from huey.storage import MemoryStorage, PriorityRedisStorage, SqliteStorage
 
 huey = Huey("sapa", storage_class=MemoryStorage, results=False, immediate=False)
 
@@ -21,7 +21,8 @@ def configure_queue(queue_url: str) -> Huey:
         huey.immediate = True
     elif queue_url.startswith(("redis:", "rediss:")):
         huey.immediate = False
-        huey.storage_class, huey.storage_kwargs = RedisStorage, {"url": queue_url, "blocking": True}
+        # The priority variant: bot and staff replies go before broadcast traffic.
+        huey.storage_class, huey.storage_kwargs = PriorityRedisStorage, {"url": queue_url}
     else:
         huey.immediate = False
         path = queue_url.split("///", 1)[-1]

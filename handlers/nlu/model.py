@@ -35,6 +35,7 @@ MODEL_FORMAT = 1
 LOW_CONFIDENCE = 0.45
 
 CHAR_NGRAMS = (2, 5)
+_SUBLINEAR = [0.0] + [1.0 + math.log(i) for i in range(1, 256)]
 WORD_NGRAMS = (1, 2)
 
 
@@ -116,6 +117,7 @@ class Model:
         self._b64 = self.b.astype(np.float64)
         self._nc = len(CORE_INTENTS)
         self._cache: dict[str, tuple] = {}
+        self._wcache: dict[str, tuple[int, ...]] = {}
 
     def __getstate__(self):
         d = dict(self.__dict__)
@@ -129,34 +131,46 @@ class Model:
 
     # ---------------------------------------------------------------- inference
     @staticmethod
-    def _block(grams, vocab, idf, offset, weight):
-        idx: list[int] = []
-        tf: list[int] = []
-        get = vocab.get
-        for g, c in Counter(grams).items():
-            j = get(g)
-            if j is not None:
-                idx.append(j)
-                tf.append(c)
-        if not idx:
-            return None, None
-        ia = np.array(idx)
-        v = (1.0 + np.log(np.array(tf, dtype=np.float64))) * idf[ia]
+    def _weights(ids, idf, offset, weight):
+        """Sublinear TF * IDF, L2-normalised (as TfidfVectorizer(sublinear_tf=True))."""
+        cnt = Counter(ids)
+        ia = np.fromiter(cnt.keys(), dtype=np.intp, count=len(cnt))
+        v = np.array([_SUBLINEAR[c] if c < 256 else 1.0 + math.log(c) for c in cnt.values()])
+        v *= idf[ia]
         v *= weight / math.sqrt(float(v @ v))
-        return (ia + offset if offset else ia), v
+        if offset:
+            ia += offset
+        return ia, v
+
+    def _char_ids(self, words: list[str]) -> list[int]:
+        """Vocabulary ids of the char_wb n-grams of each word (cached per word)."""
+        out: list[int] = []
+        wc = self._wcache
+        get = self.vocab_c.get
+        for w in words:
+            ids = wc.get(w)
+            if ids is None:
+                ids = tuple(j for j in map(get, char_wb_ngrams(w)) if j is not None)
+                if len(wc) >= 50000:
+                    wc.clear()
+                wc[w] = ids
+            out.extend(ids)
+        return out
 
     def logits_normalized(self, norm_text: str) -> np.ndarray:
         """Raw decision scores of all columns for an already normalised text."""
         z = self._b64.copy()
         if norm_text:
             if self.word_weight:
-                iw, vw = self._block(word_ngrams(norm_text), self.vocab_w, self.idf_w, 0, self.word_weight)
-                if iw is not None:
-                    z += vw @ self.W[iw]
+                ids = [j for j in map(self.vocab_w.get, word_ngrams(norm_text)) if j is not None]
+                if ids:
+                    ia, v = self._weights(ids, self.idf_w, 0, self.word_weight)
+                    z += v @ self.W[ia]
             if self.char_weight:
-                ic, vc = self._block(char_wb_ngrams(norm_text), self.vocab_c, self.idf_c, self._nw, self.char_weight)
-                if ic is not None:
-                    z += vc @ self.W[ic]
+                ids = self._char_ids(norm_text.split())
+                if ids:
+                    ia, v = self._weights(ids, self.idf_c, self._nw, self.char_weight)
+                    z += v @ self.W[ia]
         return z
 
     def predict_normalized(self, norm_text: str):
@@ -178,8 +192,8 @@ class Model:
             if self.labels[best] != core:
                 fine = self.labels[best]
         res = (p, fine)
-        if len(self._cache) > 4096:
-            self._cache.clear()
+        if len(self._cache) >= 4096:
+            self._cache.pop(next(iter(self._cache)))
         self._cache[norm_text] = res
         return res
 

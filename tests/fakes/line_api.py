@@ -82,6 +82,7 @@ class _Bucket:
         self.stamp = clock()
 
     def take(self) -> bool:
+        """Take one token if available; False means rate limited."""
         now = self.clock()
         self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now

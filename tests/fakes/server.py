@@ -120,18 +120,21 @@ class _KeepAliveHandler(WSGIRequestHandler):
     disable_nagle_algorithm = True
     timeout = 60  # idle keep-alive connections are dropped after a minute
 
-    def setup(self) -> None:  # noqa: D102
+    def setup(self) -> None:
+        """Register the connection so stop() can drop it."""
         super().setup()
         self.server.fake_connections.add(self.connection)
 
-    def finish(self) -> None:  # noqa: D102
+    def finish(self) -> None:
+        """Unregister the connection and flush/close its files."""
         self.server.fake_connections.discard(self.connection)
         try:
             super().finish()
         except OSError:
             pass
 
-    def handle(self) -> None:  # noqa: D102
+    def handle(self) -> None:
+        """Serve requests on this connection until the client closes it."""
         self.close_connection = True
         try:
             self.handle_one_request()
@@ -154,7 +157,8 @@ class _KeepAliveHandler(WSGIRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
 
-    def handle_one_request(self) -> None:  # noqa: D102
+    def handle_one_request(self) -> None:
+        """Read one request, run the WSGI app and write a sized response."""
         self.raw_requestline = self.rfile.readline(65537)
         if not self.raw_requestline:
             self.close_connection = True
@@ -172,6 +176,7 @@ class _KeepAliveHandler(WSGIRequestHandler):
         started: list = []
 
         def start_response(status: str, headers: list, exc_info: Any = None) -> Any:
+            """Remember status and headers; the body is written in one go below."""
             started[:] = [status, headers]
             return lambda data: None
 
@@ -196,10 +201,12 @@ class _KeepAliveHandler(WSGIRequestHandler):
             self._headers_buffer.append(payload)
         self.flush_headers()
 
-    def log_request(self, *args: Any, **kwargs: Any) -> None:  # noqa: D102
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        """Do not log every request (benchmarks send thousands)."""
         pass
 
-    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: D102,A002
+    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002
+        """Log errors only."""
         if type == "error":
             super().log(type, message, *args)
 
