@@ -55,6 +55,10 @@ class Sender(Protocol):
         """The user's profile (display_name, language, picture_url) or None if unavailable."""
         ...
 
+    def content(self, message_id: str, data: dict) -> tuple[bytes, str] | None:
+        """A media message's bytes and content type, fetched on demand (None if gone)."""
+        ...
+
 
 class SimulatorSender:
     """The customer simulator reads replies from the history; sending just marks them sent."""
@@ -67,6 +71,10 @@ class SimulatorSender:
 
     def profile(self, user_id: str, chat_type: str = "direct", chat_id: str | None = None) -> dict | None:
         """Simulated customers have no platform profile."""
+        return None
+
+    def content(self, message_id: str, data: dict) -> tuple[bytes, str] | None:
+        """Simulated customers send no media."""
         return None
 
 

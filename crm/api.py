@@ -28,6 +28,7 @@ from crm.schemas import (
 from crm.tokens import verify_token
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
+MEDIA_TYPES = {"image", "video", "audio", "file"}
 PRIVATE_PAYLOAD_KEYS = {"reply_token", "reply_uncertain"}
 
 
@@ -179,6 +180,30 @@ def contact_messages(contact_id: int):
         return _dump(MessageList(items=[message_public(row) for row in rows]))
 
 
+@api.get("/messages/<int:message_id>/content")
+@require_token
+def message_content(message_id: int):
+    """The media of an image/video/audio/file message, fetched from the platform on demand."""
+    from bot.runtime import get_runtime
+
+    with Session(_engine()) as session:
+        message = session.get(Message, message_id)
+        if message is None or message.direction != "in":
+            raise ApiError(404, f"inbound message {message_id} not found")
+        if message.type not in MEDIA_TYPES or message.hidden:
+            raise ApiError(404, "this message has no media content")
+    try:
+        result = get_runtime().senders.get(message.channel).content(message.platform_message_id, message.payload)
+    except KeyError:
+        raise ApiError(409, f"channel {message.channel} is not configured") from None
+    except Exception as exc:  # noqa: BLE001 - the platform failed; say so instead of a 500
+        raise ApiError(502, f"{message.channel} did not deliver the content: {type(exc).__name__}") from None
+    if result is None:
+        raise ApiError(404, "the platform no longer has this content")
+    body, content_type = result
+    return current_app.response_class(body, mimetype=content_type)
+
+
 @api.get("/conversations")
 @require_token
 def list_conversations():
@@ -241,6 +266,12 @@ def openapi_document() -> dict:
             "/contacts/{contact_id}/messages": {"get": {
                 "summary": "A contact's history, oldest first", "parameters": [CONTACT_ID, query("limit", "integer")],
                 "responses": {"200": _response("MessageList"), "404": _response("Error"), **ERRORS}}},
+            "/messages/{message_id}/content": {"get": {
+                "summary": "Media of an inbound message (bytes, fetched from the platform)",
+                "parameters": [{"name": "message_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "The media bytes",
+                                      "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+                              "404": _response("Error"), "502": _response("Error"), **ERRORS}}},
             "/conversations": {"get": {
                 "summary": "Conversations", "parameters": [query("status"), query("contact_id", "integer"),
                                                             query("limit", "integer")],

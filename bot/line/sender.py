@@ -17,6 +17,7 @@ from linebot.v3.messaging import (
     ApiClient,
     Configuration,
     MessagingApi,
+    MessagingApiBlob,
     PushMessageRequest,
     ReplyMessageRequest,
 )
@@ -95,7 +96,9 @@ class LineSender:
     def __init__(self, settings: LineSettings) -> None:
         self.settings = settings
         configuration = Configuration(access_token=settings.access_token, host=settings.api_base)
-        self.api = MessagingApi(ApiClient(configuration))
+        client = ApiClient(configuration)
+        self.api = MessagingApi(client)
+        self.blob = MessagingApiBlob(client)  # the data API (api-data.line.me), same host when overridden
         self.timeout = settings.timeout_seconds
 
     def deliver(self, delivery: Delivery) -> list[Outcome]:
@@ -174,6 +177,26 @@ class LineSender:
             raise
         return {"display_name": data.display_name, "picture_url": data.picture_url,
                 "language": getattr(data, "language", None)}
+
+    def content(self, message_id: str, data: dict) -> tuple[bytes, str] | None:
+        """The bytes of an image/video/audio/file message from LINE's data API."""
+        provider = (data.get("contentProvider") or {})
+        if provider.get("type") == "external":
+            return None  # hosted elsewhere: the URL is in the metadata
+        try:
+            response = self.blob.get_message_content_with_http_info(message_id, _request_timeout=self.timeout)
+        except ApiException as exc:
+            if exc.status in (404, 410):
+                return None
+            raise
+        return response.data, _content_type(response.headers)
+
+
+def _content_type(headers: Any) -> str:
+    for key, value in dict(headers or {}).items():
+        if key.lower() == "content-type":
+            return value
+    return "application/octet-stream"
 
 
 def _first_id(response: Any) -> str | None:

@@ -170,6 +170,23 @@ class TelegramSender:
         """Telegram sends the user's name with every update; no extra call is needed."""
         return None
 
+    def content(self, message_id: str, data: dict) -> tuple[bytes, str] | None:
+        """The bytes of a photo/file via getFile (Telegram keeps files for bots to download)."""
+        file_id = data.get("file_id")
+        if not file_id:
+            return None
+
+        async def download() -> bytes:
+            file = await self.bot.get_file(file_id)
+            return bytes(await file.download_as_bytearray())
+
+        try:
+            body = self.run(download())
+        except BadRequest:
+            return None
+        kind = "image/jpeg" if "width" in data else "application/octet-stream"
+        return body, kind
+
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

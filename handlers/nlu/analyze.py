@@ -68,5 +68,5 @@ def analyze(
         negative=neg >= NEGATIVE_THRESHOLD,
         negative_score=neg,
         entities=ents,
-        scores={c: round(x, 4) for c, x in zip(CORE_INTENTS, p.tolist())},
+        scores=dict(zip(CORE_INTENTS, p.round(6).tolist())),
     )

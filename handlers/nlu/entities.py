@@ -46,7 +46,7 @@ _FUZZY_CUTOFF = 82.0
 
 def _etokens(text: str) -> list[str]:
     """Lowercase tokens for matching (letters / digits split, letter runs collapsed)."""
-    return [_RUN3.sub(r"\1\1", t) for t in _ETOK.findall(text.lower())]
+    return _ETOK.findall(_RUN3.sub(r"\1\1", text.lower()))
 
 
 class CatalogMatcher:
@@ -406,9 +406,18 @@ def _hour(h: int, mnt: int, qual: str | None) -> str | None:
     return f"{h:02d}:{mnt:02d}"
 
 
+_DATE_CUE = re.compile(
+    r"\d|hari|hr |ini|today|besok|bsk|besuk|tomorrow|tmr|esok|lusa|kemarin|kemaren|kmrn|kmarin|yesterday|"
+    r"nanti|ntar|entar|ntr|tonight|this|depan|next|senin|selasa|rabu|kamis|jum|sabtu|minggu|ahad|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|sat|sun|skrg|sekarang|weekend"
+)
+
+
 def extract_dates(text: str, today: date | None = None) -> tuple[str, ...]:
-    today = today or date.today()
     t = text.lower()
+    if not _DATE_CUE.search(t):
+        return ()
+    today = today or date.today()
     found: list[tuple[int, str]] = []
     for m in _ISO.finditer(t):
         d = _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))

@@ -22,8 +22,8 @@ def detect_language(text: str) -> str:
     if not text:
         return "id"
     n_id = n_en = 0.0
-    for raw in _WORD.findall(text.lower()):
-        w = _RUN3.sub(r"\1", raw)
+    low = text.lower()
+    for raw, w in zip(_WORD.findall(low), _WORD.findall(_RUN3.sub(r"\1", low))):
         if w in _ID_ONLY or raw in _ID_ONLY:
             n_id += 1
         elif w in _EN_ONLY or raw in _EN_ONLY:

@@ -115,6 +115,7 @@ class Model:
     def _setup(self) -> None:
         self._nw = len(self.vocab_w)
         self._b64 = self.b.astype(np.float64)
+        self._W64 = np.ascontiguousarray(self.W, dtype=np.float64)  # stored float32, used float64
         self._nc = len(CORE_INTENTS)
         self._cache: dict[str, tuple] = {}
         self._wcache: dict[str, tuple[int, ...]] = {}
@@ -165,12 +166,12 @@ class Model:
                 ids = [j for j in map(self.vocab_w.get, word_ngrams(norm_text)) if j is not None]
                 if ids:
                     ia, v = self._weights(ids, self.idf_w, 0, self.word_weight)
-                    z += v @ self.W[ia]
+                    z += v @ self._W64[ia]
             if self.char_weight:
                 ids = self._char_ids(norm_text.split())
                 if ids:
                     ia, v = self._weights(ids, self.idf_c, self._nw, self.char_weight)
-                    z += v @ self.W[ia]
+                    z += v @ self._W64[ia]
         return z
 
     def predict_normalized(self, norm_text: str):

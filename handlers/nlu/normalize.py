@@ -41,7 +41,20 @@ KNOWN: frozenset[str] = frozenset(ID_WORDS) | frozenset(EN_WORDS) | frozenset(SL
 )
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _emoji_sub(m: re.Match) -> str:
+    return _emoji_to_words_slow(m.group(0))
+
+
 def _emoji_to_words(text: str) -> str:
+    if text.isascii():
+        return text
+    return _NON_ASCII.sub(_emoji_sub, text)
+
+
+def _emoji_to_words_slow(text: str) -> str:
     out = []
     for ch in text:
         w = EMOJI_WORDS.get(ch)

@@ -111,11 +111,11 @@ def negative_score(tokens: list[str], raw: str = "") -> float:
         if wp:
             pos += wp * mult
     # shouting / repeated punctuation
-    if raw:
-        if "!!" in raw or "??" in raw and neg > 0:
+    if raw and neg > 0:
+        if "!!" in raw or "??" in raw:
             neg *= 1.15
-        letters = [c for c in raw if c.isalpha()]
-        if len(letters) >= 8 and sum(c.isupper() for c in letters) / len(letters) > 0.7 and neg > 0:
+        letters = sum(map(str.isalpha, raw))
+        if letters >= 8 and sum(map(str.isupper, raw)) / letters > 0.7:
             neg *= 1.2
     raw_score = neg - 0.6 * pos
     if raw_score <= 0:

@@ -110,3 +110,36 @@ def test_bad_query_parameters_are_400(client, auth, query):
 def test_unknown_api_path_is_json_404(client, auth):
     response = client.get("/api/v1/nothing", headers=auth)
     assert response.status_code == 404 and "error" in response.get_json()
+
+
+def test_media_content_is_fetched_lazily_from_line(client, auth, fake_line, session):
+    from sqlmodel import select
+
+    from crm.models import Message
+    from tests.factories import line_event
+
+    fake_line.contents["55501"] = (b"\x89PNG-bytes", "image/png")
+    Webhooks(client).line(line_event("message", LINE_USER, message={
+        "id": "55501", "type": "image", "contentProvider": {"type": "line"}, "quoteToken": "q"}))
+    assert fake_line.calls("/v2/bot/message/55501/content") == []  # not fetched at ingestion
+    image = session.exec(select(Message).where(Message.type == "image")).one()
+    response = client.get(f"/api/v1/messages/{image.id}/content", headers=auth)
+    assert response.status_code == 200 and response.data == b"\x89PNG-bytes"
+    assert response.mimetype == "image/png"
+    text = session.exec(select(Message).where(Message.direction == "out")).first()
+    assert client.get(f"/api/v1/messages/{text.id}/content", headers=auth).status_code == 404
+
+
+def test_media_content_is_fetched_from_telegram(client, auth, fake_telegram, session):
+    from sqlmodel import select
+
+    from crm.models import Message
+    from tests.factories import tg_update
+
+    update = tg_update("photo_message")
+    file_id = update["message"]["photo"][-1]["file_id"]
+    fake_telegram.set_file(file_id, b"jpeg-bytes")
+    Webhooks(client).telegram(update)
+    photo = session.exec(select(Message).where(Message.type == "image")).one()
+    response = client.get(f"/api/v1/messages/{photo.id}/content", headers=auth)
+    assert response.status_code == 200 and response.data == b"jpeg-bytes"
