@@ -237,13 +237,57 @@ ERRORS = {"401": _response("Error", "Missing or invalid token"), "400": _respons
 CONTACT_ID = {"name": "contact_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 
 
+# Endpoint modules add their paths and response models here; the document is built from them.
+OPENAPI_MODELS: list[type[BaseModel]] = [ContactPublic, ContactList, ContactUpdate, MessagePublic, MessageList,
+                                         ConversationPublic, ConversationList, Error, IdentityPublic]
+OPENAPI_PATHS: dict[str, dict] = {}
+
+
+def query_param(name: str, type_: str = "string") -> dict:
+    """An optional query parameter for the OpenAPI document."""
+    return {"name": name, "in": "query", "required": False, "schema": {"type": type_}}
+
+
+def path_param(name: str) -> dict:
+    """An integer path parameter for the OpenAPI document."""
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def json_body(model: str) -> dict:
+    """A required JSON request body of a named schema."""
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model}"}}}}
+
+
+OPENAPI_PATHS.update({
+    "/contacts": {"get": {"summary": "Search contacts",
+                          "parameters": [query_param("q"), query_param("channel"), query_param("limit", "integer")],
+                          "responses": {"200": _response("ContactList"), **ERRORS}}},
+    "/contacts/{contact_id}": {
+        "get": {"summary": "One contact", "parameters": [CONTACT_ID],
+                "responses": {"200": _response("ContactPublic"), "404": _response("Error"), **ERRORS}},
+        "patch": {"summary": "Update a contact", "parameters": [CONTACT_ID], "requestBody": json_body("ContactUpdate"),
+                  "responses": {"200": _response("ContactPublic"), "404": _response("Error"),
+                                "422": _response("Error"), **ERRORS}}},
+    "/contacts/{contact_id}/messages": {"get": {
+        "summary": "A contact's history, oldest first", "parameters": [CONTACT_ID, query_param("limit", "integer")],
+        "responses": {"200": _response("MessageList"), "404": _response("Error"), **ERRORS}}},
+    "/messages/{message_id}/content": {"get": {
+        "summary": "Media of an inbound message (bytes, fetched from the platform)",
+        "parameters": [path_param("message_id")],
+        "responses": {"200": {"description": "The media bytes",
+                              "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+                      "404": _response("Error"), "502": _response("Error"), **ERRORS}}},
+    "/conversations": {"get": {
+        "summary": "Conversations",
+        "parameters": [query_param("status"), query_param("contact_id", "integer"), query_param("limit", "integer")],
+        "responses": {"200": _response("ConversationList"), **ERRORS}}},
+})
+
+
 def openapi_document() -> dict:
     """The OpenAPI 3.1 document of this API, schemas generated from the pydantic models."""
-    models = [ContactPublic, ContactList, ContactUpdate, MessagePublic, MessageList, ConversationPublic,
-              ConversationList, Error, IdentityPublic]
-    _, schemas = models_json_schema([(model, "serialization") for model in models],
+    _, schemas = models_json_schema([(model, "serialization") for model in OPENAPI_MODELS],
                                     ref_template="#/components/schemas/{model}")
-    query = lambda name, type_="string": {"name": name, "in": "query", "required": False, "schema": {"type": type_}}  # noqa: E731
     return {
         "openapi": "3.1.0",
         "info": {"title": "Sapa API", "version": "1"},
@@ -251,32 +295,7 @@ def openapi_document() -> dict:
         "security": [{"bearer": []}],
         "components": {"schemas": schemas["$defs"],
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-        "paths": {
-            "/contacts": {"get": {"summary": "Search contacts",
-                                  "parameters": [query("q"), query("channel"), query("limit", "integer")],
-                                  "responses": {"200": _response("ContactList"), **ERRORS}}},
-            "/contacts/{contact_id}": {
-                "get": {"summary": "One contact", "parameters": [CONTACT_ID],
-                        "responses": {"200": _response("ContactPublic"), "404": _response("Error"), **ERRORS}},
-                "patch": {"summary": "Update a contact", "parameters": [CONTACT_ID],
-                          "requestBody": {"required": True, "content": {"application/json": {
-                              "schema": {"$ref": "#/components/schemas/ContactUpdate"}}}},
-                          "responses": {"200": _response("ContactPublic"), "404": _response("Error"),
-                                        "422": _response("Error"), **ERRORS}}},
-            "/contacts/{contact_id}/messages": {"get": {
-                "summary": "A contact's history, oldest first", "parameters": [CONTACT_ID, query("limit", "integer")],
-                "responses": {"200": _response("MessageList"), "404": _response("Error"), **ERRORS}}},
-            "/messages/{message_id}/content": {"get": {
-                "summary": "Media of an inbound message (bytes, fetched from the platform)",
-                "parameters": [{"name": "message_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-                "responses": {"200": {"description": "The media bytes",
-                                      "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
-                              "404": _response("Error"), "502": _response("Error"), **ERRORS}}},
-            "/conversations": {"get": {
-                "summary": "Conversations", "parameters": [query("status"), query("contact_id", "integer"),
-                                                            query("limit", "integer")],
-                "responses": {"200": _response("ConversationList"), **ERRORS}}},
-        },
+        "paths": OPENAPI_PATHS,
     }
 
 

@@ -69,7 +69,7 @@ def redis_up() -> bool:
 
 
 def _reset_postgres(url: str) -> None:
-    import crm.models  # noqa: F401
+    import crm.all_models  # noqa: F401
 
     engine = get_engine(url)
     with engine.begin() as connection:
@@ -93,7 +93,7 @@ def database_url(request, tmp_path) -> Iterator[str]:
     """A fresh, migrated database: SQLite, and PostgreSQL when available (always in CI)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path}/sapa.db"
-        import crm.models  # noqa: F401
+        import crm.all_models  # noqa: F401
 
         SQLModel.metadata.create_all(get_engine(url))
         yield url
@@ -109,7 +109,7 @@ def database_url(request, tmp_path) -> Iterator[str]:
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     """A fresh, migrated SQLite database only (for tests that are about SQLite)."""
-    import crm.models  # noqa: F401
+    import crm.all_models  # noqa: F401
 
     url = f"sqlite:///{tmp_path}/sapa.db"
     SQLModel.metadata.create_all(get_engine(url))

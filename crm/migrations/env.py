@@ -3,7 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import crm.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import crm.all_models  # noqa: F401  (registers every table on SQLModel.metadata)
 from crm.db import get_engine
 
 config = context.config

@@ -1,0 +1,3 @@
+"""Imports every module that defines tables, so SQLModel.metadata (Alembic, tests) sees them all."""
+
+from crm import complaints, faq, models, orders, promotions, stores  # noqa: F401
