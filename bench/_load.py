@@ -47,6 +47,7 @@ class LoadResult:
     statuses: Counter = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)   # seconds, successful (2xx) responses
     max_backlog: int = 0           # open loop: most requests waiting for a connection
+    unsent: int = 0                # open loop: requests still waiting 1 s after the end (server too slow)
     connections_opened: int = 0
 
     @property
@@ -67,7 +68,7 @@ class LoadResult:
             "latency_ms": {"p50": ms(percentile(lat, 50)), "p90": ms(percentile(lat, 90)),
                            "p99": ms(percentile(lat, 99)), "max": ms(lat[-1] if lat else None),
                            "mean": ms(sum(lat) / len(lat) if lat else None)},
-            "max_backlog": self.max_backlog, "connections": self.connections_opened,
+            "max_backlog": self.max_backlog, "unsent": self.unsent, "connections": self.connections_opened,
         }
 
 
@@ -220,6 +221,11 @@ def run_load(
                 index, t_sched = backlog.popleft()
                 send(conn, index, t_sched)
             result.max_backlog = max(result.max_backlog, len(backlog))
+            if now >= deadline + 1.0 and (backlog or next_index < total):
+                # the server cannot keep up: give up on what was not sent yet (bounded phase time)
+                result.unsent += len(backlog) + (total - next_index)
+                backlog.clear()
+                next_index = total
             if next_index >= total and not backlog and not busy:
                 break
         if now >= deadline + drain_timeout and busy:

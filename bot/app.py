@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.extensions["sapa.engine"] = engine
     app.extensions["sapa.enqueue_event"] = tasks.enqueue_event
+    app.extensions["sapa.enqueue_batch"] = tasks.enqueue_batch
     if settings.line.enabled:
         app.extensions["sapa.line_parser"] = line_parser(settings.line.channel_secret)
     app.register_blueprint(webhooks)

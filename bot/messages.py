@@ -67,12 +67,14 @@ class Inbound:
 
 @dataclass(frozen=True)
 class Choice:
-    """A button: sends `data` back as a postback, or `text` as if typed, or opens `url`."""
+    """A button: sends `data` back as a postback, or `text` as if typed, or opens `url`,
+    or (`location=True`) asks the customer to share their location."""
 
     label: str
     data: str | None = None
     text: str | None = None
     url: str | None = None
+    location: bool = False
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ batch are (re)sent.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from bot.telegram import adapter as telegram_adapter
 from crm import contacts, history
 from crm.db import session_scope, utcnow
 from crm.models import ChannelIdentity, Contact, Conversation, Message, WebhookEvent
+from crm.shop import ShopData
 from handlers.base import Context
 
 log = logging.getLogger(__name__)
@@ -200,24 +202,40 @@ def _route(rt: Runtime, session: Session, inbound: m.Inbound, already_recorded: 
         Conversation.channel == inbound.channel, Conversation.external_chat_id == inbound.chat_id)).one()
     identity = contacts.find_identity(session=session, channel=inbound.channel, external_id=inbound.user_id or "")
     contact = session.get(Contact, identity.contact_id) if identity else None
+    message_id = session.exec(select(Message.id).where(Message.event_id == inbound.event_id)).first() \
+        if inbound.event_id is not None else None
+    now = utcnow()
     ctx = Context(
         contact_id=contact.id if contact else None,
         contact_name=(contact.display_name if contact else "") or inbound.display_name or "Kak",
         language=reply_language(rt, contact, inbound),
         shop_name=rt.settings.bot.shop_name,
-        now=utcnow(),
-        state=dict(conversation.state or {}),
-        data=session,
+        now=now,
+        state=_live_state(rt, conversation, now),
+        data=ShopData(session=session, contact=contact, conversation=conversation, tz=rt.settings.tz,
+                      handoff_minutes=rt.settings.bot.handoff_timeout_minutes, message_id=message_id,
+                      channel=inbound.channel),
+        threshold=rt.settings.nlu.confidence_threshold,
     )
     if not _bot_should_answer(rt, inbound, conversation):
         return [], ctx, conversation
     replies = rt.router.route(inbound, ctx)
-    if ctx.state != (conversation.state or {}):
-        conversation.state, conversation.state_updated_at = ctx.state, utcnow()
+    conversation.state, conversation.state_updated_at = ctx.state, now
     session.add(conversation)
-    if ctx.intent and not already_recorded:
-        session.execute(update(Message).where(Message.event_id == inbound.event_id).values(intent=ctx.intent))
+    if message_id is not None and not already_recorded:
+        analysis = ctx.analysis
+        values = {"intent": analysis.intent, "confidence": round(analysis.confidence, 4)} if analysis \
+            else {"intent": ctx.requested_intent or ctx.intent}
+        session.execute(update(Message).where(Message.id == message_id).values(**values))
     return replies, ctx, conversation
+
+
+def _live_state(rt: Runtime, conversation: Conversation, now) -> dict:
+    """The conversation state, or a fresh one when it has been idle too long."""
+    idle = timedelta(minutes=rt.settings.bot.conversation_idle_minutes)
+    if conversation.state and conversation.state_updated_at and now - conversation.state_updated_at > idle:
+        return {}
+    return copy.deepcopy(conversation.state or {})  # handlers change nested values in place
 
 
 # --- outbound ------------------------------------------------------------------------

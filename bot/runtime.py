@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from bot.senders import SenderRegistry
 from bot.settings import Settings, get_settings
 from crm.db import get_engine
-from handlers.router import Router, default_router
+from handlers.router import Router, default_router, nlu_understanding
 
 
 @dataclass
@@ -25,7 +25,9 @@ class Runtime:
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
         """Build the runtime for `settings`."""
-        return cls(settings=settings, engine=get_engine(settings.database_url), senders=SenderRegistry(settings))
+        understand = nlu_understanding(settings.nlu.model_path, settings.nlu.confidence_threshold)
+        return cls(settings=settings, engine=get_engine(settings.database_url), senders=SenderRegistry(settings),
+                   router=default_router(understand))
 
     def close(self) -> None:
         """Release platform clients."""

@@ -103,7 +103,7 @@ class SimulatorSettings(BaseModel):
 
 class NluSettings(BaseModel):
     model_path: str = "data/nlu/model.joblib"
-    confidence_threshold: float = Field(0.45, ge=0, le=1)
+    confidence_threshold: float = Field(0.6, ge=0, le=1)
     extra_examples: dict[str, list[str]] = {}
     custom_intents: dict[str, dict[str, Any]] = {}
 

@@ -303,3 +303,7 @@ def openapi_document() -> dict:
 def openapi():
     """The OpenAPI document (public, like most APIs' specs)."""
     return jsonify(openapi_document())
+
+
+# Endpoint modules register themselves on `api` (and in the OpenAPI registries) when imported.
+from crm import api_catalog, api_orders  # noqa: E402,F401

@@ -1,1 +1,123 @@
-"""(being written)"""
+"""Complaint tickets with severity and SLA, and staff alerts for unhappy customers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Field, Session, SQLModel, select
+
+from crm.db import utcnow
+
+SEVERITIES = ("low", "medium", "high", "critical")
+STATUSES = ("open", "in_progress", "resolved", "closed")
+# Time to first resolution per severity (how fast staff must act).
+SLA = {"critical": timedelta(hours=1), "high": timedelta(hours=4), "medium": timedelta(hours=24),
+       "low": timedelta(hours=72)}
+CATEGORIES = {
+    "delivery": ("telat", "lama", "belum sampai", "blm nyampe", "ga nyampe", "gak nyampe", "kurir", "driver",
+                 "late", "delivery", "never arrived", "not arrived", "ongkir"),
+    "product_quality": ("tumpah", "basi", "dingin", "rusak", "pecah", "asin", "pahit", "hambar", "salah", "kurang",
+                        "tidak sesuai", "gak sesuai", "ga sesuai", "spilled", "cold", "stale", "broken", "wrong",
+                        "missing", "rasa", "kemasan", "bocor", "rambut", "kotor"),
+    "payment": ("bayar", "refund", "uang", "saldo", "transfer", "tf", "double", "charged", "payment", "qris", "potong"),
+    "service": ("jutek", "kasar", "judes", "lama balas", "slow respon", "rude", "staff", "pelayanan", "kasir",
+                "barista", "admin"),
+}
+CRITICAL_WORDS = ("keracunan", "sakit perut", "diare", "muntah", "poisoning", "allergic", "alergi", "polisi",
+                  "lapor", "viral", "bpom", "ylki", "somasi", "lawyer", "pengacara")
+
+
+class Complaint(SQLModel, table=True):
+    """A complaint ticket: what went wrong, how bad, by when it must be handled."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str | None = Field(default=None, max_length=20, sa_column_kwargs={"unique": True})
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
+    order_id: int | None = Field(default=None, foreign_key="order.id")
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+    category: str = Field(default="other", max_length=20)
+    severity: str = Field(default="medium", max_length=10, index=True)
+    status: str = Field(default="open", max_length=12, index=True)
+    text: str = Field(default="", max_length=5000)
+    sla_due_at: datetime
+    created_at: datetime = Field(default_factory=utcnow)
+    resolved_at: datetime | None = None
+
+
+class StaffAlert(SQLModel, table=True):
+    """Something staff should look at now (a very unhappy customer, a new complaint, a handoff)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)  # negative_sentiment | complaint | handoff
+    severity: str = Field(default="medium", max_length=10)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+    text: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    acknowledged_at: datetime | None = None
+
+
+def categorize(text: str) -> str:
+    """The complaint category suggested by the words used."""
+    lowered = text.lower()
+    scores = {category: sum(word in lowered for word in words) for category, words in CATEGORIES.items()}
+    best = max(scores, key=scores.get)
+    return best if scores[best] else "other"
+
+
+def severity_for(text: str, negative_score: float) -> str:
+    """Severity from sentiment strength and alarming words (health, legal, going public)."""
+    lowered = text.lower()
+    if any(word in lowered for word in CRITICAL_WORDS):
+        return "critical"
+    if negative_score >= 0.85:
+        return "high"
+    if negative_score >= 0.5:
+        return "medium"
+    return "low"
+
+
+def open_complaint(*, session: Session, contact_id: int, text: str, negative_score: float,
+                   conversation_id: int | None = None, order_id: int | None = None,
+                   message_id: int | None = None, now: datetime | None = None) -> Complaint:
+    """Create a complaint ticket with category, severity and SLA due time."""
+    now = now or utcnow()
+    severity = severity_for(text, negative_score)
+    complaint = Complaint(contact_id=contact_id, conversation_id=conversation_id, order_id=order_id,
+                          message_id=message_id, category=categorize(text), severity=severity,
+                          text=text[:5000], sla_due_at=now + SLA[severity], created_at=now)
+    session.add(complaint)
+    session.flush()
+    complaint.number = f"C{complaint.id:05d}"
+    session.add(complaint)
+    session.flush()
+    return complaint
+
+
+def change_complaint_status(*, session: Session, complaint: Complaint, status: str) -> Complaint:
+    """Set a complaint's status (resolving stamps the time)."""
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+    complaint.status = status
+    complaint.resolved_at = utcnow() if status in ("resolved", "closed") else None
+    session.add(complaint)
+    session.flush()
+    return complaint
+
+
+def open_complaints(*, session: Session, contact_id: int) -> list[Complaint]:
+    """A customer's complaints that are not resolved yet."""
+    return list(session.exec(select(Complaint).where(Complaint.contact_id == contact_id,
+                                                     Complaint.status.in_(("open", "in_progress")))).all())
+
+
+def alert_staff(*, session: Session, kind: str, text: str, severity: str = "medium", contact_id: int | None = None,
+                conversation_id: int | None = None, message_id: int | None = None) -> StaffAlert:
+    """Raise an alert for staff (shown in the inbox)."""
+    alert = StaffAlert(kind=kind, severity=severity, contact_id=contact_id, conversation_id=conversation_id,
+                       message_id=message_id, text=text[:1000])
+    session.add(alert)
+    session.flush()
+    return alert

@@ -13,6 +13,30 @@ from crm.staff import create_user
 
 DEMO_LOGIN = ("admin@sapa.local", "sapa-demo-123")
 
+# sku, name, name_en, category, price, stock (None = unlimited), aliases, description
+PRODUCTS = [
+    ("KOP-EKS", "Es Kopi Susu", "Iced Milk Coffee", "Kopi", 25_000, None, ["kopsus", "es kopsus", "kopi susu"],
+     "Espresso, susu segar dan gula aren."),
+    ("KOP-AME", "Americano", "Americano", "Kopi", 22_000, None, ["long black", "amerikano"], "Espresso dan air panas."),
+    ("KOP-LAT", "Caffe Latte", "Caffe Latte", "Kopi", 30_000, None, ["latte", "kopi latte"], "Espresso dengan susu steamed."),
+    ("KOP-CAP", "Cappuccino", "Cappuccino", "Kopi", 30_000, None, ["capucino", "cappucino", "kapucino"],
+     "Espresso, susu dan busa lembut."),
+    ("KOP-AREN", "Kopi Gula Aren", "Palm Sugar Coffee", "Kopi", 27_000, None, ["gula aren", "kopi aren"],
+     "Kopi susu dengan gula aren asli."),
+    ("NON-MAT", "Matcha Latte", "Matcha Latte", "Non-kopi", 32_000, None, ["matcha", "green tea latte"],
+     "Matcha Jepang dengan susu."),
+    ("NON-COK", "Es Coklat", "Iced Chocolate", "Non-kopi", 26_000, None, ["coklat", "cokelat", "choco"],
+     "Coklat Belgia dengan susu dingin."),
+    ("NON-TEH", "Es Teh Leci", "Lychee Iced Tea", "Non-kopi", 20_000, None, ["teh leci", "lychee tea"],
+     "Teh melati dengan buah leci."),
+    ("MKN-CRO", "Croissant Butter", "Butter Croissant", "Makanan", 28_000, 15, ["croissant", "kroisan"],
+     "Croissant renyah, dipanggang setiap pagi."),
+    ("MKN-ROT", "Roti Bakar Coklat Keju", "Chocolate Cheese Toast", "Makanan", 24_000, 20, ["roti bakar"],
+     "Roti bakar tebal dengan coklat dan keju."),
+    ("MKN-BAN", "Banana Bread", "Banana Bread", "Makanan", 22_000, 0, ["banana cake", "bolu pisang"],
+     "Bolu pisang lembut (habis hari ini)."),
+]
+
 CUSTOMERS = [
     ("line", "U4f1c2a9b7d3e8f0a1b2c3d4e5f6a7b8c", "Budi Santoso", "id", ["vip"], [
         ("in", "kak mau pesen es kopi susu 2 ya"),
@@ -47,9 +71,25 @@ def database_is_empty(session: Session) -> bool:
         session.exec(select(StaffUser.id).limit(1)).first() is None
 
 
+def load_products(session: Session) -> bool:
+    """The demo coffee-shop menu (idempotent on SKU)."""
+    from crm.orders import Product
+
+    known = set(session.exec(select(Product.sku)).all())
+    for sku, name, name_en, category, price, stock, aliases, description in PRODUCTS:
+        if sku not in known:
+            session.add(Product(sku=sku, name=name, name_en=name_en, category=category, price=price, stock=stock,
+                                aliases=aliases, description=description))
+    session.flush()
+    return len(known) < len(PRODUCTS)
+
+
 def load(session: Session) -> bool:
     """Insert the demo data unless it is there; True when something was added."""
-    added = False
+    from crm.demo_catalog import load_catalog
+
+    added = load_products(session)
+    added = load_catalog(session) or added
     if session.exec(select(StaffUser).where(StaffUser.email == DEMO_LOGIN[0])).first() is None:
         create_user(session=session, email=DEMO_LOGIN[0], password=DEMO_LOGIN[1], role="admin", display_name="Demo Admin")
         added = True

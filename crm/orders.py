@@ -1,1 +1,221 @@
-"""(being written)"""
+"""Product catalog and orders: records with a status, a history and stock kept consistent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, func, update
+from sqlmodel import Field, Session, SQLModel, select
+
+from crm.db import utcnow
+
+STATUSES = ("new", "confirmed", "preparing", "shipped", "delivered", "cancelled")
+# Which status may follow which (staff); customers may cancel only while CUSTOMER_CANCELLABLE.
+TRANSITIONS = {
+    "new": {"confirmed", "cancelled"},
+    "confirmed": {"preparing", "cancelled"},
+    "preparing": {"shipped", "cancelled"},
+    "shipped": {"delivered"},
+    "delivered": set(),
+    "cancelled": set(),
+}
+CUSTOMER_CANCELLABLE = {"new", "confirmed"}
+ORDER_NUMBER_BASE = 10_000  # order numbers are customer-friendly: #10001, #10002, …
+
+
+class Product(SQLModel, table=True):
+    """Something the shop sells; stock None means unlimited."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    sku: str = Field(max_length=40, sa_column_kwargs={"unique": True})
+    name: str = Field(max_length=200)
+    name_en: str | None = Field(default=None, max_length=200)
+    category: str = Field(default="", max_length=100, index=True)
+    description: str = Field(default="", max_length=1000)
+    price: int = Field(ge=0)  # in rupiah
+    stock: int | None = Field(default=None, ge=0)
+    variants: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    image_url: str | None = Field(default=None, max_length=500)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def in_stock(self) -> bool:
+        return self.active and (self.stock is None or self.stock > 0)
+
+
+class Order(SQLModel, table=True):
+    """A customer's order with its current status."""
+
+    __table_args__ = (Index("ix_order_contact_created", "contact_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str | None = Field(default=None, max_length=20, sa_column_kwargs={"unique": True})
+    contact_id: int = Field(foreign_key="contact.id")
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
+    channel: str = Field(default="", max_length=16)
+    status: str = Field(default="new", max_length=12, index=True)
+    fulfilment: str = Field(default="delivery", max_length=10)  # delivery | pickup
+    address: str | None = Field(default=None, max_length=500)
+    store_id: int | None = Field(default=None, foreign_key="store.id")
+    note: str | None = Field(default=None, max_length=500)
+    subtotal: int = 0
+    delivery_fee: int = 0
+    total: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OrderItem(SQLModel, table=True):
+    """One line of an order (name and price copied: the catalog may change later)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="order.id", index=True)
+    product_id: int | None = Field(default=None, foreign_key="product.id")
+    product_name: str = Field(max_length=200)
+    variant: str | None = Field(default=None, max_length=100)
+    quantity: int = Field(ge=1)
+    price: int = Field(ge=0)
+
+
+class OrderEvent(SQLModel, table=True):
+    """The status history of an order: who changed what, when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="order.id", index=True)
+    status: str = Field(max_length=12)
+    by: str = Field(default="bot", max_length=40)  # customer | bot | staff:<id> | api:<token>
+    note: str | None = Field(default=None, max_length=500)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class OrderError(ValueError):
+    """An order could not be placed or changed; `code` tells which rule said no."""
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.code, self.details = code, details
+
+
+@dataclass(frozen=True)
+class CartLine:
+    product_id: int
+    quantity: int
+    variant: str | None = None
+
+
+def active_products(*, session: Session) -> list[Product]:
+    """The catalog as customers see it, by category then name."""
+    return list(session.exec(select(Product).where(Product.active == True)  # noqa: E712
+                             .order_by(Product.category, Product.name)).all())
+
+
+def catalog_version(*, session: Session) -> tuple:
+    """A cheap fingerprint that changes whenever a product changes (for caches)."""
+    return tuple(session.exec(select(func.count(Product.id), func.max(Product.updated_at))).one())
+
+
+def place_order(*, session: Session, contact_id: int, lines: list[CartLine], fulfilment: str = "delivery",
+                address: str | None = None, store_id: int | None = None, conversation_id: int | None = None,
+                channel: str = "", delivery_fee: int = 0, note: str | None = None, by: str = "customer") -> Order:
+    """Create an order and take its items out of stock, atomically (all lines or none)."""
+    if not lines:
+        raise OrderError("empty", "the cart is empty")
+    if fulfilment not in ("delivery", "pickup"):
+        raise OrderError("fulfilment", "fulfilment must be delivery or pickup")
+    if fulfilment == "delivery" and not (address or "").strip():
+        raise OrderError("address", "a delivery needs an address")
+    items, subtotal = [], 0
+    for line in lines:
+        product = session.get(Product, line.product_id)
+        if product is None or not product.active:
+            raise OrderError("unknown_product", "product not available", product_id=line.product_id)
+        if line.quantity < 1 or line.quantity > 999:
+            raise OrderError("quantity", "quantity must be between 1 and 999", product=product.name)
+        if product.stock is not None:
+            # Conditional decrement: two customers racing for the last item cannot both win.
+            taken = session.execute(update(Product).where(Product.id == product.id, Product.stock >= line.quantity)
+                                    .values(stock=Product.stock - line.quantity, updated_at=utcnow()))
+            if taken.rowcount != 1:
+                session.refresh(product)
+                raise OrderError("out_of_stock", f"{product.name} has only {product.stock} left",
+                                 product=product.name, available=product.stock)
+        items.append(OrderItem(order_id=0, product_id=product.id, product_name=product.name, variant=line.variant,
+                               quantity=line.quantity, price=product.price))
+        subtotal += product.price * line.quantity
+    order = Order(contact_id=contact_id, conversation_id=conversation_id, channel=channel, fulfilment=fulfilment,
+                  address=address if fulfilment == "delivery" else None, store_id=store_id, note=note,
+                  subtotal=subtotal, delivery_fee=delivery_fee if fulfilment == "delivery" else 0)
+    order.total = order.subtotal + order.delivery_fee
+    session.add(order)
+    session.flush()
+    order.number = str(ORDER_NUMBER_BASE + order.id)
+    for item in items:
+        item.order_id = order.id
+        session.add(item)
+    session.add(OrderEvent(order_id=order.id, status="new", by=by))
+    session.flush()
+    return order
+
+
+def change_status(*, session: Session, order: Order, status: str, by: str, note: str | None = None) -> Order:
+    """Move an order to `status` if the rules allow; cancelling puts stock back."""
+    if status not in STATUSES:
+        raise OrderError("status", f"status must be one of {', '.join(STATUSES)}")
+    if status == order.status:
+        return order
+    if status not in TRANSITIONS[order.status]:
+        raise OrderError("transition", f"an order that is {order.status} cannot become {status}",
+                         current=order.status)
+    if status == "cancelled":
+        for item in order_items(session=session, order_id=order.id):
+            if item.product_id is not None:
+                session.execute(update(Product).where(Product.id == item.product_id, Product.stock.is_not(None))
+                                .values(stock=Product.stock + item.quantity, updated_at=utcnow()))
+    order.status, order.updated_at = status, utcnow()
+    session.add(order)
+    session.add(OrderEvent(order_id=order.id, status=status, by=by, note=note))
+    session.flush()
+    return order
+
+
+def cancel_by_customer(*, session: Session, order: Order) -> Order:
+    """Cancel on the customer's request, only while the order is not being prepared yet."""
+    if order.status not in CUSTOMER_CANCELLABLE:
+        raise OrderError("too_late", f"order is already {order.status}", current=order.status)
+    return change_status(session=session, order=order, status="cancelled", by="customer")
+
+
+def order_items(*, session: Session, order_id: int) -> list[OrderItem]:
+    """The lines of an order."""
+    return list(session.exec(select(OrderItem).where(OrderItem.order_id == order_id).order_by(OrderItem.id)).all())
+
+
+def order_history(*, session: Session, order_id: int) -> list[OrderEvent]:
+    """The status changes of an order, oldest first."""
+    return list(session.exec(select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)).all())
+
+
+def latest_orders(*, session: Session, contact_id: int, limit: int = 3) -> list[Order]:
+    """A customer's most recent orders."""
+    return list(session.exec(select(Order).where(Order.contact_id == contact_id)
+                             .order_by(Order.created_at.desc(), Order.id.desc()).limit(limit)).all())
+
+
+def find_order(*, session: Session, number: str, contact_id: int | None = None) -> Order | None:
+    """An order by its number; with `contact_id`, only if it is that customer's (never leak others')."""
+    number = number.lstrip("#").strip().upper()
+    query = select(Order).where(Order.number == number)
+    if contact_id is not None:
+        query = query.where(Order.contact_id == contact_id)
+    return session.exec(query).first()
+
+
+def orders_count(*, session: Session, contact_id: int) -> int:
+    """How many orders (not cancelled) a customer has placed."""
+    return session.exec(select(func.count(Order.id)).where(Order.contact_id == contact_id,
+                                                           Order.status != "cancelled")).one()

@@ -1,1 +1,201 @@
-"""(being written)"""
+"""Promotions: time-boxed offers for an audience, optionally valid only near one store.
+
+The audience is a small set of optional rules (all must hold):
+``{"channels": ["line"], "tags": ["vip"], "languages": ["id"], "new_customers": true,
+"min_orders": 2}``. ``tags`` matches when the contact has any of the tags. A promotion
+with ``store_id`` and ``radius_km`` is location-based: it applies only to customers within
+that distance of the store.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Column
+from sqlmodel import Field, Session, SQLModel, select
+
+from crm.db import utcnow
+from crm.models import Contact
+from crm.stores import Store
+from handlers.geo import haversine_km, valid_coordinates
+
+AUDIENCE_KEYS = ("channels", "tags", "languages", "new_customers", "min_orders")
+VOUCHER_CODE = re.compile(r"^[A-Z0-9-]{3,32}$")
+
+
+class Promotion(SQLModel, table=True):
+    """An offer, valid from starts_at (inclusive) to ends_at (exclusive)."""
+
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="ck_promotion_window"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    description: str = Field(default="", max_length=2000)
+    title_en: str | None = Field(default=None, max_length=200)
+    description_en: str | None = Field(default=None, max_length=2000)
+    voucher_code: str | None = Field(default=None, max_length=32, sa_column_kwargs={"unique": True})
+    starts_at: datetime = Field(index=True)
+    ends_at: datetime = Field(index=True)
+    active: bool = Field(default=True, index=True)
+    audience: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    store_id: int | None = Field(default=None, foreign_key="store.id", index=True)
+    radius_km: float | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def location_based(self) -> bool:
+        return self.store_id is not None and self.radius_km is not None
+
+
+def validate_audience(value: Any) -> dict[str, Any]:
+    """The audience rules checked and normalised; ValueError when malformed."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError("audience must be an object")
+    unknown = sorted(set(value) - set(AUDIENCE_KEYS))
+    if unknown:
+        raise ValueError(f"unknown audience rule(s) {', '.join(map(str, unknown))}; use {', '.join(AUDIENCE_KEYS)}")
+    rules: dict[str, Any] = {}
+    for key in ("channels", "tags", "languages"):
+        if key in value and value[key] is not None:
+            items = value[key]
+            if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+                raise ValueError(f"audience.{key} must be a list of non-empty strings")
+            rules[key] = sorted({i.strip() for i in items})
+    if value.get("new_customers") is not None:
+        if not isinstance(value["new_customers"], bool):
+            raise ValueError("audience.new_customers must be true or false")
+        rules["new_customers"] = value["new_customers"]
+    if value.get("min_orders") is not None:
+        count = value["min_orders"]
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError("audience.min_orders must be a non-negative integer")
+        rules["min_orders"] = count
+    return rules
+
+
+def _check(promotion: Promotion) -> None:
+    if promotion.ends_at <= promotion.starts_at:
+        raise ValueError("ends_at must be after starts_at")
+    if promotion.voucher_code is not None and not VOUCHER_CODE.match(promotion.voucher_code):
+        raise ValueError("voucher_code must be 3–32 characters of A-Z, 0-9 and -")
+    if (promotion.store_id is None) != (promotion.radius_km is None):
+        raise ValueError("a location-based offer needs both store_id and radius_km")
+    if promotion.radius_km is not None and not promotion.radius_km > 0:
+        raise ValueError("radius_km must be positive")
+
+
+PROMOTION_FIELDS = ("title", "description", "title_en", "description_en", "voucher_code", "starts_at", "ends_at",
+                    "active", "audience", "store_id", "radius_km")
+
+
+def create_promotion(*, session: Session, title: str, starts_at: datetime, ends_at: datetime,
+                     **fields: Any) -> Promotion:
+    """Add a promotion (ValueError when its rules are inconsistent)."""
+    promotion = Promotion(title=title, starts_at=starts_at, ends_at=ends_at)
+    return update_promotion(session=session, promotion=promotion, changes=fields)
+
+
+def update_promotion(*, session: Session, promotion: Promotion, changes: dict[str, Any]) -> Promotion:
+    """Change a promotion's fields (ValueError when the result is inconsistent)."""
+    unknown = set(changes) - set(PROMOTION_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown promotion field(s): {', '.join(sorted(unknown))}")
+    if "audience" in changes:
+        changes = {**changes, "audience": validate_audience(changes["audience"])}
+    for field, value in changes.items():
+        setattr(promotion, field, value)
+    _check(promotion)
+    if promotion.store_id is not None and session.get(Store, promotion.store_id) is None:
+        raise ValueError(f"store {promotion.store_id} does not exist")
+    session.add(promotion)
+    session.flush()
+    return promotion
+
+
+def voucher_taken(*, session: Session, code: str, exclude_id: int | None = None) -> bool:
+    """True when another promotion already uses this voucher code."""
+    query = select(Promotion.id).where(Promotion.voucher_code == code)
+    if exclude_id is not None:
+        query = query.where(Promotion.id != exclude_id)
+    return session.exec(query).first() is not None
+
+
+def list_promotions(*, session: Session, active_at: datetime | None = None) -> list[Promotion]:
+    """All promotions (newest first), or only those running at `active_at` (ending soonest first)."""
+    if active_at is None:
+        return list(session.exec(select(Promotion).order_by(Promotion.starts_at.desc(), Promotion.id.desc())).all())
+    return _running(session, active_at)
+
+
+def _running(session: Session, now: datetime) -> list[Promotion]:
+    query = (select(Promotion)
+             .where(Promotion.active == True, Promotion.starts_at <= now, Promotion.ends_at > now)  # noqa: E712
+             .order_by(Promotion.ends_at, Promotion.id))
+    return list(session.exec(query).all())
+
+
+def audience_matches(audience: dict[str, Any], *, contact: Contact, orders_count: int,
+                     channel: str | None) -> bool:
+    """True when the contact satisfies every rule of the audience."""
+    if audience.get("channels") and channel not in audience["channels"]:
+        return False
+    if audience.get("tags") and not set(audience["tags"]) & set(contact.tags or []):
+        return False
+    if audience.get("languages") and (contact.language or "id") not in audience["languages"]:
+        return False
+    if audience.get("new_customers") is not None and audience["new_customers"] != (orders_count == 0):
+        return False
+    return orders_count >= (audience.get("min_orders") or 0)
+
+
+def _stores(session: Session, promotions: list[Promotion]) -> dict[int, Store]:
+    ids = {p.store_id for p in promotions if p.location_based}
+    if not ids:
+        return {}
+    return {s.id: s for s in session.exec(select(Store).where(Store.id.in_(ids))).all()}
+
+
+def _distance(promotion: Promotion, stores: dict[int, Store], point: tuple[float, float]) -> float | None:
+    """km from the point to the promotion's store when within its radius, else None."""
+    store = stores.get(promotion.store_id)
+    if store is None or not store.active:
+        return None
+    km = haversine_km(point[0], point[1], store.lat, store.lon)
+    return km if km <= promotion.radius_km else None
+
+
+def promotions_for(*, session: Session, contact: Contact, now: datetime, orders_count: int = 0,
+                   channel: str | None = None, near: tuple[float, float] | None = None) -> list[Promotion]:
+    """The running promotions this contact qualifies for, ending soonest first.
+
+    Location-based offers count only near their store: `near`, or else the contact's last
+    shared location; without either they are left out.
+    """
+    running = [p for p in _running(session, now)
+               if audience_matches(p.audience or {}, contact=contact, orders_count=orders_count, channel=channel)]
+    if near is None and contact.last_lat is not None and contact.last_lon is not None:
+        near = (contact.last_lat, contact.last_lon)
+    if near is not None and not valid_coordinates(*near):
+        near = None
+    stores = _stores(session, running) if near is not None else {}
+    return [p for p in running
+            if not p.location_based or (near is not None and _distance(p, stores, near) is not None)]
+
+
+def offers_near(*, session: Session, lat: float, lon: float, now: datetime) -> list[tuple[Promotion, Store, float]]:
+    """Location-based offers valid at this point as (promotion, store, km), nearest store first."""
+    if not valid_coordinates(lat, lon):
+        raise ValueError(f"invalid coordinates lat={lat!r}, lon={lon!r}")
+    running = [p for p in _running(session, now) if p.location_based]
+    stores = _stores(session, running)
+    found = []
+    for promotion in running:
+        km = _distance(promotion, stores, (lat, lon))
+        if km is not None:
+            found.append((promotion, stores[promotion.store_id], km))
+    found.sort(key=lambda hit: (hit[2], hit[0].ends_at))
+    return found

@@ -1,1 +1,269 @@
-"""(being written)"""
+"""Outlets: where they are, when they are open, and which are nearest to a customer.
+
+Opening hours are stored per weekday as local-time windows, e.g.
+``{"mon": [["08:00", "22:00"]], ..., "sun": []}``. A window whose end is not after its
+start (``["22:00", "02:00"]``) runs past midnight into the next day; ``"24:00"`` is
+accepted as an end. The nearest-store search uses :class:`handlers.geo.NearestIndex`,
+built once per process and database and rebuilt only when a store changes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from threading import Lock
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import JSON, Column, func
+from sqlmodel import Field, Session, SQLModel, select
+
+from crm.db import utcnow
+from handlers.geo import NearestIndex, Place, find_area, map_link, valid_coordinates
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_NAMES = {
+    "id": ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+JAKARTA = ZoneInfo("Asia/Jakarta")
+_HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
+_DAY_MINUTES = 24 * 60
+
+
+class Store(SQLModel, table=True):
+    """An outlet customers can visit or pick up from."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    address: str = Field(default="", max_length=500)
+    area: str = Field(default="", max_length=100, index=True)
+    lat: float
+    lon: float
+    phone: str | None = Field(default=None, max_length=40)
+    opening_hours: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    active: bool = Field(default=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class StoreHit:
+    """A store found near a point."""
+
+    store: Store
+    km: float
+    open_now: bool
+    map_url: str
+
+
+# --- opening hours ---------------------------------------------------------------------
+
+
+def validate_opening_hours(value: Any) -> dict[str, list[list[str]]]:
+    """The hours normalised to all seven weekdays (missing days closed); ValueError when malformed."""
+    if not isinstance(value, dict):
+        raise ValueError("opening_hours must be an object keyed by weekday (mon … sun)")
+    unknown = sorted(set(value) - set(WEEKDAYS))
+    if unknown:
+        raise ValueError(f"unknown weekday key(s) {', '.join(map(str, unknown))}; use {', '.join(WEEKDAYS)}")
+    hours: dict[str, list[list[str]]] = {}
+    for day in WEEKDAYS:
+        windows = value.get(day) or []
+        if not isinstance(windows, list):
+            raise ValueError(f"{day}: expected a list of [open, close] windows")
+        hours[day] = []
+        for window in windows:
+            if not (isinstance(window, (list, tuple)) and len(window) == 2
+                    and all(isinstance(t, str) and _HHMM.match(t) for t in window)):
+                raise ValueError(f"{day}: each window must be [\"HH:MM\", \"HH:MM\"], got {window!r}")
+            start, end = window
+            if start == "24:00":
+                raise ValueError(f"{day}: a window cannot open at 24:00")
+            if start == end:
+                raise ValueError(f"{day}: window {start}–{end} is empty; use [\"00:00\", \"24:00\"] for all day")
+            hours[day].append([start, end])
+    return hours
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _local(at: datetime | None, tz: ZoneInfo) -> datetime:
+    at = at or utcnow()
+    # Stored timestamps are UTC; a naive value here is taken to be UTC as well.
+    return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(tz)
+
+
+def _intervals(store: Store, day: date, tz: ZoneInfo, days: range) -> list[tuple[datetime, datetime]]:
+    """The store's open intervals (aware, merged, sorted) for local dates day+d for d in `days`."""
+    spans: list[tuple[datetime, datetime]] = []
+    hours = store.opening_hours or {}
+    for offset in days:
+        current = day + timedelta(days=offset)
+        for window in hours.get(WEEKDAYS[current.weekday()], []):
+            start, end = _minutes(window[0]), _minutes(window[1])
+            length = (end - start) % _DAY_MINUTES or _DAY_MINUTES  # end <= start: past midnight
+            opens = datetime.combine(current, time(), tz) + timedelta(minutes=start)
+            spans.append((opens, opens + timedelta(minutes=length)))
+    spans.sort()
+    merged: list[tuple[datetime, datetime]] = []
+    for opens, closes in spans:
+        # Touching windows (mon 00:00–24:00, tue 00:00–…) are one stretch of opening.
+        if merged and opens <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], closes))
+        else:
+            merged.append((opens, closes))
+    return merged
+
+
+def _local_spans(store: Store, at: datetime | None, tz: ZoneInfo) -> tuple[datetime, list]:
+    local = _local(at, tz)
+    # Yesterday's window may run past midnight into today; a week ahead finds the next opening.
+    spans = _intervals(store, local.date(), tz, range(-1, 8))
+    return local, spans
+
+
+def is_open(store: Store, at: datetime | None = None, tz: ZoneInfo = JAKARTA) -> bool:
+    """True when the store is open at `at` (default now) in the shop's timezone."""
+    local, spans = _local_spans(store, at, tz)
+    return any(opens <= local < closes for opens, closes in spans)
+
+
+def opening_text(store: Store, at: datetime | None = None, tz: ZoneInfo = JAKARTA, lang: str = "id") -> str:
+    """A short status line: "buka sampai 22:00" / "closed, opens Monday 08:00"."""
+    en = lang == "en"
+    local, spans = _local_spans(store, at, tz)
+    for opens, closes in spans:
+        if opens <= local < closes:
+            if closes - local >= timedelta(days=6):
+                return "open 24 hours" if en else "buka 24 jam"
+            return f"{'open until' if en else 'buka sampai'} {closes:%H:%M}"
+    upcoming = [opens for opens, _ in spans if opens > local]
+    if not upcoming:
+        return "temporarily closed" if en else "tutup sementara"
+    opens = upcoming[0]
+    days = (opens.date() - local.date()).days
+    if days == 0:
+        when = "today" if en else "hari ini"
+    elif days == 1:
+        when = "tomorrow" if en else "besok"
+    else:
+        when = DAY_NAMES["en" if en else "id"][opens.weekday()]
+    return f"closed, opens {when} {opens:%H:%M}" if en else f"tutup, buka lagi {when} {opens:%H:%M}"
+
+
+# --- create and update -----------------------------------------------------------------
+
+STORE_FIELDS = ("name", "address", "area", "lat", "lon", "phone", "opening_hours", "active")
+
+
+def _apply(store: Store, changes: dict[str, Any]) -> None:
+    unknown = set(changes) - set(STORE_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown store field(s): {', '.join(sorted(unknown))}")
+    if "opening_hours" in changes:
+        changes = {**changes, "opening_hours": validate_opening_hours(changes["opening_hours"])}
+    for field, value in changes.items():
+        setattr(store, field, value)
+    if not valid_coordinates(store.lat, store.lon):
+        raise ValueError(f"invalid coordinates lat={store.lat!r}, lon={store.lon!r}")
+
+
+def create_store(*, session: Session, name: str, lat: float, lon: float, address: str = "", area: str = "",
+                 phone: str | None = None, opening_hours: dict | None = None, active: bool = True) -> Store:
+    """Add a store (validates coordinates and hours)."""
+    store = Store(name=name, lat=lat, lon=lon)
+    _apply(store, {"address": address, "area": area, "phone": phone,
+                   "opening_hours": opening_hours or {}, "active": active})
+    session.add(store)
+    session.flush()
+    return store
+
+
+def update_store(*, session: Session, store: Store, changes: dict[str, Any]) -> Store:
+    """Change a store's fields; bumps updated_at so the nearest-store cache is rebuilt."""
+    _apply(store, changes)
+    store.updated_at = utcnow()
+    session.add(store)
+    session.flush()
+    return store
+
+
+def list_stores(*, session: Session, active: bool | None = None) -> list[Store]:
+    """Stores by name, optionally only active or inactive ones."""
+    query = select(Store).order_by(Store.name, Store.id)
+    if active is not None:
+        query = query.where(Store.active == active)
+    return list(session.exec(query).all())
+
+
+# --- nearest stores --------------------------------------------------------------------
+
+_index_cache: dict[str, tuple[tuple, NearestIndex]] = {}
+_index_lock = Lock()
+
+
+def stores_version(*, session: Session) -> tuple:
+    """A cheap fingerprint that changes whenever a store is added, edited or (de)activated."""
+    return tuple(session.exec(select(func.count(Store.id), func.max(Store.updated_at))).one())
+
+
+def _active_index(session: Session) -> NearestIndex:
+    # One index per database (tests and tools may use several in one process).
+    bind_key = str(session.get_bind().url)
+    version = stores_version(session=session)
+    cached = _index_cache.get(bind_key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    rows = session.exec(select(Store.id, Store.lat, Store.lon).where(Store.active == True)).all()  # noqa: E712
+    index = NearestIndex(Place(id=i, lat=lat, lon=lon) for i, lat, lon in rows)
+    with _index_lock:
+        _index_cache[bind_key] = (version, index)
+    return index
+
+
+def nearest_stores(*, session: Session, lat: float, lon: float, k: int = 3, max_km: float = 25.0,
+                   at: datetime | None = None, tz: ZoneInfo = JAKARTA, open_only: bool = False) -> list[StoreHit]:
+    """Up to `k` active stores within `max_km`, closest first (ValueError on bad coordinates)."""
+    if not valid_coordinates(lat, lon):
+        raise ValueError(f"invalid coordinates lat={lat!r}, lon={lon!r}")
+    index = _active_index(session)
+    if not len(index):
+        return []
+    # When only open stores count, look at every store in range and keep the first k open ones.
+    found = index.nearest(lat, lon, k=len(index) if open_only else k, max_km=max_km)
+    rows = {s.id: s for s in session.exec(select(Store).where(Store.id.in_([i for i, _ in found]))).all()} \
+        if found else {}
+    hits: list[StoreHit] = []
+    for store_id, km in found:
+        store = rows.get(store_id)
+        if store is None or not store.active:  # changed since the index was read
+            continue
+        open_now = is_open(store, at, tz)
+        if open_only and not open_now:
+            continue
+        hits.append(StoreHit(store=store, km=km, open_now=open_now, map_url=map_link(store.lat, store.lon)))
+        if len(hits) == k:
+            break
+    return hits
+
+
+def stores_in_area(*, session: Session, text: str) -> tuple[str, float, float] | None:
+    """The area named in `text` ("jaksel", "dekat blok m") as (name, lat, lon), or None.
+
+    The built-in gazetteer answers first; an area only the shop's own stores name (e.g. a
+    mall) is found next, located at the first such store.
+    """
+    found = find_area(text or "")
+    if found is not None or not text:
+        return found
+    words = f" {' '.join(re.findall(r'[a-z0-9]+', text.casefold()))} "
+    for store in list_stores(session=session, active=True):
+        area = " ".join(re.findall(r"[a-z0-9]+", store.area.casefold()))
+        if area and f" {area} " in words:
+            return store.area, store.lat, store.lon
+    return None

@@ -24,9 +24,27 @@ class Context:
     now: datetime
     is_new_contact: bool = False
     state: dict[str, Any] = field(default_factory=dict)
-    data: Any = None  # data access for handlers that need the catalog, orders, … (crm)
-    analysis: Any = None  # NLU result for text messages, when available
+    data: Any = None  # crm.shop.ShopData: catalog, orders, complaints, FAQ, offers, stores
+    analysis: Any = None  # handlers.nlu.Analysis for text messages
+    threshold: float = 0.6  # below this NLU confidence the bot is unsure
+    requested_intent: str | None = None  # from a menu button (postback `intent=…`)
     intent: str | None = None  # set by the handler that answered
+
+    def wants(self, intent: str) -> bool:
+        """True when the customer asked for `intent` by button, or said it with confidence."""
+        if self.requested_intent is not None:
+            return self.requested_intent == intent
+        return self.analysis is not None and self.analysis.intent == intent and self.confident
+
+    @property
+    def confident(self) -> bool:
+        return self.analysis is not None and self.analysis.confidence >= self.threshold
+
+    def say(self, key: str, **values: Any) -> str:
+        """Wording for `key` in the customer's language."""
+        from handlers.texts import text
+
+        return text(key, self.language, **values)
 
 
 class Handler(Protocol):

@@ -16,29 +16,23 @@ def menu_choices(language: str) -> tuple[m.Choice, ...]:
 
 
 def postback_intent(data: str | None) -> str | None:
-    """The intent named by a menu postback (`intent=order`), if any."""
+    """The intent named by a menu postback (`intent=order`), if it is a known one."""
     values = parse_qs(data or "").get("intent")
-    return values[0] if values else None
+    return values[0] if values and values[0] in dict(MENU_CHOICES) else None
 
 
-class PostbackMenuHandler:
-    """Answers a tap on a menu button."""
+class StalePostbackHandler:
+    """A button nobody handles (old, or from another version): say so and show the menu."""
 
-    name = "menu_choice"
+    name = "stale_button"
 
     def matches(self, inbound: m.Inbound, ctx: Context) -> bool:
-        """Postbacks (LINE postback actions, Telegram callback queries)."""
+        """Postbacks that reached the end of the chain."""
         return inbound.kind == m.POSTBACK
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> list[m.Reply]:
-        """Acknowledge a known menu choice; show the menu again for stale buttons."""
-        intent = postback_intent(inbound.postback_data)
-        labels = dict(MENU_CHOICES).get(intent or "")
-        if labels is None:
-            return [m.Reply(text=text("unknown_button", ctx.language), choices=menu_choices(ctx.language))]
-        ctx.intent = intent
-        label = labels.get(ctx.language, labels["id"])
-        return [m.Reply(text=text("choice_received", ctx.language, label=label))]
+        """Apologise and offer the current menu."""
+        return [m.Reply(text=text("unknown_button", ctx.language), choices=menu_choices(ctx.language))]
 
 
 class MenuHandler:
@@ -54,5 +48,8 @@ class MenuHandler:
         """The menu with quick replies / an inline keyboard."""
         if not inbound.is_direct:
             return [m.Reply(text=text("menu_group", ctx.language, shop=ctx.shop_name))]
-        key = "menu" if inbound.message_type == "text" else "non_text"
+        if inbound.message_type == "text":
+            key = "empty" if not (inbound.text or "").strip() else "menu"
+        else:
+            key = "sticker" if inbound.message_type == "sticker" else "non_text"
         return [m.Reply(text=text(key, ctx.language, name=ctx.contact_name), choices=menu_choices(ctx.language))]

@@ -1,38 +1,94 @@
-"""Routes an inbound event to the first handler that matches; a fallback comes last."""
+"""Routes an inbound event to the first handler that matches; a fallback comes last.
+
+Before routing, the message is understood once (intent, entities, sentiment); after it,
+a strongly negative message alerts staff whatever the intent.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from bot.messages import Inbound, Reply
+from bot import messages as m
 from handlers.base import Context, Handler
+from handlers.menu import postback_intent
 
 log = logging.getLogger(__name__)
+STRONGLY_NEGATIVE = 0.8  # negative_score above which staff are alerted proactively
 
 
 class Router:
     """An ordered list of handlers; the first whose `matches` is true answers.
 
-    The last handler should match everything (the fallback), so every customer message
-    gets an answer.
+    The last handler matches everything (the fallback), so every customer message gets an
+    answer. `understand` (the NLU) runs before the handlers see a text message.
     """
 
-    def __init__(self, handlers: Sequence[Handler]) -> None:
+    def __init__(self, handlers: Sequence[Handler], understand: Callable[[str, Context], object] | None = None) -> None:
         self.handlers = list(handlers)
+        self.understand = understand
 
-    def route(self, inbound: Inbound, ctx: Context) -> list[Reply]:
+    def route(self, inbound: m.Inbound, ctx: Context) -> list[m.Reply]:
         """Replies of the first matching handler ([] when none matches)."""
+        self.prepare(inbound, ctx)
+        replies: list[m.Reply] = []
         for handler in self.handlers:
             if handler.matches(inbound, ctx):
                 ctx.intent = ctx.intent or handler.name
-                return handler.handle(inbound, ctx)
-        return []
+                replies = handler.handle(inbound, ctx)
+                break
+        if ctx.intent not in ("unsure",):
+            ctx.state.pop("unsure", None)
+        self.alert_if_upset(inbound, ctx)
+        return replies
+
+    def prepare(self, inbound: m.Inbound, ctx: Context) -> None:
+        """Understand the message: menu-button intent, or NLU for text (language follows it)."""
+        if inbound.kind == m.POSTBACK:
+            ctx.requested_intent = postback_intent(inbound.postback_data)
+        if self.understand is not None and inbound.kind == m.MESSAGE and inbound.message_type == "text" \
+                and inbound.command is None:
+            ctx.analysis = self.understand(inbound.text or "", ctx)
+            if ctx.analysis.lang in ("id", "en"):
+                ctx.language = ctx.analysis.lang
+
+    @staticmethod
+    def alert_if_upset(inbound: m.Inbound, ctx: Context) -> None:
+        """A strongly negative message alerts staff proactively (once per message)."""
+        analysis = ctx.analysis
+        if analysis is None or ctx.data is None or analysis.negative_score < STRONGLY_NEGATIVE:
+            return
+        if ctx.state.pop("alerted", False):
+            return  # a complaint ticket already alerted staff
+        ctx.data.alert("negative_sentiment", f"Very unhappy customer ({analysis.negative_score:.2f}): {inbound.text}",
+                       "high")
 
 
-def default_router() -> Router:
-    """The product's handler chain."""
-    from handlers.menu import MenuHandler, PostbackMenuHandler
-    from handlers.welcome import WelcomeHandler
+def nlu_understanding(model_path: str, threshold: float) -> Callable[[str, Context], object]:
+    """The NLU step: analyze text against the shop's catalog with the trained model."""
+    from handlers.nlu import analyze, get_model
 
-    return Router([WelcomeHandler(), PostbackMenuHandler(), MenuHandler()])
+    def understand(text: str, ctx: Context) -> object:
+        ctx.threshold = threshold
+        catalog = ctx.data.catalog() if ctx.data is not None else ()
+        return analyze(text, catalog=catalog, model=get_model(model_path))
+
+    return understand
+
+
+def default_router(understand: Callable[[str, Context], object] | None = None) -> Router:
+    """The product's handler chain, most specific first."""
+    from handlers.complaints import ComplaintHandler
+    from handlers.faq import FaqHandler
+    from handlers.handoff import HandoffHandler, UnsureHandler
+    from handlers.location import LocationHandler
+    from handlers.menu import MenuHandler, StalePostbackHandler
+    from handlers.orders import CancelOrderHandler, OrderHandler, OrderStatusHandler
+    from handlers.promotions import PromotionHandler
+    from handlers.welcome import GreetingHandler, WelcomeHandler
+
+    return Router([
+        WelcomeHandler(), OrderHandler(), CancelOrderHandler(), OrderStatusHandler(), ComplaintHandler(),
+        HandoffHandler(), LocationHandler(), PromotionHandler(), FaqHandler(), GreetingHandler(),
+        UnsureHandler(), StalePostbackHandler(), MenuHandler(),
+    ], understand)

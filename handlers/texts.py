@@ -49,3 +49,117 @@ def text(key: str, language: str, **values: str) -> str:
     """The wording for `key` in `language` (Indonesian when unknown), with values filled in."""
     variants = TEXTS[key]
     return variants.get(language, variants["id"]).format(**values)
+
+TEXTS.update({
+    # greeting / fallback / handoff
+    "greeting": {"id": "Halo {name}! 😊 Ada yang bisa aku bantu?", "en": "Hi {name}! 😊 How can I help?"},
+    "thanks": {"id": "Sama-sama kak 🙏 Kabari aja kalau butuh apa-apa ya.",
+               "en": "You're welcome 🙏 Just message us whenever you need anything."},
+    "unsure": {"id": "Maaf kak, aku kurang yakin maksudnya 🙏 Apakah salah satu ini?",
+               "en": "Sorry, I'm not sure what you mean 🙏 Is it one of these?"},
+    "handoff": {"id": "Baik kak, aku sambungkan ke admin kami ya. Mohon ditunggu sebentar, admin akan membalas di chat ini 🙏",
+                "en": "Sure, I'm passing you to our staff. Please wait a moment, they will reply in this chat 🙏"},
+    "handoff_unsure": {"id": "Maaf kak, aku belum bisa menjawab itu dengan yakin. Aku sambungkan ke admin ya, mohon ditunggu 🙏",
+                       "en": "Sorry, I can't answer that with confidence. I'm passing you to our staff, please wait 🙏"},
+    "talk_to_staff": {"id": "🙋 Bicara dengan admin", "en": "🙋 Talk to staff"},
+    "empty": {"id": "Hmm, pesannya kosong kak 😅 Ada yang bisa dibantu?", "en": "Hmm, that message was empty 😅 How can I help?"},
+    "sticker": {"id": "Hehe, stikernya lucu 😄 Ada yang bisa aku bantu?", "en": "Nice sticker 😄 How can I help?"},
+    # orders
+    "catalog_intro": {"id": "Ini menu kami kak 👇 Ketik misalnya \"pesan {example} 2\" atau tekan tombolnya.",
+                      "en": "Here is our menu 👇 Type e.g. \"order 2 {example}\" or tap a button."},
+    "catalog_empty": {"id": "Maaf kak, menu belum tersedia saat ini 🙏", "en": "Sorry, the menu isn't available right now 🙏"},
+    "added": {"id": "Siap! Keranjang kakak:\n{cart}\nTotal: {total}\n\nMau diantar atau ambil di toko?",
+              "en": "Done! Your cart:\n{cart}\nTotal: {total}\n\nDelivery or pick up at a store?"},
+    "out_of_stock": {"id": "Maaf kak, {product} sedang habis 🙏", "en": "Sorry, {product} is out of stock 🙏"},
+    "only_left": {"id": "Maaf kak, {product} tinggal {available}.", "en": "Sorry, only {available} {product} left."},
+    "ask_address": {"id": "Mau diantar ke mana kak? Ketik alamat lengkapnya ya 📍",
+                    "en": "Where should we deliver? Please type the full address 📍"},
+    "choose_store": {"id": "Mau ambil di toko mana kak?", "en": "Which store will you pick up from?"},
+    "confirm": {"id": "Cek pesanan dulu ya kak:\n{cart}\n{fulfilment}\nTotal: {total}\n\nSudah benar?",
+                "en": "Please check your order:\n{cart}\n{fulfilment}\nTotal: {total}\n\nIs this right?"},
+    "deliver_to": {"id": "🛵 Diantar ke: {address}", "en": "🛵 Deliver to: {address}"},
+    "pickup_at": {"id": "🏪 Ambil di: {store}", "en": "🏪 Pick up at: {store}"},
+    "placed": {"id": "Pesanan #{number} sudah kami terima 🎉 Total {total}. Kami kabari lagi kalau pesanan dikonfirmasi ya!",
+               "en": "Order #{number} received 🎉 Total {total}. We'll let you know when it's confirmed!"},
+    "cart_cleared": {"id": "Oke kak, pesanannya dibatalkan. Kabari aja kalau mau pesan lagi 😊",
+                     "en": "OK, the order was dropped. Message us whenever you want to order again 😊"},
+    "cart_empty": {"id": "Keranjangnya masih kosong kak. Mau pesan apa?", "en": "Your cart is empty. What would you like?"},
+    "stale_button": {"id": "Maaf kak, tombol itu sudah tidak berlaku 🙏 Silakan mulai lagi ya.",
+                     "en": "Sorry, that button has expired 🙏 Please start again."},
+    "no_orders": {"id": "Kakak belum punya pesanan di kami. Mau pesan sekarang?", "en": "You have no orders with us yet. Want to order now?"},
+    "order_not_found": {"id": "Maaf kak, pesanan #{number} tidak ditemukan di akun kakak. Coba cek lagi nomornya ya 🙏",
+                        "en": "Sorry, I can't find order #{number} on your account. Please check the number 🙏"},
+    "order_line": {"id": "#{number} · {status} · {total} · {date}", "en": "#{number} · {status} · {total} · {date}"},
+    "orders_intro": {"id": "Ini pesanan terakhir kakak:", "en": "Your latest orders:"},
+    "ask_cancel": {"id": "Yakin mau batalkan pesanan #{number} ({total})?", "en": "Cancel order #{number} ({total})?"},
+    "cancelled": {"id": "Pesanan #{number} sudah dibatalkan ✅", "en": "Order #{number} is cancelled ✅"},
+    "too_late": {"id": "Maaf kak, pesanan #{number} sudah {status}, jadi tidak bisa dibatalkan lagi. Kalau ada masalah, aku bisa sambungkan ke admin 🙏",
+                 "en": "Sorry, order #{number} is already {status}, so it can't be cancelled any more. I can connect you with our staff if there is a problem 🙏"},
+    "nothing_to_cancel": {"id": "Tidak ada pesanan yang bisa dibatalkan kak.", "en": "There is no order that can be cancelled."},
+    "keep_order": {"id": "Oke kak, pesanan tetap diproses 👍", "en": "OK, the order stays 👍"},
+    "status_changed": {"id": "Update pesanan #{number}: {status} {emoji}", "en": "Order #{number} update: {status} {emoji}"},
+    # complaints
+    "complaint": {"id": "Mohon maaf banget kak atas ketidaknyamanannya 🙏 Keluhan kakak sudah kami catat dengan nomor tiket {number}. Tim kami akan menghubungi paling lambat {due}.",
+                  "en": "We're very sorry about this 🙏 Your complaint is logged as ticket {number}. Our team will get back to you by {due} at the latest."},
+    "complaint_order": {"id": "Terkait pesanan #{number}.", "en": "About order #{number}."},
+    # faq
+    "faq_clarify": {"id": "Maksud kakak yang mana ya? 👇", "en": "Which of these do you mean? 👇"},
+    # promotions
+    "promos": {"id": "Promo buat kakak hari ini 🎁", "en": "Today's offers for you 🎁"},
+    "no_promos": {"id": "Belum ada promo yang berlaku buat kakak saat ini. Nanti kami kabari ya! 😊",
+                  "en": "There are no offers for you right now. We'll let you know! 😊"},
+    "voucher": {"id": "Kode voucher: {code}", "en": "Voucher code: {code}"},
+    "valid_until": {"id": "Berlaku s.d. {date}", "en": "Valid until {date}"},
+    # location
+    "ask_location": {"id": "Boleh kirim lokasi kakak (tombol 📍) atau ketik nama daerahnya, misalnya \"Kemang\"? Lokasinya hanya kami pakai untuk mencari toko terdekat.",
+                     "en": "Please share your location (📍 button) or type an area name, e.g. \"Kemang\". We only use it to find your nearest store."},
+    "share_location": {"id": "📍 Kirim lokasi", "en": "📍 Share location"},
+    "nearest": {"id": "Toko terdekat dari {place} 👇 (lokasi kakak kami simpan untuk info toko & promo terdekat; ketik \"hapus lokasi\" kapan saja untuk menghapusnya)",
+                "en": "Nearest stores to {place} 👇 (we keep your location for nearby store info & offers; type \"forget my location\" anytime to remove it)"},
+    "your_location": {"id": "lokasi kakak", "en": "your location"},
+    "no_store_near": {"id": "Maaf kak, belum ada toko kami dalam {km} km dari lokasi itu 🙏 Toko kami ada di: {areas}.",
+                      "en": "Sorry, we have no store within {km} km of that location 🙏 Our stores are in: {areas}."},
+    "bad_location": {"id": "Maaf kak, lokasinya tidak bisa kami baca. Coba kirim ulang ya 🙏", "en": "Sorry, I couldn't read that location. Please send it again 🙏"},
+    "location_forgotten": {"id": "Lokasi kakak sudah kami hapus ✅", "en": "Your location has been removed ✅"},
+    "open_now": {"id": "buka", "en": "open"},
+    "closed_now": {"id": "tutup", "en": "closed"},
+    "offers_here": {"id": "🎁 Promo di sekitar sini: {offers}", "en": "🎁 Offers around here: {offers}"},
+})
+
+STATUS_LABELS = {
+    "new": {"id": "diterima", "en": "received"},
+    "confirmed": {"id": "dikonfirmasi", "en": "confirmed"},
+    "preparing": {"id": "sedang disiapkan", "en": "being prepared"},
+    "shipped": {"id": "dalam pengiriman", "en": "on the way"},
+    "delivered": {"id": "sudah sampai", "en": "delivered"},
+    "cancelled": {"id": "dibatalkan", "en": "cancelled"},
+}
+STATUS_EMOJI = {"new": "📝", "confirmed": "✅", "preparing": "👩‍🍳", "shipped": "🛵", "delivered": "🎉", "cancelled": "❌"}
+BUTTONS = {
+    "add_more": {"id": "➕ Tambah", "en": "➕ Add more"},
+    "delivery": {"id": "🛵 Diantar", "en": "🛵 Delivery"},
+    "pickup": {"id": "🏪 Ambil sendiri", "en": "🏪 Pick up"},
+    "confirm": {"id": "✅ Pesan sekarang", "en": "✅ Place order"},
+    "drop": {"id": "✖️ Batal", "en": "✖️ Cancel"},
+    "order_one": {"id": "Pesan 1", "en": "Order 1"},
+    "yes_cancel": {"id": "Ya, batalkan", "en": "Yes, cancel"},
+    "no_keep": {"id": "Tidak jadi", "en": "No, keep it"},
+    "map": {"id": "🗺️ Peta", "en": "🗺️ Map"},
+    "check_status": {"id": "📦 Cek pesanan", "en": "📦 Check order"},
+}
+
+
+def status_label(status: str, language: str) -> str:
+    """An order status in the customer's words."""
+    labels = STATUS_LABELS.get(status, {"id": status, "en": status})
+    return labels.get(language, labels["id"])
+
+
+def button(key: str, language: str) -> str:
+    """A button label."""
+    return BUTTONS[key].get(language, BUTTONS[key]["id"])
+
+
+def rupiah(amount: int) -> str:
+    """Rupiah the Indonesian way: Rp25.000."""
+    return "Rp" + f"{amount:,}".replace(",", ".")

@@ -1,17 +1,21 @@
-"""Welcome on LINE follow / Telegram /start (and when a customer unblocks the account)."""
+"""Welcome on LINE follow / Telegram /start, greetings and thanks."""
 
 from __future__ import annotations
+
+import re
 
 from bot import messages as m
 from handlers.base import Context
 from handlers.menu import menu_choices
 from handlers.texts import text
 
+THANKS = re.compile(r"\b(makasih+|terima ?kasih|trims|thx|thanks|thank you|tengkyu|suwun|nuwun|mksh)\b", re.IGNORECASE)
+
 
 class WelcomeHandler:
     """Greets a new follower with the menu."""
 
-    name = "welcome"
+    name = "greeting"
 
     def matches(self, inbound: m.Inbound, ctx: Context) -> bool:
         """Follow events and the /start command."""
@@ -22,3 +26,22 @@ class WelcomeHandler:
         key = "welcome_back" if inbound.data.get("unblocked") else "welcome"
         greeting = text(key, ctx.language, name=ctx.contact_name, shop=ctx.shop_name)
         return [m.Reply(text=greeting, choices=menu_choices(ctx.language))]
+
+
+class GreetingHandler:
+    """"Halo kak" gets a greeting and the menu; "makasih" gets a "you're welcome"."""
+
+    name = "greeting"
+
+    def matches(self, inbound: m.Inbound, ctx: Context) -> bool:
+        """Confident greetings, and thanks."""
+        if inbound.message_type != "text" or ctx.analysis is None:
+            return False
+        return ctx.wants("greeting") or (ctx.analysis.intent == "other" and bool(THANKS.search(inbound.text or "")))
+
+    def handle(self, inbound: m.Inbound, ctx: Context) -> list[m.Reply]:
+        """Greet with the menu, or thank."""
+        if ctx.analysis.intent == "other":
+            ctx.intent = "other"
+            return [m.Reply(text=ctx.say("thanks"))]
+        return [m.Reply(text=ctx.say("greeting", name=ctx.contact_name), choices=menu_choices(ctx.language))]

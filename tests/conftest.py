@@ -116,6 +116,16 @@ def sqlite_url(tmp_path) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def nlu_model_path(tmp_path_factory) -> str:
+    """The intent model, trained once per test session."""
+    from handlers.nlu import get_model
+
+    path = str(tmp_path_factory.mktemp("nlu") / "model.joblib")
+    get_model(path)
+    return path
+
+
 def make_settings(database_url: str, fake_line=None, fake_telegram=None, **overrides) -> Settings:
     """Settings for a test: the given database, queue inline, channels pointed at the fakes."""
     values = {"env": "test", "database_url": database_url, "queue_url": "memory:", **overrides}
@@ -129,9 +139,9 @@ def make_settings(database_url: str, fake_line=None, fake_telegram=None, **overr
 
 
 @pytest.fixture
-def settings(database_url, fake_line, fake_telegram) -> Settings:
+def settings(database_url, fake_line, fake_telegram, nlu_model_path) -> Settings:
     """Settings with both channels on (pointed at the fakes) and a fresh database."""
-    return make_settings(database_url, fake_line, fake_telegram)
+    return make_settings(database_url, fake_line, fake_telegram, nlu={"model_path": nlu_model_path})
 
 
 @pytest.fixture

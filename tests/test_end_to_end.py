@@ -41,7 +41,7 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30) -> N
 
 @pytest.mark.slow
 @pytest.mark.parametrize("queue", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-def test_sapa_run_answers_webhooks_and_serves_history(tmp_path, fake_line, fake_telegram, queue):
+def test_sapa_run_answers_webhooks_and_serves_history(tmp_path, fake_line, fake_telegram, nlu_model_path, queue):
     if queue == "redis":
         service_or_skip("Redis", redis_up())
         import redis
@@ -54,7 +54,7 @@ def test_sapa_run_answers_webhooks_and_serves_history(tmp_path, fake_line, fake_
         "SAPA_LINE__CHANNEL_SECRET": LINE_SECRET, "SAPA_LINE__ACCESS_TOKEN": fake_line.access_token,
         "SAPA_LINE__API_BASE": fake_line.url,
         "SAPA_TELEGRAM__BOT_TOKEN": fake_telegram.token, "SAPA_TELEGRAM__SECRET_TOKEN": TELEGRAM_SECRET,
-        "SAPA_TELEGRAM__API_BASE": fake_telegram.url,
+        "SAPA_TELEGRAM__API_BASE": fake_telegram.url, "SAPA_NLU__MODEL_PATH": nlu_model_path,
     }
     run = lambda *args: subprocess.run(SAPA + list(args), env=env, cwd=ROOT, capture_output=True, text=True,  # noqa: E731
                                        check=True, timeout=60)

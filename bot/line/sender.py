@@ -38,6 +38,8 @@ def _label(text: str, limit: int = 20) -> str:
 
 def render_action(choice: Choice) -> dict[str, Any]:
     """A LINE action object for a button."""
+    if choice.location:
+        return {"type": "location", "label": _label(choice.label)}
     if choice.url:
         return {"type": "uri", "label": _label(choice.label), "uri": choice.url}
     if choice.data:

@@ -35,6 +35,7 @@
     b.textContent = choice.label;   // textContent: customer and bot text never becomes HTML
     b.addEventListener("click", () => {
       if (choice.url) { window.open(choice.url, "_blank", "noopener"); return; }
+      if (choice.location) { shareLocation(); return; }
       if (choice.data) { send({ kind: "postback", data: choice.data, label: choice.label }); }
       else { send({ kind: "text", text: choice.text || choice.label }); }
     });
@@ -96,7 +97,15 @@
     if (text) { send({ kind: "text", text }); $("text").value = ""; }
   });
   $("follow").addEventListener("click", () => send({ kind: "follow" }));
-  $("location").addEventListener("click", () => send({ kind: "location", lat: -6.1754, lon: 106.8272, title: "Monas" }));
+  function shareLocation() {
+    // The browser's real position when allowed; Monas (Jakarta) otherwise.
+    const fallback = () => send({ kind: "location", lat: -6.1754, lon: 106.8272, title: "Monas" });
+    if (!navigator.geolocation) { fallback(); return; }
+    navigator.geolocation.getCurrentPosition(
+      (pos) => send({ kind: "location", lat: pos.coords.latitude, lon: pos.coords.longitude, title: "" }),
+      fallback, { timeout: 3000 });
+  }
+  $("location").addEventListener("click", shareLocation);
   $("reset").addEventListener("click", () => { user = newUser(); lastId = 0; $("chat").replaceChildren(); $("choices").replaceChildren(); });
   $("style").addEventListener("change", (e) => setStyle(e.target.value));
   $("name").value = store.getItem("sapa.sim.name") || "";

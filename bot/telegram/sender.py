@@ -13,7 +13,7 @@ import threading
 from datetime import timedelta
 from typing import Any, Coroutine
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.request import HTTPXRequest
 
@@ -42,10 +42,17 @@ class LoopThread:
         self.thread.join(timeout=5)
 
 
-def keyboard(choices: tuple[Choice, ...]) -> InlineKeyboardMarkup | None:
-    """An inline keyboard, two buttons a row; typed-text choices send their text as callback data."""
+def keyboard(choices: tuple[Choice, ...]) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    """An inline keyboard, two buttons a row; typed-text choices send their text as callback data.
+
+    Only a reply keyboard can ask for the user's location, so a location choice gets one.
+    """
     if not choices:
         return None
+    location = next((choice for choice in choices if choice.location), None)
+    if location is not None:
+        return ReplyKeyboardMarkup([[KeyboardButton(location.label, request_location=True)]],
+                                   one_time_keyboard=True, resize_keyboard=True)
     buttons = []
     for choice in choices:
         if choice.url:

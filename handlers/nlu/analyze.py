@@ -7,7 +7,7 @@ from datetime import date
 
 from .entities import CatalogMatcher, Entities, catalog_matcher, extract_entities
 from .lang import detect_language
-from .model import CORE_INTENTS, Model, get_model
+from .model import CORE_INTENTS, Model, get_model, model_text
 from .normalize import normalize
 from .sentiment import NEGATIVE_THRESHOLD, negative_score
 
@@ -55,9 +55,9 @@ def analyze(
     if not norm:
         return Analysis(text, "other", None, 1.0, detect_language(t), False, 0.0, Entities(), dict(_EMPTY_SCORES))
     m = model if model is not None else get_model()
-    p, fine = m.predict_normalized(norm)
-    k = int(p.argmax())
     neg = negative_score(norm.split(), t)
+    p, fine = m.predict_normalized(model_text(t, norm, neg))
+    k = int(p.argmax())
     ents = extract_entities(t, catalog_matcher(catalog) if catalog else None, today)
     return Analysis(
         text=text,

@@ -12,7 +12,7 @@ SLANG: dict[str, str] = {
     "kagak": "tidak", "kaga": "tidak", "ndak": "tidak", "nda": "tidak", "tdk": "tidak", "tak": "tidak",
     "gag": "tidak", "moh": "tidak", "ora": "tidak", "gaada": "tidak ada", "gada": "tidak ada",
     "gaperlu": "tidak perlu", "gausah": "tidak usah", "gaush": "tidak usah", "gamau": "tidak mau",
-    "gabisa": "tidak bisa", "gbs": "tidak bisa", "gatau": "tidak tahu", "gatau": "tidak tahu", "gasuka": "tidak suka", "gajadi": "tidak jadi", "gajd": "tidak jadi", "gjd": "tidak jadi",
+    "gabisa": "tidak bisa", "gbs": "tidak bisa", "gatau": "tidak tahu", "gasuka": "tidak suka", "gajadi": "tidak jadi", "gajd": "tidak jadi", "gjd": "tidak jadi",
     "gpp": "tidak apa apa", "gapapa": "tidak apa apa", "nggapapa": "tidak apa apa", "ngapa": "kenapa",
     "bkn": "bukan", "jgn": "jangan", "jngn": "jangan",
     # aspect
@@ -109,7 +109,7 @@ SLANG: dict[str, str] = {
     "ready": "ready", "redy": "ready", "ready?": "ready", "ready stock": "ready", "stok": "stok",
     "stock": "stok", "stoknya": "stok", "ukurannya": "ukuran", "uk": "ukuran", "size": "size",
     "warnanya": "warna", "wrn": "warna", "buka": "buka", "bukak": "buka", "tutup": "tutup",
-    "jam brp": "jam berapa", "admn": "admin", "adminnya": "admin", "orangnya": "orang",
+    "jam brp": "jam berapa", "adminnya": "admin", "orangnya": "orang",
     "manusia": "manusia", "bot": "bot", "robot": "bot", "telp": "telepon", "telpon": "telepon",
     "tlp": "telepon", "tlpn": "telepon", "nelpon": "telepon", "call": "call", "wa": "whatsapp",
     "whatsapp": "whatsapp", "hp": "hp", "nohp": "nomor hp", "no": "nomor", "nmr": "nomor", "nomer": "nomor",
@@ -194,7 +194,7 @@ NUMBER_WORDS: dict[str, int] = {
     "enam": 6, "tujuh": 7, "delapan": 8, "sembilan": 9, "sepuluh": 10, "sebelas": 11,
     "dua belas": 12, "lusin": 12, "one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4,
     "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
-    "dozen": 12, "couple": 2, "sepuluh": 10, "duabelas": 12, "tigabelas": 13, "tiga belas": 13,
+    "dozen": 12, "couple": 2, "duabelas": 12, "tigabelas": 13, "tiga belas": 13,
     "empat belas": 14, "lima belas": 15, "dua puluh": 20, "duapuluh": 20,
 }
 

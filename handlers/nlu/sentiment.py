@@ -27,7 +27,7 @@ NEG: dict[str, float] = {
     "brengsek": 0.9, "goblok": 0.8, "bego": 0.7, "tolol": 0.8, "ampun": 0.3, "astaga": 0.3,
     "aduh": 0.2, "waduh": 0.25, "capek": 0.3, "males": 0.3, "bete": 0.6, "kecoak": 0.6, "semut": 0.3,
     "rambut": 0.2, "lalat": 0.4, "ulat": 0.4, "bau": 0.4, "aneh": 0.3, "ganti rugi": 0.6,
-    "ngecewain": 0.9, "nyesek": 0.6, "mengecewakan": 0.9, "bintang satu": 0.8,
+    "ngecewain": 0.9, "nyesek": 0.6, "bintang satu": 0.8,
     # English
     "bad": 0.6, "terrible": 0.9, "awful": 0.9, "worst": 1.0, "horrible": 0.9, "disappointed": 0.9,
     "disappointing": 0.9, "angry": 0.8, "upset": 0.7, "unacceptable": 0.9, "rude": 0.7,

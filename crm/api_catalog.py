@@ -1,0 +1,553 @@
+"""REST API for the shop's catalog of places and knowledge: stores, promotions, FAQs.
+
+Each resource has list/create (`/stores`) and get/patch/delete (`/stores/{id}`); DELETE
+deactivates (active=false) so history that points at the row stays intact. Request
+bodies are pydantic models with extra fields forbidden; a rule the data layer enforces
+across fields (e.g. ends_at after starts_at once a PATCH is merged) answers 422 too.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from flask import current_app, request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from crm import faq as faq_data
+from crm import promotions as promo_data
+from crm import stores as store_data
+from crm.api import (
+    ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _dump, _engine, _int_arg, _json_body, _response, api,
+    json_body, path_param, query_param, require_token,
+)
+from crm.db import session_scope, utcnow
+from crm.models import CHANNELS
+from crm.schemas import UtcDatetime
+from handlers.geo import map_link, valid_coordinates
+
+# --- field types shared by create and update models ---------------------------------------
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+HHMM = Annotated[str, Field(pattern=r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$", description="local time HH:MM")]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+OpeningHours = dict[Weekday, list[tuple[HHMM, HHMM]]]
+VoucherCode = Annotated[str, Field(pattern=r"^[A-Z0-9-]{3,32}$")]
+Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class _Patch(BaseModel):
+    """An update: every field optional, but null only where the column is nullable."""
+
+    model_config = ConfigDict(extra="forbid")
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_nulls(self):
+        nulls = sorted(f for f in self.model_fields_set if getattr(self, f) is None and f not in self.NULLABLE)
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null")
+        return self
+
+
+def _hours(value: dict | None) -> dict | None:
+    # Rules the types cannot say: an empty window, or one that opens at 24:00.
+    if value is None:
+        return None
+    hours = store_data.validate_opening_hours({day: [list(w) for w in windows] for day, windows in value.items()})
+    return {day: [tuple(w) for w in windows] for day, windows in hours.items()}
+
+
+# --- stores -----------------------------------------------------------------------------
+
+
+class StoreCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[Text, Field(max_length=200)]
+    address: str = Field(default="", max_length=500)
+    area: str = Field(default="", max_length=100)
+    lat: Lat
+    lon: Lon
+    phone: str | None = Field(default=None, max_length=40)
+    opening_hours: OpeningHours = Field(default={}, description="weekday → [open, close] windows; "
+                                        "close not after open runs past midnight")
+    active: bool = True
+
+    _check_hours = field_validator("opening_hours")(_hours)
+
+
+class StoreUpdate(_Patch):
+    NULLABLE = frozenset({"phone"})
+
+    name: Annotated[Text, Field(max_length=200)] | None = None
+    address: str | None = Field(default=None, max_length=500)
+    area: str | None = Field(default=None, max_length=100)
+    lat: Lat | None = None
+    lon: Lon | None = None
+    phone: str | None = Field(default=None, max_length=40)
+    opening_hours: OpeningHours | None = None
+    active: bool | None = None
+
+    _check_hours = field_validator("opening_hours")(_hours)
+
+
+class StorePublic(BaseModel):
+    id: int
+    name: str
+    address: str
+    area: str
+    lat: float
+    lon: float
+    phone: str | None
+    opening_hours: dict[str, list[list[str]]]
+    active: bool
+    open_now: bool
+    opening_text: str
+    map_url: str
+    distance_km: float | None = Field(default=None, description="set when listing with ?near=")
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
+class StoreList(BaseModel):
+    items: list[StorePublic]
+
+
+def _tz():
+    return current_app.config["SAPA"].tz
+
+
+def store_public(store: store_data.Store, distance_km: float | None = None) -> StorePublic:
+    """The API shape of a store, with whether it is open now."""
+    now, tz = utcnow(), _tz()
+    return StorePublic(
+        id=store.id, name=store.name, address=store.address, area=store.area, lat=store.lat, lon=store.lon,
+        phone=store.phone, opening_hours=store.opening_hours or {}, active=store.active,
+        open_now=store_data.is_open(store, now, tz), opening_text=store_data.opening_text(store, now, tz, "en"),
+        map_url=map_link(store.lat, store.lon),
+        distance_km=None if distance_km is None else round(distance_km, 3),
+        created_at=store.created_at, updated_at=store.updated_at)
+
+
+def _float_arg(name: str, default: float, low: float, high: float) -> float:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ApiError(400, f"{name} must be a number") from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ApiError(400, f"{name} must be between {low:g} and {high:g}")
+    return value
+
+
+def _near_arg() -> tuple[float, float] | None:
+    raw = request.args.get("near")
+    if not raw:
+        return None
+    try:
+        lat, lon = (float(part) for part in raw.split(","))
+    except ValueError:
+        raise ApiError(400, "near must be lat,lon (e.g. near=-6.2607,106.8137)") from None
+    if not valid_coordinates(lat, lon):
+        raise ApiError(400, "near must have latitude in [-90, 90] and longitude in [-180, 180]")
+    return lat, lon
+
+
+def _bool_arg(name: str) -> bool | None:
+    raw = (request.args.get(name) or "").lower()
+    if raw == "":
+        return None
+    if raw not in ("true", "false", "1", "0"):
+        raise ApiError(400, f"{name} must be true or false")
+    return raw in ("true", "1")
+
+
+def _invalid(exc: ValueError) -> ApiError:
+    return ApiError(422, "invalid fields", [{"field": "", "message": str(exc)}])
+
+
+def _get(session: Session, model: type, row_id: int, label: str):
+    row = session.get(model, row_id)
+    if row is None:
+        raise ApiError(404, f"{label} {row_id} not found")
+    return row
+
+
+@api.get("/stores")
+@require_token
+def list_stores():
+    """Stores by name, or with ?near=lat,lon the nearest active ones within km."""
+    near, active = _near_arg(), _bool_arg("active")
+    with Session(_engine()) as session:
+        if near is None:
+            rows = store_data.list_stores(session=session, active=active)
+            return _dump(StoreList(items=[store_public(s) for s in rows]))
+        if active is False:
+            raise ApiError(400, "near searches active stores only")
+        hits = store_data.nearest_stores(session=session, lat=near[0], lon=near[1], k=_int_arg("limit", 5, 1, 100),
+                                         max_km=_float_arg("km", 25.0, 0.0, 20_000.0), at=utcnow(), tz=_tz())
+        return _dump(StoreList(items=[store_public(hit.store, hit.km) for hit in hits]))
+
+
+@api.post("/stores")
+@require_token
+def create_store():
+    """Add a store."""
+    body = _json_body(StoreCreate)
+    with session_scope(_engine()) as session:
+        try:
+            store = store_data.create_store(session=session, **body.model_dump())
+        except ValueError as exc:
+            raise _invalid(exc) from None
+        return _dump(store_public(store)), 201
+
+
+@api.get("/stores/<int:store_id>")
+@require_token
+def get_store(store_id: int):
+    """One store."""
+    with Session(_engine()) as session:
+        return _dump(store_public(_get(session, store_data.Store, store_id, "store")))
+
+
+@api.patch("/stores/<int:store_id>")
+@require_token
+def update_store(store_id: int):
+    """Change a store's fields."""
+    changes = _json_body(StoreUpdate).model_dump(exclude_unset=True)
+    with session_scope(_engine()) as session:
+        store = _get(session, store_data.Store, store_id, "store")
+        try:
+            store_data.update_store(session=session, store=store, changes=changes)
+        except ValueError as exc:
+            raise _invalid(exc) from None
+        return _dump(store_public(store))
+
+
+@api.delete("/stores/<int:store_id>")
+@require_token
+def delete_store(store_id: int):
+    """Deactivate a store (it stays in order history)."""
+    with session_scope(_engine()) as session:
+        store = _get(session, store_data.Store, store_id, "store")
+        store_data.update_store(session=session, store=store, changes={"active": False})
+    return "", 204
+
+
+# --- promotions ---------------------------------------------------------------------------
+
+
+class Audience(BaseModel):
+    """Who may get the offer; every rule given must hold."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channels: list[Literal[CHANNELS]] | None = None  # type: ignore[valid-type]
+    tags: list[Keyword] | None = Field(default=None, description="the contact has any of these tags")
+    languages: list[Annotated[str, Field(min_length=2, max_length=16)]] | None = None
+    new_customers: bool | None = Field(default=None, description="true: no orders yet; false: ordered before")
+    min_orders: int | None = Field(default=None, ge=0)
+
+
+class PromotionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[Text, Field(max_length=200)]
+    description: str = Field(default="", max_length=2000)
+    title_en: str | None = Field(default=None, max_length=200)
+    description_en: str | None = Field(default=None, max_length=2000)
+    voucher_code: VoucherCode | None = None
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    active: bool = True
+    audience: Audience = Audience()
+    store_id: int | None = Field(default=None, ge=1, description="location-based: valid near this store")
+    radius_km: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        # A PATCH is checked after merging, by the data layer (crm.promotions).
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if (self.store_id is None) != (self.radius_km is None):
+            raise ValueError("a location-based offer needs both store_id and radius_km (or neither)")
+        return self
+
+
+class PromotionUpdate(_Patch):
+    NULLABLE = frozenset({"title_en", "description_en", "voucher_code", "store_id", "radius_km"})
+
+    title: Annotated[Text, Field(max_length=200)] | None = None
+    description: str | None = Field(default=None, max_length=2000)
+    title_en: str | None = Field(default=None, max_length=200)
+    description_en: str | None = Field(default=None, max_length=2000)
+    voucher_code: VoucherCode | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    active: bool | None = None
+    audience: Audience | None = None
+    store_id: int | None = Field(default=None, ge=1)
+    radius_km: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
+
+
+class PromotionPublic(BaseModel):
+    id: int
+    title: str
+    description: str
+    title_en: str | None
+    description_en: str | None
+    voucher_code: str | None
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+    active: bool
+    running: bool = Field(description="active and within its validity window now")
+    audience: dict[str, Any]
+    store_id: int | None
+    radius_km: float | None
+    created_at: UtcDatetime
+
+
+class PromotionList(BaseModel):
+    items: list[PromotionPublic]
+
+
+def promotion_public(promotion: promo_data.Promotion, now: datetime) -> PromotionPublic:
+    """The API shape of a promotion."""
+    return PromotionPublic(
+        id=promotion.id, title=promotion.title, description=promotion.description, title_en=promotion.title_en,
+        description_en=promotion.description_en, voucher_code=promotion.voucher_code,
+        starts_at=promotion.starts_at, ends_at=promotion.ends_at, active=promotion.active,
+        running=promotion.active and promotion.starts_at <= now < promotion.ends_at,
+        audience=dict(promotion.audience or {}), store_id=promotion.store_id, radius_km=promotion.radius_km,
+        created_at=promotion.created_at)
+
+
+def _save_promotion(session: Session, promotion: promo_data.Promotion | None, changes: dict) -> promo_data.Promotion:
+    code = changes.get("voucher_code")
+    if code and promo_data.voucher_taken(session=session, code=code, exclude_id=promotion.id if promotion else None):
+        raise ApiError(409, f"voucher code {code} is already used by another promotion")
+    try:
+        # A savepoint, so a lost race on the unique voucher code leaves the session usable.
+        with session.begin_nested():
+            if promotion is None:
+                return promo_data.create_promotion(session=session, **changes)
+            return promo_data.update_promotion(session=session, promotion=promotion, changes=changes)
+    except ValueError as exc:
+        raise _invalid(exc) from None
+    except IntegrityError:
+        raise ApiError(409, f"voucher code {code} is already used by another promotion") from None
+
+
+@api.get("/promotions")
+@require_token
+def list_promotions():
+    """Promotions, newest first; ?active=true only those running now (ending soonest first)."""
+    active, now = _bool_arg("active"), utcnow()
+    with Session(_engine()) as session:
+        if active:
+            rows = promo_data.list_promotions(session=session, active_at=now)
+        else:
+            rows = promo_data.list_promotions(session=session)
+            if active is False:
+                rows = [p for p in rows if not (p.active and p.starts_at <= now < p.ends_at)]
+        return _dump(PromotionList(items=[promotion_public(p, now) for p in rows]))
+
+
+@api.post("/promotions")
+@require_token
+def create_promotion():
+    """Add a promotion."""
+    body = _json_body(PromotionCreate)
+    with session_scope(_engine()) as session:
+        promotion = _save_promotion(session, None, body.model_dump(exclude_none=False))
+        return _dump(promotion_public(promotion, utcnow())), 201
+
+
+@api.get("/promotions/<int:promotion_id>")
+@require_token
+def get_promotion(promotion_id: int):
+    """One promotion."""
+    with Session(_engine()) as session:
+        return _dump(promotion_public(_get(session, promo_data.Promotion, promotion_id, "promotion"), utcnow()))
+
+
+@api.patch("/promotions/<int:promotion_id>")
+@require_token
+def update_promotion(promotion_id: int):
+    """Change a promotion (the merged result must still be consistent)."""
+    changes = _json_body(PromotionUpdate).model_dump(exclude_unset=True)
+    with session_scope(_engine()) as session:
+        promotion = _get(session, promo_data.Promotion, promotion_id, "promotion")
+        _save_promotion(session, promotion, changes)
+        return _dump(promotion_public(promotion, utcnow()))
+
+
+@api.delete("/promotions/<int:promotion_id>")
+@require_token
+def delete_promotion(promotion_id: int):
+    """Deactivate a promotion."""
+    with session_scope(_engine()) as session:
+        promotion = _get(session, promo_data.Promotion, promotion_id, "promotion")
+        promo_data.update_promotion(session=session, promotion=promotion, changes={"active": False})
+    return "", 204
+
+
+# --- FAQs -------------------------------------------------------------------------------
+
+
+class FaqCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: Annotated[Text, Field(max_length=500)]
+    answer: Annotated[Text, Field(max_length=5000)]
+    question_en: Annotated[Text, Field(max_length=500)] | None = None
+    answer_en: Annotated[Text, Field(max_length=5000)] | None = None
+    keywords: list[Keyword] = Field(default=[], max_length=50)
+    category: Annotated[Text, Field(max_length=50)] = "umum"
+    active: bool = True
+
+
+class FaqUpdate(_Patch):
+    NULLABLE = frozenset({"question_en", "answer_en"})
+
+    question: Annotated[Text, Field(max_length=500)] | None = None
+    answer: Annotated[Text, Field(max_length=5000)] | None = None
+    question_en: Annotated[Text, Field(max_length=500)] | None = None
+    answer_en: Annotated[Text, Field(max_length=5000)] | None = None
+    keywords: list[Keyword] | None = Field(default=None, max_length=50)
+    category: Annotated[Text, Field(max_length=50)] | None = None
+    active: bool | None = None
+
+
+class FaqPublic(BaseModel):
+    id: int
+    question: str
+    answer: str
+    question_en: str | None
+    answer_en: str | None
+    keywords: list[str]
+    category: str
+    active: bool
+    score: float | None = Field(default=None, description="set when searching with ?q=: ≥ 0.5 confident, "
+                                "0.25–0.5 a suggestion, below 0.25 no real match")
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
+class FaqList(BaseModel):
+    items: list[FaqPublic]
+
+
+def faq_public(entry: faq_data.FaqEntry, score: float | None = None) -> FaqPublic:
+    """The API shape of an FAQ entry."""
+    return FaqPublic(id=entry.id, question=entry.question, answer=entry.answer, question_en=entry.question_en,
+                     answer_en=entry.answer_en, keywords=list(entry.keywords or []), category=entry.category,
+                     active=entry.active, score=score, created_at=entry.created_at, updated_at=entry.updated_at)
+
+
+@api.get("/faqs")
+@require_token
+def list_faqs():
+    """FAQ entries by category; with ?q= the best matches for a customer's question."""
+    q, active = (request.args.get("q") or "").strip(), _bool_arg("active")
+    lang = request.args.get("lang") or "id"
+    if lang not in ("id", "en"):
+        raise ApiError(400, "lang must be id or en")
+    limit = _int_arg("limit", 3 if q else 500, 1, 500)
+    with Session(_engine()) as session:
+        if q:
+            hits = faq_data.search_faq(session=session, text=q, lang=lang, limit=limit)
+            return _dump(FaqList(items=[faq_public(hit.entry, hit.score) for hit in hits]))
+        rows = faq_data.list_faqs(session=session, active=active, category=request.args.get("category") or None)
+        return _dump(FaqList(items=[faq_public(e) for e in rows[:limit]]))
+
+
+@api.post("/faqs")
+@require_token
+def create_faq():
+    """Add an FAQ entry."""
+    body = _json_body(FaqCreate)
+    with session_scope(_engine()) as session:
+        return _dump(faq_public(faq_data.create_faq(session=session, **body.model_dump()))), 201
+
+
+@api.get("/faqs/<int:faq_id>")
+@require_token
+def get_faq(faq_id: int):
+    """One FAQ entry."""
+    with Session(_engine()) as session:
+        return _dump(faq_public(_get(session, faq_data.FaqEntry, faq_id, "FAQ entry")))
+
+
+@api.patch("/faqs/<int:faq_id>")
+@require_token
+def update_faq(faq_id: int):
+    """Change an FAQ entry."""
+    changes = _json_body(FaqUpdate).model_dump(exclude_unset=True)
+    with session_scope(_engine()) as session:
+        entry = _get(session, faq_data.FaqEntry, faq_id, "FAQ entry")
+        faq_data.update_faq(session=session, entry=entry, changes=changes)
+        return _dump(faq_public(entry))
+
+
+@api.delete("/faqs/<int:faq_id>")
+@require_token
+def delete_faq(faq_id: int):
+    """Deactivate an FAQ entry (it no longer answers customers)."""
+    with session_scope(_engine()) as session:
+        entry = _get(session, faq_data.FaqEntry, faq_id, "FAQ entry")
+        faq_data.update_faq(session=session, entry=entry, changes={"active": False})
+    return "", 204
+
+
+# --- OpenAPI ------------------------------------------------------------------------------
+
+OPENAPI_MODELS.extend([StoreCreate, StoreUpdate, StorePublic, StoreList, Audience, PromotionCreate, PromotionUpdate,
+                       PromotionPublic, PromotionList, FaqCreate, FaqUpdate, FaqPublic, FaqList])
+
+_NOT_FOUND = {"404": _response("Error", "Unknown id")}
+_INVALID = {"422": _response("Error", "Invalid fields")}
+_DEACTIVATED = {"204": {"description": "Deactivated (active=false)"}}
+
+
+def _crud_paths(plural: str, label: str, model: str, id_name: str, list_params: list[dict],
+                conflict: bool = False) -> dict:
+    conflicts = {"409": _response("Error", "Voucher code already used")} if conflict else {}
+    item = [path_param(id_name)]
+    return {
+        f"/{plural}": {
+            "get": {"summary": f"List {label}", "parameters": list_params,
+                    "responses": {"200": _response(f"{model}List"), **ERRORS}},
+            "post": {"summary": f"Create a {label[:-1]}", "requestBody": json_body(f"{model}Create"),
+                     "responses": {"201": _response(f"{model}Public", "Created"), **_INVALID, **conflicts,
+                                   "415": _response("Error", "Not JSON"), **ERRORS}}},
+        f"/{plural}/{{{id_name}}}": {
+            "get": {"summary": f"One {label[:-1]}", "parameters": item,
+                    "responses": {"200": _response(f"{model}Public"), **_NOT_FOUND, **ERRORS}},
+            "patch": {"summary": f"Update a {label[:-1]}", "parameters": item,
+                      "requestBody": json_body(f"{model}Update"),
+                      "responses": {"200": _response(f"{model}Public"), **_NOT_FOUND, **_INVALID, **conflicts,
+                                    "415": _response("Error", "Not JSON"), **ERRORS}},
+            "delete": {"summary": f"Deactivate a {label[:-1]}", "parameters": item,
+                       "responses": {**_DEACTIVATED, **_NOT_FOUND, **ERRORS}}},
+    }
+
+
+OPENAPI_PATHS.update({
+    **_crud_paths("stores", "stores", "Store", "store_id", [
+        query_param("near"), query_param("km", "number"), query_param("limit", "integer"),
+        query_param("active", "boolean")]),
+    **_crud_paths("promotions", "promotions", "Promotion", "promotion_id", [query_param("active", "boolean")],
+                  conflict=True),
+    **_crud_paths("faqs", "faqs", "Faq", "faq_id", [
+        query_param("q"), query_param("lang"), query_param("limit", "integer"), query_param("category"),
+        query_param("active", "boolean")]),
+})

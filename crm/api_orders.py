@@ -1,0 +1,364 @@
+"""REST API for products, orders and complaints; staff status changes notify the customer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from flask import current_app, g, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from bot import messages as m
+from crm import complaints as complaint_data
+from crm import history
+from crm import orders as order_data
+from crm.api import (
+    ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _engine, _int_arg, _json_body, _response, api, json_body,
+    path_param, query_param, require_token,
+)
+from crm.db import session_scope, utcnow
+from crm.models import Contact, Conversation
+from crm.schemas import UtcDatetime
+from handlers.texts import STATUS_EMOJI, status_label, text
+
+
+class ProductPublic(BaseModel):
+    id: int
+    sku: str
+    name: str
+    name_en: str | None
+    category: str
+    description: str
+    price: int
+    stock: int | None
+    variants: list[str]
+    aliases: list[str]
+    image_url: str | None
+    active: bool
+
+
+class ProductList(BaseModel):
+    items: list[ProductPublic]
+
+
+class ProductCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name_en: str | None = Field(default=None, max_length=200)
+    category: str = Field(default="", max_length=100)
+    description: str = Field(default="", max_length=1000)
+    price: int = Field(ge=0, le=1_000_000_000)
+    stock: int | None = Field(default=None, ge=0)
+    variants: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default=[], max_length=20)
+    aliases: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default=[], max_length=20)
+    image_url: str | None = Field(default=None, max_length=500, pattern=r"^https://")
+    active: bool = True
+
+
+class ProductUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name_en: str | None = Field(default=None, max_length=200)
+    category: str | None = Field(default=None, max_length=100)
+    description: str | None = Field(default=None, max_length=1000)
+    price: int | None = Field(default=None, ge=0, le=1_000_000_000)
+    stock: int | None = Field(default=None, ge=0)
+    aliases: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(default=None, max_length=20)
+    image_url: str | None = Field(default=None, max_length=500, pattern=r"^https://")
+    active: bool | None = None
+
+
+class OrderLinePublic(BaseModel):
+    product: str
+    variant: str | None = None
+    quantity: int
+    price: int
+
+
+class OrderEventPublic(BaseModel):
+    status: str
+    by: str
+    note: str | None
+    at: UtcDatetime
+
+
+class OrderPublic(BaseModel):
+    id: int
+    number: str
+    contact_id: int
+    status: Literal["new", "confirmed", "preparing", "shipped", "delivered", "cancelled"]
+    fulfilment: str
+    address: str | None
+    items: list[OrderLinePublic]
+    subtotal: int
+    delivery_fee: int
+    total: int
+    created_at: UtcDatetime
+    history: list[OrderEventPublic] = []
+
+
+class OrderList(BaseModel):
+    items: list[OrderPublic]
+
+
+class OrderUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["new", "confirmed", "preparing", "shipped", "delivered", "cancelled"]
+    note: str | None = Field(default=None, max_length=500)
+    notify: bool = True
+
+
+class ComplaintPublic(BaseModel):
+    id: int
+    number: str
+    contact_id: int
+    status: Literal["open", "in_progress", "resolved", "closed"]
+    severity: Literal["low", "medium", "high", "critical"]
+    category: str
+    order_id: int | None
+    text: str
+    sla_due_at: UtcDatetime
+    sla_breached: bool
+    created_at: UtcDatetime
+    resolved_at: UtcDatetime | None
+
+
+class ComplaintList(BaseModel):
+    items: list[ComplaintPublic]
+
+
+class ComplaintUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["open", "in_progress", "resolved", "closed"]
+
+
+def _product_public(product: order_data.Product) -> ProductPublic:
+    return ProductPublic.model_validate(product, from_attributes=True)
+
+
+def _order_public(session: Session, order: order_data.Order, with_history: bool = False) -> OrderPublic:
+    lines = [OrderLinePublic(product=i.product_name, variant=i.variant, quantity=i.quantity, price=i.price)
+             for i in order_data.order_items(session=session, order_id=order.id)]
+    events = [OrderEventPublic(status=e.status, by=e.by, note=e.note, at=e.at)
+              for e in order_data.order_history(session=session, order_id=order.id)] if with_history else []
+    return OrderPublic(id=order.id, number=order.number, contact_id=order.contact_id, status=order.status,
+                       fulfilment=order.fulfilment, address=order.address, items=lines, subtotal=order.subtotal,
+                       delivery_fee=order.delivery_fee, total=order.total, created_at=order.created_at, history=events)
+
+
+def _complaint_public(complaint: complaint_data.Complaint, now: datetime) -> ComplaintPublic:
+    open_ = complaint.status in ("open", "in_progress")
+    return ComplaintPublic(
+        id=complaint.id, number=complaint.number, contact_id=complaint.contact_id, status=complaint.status,
+        severity=complaint.severity, category=complaint.category, order_id=complaint.order_id, text=complaint.text,
+        sla_due_at=complaint.sla_due_at, sla_breached=open_ and complaint.sla_due_at < now,
+        created_at=complaint.created_at, resolved_at=complaint.resolved_at)
+
+
+def _dump(model: BaseModel, status: int = 200):
+    return jsonify(model.model_dump(mode="json")), status
+
+
+def _contact_filter() -> int | None:
+    return _int_arg("contact_id", 0, 1, 2**62) if request.args.get("contact_id") else None
+
+
+# --- products -----------------------------------------------------------------------
+
+
+@api.get("/products")
+@require_token
+def list_products():
+    """The catalog (inactive products too with `all=true`)."""
+    query = select(order_data.Product).order_by(order_data.Product.category, order_data.Product.name)
+    if request.args.get("all") != "true":
+        query = query.where(order_data.Product.active == True)  # noqa: E712
+    with Session(_engine()) as session:
+        return _dump(ProductList(items=[_product_public(p) for p in session.exec(query).all()]))
+
+
+@api.post("/products")
+@require_token
+def create_product():
+    """Add a product."""
+    data = _json_body(ProductCreate)
+    try:
+        with session_scope(_engine()) as session:
+            product = order_data.Product(**data.model_dump())
+            session.add(product)
+            session.flush()
+            return _dump(_product_public(product), 201)
+    except IntegrityError:
+        raise ApiError(409, f"a product with sku {data.sku!r} exists already") from None
+
+
+@api.patch("/products/<int:product_id>")
+@require_token
+def update_product(product_id: int):
+    """Change a product (price, stock, active, …)."""
+    changes = _json_body(ProductUpdate).model_dump(exclude_unset=True)
+    with session_scope(_engine()) as session:
+        product = session.get(order_data.Product, product_id)
+        if product is None:
+            raise ApiError(404, f"product {product_id} not found")
+        for field, value in changes.items():
+            setattr(product, field, value)
+        product.updated_at = utcnow()
+        session.add(product)
+        session.flush()
+        return _dump(_product_public(product))
+
+
+# --- orders -------------------------------------------------------------------------
+
+
+@api.get("/orders")
+@require_token
+def list_orders():
+    """Orders, newest first, filtered by contact and status."""
+    query = select(order_data.Order)
+    contact_id = _contact_filter()
+    if contact_id is not None:
+        query = query.where(order_data.Order.contact_id == contact_id)
+    status = request.args.get("status")
+    if status:
+        if status not in order_data.STATUSES:
+            raise ApiError(400, f"status must be one of {', '.join(order_data.STATUSES)}")
+        query = query.where(order_data.Order.status == status)
+    limit = _int_arg("limit", 100, 1, 1000)
+    with Session(_engine()) as session:
+        rows = session.exec(query.order_by(order_data.Order.id.desc()).limit(limit)).all()
+        return _dump(OrderList(items=[_order_public(session, row) for row in rows]))
+
+
+@api.get("/orders/<int:order_id>")
+@require_token
+def get_order(order_id: int):
+    """One order with its status history."""
+    with Session(_engine()) as session:
+        order = session.get(order_data.Order, order_id)
+        if order is None:
+            raise ApiError(404, f"order {order_id} not found")
+        return _dump(_order_public(session, order, with_history=True))
+
+
+@api.patch("/orders/<int:order_id>")
+@require_token
+def update_order(order_id: int):
+    """Change an order's status; the customer is told in their chat."""
+    change = _json_body(OrderUpdate)
+    batch_id = None
+    with session_scope(_engine()) as session:
+        order = session.get(order_data.Order, order_id)
+        if order is None:
+            raise ApiError(404, f"order {order_id} not found")
+        before = order.status
+        try:
+            order_data.change_status(session=session, order=order, status=change.status,
+                                     by=f"api:{g.api_token_name}", note=change.note)
+        except order_data.OrderError as exc:
+            raise ApiError(409, str(exc), [{"field": "status", "message": str(exc)}]) from None
+        if change.notify and order.status != before:
+            batch_id = notify_status(session=session, order=order)
+        body = _order_public(session, order, with_history=True)
+    if batch_id:
+        current_app.extensions["sapa.enqueue_batch"](batch_id)
+    return _dump(body)
+
+
+def notify_status(*, session: Session, order: order_data.Order) -> str | None:
+    """Queue a message telling the customer their order's new status (in their language)."""
+    conversation = session.get(Conversation, order.conversation_id) if order.conversation_id else \
+        session.exec(select(Conversation).where(Conversation.contact_id == order.contact_id)
+                     .order_by(Conversation.last_message_at.desc().nulls_last())).first()
+    if conversation is None:
+        return None
+    contact = session.get(Contact, order.contact_id)
+    language = "en" if (contact.language or "").startswith("en") else "id"
+    words = text("status_changed", language, number=order.number, status=status_label(order.status, language),
+                 emoji=STATUS_EMOJI.get(order.status, ""))
+    batch_id = f"order:{order.id}:{order.status}:{utcnow().timestamp():.0f}"
+    history.record_outbound(session=session, conversation=conversation, replies=[m.Reply(text=words)],
+                            batch_id=batch_id, sender="system", intent="order_status")
+    return batch_id
+
+
+# --- complaints ---------------------------------------------------------------------
+
+
+@api.get("/complaints")
+@require_token
+def list_complaints():
+    """Complaints, newest first, filtered by contact and status."""
+    query = select(complaint_data.Complaint)
+    contact_id = _contact_filter()
+    if contact_id is not None:
+        query = query.where(complaint_data.Complaint.contact_id == contact_id)
+    status = request.args.get("status")
+    if status:
+        if status not in complaint_data.STATUSES:
+            raise ApiError(400, f"status must be one of {', '.join(complaint_data.STATUSES)}")
+        query = query.where(complaint_data.Complaint.status == status)
+    limit = _int_arg("limit", 100, 1, 1000)
+    now = utcnow()
+    with Session(_engine()) as session:
+        rows = session.exec(query.order_by(complaint_data.Complaint.id.desc()).limit(limit)).all()
+        return _dump(ComplaintList(items=[_complaint_public(row, now) for row in rows]))
+
+
+@api.patch("/complaints/<int:complaint_id>")
+@require_token
+def update_complaint(complaint_id: int):
+    """Change a complaint's status."""
+    change = _json_body(ComplaintUpdate)
+    with session_scope(_engine()) as session:
+        complaint = session.get(complaint_data.Complaint, complaint_id)
+        if complaint is None:
+            raise ApiError(404, f"complaint {complaint_id} not found")
+        complaint_data.change_complaint_status(session=session, complaint=complaint, status=change.status)
+        return _dump(_complaint_public(complaint, utcnow()))
+
+
+# --- OpenAPI ------------------------------------------------------------------------
+
+OPENAPI_MODELS.extend([ProductPublic, ProductList, ProductCreate, ProductUpdate, OrderPublic, OrderList, OrderUpdate,
+                       ComplaintPublic, ComplaintList, ComplaintUpdate])
+_ID = path_param("id")
+OPENAPI_PATHS.update({
+    "/products": {
+        "get": {"summary": "The product catalog", "parameters": [query_param("all")],
+                "responses": {"200": _response("ProductList"), **ERRORS}},
+        "post": {"summary": "Add a product", "requestBody": json_body("ProductCreate"),
+                 "responses": {"201": _response("ProductPublic"), "409": _response("Error"),
+                               "422": _response("Error"), **ERRORS}}},
+    "/products/{id}": {"patch": {"summary": "Change a product", "parameters": [_ID],
+                                 "requestBody": json_body("ProductUpdate"),
+                                 "responses": {"200": _response("ProductPublic"), "404": _response("Error"),
+                                               "422": _response("Error"), **ERRORS}}},
+    "/orders": {"get": {"summary": "Orders, newest first",
+                        "parameters": [query_param("contact_id", "integer"), query_param("status"),
+                                       query_param("limit", "integer")],
+                        "responses": {"200": _response("OrderList"), **ERRORS}}},
+    "/orders/{id}": {
+        "get": {"summary": "One order with its history", "parameters": [_ID],
+                "responses": {"200": _response("OrderPublic"), "404": _response("Error"), **ERRORS}},
+        "patch": {"summary": "Change an order's status (the customer is notified)", "parameters": [_ID],
+                  "requestBody": json_body("OrderUpdate"),
+                  "responses": {"200": _response("OrderPublic"), "404": _response("Error"),
+                                "409": _response("Error"), "422": _response("Error"), **ERRORS}}},
+    "/complaints": {"get": {"summary": "Complaints, newest first",
+                            "parameters": [query_param("contact_id", "integer"), query_param("status"),
+                                           query_param("limit", "integer")],
+                            "responses": {"200": _response("ComplaintList"), **ERRORS}}},
+    "/complaints/{id}": {"patch": {"summary": "Change a complaint's status", "parameters": [_ID],
+                                   "requestBody": json_body("ComplaintUpdate"),
+                                   "responses": {"200": _response("ComplaintPublic"), "404": _response("Error"),
+                                                 "422": _response("Error"), **ERRORS}}},
+})

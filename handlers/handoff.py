@@ -1,0 +1,52 @@
+"""Handing over to staff: on request, and when the bot is unsure instead of guessing."""
+
+from __future__ import annotations
+
+from bot import messages as m
+from handlers.base import Context
+from handlers.menu import menu_choices
+from handlers.texts import MENU_CHOICES
+
+UNSURE_INTENTS = 2  # how many guesses to offer as buttons
+
+
+class HandoffHandler:
+    """"Mau ngomong sama admin": flag the conversation for staff; the bot goes quiet."""
+
+    name = "human_handoff"
+
+    def matches(self, inbound: m.Inbound, ctx: Context) -> bool:
+        """Handoff requests."""
+        return ctx.data is not None and ctx.wants("human_handoff")
+
+    def handle(self, inbound: m.Inbound, ctx: Context) -> list[m.Reply]:
+        """Hand over and say so."""
+        ctx.data.handoff(f"Customer asked for staff: {inbound.text or inbound.postback_data or ''}")
+        ctx.state.clear()
+        return [m.Reply(text=ctx.say("handoff"))]
+
+
+class UnsureHandler:
+    """Low confidence: say so and offer the likely meanings once; the second time, hand over."""
+
+    name = "unsure"
+
+    def matches(self, inbound: m.Inbound, ctx: Context) -> bool:
+        """Text the NLU is not confident about (and that is not plain chit-chat)."""
+        return ctx.data is not None and inbound.message_type == "text" and ctx.analysis is not None \
+            and ctx.requested_intent is None and not ctx.confident and ctx.analysis.text.strip() != ""
+
+    def handle(self, inbound: m.Inbound, ctx: Context) -> list[m.Reply]:
+        """Clarify with buttons, or hand over when already asked."""
+        if ctx.state.get("unsure"):
+            ctx.state.pop("unsure", None)
+            ctx.data.handoff(f"Bot unsure twice; last message: {inbound.text}")
+            ctx.intent = "human_handoff"
+            return [m.Reply(text=ctx.say("handoff_unsure"))]
+        ctx.state["unsure"] = True
+        labels = dict(MENU_CHOICES)
+        ranked = sorted(ctx.analysis.scores.items(), key=lambda item: -item[1])
+        guesses = [intent for intent, _ in ranked if intent in labels and intent != "human_handoff"][:UNSURE_INTENTS]
+        choices = tuple(choice for choice in menu_choices(ctx.language)
+                        if choice.data.split("=", 1)[1] in guesses + ["human_handoff"])
+        return [m.Reply(text=ctx.say("unsure"), choices=choices)]

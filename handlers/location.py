@@ -1,0 +1,66 @@
+"""Nearest open stores (with distance, hours, map link) and offers valid there."""
+
+from __future__ import annotations
+
+import re
+
+from bot import messages as m
+from handlers.base import Context
+from handlers.geo import map_link, valid_coordinates
+from handlers.texts import button
+
+MAX_KM = 25.0
+FORGET = re.compile(r"\b(hapus lokasi|lupakan lokasi|forget my location|delete my location)\b", re.IGNORECASE)
+
+
+def _stores_reply(ctx: Context, lat: float, lon: float, place: str) -> list[m.Reply]:
+    hits = ctx.data.nearest_stores(lat, lon, ctx.now, k=3, max_km=MAX_KM)
+    if not hits:
+        areas = sorted({store.area for store in ctx.data.stores() if store.area})
+        return [m.Reply(text=ctx.say("no_store_near", km=f"{MAX_KM:.0f}", areas=", ".join(areas) or "-"))]
+    cards = []
+    for hit in hits:
+        state = ctx.say("open_now") if hit.open_now else ctx.say("closed_now")
+        subtitle = f"{hit.km:.1f} km · {state}\n{hit.store.address}"
+        cards.append(m.Card(title=hit.store.name[:80], subtitle=subtitle[:300],
+                            buttons=(m.Choice(button("map", ctx.language), url=hit.map_url or map_link(
+                                hit.store.lat, hit.store.lon)),)))
+    replies = [m.Reply(text=ctx.say("nearest", place=place), cards=tuple(cards))]
+    offers = ctx.data.offers_near(lat, lon, ctx.now)
+    if offers:
+        names = ", ".join(promo.title_en if ctx.language == "en" and promo.title_en else promo.title
+                          for promo, _store, _km in offers[:3])
+        replies.append(m.Reply(text=ctx.say("offers_here", offers=names)))
+    return replies
+
+
+class LocationHandler:
+    """A shared location or a typed area name → the nearest stores."""
+
+    name = "location"
+
+    def matches(self, inbound: m.Inbound, ctx: Context) -> bool:
+        """Location messages, and store/area questions."""
+        if ctx.data is None:
+            return False
+        if inbound.message_type == "location":
+            return True
+        return inbound.message_type == "text" and (ctx.wants("location") or bool(FORGET.search(inbound.text or "")))
+
+    def handle(self, inbound: m.Inbound, ctx: Context) -> list[m.Reply]:
+        """Stores near the shared point or the named area; otherwise ask for the location."""
+        if inbound.message_type == "location":
+            lat, lon = inbound.data.get("lat"), inbound.data.get("lon")
+            if not valid_coordinates(lat, lon):
+                return [m.Reply(text=ctx.say("bad_location"))]
+            ctx.data.remember_location(lat, lon)
+            return _stores_reply(ctx, lat, lon, inbound.data.get("title") or ctx.say("your_location"))
+        if FORGET.search(inbound.text or ""):
+            ctx.data.forget_location()
+            return [m.Reply(text=ctx.say("location_forgotten"))]
+        area = ctx.data.area(inbound.text or "")
+        if area is not None:
+            name, lat, lon = area
+            return _stores_reply(ctx, lat, lon, name)
+        return [m.Reply(text=ctx.say("ask_location"),
+                        choices=(m.Choice(ctx.say("share_location")[:20], location=True),))]

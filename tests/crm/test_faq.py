@@ -1,0 +1,108 @@
+"""FAQ search: realistic informal questions, calibrated scores, a cached index."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm import faq
+from crm.demo_catalog import FAQS, load_catalog
+from crm.faq import CONFIDENT, SUGGEST, FaqIndex, answer_text, calibrate, search_faq
+
+CATEGORY_OF = {e["question"]: e["category"] for e in FAQS}
+
+
+@pytest.fixture(scope="module")
+def index() -> FaqIndex:
+    """The demo FAQ indexed without a database (pure)."""
+    return FaqIndex([(i, e["question"], e["question_en"], e["keywords"]) for i, e in enumerate(FAQS)])
+
+
+def best(index: FaqIndex, text: str) -> tuple[str, float]:
+    raw = index.raw_scores(text)
+    top = int(raw.argmax())
+    return FAQS[top]["question"], float(calibrate(raw[top]))
+
+
+@pytest.mark.parametrize(("text", "starts"), [
+    ("bisa bayar pake qris ga kak", "Bisa bayar"),
+    ("jam brp buka?", "Jam buka"),
+    ("ongkir ke bekasi brp", "Pengiriman ke"),
+    ("kalian halal?", "Apakah produk"),
+    ("what time do you open", "Jam buka"),
+    ("bisa cancel order ga", "Bagaimana cara membatalkan"),
+    ("no wa cs berapa", "Nomor WhatsApp"),
+    ("colokan ada kak? mau wfc", "Apakah ada wifi"),
+    ("terima katering kantor ga", "Apakah menerima"),
+])
+def test_informal_questions_are_answered_confidently(index, text, starts):
+    question, score = best(index, text)
+    assert question.startswith(starts) and score >= CONFIDENT
+
+
+@pytest.mark.parametrize(("text", "starts"), [
+    ("terima gopay?", "Bisa bayar"),
+    ("bisa cod gk", "Bisa bayar"),
+    ("ada wifi ga", "Apakah ada wifi"),
+    ("bisa kirim ke depok?", "Pengiriman ke"),
+])
+def test_vaguer_questions_still_rank_the_right_entry_first(index, text, starts):
+    question, score = best(index, text)
+    assert question.startswith(starts) and score >= SUGGEST
+
+
+@pytest.mark.parametrize("text", ["mau pesen 2 kopi", "halo kak", "makasih ya", "kopinya enak banget",
+                                  "cabang terdekat di jaksel", "besok aku ulang tahun", "i want to order a latte"])
+def test_unrelated_chat_is_never_confident(index, text):
+    assert best(index, text)[1] < CONFIDENT
+
+
+def test_calibration_is_monotone_and_bounded():
+    assert calibrate(0.0) == 0.0 and calibrate(0.17) == pytest.approx(SUGGEST)
+    assert calibrate(0.34) == pytest.approx(CONFIDENT) and calibrate(5.0) == 1.0
+    assert calibrate(0.2) < calibrate(0.3) < calibrate(0.5)
+
+
+@pytest.fixture
+def demo(session):
+    load_catalog(session)
+    session.flush()
+    return session
+
+
+def test_search_faq_from_the_database(demo):
+    hits = search_faq(session=demo, text="bisa bayar pake qris ga kak")
+    assert CATEGORY_OF[hits[0].entry.question] == "pembayaran" and hits[0].score >= CONFIDENT
+    assert len(hits) == 3 and hits[0].score >= hits[1].score >= hits[2].score and all(0 <= h.score <= 1 for h in hits)
+    assert search_faq(session=demo, text="") == [] and search_faq(session=demo, text="  ?! ") == []
+    assert len(search_faq(session=demo, text="jam buka", limit=1)) == 1
+    unrelated = search_faq(session=demo, text="mau pesen 2 kopi")
+    assert not unrelated or unrelated[0].score < CONFIDENT
+
+
+def test_index_rebuilds_when_entries_change(demo):
+    halal = search_faq(session=demo, text="kalian halal?")[0].entry
+    faq.update_faq(session=demo, entry=halal, changes={"active": False})
+    assert all(h.entry.id != halal.id for h in search_faq(session=demo, text="kalian halal?"))
+    faq.create_faq(session=demo, question="Boleh bawa hewan peliharaan?", answer="Boleh di area outdoor.",
+                   keywords=["kucing", "anjing", "pet friendly"])
+    hit = search_faq(session=demo, text="boleh bawa kucing ga")[0]
+    assert hit.entry.question.startswith("Boleh bawa") and hit.score >= CONFIDENT
+
+
+def test_empty_knowledge_base(session):
+    assert search_faq(session=session, text="jam buka") == []
+
+
+def test_answer_text_language_with_fallback():
+    entry = faq.FaqEntry(question="q", answer="jawaban", answer_en="answer")
+    assert answer_text(entry, "en") == "answer" and answer_text(entry, "id") == "jawaban"
+    assert answer_text(faq.FaqEntry(question="q", answer="jawaban"), "en") == "jawaban"
+
+
+def test_create_and_update_refuse_empty_text_and_unknown_fields(session):
+    with pytest.raises(ValueError):
+        faq.create_faq(session=session, question=" ", answer="a")
+    entry = faq.create_faq(session=session, question="q?", answer="a", keywords=[" x ", ""])
+    assert entry.keywords == ["x"]
+    with pytest.raises(ValueError):
+        faq.update_faq(session=session, entry=entry, changes={"nope": 1})
