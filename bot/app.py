@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, redirect, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from bot.queue import configure_queue
@@ -12,11 +13,21 @@ from bot.settings import Settings, get_settings
 from crm.db import get_engine, ping
 
 
+class LazySessionInterface(SecureCookieSessionInterface):
+    """Signed-cookie sessions that cost nothing on requests without a session cookie (webhooks, API)."""
+
+    def open_session(self, app: Flask, request):
+        if app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the web app for `settings` (the process settings by default)."""
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = Flask(__name__, template_folder="templates", static_folder="static")
+    app.session_interface = LazySessionInterface()
     app.config.update(
         SAPA=settings,
         SECRET_KEY=settings.secret_key,

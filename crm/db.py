@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+import fcntl
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 from threading import Lock
@@ -70,6 +71,47 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+class _SqliteWriteLock:
+    """One writer at a time per SQLite file, across threads (a lock) and processes (flock).
+
+    SQLite's own busy handler polls with sleeps of 1-10 ms, which under concurrent webhooks
+    costs more than the writes themselves; waiting on a lock wakes as soon as it is free.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path + ".writelock"
+        self.thread_lock = Lock()
+        self.file = None
+
+    def __enter__(self):
+        self.thread_lock.acquire()
+        try:
+            if self.file is None:
+                self.file = open(self.path, "a+b")  # noqa: SIM115 - kept open for the process
+            fcntl.flock(self.file, fcntl.LOCK_EX)
+        except BaseException:
+            self.thread_lock.release()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        fcntl.flock(self.file, fcntl.LOCK_UN)
+        self.thread_lock.release()
+
+
+_write_locks: dict[str, _SqliteWriteLock] = {}
+
+
+def write_lock(engine: Engine):
+    """A context manager serialising writers to a SQLite database (a no-op elsewhere)."""
+    if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
+        return nullcontext()
+    with _engines_lock:
+        if engine.url.database not in _write_locks:
+            _write_locks[engine.url.database] = _SqliteWriteLock(engine.url.database)
+        return _write_locks[engine.url.database]
 
 
 def ping(engine: Engine) -> bool:

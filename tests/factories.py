@@ -110,7 +110,11 @@ def tg_update(name: str, **fields: Any) -> dict:
 
 
 class Webhooks:
-    """Posts signed platform payloads to the app (flaskr's AuthActions, for webhooks)."""
+    """Posts signed platform payloads to the app (flaskr's AuthActions, for webhooks).
+
+    Responses are buffered, so the response is closed as a WSGI server closes it: that
+    is when the webhook queues its events.
+    """
 
     def __init__(self, client) -> None:
         self.client = client
@@ -119,7 +123,7 @@ class Webhooks:
         """POST events (or a raw body) to /webhooks/line, signed unless `signature` is given."""
         body = body if body is not None else line_body(*events)
         headers = {"X-Line-Signature": signature if signature is not None else line_signature(body)}
-        return self.client.post("/webhooks/line", data=body, headers=headers,
+        return self.client.post("/webhooks/line", data=body, headers=headers, buffered=True,
                                 content_type=kwargs.pop("content_type", "application/json"), **kwargs)
 
     def telegram(self, update: dict | None = None, *, body: bytes | None = None, secret: str | None = TELEGRAM_SECRET,
@@ -127,5 +131,5 @@ class Webhooks:
         """POST an update (or a raw body) to /webhooks/telegram with the secret header."""
         body = body if body is not None else json.dumps(update).encode()
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
-        return self.client.post("/webhooks/telegram", data=body, headers=headers,
+        return self.client.post("/webhooks/telegram", data=body, headers=headers, buffered=True,
                                 content_type=kwargs.pop("content_type", "application/json"), **kwargs)
