@@ -65,7 +65,8 @@ SECRET = "bench-line-channel-secret"
 ACCESS_TOKEN = "bench-line-access-token"
 DESTINATION = "Ubench0000000000000000000000000000"
 USERS = [f"U{i:032x}" for i in range(1, 101)]     # 100 customers
-TEXTS = ["halo kak", "menu", "mau pesan kopi susu 2", "jam buka?", "terima kasih", "ada promo?"]
+# What customers write: each gets a real answer (order, FAQ, promotions, greeting).
+TEXTS = ["halo kak", "mau lihat menunya dong", "mau pesan kopi susu 2", "jam buka?", "terima kasih", "ada promo?"]
 
 TARGET_RATIO = 0.5
 TARGET_ACK_P99_MS = 50.0
@@ -535,9 +536,10 @@ def run(args, tmp: Path, procs: list, started: float) -> int:
         if idle_load > 25:
             say(f"WARNING: the machine is busy before the benchmark starts ({idle_load:.0f}% of a core used by "
                 f"other processes); results will be pessimistic")
-        say("setup: creating the schema")
-        subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, cwd=tmp, check=True,
-                       stdout=subprocess.DEVNULL)
+        say("setup: creating the schema and the demo shop (catalog, FAQ, stores, promotions)")
+        for command in (["db", "upgrade"], ["demo"]):
+            subprocess.run([sys.executable, "-m", "bot.cli", *command], env=env, cwd=tmp, check=True,
+                           stdout=subprocess.DEVNULL)
         (tmp / "hello.py").write_text(HELLO_APP)
         web_port, hello_port = free_port(), free_port()
         web = Proc("web", [sys.executable, "-m", "bot.cli", "web", "--host", "127.0.0.1", "--port", str(web_port),

@@ -147,22 +147,26 @@ def worker(workers: int | None) -> None:
     """Consume queue tasks (processing events, sending messages)."""
     from bot import tasks  # noqa: F401  (registers the tasks)
     from bot.queue import configure_queue, huey
-    from bot.runtime import get_runtime
+    from bot.runtime import set_runtime
 
     settings = _settings()
     logging_setup(settings)
     configure_queue(settings.queue_url)
-    runtime = get_runtime()
     queue = settings.queue
+    count = workers or queue.workers
+    # Each worker builds its runtime (database pool, platform clients) on its first task,
+    # after Huey has started it: pools and event-loop threads do not survive a fork.
     consumer = huey.create_consumer(
-        workers=workers or queue.workers, worker_type="thread", periodic=False,
+        workers=count, worker_type=queue.worker_type, periodic=False,
         initial_delay=queue.poll_interval_seconds, backoff=1.1, max_delay=queue.max_poll_interval_seconds,
     )
-    click.echo(f"worker: {workers or queue.workers} threads on {settings.queue_url}")
+    click.echo(f"worker: {count} {queue.worker_type} workers on {settings.queue_url}")
     try:
         consumer.run()
     finally:
-        runtime.close()
+        runtime = set_runtime(None)
+        if runtime is not None:
+            runtime.close()
 
 
 @main.command()

@@ -80,28 +80,38 @@ def _telegram_username(rt: Runtime) -> str | None:
 # --- events --------------------------------------------------------------------------
 
 
-def claim_event(rt: Runtime, event_id: int) -> bool:
-    """Atomically take an event for processing (False if done or taken by a live worker)."""
+# Core (not ORM) statements for the per-event bookkeeping: the ORM's bulk-update machinery
+# cost more than the updates themselves.
+EVENTS = WebhookEvent.__table__
+MESSAGES = Message.__table__
+
+
+def _claim(rt: Runtime, session: Session, event_id: int) -> tuple[str, str, int] | None:
+    """Atomically take an event: its (channel, payload, attempt number), or None if done or taken."""
     stale = utcnow() - timedelta(seconds=rt.settings.queue.stale_event_seconds)
     statement = (
-        update(WebhookEvent)
-        .where(WebhookEvent.id == event_id)
-        .where(or_(WebhookEvent.status.in_(("received", "retrying")),
-                   (WebhookEvent.status == "processing") & (WebhookEvent.claimed_at < stale)))
-        .values(status="processing", claimed_at=utcnow(), attempts=WebhookEvent.attempts + 1)
+        update(EVENTS)
+        .where(EVENTS.c.id == event_id)
+        .where(or_(EVENTS.c.status.in_(("received", "retrying")),
+                   (EVENTS.c.status == "processing") & (EVENTS.c.claimed_at < stale)))
+        .values(status="processing", claimed_at=utcnow(), attempts=EVENTS.c.attempts + 1)
+        .returning(EVENTS.c.channel, EVENTS.c.payload, EVENTS.c.attempts)
     )
-    with session_scope(rt.engine) as session:
-        return session.execute(statement).rowcount == 1
+    row = session.connection().execute(statement).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+def _finish(session: Session, event_id: int, status: str, error: str | None = None) -> None:
+    values = {"status": status, "error": error}
+    if status in ("processed", "ignored"):
+        values["processed_at"] = utcnow()
+    session.connection().execute(update(EVENTS).where(EVENTS.c.id == event_id).values(**values))
 
 
 def finish_event(rt: Runtime, event_id: int, status: str, error: str | None = None) -> None:
     """Record the end of one processing attempt."""
     with session_scope(rt.engine) as session:
-        event = session.get(WebhookEvent, event_id)
-        event.status, event.error = status, error
-        if status in ("processed", "ignored"):
-            event.processed_at = utcnow()
-        session.add(event)
+        _finish(session, event_id, status, error)
 
 
 def process_event(rt: Runtime, event_id: int, *, final_attempt: bool = True) -> Processed:
@@ -110,51 +120,100 @@ def process_event(rt: Runtime, event_id: int, *, final_attempt: bool = True) -> 
     On an error the event is marked `retrying` (or `failed` on the last attempt) with the
     error text, and the exception propagates so the queue retries with backoff.
     """
-    if not claim_event(rt, event_id):
-        return Processed(event_id, "skipped")
     try:
         result = _process(rt, event_id)
     except RetryLater:
-        # The event is recorded and answered; only sending waits for a retry.
-        finish_event(rt, event_id, "processed")
-        raise
+        raise  # the event is recorded and answered; only sending waits for a retry
     except Exception as exc:
         log.exception("processing event %s failed", event_id)
-        finish_event(rt, event_id, "failed" if final_attempt else "retrying", f"{type(exc).__name__}: {exc}")
+        with session_scope(rt.engine) as session:
+            if not getattr(exc, "claimed", False):  # the claim (and its attempt count) was rolled back
+                session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id)
+                                .values(attempts=WebhookEvent.attempts + 1))
+            _finish(session, event_id, "failed" if final_attempt else "retrying", f"{type(exc).__name__}: {exc}")
         raise
-    finish_event(rt, event_id, result.status)
     return result
 
 
 def _process(rt: Runtime, event_id: int) -> Processed:
-    with Session(rt.engine) as session:
-        event = session.get(WebhookEvent, event_id)
-    inbound = to_inbound(rt, event)
-    if inbound is None:
-        return Processed(event_id, "ignored")
-
-    with session_scope(rt.engine) as session:
-        recorded = history.record_inbound(session=session, inbound=inbound)
-        identity_id = recorded.identity.id if recorded.identity else None
-        needs_profile = recorded.identity is not None and recorded.identity.profile_fetched_at is None \
-            and inbound.channel == "line"
-    if needs_profile:
-        _fetch_profile(rt, identity_id, inbound)
-
+    # Few transactions on purpose: claiming, recording and routing commit together (no
+    # network inside), then the reply is sent, then its outcome and the event's end
+    # commit together. A new LINE contact adds one step for the profile, once.
+    if rt.settings.telegram.enabled:
+        _telegram_username(rt)  # getMe once, outside any transaction
     batch_id = f"event:{event_id}"
     with session_scope(rt.engine) as session:
-        existing = history.batch_messages(session=session, batch_id=batch_id)
-        if not existing:
-            replies, ctx, conversation = _route(rt, session, inbound, recorded.already_recorded)
-            if replies:
-                history.record_outbound(session=session, conversation=conversation, replies=replies,
-                                        batch_id=batch_id, intent=ctx.intent,
-                                        meta={"reply_token": inbound.reply_token, "chat_type": inbound.chat_type})
-            else:
-                batch_id = None
-    if batch_id:
-        deliver_batch(rt, batch_id)
+        claimed = _claim(rt, session, event_id)
+        if claimed is None:
+            return Processed(event_id, "skipped")
+        channel, payload, attempt = claimed
+        inbound = to_inbound(rt, WebhookEvent(id=event_id, channel=channel, payload=payload))
+        if inbound is None:
+            _finish(session, event_id, "ignored")
+            return Processed(event_id, "ignored")
+        recorded = history.record_inbound(session=session, inbound=inbound, first_attempt=attempt == 1)
+        needs_profile = recorded.identity is not None and recorded.identity.profile_fetched_at is None \
+            and inbound.channel == "line"
+        prepared = None
+        if not needs_profile:
+            batch_id, failure = _answer_safely(rt, session, inbound, recorded, batch_id)
+            prepared = _prepare_sending(session, recorded.conversation, batch_id)
+    if needs_profile:
+        _fetch_profile(rt, recorded.identity.id, inbound)
+        with session_scope(rt.engine) as session:
+            recorded = history.record_inbound(session=session, inbound=inbound)
+            batch_id, failure = _answer_safely(rt, session, inbound, recorded, batch_id)
+    if failure is not None:
+        failure.claimed = True  # the customer's message is in the history; the event is retried
+        raise failure
+    if batch_id is None:
+        finish_event(rt, event_id, "processed")
+        return Processed(event_id, "processed")
+    try:
+        deliver_batch(rt, batch_id, finish_event_id=event_id, prepared=prepared)
+    except RetryLater:
+        finish_event(rt, event_id, "processed")
+        raise
     return Processed(event_id, "processed", batch_id)
+
+
+def _prepare_sending(session: Session, conversation: Conversation, batch_id: str | None):
+    """Mark a fresh batch `sending` in the transaction that created it (saves a round trip).
+
+    Not for Telegram: there a row in `sending` after a crash means "maybe sent" (unknown),
+    so rows become `sending` only just before the call, in deliver_batch.
+    """
+    if batch_id is None or conversation.channel == "telegram":
+        return None
+    rows = [row for row in session.identity_map.values() if isinstance(row, Message) and row.batch_id == batch_id
+            and row.status == "queued"]
+    if not rows:
+        return None
+    for row in rows:
+        row.status, row.attempts = "sending", row.attempts + 1
+    return sorted(rows, key=lambda row: row.seq), conversation
+
+
+def _answer_safely(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.Recorded,
+                   batch_id: str) -> tuple[str | None, Exception | None]:
+    """`_answer` in a savepoint: if a handler fails, the recorded message still commits."""
+    try:
+        with session.begin_nested():
+            return _answer(rt, session, inbound, recorded, batch_id), None
+    except Exception as exc:  # noqa: BLE001 - re-raised by the caller after the commit
+        return None, exc
+
+
+def _answer(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.Recorded, batch_id: str) -> str | None:
+    """Route the event and store the replies as a queued batch; the batch id, or None if silent."""
+    if recorded.already_recorded and history.batch_messages(session=session, batch_id=batch_id):
+        return batch_id  # a retry: the replies exist, only sending may be left
+    replies, ctx = _route(rt, session, inbound, recorded)
+    if not replies:
+        return None
+    history.record_outbound(session=session, conversation=recorded.conversation, replies=replies, batch_id=batch_id,
+                            intent=ctx.intent, meta={"reply_token": inbound.reply_token, "chat_type": inbound.chat_type})
+    return batch_id
 
 
 def _fetch_profile(rt: Runtime, identity_id: int, inbound: m.Inbound) -> None:
@@ -197,13 +256,10 @@ def _bot_should_answer(rt: Runtime, inbound: m.Inbound, conversation: Conversati
     return True
 
 
-def _route(rt: Runtime, session: Session, inbound: m.Inbound, already_recorded: bool) -> tuple[list[m.Reply], Context, Conversation]:
-    conversation = session.exec(select(Conversation).where(
-        Conversation.channel == inbound.channel, Conversation.external_chat_id == inbound.chat_id)).one()
-    identity = contacts.find_identity(session=session, channel=inbound.channel, external_id=inbound.user_id or "")
-    contact = session.get(Contact, identity.contact_id) if identity else None
-    message_id = session.exec(select(Message.id).where(Message.event_id == inbound.event_id)).first() \
-        if inbound.event_id is not None else None
+def _route(rt: Runtime, session: Session, inbound: m.Inbound,
+           recorded: history.Recorded) -> tuple[list[m.Reply], Context]:
+    conversation, contact = recorded.conversation, recorded.contact
+    message_id = recorded.message.id if recorded.message is not None else None
     now = utcnow()
     ctx = Context(
         contact_id=contact.id if contact else None,
@@ -218,16 +274,16 @@ def _route(rt: Runtime, session: Session, inbound: m.Inbound, already_recorded: 
         threshold=rt.settings.nlu.confidence_threshold,
     )
     if not _bot_should_answer(rt, inbound, conversation):
-        return [], ctx, conversation
+        return [], ctx
     replies = rt.router.route(inbound, ctx)
     conversation.state, conversation.state_updated_at = ctx.state, now
     session.add(conversation)
-    if message_id is not None and not already_recorded:
+    if recorded.message is not None and recorded.message.intent is None:
         analysis = ctx.analysis
-        values = {"intent": analysis.intent, "confidence": round(analysis.confidence, 4)} if analysis \
-            else {"intent": ctx.requested_intent or ctx.intent}
-        session.execute(update(Message).where(Message.id == message_id).values(**values))
-    return replies, ctx, conversation
+        recorded.message.intent = analysis.intent if analysis else (ctx.requested_intent or ctx.intent)
+        recorded.message.confidence = round(analysis.confidence, 4) if analysis else None
+        session.add(recorded.message)
+    return replies, ctx
 
 
 def _live_state(rt: Runtime, conversation: Conversation, now) -> dict:
@@ -243,32 +299,40 @@ def _live_state(rt: Runtime, conversation: Conversation, now) -> dict:
 SENDABLE = ("queued", "sending")
 
 
-def deliver_batch(rt: Runtime, batch_id: str) -> list[Message]:
+def deliver_batch(rt: Runtime, batch_id: str, finish_event_id: int | None = None,
+                  prepared: tuple[list[Message], Conversation] | None = None) -> list[Message]:
     """Send the unsent messages of a batch and record each outcome.
 
     Raises `RetryLater` when some messages hit a temporary error (rate limit, 5xx); they
     stay `queued` and the caller retries. A Telegram message caught mid-send by a crash
-    (`sending`) is marked `unknown` instead of being sent again.
+    (`sending`) is marked `unknown` instead of being sent again. With `finish_event_id`,
+    that event is marked processed in the same transaction as the outcomes.
     """
+    if prepared is not None:
+        rows, conversation = prepared
+        return _send(rt, batch_id, rows, conversation, finish_event_id)
     with session_scope(rt.engine) as session:
         rows = [row for row in history.batch_messages(session=session, batch_id=batch_id) if row.status in SENDABLE]
-        if not rows:
-            return []
-        conversation = session.get(Conversation, rows[0].conversation_id)
-        if conversation.channel == "telegram":
+        conversation = session.get(Conversation, rows[0].conversation_id) if rows else None
+        if conversation is not None and conversation.channel == "telegram":
             for row in rows:
                 if row.status == "sending":
                     row.status, row.error = "unknown", "worker stopped while sending; not resent"
                     session.add(row)
             rows = [row for row in rows if row.status == "queued"]
-        for row in rows:
-            row.status, row.attempts = "sending", row.attempts + 1
-            session.add(row)
-        first = rows[0] if rows else None
-    if first is None:
+        if rows:
+            session.execute(update(Message).where(Message.id.in_([row.id for row in rows]))
+                            .values(status="sending", attempts=Message.attempts + 1))
+        elif finish_event_id is not None:
+            _finish(session, finish_event_id, "processed")
+    if not rows:
         return []
+    return _send(rt, batch_id, rows, conversation, finish_event_id)
 
-    meta = first.payload
+
+def _send(rt: Runtime, batch_id: str, rows: list[Message], conversation: Conversation,
+          finish_event_id: int | None) -> list[Message]:
+    meta = rows[0].payload
     delivery = Delivery(
         chat_id=conversation.external_chat_id,
         replies=[m.Reply.from_payload(row.payload.get("reply", {})) for row in rows],
@@ -278,35 +342,39 @@ def deliver_batch(rt: Runtime, batch_id: str) -> list[Message]:
         chat_type=conversation.kind,
     )
     try:
-        sender = rt.senders.get(conversation.channel)
-        outcomes = sender.deliver(delivery)
+        outcomes = rt.senders.get(conversation.channel).deliver(delivery)
     except KeyError as exc:
         outcomes = [Outcome("failed", str(exc)) for _ in rows]
     except Exception as exc:  # noqa: BLE001 - the error boundary of sending
         log.exception("sending batch %s failed", batch_id)
         outcomes = [Outcome("retry", f"{type(exc).__name__}: {exc}") for _ in rows]
-    return _record_outcomes(rt, batch_id, [row.id for row in rows], outcomes, conversation)
+    return _record_outcomes(rt, batch_id, rows, outcomes, conversation, finish_event_id)
 
 
-def _record_outcomes(rt: Runtime, batch_id: str, row_ids: list[int], outcomes: list[Outcome],
-                     conversation: Conversation) -> list[Message]:
+def _record_outcomes(rt: Runtime, batch_id: str, rows: list[Message], outcomes: list[Outcome],
+                     conversation: Conversation, finish_event_id: int | None) -> list[Message]:
     retry: Outcome | None = None
+    now = utcnow()
     with session_scope(rt.engine) as session:
-        rows = [session.get(Message, row_id) for row_id in row_ids]
         for row, outcome in zip(rows, outcomes):
-            row.error = outcome.error
+            values: dict = {"error": outcome.error}
             if outcome.uncertain:
-                row.payload = {**row.payload, "reply_uncertain": True}
+                values["payload"] = row.payload = {**row.payload, "reply_uncertain": True}
             if outcome.status == "retry":
-                row.status = "queued"
+                values["status"] = "queued"
                 retry = retry or outcome
             else:
-                row.status = outcome.status
-                row.platform_message_id = outcome.platform_message_id or row.platform_message_id
-                row.sent_at = utcnow() if outcome.status == "sent" else None
-            session.add(row)
+                values["status"] = outcome.status
+                if outcome.platform_message_id:
+                    values["platform_message_id"] = outcome.platform_message_id
+                values["sent_at"] = now if outcome.status == "sent" else None
+            session.connection().execute(update(MESSAGES).where(MESSAGES.c.id == row.id).values(**values))
+            for key, value in values.items():
+                setattr(row, key, value)
             if outcome.blocked and conversation.contact_id:
                 _mark_blocked(session, conversation)
+        if finish_event_id is not None:
+            _finish(session, finish_event_id, "processed")
     if retry is not None:
         raise RetryLater(batch_id, retry.retry_after, retry.error or "temporary error")
     return rows

@@ -81,7 +81,8 @@ class WebhookSettings(BaseModel):
 
 
 class QueueSettings(BaseModel):
-    workers: int = Field(4, ge=1)
+    workers: int = Field(2, ge=1)
+    worker_type: Literal["process", "thread"] = "process"
     retries: int = Field(5, ge=0)
     retry_delay_seconds: float = Field(2.0, ge=0)
     retry_backoff: float = Field(2.0, ge=1)

@@ -7,7 +7,7 @@ import fcntl
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
-from threading import Lock
+from threading import Lock, RLock
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -63,8 +63,8 @@ def dispose_engines() -> None:
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
-    with Session(engine, expire_on_commit=False) as session:
+    """A write transaction: commits on success, rolls back on error (one writer at a time on SQLite)."""
+    with write_lock(engine), Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
@@ -82,22 +82,27 @@ class _SqliteWriteLock:
 
     def __init__(self, path: str) -> None:
         self.path = path + ".writelock"
-        self.thread_lock = Lock()
+        self.thread_lock = RLock()  # re-entrant: a write transaction may call code that opens one
+        self.depth = 0
         self.file = None
 
     def __enter__(self):
         self.thread_lock.acquire()
         try:
-            if self.file is None:
-                self.file = open(self.path, "a+b")  # noqa: SIM115 - kept open for the process
-            fcntl.flock(self.file, fcntl.LOCK_EX)
+            if self.depth == 0:
+                if self.file is None:
+                    self.file = open(self.path, "a+b")  # noqa: SIM115 - kept open for the process
+                fcntl.flock(self.file, fcntl.LOCK_EX)
+            self.depth += 1
         except BaseException:
             self.thread_lock.release()
             raise
         return self
 
     def __exit__(self, *exc) -> None:
-        fcntl.flock(self.file, fcntl.LOCK_UN)
+        self.depth -= 1
+        if self.depth == 0:
+            fcntl.flock(self.file, fcntl.LOCK_UN)
         self.thread_lock.release()
 
 

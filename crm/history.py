@@ -52,10 +52,11 @@ def _identity_for(session: Session, inbound: m.Inbound, external_id: str | None)
     )
 
 
-def record_inbound(*, session: Session, inbound: m.Inbound) -> Recorded:
+def record_inbound(*, session: Session, inbound: m.Inbound, first_attempt: bool = False) -> Recorded:
     """Store an inbound event in the history and apply its effects (blocks, members, edits).
 
-    Idempotent per event: a second call for the same `event_id` returns what the first stored.
+    Idempotent per event: a second call for the same `event_id` returns what the first stored
+    (`first_attempt=True` skips that look-up when the event has certainly not been recorded).
     """
     identity, is_new = _identity_for(session, inbound, inbound.user_id)
     contact = session.get(Contact, identity.contact_id) if identity else None
@@ -63,7 +64,7 @@ def record_inbound(*, session: Session, inbound: m.Inbound) -> Recorded:
         session=session, channel=inbound.channel, chat_id=inbound.chat_id, kind=inbound.chat_type,
         contact_id=contact.id if contact else None,
     )
-    if inbound.event_id is not None:
+    if inbound.event_id is not None and not first_attempt:
         existing = session.exec(select(Message).where(Message.event_id == inbound.event_id)).first()
         if existing is not None:
             return Recorded(conversation, contact, identity, existing, already_recorded=True)
