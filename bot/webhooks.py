@@ -87,7 +87,7 @@ def line_webhook():
     if not current_app.extensions["sapa.line_parser"].signature_validator.validate(text, signature):
         return _error(400, "invalid signature")
     if not isinstance(body, dict) or not isinstance(body.get("events"), list) or \
-            not all(isinstance(event, dict) and isinstance(event.get("type"), str) for event in body["events"]):
+            not all(_plausible_line_event(event) for event in body["events"]):
         return _error(400, "body is not a LINE webhook payload")
     events = [
         RawEvent(key=event_key(event) or _digest(event), type=event["type"], payload=json.dumps(event, ensure_ascii=False))
@@ -114,6 +114,18 @@ def telegram_webhook():
         return _error(400, "body is not a valid Telegram update")
     event = RawEvent(key=str(body["update_id"]), type=event_type(body), payload=text)
     return store_and_queue("telegram", [event])
+
+
+def _clean_label(value: object, limit: int) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= limit and value.isprintable()
+
+
+def _plausible_line_event(event: object) -> bool:
+    """An event object with a sane type and (when present) a sane webhookEventId."""
+    if not isinstance(event, dict) or not _clean_label(event.get("type"), 40):
+        return False
+    key = event.get("webhookEventId")
+    return key is None or _clean_label(key, 128)
 
 
 def _digest(event: dict) -> str:

@@ -94,7 +94,9 @@ def _new_message(inbound: m.Inbound, conversation: Conversation, contact: Contac
                  type_: str, text: str | None = None, payload: dict[str, Any] | None = None) -> Message:
     return Message(
         conversation_id=conversation.id, contact_id=contact.id if contact else None, channel=inbound.channel,
-        direction="in", sender="customer", type=type_, text=text, payload=payload or {},
+        direction="in", sender="customer", type=type_,
+        text=text.replace("\x00", "") if text else text,  # PostgreSQL text cannot hold NUL
+        payload=payload or {},
         status="received", platform_message_id=inbound.message_id,
         created_at=utcnow(),
     )

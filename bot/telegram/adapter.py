@@ -24,8 +24,8 @@ def event_type(raw: dict[str, Any]) -> str:
     for name in UPDATE_FIELDS:
         if name in raw:
             return name
-    others = [key for key in raw if key != "update_id"]
-    return others[0][:40] if others else "unknown"
+    others = ["".join(ch for ch in key if ch.isprintable())[:40] for key in raw if key != "update_id"]
+    return next((key for key in others if key), "unknown")
 
 
 def parse_update(raw: dict[str, Any]) -> Update:

@@ -185,3 +185,15 @@ def test_telegram_kicked_and_member_block_and_unblock(hooks, session):
     hooks.telegram(tg_update("my_chat_member_unblocked"))
     session.expire_all()
     assert session.exec(select(Contact)).one().status == "active"
+
+
+def test_nul_characters_never_reach_the_database(hooks, session):
+    bad_key = line_text("halo", event_id="abc\x00def")
+    assert hooks.line(bad_key).status_code == 400
+    assert events(session) == []
+    assert hooks.line(line_text("ha\x00lo", user="Unul")).status_code == 200
+    inbound = session.exec(select(Message).where(Message.direction == "in")).one()
+    assert inbound.text == "halo"
+    weird = {"update_id": 4242, "odd\x00field": {"x": 1}}
+    assert hooks.telegram(weird).status_code == 200
+    assert {e.event_type for e in events(session)} >= {"oddfield"}

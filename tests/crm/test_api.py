@@ -2,34 +2,12 @@
 
 from __future__ import annotations
 
-import jsonschema
 import pytest
-from referencing import Registry
-from referencing.jsonschema import DRAFT202012
 
 from tests.factories import Webhooks, line_text, tg_text
+from tests.openapi import check
 
 LINE_USER = "U3333333333333333333333333333333c"
-
-
-@pytest.fixture
-def auth(api_token) -> dict:
-    return {"Authorization": f"Bearer {api_token}"}
-
-
-@pytest.fixture
-def spec(client) -> dict:
-    return client.get("/api/v1/openapi.json").get_json()
-
-
-def check(spec: dict, path: str, method: str, response) -> dict:
-    """Validate a response body against the OpenAPI document's schema for it."""
-    body = response.get_json()
-    schema = spec["paths"][path][method]["responses"][str(response.status_code)]["content"]["application/json"]["schema"]
-    registry = Registry().with_resource("urn:spec", DRAFT202012.create_resource(spec))
-    validator = jsonschema.Draft202012Validator({"$ref": "urn:spec#" + schema["$ref"][1:]}, registry=registry)
-    validator.validate(body)
-    return body
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.crm.test_api import check
+from tests.openapi import check
 
 KEMANG = {"name": "Sapa Kemang", "address": "Jl. Kemang Raya 12", "area": "Jakarta Selatan",
           "lat": -6.2608, "lon": 106.8137, "phone": "021-1",
@@ -16,16 +16,6 @@ NOW = datetime.now(timezone.utc)
 
 def iso(at: datetime) -> str:
     return at.isoformat()
-
-
-@pytest.fixture
-def auth(api_token) -> dict:
-    return {"Authorization": f"Bearer {api_token}"}
-
-
-@pytest.fixture
-def spec(client) -> dict:
-    return client.get("/api/v1/openapi.json").get_json()
 
 
 @pytest.fixture
