@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from bot.settings import Settings, get_settings
+from handlers.nlu.cli import nlu
 
 
 def _settings() -> Settings:
@@ -421,15 +422,7 @@ def events_retry(event_ids: tuple[int, ...], all_failed: bool) -> None:
     click.echo(f"queued {len(ids)} event(s) again")
 
 
-def _attach_nlu() -> None:
-    try:
-        from handlers.nlu.cli import nlu
-    except ImportError:  # the NLU package is optional until trained data ships
-        return
-    main.add_command(nlu)
-
-
-_attach_nlu()
+main.add_command(nlu)  # sapa nlu train | classify | eval
 
 if __name__ == "__main__":
     os.environ.setdefault("PYTHONUNBUFFERED", "1")

@@ -25,7 +25,10 @@ def _stores_reply(ctx: Context, lat: float, lon: float, place: str) -> list[m.Re
         cards.append(m.Card(title=hit.store.name[:80], subtitle=subtitle[:300],
                             buttons=(m.Choice(button("map", ctx.language), url=hit.map_url or map_link(
                                 hit.store.lat, hit.store.lon)),)))
-    replies = [m.Reply(text=ctx.say("nearest", place=place), cards=tuple(cards))]
+    nearest = hits[0].store
+    replies = [m.Reply(text=ctx.say("nearest", place=place), cards=tuple(cards)),
+               m.Reply(location=m.Location(title=nearest.name[:100], address=(nearest.address or nearest.area)[:100],
+                                           lat=nearest.lat, lon=nearest.lon))]
     offers = ctx.data.offers_near(lat, lon, ctx.now)
     if offers:
         names = ", ".join(promo.title_en if ctx.language == "en" and promo.title_en else promo.title

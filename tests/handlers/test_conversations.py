@@ -132,6 +132,21 @@ def test_shared_location_gets_nearest_stores_and_is_kept(customer, session):
     assert session.exec(select(Contact)).one().last_lat == pytest.approx(-6.2615)
 
 
+def test_nearest_store_comes_as_a_native_location_message(customer):
+    replies = customer.shares_location(-6.2615, 106.8106)
+    assert [r["type"] for r in replies][:2] == ["flex", "location"]
+    assert replies[1]["latitude"] and replies[1]["title"]
+
+
+def test_sticker_gets_a_friendly_answer(customer, client):
+    before = len(customer.fake.calls("/v2/bot/message/reply"))
+    customer.hooks.line(line_event("message", customer.user, message={
+        "id": "991", "type": "sticker", "packageId": "1", "stickerId": "2", "stickerResourceType": "STATIC",
+        "quoteToken": "q991"}))
+    reply = customer.fake.calls("/v2/bot/message/reply")[before].json["messages"][0]
+    assert "stiker" in reply["text"] and reply["quickReply"]["items"]
+
+
 def test_location_in_the_ocean_gets_a_polite_answer(customer):
     replies = customer.shares_location(-20.0, 80.0, "Samudra Hindia")
     assert "Maaf" in texts(replies) and "25 km" in texts(replies)
