@@ -82,12 +82,23 @@ def record_inbound(*, session: Session, inbound: m.Inbound, first_attempt: bool 
     if message is not None:
         message.event_id = inbound.event_id
         session.add(message)
-        conversation.last_message_at = now
-        if conversation.status == "resolved" and inbound.kind in (m.MESSAGE, m.POSTBACK):
-            conversation.status = "open"
+        conversation.last_message_at = conversation.updated_at = now
+        if inbound.kind in (m.MESSAGE, m.POSTBACK):
+            _customer_wrote(conversation, now)
         session.add(conversation)
     session.flush()
     return Recorded(conversation, contact, identity, message, is_new_contact=is_new)
+
+
+def _customer_wrote(conversation: Conversation, now) -> None:
+    """Inbox bookkeeping for a customer message: unread, waiting, reopening a resolved or snoozed chat."""
+    if conversation.status in ("resolved", "snoozed"):
+        if conversation.status == "resolved":
+            conversation.opened_at, conversation.first_response_at, conversation.resolved_at = now, None, None
+        conversation.status, conversation.snoozed_until = "open", None
+    conversation.opened_at = conversation.opened_at or now
+    conversation.unread_count = (conversation.unread_count or 0) + 1
+    conversation.waiting_since = conversation.waiting_since or now
 
 
 def _new_message(inbound: m.Inbound, conversation: Conversation, contact: Contact | None,
@@ -160,7 +171,15 @@ def record_outbound(*, session: Session, conversation: Conversation, replies: li
         )
         session.add(row)
         rows.append(row)
-    conversation.last_message_at = utcnow()
+    now = utcnow()
+    conversation.last_message_at = conversation.updated_at = now
+    if intent:
+        conversation.last_intent = intent
+    # The customer stops waiting when staff answer, or the bot does while it still handles the chat.
+    if sender == "staff" or (sender == "bot" and conversation.bot_active):
+        conversation.waiting_since = None
+    if sender == "staff" and conversation.first_response_at is None:
+        conversation.first_response_at = now
     session.add(conversation)
     session.flush()
     return rows

@@ -92,6 +92,16 @@ class Conversation(SQLModel, table=True):
     state_updated_at: datetime | None = None
     last_message_at: datetime | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utcnow)
+    # Inbox bookkeeping (kept by crm.history and crm.inbox.data):
+    unread_count: int = 0  # customer messages since staff last opened the conversation
+    waiting_since: datetime | None = Field(default=None, index=True)  # oldest unanswered customer message
+    last_intent: str | None = Field(default=None, max_length=40, index=True)
+    snoozed_until: datetime | None = None
+    opened_at: datetime | None = None  # start of the current open period (response times count from it)
+    first_response_at: datetime | None = None  # first staff reply of the current open period
+    resolved_at: datetime | None = None
+    handoff_at: datetime | None = None  # last time the bot handed over to staff
+    updated_at: datetime | None = Field(default_factory=utcnow, index=True)  # live-update cursor
 
 
 class ConversationMember(SQLModel, table=True):
@@ -178,7 +188,9 @@ class StaffUser(SQLModel, table=True):
     role: str = Field(default="agent", max_length=10)
     language: str = Field(default="id", max_length=4)
     active: bool = True
+    notes_access: bool = False  # marketers see private notes only when an admin grants it
     created_at: datetime = Field(default_factory=utcnow)
+    last_login_at: datetime | None = None
 
 
 class ApiToken(SQLModel, table=True):
@@ -191,3 +203,72 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: datetime | None = None
 
+
+
+# --- staff inbox ----------------------------------------------------------------------
+
+
+class Note(SQLModel, table=True):
+    """A private note about a contact (optionally in a conversation); never sent to the customer."""
+
+    __table_args__ = (Index("ix_note_contact_created", "contact_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id")
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
+    staff_user_id: int = Field(foreign_key="staffuser.id")
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CannedResponse(SQLModel, table=True):
+    """A saved reply; `{name}`, `{first_name}`, `{agent}` and `{shop}` are filled in when sent."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    shortcut: str = Field(max_length=40, sa_column_kwargs={"unique": True})
+    title: str = Field(max_length=200)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    quick_replies: list[str] = _json([])
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditLog(SQLModel, table=True):
+    """Who changed what, when: one row per staff write."""
+
+    __table_args__ = (Index("ix_audit_target", "target_type", "target_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_user_id: int | None = Field(default=None, foreign_key="staffuser.id", index=True)
+    action: str = Field(max_length=40)
+    target_type: str = Field(default="", max_length=20)
+    target_id: int | None = None
+    details: dict[str, Any] = _json({})
+    ip: str | None = Field(default=None, max_length=64)
+    at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class FollowUpTask(SQLModel, table=True):
+    """Something staff must do for a contact by a date (by hand, or e.g. a month after a delivery)."""
+
+    __table_args__ = (Index("ix_task_open_due", "done_at", "due_on"),
+                      UniqueConstraint("source", "order_id", name="uq_task_source_order"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    assignee_id: int | None = Field(default=None, foreign_key="staffuser.id")
+    title: str = Field(max_length=300)
+    due_on: date
+    source: str = Field(default="manual", max_length=20)  # manual | order_delivered
+    order_id: int | None = Field(default=None, foreign_key="order.id")
+    created_by_id: int | None = Field(default=None, foreign_key="staffuser.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    done_at: datetime | None = None
+
+
+class StaffPresence(SQLModel, table=True):
+    """Which staff member is viewing or typing in which conversation (refreshed every few seconds)."""
+
+    staff_user_id: int = Field(foreign_key="staffuser.id", primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", primary_key=True)
+    state: str = Field(default="viewing", max_length=10)  # viewing | typing
+    at: datetime = Field(default_factory=utcnow, index=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, func, update
@@ -179,8 +179,25 @@ def change_status(*, session: Session, order: Order, status: str, by: str, note:
     order.status, order.updated_at = status, utcnow()
     session.add(order)
     session.add(OrderEvent(order_id=order.id, status=status, by=by, note=note))
+    if status == "delivered":
+        _schedule_follow_up(session, order)
     session.flush()
     return order
+
+
+FOLLOW_UP_AFTER_DELIVERY_DAYS = 30
+
+
+def _schedule_follow_up(session: Session, order: Order) -> None:
+    """A staff task to check in with the customer a month after a delivery (once per order)."""
+    from crm.models import FollowUpTask
+
+    exists = session.exec(select(FollowUpTask.id).where(FollowUpTask.source == "order_delivered",
+                                                        FollowUpTask.order_id == order.id)).first()
+    if exists is None:
+        due = (utcnow() + timedelta(days=FOLLOW_UP_AFTER_DELIVERY_DAYS)).date()
+        session.add(FollowUpTask(contact_id=order.contact_id, title=f"Follow up order #{order.number}",
+                                 due_on=due, source="order_delivered", order_id=order.id))
 
 
 def cancel_by_customer(*, session: Session, order: Order) -> Order:

@@ -110,6 +110,7 @@ class ShopData:
         """Give the conversation to staff: the bot stays silent until they resolve it or time runs out."""
         self.conversation.bot_active = False
         self.conversation.handoff_until = utcnow() + timedelta(minutes=self.handoff_minutes)
+        self.conversation.handoff_at = self.conversation.updated_at = utcnow()
         self.conversation.status = "open"
         self.session.add(self.conversation)
         self.alert("handoff", reason)
