@@ -1,4 +1,4 @@
-"""Flask app factory: one blueprint per surface (webhooks, API, simulator, health)."""
+"""Flask app factory: one blueprint per surface (webhooks, API, inbox, simulator, health)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     from crm.api import api
 
     app.register_blueprint(api)
+
+    from crm.inbox import init_inbox
+
+    init_inbox(app)
     if settings.simulator_enabled:
         from bot.simulator import simulator
 
@@ -68,10 +72,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get("/")
     def index():
-        """The start page: the simulator when on, else health."""
-        if settings.simulator_enabled:
-            return redirect(url_for("simulator.page"))
-        return redirect(url_for("healthz"))
+        """The start page: the staff inbox (its login page links to the simulator)."""
+        return redirect(url_for("inbox.conversations"))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

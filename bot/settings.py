@@ -128,6 +128,26 @@ class BroadcastSettings(BaseModel):
         return value
 
 
+class InboxSettings(BaseModel):
+    session_hours: float = Field(12, gt=0)
+    login_rate_limit: str = "10 per minute"
+    rate_limit_storage: str = "memory://"
+    page_size: int = Field(50, ge=5, le=500)
+    live_poll_seconds: float = Field(1.0, gt=0)
+    live_stream_seconds: float = Field(55, gt=0)
+
+    @field_validator("login_rate_limit")
+    @classmethod
+    def _rate_limit_format(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError("inbox.login_rate_limit must look like '10 per minute'") from None
+        return value
+
+
 class Settings(BaseSettings):
     """Every setting of Sapa, validated once at start-up.
 
@@ -157,6 +177,7 @@ class Settings(BaseSettings):
     simulator: SimulatorSettings = SimulatorSettings()
     nlu: NluSettings = NluSettings()
     broadcasts: BroadcastSettings = BroadcastSettings()
+    inbox: InboxSettings = InboxSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -184,9 +184,15 @@ def contact_messages(contact_id: int):
 @require_token
 def message_content(message_id: int):
     """The media of an image/video/audio/file message, fetched from the platform on demand."""
+    body, content_type = fetch_media(_engine(), message_id)
+    return current_app.response_class(body, mimetype=content_type)
+
+
+def fetch_media(engine, message_id: int) -> tuple[bytes, str]:
+    """The bytes and content type of an inbound media message, from the platform (ApiError if none)."""
     from bot.runtime import get_runtime
 
-    with Session(_engine()) as session:
+    with Session(engine) as session:
         message = session.get(Message, message_id)
         if message is None or message.direction != "in":
             raise ApiError(404, f"inbound message {message_id} not found")
@@ -200,8 +206,7 @@ def message_content(message_id: int):
         raise ApiError(502, f"{message.channel} did not deliver the content: {type(exc).__name__}") from None
     if result is None:
         raise ApiError(404, "the platform no longer has this content")
-    body, content_type = result
-    return current_app.response_class(body, mimetype=content_type)
+    return result
 
 
 @api.get("/conversations")

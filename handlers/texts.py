@@ -98,6 +98,11 @@ TEXTS.update({
     "nothing_to_cancel": {"id": "Tidak ada pesanan yang bisa dibatalkan kak.", "en": "There is no order that can be cancelled."},
     "keep_order": {"id": "Oke kak, pesanan tetap diproses 👍", "en": "OK, the order stays 👍"},
     "status_changed": {"id": "Update pesanan #{number}: {status} {emoji}", "en": "Order #{number} update: {status} {emoji}"},
+    "complaint_status": {"id": "Update tiket keluhan {number}: {status}", "en": "Complaint ticket {number} update: {status}"},
+    "complaint_in_progress": {"id": "sedang kami tangani 🙏", "en": "we are working on it 🙏"},
+    "complaint_resolved": {"id": "sudah selesai ✅ Terima kasih atas kesabarannya", "en": "resolved ✅ Thank you for your patience"},
+    "complaint_closed": {"id": "ditutup", "en": "closed"},
+    "complaint_open": {"id": "dibuka kembali", "en": "reopened"},
     # complaints
     "complaint": {"id": "Mohon maaf banget kak atas ketidaknyamanannya 🙏 Keluhan kakak sudah kami catat dengan nomor tiket {number}. Tim kami akan menghubungi paling lambat {due}.",
                   "en": "We're very sorry about this 🙏 Your complaint is logged as ticket {number}. Our team will get back to you by {due} at the latest."},

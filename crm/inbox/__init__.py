@@ -1,0 +1,92 @@
+"""The staff inbox: one screen for every customer on every channel.
+
+What other staff-facing blueprints (e.g. the marketer's segments and campaigns) build on:
+
+- `crm.inbox.auth.staff_required(*roles)` — view decorator: logged-in staff with one of
+  the roles (any role when none are given); anonymous users are sent to the login page
+  (401 JSON for scripts), other roles get 403. `permission_required(name)` does the same
+  by a permission of `auth.MATRIX`, and `can(name)` answers it in code and templates.
+- `crm.inbox.auth.current_staff()` — the logged-in `StaffUser` of the request, or None.
+- `crm.inbox.data.audit(session=, staff=, action=, target_type=, target_id=, details=)` —
+  record a write in the audit log (in the write's own transaction).
+- `crm.inbox.i18n.t(key, **values)` — the word for `key` in the staff member's language
+  (`t` in templates); add keys with `i18n.register({...})`, each with `id` and `en`.
+- `inbox/base.html` — the page frame: `{% extends "inbox/base.html" %}` and fill
+  `{% block title %}` and `{% block content %}`; add nav entries to `NAV` below (each with a
+  permission). Forms include `<input type=hidden name=csrf_token value="{{ csrf_token() }}">`;
+  CSRF is checked on every state-changing request outside /api, /webhooks and /simulator.
+- Vendored front-end libraries (installed from npm by `make install`) are served from
+  `/inbox/static/vendor/` (e.g. `vendor/chart.umd.min.js`).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from flask import Flask, get_flashed_messages
+from markupsafe import Markup
+
+from crm.inbox import auth
+from crm.inbox.i18n import CATALOG, LANGUAGES, current_language, t
+
+# (endpoint, catalog key, permission): the navigation of base.html. Other blueprints append.
+NAV: list[tuple[str, str, str]] = [
+    ("inbox.conversations", "nav_inbox", "conversations.view"),
+    ("inbox.orders", "nav_orders", "orders.view"),
+    ("inbox.complaints", "nav_complaints", "complaints.view"),
+    ("inbox.agenda", "nav_agenda", "agenda.view"),
+    ("inbox.dashboard", "nav_dashboard", "dashboard.view"),
+    ("inbox.canned", "nav_canned", "canned.manage"),
+    ("inbox.users", "nav_users", "users.manage"),
+    ("inbox.audit_log", "nav_audit", "audit.view"),
+]
+
+JS_KEYS = ("live_connected", "live_offline", "presence_viewing", "presence_typing", "new_activity",
+           "delivery_queued", "delivery_sending", "delivery_sent", "delivery_failed", "delivery_unknown")
+
+
+def _ago(value: datetime | None) -> str:
+    """A short duration since `value` (5m, 3h, 2d)."""
+    if value is None:
+        return ""
+    value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    seconds = max(0, int((datetime.now(timezone.utc) - value).total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
+def _rupiah(amount: int | None) -> str:
+    return "Rp" + f"{amount or 0:,}".replace(",", ".")
+
+
+def init_inbox(app: Flask) -> None:
+    """Register the inbox blueprint, its security extensions and its template helpers."""
+    from crm.inbox.views import inbox
+
+    auth.init_app(app)
+    app.register_blueprint(inbox)
+    tz = app.config["SAPA"].tz
+
+    def local(value: datetime | None, fmt: str = "%d %b %H:%M") -> str:
+        if value is None:
+            return ""
+        value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+        return value.astimezone(tz).strftime(fmt)
+
+    def js_texts() -> Markup:
+        language = current_language()
+        # json.dumps with HTML-sensitive characters escaped: safe inside <script type=application/json>.
+        payload = json.dumps({key: CATALOG[key][language] for key in JS_KEYS})
+        return Markup(payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+    app.jinja_env.globals.update(t=t, can=auth.can, current_staff=auth.current_staff, nav=NAV, languages=LANGUAGES,
+                                 current_language=current_language, js_texts=js_texts,
+                                 get_flashed_messages=get_flashed_messages,
+                                 simulator_enabled=app.config["SAPA"].simulator_enabled)
+    app.jinja_env.filters.update(ago=_ago, local=local, rupiah=_rupiah)

@@ -1,0 +1,128 @@
+"""Live updates for the inbox: a server-sent event stream read from the database.
+
+The stream polls the database (new message ids, conversations whose `updated_at` moved,
+delivery statuses of the watched conversation, presence rows) every
+`inbox.live_poll_seconds`. Polling the shared database, not process memory, is what makes
+it work with any number of gunicorn workers and machines: an event stored by a worker on
+another machine shows up like one stored here. A stream ends after
+`inbox.live_stream_seconds` and the browser's EventSource reconnects with its cursor, so
+no web thread is held forever.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta, timezone
+
+from flask import Response, current_app, jsonify, request, stream_with_context
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from crm.db import session_scope, utcnow
+from crm.inbox import data
+from crm.inbox.auth import current_staff, permission_required
+from crm.inbox.views import inbox
+from crm.models import Conversation, Message
+
+PENDING = ("queued", "sending")
+
+
+def _engine():
+    return current_app.extensions["sapa.engine"]
+
+
+def _event(name: str, payload) -> str:
+    # json.dumps escapes nothing dangerous for SSE except newlines, which it never emits.
+    return f"event: {name}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n"
+
+
+def latest_message_id(*, session: Session) -> int:
+    """The newest message id (the cursor a fresh stream starts from)."""
+    return session.exec(select(func.coalesce(func.max(Message.id), 0))).one()
+
+
+def poll(*, session: Session, cursor: dict, conversation_id: int | None, staff_id: int) -> list[str]:
+    """The events since `cursor` (updated in place), as SSE frames."""
+    frames = []
+    rows = session.exec(select(Message.id, Message.conversation_id, Message.contact_id, Message.direction)
+                        .where(Message.id > cursor["message"]).order_by(Message.id).limit(500)).all()
+    watched = cursor.setdefault("pending", {})
+    for message_id, conv_id, contact_id, direction in rows:
+        if conversation_id is not None and conv_id == conversation_id and direction == "out":
+            watched[message_id] = None  # report its delivery status once it is known
+        frames.append(_event("message", {"id": message_id, "conversation_id": conv_id, "contact_id": contact_id,
+                                         "direction": direction}))
+        cursor["message"] = message_id
+    since = cursor["updated"]
+    changed = session.exec(select(Conversation.id, Conversation.status, Conversation.updated_at)
+                           .where(Conversation.updated_at > since).order_by(Conversation.updated_at).limit(500)).all()
+    for conv_id, status, updated_at in changed:
+        frames.append(_event("conversation", {"id": conv_id, "status": status}))
+        cursor["updated"] = max(cursor["updated"], _aware(updated_at))
+    if conversation_id is not None:
+        pending_rows = session.exec(select(Message.id, Message.status, Message.error).where(
+            Message.conversation_id == conversation_id, Message.direction == "out",
+            (Message.status.in_(PENDING)) | (Message.id.in_(list(watched) or [0])))).all()
+        for message_id, status, error in pending_rows:
+            if watched.get(message_id) != status:
+                if message_id in watched or status not in PENDING:
+                    frames.append(_event("status", {"id": message_id, "status": status, "error": error or ""}))
+                watched[message_id] = status
+            if status not in PENDING:
+                watched.pop(message_id, None)
+        others = data.presence(session=session, conversation_id=conversation_id, exclude_staff_id=staff_id)
+        fingerprint = json.dumps(others, sort_keys=True)
+        if fingerprint != cursor.get("presence"):
+            cursor["presence"] = fingerprint
+            frames.append(_event("presence", others))
+    return frames
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+@inbox.get("/events")
+@permission_required("conversations.view")
+def events():
+    """The live stream: `message`, `conversation`, `status` and `presence` events."""
+    staff = current_staff()
+    settings = current_app.config["SAPA"].inbox
+    conversation_id = request.args.get("conversation", type=int)
+    engine = _engine()
+    with Session(engine) as db:
+        start = latest_message_id(session=db)
+    after = request.args.get("after", type=int) or request.headers.get("Last-Event-ID", type=int)
+    cursor = {"message": min(after, start) if after else start, "updated": utcnow() - timedelta(seconds=2)}
+
+    def stream():
+        yield f"retry: 1000\nevent: hello\ndata: {json.dumps({'cursor': cursor['message']})}\n\n"
+        deadline = time.monotonic() + settings.live_stream_seconds
+        while time.monotonic() < deadline:
+            with Session(engine) as db:
+                frames = poll(session=db, cursor=cursor, conversation_id=conversation_id, staff_id=staff.id)
+            for frame in frames:
+                yield frame
+            yield f"id: {cursor['message']}\n: tick\n\n"  # keeps proxies from closing an idle stream
+            time.sleep(settings.live_poll_seconds)
+
+    response = Response(stream_with_context(stream()), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
+    return response
+
+
+@inbox.post("/c/<int:conversation_id>/presence")
+@permission_required("conversations.view")
+def presence(conversation_id: int):
+    """The current staff member is viewing (or typing in) this conversation; who else is."""
+    staff = current_staff()
+    state = (request.get_json(silent=True) or {}).get("state", "viewing")
+    with session_scope(_engine()) as db:
+        if db.get(Conversation, conversation_id) is None:
+            return jsonify(error="conversation not found"), 404
+        data.touch_presence(session=db, staff=staff, conversation_id=conversation_id,
+                            state=state if state in ("viewing", "typing") else "viewing")
+        others = data.presence(session=db, conversation_id=conversation_id, exclude_staff_id=staff.id)
+    return jsonify(others=others)
