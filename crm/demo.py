@@ -1,4 +1,4 @@
-"""Demo data: a few customers with chat history and a demo staff login (idempotent)."""
+"""Demo data: customers with chat history, demo staff logins and a populated inbox (idempotent)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,15 @@ from crm.models import Contact, Message, StaffUser
 from crm.staff import create_user
 
 DEMO_LOGIN = ("admin@sapa.local", "sapa-demo-123")
+# email, role, display name (same password as the admin)
+DEMO_STAFF = [("agent@sapa.local", "agent", "Dewi (agent)"), ("marketer@sapa.local", "marketer", "Maya (marketer)")]
+# shortcut, title, text, quick replies
+CANNED = [
+    ("halo", "Salam pembuka", "Halo {name}! 👋 Saya {agent} dari {shop}. Ada yang bisa saya bantu?", []),
+    ("cek", "Sedang dicek", "Baik kak {first_name}, kami cek dulu ya, mohon ditunggu sebentar 🙏", []),
+    ("makasih", "Terima kasih", "Terima kasih sudah belanja di {shop}, {name}! Ada lagi yang bisa dibantu?", ["Sudah cukup", "Mau pesan lagi"]),
+    ("hello", "Greeting (English)", "Hi {name}! 👋 This is {agent} from {shop}. How can I help?", []),
+]
 
 # sku, name, name_en, category, price, stock (None = unlimited), aliases, description
 PRODUCTS = [
@@ -93,6 +102,7 @@ def load(session: Session) -> bool:
     if session.exec(select(StaffUser).where(StaffUser.email == DEMO_LOGIN[0])).first() is None:
         create_user(session=session, email=DEMO_LOGIN[0], password=DEMO_LOGIN[1], role="admin", display_name="Demo Admin")
         added = True
+    added = load_staff_and_canned(session) or added
     if is_loaded(session):
         return added
     start = utcnow() - timedelta(hours=3)
@@ -116,4 +126,84 @@ def load(session: Session) -> bool:
         session.add(contact)
         session.add(conversation)
     session.flush()
+    _inbox_scene(session)
     return True
+
+
+def load_staff_and_canned(session: Session) -> bool:
+    """The demo agent and marketer and the canned responses that are missing."""
+    from crm.models import CannedResponse
+
+    added = False
+    for email, role, name in DEMO_STAFF:
+        if session.exec(select(StaffUser).where(StaffUser.email == email)).first() is None:
+            create_user(session=session, email=email, password=DEMO_LOGIN[1], role=role, display_name=name)
+            added = True
+    known = set(session.exec(select(CannedResponse.shortcut)).all())
+    for shortcut, title, text, quick in CANNED:
+        if shortcut not in known:
+            session.add(CannedResponse(shortcut=shortcut, title=title, text=text, quick_replies=quick))
+            added = True
+    session.flush()
+    return added
+
+
+def _inbox_scene(session: Session) -> None:
+    """Give the demo conversations inbox states: assigned, handed off, labelled, with notes, orders, a complaint."""
+    from datetime import date
+
+    from crm import complaints, orders
+    from crm.models import Conversation, FollowUpTask, Note
+    from crm.orders import Product
+
+    now = utcnow()
+    agent = session.exec(select(StaffUser).where(StaffUser.email == DEMO_STAFF[0][0])).first()
+    admin = session.exec(select(StaffUser).where(StaffUser.email == DEMO_LOGIN[0])).first()
+    people = {}
+    for channel, external_id, name, *_ in CUSTOMERS:
+        identity = contacts.find_identity(session=session, channel=channel, external_id=external_id)
+        conversation = session.exec(select(Conversation).where(Conversation.channel == channel,
+                                                               Conversation.external_chat_id == external_id)).one()
+        people[name] = (session.get(Contact, identity.contact_id), conversation)
+    products = {p.sku: p for p in session.exec(select(Product)).all()}
+
+    budi, budi_chat = people["Budi Santoso"]
+    budi.phone, budi.address, budi.birthday = "+62 812 3456 7890", "Jl. Sudirman 21, Jakarta", date(1990, now.month, now.day)
+    budi.attributes = {**budi.attributes, "kantor": "Menara Sudirman lt. 12"}
+    budi_chat.assignee_id, budi_chat.labels = agent.id, ["vip", "kantor"]
+    budi_chat.waiting_since, budi_chat.unread_count, budi_chat.last_intent = now - timedelta(minutes=12), 1, "order"
+    budi_chat.opened_at = now - timedelta(hours=3)
+    past = orders.place_order(session=session, contact_id=budi.id, conversation_id=budi_chat.id, channel="line",
+                              lines=[orders.CartLine(products["KOP-EKS"].id, 2), orders.CartLine(products["MKN-CRO"].id, 1)],
+                              address=budi.address, delivery_fee=10_000)
+    for status in ("confirmed", "preparing", "shipped", "delivered"):
+        orders.change_status(session=session, order=past, status=status, by="staff:demo")
+    session.add(Note(contact_id=budi.id, conversation_id=budi_chat.id, staff_user_id=admin.id,
+                     text="Pelanggan kantor, biasanya pesan jam 10. Suka gula aren ekstra."))
+
+    rina, rina_chat = people["Rina Wijaya"]
+    rina_chat.bot_active, rina_chat.handoff_until = False, now + timedelta(hours=3)
+    rina_chat.handoff_at, rina_chat.waiting_since = now - timedelta(minutes=40), now - timedelta(minutes=40)
+    rina_chat.last_intent, rina_chat.labels, rina_chat.unread_count = "order_status", ["terlambat"], 1
+    rina_chat.opened_at = now - timedelta(hours=2)
+    late = orders.place_order(session=session, contact_id=rina.id, conversation_id=rina_chat.id, channel="line",
+                              lines=[orders.CartLine(products["NON-MAT"].id, 3)], address="Jl. Kemang Raya 5",
+                              delivery_fee=10_000)
+    orders.change_status(session=session, order=late, status="confirmed", by="staff:demo")
+    complaints.open_complaint(session=session, contact_id=rina.id, conversation_id=rina_chat.id, order_id=late.id,
+                              text="pesananku kok blm nyampe ya kak, udah 2 jam", negative_score=0.9,
+                              now=now - timedelta(hours=5))
+    session.add(FollowUpTask(contact_id=rina.id, title="Telepon Rina soal pesanan terlambat", due_on=now.date(),
+                             assignee_id=agent.id, created_by_id=admin.id))
+
+    siti, siti_chat = people["Siti Rahma"]
+    siti_chat.status, siti_chat.resolved_at, siti_chat.last_intent = "resolved", now - timedelta(hours=1), "promotion"
+    siti_chat.opened_at, siti_chat.first_response_at = now - timedelta(hours=2, minutes=30), now - timedelta(hours=2)
+    siti_chat.assignee_id = agent.id
+
+    james, james_chat = people["James Miller"]
+    james_chat.status, james_chat.last_intent = "pending", "location"
+    for _, (contact, conversation) in people.items():
+        session.add(contact)
+        session.add(conversation)
+    session.flush()
