@@ -101,7 +101,8 @@ def contact_public(contact: Contact, identities: list[ChannelIdentity]) -> Conta
         identities=[IdentityPublic(channel=i.channel, external_id=i.external_id, display_name=i.display_name,
                                    blocked=i.blocked) for i in identities],
         language=contact.language, phone=contact.phone, email=contact.email, birthday=contact.birthday,
-        address=contact.address, created_at=contact.created_at, last_seen_at=contact.last_seen_at,
+        address=contact.address, marketing_consent=contact.marketing_consent, attributes=dict(contact.attributes or {}),
+        created_at=contact.created_at, last_seen_at=contact.last_seen_at,
     )
 
 

@@ -34,6 +34,8 @@ class ContactPublic(BaseModel):
     email: str | None = None
     birthday: date | None = None
     address: str | None = None
+    marketing_consent: bool = True
+    attributes: dict[str, Any] = {}
     created_at: UtcDatetime
     last_seen_at: UtcDatetime | None
 
@@ -55,6 +57,7 @@ class ContactUpdate(BaseModel):
     birthday: date | None = None
     address: str | None = Field(default=None, max_length=500)
     marketing_consent: bool | None = None
+    attributes: dict[str, Annotated[str, Field(max_length=500)]] | None = Field(default=None, max_length=100)
 
 
 class MessagePublic(BaseModel):

@@ -93,8 +93,10 @@ def events():
     engine = _engine()
     with Session(engine) as db:
         start = latest_message_id(session=db)
-    after = request.args.get("after", type=int) or request.headers.get("Last-Event-ID", type=int)
-    cursor = {"message": min(after, start) if after else start, "updated": utcnow() - timedelta(seconds=2)}
+    after = request.args.get("after", type=int)
+    if after is None:
+        after = request.headers.get("Last-Event-ID", type=int)  # a reconnecting EventSource resumes here
+    cursor = {"message": min(after, start) if after is not None else start, "updated": utcnow() - timedelta(seconds=2)}
 
     def stream():
         yield f"retry: 1000\nevent: hello\ndata: {json.dumps({'cursor': cursor['message']})}\n\n"
