@@ -124,6 +124,7 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("batch_id", "seq", name="uq_message_batch_seq"),
         Index("ix_message_conversation_created", "conversation_id", "created_at"),
+        Index("ix_message_created", "created_at"),  # dashboard: messages per day
         Index("ix_message_platform", "channel", "platform_message_id"),
     )
 

@@ -71,6 +71,7 @@ class Filters:
     intent: str = ""
     unread: bool = False
     q: str = ""
+    matches: list[int] | None = None  # conversation ids found for `q` (see `search`), set once per request
 
     @classmethod
     def from_args(cls, args) -> Filters:
@@ -90,20 +91,32 @@ class Filters:
         return {k: v for k, v in values.items() if v not in ("", None, False)}
 
 
-def _search_condition(q: str):
-    pattern = f"%{q.lower()}%"
+def _contains(session: Session, column, q: str):
+    # SQLite's LIKE is already case-insensitive (ASCII) and lower() would cost a third more per
+    # row; PostgreSQL needs ILIKE. Wildcards typed by the agent are escaped.
+    if session.get_bind().dialect.name == "sqlite":
+        return column.contains(q, autoescape=True)
+    return column.icontains(q, autoescape=True)
+
+
+SEARCH_LIMIT = 2000  # matches kept per search source (the list shows the first page anyway)
+
+
+def search(*, session: Session, q: str) -> list[int]:
+    """Conversation ids whose contact name, message text, order number or product bought matches `q`."""
     number = q.lstrip("#").strip()
-    product_buyers = select(order_data.Order.contact_id).join(
+    buyers = select(order_data.Order.contact_id).join(
         order_data.OrderItem, order_data.OrderItem.order_id == order_data.Order.id).where(
-        func.lower(order_data.OrderItem.product_name).like(pattern))
-    order_contacts = select(order_data.Order.contact_id).where(order_data.Order.number == number)
-    text_hits = select(Message.conversation_id).where(func.lower(Message.text).like(pattern))
-    return or_(
-        Conversation.contact_id.in_(select(Contact.id).where(func.lower(Contact.display_name).like(pattern))),
-        Conversation.id.in_(text_hits),
-        Conversation.contact_id.in_(order_contacts),
-        Conversation.contact_id.in_(product_buyers),
-    )
+        _contains(session, order_data.OrderItem.product_name, q)).limit(SEARCH_LIMIT)
+    contacts = select(Contact.id).where(_contains(session, Contact.display_name, q)).limit(SEARCH_LIMIT)
+    contact_ids = set(session.exec(contacts).all()) | set(session.exec(buyers).all())
+    if number:
+        contact_ids |= set(session.exec(select(order_data.Order.contact_id).where(order_data.Order.number == number)).all())
+    ids = set(session.exec(select(Message.conversation_id).where(_contains(session, Message.text, q))
+                           .distinct().limit(SEARCH_LIMIT)).all())
+    if contact_ids:
+        ids |= set(session.exec(select(Conversation.id).where(Conversation.contact_id.in_(contact_ids))).all())
+    return sorted(ids)
 
 
 def _conditions(filters: Filters, staff: StaffUser, *, skip: str = "") -> list:
@@ -125,7 +138,7 @@ def _conditions(filters: Filters, staff: StaffUser, *, skip: str = "") -> list:
     if skip != "unread" and filters.unread:
         conditions.append(Conversation.unread_count > 0)
     if filters.q:
-        conditions.append(_search_condition(filters.q))
+        conditions.append(Conversation.id.in_(filters.matches or [0]))
     return conditions
 
 
@@ -731,41 +744,47 @@ def _median_minutes(values: list[float]) -> float | None:
     return round(ordered[len(ordered) // 2] / 60, 1)
 
 
+def _seconds(session: Session, later, earlier):
+    """SQL for the seconds between two timestamps (computed by the database, not row by row in Python)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+    return func.extract("epoch", later - earlier)
+
+
 def dashboard(*, session: Session, days: int = 30, now: datetime | None = None) -> dict[str, Any]:
     """Support figures over the last `days`: response and resolution times, intents, channels, handoffs, agents."""
     now = now or utcnow()
     since = now - timedelta(days=days)
+    first_s = _seconds(session, Conversation.first_response_at, Conversation.opened_at)
+    resolution_s = _seconds(session, Conversation.resolved_at, Conversation.opened_at)
     rows = session.exec(select(Conversation.channel, Conversation.last_intent, Conversation.assignee_id,
-                               Conversation.opened_at, Conversation.first_response_at, Conversation.resolved_at,
-                               Conversation.handoff_at, Conversation.status)
+                               Conversation.status, first_s, resolution_s, Conversation.handoff_at >= since)
                         .where(Conversation.last_message_at >= since)).all()
     names = staff_names(session=session)
     first, resolution = [], []
     by_channel, by_intent, by_status = Counter(), Counter(), Counter()
     agents: dict[str, dict[str, list]] = {}
     handoffs = 0
-    for channel, intent, assignee, opened, responded, resolved, handoff, status in rows:
+    for channel, intent, assignee, status, first_seconds, resolution_seconds, handed_off in rows:
         by_channel[channel] += 1
         by_intent[intent or "other"] += 1
         by_status[status] += 1
-        opened, responded, resolved = _aware(opened), _aware(responded), _aware(resolved)
-        if handoff is not None and _aware(handoff) >= since:
-            handoffs += 1
+        handoffs += bool(handed_off)
         agent = agents.setdefault(names.get(assignee, "—") if assignee else "—",
                                   {"first": [], "resolution": [], "count": []})
         agent["count"].append(1)
-        if opened and responded and responded >= opened:
-            first.append((responded - opened).total_seconds())
+        if first_seconds is not None and first_seconds >= 0:
+            first.append(float(first_seconds))
             agent["first"].append(first[-1])
-        if opened and resolved and resolved >= opened:
-            resolution.append((resolved - opened).total_seconds())
+        if resolution_seconds is not None and resolution_seconds >= 0:
+            resolution.append(float(resolution_seconds))
             agent["resolution"].append(resolution[-1])
     per_day = Counter()
-    day_rows = session.exec(select(func.date(Message.created_at), func.count(Message.id))
-                            .where(Message.created_at >= now - timedelta(days=14), Message.direction == "in")
-                            .group_by(func.date(Message.created_at))).all()
-    for day, count in day_rows:
-        per_day[str(day)] = count
+    day = func.date(Message.created_at)
+    for value, count in session.exec(select(day, func.count(Message.id))
+                                     .where(Message.created_at >= now - timedelta(days=14), Message.direction == "in")
+                                     .group_by(day)).all():
+        per_day[str(value)] = count
     staff_replies = session.exec(select(Message.staff_user_id, func.count(Message.id))
                                  .where(Message.sender == "staff", Message.created_at >= since)
                                  .group_by(Message.staff_user_id)).all()

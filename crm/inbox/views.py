@@ -129,6 +129,8 @@ def language():
 
 def _list_context(db: Session, staff: StaffUser, filters: data.Filters, selected: int | None = None) -> dict:
     page_size = _settings().inbox.page_size
+    if filters.q and filters.matches is None:
+        filters.matches = data.search(session=db, q=filters.q)  # once, shared by the list and its counts
     return {
         "rows": data.list_conversations(session=db, staff=staff, filters=filters, limit=page_size),
         "counts": data.filter_counts(session=db, staff=staff, filters=filters),

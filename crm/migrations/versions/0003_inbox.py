@@ -108,6 +108,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_conversation_updated_at'), ['updated_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_conversation_waiting_since'), ['waiting_since'], unique=False)
 
+    with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.create_index('ix_message_created', ['created_at'], unique=False)
+
     with op.batch_alter_table('staffuser', schema=None) as batch_op:
         batch_op.add_column(sa.Column('notes_access', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('last_login_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
@@ -118,6 +121,9 @@ def downgrade() -> None:
     with op.batch_alter_table('staffuser', schema=None) as batch_op:
         batch_op.drop_column('last_login_at')
         batch_op.drop_column('notes_access')
+
+    with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.drop_index('ix_message_created')
 
     with op.batch_alter_table('conversation', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_conversation_waiting_since'))
