@@ -130,7 +130,8 @@ def web(host: str, port: int, workers: int) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", 4)
+            # Each open inbox tab holds one thread for its live stream (server-sent events).
+            self.cfg.set("threads", 16)
             self.cfg.set("accesslog", None)
             self.cfg.set("graceful_timeout", 10)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Integer, Text, extract, func, or_
+from sqlalchemy import Integer, Text, extract, func, or_, update
 from sqlmodel import Session, select
 
 from bot import messages as m
@@ -149,6 +149,17 @@ class ListRow:
     last_text: str
     last_type: str
     assignee: str
+
+
+def wake_snoozed(*, session: Session) -> int:
+    """Reopen snoozed conversations whose time has come; how many."""
+    now = utcnow()
+    due = list(session.exec(select(Conversation.id).where(Conversation.status == "snoozed",
+                                                          Conversation.snoozed_until <= now)).all())
+    if due:
+        session.execute(update(Conversation).where(Conversation.id.in_(due))
+                        .values(status="open", snoozed_until=None, updated_at=now))
+    return len(due)
 
 
 def list_conversations(*, session: Session, staff: StaffUser, filters: Filters, limit: int = 50,

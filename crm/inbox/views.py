@@ -129,6 +129,10 @@ def language():
 
 def _list_context(db: Session, staff: StaffUser, filters: data.Filters, selected: int | None = None) -> dict:
     page_size = _settings().inbox.page_size
+    if db.exec(select(Conversation.id).where(Conversation.status == "snoozed",
+                                            Conversation.snoozed_until <= utcnow()).limit(1)).first():
+        with session_scope(_engine()) as writer:  # only when some snooze ran out: reads stay reads
+            data.wake_snoozed(session=writer)
     if filters.q and filters.matches is None:
         filters.matches = data.search(session=db, q=filters.q)  # once, shared by the list and its counts
     return {

@@ -207,3 +207,17 @@ def test_the_timeline_shows_every_kind_of_event(agent, webhooks, session, fake_l
     media = agent.get(f"/inbox/media/{image.id}")
     assert media.status_code == 200 and media.mimetype == "image/png"
     assert media.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_snooze_that_ran_out_reopens_the_conversation(agent, line_chat, session, runtime):
+    from datetime import timedelta
+
+    from crm.db import utcnow
+
+    conversation_id, _ = line_chat
+    agent.post(f"/inbox/c/{conversation_id}/status", {"status": "snoozed", "hours": "1"})
+    assert _conversation(session, conversation_id).status == "snoozed"
+    with session_scope(runtime.engine) as s:
+        s.get(Conversation, conversation_id).snoozed_until = utcnow() - timedelta(minutes=1)
+    assert f'data-id="{conversation_id}"' in agent.get("/inbox/").get_data(as_text=True)
+    assert _conversation(session, conversation_id).status == "open"
