@@ -85,7 +85,7 @@ def init_inbox(app: Flask) -> None:
         payload = json.dumps({key: CATALOG[key][language] for key in JS_KEYS})
         return Markup(payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
-    app.jinja_env.globals.update(t=t, can=auth.can, current_staff=auth.current_staff, nav=NAV, languages=LANGUAGES,
+    app.jinja_env.globals.update(t=t, catalog=CATALOG, can=auth.can, current_staff=auth.current_staff, nav=NAV, languages=LANGUAGES,
                                  current_language=current_language, js_texts=js_texts,
                                  get_flashed_messages=get_flashed_messages,
                                  simulator_enabled=app.config["SAPA"].simulator_enabled)

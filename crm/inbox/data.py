@@ -790,7 +790,7 @@ def dashboard(*, session: Session, days: int = 30, now: datetime | None = None) 
         if resolution_seconds is not None and resolution_seconds >= 0:
             resolution.append(float(resolution_seconds))
             agent["resolution"].append(resolution[-1])
-    per_day = Counter()
+    per_day = Counter({(now - timedelta(days=back)).date().isoformat(): 0 for back in range(14)})  # days without messages too
     day = func.date(Message.created_at)
     for value, count in session.exec(select(day, func.count(Message.id))
                                      .where(Message.created_at >= now - timedelta(days=14), Message.direction == "in")

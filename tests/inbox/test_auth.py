@@ -167,3 +167,17 @@ def test_staff_choose_their_language(agent, language, word, session, staff):
 
 def test_unknown_language_is_a_clear_400(agent):
     assert agent.post("/inbox/language", {"lang": "fr"}).status_code == 400
+
+
+@pytest.mark.redis
+def test_login_attempts_can_be_counted_in_redis_for_every_web_process():
+    from crm.inbox.auth import LoginLimiter
+    from tests.conftest import REDIS_URL, redis_up, service_or_skip
+
+    service_or_skip("Redis", redis_up())
+    first, second = LoginLimiter(REDIS_URL, "2 per minute"), LoginLimiter(REDIS_URL, "2 per minute")
+    email = f"redis-{time.time()}@shop.test"
+    first.failed("10.0.0.1", email)
+    second.failed("10.0.0.2", email)  # another process, another address, the same account
+    assert not first.allowed("10.0.0.3", email)
+    assert first.allowed("10.0.0.3", "someone-else@shop.test")
