@@ -97,6 +97,10 @@ def events():
     if after is None:
         after = request.headers.get("Last-Event-ID", type=int)  # a reconnecting EventSource resumes here
     cursor = {"message": min(after, start) if after is not None else start, "updated": utcnow() - timedelta(seconds=2)}
+    # Outbound rows the page shows as queued/sending: their status is reported even if it
+    # changed before this stream started.
+    pending = [int(x) for x in request.args.get("pending", "").split(",")[:50] if x.isdigit()]
+    cursor["pending"] = {message_id: None for message_id in pending}
 
     def stream():
         yield f"retry: 1000\nevent: hello\ndata: {json.dumps({'cursor': cursor['message']})}\n\n"

@@ -73,3 +73,12 @@ def test_message_fragments_for_live_appends(agent, line_chat, session):
     fragment = agent.get(f"/inbox/c/{conversation_id}/messages?after={first.id}").get_data(as_text=True)
     assert "halo kak" not in fragment and 'data-id="' in fragment  # only what came after
     assert "halo kak" in agent.get(f"/inbox/c/{conversation_id}/messages?after=0").get_data(as_text=True)
+
+
+def test_a_status_that_changed_before_the_stream_started_is_reported(agent, app, line_chat, session):
+    conversation_id, _ = line_chat
+    agent.post(f"/inbox/c/{conversation_id}/reply", {"text": "halo"})
+    row = session.exec(select(Message).where(Message.sender == "staff")).one()  # already sent (inline queue)
+    app.config["SAPA"].inbox.live_stream_seconds = 0.02
+    body = agent.get(f"/inbox/events?conversation={conversation_id}&pending={row.id}").get_data(as_text=True)
+    assert 'event: status\ndata: {"id":%d,"status":"sent"' % row.id in body

@@ -100,7 +100,12 @@
     document.body.dataset.live = state;
   }
   if (window.EventSource && (listPane || pane)) {
-    var url = "/inbox/events" + (conversationId ? "?conversation=" + conversationId : "");
+    var pending = [];
+    document.querySelectorAll('.delivery[data-status="queued"], .delivery[data-status="sending"]').forEach(function (el) {
+      var li = el.closest("li[data-id]");
+      if (li) { pending.push(li.dataset.id); }
+    });
+    var url = "/inbox/events" + (conversationId ? "?conversation=" + conversationId + "&pending=" + pending.join(",") : "");
     var source = new EventSource(url);
     source.addEventListener("hello", function () { live("on"); });
     source.addEventListener("error", function () { live("off"); });
