@@ -33,7 +33,7 @@ from crm import orders as order_data  # noqa: E402
 from crm.db import get_engine, session_scope, utcnow  # noqa: E402
 from crm.migrate import upgrade  # noqa: E402
 from crm.models import (  # noqa: E402
-    ChannelIdentity, Contact, Conversation, FollowUpTask, Message, Note, StaffUser,
+    ChannelIdentity, Contact, Conversation, FollowUpTask, Message, Note,
 )
 from crm.staff import create_user  # noqa: E402
 

@@ -6,6 +6,7 @@ nothing; `InboxError` carries the reason shown to the agent.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections import Counter
@@ -133,8 +134,9 @@ def _conditions(filters: Filters, staff: StaffUser, *, skip: str = "") -> list:
     if filters.intent:
         conditions.append(Conversation.last_intent == filters.intent)
     if filters.label:
-        # Labels are a JSON list; a quoted LIKE works the same on SQLite and PostgreSQL.
-        conditions.append(func.cast(Conversation.labels, Text).like(f'%"{filters.label}"%'))
+        # Labels are a JSON list stored as json.dumps wrote it (on SQLite and in PostgreSQL's
+        # `json` type alike), so the label's own JSON form, quotes included, finds it.
+        conditions.append(func.cast(Conversation.labels, Text).contains(json.dumps(filters.label), autoescape=True))
     if skip != "unread" and filters.unread:
         conditions.append(Conversation.unread_count > 0)
     if filters.q:
@@ -264,6 +266,7 @@ def timeline(*, session: Session, conversation: Conversation, with_notes: bool, 
 
 def mark_read(*, session: Session, conversation: Conversation) -> None:
     """Opening a conversation reads it for the whole team (a shared inbox)."""
+    # Not audited: reading changes no customer data (the audit log records changes).
     if conversation.unread_count:
         conversation.unread_count = 0
         session.add(conversation)

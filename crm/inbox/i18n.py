@@ -260,6 +260,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "err_assignee_not_agent": {"id": "Hanya admin atau agen aktif yang bisa ditugaskan.", "en": "Only active admins or agents can be assigned."},
     "err_bad_label": {"id": "Label tidak valid (maks. 40 huruf, angka, spasi, . : / & + -).", "en": "Invalid label (max 40 letters, digits, spaces, . : / & + -)."},
     "err_too_many_labels": {"id": "Maks. 20 label.", "en": "At most 20 labels."},
+    "err_bad_role": {"id": "Peran tidak dikenal.", "en": "Unknown role."},
     "err_bad_status": {"id": "Status tidak dikenal.", "en": "Unknown status."},
     "err_snooze_in_future": {"id": "Waktu tunda harus di masa depan.", "en": "Snooze until a time in the future."},
     "err_empty_note": {"id": "Catatan kosong.", "en": "The note is empty."},

@@ -7,7 +7,7 @@ writes nothing.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import (
@@ -21,9 +21,9 @@ from crm import complaints as complaint_data
 from crm import orders as order_data
 from crm.db import session_scope, utcnow
 from crm.inbox import auth, data
-from crm.inbox.auth import can, current_staff, permission_required, staff_required
+from crm.inbox.auth import can, current_staff, permission_required
 from crm.inbox.i18n import LANGUAGES, error_text, t
-from crm.models import ROLES, AuditLog, Contact, Conversation, FollowUpTask, Message, StaffUser
+from crm.models import ROLES, AuditLog, Contact, Conversation, FollowUpTask, StaffUser
 from crm.staff import StaffError, authenticate, create_user
 
 inbox = Blueprint("inbox", __name__, url_prefix="/inbox", template_folder="templates", static_folder="static",
@@ -253,8 +253,10 @@ def note(conversation_id: int):
     try:
         with session_scope(_engine()) as db:
             conv = _conversation_or_404(db, conversation_id)
+            if conv.contact_id is None:
+                raise data.InboxError("unknown_contact")  # a group chat: notes belong to a customer
             data.add_note(session=db, staff=staff, contact_id=conv.contact_id, conversation=conv,
-                          text=request.form.get("text", "")) if conv.contact_id else None
+                          text=request.form.get("text", ""))
     except data.InboxError as exc:
         return _refused(exc, conversation, conversation_id)
     flash(t("note_added"), "info")
@@ -573,7 +575,7 @@ def user_update(user_id: int):
     staff = current_staff()
     role = request.form.get("role", "")
     if role not in ROLES:
-        flash(error_text("bad_status"), "error")
+        flash(error_text("bad_role"), "error")
         return _users_page(400)
     with session_scope(_engine()) as db:
         user = db.get(StaffUser, user_id)

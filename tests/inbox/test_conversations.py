@@ -153,6 +153,11 @@ def test_filters_counts_and_sorting_by_waiting_time(agent, webhooks, session, ru
     assert f'data-id="{rows[0].id}"' in mine and f'data-id="{rows[1].id}"' not in mine
     labelled = agent.get("/inbox/?label=vip").get_data(as_text=True)
     assert f'data-id="{rows[1].id}"' in labelled and f'data-id="{rows[0].id}"' not in labelled
+    agent.post(f"/inbox/c/{rows[0].id}/labels", {"labels": "pelanggan_setia, kafé"})
+    for label in ("kafé", "pelanggan_setia"):
+        found = agent.get("/inbox/", query_string={"label": label}).get_data(as_text=True)
+        assert f'data-id="{rows[0].id}"' in found and f'data-id="{rows[1].id}"' not in found, label
+    assert f'data-id="{rows[0].id}"' not in agent.get("/inbox/?label=pelanggan%25").get_data(as_text=True)
     unassigned = agent.get("/inbox/?scope=unassigned&status=any").get_data(as_text=True)
     assert f'data-id="{rows[2].id}"' in unassigned and f'data-id="{rows[0].id}"' not in unassigned
     assert "line" in agent.get("/inbox/?channel=line").get_data(as_text=True)
