@@ -43,7 +43,9 @@ def _safe_next(target: str | None) -> str:
     if not target:
         return url_for("inbox.conversations")
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    # Browsers read "/\\host" as "//host": backslashes and control characters are refused too.
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target or any(ord(c) < 32 for c in target):
         return url_for("inbox.conversations")
     return target
 

@@ -60,10 +60,12 @@ def test_a_deactivated_user_is_logged_out_on_the_next_request(app, staff, runtim
     assert client.get("/inbox/").status_code == 302
 
 
-def test_login_redirect_never_leaves_the_site(client, staff):
+@pytest.mark.parametrize("target", ["https://evil.example/x", "//evil.example", "/\\evil.example", "/\tx"])
+def test_login_redirect_never_leaves_the_site(app, staff, target):
+    client = app.test_client()
     token = csrf_token(client)
     response = client.post("/inbox/login", data={"email": ROLE_EMAILS["agent"], "password": PASSWORD,
-                                                 "csrf_token": token, "next": "https://evil.example/x"})
+                                                 "csrf_token": token, "next": target})
     assert response.location == "/inbox/"
 
 
