@@ -3,7 +3,8 @@
     .venv/bin/python scripts/screenshots.py
 
 Runs the app on a temporary SQLite database in a thread and drives Debian's Chromium
-(/usr/bin/chromium) with Playwright; nothing is fetched from the internet.
+(/usr/bin/chromium) with Playwright; nothing is fetched from the internet. Emoji need a font
+(`apt-get install fonts-noto-color-emoji`).
 """
 
 from __future__ import annotations

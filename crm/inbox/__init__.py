@@ -61,6 +61,13 @@ def _ago(value: datetime | None) -> str:
     return f"{seconds // 86400}d"
 
 
+def _task_title(task) -> str:
+    """A task's title; automatic ones are worded in the reader's language."""
+    if task.source == "order_delivered" and "#" in task.title:
+        return t("follow_up_order", number=task.title.rsplit("#", 1)[-1])
+    return task.title
+
+
 def _rupiah(amount: int | None) -> str:
     return "Rp" + f"{amount or 0:,}".replace(",", ".")
 
@@ -89,4 +96,4 @@ def init_inbox(app: Flask) -> None:
                                  current_language=current_language, js_texts=js_texts,
                                  get_flashed_messages=get_flashed_messages,
                                  simulator_enabled=app.config["SAPA"].simulator_enabled)
-    app.jinja_env.filters.update(ago=_ago, local=local, rupiah=_rupiah)
+    app.jinja_env.filters.update(ago=_ago, local=local, rupiah=_rupiah, task_title=_task_title)

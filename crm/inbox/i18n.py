@@ -215,6 +215,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "new_task": {"id": "Tugas baru", "en": "New task"},
     "task_added": {"id": "Tugas ditambahkan.", "en": "Task added."},
     "task_done": {"id": "Tugas selesai.", "en": "Task done."},
+    "follow_up_order": {"id": "Tindak lanjut pesanan #{number}", "en": "Follow up order #{number}"},
     "auto_task": {"id": "otomatis", "en": "automatic"},
     # dashboard
     "first_response": {"id": "Waktu respons pertama", "en": "First response time"},

@@ -86,6 +86,7 @@ def test_order_status_change_notifies_the_customer_and_schedules_a_follow_up(age
     assert len(texts) == 4 and number in texts[-1]
     task = session.exec(select(FollowUpTask).where(FollowUpTask.order_id == order_id)).one()
     assert task.source == "order_delivered" and task.due_on == (utcnow() + timedelta(days=30)).date()
+    assert f"Tindak lanjut pesanan #{number}" in agent.get("/inbox/agenda").get_data(as_text=True)
     events = session.exec(select(order_data.OrderEvent).where(order_data.OrderEvent.order_id == order_id)).all()
     assert events[-1].by == f"staff:{staff['agent']}"
 
