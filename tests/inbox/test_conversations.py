@@ -226,3 +226,23 @@ def test_a_snooze_that_ran_out_reopens_the_conversation(agent, line_chat, sessio
         s.get(Conversation, conversation_id).snoozed_until = utcnow() - timedelta(minutes=1)
     assert f'data-id="{conversation_id}"' in agent.get("/inbox/").get_data(as_text=True)
     assert _conversation(session, conversation_id).status == "open"
+
+
+def test_a_temporary_platform_error_is_retried_with_the_same_retry_key(agent, line_chat, session, fake_line,
+                                                                      runtime):
+    from bot import pipeline
+
+    conversation_id, _ = line_chat
+    fake_line.reset()
+    fake_line.fail_next("/v2/bot/message/push", 500, {"message": "Internal server error"})
+    response = agent.post(f"/inbox/c/{conversation_id}/reply", {"text": "coba lagi"})
+    assert response.status_code == 303  # the agent is never shown a 500
+    row = session.exec(select(Message).where(Message.sender == "staff")).one()
+    assert row.status == "queued" and "500" in row.error  # waiting for the queue's retry, with the reason
+    page = agent.get(f"/inbox/c/{conversation_id}").get_data(as_text=True)
+    assert "antre" in page and "error-text" in page
+    pipeline.deliver_batch(runtime, row.batch_id)  # what the queue's retry runs
+    pushes = fake_line.calls("/v2/bot/message/push")
+    assert len(pushes) == 2 and pushes[0].headers["X-Line-Retry-Key"] == pushes[1].headers["X-Line-Retry-Key"]
+    session.expire_all()
+    assert session.get(Message, row.id).status == "sent"
