@@ -74,6 +74,7 @@ class CampaignRun(SQLModel, table=True):
     status: str = Field(default="resolving", max_length=12, index=True)  # resolving|sending|done|paused|cancelled
     resolved_upto: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     targeted: int = 0
+    quota_checked: bool = False
     notice: str | None = Field(default=None, sa_column=Column(Text))
     heartbeat_at: datetime = Field(default_factory=utcnow)
     started_at: datetime = Field(default_factory=utcnow)

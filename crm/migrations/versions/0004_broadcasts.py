@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0002
-Create Date: 2026-12-01 18:16:23.996128
+Create Date: 2026-12-01 18:22:57.586081
 """
 
 from alembic import op
@@ -72,6 +72,7 @@ def upgrade() -> None:
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
     sa.Column('resolved_upto', sa.BigInteger(), nullable=False),
     sa.Column('targeted', sa.Integer(), nullable=False),
+    sa.Column('quota_checked', sa.Boolean(), nullable=False),
     sa.Column('notice', sa.Text(), nullable=True),
     sa.Column('heartbeat_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('started_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
