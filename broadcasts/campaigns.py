@@ -467,14 +467,15 @@ def _clicks(session: Session, campaign_id: int, by_variant: bool) -> dict[str, i
 def _reasons(session: Session, campaign_id: int, by_variant: bool) -> dict[str, dict[str, int]]:
     d = Delivery.__table__.c
     group = [d.variant] if by_variant else []
-    query = select(*group, d.status, func.coalesce(d.reason, "error"), func.count()).where(
+    query = select(*group, d.status, d.reason, func.count()).where(
         d.campaign_id == campaign_id, d.status.in_(("failed", "skipped", "blocked"))).group_by(*group, d.status,
-                                                                                              func.coalesce(d.reason, "error"))
+                                                                                              d.reason)
     out: dict[str, dict[str, int]] = {}
     for row in session.execute(query):
         key = row[0] if by_variant else ""
-        status, reason, n = row[-3], row[-2], row[-1]
-        out.setdefault(key, {})[f"{status}:{reason}"] = int(n)
+        status, reason, n = row[-3], row[-2] or "error", row[-1]
+        bucket = out.setdefault(key, {})
+        bucket[f"{status}:{reason}"] = bucket.get(f"{status}:{reason}", 0) + int(n)
     return out
 
 

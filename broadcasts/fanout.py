@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, false, func, literal, null, or_, select, update
+from sqlalchemy import BigInteger, and_, case, cast, exists, false, func, literal, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
@@ -130,7 +130,8 @@ def _variant_columns(campaign: Campaign):
     if not variants:
         return literal(""), false()
     # A stable pseudo-random bucket per contact (0-99) without a random() that a retry would change.
-    bucket = (C.c.id * 7919 + campaign.id * 104729) % 100
+    contact = cast(C.c.id, BigInteger)  # the products exceed 32 bits
+    bucket = (contact * 7919 + campaign.id * 104729) % 100
     total = sum(v["weight"] for v in variants)
     whens, edge = [], 0.0
     for item in variants[:-1]:
@@ -140,7 +141,7 @@ def _variant_columns(campaign: Campaign):
     test = (campaign.ab_test or {}).get("test_percent")
     if not test:
         return variant, false()
-    group = (C.c.id * 15485863 + campaign.id * 7) % 100
+    group = (contact * 15485863 + campaign.id * 7) % 100
     return variant, group >= test
 
 
