@@ -18,6 +18,7 @@ still `sending` after a crash is marked `unknown` instead of being sent again.
 from __future__ import annotations
 
 import logging
+import uuid
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -595,3 +596,38 @@ def touch_run(rt: Runtime, run_id: int) -> None:
     with session_scope(rt.engine) as session:
         session.execute(update(CampaignRun.__table__).where(CampaignRun.__table__.c.id == run_id)
                         .values(heartbeat_at=utcnow()))
+
+
+# --- test-send ------------------------------------------------------------------------------
+
+
+def test_send(rt: Runtime, campaign: Campaign, targets: list[tuple[str, str]], variant: str = "") -> list:
+    """Send the campaign to a few staff accounts right now; [((channel, external_id), Outcome)].
+
+    Not a delivery: it counts in no results, caps or quotas checks, and a fresh retry key
+    per call lets staff test again after editing.
+    """
+    results = []
+    with Session(rt.engine) as session:
+        names = dict(session.execute(select(I.c.external_id, C.c.display_name)
+                                     .select_from(I.join(C, C.c.id == I.c.contact_id))
+                                     .where(I.c.external_id.in_([t[1] for t in targets]))).all())
+        promotion = _promotion(session, campaign)
+        contexts = {channel: _context(rt, session, campaign, variant, channel, promotion=promotion)
+                    for channel in {t[0] for t in targets}}
+    for channel, external_id in targets:
+        ctx = cmp.RenderContext(**{**contexts[channel].__dict__, "name": names.get(external_id) or ""})
+        replies = cmp.render(cmp.variant_message(campaign, variant), ctx, ZoneInfo(campaign.timezone))
+        try:
+            sender = rt.senders.get(channel)
+            if channel == "line":
+                outcome = sender.push(external_id, replies, str(uuid.uuid4()))
+            else:
+                outcome = sender.deliver(SendRequest(chat_id=external_id, replies=replies,
+                                                     retry_key=str(uuid.uuid4())))[0]
+        except KeyError as exc:
+            outcome = Outcome("failed", str(exc))
+        except Exception as exc:  # noqa: BLE001 - report, do not crash the request
+            outcome = Outcome("failed", f"{type(exc).__name__}: {exc}")
+        results.append(((channel, external_id), outcome))
+    return results
