@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, distinct, exists, func, or_, select, update
+from sqlalchemy import and_, case, distinct, exists, func, literal_column, or_, select, update
 from sqlmodel import Session
 
 from bot import messages as m
@@ -486,9 +486,12 @@ def timeseries(*, session: Session, campaign_id: int, bucket: str = "hour") -> l
     fmt = {"hour": "%Y-%m-%dT%H:00:00", "day": "%Y-%m-%dT00:00:00", "minute": "%Y-%m-%dT%H:%M:00"}[bucket]
 
     def truncate(column):
+        # Literals, not parameters: GROUP BY must repeat the very same expression (bucket is checked above).
         if session.bind.dialect.name == "postgresql":
-            return func.to_char(func.date_trunc(bucket, func.timezone("UTC", column)), 'YYYY-MM-DD"T"HH24:MI:SS')
-        return func.strftime(fmt, column)
+            return func.to_char(func.date_trunc(literal_column(f"'{bucket}'"),
+                                                func.timezone(literal_column("'UTC'"), column)),
+                                literal_column("'YYYY-MM-DD\"T\"HH24:MI:SS'"))
+        return func.strftime(literal_column(f"'{fmt}'"), column)
 
     series: dict[str, dict[str, int]] = {}
     moment = func.coalesce(d.sent_at, d.sending_at)
