@@ -16,11 +16,31 @@ def to_utc(moment: datetime, tz: ZoneInfo) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
+class WallClockCronTrigger(CronTrigger):
+    """CronTrigger that fires once per wall-clock time, also when DST ends.
+
+    When clocks go back, 01:30 happens twice; APScheduler 3.11 then returns the second
+    01:30 again and again (its scheduler loop would spin). A campaign is meant for 01:30
+    local once, so a wall time not later than the previous one is stepped over.
+    """
+
+    def get_next_fire_time(self, previous_fire_time, now):
+        fire = super().get_next_fire_time(previous_fire_time, now)
+        if previous_fire_time is None:
+            return fire
+        last_wall = previous_fire_time.astimezone(self.timezone).replace(tzinfo=None)
+        for _ in range(3):
+            if fire is None or fire.astimezone(self.timezone).replace(tzinfo=None) > last_wall:
+                return fire
+            fire = super().get_next_fire_time(None, fire + timedelta(hours=1))
+        return fire
+
+
 def cron_trigger(expression: str, tz: ZoneInfo, start: datetime | None = None) -> CronTrigger:
     """A trigger for a 5-field crontab (minute hour day month weekday) in `tz`; ValueError if invalid."""
     if not isinstance(expression, str) or len(expression.split()) != 5:
         raise ValueError("use five fields, e.g. '0 10 * * fri' (every Friday 10:00)")
-    trigger = CronTrigger.from_crontab(expression, timezone=tz)
+    trigger = WallClockCronTrigger.from_crontab(expression, timezone=tz)
     if start is not None:
         trigger.start_date = start.astimezone(tz)
     return trigger
