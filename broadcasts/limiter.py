@@ -27,6 +27,28 @@ def _per_second(rate: float) -> RateLimitItemPerSecond:
     return RateLimitItemPerSecond(1, max(1, round(1 / rate)))
 
 
+class _Pace:
+    """Spreads one process's slots evenly (1/rate apart).
+
+    The moving window alone lets a whole second's budget out in one burst at the start of
+    each window; network jitter then squeezes two bursts into one second at Telegram's end
+    (429). Evenly spaced sends leave a slot of slack for jitter.
+    """
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self.next = 0.0
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self.lock:
+            now = time.monotonic()
+            slot = max(now, self.next)
+            self.next = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
 class Limiter:
     """Blocks until a message may go out under the global and the per-chat windows."""
 
@@ -37,6 +59,7 @@ class Limiter:
         self.overall = _per_second(per_second)
         self.per_chat = _per_second(per_chat_per_second)
         self.namespace = namespace
+        self.pace = _Pace(per_second)
         self.waited = 0.0  # seconds spent waiting (for logs and benchmarks)
         self._lock = threading.Lock()
 
@@ -44,6 +67,7 @@ class Limiter:
         """Wait for a slot for one message (to `chat`); False if `deadline` (monotonic) passes first."""
         if chat is not None and not self._wait(self.per_chat, f"{key}:chat:{chat}", deadline):
             return False
+        self.pace.wait()
         return self._wait(self.overall, key, deadline)
 
     def _wait(self, item, key: str, deadline: float | None) -> bool:
