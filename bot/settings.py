@@ -120,7 +120,7 @@ class BroadcastSettings(BaseModel):
     telegram_concurrency: int = Field(8, ge=1, le=64)
     line_multicast_per_second: float = Field(150, gt=0, le=200)
     resolve_batch: int = Field(5000, ge=100)
-    send_batch: int = Field(200, ge=1)
+    send_batch: int = Field(50, ge=1)
     stale_seconds: int = Field(120, ge=1)
     sync_seconds: int = Field(10, ge=1)
     limiter_url: str = ""

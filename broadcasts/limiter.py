@@ -1,14 +1,19 @@
 """Platform rate limits for broadcast traffic, with the `limits` library (moving windows).
 
-Scaled: the windows live in Redis, so every worker on every machine shares one budget
-(Telegram's ~30 messages/s per bot). Embedded: in process memory, and each worker process
-takes an equal share of the budget, so the sum stays within the limit.
+Scaled: the windows and the send slots live in Redis, so every worker on every machine
+shares one budget (Telegram's ~30 messages/s per bot). Embedded (one machine, SQLite
+queue): the worker processes share the slots through a small locked file next to the
+queue, and each keeps a moving window in memory as a safety cap.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import struct
 import threading
 import time
+from pathlib import Path
 
 from limits import RateLimitItemPerSecond
 from limits.storage import MemoryStorage, storage_from_string
@@ -22,8 +27,8 @@ MAX_SLEEP = 0.05  # wake often: another worker's window may free up sooner
 def _per_second(rate: float) -> RateLimitItemPerSecond:
     """The moving window for `rate` messages/s: whole hits per the shortest whole number of seconds.
 
-    14.5/s (29 shared by two processes) becomes 29 per 2 s; the even pacing below keeps
-    such a window from being spent in one burst.
+    14.5/s (29 shared by two processes) becomes 29 per 2 s; the even slots (see
+    `Limiter._take_slot`) keep such a window from being spent in one burst.
     """
     if rate < 1:
         return RateLimitItemPerSecond(1, max(1, round(1 / rate)))
@@ -34,39 +39,41 @@ def _per_second(rate: float) -> RateLimitItemPerSecond:
     return RateLimitItemPerSecond(int(rate), 1)
 
 
-class _Pace:
-    """Spreads one process's slots evenly (1/rate apart).
+class FileSlots:
+    """Evenly spaced slots shared by the processes of one machine: the next free slot time
+    kept in a file under an exclusive lock (a few microseconds per message)."""
 
-    The moving window alone lets a whole second's budget out in one burst at the start of
-    each window; network jitter then squeezes two bursts into one second at Telegram's end
-    (429). Evenly spaced sends leave a slot of slack for jitter.
-    """
+    def __init__(self, path: Path, rate: float) -> None:
+        self.path, self.interval = path, 1.0 / rate
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
 
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate
-        self.next = 0.0
-        self.lock = threading.Lock()
-
-    def wait(self) -> None:
-        with self.lock:
-            now = time.monotonic()
-            slot = max(now, self.next)
-            self.next = slot + self.interval
-        if slot > now:
-            time.sleep(slot - now)
+    def take(self) -> float:
+        """Reserve the next slot; the seconds to wait for it."""
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        try:
+            raw = os.pread(self.fd, 8, 0)
+            now = time.time()
+            slot = max(now, struct.unpack("d", raw)[0] if len(raw) == 8 else 0.0)
+            os.pwrite(self.fd, struct.pack("d", slot + self.interval), 0)
+        finally:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        return slot - now
 
 
 class Limiter:
     """Blocks until a message may go out under the global and the per-chat windows."""
 
     def __init__(self, storage_url: str | None, *, per_second: float, per_chat_per_second: float,
-                 namespace: str = "sapa") -> None:
+                 namespace: str = "sapa", slots_file: Path | None = None) -> None:
         self.storage = storage_from_string(storage_url) if storage_url else MemoryStorage()
         self.strategy = MovingWindowRateLimiter(self.storage)
         self.overall = _per_second(per_second)
         self.per_chat = _per_second(per_chat_per_second)
         self.namespace = namespace
-        self.pace = _Pace(per_second)
+        self.rate = per_second
+        self.slot = RateLimitItemPerSecond(1, 1)
+        self.file_slots = FileSlots(slots_file, per_second) if slots_file is not None and not storage_url else None
         self.waited = 0.0  # seconds spent waiting (for logs and benchmarks)
         self._lock = threading.Lock()
 
@@ -74,8 +81,37 @@ class Limiter:
         """Wait for a slot for one message (to `chat`); False if `deadline` (monotonic) passes first."""
         if chat is not None and not self._wait(self.per_chat, f"{key}:chat:{chat}", deadline):
             return False
-        self.pace.wait()
+        if not self._take_slot(key, deadline):
+            return False
         return self._wait(self.overall, key, deadline)
+
+    def _take_slot(self, key: str, deadline: float | None) -> bool:
+        """Evenly spaced sends: time is cut into 1/rate slots and each slot goes to one sender.
+
+        The moving window alone lets a whole second's budget out in one burst at the start
+        of each window; network jitter then squeezes two bursts into one second at
+        Telegram's end (429). Slots live in the same storage as the window, so with Redis
+        all workers share one even pace.
+        """
+        started = time.monotonic()
+        if self.file_slots is not None:
+            wait = self.file_slots.take()
+            if wait > 0:
+                time.sleep(wait)
+            with self._lock:
+                self.waited += max(wait, 0)
+            return True
+        while True:
+            index = int(time.time() * self.rate)
+            if self.strategy.hit(self.slot, self.namespace, f"{key}:slot:{index}"):
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(max(0.001, (index + 1) / self.rate - time.time()))
+        waited = time.monotonic() - started
+        with self._lock:
+            self.waited += waited
+        return True
 
     def _wait(self, item, key: str, deadline: float | None) -> bool:
         started = time.monotonic()
@@ -108,33 +144,30 @@ def storage_url(settings: Settings) -> str | None:
     return None
 
 
-def process_share(settings: Settings) -> int:
-    """How many processes split an in-process budget (embedded worker processes)."""
-    if storage_url(settings) is not None or settings.queue_url.startswith("memory:"):
-        return 1
-    return settings.queue.workers if settings.queue.worker_type == "process" else 1
+def slots_file(settings: Settings, name: str) -> Path | None:
+    """Embedded mode: the file the worker processes share their send slots through."""
+    if storage_url(settings) is not None or not settings.queue_url.startswith("sqlite:"):
+        return None
+    return Path(settings.queue_url.split("///", 1)[-1]).parent / f"{name}.slots"
+
+
+def _limiter(settings: Settings, name: str, rate: float, per_chat: float) -> Limiter:
+    url = storage_url(settings)
+    slots = slots_file(settings, name)
+    key = f"{name}|{url}|{slots}|{rate}|{per_chat}"
+    with _lock:
+        if key not in _limiters:
+            _limiters[key] = Limiter(url, per_second=rate, per_chat_per_second=per_chat, namespace=f"sapa-{name}",
+                                     slots_file=slots)
+        return _limiters[key]
 
 
 def telegram_limiter(settings: Settings) -> Limiter:
     """The process's Telegram limiter for these settings (built once)."""
-    url = storage_url(settings)
-    share = process_share(settings)
-    key = f"telegram|{url}|{settings.broadcasts.telegram_per_second}|{share}"
-    with _lock:
-        if key not in _limiters:
-            _limiters[key] = Limiter(url, per_second=settings.broadcasts.telegram_per_second / share,
-                                     per_chat_per_second=settings.broadcasts.telegram_per_chat_per_second,
-                                     namespace="sapa-telegram")
-        return _limiters[key]
+    b = settings.broadcasts
+    return _limiter(settings, "telegram", b.telegram_per_second, b.telegram_per_chat_per_second)
 
 
 def line_limiter(settings: Settings) -> Limiter:
     """The process's LINE multicast limiter (requests per second)."""
-    url = storage_url(settings)
-    share = process_share(settings)
-    key = f"line|{url}|{settings.broadcasts.line_multicast_per_second}|{share}"
-    with _lock:
-        if key not in _limiters:
-            _limiters[key] = Limiter(url, per_second=settings.broadcasts.line_multicast_per_second / share,
-                                     per_chat_per_second=1, namespace="sapa-line")
-        return _limiters[key]
+    return _limiter(settings, "line", settings.broadcasts.line_multicast_per_second, 1)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bot.settings import Settings
-from broadcasts.limiter import Limiter, process_share, storage_url, telegram_limiter
+from broadcasts.limiter import Limiter, slots_file, storage_url, telegram_limiter
 from tests.conftest import REDIS_URL, redis_up, service_or_skip
 
 
@@ -66,14 +66,20 @@ def test_workers_share_one_budget_through_redis():
 
 
 @pytest.mark.redis
-def test_scaled_settings_use_the_queue_redis_and_embedded_ones_split_the_budget():
+def test_scaled_settings_use_the_queue_redis_and_embedded_ones_a_shared_slot_file(tmp_path):
     scaled = Settings(env="test", queue_url=REDIS_URL)
-    assert storage_url(scaled) == REDIS_URL and process_share(scaled) == 1
-    embedded = Settings(env="test", queue_url="sqlite:///data/queue.db", queue={"workers": 2, "worker_type": "process"})
-    assert storage_url(embedded) is None and process_share(embedded) == 2
-    window = telegram_limiter(embedded).overall
-    assert (window.amount, window.multiples) == (29, 2)  # 14.5/s each, 29/s together
-    assert telegram_limiter(Settings(env="test", queue_url="memory:")).overall.amount == 29
+    assert storage_url(scaled) == REDIS_URL and slots_file(scaled, "telegram") is None
+    embedded = Settings(env="test", queue_url=f"sqlite:///{tmp_path}/queue.db")
+    assert storage_url(embedded) is None and slots_file(embedded, "telegram") == tmp_path / "telegram.slots"
+    assert telegram_limiter(embedded).file_slots is not None
+
+
+def test_processes_share_the_slot_file(tmp_path):
+    # two "processes" (two limiters on one file) together keep the pace of one
+    limiters = [Limiter(None, per_second=29, per_chat_per_second=1, slots_file=tmp_path / "t.slots")
+                for _ in range(2)]
+    elapsed = _time_for(limiters, 59)
+    assert 1.95 <= elapsed <= 3.0
 
 
 def test_broadcast_tasks_have_lower_priority_than_bot_tasks():
