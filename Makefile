@@ -36,6 +36,7 @@ bench: install-dev
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/nlu.py
 	$(BIN)/python bench/geo.py
+	$(BIN)/python bench/broadcast.py
 
 clean:
 	rm -rf $(VENV) data/*.db data/*.db-* .pytest_cache

@@ -151,12 +151,12 @@ def settings_for(url: str, queue_url: str, fake_line: FakeLine, fake_telegram: F
               "line": {"channel_secret": LINE_SECRET, "access_token": fake_line.access_token,
                        "api_base": fake_line.url},
               "telegram": {"bot_token": TG_TOKEN, "secret_token": TG_SECRET, "api_base": fake_telegram.url},
-              "broadcasts": {"max_per_week": 0, **extra.pop("broadcasts", {})}, **extra}
+              "broadcasts": extra.pop("broadcasts", {}), **extra}
     env = {**os.environ, "SAPA_ENV": "test", "SAPA_DATABASE_URL": url, "SAPA_QUEUE_URL": queue_url,
            "SAPA_LINE__CHANNEL_SECRET": LINE_SECRET, "SAPA_LINE__ACCESS_TOKEN": fake_line.access_token,
            "SAPA_LINE__API_BASE": fake_line.url, "SAPA_TELEGRAM__BOT_TOKEN": TG_TOKEN,
            "SAPA_TELEGRAM__SECRET_TOKEN": TG_SECRET, "SAPA_TELEGRAM__API_BASE": fake_telegram.url,
-           "SAPA_BROADCASTS__MAX_PER_WEEK": "0", "SAPA_QUEUE__WORKERS": "2", "SAPA_QUEUE__WORKER_TYPE": "process",
+           "SAPA_QUEUE__WORKERS": "2", "SAPA_QUEUE__WORKER_TYPE": "process",
            "SAPA_LOG_LEVEL": "WARNING"}
     return Settings(**values), env
 

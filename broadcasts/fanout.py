@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, and_, case, cast, exists, false, func, literal, null, or_, select, update
+from sqlalchemy import BigInteger, Integer, and_, case, cast, exists, false, func, literal, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
@@ -282,20 +282,24 @@ def _personal(campaign: Campaign, variant: str) -> bool:
 
 
 def _assign_chunks(rt: Runtime, campaign: Campaign, run_id: int) -> None:
-    """Group queued LINE rows into fixed multicast chunks (per variant; personalised ones are pushed)."""
+    """Group queued LINE rows into fixed multicast chunks of ≤ 500 (per variant; personalised ones are pushed).
+
+    One UPDATE per variant numbers the rows with a window function, so a variant's chunks
+    appear all at once or not at all (a crash in between cannot leave half a chunk).
+    """
     variants = [v["name"] for v in campaign.variants or []] or [""]
     for variant in variants:
         if _personal(campaign, variant):
             continue
-        while True:
-            with session_scope(rt.engine) as session:
-                ids = list(session.execute(select(D.c.id).where(
-                    D.c.run_id == run_id, D.c.channel == "line", D.c.status == "queued", D.c.chunk.is_(None),
-                    D.c.variant == variant).order_by(D.c.id).limit(CHUNK)).scalars())
-                if not ids:
-                    break
-                number = (session.execute(select(func.max(D.c.chunk)).where(D.c.run_id == run_id)).scalar() or 0) + 1
-                session.execute(update(D).where(D.c.id.in_(ids)).values(chunk=number))
+        with session_scope(rt.engine) as session:
+            base = (session.execute(select(func.max(D.c.chunk)).where(D.c.run_id == run_id)).scalar() or 0) + 1
+            numbered = (select(D.c.id.label("id"),
+                               (func.row_number().over(order_by=D.c.id) - 1).label("position"))
+                        .where(D.c.run_id == run_id, D.c.channel == "line", D.c.status == "queued",
+                               D.c.chunk.is_(None), D.c.variant == variant)
+                        .subquery())
+            session.execute(update(D).where(D.c.id == numbered.c.id)
+                            .values(chunk=cast(numbered.c.position // CHUNK, Integer) + base))
 
 
 def _direct_condition(run_id: int):
