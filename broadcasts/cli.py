@@ -352,7 +352,8 @@ def campaigns_run(campaign_id: int) -> None:
     plan = fanout.dispatch(rt, run_id)
     if plan.wait_until is not None:
         raise click.ClickException(f"quiet hours: run it again after {plan.wait_until.isoformat()}")
-    work = [("chunk", c) for c in plan.chunks] + [("range", r) for r in plan.ranges]
+    work = [("chunk", c) for c in plan.chunks] + \
+        [("range", r) for r in fanout.iter_ranges(rt, run_id, rt.settings.broadcasts.send_batch)]
     with click.progressbar(work, label="sending") as bar:
         for kind, item in bar:
             try:

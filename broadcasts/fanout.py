@@ -55,11 +55,11 @@ I = ChannelIdentity.__table__
 
 @dataclass
 class Plan:
-    """What a dispatch found to do: LINE chunks, id ranges to send one by one, or wait."""
+    """What a dispatch found to do: LINE chunks, rows to send one by one, or wait."""
 
     run_id: int
     chunks: list[int] = field(default_factory=list)
-    ranges: list[tuple[int, int]] = field(default_factory=list)
+    direct: bool = False  # one-by-one rows wait: iterate iter_ranges() for their tasks
     wait_until: datetime | None = None
     finished: bool = False
     notice: str | None = None
@@ -271,8 +271,8 @@ def dispatch(rt: Runtime, run_id: int, now: datetime | None = None) -> Plan:
         plan.chunks = list(session.execute(select(D.c.chunk).where(
             D.c.run_id == run_id, D.c.chunk.is_not(None), D.c.status.in_(IN_FLIGHT)).distinct()
             .order_by(D.c.chunk)).scalars())
-        plan.ranges = _ranges(session, run_id, rt.settings.broadcasts.send_batch)
-    if not plan.chunks and not plan.ranges:
+        plan.direct = session.execute(select(D.c.id).where(_direct_condition(run_id)).limit(1)).first() is not None
+    if not plan.chunks and not plan.direct:
         plan.finished = finish_if_done(rt, run_id)
     return plan
 
@@ -306,16 +306,22 @@ def _direct_condition(run_id: int):
     return and_(D.c.run_id == run_id, D.c.chunk.is_(None), D.c.status == "queued")
 
 
-def _ranges(session: Session, run_id: int, size: int) -> list[tuple[int, int]]:
-    """Id ranges of `size` queued one-by-one rows (tasks carry ranges, not lists of ids)."""
-    ranges, last = [], 0
-    while True:
-        ids = list(session.execute(select(D.c.id).where(_direct_condition(run_id), D.c.id > last)
-                                   .order_by(D.c.id).limit(size)).scalars())
-        if not ids:
-            return ranges
-        ranges.append((ids[0], ids[-1]))
-        last = ids[-1]
+def iter_ranges(rt: Runtime, run_id: int, size: int):
+    """Id ranges of `size` queued one-by-one rows, from one streamed query (tasks carry ranges, not ids)."""
+    with Session(rt.engine) as session:
+        rows = session.execute(select(D.c.id).where(_direct_condition(run_id)).order_by(D.c.id)
+                               .execution_options(yield_per=10_000)).scalars()
+        first = last = None
+        count = 0
+        for delivery_id in rows:
+            if first is None:
+                first = delivery_id
+            last, count = delivery_id, count + 1
+            if count == size:
+                yield first, last
+                first, count = None, 0
+        if first is not None:
+            yield first, last
 
 
 def finish_if_done(rt: Runtime, run_id: int) -> bool:

@@ -38,10 +38,11 @@ def drive(run_id: int) -> fanout.Plan:
     if plan.wait_until is not None:
         drive_run_task.schedule((run_id,), eta=plan.wait_until)
         return plan
-    for chunk in plan.chunks:
+    for chunk in plan.chunks:  # LINE first: a multicast reaches 500 people per request
         send_chunk_task(run_id, chunk)
-    for first, last in plan.ranges:
-        send_range_task(run_id, first, last)
+    if plan.direct:
+        for first, last in fanout.iter_ranges(rt, run_id, rt.settings.broadcasts.send_batch):
+            send_range_task(run_id, first, last)
     return plan
 
 

@@ -61,14 +61,14 @@ def run_to_end(rt, campaign_id: int, run_key: str = "now", rounds: int = 20) -> 
         fanout.resolve(rt, run_id)
         fanout.check_quota(rt, run_id)
         plan = fanout.dispatch(rt, run_id)
-        if not plan.chunks and not plan.ranges:
+        if not plan.chunks and not plan.direct:
             break
         for chunk in plan.chunks:
             try:
                 fanout.send_chunk(rt, run_id, chunk)
             except fanout.SendLater:
                 pass
-        for first, last in plan.ranges:
+        for first, last in fanout.iter_ranges(rt, run_id, rt.settings.broadcasts.send_batch):
             try:
                 fanout.send_range(rt, run_id, first, last, max_retries=1)
             except fanout.SendLater:
