@@ -30,7 +30,6 @@ when the benchmark itself fails, never for a missed target.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform
@@ -404,6 +403,8 @@ def main() -> int:
     parser.add_argument("--postgres", default=POSTGRES)
     parser.add_argument("--redis", default=REDIS)
     parser.add_argument("--skip-million", action="store_true")
+    parser.add_argument("--skip-fanout", action="store_true", help="skip the 100,000-contact fan-out phase")
+    parser.add_argument("--skip-telegram", action="store_true", help="skip the Telegram rate phase")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     results: dict = {"benchmark": "broadcast", "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -412,45 +413,57 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="sapa-bench-broadcast-"))
     with FakeLine(access_token="bench-line-token") as fake_line, FakeTelegram(token=TG_TOKEN) as fake_telegram:
         sqlite_url = f"sqlite:///{tmp}/sapa.db"
-        log(f"SQLite: seeding {args.contacts:,} contacts")
-        reset_schema(sqlite_url)
-        seeded = seed_sqlite(sqlite_url, args.contacts)
-        log("SQLite: fan-out (embedded: SQLite queue, 2 worker processes)")
-        row = fan_out("sqlite (embedded)", sqlite_url, f"sqlite:///{tmp}/queue.db", args.contacts, fake_line,
-                      fake_telegram)
-        row["seed_s"] = round(seeded, 2)
-        results["fanout_sqlite"] = row
-        log(f"  {row}")
-        log(f"PostgreSQL: seeding {args.contacts:,} contacts (COPY)")
-        reset_schema(args.postgres)
-        seeded = seed_postgres(args.postgres, args.contacts)
-        log("PostgreSQL: fan-out (scaled: Redis queue, 2 worker processes)")
-        row = fan_out("postgresql (scaled)", args.postgres, args.redis, args.contacts, fake_line, fake_telegram)
-        row["seed_s"] = round(seeded, 2)
-        results["fanout_postgres"] = row
-        log(f"  {row}")
-        for label, queue_url in (("embedded", f"sqlite:///{tmp}/queue-tg.db"), ("scaled", args.redis)):
+        if not args.skip_fanout:
+            fanout_phase(args, results, tmp, sqlite_url, fake_line, fake_telegram)
+        for label, queue_url in (() if args.skip_telegram else
+                                 (("embedded", f"sqlite:///{tmp}/queue-tg.db"), ("scaled", args.redis))):
             log(f"Telegram with real limits, {label}: {args.telegram_messages} messages")
             results[f"telegram_{label}"] = telegram_rate(label, queue_url, args.telegram_messages, fake_line,
                                                          fake_telegram, tmp)
             log(f"  {results[f'telegram_{label}']}")
         if not args.skip_million:
-            log(f"PostgreSQL: seeding {args.million:,} contacts (COPY)")
-            reset_schema(args.postgres)
-            seeded = seed_postgres(args.postgres, args.million)
-            results["million_seed_s"] = round(seeded, 2)
-            results["segment_count_million"] = segment_count(args.postgres)
-            log(f"  segment count: {results['segment_count_million']}")
-            log("PostgreSQL: campaign to 1,000,000 through the workers (peak RSS)")
-            results["million_fanout"] = fan_out("postgresql 1M (scaled)", args.postgres, args.redis, args.million,
-                                                fake_line, fake_telegram, rss=True)
-            log(f"  {results['million_fanout']}")
+            million_phase(args, results, fake_line, fake_telegram)
     results["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     results["machine"]["load_at_end"] = os.getloadavg()[0]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2, default=str))
     print_table(results)
     return 0
+
+
+def fanout_phase(args, results: dict, tmp: Path, sqlite_url: str, fake_line, fake_telegram) -> None:
+    """100,000 contacts on SQLite (embedded) and PostgreSQL (scaled)."""
+    log(f"SQLite: seeding {args.contacts:,} contacts")
+    reset_schema(sqlite_url)
+    seeded = seed_sqlite(sqlite_url, args.contacts)
+    log("SQLite: fan-out (embedded: SQLite queue, 2 worker processes)")
+    row = fan_out("sqlite (embedded)", sqlite_url, f"sqlite:///{tmp}/queue.db", args.contacts, fake_line,
+                  fake_telegram)
+    row["seed_s"] = round(seeded, 2)
+    results["fanout_sqlite"] = row
+    log(f"  {row}")
+    log(f"PostgreSQL: seeding {args.contacts:,} contacts (COPY)")
+    reset_schema(args.postgres)
+    seeded = seed_postgres(args.postgres, args.contacts)
+    log("PostgreSQL: fan-out (scaled: Redis queue, 2 worker processes)")
+    row = fan_out("postgresql (scaled)", args.postgres, args.redis, args.contacts, fake_line, fake_telegram)
+    row["seed_s"] = round(seeded, 2)
+    results["fanout_postgres"] = row
+    log(f"  {row}")
+
+
+def million_phase(args, results: dict, fake_line, fake_telegram) -> None:
+    """1,000,000 contacts on PostgreSQL: segment count, then a campaign through the workers."""
+    log(f"PostgreSQL: seeding {args.million:,} contacts (COPY)")
+    reset_schema(args.postgres)
+    seeded = seed_postgres(args.postgres, args.million)
+    results["million_seed_s"] = round(seeded, 2)
+    results["segment_count_million"] = segment_count(args.postgres)
+    log(f"  segment count: {results['segment_count_million']}")
+    log("PostgreSQL: campaign to 1,000,000 through the workers (peak RSS)")
+    results["million_fanout"] = fan_out("postgresql 1M (scaled)", args.postgres, args.redis, args.million,
+                                        fake_line, fake_telegram, rss=True)
+    log(f"  {results['million_fanout']}")
 
 
 def print_table(results: dict) -> None:

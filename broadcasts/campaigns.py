@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, distinct, exists, func, literal_column, or_, select, update
+from sqlalchemy import and_, case, distinct, exists, func, literal_column, select, update
 from sqlmodel import Session
 
 from bot import messages as m
@@ -36,7 +36,6 @@ PERSONAL = ("name", "first_name")
 MAX_BUTTONS = 3  # a LINE flex bubble footer shows three
 MAX_QUICK_REPLIES = 13
 POSTBACK_PREFIX = "bc:"
-ACTIVE = ("scheduled", "sending", "paused")
 
 
 class CampaignError(ValueError):
@@ -376,11 +375,6 @@ def cancel(*, session: Session, campaign_id: int) -> Campaign:
 STAT_KEYS = ("targeted", "sent", "failed", "blocked", "unknown", "clicked", "replied", "orders")
 
 
-def _window(days: int):
-    """(delivery condition → correlated EXISTS / aggregates) pieces for attribution."""
-    return timedelta(days=days)
-
-
 def stats(*, session: Session, campaign_id: int, attribution_days: int, by_variant: bool = False) -> Any:
     """The contract stats (targeted, sent, failed, blocked, unknown, clicked, replied, orders)
     plus skipped, queued, revenue and failures by reason; per variant with `by_variant`."""
@@ -388,7 +382,6 @@ def stats(*, session: Session, campaign_id: int, attribution_days: int, by_varia
     reached = d.status.in_(("sent", "unknown"))
     window = timedelta(days=attribution_days)
     msg = Message.__table__.c
-    order = Order.__table__.c
     replied = exists().where(msg.contact_id == d.contact_id, msg.direction == "in",
                              msg.type.notin_(("follow", "unfollow", "postback", "unsend", "join", "leave")),
                              msg.created_at > d.sent_at, msg.created_at <= d.sent_at + window) if \

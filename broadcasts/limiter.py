@@ -61,6 +61,30 @@ class FileSlots:
         return slot - now
 
 
+class RedisSlots:
+    """The same even slots for all workers on all machines: the next free slot time in Redis,
+    moved atomically by a tiny script using Redis's clock (so machines' clocks may differ)."""
+
+    SCRIPT = """
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+    local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+    redis.call('SET', KEYS[1], string.format('%.6f', slot + tonumber(ARGV[1])), 'PX', 60000)
+    return string.format('%.6f', slot - now)
+    """
+
+    def __init__(self, url: str, key: str, rate: float) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url)
+        self.key, self.interval = key, 1.0 / rate
+        self.script = self.client.register_script(self.SCRIPT)
+
+    def take(self) -> float:
+        """Reserve the next slot; the seconds to wait for it."""
+        return float(self.script(keys=[self.key], args=[self.interval]))
+
+
 class Limiter:
     """Blocks until a message may go out under the global and the per-chat windows."""
 
@@ -73,7 +97,12 @@ class Limiter:
         self.namespace = namespace
         self.rate = per_second
         self.slot = RateLimitItemPerSecond(1, 1)
-        self.file_slots = FileSlots(slots_file, per_second) if slots_file is not None and not storage_url else None
+        if storage_url and storage_url.startswith(("redis:", "rediss:")):
+            self.slots = RedisSlots(storage_url, f"{namespace}:slots", per_second)
+        elif slots_file is not None:
+            self.slots = FileSlots(slots_file, per_second)
+        else:
+            self.slots = None
         self.waited = 0.0  # seconds spent waiting (for logs and benchmarks)
         self._lock = threading.Lock()
 
@@ -86,31 +115,29 @@ class Limiter:
         return self._wait(self.overall, key, deadline)
 
     def _take_slot(self, key: str, deadline: float | None) -> bool:
-        """Evenly spaced sends: time is cut into 1/rate slots and each slot goes to one sender.
+        """Evenly spaced sends: each message reserves the next 1/rate slot and sleeps until it.
 
         The moving window alone lets a whole second's budget out in one burst at the start
         of each window; network jitter then squeezes two bursts into one second at
-        Telegram's end (429). Slots live in the same storage as the window, so with Redis
-        all workers share one even pace.
+        Telegram's end (429). The slots are shared: through Redis when scaled, a locked
+        file when embedded (several worker processes on one machine). Without either (tests,
+        the memory queue) slots are indices of the clock, taken in the in-memory storage.
         """
         started = time.monotonic()
-        if self.file_slots is not None:
-            wait = self.file_slots.take()
+        if self.slots is not None:
+            wait = self.slots.take()  # exact whatever the round trip: workers never race for a slot
             if wait > 0:
                 time.sleep(wait)
-            with self._lock:
-                self.waited += max(wait, 0)
-            return True
-        while True:
-            index = int(time.time() * self.rate)
-            if self.strategy.hit(self.slot, self.namespace, f"{key}:slot:{index}"):
-                break
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            time.sleep(max(0.001, (index + 1) / self.rate - time.time()))
-        waited = time.monotonic() - started
+        else:
+            while True:
+                index = int(time.time() * self.rate)
+                if self.strategy.hit(self.slot, self.namespace, f"{key}:slot:{index}"):
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    return False
+                time.sleep(max(0.001, (index + 1) / self.rate - time.time()))
         with self._lock:
-            self.waited += waited
+            self.waited += time.monotonic() - started
         return True
 
     def _wait(self, item, key: str, deadline: float | None) -> bool:

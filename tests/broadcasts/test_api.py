@@ -8,11 +8,10 @@ import io
 import pytest
 from sqlalchemy import select
 
-from broadcasts.models import Campaign, ChannelConsent, Delivery
+from broadcasts.models import Campaign, ChannelConsent
 from crm import orders
 from crm.db import session_scope
-from crm.models import Contact
-from tests.broadcasts.helpers import line_id, seed, tg_id
+from tests.broadcasts.helpers import line_id, seed
 from tests.factories import Webhooks, line_event, line_text, tg_text
 from tests.openapi import check
 

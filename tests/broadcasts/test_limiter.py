@@ -71,7 +71,8 @@ def test_scaled_settings_use_the_queue_redis_and_embedded_ones_a_shared_slot_fil
     assert storage_url(scaled) == REDIS_URL and slots_file(scaled, "telegram") is None
     embedded = Settings(env="test", queue_url=f"sqlite:///{tmp_path}/queue.db")
     assert storage_url(embedded) is None and slots_file(embedded, "telegram") == tmp_path / "telegram.slots"
-    assert telegram_limiter(embedded).file_slots is not None
+    assert telegram_limiter(embedded).slots is not None
+    assert type(telegram_limiter(scaled).slots).__name__ == "RedisSlots"
 
 
 def test_processes_share_the_slot_file(tmp_path):

@@ -11,7 +11,6 @@ from broadcasts import segments as seg
 from crm import orders
 from crm.complaints import Complaint
 from crm.db import session_scope, utcnow
-from crm.models import Contact
 from crm.stores import Store
 from tests.broadcasts.helpers import seed
 
