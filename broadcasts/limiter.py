@@ -47,9 +47,14 @@ class FileSlots:
         self.path, self.interval = path, 1.0 / rate
         path.parent.mkdir(parents=True, exist_ok=True)
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.lock = threading.Lock()  # flock excludes other processes, not this one's threads
 
     def take(self) -> float:
         """Reserve the next slot; the seconds to wait for it."""
+        with self.lock:
+            return self._take()
+
+    def _take(self) -> float:
         fcntl.flock(self.fd, fcntl.LOCK_EX)
         try:
             raw = os.pread(self.fd, 8, 0)
