@@ -137,3 +137,20 @@ def test_a_one_off_within_grace_fires(runtime, fake_line):
     assert len(fake_line.deliveries_per_user()) == 2
     with session_scope(runtime.engine) as session:
         assert session.get(Campaign, campaign_id).status == "done"
+
+
+def test_the_clock_process_registers_the_broadcast_jobs(runtime):
+    from bot.clock import build_scheduler
+
+    clock_scheduler = build_scheduler(runtime.settings, BackgroundScheduler)
+    clock_scheduler.start(paused=True)
+    try:
+        ids = {job.id for job in clock_scheduler.get_jobs()}
+        assert {"sweep-stale-work", "broadcasts-sync", "broadcasts-sweep", "journeys-daily",
+                "journeys-frequent"} <= ids
+        make_campaign(runtime, name="weekly", recurrence="0 10 * * fri")
+        assert clock.sync()["added"] == 1  # the job function as the clock calls it (no arguments)
+        assert clock.sweep() == 0
+    finally:
+        clock_scheduler.remove_all_jobs()
+        clock_scheduler.shutdown(wait=False)
