@@ -215,7 +215,8 @@ def _variants(raw: Any) -> list[dict[str, Any]]:
             raise CampaignError("weight is a positive whole number", f"{path}.weight")
         names.add(name)
         total += weight
-        out.append({"name": name, "weight": weight, "message": validate_message(item.get("message"), f"{path}.message")})
+        message = validate_message(item.get("message"), f"{path}.message")
+        out.append({"name": name, "weight": weight, "message": message})
     return out
 
 
@@ -224,15 +225,20 @@ def _ab_test(raw: Any, variants: list) -> dict[str, Any]:
         return {}
     if not variants:
         raise CampaignError("ab_test needs variants", "ab_test")
-    if not isinstance(raw, dict) or set(raw) - {"test_percent", "metric"}:
-        raise CampaignError('ab_test is {"test_percent": 1-99, "metric": "clicked"|"replied"|"orders"}', "ab_test")
+    if not isinstance(raw, dict) or set(raw) - {"test_percent", "metric", "decide_after_hours"}:
+        raise CampaignError('ab_test is {"test_percent": 1-99, "metric": "clicked"|"replied"|"orders", '
+                            '"decide_after_hours": 1-168}', "ab_test")
     percent = raw.get("test_percent", 20)
     if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 99:
         raise CampaignError("test_percent is 1-99 (the rest gets the winner)", "ab_test.test_percent")
     metric = raw.get("metric", "clicked")
     if metric not in ("clicked", "replied", "orders"):
         raise CampaignError("metric is clicked, replied or orders", "ab_test.metric")
-    return {"test_percent": percent, "metric": metric}
+    hours = raw.get("decide_after_hours")
+    if hours is not None and (isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 168):
+        raise CampaignError("decide_after_hours is 1-168 (leave it out to pick the winner yourself)",
+                            "ab_test.decide_after_hours")
+    return {"test_percent": percent, "metric": metric, **({"decide_after_hours": hours} if hours else {})}
 
 
 def create_campaign(*, session: Session, name: str, message: Any, segment_id: int | None = None,
@@ -351,7 +357,8 @@ def resume(*, session: Session, campaign_id: int, now: datetime | None = None) -
         run.notice, run.heartbeat_at = None, now
         session.add(run)
         return _touch(session, campaign, "sending", ""), run
-    if campaign.recurrence or (campaign.send_at and campaign.send_at.replace(tzinfo=campaign.send_at.tzinfo or timezone.utc) > now):
+    send_at = campaign.send_at.replace(tzinfo=campaign.send_at.tzinfo or timezone.utc) if campaign.send_at else None
+    if campaign.recurrence or (send_at is not None and send_at > now):
         return _touch(session, campaign, "scheduled", ""), None
     return _touch(session, campaign, "sending", ""), None
 
@@ -518,7 +525,8 @@ def export_rows(*, session: Session, campaign_id: int) -> Iterator[list[Any]]:
     for row in session.execute(query):
         values = list(row)
         if values[9] is not None:
-            values[9] = values[9].astimezone(timezone.utc).isoformat() if values[9].tzinfo else values[9].isoformat() + "Z"
+            moment = values[9] if values[9].tzinfo else values[9].replace(tzinfo=timezone.utc)
+            values[9] = moment.astimezone(timezone.utc).isoformat()
         values[10] = bool(values[10])
         yield values
 
@@ -531,7 +539,8 @@ def record_click(*, session: Session, campaign_id: int, variant: str, contact_id
     session.flush()
 
 
-def list_campaigns(*, session: Session, status: str | None = None, limit: int = 100, kind: str = "campaign") -> list[Campaign]:
+def list_campaigns(*, session: Session, status: str | None = None, limit: int = 100,
+                   kind: str = "campaign") -> list[Campaign]:
     """Campaigns, newest first."""
     query = select(Campaign).where(Campaign.kind == kind)
     if status:

@@ -184,7 +184,8 @@ def campaigns_list(status: str | None) -> None:
         if not rows:
             click.echo("no campaigns yet: create one with `sapa campaigns create --name ... --text ...`")
         for row in rows:
-            stats = cmp.stats(session=session, campaign_id=row.id, attribution_days=settings.broadcasts.attribution_days)
+            stats = cmp.stats(session=session, campaign_id=row.id,
+                              attribution_days=settings.broadcasts.attribution_days)
             when = row.recurrence or (row.send_at.isoformat()[:16] if row.send_at else "now")
             click.echo(f"{row.id:>5}  {row.status:<10} {row.name[:30]:<30} {when:<17} "
                        f"sent {stats['sent']:,}/{stats['targeted']:,}")
@@ -203,7 +204,8 @@ def campaigns_show(campaign_id: int, as_json: bool) -> None:
             campaign = cmp.get_campaign(session=session, campaign_id=campaign_id)
         except cmp.CampaignError as exc:
             raise click.ClickException(f"{exc}; see `sapa campaigns list`") from None
-        stats = cmp.stats(session=session, campaign_id=campaign_id, attribution_days=settings.broadcasts.attribution_days)
+        stats = cmp.stats(session=session, campaign_id=campaign_id,
+                          attribution_days=settings.broadcasts.attribution_days)
         per = cmp.stats(session=session, campaign_id=campaign_id, attribution_days=settings.broadcasts.attribution_days,
                         by_variant=True) if campaign.variants else {}
     if as_json:
@@ -277,9 +279,35 @@ def campaigns_cancel(campaign_id: int) -> None:
     _change("cancel", campaign_id)
 
 
+@campaigns.command("winner")
+@click.argument("campaign_id", type=int)
+@click.option("--variant", default=None, help="the winner (default: the best by the test's metric)")
+def campaigns_winner(campaign_id: int, variant: str | None) -> None:
+    """End an A/B test: the winning variant goes to the rest of the audience."""
+    from broadcasts import campaigns as cmp
+    from broadcasts import fanout
+    from broadcasts.tasks import enqueue_run
+    from bot.runtime import get_runtime
+
+    settings, engine = _context()
+    with Session(engine) as session:
+        try:
+            winner = cmp.choose_winner(session=session, campaign_id=campaign_id,
+                                       attribution_days=settings.broadcasts.attribution_days, variant=variant)
+        except cmp.CampaignError as exc:
+            raise click.ClickException(str(exc)) from None
+        run = cmp.open_run(session=session, campaign_id=campaign_id)
+    released = fanout.release_winner(get_runtime(), campaign_id, winner)
+    if run is not None:
+        _queue(settings)
+        enqueue_run(run.id)
+    click.echo(f"variant {winner} wins; {released:,} more recipients queued. Watch: sapa campaigns show {campaign_id}")
+
+
 @campaigns.command("export")
 @click.argument("campaign_id", type=int)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None, help="file (default stdout)")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="file (default stdout)")
 def campaigns_export(campaign_id: int, output: str | None) -> None:
     """Every delivery of the campaign as CSV."""
     from broadcasts import campaigns as cmp

@@ -12,7 +12,8 @@ from broadcasts.models import ChannelConsent
 from crm.db import utcnow
 
 
-def set_opt_out(*, session: Session, contact_id: int, channel: str, opted_out: bool, source: str = "chat") -> ChannelConsent:
+def set_opt_out(*, session: Session, contact_id: int, channel: str, opted_out: bool,
+                source: str = "chat") -> ChannelConsent:
     """Record an opt-out (or an opt back in) for one channel; idempotent."""
     row = session.exec(select(ChannelConsent).where(ChannelConsent.contact_id == contact_id,
                                                     ChannelConsent.channel == channel)).first()

@@ -612,7 +612,8 @@ def stale_runs(rt: Runtime, now: datetime | None = None) -> list[int]:
     table = CampaignRun.__table__
     campaign = Campaign.__table__
     with Session(rt.engine) as session:
-        return list(session.execute(select(table.c.id).select_from(table.join(campaign, campaign.c.id == table.c.campaign_id))
+        joined = table.join(campaign, campaign.c.id == table.c.campaign_id)
+        return list(session.execute(select(table.c.id).select_from(joined)
                                     .where(table.c.status.in_(("resolving", "sending")), table.c.heartbeat_at < cutoff,
                                            campaign.c.status.in_(("sending", "scheduled")))).scalars())
 

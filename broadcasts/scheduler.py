@@ -34,6 +34,8 @@ def register(scheduler, settings) -> None:
                       id="broadcasts-sync", replace_existing=True, next_run_time=datetime.now(timezone.utc))
     scheduler.add_job("broadcasts.scheduler:sweep", "interval", seconds=30, id="broadcasts-sweep",
                       replace_existing=True)
+    scheduler.add_job("broadcasts.scheduler:decide_ab_tests", "interval", minutes=5, id="broadcasts-ab-winners",
+                      replace_existing=True)
     scheduler.add_job("broadcasts.journeys:run_daily", "cron", hour=9, minute=0, id="journeys-daily",
                       replace_existing=True, timezone=settings.tz)
     scheduler.add_job("broadcasts.journeys:run_frequent", "interval", minutes=15, id="journeys-frequent",
@@ -142,3 +144,34 @@ def sweep() -> int:
 
     _runtime()
     return requeue_stale_runs()
+
+
+def decide_ab_tests(now: datetime | None = None) -> list[tuple[int, str]]:
+    """A/B tests whose decision time has come: pick the winner by the test's metric and send it
+    to the held rest of the audience; [(campaign id, winner)]."""
+    from broadcasts import campaigns as cmp
+    from broadcasts import fanout
+    from broadcasts.tasks import enqueue_run
+
+    runtime = _runtime()
+    now = now or utcnow()
+    decided = []
+    with Session(runtime.engine) as session:
+        candidates = session.exec(select(Campaign).where(Campaign.status == "sending",
+                                                         Campaign.winner.is_(None))).all()
+        due = []
+        for campaign in candidates:
+            hours = (campaign.ab_test or {}).get("decide_after_hours")
+            run = cmp.open_run(session=session, campaign_id=campaign.id) if hours else None
+            started = run.started_at.replace(tzinfo=run.started_at.tzinfo or timezone.utc) if run else None
+            if run is not None and started + timedelta(hours=hours) <= now:
+                due.append((campaign.id, run.id))
+    for campaign_id, run_id in due:
+        with Session(runtime.engine) as session:
+            winner = cmp.choose_winner(session=session, campaign_id=campaign_id,
+                                       attribution_days=runtime.settings.broadcasts.attribution_days)
+        fanout.release_winner(runtime, campaign_id, winner)
+        enqueue_run(run_id)
+        log.info("campaign %s: variant %s won the A/B test", campaign_id, winner)
+        decided.append((campaign_id, winner))
+    return decided

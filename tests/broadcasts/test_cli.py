@@ -90,3 +90,19 @@ def test_schedule_and_journeys(sapa):
     assert code == 0 and "on" in out
     code, out = run("journeys", "enable", "nope")
     assert code == 1 and "unknown journey" in out
+
+
+def test_ab_winner_from_the_command_line(sapa, fake_line):
+    run, rt = sapa
+    from tests.broadcasts.helpers import make_campaign, run_to_end, statuses
+
+    seed(rt.engine, line=100)
+    campaign_id = make_campaign(rt, message=None, ab_test={"test_percent": 20}, variants=[
+        {"name": "A", "message": {"text": "A"}}, {"name": "B", "message": {"text": "B"}}])
+    run_to_end(rt, campaign_id)
+    held = statuses(rt.engine, campaign_id)["held"]
+    code, out = run("campaigns", "winner", str(campaign_id), "--variant", "B")
+    assert code == 0 and f"variant B wins; {held} more recipients queued" in out
+    assert statuses(rt.engine, campaign_id) == {"sent": 100}
+    code, out = run("campaigns", "winner", str(campaign_id))
+    assert code == 1 and "already B" in out

@@ -146,7 +146,7 @@ def test_the_clock_process_registers_the_broadcast_jobs(runtime):
     clock_scheduler.start(paused=True)
     try:
         ids = {job.id for job in clock_scheduler.get_jobs()}
-        assert {"sweep-stale-work", "broadcasts-sync", "broadcasts-sweep", "journeys-daily",
+        assert {"sweep-stale-work", "broadcasts-sync", "broadcasts-sweep", "broadcasts-ab-winners", "journeys-daily",
                 "journeys-frequent"} <= ids
         make_campaign(runtime, name="weekly", recurrence="0 10 * * fri")
         assert clock.sync()["added"] == 1  # the job function as the clock calls it (no arguments)
@@ -154,3 +154,20 @@ def test_the_clock_process_registers_the_broadcast_jobs(runtime):
     finally:
         clock_scheduler.remove_all_jobs()
         clock_scheduler.shutdown(wait=False)
+
+
+def test_an_ab_test_decides_itself_after_the_set_hours(runtime, fake_line):
+    from tests.broadcasts.helpers import run_to_end, statuses
+
+    seed(runtime.engine, line=200)
+    variants = [{"name": "A", "message": {"text": "Versi A"}}, {"name": "B", "message": {"text": "Versi B"}}]
+    campaign_id = make_campaign(runtime, variants=variants, message=None,
+                                ab_test={"test_percent": 30, "metric": "clicked", "decide_after_hours": 2})
+    run_to_end(runtime, campaign_id)
+    assert statuses(runtime.engine, campaign_id)["held"] > 100
+    assert clock.decide_ab_tests(now=datetime.now(UTC) + timedelta(hours=1)) == []  # too early
+    decided = clock.decide_ab_tests(now=datetime.now(UTC) + timedelta(hours=3))
+    assert [campaign for campaign, _winner in decided] == [campaign_id]
+    assert statuses(runtime.engine, campaign_id) == {"sent": 200}  # the queue runs the rest at once in tests
+    with session_scope(runtime.engine) as session:
+        assert session.get(Campaign, campaign_id).winner == decided[0][1]
