@@ -431,6 +431,12 @@ def events_retry(event_ids: tuple[int, ...], all_failed: bool) -> None:
 
 main.add_command(nlu)  # sapa nlu train | classify | eval
 
+from broadcasts.cli import campaigns, journeys, segments  # noqa: E402
+
+main.add_command(segments)  # sapa segments preview | create | list
+main.add_command(campaigns)  # sapa campaigns create | list | show | pause | resume | cancel | winner | export | …
+main.add_command(journeys)  # sapa journeys list | enable | disable
+
 if __name__ == "__main__":
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     main()

@@ -37,6 +37,9 @@ def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
     )
     scheduler.add_job("bot.clock:sweep", "interval", seconds=SWEEP_SECONDS, id="sweep-stale-work",
                       replace_existing=True)
+    from broadcasts.scheduler import register
+
+    register(scheduler, settings)  # campaign schedules, stalled-run sweep, journeys
     return scheduler
 
 

@@ -60,6 +60,22 @@ class Sender(Protocol):
         ...
 
 
+class MulticastSender(Sender, Protocol):
+    """A sender that can also send one request to many users (LINE) and knows its quota."""
+
+    def multicast(self, to: list[str], replies: list[Reply], key: str) -> Outcome:
+        """Send the same replies to every user id in `to`, idempotent under `key`."""
+        ...
+
+    def push(self, to: str, replies: list[Reply], key: str) -> Outcome:
+        """Send replies to one user, idempotent under `key`."""
+        ...
+
+    def quota(self) -> tuple[int | None, int]:
+        """(monthly message limit or None, used this month)."""
+        ...
+
+
 class SimulatorSender:
     """The customer simulator reads replies from the history; sending just marks them sent."""
 

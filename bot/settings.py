@@ -112,6 +112,18 @@ class NluSettings(BaseModel):
 class BroadcastSettings(BaseModel):
     max_per_week: int = Field(3, ge=0)
     quiet_hours: str = ""
+    misfire_grace_seconds: int = Field(3600, ge=1)
+    attribution_days: int = Field(7, ge=1, le=90)
+    quota_policy: Literal["refuse", "trim"] = "refuse"
+    telegram_per_second: float = Field(29, gt=0, le=30)
+    telegram_per_chat_per_second: float = Field(1, gt=0, le=1)
+    telegram_concurrency: int = Field(8, ge=1, le=64)
+    line_multicast_per_second: float = Field(150, gt=0, le=200)
+    resolve_batch: int = Field(5000, ge=100)
+    send_batch: int = Field(50, ge=1)
+    stale_seconds: int = Field(120, ge=1)
+    sync_seconds: int = Field(10, ge=1)
+    limiter_url: str = ""
 
     @field_validator("quiet_hours")
     @classmethod

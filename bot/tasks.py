@@ -50,3 +50,6 @@ def enqueue_event(event_id: int) -> None:
 def enqueue_batch(batch_id: str) -> None:
     """Queue the sending of an outbound batch."""
     send_batch_task(batch_id)
+
+
+from broadcasts import tasks as broadcast_tasks  # noqa: E402,F401  (registers the broadcast tasks)

@@ -312,4 +312,4 @@ def openapi():
 
 
 # Endpoint modules register themselves on `api` (and in the OpenAPI registries) when imported.
-from crm import api_catalog, api_orders  # noqa: E402,F401
+from crm import api_broadcasts, api_catalog, api_orders  # noqa: E402,F401

@@ -78,6 +78,7 @@ def nlu_understanding(model_path: str, threshold: float) -> Callable[[str, Conte
 
 def default_router(understand: Callable[[str, Context], object] | None = None) -> Router:
     """The product's handler chain, most specific first."""
+    from handlers.broadcasts import CampaignButtonHandler, OptOutHandler, WelcomeJourneyHandler
     from handlers.complaints import ComplaintHandler
     from handlers.faq import FaqHandler
     from handlers.handoff import HandoffHandler, UnsureHandler
@@ -88,7 +89,8 @@ def default_router(understand: Callable[[str, Context], object] | None = None) -
     from handlers.welcome import GreetingHandler, WelcomeHandler
 
     return Router([
-        WelcomeHandler(), OrderHandler(), CancelOrderHandler(), OrderStatusHandler(), ComplaintHandler(),
-        HandoffHandler(), LocationHandler(), PromotionHandler(), FaqHandler(), GreetingHandler(),
+        WelcomeJourneyHandler(), WelcomeHandler(), OptOutHandler(), CampaignButtonHandler(),
+        OrderHandler(), CancelOrderHandler(), OrderStatusHandler(), ComplaintHandler(), HandoffHandler(),
+        LocationHandler(), PromotionHandler(), FaqHandler(), GreetingHandler(),
         UnsureHandler(), StalePostbackHandler(), MenuHandler(),
     ], understand)

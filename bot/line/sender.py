@@ -18,6 +18,7 @@ from linebot.v3.messaging import (
     Configuration,
     MessagingApi,
     MessagingApiBlob,
+    MulticastRequest,
     PushMessageRequest,
     ReplyMessageRequest,
 )
@@ -30,6 +31,7 @@ from bot.settings import LineSettings
 log = logging.getLogger(__name__)
 MAX_MESSAGES = 5  # per reply/push request
 MAX_QUICK_REPLIES = 13
+MAX_MULTICAST = 500  # user ids per multicast request
 
 
 def _label(text: str, limit: int = 20) -> str:
@@ -150,6 +152,39 @@ class LineSender:
         except urllib3.exceptions.HTTPError as exc:
             return Outcome("retry", f"LINE unreachable: {exc}")
         return Outcome("sent", platform_message_id=_first_id(response))
+
+    def multicast(self, to: list[str], replies: list[Reply], key: str) -> Outcome:
+        """One multicast (≤ 500 users, ≤ 5 messages) with `X-Line-Retry-Key`; 409 = accepted before.
+
+        https://developers.line.biz/en/reference/messaging-api/#send-multicast-message
+        """
+        if not 1 <= len(to) <= MAX_MULTICAST:
+            raise ValueError(f"a multicast goes to 1-{MAX_MULTICAST} users, not {len(to)}")
+        messages = [render(reply) for reply in replies[:MAX_MESSAGES]]
+        request = MulticastRequest.from_dict({"to": list(to), "messages": messages})
+        try:
+            self.api.multicast(request, x_line_retry_key=key, _request_timeout=self.timeout)
+        except ApiException as exc:
+            if exc.status == 409:  # this retry key was accepted before: already delivered
+                return Outcome("sent", "already accepted (retry key)")
+            return self._api_error(exc, _error_text(exc))
+        except urllib3.exceptions.HTTPError as exc:
+            return Outcome("retry", f"LINE unreachable: {exc}", uncertain=True)
+        return Outcome("sent")
+
+    def push(self, to: str, replies: list[Reply], key: str) -> Outcome:
+        """One push of up to 5 messages with `X-Line-Retry-Key` (personalised broadcasts)."""
+        return self._push(to, [render(reply) for reply in replies[:MAX_MESSAGES]], key)
+
+    def quota(self) -> tuple[int | None, int]:
+        """(monthly limit or None when unlimited, messages used this month) from LINE.
+
+        https://developers.line.biz/en/reference/messaging-api/#get-quota
+        """
+        limit = self.api.get_message_quota(_request_timeout=self.timeout)
+        used = self.api.get_message_quota_consumption(_request_timeout=self.timeout)
+        value = limit.value if getattr(limit, "type", "none") == "limited" else None
+        return value, int(used.total_usage or 0)
 
     @staticmethod
     def _api_error(exc: ApiException, error: str) -> Outcome:

@@ -1,0 +1,660 @@
+"""Fan-out: a campaign run's audience becomes delivery rows, then queue tasks send them.
+
+1. *Resolve*: contacts are walked in id ranges; each range is ONE ``INSERT … SELECT … ON
+   CONFLICT DO NOTHING`` (the segment's condition, one channel per contact, guard rails as
+   a status), committed with the run's progress, so nothing is held in memory and a crash
+   resumes where it stopped without duplicating a row.
+2. *Guard*: the LINE monthly quota is read from the API; a run that needs more is paused
+   (refuse) or trimmed, with a notice, before anything is sent.
+3. *Dispatch*: LINE rows are grouped into fixed multicast chunks of ≤ 500 (a chunk never
+   changes, so its `X-Line-Retry-Key` is stable across retries and restarts); Telegram
+   (and personalised LINE) rows are sent one chat at a time under the shared limiter.
+
+Exactly once: a LINE chunk retried after a crash repeats its retry key (LINE answers 409,
+counted as sent). A Telegram row is marked `sending` just before its one call; a row found
+still `sending` after a crash is marked `unknown` instead of being sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import BigInteger, Integer, and_, case, cast, exists, false, func, literal, null, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from bot.runtime import Runtime
+from bot.senders import Delivery as SendRequest
+from bot.senders import Outcome, retry_key
+from broadcasts import campaigns as cmp
+from broadcasts import schedule as sched
+from broadcasts.limiter import line_limiter, telegram_limiter
+from broadcasts.models import Campaign, CampaignRun, ChannelConsent, Delivery
+from broadcasts.segments import compile_rules
+from crm import contacts as contact_data
+from crm.db import session_scope, utcnow
+from crm.models import ChannelIdentity, Contact
+
+log = logging.getLogger(__name__)
+CHUNK = 500  # LINE multicast: at most 500 user ids per request
+DIRECT = ("telegram", "simulator")
+IN_FLIGHT = ("queued", "sending")
+D = Delivery.__table__
+C = Contact.__table__
+I = ChannelIdentity.__table__
+
+
+@dataclass
+class Plan:
+    """What a dispatch found to do: LINE chunks, rows to send one by one, or wait."""
+
+    run_id: int
+    chunks: list[int] = field(default_factory=list)
+    direct: bool = False  # one-by-one rows wait: iterate iter_ranges() for their tasks
+    wait_until: datetime | None = None
+    finished: bool = False
+    notice: str | None = None
+
+
+# --- runs -------------------------------------------------------------------------------
+
+
+def open_run(rt: Runtime, campaign_id: int, run_key: str) -> int | None:
+    """The run of `campaign_id` for `run_key`, created once (a second fire finds the first)."""
+    with session_scope(rt.engine) as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None or campaign.status in ("cancelled", "done", "draft"):
+            return None
+        table = CampaignRun.__table__
+        insert = pg_insert if rt.engine.dialect.name == "postgresql" else sqlite_insert
+        now = utcnow()
+        session.execute(insert(table).values(campaign_id=campaign_id, run_key=run_key, status="resolving",
+                                             resolved_upto=0, targeted=0, quota_checked=False, heartbeat_at=now,
+                                             started_at=now).on_conflict_do_nothing())
+        run_id = session.execute(select(table.c.id).where(table.c.campaign_id == campaign_id,
+                                                          table.c.run_key == run_key)).scalar_one()
+        if campaign.status == "scheduled" and not campaign.recurrence:
+            campaign.status = "sending"
+        campaign.updated_at = now
+        session.add(campaign)
+        return run_id
+
+
+def _channels(rt: Runtime, campaign: Campaign) -> list[str]:
+    # Only channels that are switched on: a row for an unconfigured channel could never be sent.
+    return [c for c in campaign.channels if c in rt.settings.channels]
+
+
+def resolve(rt: Runtime, run_id: int, progress=None) -> int:
+    """Write the run's delivery rows, one id range per transaction; returns the rows targeted."""
+    settings = rt.settings.broadcasts
+    with session_scope(rt.engine) as session:
+        run = session.get(CampaignRun, run_id)
+        if run is None or run.status != "resolving":
+            return run.targeted if run else 0
+        campaign = session.get(Campaign, run.campaign_id)
+        top = session.execute(select(func.max(C.c.id))).scalar() or 0
+    lo = run.resolved_upto
+    now = utcnow()
+    while lo < top:
+        hi = min(lo + settings.resolve_batch, top)
+        with session_scope(rt.engine) as session:
+            live = session.get(Campaign, campaign.id)
+            if live.status in ("paused", "cancelled"):
+                return run.targeted
+            session.execute(_insert_batch(rt, session, campaign, run, lo, hi, now))
+            session.execute(update(CampaignRun.__table__).where(CampaignRun.__table__.c.id == run_id)
+                            .values(resolved_upto=hi, heartbeat_at=utcnow()))
+        lo = hi
+        if progress is not None:
+            progress(lo, top)
+    with session_scope(rt.engine) as session:
+        targeted = session.execute(select(func.count()).select_from(D).where(D.c.run_id == run_id)).scalar_one()
+        session.execute(update(CampaignRun.__table__).where(CampaignRun.__table__.c.id == run_id,
+                                                            CampaignRun.__table__.c.status == "resolving")
+                        .values(status="sending", targeted=targeted, heartbeat_at=utcnow()))
+    return targeted
+
+
+def _variant_columns(campaign: Campaign):
+    """(variant expression, held condition) assigning contacts to A/B variants deterministically."""
+    variants = campaign.variants or []
+    if not variants:
+        return literal(""), false()
+    # A stable pseudo-random bucket per contact (0-99) without a random() that a retry would change.
+    contact = cast(C.c.id, BigInteger)  # the products exceed 32 bits
+    bucket = (contact * 7919 + campaign.id * 104729) % 100
+    total = sum(v["weight"] for v in variants)
+    whens, edge = [], 0.0
+    for item in variants[:-1]:
+        edge += 100 * item["weight"] / total
+        whens.append((bucket < edge, literal(item["name"])))
+    variant = case(*whens, else_=literal(variants[-1]["name"]))
+    test = (campaign.ab_test or {}).get("test_percent")
+    if not test:
+        return variant, false()
+    group = (contact * 15485863 + campaign.id * 7) % 100
+    return variant, group >= test
+
+
+def _insert_batch(rt: Runtime, session: Session, campaign: Campaign, run: CampaignRun, lo: int, hi: int,
+                  now: datetime):
+    settings = rt.settings.broadcasts
+    channels = _channels(rt, campaign)
+    condition = compile_rules(campaign.rules, session=session, now=now)
+    other = aliased(ChannelIdentity.__table__)
+    # One channel per person: their most recent reachable account on the campaign's channels.
+    best = (select(other.c.id).where(other.c.contact_id == C.c.id, other.c.channel.in_(channels or ["-"]))
+            .order_by(other.c.blocked, other.c.id.desc()).limit(1).scalar_subquery())
+    consent = ChannelConsent.__table__
+    opted_out = or_(C.c.marketing_consent == false(),
+                    exists().where(consent.c.contact_id == C.c.id, consent.c.channel == I.c.channel,
+                                   consent.c.opted_out == True))  # noqa: E712
+    earlier = aliased(D)
+    if settings.max_per_week > 0:
+        recent = (select(func.count()).select_from(earlier)
+                  .where(earlier.c.contact_id == C.c.id, earlier.c.sent_at > now - timedelta(days=7))
+                  .scalar_subquery())
+        capped = recent >= settings.max_per_week
+    else:
+        capped = false()
+    variant, held = _variant_columns(campaign)
+    status = case((I.c.blocked == True, "blocked"), (opted_out, "skipped"), (capped, "skipped"),  # noqa: E712
+                  (held, "held"), else_="queued")
+    reason = case((I.c.blocked == True, "blocked"), (opted_out, "opted_out"), (capped, "frequency_cap"),  # noqa: E712
+                  else_=null())
+    created = literal(now, type_=D.c.created_at.type)
+    query = (select(literal(campaign.id), literal(run.id), C.c.id, I.c.channel, I.c.external_id, variant,
+                    status, reason, literal(0), created)
+             .select_from(I.join(C, C.c.id == I.c.contact_id))
+             .where(C.c.id > lo, C.c.id <= hi, I.c.id == best, condition))
+    insert = pg_insert if rt.engine.dialect.name == "postgresql" else sqlite_insert
+    columns = ["campaign_id", "run_id", "contact_id", "channel", "external_id", "variant", "status", "reason",
+               "attempts", "created_at"]
+    return insert(D).from_select(columns, query).on_conflict_do_nothing()
+
+
+# --- guard rails before sending ----------------------------------------------------------
+
+
+def check_quota(rt: Runtime, run_id: int) -> str | None:
+    """Compare the run's LINE recipients with the monthly quota left; refuse or trim. The notice, if any."""
+    with session_scope(rt.engine) as session:
+        run = session.get(CampaignRun, run_id)
+        if run.quota_checked:
+            return None
+        campaign = session.get(Campaign, run.campaign_id)
+        needed = session.execute(select(func.count()).select_from(D).where(
+            D.c.run_id == run_id, D.c.channel == "line", D.c.status.in_(("queued", "held")))).scalar_one()
+    notice = None
+    if needed and "line" in rt.settings.channels:
+        try:
+            limit, used = rt.senders.get("line").quota()
+        except Exception as exc:  # noqa: BLE001 - without the quota we cannot promise anything
+            raise RuntimeError(f"LINE quota could not be read: {exc}") from exc
+        left = None if limit is None else max(0, limit - used)
+        if left is not None and needed > left:
+            if campaign.quota_policy == "trim":
+                with session_scope(rt.engine) as session:
+                    excess = (select(D.c.id).where(D.c.run_id == run_id, D.c.channel == "line",
+                                                   D.c.status.in_(("queued", "held")))
+                              .order_by(D.c.id.desc()).limit(needed - left))
+                    session.execute(update(D).where(D.c.id.in_(excess)).values(status="skipped", reason="quota"))
+                notice = (f"LINE monthly quota: {needed:,} LINE messages needed, {left:,} left ({used:,} of "
+                          f"{limit:,} used); trimmed to {left:,}, {needed - left:,} LINE recipients skipped.")
+            else:
+                notice = (f"LINE monthly quota: {needed:,} LINE messages needed but only {left:,} are left "
+                          f"({used:,} of {limit:,} used). Nothing was sent. Resume with quota_policy=trim to send "
+                          f"to {left:,} of them, or wait for next month's quota.")
+                with session_scope(rt.engine) as session:
+                    run = session.get(CampaignRun, run_id)
+                    run.status, run.notice = "paused", notice
+                    campaign = session.get(Campaign, run.campaign_id)
+                    campaign.status, campaign.notice, campaign.updated_at = "paused", notice, utcnow()
+                    session.add_all([run, campaign])
+                return notice
+    with session_scope(rt.engine) as session:
+        run = session.get(CampaignRun, run_id)
+        run.quota_checked, run.notice = True, notice
+        session.add(run)
+        if notice:
+            campaign = session.get(Campaign, run.campaign_id)
+            campaign.notice = notice
+            session.add(campaign)
+    return notice
+
+
+# --- dispatch ---------------------------------------------------------------------------
+
+
+def _quiet(rt: Runtime, campaign: Campaign, now: datetime) -> datetime | None:
+    return sched.quiet_until(rt.settings.broadcasts.quiet_hours, ZoneInfo(campaign.timezone), now)
+
+
+def dispatch(rt: Runtime, run_id: int, now: datetime | None = None) -> Plan:
+    """Plan the sending of a resolved run: chunk LINE rows, mark stale Telegram sends unknown."""
+    now = now or utcnow()
+    plan = Plan(run_id)
+    with session_scope(rt.engine) as session:
+        run = session.get(CampaignRun, run_id)
+        campaign = session.get(Campaign, run.campaign_id)
+        if run.status != "sending" or campaign.status not in ("sending", "scheduled"):
+            return plan
+        wait = _quiet(rt, campaign, now)
+        if wait is not None:
+            plan.wait_until = wait
+            run.notice = f"quiet hours: sending resumes at {wait.astimezone(ZoneInfo(campaign.timezone)):%H:%M}"
+            session.add(run)
+            return plan
+        stale = now - timedelta(seconds=rt.settings.broadcasts.stale_seconds)
+        # A Telegram message caught mid-send by a crash may have arrived: never send it again.
+        session.execute(update(D).where(D.c.run_id == run_id, D.c.status == "sending", D.c.chunk.is_(None),
+                                        D.c.channel != "line", D.c.sending_at < stale)
+                        .values(status="unknown", error="worker stopped while sending; not resent",
+                                sent_at=D.c.sending_at))
+        # Personalised LINE pushes carry a retry key per row: safe to send again.
+        session.execute(update(D).where(D.c.run_id == run_id, D.c.status == "sending", D.c.channel == "line",
+                                        D.c.chunk.is_(None), D.c.sending_at < stale).values(status="queued"))
+        run.heartbeat_at = utcnow()
+        session.add(run)
+    _assign_chunks(rt, campaign, run_id)
+    with session_scope(rt.engine) as session:
+        plan.chunks = list(session.execute(select(D.c.chunk).where(
+            D.c.run_id == run_id, D.c.chunk.is_not(None), D.c.status.in_(IN_FLIGHT)).distinct()
+            .order_by(D.c.chunk)).scalars())
+        plan.direct = session.execute(select(D.c.id).where(_direct_condition(run_id)).limit(1)).first() is not None
+    if not plan.chunks and not plan.direct:
+        plan.finished = finish_if_done(rt, run_id)
+    return plan
+
+
+def _personal(campaign: Campaign, variant: str) -> bool:
+    return cmp.is_personal(cmp.variant_message(campaign, variant))
+
+
+def _assign_chunks(rt: Runtime, campaign: Campaign, run_id: int) -> None:
+    """Group queued LINE rows into fixed multicast chunks of ≤ 500 (per variant; personalised ones are pushed).
+
+    One UPDATE per variant numbers the rows with a window function, so a variant's chunks
+    appear all at once or not at all (a crash in between cannot leave half a chunk).
+    """
+    variants = [v["name"] for v in campaign.variants or []] or [""]
+    for variant in variants:
+        if _personal(campaign, variant):
+            continue
+        with session_scope(rt.engine) as session:
+            base = (session.execute(select(func.max(D.c.chunk)).where(D.c.run_id == run_id)).scalar() or 0) + 1
+            numbered = (select(D.c.id.label("id"),
+                               (func.row_number().over(order_by=D.c.id) - 1).label("position"))
+                        .where(D.c.run_id == run_id, D.c.channel == "line", D.c.status == "queued",
+                               D.c.chunk.is_(None), D.c.variant == variant)
+                        .subquery())
+            session.execute(update(D).where(D.c.id == numbered.c.id)
+                            .values(chunk=cast(numbered.c.position // CHUNK, Integer) + base))
+
+
+def _direct_condition(run_id: int):
+    return and_(D.c.run_id == run_id, D.c.chunk.is_(None), D.c.status == "queued")
+
+
+def iter_ranges(rt: Runtime, run_id: int, size: int):
+    """Id ranges of `size` queued one-by-one rows, from one streamed query (tasks carry ranges, not ids)."""
+    with Session(rt.engine) as session:
+        rows = session.execute(select(D.c.id).where(_direct_condition(run_id)).order_by(D.c.id)
+                               .execution_options(yield_per=10_000)).scalars()
+        first = last = None
+        count = 0
+        for delivery_id in rows:
+            if first is None:
+                first = delivery_id
+            last, count = delivery_id, count + 1
+            if count == size:
+                yield first, last
+                first, count = None, 0
+        if first is not None:
+            yield first, last
+
+
+def finish_if_done(rt: Runtime, run_id: int) -> bool:
+    """Close the run (and a one-off campaign) when nothing is left to send."""
+    with session_scope(rt.engine) as session:
+        pending = session.execute(select(func.count()).select_from(D).where(
+            D.c.run_id == run_id, D.c.status.in_(("queued", "sending", "held")))).scalar_one()
+        run = session.get(CampaignRun, run_id)
+        if pending or run.status not in ("sending",):
+            return False
+        run.status, run.finished_at = "done", utcnow()
+        session.add(run)
+        campaign = session.get(Campaign, run.campaign_id)
+        if campaign.status == "sending" and not campaign.recurrence and campaign.kind == "campaign":
+            campaign.status, campaign.updated_at = "done", utcnow()
+            session.add(campaign)
+        return True
+
+
+# --- sending ----------------------------------------------------------------------------
+
+
+class SendLater(Exception):
+    """Some rows hit a temporary error (or quiet hours): run the task again after `delay` seconds."""
+
+    def __init__(self, delay: float, reason: str) -> None:
+        super().__init__(reason)
+        self.delay = delay
+
+
+def _reason(outcome: Outcome) -> str:
+    error = (outcome.error or "").lower()
+    if outcome.blocked:
+        return "blocked"
+    if "monthly limit" in error:
+        return "quota"
+    if "chat not found" in error:
+        return "chat_not_found"
+    if "403" in error:
+        return "forbidden"
+    if "400" in error:
+        return "bad_request"
+    if "not configured" in error:
+        return "channel_off"
+    return "error"
+
+
+def _context(rt: Runtime, session: Session, campaign: Campaign, variant: str, channel: str, name: str = "",
+             delivery_id: int | None = None, promotion=None) -> cmp.RenderContext:
+    return cmp.RenderContext(campaign_id=campaign.id, variant=variant, channel=channel,
+                             shop=rt.settings.bot.shop_name, public_url=rt.settings.public_url,
+                             secret=rt.settings.secret_key, name=name, promotion=promotion,
+                             links=cmp.links_of(session=session, campaign_id=campaign.id, variant=variant),
+                             delivery_id=delivery_id)
+
+
+def _promotion(session: Session, campaign: Campaign):
+    if campaign.promotion_id is None:
+        return None
+    from crm.promotions import Promotion
+
+    return session.get(Promotion, campaign.promotion_id)
+
+
+def _can_send(rt: Runtime, campaign_id: int) -> tuple[Campaign | None, datetime | None]:
+    with Session(rt.engine) as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None or campaign.status not in ("sending", "scheduled"):
+            return None, None
+        session.expunge(campaign)
+    return campaign, _quiet(rt, campaign, utcnow())
+
+
+def send_chunk(rt: Runtime, run_id: int, chunk: int) -> int:
+    """Multicast one LINE chunk with its stable retry key; returns the rows now sent."""
+    with Session(rt.engine) as session:
+        run = session.get(CampaignRun, run_id)
+        campaign_id = run.campaign_id
+    campaign, quiet = _can_send(rt, campaign_id)
+    if campaign is None:
+        return 0
+    if quiet is not None:
+        raise SendLater((quiet - utcnow()).total_seconds(), "quiet hours")
+    with session_scope(rt.engine) as session:
+        rows = session.execute(select(D.c.id, D.c.external_id, D.c.variant).where(
+            D.c.run_id == run_id, D.c.chunk == chunk, D.c.status.in_(IN_FLIGHT)).order_by(D.c.id)).all()
+        if not rows:
+            return 0
+        session.execute(update(D).where(D.c.id.in_([r[0] for r in rows]))
+                        .values(status="sending", sending_at=utcnow(), attempts=D.c.attempts + 1))
+        ctx = _context(rt, session, campaign, rows[0][2], "line", promotion=_promotion(session, campaign))
+    replies = cmp.render(cmp.variant_message(campaign, rows[0][2]), ctx, ZoneInfo(campaign.timezone))
+    line_limiter(rt.settings).acquire("multicast")
+    try:
+        outcome = rt.senders.get("line").multicast([r[1] for r in rows], replies,
+                                                   retry_key(f"broadcast:run:{run_id}:chunk", chunk))
+    except KeyError as exc:
+        outcome = Outcome("failed", str(exc))
+    except Exception as exc:  # noqa: BLE001 - the error boundary of sending
+        log.exception("multicast of run %s chunk %s failed", run_id, chunk)
+        outcome = Outcome("retry", f"{type(exc).__name__}: {exc}")
+    ids = [r[0] for r in rows]
+    with session_scope(rt.engine) as session:
+        if outcome.status == "sent":
+            session.execute(update(D).where(D.c.id.in_(ids)).values(status="sent", sent_at=utcnow(),
+                                                                     error=outcome.error))
+        elif outcome.status == "retry":
+            # Stays `sending`: the retry repeats the same key, so LINE never delivers it twice.
+            session.execute(update(D).where(D.c.id.in_(ids)).values(error=outcome.error))
+        else:
+            session.execute(update(D).where(D.c.id.in_(ids)).values(status=outcome.status, error=outcome.error,
+                                                                     reason=_reason(outcome)))
+        session.execute(update(CampaignRun.__table__).where(CampaignRun.__table__.c.id == run_id)
+                        .values(heartbeat_at=utcnow()))
+    if outcome.status == "retry":
+        raise SendLater(outcome.retry_after or 0, outcome.error or "temporary error")
+    finish_if_done(rt, run_id)
+    return len(ids) if outcome.status == "sent" else 0
+
+
+@dataclass
+class _Counter:
+    sent: int = 0
+    retry_after: float | None = None
+    retry_reason: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def send_range(rt: Runtime, run_id: int, first: int, last: int, max_retries: int = 3) -> int:
+    """Send queued one-by-one rows with ids in [first, last]: Telegram under the limiter, personalised LINE pushes."""
+    with Session(rt.engine) as session:
+        campaign_id = session.get(CampaignRun, run_id).campaign_id
+    campaign, quiet = _can_send(rt, campaign_id)
+    if campaign is None:
+        return 0
+    if quiet is not None:
+        raise SendLater((quiet - utcnow()).total_seconds(), "quiet hours")
+    with session_scope(rt.engine) as session:
+        rows = session.execute(select(D.c.id, D.c.channel, D.c.external_id, D.c.variant, C.c.display_name)
+                               .select_from(D.join(C, C.c.id == D.c.contact_id))
+                               .where(_direct_condition(run_id), D.c.id >= first, D.c.id <= last)
+                               .order_by(D.c.id)).all()
+        promotion = _promotion(session, campaign)
+        contexts = {(variant, channel): _context(rt, session, campaign, variant, channel, promotion=promotion)
+                    for variant, channel in {(r[3], r[1]) for r in rows}}
+    counter = _Counter()
+    stop = threading.Event()
+    tz = ZoneInfo(campaign.timezone)
+    limiter = telegram_limiter(rt.settings)
+
+    def one(row) -> None:
+        if stop.is_set():
+            return
+        delivery_id, channel, external_id, variant, name = row
+        base = contexts[(variant, channel)]
+        ctx = cmp.RenderContext(**{**base.__dict__, "name": name or "", "delivery_id": delivery_id})
+        replies = cmp.render(cmp.variant_message(campaign, variant), ctx, tz)
+        for attempt in range(max_retries + 1):
+            if not _claim(rt, delivery_id, reclaim=attempt > 0):
+                return
+            if channel == "telegram":
+                # The slot is taken right before the call (after the database write), so the
+                # spacing the limiter made is the spacing Telegram sees.
+                limiter.acquire("send", chat=external_id)
+            outcome = _send_one(rt, channel, external_id, replies, run_id, delivery_id)
+            if outcome.status != "retry" or attempt == max_retries:
+                break
+            # Not sent (429 / 5xx / network): back to queued, wait as asked, try again.
+            _release(rt, delivery_id, outcome.error)
+            time.sleep(min(outcome.retry_after or (0.5 * 2 ** attempt), 30))
+        if outcome.status == "retry":
+            _release(rt, delivery_id, outcome.error)
+            with counter.lock:
+                counter.retry_after = max(counter.retry_after or 0, outcome.retry_after or 1)
+                counter.retry_reason = outcome.error
+            return
+        _record(rt, delivery_id, channel, external_id, outcome)
+        if outcome.status == "sent":
+            with counter.lock:
+                counter.sent += 1
+
+    workers = rt.settings.broadcasts.telegram_concurrency
+    if any(row[1] == "telegram" for row in rows):
+        _warm_up(rt)
+    checked = time.monotonic()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="broadcast") as pool:
+        futures = []
+        for row in rows:
+            futures.append(pool.submit(one, row))
+            if time.monotonic() - checked > 1:  # pausing or cancelling takes effect within a second
+                checked = time.monotonic()
+                live, quiet = _can_send(rt, campaign_id)
+                if live is None or quiet is not None:
+                    stop.set()
+                    break
+        for future in futures:
+            future.result()
+    with session_scope(rt.engine) as session:
+        session.execute(update(CampaignRun.__table__).where(CampaignRun.__table__.c.id == run_id)
+                        .values(heartbeat_at=utcnow()))
+    if counter.retry_reason is not None:
+        raise SendLater(counter.retry_after or 1, counter.retry_reason)
+    finish_if_done(rt, run_id)
+    return counter.sent
+
+
+def _warm_up(rt: Runtime) -> None:
+    """Make the Telegram client's first call (getMe) before the paced sends.
+
+    The client sets itself up on its first request; paced sends waiting behind that set-up
+    would reach Telegram as one burst, and a burst is what flood control punishes.
+    """
+    try:
+        rt.senders.get("telegram").username  # noqa: B018 - getMe once, cached
+    except KeyError:
+        pass
+
+
+def _claim(rt: Runtime, delivery_id: int, reclaim: bool = False) -> bool:
+    """Mark one row `sending` (committed before the call: after a crash it reads "maybe sent")."""
+    with session_scope(rt.engine) as session:
+        result = session.execute(update(D).where(D.c.id == delivery_id, D.c.status == "queued")
+                                 .values(status="sending", sending_at=utcnow(), attempts=D.c.attempts + 1))
+        return result.rowcount == 1
+
+
+def _release(rt: Runtime, delivery_id: int, error: str | None) -> None:
+    with session_scope(rt.engine) as session:
+        session.execute(update(D).where(D.c.id == delivery_id, D.c.status == "sending")
+                        .values(status="queued", error=error))
+
+
+def _send_one(rt: Runtime, channel: str, external_id: str, replies, run_id: int, delivery_id: int) -> Outcome:
+    try:
+        sender = rt.senders.get(channel)
+        if channel == "line":
+            return sender.push(external_id, replies, retry_key(f"broadcast:delivery:{delivery_id}"))
+        outcomes = sender.deliver(SendRequest(chat_id=external_id, replies=replies,
+                                              retry_key=f"broadcast:{run_id}:{delivery_id}"))
+    except KeyError as exc:
+        return Outcome("failed", str(exc))
+    except Exception as exc:  # noqa: BLE001 - the error boundary of sending
+        log.exception("broadcast delivery %s failed", delivery_id)
+        return Outcome("unknown" if channel == "telegram" else "retry", f"{type(exc).__name__}: {exc}")
+    return outcomes[0] if outcomes else Outcome("failed", "nothing to send")
+
+
+def _record(rt: Runtime, delivery_id: int, channel: str, external_id: str, outcome: Outcome) -> None:
+    values: dict = {"error": outcome.error}
+    now = utcnow()
+    if outcome.status == "sent":
+        values.update(status="sent", sent_at=now)
+    elif outcome.status == "unknown":
+        values.update(status="unknown", sent_at=now, reason="uncertain")
+    elif outcome.blocked:
+        values.update(status="blocked", reason="blocked")
+    else:
+        values.update(status="failed", reason=_reason(outcome))
+    with session_scope(rt.engine) as session:
+        session.execute(update(D).where(D.c.id == delivery_id).values(**values))
+        if outcome.blocked:
+            identity = contact_data.find_identity(session=session, channel=channel, external_id=external_id)
+            if identity is not None and not identity.blocked:
+                contact_data.set_blocked(session=session, identity=identity, blocked=True)
+
+
+# --- A/B winner ---------------------------------------------------------------------------
+
+
+def release_winner(rt: Runtime, campaign_id: int, variant: str) -> int:
+    """Give the held rest of the audience the winning variant; returns how many rows were released."""
+    with session_scope(rt.engine) as session:
+        campaign = session.get(Campaign, campaign_id)
+        campaign.winner, campaign.updated_at = variant, utcnow()
+        session.add(campaign)
+        result = session.execute(update(D).where(D.c.campaign_id == campaign_id, D.c.status == "held")
+                                 .values(status="queued", variant=variant))
+        return result.rowcount
+
+
+# --- crash recovery -----------------------------------------------------------------------
+
+
+def stale_runs(rt: Runtime, now: datetime | None = None) -> list[int]:
+    """Runs that made no progress for `stale_seconds` (their task died with a worker)."""
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=rt.settings.broadcasts.stale_seconds)
+    table = CampaignRun.__table__
+    campaign = Campaign.__table__
+    with Session(rt.engine) as session:
+        joined = table.join(campaign, campaign.c.id == table.c.campaign_id)
+        return list(session.execute(select(table.c.id).select_from(joined)
+                                    .where(table.c.status.in_(("resolving", "sending")), table.c.heartbeat_at < cutoff,
+                                           campaign.c.status.in_(("sending", "scheduled")))).scalars())
+
+
+def touch_run(rt: Runtime, run_id: int) -> None:
+    """Record progress on a run (so the clock does not think it died)."""
+    with session_scope(rt.engine) as session:
+        session.execute(update(CampaignRun.__table__).where(CampaignRun.__table__.c.id == run_id)
+                        .values(heartbeat_at=utcnow()))
+
+
+# --- test-send ------------------------------------------------------------------------------
+
+
+def test_send(rt: Runtime, campaign: Campaign, targets: list[tuple[str, str]], variant: str = "") -> list:
+    """Send the campaign to a few staff accounts right now; [((channel, external_id), Outcome)].
+
+    Not a delivery: it counts in no results, caps or quotas checks, and a fresh retry key
+    per call lets staff test again after editing.
+    """
+    results = []
+    with Session(rt.engine) as session:
+        names = dict(session.execute(select(I.c.external_id, C.c.display_name)
+                                     .select_from(I.join(C, C.c.id == I.c.contact_id))
+                                     .where(I.c.external_id.in_([t[1] for t in targets]))).all())
+        promotion = _promotion(session, campaign)
+        contexts = {channel: _context(rt, session, campaign, variant, channel, promotion=promotion)
+                    for channel in {t[0] for t in targets}}
+    for channel, external_id in targets:
+        ctx = cmp.RenderContext(**{**contexts[channel].__dict__, "name": names.get(external_id) or ""})
+        replies = cmp.render(cmp.variant_message(campaign, variant), ctx, ZoneInfo(campaign.timezone))
+        try:
+            sender = rt.senders.get(channel)
+            if channel == "line":
+                outcome = sender.push(external_id, replies, str(uuid.uuid4()))
+            else:
+                outcome = sender.deliver(SendRequest(chat_id=external_id, replies=replies,
+                                                     retry_key=str(uuid.uuid4())))[0]
+        except KeyError as exc:
+            outcome = Outcome("failed", str(exc))
+        except Exception as exc:  # noqa: BLE001 - report, do not crash the request
+            outcome = Outcome("failed", f"{type(exc).__name__}: {exc}")
+        results.append(((channel, external_id), outcome))
+    return results
