@@ -208,8 +208,12 @@ def db_upgrade() -> None:
     from crm.migrate import upgrade
 
     settings = _settings()
-    upgrade(settings.database_url)
-    click.echo(f"database is up to date ({_redact(settings.database_url)})")
+    before, after = upgrade(settings.database_url)
+    where = _redact(settings.database_url)
+    if before == after:
+        click.echo(f"database already at the latest schema, revision {after} ({where})")
+    else:
+        click.echo(f"database migrated from {before or 'empty'} to revision {after} ({where})")
 
 
 def _redact(url: str) -> str:

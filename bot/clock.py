@@ -15,6 +15,7 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
+WAKE_SECONDS = 60
 
 
 def sweep() -> int:
@@ -28,6 +29,16 @@ def sweep() -> int:
     return pipeline.requeue_stale(runtime, tasks.enqueue_event, tasks.enqueue_batch)
 
 
+def wake_snoozed() -> int:
+    """Reopen snoozed conversations whose snooze time has passed (the inbox shows them live)."""
+    from bot.runtime import get_runtime
+    from crm.db import session_scope
+    from crm.inbox.data import wake_snoozed as wake
+
+    with session_scope(get_runtime().engine) as session:
+        return wake(session=session)
+
+
 def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
     """A scheduler with the database job store and the standing jobs registered."""
     scheduler = scheduler_class(
@@ -36,6 +47,8 @@ def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
     )
     scheduler.add_job("bot.clock:sweep", "interval", seconds=SWEEP_SECONDS, id="sweep-stale-work",
+                      replace_existing=True)
+    scheduler.add_job("bot.clock:wake_snoozed", "interval", seconds=WAKE_SECONDS, id="wake-snoozed",
                       replace_existing=True)
     from broadcasts.scheduler import register
 

@@ -18,9 +18,25 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Migrate the database to `revision` (latest by default)."""
+def current_revision(database_url: str) -> str | None:
+    """The schema revision the database is at (None for an empty database)."""
+    from alembic.migration import MigrationContext
+
+    from crm.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def upgrade(database_url: str, revision: str = "head") -> tuple[str | None, str | None]:
+    """Migrate the database to `revision` (latest by default); the revisions before and after."""
+    before = current_revision(database_url)
     command.upgrade(alembic_config(database_url), revision)
+    return before, current_revision(database_url)
 
 
 def revision(database_url: str, message: str) -> None:

@@ -147,7 +147,7 @@ def test_the_clock_process_registers_the_broadcast_jobs(runtime):
     try:
         ids = {job.id for job in clock_scheduler.get_jobs()}
         assert {"sweep-stale-work", "broadcasts-sync", "broadcasts-sweep", "broadcasts-ab-winners", "journeys-daily",
-                "journeys-frequent"} <= ids
+                "journeys-frequent", "wake-snoozed"} <= ids
         make_campaign(runtime, name="weekly", recurrence="0 10 * * fri")
         assert clock.sync()["added"] == 1  # the job function as the clock calls it (no arguments)
         assert clock.sweep() == 0

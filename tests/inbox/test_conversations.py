@@ -246,3 +246,18 @@ def test_a_temporary_platform_error_is_retried_with_the_same_retry_key(agent, li
     assert len(pushes) == 2 and pushes[0].headers["X-Line-Retry-Key"] == pushes[1].headers["X-Line-Retry-Key"]
     session.expire_all()
     assert session.get(Message, row.id).status == "sent"
+
+
+def test_the_clock_reopens_a_snooze_that_ran_out_without_anyone_looking(agent, line_chat, session, runtime):
+    from datetime import timedelta
+
+    from bot import clock
+    from crm.db import utcnow
+
+    conversation_id, _ = line_chat
+    agent.post(f"/inbox/c/{conversation_id}/status", {"status": "snoozed", "hours": "1"})
+    assert clock.wake_snoozed() == 0  # not due yet
+    with session_scope(runtime.engine) as s:
+        s.get(Conversation, conversation_id).snoozed_until = utcnow() - timedelta(minutes=1)
+    assert clock.wake_snoozed() == 1
+    assert _conversation(session, conversation_id).status == "open"
