@@ -59,7 +59,8 @@ def run(host: str, port: int, workers: int) -> None:
     }
     children = {name: subprocess.Popen(cmd, start_new_session=True) for name, cmd in commands.items()}
     url = f"http://{host}:{port}"
-    click.echo(f"Sapa is running at {url}  (simulator: {url}/simulator/, API: {url}/api/v1/openapi.json)")
+    click.echo(f"Sapa is running at {url}  (inbox: {url}/inbox/, simulator: {url}/simulator/, "
+               f"API: {url}/api/v1/openapi.json)")
     _print_demo_login()
     click.echo(f"Channels on: {', '.join(settings.channels) or 'none'}. Press Ctrl-C to stop.")
 
@@ -107,12 +108,15 @@ def _check_schema(settings: Settings) -> None:
 
 
 def _print_demo_login() -> None:
-    from crm.demo import DEMO_LOGIN
+    from crm.demo import DEMO_LOGIN, DEMO_STAFF
     from crm.models import StaffUser
 
+    emails = [DEMO_LOGIN[0]] + [email for email, _role, _name in DEMO_STAFF]
     with Session(_engine()) as session:
-        if session.exec(select(StaffUser).where(StaffUser.email == DEMO_LOGIN[0])).first():
-            click.echo(f"Demo staff login: {DEMO_LOGIN[0]} / {DEMO_LOGIN[1]}")
+        present = set(session.exec(select(StaffUser.email).where(StaffUser.email.in_(emails))).all())
+    if present:
+        logins = ", ".join(email for email in emails if email in present)
+        click.echo(f"Demo staff logins (password {DEMO_LOGIN[1]}): {logins}")
 
 
 @main.command()
@@ -236,7 +240,7 @@ def demo(if_empty: bool) -> None:
             return
         added = demo_data.load(session)
     click.echo("demo data loaded" if added else "demo data already present")
-    click.echo(f"Demo staff login: {demo_data.DEMO_LOGIN[0]} / {demo_data.DEMO_LOGIN[1]}")
+    _print_demo_login()
 
 
 # --- staff and tokens --------------------------------------------------------------
