@@ -119,6 +119,10 @@ def _print_demo_login() -> None:
         click.echo(f"Demo staff logins (password {DEMO_LOGIN[1]}): {logins}")
 
 
+# Threads per gunicorn worker: each open inbox tab holds one for its live stream (SSE).
+WEB_THREADS = 16
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -134,8 +138,7 @@ def web(host: str, port: int, workers: int) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("worker_class", "gthread")
-            # Each open inbox tab holds one thread for its live stream (server-sent events).
-            self.cfg.set("threads", 16)
+            self.cfg.set("threads", WEB_THREADS)
             self.cfg.set("accesslog", None)
             self.cfg.set("graceful_timeout", 10)
 
