@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot import messages as m
 from crm import complaints as complaint_data
 from crm import history
 from crm import orders as order_data
@@ -19,7 +18,6 @@ from crm.api import (
     path_param, query_param, require_token,
 )
 from crm.db import session_scope, utcnow
-from crm.models import Contact, Conversation
 from crm.schemas import UtcDatetime
 from handlers.texts import STATUS_EMOJI, status_label, text
 
@@ -275,19 +273,12 @@ def update_order(order_id: int):
 
 def notify_status(*, session: Session, order: order_data.Order) -> str | None:
     """Queue a message telling the customer their order's new status (in their language)."""
-    conversation = session.get(Conversation, order.conversation_id) if order.conversation_id else \
-        session.exec(select(Conversation).where(Conversation.contact_id == order.contact_id)
-                     .order_by(Conversation.last_message_at.desc().nulls_last())).first()
-    if conversation is None:
-        return None
-    contact = session.get(Contact, order.contact_id)
-    language = "en" if (contact.language or "").startswith("en") else "id"
-    words = text("status_changed", language, number=order.number, status=status_label(order.status, language),
-                 emoji=STATUS_EMOJI.get(order.status, ""))
-    batch_id = f"order:{order.id}:{order.status}:{utcnow().timestamp():.0f}"
-    history.record_outbound(session=session, conversation=conversation, replies=[m.Reply(text=words)],
-                            batch_id=batch_id, sender="system", intent="order_status")
-    return batch_id
+    return history.notify_customer(
+        session=session, contact_id=order.contact_id, conversation_id=order.conversation_id,
+        words=lambda language: text("status_changed", language, number=order.number,
+                                    status=status_label(order.status, language),
+                                    emoji=STATUS_EMOJI.get(order.status, "")),
+        batch_id=f"order:{order.id}:{order.status}:{utcnow().timestamp():.0f}", intent="order_status")
 
 
 # --- complaints ---------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from sqlmodel import Session, select
 
@@ -183,6 +183,25 @@ def record_outbound(*, session: Session, conversation: Conversation, replies: li
     session.add(conversation)
     session.flush()
     return rows
+
+
+def notify_customer(*, session: Session, contact_id: int, conversation_id: int | None, words: Callable[[str], str],
+                    batch_id: str, intent: str | None = None) -> str | None:
+    """Queue a system message to a customer, in their language; the batch id, or None without a chat.
+
+    It goes to `conversation_id` when given, else to the customer's most recent chat.
+    `words(language)` gives the text in "id" or "en".
+    """
+    conversation = session.get(Conversation, conversation_id) if conversation_id else \
+        session.exec(select(Conversation).where(Conversation.contact_id == contact_id)
+                     .order_by(Conversation.last_message_at.desc().nulls_last())).first()
+    if conversation is None:
+        return None
+    contact = session.get(Contact, contact_id)
+    language = "en" if (contact.language or "").startswith("en") else "id"
+    record_outbound(session=session, conversation=conversation, replies=[m.Reply(text=words(language))],
+                    batch_id=batch_id, sender="system", intent=intent)
+    return batch_id
 
 
 def batch_messages(*, session: Session, batch_id: str) -> list[Message]:

@@ -702,19 +702,11 @@ def change_complaint_status(*, session: Session, staff: StaffUser, complaint: co
           details={"from": before, "to": status})
     if not notify or status == before:
         return None
-    conversation = session.get(Conversation, complaint.conversation_id) if complaint.conversation_id else \
-        session.exec(select(Conversation).where(Conversation.contact_id == complaint.contact_id)
-                     .order_by(Conversation.last_message_at.desc().nulls_last())).first()
-    if conversation is None:
-        return None
-    contact = session.get(Contact, complaint.contact_id)
-    language = "en" if (contact.language or "").startswith("en") else "id"
-    words = text("complaint_status", language, number=complaint.number,
-                 status=text(f"complaint_{status}", language))
-    batch_id = f"complaint:{complaint.id}:{status}:{uuid.uuid4().hex[:8]}"
-    history.record_outbound(session=session, conversation=conversation, replies=[m.Reply(text=words)],
-                            batch_id=batch_id, sender="system", intent="complaint")
-    return batch_id
+    return history.notify_customer(
+        session=session, contact_id=complaint.contact_id, conversation_id=complaint.conversation_id,
+        words=lambda language: text("complaint_status", language, number=complaint.number,
+                                    status=text(f"complaint_{status}", language)),
+        batch_id=f"complaint:{complaint.id}:{status}:{uuid.uuid4().hex[:8]}", intent="complaint")
 
 
 # --- canned responses and users ---------------------------------------------------------
