@@ -141,6 +141,21 @@ def test_a_campaign_sent_now_reaches_the_fake_line_api_and_shows_its_results(mar
     assert audited(session, "campaign.create") == 1
 
 
+def test_a_campaign_to_a_saved_segment_reaches_only_that_audience(marketer, runtime, session, fake_line,
+                                                                    fake_telegram):
+    seed(runtime.engine, line=2, telegram=2, tags=["vip"])
+    seed(runtime.engine, line=3, start=100)
+    marketer.post("/inbox/segments/new", {"name": "VIP LINE", "rules": json.dumps(VIP_LINE)})
+    segment = session.execute(select(Segment)).scalars().one()
+    response = marketer.post("/inbox/campaigns/new", campaign_form(audience="segment", segment_id=str(segment.id)))
+    assert response.status_code == 303
+    assert session.execute(select(Campaign)).scalars().one().status == "done"
+    assert len(fake_line.deliveries_per_user()) == 2 and fake_telegram.sent == []
+    assert marketer.post("/inbox/campaigns/new", campaign_form(audience="segment")).status_code == 400
+    assert marketer.post(f"/inbox/segments/{segment.id}/delete").status_code == 303  # in use: kept
+    assert session.get(Segment, segment.id) is not None
+
+
 def test_a_scheduled_campaign_is_paused_resumed_and_cancelled(marketer, runtime, session):
     seed(runtime.engine, line=2)
     response = marketer.post("/inbox/campaigns/new", campaign_form(when="at", send_at="2099-01-02T10:00"))
