@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import re
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -69,12 +70,21 @@ def _fetch_error(status: int, message: str, details: list | None = None):
     return jsonify(error=message, details=details or []), status
 
 
+QUOTA_SECONDS = 30
+
+
 def _quota() -> dict[str, Any] | None:
     """LINE's monthly quota {limit, used, left}, or None when LINE is off or does not answer."""
+    # Two LINE calls per read: kept for a few seconds so pages stay fast (the fan-out checks it again).
+    cache = current_app.extensions.setdefault("sapa.line_quota", {})
+    if cache.get("until", 0) > time.monotonic():
+        return cache["value"]
     try:
-        return api_bc.read_quota().model_dump()
+        value = api_bc.read_quota().model_dump()
     except ApiError:
-        return None
+        value = None
+    cache.update(value=value, until=time.monotonic() + QUOTA_SECONDS)
+    return value
 
 
 def _line_audience(session: Session, rules: dict, channels: list[str]) -> int:
@@ -512,7 +522,7 @@ def campaign(campaign_id: int):
         segment = db.get(Segment, campaign.segment_id) if campaign.segment_id else None
         promotion = db.get(promo_data.Promotion, campaign.promotion_id) if campaign.promotion_id else None
         staff = current_staff()
-        charts = {"funnel": {key: totals[key] for key in ("targeted", "sent", "clicked", "replied", "orders")},
+        charts = {"funnel": [[key, totals[key]] for key in ("targeted", "sent", "clicked", "replied", "orders")],
                   "series": series, "labels": {key: t(f"stat_{key}") for key in
                                                ("targeted", "sent", "failed", "unknown", "blocked", "clicked",
                                                 "replied", "orders")}}

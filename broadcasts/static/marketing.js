@@ -322,11 +322,11 @@
   var chartData = document.getElementById("campaign-charts");
   if (chartData && window.Chart) {
     var charts = JSON.parse(chartData.textContent);
-    var keys = Object.keys(charts.funnel);
+    // [[key, value], ...]: a list, so the funnel keeps its order (JSON objects are sorted by key).
     new window.Chart(document.getElementById("chart-funnel"), {
       type: "bar",
-      data: {labels: keys.map(function (k) { return charts.labels[k] || k; }),
-             datasets: [{data: keys.map(function (k) { return charts.funnel[k]; }),
+      data: {labels: charts.funnel.map(function (pair) { return charts.labels[pair[0]] || pair[0]; }),
+             datasets: [{data: charts.funnel.map(function (pair) { return pair[1]; }),
                          backgroundColor: ["#94a3b8", "#0f766e", "#2563eb", "#d97706", "#7c3aed"]}]},
       options: {indexAxis: "y", responsive: true, maintainAspectRatio: false, animation: false, plugins: {legend: {display: false}}}
     });

@@ -41,6 +41,27 @@ CASES = [
     ("POST", "/inbox/users/1", {"role": "admin", "active": "1"}, {A}),
     ("GET", "/inbox/audit", {}, {A}),
     ("GET", "/inbox/events?once=1", {}, {A, G, M}),
+    # the marketer's screens (broadcasts/web.py): agents never manage segments or campaigns
+    ("GET", "/inbox/segments", {}, {A, M}),
+    ("GET", "/inbox/segments/new", {}, {A, M}),
+    ("POST", "/inbox/segments/new", {"name": "s", "rules": "{}"}, {A, M}),
+    ("POST", "/inbox/segments/999/delete", {}, {A, M}),
+    ("GET", "/inbox/campaigns", {}, {A, M}),
+    ("GET", "/inbox/campaigns/new", {}, {A, M}),
+    ("POST", "/inbox/campaigns/new", {"name": "c", "text": "hi", "submit": "draft"}, {A, M}),
+    ("GET", "/inbox/campaigns/999", {}, {A, M}),
+    ("POST", "/inbox/campaigns/999/pause", {}, {A, M}),
+    ("POST", "/inbox/campaigns/999/resume", {}, {A, M}),
+    ("POST", "/inbox/campaigns/999/cancel", {}, {A, M}),
+    ("POST", "/inbox/campaigns/999/test", {}, {A, M}),
+    ("POST", "/inbox/campaigns/999/winner", {}, {A, M}),
+    ("GET", "/inbox/campaigns/999/export.csv", {}, {A, M}),
+    ("GET", "/inbox/journeys", {}, {A, M}),
+    ("POST", "/inbox/journeys/birthday", {"enabled": "1"}, {A, M}),
+    ("GET", "/inbox/offers", {}, {A, M}),
+    ("POST", "/inbox/offers/999", {}, {A, M}),
+    ("GET", "/inbox/me", {}, {A, G, M}),
+    ("POST", "/inbox/me", {"line_user_id": ""}, {A, G, M}),
 ]
 
 
