@@ -232,16 +232,16 @@
     (replies || []).forEach(function (reply) {
       if (reply.cards && reply.cards.length) {
         reply.cards.forEach(function (card) {
-          var bubble = el("div", {cls: "bubble card-bubble"});
+          var bubble = el("div", {cls: "lb-bubble lb-card"});
           if (card.image_url) { bubble.appendChild(el("img", {src: card.image_url, alt: ""})); }
           bubble.appendChild(el("p", {text: card.title}));
           (card.buttons || []).forEach(function (b) { bubble.appendChild(el("span", {cls: "flex-button", text: b.label})); });
           target.appendChild(bubble);
         });
       } else if (reply.image_url && !reply.text) {
-        target.appendChild(el("div", {cls: "bubble image-bubble"}, [el("img", {src: reply.image_url, alt: ""})]));
+        target.appendChild(el("div", {cls: "lb-bubble lb-image"}, [el("img", {src: reply.image_url, alt: ""})]));
       } else if (reply.text) {
-        target.appendChild(el("div", {cls: "bubble", text: reply.text}));
+        target.appendChild(el("div", {cls: "lb-bubble", text: reply.text}));
       }
       if (reply.choices && reply.choices.length) {
         target.appendChild(el("div", {cls: "quick-replies"}, reply.choices.map(function (c) {

@@ -37,7 +37,7 @@ def test_a_marketer_builds_a_segment_and_sends_a_campaign(open_page, server, run
     page.goto(f"{server}/inbox/campaigns/new")
     page.fill("input[name=name]", "Promo LINE")
     page.fill("textarea[name=text]", "Halo dari {shop}, ada promo!")
-    page.locator("#preview-line .bubble", has_text="ada promo!").wait_for(timeout=5000)
+    page.locator("#preview-line .lb-bubble", has_text="ada promo!").wait_for(timeout=5000)
     page.locator("#preview-telegram .tg-message", has_text="ada promo!").wait_for(timeout=5000)
     page.check("input[name=audience][value=segment]")
     page.select_option("select[name=segment_id]", label="Pelanggan LINE")
