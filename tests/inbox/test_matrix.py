@@ -44,7 +44,7 @@ CASES = [
     # the marketer's screens (broadcasts/web.py): agents never manage segments or campaigns
     ("GET", "/inbox/segments", {}, {A, M}),
     ("GET", "/inbox/segments/new", {}, {A, M}),
-    ("POST", "/inbox/segments/new", {"name": "s", "rules": "{}"}, {A, M}),
+    ("POST", "/inbox/segments/new", {"name": "s", "rules": ""}, {A, M}),
     ("POST", "/inbox/segments/999/delete", {}, {A, M}),
     ("GET", "/inbox/campaigns", {}, {A, M}),
     ("GET", "/inbox/campaigns/new", {}, {A, M}),
