@@ -53,6 +53,7 @@ FIELD_KINDS = {
     "birthday_day": "number", "language": "choice:id,en", "near": "near", "offer": "offer",
     "loyalty_tier": "text", "last_seen_at": "date", "first_seen_at": "date", "last_order_at": "date",
 }
+OPS = ("eq", "ne", "in", "has", "gt", "gte", "lt", "lte", "within")
 CRON_PRESETS = (("0 10 * * fri", "cron_friday"), ("0 9 * * *", "cron_daily"), ("0 10 1 * *", "cron_monthly"))
 LINE_ID = re.compile(r"^U[0-9a-f]{32}$")
 TELEGRAM_ID = re.compile(r"^-?\d{1,20}$")
@@ -112,7 +113,7 @@ def _builder_context(session: Session) -> dict[str, Any]:
             "offers": [{"id": p.id, "name": p.title} for p in promo_data.list_promotions(session=session)
                        if p.location_based],
             "field_labels": {name: t(f"field_{name}") for name in FIELD_KINDS},
-            "op_labels": {name: t(f"op_{name}") for name in ("eq", "ne", "in", "has", "gt", "gte", "lt", "lte", "within")},
+            "op_labels": {name: t(f"op_{name}") for name in OPS},
             "texts": {key: t(key) for key in ("match_all", "match_any", "add_rule", "add_group", "remove", "near_store",
                                               "near_point", "km", "counting", "none")}}
 
@@ -136,8 +137,8 @@ def _segment_page(segment: Segment | None, name: str = "", rules: Any = None, er
     with Session(_engine()) as db:
         context = _builder_context(db)
     rules_json = json.dumps(rules if rules is not None else (segment.rules if segment else {"all": []}))
-    return render_template("marketing/segment_form.html", segment=segment, name=name or (segment.name if segment else ""),
-                           rules_json=rules_json, errors=errors or [], builder=context), status
+    return render_template("marketing/segment_form.html", segment=segment,
+                           name=name or (segment.name if segment else ""), rules_json=rules_json, errors=errors or [], builder=context), status
 
 
 @marketing.route("/segments/new", methods=["GET", "POST"])

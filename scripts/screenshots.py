@@ -41,7 +41,8 @@ def main() -> None:
     from tests.fakes.line_api import FakeLine
     from tests.fakes.telegram_api import FakeTelegram
 
-    fake_line, fake_telegram = FakeLine(access_token="shots-line").__enter__(), FakeTelegram(token="1:shots").__enter__()
+    fake_line = FakeLine(access_token="shots-line").__enter__()
+    fake_telegram = FakeTelegram(token="1:shots").__enter__()
     fake_line.quota = 1000
     settings = Settings(env="test", database_url=f"sqlite:///{folder}/sapa.db", queue_url="memory:",
                         inbox={"live_stream_seconds": 5},

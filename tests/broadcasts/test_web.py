@@ -69,6 +69,10 @@ def test_every_marketing_page_renders(role, as_role, runtime, offer):  # noqa: F
         assert "Content-Security-Policy" in response.headers
     nav = client.get("/inbox/campaigns").get_data(as_text=True)
     assert 'href="/inbox/segments"' in nav and 'href="/inbox/journeys"' in nav and 'href="/inbox/offers"' in nav
+    assert "Kampanye baru" in nav
+    client.post("/inbox/language", {"lang": "en", "next": "/inbox/campaigns"})
+    english = client.get("/inbox/campaigns").get_data(as_text=True)
+    assert "New campaign" in english and "Segments" in english and "Kampanye baru" not in english
 
 
 def test_an_agent_cannot_manage_segments_or_campaigns(as_role, runtime):  # noqa: F811
