@@ -318,9 +318,9 @@ def _campaign_form_context(db: Session, form: dict[str, Any]) -> dict[str, Any]:
             "default_policy": _settings().broadcasts.quota_policy, "max_buttons": cmp.MAX_BUTTONS}
 
 
-def _form_from_campaign(campaign: Campaign) -> dict[str, Any]:
-    """A new form filled from an existing campaign ("duplicate")."""
-    form: dict[str, Any] = {"name": f"{campaign.name} (2)", "channels": campaign.channels,
+def _form_from_campaign(campaign: Campaign, copy: bool = True) -> dict[str, Any]:
+    """The form filled from an existing campaign (to edit it, or as a new copy)."""
+    form: dict[str, Any] = {"name": f"{campaign.name} (2)" if copy else campaign.name, "channels": campaign.channels,
                             "promotion_id": campaign.promotion_id or "", "quota_policy": campaign.quota_policy,
                             "audience": "segment" if campaign.segment_id else "rules",
                             "segment_id": campaign.segment_id or "", "rules": json.dumps(campaign.rules or {})}
@@ -341,13 +341,17 @@ def _form_from_campaign(campaign: Campaign) -> dict[str, Any]:
                              f"{prefix}{suffix}_value_{i}": button[kind]})
     if campaign.recurrence:
         form.update(when="cron", recurrence=campaign.recurrence)
+    elif campaign.send_at and not copy:
+        form.update(when="at", send_at=campaign.send_at.astimezone(_settings().tz).strftime("%Y-%m-%dT%H:%M"))
     return form
 
 
-def _campaign_page(form: dict[str, Any], error: _FormError | None = None, status: int = 200, warning: str = ""):
+def _campaign_page(form: dict[str, Any], error: _FormError | None = None, status: int = 200, warning: str = "",
+                   editing: Campaign | None = None):
     with Session(_engine()) as db:
         context = _campaign_form_context(db, form)
-    return render_template("marketing/campaign_form.html", error=error, warning=warning, **context), status
+    return render_template("marketing/campaign_form.html", error=error, warning=warning, editing=editing,
+                           **context), status
 
 
 @marketing.get("/campaigns")
@@ -389,32 +393,57 @@ def campaign_new():
             if segment_id is not None:
                 form.update(audience="segment", segment_id=segment_id)
         return _campaign_page(form)
+    return _save_campaign(None)
+
+
+def _save_campaign(editing: Campaign | None):
+    """Create (or update) a campaign from the posted form; queue it when it is due now."""
     form = request.form
     values = {key: (form.getlist(key) if key == "channels" else form.get(key)) for key in form}
     try:
         arguments = _campaign_values(form)
     except _FormError as exc:
         flash(str(exc), "error")
-        return _campaign_page(values, exc, 400)
+        return _campaign_page(values, exc, 400, editing=editing)
     with Session(_engine()) as db:
         if not arguments["draft"] and not form.get("confirm_quota"):
             warning = _quota_warning(db, arguments)
             if warning:
-                return _campaign_page({**values, "needs_confirm": "1"}, None, 409, warning)
+                return _campaign_page({**values, "needs_confirm": "1"}, None, 409, warning, editing=editing)
     try:
         with session_scope(_engine()) as db:
-            campaign = cmp.create_campaign(session=db, created_by=f"staff:{current_staff().id}", **arguments)
-            data.audit(session=db, staff=current_staff(), action="campaign.create", target_type="campaign",
-                       target_id=campaign.id, details={"name": campaign.name, "status": campaign.status})
+            if editing is None:
+                campaign = cmp.create_campaign(session=db, created_by=f"staff:{current_staff().id}", **arguments)
+            else:
+                campaign = cmp.update_campaign(session=db, campaign_id=editing.id, **arguments)
+            data.audit(session=db, staff=current_staff(), action="campaign.update" if editing else "campaign.create",
+                       target_type="campaign", target_id=campaign.id,
+                       details={"name": campaign.name, "status": campaign.status})
             campaign_id, status = campaign.id, campaign.status
     except cmp.CampaignError as exc:
         error = _FormError(exc.field or "", str(exc))
         flash(t("err_campaign", arg=str(exc)), "error")
-        return _campaign_page(values, error, 422)
+        return _campaign_page(values, error, exc.status if exc.status in (404, 409) else 422, editing=editing)
     if status == "sending":
         api_bc._enqueue_campaign(campaign_id, "now")
     flash(t(f"campaign_created_{status}"), "info")
     return redirect(url_for("marketing.campaign", campaign_id=campaign_id), 303)
+
+
+@marketing.route("/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"])
+@permission_required("campaigns.manage")
+def campaign_edit(campaign_id: int):
+    """Edit a campaign that has not started yet (a draft, or scheduled and never run)."""
+    with Session(_engine()) as db:
+        campaign = _campaign_or_404(db, campaign_id)
+        db.expunge(campaign)
+    if campaign.status not in ("draft", "scheduled"):
+        flash(t("err_campaign", arg=t("not_editable")), "error")
+        return redirect(url_for("marketing.campaign", campaign_id=campaign_id), 303)
+    if request.method == "GET":
+        return _campaign_page({"split_a": 50, "test_percent": 20, **_form_from_campaign(campaign, copy=False)},
+                              editing=campaign)
+    return _save_campaign(campaign)
 
 
 def _quota_warning(db: Session, arguments: dict[str, Any]) -> str:
@@ -945,6 +974,10 @@ register({
     "cancel": {"id": "Batalkan", "en": "Cancel"},
     "confirm_cancel": {"id": "Batalkan kampanye ini untuk selamanya?", "en": "Cancel this campaign for good?"},
     "duplicate": {"id": "Duplikat", "en": "Duplicate"},
+    "edit": {"id": "Ubah", "en": "Edit"},
+    "edit_campaign": {"id": "Ubah kampanye", "en": "Edit campaign"},
+    "not_editable": {"id": "hanya draf atau jadwal yang belum jalan yang bisa diubah; duplikat saja",
+                     "en": "only a draft or a schedule that has not run can be edited; duplicate it"},
     "test_send": {"id": "Tes kirim ke akun saya", "en": "Test-send to my accounts"},
     "test_needs_accounts": {"id": "Hubungkan dulu akun LINE/Telegram Anda untuk tes kirim.",
                             "en": "Link your own LINE/Telegram account first to test-send."},

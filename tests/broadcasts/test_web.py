@@ -177,6 +177,33 @@ def test_a_scheduled_campaign_is_paused_resumed_and_cancelled(marketer, runtime,
     assert marketer.post("/inbox/campaigns/999/pause").status_code == 404
 
 
+def test_a_campaign_that_has_not_started_is_edited(marketer, runtime, session, fake_line):
+    seed(runtime.engine, line=2)
+    marketer.post("/inbox/campaigns/new", campaign_form(when="at", send_at="2099-01-02T10:00",
+                                                        btn_label_0="Menu", btn_value_0="https://shop.test/a"))
+    campaign = session.execute(select(Campaign)).scalars().one()
+    form = marketer.get(f"/inbox/campaigns/{campaign.id}/edit").get_data(as_text=True)
+    assert 'value="2099-01-02T10:00"' in form and "https://shop.test/a" in form
+    refused = marketer.post(f"/inbox/campaigns/{campaign.id}/edit", campaign_form(text="Halo {nama}"))
+    assert refused.status_code == 422
+    session.expire_all()
+    assert session.get(Campaign, campaign.id).message["text"] == "Halo {first_name}, diskon 10%!"
+    edited = marketer.post(f"/inbox/campaigns/{campaign.id}/edit", campaign_form(
+        name="Promo Sabtu", when="cron", recurrence="0 9 * * sat", btn_label_0="Menu", btn_value_0="https://shop.test/b"))
+    assert edited.status_code == 303
+    session.expire_all()
+    changed = session.get(Campaign, campaign.id)
+    assert (changed.name, changed.recurrence, changed.status) == ("Promo Sabtu", "0 9 * * sat", "scheduled")
+    assert audited(session, "campaign.update") == 1
+    # Sent now from the edit form: it goes out and can no longer be edited.
+    assert marketer.post(f"/inbox/campaigns/{campaign.id}/edit", campaign_form()).status_code == 303
+    session.expire_all()
+    assert session.get(Campaign, campaign.id).status == "done" and len(fake_line.deliveries_per_user()) == 2
+    assert marketer.get(f"/inbox/campaigns/{campaign.id}/edit").status_code == 303
+    assert marketer.post(f"/inbox/campaigns/{campaign.id}/edit", campaign_form()).status_code == 303
+    assert session.execute(select(func.count()).select_from(Delivery)).scalar_one() == 2
+
+
 def test_a_recurring_campaign_shows_its_next_runs_and_a_bad_cron_is_refused(marketer, runtime, session):
     preview = marketer.client.post("/inbox/campaigns/preview", data=campaign_form(when="cron", recurrence="0 10 * * fri"),
                                    headers={"X-CSRFToken": marketer.token})

@@ -50,6 +50,8 @@ CASES = [
     ("GET", "/inbox/campaigns/new", {}, {A, M}),
     ("POST", "/inbox/campaigns/new", {"name": "c", "text": "hi", "submit": "draft"}, {A, M}),
     ("GET", "/inbox/campaigns/999", {}, {A, M}),
+    ("GET", "/inbox/campaigns/999/edit", {}, {A, M}),
+    ("POST", "/inbox/campaigns/999/edit", {"name": "c", "text": "hi"}, {A, M}),
     ("POST", "/inbox/campaigns/999/pause", {}, {A, M}),
     ("POST", "/inbox/campaigns/999/resume", {}, {A, M}),
     ("POST", "/inbox/campaigns/999/cancel", {}, {A, M}),
