@@ -10,8 +10,6 @@ re-renders the form with the reason (status 400/409/422) and writes nothing.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import time
@@ -19,8 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import (
-    Blueprint, Flask, Response, abort, current_app, flash, jsonify, redirect, render_template, request,
-    stream_with_context, url_for,
+    Blueprint, Flask, abort, current_app, flash, jsonify, redirect, render_template, request, url_for,
 )
 from sqlalchemy import select
 from sqlmodel import Session
@@ -664,22 +661,7 @@ def campaign_export(campaign_id: int):
     engine = _engine()
     with Session(engine) as db:
         _campaign_or_404(db, campaign_id)
-
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(cmp.CSV_COLUMNS)
-        with Session(engine) as db:
-            for n, row in enumerate(cmp.export_rows(session=db, campaign_id=campaign_id), 1):
-                writer.writerow(row)
-                if n % 1000 == 0:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-        yield buffer.getvalue()
-
-    return Response(stream_with_context(generate()), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}.csv"'})
+    return api_bc.csv_response(engine, campaign_id)
 
 
 # --- journeys -------------------------------------------------------------------------------

@@ -618,17 +618,8 @@ def campaign_timeseries(campaign_id: int):
         return _dump(TimeSeries(bucket=bucket, items=[TimePoint(**item) for item in items]))
 
 
-@api.get("/campaigns/<int:campaign_id>/export.csv")
-@require_token
-def export_campaign(campaign_id: int):
-    """Every delivery of the campaign as CSV (streamed)."""
-    engine = _engine()
-    with Session(engine) as session:
-        try:
-            cmp.get_campaign(session=session, campaign_id=campaign_id)
-        except cmp.CampaignError as exc:
-            raise _campaign_error(exc) from None
-
+def csv_response(engine, campaign_id: int) -> Response:
+    """Every delivery of the campaign as a streamed CSV download (batches of 1,000 rows)."""
     def generate():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
@@ -644,6 +635,19 @@ def export_campaign(campaign_id: int):
 
     return Response(stream_with_context(generate()), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}.csv"'})
+
+
+@api.get("/campaigns/<int:campaign_id>/export.csv")
+@require_token
+def export_campaign(campaign_id: int):
+    """Every delivery of the campaign as CSV (streamed)."""
+    engine = _engine()
+    with Session(engine) as session:
+        try:
+            cmp.get_campaign(session=session, campaign_id=campaign_id)
+        except cmp.CampaignError as exc:
+            raise _campaign_error(exc) from None
+    return csv_response(engine, campaign_id)
 
 
 # --- journeys, consent, quota -------------------------------------------------------------------
