@@ -126,6 +126,20 @@ def seed(url: str, contacts: int, messages: int) -> dict:
     return {"conversation": contacts // 2, "contact": contacts // 3, "name": FIRST[3], "order": str(10_000 + 77)}
 
 
+def seed_marketing(url: str) -> dict:
+    """A three-rule segment and a draft campaign on it (the marketer's pages need one of each)."""
+    from broadcasts import campaigns, segments
+
+    rules = {"all": [{"field": "channel", "op": "eq", "value": "line"}, {"field": "last_seen_days", "op": "lte",
+                                                                       "value": 90},
+                     {"field": "birthday_month", "op": "in", "value": [1, 2, 3]}]}
+    with session_scope(get_engine(url)) as s:
+        segment = segments.create_segment(session=s, name="LINE, active, Q1 birthdays", rules=rules)
+        campaign = campaigns.create_campaign(session=s, name="Bench promo", message={"text": "Halo {first_name}!"},
+                                             segment_id=segment.id, timezone_name="Asia/Jakarta", draft=True)
+        return {"segment": segment.id, "campaign": campaign.id}
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))]
@@ -154,6 +168,7 @@ def main() -> None:
     token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/inbox/login").get_data(as_text=True))[1]
     assert client.post("/inbox/login", data={"email": "bench@sapa.local", "password": "bench-password",
                                              "csrf_token": token}).status_code == 302
+    marketing = seed_marketing(url)
     pages = [
         ("conversation list (open)", "/inbox/"),
         ("list: unassigned, any status", "/inbox/?scope=unassigned&status=any"),
@@ -173,6 +188,13 @@ def main() -> None:
         ("agenda", "/inbox/agenda"),
         ("dashboard (30 days)", "/inbox/dashboard"),
         ("dashboard (90 days)", "/inbox/dashboard?days=90"),
+        ("segments (live counts)", "/inbox/segments"),
+        ("segment editor", f"/inbox/segments/{marketing['segment']}"),
+        ("campaigns (with stats)", "/inbox/campaigns"),
+        ("campaign form", "/inbox/campaigns/new"),
+        ("campaign results", f"/inbox/campaigns/{marketing['campaign']}"),
+        ("journeys", "/inbox/journeys"),
+        ("location offers", "/inbox/offers"),
     ]
     print(f"\n{'page':32} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  status")
     print("-" * 68)

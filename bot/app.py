@@ -58,6 +58,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     from crm.inbox import init_inbox
 
     init_inbox(app)
+
+    from broadcasts.web import init_marketing
+
+    init_marketing(app)
     if settings.simulator_enabled:
         from bot.simulator import simulator
 

@@ -241,13 +241,12 @@ def _ab_test(raw: Any, variants: list) -> dict[str, Any]:
     return {"test_percent": percent, "metric": metric, **({"decide_after_hours": hours} if hours else {})}
 
 
-def create_campaign(*, session: Session, name: str, message: Any, segment_id: int | None = None,
+def campaign_fields(*, session: Session, name: str, message: Any, segment_id: int | None = None,
                     rules: Any = None, send_at: datetime | None = None, recurrence: str | None = None,
                     timezone_name: str, channels: list[str] | None = None, variants: Any = None,
                     ab_test: Any = None, promotion_id: int | None = None, quota_policy: str = "refuse",
-                    draft: bool = False, now: datetime | None = None, misfire_grace_seconds: int = 3600,
-                    created_by: str | None = None, kind: str = "campaign") -> Campaign:
-    """Validate and store a campaign: draft, scheduled (at a time / cron) or due now ("sending")."""
+                    draft: bool = False, now: datetime | None = None, misfire_grace_seconds: int = 3600) -> dict:
+    """A campaign's columns validated and normalised (CampaignError naming the field otherwise)."""
     now = now or utcnow()
     if not isinstance(name, str) or not name.strip():
         raise CampaignError("name is required", "name")
@@ -284,11 +283,32 @@ def create_campaign(*, session: Session, name: str, message: Any, segment_id: in
             raise CampaignError(f"recurrence is not a valid cron expression (minute hour day month weekday): {exc}",
                                 "recurrence") from None
     status = "draft" if draft else ("scheduled" if (recurrence or (send_at and send_at > now)) else "sending")
-    campaign = Campaign(name=name.strip()[:200], kind=kind, status=status, segment_id=segment_id, rules=rules,
-                        channels=sorted(set(channels)), message=clean_message, variants=variants,
-                        ab_test=_ab_test(ab_test, variants), promotion_id=promotion_id, send_at=send_at,
-                        recurrence=recurrence, timezone=timezone_name, quota_policy=quota_policy,
-                        created_by=created_by)
+    return dict(name=name.strip()[:200], status=status, segment_id=segment_id, rules=rules,
+                channels=sorted(set(channels)), message=clean_message, variants=variants,
+                ab_test=_ab_test(ab_test, variants), promotion_id=promotion_id, send_at=send_at,
+                recurrence=recurrence, timezone=timezone_name, quota_policy=quota_policy)
+
+
+def create_campaign(*, session: Session, created_by: str | None = None, kind: str = "campaign",
+                    **fields: Any) -> Campaign:
+    """Validate and store a campaign: draft, scheduled (at a time / cron) or due now ("sending")."""
+    campaign = Campaign(kind=kind, created_by=created_by, **campaign_fields(session=session, **fields))
+    session.add(campaign)
+    session.flush()
+    _track_links(session, campaign)
+    return campaign
+
+
+def update_campaign(*, session: Session, campaign_id: int, **fields: Any) -> Campaign:
+    """Change a campaign that has not started (a draft, or scheduled and never run) with the same checks."""
+    campaign = get_campaign(session=session, campaign_id=campaign_id)
+    started = session.execute(select(CampaignRun.id).where(CampaignRun.campaign_id == campaign_id).limit(1)).first()
+    if campaign.status not in ("draft", "scheduled") or started:
+        raise CampaignError(f"a {campaign.status} campaign that has started cannot be edited; duplicate it",
+                            status=409)
+    for key, value in campaign_fields(session=session, **fields).items():
+        setattr(campaign, key, value)
+    campaign.updated_at, campaign.notice, campaign.winner = utcnow(), "", None
     session.add(campaign)
     session.flush()
     _track_links(session, campaign)
@@ -297,9 +317,13 @@ def create_campaign(*, session: Session, name: str, message: Any, segment_id: in
 
 def _track_links(session: Session, campaign: Campaign) -> None:
     messages = [("", campaign.message)] + [(v["name"], v["message"]) for v in campaign.variants or []]
+    # After an edit the links already tracked keep their tokens (a test-send may have used them).
+    known = set(session.execute(select(TrackedLink.variant, TrackedLink.url)
+                                .where(TrackedLink.campaign_id == campaign.id)).all())
     for variant, message in messages:
         for button in (message.get("buttons") or []) + (message.get("quick_replies") or []):
-            if "url" in button:
+            if "url" in button and (variant, button["url"]) not in known:
+                known.add((variant, button["url"]))
                 session.add(TrackedLink(token=secrets.token_urlsafe(9), campaign_id=campaign.id, variant=variant,
                                         url=button["url"]))
     session.flush()

@@ -180,7 +180,6 @@ def _when(value: Any) -> datetime:
 # --- fields ---------------------------------------------------------------------------
 
 CONTACT = Contact.__table__.c
-IDENTITY = ChannelIdentity.__table__.c
 ORDER = Order.__table__.c
 ITEM = OrderItem.__table__.c
 PRODUCT = Product.__table__.c
@@ -189,7 +188,10 @@ COMPLAINT = Complaint.__table__.c
 
 def _channel(c: _Compiler, op: str, value: Any) -> ColumnElement:
     items = _strings(op, value, CHANNELS)
-    has = exists().where(IDENTITY.contact_id == CONTACT.id, IDENTITY.channel.in_(items))
+    # An alias: fan-out selects FROM the identity table itself, and a bare reference here would
+    # auto-correlate to it, leaving the EXISTS without a FROM.
+    identity = ChannelIdentity.__table__.alias("rule_identity").c
+    has = exists().where(identity.contact_id == CONTACT.id, identity.channel.in_(items))
     return not_(has) if op == "ne" else has
 
 

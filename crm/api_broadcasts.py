@@ -479,17 +479,14 @@ def cancel_campaign(campaign_id: int):
     return _dump(CampaignCreated(id=campaign.id, status=campaign.status))
 
 
-@api.post("/campaigns/<int:campaign_id>/resume")
-@require_token
-def resume_campaign(campaign_id: int):
-    """Resume a paused campaign (or launch a draft); optionally with another quota policy."""
-    body = _json_body(ResumeBody) if request.get_data() else ResumeBody()
+def resume_and_enqueue(campaign_id: int, quota_policy: str | None = None) -> tuple[int, str]:
+    """Resume a paused campaign (or launch a draft) and queue its work; (id, status). CampaignError when refused."""
     settings = _settings()
 
     def action(session):
         campaign, run = cmp.resume(session=session, campaign_id=campaign_id)
-        if body.quota_policy:
-            campaign.quota_policy = body.quota_policy
+        if quota_policy:
+            campaign.quota_policy = quota_policy
         if run is not None:
             run.quota_checked = False  # the quota may have changed; check again before sending
             session.add(run)
@@ -499,33 +496,51 @@ def resume_campaign(campaign_id: int):
             run_key(campaign, utcnow(), settings.broadcasts.misfire_grace_seconds)
         return campaign.id, campaign.status, run.id if run is not None else None, key
 
-    campaign_id_, status, run_id, key = _change(campaign_id, action)
+    with session_scope(_engine()) as session:
+        campaign_id_, status, run_id, key = action(session)
     if run_id is not None:
         _enqueue_run(run_id)
     elif key is not None:
         _enqueue_campaign(campaign_id_, key)
+    return campaign_id_, status
+
+
+@api.post("/campaigns/<int:campaign_id>/resume")
+@require_token
+def resume_campaign(campaign_id: int):
+    """Resume a paused campaign (or launch a draft); optionally with another quota policy."""
+    body = _json_body(ResumeBody) if request.get_data() else ResumeBody()
+    try:
+        campaign_id_, status = resume_and_enqueue(campaign_id, body.quota_policy)
+    except cmp.CampaignError as exc:
+        raise _campaign_error(exc) from None
     return _dump(CampaignCreated(id=campaign_id_, status=status))
+
+
+def send_winner(campaign_id: int, variant: str | None = None) -> str:
+    """End an A/B test: the named (or best) variant goes to the rest; the winner. CampaignError when refused."""
+    from broadcasts import fanout
+    from bot.runtime import get_runtime
+
+    days = _settings().broadcasts.attribution_days
+    with Session(_engine()) as session:
+        winner = cmp.choose_winner(session=session, campaign_id=campaign_id, attribution_days=days, variant=variant)
+        run = cmp.open_run(session=session, campaign_id=campaign_id)
+    fanout.release_winner(get_runtime(), campaign_id, winner)
+    if run is not None:
+        _enqueue_run(run.id)
+    return winner
 
 
 @api.post("/campaigns/<int:campaign_id>/winner")
 @require_token
 def choose_winner(campaign_id: int):
     """End an A/B test: the named (or best) variant goes to the rest of the audience."""
-    from broadcasts import fanout
-    from bot.runtime import get_runtime
-
     body = _json_body(WinnerBody) if request.get_data() else WinnerBody()
-    days = _settings().broadcasts.attribution_days
-    with Session(_engine()) as session:
-        try:
-            winner = cmp.choose_winner(session=session, campaign_id=campaign_id, attribution_days=days,
-                                       variant=body.variant)
-        except cmp.CampaignError as exc:
-            raise _campaign_error(exc) from None
-        run = cmp.open_run(session=session, campaign_id=campaign_id)
-    fanout.release_winner(get_runtime(), campaign_id, winner)
-    if run is not None:
-        _enqueue_run(run.id)
+    try:
+        send_winner(campaign_id, body.variant)
+    except cmp.CampaignError as exc:
+        raise _campaign_error(exc) from None
     with Session(_engine()) as session:
         return _dump(campaign_public(session, session.get(Campaign, campaign_id)))
 
@@ -563,22 +578,28 @@ def test_send(campaign_id: int):
                                     for (c, e), o in results]))
 
 
+def render_preview(message: dict[str, Any], name: str = "Budi", promotion: Any = None) -> dict[str, list[dict]]:
+    """How a validated message renders on LINE and on Telegram: channel -> reply payloads."""
+    settings = _settings()
+    rendered = {}
+    for channel in ("line", "telegram"):
+        ctx = cmp.RenderContext(campaign_id=0, variant="", channel=channel, shop=settings.bot.shop_name,
+                                public_url=settings.public_url, secret=settings.secret_key, name=name,
+                                promotion=promotion)
+        rendered[channel] = [reply.to_payload() for reply in cmp.render(message, ctx, settings.tz)]
+    return rendered
+
+
 @api.post("/campaigns/preview")
 @require_token
 def preview_message():
     """How a message renders on LINE and on Telegram (neutral replies, variables filled)."""
     body = _json_body(MessagePreview)
-    settings = _settings()
     try:
         message = cmp.validate_message(body.message)
     except cmp.CampaignError as exc:
         raise _campaign_error(exc) from None
-    rendered = {}
-    for channel in ("line", "telegram"):
-        ctx = cmp.RenderContext(campaign_id=0, variant="", channel=channel, shop=settings.bot.shop_name,
-                                public_url=settings.public_url, secret=settings.secret_key, name=body.name)
-        rendered[channel] = [reply.to_payload() for reply in cmp.render(message, ctx, settings.tz)]
-    return _dump(RenderedPreview(**rendered))
+    return _dump(RenderedPreview(**render_preview(message, body.name)))
 
 
 @api.get("/campaigns/<int:campaign_id>/timeseries")
@@ -597,17 +618,8 @@ def campaign_timeseries(campaign_id: int):
         return _dump(TimeSeries(bucket=bucket, items=[TimePoint(**item) for item in items]))
 
 
-@api.get("/campaigns/<int:campaign_id>/export.csv")
-@require_token
-def export_campaign(campaign_id: int):
-    """Every delivery of the campaign as CSV (streamed)."""
-    engine = _engine()
-    with Session(engine) as session:
-        try:
-            cmp.get_campaign(session=session, campaign_id=campaign_id)
-        except cmp.CampaignError as exc:
-            raise _campaign_error(exc) from None
-
+def csv_response(engine, campaign_id: int) -> Response:
+    """Every delivery of the campaign as a streamed CSV download (batches of 1,000 rows)."""
     def generate():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
@@ -623,6 +635,19 @@ def export_campaign(campaign_id: int):
 
     return Response(stream_with_context(generate()), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}.csv"'})
+
+
+@api.get("/campaigns/<int:campaign_id>/export.csv")
+@require_token
+def export_campaign(campaign_id: int):
+    """Every delivery of the campaign as CSV (streamed)."""
+    engine = _engine()
+    with Session(engine) as session:
+        try:
+            cmp.get_campaign(session=session, campaign_id=campaign_id)
+        except cmp.CampaignError as exc:
+            raise _campaign_error(exc) from None
+    return csv_response(engine, campaign_id)
 
 
 # --- journeys, consent, quota -------------------------------------------------------------------
@@ -670,10 +695,8 @@ def set_consent(contact_id: int):
                                                                                       contact_id=contact_id)))
 
 
-@api.get("/broadcasts/quota")
-@require_token
-def line_quota():
-    """This month's LINE message quota, read from LINE."""
+def read_quota() -> Quota:
+    """This month's LINE quota; ApiError 409 when LINE is off, 502 when LINE fails."""
     from bot.runtime import get_runtime
 
     try:
@@ -683,7 +706,14 @@ def line_quota():
             from None
     except Exception as exc:  # noqa: BLE001 - LINE failed; say so instead of a 500
         raise ApiError(502, f"LINE did not answer the quota request: {type(exc).__name__}") from None
-    return _dump(Quota(limit=limit, used=used, left=None if limit is None else max(0, limit - used)))
+    return Quota(limit=limit, used=used, left=None if limit is None else max(0, limit - used))
+
+
+@api.get("/broadcasts/quota")
+@require_token
+def line_quota():
+    """This month's LINE message quota, read from LINE."""
+    return _dump(read_quota())
 
 
 # --- tracked links (public) -----------------------------------------------------------------------

@@ -190,6 +190,9 @@ class StaffUser(SQLModel, table=True):
     language: str = Field(default="id", max_length=4)
     active: bool = True
     notes_access: bool = False  # marketers see private notes only when an admin grants it
+    # The staff member's own chat accounts (campaign test-sends go there, nowhere else).
+    line_user_id: str | None = Field(default=None, max_length=64)
+    telegram_chat_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
 

@@ -36,13 +36,26 @@ PHONE = {"width": 390, "height": 844}
 def main() -> None:
     """Seed the demo, serve it, and save one PNG per main screen."""
     folder = tempfile.mkdtemp(prefix="sapa-shots-")
+    # The test suite's fake LINE and Telegram APIs receive the demo campaign (nothing leaves the machine).
+    from tests.factories import LINE_SECRET, TELEGRAM_SECRET
+    from tests.fakes.line_api import FakeLine
+    from tests.fakes.telegram_api import FakeTelegram
+
+    fake_line = FakeLine(access_token="shots-line").__enter__()
+    fake_telegram = FakeTelegram(token="1:shots").__enter__()
+    fake_line.quota = 1000
     settings = Settings(env="test", database_url=f"sqlite:///{folder}/sapa.db", queue_url="memory:",
-                        inbox={"live_stream_seconds": 5})
+                        inbox={"live_stream_seconds": 5},
+                        line={"channel_secret": LINE_SECRET, "access_token": "shots-line", "api_base": fake_line.url},
+                        telegram={"bot_token": "1:shots", "secret_token": TELEGRAM_SECRET,
+                                  "api_base": fake_telegram.url})
     SQLModel.metadata.create_all(get_engine(settings.database_url))
     with session_scope(get_engine(settings.database_url)) as session:
         demo.load(session)
     from bot.app import create_app
+    from bot.runtime import Runtime, set_runtime
 
+    set_runtime(Runtime.from_settings(settings))  # the memory queue runs campaign tasks inline
     server = make_server("127.0.0.1", 0, create_app(settings), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
@@ -67,6 +80,9 @@ def main() -> None:
             if name == "phone":
                 page.goto(f"{base}/inbox/?status=any")
                 page.screenshot(path=str(OUT / "list-phone.png"))
+                page.goto(f"{base}/inbox/campaigns/1")
+                page.wait_for_timeout(400)
+                page.screenshot(path=str(OUT / "campaign-phone.png"), full_page=True)
                 continue
             for shot, path in (("contact", "/inbox/contacts/1"), ("orders", "/inbox/orders"),
                                ("complaints", "/inbox/complaints"), ("agenda", "/inbox/agenda"),
@@ -74,10 +90,41 @@ def main() -> None:
                 page.goto(base + path)
                 page.wait_for_timeout(300)
                 page.screenshot(path=str(OUT / f"{shot}.png"), full_page=shot != "dashboard")
+            marketing_screens(page, base)
             page.close()
         browser.close()
     server.shutdown()
     print(f"screenshots in {OUT}")
+
+
+def marketing_screens(page, base: str) -> None:
+    """The marketer's screens: a segment built with the rule builder, a campaign sent now and its results."""
+    page.goto(f"{base}/inbox/segments/new")
+    page.fill("input[name=name]", "Pelanggan LINE")
+    page.click("#builder-segment .add-rule")
+    page.click("#builder-segment .add-group")
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(OUT / "segment-builder.png"), full_page=True)
+    page.click("#save-segment")
+    page.goto(f"{base}/inbox/campaigns/new")
+    page.fill("input[name=name]", "Promo Jumat")
+    page.fill("textarea[name=text]", "Halo dari {shop}! Diskon 20% semua kopi susu hari ini ☕")
+    page.fill("input[name=btn_label_0]", "Lihat menu")
+    page.fill("input[name=btn_value_0]", "https://example.com/menu")
+    page.fill("input[name=qr_label_0]", "Pesan")
+    page.select_option("select[name=qr_kind_0]", "text")
+    page.fill("input[name=qr_value_0]", "pesan")
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(OUT / "campaign-form.png"), full_page=True)
+    page.click("#send-campaign")
+    page.wait_for_url("**/inbox/campaigns/*")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(OUT / "campaign-results.png"), full_page=True)
+    for shot, path in (("campaigns", "/inbox/campaigns"), ("journeys", "/inbox/journeys"),
+                       ("offers", "/inbox/offers")):
+        page.goto(base + path)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(OUT / f"{shot}.png"), full_page=True)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ CSRF_EXEMPT_PREFIXES = ("/webhooks/", "/api/", "/simulator/", "/healthz")
 ALL = frozenset(ROLES)
 STAFF = frozenset({"admin", "agent"})
 ADMIN = frozenset({"admin"})
+MARKETING = frozenset({"admin", "marketer"})
 
 # Permission → roles. Marketers read conversations (to know customers) but do not answer them;
 # private notes need `notes.view`, which a marketer gets only when granted (StaffUser.notes_access).
@@ -58,6 +59,10 @@ MATRIX: dict[str, frozenset[str]] = {
     "canned.manage": ADMIN,
     "users.manage": ADMIN,
     "audit.view": ADMIN,
+    "segments.manage": MARKETING,
+    "campaigns.manage": MARKETING,  # campaigns, results, journeys
+    "offers.manage": MARKETING,  # location-based promotions
+    "profile.edit": ALL,  # one's own chat accounts (campaign test-sends)
 }
 GRANTABLE = {"notes.view", "notes.write"}  # what `notes_access` adds for a marketer
 

@@ -1,0 +1,51 @@
+"""The marketer's screens in a real browser (Debian's Chromium under Playwright): the rule
+builder's live count, a campaign sent now, and its results."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.broadcasts.helpers import seed
+from tests.inbox.conftest import staff  # noqa: F401 - fixture
+from tests.inbox.test_browser import browser, open_page, server, settings  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_marketer_builds_a_segment_and_sends_a_campaign(open_page, server, runtime, fake_line):  # noqa: F811
+    seed(runtime.engine, line=3, tags=["vip"])
+    seed(runtime.engine, telegram=2, start=100)
+    page = open_page("marketer")
+    page.goto(f"{server}/inbox/segments/new")
+    live = page.locator("#live-segment .count")
+    live.filter(has_text=re.compile(r"^5$")).wait_for(timeout=5000)  # no rules yet: everyone
+    page.fill("input[name=name]", "Pelanggan LINE")
+    page.click("#builder-segment .add-rule")  # a rule "channel = line" by default
+    live.filter(has_text=re.compile(r"^3$")).wait_for(timeout=5000)
+    page.locator("#sample li").nth(2).wait_for(timeout=5000)
+    # A rule the compiler refuses shows its message inline, then the count comes back.
+    page.select_option("#builder-segment .rule select >> nth=0", "orders_count")
+    page.fill("#builder-segment .rule input", "")
+    page.locator("#live-segment [data-errors] li").first.wait_for(timeout=5000)
+    page.select_option("#builder-segment .rule select >> nth=0", "channel")
+    live.filter(has_text=re.compile(r"^3$")).wait_for(timeout=5000)
+    page.click("#save-segment")
+    page.wait_for_url(re.compile(r"/inbox/segments/\d+$"))
+
+    page.goto(f"{server}/inbox/campaigns/new")
+    page.fill("input[name=name]", "Promo LINE")
+    page.fill("textarea[name=text]", "Halo dari {shop}, ada promo!")
+    page.locator("#preview-line .lb-bubble", has_text="ada promo!").wait_for(timeout=5000)
+    page.locator("#preview-telegram .tg-message", has_text="ada promo!").wait_for(timeout=5000)
+    page.check("input[name=audience][value=segment]")
+    page.select_option("select[name=segment_id]", label="Pelanggan LINE")
+    page.locator("#preview-audience", has_text="3 · LINE 3").wait_for(timeout=5000)
+    page.click("#send-campaign")
+    page.wait_for_url(re.compile(r"/inbox/campaigns/\d+$"))
+    page.locator("#campaign-status", has_text="selesai").wait_for(timeout=8000)
+    assert page.inner_text("[data-stat=sent]") == "3"
+    assert page.locator("#chart-funnel").count() == 1 and page.evaluate("typeof window.Chart") == "function"
+    assert fake_line.calls("/v2/bot/message/multicast") and len(fake_line.deliveries_per_user()) == 3
+    assert page.dialogs == []
