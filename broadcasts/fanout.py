@@ -386,25 +386,25 @@ def _promotion(session: Session, campaign: Campaign):
     return session.get(Promotion, campaign.promotion_id)
 
 
-def _can_send(rt: Runtime, campaign_id: int) -> tuple[Campaign | None, datetime | None]:
+def _sendable_campaign(rt: Runtime, run_id: int) -> Campaign | None:
+    """The run's campaign if it may send now; None when paused or cancelled; SendLater in quiet hours."""
     with Session(rt.engine) as session:
-        campaign = session.get(Campaign, campaign_id)
+        run = session.get(CampaignRun, run_id)
+        campaign = session.get(Campaign, run.campaign_id)
         if campaign is None or campaign.status not in ("sending", "scheduled"):
-            return None, None
+            return None
         session.expunge(campaign)
-    return campaign, _quiet(rt, campaign, utcnow())
+    quiet = _quiet(rt, campaign, utcnow())
+    if quiet is not None:
+        raise SendLater((quiet - utcnow()).total_seconds(), "quiet hours")
+    return campaign
 
 
 def send_chunk(rt: Runtime, run_id: int, chunk: int) -> int:
     """Multicast one LINE chunk with its stable retry key; returns the rows now sent."""
-    with Session(rt.engine) as session:
-        run = session.get(CampaignRun, run_id)
-        campaign_id = run.campaign_id
-    campaign, quiet = _can_send(rt, campaign_id)
+    campaign = _sendable_campaign(rt, run_id)
     if campaign is None:
         return 0
-    if quiet is not None:
-        raise SendLater((quiet - utcnow()).total_seconds(), "quiet hours")
     with session_scope(rt.engine) as session:
         rows = session.execute(select(D.c.id, D.c.external_id, D.c.variant).where(
             D.c.run_id == run_id, D.c.chunk == chunk, D.c.status.in_(IN_FLIGHT)).order_by(D.c.id)).all()
@@ -452,13 +452,9 @@ class _Counter:
 
 def send_range(rt: Runtime, run_id: int, first: int, last: int, max_retries: int = 3) -> int:
     """Send queued one-by-one rows with ids in [first, last]: Telegram under the limiter, personalised LINE pushes."""
-    with Session(rt.engine) as session:
-        campaign_id = session.get(CampaignRun, run_id).campaign_id
-    campaign, quiet = _can_send(rt, campaign_id)
+    campaign = _sendable_campaign(rt, run_id)
     if campaign is None:
         return 0
-    if quiet is not None:
-        raise SendLater((quiet - utcnow()).total_seconds(), "quiet hours")
     with session_scope(rt.engine) as session:
         rows = session.execute(select(D.c.id, D.c.channel, D.c.external_id, D.c.variant, C.c.display_name)
                                .select_from(D.join(C, C.c.id == D.c.contact_id))
@@ -513,8 +509,11 @@ def send_range(rt: Runtime, run_id: int, first: int, last: int, max_retries: int
             futures.append(pool.submit(one, row))
             if time.monotonic() - checked > 1:  # pausing or cancelling takes effect within a second
                 checked = time.monotonic()
-                live, quiet = _can_send(rt, campaign_id)
-                if live is None or quiet is not None:
+                try:
+                    live = _sendable_campaign(rt, run_id)
+                except SendLater:  # quiet hours began: the rest stays queued
+                    live = None
+                if live is None:
                     stop.set()
                     break
         for future in futures:

@@ -81,17 +81,9 @@ class Stats(BaseModel):
     orders: int
 
 
-class Results(BaseModel):
+class Results(Stats):
     """Everything measured: the stats plus skipped (guard rails), still queued, revenue, failures by reason."""
 
-    targeted: int
-    sent: int
-    failed: int
-    blocked: int
-    unknown: int
-    clicked: int
-    replied: int
-    orders: int
     skipped: int
     queued: int
     revenue: int
