@@ -35,7 +35,6 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sqlalchemy import JSON, Column, Text, func
 from sqlmodel import Field, Session, SQLModel, select
 
@@ -116,6 +115,9 @@ class FaqIndex:
 
     def __init__(self, entries: list[tuple[int, str, str | None, list[str]]]) -> None:
         """Index (id, question, question_en, keywords) tuples."""
+        # Imported here: scikit-learn costs ~100 MB, and only processes that answer FAQs need it.
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         self.ids = [entry[0] for entry in entries]
         fields, owners, combined = [], [], []
         for row, (_, question, question_en, keywords) in enumerate(entries):
