@@ -189,38 +189,31 @@ def _refuse_anonymous():
     return redirect(url_for("inbox.login", next=request.full_path.rstrip("?")))
 
 
-def staff_required(*roles: str) -> Callable:
-    """Allow the view to logged-in staff with one of `roles` (any role when none are given)."""
-    unknown = set(roles) - ALL
-    if unknown:
-        raise ValueError(f"unknown roles {unknown}")
-
+def _guard(allowed: Callable[[StaffUser], bool]) -> Callable:
+    """A view decorator: anonymous users are sent to log in, staff for whom `allowed` is false get 403."""
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any):
             user = current_staff()
             if user is None:
                 return _refuse_anonymous()
-            if roles and user.role not in roles:
+            if not allowed(user):
                 abort(403)
             return view(*args, **kwargs)
         return wrapper
     return decorator
+
+
+def staff_required(*roles: str) -> Callable:
+    """Allow the view to logged-in staff with one of `roles` (any role when none are given)."""
+    unknown = set(roles) - ALL
+    if unknown:
+        raise ValueError(f"unknown roles {unknown}")
+    return _guard(lambda user: not roles or user.role in roles)
 
 
 def permission_required(permission: str) -> Callable:
     """Allow the view to logged-in staff holding `permission` (see MATRIX)."""
     if permission not in MATRIX:
         raise ValueError(f"unknown permission {permission}")
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any):
-            user = current_staff()
-            if user is None:
-                return _refuse_anonymous()
-            if not can(permission, user):
-                abort(403)
-            return view(*args, **kwargs)
-        return wrapper
-    return decorator
+    return _guard(lambda user: can(permission, user))

@@ -70,7 +70,7 @@ def test_staff_reply_on_telegram(agent, webhooks, session, fake_telegram):
 def test_image_and_location_replies(agent, line_chat, fake_line):
     conversation_id, _ = line_chat
     fake_line.reset()
-    agent.post(f"/inbox/c/{conversation_id}/reply", {"image_url": "https://cdn.example/menu.png",
+    agent.post(f"/inbox/c/{conversation_id}/reply", {"image_url": "https://shop.example/menu.png",
                                                       "loc_title": "Sapa Coffee Sudirman", "loc_lat": "-6.2",
                                                       "loc_lon": "106.8", "text": "Ini menu dan lokasi kami"})
     types = [m["type"] for m in fake_line.calls("/v2/bot/message/push")[0].json["messages"]]
