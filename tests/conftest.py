@@ -187,6 +187,18 @@ def api_token(runtime) -> str:
         return create_token(session=s, name="tests")
 
 
+@pytest.fixture
+def auth(api_token) -> dict:
+    """Authorization header with a valid API token."""
+    return {"Authorization": f"Bearer {api_token}"}
+
+
+@pytest.fixture
+def spec(client) -> dict:
+    """The app's OpenAPI document."""
+    return client.get("/api/v1/openapi.json").get_json()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _dispose_engines_at_end():
     yield

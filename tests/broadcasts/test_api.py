@@ -18,16 +18,6 @@ from tests.openapi import check
 STATS = {"targeted", "sent", "failed", "blocked", "unknown", "clicked", "replied", "orders"}
 
 
-@pytest.fixture
-def auth(api_token):
-    return {"Authorization": f"Bearer {api_token}"}
-
-
-@pytest.fixture
-def spec(client):
-    return client.get("/api/v1/openapi.json").get_json()
-
-
 def test_segment_preview_counts_and_samples_and_explains_bad_rules(client, auth, spec, runtime):
     seed(runtime.engine, line=3, telegram=2, tags=["vip"])
     seed(runtime.engine, line=4, start=100)

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 
 from tests.openapi import check
 
 CONVERSATION_KEYS = {"id", "contact_id", "channel", "status", "assignee", "labels", "bot_active"}
-
-
-@pytest.fixture
-def auth(api_token) -> dict:
-    return {"Authorization": f"Bearer {api_token}"}
-
-
-@pytest.fixture
-def spec(client) -> dict:
-    return client.get("/api/v1/openapi.json").get_json()
 
 
 def test_conversations_reflect_inbox_actions(client, auth, spec, agent, line_chat, staff):
