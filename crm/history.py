@@ -92,9 +92,9 @@ def record_inbound(*, session: Session, inbound: m.Inbound, first_attempt: bool 
 
 def _customer_wrote(conversation: Conversation, now) -> None:
     """Inbox bookkeeping for a customer message: unread, waiting, reopening a resolved or snoozed chat."""
+    if conversation.status == "resolved":  # a new episode: its response and resolution times start over
+        conversation.opened_at = conversation.first_response_at = conversation.resolved_at = None
     if conversation.status in ("resolved", "snoozed"):
-        if conversation.status == "resolved":
-            conversation.opened_at, conversation.first_response_at, conversation.resolved_at = now, None, None
         conversation.status, conversation.snoozed_until = "open", None
     conversation.opened_at = conversation.opened_at or now
     conversation.unread_count = (conversation.unread_count or 0) + 1
