@@ -200,18 +200,29 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def _cpu_fields() -> list[int]:
+    return [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+
+
 def machine_busy_seconds() -> float:
-    """CPU seconds used by everything on the machine (all cores) since boot."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    """CPU seconds used by everything on this machine (all cores) since boot, steal excluded."""
+    fields = _cpu_fields()
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    return (sum(fields[:7]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_steal_seconds() -> float:
+    """CPU seconds the hypervisor gave to other virtual machines while this one wanted them."""
+    fields = _cpu_fields()
+    return (fields[7] if len(fields) > 7 else 0) / os.sysconf("SC_CLK_TCK")
 
 
 class CpuMeter:
     """CPU used by groups of processes between start() and stop(), in % of one core.
 
-    ``other`` is what the rest of the machine used meanwhile (other users' tests...): a
-    busy neighbour on a 2-core machine makes every figure worse, so it is reported.
+    ``other`` is what the rest of the machine used meanwhile (other users' tests...) and
+    ``steal`` what the hypervisor took for other virtual machines: either makes every figure
+    on a 2-core machine worse, so both are reported.
     """
 
     def __init__(self, groups: dict[str, callable]) -> None:
@@ -223,12 +234,14 @@ class CpuMeter:
         self.pids = {name: pids() for name, pids in self.groups.items()}
         self.before = {name: cpu_seconds(p) for name, p in self.pids.items()}
         self.machine = machine_busy_seconds()
+        self.steal = machine_steal_seconds()
 
     def stop(self) -> dict[str, float]:
         dt = time.monotonic() - self.t
         used = {name: cpu_seconds(self.pids[name]) - self.before[name] for name in self.groups}
         out = {name: round(100 * v / dt) for name, v in used.items()}
         out["other"] = max(0, round(100 * (machine_busy_seconds() - self.machine - sum(used.values())) / dt))
+        out["steal"] = round(100 * (machine_steal_seconds() - self.steal) / dt)
         return out
 
 
@@ -574,6 +587,9 @@ def run(args, tmp: Path, procs: list, started: float) -> int:
                 say(f"  WARNING: {res.errors} errors, statuses {dict(res.statuses)}")
             if cpu.get("other", 0) > 25:
                 say(f"  WARNING: other processes used {cpu['other']}% CPU during this phase; figures are pessimistic")
+            if cpu.get("steal", 0) > 10:
+                say(f"  WARNING: the hypervisor took {cpu['steal']}% CPU for other machines during this phase; "
+                    f"figures are pessimistic")
 
         def phase(name: str, address, request, acks=None, record: bool = True, **kw):
             say(f"phase: {name}")
@@ -770,6 +786,14 @@ def merge_results(label: str, parts: list):
     return out
 
 
+def _worker_settings() -> str:
+    from bot.settings import Settings
+
+    queue = Settings().queue
+    return (f"queue.workers={queue.workers} {queue.worker_type}es, poll {queue.poll_interval_seconds} s growing "
+            f"x1.1 to {queue.max_poll_interval_seconds} s (config.yaml)")
+
+
 def reply_phase(args, events: Events, web_addr, fake, worker: Proc, meter: CpuMeter, db: Db) -> dict:
     """Messages at --reply-rate with the worker running; reply arrival at the fake LINE API."""
     phases: dict = {}
@@ -841,7 +865,7 @@ def reply_phase(args, events: Events, web_addr, fake, worker: Proc, meter: CpuMe
                        "p99": ms(percentile(latencies, 99)), "max": ms(latencies[-1] if latencies else None),
                        "mean": ms(sum(latencies) / len(latencies) if latencies else None)},
         "cpu_percent": cpu,
-        "worker_settings": "queue.workers=4 threads, poll 0.01 s growing x1.1 to 0.05 s (config.yaml)",
+        "worker_settings": _worker_settings(),
     }
     lat = out["latency_ms"]
     say(f"  {len(arrived)}/{res.sent} replies, webhook->reply p50 {lat['p50']} ms p99 {lat['p99']} ms "
@@ -852,7 +876,7 @@ def reply_phase(args, events: Events, web_addr, fake, worker: Proc, meter: CpuMe
 def print_summary(results: dict, hello_max, web_max, hello_fixed, web_fixed) -> None:
     ph = results["phases"]
     rows = [("phase", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors",
-             "cpu% server", "worker", "bench", "other*")]
+             "cpu% server", "worker", "bench", "other*", "steal*")]
     for name, s in ph.items():
         if name.startswith("warm-up"):
             continue
@@ -861,7 +885,7 @@ def print_summary(results: dict, hello_max, web_max, hello_fixed, web_fixed) -> 
         server = cpu.get("web", 0) if "webhook" in name or "reply" in name else cpu.get("hello", 0)
         bad = s["errors"] + s.get("unsent", 0) + sum(v for k, v in s["statuses"].items() if not k.startswith("2"))
         rows.append((name, f"{s['rate_per_s']:.0f}", lat["p50"], lat["p90"], lat["p99"], lat["max"], bad,
-                     server, cpu.get("worker", "-"), cpu.get("bench", "-"), cpu.get("other", "-")))
+                     server, cpu.get("worker", "-"), cpu.get("bench", "-"), cpu.get("other", "-"), cpu.get("steal", "-")))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     lines = ["", "=" * 100, f"Sapa ingest benchmark — {results['database']}, {results['machine']['cpus']} CPUs, "
              f"{results['settings']['web_workers']} gunicorn workers (gthread x{WEB_THREADS}), {results['total_seconds']} s", "=" * 100]
@@ -897,7 +921,8 @@ def print_summary(results: dict, hello_max, web_max, hello_fixed, web_fixed) -> 
         cause = [line for line in err_lines if "Error:" in line or "Error(" in line]
         lines.append("reply phase: ERROR — " + err_lines[0] + (f" last worker error: {cause[-1].strip()}" if cause else ""))
     lines.append("errors = connection errors + non-2xx + open-loop requests never sent (server too slow); cpu% in % "
-                 "of one core; other* = the rest of the machine (PostgreSQL server, other users' jobs)")
+                 "of one core; other* = the rest of the machine (PostgreSQL server, other users' jobs); steal* = "
+                 "CPU the hypervisor gave to other virtual machines")
     lines.append("")
     lines.append("targets:")
     for name, t in results["targets"].items():
