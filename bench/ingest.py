@@ -200,21 +200,13 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
-def _cpu_fields() -> list[int]:
-    return [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds used by everything on this machine (all cores) since boot, steal excluded."""
-    fields = _cpu_fields()
+def machine_seconds() -> tuple[float, float]:
+    """CPU seconds since boot (all cores): used on this machine, and stolen by the hypervisor for others."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    return (sum(fields[:7]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_steal_seconds() -> float:
-    """CPU seconds the hypervisor gave to other virtual machines while this one wanted them."""
-    fields = _cpu_fields()
-    return (fields[7] if len(fields) > 7 else 0) / os.sysconf("SC_CLK_TCK")
+    steal = fields[7] if len(fields) > 7 else 0
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(fields[:7]) - idle) / tick, steal / tick
 
 
 class CpuMeter:
@@ -233,23 +225,23 @@ class CpuMeter:
         self.t = time.monotonic()
         self.pids = {name: pids() for name, pids in self.groups.items()}
         self.before = {name: cpu_seconds(p) for name, p in self.pids.items()}
-        self.machine = machine_busy_seconds()
-        self.steal = machine_steal_seconds()
+        self.machine, self.steal = machine_seconds()
 
     def stop(self) -> dict[str, float]:
         dt = time.monotonic() - self.t
         used = {name: cpu_seconds(self.pids[name]) - self.before[name] for name in self.groups}
         out = {name: round(100 * v / dt) for name, v in used.items()}
-        out["other"] = max(0, round(100 * (machine_busy_seconds() - self.machine - sum(used.values())) / dt))
-        out["steal"] = round(100 * (machine_steal_seconds() - self.steal) / dt)
+        busy, steal = machine_seconds()
+        out["other"] = max(0, round(100 * (busy - self.machine - sum(used.values())) / dt))
+        out["steal"] = round(100 * (steal - self.steal) / dt)
         return out
 
 
 def background_load(seconds: float = 1.0) -> float:
     """% of one core used on the machine while the benchmark is idle."""
-    before, t = machine_busy_seconds(), time.monotonic()
+    before, t = machine_seconds()[0], time.monotonic()
     time.sleep(seconds)
-    return 100 * (machine_busy_seconds() - before) / (time.monotonic() - t)
+    return 100 * (machine_seconds()[0] - before) / (time.monotonic() - t)
 
 
 def wait_http(port: int, method: str, path: str, proc: Proc, timeout: float = 60.0, body: bytes | None = None) -> None:
@@ -790,7 +782,7 @@ def _worker_settings() -> str:
     from bot.settings import Settings
 
     queue = Settings().queue
-    return (f"queue.workers={queue.workers} {queue.worker_type}es, poll {queue.poll_interval_seconds} s growing "
+    return (f"queue.workers={queue.workers} ({queue.worker_type}), poll {queue.poll_interval_seconds} s growing "
             f"x1.1 to {queue.max_poll_interval_seconds} s (config.yaml)")
 
 
