@@ -5,7 +5,8 @@ What it measures (all on this machine, everything in a temporary directory):
 1. Max sustained throughput, closed loop (N keep-alive connections, --duration s), of
    a bare Flask ``POST /hello`` (the ceiling) and of ``POST /webhooks/line`` with signed
    single-event bodies (each a new webhookEventId). Both apps run under gunicorn with the
-   product's settings: 2 workers, gthread, the threads of `sapa web`. Ratio webhook / hello (target >= 0.5).
+   product's settings: 2 workers, gthread, the threads of `sapa web`, one
+   SO_REUSEPORT socket per worker. Ratio webhook / hello (target >= 0.5).
 2. Ack latency at a fixed --rate (default 1,000 req/s), open loop, latency measured from
    the scheduled send time (no coordinated omission): p50 / p99 (target p99 <= 50 ms),
    for the webhook and, for comparison, the bare endpoint.
@@ -553,7 +554,7 @@ def run(args, tmp: Path, procs: list, started: float) -> int:
         procs.append(web)
         hello = Proc("hello", [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{hello_port}",
                                "--workers", str(args.web_workers), "--worker-class", "gthread", "--threads", str(WEB_THREADS),
-                               "--graceful-timeout", "10", "hello:app"], env, tmp, tmp)
+                               "--reuse-port", "--graceful-timeout", "10", "hello:app"], env, tmp, tmp)
         procs.append(hello)
         say("setup: starting gunicorn (sapa web) and the bare Flask app")
         wait_http(web_port, "GET", "/healthz", web)

@@ -8,7 +8,7 @@ from flask import Flask, jsonify, redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
-from bot.queue import configure_queue
+from bot.queue import configure_queue, enqueue_together
 from bot.settings import Settings, get_settings
 from crm.db import get_engine, ping
 
@@ -39,13 +39,15 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
     )
     engine = get_engine(settings.database_url)
-    configure_queue(settings.queue_url)
+    queue = configure_queue(settings.queue_url)
 
     from bot import tasks
+    from bot.ingest import HandOff
     from bot.webhooks import line_parser, webhooks
 
     app.extensions["sapa.engine"] = engine
-    app.extensions["sapa.enqueue_event"] = tasks.enqueue_event
+    # In-memory queues run tasks at once (tests, the simulator without a worker): no thread.
+    app.extensions["sapa.hand_off"] = HandOff(tasks.enqueue_event, enqueue_together, background=not queue.immediate)
     app.extensions["sapa.enqueue_batch"] = tasks.enqueue_batch
     if settings.line.enabled:
         app.extensions["sapa.line_parser"] = line_parser(settings.line.channel_secret)

@@ -141,6 +141,7 @@ def web(host: str, port: int, workers: int) -> None:
             self.cfg.set("threads", WEB_THREADS)
             self.cfg.set("accesslog", None)
             self.cfg.set("graceful_timeout", 10)
+            self.cfg.set("reuse_port", True)
 
         def load(self):
             import gc

@@ -86,6 +86,9 @@ EVENTS = WebhookEvent.__table__
 MESSAGES = Message.__table__
 
 
+CLAIMABLE = ("received", "retrying", "processing")  # processing: only when its claim went stale
+
+
 def _claim(rt: Runtime, session: Session, event_id: int) -> tuple[str, str, int] | None:
     """Atomically take an event: its (channel, payload, attempt number), or None if done or taken."""
     stale = utcnow() - timedelta(seconds=rt.settings.queue.stale_event_seconds)
@@ -142,12 +145,16 @@ def _process(rt: Runtime, event_id: int) -> Processed:
     if rt.settings.telegram.enabled:
         _telegram_username(rt)  # getMe once, outside any transaction
     batch_id = f"event:{event_id}"
+    early = _understand_unlocked(rt, event_id)
     with session_scope(rt.engine) as session:
         claimed = _claim(rt, session, event_id)
         if claimed is None:
             return Processed(event_id, "skipped")
         channel, payload, attempt = claimed
-        inbound = to_inbound(rt, WebhookEvent(id=event_id, channel=channel, payload=payload))
+        if early is not None and early.payload == payload:
+            inbound, analysis = early.inbound, early.analysis
+        else:
+            inbound, analysis = to_inbound(rt, WebhookEvent(id=event_id, channel=channel, payload=payload)), None
         if inbound is None:
             _finish(session, event_id, "ignored")
             return Processed(event_id, "ignored")
@@ -156,13 +163,13 @@ def _process(rt: Runtime, event_id: int) -> Processed:
             and inbound.channel == "line"
         prepared = None
         if not needs_profile:
-            batch_id, failure = _answer_safely(rt, session, inbound, recorded, batch_id)
-            prepared = _prepare_sending(session, recorded.conversation, batch_id)
+            batch_id, rows, failure = _answer_safely(rt, session, inbound, recorded, batch_id, analysis)
+            prepared = (rows, recorded.conversation) if rows else None
     if needs_profile:
         _fetch_profile(rt, recorded.identity.id, inbound)
         with session_scope(rt.engine) as session:
             recorded = history.record_inbound(session=session, inbound=inbound)
-            batch_id, failure = _answer_safely(rt, session, inbound, recorded, batch_id)
+            batch_id, _, failure = _answer_safely(rt, session, inbound, recorded, batch_id, analysis)
     if failure is not None:
         failure.claimed = True  # the customer's message is in the history; the event is retried
         raise failure
@@ -177,43 +184,65 @@ def _process(rt: Runtime, event_id: int) -> Processed:
     return Processed(event_id, "processed", batch_id)
 
 
-def _prepare_sending(session: Session, conversation: Conversation, batch_id: str | None):
-    """Mark a fresh batch `sending` in the transaction that created it (saves a round trip).
+@dataclass
+class _Understood:
+    """What is worked out about an event before the write lock: its parse and its NLU."""
 
-    Not for Telegram: there a row in `sending` after a crash means "maybe sent" (unknown),
-    so rows become `sending` only just before the call, in deliver_batch.
+    payload: str
+    inbound: m.Inbound | None
+    analysis: Any
+
+
+def _understand_unlocked(rt: Runtime, event_id: int) -> _Understood | None:
+    """Parse the event and understand its text with reads only, outside the write lock.
+
+    On SQLite the worker processes take turns holding the write lock, so whatever needs
+    no write (the SDK's parsing, the NLU, the catalog it matches against) is done before.
+    None when the event is not waiting for processing (the claim will skip it).
     """
-    if batch_id is None or conversation.channel == "telegram":
-        return None
-    rows = [row for row in session.identity_map.values() if isinstance(row, Message) and row.batch_id == batch_id
-            and row.status == "queued"]
-    if not rows:
-        return None
-    for row in rows:
-        row.status, row.attempts = "sending", row.attempts + 1
-    return sorted(rows, key=lambda row: row.seq), conversation
+    with Session(rt.engine) as session:
+        row = session.connection().execute(
+            select(EVENTS.c.channel, EVENTS.c.payload).where(EVENTS.c.id == event_id,
+                                                             EVENTS.c.status.in_(CLAIMABLE))).first()
+        if row is None:
+            return None
+        inbound = to_inbound(rt, WebhookEvent(id=event_id, channel=row.channel, payload=row.payload))
+        analysis = None
+        if inbound is not None:
+            ctx = Context(contact_id=None, contact_name="", language="id", shop_name="", now=utcnow(),
+                          data=ShopData(session=session, contact=None, conversation=None, tz=rt.settings.tz,
+                                        handoff_minutes=0, channel=inbound.channel))
+            rt.router.prepare(inbound, ctx)
+            analysis = ctx.analysis
+    return _Understood(row.payload, inbound, analysis)
 
 
 def _answer_safely(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.Recorded,
-                   batch_id: str) -> tuple[str | None, Exception | None]:
+                   batch_id: str, analysis: Any = None) -> tuple[str | None, list[Message], Exception | None]:
     """`_answer` in a savepoint: if a handler fails, the recorded message still commits."""
     try:
         with session.begin_nested():
-            return _answer(rt, session, inbound, recorded, batch_id), None
+            return *_answer(rt, session, inbound, recorded, batch_id, analysis), None
     except Exception as exc:  # noqa: BLE001 - re-raised by the caller after the commit
-        return None, exc
+        return None, [], exc
 
 
-def _answer(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.Recorded, batch_id: str) -> str | None:
-    """Route the event and store the replies as a queued batch; the batch id, or None if silent."""
+def _answer(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.Recorded, batch_id: str,
+            analysis: Any = None) -> tuple[str | None, list[Message]]:
+    """Route the event and store the replies as a batch: its id and the rows to send now, or None if silent."""
     if recorded.already_recorded and history.batch_messages(session=session, batch_id=batch_id):
-        return batch_id  # a retry: the replies exist, only sending may be left
-    replies, ctx = _route(rt, session, inbound, recorded)
+        return batch_id, []  # a retry: the replies exist, only sending may be left
+    replies, ctx = _route(rt, session, inbound, recorded, analysis)
     if not replies:
-        return None
-    history.record_outbound(session=session, conversation=recorded.conversation, replies=replies, batch_id=batch_id,
-                            intent=ctx.intent, meta={"reply_token": inbound.reply_token, "chat_type": inbound.chat_type})
-    return batch_id
+        return None, []
+    # Fresh replies are stored as `sending`, to be sent right after the commit (no second
+    # transaction). Not on Telegram: there a row in `sending` after a crash means "maybe
+    # sent" (unknown), so rows become `sending` only just before the call, in deliver_batch.
+    sending = recorded.conversation.channel != "telegram"
+    rows = history.record_outbound(session=session, conversation=recorded.conversation, replies=replies,
+                                   batch_id=batch_id, intent=ctx.intent, sending=sending,
+                                   meta={"reply_token": inbound.reply_token, "chat_type": inbound.chat_type})
+    return batch_id, rows if sending else []
 
 
 def _fetch_profile(rt: Runtime, identity_id: int, inbound: m.Inbound) -> None:
@@ -257,7 +286,7 @@ def _bot_should_answer(rt: Runtime, inbound: m.Inbound, conversation: Conversati
 
 
 def _route(rt: Runtime, session: Session, inbound: m.Inbound,
-           recorded: history.Recorded) -> tuple[list[m.Reply], Context]:
+           recorded: history.Recorded, analysis: Any = None) -> tuple[list[m.Reply], Context]:
     conversation, contact = recorded.conversation, recorded.contact
     message_id = recorded.message.id if recorded.message is not None else None
     now = utcnow()
@@ -272,6 +301,7 @@ def _route(rt: Runtime, session: Session, inbound: m.Inbound,
                       handoff_minutes=rt.settings.bot.handoff_timeout_minutes, message_id=message_id,
                       channel=inbound.channel),
         threshold=rt.settings.nlu.confidence_threshold,
+        analysis=analysis,
     )
     if not _bot_should_answer(rt, inbound, conversation):
         return [], ctx

@@ -14,7 +14,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from linebot.v3 import WebhookParser
 
-from bot.ingest import RawEvent, hand_off, store_events
+from bot.ingest import RawEvent, store_events
 from bot.line.adapter import event_key
 from bot.telegram.adapter import event_type, parse_update
 
@@ -67,8 +67,8 @@ def store_and_queue(channel: str, events: list[RawEvent]):
         f'{{"ok":true,"stored":{len(new_ids)},"duplicates":{len(events) - len(new_ids)}}}', mimetype="application/json")
     # Queue after the answer has gone out: the events are committed already, and a task
     # lost in between is re-queued by the clock's sweep.
-    enqueue = current_app.extensions["sapa.enqueue_event"]
-    response.call_on_close(lambda: hand_off(new_ids, enqueue))
+    hand_off = current_app.extensions["sapa.hand_off"]
+    response.call_on_close(lambda: hand_off(new_ids))
     return response
 
 

@@ -159,15 +159,20 @@ def _apply(session: Session, inbound: m.Inbound, conversation: Conversation, con
 
 def record_outbound(*, session: Session, conversation: Conversation, replies: list[m.Reply], batch_id: str,
                     sender: str = "bot", staff_user_id: int | None = None, intent: str | None = None,
-                    meta: dict[str, Any] | None = None) -> list[Message]:
-    """Store replies as queued outbound messages of one batch (before anything is sent)."""
+                    meta: dict[str, Any] | None = None, sending: bool = False) -> list[Message]:
+    """Store replies as queued outbound messages of one batch (before anything is sent).
+
+    `sending=True` stores them as `sending` (first attempt) instead, for a caller that sends
+    them as soon as this transaction commits.
+    """
     rows = []
     for seq, reply in enumerate(replies):
         payload = {"reply": reply.to_payload(), **(meta or {})}
         row = Message(
             conversation_id=conversation.id, contact_id=conversation.contact_id, channel=conversation.channel,
             direction="out", sender=sender, staff_user_id=staff_user_id, type=reply.type, text=reply.text,
-            payload=payload, intent=intent, status="queued", batch_id=batch_id, seq=seq,
+            payload=payload, intent=intent, status="sending" if sending else "queued", attempts=int(sending),
+            batch_id=batch_id, seq=seq,
         )
         session.add(row)
         rows.append(row)

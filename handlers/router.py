@@ -48,7 +48,8 @@ class Router:
             ctx.requested_intent = postback_intent(inbound.postback_data)
         if self.understand is not None and inbound.kind == m.MESSAGE and inbound.message_type == "text" \
                 and inbound.command is None:
-            ctx.analysis = self.understand(inbound.text or "", ctx)
+            if ctx.analysis is None:  # the worker may have understood it before taking the write lock
+                ctx.analysis = self.understand(inbound.text or "", ctx)
             if ctx.analysis.lang in ("id", "en"):
                 ctx.language = ctx.analysis.lang
 

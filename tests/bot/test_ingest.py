@@ -1,0 +1,118 @@
+"""Durable ingestion under concurrency: group commits, and queueing in the background."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+
+import pytest
+from huey import Huey
+from sqlalchemy import func, select
+
+from bot.ingest import HandOff, RawEvent, store_events
+from bot.queue import SqliteQueueStorage
+from crm.db import get_engine
+from crm.models import WebhookEvent
+
+
+def test_concurrent_webhooks_store_every_event_once_and_learn_which_were_new(database_url):
+    engine = get_engine(database_url)
+    keys = [f"k{i}" for i in range(120)]
+    results: list[tuple[list[str], list[int]]] = []
+    start = threading.Barrier(12)
+
+    def deliver(offset: int) -> None:
+        start.wait()
+        for i in range(0, 120, 3):
+            # each thread sends every event of its slice, so every event arrives 3-4 times at once
+            batch = [RawEvent(keys[(i + offset) % 120], "message", "{}"), RawEvent(keys[(i + offset + 1) % 120], "message", "{}")]
+            results.append(([event.key for event in batch], store_events(engine, "line", batch)))
+
+    threads = [threading.Thread(target=deliver, args=(n * 10,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    with engine.connect() as connection:
+        stored = dict(connection.execute(select(WebhookEvent.id, WebhookEvent.event_key)).all())
+    assert sorted(stored.values()) == sorted(set(stored.values())) and len(stored) == len({k for ks, _ in results for k in ks})
+    new_ids = Counter(event_id for _, ids in results for event_id in ids)
+    assert set(new_ids) == set(stored) and set(new_ids.values()) == {1}  # each row reported new to one caller
+
+
+def test_a_failed_group_commit_fails_each_webhook_in_it_and_keeps_nothing(sqlite_url):
+    engine = get_engine(sqlite_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TRIGGER refuse BEFORE INSERT ON webhookevent "
+                                   "WHEN NEW.event_key = 'poison' BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    errors: list[str] = []
+    start = threading.Barrier(8)
+
+    def deliver(n: int) -> None:
+        start.wait()
+        try:
+            store_events(engine, "line", [RawEvent(f"ok{n}", "message", "{}"), RawEvent("poison", "message", "{}")])
+        except Exception as exc:  # noqa: BLE001
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(errors) == 8 and all("disk full" in error for error in errors)
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(WebhookEvent)).scalar() == 0
+    # the database still takes good events afterwards
+    assert len(store_events(engine, "line", [RawEvent("later", "message", "{}")])) == 1
+
+
+def _sqlite_queue(tmp_path) -> Huey:
+    return Huey("test", storage_class=SqliteQueueStorage, filename=str(tmp_path / "queue.db"), results=False)
+
+
+def test_enqueues_inside_one_queue_transaction_commit_together_or_not_at_all(tmp_path):
+    queue = _sqlite_queue(tmp_path)
+    with queue.storage.transaction():
+        for n in range(5):
+            queue.storage.enqueue(f"task {n}".encode())
+    assert queue.storage.queue_size() == 5
+    with pytest.raises(RuntimeError), queue.storage.transaction():
+        queue.storage.enqueue(b"lost with the rest")
+        raise RuntimeError("crash mid-batch")
+    assert queue.storage.queue_size() == 5
+    queue.storage.enqueue(b"outside a transaction")
+    assert queue.storage.queue_size() == 6
+
+
+def test_hand_off_queues_every_stored_event_once_from_its_own_thread(tmp_path):
+    queue = _sqlite_queue(tmp_path)
+    queued: list[int] = []
+    threads: set[str] = set()
+
+    def enqueue(event_id: int) -> None:
+        threads.add(threading.current_thread().name)
+        queued.append(event_id)
+        queue.storage.enqueue(str(event_id).encode())
+
+    hand_off = HandOff(enqueue, queue.storage.transaction)
+    senders = [threading.Thread(target=lambda n=n: [hand_off([n * 100 + i]) for i in range(50)]) for n in range(8)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
+    hand_off.flush()
+    assert sorted(queued) == sorted(n * 100 + i for n in range(8) for i in range(50))
+    assert threads == {"sapa-hand-off"} and queue.storage.queue_size() == 400
+
+
+def test_a_queue_failure_is_logged_and_the_events_are_left_for_the_sweep(caplog):
+    def broken(_event_id: int) -> None:
+        raise ConnectionError("queue down")
+
+    hand_off = HandOff(broken, background=False)
+    with caplog.at_level(logging.ERROR, logger="bot.ingest"):
+        hand_off([7, 8])  # does not raise: the events are stored, the clock re-queues them
+    assert "could not queue events [7, 8]" in caplog.text and "sweep" in caplog.text
