@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Callable
 
-from sqlalchemy import or_, update
+from sqlalchemy import Connection, or_, update
 from sqlmodel import Session, select
 
 from bot import messages as m
@@ -24,7 +24,7 @@ from bot.runtime import Runtime
 from bot.senders import Delivery, Outcome
 from bot.telegram import adapter as telegram_adapter
 from crm import contacts, history
-from crm.db import session_scope, utcnow
+from crm.db import session_scope, utcnow, write_lock
 from crm.models import ChannelIdentity, Contact, Conversation, Message, WebhookEvent
 from crm.shop import ShopData
 from handlers.base import Context
@@ -104,17 +104,17 @@ def _claim(rt: Runtime, session: Session, event_id: int) -> tuple[str, str, int]
     return (row[0], row[1], row[2]) if row else None
 
 
-def _finish(session: Session, event_id: int, status: str, error: str | None = None) -> None:
+def _finish(connection: Connection, event_id: int, status: str, error: str | None = None) -> None:
     values = {"status": status, "error": error}
     if status in ("processed", "ignored"):
         values["processed_at"] = utcnow()
-    session.connection().execute(update(EVENTS).where(EVENTS.c.id == event_id).values(**values))
+    connection.execute(update(EVENTS).where(EVENTS.c.id == event_id).values(**values))
 
 
 def finish_event(rt: Runtime, event_id: int, status: str, error: str | None = None) -> None:
     """Record the end of one processing attempt."""
     with session_scope(rt.engine) as session:
-        _finish(session, event_id, status, error)
+        _finish(session.connection(), event_id, status, error)
 
 
 def process_event(rt: Runtime, event_id: int, *, final_attempt: bool = True) -> Processed:
@@ -133,7 +133,7 @@ def process_event(rt: Runtime, event_id: int, *, final_attempt: bool = True) -> 
             if not getattr(exc, "claimed", False):  # the claim (and its attempt count) was rolled back
                 session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id)
                                 .values(attempts=WebhookEvent.attempts + 1))
-            _finish(session, event_id, "failed" if final_attempt else "retrying", f"{type(exc).__name__}: {exc}")
+            _finish(session.connection(), event_id, "failed" if final_attempt else "retrying", f"{type(exc).__name__}: {exc}")
         raise
     return result
 
@@ -156,7 +156,7 @@ def _process(rt: Runtime, event_id: int) -> Processed:
         else:
             inbound, analysis = to_inbound(rt, WebhookEvent(id=event_id, channel=channel, payload=payload)), None
         if inbound is None:
-            _finish(session, event_id, "ignored")
+            _finish(session.connection(), event_id, "ignored")
             return Processed(event_id, "ignored")
         recorded = history.record_inbound(session=session, inbound=inbound, first_attempt=attempt == 1)
         needs_profile = recorded.identity is not None and recorded.identity.profile_fetched_at is None \
@@ -354,7 +354,7 @@ def deliver_batch(rt: Runtime, batch_id: str, finish_event_id: int | None = None
             session.execute(update(Message).where(Message.id.in_([row.id for row in rows]))
                             .values(status="sending", attempts=Message.attempts + 1))
         elif finish_event_id is not None:
-            _finish(session, finish_event_id, "processed")
+            _finish(session.connection(), finish_event_id, "processed")
     if not rows:
         return []
     return _send(rt, batch_id, rows, conversation, finish_event_id)
@@ -385,7 +385,8 @@ def _record_outcomes(rt: Runtime, batch_id: str, rows: list[Message], outcomes: 
                      conversation: Conversation, finish_event_id: int | None) -> list[Message]:
     retry: Outcome | None = None
     now = utcnow()
-    with session_scope(rt.engine) as session:
+    # Core statements on a bare connection: a session costs more than these updates.
+    with write_lock(rt.engine), rt.engine.begin() as connection:
         for row, outcome in zip(rows, outcomes):
             values: dict = {"error": outcome.error}
             if outcome.uncertain:
@@ -398,13 +399,15 @@ def _record_outcomes(rt: Runtime, batch_id: str, rows: list[Message], outcomes: 
                 if outcome.platform_message_id:
                     values["platform_message_id"] = outcome.platform_message_id
                 values["sent_at"] = now if outcome.status == "sent" else None
-            session.connection().execute(update(MESSAGES).where(MESSAGES.c.id == row.id).values(**values))
+            connection.execute(update(MESSAGES).where(MESSAGES.c.id == row.id).values(**values))
             for key, value in values.items():
                 setattr(row, key, value)
-            if outcome.blocked and conversation.contact_id:
+        if conversation.contact_id and any(outcome.blocked for outcome in outcomes):
+            with Session(bind=connection) as session:  # in this transaction
                 _mark_blocked(session, conversation)
+                session.flush()
         if finish_event_id is not None:
-            _finish(session, finish_event_id, "processed")
+            _finish(connection, finish_event_id, "processed")
     if retry is not None:
         raise RetryLater(batch_id, retry.retry_after, retry.error or "temporary error")
     return rows

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import fcntl
+import logging
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
-from threading import Lock, RLock
+from threading import Event, Lock, RLock, Thread
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+log = logging.getLogger(__name__)
 _engines: dict[str, Engine] = {}
 _engines_lock = Lock()
+_checkpointers: dict[str, Event] = {}  # url -> stops its thread
+CHECKPOINT_SECONDS = 0.2
 
 
 def utcnow() -> datetime:
@@ -49,16 +53,48 @@ def get_engine(url: str) -> Engine:
     """The process-wide engine for `url` (one pool per process)."""
     with _engines_lock:
         if url not in _engines:
-            _engines[url] = make_engine(url)
+            _engines[url] = engine = make_engine(url)
+            if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+                _checkpointers[url] = _checkpoint_in_background(engine)
         return _engines[url]
 
 
 def dispose_engines() -> None:
     """Close every pooled connection (after fork, and in tests)."""
     with _engines_lock:
+        for stop in _checkpointers.values():
+            stop.set()
+        _checkpointers.clear()
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+
+
+def _checkpoint_in_background(engine: Engine) -> Event:
+    """Copy the WAL into the database file from a thread, outside the write lock; its stop switch.
+
+    SQLite otherwise checkpoints inside whichever commit takes the WAL past 1,000 pages,
+    and that checkpoint's disk sync stalls every writer queued behind the write lock (tens
+    to hundreds of ms). Run often, the WAL rarely gets that long; the automatic checkpoint
+    stays as the fallback. A passive checkpoint never blocks writers or readers.
+    """
+    stop = Event()
+    lock = write_lock(engine)
+
+    def run() -> None:
+        done = lock.writes
+        while not stop.wait(CHECKPOINT_SECONDS):
+            if lock.writes == done:
+                continue  # nothing written since the last checkpoint
+            done = lock.writes
+            try:
+                with engine.connect() as connection:
+                    connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception as exc:  # noqa: BLE001 - the next round, or SQLite's own checkpoint, catches up
+                log.debug("background checkpoint failed: %s", exc)
+
+    Thread(target=run, name="sapa-checkpoint", daemon=True).start()
+    return stop
 
 
 @contextmanager
@@ -85,6 +121,7 @@ class _SqliteWriteLock:
         self.thread_lock = RLock()  # re-entrant: a write transaction may call code that opens one
         self.depth = 0
         self.file = None
+        self.writes = 0  # write transactions of this process (the checkpointer looks for new ones)
 
     def __enter__(self):
         self.thread_lock.acquire()
@@ -102,18 +139,20 @@ class _SqliteWriteLock:
     def __exit__(self, *exc) -> None:
         self.depth -= 1
         if self.depth == 0:
+            self.writes += 1
             fcntl.flock(self.file, fcntl.LOCK_UN)
         self.thread_lock.release()
 
 
 _write_locks: dict[str, _SqliteWriteLock] = {}
+_write_locks_lock = Lock()  # not _engines_lock: get_engine holds that while it asks for a lock
 
 
 def write_lock(engine: Engine):
     """A context manager serialising writers to a SQLite database (a no-op elsewhere)."""
     if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
         return nullcontext()
-    with _engines_lock:
+    with _write_locks_lock:
         if engine.url.database not in _write_locks:
             _write_locks[engine.url.database] = _SqliteWriteLock(engine.url.database)
         return _write_locks[engine.url.database]

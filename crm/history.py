@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Callable
 
 from sqlmodel import Session, select
@@ -11,6 +12,8 @@ from bot import messages as m
 from crm import contacts
 from crm.db import utcnow
 from crm.models import ChannelIdentity, Contact, Conversation, Message
+
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)  # how fresh `Contact.last_seen_at` is kept
 
 # Inbound kinds that are stored as a history entry of their own type.
 EVENT_TYPES = {
@@ -71,7 +74,8 @@ def record_inbound(*, session: Session, inbound: m.Inbound, first_attempt: bool 
 
     now = utcnow()
     if contact is not None and inbound.kind != m.UNFOLLOW:
-        contact.last_seen_at = now
+        if contact.last_seen_at is None or now - contact.last_seen_at > LAST_SEEN_RESOLUTION:
+            contact.last_seen_at = now  # not on every message of a burst: one UPDATE less each
         if identity.display_name != (inbound.display_name or identity.display_name):
             identity.display_name = inbound.display_name
         session.add(contact)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -116,3 +118,17 @@ def test_a_queue_failure_is_logged_and_the_events_are_left_for_the_sweep(caplog)
     with caplog.at_level(logging.ERROR, logger="bot.ingest"):
         hand_off([7, 8])  # does not raise: the events are stored, the clock re-queues them
     assert "could not queue events [7, 8]" in caplog.text and "sweep" in caplog.text
+
+
+def test_the_wal_is_copied_into_the_database_file_in_the_background(sqlite_url):
+    engine = get_engine(sqlite_url)
+    database = sqlite_url.split("///", 1)[1]
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = os.path.getsize(database)
+    for n in range(40):  # far below the 1,000 pages at which a commit would checkpoint itself
+        store_events(engine, "line", [RawEvent(f"wal{n}-{i}", "message", "x" * 2000) for i in range(5)])
+    deadline = time.monotonic() + 5
+    while os.path.getsize(database) == size and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert os.path.getsize(database) > size + 40 * 5 * 2000  # the new pages reached the file itself
