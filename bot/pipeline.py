@@ -161,15 +161,14 @@ def _process(rt: Runtime, event_id: int) -> Processed:
         recorded = history.record_inbound(session=session, inbound=inbound, first_attempt=attempt == 1)
         needs_profile = recorded.identity is not None and recorded.identity.profile_fetched_at is None \
             and inbound.channel == "line"
-        prepared = None
         if not needs_profile:
             batch_id, rows, failure = _answer_safely(rt, session, inbound, recorded, batch_id, analysis)
-            prepared = (rows, recorded.conversation) if rows else None
     if needs_profile:
         _fetch_profile(rt, recorded.identity.id, inbound)
         with session_scope(rt.engine) as session:
             recorded = history.record_inbound(session=session, inbound=inbound)
-            batch_id, _, failure = _answer_safely(rt, session, inbound, recorded, batch_id, analysis)
+            batch_id, rows, failure = _answer_safely(rt, session, inbound, recorded, batch_id, analysis)
+    prepared = (rows, recorded.conversation) if rows else None
     if failure is not None:
         failure.claimed = True  # the customer's message is in the history; the event is retried
         raise failure
@@ -206,14 +205,17 @@ def _understand_unlocked(rt: Runtime, event_id: int) -> _Understood | None:
                                                              EVENTS.c.status.in_(CLAIMABLE))).first()
         if row is None:
             return None
-        inbound = to_inbound(rt, WebhookEvent(id=event_id, channel=row.channel, payload=row.payload))
-        analysis = None
-        if inbound is not None:
-            ctx = Context(contact_id=None, contact_name="", language="id", shop_name="", now=utcnow(),
-                          data=ShopData(session=session, contact=None, conversation=None, tz=rt.settings.tz,
-                                        handoff_minutes=0, channel=inbound.channel))
-            rt.router.prepare(inbound, ctx)
-            analysis = ctx.analysis
+        try:
+            inbound = to_inbound(rt, WebhookEvent(id=event_id, channel=row.channel, payload=row.payload))
+            analysis = None
+            if inbound is not None:
+                ctx = Context(contact_id=None, contact_name="", language="id", shop_name="", now=utcnow(),
+                              data=ShopData(session=session, contact=None, conversation=None, tz=rt.settings.tz,
+                                            handoff_minutes=0, channel=inbound.channel))
+                rt.router.prepare(inbound, ctx)
+                analysis = ctx.analysis
+        except Exception:  # noqa: BLE001 - done again under the lock, where a failure is recorded as usual
+            return None
     return _Understood(row.payload, inbound, analysis)
 
 
