@@ -137,7 +137,8 @@ class HandOff:
                  background: bool = True) -> None:
         self.enqueue, self.together, self.background = enqueue, together, background
         self._reset()
-        os.register_at_fork(after_in_child=self._reset)
+        if background:
+            os.register_at_fork(after_in_child=self._reset)
 
     def _reset(self) -> None:
         # A forked child starts empty, with its own thread: the parent queues its own ids.
