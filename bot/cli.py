@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -119,6 +120,17 @@ def _print_demo_login() -> None:
         click.echo(f"Demo staff logins (password {DEMO_LOGIN[1]}): {logins}")
 
 
+def _port_free(host: str, port: int) -> bool:
+    """True when nothing listens on host:port (a bind without SO_REUSEPORT succeeds)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed server's TIME_WAIT is fine
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 # Threads per gunicorn worker: each open inbox tab holds one for its live stream (SSE).
 WEB_THREADS = 16
 
@@ -132,6 +144,11 @@ def web(host: str, port: int, workers: int) -> None:
     from gunicorn.app.base import BaseApplication
 
     _settings()
+    # Each worker binds its own SO_REUSEPORT socket (the kernel spreads connections over
+    # them), which would let a second server share the port silently: refuse instead.
+    if not _port_free(host, port):
+        _fail(f"{host}:{port} is already in use (another `sapa web` or `sapa run`?): stop it, or pick "
+              f"another port with --port")
 
     class WebApp(BaseApplication):
         def load_config(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 from click.testing import CliRunner
@@ -149,3 +150,17 @@ def test_failed_events_can_be_listed_and_retried(sapa, sqlite_url):
     assert "boom" in out
     code, out = sapa("events", "retry", "--all-failed")
     assert code == 0 and "queued 1" in out
+
+
+@pytest.mark.parametrize("reuse_port", [False, True], ids=["plain", "another-sapa-web"])
+def test_web_refuses_a_port_that_is_already_served(sapa, reuse_port, monkeypatch):
+    # Sapa's workers each bind with SO_REUSEPORT, which must not let a second server share the port.
+    monkeypatch.setattr("gunicorn.app.base.BaseApplication.run", lambda self: pytest.fail("gunicorn was started"))
+    with socket.socket() as server:
+        if reuse_port:
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        code, output = sapa("web", "--port", str(port))
+    assert code == 1 and f"127.0.0.1:{port} is already in use" in output and "--port" in output
