@@ -59,7 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bot.cli import WEB_THREADS  # noqa: E402  (the bare app runs with the product's gunicorn settings)
+from bot.cli import POLL_BACKOFF, WEB_THREADS  # noqa: E402  (the bare app runs with the product's gunicorn settings)
 from _load import percentile, run_load  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "ingest.json"
@@ -784,7 +784,7 @@ def _worker_settings() -> str:
 
     queue = Settings().queue
     return (f"queue.workers={queue.workers} ({queue.worker_type}), poll {queue.poll_interval_seconds} s growing "
-            f"x1.1 to {queue.max_poll_interval_seconds} s (config.yaml)")
+            f"x{POLL_BACKOFF} to {queue.max_poll_interval_seconds} s (config.yaml)")
 
 
 def reply_phase(args, events: Events, web_addr, fake, worker: Proc, meter: CpuMeter, db: Db) -> dict:

@@ -131,6 +131,9 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
+# An idle worker's wait between looks at the queue grows by this factor up to the max.
+POLL_BACKOFF = 1.1
+
 # Threads per gunicorn worker: each open inbox tab holds one for its live stream (SSE).
 WEB_THREADS = 16
 
@@ -191,7 +194,7 @@ def worker(workers: int | None) -> None:
     # after Huey has started it: pools and event-loop threads do not survive a fork.
     consumer = huey.create_consumer(
         workers=count, worker_type=queue.worker_type, periodic=False,
-        initial_delay=queue.poll_interval_seconds, backoff=1.1, max_delay=queue.max_poll_interval_seconds,
+        initial_delay=queue.poll_interval_seconds, backoff=POLL_BACKOFF, max_delay=queue.max_poll_interval_seconds,
     )
     click.echo(f"worker: {count} {queue.worker_type} workers on {settings.queue_url}")
     try:

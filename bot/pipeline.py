@@ -86,7 +86,7 @@ EVENTS = WebhookEvent.__table__
 MESSAGES = Message.__table__
 
 
-CLAIMABLE = ("received", "retrying", "processing")  # processing: only when its claim went stale
+WAITING = ("received", "retrying")  # claimable, as is "processing" once its claim went stale
 
 
 def _claim(rt: Runtime, session: Session, event_id: int) -> tuple[str, str, int] | None:
@@ -95,7 +95,7 @@ def _claim(rt: Runtime, session: Session, event_id: int) -> tuple[str, str, int]
     statement = (
         update(EVENTS)
         .where(EVENTS.c.id == event_id)
-        .where(or_(EVENTS.c.status.in_(("received", "retrying")),
+        .where(or_(EVENTS.c.status.in_(WAITING),
                    (EVENTS.c.status == "processing") & (EVENTS.c.claimed_at < stale)))
         .values(status="processing", claimed_at=utcnow(), attempts=EVENTS.c.attempts + 1)
         .returning(EVENTS.c.channel, EVENTS.c.payload, EVENTS.c.attempts)
@@ -202,7 +202,7 @@ def _understand_unlocked(rt: Runtime, event_id: int) -> _Understood | None:
     with Session(rt.engine) as session:
         row = session.connection().execute(
             select(EVENTS.c.channel, EVENTS.c.payload).where(EVENTS.c.id == event_id,
-                                                             EVENTS.c.status.in_(CLAIMABLE))).first()
+                                                             EVENTS.c.status.in_((*WAITING, "processing")))).first()
         if row is None:
             return None
         try:

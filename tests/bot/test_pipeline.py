@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 import threading
 
 import pytest
@@ -10,7 +11,7 @@ from sqlmodel import select
 
 from bot import pipeline
 from bot.ingest import RawEvent, store_events
-from crm import contacts
+from crm import contacts, history
 from crm.db import session_scope, utcnow
 from crm.models import ChannelIdentity, Contact, Conversation, ConversationMember, Message, WebhookEvent
 from tests.factories import Webhooks, line_event, line_text, tg_text, tg_update
@@ -286,6 +287,38 @@ def test_failing_processing_is_retried_then_visible_as_failed(runtime, session, 
     assert session.get(WebhookEvent, event_id).status == "failed"
     # the inbound message was kept, once, despite two attempts
     assert len(rows(session, Message.direction == "in")) == 1
+
+
+def test_a_failing_nlu_keeps_the_message_and_retries_the_event(runtime, session, monkeypatch):
+    # The NLU first runs before the write lock; its failure must still leave the message recorded.
+    event_id = store(runtime, "line", line_text("mau pesan kopi", user=USER), "e-nlu")
+
+    def broken(_text, _ctx):
+        raise RuntimeError("model file unreadable")
+
+    monkeypatch.setattr(runtime.router, "understand", broken)
+    with pytest.raises(RuntimeError):
+        pipeline.process_event(runtime, event_id, final_attempt=False)
+    session.expire_all()
+    event = session.get(WebhookEvent, event_id)
+    assert event.status == "retrying" and "model file unreadable" in event.error and event.attempts == 1
+    assert [m.text for m in rows(session, Message.direction == "in")] == ["mau pesan kopi"]
+
+
+def test_last_seen_is_refreshed_at_most_once_a_minute(hooks, session):
+    hooks.line(line_text("halo", user=USER))
+    contact = session.exec(select(Contact)).one()
+    first = contact.last_seen_at
+    hooks.line(line_text("ada promo?", user=USER))
+    session.expire_all()
+    assert session.get(Contact, contact.id).last_seen_at == first  # same burst: no update
+    with session_scope(session.get_bind()) as s:
+        stale = s.get(Contact, contact.id)
+        stale.last_seen_at = first - history.LAST_SEEN_RESOLUTION - timedelta(seconds=1)
+        s.add(stale)
+    hooks.line(line_text("terima kasih", user=USER))
+    session.expire_all()
+    assert session.get(Contact, contact.id).last_seen_at > first
 
 
 def test_processing_twice_records_and_answers_once(runtime, fake_line, session):
