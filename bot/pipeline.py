@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Callable
 
-from sqlalchemy import Connection, or_, update
+from sqlalchemy import Connection, event, or_, true, update
 from sqlmodel import Session, select
 
 from bot import messages as m
@@ -145,7 +145,35 @@ def _process(rt: Runtime, event_id: int) -> Processed:
     if rt.settings.telegram.enabled:
         _telegram_username(rt)  # getMe once, outside any transaction
     batch_id = f"event:{event_id}"
-    early = _understand_unlocked(rt, event_id)
+    with Session(rt.engine, expire_on_commit=False) as session:
+        early = _understand_unlocked(rt, session, event_id)
+        answered = _answer_before_lock(rt, session, event_id, early, batch_id) if early is not None else None
+    if answered is SKIPPED:
+        return Processed(event_id, "skipped")
+    if answered is None:
+        answered = _record_and_answer_locked(rt, event_id, early, batch_id)
+        if isinstance(answered, Processed):
+            return answered  # skipped or ignored
+    recorded, batch_id, rows = answered
+    prepared = (rows, recorded.conversation) if rows else None
+    if batch_id is None:
+        finish_event(rt, event_id, "processed")
+        return Processed(event_id, "processed")
+    try:
+        deliver_batch(rt, batch_id, finish_event_id=event_id, prepared=prepared)
+    except RetryLater:
+        finish_event(rt, event_id, "processed")
+        raise
+    return Processed(event_id, "processed", batch_id)
+
+
+def _record_and_answer_locked(rt: Runtime, event_id: int, early: _Understood | None,
+                              batch_id: str) -> tuple[history.Recorded, str | None, list[Message]] | Processed:
+    """Claim, record and answer the event with every read under the write lock (the general path).
+
+    Returns (recorded, batch id or None when silent, rows to send now), or the Processed
+    of an event that was skipped or ignored.
+    """
     with session_scope(rt.engine) as session:
         claimed = _claim(rt, session, event_id)
         if claimed is None:
@@ -168,19 +196,10 @@ def _process(rt: Runtime, event_id: int) -> Processed:
         with session_scope(rt.engine) as session:
             recorded = history.record_inbound(session=session, inbound=inbound)
             batch_id, rows, failure = _answer_safely(rt, session, inbound, recorded, batch_id, analysis)
-    prepared = (rows, recorded.conversation) if rows else None
     if failure is not None:
         failure.claimed = True  # the customer's message is in the history; the event is retried
         raise failure
-    if batch_id is None:
-        finish_event(rt, event_id, "processed")
-        return Processed(event_id, "processed")
-    try:
-        deliver_batch(rt, batch_id, finish_event_id=event_id, prepared=prepared)
-    except RetryLater:
-        finish_event(rt, event_id, "processed")
-        raise
-    return Processed(event_id, "processed", batch_id)
+    return recorded, batch_id, rows
 
 
 @dataclass
@@ -190,33 +209,132 @@ class _Understood:
     payload: str
     inbound: m.Inbound | None
     analysis: Any
+    first_attempt: bool
 
 
-def _understand_unlocked(rt: Runtime, event_id: int) -> _Understood | None:
+def _understand_unlocked(rt: Runtime, session: Session, event_id: int) -> _Understood | None:
     """Parse the event and understand its text with reads only, outside the write lock.
 
     On SQLite the worker processes take turns holding the write lock, so whatever needs
     no write (the SDK's parsing, the NLU, the catalog it matches against) is done before.
     None when the event is not waiting for processing (the claim will skip it).
     """
-    with Session(rt.engine) as session:
-        row = session.connection().execute(
-            select(EVENTS.c.channel, EVENTS.c.payload).where(EVENTS.c.id == event_id,
-                                                             EVENTS.c.status.in_((*WAITING, "processing")))).first()
-        if row is None:
-            return None
+    row = session.connection().execute(
+        select(EVENTS.c.channel, EVENTS.c.payload, EVENTS.c.status, EVENTS.c.attempts)
+        .where(EVENTS.c.id == event_id, EVENTS.c.status.in_((*WAITING, "processing")))).first()
+    if row is None:
+        return None
+    try:
+        inbound = to_inbound(rt, WebhookEvent(id=event_id, channel=row.channel, payload=row.payload))
+        analysis = None
+        if inbound is not None:
+            ctx = Context(contact_id=None, contact_name="", language="id", shop_name="", now=utcnow(),
+                          data=ShopData(session=session, contact=None, conversation=None, tz=rt.settings.tz,
+                                        handoff_minutes=0, channel=inbound.channel))
+            rt.router.prepare(inbound, ctx)
+            analysis = ctx.analysis
+    except Exception:  # noqa: BLE001 - done again under the lock, where a failure is recorded as usual
+        return None
+    return _Understood(row.payload, inbound, analysis, first_attempt=row.status == "received" and row.attempts == 0)
+
+
+# --- answering before the lock ---------------------------------------------------------
+
+SKIPPED = object()  # the event was taken by another worker meanwhile
+
+
+class _NeedsWriteLock(Exception):
+    """A handler wanted to write while answering before the lock: answer again under it."""
+
+
+def _answer_before_lock(rt: Runtime, session: Session, event_id: int, early: _Understood,
+                        batch_id: str) -> tuple[history.Recorded, str | None, list[Message]] | object | None:
+    """Record and answer a customer's message from reads; take the write lock only to write.
+
+    The write lock is what the worker processes wait for, so the common case (a first
+    attempt at a message in a known 1:1 chat, answered by a handler that only reads) is
+    worked out before it. Under the lock the claim is made and the chat, contact and
+    identity rows are checked unchanged since they were read (another event of the same
+    chat, or staff, may have written meanwhile); then everything is written at once.
+    None (nothing written) when the event does not qualify, a handler wants to write, or
+    a row changed: the caller then does it all under the lock. SKIPPED if already taken.
+    """
+    inbound = early.inbound
+    if inbound is None or not early.first_attempt or inbound.kind not in (m.MESSAGE, m.POSTBACK) \
+            or not inbound.is_direct or not inbound.user_id:
+        return None
+    identity = contacts.find_identity(session=session, channel=inbound.channel, external_id=inbound.user_id)
+    if identity is None or (identity.profile_fetched_at is None and inbound.channel == "line"):
+        return None
+    contact = session.get(Contact, identity.contact_id)
+    conversation = session.exec(select(Conversation).where(
+        Conversation.channel == inbound.channel, Conversation.external_chat_id == inbound.chat_id)).first()
+    if contact is None or conversation is None or conversation.kind != "direct":
+        return None
+    read = [(obj, _row_image(obj)) for obj in (identity, contact, conversation)]
+    flushes: list[bool] = []
+
+    def refuse_flush(*_args) -> None:
+        flushes.append(True)  # noted too, in case a handler swallows the error
+        raise _NeedsWriteLock("a flush while answering before the write lock")
+
+    event.listen(session, "before_flush", refuse_flush)
+    try:
+        with session.no_autoflush:
+            recorded = history.record_inbound(session=session, inbound=inbound, first_attempt=True, flush=False)
+            replies, ctx = _route(rt, session, inbound, recorded, early.analysis)
+    except _NeedsWriteLock:
+        return None
+    except Exception:  # noqa: BLE001 - answered again under the lock, where a failure is recorded as usual
+        log.debug("answering event %s before the lock failed; answering under it", event_id, exc_info=True)
+        return None
+    finally:
+        event.remove(session, "before_flush", refuse_flush)
+    expected = {id(identity), id(contact), id(conversation), id(recorded.message)}
+    if flushes or session.deleted or any(id(obj) not in expected for obj in (*session.new, *session.dirty)):
+        return None  # the handler changed something else (an order, a ticket...): answer under the lock
+    with write_lock(rt.engine):
         try:
-            inbound = to_inbound(rt, WebhookEvent(id=event_id, channel=row.channel, payload=row.payload))
-            analysis = None
-            if inbound is not None:
-                ctx = Context(contact_id=None, contact_name="", language="id", shop_name="", now=utcnow(),
-                              data=ShopData(session=session, contact=None, conversation=None, tz=rt.settings.tz,
-                                            handoff_minutes=0, channel=inbound.channel))
-                rt.router.prepare(inbound, ctx)
-                analysis = ctx.analysis
-        except Exception:  # noqa: BLE001 - done again under the lock, where a failure is recorded as usual
-            return None
-    return _Understood(row.payload, inbound, analysis)
+            claimed = _claim(rt, session, event_id)
+            if claimed is None:
+                session.rollback()
+                return SKIPPED
+            if claimed[1] != early.payload or claimed[2] != 1 or _changed_since_read(session, read):
+                session.rollback()
+                return None
+            if not replies:
+                session.flush()
+                session.commit()
+                return recorded, None, []
+            batch_id, rows = _store_replies(session, inbound, recorded, batch_id, replies, ctx)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    return recorded, batch_id, rows
+
+
+def _row_image(obj: Any) -> dict[str, Any]:
+    """The column values of a row as loaded (before anything changes them)."""
+    return {column.key: getattr(obj, column.key) for column in obj.__table__.columns}
+
+
+def _changed_since_read(session: Session, read: list[tuple[Any, dict[str, Any]]]) -> bool:
+    """True when any of these rows differs in the database from what was read (one query).
+
+    On PostgreSQL (no write lock) the rows stay locked until the commit.
+    """
+    tables = [obj.__table__ for obj, _ in read]
+    rows_by_id = tables[0]
+    for table in tables[1:]:
+        rows_by_id = rows_by_id.join(table, true())  # one row each, picked by id below
+    statement = select(*tables).select_from(rows_by_id) \
+        .where(*(table.c.id == obj.id for table, (obj, _) in zip(tables, read))).with_for_update()
+    row = session.connection().execute(statement).first()
+    if row is None:
+        return True
+    values = iter(row)
+    return any(image[column.key] != next(values) for table, (_, image) in zip(tables, read) for column in table.columns)
 
 
 def _answer_safely(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.Recorded,
@@ -237,6 +355,12 @@ def _answer(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history
     replies, ctx = _route(rt, session, inbound, recorded, analysis)
     if not replies:
         return None, []
+    return _store_replies(session, inbound, recorded, batch_id, replies, ctx)
+
+
+def _store_replies(session: Session, inbound: m.Inbound, recorded: history.Recorded, batch_id: str,
+                   replies: list[m.Reply], ctx: Context) -> tuple[str, list[Message]]:
+    """Store the replies as one batch: its id and the rows to send right after the commit."""
     # Fresh replies are stored as `sending`, to be sent right after the commit (no second
     # transaction). Not on Telegram: there a row in `sending` after a crash means "maybe
     # sent" (unknown), so rows become `sending` only just before the call, in deliver_batch.

@@ -55,11 +55,12 @@ def _identity_for(session: Session, inbound: m.Inbound, external_id: str | None)
     )
 
 
-def record_inbound(*, session: Session, inbound: m.Inbound, first_attempt: bool = False) -> Recorded:
+def record_inbound(*, session: Session, inbound: m.Inbound, first_attempt: bool = False, flush: bool = True) -> Recorded:
     """Store an inbound event in the history and apply its effects (blocks, members, edits).
 
     Idempotent per event: a second call for the same `event_id` returns what the first stored
     (`first_attempt=True` skips that look-up when the event has certainly not been recorded).
+    `flush=False` leaves the changes pending in the session (the new message has no id yet).
     """
     identity, is_new = _identity_for(session, inbound, inbound.user_id)
     contact = session.get(Contact, identity.contact_id) if identity else None
@@ -90,7 +91,8 @@ def record_inbound(*, session: Session, inbound: m.Inbound, first_attempt: bool 
         if inbound.kind in (m.MESSAGE, m.POSTBACK):
             _customer_wrote(conversation, now)
         session.add(conversation)
-    session.flush()
+    if flush:
+        session.flush()
     return Recorded(conversation, contact, identity, message, is_new_contact=is_new)
 
 
