@@ -342,3 +342,120 @@ def test_stale_events_are_requeued_by_the_sweep(runtime, session):
     queued: list[int] = []
     assert pipeline.requeue_stale(runtime, queued.append, lambda batch: None) == 1
     assert queued == [event_id]
+
+
+# --- answering before the write lock -----------------------------------------------------
+
+
+@pytest.fixture
+def known_customer(runtime, hooks):
+    """A customer who has written before (contact, profile and chat exist)."""
+    hooks.line(line_text("halo", user=USER))
+    return USER
+
+
+def spy_answers(monkeypatch) -> list:
+    """What each try at answering before the lock returned ('ok', 'skipped' or None = under the lock)."""
+    outcomes: list = []
+    real = pipeline._answer_before_lock
+
+    def spy(*args, **kwargs):
+        result = real(*args, **kwargs)
+        outcomes.append(None if result is None else "skipped" if result is pipeline.SKIPPED else "ok")
+        return result
+
+    monkeypatch.setattr(pipeline, "_answer_before_lock", spy)
+    return outcomes
+
+
+def test_a_message_answered_before_the_lock_is_recorded_and_answered_once(known_customer, runtime, session,
+                                                                           fake_line, monkeypatch):
+    outcomes = spy_answers(monkeypatch)
+    event_id = store(runtime, "line", line_text("ada promo?", user=USER), "e-early")
+    assert pipeline.process_event(runtime, event_id).status == "processed"
+    assert outcomes == ["ok"]
+    inbound = rows(session, Message.direction == "in")[-1]
+    assert inbound.text == "ada promo?" and inbound.event_id == event_id and inbound.intent == "promotion"
+    replies = rows(session, Message.direction == "out", Message.batch_id == f"event:{event_id}")
+    assert [r.status for r in replies] == ["sent"] and len(fake_line.calls("/v2/bot/message/reply")) == 2
+    conversation = session.get(Conversation, inbound.conversation_id)
+    assert conversation.unread_count == 2 and conversation.last_intent == "promotion" and conversation.waiting_since is None
+    assert session.get(WebhookEvent, event_id).status == "processed"
+
+
+def test_a_chat_changed_meanwhile_is_answered_again_under_the_lock(known_customer, runtime, session,
+                                                                   fake_line, monkeypatch):
+    # Staff open the chat (read: unread 0) while the worker routes from what it read (unread 1).
+    outcomes = spy_answers(monkeypatch)
+    real_route = runtime.router.route
+    routed: list[str] = []
+
+    def route_while_staff_write(inbound, ctx):
+        if not routed:
+            with session_scope(runtime.engine) as s:
+                chat = s.exec(select(Conversation)).one()
+                chat.unread_count, chat.labels = 0, ["vip"]
+                s.add(chat)
+        routed.append(inbound.text)
+        return real_route(inbound, ctx)
+
+    monkeypatch.setattr(runtime.router, "route", route_while_staff_write)
+    event_id = store(runtime, "line", line_text("ada promo?", user=USER), "e-changed")
+    pipeline.process_event(runtime, event_id)
+    assert outcomes == [None] and routed == ["ada promo?", "ada promo?"]
+    session.expire_all()
+    conversation = session.exec(select(Conversation)).one()
+    assert conversation.labels == ["vip"] and conversation.unread_count == 1 and conversation.last_intent == "promotion"
+    assert [m.text for m in rows(session, Message.direction == "in")] == ["halo", "ada promo?"]
+    assert len(fake_line.calls("/v2/bot/message/reply")) == 2
+
+
+def test_a_handler_that_writes_is_answered_under_the_lock(known_customer, runtime, session, monkeypatch):
+    from crm.complaints import Complaint
+
+    outcomes = spy_answers(monkeypatch)
+    event_id = store(runtime, "line", line_text("kopinya tumpah semua, kecewa bgt", user=USER), "e-writes")
+    pipeline.process_event(runtime, event_id)
+    assert outcomes == [None]
+    complaint = session.exec(select(Complaint)).one()
+    inbound = rows(session, Message.direction == "in")[-1]
+    assert complaint.message_id == inbound.id and inbound.event_id == event_id  # linked to the stored message
+
+
+def test_a_handler_that_swallows_the_refused_write_is_answered_under_the_lock(known_customer, runtime, session,
+                                                                              monkeypatch):
+    outcomes = spy_answers(monkeypatch)
+    real_route = runtime.router.route
+
+    def route_and_flush(inbound, ctx):
+        try:
+            ctx.data.session.flush()
+        except Exception:  # noqa: BLE001 - a careless handler
+            pass
+        return real_route(inbound, ctx)
+
+    monkeypatch.setattr(runtime.router, "route", route_and_flush)
+    event_id = store(runtime, "line", line_text("ada promo?", user=USER), "e-swallow")
+    pipeline.process_event(runtime, event_id)
+    assert outcomes == [None]
+    assert [m.text for m in rows(session, Message.direction == "in")] == ["halo", "ada promo?"]
+
+
+def test_an_event_taken_by_another_worker_meanwhile_is_skipped(known_customer, runtime, session, fake_line,
+                                                               monkeypatch):
+    outcomes = spy_answers(monkeypatch)
+    real_route = runtime.router.route
+    event_id = store(runtime, "line", line_text("ada promo?", user=USER), "e-taken")
+
+    def route_while_another_worker_claims(inbound, ctx):
+        with session_scope(runtime.engine) as s:
+            event = s.get(WebhookEvent, event_id)
+            event.status, event.claimed_at, event.attempts = "processing", utcnow(), 1
+            s.add(event)
+        return real_route(inbound, ctx)
+
+    monkeypatch.setattr(runtime.router, "route", route_while_another_worker_claims)
+    assert pipeline.process_event(runtime, event_id).status == "skipped"
+    assert outcomes == ["skipped"]
+    assert [m.text for m in rows(session, Message.direction == "in")] == ["halo"]
+    assert len(fake_line.calls("/v2/bot/message/reply")) == 1
