@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Callable
 
-from sqlalchemy import Connection, event, or_, true, update
+from sqlalchemy import Connection, event, inspect, or_, true, update
+from sqlalchemy.orm import InstanceState
 from sqlmodel import Session, select
 
 from bot import messages as m
@@ -263,16 +264,7 @@ def _answer_before_lock(rt: Runtime, session: Session, event_id: int, early: _Un
     if inbound is None or not early.first_attempt or inbound.kind not in (m.MESSAGE, m.POSTBACK) \
             or not inbound.is_direct or not inbound.user_id:
         return None
-    identity = contacts.find_identity(session=session, channel=inbound.channel, external_id=inbound.user_id)
-    if identity is None or (identity.profile_fetched_at is None and inbound.channel == "line"):
-        return None
-    contact = session.get(Contact, identity.contact_id)
-    conversation = session.exec(select(Conversation).where(
-        Conversation.channel == inbound.channel, Conversation.external_chat_id == inbound.chat_id)).first()
-    if contact is None or conversation is None or conversation.kind != "direct":
-        return None
-    read = [(obj, _row_image(obj)) for obj in (identity, contact, conversation)]
-    flushes: list[bool] = []
+    flushes: list[bool] = []  # a new contact or chat is flushed, so it is refused here too
 
     def refuse_flush(*_args) -> None:
         flushes.append(True)  # noted too, in case a handler swallows the error
@@ -282,6 +274,9 @@ def _answer_before_lock(rt: Runtime, session: Session, event_id: int, early: _Un
     try:
         with session.no_autoflush:
             recorded = history.record_inbound(session=session, inbound=inbound, first_attempt=True, flush=False)
+            if recorded.contact is None or recorded.conversation.kind != "direct" or \
+                    (recorded.identity.profile_fetched_at is None and inbound.channel == "line"):
+                return None
             replies, ctx = _route(rt, session, inbound, recorded, early.analysis)
     except _NeedsWriteLock:
         return None
@@ -290,7 +285,8 @@ def _answer_before_lock(rt: Runtime, session: Session, event_id: int, early: _Un
         return None
     finally:
         event.remove(session, "before_flush", refuse_flush)
-    expected = {id(identity), id(contact), id(conversation), id(recorded.message)}
+    read = [recorded.identity, recorded.contact, recorded.conversation]
+    expected = {id(obj) for obj in read} | {id(recorded.message)}
     if flushes or session.deleted or any(id(obj) not in expected for obj in (*session.new, *session.dirty)):
         return None  # the handler changed something else (an order, a ticket...): answer under the lock
     with write_lock(rt.engine):
@@ -314,27 +310,29 @@ def _answer_before_lock(rt: Runtime, session: Session, event_id: int, early: _Un
     return recorded, batch_id, rows
 
 
-def _row_image(obj: Any) -> dict[str, Any]:
-    """The column values of a row as loaded (before anything changes them)."""
-    return {column.key: getattr(obj, column.key) for column in obj.__table__.columns}
+def _changed_since_read(session: Session, read: list[Any]) -> bool:
+    """True when any of these loaded rows now differs in the database from how it was loaded (one query).
 
-
-def _changed_since_read(session: Session, read: list[tuple[Any, dict[str, Any]]]) -> bool:
-    """True when any of these rows differs in the database from what was read (one query).
-
-    On PostgreSQL (no write lock) the rows stay locked until the commit.
+    A value changed in place (a JSON dict) also counts as changed: the safe side. On
+    PostgreSQL (no write lock) the rows stay locked until the commit.
     """
-    tables = [obj.__table__ for obj, _ in read]
+    tables = [obj.__table__ for obj in read]
     rows_by_id = tables[0]
     for table in tables[1:]:
         rows_by_id = rows_by_id.join(table, true())  # one row each, picked by id below
     statement = select(*tables).select_from(rows_by_id) \
-        .where(*(table.c.id == obj.id for table, (obj, _) in zip(tables, read))).with_for_update()
+        .where(*(table.c.id == obj.id for table, obj in zip(tables, read))).with_for_update()
     row = session.connection().execute(statement).first()
     if row is None:
         return True
     values = iter(row)
-    return any(image[column.key] != next(values) for table, (_, image) in zip(tables, read) for column in table.columns)
+    return any(_as_loaded(state, column.key) != next(values)
+               for table, state in zip(tables, (inspect(obj) for obj in read)) for column in table.columns)
+
+
+def _as_loaded(state: InstanceState, key: str) -> Any:
+    # The ORM keeps the loaded value of a changed attribute until the flush.
+    return state.committed_state[key] if key in state.committed_state else state.dict.get(key)
 
 
 def _answer_safely(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.Recorded,
