@@ -12,10 +12,11 @@ import copy
 import json
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import timedelta
 from typing import Any, Callable
 
-from sqlalchemy import Connection, event, inspect, or_, true, update
+from sqlalchemy import Connection, String, bindparam, event, func, inspect, or_, true, update
 from sqlalchemy.orm import InstanceState
 from sqlmodel import Session, select
 
@@ -90,26 +91,41 @@ MESSAGES = Message.__table__
 WAITING = ("received", "retrying")  # claimable, as is "processing" once its claim went stale
 
 
+# Built once: a statement object caches its compiled form (these run for every event).
+_CLAIM = (
+    update(EVENTS)
+    .where(EVENTS.c.id == bindparam("event_id"))
+    .where(or_(EVENTS.c.status.in_(WAITING),
+               (EVENTS.c.status == "processing") & (EVENTS.c.claimed_at < bindparam("stale_before"))))
+    .values(status="processing", claimed_at=bindparam("now"), attempts=EVENTS.c.attempts + 1)
+    .returning(EVENTS.c.channel, EVENTS.c.payload, EVENTS.c.attempts)
+)
+_FINISH = update(EVENTS).where(EVENTS.c.id == bindparam("event_id")) \
+    .values(status=bindparam("new_status"), error=bindparam("new_error"))
+_FINISH_DONE = _FINISH.values(processed_at=bindparam("now"))
+_WAITING_EVENT = select(EVENTS.c.channel, EVENTS.c.payload, EVENTS.c.status, EVENTS.c.attempts) \
+    .where(EVENTS.c.id == bindparam("event_id"), EVENTS.c.status.in_((*WAITING, "processing")))
+# A platform id or a send time, once known, is kept (a retry has neither).
+_OUTCOME = update(MESSAGES).where(MESSAGES.c.id == bindparam("row_id")).values(
+    status=bindparam("new_status"), error=bindparam("new_error"),
+    sent_at=func.coalesce(bindparam("sent", type_=MESSAGES.c.sent_at.type), MESSAGES.c.sent_at),
+    platform_message_id=func.coalesce(bindparam("platform_id", type_=String), MESSAGES.c.platform_message_id))
+
+
 def _claim(rt: Runtime, session: Session, event_id: int) -> tuple[str, str, int] | None:
     """Atomically take an event: its (channel, payload, attempt number), or None if done or taken."""
-    stale = utcnow() - timedelta(seconds=rt.settings.queue.stale_event_seconds)
-    statement = (
-        update(EVENTS)
-        .where(EVENTS.c.id == event_id)
-        .where(or_(EVENTS.c.status.in_(WAITING),
-                   (EVENTS.c.status == "processing") & (EVENTS.c.claimed_at < stale)))
-        .values(status="processing", claimed_at=utcnow(), attempts=EVENTS.c.attempts + 1)
-        .returning(EVENTS.c.channel, EVENTS.c.payload, EVENTS.c.attempts)
-    )
-    row = session.connection().execute(statement).first()
+    now = utcnow()
+    stale = now - timedelta(seconds=rt.settings.queue.stale_event_seconds)
+    row = session.connection().execute(_CLAIM, {"event_id": event_id, "stale_before": stale, "now": now}).first()
     return (row[0], row[1], row[2]) if row else None
 
 
 def _finish(connection: Connection, event_id: int, status: str, error: str | None = None) -> None:
-    values = {"status": status, "error": error}
+    params = {"event_id": event_id, "new_status": status, "new_error": error}
     if status in ("processed", "ignored"):
-        values["processed_at"] = utcnow()
-    connection.execute(update(EVENTS).where(EVENTS.c.id == event_id).values(**values))
+        connection.execute(_FINISH_DONE, {**params, "now": utcnow()})
+    else:
+        connection.execute(_FINISH, params)
 
 
 def finish_event(rt: Runtime, event_id: int, status: str, error: str | None = None) -> None:
@@ -220,9 +236,7 @@ def _understand_unlocked(rt: Runtime, session: Session, event_id: int) -> _Under
     no write (the SDK's parsing, the NLU, the catalog it matches against) is done before.
     None when the event is not waiting for processing (the claim will skip it).
     """
-    row = session.connection().execute(
-        select(EVENTS.c.channel, EVENTS.c.payload, EVENTS.c.status, EVENTS.c.attempts)
-        .where(EVENTS.c.id == event_id, EVENTS.c.status.in_((*WAITING, "processing")))).first()
+    row = session.connection().execute(_WAITING_EVENT, {"event_id": event_id}).first()
     if row is None:
         return None
     try:
@@ -316,18 +330,24 @@ def _changed_since_read(session: Session, read: list[Any]) -> bool:
     A value changed in place (a JSON dict) also counts as changed: the safe side. On
     PostgreSQL (no write lock) the rows stay locked until the commit.
     """
-    tables = [obj.__table__ for obj in read]
-    rows_by_id = tables[0]
-    for table in tables[1:]:
-        rows_by_id = rows_by_id.join(table, true())  # one row each, picked by id below
-    statement = select(*tables).select_from(rows_by_id) \
-        .where(*(table.c.id == obj.id for table, obj in zip(tables, read))).with_for_update()
-    row = session.connection().execute(statement).first()
+    tables = tuple(obj.__table__ for obj in read)
+    statement = _rows_by_id(tables)
+    row = session.connection().execute(statement, {f"id_{i}": obj.id for i, obj in enumerate(read)}).first()
     if row is None:
         return True
     values = iter(row)
     return any(_as_loaded(state, column.key) != next(values)
                for table, state in zip(tables, (inspect(obj) for obj in read)) for column in table.columns)
+
+
+@lru_cache(maxsize=8)
+def _rows_by_id(tables: tuple) -> Any:
+    """SELECT one row of each table, by id (`id_0`, `id_1`...), locking them on PostgreSQL."""
+    joined = tables[0]
+    for table in tables[1:]:
+        joined = joined.join(table, true())  # one row each, picked by id below
+    return select(*tables).select_from(joined) \
+        .where(*(table.c.id == bindparam(f"id_{i}") for i, table in enumerate(tables))).with_for_update()
 
 
 def _as_loaded(state: InstanceState, key: str) -> Any:
@@ -512,20 +532,17 @@ def _record_outcomes(rt: Runtime, batch_id: str, rows: list[Message], outcomes: 
     # Core statements on a bare connection: a session costs more than these updates.
     with write_lock(rt.engine), rt.engine.begin() as connection:
         for row, outcome in zip(rows, outcomes):
-            values: dict = {"error": outcome.error}
+            status = "queued" if outcome.status == "retry" else outcome.status
+            retry = retry or (outcome if outcome.status == "retry" else None)
+            sent_at = now if status == "sent" else None
+            connection.execute(_OUTCOME, {"row_id": row.id, "new_status": status, "new_error": outcome.error,
+                                          "sent": sent_at, "platform_id": outcome.platform_message_id})
+            row.status, row.error = status, outcome.error
+            row.sent_at = sent_at or row.sent_at
+            row.platform_message_id = outcome.platform_message_id or row.platform_message_id
             if outcome.uncertain:
-                values["payload"] = row.payload = {**row.payload, "reply_uncertain": True}
-            if outcome.status == "retry":
-                values["status"] = "queued"
-                retry = retry or outcome
-            else:
-                values["status"] = outcome.status
-                if outcome.platform_message_id:
-                    values["platform_message_id"] = outcome.platform_message_id
-                values["sent_at"] = now if outcome.status == "sent" else None
-            connection.execute(update(MESSAGES).where(MESSAGES.c.id == row.id).values(**values))
-            for key, value in values.items():
-                setattr(row, key, value)
+                row.payload = {**row.payload, "reply_uncertain": True}
+                connection.execute(update(MESSAGES).where(MESSAGES.c.id == row.id).values(payload=row.payload))
         if conversation.contact_id and any(outcome.blocked for outcome in outcomes):
             with Session(bind=connection) as session:  # in this transaction
                 _mark_blocked(session, conversation)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -9,11 +10,16 @@ from crm.db import utcnow
 from crm.models import ChannelIdentity, Contact, Conversation, ConversationMember
 
 
+# Built once (they run for every event): a statement object caches its compiled form.
+_IDENTITY = select(ChannelIdentity).where(ChannelIdentity.channel == bindparam("channel"),
+                                          ChannelIdentity.external_id == bindparam("external_id"))
+_CONVERSATION = select(Conversation).where(Conversation.channel == bindparam("channel"),
+                                           Conversation.external_chat_id == bindparam("chat_id"))
+
+
 def find_identity(*, session: Session, channel: str, external_id: str) -> ChannelIdentity | None:
     """The identity of `external_id` on `channel`, if known."""
-    return session.exec(
-        select(ChannelIdentity).where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
-    ).first()
+    return session.exec(_IDENTITY, params={"channel": channel, "external_id": external_id}).first()
 
 
 def get_or_create_identity(
@@ -51,8 +57,8 @@ def get_or_create_conversation(
     *, session: Session, channel: str, chat_id: str, kind: str, contact_id: int | None,
 ) -> Conversation:
     """The conversation for one chat (a 1:1 chat, a group or a room), created on first use."""
-    query = select(Conversation).where(Conversation.channel == channel, Conversation.external_chat_id == chat_id)
-    conversation = session.exec(query).first()
+    params = {"channel": channel, "chat_id": chat_id}
+    conversation = session.exec(_CONVERSATION, params=params).first()
     if conversation is not None:
         return conversation
     try:
@@ -63,7 +69,7 @@ def get_or_create_conversation(
             session.flush()
         return conversation
     except IntegrityError:
-        return session.exec(query).one()
+        return session.exec(_CONVERSATION, params=params).one()
 
 
 def add_member(*, session: Session, conversation_id: int, contact_id: int) -> None:
