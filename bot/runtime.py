@@ -29,6 +29,12 @@ class Runtime:
         return cls(settings=settings, engine=get_engine(settings.database_url), senders=SenderRegistry(settings),
                    router=default_router(understand))
 
+    def warm_up(self) -> None:
+        """Load what the first message would otherwise wait for (the NLU model)."""
+        from handlers.nlu import get_model
+
+        get_model(self.settings.nlu.model_path)
+
     def close(self) -> None:
         """Release platform clients."""
         self.senders.close()
