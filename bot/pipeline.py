@@ -532,8 +532,9 @@ def _record_outcomes(rt: Runtime, batch_id: str, rows: list[Message], outcomes: 
     # Core statements on a bare connection: a session costs more than these updates.
     with write_lock(rt.engine), rt.engine.begin() as connection:
         for row, outcome in zip(rows, outcomes):
-            status = "queued" if outcome.status == "retry" else outcome.status
-            retry = retry or (outcome if outcome.status == "retry" else None)
+            status = outcome.status
+            if status == "retry":  # stays queued for the next attempt
+                status, retry = "queued", retry or outcome
             sent_at = now if status == "sent" else None
             connection.execute(_OUTCOME, {"row_id": row.id, "new_status": status, "new_error": outcome.error,
                                           "sent": sent_at, "platform_id": outcome.platform_message_id})
