@@ -59,17 +59,14 @@ def _json_body() -> tuple[str, object]:
 def store_and_queue(channel: str, events: list[RawEvent]):
     """Commit the events, then queue them; 503 if the database is down (the platform redelivers)."""
     try:
-        new_ids = store_events(current_app.extensions["sapa.engine"], channel, events)
+        # The leader of each group commit hands its batch's new rows to the queue.
+        new_ids = store_events(current_app.extensions["sapa.engine"], channel, events,
+                               then=current_app.extensions["sapa.hand_off"])
     except Exception:  # noqa: BLE001 - whatever the cause, nothing was stored: let the platform retry
         log.exception("could not store %s webhook events", channel)
         return _error(503, "storage unavailable, please retry")
-    response = current_app.response_class(
+    return current_app.response_class(
         f'{{"ok":true,"stored":{len(new_ids)},"duplicates":{len(events) - len(new_ids)}}}', mimetype="application/json")
-    # Queue after the answer has gone out: the events are committed already, and a task
-    # lost in between is re-queued by the clock's sweep.
-    hand_off = current_app.extensions["sapa.hand_off"]
-    response.call_on_close(lambda: hand_off(new_ids))
-    return response
 
 
 @webhooks.post("/webhooks/line")

@@ -12,6 +12,7 @@ import pytest
 from huey import Huey
 from sqlalchemy import func, select
 
+from bot import ingest
 from bot.ingest import HandOff, RawEvent, store_events
 from bot.queue import SqliteQueueStorage
 from crm.db import get_engine
@@ -87,6 +88,63 @@ def test_enqueues_inside_one_queue_transaction_commit_together_or_not_at_all(tmp
     assert queue.storage.queue_size() == 5
     queue.storage.enqueue(b"outside a transaction")
     assert queue.storage.queue_size() == 6
+
+
+def test_each_group_commit_queues_its_new_events_once_in_one_queue_transaction(database_url, tmp_path):
+    engine = get_engine(database_url)
+    queue = _sqlite_queue(tmp_path)
+    batches: list[list[int]] = []
+
+    def enqueue(event_id: int) -> None:
+        queue.storage.enqueue(str(event_id).encode())
+
+    hand_off = HandOff(enqueue, queue.storage.transaction)
+
+    def queue_batch(event_ids: list[int]) -> None:
+        batches.append(event_ids)
+        hand_off(event_ids)
+
+    start = threading.Barrier(8)
+    results: list[list[int]] = []
+
+    def deliver(n: int) -> None:
+        start.wait()
+        for i in range(25):
+            # every event twice: the second delivery is a duplicate and must not be queued again
+            results.append(store_events(engine, "line", [RawEvent(f"q{n}-{i}", "message", "{}")], then=queue_batch))
+            results.append(store_events(engine, "line", [RawEvent(f"q{n}-{i}", "message", "{}")], then=queue_batch))
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    hand_off.flush()
+    queued = [event_id for batch in batches for event_id in batch]
+    stored = [event_id for ids in results for event_id in ids]
+    assert len(stored) == 200 and sorted(queued) == sorted(stored)
+    assert queue.storage.queue_size() == 200
+
+
+def test_the_ingest_connection_is_replaced_after_the_database_failed_under_it(sqlite_url):
+    engine = get_engine(sqlite_url)
+    assert len(store_events(engine, "line", [RawEvent("before", "message", "{}")])) == 1
+    group = ingest._group_commits[engine]
+    group.connection.driver_connection.close()  # as if the database went away under the held connection
+    with pytest.raises(Exception):
+        store_events(engine, "line", [RawEvent("lost", "message", "{}")])
+    assert len(store_events(engine, "line", [RawEvent("after", "message", "{}")])) == 1
+    with engine.connect() as connection:
+        keys = connection.execute(select(WebhookEvent.event_key).order_by(WebhookEvent.id)).scalars().all()
+    assert keys == ["before", "after"]
+
+
+def test_disposing_the_engine_gives_the_ingest_connection_back(sqlite_url):
+    engine = get_engine(sqlite_url)
+    store_events(engine, "line", [RawEvent("one", "message", "{}")])
+    assert engine in ingest._group_commits and engine.pool.checkedout() == 1
+    engine.dispose()
+    assert engine not in ingest._group_commits
 
 
 def test_hand_off_queues_every_stored_event_once_from_its_own_thread(tmp_path):
