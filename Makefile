@@ -44,6 +44,7 @@ test: install-dev
 
 bench: install-dev
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/store.py
 	$(BIN)/python bench/nlu.py
 	$(BIN)/python bench/geo.py
 	$(BIN)/python bench/inbox.py
