@@ -57,9 +57,12 @@ def _child(url: str, tag: str, threads: int, duration: float, results) -> None:
 
 def run_round(url: str, processes: int, threads: int, duration: float, round_no: int) -> tuple[float, float]:
     """One round: (stores per second, CPU µs per store) over every process."""
-    results = multiprocessing.get_context("fork").Queue()
-    children = [multiprocessing.get_context("fork").Process(
-        target=_child, args=(url, f"r{round_no}p{p}", threads, duration, results)) for p in range(processes)]
+    fork = multiprocessing.get_context("fork")
+    results = fork.Queue()
+    # Keys unique across runs too, so that a reused --database-url never sees a duplicate.
+    run = f"{time.time_ns():x}r{round_no}"
+    children = [fork.Process(target=_child, args=(url, f"{run}p{p}", threads, duration, results))
+                for p in range(processes)]
     for child in children:
         child.start()
     totals = [results.get(timeout=duration + 60) for _ in children]
