@@ -147,6 +147,8 @@ class InboxSettings(BaseModel):
     page_size: int = Field(50, ge=5, le=500)
     live_poll_seconds: float = Field(1.0, gt=0)
     live_stream_seconds: float = Field(55, gt=0)
+    live_streams_per_worker: int = Field(8, ge=1)
+    live_busy_retry_seconds: float = Field(5.0, gt=0)
 
     @field_validator("login_rate_limit")
     @classmethod

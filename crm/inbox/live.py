@@ -6,13 +6,16 @@ delivery statuses of the watched conversation, presence rows) every
 it work with any number of gunicorn workers and machines: an event stored by a worker on
 another machine shows up like one stored here. A stream ends after
 `inbox.live_stream_seconds` and the browser's EventSource reconnects with its cursor, so
-no web thread is held forever.
+no web thread is held forever. At most `inbox.live_streams_per_worker` streams run at once
+in a web worker, so open tabs never take the threads webhooks are answered on: a further
+tab gets what is new at once and reconnects after `inbox.live_busy_retry_seconds`.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from threading import BoundedSemaphore
 from datetime import datetime, timedelta, timezone
 
 from flask import Response, current_app, jsonify, request, stream_with_context
@@ -30,6 +33,15 @@ PENDING = ("queued", "sending")
 
 def _engine():
     return current_app.extensions["sapa.engine"]
+
+
+def _stream_slots() -> BoundedSemaphore:
+    """This worker's live-stream slots (one per thread a stream may hold)."""
+    slots = current_app.extensions.get("sapa.live_slots")
+    if slots is None:
+        limit = current_app.config["SAPA"].inbox.live_streams_per_worker
+        slots = current_app.extensions.setdefault("sapa.live_slots", BoundedSemaphore(limit))
+    return slots
 
 
 def _event(name: str, payload) -> str:
@@ -102,18 +114,29 @@ def events():
     pending = [int(x) for x in request.args.get("pending", "").split(",")[:50] if x.isdigit()]
     cursor["pending"] = {message_id: None for message_id in pending}
 
+    slots = _stream_slots()
+    # Without a free slot the answer is one look at the database, not a held thread.
+    held = slots.acquire(blocking=False)
+    seconds = settings.live_stream_seconds if held else 0
+    retry_ms = 1000 if held else round(settings.live_busy_retry_seconds * 1000)
+
     def stream():
-        yield f"retry: 1000\nevent: hello\ndata: {json.dumps({'cursor': cursor['message']})}\n\n"
-        deadline = time.monotonic() + settings.live_stream_seconds
-        while time.monotonic() < deadline:
+        hello = {"cursor": cursor["message"], "busy": not held}
+        yield f"retry: {retry_ms}\nevent: hello\ndata: {json.dumps(hello)}\n\n"
+        deadline = time.monotonic() + seconds
+        while True:
             with Session(engine) as db:
                 frames = poll(session=db, cursor=cursor, conversation_id=conversation_id, staff_id=staff.id)
             for frame in frames:
                 yield frame
             yield f"id: {cursor['message']}\n: tick\n\n"  # keeps proxies from closing an idle stream
+            if time.monotonic() >= deadline:
+                break
             time.sleep(settings.live_poll_seconds)
 
     response = Response(stream_with_context(stream()), mimetype="text/event-stream")
+    if held:
+        response.call_on_close(slots.release)  # also when the browser goes away mid-stream
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
     return response

@@ -82,3 +82,19 @@ def test_a_status_that_changed_before_the_stream_started_is_reported(agent, app,
     app.config["SAPA"].inbox.live_stream_seconds = 0.02
     body = agent.get(f"/inbox/events?conversation={conversation_id}&pending={row.id}").get_data(as_text=True)
     assert 'event: status\ndata: {"id":%d,"status":"sent"' % row.id in body
+
+
+def test_streams_beyond_the_workers_limit_answer_at_once_and_reconnect_later(agent, app, line_chat):
+    conversation_id, _ = line_chat
+    settings = app.config["SAPA"].inbox
+    settings.live_streams_per_worker, settings.live_busy_retry_seconds = 1, 4
+    settings.live_stream_seconds, settings.live_poll_seconds = 30, 0.01
+    url = f"/inbox/events?conversation={conversation_id}&after=0"
+    held = agent.get(url, buffered=False)  # the one stream this worker allows, not read yet
+    busy = agent.get(url).get_data(as_text=True)  # would take 30 s if it held a thread
+    assert busy.startswith('retry: 4000\nevent: hello\ndata: {"cursor": ') and '"busy": true' in busy
+    assert "event: message" in busy  # what is new comes at once
+    held.close()  # the browser went away: its slot is free again
+    settings.live_stream_seconds = 0.05
+    again = agent.get(url).get_data(as_text=True)
+    assert again.startswith("retry: 1000\nevent: hello") and '"busy": false' in again

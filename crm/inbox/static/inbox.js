@@ -107,8 +107,10 @@
     });
     var url = "/inbox/events" + (conversationId ? "?conversation=" + conversationId + "&pending=" + pending.join(",") : "");
     var source = new EventSource(url);
-    source.addEventListener("hello", function () { live("on"); });
-    source.addEventListener("error", function () { live("off"); });
+    // A busy server answers with what is new and a later reconnect: still live, just slower.
+    var busy = false;
+    source.addEventListener("hello", function (e) { busy = JSON.parse(e.data).busy; live("on"); });
+    source.addEventListener("error", function () { if (busy) { busy = false; } else { live("off"); } });
     source.addEventListener("message", function (e) {
       var data = JSON.parse(e.data);
       if (pane && (related.indexOf(String(data.conversation_id)) >= 0 || (contactId && String(data.contact_id) === contactId))) {
