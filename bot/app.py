@@ -53,6 +53,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.extensions["sapa.line_parser"] = line_parser(settings.line.channel_secret)
     app.register_blueprint(webhooks)
 
+    from crm.media import media
+
+    app.register_blueprint(media)
+
     from crm.api import api
 
     app.register_blueprint(api)

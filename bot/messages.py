@@ -108,6 +108,7 @@ class Reply:
     image_url: str | None = None
     location: Location | None = None
     cards: tuple[Card, ...] = ()
+    preview_url: str | None = None  # LINE's smaller preview of `image_url` (the image itself when None)
 
     @property
     def type(self) -> str:
@@ -134,6 +135,7 @@ class Reply:
             text=payload.get("text", ""),
             choices=choices(payload.get("choices")),
             image_url=payload.get("image_url"),
+            preview_url=payload.get("preview_url"),
             location=Location(**location) if location else None,
             cards=tuple(
                 Card(**{**card, "buttons": choices(card.get("buttons"))})

@@ -179,6 +179,7 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///data/sapa.db"
     queue_url: str = "sqlite:///data/queue.db"
+    media_dir: str = "data/media"
     secret_key: str = "development-only-secret"
     timezone: str = "Asia/Jakarta"
     public_url: str = "http://127.0.0.1:8000"

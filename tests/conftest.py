@@ -139,9 +139,10 @@ def make_settings(database_url: str, fake_line=None, fake_telegram=None, **overr
 
 
 @pytest.fixture
-def settings(database_url, fake_line, fake_telegram, nlu_model_path) -> Settings:
+def settings(database_url, fake_line, fake_telegram, nlu_model_path, tmp_path) -> Settings:
     """Settings with both channels on (pointed at the fakes) and a fresh database."""
-    return make_settings(database_url, fake_line, fake_telegram, nlu={"model_path": nlu_model_path})
+    return make_settings(database_url, fake_line, fake_telegram, nlu={"model_path": nlu_model_path},
+                         media_dir=str(tmp_path / "media"))
 
 
 @pytest.fixture

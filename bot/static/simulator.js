@@ -51,6 +51,16 @@
     return item.text || "[" + item.type + "]";
   }
 
+  // A sent photo: one uploaded here is shown from this origin, others only over https.
+  function imageSrc(url) {
+    if (!url) { return ""; }
+    try {
+      const parsed = new URL(url, location.href);
+      if (parsed.pathname.startsWith("/media/")) { return parsed.pathname; }
+      return parsed.protocol === "https:" ? parsed.href : "";
+    } catch (e) { return ""; }
+  }
+
   function render(item) {
     const li = document.createElement("li");
     const reply = (item.payload || {}).reply || {};
@@ -59,6 +69,14 @@
     li.appendChild(document.createTextNode(item.direction === "out" ? (reply.text || item.text || "") : describe(item)));
     if (reply.location) {
       li.appendChild(document.createTextNode("\n📍 " + reply.location.title + " — " + reply.location.address));
+    }
+    const image = imageSrc(reply.image_url);
+    if (image) {
+      const img = document.createElement("img");
+      img.className = "photo";
+      img.src = image;
+      img.alt = "image";
+      li.appendChild(img);
     }
     (reply.cards || []).forEach((card) => {
       const div = document.createElement("div");

@@ -29,6 +29,7 @@ from markupsafe import Markup
 
 from crm.inbox import auth
 from crm.inbox.i18n import CATALOG, LANGUAGES, current_language, t
+from crm.media import image_src
 
 # (endpoint, catalog key, permission): the navigation of base.html. Other blueprints append.
 NAV: list[tuple[str, str, str]] = [
@@ -95,5 +96,5 @@ def init_inbox(app: Flask) -> None:
     app.jinja_env.globals.update(t=t, catalog=CATALOG, can=auth.can, current_staff=auth.current_staff, nav=NAV, languages=LANGUAGES,
                                  current_language=current_language, js_texts=js_texts,
                                  get_flashed_messages=get_flashed_messages,
-                                 simulator_enabled=app.config["SAPA"].simulator_enabled)
+                                 simulator_enabled=app.config["SAPA"].simulator_enabled, image_src=image_src)
     app.jinja_env.filters.update(ago=_ago, local=local, rupiah=_rupiah, task_title=_task_title)

@@ -288,6 +288,7 @@ class ReplyDraft:
     quick_replies: list[str] = field(default_factory=list)
     image_url: str = ""
     location: m.Location | None = None
+    uploaded: tuple[str, str] | None = None  # an uploaded image's URL and its preview's
 
 
 def build_replies(draft: ReplyDraft) -> list[m.Reply]:
@@ -306,6 +307,10 @@ def build_replies(draft: ReplyDraft) -> list[m.Reply]:
     if len(choices) > MAX_QUICK_REPLIES:
         raise InboxError(f"too_many_quick_replies:{MAX_QUICK_REPLIES}")
     replies: list[m.Reply] = []
+    if draft.uploaded and draft.image_url:
+        raise InboxError("one_image")
+    if draft.uploaded:
+        replies.append(m.Reply(image_url=draft.uploaded[0], preview_url=draft.uploaded[1]))
     if draft.image_url:
         if not re.match(r"^https://[^\s\"'<>]{4,1000}$", draft.image_url):
             raise InboxError("image_url_https")

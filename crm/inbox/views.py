@@ -23,6 +23,7 @@ from crm.db import session_scope, utcnow
 from crm.inbox import auth, data
 from crm.inbox.auth import can, current_staff, permission_required
 from crm.inbox.i18n import LANGUAGES, error_text, t
+from crm.media import MAX_UPLOAD_BYTES, MediaError, save_image
 from crm.models import ROLES, AuditLog, Contact, Conversation, FollowUpTask, StaffUser
 from crm.staff import StaffError, authenticate, create_user
 
@@ -226,6 +227,21 @@ def _draft_from_form() -> data.ReplyDraft:
                            location=location)
 
 
+def _store_upload(upload, conv: Conversation) -> tuple[str, str]:
+    """Keep an uploaded image; its public URL and its preview's (InboxError if refused)."""
+    base = _settings().public_url.rstrip("/")
+    # The platforms fetch the image from our public URL; LINE only over https. The
+    # simulator's customer is this app itself, so it is served from wherever it runs.
+    if not base.startswith("https://") and conv.channel != "simulator":
+        raise data.InboxError("upload_needs_https")
+    try:
+        stored = save_image(upload.stream.read(MAX_UPLOAD_BYTES + 1), _settings().media_dir)
+    except MediaError as exc:
+        raise data.InboxError(str(exc)) from None
+    return (f"{base}{url_for('media.uploaded', name=stored.name)}",
+            f"{base}{url_for('media.uploaded', name=stored.preview)}")
+
+
 @inbox.post("/c/<int:conversation_id>/reply")
 @permission_required("conversations.reply")
 def reply(conversation_id: int):
@@ -233,8 +249,11 @@ def reply(conversation_id: int):
     staff = current_staff()
     try:
         draft = _draft_from_form()
+        upload = request.files.get("image_file")
         with session_scope(_engine()) as db:
             conv = _conversation_or_404(db, conversation_id)
+            if upload is not None and upload.filename:
+                draft.uploaded = _store_upload(upload, conv)
             contact = db.get(Contact, conv.contact_id) if conv.contact_id else None
             draft.text = data.fill_variables(draft.text, contact=contact, staff=staff, shop=_settings().bot.shop_name)
             batch_id = data.send_reply(session=db, conversation=conv, staff=staff, draft=draft,

@@ -1,0 +1,97 @@
+"""Images staff upload to send: checked with Pillow, kept on disk, served at an unguessable URL.
+
+LINE and Telegram fetch an image message from a public URL, so an upload is stored under
+`media_dir` and served at `/media/<name>` without a login (the name carries 128 random
+bits). Telegram fetches photos of up to 5 MB by URL; LINE also wants a preview of at most
+1 MB: a larger upload gets a JPEG preview, shrunk to fit.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, send_from_directory
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # what Telegram fetches for a photo by URL (LINE: 10 MB)
+MAX_PREVIEW_BYTES = 1024 * 1024  # LINE's limit for its preview
+PREVIEW_PIXELS = 1024  # the preview's longer side
+MAX_PIXELS = 50_000_000  # a larger "image" is a decompression bomb, not a photo
+FORMATS = {"JPEG": "jpg", "PNG": "png"}  # what both platforms show as a photo
+NAME = re.compile(r"^[A-Za-z0-9_-]{22}(-preview)?\.(jpg|png)$")
+
+media = Blueprint("media", __name__)
+
+
+class MediaError(ValueError):
+    """An upload refused; the message is an i18n key of the inbox."""
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """An upload on disk: its file name and its preview's (the same file when small enough)."""
+
+    name: str
+    preview: str
+
+
+def save_image(data: bytes, media_dir: str | Path) -> StoredImage:
+    """Check that `data` is a JPEG or PNG photo and store it (with a preview when needed)."""
+    if not data:
+        raise MediaError("image_empty")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise MediaError("image_too_large")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            kind = FORMATS.get(image.format or "")
+            if kind is None:
+                raise MediaError("image_type")
+            if image.width * image.height > MAX_PIXELS:
+                raise MediaError("image_too_large")
+            image.load()  # decodes it: a truncated or corrupt file fails here
+            preview = None if len(data) <= MAX_PREVIEW_BYTES else _preview(image)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError):
+        raise MediaError("image_type") from None
+    folder = Path(media_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(16)
+    name = f"{token}.{kind}"
+    (folder / name).write_bytes(data)
+    if preview is None:
+        return StoredImage(name=name, preview=name)
+    (folder / f"{token}-preview.jpg").write_bytes(preview)
+    return StoredImage(name=name, preview=f"{token}-preview.jpg")
+
+
+def _preview(image: Image.Image) -> bytes:
+    small = ImageOps.exif_transpose(image).convert("RGB")
+    small.thumbnail((PREVIEW_PIXELS, PREVIEW_PIXELS))
+    for quality in (85, 70, 50):
+        out = io.BytesIO()
+        small.save(out, "JPEG", quality=quality, optimize=True)
+        if out.tell() <= MAX_PREVIEW_BYTES:
+            return out.getvalue()
+    raise MediaError("image_too_large")
+
+
+def image_src(url: str | None) -> str:
+    """Where the inbox shows a sent image from: our own uploads by path, others over https only."""
+    url = url or ""
+    own = current_app.config["SAPA"].public_url.rstrip("/") + "/media/"
+    if url.startswith(own) and NAME.match(url[len(own):]):
+        return url[len(own) - len("/media/"):]  # same origin, whichever address the inbox is opened on
+    return url if url.startswith("https://") else ""
+
+
+@media.get("/media/<name>")
+def uploaded(name: str):
+    """An uploaded image, for the platforms to fetch (no login: the name is the secret)."""
+    if not NAME.match(name):
+        abort(404)
+    response = send_from_directory(Path(current_app.config["SAPA"].media_dir).resolve(), name, max_age=86400)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
