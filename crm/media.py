@@ -2,7 +2,7 @@
 
 LINE and Telegram fetch an image message from a public URL, so an upload is stored under
 `media_dir` and served at `/media/<name>` without a login (the name carries 128 random
-bits). Telegram fetches photos of up to 5 MB by URL; LINE also wants a preview of at most
+bits); it is written only once its reply is accepted. Telegram fetches photos of up to 5 MB by URL; LINE also wants a preview of at most
 1 MB: a larger upload gets a JPEG preview, shrunk to fit.
 """
 
@@ -32,15 +32,25 @@ class MediaError(ValueError):
 
 
 @dataclass(frozen=True)
-class StoredImage:
-    """An upload on disk: its file name and its preview's (the same file when small enough)."""
+class CheckedImage:
+    """An upload that passed the checks, with the names it gets on disk (not written yet)."""
 
+    data: bytes
     name: str
-    preview: str
+    preview: str  # the same file when small enough
+    preview_data: bytes | None = None
+
+    def write(self, media_dir: str | Path) -> None:
+        """Put the image (and its preview) in `media_dir`."""
+        folder = Path(media_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / self.name).write_bytes(self.data)
+        if self.preview_data is not None:
+            (folder / self.preview).write_bytes(self.preview_data)
 
 
-def save_image(data: bytes, media_dir: str | Path) -> StoredImage:
-    """Check that `data` is a JPEG or PNG photo and store it (with a preview when needed)."""
+def check_image(data: bytes) -> CheckedImage:
+    """`data` as a JPEG or PNG photo LINE and Telegram can show, or MediaError with the reason."""
     if not data:
         raise MediaError("image_empty")
     if len(data) > MAX_UPLOAD_BYTES:
@@ -56,15 +66,11 @@ def save_image(data: bytes, media_dir: str | Path) -> StoredImage:
             preview = None if len(data) <= MAX_PREVIEW_BYTES else _preview(image)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError):
         raise MediaError("image_type") from None
-    folder = Path(media_dir)
-    folder.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(16)
     name = f"{token}.{kind}"
-    (folder / name).write_bytes(data)
     if preview is None:
-        return StoredImage(name=name, preview=name)
-    (folder / f"{token}-preview.jpg").write_bytes(preview)
-    return StoredImage(name=name, preview=f"{token}-preview.jpg")
+        return CheckedImage(data=data, name=name, preview=name)
+    return CheckedImage(data=data, name=name, preview=f"{token}-preview.jpg", preview_data=preview)
 
 
 def _preview(image: Image.Image) -> bytes:

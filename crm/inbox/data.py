@@ -307,8 +307,6 @@ def build_replies(draft: ReplyDraft) -> list[m.Reply]:
     if len(choices) > MAX_QUICK_REPLIES:
         raise InboxError(f"too_many_quick_replies:{MAX_QUICK_REPLIES}")
     replies: list[m.Reply] = []
-    if draft.uploaded and draft.image_url:
-        raise InboxError("one_image")
     if draft.uploaded:
         replies.append(m.Reply(image_url=draft.uploaded[0], preview_url=draft.uploaded[1]))
     if draft.image_url:

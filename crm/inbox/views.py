@@ -23,7 +23,7 @@ from crm.db import session_scope, utcnow
 from crm.inbox import auth, data
 from crm.inbox.auth import can, current_staff, permission_required
 from crm.inbox.i18n import LANGUAGES, error_text, t
-from crm.media import MAX_UPLOAD_BYTES, MediaError, save_image
+from crm.media import MAX_UPLOAD_BYTES, CheckedImage, MediaError, check_image
 from crm.models import ROLES, AuditLog, Contact, Conversation, FollowUpTask, StaffUser
 from crm.staff import StaffError, authenticate, create_user
 
@@ -227,19 +227,22 @@ def _draft_from_form() -> data.ReplyDraft:
                            location=location)
 
 
-def _store_upload(upload, conv: Conversation) -> tuple[str, str]:
-    """Keep an uploaded image; its public URL and its preview's (InboxError if refused)."""
+def _checked_upload(upload, conv: Conversation, draft: data.ReplyDraft) -> CheckedImage:
+    """An uploaded photo, checked, its public links put in the draft (InboxError if refused)."""
     base = _settings().public_url.rstrip("/")
     # The platforms fetch the image from our public URL; LINE only over https. The
     # simulator's customer is this app itself, so it is served from wherever it runs.
     if not base.startswith("https://") and conv.channel != "simulator":
         raise data.InboxError("upload_needs_https")
+    if draft.image_url:
+        raise data.InboxError("one_image")
     try:
-        stored = save_image(upload.stream.read(MAX_UPLOAD_BYTES + 1), _settings().media_dir)
+        image = check_image(upload.stream.read(MAX_UPLOAD_BYTES + 1))
     except MediaError as exc:
         raise data.InboxError(str(exc)) from None
-    return (f"{base}{url_for('media.uploaded', name=stored.name)}",
-            f"{base}{url_for('media.uploaded', name=stored.preview)}")
+    draft.uploaded = (f"{base}{url_for('media.uploaded', name=image.name)}",
+                      f"{base}{url_for('media.uploaded', name=image.preview)}")
+    return image
 
 
 @inbox.post("/c/<int:conversation_id>/reply")
@@ -252,12 +255,13 @@ def reply(conversation_id: int):
         upload = request.files.get("image_file")
         with session_scope(_engine()) as db:
             conv = _conversation_or_404(db, conversation_id)
-            if upload is not None and upload.filename:
-                draft.uploaded = _store_upload(upload, conv)
+            image = _checked_upload(upload, conv, draft) if upload is not None and upload.filename else None
             contact = db.get(Contact, conv.contact_id) if conv.contact_id else None
             draft.text = data.fill_variables(draft.text, contact=contact, staff=staff, shop=_settings().bot.shop_name)
             batch_id = data.send_reply(session=db, conversation=conv, staff=staff, draft=draft,
                                        handoff_minutes=_settings().bot.handoff_timeout_minutes)
+            if image is not None:
+                image.write(_settings().media_dir)  # only for a reply that is sent; before its commit
     except data.InboxError as exc:
         return _refused(exc, conversation, conversation_id)
     # Queued after the commit, so the worker finds the rows (as the webhook does with events).

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
-from crm.media import MAX_PREVIEW_BYTES, MediaError, save_image
+from crm.media import MAX_PREVIEW_BYTES, MediaError, check_image
 from crm.models import Message
 
 
@@ -24,6 +24,12 @@ def _noisy_jpeg(side: int) -> bytes:
     out = io.BytesIO()
     Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(out, "JPEG", quality=95)
     return out.getvalue()
+
+
+def save_image(data, folder):
+    image = check_image(data)
+    image.write(folder)
+    return image
 
 
 def test_a_small_photo_is_its_own_preview(tmp_path):
@@ -83,7 +89,8 @@ def test_an_uploaded_photo_goes_to_line_by_its_public_url_and_is_served_there(ag
     assert f'src="{url.removeprefix("https://shop.example")}"' in page  # shown from this origin
 
 
-def test_uploads_need_an_https_public_url_for_line_and_bad_files_are_refused(agent, app, line_chat, fake_line, session):
+def test_uploads_need_an_https_public_url_for_line_and_bad_files_are_refused(agent, app, line_chat, fake_line, session,
+                                                                           settings):
     conversation_id, _ = line_chat
     fake_line.reset()
     cases = [({"image_file": (io.BytesIO(_png()), "a.png")}, "SAPA_PUBLIC_URL"),  # http://127.0.0.1:8000
@@ -96,6 +103,7 @@ def test_uploads_need_an_https_public_url_for_line_and_bad_files_are_refused(age
         assert response.status_code == 400 and reason in response.get_data(as_text=True), form
     assert session.exec(select(Message).where(Message.sender == "staff")).all() == []
     assert not fake_line.calls("/v2/bot/message/push")
+    assert not os.path.exists(settings.media_dir)  # nothing kept for a refused reply
 
 
 def test_the_simulator_customer_gets_uploads_from_a_plain_http_install(agent, client, webhooks, session):
