@@ -448,16 +448,33 @@ def _route(rt: Runtime, session: Session, inbound: m.Inbound,
         analysis=analysis,
     )
     if not _bot_should_answer(rt, inbound, conversation):
+        # Staff have the chat, or a group talks among itself: the bot stays quiet, but the
+        # message is still labelled with what it is about (inbox filters, dashboard).
+        rt.router.prepare(inbound, ctx)
+        _note_intent(session, recorded, ctx)
+        intent = recorded.message.intent if recorded.message is not None else None
+        if intent not in (None, "other") and (ctx.analysis is None or ctx.analysis.confidence >= ctx.threshold):
+            conversation.last_intent = intent
+            session.add(conversation)
         return [], ctx
     replies = rt.router.route(inbound, ctx)
     conversation.state, conversation.state_updated_at = ctx.state, now
     session.add(conversation)
-    if recorded.message is not None and recorded.message.intent is None:
-        analysis = ctx.analysis
-        recorded.message.intent = analysis.intent if analysis else (ctx.requested_intent or ctx.intent)
-        recorded.message.confidence = round(analysis.confidence, 4) if analysis else None
-        session.add(recorded.message)
+    _note_intent(session, recorded, ctx)
     return replies, ctx
+
+
+def _note_intent(session: Session, recorded: history.Recorded, ctx: Context) -> None:
+    """Label the customer's message with its intent (the NLU's, a menu button's or the handler's)."""
+    message, analysis = recorded.message, ctx.analysis
+    if message is None or message.intent is not None:
+        return
+    intent = analysis.intent if analysis else (ctx.requested_intent or ctx.intent)
+    if intent is None:
+        return
+    message.intent = intent
+    message.confidence = round(analysis.confidence, 4) if analysis else None
+    session.add(message)
 
 
 def _live_state(rt: Runtime, conversation: Conversation, now) -> dict:

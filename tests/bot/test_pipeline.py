@@ -459,3 +459,21 @@ def test_an_event_taken_by_another_worker_meanwhile_is_skipped(known_customer, r
     assert outcomes == ["skipped"]
     assert [m.text for m in rows(session, Message.direction == "in")] == ["halo"]
     assert len(fake_line.calls("/v2/bot/message/reply")) == 1
+
+
+def test_a_message_the_bot_leaves_to_staff_is_still_labelled_with_its_intent(known_customer, runtime, session,
+                                                                              fake_line, monkeypatch):
+    outcomes = spy_answers(monkeypatch)
+    with session_scope(runtime.engine) as s:
+        chat = s.exec(select(Conversation)).one()
+        chat.bot_active, chat.handoff_until = False, utcnow() + timedelta(minutes=30)  # staff took over
+        s.add(chat)
+    fake_line.reset()
+    event_id = store(runtime, "line", line_text("ada promo?", user=USER), "e-quiet")
+    assert pipeline.process_event(runtime, event_id).status == "processed"
+    assert outcomes == ["ok"] and not fake_line.calls("/v2/bot/message/reply")  # the bot stays quiet
+    inbound = rows(session, Message.direction == "in")[-1]
+    assert inbound.text == "ada promo?" and inbound.intent == "promotion" and inbound.confidence > 0.5
+    conversation = session.get(Conversation, inbound.conversation_id)
+    session.refresh(conversation)
+    assert conversation.last_intent == "promotion" and not conversation.bot_active
