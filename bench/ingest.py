@@ -5,8 +5,8 @@ What it measures (all on this machine, everything in a temporary directory):
 1. Max sustained throughput, closed loop (N keep-alive connections, --duration s), of
    a bare Flask ``POST /hello`` (the ceiling) and of ``POST /webhooks/line`` with signed
    single-event bodies (each a new webhookEventId). Both apps run under gunicorn with the
-   product's settings: 2 workers, gthread, the threads of `sapa web`, one
-   SO_REUSEPORT socket per worker. Ratio webhook / hello (target >= 0.5).
+   product's settings (bot/gunicorn_conf.py: gthread, 16 threads, one SO_REUSEPORT socket
+   and one core per worker), 2 workers. Ratio webhook / hello (target >= 0.5).
 2. Ack latency at a fixed --rate (default 1,000 req/s), open loop, latency measured from
    the scheduled send time (no coordinated omission): p50 / p99 (target p99 <= 50 ms),
    for the webhook and, for comparison, the bare endpoint.
@@ -59,7 +59,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bot.cli import POLL_BACKOFF, WEB_THREADS  # noqa: E402  (the bare app runs with the product's gunicorn settings)
+from bot import gunicorn_conf  # noqa: E402
+from bot.cli import POLL_BACKOFF, WEB_SERVER_CONFIG  # noqa: E402  (the bare app runs with the product's gunicorn settings)
 from _load import percentile, run_load  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "ingest.json"
@@ -520,7 +521,8 @@ def run(args, tmp: Path, procs: list, started: float) -> int:
                                  "platform": platform.platform()},
                      "settings": {"duration_s": args.duration, "rate": args.rate, "reply_rate": args.reply_rate,
                                   "connections": args.connections, "web_workers": args.web_workers,
-                                  "gunicorn": f"gthread, {WEB_THREADS} threads"},
+                                  "gunicorn": f"{gunicorn_conf.worker_class}, {gunicorn_conf.threads} threads, "
+                                              f"a core per worker"},
                      "phases": {}, "targets": {}}
     db_url, db_label = prepare_database(args.database_url, tmp)
     results["database"] = db_label
@@ -553,8 +555,7 @@ def run(args, tmp: Path, procs: list, started: float) -> int:
                            "--workers", str(args.web_workers)], env, tmp, tmp)
         procs.append(web)
         hello = Proc("hello", [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{hello_port}",
-                               "--workers", str(args.web_workers), "--worker-class", "gthread", "--threads", str(WEB_THREADS),
-                               "--reuse-port", "--graceful-timeout", "10", "hello:app"], env, tmp, tmp)
+                               "--workers", str(args.web_workers), "-c", WEB_SERVER_CONFIG, "hello:app"], env, tmp, tmp)
         procs.append(hello)
         say("setup: starting gunicorn (sapa web) and the bare Flask app")
         wait_http(web_port, "GET", "/healthz", web)
@@ -884,7 +885,8 @@ def print_summary(results: dict, hello_max, web_max, hello_fixed, web_fixed) -> 
                      server, cpu.get("worker", "-"), cpu.get("bench", "-"), cpu.get("other", "-"), cpu.get("steal", "-")))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     lines = ["", "=" * 100, f"Sapa ingest benchmark — {results['database']}, {results['machine']['cpus']} CPUs, "
-             f"{results['settings']['web_workers']} gunicorn workers (gthread x{WEB_THREADS}), {results['total_seconds']} s", "=" * 100]
+             f"{results['settings']['web_workers']} gunicorn workers ({gunicorn_conf.worker_class} x{gunicorn_conf.threads}), "
+             f"{results['total_seconds']} s", "=" * 100]
     for k, r in enumerate(rows):
         lines.append("  ".join(str(v).ljust(widths[i]) if i == 0 else str(v).rjust(widths[i]) for i, v in enumerate(r)))
         if k == 0:

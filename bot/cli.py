@@ -134,8 +134,8 @@ def _port_free(host: str, port: int) -> bool:
 # An idle worker's wait between looks at the queue grows by this factor up to the max.
 POLL_BACKOFF = 1.1
 
-# Threads per gunicorn worker: each open inbox tab holds one for its live stream (SSE).
-WEB_THREADS = 16
+# gunicorn's settings for `sapa web` (worker class, threads, one socket and one core per worker).
+WEB_SERVER_CONFIG = "python:bot.gunicorn_conf"
 
 
 @main.command()
@@ -155,13 +155,14 @@ def web(host: str, port: int, workers: int) -> None:
 
     class WebApp(BaseApplication):
         def load_config(self) -> None:
+            from bot import gunicorn_conf
+
+            # As gunicorn reads a config module (`-c python:bot.gunicorn_conf`): its settings by name.
+            for key, value in vars(gunicorn_conf).items():
+                if key in self.cfg.settings:
+                    self.cfg.set(key, value)
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", WEB_THREADS)
-            self.cfg.set("accesslog", None)
-            self.cfg.set("graceful_timeout", 10)
-            self.cfg.set("reuse_port", True)
 
         def load(self):
             import gc
