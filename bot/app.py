@@ -17,7 +17,8 @@ class LazySessionInterface(SecureCookieSessionInterface):
     """Signed-cookie sessions that cost nothing on requests without a session cookie (webhooks, API)."""
 
     def open_session(self, app: Flask, request):
-        if app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+        # No Cookie header at all (every webhook) is decided without parsing one.
+        if "HTTP_COOKIE" not in request.environ or app.config["SESSION_COOKIE_NAME"] not in request.cookies:
             return self.session_class()
         return super().open_session(app, request)
 

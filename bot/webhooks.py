@@ -11,6 +11,7 @@ import hmac
 import json
 import logging
 
+import orjson
 from flask import Blueprint, current_app, jsonify, request
 from linebot.v3 import WebhookParser
 
@@ -41,7 +42,8 @@ def _error(status: int, reason: str):
 
 def _json_body() -> tuple[str, object]:
     """The request body as text and parsed JSON, or a 4xx with the reason."""
-    if request.mimetype != "application/json":
+    # request.mimetype, without parsing the parameters (charset) we do not use
+    if request.environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower() != "application/json":
         raise BadRequest(415, "content type must be application/json")
     limit = current_app.config["SAPA"].webhooks.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
@@ -87,7 +89,7 @@ def line_webhook():
             not all(_plausible_line_event(event) for event in body["events"]):
         return _error(400, "body is not a LINE webhook payload")
     events = [
-        RawEvent(key=event_key(event) or _digest(event), type=event["type"], payload=json.dumps(event, ensure_ascii=False))
+        RawEvent(key=event_key(event) or _digest(event), type=event["type"], payload=_event_json(event))
         for event in body["events"]
     ]
     return store_and_queue("line", events)
@@ -123,6 +125,14 @@ def _plausible_line_event(event: object) -> bool:
         return False
     key = event.get("webhookEventId")
     return key is None or _clean_label(key, 128)
+
+
+def _event_json(event: dict) -> str:
+    """One event of the payload as JSON text (orjson: a tenth of json.dumps's time)."""
+    try:
+        return orjson.dumps(event).decode()
+    except TypeError:  # an integer beyond 64 bits, which only json can write
+        return json.dumps(event, ensure_ascii=False)
 
 
 def _digest(event: dict) -> str:

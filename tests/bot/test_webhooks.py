@@ -197,3 +197,17 @@ def test_nul_characters_never_reach_the_database(hooks, session):
     weird = {"update_id": 4242, "odd\x00field": {"x": 1}}
     assert hooks.telegram(weird).status_code == 200
     assert {e.event_type for e in events(session)} >= {"oddfield"}
+
+
+@pytest.mark.parametrize("content_type,status", [
+    ("application/json; charset=utf-8", 200), ("Application/JSON", 200), ("application/json ;charset=UTF-8", 200),
+    ("application/jsonx", 415), ("text/json", 415), ("", 415),
+])
+def test_line_content_type_is_json_whatever_its_parameters(hooks, content_type, status):
+    assert hooks.line(line_text("halo"), content_type=content_type).status_code == status
+
+
+def test_an_event_with_an_integer_beyond_64_bits_is_stored_as_sent(hooks, session):
+    event = dict(line_text("halo"), unknownField=2**70)  # LINE adds fields; JSON ints have no size limit
+    assert hooks.line(event).status_code == 200
+    assert json.loads(events(session)[0].payload)["unknownField"] == 2**70
