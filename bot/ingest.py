@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager as ContextManager, nullcontext
 from dataclasses import dataclass
@@ -30,15 +31,27 @@ class RawEvent:
     payload: str
 
 
-@lru_cache(maxsize=4)
-def _insert_sql(dialect: Dialect) -> tuple[str, Callable]:
-    # The hottest statement of the product, run once per webhook: plain SQL on the pooled
-    # DBAPI connection costs half of a Core insert. The timestamp goes through the column
-    # type's own bind processor, so it is stored exactly as the ORM stores it.
+ROWS_PER_STATEMENT = 500  # 7 parameters a row: far below SQLite's limit of 32,766
+
+
+@lru_cache(maxsize=64)
+def _insert_sql(dialect: Dialect, rows: int) -> str:
+    """One INSERT of `rows` events (the duplicates skipped), returning the new rows' keys and ids.
+
+    The hottest statement of the product: plain SQL on a DBAPI connection costs half of
+    a Core insert, and one statement for a whole group commit is one call into SQLite
+    instead of one per event (each call lets go of the GIL, and waits to get it back).
+    """
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = ("INSERT INTO webhookevent (channel, event_key, event_type, payload, status, attempts, received_at) "
-           f"VALUES ({', '.join([mark] * 7)}) ON CONFLICT (channel, event_key) DO NOTHING RETURNING id")
-    return sql, WebhookEvent.__table__.c.received_at.type.bind_processor(dialect) or (lambda value: value)
+    values = ", ".join([f"({', '.join([mark] * 7)})"] * rows)
+    return ("INSERT INTO webhookevent (channel, event_key, event_type, payload, status, attempts, received_at) "
+            f"VALUES {values} ON CONFLICT (channel, event_key) DO NOTHING RETURNING channel, event_key, id")
+
+
+@lru_cache(maxsize=4)
+def _timestamp(dialect: Dialect) -> Callable:
+    # Through the column type's own bind processor: stored exactly as the ORM stores it.
+    return WebhookEvent.__table__.c.received_at.type.bind_processor(dialect) or (lambda value: value)
 
 
 class _Write:
@@ -93,22 +106,31 @@ class _GroupCommit:
         return batch
 
     def _insert(self, batch: list[_Write]) -> None:
-        sql, timestamp = _insert_sql(self.engine.dialect)
-        now = timestamp(utcnow())
+        dialect = self.engine.dialect
+        now = _timestamp(dialect)(utcnow())
+        rows = [(write.channel, event.key, event.type[:40], event.payload, "received", 0, now)
+                for write in batch for event in write.events]
+        chunks = [rows[i:i + ROWS_PER_STATEMENT] for i in range(0, len(rows), ROWS_PER_STATEMENT)]
         with write_lock(self.engine):
             if self.connection is None:
-                self.connection = self.engine.raw_connection()  # kept checked out until close()
+                self.connection = self._connect()
             connection = self.connection
             try:
                 cursor = connection.cursor()
-                for write in batch:
-                    for event in write.events:
-                        cursor.execute(sql, (write.channel, event.key, event.type[:40], event.payload, "received", 0, now))
-                        row = cursor.fetchone()
-                        if row is not None:
-                            write.new_ids.append(row[0])
+                if len(chunks) > 1 and dialect.name == "sqlite":
+                    cursor.execute("BEGIN")  # one statement is atomic by itself; several need a transaction
+                new_ids: dict[tuple[str, str], int] = {}
+                for chunk in chunks:
+                    cursor.execute(_insert_sql(dialect, len(chunk)), [value for row in chunk for value in row])
+                    new_ids.update(((channel, key), event_id) for channel, key, event_id in cursor.fetchall())
                 cursor.close()
                 connection.commit()
+                for write in batch:
+                    for event in write.events:
+                        # A key twice in one batch: the first of them is the new row.
+                        event_id = new_ids.pop((write.channel, event.key), None)
+                        if event_id is not None:
+                            write.new_ids.append(event_id)
             except BaseException:
                 for write in batch:
                     write.new_ids.clear()
@@ -117,6 +139,14 @@ class _GroupCommit:
                 except Exception:  # noqa: BLE001 - a broken connection: the next batch opens a new one
                     self.close()
                 raise
+
+    def _connect(self):
+        connection = self.engine.raw_connection()  # kept checked out until close()
+        if self.engine.dialect.name == "sqlite":
+            # Autocommit: the batch's one INSERT commits by itself, without BEGIN and COMMIT
+            # (two more calls into SQLite, and two more waits for the GIL, under the lock).
+            connection.driver_connection.isolation_level = None
+        return connection
 
     def close(self) -> None:
         """Give the leader's connection back (on an error, and when the engine is disposed)."""
@@ -167,6 +197,9 @@ def store_events(engine: Engine, channel: str, events: Iterable[RawEvent],
     return write.new_ids
 
 
+GATHER_SECONDS = 0.01  # how long the hand-off thread lets ids gather after each queueing
+
+
 class HandOff:
     """Queues the processing of stored events from one background thread per process.
 
@@ -178,8 +211,9 @@ class HandOff:
     """
 
     def __init__(self, enqueue: Callable[[int], object], together: Callable[[], ContextManager] = nullcontext,
-                 background: bool = True) -> None:
+                 background: bool = True, gather_seconds: float = GATHER_SECONDS) -> None:
         self.enqueue, self.together, self.background = enqueue, together, background
+        self.gather_seconds = gather_seconds
         self._reset()
         if background:
             os.register_at_fork(after_in_child=self._reset)
@@ -220,6 +254,10 @@ class HandOff:
             for item in taken:
                 if isinstance(item, Event):
                     item.set()
+            # While it sleeps, handing off costs a webhook nothing (no thread to wake), and
+            # what gathers meanwhile is queued in one go: under load a tenth fewer webhooks'
+            # CPU, for at most GATHER_SECONDS more before the worker sees an event.
+            time.sleep(self.gather_seconds)
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until every id handed off so far is queued (at exit, and in tests)."""

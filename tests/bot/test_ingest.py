@@ -76,6 +76,21 @@ def _sqlite_queue(tmp_path) -> Huey:
     return Huey("test", storage_class=SqliteQueueStorage, filename=str(tmp_path / "queue.db"), results=False)
 
 
+def test_a_webhook_of_many_events_is_stored_whole_or_not_at_all(database_url, monkeypatch):
+    monkeypatch.setattr(ingest, "ROWS_PER_STATEMENT", 7)  # several statements for one batch
+    engine = get_engine(database_url)
+    events = [RawEvent(f"many{i}", "message", "{}") for i in range(20)] + [RawEvent("many3", "message", "{}")]
+    new_ids = store_events(engine, "line", events)
+    assert len(new_ids) == 20 == len(set(new_ids))  # the key sent twice is new once
+    broken = [RawEvent(f"later{i}", "message", "{}") for i in range(15)] + [RawEvent("later-bad", "message", None)]
+    with pytest.raises(Exception):
+        store_events(engine, "line", broken)  # the last statement fails (payload NOT NULL)
+    with engine.connect() as connection:
+        keys = connection.execute(select(WebhookEvent.event_key)).scalars().all()
+    assert sorted(keys) == sorted(f"many{i}" for i in range(20))  # none of the failed batch
+    assert store_events(engine, "line", broken[:15]) and len(store_events(engine, "line", events)) == 0
+
+
 def test_enqueues_inside_one_queue_transaction_commit_together_or_not_at_all(tmp_path):
     queue = _sqlite_queue(tmp_path)
     with queue.storage.transaction():
