@@ -885,8 +885,8 @@ def print_summary(results: dict, hello_max, web_max, hello_fixed, web_fixed) -> 
                      server, cpu.get("worker", "-"), cpu.get("bench", "-"), cpu.get("other", "-"), cpu.get("steal", "-")))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     lines = ["", "=" * 100, f"Sapa ingest benchmark — {results['database']}, {results['machine']['cpus']} CPUs, "
-             f"{results['settings']['web_workers']} gunicorn workers ({gunicorn_conf.worker_class} x{gunicorn_conf.threads}), "
-             f"{results['total_seconds']} s", "=" * 100]
+             f"{results['settings']['web_workers']} gunicorn workers "
+             f"({gunicorn_conf.worker_class} x{gunicorn_conf.threads}), {results['total_seconds']} s", "=" * 100]
     for k, r in enumerate(rows):
         lines.append("  ".join(str(v).ljust(widths[i]) if i == 0 else str(v).rjust(widths[i]) for i, v in enumerate(r)))
         if k == 0:

@@ -2,8 +2,9 @@
 
 LINE and Telegram fetch an image message from a public URL, so an upload is stored under
 `media_dir` and served at `/media/<name>` without a login (the name carries 128 random
-bits); it is written only once its reply is accepted. Telegram fetches photos of up to 5 MB by URL; LINE also wants a preview of at most
-1 MB: a larger upload gets a JPEG preview, shrunk to fit.
+bits); it is written only once its reply is accepted. Telegram fetches photos of up to
+5 MB by URL; LINE also wants a preview of at most 1 MB: a larger upload gets a JPEG
+preview, shrunk to fit.
 """
 
 from __future__ import annotations

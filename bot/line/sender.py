@@ -75,7 +75,8 @@ def render(reply: Reply) -> dict[str, Any]:
         message = {"type": "location", "title": loc.title[:100] or "-", "address": loc.address[:100] or "-",
                    "latitude": loc.lat, "longitude": loc.lon}
     elif reply.image_url:
-        message = {"type": "image", "originalContentUrl": reply.image_url, "previewImageUrl": reply.preview_url or reply.image_url}
+        message = {"type": "image", "originalContentUrl": reply.image_url,
+                   "previewImageUrl": reply.preview_url or reply.image_url}
     else:
         message = {"type": "text", "text": (reply.text or " ")[:5000]}
     if reply.choices:

@@ -109,13 +109,15 @@ def test_uploads_need_an_https_public_url_for_line_and_bad_files_are_refused(age
 def test_the_simulator_customer_gets_uploads_from_a_plain_http_install(agent, client, webhooks, session):
     from crm.models import Conversation
 
-    assert client.post("/simulator/api/send", json={"user": "sim-tester", "kind": "text", "text": "halo"}).status_code == 200
+    sent = client.post("/simulator/api/send", json={"user": "sim-tester", "kind": "text", "text": "halo"})
+    assert sent.status_code == 200
     conversation = session.exec(select(Conversation).where(Conversation.channel == "simulator")).one()
     response = agent.post(f"/inbox/c/{conversation.id}/reply", {"image_file": (io.BytesIO(_png()), "a.png")})
     assert response.status_code == 303
     items = client.get("/simulator/api/messages?user=sim-tester").get_json()["items"]
     url = items[-1]["payload"]["reply"]["image_url"]
-    assert url.startswith("http://127.0.0.1:8000/media/") and client.get(url.removeprefix("http://127.0.0.1:8000")).data == _png()
+    assert url.startswith("http://127.0.0.1:8000/media/")
+    assert client.get(url.removeprefix("http://127.0.0.1:8000")).data == _png()
 
 
 @pytest.mark.parametrize("name", ["../sapa.db", "x.png", "AAAAAAAAAAAAAAAAAAAAAA.gif", "AAAAAAAAAAAAAAAAAAAAAA.png"])
