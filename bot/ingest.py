@@ -57,13 +57,15 @@ def _timestamp(dialect: Dialect) -> Callable:
 class _Write:
     """One caller's events waiting for a group commit, and what became of them."""
 
-    __slots__ = ("channel", "events", "new_ids", "error", "done")
+    __slots__ = ("channel", "events", "new_ids", "error", "done", "wake")
 
     def __init__(self, channel: str, events: list[RawEvent]) -> None:
         self.channel, self.events = channel, events
         self.new_ids: list[int] = []
         self.error: BaseException | None = None
         self.done = False
+        self.wake = Lock()  # held until this write is committed, or its caller is to lead
+        self.wake.acquire()
 
 
 class _GroupCommit:
@@ -75,7 +77,9 @@ class _GroupCommit:
     one for a single webhook. Each webhook's events still commit all or nothing.
 
     The leader keeps one connection of its own: no pool checkout per commit, and on
-    SQLite a page cache that stays warm while no other process has written.
+    SQLite a page cache that stays warm while no other process has written. After its
+    commit it wakes each waiting caller once, directly (not one after another through a
+    lock), and the first to have arrived meanwhile leads the next commit.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -83,26 +87,37 @@ class _GroupCommit:
         self.connection = None
         self.pending: list[_Write] = []
         self.pending_lock = Lock()
-        self.leader_lock = Lock()
+        self.leading = False  # a caller is committing (or about to): the others wait to be woken
 
     def store(self, write: _Write) -> list[_Write] | None:
         """Commit `write` (with whatever else is waiting); the leader gets back the whole batch."""
         with self.pending_lock:
             self.pending.append(write)
-        with self.leader_lock:
-            if write.done:  # an earlier leader committed it with its own batch
+            lead, self.leading = not self.leading, True
+        if not lead:
+            write.wake.acquire()  # woken once: committed by a leader, or made the next leader
+            if write.done:
                 return None
+        with self.pending_lock:
+            batch, self.pending = self.pending, []
+        try:
+            self._insert(batch)
+        except BaseException as exc:
+            for each in batch:
+                each.error = exc
+            raise
+        finally:
+            for each in batch:
+                each.done = True
             with self.pending_lock:
-                batch, self.pending = self.pending, []
-            try:
-                self._insert(batch)
-            except BaseException as exc:
-                for each in batch:
-                    each.error = exc
-                raise
-            finally:
-                for each in batch:
-                    each.done = True
+                # Whoever arrived during this commit: the first of them leads the next one.
+                successor = self.pending[0] if self.pending else None
+                self.leading = successor is not None
+            for each in batch:
+                if each is not write:
+                    each.wake.release()
+            if successor is not None:
+                successor.wake.release()
         return batch
 
     def _insert(self, batch: list[_Write]) -> None:
