@@ -59,8 +59,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bot import gunicorn_conf  # noqa: E402
-from bot.cli import POLL_BACKOFF, WEB_SERVER_CONFIG  # noqa: E402  (the bare app runs with the product's gunicorn settings)
+from bot import gunicorn_conf  # noqa: E402  (the bare app runs with the product's gunicorn settings)
+from bot.cli import POLL_BACKOFF  # noqa: E402
 from _load import percentile, run_load  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "ingest.json"
@@ -555,7 +555,7 @@ def run(args, tmp: Path, procs: list, started: float) -> int:
                            "--workers", str(args.web_workers)], env, tmp, tmp)
         procs.append(web)
         hello = Proc("hello", [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{hello_port}",
-                               "--workers", str(args.web_workers), "-c", WEB_SERVER_CONFIG, "hello:app"], env, tmp, tmp)
+                               "--workers", str(args.web_workers), "-c", f"python:{gunicorn_conf.__name__}", "hello:app"], env, tmp, tmp)
         procs.append(hello)
         say("setup: starting gunicorn (sapa web) and the bare Flask app")
         wait_http(web_port, "GET", "/healthz", web)

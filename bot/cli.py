@@ -134,9 +134,6 @@ def _port_free(host: str, port: int) -> bool:
 # An idle worker's wait between looks at the queue grows by this factor up to the max.
 POLL_BACKOFF = 1.1
 
-# gunicorn's settings for `sapa web` (worker class, threads, one socket and one core per worker).
-WEB_SERVER_CONFIG = "python:bot.gunicorn_conf"
-
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
