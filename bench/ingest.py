@@ -447,6 +447,23 @@ def queue_tasks(path: Path) -> int:
         conn.close()
 
 
+def queued_events(path: Path) -> Counter:
+    """How often each event id is in a queued task (tasks carry up to 16 ids: bot/tasks.py)."""
+    from huey.serializer import Serializer
+
+    conn = sqlite3.connect(path, timeout=10)
+    try:
+        blobs = [row[0] for row in conn.execute("SELECT data FROM task WHERE queue = 'sapa'")]
+    finally:
+        conn.close()
+    counts: Counter = Counter()
+    for blob in blobs:
+        message = Serializer().deserialize(bytes(blob))
+        ids = message.args[0]
+        counts.update(ids if isinstance(ids, list) else [ids])
+    return counts
+
+
 def wait_quiet(db: Db, queue_path: Path, timeout: float = 60.0) -> None:
     """Wait until the web has finished every request it accepted (rows and tasks stop growing)."""
     deadline = time.monotonic() + timeout
@@ -646,14 +663,18 @@ def run(args, tmp: Path, procs: list, started: float) -> int:
         acked = set().union(*(a.stored for a in all_acks))
         dup_acked = set().union(*(a.duplicates for a in all_acks))
         other = sum((a.other for a in all_acks), Counter())
-        bench_keys = [r[0] for r in db.rows("SELECT event_key FROM webhookevent WHERE channel = 'line'")]
+        stored_rows = db.rows("SELECT id, event_key FROM webhookevent WHERE channel = 'line'")
+        bench_keys = [key for _, key in stored_rows]
         stored_counts = Counter(bench_keys)
         dup_rows = sum(1 for c in stored_counts.values() if c > 1)
         acked_keys = {events.keys[i] for i in acked}
         missing = acked_keys - set(stored_counts)
         sent_keys = {events.keys[i] for a in all_acks for i in a.sent_indices()}
         unexpected = set(stored_counts) - sent_keys
-        tasks_before = queue_tasks(queue_path)
+        queued = queued_events(queue_path)
+        stored_ids = {event_id for event_id, _ in stored_rows}
+        queued_twice = sum(1 for c in queued.values() if c > 1)
+        stored_not_queued = len(stored_ids - set(queued))
         rows_before = len(bench_keys)
         # redelivery of already stored events (same webhookEventId, isRedelivery: true)
         redeliver = sorted(acked)[: min(len(acked), max(500, int(args.rate)))]
@@ -663,25 +684,28 @@ def run(args, tmp: Path, procs: list, started: float) -> int:
                           mode="open", rate=500, count=len(redeliver), on_response=re_acks)
         wait_quiet(db, queue_path)
         rows_after = db.rows("SELECT count(*) FROM webhookevent WHERE channel = 'line'")[0][0]
-        tasks_after = queue_tasks(queue_path)
+        queued_after = queued_events(queue_path)
         exactly_once = {
             "events_sent": len(sent_keys), "acked_stored": len(acked), "acked_duplicate": len(dup_acked),
             "other_responses": dict(other), "rows": rows_before, "keys_with_several_rows": dup_rows,
             "acked_but_missing": len(missing), "rows_not_sent_by_bench": len(unexpected),
             "unacked_but_stored": len(set(stored_counts) - acked_keys),
-            "queued_tasks": tasks_before,
+            "queued_events": sum(queued.values()), "events_queued_twice": queued_twice,
+            "stored_not_queued": stored_not_queued,
             "redelivered": len(redeliver), "redelivery_acked_duplicate": len(re_acks.duplicates),
             "redelivery_other": dict(re_acks.other) or {}, "redelivery_errors": re_res.errors,
-            "rows_after_redelivery": rows_after, "queued_tasks_after_redelivery": tasks_after,
+            "rows_after_redelivery": rows_after, "queued_events_after_redelivery": sum(queued_after.values()),
         }
         exactly_once["pass"] = (
             dup_rows == 0 and not missing and not unexpected
-            and tasks_before == rows_before and rows_after == rows_before and tasks_after == tasks_before
+            and set(queued) == stored_ids and not queued_twice
+            and rows_after == rows_before and queued_after == queued
             and len(re_acks.duplicates) == len(redeliver) and not other
         )
         results["exactly_once"] = exactly_once
         say(f"  {rows_before} rows for {len(acked)} acknowledged events, {dup_rows} duplicate keys, "
-            f"{tasks_before} queued tasks; redelivery of {len(redeliver)}: rows {rows_after}, tasks {tasks_after}"
+            f"{sum(queued.values())} queued events ({queued_twice} twice, {stored_not_queued} stored but not queued); "
+            f"redelivery of {len(redeliver)}: rows {rows_after}, queued events {sum(queued_after.values())}"
             f" -> {'PASS' if exactly_once['pass'] else 'FAIL'}")
 
         rss = {"web_after_ingest": {**rss_web_after_max,
@@ -898,9 +922,10 @@ def print_summary(results: dict, hello_max, web_max, hello_fixed, web_fixed) -> 
     eo = results["exactly_once"]
     lines.append(f"exactly once: {eo['rows']} rows for {eo['acked_stored']} acknowledged events "
                  f"({eo['events_sent']} sent), {eo['keys_with_several_rows']} keys with several rows, "
-                 f"{eo['acked_but_missing']} acked but missing, {eo['queued_tasks']} tasks queued; "
+                 f"{eo['acked_but_missing']} acked but missing, {eo['queued_events']} events queued "
+                 f"({eo['events_queued_twice']} twice, {eo['stored_not_queued']} stored but not queued); "
                  f"redelivery of {eo['redelivered']}: {eo['redelivery_acked_duplicate']} answered duplicate, "
-                 f"rows {eo['rows_after_redelivery']}, tasks {eo['queued_tasks_after_redelivery']}")
+                 f"rows {eo['rows_after_redelivery']}, queued events {eo['queued_events_after_redelivery']}")
     if "reply" in results:
         r = results["reply"]
         lat = r["latency_ms"]

@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.extensions["sapa.engine"] = engine
     # In-memory queues run tasks at once (tests, the simulator without a worker): no thread.
-    app.extensions["sapa.hand_off"] = HandOff(tasks.enqueue_event, enqueue_together, background=not queue.immediate)
+    app.extensions["sapa.hand_off"] = HandOff(tasks.enqueue_events, enqueue_together, background=not queue.immediate)
     app.extensions["sapa.enqueue_batch"] = tasks.enqueue_batch
     if settings.line.enabled:
         app.extensions["sapa.line_parser"] = line_parser(settings.line.channel_secret)

@@ -457,7 +457,7 @@ def events_retry(event_ids: tuple[int, ...], all_failed: bool) -> None:
     from sqlalchemy import update
 
     from bot.queue import configure_queue
-    from bot.tasks import enqueue_event
+    from bot.tasks import enqueue_events
     from crm.db import session_scope
     from crm.models import WebhookEvent
 
@@ -469,8 +469,7 @@ def events_retry(event_ids: tuple[int, ...], all_failed: bool) -> None:
                 _fail("name event ids or pass --all-failed")
             query = query.where(WebhookEvent.id.in_(event_ids))
         ids = [row[0] for row in session.execute(query.values(status="received").returning(WebhookEvent.id))]
-    for event_id in ids:
-        enqueue_event(event_id)
+    enqueue_events(ids)
     click.echo(f"queued {len(ids)} event(s) again")
 
 

@@ -26,7 +26,7 @@ def sweep() -> int:
 
     runtime = get_runtime()
     configure_queue(runtime.settings.queue_url)
-    return pipeline.requeue_stale(runtime, tasks.enqueue_event, tasks.enqueue_batch)
+    return pipeline.requeue_stale(runtime, tasks.enqueue_events, tasks.enqueue_batch)
 
 
 def wake_snoozed() -> int:

@@ -224,7 +224,7 @@ class HandOff:
     queues them first.
     """
 
-    def __init__(self, enqueue: Callable[[int], object], together: Callable[[], ContextManager] = nullcontext,
+    def __init__(self, enqueue: Callable[[list[int]], object], together: Callable[[], ContextManager] = nullcontext,
                  background: bool = True, gather_seconds: float = GATHER_SECONDS) -> None:
         self.enqueue, self.together, self.background = enqueue, together, background
         self.gather_seconds = gather_seconds
@@ -285,7 +285,6 @@ class HandOff:
             return
         try:
             with self.together():
-                for event_id in event_ids:
-                    self.enqueue(event_id)
+                self.enqueue(event_ids)
         except Exception:  # noqa: BLE001 - the events are safe in the database already
             log.exception("could not queue events %s; the stale-event sweep will pick them up", event_ids)

@@ -596,11 +596,11 @@ def stale_work(rt: Runtime, limit: int = 500) -> tuple[list[int], list[str]]:
     return list(events), list(batches)
 
 
-def requeue_stale(rt: Runtime, enqueue_event: Callable[[int], Any], enqueue_batch: Callable[[str], Any]) -> int:
+def requeue_stale(rt: Runtime, enqueue_events: Callable[[list[int]], Any], enqueue_batch: Callable[[str], Any]) -> int:
     """Queue again what a crash or a lost task left behind; returns how many."""
     events, batches = stale_work(rt)
-    for event_id in events:
-        enqueue_event(event_id)
+    if events:
+        enqueue_events(events)
     for batch_id in batches:
         enqueue_batch(batch_id)
     if events or batches:

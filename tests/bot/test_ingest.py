@@ -110,8 +110,9 @@ def test_each_group_commit_queues_its_new_events_once_in_one_queue_transaction(d
     queue = _sqlite_queue(tmp_path)
     batches: list[list[int]] = []
 
-    def enqueue(event_id: int) -> None:
-        queue.storage.enqueue(str(event_id).encode())
+    def enqueue(event_ids: list[int]) -> None:
+        for event_id in event_ids:
+            queue.storage.enqueue(str(event_id).encode())
 
     hand_off = HandOff(enqueue, queue.storage.transaction)
 
@@ -167,10 +168,11 @@ def test_hand_off_queues_every_stored_event_once_from_its_own_thread(tmp_path):
     queued: list[int] = []
     threads: set[str] = set()
 
-    def enqueue(event_id: int) -> None:
+    def enqueue(event_ids: list[int]) -> None:
         threads.add(threading.current_thread().name)
-        queued.append(event_id)
-        queue.storage.enqueue(str(event_id).encode())
+        queued.extend(event_ids)
+        for event_id in event_ids:
+            queue.storage.enqueue(str(event_id).encode())
 
     hand_off = HandOff(enqueue, queue.storage.transaction)
     senders = [threading.Thread(target=lambda n=n: [hand_off([n * 100 + i]) for i in range(50)]) for n in range(8)]
@@ -184,7 +186,7 @@ def test_hand_off_queues_every_stored_event_once_from_its_own_thread(tmp_path):
 
 
 def test_a_queue_failure_is_logged_and_the_events_are_left_for_the_sweep(caplog):
-    def broken(_event_id: int) -> None:
+    def broken(_event_ids: list[int]) -> None:
         raise ConnectionError("queue down")
 
     hand_off = HandOff(broken, background=False)

@@ -339,9 +339,9 @@ def test_stale_events_are_requeued_by_the_sweep(runtime, session):
         event = s.get(WebhookEvent, event_id)
         event.received_at = utcnow().replace(year=2020)
         s.add(event)
-    queued: list[int] = []
+    queued: list[list[int]] = []
     assert pipeline.requeue_stale(runtime, queued.append, lambda batch: None) == 1
-    assert queued == [event_id]
+    assert queued == [[event_id]]
 
 
 # --- answering before the write lock -----------------------------------------------------
