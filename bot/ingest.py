@@ -36,16 +36,33 @@ ROWS_PER_STATEMENT = 500  # 7 parameters a row: far below SQLite's limit of 32,7
 
 @lru_cache(maxsize=64)
 def _insert_sql(dialect: Dialect, rows: int) -> str:
-    """One INSERT of `rows` events (the duplicates skipped), returning the new rows' keys and ids.
+    """One INSERT of `rows` events (the duplicates skipped); elsewhere than SQLite it returns the new rows.
 
     The hottest statement of the product: plain SQL on a DBAPI connection costs half of
     a Core insert, and one statement for a whole group commit is one call into SQLite
     instead of one per event (each call lets go of the GIL, and waits to get it back).
+    SQLite would hand RETURNING rows back one call each: `_new_rows` works them out instead.
     """
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     values = ", ".join([f"({', '.join([mark] * 7)})"] * rows)
+    returning = "" if dialect.name == "sqlite" else " RETURNING channel, event_key, id"
     return ("INSERT INTO webhookevent (channel, event_key, event_type, payload, status, attempts, received_at) "
-            f"VALUES {values} ON CONFLICT (channel, event_key) DO NOTHING RETURNING channel, event_key, id")
+            f"VALUES {values} ON CONFLICT (channel, event_key) DO NOTHING{returning}")
+
+
+def _new_rows(cursor, dialect: Dialect, rows: list[tuple]) -> list[tuple[str, str, int]]:
+    """Channel, key and id of each row the INSERT of `rows` just added (read before the next statement)."""
+    if dialect.name != "sqlite":
+        return cursor.fetchall()
+    # A statement writes alone, and SQLite gives each new row the largest rowid + 1: the
+    # statement's new rows have the rowids up to the last one, in the order of VALUES.
+    added, last = cursor.rowcount, cursor.lastrowid
+    if added == len(rows):  # all new: the usual case, worked out without asking
+        return [(row[0], row[1], last - added + 1 + i) for i, row in enumerate(rows)]
+    if not added:
+        return []
+    cursor.execute("SELECT channel, event_key, id FROM webhookevent WHERE id > ? AND id <= ?", (last - added, last))
+    return cursor.fetchall()
 
 
 @lru_cache(maxsize=4)
@@ -137,7 +154,8 @@ class _GroupCommit:
                 new_ids: dict[tuple[str, str], int] = {}
                 for chunk in chunks:
                     cursor.execute(_insert_sql(dialect, len(chunk)), [value for row in chunk for value in row])
-                    new_ids.update(((channel, key), event_id) for channel, key, event_id in cursor.fetchall())
+                    for channel, key, event_id in _new_rows(cursor, dialect, chunk):
+                        new_ids[channel, key] = event_id
                 cursor.close()
                 connection.commit()
             except BaseException:

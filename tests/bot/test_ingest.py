@@ -43,6 +43,22 @@ def test_concurrent_webhooks_store_every_event_once_and_learn_which_were_new(dat
     assert sorted(stored.values()) == sorted(set(stored.values())) and len(stored) == len({k for ks, _ in results for k in ks})
     new_ids = Counter(event_id for _, ids in results for event_id in ids)
     assert set(new_ids) == set(stored) and set(new_ids.values()) == {1}  # each row reported new to one caller
+    assert all(stored[event_id] in sent for sent, ids in results for event_id in ids)  # ... who sent its key
+
+
+def test_each_new_row_is_reported_with_its_own_id_among_duplicates(database_url):
+    engine = get_engine(database_url)
+    first = store_events(engine, "line", [RawEvent(key, "message", "{}") for key in ("a", "b")])
+    mixed = ["b", "c", "a", "d", "c", "e"]  # stored before, new, stored, new, new twice in one webhook, new
+    again = store_events(engine, "line", [RawEvent(key, "message", f'{{"n":{i}}}') for i, key in enumerate(mixed)])
+    everything_new = store_events(engine, "telegram", [RawEvent(key, "message", "{}") for key in ("a", "f")])
+    with engine.connect() as connection:
+        key_of = {event_id: (channel, key) for event_id, channel, key in connection.execute(
+            select(WebhookEvent.id, WebhookEvent.channel, WebhookEvent.event_key))}
+    assert [key_of[event_id] for event_id in first] == [("line", "a"), ("line", "b")]
+    assert [key_of[event_id] for event_id in again] == [("line", "c"), ("line", "d"), ("line", "e")]
+    assert [key_of[event_id] for event_id in everything_new] == [("telegram", "a"), ("telegram", "f")]
+    assert len(key_of) == 7
 
 
 def test_a_failed_group_commit_fails_each_webhook_in_it_and_keeps_nothing(sqlite_url):
