@@ -30,7 +30,8 @@ class Runtime:
                    router=default_router(understand))
 
     def warm_up(self) -> None:
-        """Load what the first message would otherwise wait for (the NLU model)."""
+        """Load what the first message would otherwise wait for (the NLU model, SciPy for nearest stores)."""
+        import scipy.spatial  # noqa: F401 - handlers.geo imports it only when it builds an index
         from handlers.nlu import get_model
 
         get_model(self.settings.nlu.model_path)

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 __all__ = [
     "AREAS",
@@ -149,6 +148,9 @@ class NearestIndex:
         # Plain Python list so callers get their own id objects back, not numpy scalars.
         self._ids: list[Any] = [p.id for p in places]
         if places:
+            # Imported here: SciPy costs a process ~38 MB, and web processes rarely search.
+            from scipy.spatial import cKDTree
+
             lats = np.fromiter((p.lat for p in places), dtype=np.float64, count=len(places))
             lons = np.fromiter((p.lon for p in places), dtype=np.float64, count=len(places))
             self._points = _unit_vectors(lats, lons)
