@@ -10,7 +10,7 @@ from bot.settings import get_settings
 from broadcasts import fanout
 
 log = logging.getLogger(__name__)
-PRIORITY = 1  # lower than process_event_task (10) and send_batch_task (5)
+PRIORITY = 1  # lower than the bot's event tasks (10) and send_batch_task (5)
 _queue = get_settings().queue
 RETRY = {"retries": _queue.retries, "retry_delay": _queue.retry_delay_seconds, "retry_backoff": _queue.retry_backoff}
 

@@ -148,7 +148,7 @@ class NearestIndex:
         # Plain Python list so callers get their own id objects back, not numpy scalars.
         self._ids: list[Any] = [p.id for p in places]
         if places:
-            # Imported here: SciPy costs a process ~38 MB, and web processes rarely search.
+            # Imported here: SciPy costs a process ~30 MB, and web processes rarely search.
             from scipy.spatial import cKDTree
 
             lats = np.fromiter((p.lat for p in places), dtype=np.float64, count=len(places))

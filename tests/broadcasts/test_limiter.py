@@ -87,8 +87,8 @@ def test_broadcast_tasks_have_lower_priority_than_bot_tasks():
     from bot import tasks as bot_tasks
     from broadcasts import tasks as broadcast_tasks
 
-    bot = min(bot_tasks.process_event_task.settings["default_priority"],
-              bot_tasks.send_batch_task.settings["default_priority"])
+    bot = min(task.settings["default_priority"] for task in (
+        bot_tasks.process_events_task, bot_tasks.process_event_task, bot_tasks.send_batch_task))
     for task in (broadcast_tasks.start_run_task, broadcast_tasks.drive_run_task, broadcast_tasks.send_chunk_task,
                  broadcast_tasks.send_range_task):
         assert task.settings["default_priority"] < bot
