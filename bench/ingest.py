@@ -448,8 +448,8 @@ def queue_tasks(path: Path) -> int:
 
 
 def queued_events(path: Path) -> Counter:
-    """How often each event id is in a queued task (tasks carry up to 16 ids: bot/tasks.py)."""
-    from huey.serializer import Serializer
+    """How often each event id is in a queued task (a task carries up to bot.tasks.EVENTS_PER_TASK ids)."""
+    from bot.queue import huey
 
     conn = sqlite3.connect(path, timeout=10)
     try:
@@ -458,7 +458,7 @@ def queued_events(path: Path) -> Counter:
         conn.close()
     counts: Counter = Counter()
     for blob in blobs:
-        message = Serializer().deserialize(bytes(blob))
+        message = huey.serializer.deserialize(bytes(blob))
         ids = message.args[0]
         counts.update(ids if isinstance(ids, list) else [ids])
     return counts

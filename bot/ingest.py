@@ -243,9 +243,8 @@ class HandOff:
     """
 
     def __init__(self, enqueue: Callable[[list[int]], object], together: Callable[[], ContextManager] = nullcontext,
-                 background: bool = True, gather_seconds: float = GATHER_SECONDS) -> None:
+                 background: bool = True) -> None:
         self.enqueue, self.together, self.background = enqueue, together, background
-        self.gather_seconds = gather_seconds
         self._reset()
         if background:
             os.register_at_fork(after_in_child=self._reset)
@@ -289,7 +288,7 @@ class HandOff:
             # While it sleeps, handing off costs a webhook nothing (no thread to wake), and
             # what gathers meanwhile is queued in one go: under load 6-8 % more webhooks/s,
             # for at most GATHER_SECONDS more before the worker sees an event.
-            time.sleep(self.gather_seconds)
+            time.sleep(GATHER_SECONDS)
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until every id handed off so far is queued (at exit, and in tests)."""

@@ -133,3 +133,10 @@ class Webhooks:
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
         return self.client.post("/webhooks/telegram", data=body, headers=headers, buffered=True,
                                 content_type=kwargs.pop("content_type", "application/json"), **kwargs)
+
+
+def store_unprocessed(engine, channel: str, payload: dict, key: str) -> int:
+    """Store an event without processing it (as the webhook does before the worker runs); its id."""
+    from bot.ingest import RawEvent, store_events
+
+    return store_events(engine, channel, [RawEvent(key, payload.get("type", "message"), json.dumps(payload))])[0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 import threading
 
@@ -10,11 +9,10 @@ import pytest
 from sqlmodel import select
 
 from bot import pipeline
-from bot.ingest import RawEvent, store_events
 from crm import contacts, history
 from crm.db import session_scope, utcnow
 from crm.models import ChannelIdentity, Contact, Conversation, ConversationMember, Message, WebhookEvent
-from tests.factories import Webhooks, line_event, line_text, tg_text, tg_update
+from tests.factories import Webhooks, line_event, line_text, store_unprocessed, tg_text, tg_update
 
 USER = "U2222222222222222222222222222222b"
 GROUP = {"type": "group", "groupId": "Cgroup0000000000000000000000000001", "userId": USER}
@@ -31,8 +29,7 @@ def rows(session, *where):
 
 
 def store(runtime, channel: str, payload: dict, key: str) -> int:
-    """Store an event without processing it (as the webhook does before the worker runs)."""
-    return store_events(runtime.engine, channel, [RawEvent(key, payload.get("type", "message"), json.dumps(payload))])[0]
+    return store_unprocessed(runtime.engine, channel, payload, key)
 
 
 # --- history and contacts --------------------------------------------------------------

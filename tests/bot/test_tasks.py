@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from sqlmodel import select
 
 from bot import tasks
-from bot.ingest import RawEvent, store_events
 from bot.queue import configure_queue, huey
 from crm.models import WebhookEvent
-from tests.factories import line_text
+from tests.factories import line_text, store_unprocessed
 
 USER = "U3333333333333333333333333333333c"
 
 
 def store(runtime, text: str, key: str) -> int:
-    return store_events(runtime.engine, "line", [RawEvent(key, "message", json.dumps(line_text(text, user=USER)))])[0]
+    return store_unprocessed(runtime.engine, "line", line_text(text, user=USER), key)
 
 
 def statuses(session, event_ids: list[int]) -> list[str]:
