@@ -29,6 +29,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = Flask(__name__, template_folder="templates", static_folder="static")
     app.session_interface = LazySessionInterface()
+    if settings.inbox.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind N proxies the client's address and scheme are in X-Forwarded-For/-Proto.
+        hops = settings.inbox.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.config.update(
         SAPA=settings,
         SECRET_KEY=settings.secret_key,

@@ -329,6 +329,42 @@ def token_add(name: str) -> None:
     click.echo(f"Store it now: it cannot be shown again. Use it as 'Authorization: Bearer {value[:9]}…'", err=True)
 
 
+@token.command("list")
+def token_list() -> None:
+    """List the API tokens: id, name, created, last used, revoked."""
+    from sqlmodel import Session
+
+    from crm.tokens import list_tokens
+
+    def when(value) -> str:
+        return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+    with Session(_engine()) as session:
+        rows = list_tokens(session=session)
+    click.echo(f"{'ID':>5}  {'NAME':<24}  {'CREATED':<16}  {'LAST USED':<16}  REVOKED")
+    for row in rows:
+        click.echo(f"{row.id:>5}  {row.name:<24}  {when(row.created_at):<16}  {when(row.last_used_at):<16}  "
+                   f"{when(row.revoked_at) if row.revoked else 'no'}")
+
+
+@token.command("revoke")
+@click.argument("name_or_id")
+def token_revoke(name_or_id: str) -> None:
+    """Revoke the token with this id, or every token with this name; it gets 401 from then on."""
+    from crm.db import session_scope
+    from crm.tokens import TokenError, find_tokens, revoke_tokens
+
+    try:
+        with session_scope(_engine()) as session:
+            revoked = revoke_tokens(session=session, tokens=find_tokens(session=session, name_or_id=name_or_id))
+            for row in revoked:
+                click.echo(f"revoked token {row.id} ({row.name})")
+    except TokenError as exc:
+        _fail(str(exc))
+    if not revoked:
+        click.echo(f"{name_or_id} was revoked already")
+
+
 # --- Telegram ----------------------------------------------------------------------
 
 

@@ -143,7 +143,10 @@ class BroadcastSettings(BaseModel):
 class InboxSettings(BaseModel):
     session_hours: float = Field(12, gt=0)
     login_rate_limit: str = "10 per minute"
-    rate_limit_storage: str = "memory://"
+    rate_limit_storage: str = "database"
+    login_delay_after: int = Field(5, ge=1)
+    login_max_delay_seconds: int = Field(30, ge=1, le=3600)
+    trusted_proxies: int = Field(0, ge=0, le=5)
     page_size: int = Field(50, ge=5, le=500)
     live_poll_seconds: float = Field(1.0, gt=0)
     live_stream_seconds: float = Field(55, gt=0)

@@ -195,6 +195,9 @@ class StaffUser(SQLModel, table=True):
     telegram_chat_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
+    # Copied into each session cookie at login; bumped on logout, password, role or active
+    # changes, which ends every session holding an older value.
+    session_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class ApiToken(SQLModel, table=True):
@@ -206,6 +209,15 @@ class ApiToken(SQLModel, table=True):
     revoked: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class RateLimitCounter(SQLModel, table=True):
+    """A counter of the `limits` library kept in the database (login attempts of every process)."""
+
+    key: str = Field(primary_key=True, max_length=255)
+    count: int = 0
+    expires_at: float = Field(index=True)  # Unix time: the counter starts again from 0 after it
 
 
 

@@ -1,19 +1,47 @@
-"""Staff accounts with argon2 password hashes."""
+"""Staff accounts with argon2 password hashes; guessable passwords are refused."""
 
 from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
+from zxcvbn import zxcvbn
 
 from crm.models import ROLES, StaffUser
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 8
+# zxcvbn scores 0-4; below 2 means fewer than 10^6 guesses: one of its 30,000 commonest
+# passwords, a dictionary word or name, a keyboard row, a date, or the user's own email.
+MIN_PASSWORD_SCORE = 2
+# zxcvbn's work grows with the length; a longer password is not weak because of its tail.
+PASSWORD_CHECKED_CHARS = 100
 
 
 class StaffError(ValueError):
-    """A staff account could not be created as asked."""
+    """A staff account could not be created or changed as asked.
+
+    `code` names the reason in the inbox's catalog (`err_<code>`), when it has one.
+    """
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def check_password(password: str, *, email: str = "", display_name: str = "") -> None:
+    """Raise StaffError unless `password` is long enough and not easy to guess."""
+    if len(password) < MIN_PASSWORD:
+        raise StaffError(f"password must have at least {MIN_PASSWORD} characters", code=f"password_short:{MIN_PASSWORD}")
+    hints = [word for word in (email, email.split("@")[0], display_name) if word]
+    if zxcvbn(password[:PASSWORD_CHECKED_CHARS], user_inputs=hints)["score"] < MIN_PASSWORD_SCORE:
+        raise StaffError("password is too common or too easy to guess; use a longer phrase of unrelated words",
+                         code="password_weak")
+
+
+def end_sessions(user: StaffUser) -> None:
+    """End every session of `user` (each carries the generation it started with)."""
+    user.session_generation = (user.session_generation or 0) + 1
 
 
 def create_user(*, session: Session, email: str, password: str, role: str, display_name: str = "") -> StaffUser:
@@ -23,8 +51,7 @@ def create_user(*, session: Session, email: str, password: str, role: str, displ
         raise StaffError(f"{email!r} is not an email address")
     if role not in ROLES:
         raise StaffError(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD:
-        raise StaffError(f"password must have at least {MIN_PASSWORD} characters")
+    check_password(password, email=email, display_name=display_name)
     if session.exec(select(StaffUser).where(StaffUser.email == email)).first():
         raise StaffError(f"{email} already exists")
     user = StaffUser(email=email, password_hash=_hasher.hash(password), role=role,
@@ -48,3 +75,15 @@ def authenticate(*, session: Session, email: str, password: str) -> StaffUser | 
         user.password_hash = _hasher.hash(password)
         session.add(user)
     return user
+
+
+def change_password(*, session: Session, user: StaffUser, current: str, new: str) -> None:
+    """Set `user`'s password after checking the current one; every session of theirs ends."""
+    try:
+        _hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise StaffError("the current password is wrong", code="current_password") from None
+    check_password(new, email=user.email, display_name=user.display_name)
+    user.password_hash = _hasher.hash(new)
+    end_sessions(user)
+    session.add(user)

@@ -33,3 +33,35 @@ def verify_token(*, session: Session, token: str) -> ApiToken | None:
         row.last_used_at = utcnow()
         session.add(row)
     return row
+
+
+class TokenError(LookupError):
+    """No token matches what was asked for."""
+
+
+def list_tokens(*, session: Session) -> list[ApiToken]:
+    """Every token, live and revoked, oldest first."""
+    return list(session.exec(select(ApiToken).order_by(ApiToken.id)).all())
+
+
+def find_tokens(*, session: Session, name_or_id: str) -> list[ApiToken]:
+    """The token with this id, else every token with this name; TokenError when none matches."""
+    key = name_or_id.strip()
+    if key.isdigit() and len(key) < 19:  # an id fits in a 64-bit integer
+        row = session.get(ApiToken, int(key))
+        if row is not None:
+            return [row]
+    rows = list(session.exec(select(ApiToken).where(ApiToken.name == key)).all())
+    if not rows:
+        raise TokenError(f"no token has the id or name {key!r} (see `sapa token list`)")
+    return rows
+
+
+def revoke_tokens(*, session: Session, tokens: list[ApiToken]) -> list[ApiToken]:
+    """Revoke `tokens` (the API refuses them from the next request on); returns those that were live."""
+    live = [row for row in tokens if not row.revoked]
+    for row in live:
+        row.revoked, row.revoked_at = True, utcnow()
+        session.add(row)
+    session.flush()
+    return live

@@ -24,8 +24,9 @@ from crm.inbox import auth, data
 from crm.inbox.auth import can, current_staff, permission_required
 from crm.inbox.i18n import LANGUAGES, error_text, t
 from crm.media import MAX_UPLOAD_BYTES, CheckedImage, MediaError, check_image
-from crm.models import ROLES, AuditLog, Contact, Conversation, FollowUpTask, StaffUser
-from crm.staff import StaffError, authenticate, create_user
+from crm.models import ROLES, ApiToken, AuditLog, Contact, Conversation, FollowUpTask, StaffUser
+from crm.staff import StaffError, authenticate, change_password, create_user, end_sessions
+from crm.tokens import list_tokens, revoke_tokens
 
 inbox = Blueprint("inbox", __name__, url_prefix="/inbox", template_folder="templates", static_folder="static",
                   static_url_path="/static")
@@ -72,7 +73,7 @@ def _fetch() -> bool:
 
 @inbox.route("/login", methods=["GET", "POST"])
 def login():
-    """The login form; failed attempts are rate-limited per address and per email."""
+    """The login form; failed attempts slow down per address, per email and per known browser."""
     if request.method == "GET":
         if current_staff() is not None:
             return redirect(_safe_next(request.args.get("next")))
@@ -80,10 +81,12 @@ def login():
     email = request.form.get("email", "")[:200]
     password = request.form.get("password", "")[:1000]
     limiter = current_app.extensions["sapa.login_limiter"]
-    ip = auth.client_ip()
-    if not limiter.allowed(ip, email):
-        flash(t("login_limited"), "error")
-        return render_template("inbox/login.html", next=request.form.get("next", ""), email=email), 429
+    ip, device = auth.client_ip(), auth.known_device(email)
+    wait = limiter.wait_seconds(ip=ip, email=email, device=device)
+    if wait:
+        flash(t("login_wait", seconds=wait), "error")
+        page = render_template("inbox/login.html", next=request.form.get("next", ""), email=email)
+        return page, 429, {"Retry-After": str(wait)}
     with session_scope(_engine()) as db:
         user = authenticate(session=db, email=email, password=password)
         if user is not None:
@@ -91,19 +94,47 @@ def login():
             db.add(user)
             data.audit(session=db, staff=user, action="staff.login", target_type="staff", target_id=user.id, ip=ip)
     if user is None:
-        limiter.failed(ip, email)
+        limiter.failed(ip=ip, email=email, device=device)
         flash(t("login_failed"), "error")
         return render_template("inbox/login.html", next=request.form.get("next", ""), email=email), 401
+    limiter.succeeded(email=email)
     auth.login(user)
-    return redirect(_safe_next(request.form.get("next")))
+    return auth.remember_device(redirect(_safe_next(request.form.get("next"))), user.email)
 
 
 @inbox.post("/logout")
 def logout():
-    """End the session."""
+    """End the session, and every other session of the same staff member."""
     auth.logout()
     flash(t("logged_out"), "info")
     return redirect(url_for("inbox.login"))
+
+
+def _staff_error(exc: StaffError) -> str:
+    return error_text(exc.code) if exc.code else str(exc)
+
+
+@inbox.route("/password", methods=["GET", "POST"])
+@permission_required("profile.edit")
+def password():
+    """Change one's own password (the current one is asked again); other sessions end."""
+    if request.method == "GET":
+        return render_template("inbox/password.html")
+    new = request.form.get("new_password", "")[:1000]
+    try:
+        if new != request.form.get("confirm_password", ""):
+            raise StaffError("the two new passwords differ", code="password_mismatch")
+        with session_scope(_engine()) as db:
+            user = db.get(StaffUser, current_staff().id)
+            change_password(session=db, user=user, current=request.form.get("current_password", "")[:1000], new=new)
+            data.audit(session=db, staff=user, action="staff.password", target_type="staff", target_id=user.id,
+                       ip=auth.client_ip())
+    except StaffError as exc:
+        flash(_staff_error(exc), "error")
+        return render_template("inbox/password.html"), 400
+    auth.login(user)  # this session goes on with the new generation; the others are over
+    flash(t("password_changed"), "info")
+    return redirect(url_for("inbox.password"), 303)
 
 
 @inbox.post("/language")
@@ -569,7 +600,7 @@ def canned():
 def _users_page(status: int = 200):
     with Session(_engine()) as db:
         users = db.exec(select(StaffUser).order_by(StaffUser.id)).all()
-        return render_template("inbox/users.html", users=users, roles=ROLES), status
+        return render_template("inbox/users.html", users=users, roles=ROLES, tokens=list_tokens(session=db)), status
 
 
 @inbox.route("/users", methods=["GET", "POST"])
@@ -587,7 +618,7 @@ def users():
             data.audit(session=db, staff=staff, action="staff.add", target_type="staff", target_id=user.id,
                        details={"email": user.email, "role": user.role})
     except StaffError as exc:
-        flash(t("err_staff", arg=str(exc)), "error")
+        flash(t("err_staff", arg=_staff_error(exc)), "error")
         return _users_page(400)
     flash(t("user_added"), "info")
     return redirect(url_for("inbox.users"), 303)
@@ -613,12 +644,29 @@ def user_update(user_id: int):
             flash(error_text("last_admin"), "error")
             return _users_page(409)
         before = {"role": user.role, "active": user.active, "notes_access": user.notes_access}
+        if (role, active) != (user.role, user.active):
+            end_sessions(user)  # a new role applies, or the deactivation bites, at once
         user.role, user.active = role, active
         user.notes_access = request.form.get("notes_access") == "1"
         db.add(user)
         data.audit(session=db, staff=staff, action="staff.update", target_type="staff", target_id=user.id,
                    details={"from": before, "to": {"role": role, "active": active, "notes_access": user.notes_access}})
     flash(t("user_updated"), "info")
+    return redirect(url_for("inbox.users"), 303)
+
+
+@inbox.post("/tokens/<int:token_id>/revoke")
+@permission_required("users.manage")
+def token_revoke(token_id: int):
+    """Revoke an API token: the API answers it 401 from the next request on."""
+    with session_scope(_engine()) as db:
+        row = db.get(ApiToken, token_id)
+        if row is None:
+            abort(404)
+        if revoke_tokens(session=db, tokens=[row]):
+            data.audit(session=db, staff=current_staff(), action="token.revoke", target_type="token",
+                       target_id=row.id, details={"name": row.name})
+    flash(t("token_revoked", name=row.name), "info")
     return redirect(url_for("inbox.users"), 303)
 
 
