@@ -164,3 +164,32 @@ def test_web_refuses_a_port_that_is_already_served(sapa, reuse_port, monkeypatch
         port = server.getsockname()[1]
         code, output = sapa("web", "--port", str(port))
     assert code == 1 and f"127.0.0.1:{port} is already in use" in output and "--port" in output
+
+
+def test_token_list_and_revoke_by_name_or_id(sapa, sqlite_url):
+    from bot.app import create_app
+
+    pos = sapa("token", "add", "pos")[1].splitlines()[0].strip()
+    sheet = sapa("token", "add", "sheet")[1].splitlines()[0].strip()
+    client = create_app(make_settings(sqlite_url)).test_client()
+    assert client.get("/api/v1/contacts", headers={"Authorization": f"Bearer {pos}"}).status_code == 200
+    code, out = sapa("token", "list")
+    assert code == 0
+    header, first, second = out.splitlines()
+    assert header.split() == ["ID", "NAME", "CREATED", "LAST", "USED", "REVOKED"]
+    assert first.split()[:2] == ["1", "pos"] and first.split()[-1] == "no" and first.split()[4] != "-"  # used
+    assert second.split()[:2] == ["2", "sheet"] and second.split()[4] == "-"  # never used
+    assert sapa("token", "revoke", "pos") == (0, "revoked token 1 (pos)\n")
+    assert client.get("/api/v1/contacts", headers={"Authorization": f"Bearer {pos}"}).status_code == 401
+    assert sapa("token", "revoke", "2") == (0, "revoked token 2 (sheet)\n")
+    assert client.get("/api/v1/contacts", headers={"Authorization": f"Bearer {sheet}"}).status_code == 401
+    assert sapa("token", "revoke", "pos") == (0, "pos was revoked already\n")
+    revoked = sapa("token", "list")[1].splitlines()[1]
+    assert revoked.split()[-2].startswith("20")  # the date it was revoked
+    code, out = sapa("token", "revoke", "nope")
+    assert code != 0 and "no token has the id or name 'nope'" in out
+
+
+def test_user_add_refuses_a_common_password(sapa):
+    code, out = sapa("user", "add", "x@shop.id", "--role", "agent", input="12345678\n")
+    assert code != 0 and "too common or too easy to guess" in out
