@@ -143,8 +143,17 @@ class DatabaseStorage(storage.Storage):
             index_elements=[c.key], set_={"count": case((expired, amount), else_=c.count + amount),
                                           "expires_at": case((expired, now + expiry), else_=c.expires_at)})
         with session_scope(self.engine) as db:
-            db.execute(delete(self.table).where(c.expires_at <= now, c.key != key))  # keeps the table small
-            return db.execute(upsert.returning(c.count)).scalar_one()
+            count = db.execute(upsert.returning(c.count)).scalar_one()
+        if count == amount:  # a new counter: a good moment to drop the expired ones, in a transaction of its own
+            self._purge(now)
+        return count
+
+    def _purge(self, now: float) -> None:
+        try:
+            with session_scope(self.engine) as db:
+                db.execute(delete(self.table).where(self.table.c.expires_at <= now))
+        except SQLAlchemyError as exc:  # e.g. a deadlock with another purge: the next one tidies up
+            log.info("login limits: expired counters stay for now (%s)", exc)
 
     def _live(self, column, key: str):
         with Session(self.engine) as db:

@@ -158,3 +158,18 @@ def test_gunicorn_workers_share_the_count(tmp_path):
             process.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def test_database_counters_expire_and_are_cleared_away(settings, runtime):
+    from sqlmodel import Session, select
+
+    from crm.inbox.auth import DatabaseStorage
+    from crm.models import RateLimitCounter
+
+    counters = DatabaseStorage(runtime.engine)
+    assert counters.incr("old", expiry=-1) == 1  # expired at once
+    assert counters.get("old") == 0
+    assert counters.incr("new", expiry=60) == 1 and counters.incr("new", expiry=60) == 2
+    with Session(runtime.engine) as s:
+        assert [row.key for row in s.exec(select(RateLimitCounter))] == ["new"]
+    assert counters.incr("old", expiry=60) == 1  # an expired counter starts again from 0
