@@ -11,6 +11,7 @@ from crm.models import ROLES, StaffUser
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 8
+MAX_PASSWORD = 1000  # the login form reads no more than this
 # zxcvbn scores 0-4; below 2 means fewer than 10^6 guesses: one of its 30,000 commonest
 # passwords, a dictionary word or name, a keyboard row, a date, or the user's own email.
 MIN_PASSWORD_SCORE = 2
@@ -33,6 +34,8 @@ def check_password(password: str, *, email: str = "", display_name: str = "") ->
     """Raise StaffError unless `password` is long enough and not easy to guess."""
     if len(password) < MIN_PASSWORD:
         raise StaffError(f"password must have at least {MIN_PASSWORD} characters", code=f"password_short:{MIN_PASSWORD}")
+    if len(password) > MAX_PASSWORD:
+        raise StaffError(f"password must have at most {MAX_PASSWORD} characters", code=f"password_long:{MAX_PASSWORD}")
     hints = [word for word in (email, email.split("@")[0], display_name) if word]
     if zxcvbn(password[:PASSWORD_CHECKED_CHARS], user_inputs=hints)["score"] < MIN_PASSWORD_SCORE:
         raise StaffError("password is too common or too easy to guess; use a longer phrase of unrelated words",

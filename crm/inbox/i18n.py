@@ -309,6 +309,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "err_bad_location": {"id": "Lokasi perlu nama, lintang (-90..90) dan bujur (-180..180).", "en": "A location needs a name, latitude (-90..90) and longitude (-180..180)."},
     "err_last_admin": {"id": "Harus ada minimal satu admin aktif.", "en": "There must be at least one active admin."},
     "err_password_short": {"id": "Kata sandi minimal {arg} karakter.", "en": "The password needs at least {arg} characters."},
+    "err_password_long": {"id": "Kata sandi maksimal {arg} karakter.", "en": "The password has at most {arg} characters."},
     "err_password_weak": {"id": "Kata sandi terlalu umum atau mudah ditebak. Pakai frasa yang lebih panjang dari beberapa kata acak.",
                           "en": "That password is too common or too easy to guess. Use a longer phrase of a few unrelated words."},
     "err_password_mismatch": {"id": "Kedua kata sandi baru tidak sama.", "en": "The two new passwords differ."},

@@ -25,7 +25,7 @@ from crm.inbox.auth import can, current_staff, permission_required
 from crm.inbox.i18n import LANGUAGES, error_text, t
 from crm.media import MAX_UPLOAD_BYTES, CheckedImage, MediaError, check_image
 from crm.models import ROLES, ApiToken, AuditLog, Contact, Conversation, FollowUpTask, StaffUser
-from crm.staff import StaffError, authenticate, change_password, create_user, end_sessions
+from crm.staff import MAX_PASSWORD, StaffError, authenticate, change_password, create_user, end_sessions
 from crm.tokens import list_tokens, revoke_tokens
 
 inbox = Blueprint("inbox", __name__, url_prefix="/inbox", template_folder="templates", static_folder="static",
@@ -79,7 +79,7 @@ def login():
             return redirect(_safe_next(request.args.get("next")))
         return render_template("inbox/login.html", next=request.args.get("next", ""))
     email = request.form.get("email", "")[:200]
-    password = request.form.get("password", "")[:1000]
+    password = request.form.get("password", "")[:MAX_PASSWORD]
     limiter = current_app.extensions["sapa.login_limiter"]
     ip, device = auth.client_ip(), auth.known_device(email)
     wait = limiter.wait_seconds(ip=ip, email=email, device=device)
@@ -120,16 +120,25 @@ def password():
     """Change one's own password (the current one is asked again); other sessions end."""
     if request.method == "GET":
         return render_template("inbox/password.html")
-    new = request.form.get("new_password", "")[:1000]
+    staff, ip = current_staff(), auth.client_ip()
+    # A stolen session cookie must not become a way to guess the current password quickly.
+    limiter = current_app.extensions["sapa.login_limiter"]
+    wait = limiter.wait_seconds(ip=ip, email=staff.email, device=None)
+    if wait:
+        flash(t("login_wait", seconds=wait), "error")
+        return render_template("inbox/password.html"), 429, {"Retry-After": str(wait)}
+    new = request.form.get("new_password", "")
     try:
         if new != request.form.get("confirm_password", ""):
             raise StaffError("the two new passwords differ", code="password_mismatch")
         with session_scope(_engine()) as db:
-            user = db.get(StaffUser, current_staff().id)
-            change_password(session=db, user=user, current=request.form.get("current_password", "")[:1000], new=new)
-            data.audit(session=db, staff=user, action="staff.password", target_type="staff", target_id=user.id,
-                       ip=auth.client_ip())
+            user = db.get(StaffUser, staff.id)
+            change_password(session=db, user=user, current=request.form.get("current_password", "")[:MAX_PASSWORD],
+                            new=new)
+            data.audit(session=db, staff=user, action="staff.password", target_type="staff", target_id=user.id, ip=ip)
     except StaffError as exc:
+        if exc.code == "current_password":
+            limiter.failed(ip=ip, email=staff.email, device=None)
         flash(_staff_error(exc), "error")
         return render_template("inbox/password.html"), 400
     auth.login(user)  # this session goes on with the new generation; the others are over

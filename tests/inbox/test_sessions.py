@@ -74,6 +74,12 @@ def test_common_passwords_are_refused(session, password):
     assert refused.value.code == "password_weak"
 
 
+def test_a_password_longer_than_the_login_form_reads_is_refused(session):
+    with pytest.raises(StaffError) as refused:
+        create_user(session=session, email="agent@shop.test", password="kopi susu " * 101, role="agent")
+    assert refused.value.code == "password_long:1000"
+
+
 def test_the_staff_page_refuses_a_common_password_in_the_staff_members_language(as_role, session):
     admin = as_role("admin")
     response = admin.post("/inbox/users", {"email": "new@shop.test", "password": "12345678", "role": "agent"})
@@ -127,3 +133,8 @@ def test_the_password_page_needs_a_login_and_a_csrf_token(app, agent):
     response = agent.client.post("/inbox/password", data={"current_password": PASSWORD, "new_password": NEW_PASSWORD,
                                                           "confirm_password": NEW_PASSWORD})
     assert response.status_code == 400
+
+
+def test_guessing_the_current_password_on_the_password_page_is_slowed_down(agent):
+    wrong = {"current_password": "guess-guess", "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}
+    assert [agent.post("/inbox/password", wrong).status_code for _ in range(6)] == [400] * 5 + [429]
