@@ -306,7 +306,9 @@ def user_add(email: str, role: str, name: str) -> None:
             created = create_user(session=session, email=email, password=password, role=role, display_name=name)
             click.echo(f"added {created.email} as {created.role}")
     except StaffError as exc:
-        _fail(str(exc))
+        from crm.inbox.i18n import error_text
+
+        _fail(f"{exc}\n{error_text(exc.code)}" if exc.code else str(exc))  # English, then Indonesian
 
 
 @main.group()

@@ -192,4 +192,4 @@ def test_token_list_and_revoke_by_name_or_id(sapa, sqlite_url):
 
 def test_user_add_refuses_a_common_password(sapa):
     code, out = sapa("user", "add", "x@shop.id", "--role", "agent", input="12345678\n")
-    assert code != 0 and "too common or too easy to guess" in out
+    assert code != 0 and "too common or too easy to guess" in out and "Kata sandi terlalu umum" in out
