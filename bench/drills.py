@@ -484,6 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lock-seconds", type=float, default=25.0)
     parser.add_argument("--redis-seconds", type=float, default=30.0)
     parser.add_argument("--postgres-url", default=os.environ.get("SAPA_TEST_POSTGRES_URL", ""))
+    parser.add_argument("--nlu-model", default="", help="a trained intent model (default: train one)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dirs (logs, databases)")
     args = parser.parse_args(argv)
     backends = ["sqlite", "postgres"] if args.backend == "all" else [args.backend]
@@ -493,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("PostgreSQL + Redis needs redis-server on the PATH")
     from handlers.nlu import get_model
 
-    model_path = str(Path(tempfile.mkdtemp(prefix="sapa-drill-nlu-")) / "model.joblib")
+    model_path = args.nlu_model or str(Path(tempfile.mkdtemp(prefix="sapa-drill-nlu-")) / "model.joblib")
     get_model(model_path)  # trained once, shared by every backend's workers
     started = time.monotonic()
     failures: list[str] = []
