@@ -13,6 +13,8 @@ event not answered 200. The drills, in order:
   PostgreSQL: `LOCK TABLE webhookevent IN ACCESS EXCLUSIVE MODE`) → every process keeps running,
   webhooks are answered 503 within 5 s during the lock, and after it every redelivered event
   is answered exactly once;
+* dropped connections (PostgreSQL): every connection to the database terminated a few times
+  while events are processed → every process keeps running, every event is answered once;
 * Redis outage (PostgreSQL + Redis; the drill's own redis-server, stopped) → staff login still
   works, and every event sent during the outage or redelivered after it is answered once;
 * SIGKILL of `sapa run` → no process of it left within 5 s, and a new `sapa run` on the same
@@ -258,7 +260,7 @@ def hold_lock_command(database_url: str, seconds: float) -> list[str]:
 def send_during(customer: Customer, until: float, every: float) -> list[tuple[int | None, float]]:
     """New events, one every `every` seconds, until the monotonic time `until`; their (status, seconds)."""
     results = []
-    while time.monotonic() + 1 < until:
+    while time.monotonic() + min(1.0, every) < until:
         sent_at = time.monotonic()
         results.append(customer.send_new(timeout=30))
         time.sleep(max(0.0, every - (time.monotonic() - sent_at)))
@@ -311,6 +313,42 @@ def lock_drill(checks: Checks, sapa: Sapa, customer: Customer, seconds: float) -
     gone = sorted(set(before) - set(alive(before)))
     checks.check(not gone, f"every process still running after the lock ({len(before) - len(gone)} of "
                            f"{len(before)}{'; gone: ' + str(gone) if gone else ''})")
+    check_answered_once(checks, customer, users, timeout=60)
+
+
+def drop_connections(database_url: str) -> int:
+    """Terminate every other connection to the PostgreSQL database (as a failover or restart would); how many."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(database_url, poolclass=NullPool)
+    with engine.begin() as connection:
+        dropped = connection.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                          "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+    engine.dispose()
+    return int(dropped)
+
+
+def connection_drop_drill(checks: Checks, sapa: Sapa, customer: Customer, drops: int = 3) -> None:
+    """PostgreSQL connections dropped while events are being processed."""
+    before = sapa.pids()
+    first = len(customer.events)
+    results: list[tuple[int | None, float]] = []
+    sender = threading.Thread(target=lambda: results.extend(send_during(customer, time.monotonic() + 3, every=0.3)))
+    sender.start()
+    dropped = []
+    for _ in range(drops):  # while the events are stored and processed
+        time.sleep(0.3)
+        dropped.append(drop_connections(sapa.env["SAPA_DATABASE_URL"]))
+    sender.join()
+    statuses = Counter(status for status, _took in results)
+    users = list(customer.events)[first:]
+    say(f"[{checks.label}] {len(results)} webhooks ({dict(statuses)}) while every connection was dropped {drops} times "
+        f"({dropped} each time)")
+    time.sleep(2)  # a job meeting a dropped connection retries
+    gone = sorted(set(before) - set(alive(before)))
+    checks.check(not gone, f"every process still running after the dropped connections ({len(before) - len(gone)} "
+                           f"of {len(before)}{'; gone: ' + str(gone) if gone else ''})")
     check_answered_once(checks, customer, users, timeout=60)
 
 
@@ -456,6 +494,7 @@ def run_backend(label: str, args, fake: FakeLine, model_path: str) -> list[str]:
         checks.check(status == 200, f"a webhook before any fault: {status} in {took:.2f} s")
         lock_drill(checks, sapa, customer, args.lock_seconds)
         if redis is not None:
+            connection_drop_drill(checks, sapa, customer)
             redis_drill(checks, sapa, customer, redis, args.redis_seconds)
         log = sapa.log_text()
         checks.check("exited unexpectedly" not in log, "no process of sapa run exited during the faults")

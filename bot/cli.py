@@ -181,7 +181,7 @@ def worker(workers: int | None) -> None:
     from bot import tasks  # noqa: F401  (registers the tasks)
     from bot.queue import configure_queue, huey
     from bot.runtime import get_runtime, set_runtime
-    from bot.supervisor import ConsumerOfMortalProcesses
+    from bot.supervisor import QueueConsumer
 
     settings = _settings()
     logging_setup(settings)
@@ -190,7 +190,7 @@ def worker(workers: int | None) -> None:
     count = workers or queue.workers
     # Each worker builds its runtime (database pool, platform clients) once Huey has
     # started it (below): pools and event-loop threads do not survive a fork.
-    consumer = ConsumerOfMortalProcesses(
+    consumer = QueueConsumer(
         huey, workers=count, worker_type=queue.worker_type, periodic=False,
         initial_delay=queue.poll_interval_seconds, backoff=POLL_BACKOFF, max_delay=queue.max_poll_interval_seconds,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import logging
 import os
 import signal
 import subprocess
@@ -12,7 +13,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from huey.consumer import Consumer, ProcessEnvironment
+from huey.consumer import Consumer, ProcessEnvironment, Worker
+
+log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # Loaded before any fork: a child between fork and exec should not have to open libc.
@@ -131,8 +134,43 @@ class _MortalProcessEnvironment(ProcessEnvironment):
         die_with_parent(self.consumer_pid)
 
 
-class ConsumerOfMortalProcesses(Consumer):
-    """Huey's consumer; with worker_type process, a killed consumer takes its processes along."""
+# While the queue (Redis) is unreachable a worker looks again this often: Huey's own poll
+# interval (10-50 ms) logged a traceback at every look, ~40 a second.
+QUEUE_DOWN_RETRY_SECONDS = 1.0
+
+
+class PatientWorker(Worker):
+    """Huey's worker; an unreachable queue is one warning when it goes and one when it comes back."""
+
+    queue_down = False
+
+    def loop(self, now=None):
+        try:
+            task = self.huey.dequeue()
+        except Exception as exc:  # noqa: BLE001 - Huey's worker also survives any storage error
+            if not self.queue_down:
+                log.warning("the queue is unreachable (%s); trying again every %g s", exc, QUEUE_DOWN_RETRY_SECONDS)
+                self.queue_down = True
+            self.stop_flag.wait(QUEUE_DOWN_RETRY_SECONDS)
+            return
+        if self.queue_down:
+            log.warning("the queue is reachable again")
+            self.queue_down = False
+        if task is None:
+            if not self.huey.storage.blocking:
+                self.sleep()
+            return
+        self.delay = self.default_delay
+        try:
+            self.huey.execute(task, now)
+        except Exception:  # noqa: BLE001 - as Huey's worker: logged, the worker goes on
+            self._logger.exception("Unhandled error during execution of task %s.", task.id)
+
+
+class QueueConsumer(Consumer):
+    """Huey's consumer: its worker processes die with it; its workers wait patiently for an unreachable queue."""
+
+    worker_class = PatientWorker
 
     def get_environment(self, worker_type):
         if worker_type != "process":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -123,3 +124,28 @@ def test_a_killed_worker_takes_its_processes_along_and_is_restarted_and_the_log_
     # Quiet by default: APScheduler said INFO at every run of every job (broadcasts-sync runs at start).
     assert f"Listening at: http://127.0.0.1:{sapa_run.port} (" in log
     assert "apscheduler" not in log, log
+
+
+def test_a_worker_says_once_that_the_queue_is_unreachable_and_once_that_it_is_back(tmp_path, monkeypatch, caplog):
+    import threading
+
+    from huey import RedisHuey
+
+    from bench.drills import PrivateRedis
+    from bot import supervisor
+
+    monkeypatch.setattr(supervisor, "QUEUE_DOWN_RETRY_SECONDS", 0.01)
+    redis = PrivateRedis(tmp_path)  # not started yet
+    worker = supervisor.PatientWorker(huey=RedisHuey("test", url=redis.url), stop_flag=threading.Event(),
+                                      default_delay=0.01, max_delay=0.05, backoff=1.1)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(20):  # Huey's own worker logged a traceback at each of these
+            worker.loop()
+        redis.start()
+        try:
+            worker.loop()
+        finally:
+            redis.stop()
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 2 and lines[0].startswith("the queue is unreachable (") and \
+        lines[1] == "the queue is reachable again", lines
