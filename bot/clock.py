@@ -35,6 +35,18 @@ def _log_retry(what: str):
     return before_sleep
 
 
+def _retried(method: str, what: str):
+    """The job store's `method`, waiting out transient database errors with a growing backoff."""
+
+    def call(self, *args):
+        retrying = Retrying(retry=retry_if_exception(is_transient_db_error), reraise=True,
+                            wait=wait_exponential(multiplier=0.5, max=JOB_STORE_MAX_WAIT),
+                            before_sleep=_log_retry(f"job store {what}"))
+        return retrying(getattr(super(RetryingJobStore, self), method), *args)
+
+    return call
+
+
 class RetryingJobStore(SQLAlchemyJobStore):
     """APScheduler's database job store, whose every operation waits out a transient database error.
 
@@ -42,37 +54,15 @@ class RetryingJobStore(SQLAlchemyJobStore):
     SQLite lock used to stop the clock (and with it `sapa run`).
     """
 
-    def _retrying(self, operation: str) -> Retrying:
-        return Retrying(retry=retry_if_exception(is_transient_db_error), reraise=True,
-                        wait=wait_exponential(multiplier=0.5, max=JOB_STORE_MAX_WAIT),
-                        before_sleep=_log_retry(f"job store {operation}"))
-
-    def start(self, scheduler, alias):
-        return self._retrying("start")(super().start, scheduler, alias)
-
-    def lookup_job(self, job_id):
-        return self._retrying("lookup")(super().lookup_job, job_id)
-
-    def get_due_jobs(self, now):
-        return self._retrying("read of due jobs")(super().get_due_jobs, now)
-
-    def get_next_run_time(self):
-        return self._retrying("read of the next run time")(super().get_next_run_time)
-
-    def get_all_jobs(self):
-        return self._retrying("read of all jobs")(super().get_all_jobs)
-
-    def add_job(self, job):
-        return self._retrying("add")(super().add_job, job)
-
-    def update_job(self, job):
-        return self._retrying("update")(super().update_job, job)
-
-    def remove_job(self, job_id):
-        return self._retrying("remove")(super().remove_job, job_id)
-
-    def remove_all_jobs(self):
-        return self._retrying("remove all")(super().remove_all_jobs)
+    start = _retried("start", "start")
+    lookup_job = _retried("lookup_job", "lookup")
+    get_due_jobs = _retried("get_due_jobs", "read of due jobs")
+    get_next_run_time = _retried("get_next_run_time", "read of the next run time")
+    get_all_jobs = _retried("get_all_jobs", "read of all jobs")
+    add_job = _retried("add_job", "add")
+    update_job = _retried("update_job", "update")
+    remove_job = _retried("remove_job", "remove")
+    remove_all_jobs = _retried("remove_all_jobs", "remove all")
 
 
 class _RetryingJob:

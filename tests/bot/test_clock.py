@@ -46,6 +46,20 @@ def hold_write_lock(path: str, seconds: float) -> threading.Event:
     return held
 
 
+def run_once(job_store, func: str, args: list) -> None:
+    """Run `func` once as a clock job (the clock's executor) and wait until it ended."""
+    scheduler = BackgroundScheduler(jobstores={"default": job_store}, executors={"default": RetryingExecutor()},
+                                    timezone="UTC")
+    done = threading.Event()
+    scheduler.add_listener(lambda event: done.set(), mask=EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    scheduler.start()
+    try:
+        scheduler.add_job(func, args=args, id=func.rsplit(":", 1)[1])
+        assert done.wait(10)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
 @pytest.fixture
 def store(tmp_path):
     """The clock's job store on a SQLite file whose busy timeout is short (the lock shows at once)."""
@@ -72,60 +86,31 @@ def test_the_job_store_waits_out_a_held_write_lock(store, caplog):
 
 
 def test_a_job_retries_a_transient_database_error_then_succeeds(store, caplog):
-    job_store, _path = store
     calls.clear()
-    scheduler = BackgroundScheduler(jobstores={"default": job_store}, executors={"default": RetryingExecutor()},
-                                    timezone="UTC")
-    done = threading.Event()
-    scheduler.add_listener(lambda event: done.set(), mask=EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
-    scheduler.start()
-    try:
-        with caplog.at_level(logging.WARNING):
-            scheduler.add_job(f"{__name__}:flaky_job", args=[1], id="flaky")
-            assert done.wait(10)
-        assert calls == ["run", "run"]
-        assert "job flaky: database unavailable (database is locked); attempt 1 failed, retrying in 1.0 s" in caplog.text
-        assert "raised an exception" not in caplog.text
-    finally:
-        scheduler.shutdown(wait=False)
+    with caplog.at_level(logging.WARNING):
+        run_once(store[0], f"{__name__}:flaky_job", [1])
+    assert calls == ["run", "run"]
+    assert "job flaky_job: database unavailable (database is locked); attempt 1 failed, retrying in 1.0 s" \
+        in caplog.text
+    assert "raised an exception" not in caplog.text
 
 
 def test_a_job_that_keeps_failing_transiently_logs_one_warning_and_leaves_it_to_the_next_run(
         store, caplog, monkeypatch):
-    job_store, _path = store
     calls.clear()
     monkeypatch.setattr(clock, "JOB_ATTEMPTS", 2)
-    scheduler = BackgroundScheduler(jobstores={"default": job_store}, executors={"default": RetryingExecutor()},
-                                    timezone="UTC")
-    done = threading.Event()
-    scheduler.add_listener(lambda event: done.set(), mask=EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
-    scheduler.start()
-    try:
-        with caplog.at_level(logging.WARNING):
-            scheduler.add_job(f"{__name__}:flaky_job", args=[99], id="flaky")
-            assert done.wait(10)
-        assert calls == ["run", "run"]
-        assert "job flaky: database unavailable (database is locked) after 2 attempts; its next run retries" \
-            in caplog.text
-        assert "raised an exception" not in caplog.text and "Traceback" not in caplog.text
-    finally:
-        scheduler.shutdown(wait=False)
+    with caplog.at_level(logging.WARNING):
+        run_once(store[0], f"{__name__}:flaky_job", [99])
+    assert calls == ["run", "run"]
+    assert "job flaky_job: database unavailable (database is locked) after 2 attempts; its next run retries" \
+        in caplog.text
+    assert "raised an exception" not in caplog.text and "Traceback" not in caplog.text
 
 
 def test_a_job_with_a_real_bug_still_reports_it_with_its_traceback(store, caplog):
-    job_store, _path = store
-    scheduler = BackgroundScheduler(jobstores={"default": job_store}, executors={"default": RetryingExecutor()},
-                                    timezone="UTC")
-    done = threading.Event()
-    scheduler.add_listener(lambda event: done.set(), mask=EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
-    scheduler.start()
-    try:
-        with caplog.at_level(logging.WARNING):
-            scheduler.add_job("builtins:divmod", args=[1, 0], id="bug")
-            assert done.wait(10)
-        assert 'Job "divmod' in caplog.text and "raised an exception" in caplog.text
-    finally:
-        scheduler.shutdown(wait=False)
+    with caplog.at_level(logging.WARNING):
+        run_once(store[0], "builtins:divmod", [1, 0])
+    assert 'Job "divmod' in caplog.text and "raised an exception" in caplog.text
 
 
 @pytest.mark.postgres
