@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 
@@ -58,7 +57,12 @@ def run(host: str, port: int, workers: int) -> None:
         "worker": exe + ["worker"],
         "clock": exe + ["clock"],
     }
-    children = {name: subprocess.Popen(cmd, start_new_session=True) for name, cmd in commands.items()}
+    from bot.supervisor import Child, Supervisor
+
+    # The worker stops gracefully on SIGINT (finishing its tasks), the others on SIGTERM.
+    supervisor = Supervisor([Child(name, command, signal.SIGINT if name == "worker" else signal.SIGTERM)
+                             for name, command in commands.items()], echo=lambda line: click.echo(line, err=True))
+    supervisor.start()
     url = f"http://{host}:{port}"
     click.echo(f"Sapa is running at {url}  (inbox: {url}/inbox/, simulator: {url}/simulator/, "
                f"API: {url}/api/v1/openapi.json)")
@@ -75,22 +79,14 @@ def run(host: str, port: int, workers: int) -> None:
     signal.signal(signal.SIGTERM, stop)
     exit_code = 0
     while not stopping:
-        for name, child in children.items():
-            if child.poll() is not None:
-                click.echo(f"{name} exited with code {child.returncode}; stopping the others.", err=True)
-                stopping, exit_code = True, 1
-                break
+        failure = supervisor.check()
+        if failure is not None:
+            click.echo(f"{failure}; stopping the others.", err=True)
+            exit_code = 1
+            break
         time.sleep(0.2)
     click.echo("Stopping…")
-    for child in children.values():
-        if child.poll() is None:
-            child.send_signal(signal.SIGINT if child is children["worker"] else signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for child in children.values():
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
+    supervisor.stop(timeout=15)
     click.echo("Stopped.")
     sys.exit(exit_code)
 
@@ -185,6 +181,7 @@ def worker(workers: int | None) -> None:
     from bot import tasks  # noqa: F401  (registers the tasks)
     from bot.queue import configure_queue, huey
     from bot.runtime import get_runtime, set_runtime
+    from bot.supervisor import QueueConsumer
 
     settings = _settings()
     logging_setup(settings)
@@ -193,8 +190,8 @@ def worker(workers: int | None) -> None:
     count = workers or queue.workers
     # Each worker builds its runtime (database pool, platform clients) once Huey has
     # started it (below): pools and event-loop threads do not survive a fork.
-    consumer = huey.create_consumer(
-        workers=count, worker_type=queue.worker_type, periodic=False,
+    consumer = QueueConsumer(
+        huey, workers=count, worker_type=queue.worker_type, periodic=False,
         initial_delay=queue.poll_interval_seconds, backoff=POLL_BACKOFF, max_delay=queue.max_poll_interval_seconds,
     )
 
@@ -233,6 +230,9 @@ def logging_setup(settings: Settings) -> None:
     import logging
 
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if logging.getLevelName(settings.log_level.upper()) != logging.DEBUG:
+        # APScheduler says INFO at every job run (every 10 s); its warnings and errors stay.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 # --- database ----------------------------------------------------------------------

@@ -6,16 +6,100 @@ workers do the work.
 
 from __future__ import annotations
 
+import functools
 import logging
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from bot.runtime import is_transient_db_error, short_reason
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
 WAKE_SECONDS = 60
+# A job meeting a transient database error tries again after 1 s and 2 s, then leaves it to
+# its next run (an interval job) or to the next schedule sync (a campaign's one-off job).
+JOB_ATTEMPTS = 3
+# The job store waits out a transient error (a held SQLite lock, PostgreSQL restarting),
+# backing off up to this many seconds between tries, for as long as it lasts.
+JOB_STORE_MAX_WAIT = 30
+
+
+def _log_retry(what: str):
+    def before_sleep(state) -> None:
+        log.warning("%s: database unavailable (%s); attempt %d failed, retrying in %.1f s", what,
+                    short_reason(state.outcome.exception()), state.attempt_number, state.next_action.sleep)
+    return before_sleep
+
+
+def _retried(method: str, what: str):
+    """The job store's `method`, waiting out transient database errors with a growing backoff."""
+
+    def call(self, *args):
+        retrying = Retrying(retry=retry_if_exception(is_transient_db_error), reraise=True,
+                            wait=wait_exponential(multiplier=0.5, max=JOB_STORE_MAX_WAIT),
+                            before_sleep=_log_retry(f"job store {what}"))
+        return retrying(getattr(super(RetryingJobStore, self), method), *args)
+
+    return call
+
+
+class RetryingJobStore(SQLAlchemyJobStore):
+    """APScheduler's database job store, whose every operation waits out a transient database error.
+
+    APScheduler lets an error from most job store calls end its main loop, so a held
+    SQLite lock used to stop the clock (and with it `sapa run`).
+    """
+
+    start = _retried("start", "start")
+    lookup_job = _retried("lookup_job", "lookup")
+    get_due_jobs = _retried("get_due_jobs", "read of due jobs")
+    get_next_run_time = _retried("get_next_run_time", "read of the next run time")
+    get_all_jobs = _retried("get_all_jobs", "read of all jobs")
+    add_job = _retried("add_job", "add")
+    update_job = _retried("update_job", "update")
+    remove_job = _retried("remove_job", "remove")
+    remove_all_jobs = _retried("remove_all_jobs", "remove all")
+
+
+class _RetryingJob:
+    """A job as the executor runs it: its function retries transient database errors, then logs one line."""
+
+    def __init__(self, job) -> None:
+        self._job = job
+
+    def __getattr__(self, name):
+        return getattr(self._job, name)
+
+    def __str__(self) -> str:
+        return str(self._job)
+
+    @property
+    def func(self):
+        job = self._job
+
+        @functools.wraps(job.func)
+        def run(*args, **kwargs):
+            try:
+                return Retrying(retry=retry_if_exception(is_transient_db_error), reraise=True,
+                                stop=stop_after_attempt(JOB_ATTEMPTS), wait=wait_exponential(multiplier=1, max=4),
+                                before_sleep=_log_retry(f"job {job.id}"))(job.func, *args, **kwargs)
+            except Exception as exc:
+                if not is_transient_db_error(exc):
+                    raise  # APScheduler logs it with its traceback
+                log.warning("job %s: database unavailable (%s) after %d attempts; its next run retries",
+                            job.id, short_reason(exc), JOB_ATTEMPTS)
+        return run
+
+
+class RetryingExecutor(ThreadPoolExecutor):
+    """APScheduler's thread pool, running each job through `_RetryingJob`."""
+
+    def _do_submit_job(self, job, run_times):
+        return super()._do_submit_job(_RetryingJob(job), run_times)
 
 
 def sweep() -> int:
@@ -41,8 +125,13 @@ def wake_snoozed() -> int:
 
 def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
     """A scheduler with the database job store and the standing jobs registered."""
+    from crm.db import get_engine
+
+    # The product's engine: its SQLite busy timeout, its PostgreSQL pre-ping (a dropped
+    # connection is replaced before use).
     scheduler = scheduler_class(
-        jobstores={"default": SQLAlchemyJobStore(url=settings.database_url, tablename="apscheduler_jobs")},
+        jobstores={"default": RetryingJobStore(engine=get_engine(settings.database_url), tablename="apscheduler_jobs")},
+        executors={"default": RetryingExecutor()},
         timezone=settings.tz,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from threading import Lock
 
+from sqlalchemy import exc as db_errors
 from sqlalchemy.engine import Engine
 
 from bot.senders import SenderRegistry
@@ -39,6 +40,19 @@ class Runtime:
     def close(self) -> None:
         """Release platform clients."""
         self.senders.close()
+
+
+def is_transient_db_error(exc: BaseException) -> bool:
+    """A database error that passes: a lock held too long, a dropped connection, a full pool."""
+    if isinstance(exc, db_errors.DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, (db_errors.OperationalError, db_errors.InterfaceError))
+    return isinstance(exc, db_errors.TimeoutError)
+
+
+def short_reason(exc: BaseException) -> str:
+    """The first line of the driver's message (SQLAlchemy appends the statement and parameters)."""
+    message = str(getattr(exc, "orig", None) or exc).strip()
+    return message.splitlines()[0] if message else type(exc).__name__
 
 
 _runtime: Runtime | None = None
