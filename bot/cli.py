@@ -231,8 +231,10 @@ def logging_setup(settings: Settings) -> None:
 
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if logging.getLevelName(settings.log_level.upper()) != logging.DEBUG:
-        # APScheduler says INFO at every job run (every 10 s); its warnings and errors stay.
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        # APScheduler says INFO at every job run (every 10 s) and Huey at every task (each
+        # message); their warnings and errors stay.
+        for name in ("apscheduler", "huey"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 # --- database ----------------------------------------------------------------------

@@ -21,6 +21,9 @@ graceful_timeout = 10
 # One listening socket per worker: the kernel spreads the connections over the workers
 # (a shared socket let one worker take every keep-alive connection).
 reuse_port = True
+# gunicorn's control socket has one default path per machine, shared by every instance
+# (tests, a second shop); nothing of Sapa uses it.
+control_socket_disable = True
 
 
 class AddressLogger(Logger):

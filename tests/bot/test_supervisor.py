@@ -132,6 +132,7 @@ def test_a_killed_child_takes_its_processes_along_and_is_restarted_and_the_log_i
     # Quiet by default: APScheduler said INFO at every run of every job (broadcasts-sync runs at start).
     assert f"Listening at: http://127.0.0.1:{sapa_run.port} (" in log
     assert "apscheduler" not in log, log
+    assert "INFO huey" not in log, log  # Huey said INFO at start and at every task
 
 
 def test_a_worker_says_once_that_the_queue_is_unreachable_and_once_that_it_is_back(tmp_path, monkeypatch, caplog):
