@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from bot.queue import configure_queue, enqueue_together
 from bot.settings import Settings, get_settings
 from crm.db import get_engine, ping
+from crm.ids import IdConverter
 
 
 class LazySessionInterface(SecureCookieSessionInterface):
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = Flask(__name__, template_folder="templates", static_folder="static")
     app.session_interface = LazySessionInterface()
+    app.url_map.converters["int"] = IdConverter  # every <int:…> route is a row id: out of range → 404
     app.config.update(
         SAPA=settings,
         SECRET_KEY=settings.secret_key,

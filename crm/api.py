@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from crm import contacts as contact_data
 from crm import history
 from crm.db import session_scope
+from crm.ids import MAX_ID
 from crm.models import CHANNELS, ChannelIdentity, Contact, Conversation, Message
 from crm.schemas import (
     ContactList,
@@ -221,7 +222,7 @@ def list_conversations():
             raise ApiError(400, "status must be open, pending, snoozed or resolved")
         query = query.where(Conversation.status == status)
     if request.args.get("contact_id"):
-        query = query.where(Conversation.contact_id == _int_arg("contact_id", 0, 1, 2**62))
+        query = query.where(Conversation.contact_id == _int_arg("contact_id", 0, 1, MAX_ID))
     limit = _int_arg("limit", 100, 1, 1000)
     with Session(_engine()) as session:
         rows = session.exec(query.order_by(Conversation.last_message_at.desc().nulls_last()).limit(limit)).all()

@@ -18,6 +18,7 @@ from crm.api import (
     path_param, query_param, require_token,
 )
 from crm.db import session_scope, utcnow
+from crm.ids import MAX_ID
 from crm.schemas import UtcDatetime
 from handlers.texts import STATUS_EMOJI, status_label, text
 
@@ -165,7 +166,7 @@ def _dump(model: BaseModel, status: int = 200):
 
 
 def _contact_filter() -> int | None:
-    return _int_arg("contact_id", 0, 1, 2**62) if request.args.get("contact_id") else None
+    return _int_arg("contact_id", 0, 1, MAX_ID) if request.args.get("contact_id") else None
 
 
 # --- products -----------------------------------------------------------------------
