@@ -32,7 +32,7 @@ from crm.api import (
 )
 from crm.db import session_scope, utcnow
 from crm.models import ChannelIdentity, Contact
-from crm.schemas import ContactPublic, UtcDatetime
+from crm.schemas import ContactPublic, RowId, UtcDatetime
 
 # --- shapes ---------------------------------------------------------------------------------
 
@@ -94,7 +94,7 @@ class CampaignCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    segment_id: int | None = None
+    segment_id: RowId | None = None
     rules: dict[str, Any] | None = None
     message: dict[str, Any] | None = Field(default=None, description='{"text", "image_url", "buttons", '
                                                                       '"quick_replies"}')
@@ -103,7 +103,7 @@ class CampaignCreate(BaseModel):
     channels: list[Literal["line", "telegram", "simulator"]] | None = None
     variants: list[dict[str, Any]] | None = None
     ab_test: dict[str, Any] | None = None
-    promotion_id: int | None = None
+    promotion_id: RowId | None = None
     quota_policy: Literal["refuse", "trim"] | None = None
     timezone: str | None = None
     draft: bool = False
@@ -172,7 +172,7 @@ class TestSend(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     targets: list[TestTarget] = Field(default_factory=list, max_length=10)
-    contact_ids: list[int] = Field(default_factory=list, max_length=10)
+    contact_ids: list[RowId] = Field(default_factory=list, max_length=10)
     variant: str | None = None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
 from flask import current_app, request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -26,7 +26,7 @@ from crm.api import (
 )
 from crm.db import session_scope, utcnow
 from crm.models import CHANNELS
-from crm.schemas import UtcDatetime
+from crm.schemas import PatchModel, RowId, UtcDatetime
 from handlers.geo import map_link, valid_coordinates
 
 # --- field types shared by create and update models ---------------------------------------
@@ -39,20 +39,6 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 OpeningHours = dict[Weekday, list[tuple[HHMM, HHMM]]]
 VoucherCode = Annotated[str, Field(pattern=r"^[A-Z0-9-]{3,32}$")]
 Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-
-
-class _Patch(BaseModel):
-    """An update: every field optional, but null only where the column is nullable."""
-
-    model_config = ConfigDict(extra="forbid")
-    NULLABLE: ClassVar[frozenset[str]] = frozenset()
-
-    @model_validator(mode="after")
-    def _no_nulls(self):
-        nulls = sorted(f for f in self.model_fields_set if getattr(self, f) is None and f not in self.NULLABLE)
-        if nulls:
-            raise ValueError(f"{', '.join(nulls)} cannot be null")
-        return self
 
 
 def _hours(value: dict | None) -> dict | None:
@@ -82,7 +68,7 @@ class StoreCreate(BaseModel):
     _check_hours = field_validator("opening_hours")(_hours)
 
 
-class StoreUpdate(_Patch):
+class StoreUpdate(PatchModel):
     NULLABLE = frozenset({"phone"})
 
     name: Annotated[Text, Field(max_length=200)] | None = None
@@ -254,7 +240,7 @@ class Audience(BaseModel):
     tags: list[Keyword] | None = Field(default=None, description="the contact has any of these tags")
     languages: list[Annotated[str, Field(min_length=2, max_length=16)]] | None = None
     new_customers: bool | None = Field(default=None, description="true: no orders yet; false: ordered before")
-    min_orders: int | None = Field(default=None, ge=0)
+    min_orders: int | None = Field(default=None, ge=0, le=1_000_000)
 
 
 class PromotionCreate(BaseModel):
@@ -269,7 +255,7 @@ class PromotionCreate(BaseModel):
     ends_at: AwareDatetime
     active: bool = True
     audience: Audience = Audience()
-    store_id: int | None = Field(default=None, ge=1, description="location-based: valid near this store")
+    store_id: RowId | None = Field(default=None, description="location-based: valid near this store")
     radius_km: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
 
     @model_validator(mode="after")
@@ -282,7 +268,7 @@ class PromotionCreate(BaseModel):
         return self
 
 
-class PromotionUpdate(_Patch):
+class PromotionUpdate(PatchModel):
     NULLABLE = frozenset({"title_en", "description_en", "voucher_code", "store_id", "radius_km"})
 
     title: Annotated[Text, Field(max_length=200)] | None = None
@@ -294,7 +280,7 @@ class PromotionUpdate(_Patch):
     ends_at: AwareDatetime | None = None
     active: bool | None = None
     audience: Audience | None = None
-    store_id: int | None = Field(default=None, ge=1)
+    store_id: RowId | None = None
     radius_km: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
 
 
@@ -415,7 +401,7 @@ class FaqCreate(BaseModel):
     active: bool = True
 
 
-class FaqUpdate(_Patch):
+class FaqUpdate(PatchModel):
     NULLABLE = frozenset({"question_en", "answer_en"})
 
     question: Annotated[Text, Field(max_length=500)] | None = None

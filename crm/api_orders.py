@@ -19,8 +19,11 @@ from crm.api import (
 )
 from crm.db import session_scope, utcnow
 from crm.ids import MAX_ID
-from crm.schemas import UtcDatetime
+from crm.schemas import PatchModel, UtcDatetime
 from handlers.texts import STATUS_EMOJI, status_label, text
+
+
+MAX_STOCK = 1_000_000_000  # the column is a 32-bit integer on PostgreSQL
 
 
 class ProductPublic(BaseModel):
@@ -51,22 +54,22 @@ class ProductCreate(BaseModel):
     category: str = Field(default="", max_length=100)
     description: str = Field(default="", max_length=1000)
     price: int = Field(ge=0, le=1_000_000_000)
-    stock: int | None = Field(default=None, ge=0)
+    stock: int | None = Field(default=None, ge=0, le=MAX_STOCK, description="null = unlimited")
     variants: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default=[], max_length=20)
     aliases: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default=[], max_length=20)
     image_url: str | None = Field(default=None, max_length=500, pattern=r"^https://")
     active: bool = True
 
 
-class ProductUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ProductUpdate(PatchModel):
+    NULLABLE = frozenset({"name_en", "stock", "image_url"})
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     name_en: str | None = Field(default=None, max_length=200)
     category: str | None = Field(default=None, max_length=100)
     description: str | None = Field(default=None, max_length=1000)
     price: int | None = Field(default=None, ge=0, le=1_000_000_000)
-    stock: int | None = Field(default=None, ge=0)
+    stock: int | None = Field(default=None, ge=0, le=MAX_STOCK, description="null = unlimited")
     aliases: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(default=None, max_length=20)
     image_url: str | None = Field(default=None, max_length=500, pattern=r"^https://")
     active: bool | None = None
