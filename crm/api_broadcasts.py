@@ -10,8 +10,6 @@ redirect of tracked campaign links (registered on the app when the API blueprint
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Any, Literal
 
@@ -30,6 +28,7 @@ from crm.api import (
     ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _dump, _engine, _int_arg, _json_body, _response, api,
     contact_public, json_body, path_param, query_param, require_token,
 )
+from crm.csv_export import stream_csv
 from crm.db import session_scope, utcnow
 from crm.models import ChannelIdentity, Contact
 from crm.schemas import ContactPublic, RowId, UtcDatetime
@@ -613,17 +612,8 @@ def campaign_timeseries(campaign_id: int):
 def csv_response(engine, campaign_id: int) -> Response:
     """Every delivery of the campaign as a streamed CSV download (batches of 1,000 rows)."""
     def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(cmp.CSV_COLUMNS)
         with Session(engine) as session:
-            for n, row in enumerate(cmp.export_rows(session=session, campaign_id=campaign_id), 1):
-                writer.writerow(row)
-                if n % 1000 == 0:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-        yield buffer.getvalue()
+            yield from stream_csv(cmp.CSV_COLUMNS, cmp.export_rows(session=session, campaign_id=campaign_id))
 
     return Response(stream_with_context(generate()), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}.csv"'})
