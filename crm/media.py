@@ -96,7 +96,8 @@ def _without_metadata(image: Image.Image) -> bytes:
         image.save(out, "JPEG", quality="keep", exif=kept.tobytes() if orientation else b"", icc_profile=icc_profile,
                    comment=b"")
     else:
-        ImageOps.exif_transpose(image).save(out, "PNG", icc_profile=icc_profile)
+        ImageOps.exif_transpose(image, in_place=True)  # in place: a copy would double the memory
+        image.save(out, "PNG", icc_profile=icc_profile)
     return out.getvalue()
 
 
