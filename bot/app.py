@@ -91,7 +91,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if request.path.startswith(("/api/", "/webhooks/", "/simulator/api")) or request.is_json:
-            return jsonify(error=exc.description or exc.name), exc.code
+            # Keep the exception's own headers (a 405's Allow), not its HTML content type.
+            headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+            return jsonify(error=exc.description or exc.name), exc.code, headers
         return exc
 
     @app.errorhandler(Exception)

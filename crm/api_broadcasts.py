@@ -26,14 +26,17 @@ from broadcasts.models import Campaign, Segment, TrackedLink
 from crm import contacts as contact_data
 from crm.api import (
     ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _dump, _engine, _int_arg, _json_body, _response, api,
-    contact_public, json_body, path_param, query_param, require_token,
+    contact_public, enum_param, json_body, limit_param, path_param, require_token,
 )
 from crm.csv_export import stream_csv
 from crm.db import session_scope, utcnow
 from crm.models import ChannelIdentity, Contact
-from crm.schemas import ContactPublic, RowId, UtcDatetime
+from crm.schemas import ContactPublic, RowId, UtcDatetime, json_int
 
 # --- shapes ---------------------------------------------------------------------------------
+
+CAMPAIGN_STATUSES = ("draft", "scheduled", "sending", "done", "paused", "cancelled")
+BUCKETS = ("minute", "hour", "day")
 
 
 class SegmentCreate(BaseModel):
@@ -47,7 +50,7 @@ class SegmentPreview(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rules: dict[str, Any] = Field(default_factory=dict)
-    sample: int = Field(default=10, ge=0, le=100, description="how many sample contacts to return")
+    sample: json_int(0, 100) = Field(default=10, description="how many sample contacts to return")
 
 
 class SegmentPublic(BaseModel):
@@ -424,7 +427,7 @@ def create_campaign():
 def list_campaigns():
     """Campaigns, newest first (filter with ?status=)."""
     status = request.args.get("status") or None
-    if status and status not in ("draft", "scheduled", "sending", "done", "paused", "cancelled"):
+    if status and status not in CAMPAIGN_STATUSES:
         raise ApiError(400, "status must be draft, scheduled, sending, done, paused or cancelled")
     with Session(_engine()) as session:
         rows = cmp.list_campaigns(session=session, status=status, limit=_int_arg("limit", 100, 1, 500))
@@ -598,7 +601,7 @@ def preview_message():
 def campaign_timeseries(campaign_id: int):
     """Sent/failed/unknown/blocked/clicked per minute, hour or day (for charts)."""
     bucket = request.args.get("bucket") or "hour"
-    if bucket not in ("minute", "hour", "day"):
+    if bucket not in BUCKETS:
         raise ApiError(400, "bucket must be minute, hour or day")
     with Session(_engine()) as session:
         try:
@@ -757,7 +760,7 @@ def _action(summary: str, body: str | None = None) -> dict:
 
 OPENAPI_PATHS.update({
     "/segments": {
-        "get": {"summary": "Saved segments with live counts", "parameters": [query_param("limit", "integer")],
+        "get": {"summary": "Saved segments with live counts", "parameters": [limit_param(500)],
                 "responses": {"200": _response("SegmentList"), **ERRORS}},
         "post": {"summary": "Save a segment", "requestBody": json_body("SegmentCreate"),
                  "responses": {"201": _response("SegmentPublic"), **_INVALID, **ERRORS}}},
@@ -767,8 +770,8 @@ OPENAPI_PATHS.update({
                                    "requestBody": json_body("SegmentPreview"),
                                    "responses": {"200": _response("PreviewResult"), **_INVALID, **ERRORS}}},
     "/campaigns": {
-        "get": {"summary": "Campaigns, newest first", "parameters": [query_param("status"),
-                                                                      query_param("limit", "integer")],
+        "get": {"summary": "Campaigns, newest first", "parameters": [enum_param("status", CAMPAIGN_STATUSES),
+                                                                      limit_param(500)],
                 "responses": {"200": _response("CampaignList"), **ERRORS}},
         "post": {"summary": "Create a campaign (now, at a time, or recurring)", "requestBody": json_body("CampaignCreate"),
                  "responses": {"201": _response("CampaignCreated"), **_INVALID, **ERRORS}}},
@@ -788,7 +791,7 @@ OPENAPI_PATHS.update({
         "summary": "Render a message for LINE and Telegram", "requestBody": json_body("MessagePreview"),
         "responses": {"200": _response("RenderedPreview"), **_INVALID, **ERRORS}}},
     "/campaigns/{id}/timeseries": {"get": {
-        "summary": "Results over time (charts)", "parameters": [_ID, query_param("bucket")],
+        "summary": "Results over time (charts)", "parameters": [_ID, enum_param("bucket", BUCKETS)],
         "responses": {"200": _response("TimeSeries"), **_MISSING, **ERRORS}}},
     "/campaigns/{id}/export.csv": {"get": {
         "summary": "Deliveries as CSV", "parameters": [_ID],

@@ -14,16 +14,18 @@ from crm import complaints as complaint_data
 from crm import history
 from crm import orders as order_data
 from crm.api import (
-    ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _engine, _int_arg, _json_body, _response, api, json_body,
-    path_param, query_param, require_token,
+    CONTACT_FILTER, ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _bool_arg, _engine, _int_arg, _json_body,
+    _response, api, enum_param, json_body, limit_param, path_param, query_param, require_token,
 )
 from crm.db import session_scope, utcnow
 from crm.ids import MAX_ID
-from crm.schemas import PatchModel, UtcDatetime
+from crm.schemas import PatchModel, UtcDatetime, json_int
 from handlers.texts import STATUS_EMOJI, status_label, text
 
 
 MAX_STOCK = 1_000_000_000  # the column is a 32-bit integer on PostgreSQL
+Price = json_int(0, 1_000_000_000)  # rupiah
+Stock = json_int(0, MAX_STOCK)
 
 
 class ProductPublic(BaseModel):
@@ -53,8 +55,8 @@ class ProductCreate(BaseModel):
     name_en: str | None = Field(default=None, max_length=200)
     category: str = Field(default="", max_length=100)
     description: str = Field(default="", max_length=1000)
-    price: int = Field(ge=0, le=1_000_000_000)
-    stock: int | None = Field(default=None, ge=0, le=MAX_STOCK, description="null = unlimited")
+    price: Price
+    stock: Stock | None = Field(default=None, description="null = unlimited")
     variants: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default=[], max_length=20)
     aliases: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default=[], max_length=20)
     image_url: str | None = Field(default=None, max_length=500, pattern=r"^https://")
@@ -68,8 +70,8 @@ class ProductUpdate(PatchModel):
     name_en: str | None = Field(default=None, max_length=200)
     category: str | None = Field(default=None, max_length=100)
     description: str | None = Field(default=None, max_length=1000)
-    price: int | None = Field(default=None, ge=0, le=1_000_000_000)
-    stock: int | None = Field(default=None, ge=0, le=MAX_STOCK, description="null = unlimited")
+    price: Price | None = None
+    stock: Stock | None = Field(default=None, description="null = unlimited")
     aliases: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(default=None, max_length=20)
     image_url: str | None = Field(default=None, max_length=500, pattern=r"^https://")
     active: bool | None = None
@@ -180,7 +182,7 @@ def _contact_filter() -> int | None:
 def list_products():
     """The catalog (inactive products too with `all=true`)."""
     query = select(order_data.Product).order_by(order_data.Product.category, order_data.Product.name)
-    if request.args.get("all") != "true":
+    if not _bool_arg("all"):
         query = query.where(order_data.Product.active == True)  # noqa: E712
     with Session(_engine()) as session:
         return _dump(ProductList(items=[_product_public(p) for p in session.exec(query).all()]))
@@ -328,7 +330,8 @@ OPENAPI_MODELS.extend([ProductPublic, ProductList, ProductCreate, ProductUpdate,
 _ID = path_param("id")
 OPENAPI_PATHS.update({
     "/products": {
-        "get": {"summary": "The product catalog", "parameters": [query_param("all")],
+        "get": {"summary": "The product catalog",
+                "parameters": [query_param("all", "boolean", description="true: inactive products too")],
                 "responses": {"200": _response("ProductList"), **ERRORS}},
         "post": {"summary": "Add a product", "requestBody": json_body("ProductCreate"),
                  "responses": {"201": _response("ProductPublic"), "409": _response("Error"),
@@ -338,8 +341,7 @@ OPENAPI_PATHS.update({
                                  "responses": {"200": _response("ProductPublic"), "404": _response("Error"),
                                                "422": _response("Error"), **ERRORS}}},
     "/orders": {"get": {"summary": "Orders, newest first",
-                        "parameters": [query_param("contact_id", "integer"), query_param("status"),
-                                       query_param("limit", "integer")],
+                        "parameters": [CONTACT_FILTER, enum_param("status", order_data.STATUSES), limit_param(1000)],
                         "responses": {"200": _response("OrderList"), **ERRORS}}},
     "/orders/{id}": {
         "get": {"summary": "One order with its history", "parameters": [_ID],
@@ -349,8 +351,8 @@ OPENAPI_PATHS.update({
                   "responses": {"200": _response("OrderPublic"), "404": _response("Error"),
                                 "409": _response("Error"), "422": _response("Error"), **ERRORS}}},
     "/complaints": {"get": {"summary": "Complaints, newest first",
-                            "parameters": [query_param("contact_id", "integer"), query_param("status"),
-                                           query_param("limit", "integer")],
+                            "parameters": [CONTACT_FILTER, enum_param("status", complaint_data.STATUSES),
+                                           limit_param(1000)],
                             "responses": {"200": _response("ComplaintList"), **ERRORS}}},
     "/complaints/{id}": {"patch": {"summary": "Change a complaint's status", "parameters": [_ID],
                                    "requestBody": json_body("ComplaintUpdate"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 from crm.ids import MAX_ID
 
@@ -16,7 +16,20 @@ def _iso(value: datetime) -> str:
 
 
 UtcDatetime = Annotated[datetime, PlainSerializer(_iso, return_type=str)]
-RowId = Annotated[int, Field(ge=1, le=MAX_ID)]  # a reference to a row: what an id column can hold
+
+
+def _integral(value: Any) -> Any:
+    # Bodies are validated strictly (false is not 0), but JSON Schema counts 5.0 as an integer.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def json_int(low: int, high: int) -> Any:
+    """An integer of a request body from `low` to `high` (5.0 counts, as in JSON Schema)."""
+    # The bounds before the validator, so that the document states them.
+    return Annotated[int, Field(ge=low, le=high), BeforeValidator(_integral)]
+
+
+RowId = json_int(1, MAX_ID)  # a reference to a row: what an id column can hold
 
 
 def _document_nulls(schema: dict[str, Any], model: type[PatchModel]) -> None:
