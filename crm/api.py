@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import wraps
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from flask import Blueprint, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
@@ -84,8 +84,9 @@ def _json_body(model: type[BaseModel]) -> BaseModel:
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    # Absent is the default; present but empty is refused, as the document's types say.
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -96,10 +97,20 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
+def _enum_arg(name: str, values: Sequence[str], default: str | None = None) -> str | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if raw not in values:
+        raise ApiError(400, f"{name} must be one of {', '.join(values)}")
+    return raw
+
+
 def _bool_arg(name: str) -> bool | None:
-    raw = (request.args.get(name) or "").lower()
-    if raw == "":
+    raw = request.args.get(name)
+    if raw is None:
         return None
+    raw = raw.lower()
     if raw not in ("true", "false", "1", "0"):
         raise ApiError(400, f"{name} must be true or false")
     return raw in ("true", "1")
@@ -144,9 +155,7 @@ def _dump(model: BaseModel):
 @require_token
 def list_contacts():
     """Contacts, searchable by name/phone/id (`q`) and channel."""
-    channel = request.args.get("channel") or None
-    if channel and channel not in CHANNELS:
-        raise ApiError(400, f"channel must be one of {', '.join(CHANNELS)}")
+    channel = _enum_arg("channel", CHANNELS)
     limit = _int_arg("limit", 50, 1, 500)
     with Session(_engine()) as session:
         rows = contact_data.search_contacts(session=session, q=request.args.get("q") or None, channel=channel, limit=limit)
@@ -226,12 +235,10 @@ def fetch_media(engine, message_id: int) -> tuple[bytes, str]:
 def list_conversations():
     """Conversations filtered by status and contact."""
     query = select(Conversation)
-    status = request.args.get("status")
+    status = _enum_arg("status", CONVERSATION_STATUSES)
     if status:
-        if status not in CONVERSATION_STATUSES:
-            raise ApiError(400, "status must be open, pending, snoozed or resolved")
         query = query.where(Conversation.status == status)
-    if request.args.get("contact_id"):
+    if "contact_id" in request.args:
         query = query.where(Conversation.contact_id == _int_arg("contact_id", 0, 1, MAX_ID))
     limit = _int_arg("limit", 100, 1, 1000)
     with Session(_engine()) as session:
@@ -282,7 +289,8 @@ def enum_param(name: str, values: tuple[str, ...] | list[str]) -> dict:
 
 def path_param(name: str) -> dict:
     """A row id in the path (the app's routes take 1..MAX_ID, anything else is a 404)."""
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
+    return {"name": name, "in": "path", "required": True,
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
 
 
 CONTACT_ID = path_param("contact_id")

@@ -25,7 +25,7 @@ from broadcasts import segments as seg
 from broadcasts.models import Campaign, Segment, TrackedLink
 from crm import contacts as contact_data
 from crm.api import (
-    ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _dump, _engine, _int_arg, _json_body, _response, api,
+    ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _dump, _engine, _enum_arg, _int_arg, _json_body, _response, api,
     contact_public, enum_param, json_body, limit_param, path_param, require_token,
 )
 from crm.csv_export import stream_csv
@@ -426,9 +426,7 @@ def create_campaign():
 @require_token
 def list_campaigns():
     """Campaigns, newest first (filter with ?status=)."""
-    status = request.args.get("status") or None
-    if status and status not in CAMPAIGN_STATUSES:
-        raise ApiError(400, "status must be draft, scheduled, sending, done, paused or cancelled")
+    status = _enum_arg("status", CAMPAIGN_STATUSES)
     with Session(_engine()) as session:
         rows = cmp.list_campaigns(session=session, status=status, limit=_int_arg("limit", 100, 1, 500))
         return _dump(CampaignList(items=[CampaignSummary(
@@ -600,9 +598,7 @@ def preview_message():
 @require_token
 def campaign_timeseries(campaign_id: int):
     """Sent/failed/unknown/blocked/clicked per minute, hour or day (for charts)."""
-    bucket = request.args.get("bucket") or "hour"
-    if bucket not in BUCKETS:
-        raise ApiError(400, "bucket must be minute, hour or day")
+    bucket = _enum_arg("bucket", BUCKETS, "hour")
     with Session(_engine()) as session:
         try:
             cmp.get_campaign(session=session, campaign_id=campaign_id)

@@ -22,8 +22,8 @@ from crm import faq as faq_data
 from crm import promotions as promo_data
 from crm import stores as store_data
 from crm.api import (
-    ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _bool_arg, _dump, _engine, _int_arg, _json_body, _response, api,
-    enum_param, json_body, limit_param, path_param, query_param, require_token,
+    ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _bool_arg, _dump, _engine, _enum_arg, _int_arg, _json_body,
+    _response, api, enum_param, json_body, limit_param, path_param, query_param, require_token,
 )
 from crm.db import session_scope, utcnow
 from crm.models import CHANNELS
@@ -130,7 +130,7 @@ def store_public(store: store_data.Store, distance_km: float | None = None) -> S
 
 def _float_arg(name: str, default: float, low: float, high: float) -> float:
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = float(raw)
@@ -442,9 +442,7 @@ def faq_public(entry: faq_data.FaqEntry, score: float | None = None) -> FaqPubli
 def list_faqs():
     """FAQ entries by category; with ?q= the best matches for a customer's question."""
     q, active = (request.args.get("q") or "").strip(), _bool_arg("active")
-    lang = request.args.get("lang") or "id"
-    if lang not in ("id", "en"):
-        raise ApiError(400, "lang must be id or en")
+    lang = _enum_arg("lang", ("id", "en"), "id")
     limit = _int_arg("limit", 3 if q else 500, 1, 500)
     with Session(_engine()) as session:
         if q:

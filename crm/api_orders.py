@@ -14,8 +14,8 @@ from crm import complaints as complaint_data
 from crm import history
 from crm import orders as order_data
 from crm.api import (
-    CONTACT_FILTER, ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _bool_arg, _engine, _int_arg, _json_body,
-    _response, api, enum_param, json_body, limit_param, path_param, query_param, require_token,
+    CONTACT_FILTER, ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _bool_arg, _engine, _enum_arg, _int_arg,
+    _json_body, _response, api, enum_param, json_body, limit_param, path_param, query_param, require_token,
 )
 from crm.db import session_scope, utcnow
 from crm.ids import MAX_ID
@@ -171,7 +171,7 @@ def _dump(model: BaseModel, status: int = 200):
 
 
 def _contact_filter() -> int | None:
-    return _int_arg("contact_id", 0, 1, MAX_ID) if request.args.get("contact_id") else None
+    return _int_arg("contact_id", 0, 1, MAX_ID) if "contact_id" in request.args else None
 
 
 # --- products -----------------------------------------------------------------------
@@ -231,10 +231,8 @@ def list_orders():
     contact_id = _contact_filter()
     if contact_id is not None:
         query = query.where(order_data.Order.contact_id == contact_id)
-    status = request.args.get("status")
+    status = _enum_arg("status", order_data.STATUSES)
     if status:
-        if status not in order_data.STATUSES:
-            raise ApiError(400, f"status must be one of {', '.join(order_data.STATUSES)}")
         query = query.where(order_data.Order.status == status)
     limit = _int_arg("limit", 100, 1, 1000)
     with Session(_engine()) as session:
@@ -298,10 +296,8 @@ def list_complaints():
     contact_id = _contact_filter()
     if contact_id is not None:
         query = query.where(complaint_data.Complaint.contact_id == contact_id)
-    status = request.args.get("status")
+    status = _enum_arg("status", complaint_data.STATUSES)
     if status:
-        if status not in complaint_data.STATUSES:
-            raise ApiError(400, f"status must be one of {', '.join(complaint_data.STATUSES)}")
         query = query.where(complaint_data.Complaint.status == status)
     limit = _int_arg("limit", 100, 1, 1000)
     now = utcnow()
