@@ -5,15 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
-
-import pytest
-from werkzeug.serving import make_server
 
 from crm.db import session_scope
 from crm.orders import Product
 from tests.broadcasts.helpers import seed
+from tests.inbox.test_browser import server  # noqa: F401 - the app behind a real HTTP server
 
 # Bounded so the run fits in make test (~1 minute on one core); the seed keeps a failure reproducible.
 MAX_EXAMPLES = 12
@@ -21,18 +18,7 @@ SEED = int(os.environ.get("SAPA_SCHEMATHESIS_SEED", "20261206"))
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
-@pytest.fixture
-def server(app):
-    """The app behind a real threaded HTTP server; its base URL."""
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(5)
-
-
-def test_schemathesis_all_checks_find_nothing(server, api_token, runtime, tmp_path, database_url):
+def test_schemathesis_all_checks_find_nothing(server, api_token, runtime, tmp_path, database_url):  # noqa: F811
     seed(runtime.engine, line=2, telegram=1)
     with session_scope(runtime.engine) as session:
         session.add(Product(sku="KOPI", name="Kopi", price=18000, stock=5))
