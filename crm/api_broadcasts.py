@@ -101,13 +101,14 @@ class CampaignCreate(BaseModel):
     message: dict[str, Any] | None = Field(default=None, description='{"text", "image_url", "buttons", '
                                                                       '"quick_replies"}')
     send_at: datetime | None = Field(default=None, description="ISO-8601; without offset = shop time; null = now")
-    recurrence: str | None = Field(default=None, description="cron: minute hour day month weekday (shop time)")
+    recurrence: str | None = Field(default=None, max_length=100,
+                                   description="cron: minute hour day month weekday (shop time)")
     channels: list[Literal["line", "telegram", "simulator"]] | None = None
     variants: list[dict[str, Any]] | None = None
     ab_test: dict[str, Any] | None = None
     promotion_id: RowId | None = None
     quota_policy: Literal["refuse", "trim"] | None = None
-    timezone: str | None = None
+    timezone: str | None = Field(default=None, max_length=64)
     draft: bool = False
 
 

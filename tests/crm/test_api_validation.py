@@ -60,10 +60,12 @@ def test_product_patch_takes_unlimited_stock_and_create_refuses_huge_stock(clien
 @pytest.mark.parametrize("path, body, field", [
     ("/api/v1/campaigns", {"name": "x", "segment_id": 2**31, "message": {"text": "hi"}}, "segment_id"),
     ("/api/v1/campaigns", {"name": "x", "promotion_id": 10**20, "message": {"text": "hi"}}, "promotion_id"),
+    ("/api/v1/campaigns", {"name": "x", "message": {"text": "hi"}, "recurrence": "0 9 * * " + ",".join(["1"] * 60)},
+     "recurrence"),  # a valid cron longer than its column
     ("/api/v1/promotions", {"title": "x", "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2026-02-01T00:00:00Z",
                             "store_id": 2**63, "radius_km": 1}, "store_id"),
 ])
-def test_ids_in_bodies_are_bounded(client, auth, path, body, field):
+def test_ids_and_texts_in_bodies_are_bounded(client, auth, path, body, field):
     _refused(client.post(path, json=body, headers=auth), field)
 
 
