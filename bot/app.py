@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from bot.queue import configure_queue, enqueue_together
 from bot.settings import Settings, get_settings
 from crm.db import get_engine, ping
+from crm.ids import IdConverter
 
 
 class LazySessionInterface(SecureCookieSessionInterface):
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         # Behind N proxies the client's address and scheme are in X-Forwarded-For/-Proto.
         hops = settings.inbox.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    app.url_map.converters["int"] = IdConverter  # every <int:…> route is a row id: out of range → 404
     app.config.update(
         SAPA=settings,
         SECRET_KEY=settings.secret_key,
@@ -95,7 +97,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if request.path.startswith(("/api/", "/webhooks/", "/simulator/api")) or request.is_json:
-            return jsonify(error=exc.description or exc.name), exc.code
+            # Keep the exception's own headers (a 405's Allow), not its HTML content type.
+            headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+            return jsonify(error=exc.description or exc.name), exc.code, headers
         return exc
 
     @app.errorhandler(Exception)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from datetime import datetime
 
 import click
 from sqlmodel import Session
+
+from crm.csv_export import SafeWriter
 
 
 def _context():
@@ -315,7 +316,7 @@ def campaigns_export(campaign_id: int, output: str | None) -> None:
     _settings, engine = _context()
     handle = open(output, "w", newline="", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
     try:
-        writer = csv.writer(handle)
+        writer = SafeWriter(handle)
         writer.writerow(cmp.CSV_COLUMNS)
         n = 0
         with Session(engine) as session:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import wraps
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from flask import Blueprint, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from crm import contacts as contact_data
 from crm import history
 from crm.db import session_scope
+from crm.ids import MAX_ID
 from crm.models import CHANNELS, ChannelIdentity, Contact, Conversation, Message
 from crm.schemas import (
     ContactList,
@@ -75,15 +76,17 @@ def _json_body(model: type[BaseModel]) -> BaseModel:
     if not isinstance(data, dict):
         raise ApiError(400, "body must be a JSON object")
     try:
-        return model.model_validate(data)
+        # Strict, as the document is: 0 is not false and "5" not 5 (JSON strings still give dates).
+        return model.model_validate_json(request.get_data(), strict=True)
     except ValidationError as exc:
         details = [{"field": ".".join(map(str, err["loc"])), "message": err["msg"]} for err in exc.errors()]
         raise ApiError(422, "invalid fields", details) from None
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    # Absent is the default; present but empty is refused, as the document's types say.
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -92,6 +95,25 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ApiError(400, f"{name} must be between {low} and {high}")
     return value
+
+
+def _enum_arg(name: str, values: Sequence[str], default: str | None = None) -> str | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if raw not in values:
+        raise ApiError(400, f"{name} must be one of {', '.join(values)}")
+    return raw
+
+
+def _bool_arg(name: str) -> bool | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    raw = raw.lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise ApiError(400, f"{name} must be true or false")
+    return raw in ("true", "1")
 
 
 def contact_public(contact: Contact, identities: list[ChannelIdentity]) -> ContactPublic:
@@ -133,9 +155,7 @@ def _dump(model: BaseModel):
 @require_token
 def list_contacts():
     """Contacts, searchable by name/phone/id (`q`) and channel."""
-    channel = request.args.get("channel") or None
-    if channel and channel not in CHANNELS:
-        raise ApiError(400, f"channel must be one of {', '.join(CHANNELS)}")
+    channel = _enum_arg("channel", CHANNELS)
     limit = _int_arg("limit", 50, 1, 500)
     with Session(_engine()) as session:
         rows = contact_data.search_contacts(session=session, q=request.args.get("q") or None, channel=channel, limit=limit)
@@ -215,13 +235,11 @@ def fetch_media(engine, message_id: int) -> tuple[bytes, str]:
 def list_conversations():
     """Conversations filtered by status and contact."""
     query = select(Conversation)
-    status = request.args.get("status")
+    status = _enum_arg("status", CONVERSATION_STATUSES)
     if status:
-        if status not in ("open", "pending", "snoozed", "resolved"):
-            raise ApiError(400, "status must be open, pending, snoozed or resolved")
         query = query.where(Conversation.status == status)
-    if request.args.get("contact_id"):
-        query = query.where(Conversation.contact_id == _int_arg("contact_id", 0, 1, 2**62))
+    if "contact_id" in request.args:
+        query = query.where(Conversation.contact_id == _int_arg("contact_id", 0, 1, MAX_ID))
     limit = _int_arg("limit", 100, 1, 1000)
     with Session(_engine()) as session:
         rows = session.exec(query.order_by(Conversation.last_message_at.desc().nulls_last()).limit(limit)).all()
@@ -239,8 +257,13 @@ def _response(model: str, description: str = "OK") -> dict:
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model}"}}}}
 
 
-ERRORS = {"401": _response("Error", "Missing or invalid token"), "400": _response("Error", "Bad parameter")}
-CONTACT_ID = {"name": "contact_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+ERRORS = {"401": _response("Error", "Missing or invalid token"),
+          "400": _response("Error", "Bad parameter (or a query string the app refuses, e.g. with NUL bytes)")}
+# Every operation with a body can answer these; openapi_document() adds them where an endpoint did not.
+BODY_ERRORS = {"400": _response("Error", "Malformed JSON, not a JSON object, too deeply nested, or NUL bytes"),
+               "415": _response("Error", "Not JSON (send Content-Type: application/json)"),
+               "422": _response("Error", "Invalid fields")}
+NOT_FOUND = {"404": _response("Error", "Not found (or an id out of range: 1 to 2^31-1)")}
 
 
 # Endpoint modules add their paths and response models here; the document is built from them.
@@ -249,14 +272,30 @@ OPENAPI_MODELS: list[type[BaseModel]] = [ContactPublic, ContactList, ContactUpda
 OPENAPI_PATHS: dict[str, dict] = {}
 
 
-def query_param(name: str, type_: str = "string") -> dict:
-    """An optional query parameter for the OpenAPI document."""
-    return {"name": name, "in": "query", "required": False, "schema": {"type": type_}}
+def query_param(name: str, type_: str = "string", **schema: Any) -> dict:
+    """An optional query parameter for the OpenAPI document (`schema`: bounds, enum, pattern)."""
+    return {"name": name, "in": "query", "required": False, "schema": {"type": type_, **schema}}
+
+
+def limit_param(high: int) -> dict:
+    """The `limit` query parameter: 1 to `high` rows."""
+    return query_param("limit", "integer", minimum=1, maximum=high)
+
+
+def enum_param(name: str, values: tuple[str, ...] | list[str]) -> dict:
+    """A query parameter that takes one of `values`."""
+    return query_param(name, enum=list(values))
 
 
 def path_param(name: str) -> dict:
-    """An integer path parameter for the OpenAPI document."""
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+    """A row id in the path (the app's routes take 1..MAX_ID, anything else is a 404)."""
+    return {"name": name, "in": "path", "required": True,
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
+
+
+CONTACT_ID = path_param("contact_id")
+CONTACT_FILTER = query_param("contact_id", "integer", minimum=1, maximum=MAX_ID)
+CONVERSATION_STATUSES = ("open", "pending", "snoozed", "resolved")
 
 
 def json_body(model: str) -> dict:
@@ -266,7 +305,7 @@ def json_body(model: str) -> dict:
 
 OPENAPI_PATHS.update({
     "/contacts": {"get": {"summary": "Search contacts",
-                          "parameters": [query_param("q"), query_param("channel"), query_param("limit", "integer")],
+                          "parameters": [query_param("q"), enum_param("channel", CHANNELS), limit_param(500)],
                           "responses": {"200": _response("ContactList"), **ERRORS}}},
     "/contacts/{contact_id}": {
         "get": {"summary": "One contact", "parameters": [CONTACT_ID],
@@ -275,7 +314,7 @@ OPENAPI_PATHS.update({
                   "responses": {"200": _response("ContactPublic"), "404": _response("Error"),
                                 "422": _response("Error"), **ERRORS}}},
     "/contacts/{contact_id}/messages": {"get": {
-        "summary": "A contact's history, oldest first", "parameters": [CONTACT_ID, query_param("limit", "integer")],
+        "summary": "A contact's history, oldest first", "parameters": [CONTACT_ID, limit_param(5000)],
         "responses": {"200": _response("MessageList"), "404": _response("Error"), **ERRORS}}},
     "/messages/{message_id}/content": {"get": {
         "summary": "Media of an inbound message (bytes, fetched from the platform)",
@@ -285,9 +324,20 @@ OPENAPI_PATHS.update({
                       "404": _response("Error"), "502": _response("Error"), **ERRORS}}},
     "/conversations": {"get": {
         "summary": "Conversations",
-        "parameters": [query_param("status"), query_param("contact_id", "integer"), query_param("limit", "integer")],
+        "parameters": [enum_param("status", CONVERSATION_STATUSES), CONTACT_FILTER, limit_param(1000)],
         "responses": {"200": _response("ConversationList"), **ERRORS}}},
 })
+
+
+def _with_common_errors(paths: dict[str, dict]) -> dict[str, dict]:
+    # What any operation of its kind can answer, so no endpoint's entry can forget it.
+    for path, operations in paths.items():
+        for operation in operations.values():
+            responses = operation["responses"]
+            extra = {**(NOT_FOUND if "{" in path else {}), **(BODY_ERRORS if "requestBody" in operation else {})}
+            for status, response in extra.items():
+                responses.setdefault(status, response)
+    return paths
 
 
 def openapi_document() -> dict:
@@ -301,7 +351,7 @@ def openapi_document() -> dict:
         "security": [{"bearer": []}],
         "components": {"schemas": schemas["$defs"],
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-        "paths": OPENAPI_PATHS,
+        "paths": _with_common_errors(OPENAPI_PATHS),
     }
 
 

@@ -10,8 +10,6 @@ redirect of tracked campaign links (registered on the app when the API blueprint
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Any, Literal
 
@@ -27,14 +25,18 @@ from broadcasts import segments as seg
 from broadcasts.models import Campaign, Segment, TrackedLink
 from crm import contacts as contact_data
 from crm.api import (
-    ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _dump, _engine, _int_arg, _json_body, _response, api,
-    contact_public, json_body, path_param, query_param, require_token,
+    ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _dump, _engine, _enum_arg, _int_arg, _json_body, _response, api,
+    contact_public, enum_param, json_body, limit_param, path_param, require_token,
 )
+from crm.csv_export import stream_csv
 from crm.db import session_scope, utcnow
 from crm.models import ChannelIdentity, Contact
-from crm.schemas import ContactPublic, UtcDatetime
+from crm.schemas import ContactPublic, RowId, UtcDatetime, json_int
 
 # --- shapes ---------------------------------------------------------------------------------
+
+CAMPAIGN_STATUSES = ("draft", "scheduled", "sending", "done", "paused", "cancelled")
+BUCKETS = ("minute", "hour", "day")
 
 
 class SegmentCreate(BaseModel):
@@ -48,7 +50,7 @@ class SegmentPreview(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rules: dict[str, Any] = Field(default_factory=dict)
-    sample: int = Field(default=10, ge=0, le=100, description="how many sample contacts to return")
+    sample: json_int(0, 100) = Field(default=10, description="how many sample contacts to return")
 
 
 class SegmentPublic(BaseModel):
@@ -94,18 +96,19 @@ class CampaignCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    segment_id: int | None = None
+    segment_id: RowId | None = None
     rules: dict[str, Any] | None = None
     message: dict[str, Any] | None = Field(default=None, description='{"text", "image_url", "buttons", '
                                                                       '"quick_replies"}')
     send_at: datetime | None = Field(default=None, description="ISO-8601; without offset = shop time; null = now")
-    recurrence: str | None = Field(default=None, description="cron: minute hour day month weekday (shop time)")
+    recurrence: str | None = Field(default=None, max_length=100,
+                                   description="cron: minute hour day month weekday (shop time)")
     channels: list[Literal["line", "telegram", "simulator"]] | None = None
     variants: list[dict[str, Any]] | None = None
     ab_test: dict[str, Any] | None = None
-    promotion_id: int | None = None
+    promotion_id: RowId | None = None
     quota_policy: Literal["refuse", "trim"] | None = None
-    timezone: str | None = None
+    timezone: str | None = Field(default=None, max_length=64)
     draft: bool = False
 
 
@@ -172,7 +175,7 @@ class TestSend(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     targets: list[TestTarget] = Field(default_factory=list, max_length=10)
-    contact_ids: list[int] = Field(default_factory=list, max_length=10)
+    contact_ids: list[RowId] = Field(default_factory=list, max_length=10)
     variant: str | None = None
 
 
@@ -424,9 +427,7 @@ def create_campaign():
 @require_token
 def list_campaigns():
     """Campaigns, newest first (filter with ?status=)."""
-    status = request.args.get("status") or None
-    if status and status not in ("draft", "scheduled", "sending", "done", "paused", "cancelled"):
-        raise ApiError(400, "status must be draft, scheduled, sending, done, paused or cancelled")
+    status = _enum_arg("status", CAMPAIGN_STATUSES)
     with Session(_engine()) as session:
         rows = cmp.list_campaigns(session=session, status=status, limit=_int_arg("limit", 100, 1, 500))
         return _dump(CampaignList(items=[CampaignSummary(
@@ -598,9 +599,7 @@ def preview_message():
 @require_token
 def campaign_timeseries(campaign_id: int):
     """Sent/failed/unknown/blocked/clicked per minute, hour or day (for charts)."""
-    bucket = request.args.get("bucket") or "hour"
-    if bucket not in ("minute", "hour", "day"):
-        raise ApiError(400, "bucket must be minute, hour or day")
+    bucket = _enum_arg("bucket", BUCKETS, "hour")
     with Session(_engine()) as session:
         try:
             cmp.get_campaign(session=session, campaign_id=campaign_id)
@@ -613,17 +612,8 @@ def campaign_timeseries(campaign_id: int):
 def csv_response(engine, campaign_id: int) -> Response:
     """Every delivery of the campaign as a streamed CSV download (batches of 1,000 rows)."""
     def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(cmp.CSV_COLUMNS)
         with Session(engine) as session:
-            for n, row in enumerate(cmp.export_rows(session=session, campaign_id=campaign_id), 1):
-                writer.writerow(row)
-                if n % 1000 == 0:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-        yield buffer.getvalue()
+            yield from stream_csv(cmp.CSV_COLUMNS, cmp.export_rows(session=session, campaign_id=campaign_id))
 
     return Response(stream_with_context(generate()), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}.csv"'})
@@ -767,7 +757,7 @@ def _action(summary: str, body: str | None = None) -> dict:
 
 OPENAPI_PATHS.update({
     "/segments": {
-        "get": {"summary": "Saved segments with live counts", "parameters": [query_param("limit", "integer")],
+        "get": {"summary": "Saved segments with live counts", "parameters": [limit_param(500)],
                 "responses": {"200": _response("SegmentList"), **ERRORS}},
         "post": {"summary": "Save a segment", "requestBody": json_body("SegmentCreate"),
                  "responses": {"201": _response("SegmentPublic"), **_INVALID, **ERRORS}}},
@@ -777,8 +767,8 @@ OPENAPI_PATHS.update({
                                    "requestBody": json_body("SegmentPreview"),
                                    "responses": {"200": _response("PreviewResult"), **_INVALID, **ERRORS}}},
     "/campaigns": {
-        "get": {"summary": "Campaigns, newest first", "parameters": [query_param("status"),
-                                                                      query_param("limit", "integer")],
+        "get": {"summary": "Campaigns, newest first", "parameters": [enum_param("status", CAMPAIGN_STATUSES),
+                                                                      limit_param(500)],
                 "responses": {"200": _response("CampaignList"), **ERRORS}},
         "post": {"summary": "Create a campaign (now, at a time, or recurring)", "requestBody": json_body("CampaignCreate"),
                  "responses": {"201": _response("CampaignCreated"), **_INVALID, **ERRORS}}},
@@ -798,7 +788,7 @@ OPENAPI_PATHS.update({
         "summary": "Render a message for LINE and Telegram", "requestBody": json_body("MessagePreview"),
         "responses": {"200": _response("RenderedPreview"), **_INVALID, **ERRORS}}},
     "/campaigns/{id}/timeseries": {"get": {
-        "summary": "Results over time (charts)", "parameters": [_ID, query_param("bucket")],
+        "summary": "Results over time (charts)", "parameters": [_ID, enum_param("bucket", BUCKETS)],
         "responses": {"200": _response("TimeSeries"), **_MISSING, **ERRORS}}},
     "/campaigns/{id}/export.csv": {"get": {
         "summary": "Deliveries as CSV", "parameters": [_ID],

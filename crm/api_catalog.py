@@ -9,8 +9,9 @@ across fields (e.g. ends_at after starts_at once a PATCH is merged) answers 422 
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
 from flask import current_app, request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -21,38 +22,30 @@ from crm import faq as faq_data
 from crm import promotions as promo_data
 from crm import stores as store_data
 from crm.api import (
-    ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _dump, _engine, _int_arg, _json_body, _response, api,
-    json_body, path_param, query_param, require_token,
+    ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _bool_arg, _dump, _engine, _enum_arg, _int_arg, _json_body,
+    _response, api, enum_param, json_body, limit_param, path_param, query_param, require_token,
 )
 from crm.db import session_scope, utcnow
 from crm.models import CHANNELS
-from crm.schemas import UtcDatetime
-from handlers.geo import map_link, valid_coordinates
+from crm.schemas import PatchModel, RowId, UtcDatetime, json_int
+from handlers.geo import map_link
 
 # --- field types shared by create and update models ---------------------------------------
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# pattern \S: the document can say "not only spaces" (stripped, the text must keep a character)
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"\S")]
 Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+OpensAt = Annotated[str, Field(pattern=r"^(?:[01]\d|2[0-3]):[0-5]\d$", description="local time HH:MM")]
 HHMM = Annotated[str, Field(pattern=r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$", description="local time HH:MM")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-OpeningHours = dict[Weekday, list[tuple[HHMM, HHMM]]]
+OpeningHours = dict[Weekday, list[tuple[OpensAt, HHMM]]]
 VoucherCode = Annotated[str, Field(pattern=r"^[A-Z0-9-]{3,32}$")]
-Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-
-
-class _Patch(BaseModel):
-    """An update: every field optional, but null only where the column is nullable."""
-
-    model_config = ConfigDict(extra="forbid")
-    NULLABLE: ClassVar[frozenset[str]] = frozenset()
-
-    @model_validator(mode="after")
-    def _no_nulls(self):
-        nulls = sorted(f for f in self.model_fields_set if getattr(self, f) is None and f not in self.NULLABLE)
-        if nulls:
-            raise ValueError(f"{', '.join(nulls)} cannot be null")
-        return self
+Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"\S")]
+# `near=lat,lon` in decimal degrees, within the ranges of latitude and longitude (the document says the same).
+LAT = r"-?(?:90(?:\.0+)?|[1-8]?\d(?:\.\d+)?)"
+LON = r"-?(?:180(?:\.0+)?|(?:1[0-7]\d|[1-9]?\d)(?:\.\d+)?)"
+NEAR = re.compile(f"({LAT}),({LON})")
 
 
 def _hours(value: dict | None) -> dict | None:
@@ -82,7 +75,7 @@ class StoreCreate(BaseModel):
     _check_hours = field_validator("opening_hours")(_hours)
 
 
-class StoreUpdate(_Patch):
+class StoreUpdate(PatchModel):
     NULLABLE = frozenset({"phone"})
 
     name: Annotated[Text, Field(max_length=200)] | None = None
@@ -137,7 +130,7 @@ def store_public(store: store_data.Store, distance_km: float | None = None) -> S
 
 def _float_arg(name: str, default: float, low: float, high: float) -> float:
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = float(raw)
@@ -150,24 +143,13 @@ def _float_arg(name: str, default: float, low: float, high: float) -> float:
 
 def _near_arg() -> tuple[float, float] | None:
     raw = request.args.get("near")
-    if not raw:
+    if raw is None:
         return None
-    try:
-        lat, lon = (float(part) for part in raw.split(","))
-    except ValueError:
-        raise ApiError(400, "near must be lat,lon (e.g. near=-6.2607,106.8137)") from None
-    if not valid_coordinates(lat, lon):
-        raise ApiError(400, "near must have latitude in [-90, 90] and longitude in [-180, 180]")
-    return lat, lon
-
-
-def _bool_arg(name: str) -> bool | None:
-    raw = (request.args.get(name) or "").lower()
-    if raw == "":
-        return None
-    if raw not in ("true", "false", "1", "0"):
-        raise ApiError(400, f"{name} must be true or false")
-    return raw in ("true", "1")
+    match = NEAR.fullmatch(raw)
+    if match is None:
+        raise ApiError(400, "near must be lat,lon in decimal degrees, latitude in [-90, 90] and longitude in "
+                            "[-180, 180] (e.g. near=-6.2607,106.8137)")
+    return float(match[1]), float(match[2])
 
 
 def _invalid(exc: ValueError) -> ApiError:
@@ -185,15 +167,17 @@ def _get(session: Session, model: type, row_id: int, label: str):
 @require_token
 def list_stores():
     """Stores by name, or with ?near=lat,lon the nearest active ones within km."""
+    # Every argument is checked, also those only a near search uses: a bad one is a 400 either way.
     near, active = _near_arg(), _bool_arg("active")
+    limit, km = _int_arg("limit", 5, 1, 100), _float_arg("km", 25.0, 0.0, 20_000.0)
     with Session(_engine()) as session:
         if near is None:
             rows = store_data.list_stores(session=session, active=active)
             return _dump(StoreList(items=[store_public(s) for s in rows]))
-        if active is False:
-            raise ApiError(400, "near searches active stores only")
-        hits = store_data.nearest_stores(session=session, lat=near[0], lon=near[1], k=_int_arg("limit", 5, 1, 100),
-                                         max_km=_float_arg("km", 25.0, 0.0, 20_000.0), at=utcnow(), tz=_tz())
+        if active is False:  # a near search finds active stores only
+            return _dump(StoreList(items=[]))
+        hits = store_data.nearest_stores(session=session, lat=near[0], lon=near[1], k=limit, max_km=km, at=utcnow(),
+                                         tz=_tz())
         return _dump(StoreList(items=[store_public(hit.store, hit.km) for hit in hits]))
 
 
@@ -254,7 +238,7 @@ class Audience(BaseModel):
     tags: list[Keyword] | None = Field(default=None, description="the contact has any of these tags")
     languages: list[Annotated[str, Field(min_length=2, max_length=16)]] | None = None
     new_customers: bool | None = Field(default=None, description="true: no orders yet; false: ordered before")
-    min_orders: int | None = Field(default=None, ge=0)
+    min_orders: json_int(0, 1_000_000) | None = None
 
 
 class PromotionCreate(BaseModel):
@@ -269,7 +253,7 @@ class PromotionCreate(BaseModel):
     ends_at: AwareDatetime
     active: bool = True
     audience: Audience = Audience()
-    store_id: int | None = Field(default=None, ge=1, description="location-based: valid near this store")
+    store_id: RowId | None = Field(default=None, description="location-based: valid near this store")
     radius_km: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
 
     @model_validator(mode="after")
@@ -282,7 +266,7 @@ class PromotionCreate(BaseModel):
         return self
 
 
-class PromotionUpdate(_Patch):
+class PromotionUpdate(PatchModel):
     NULLABLE = frozenset({"title_en", "description_en", "voucher_code", "store_id", "radius_km"})
 
     title: Annotated[Text, Field(max_length=200)] | None = None
@@ -294,7 +278,7 @@ class PromotionUpdate(_Patch):
     ends_at: AwareDatetime | None = None
     active: bool | None = None
     audience: Audience | None = None
-    store_id: int | None = Field(default=None, ge=1)
+    store_id: RowId | None = None
     radius_km: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
 
 
@@ -415,7 +399,7 @@ class FaqCreate(BaseModel):
     active: bool = True
 
 
-class FaqUpdate(_Patch):
+class FaqUpdate(PatchModel):
     NULLABLE = frozenset({"question_en", "answer_en"})
 
     question: Annotated[Text, Field(max_length=500)] | None = None
@@ -458,9 +442,7 @@ def faq_public(entry: faq_data.FaqEntry, score: float | None = None) -> FaqPubli
 def list_faqs():
     """FAQ entries by category; with ?q= the best matches for a customer's question."""
     q, active = (request.args.get("q") or "").strip(), _bool_arg("active")
-    lang = request.args.get("lang") or "id"
-    if lang not in ("id", "en"):
-        raise ApiError(400, "lang must be id or en")
+    lang = _enum_arg("lang", ("id", "en"), "id")
     limit = _int_arg("limit", 3 if q else 500, 1, 500)
     with Session(_engine()) as session:
         if q:
@@ -543,11 +525,11 @@ def _crud_paths(plural: str, label: str, model: str, id_name: str, list_params: 
 
 OPENAPI_PATHS.update({
     **_crud_paths("stores", "stores", "Store", "store_id", [
-        query_param("near"), query_param("km", "number"), query_param("limit", "integer"),
-        query_param("active", "boolean")]),
+        query_param("near", pattern=f"^{NEAR.pattern}$", description="lat,lon: the nearest active stores first"),
+        query_param("km", "number", minimum=0, maximum=20_000), limit_param(100), query_param("active", "boolean")]),
     **_crud_paths("promotions", "promotions", "Promotion", "promotion_id", [query_param("active", "boolean")],
                   conflict=True),
     **_crud_paths("faqs", "faqs", "Faq", "faq_id", [
-        query_param("q"), query_param("lang"), query_param("limit", "integer"), query_param("category"),
+        query_param("q"), enum_param("lang", ("id", "en")), limit_param(500), query_param("category"),
         query_param("active", "boolean")]),
 })

@@ -14,12 +14,18 @@ from crm import complaints as complaint_data
 from crm import history
 from crm import orders as order_data
 from crm.api import (
-    ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _engine, _int_arg, _json_body, _response, api, json_body,
-    path_param, query_param, require_token,
+    CONTACT_FILTER, ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _bool_arg, _engine, _enum_arg, _int_arg,
+    _json_body, _response, api, enum_param, json_body, limit_param, path_param, query_param, require_token,
 )
 from crm.db import session_scope, utcnow
-from crm.schemas import UtcDatetime
+from crm.ids import MAX_ID
+from crm.schemas import PatchModel, UtcDatetime, json_int
 from handlers.texts import STATUS_EMOJI, status_label, text
+
+
+MAX_STOCK = 1_000_000_000  # the column is a 32-bit integer on PostgreSQL
+Price = json_int(0, 1_000_000_000)  # rupiah
+Stock = json_int(0, MAX_STOCK)
 
 
 class ProductPublic(BaseModel):
@@ -49,23 +55,23 @@ class ProductCreate(BaseModel):
     name_en: str | None = Field(default=None, max_length=200)
     category: str = Field(default="", max_length=100)
     description: str = Field(default="", max_length=1000)
-    price: int = Field(ge=0, le=1_000_000_000)
-    stock: int | None = Field(default=None, ge=0)
+    price: Price
+    stock: Stock | None = Field(default=None, description="null = unlimited")
     variants: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default=[], max_length=20)
     aliases: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default=[], max_length=20)
     image_url: str | None = Field(default=None, max_length=500, pattern=r"^https://")
     active: bool = True
 
 
-class ProductUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ProductUpdate(PatchModel):
+    NULLABLE = frozenset({"name_en", "stock", "image_url"})
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     name_en: str | None = Field(default=None, max_length=200)
     category: str | None = Field(default=None, max_length=100)
     description: str | None = Field(default=None, max_length=1000)
-    price: int | None = Field(default=None, ge=0, le=1_000_000_000)
-    stock: int | None = Field(default=None, ge=0)
+    price: Price | None = None
+    stock: Stock | None = Field(default=None, description="null = unlimited")
     aliases: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(default=None, max_length=20)
     image_url: str | None = Field(default=None, max_length=500, pattern=r"^https://")
     active: bool | None = None
@@ -165,7 +171,7 @@ def _dump(model: BaseModel, status: int = 200):
 
 
 def _contact_filter() -> int | None:
-    return _int_arg("contact_id", 0, 1, 2**62) if request.args.get("contact_id") else None
+    return _int_arg("contact_id", 0, 1, MAX_ID) if "contact_id" in request.args else None
 
 
 # --- products -----------------------------------------------------------------------
@@ -176,7 +182,7 @@ def _contact_filter() -> int | None:
 def list_products():
     """The catalog (inactive products too with `all=true`)."""
     query = select(order_data.Product).order_by(order_data.Product.category, order_data.Product.name)
-    if request.args.get("all") != "true":
+    if not _bool_arg("all"):
         query = query.where(order_data.Product.active == True)  # noqa: E712
     with Session(_engine()) as session:
         return _dump(ProductList(items=[_product_public(p) for p in session.exec(query).all()]))
@@ -225,10 +231,8 @@ def list_orders():
     contact_id = _contact_filter()
     if contact_id is not None:
         query = query.where(order_data.Order.contact_id == contact_id)
-    status = request.args.get("status")
+    status = _enum_arg("status", order_data.STATUSES)
     if status:
-        if status not in order_data.STATUSES:
-            raise ApiError(400, f"status must be one of {', '.join(order_data.STATUSES)}")
         query = query.where(order_data.Order.status == status)
     limit = _int_arg("limit", 100, 1, 1000)
     with Session(_engine()) as session:
@@ -292,10 +296,8 @@ def list_complaints():
     contact_id = _contact_filter()
     if contact_id is not None:
         query = query.where(complaint_data.Complaint.contact_id == contact_id)
-    status = request.args.get("status")
+    status = _enum_arg("status", complaint_data.STATUSES)
     if status:
-        if status not in complaint_data.STATUSES:
-            raise ApiError(400, f"status must be one of {', '.join(complaint_data.STATUSES)}")
         query = query.where(complaint_data.Complaint.status == status)
     limit = _int_arg("limit", 100, 1, 1000)
     now = utcnow()
@@ -324,7 +326,8 @@ OPENAPI_MODELS.extend([ProductPublic, ProductList, ProductCreate, ProductUpdate,
 _ID = path_param("id")
 OPENAPI_PATHS.update({
     "/products": {
-        "get": {"summary": "The product catalog", "parameters": [query_param("all")],
+        "get": {"summary": "The product catalog",
+                "parameters": [query_param("all", "boolean", description="true: inactive products too")],
                 "responses": {"200": _response("ProductList"), **ERRORS}},
         "post": {"summary": "Add a product", "requestBody": json_body("ProductCreate"),
                  "responses": {"201": _response("ProductPublic"), "409": _response("Error"),
@@ -334,8 +337,7 @@ OPENAPI_PATHS.update({
                                  "responses": {"200": _response("ProductPublic"), "404": _response("Error"),
                                                "422": _response("Error"), **ERRORS}}},
     "/orders": {"get": {"summary": "Orders, newest first",
-                        "parameters": [query_param("contact_id", "integer"), query_param("status"),
-                                       query_param("limit", "integer")],
+                        "parameters": [CONTACT_FILTER, enum_param("status", order_data.STATUSES), limit_param(1000)],
                         "responses": {"200": _response("OrderList"), **ERRORS}}},
     "/orders/{id}": {
         "get": {"summary": "One order with its history", "parameters": [_ID],
@@ -345,8 +347,8 @@ OPENAPI_PATHS.update({
                   "responses": {"200": _response("OrderPublic"), "404": _response("Error"),
                                 "409": _response("Error"), "422": _response("Error"), **ERRORS}}},
     "/complaints": {"get": {"summary": "Complaints, newest first",
-                            "parameters": [query_param("contact_id", "integer"), query_param("status"),
-                                           query_param("limit", "integer")],
+                            "parameters": [CONTACT_FILTER, enum_param("status", complaint_data.STATUSES),
+                                           limit_param(1000)],
                             "responses": {"200": _response("ComplaintList"), **ERRORS}}},
     "/complaints/{id}": {"patch": {"summary": "Change a complaint's status", "parameters": [_ID],
                                    "requestBody": json_body("ComplaintUpdate"),

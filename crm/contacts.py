@@ -112,11 +112,12 @@ def search_contacts(*, session: Session, q: str | None = None, channel: str | No
     if channel:
         query = query.where(Contact.id.in_(select(ChannelIdentity.contact_id).where(ChannelIdentity.channel == channel)))
     if q:
-        pattern = f"%{q.lower()}%"
+        # `%` and `_` typed in a search are the characters themselves, not wildcards.
         query = query.where(
-            Contact.display_name.ilike(pattern)
-            | Contact.phone.ilike(pattern)
-            | Contact.id.in_(select(ChannelIdentity.contact_id).where(ChannelIdentity.external_id.ilike(pattern)))
+            Contact.display_name.icontains(q, autoescape=True)
+            | Contact.phone.icontains(q, autoescape=True)
+            | Contact.id.in_(select(ChannelIdentity.contact_id)
+                             .where(ChannelIdentity.external_id.icontains(q, autoescape=True)))
         )
     query = query.order_by(Contact.last_seen_at.desc().nulls_last(), Contact.id.desc()).limit(limit)
     return list(session.exec(query).all())

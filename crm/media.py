@@ -5,6 +5,10 @@ LINE and Telegram fetch an image message from a public URL, so an upload is stor
 bits); it is written only once its reply is accepted. Telegram fetches photos of up to
 5 MB by URL; LINE also wants a preview of at most 1 MB: a larger upload gets a JPEG
 preview, shrunk to fit.
+
+What is stored (and so sent to the customer) carries no metadata: a phone photo's EXIF holds
+where it was taken (GPS), when and with what. The pixel count is read from the file's header
+and refused before anything is decoded: decoding costs 3-4 bytes a pixel.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # what Telegram fetches for a photo by URL (LINE: 10 MB)
 MAX_PREVIEW_BYTES = 1024 * 1024  # LINE's limit for its preview
 PREVIEW_PIXELS = 1024  # the preview's longer side
-MAX_PIXELS = 50_000_000  # a larger "image" is a decompression bomb, not a photo
+MAX_PIXELS = 25_000_000  # ~100 MB decoded; a larger "image" is a decompression bomb, not a photo to chat
 FORMATS = {"JPEG": "jpg", "PNG": "png"}  # what both platforms show as a photo
+ORIENTATION = 0x0112  # the one EXIF tag kept: without it a phone photo shows on its side
 NAME = re.compile(r"^[A-Za-z0-9_-]{22}(-preview)?\.(jpg|png)$")
 
 media = Blueprint("media", __name__)
@@ -62,16 +67,38 @@ def check_image(data: bytes) -> CheckedImage:
             if kind is None:
                 raise MediaError("image_type")
             if image.width * image.height > MAX_PIXELS:
-                raise MediaError("image_too_large")
+                raise MediaError("image_too_many_pixels")
             image.load()  # decodes it: a truncated or corrupt file fails here
+            data = _without_metadata(image)
             preview = None if len(data) <= MAX_PREVIEW_BYTES else _preview(image)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError):
+    except Image.DecompressionBombError:  # Pillow's own, larger bound, checked while opening
+        raise MediaError("image_too_many_pixels") from None
+    except (UnidentifiedImageError, OSError, SyntaxError):
         raise MediaError("image_type") from None
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise MediaError("image_too_large")
     token = secrets.token_urlsafe(16)
     name = f"{token}.{kind}"
     if preview is None:
         return CheckedImage(data=data, name=name, preview=name)
     return CheckedImage(data=data, name=name, preview=f"{token}-preview.jpg", preview_data=preview)
+
+
+def _without_metadata(image: Image.Image) -> bytes:
+    """The image saved again with its pixels and colour profile only: no EXIF/GPS, XMP, comments or text chunks."""
+    out = io.BytesIO()
+    icc_profile = image.info.get("icc_profile")
+    if image.format == "JPEG":
+        # "keep" reuses the file's own quantisation tables and subsampling: no visible loss.
+        orientation, kept = image.getexif().get(ORIENTATION), Image.Exif()
+        if orientation:
+            kept[ORIENTATION] = orientation
+        image.save(out, "JPEG", quality="keep", exif=kept.tobytes() if orientation else b"", icc_profile=icc_profile,
+                   comment=b"")
+    else:
+        ImageOps.exif_transpose(image, in_place=True)  # in place: a copy would double the memory
+        image.save(out, "PNG", icc_profile=icc_profile)
+    return out.getvalue()
 
 
 def _preview(image: Image.Image) -> bytes:

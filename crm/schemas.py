@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+
+from crm.ids import MAX_ID
 
 
 def _iso(value: datetime) -> str:
@@ -14,6 +16,47 @@ def _iso(value: datetime) -> str:
 
 
 UtcDatetime = Annotated[datetime, PlainSerializer(_iso, return_type=str)]
+
+
+def _integral(value: Any) -> Any:
+    # Bodies are validated strictly (false is not 0), but JSON Schema counts 5.0 as an integer.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def json_int(low: int, high: int) -> Any:
+    """An integer of a request body from `low` to `high` (5.0 counts, as in JSON Schema)."""
+    # The bounds before the validator, so that the document states them.
+    return Annotated[int, Field(ge=low, le=high), BeforeValidator(_integral)]
+
+
+RowId = json_int(1, MAX_ID)  # a reference to a row: what an id column can hold
+
+
+def _document_nulls(schema: dict[str, Any], model: type[PatchModel]) -> None:
+    # `X | None = None` on a PATCH means "may be left out"; only NULLABLE fields take an
+    # explicit null, so the document offers null for those alone.
+    for name, prop in schema.get("properties", {}).items():
+        options = prop.get("anyOf", [])
+        if name in model.NULLABLE or {"type": "null"} not in options:
+            continue
+        rest = [option for option in prop.pop("anyOf") if option != {"type": "null"}]
+        prop.update(rest[0] if len(rest) == 1 else {"anyOf": rest})
+        if prop.get("default", 0) is None:
+            del prop["default"]
+
+
+class PatchModel(BaseModel):
+    """An update: every field optional, but null only where the column is nullable (NULLABLE)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_document_nulls)
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_nulls(self):
+        nulls = sorted(f for f in self.model_fields_set if getattr(self, f) is None and f not in self.NULLABLE)
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null")
+        return self
 
 
 class IdentityPublic(BaseModel):
@@ -44,10 +87,10 @@ class ContactList(BaseModel):
     items: list[ContactPublic]
 
 
-class ContactUpdate(BaseModel):
+class ContactUpdate(PatchModel):
     """Fields a PATCH may change; anything else is refused."""
 
-    model_config = ConfigDict(extra="forbid")
+    NULLABLE = frozenset({"language", "phone", "email", "birthday", "address"})
 
     display_name: str | None = Field(default=None, max_length=200)
     tags: list[Annotated[str, Field(min_length=1, max_length=50)]] | None = Field(default=None, max_length=100)

@@ -642,7 +642,7 @@ def list_orders(*, session: Session, status: str = "", q: str = "", limit: int =
         query = query.where(order_data.Order.status == status)
     if q:
         query = query.where(or_(order_data.Order.number == q.lstrip("#"),
-                                func.lower(Contact.display_name).like(f"%{q.lower()}%")))
+                                _contains(session, Contact.display_name, q)))
     rows = session.exec(query.order_by(order_data.Order.id.desc()).limit(limit).offset(offset)).all()
     items: dict[int, list] = {}
     if rows:

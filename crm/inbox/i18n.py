@@ -277,6 +277,8 @@ CATALOG: dict[str, dict[str, str]] = {
                       "en": "One image at a time: upload a photo or give a URL, not both."},
     "err_image_empty": {"id": "File foto kosong.", "en": "The photo file is empty."},
     "err_image_too_large": {"id": "Foto terlalu besar (maks. 5 MB).", "en": "The photo is too large (max 5 MB)."},
+    "err_image_too_many_pixels": {"id": "Resolusi foto terlalu besar (maks. 25 megapiksel); perkecil dulu.",
+                                  "en": "The photo's resolution is too high (max 25 megapixels); shrink it first."},
     "err_image_type": {"id": "Foto harus berupa file JPEG atau PNG.", "en": "The photo must be a JPEG or PNG file."},
     "err_upload_needs_https": {
         "id": "Untuk mengirim foto, SAPA_PUBLIC_URL harus alamat https:// yang bisa dijangkau LINE dan Telegram.",

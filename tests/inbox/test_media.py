@@ -123,3 +123,73 @@ def test_the_simulator_customer_gets_uploads_from_a_plain_http_install(agent, cl
 @pytest.mark.parametrize("name", ["../sapa.db", "x.png", "AAAAAAAAAAAAAAAAAAAAAA.gif", "AAAAAAAAAAAAAAAAAAAAAA.png"])
 def test_media_outside_the_uploads_is_not_served(client, name):
     assert client.get(f"/media/{name}").status_code == 404
+
+
+def _png_of_megapixels(megapixels: int) -> bytes:
+    """A one-colour PNG of that many pixels: tiny compressed, large decoded (1 bit a pixel while made)."""
+    side = int((megapixels * 1_000_000) ** 0.5) + 1
+    out = io.BytesIO()
+    Image.new("1", (side, side)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _gps_exif() -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90° to show
+    exif[0x010F] = "PhoneMaker"
+    exif[0x8825] = {1: "S", 2: (6.0, 15.0, 38.5), 3: "E", 4: (106.0, 48.0, 51.0)}  # GPS: Jakarta
+    return exif
+
+
+def test_a_photo_over_25_megapixels_is_refused_from_its_header(tmp_path):
+    data = _png_of_megapixels(26)
+    assert len(data) < 100_000
+    with pytest.raises(MediaError, match="image_too_many_pixels"):
+        save_image(data, tmp_path / "media")
+    assert not (tmp_path / "media").exists()
+    assert save_image(_png_of_megapixels(24), tmp_path).name.endswith(".png")
+
+
+def test_a_50_megapixel_upload_gets_a_clear_400(agent, app, line_chat):
+    conversation_id, _ = line_chat
+    app.config["SAPA"].public_url = "https://shop.example"
+    response = agent.post(f"/inbox/c/{conversation_id}/reply",
+                          {"image_file": (io.BytesIO(_png_of_megapixels(50)), "besar.png")})
+    assert response.status_code == 400 and "25 megapiksel" in response.get_data(as_text=True)
+
+
+def test_gps_and_other_metadata_are_stripped_from_what_is_stored_and_sent(tmp_path):
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 120, 200)).save(out, "JPEG", quality=90, exif=_gps_exif(), comment=b"rahasia")
+    with Image.open(out) as original:
+        assert original.getexif().get_ifd(0x8825) and original.info["comment"] == b"rahasia"
+    stored = save_image(out.getvalue(), tmp_path)
+    with Image.open(tmp_path / stored.name) as image:
+        assert image.format == "JPEG" and image.size == (64, 48)
+        assert dict(image.getexif()) == {0x0112: 6}  # only the orientation, so it still shows upright
+        assert "comment" not in image.info and b"PhoneMaker" not in (tmp_path / stored.name).read_bytes()
+
+
+def test_png_text_and_exif_chunks_are_stripped_and_the_orientation_applied(tmp_path):
+    from PIL.PngImagePlugin import PngInfo
+
+    text = PngInfo()
+    text.add_text("Location", "-6.2607,106.8137")
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(out, "PNG", exif=_gps_exif(), pnginfo=text)
+    stored = save_image(out.getvalue(), tmp_path)
+    data = (tmp_path / stored.name).read_bytes()
+    assert b"Location" not in data and b"eXIf" not in data and b"PhoneMaker" not in data
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.size == (30, 40) and not image.getexif()
+
+
+def test_a_large_photo_and_its_preview_keep_no_gps(tmp_path):
+    out = io.BytesIO()
+    Image.frombytes("RGB", (1400, 1400), os.urandom(1400 * 1400 * 3)).save(out, "JPEG", quality=95,
+                                                                           exif=_gps_exif())
+    stored = save_image(out.getvalue(), tmp_path)
+    assert stored.preview != stored.name
+    for name in (stored.name, stored.preview):
+        with Image.open(tmp_path / name) as image:
+            assert not image.getexif().get_ifd(0x8825), name

@@ -1,0 +1,35 @@
+"""schemathesis, a real API fuzzer, over the whole /api/v1 document: no server error, nothing the document denies."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from crm.db import session_scope
+from crm.orders import Product
+from tests.broadcasts.helpers import seed
+from tests.inbox.test_browser import server  # noqa: F401 - the app behind a real HTTP server
+
+# Bounded so the run fits in make test (~1 minute on one core); the seed keeps a failure reproducible.
+MAX_EXAMPLES = 12
+SEED = int(os.environ.get("SAPA_SCHEMATHESIS_SEED", "20261206"))
+CONFIG = Path(__file__).with_name("schemathesis.toml")
+
+
+def test_schemathesis_all_checks_find_nothing(server, api_token, runtime, tmp_path, database_url):  # noqa: F811
+    seed(runtime.engine, line=2, telegram=1)
+    with session_scope(runtime.engine) as session:
+        session.add(Product(sku="KOPI", name="Kopi", price=18000, stock=5))
+    command = [str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(CONFIG),
+               "run", f"{server}/api/v1/openapi.json",
+               "--checks", "all", "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1",
+               "--header", f"Authorization: Bearer {api_token}", "--request-timeout", "30",
+               "--generation-database", "none", "--no-color", "--output-truncate", "false"]
+    if database_url.startswith("postgresql"):
+        # PostgreSQL cannot store NUL in text; refusing it at the edges (400) is another change of
+        # issue 15 — until it lands, strings here carry no NUL.
+        command += ["--generation-allow-x00", "false"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-3000:]
