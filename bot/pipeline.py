@@ -584,11 +584,17 @@ def _mark_blocked(session: Session, conversation: Conversation) -> None:
 
 def stale_work(rt: Runtime, limit: int = 500) -> tuple[list[int], list[str]]:
     """Events and outbound batches that were accepted but not finished in time."""
-    cutoff = utcnow() - timedelta(seconds=rt.settings.queue.stale_event_seconds)
+    queue = rt.settings.queue
+    cutoff = utcnow() - timedelta(seconds=queue.stale_event_seconds)
+    # A retry waits at most its last backoff; past that, its task was lost (say, a Redis
+    # restarted empty) and the event would otherwise wait forever.
+    longest_retry_wait = queue.retry_delay_seconds * queue.retry_backoff ** max(queue.retries - 1, 0)
+    retry_cutoff = cutoff - timedelta(seconds=longest_retry_wait)
     with Session(rt.engine) as session:
         events = session.exec(select(WebhookEvent.id).where(
             or_((WebhookEvent.status == "received") & (WebhookEvent.received_at < cutoff),
-                (WebhookEvent.status == "processing") & (WebhookEvent.claimed_at < cutoff))
+                (WebhookEvent.status == "processing") & (WebhookEvent.claimed_at < cutoff),
+                (WebhookEvent.status == "retrying") & (WebhookEvent.claimed_at < retry_cutoff))
         ).order_by(WebhookEvent.id).limit(limit)).all()
         batches = session.exec(select(Message.batch_id).where(
             Message.direction == "out", Message.status.in_(SENDABLE), Message.created_at < cutoff,

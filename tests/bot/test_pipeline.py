@@ -341,6 +341,20 @@ def test_stale_events_are_requeued_by_the_sweep(runtime, session):
     assert queued == [[event_id]]
 
 
+def test_a_retry_whose_task_was_lost_is_requeued_by_the_sweep_once_its_wait_is_over(runtime, session):
+    queue = runtime.settings.queue
+    longest_wait = queue.retry_delay_seconds * queue.retry_backoff ** (queue.retries - 1)
+    waiting, lost = (store(runtime, "line", line_text("halo", user=USER), key) for key in ("e-wait", "e-lost"))
+    with session_scope(runtime.engine) as s:
+        for event_id, age in ((waiting, queue.stale_event_seconds), (lost, queue.stale_event_seconds + longest_wait)):
+            event = s.get(WebhookEvent, event_id)
+            event.status, event.claimed_at = "retrying", utcnow() - timedelta(seconds=age + 1)
+            s.add(event)
+    queued: list[list[int]] = []
+    assert pipeline.requeue_stale(runtime, queued.append, lambda batch: None) == 1
+    assert queued == [[lost]]  # the other one's retry may still be on its way
+
+
 # --- answering before the write lock -----------------------------------------------------
 
 
