@@ -32,6 +32,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from bot.pipeline import RetryLater, deliver_batch
 from bot.runtime import Runtime
 from bot.senders import Delivery as SendRequest
 from bot.senders import Outcome, retry_key
@@ -41,8 +42,10 @@ from broadcasts.limiter import line_limiter, telegram_limiter
 from broadcasts.models import Campaign, CampaignRun, ChannelConsent, Delivery
 from broadcasts.segments import compile_rules
 from crm import contacts as contact_data
+from crm import history
 from crm.db import session_scope, utcnow
 from crm.models import ChannelIdentity, Contact
+from crm.staff_links import Target
 
 log = logging.getLogger(__name__)
 CHUNK = 500  # LINE multicast: at most 500 user ids per request
@@ -627,33 +630,38 @@ def touch_run(rt: Runtime, run_id: int) -> None:
 # --- test-send ------------------------------------------------------------------------------
 
 
-def test_send(rt: Runtime, campaign: Campaign, targets: list[tuple[str, str]], variant: str = "") -> list:
-    """Send the campaign to a few staff accounts right now; [((channel, external_id), Outcome)].
+def test_send(rt: Runtime, campaign: Campaign, targets: list[Target], variant: str = "",
+              staff_user_id: int | None = None) -> list[tuple[Target, Outcome]]:
+    """Send the campaign now to proven staff accounts; [(target, Outcome)].
 
-    Not a delivery: it counts in no results, caps or quotas checks, and a fresh retry key
-    per call lets staff test again after editing.
+    Each target's chat gets the message as outbound rows in its history, sent as one batch
+    by the path every bot and staff reply takes. Not a delivery: it counts in no results,
+    caps or quota checks; a fresh batch id per call lets staff test again after editing.
     """
-    results = []
-    with Session(rt.engine) as session:
-        names = dict(session.execute(select(I.c.external_id, C.c.display_name)
-                                     .select_from(I.join(C, C.c.id == I.c.contact_id))
-                                     .where(I.c.external_id.in_([t[1] for t in targets]))).all())
+    batches = []
+    with session_scope(rt.engine) as session:
         promotion = _promotion(session, campaign)
-        contexts = {channel: _context(rt, session, campaign, variant, channel, promotion=promotion)
-                    for channel in {t[0] for t in targets}}
-    for channel, external_id in targets:
-        ctx = cmp.RenderContext(**{**contexts[channel].__dict__, "name": names.get(external_id) or ""})
-        replies = cmp.render(cmp.variant_message(campaign, variant), ctx, ZoneInfo(campaign.timezone))
+        for target in targets:
+            contact = session.get(Contact, target.contact_id)
+            ctx = _context(rt, session, campaign, variant, target.channel, promotion=promotion,
+                           name=contact.display_name if contact else "")
+            replies = cmp.render(cmp.variant_message(campaign, variant), ctx, ZoneInfo(campaign.timezone))
+            conversation = contact_data.get_or_create_conversation(
+                session=session, channel=target.channel, chat_id=target.external_id, kind="direct",
+                contact_id=target.contact_id)
+            batch_id = f"test:{campaign.id}:{uuid.uuid4().hex}"
+            history.record_outbound(session=session, conversation=conversation, replies=replies, batch_id=batch_id,
+                                    sender="system", staff_user_id=staff_user_id,
+                                    meta={"campaign_id": campaign.id, "variant": variant, "test_send": True})
+            batches.append((target, batch_id))
+    results = []
+    for target, batch_id in batches:
         try:
-            sender = rt.senders.get(channel)
-            if channel == "line":
-                outcome = sender.push(external_id, replies, str(uuid.uuid4()))
-            else:
-                outcome = sender.deliver(SendRequest(chat_id=external_id, replies=replies,
-                                                     retry_key=str(uuid.uuid4())))[0]
-        except KeyError as exc:
-            outcome = Outcome("failed", str(exc))
-        except Exception as exc:  # noqa: BLE001 - report, do not crash the request
-            outcome = Outcome("failed", f"{type(exc).__name__}: {exc}")
-        results.append(((channel, external_id), outcome))
+            deliver_batch(rt, batch_id)
+        except RetryLater:
+            pass  # left queued: the sweep sends it again, and its status says so meanwhile
+        with Session(rt.engine) as session:
+            rows = history.batch_messages(session=session, batch_id=batch_id)
+        unsent = next((row for row in rows if row.status != "sent"), None)
+        results.append((target, Outcome(unsent.status, unsent.error) if unsent else Outcome("sent")))
     return results
