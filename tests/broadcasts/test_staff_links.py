@@ -14,6 +14,7 @@ from crm import staff_links
 from crm.db import session_scope, utcnow
 from crm.models import Contact, Message, StaffChatLink
 from tests.factories import Webhooks, line_text, tg_text
+from tests.openapi import check
 from tests.inbox.conftest import as_role, staff  # noqa: F401 - fixtures
 
 STAFF_LINE = "U" + "5" * 32
@@ -120,7 +121,7 @@ def test_a_simulator_account_links_and_sees_the_test_in_its_chat(marketer, clien
     assert chat[-1]["direction"] == "out" and chat[-1]["status"] == "sent"
 
 
-def test_the_api_test_sends_only_to_proven_staff_accounts(marketer, client, auth, hooks, session, fake_line):
+def test_the_api_test_sends_only_to_proven_staff_accounts(marketer, client, auth, spec, hooks, session, fake_line):
     assert hooks.line(line_text("halo", user=CUSTOMER_LINE)).status_code == 200
     customer = session.execute(select(Contact.id).order_by(Contact.id)).scalars().first()
     created = client.post("/api/v1/campaigns", headers=auth, json={
@@ -128,12 +129,14 @@ def test_the_api_test_sends_only_to_proven_staff_accounts(marketer, client, auth
     before = fake_line.deliveries_per_user()[CUSTOMER_LINE]
     for body in ({"targets": [{"channel": "line", "external_id": CUSTOMER_LINE}]}, {"contact_ids": [customer]}):
         refused = client.post(f"/api/v1/campaigns/{created['id']}/test", headers=auth, json=body)
-        assert refused.status_code == 422, refused.get_json()
+        assert refused.status_code == 422
+        check(spec, "/campaigns/{id}/test", "post", refused)
         assert "not a linked staff account" in refused.get_json()["details"][0]["message"]
     assert fake_line.deliveries_per_user()[CUSTOMER_LINE] == before
     hooks.line(line_text(new_code(marketer), user=STAFF_LINE))
-    tested = client.post(f"/api/v1/campaigns/{created['id']}/test", headers=auth,
-                         json={"targets": [{"channel": "line", "external_id": STAFF_LINE}]}).get_json()
+    tested = check(spec, "/campaigns/{id}/test", "post", client.post(
+        f"/api/v1/campaigns/{created['id']}/test", headers=auth,
+        json={"targets": [{"channel": "line", "external_id": STAFF_LINE}]}))
     assert tested["items"] == [{"channel": "line", "external_id": STAFF_LINE, "status": "sent", "error": None}]
     staff_contact = session.execute(select(StaffChatLink.contact_id)).scalar_one()
     messages = client.get(f"/api/v1/contacts/{staff_contact}/messages", headers=auth).get_json()["items"]
