@@ -141,3 +141,26 @@ def test_the_api_test_sends_only_to_proven_staff_accounts(marketer, client, auth
     staff_contact = session.execute(select(StaffChatLink.contact_id)).scalar_one()
     messages = client.get(f"/api/v1/contacts/{staff_contact}/messages", headers=auth).get_json()["items"]
     assert (messages[-1]["direction"], messages[-1]["text"], messages[-1]["status"]) == ("out", "Halo User 5555", "sent")
+
+
+def test_chat_ids_typed_in_before_codes_existed_do_not_count_as_linked(tmp_path):
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from crm.db import get_engine
+    from crm.migrate import alembic_config, upgrade
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    upgrade(url, "0005")
+    engine = get_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO staffuser (email, display_name, password_hash, role, language, active, notes_access, "
+            "line_user_id, created_at) VALUES ('m@shop.test', 'M', 'x', 'marketer', 'id', 1, 0, :line, "
+            "'2026-12-01 00:00:00')"), {"line": CUSTOMER_LINE})
+    upgrade(url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM staffchatlink")).scalar_one() == 0
+    assert "line_user_id" not in {column["name"] for column in inspect(engine).get_columns("staffuser")}
+    command.downgrade(alembic_config(url), "0005")  # and back
+    engine.dispose()
