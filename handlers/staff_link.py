@@ -11,8 +11,7 @@ from __future__ import annotations
 from bot import messages as m
 from crm import staff_links
 from handlers.base import Context
-
-CHANNEL_NAMES = {"line": "LINE", "telegram": "Telegram", "simulator": "simulator"}
+from handlers.broadcasts import CHANNEL_NAMES
 TEXTS = {
     "linked": {"id": "Beres! Akun {channel} ini sekarang terhubung ke {name} di inbox. Tes kirim kampanye akan "
                      "masuk ke chat ini.",
