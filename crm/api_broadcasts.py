@@ -736,10 +736,7 @@ tracking = Blueprint("tracking", __name__)
 
 VISITOR_COOKIE = "sapa_v"
 VISITOR_DAYS = 365
-
-
-def _visitor_signer(secret: str) -> Signer:
-    return Signer(secret, salt="sapa.tracked-link.visitor")
+MAX_ID = 2**31 - 1  # a delivery id (PostgreSQL integer)
 
 
 def _visitor(secret: str) -> tuple[str, str | None]:
@@ -750,7 +747,7 @@ def _visitor(secret: str) -> tuple[str, str | None]:
     following a link with or without the cookie counts the same visitor. The cookie is
     signed: made-up ids count nothing.
     """
-    signer = _visitor_signer(secret)
+    signer = Signer(secret, salt="sapa.tracked-link.visitor")
     cookie = request.cookies.get(VISITOR_COOKIE, "")
     try:
         return signer.unsign(cookie).decode(), None
@@ -764,8 +761,8 @@ def _visitor(secret: str) -> tuple[str, str | None]:
 def _recipient(session: Session, link: TrackedLink, secret: str) -> tuple[int | None, int | None]:
     """(delivery id, contact id) of the link's signed recipient parameter `d`, else (None, None)."""
     number, _, signature = request.args.get("d", "").partition(".")
-    if not number.isdigit() or len(number) > 18 or \
-            not hmac.compare_digest(signature, cmp.link_signature(secret, link.token, int(number))):
+    if not (number.isascii() and number.isdigit()) or int(number) > MAX_ID or not hmac.compare_digest(
+            signature.encode(), cmp.link_signature(secret, link.token, int(number)).encode()):
         return None, None
     from broadcasts.models import Delivery
 

@@ -86,3 +86,12 @@ def test_the_ab_winner_is_picked_on_clickers_not_requests(app, client, auth, run
     body = stats(client, auth, created["id"])
     assert body["variants"]["A"]["clicked"] == 2 and body["variants"]["B"]["clicked"] == 1
     assert client.post(f"/api/v1/campaigns/{created['id']}/winner", headers=auth).get_json()["winner"] == "A"
+
+
+def test_a_malformed_recipient_parameter_still_redirects(app, client, auth, runtime, fake_telegram):
+    seed(runtime.engine, telegram=1)
+    client.post("/api/v1/campaigns", headers=auth, json={
+        "name": "Klik", "message": {"text": "Lihat menu", "buttons": [{"label": "Menu", "url": URL}]}})
+    path = tracked_paths(fake_telegram.sent[0][2], runtime.settings.public_url)[0].split("?")[0]
+    for d in ("²³.x", "99999999999999999999.abc", "1.é", "", "."):
+        follow(client, f"{path}?d={d}")
