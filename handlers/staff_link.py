@@ -2,7 +2,8 @@
 inbox showed them ("My chat accounts"), and that chat is linked to them.
 
 It runs before the conversation (first in the router), so a code is never taken for an
-order or a question. It writes through `ctx.data.session`, in the event's own transaction,
+order or a question, and also while the bot leaves the chat to staff (the pipeline asks it
+even then). It writes through `ctx.data.session`, in the event's own transaction,
 like the other chat-side settings (opt-out).
 """
 
@@ -28,6 +29,8 @@ class StaffLinkHandler:
     """A direct message that is only a link code: link the chat to the code's staff member, confirm."""
 
     name = "staff_link"
+    # A staff member links their own account from any chat, even one staff have taken over.
+    answers_while_bot_inactive = True
 
     def matches(self, inbound: m.Inbound, ctx: Context) -> bool:
         """A text message in a 1:1 chat that consists of a link code."""
