@@ -26,6 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from bot import messages as m
+from broadcasts import recipient_history
 from broadcasts import schedule as sched
 from broadcasts.models import Campaign, CampaignClick, CampaignRun, Delivery, Segment, TrackedLink
 from broadcasts.segments import SegmentError, validate_rules
@@ -397,6 +398,8 @@ def cancel(*, session: Session, campaign_id: int) -> Campaign:
     session.execute(update(Delivery).where(Delivery.campaign_id == campaign_id,
                                            Delivery.status.in_(("queued", "held")))
                     .values(status="cancelled", reason="cancelled"))
+    # Their queued messages in the recipients' history say they were never sent.
+    recipient_history.sync(session, Delivery.campaign_id == campaign_id, Delivery.status == "cancelled")
     session.execute(update(CampaignRun).where(CampaignRun.campaign_id == campaign_id,
                                               CampaignRun.status.in_(("resolving", "sending", "paused")))
                     .values(status="cancelled", finished_at=utcnow()))

@@ -13,6 +13,10 @@
 Exactly once: a LINE chunk retried after a crash repeats its retry key (LINE answers 409,
 counted as sent). A Telegram row is marked `sending` just before its one call; a row found
 still `sending` after a crash is marked `unknown` instead of being sent again.
+
+History: each delivery that is a message to someone is also a `Message` in the recipient's
+conversation (broadcasts.recipient_history), written with the delivery row and updated with
+its status in the same transactions.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from bot.runtime import Runtime
 from bot.senders import Delivery as SendRequest
 from bot.senders import Outcome, retry_key
 from broadcasts import campaigns as cmp
+from broadcasts import recipient_history
 from broadcasts import schedule as sched
 from broadcasts.limiter import line_limiter, telegram_limiter
 from broadcasts.models import Campaign, CampaignRun, ChannelConsent, Delivery
@@ -106,6 +111,7 @@ def resolve(rt: Runtime, run_id: int, progress=None) -> int:
             return run.targeted if run else 0
         campaign = session.get(Campaign, run.campaign_id)
         top = session.execute(select(func.max(C.c.id))).scalar() or 0
+        previews = _previews(rt, session, campaign, [v["name"] for v in campaign.variants or []] or [""])
     lo = run.resolved_upto
     now = utcnow()
     while lo < top:
@@ -115,6 +121,8 @@ def resolve(rt: Runtime, run_id: int, progress=None) -> int:
             if live.status in ("paused", "cancelled"):
                 return run.targeted
             session.execute(_insert_batch(rt, session, campaign, run, lo, hi, now))
+            recipient_history.record(session, campaign=campaign, previews=previews, now=now,
+                                     where=[D.c.run_id == run_id, D.c.contact_id > lo, D.c.contact_id <= hi])
             session.execute(update(CampaignRun.__table__).where(CampaignRun.__table__.c.id == run_id)
                             .values(resolved_upto=hi, heartbeat_at=utcnow()))
         lo = hi
@@ -126,6 +134,14 @@ def resolve(rt: Runtime, run_id: int, progress=None) -> int:
                                                             CampaignRun.__table__.c.status == "resolving")
                         .values(status="sending", targeted=targeted, heartbeat_at=utcnow()))
     return targeted
+
+
+def _previews(rt: Runtime, session: Session, campaign: Campaign, variants: list[str]) -> dict:
+    """What each variant looks like on each channel, for the recipients' history ({(variant, channel): replies})."""
+    promotion, tz = _promotion(session, campaign), ZoneInfo(campaign.timezone)
+    return {(variant, channel): cmp.render(cmp.variant_message(campaign, variant),
+                                           _context(rt, session, campaign, variant, channel, promotion=promotion), tz)
+            for variant in variants for channel in _channels(rt, campaign)}
 
 
 def _variant_columns(campaign: Campaign):
@@ -212,6 +228,8 @@ def check_quota(rt: Runtime, run_id: int) -> str | None:
                                                    D.c.status.in_(("queued", "held")))
                               .order_by(D.c.id.desc()).limit(needed - left))
                     session.execute(update(D).where(D.c.id.in_(excess)).values(status="skipped", reason="quota"))
+                    recipient_history.sync(session, D.c.run_id == run_id, D.c.status == "skipped",
+                                           D.c.reason == "quota")
                 notice = (f"LINE monthly quota: {needed:,} LINE messages needed, {left:,} left ({used:,} of "
                           f"{limit:,} used); trimmed to {left:,}, {needed - left:,} LINE recipients skipped.")
             else:
@@ -259,14 +277,16 @@ def dispatch(rt: Runtime, run_id: int, now: datetime | None = None) -> Plan:
             session.add(run)
             return plan
         stale = now - timedelta(seconds=rt.settings.broadcasts.stale_seconds)
-        # A Telegram message caught mid-send by a crash may have arrived: never send it again.
-        session.execute(update(D).where(D.c.run_id == run_id, D.c.status == "sending", D.c.chunk.is_(None),
-                                        D.c.channel != "line", D.c.sending_at < stale)
-                        .values(status="unknown", error="worker stopped while sending; not resent",
-                                sent_at=D.c.sending_at))
-        # Personalised LINE pushes carry a retry key per row: safe to send again.
-        session.execute(update(D).where(D.c.run_id == run_id, D.c.status == "sending", D.c.channel == "line",
-                                        D.c.chunk.is_(None), D.c.sending_at < stale).values(status="queued"))
+        caught = list(session.execute(select(D.c.id).where(D.c.run_id == run_id, D.c.status == "sending",
+                                                           D.c.chunk.is_(None), D.c.sending_at < stale)).scalars())
+        if caught:
+            # A Telegram message caught mid-send by a crash may have arrived: never send it again.
+            session.execute(update(D).where(D.c.id.in_(caught), D.c.channel != "line")
+                            .values(status="unknown", error="worker stopped while sending; not resent",
+                                    sent_at=D.c.sending_at))
+            # Personalised LINE pushes carry a retry key per row: safe to send again.
+            session.execute(update(D).where(D.c.id.in_(caught), D.c.channel == "line").values(status="queued"))
+            recipient_history.sync(session, D.c.id.in_(caught))
         run.heartbeat_at = utcnow()
         session.add(run)
     _assign_chunks(rt, campaign, run_id)
@@ -415,6 +435,7 @@ def send_chunk(rt: Runtime, run_id: int, chunk: int) -> int:
             return 0
         session.execute(update(D).where(D.c.id.in_([r[0] for r in rows]))
                         .values(status="sending", sending_at=utcnow(), attempts=D.c.attempts + 1))
+        recipient_history.sync(session, D.c.id.in_([r[0] for r in rows]))
         ctx = _context(rt, session, campaign, rows[0][2], "line", promotion=_promotion(session, campaign))
     replies = cmp.render(cmp.variant_message(campaign, rows[0][2]), ctx, ZoneInfo(campaign.timezone))
     line_limiter(rt.settings).acquire("multicast")
@@ -437,6 +458,7 @@ def send_chunk(rt: Runtime, run_id: int, chunk: int) -> int:
         else:
             session.execute(update(D).where(D.c.id.in_(ids)).values(status=outcome.status, error=outcome.error,
                                                                      reason=_reason(outcome)))
+        recipient_history.sync(session, D.c.id.in_(ids))
         session.execute(update(CampaignRun.__table__).where(CampaignRun.__table__.c.id == run_id)
                         .values(heartbeat_at=utcnow()))
     if outcome.status == "retry":
@@ -497,7 +519,9 @@ def send_range(rt: Runtime, run_id: int, first: int, last: int, max_retries: int
                 counter.retry_after = max(counter.retry_after or 0, outcome.retry_after or 1)
                 counter.retry_reason = outcome.error
             return
-        _record(rt, delivery_id, channel, external_id, outcome)
+        # A personalised text differs from the history's preview: keep what this recipient got.
+        sent = recipient_history.content(campaign, variant, replies) if _personal(campaign, variant) else {}
+        _record(rt, delivery_id, channel, external_id, outcome, sent)
         if outcome.status == "sent":
             with counter.lock:
                 counter.sent += 1
@@ -547,13 +571,17 @@ def _claim(rt: Runtime, delivery_id: int, reclaim: bool = False) -> bool:
     with session_scope(rt.engine) as session:
         result = session.execute(update(D).where(D.c.id == delivery_id, D.c.status == "queued")
                                  .values(status="sending", sending_at=utcnow(), attempts=D.c.attempts + 1))
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        recipient_history.sync(session, D.c.id == delivery_id)
+        return True
 
 
 def _release(rt: Runtime, delivery_id: int, error: str | None) -> None:
     with session_scope(rt.engine) as session:
         session.execute(update(D).where(D.c.id == delivery_id, D.c.status == "sending")
                         .values(status="queued", error=error))
+        recipient_history.sync(session, D.c.id == delivery_id)
 
 
 def _send_one(rt: Runtime, channel: str, external_id: str, replies, run_id: int, delivery_id: int) -> Outcome:
@@ -571,7 +599,8 @@ def _send_one(rt: Runtime, channel: str, external_id: str, replies, run_id: int,
     return outcomes[0] if outcomes else Outcome("failed", "nothing to send")
 
 
-def _record(rt: Runtime, delivery_id: int, channel: str, external_id: str, outcome: Outcome) -> None:
+def _record(rt: Runtime, delivery_id: int, channel: str, external_id: str, outcome: Outcome,
+            sent: dict | None = None) -> None:
     values: dict = {"error": outcome.error}
     now = utcnow()
     if outcome.status == "sent":
@@ -584,6 +613,7 @@ def _record(rt: Runtime, delivery_id: int, channel: str, external_id: str, outco
         values.update(status="failed", reason=_reason(outcome))
     with session_scope(rt.engine) as session:
         session.execute(update(D).where(D.c.id == delivery_id).values(**values))
+        recipient_history.sync(session, D.c.id == delivery_id, **(sent or {}))
         if outcome.blocked:
             identity = contact_data.find_identity(session=session, channel=channel, external_id=external_id)
             if identity is not None and not identity.blocked:
@@ -601,6 +631,10 @@ def release_winner(rt: Runtime, campaign_id: int, variant: str) -> int:
         session.add(campaign)
         result = session.execute(update(D).where(D.c.campaign_id == campaign_id, D.c.status == "held")
                                  .values(status="queued", variant=variant))
+        # The released rows become messages to their recipients now, in this transaction.
+        recipient_history.record(session, campaign=campaign, previews=_previews(rt, session, campaign, [variant]),
+                                 now=utcnow(), where=[D.c.campaign_id == campaign_id, D.c.status == "queued",
+                                                      D.c.variant == variant])
         return result.rowcount
 
 
@@ -652,7 +686,8 @@ def test_send(rt: Runtime, campaign: Campaign, targets: list[Target], variant: s
             batch_id = f"test:{campaign.id}:{uuid.uuid4().hex}"
             history.record_outbound(session=session, conversation=conversation, replies=replies, batch_id=batch_id,
                                     sender="system", staff_user_id=staff_user_id,
-                                    meta={"campaign_id": campaign.id, "variant": variant, "test_send": True})
+                                    meta={"campaign_id": campaign.id, "campaign": campaign.name, "variant": variant,
+                                          "test_send": True})
             batches.append((target, batch_id))
     results = []
     for target, batch_id in batches:

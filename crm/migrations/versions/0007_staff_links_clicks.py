@@ -1,4 +1,5 @@
-"""proven staff chat accounts (one-time link codes); one campaign click per link and visitor
+"""proven staff chat accounts (one-time link codes); one campaign click per link and visitor;
+campaign messages in the contact history (message.delivery_id)
 
 The staff chat ids of 0005 were typed in, never proven: they are dropped, not carried over.
 
@@ -55,8 +56,16 @@ def upgrade() -> None:
         batch_op.create_foreign_key('fk_campaignclick_link_id_trackedlink', 'trackedlink', ['link_id'], ['id'])
         batch_op.create_unique_constraint('uq_campaignclick_link_visitor', ['link_id', 'visitor'])
 
+    # A plain column and index: no table rebuild on SQLite, however long the history is.
+    op.add_column('message', sa.Column('delivery_id', sa.Integer(), nullable=True))
+    op.create_index('ix_message_delivery', 'message', ['delivery_id'], unique=True)
+
 
 def downgrade() -> None:
+    op.drop_index('ix_message_delivery', table_name='message')
+    with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.drop_column('delivery_id')
+
     with op.batch_alter_table('campaignclick', schema=None) as batch_op:
         batch_op.drop_constraint('uq_campaignclick_link_visitor', type_='unique')
         batch_op.drop_constraint('fk_campaignclick_link_id_trackedlink', type_='foreignkey')
