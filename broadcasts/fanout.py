@@ -521,8 +521,8 @@ def send_range(rt: Runtime, run_id: int, first: int, last: int, max_retries: int
                 counter.retry_reason = outcome.error
             return
         # A personalised text differs from the history's preview: keep what this recipient got.
-        sent = recipient_history.content(campaign, variant, replies) if _personal(campaign, variant) else {}
-        _record(rt, delivery_id, channel, external_id, outcome, sent)
+        content = recipient_history.content(campaign, variant, replies) if _personal(campaign, variant) else {}
+        _record(rt, delivery_id, channel, external_id, outcome, content)
         if outcome.status == "sent":
             with counter.lock:
                 counter.sent += 1
@@ -601,7 +601,7 @@ def _send_one(rt: Runtime, channel: str, external_id: str, replies, run_id: int,
 
 
 def _record(rt: Runtime, delivery_id: int, channel: str, external_id: str, outcome: Outcome,
-            sent: dict | None = None) -> None:
+            content: dict | None = None) -> None:
     values: dict = {"error": outcome.error}
     now = utcnow()
     if outcome.status == "sent":
@@ -614,7 +614,7 @@ def _record(rt: Runtime, delivery_id: int, channel: str, external_id: str, outco
         values.update(status="failed", reason=_reason(outcome))
     with session_scope(rt.engine) as session:
         session.execute(update(D).where(D.c.id == delivery_id).values(**values))
-        recipient_history.sync(session, D.c.id == delivery_id, **(sent or {}))
+        recipient_history.sync(session, D.c.id == delivery_id, **(content or {}))
         if outcome.blocked:
             identity = contact_data.find_identity(session=session, channel=channel, external_id=external_id)
             if identity is not None and not identity.blocked:
