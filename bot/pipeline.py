@@ -451,7 +451,10 @@ def _route(rt: Runtime, session: Session, inbound: m.Inbound,
         # Staff have the chat, or a group talks among itself: the bot stays quiet, but the
         # message is still labelled with what it is about (inbox filters, dashboard).
         rt.router.prepare(inbound, ctx)
+        replies = _answer_while_bot_inactive(rt, inbound, ctx)
         _note_intent(session, recorded, ctx)
+        if replies is not None:
+            return replies, ctx
         intent = recorded.message.intent if recorded.message is not None else None
         if intent not in (None, "other") and (ctx.analysis is None or ctx.analysis.confidence >= ctx.threshold):
             conversation.last_intent = intent
@@ -462,6 +465,15 @@ def _route(rt: Runtime, session: Session, inbound: m.Inbound,
     session.add(conversation)
     _note_intent(session, recorded, ctx)
     return replies, ctx
+
+
+def _answer_while_bot_inactive(rt: Runtime, inbound: m.Inbound, ctx: Context) -> list[m.Reply] | None:
+    """Replies of a handler that answers whatever the bot state (a staff link code), or None."""
+    for handler in rt.router.handlers:
+        if getattr(handler, "answers_while_bot_inactive", False) and handler.matches(inbound, ctx):
+            ctx.intent = handler.name
+            return handler.handle(inbound, ctx)
+    return None
 
 
 def _note_intent(session: Session, recorded: history.Recorded, ctx: Context) -> None:

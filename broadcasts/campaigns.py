@@ -21,9 +21,12 @@ from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, distinct, exists, func, literal_column, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from bot import messages as m
+from broadcasts import recipient_history
 from broadcasts import schedule as sched
 from broadcasts.models import Campaign, CampaignClick, CampaignRun, Delivery, Segment, TrackedLink
 from broadcasts.segments import SegmentError, validate_rules
@@ -395,6 +398,8 @@ def cancel(*, session: Session, campaign_id: int) -> Campaign:
     session.execute(update(Delivery).where(Delivery.campaign_id == campaign_id,
                                            Delivery.status.in_(("queued", "held")))
                     .values(status="cancelled", reason="cancelled"))
+    # Their queued messages in the recipients' history say they were never sent.
+    recipient_history.sync(session, Delivery.campaign_id == campaign_id, Delivery.status == "cancelled")
     session.execute(update(CampaignRun).where(CampaignRun.campaign_id == campaign_id,
                                               CampaignRun.status.in_(("resolving", "sending", "paused")))
                     .values(status="cancelled", finished_at=utcnow()))
@@ -479,13 +484,16 @@ def _orders(session: Session, campaign_id: int, days: int, by_variant: bool) -> 
 
 
 def _clicks(session: Session, campaign_id: int, by_variant: bool) -> dict[str, int]:
-    """Clickers: distinct known contacts, plus anonymous clicks on shared (multicast) links."""
+    """Clickers, each once: distinct known contacts plus distinct anonymous visitors of shared (multicast)
+    links (and, from before visitors were told apart, each anonymous click)."""
     c = CampaignClick.__table__.c
     group = [c.variant] if by_variant else []
+    anonymous = c.contact_id.is_(None)
     query = select(*group, func.count(distinct(c.contact_id)),
-                   func.sum(case((c.contact_id.is_(None), 1), else_=0))).where(c.campaign_id == campaign_id) \
-        .group_by(*group)
-    return {(row[0] if by_variant else ""): int(row[-2] or 0) + int(row[-1] or 0) for row in session.execute(query)}
+                   func.count(distinct(case((anonymous, c.visitor)))),
+                   func.sum(case((and_(anonymous, c.visitor.is_(None)), 1), else_=0))) \
+        .where(c.campaign_id == campaign_id).group_by(*group)
+    return {(row[0] if by_variant else ""): sum(int(n or 0) for n in row[-3:]) for row in session.execute(query)}
 
 
 def _reasons(session: Session, campaign_id: int, by_variant: bool) -> dict[str, dict[str, int]]:
@@ -556,11 +564,22 @@ def export_rows(*, session: Session, campaign_id: int) -> Iterator[list[Any]]:
 
 
 def record_click(*, session: Session, campaign_id: int, variant: str, contact_id: int | None,
-                 delivery_id: int | None = None, kind: str = "link") -> None:
-    """Count one click (a tracked link or a postback button)."""
+                 delivery_id: int | None = None, kind: str = "postback") -> None:
+    """Record a click on a campaign postback button (the stats count each contact once)."""
     session.add(CampaignClick(campaign_id=campaign_id, variant=variant, contact_id=contact_id,
                               delivery_id=delivery_id, kind=kind))
     session.flush()
+
+
+def record_link_click(*, session: Session, link: TrackedLink, visitor: str, contact_id: int | None = None,
+                      delivery_id: int | None = None) -> bool:
+    """Record the first click of `visitor` on a tracked link; False when they clicked it before."""
+    table = CampaignClick.__table__
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    result = session.execute(insert(table).values(
+        campaign_id=link.campaign_id, variant=link.variant, link_id=link.id, visitor=visitor, contact_id=contact_id,
+        delivery_id=delivery_id, kind="link", clicked_at=utcnow()).on_conflict_do_nothing())
+    return result.rowcount == 1
 
 
 def list_campaigns(*, session: Session, status: str | None = None, limit: int = 100,

@@ -336,26 +336,31 @@ def campaigns_export(campaign_id: int, output: str | None) -> None:
 @click.argument("campaign_id", type=int)
 @click.option("--to", "targets", multiple=True, required=True, help="channel:external_id, e.g. line:Uxxxx")
 def campaigns_test(campaign_id: int, targets: tuple[str, ...]) -> None:
-    """Send the campaign to your own accounts only."""
+    """Send the campaign to staff members' linked chat accounts only (linked with a code on /inbox/me)."""
     from broadcasts import campaigns as cmp
     from broadcasts.fanout import test_send
     from bot.runtime import get_runtime
+    from crm import staff_links
 
     _settings, engine = _context()
     parsed = []
-    for target in targets:
-        channel, _, external = target.partition(":")
-        if channel not in ("line", "telegram", "simulator") or not external:
-            raise click.ClickException(f"--to {target!r}: use line:Uxxxx or telegram:123456")
-        parsed.append((channel, external))
     with Session(engine) as session:
+        for target in targets:
+            channel, _, external = target.partition(":")
+            if channel not in ("line", "telegram", "simulator") or not external:
+                raise click.ClickException(f"--to {target!r}: use line:Uxxxx or telegram:123456")
+            proven = staff_links.proven(session=session, channel=channel, external_id=external)
+            if proven is None:
+                raise click.ClickException(f"--to {target!r} is not a linked staff account (link yours with a code "
+                                           "on the inbox's My chat accounts page)")
+            parsed.append(proven)
         try:
             campaign = cmp.get_campaign(session=session, campaign_id=campaign_id)
         except cmp.CampaignError as exc:
             raise click.ClickException(str(exc)) from None
         session.expunge(campaign)
-    for (channel, external), outcome in test_send(get_runtime(), campaign, parsed):
-        click.echo(f"{channel}:{external} {outcome.status} {outcome.error or ''}".rstrip())
+    for target, outcome in test_send(get_runtime(), campaign, parsed):
+        click.echo(f"{target.channel}:{target.external_id} {outcome.status} {outcome.error or ''}".rstrip())
 
 
 @campaigns.command("run")

@@ -13,6 +13,10 @@
 Exactly once: a LINE chunk retried after a crash repeats its retry key (LINE answers 409,
 counted as sent). A Telegram row is marked `sending` just before its one call; a row found
 still `sending` after a crash is marked `unknown` instead of being sent again.
+
+History: each delivery that is a message to someone is also a `Message` in the recipient's
+conversation (broadcasts.recipient_history), written with the delivery row and updated with
+its status in the same transactions.
 """
 
 from __future__ import annotations
@@ -32,17 +36,21 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from bot.pipeline import RetryLater, deliver_batch
 from bot.runtime import Runtime
 from bot.senders import Delivery as SendRequest
 from bot.senders import Outcome, retry_key
 from broadcasts import campaigns as cmp
+from broadcasts import recipient_history
 from broadcasts import schedule as sched
 from broadcasts.limiter import line_limiter, telegram_limiter
 from broadcasts.models import Campaign, CampaignRun, ChannelConsent, Delivery
 from broadcasts.segments import compile_rules
 from crm import contacts as contact_data
+from crm import history
 from crm.db import session_scope, utcnow
 from crm.models import ChannelIdentity, Contact
+from crm.staff_links import Target
 
 log = logging.getLogger(__name__)
 CHUNK = 500  # LINE multicast: at most 500 user ids per request
@@ -103,6 +111,7 @@ def resolve(rt: Runtime, run_id: int, progress=None) -> int:
             return run.targeted if run else 0
         campaign = session.get(Campaign, run.campaign_id)
         top = session.execute(select(func.max(C.c.id))).scalar() or 0
+        previews = _previews(rt, session, campaign, [v["name"] for v in campaign.variants or []] or [""])
     lo = run.resolved_upto
     now = utcnow()
     while lo < top:
@@ -112,6 +121,8 @@ def resolve(rt: Runtime, run_id: int, progress=None) -> int:
             if live.status in ("paused", "cancelled"):
                 return run.targeted
             session.execute(_insert_batch(rt, session, campaign, run, lo, hi, now))
+            recipient_history.record(session, campaign=campaign, previews=previews, now=now,
+                                     where=[D.c.run_id == run_id, D.c.contact_id > lo, D.c.contact_id <= hi])
             session.execute(update(CampaignRun.__table__).where(CampaignRun.__table__.c.id == run_id)
                             .values(resolved_upto=hi, heartbeat_at=utcnow()))
         lo = hi
@@ -123,6 +134,14 @@ def resolve(rt: Runtime, run_id: int, progress=None) -> int:
                                                             CampaignRun.__table__.c.status == "resolving")
                         .values(status="sending", targeted=targeted, heartbeat_at=utcnow()))
     return targeted
+
+
+def _previews(rt: Runtime, session: Session, campaign: Campaign, variants: list[str]) -> dict:
+    """What each variant looks like on each channel, for the recipients' history ({(variant, channel): replies})."""
+    promotion, tz = _promotion(session, campaign), ZoneInfo(campaign.timezone)
+    return {(variant, channel): cmp.render(cmp.variant_message(campaign, variant),
+                                           _context(rt, session, campaign, variant, channel, promotion=promotion), tz)
+            for variant in variants for channel in _channels(rt, campaign)}
 
 
 def _variant_columns(campaign: Campaign):
@@ -209,6 +228,8 @@ def check_quota(rt: Runtime, run_id: int) -> str | None:
                                                    D.c.status.in_(("queued", "held")))
                               .order_by(D.c.id.desc()).limit(needed - left))
                     session.execute(update(D).where(D.c.id.in_(excess)).values(status="skipped", reason="quota"))
+                    recipient_history.sync(session, D.c.run_id == run_id, D.c.status == "skipped",
+                                           D.c.reason == "quota")
                 notice = (f"LINE monthly quota: {needed:,} LINE messages needed, {left:,} left ({used:,} of "
                           f"{limit:,} used); trimmed to {left:,}, {needed - left:,} LINE recipients skipped.")
             else:
@@ -256,14 +277,16 @@ def dispatch(rt: Runtime, run_id: int, now: datetime | None = None) -> Plan:
             session.add(run)
             return plan
         stale = now - timedelta(seconds=rt.settings.broadcasts.stale_seconds)
-        # A Telegram message caught mid-send by a crash may have arrived: never send it again.
-        session.execute(update(D).where(D.c.run_id == run_id, D.c.status == "sending", D.c.chunk.is_(None),
-                                        D.c.channel != "line", D.c.sending_at < stale)
-                        .values(status="unknown", error="worker stopped while sending; not resent",
-                                sent_at=D.c.sending_at))
-        # Personalised LINE pushes carry a retry key per row: safe to send again.
-        session.execute(update(D).where(D.c.run_id == run_id, D.c.status == "sending", D.c.channel == "line",
-                                        D.c.chunk.is_(None), D.c.sending_at < stale).values(status="queued"))
+        caught = list(session.execute(select(D.c.id).where(D.c.run_id == run_id, D.c.status == "sending",
+                                                           D.c.chunk.is_(None), D.c.sending_at < stale)).scalars())
+        if caught:
+            # A Telegram message caught mid-send by a crash may have arrived: never send it again.
+            session.execute(update(D).where(D.c.id.in_(caught), D.c.channel != "line")
+                            .values(status="unknown", error="worker stopped while sending; not resent",
+                                    sent_at=D.c.sending_at))
+            # Personalised LINE pushes carry a retry key per row: safe to send again.
+            session.execute(update(D).where(D.c.id.in_(caught), D.c.channel == "line").values(status="queued"))
+            recipient_history.sync(session, D.c.id.in_(caught))
         run.heartbeat_at = utcnow()
         session.add(run)
     _assign_chunks(rt, campaign, run_id)
@@ -412,6 +435,8 @@ def send_chunk(rt: Runtime, run_id: int, chunk: int) -> int:
             return 0
         session.execute(update(D).where(D.c.id.in_([r[0] for r in rows]))
                         .values(status="sending", sending_at=utcnow(), attempts=D.c.attempts + 1))
+        # The history keeps "queued" until the outcome: a chunk's retry key makes it sent exactly
+        # once whatever happens meanwhile, and one UPDATE of 500 messages per chunk is saved.
         ctx = _context(rt, session, campaign, rows[0][2], "line", promotion=_promotion(session, campaign))
     replies = cmp.render(cmp.variant_message(campaign, rows[0][2]), ctx, ZoneInfo(campaign.timezone))
     line_limiter(rt.settings).acquire("multicast")
@@ -434,6 +459,7 @@ def send_chunk(rt: Runtime, run_id: int, chunk: int) -> int:
         else:
             session.execute(update(D).where(D.c.id.in_(ids)).values(status=outcome.status, error=outcome.error,
                                                                      reason=_reason(outcome)))
+        recipient_history.sync(session, D.c.id.in_(ids))
         session.execute(update(CampaignRun.__table__).where(CampaignRun.__table__.c.id == run_id)
                         .values(heartbeat_at=utcnow()))
     if outcome.status == "retry":
@@ -494,7 +520,9 @@ def send_range(rt: Runtime, run_id: int, first: int, last: int, max_retries: int
                 counter.retry_after = max(counter.retry_after or 0, outcome.retry_after or 1)
                 counter.retry_reason = outcome.error
             return
-        _record(rt, delivery_id, channel, external_id, outcome)
+        # A personalised text differs from the history's preview: keep what this recipient got.
+        content = recipient_history.content(campaign, variant, replies) if _personal(campaign, variant) else {}
+        _record(rt, delivery_id, channel, external_id, outcome, content)
         if outcome.status == "sent":
             with counter.lock:
                 counter.sent += 1
@@ -544,13 +572,17 @@ def _claim(rt: Runtime, delivery_id: int, reclaim: bool = False) -> bool:
     with session_scope(rt.engine) as session:
         result = session.execute(update(D).where(D.c.id == delivery_id, D.c.status == "queued")
                                  .values(status="sending", sending_at=utcnow(), attempts=D.c.attempts + 1))
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        recipient_history.sync(session, D.c.id == delivery_id)
+        return True
 
 
 def _release(rt: Runtime, delivery_id: int, error: str | None) -> None:
     with session_scope(rt.engine) as session:
         session.execute(update(D).where(D.c.id == delivery_id, D.c.status == "sending")
                         .values(status="queued", error=error))
+        recipient_history.sync(session, D.c.id == delivery_id)
 
 
 def _send_one(rt: Runtime, channel: str, external_id: str, replies, run_id: int, delivery_id: int) -> Outcome:
@@ -568,7 +600,8 @@ def _send_one(rt: Runtime, channel: str, external_id: str, replies, run_id: int,
     return outcomes[0] if outcomes else Outcome("failed", "nothing to send")
 
 
-def _record(rt: Runtime, delivery_id: int, channel: str, external_id: str, outcome: Outcome) -> None:
+def _record(rt: Runtime, delivery_id: int, channel: str, external_id: str, outcome: Outcome,
+            content: dict | None = None) -> None:
     values: dict = {"error": outcome.error}
     now = utcnow()
     if outcome.status == "sent":
@@ -581,6 +614,7 @@ def _record(rt: Runtime, delivery_id: int, channel: str, external_id: str, outco
         values.update(status="failed", reason=_reason(outcome))
     with session_scope(rt.engine) as session:
         session.execute(update(D).where(D.c.id == delivery_id).values(**values))
+        recipient_history.sync(session, D.c.id == delivery_id, **(content or {}))
         if outcome.blocked:
             identity = contact_data.find_identity(session=session, channel=channel, external_id=external_id)
             if identity is not None and not identity.blocked:
@@ -598,6 +632,10 @@ def release_winner(rt: Runtime, campaign_id: int, variant: str) -> int:
         session.add(campaign)
         result = session.execute(update(D).where(D.c.campaign_id == campaign_id, D.c.status == "held")
                                  .values(status="queued", variant=variant))
+        # The released rows become messages to their recipients now, in this transaction.
+        recipient_history.record(session, campaign=campaign, previews=_previews(rt, session, campaign, [variant]),
+                                 now=utcnow(), where=[D.c.campaign_id == campaign_id, D.c.status == "queued",
+                                                      D.c.variant == variant])
         return result.rowcount
 
 
@@ -627,33 +665,39 @@ def touch_run(rt: Runtime, run_id: int) -> None:
 # --- test-send ------------------------------------------------------------------------------
 
 
-def test_send(rt: Runtime, campaign: Campaign, targets: list[tuple[str, str]], variant: str = "") -> list:
-    """Send the campaign to a few staff accounts right now; [((channel, external_id), Outcome)].
+def test_send(rt: Runtime, campaign: Campaign, targets: list[Target], variant: str = "",
+              staff_user_id: int | None = None) -> list[tuple[Target, Outcome]]:
+    """Send the campaign now to proven staff accounts; [(target, Outcome)].
 
-    Not a delivery: it counts in no results, caps or quotas checks, and a fresh retry key
-    per call lets staff test again after editing.
+    Each target's chat gets the message as outbound rows in its history, sent as one batch
+    by the path every bot and staff reply takes. Not a delivery: it counts in no results,
+    caps or quota checks; a fresh batch id per call lets staff test again after editing.
     """
-    results = []
-    with Session(rt.engine) as session:
-        names = dict(session.execute(select(I.c.external_id, C.c.display_name)
-                                     .select_from(I.join(C, C.c.id == I.c.contact_id))
-                                     .where(I.c.external_id.in_([t[1] for t in targets]))).all())
+    batches = []
+    with session_scope(rt.engine) as session:
         promotion = _promotion(session, campaign)
-        contexts = {channel: _context(rt, session, campaign, variant, channel, promotion=promotion)
-                    for channel in {t[0] for t in targets}}
-    for channel, external_id in targets:
-        ctx = cmp.RenderContext(**{**contexts[channel].__dict__, "name": names.get(external_id) or ""})
-        replies = cmp.render(cmp.variant_message(campaign, variant), ctx, ZoneInfo(campaign.timezone))
+        for target in targets:
+            contact = session.get(Contact, target.contact_id)
+            ctx = _context(rt, session, campaign, variant, target.channel, promotion=promotion,
+                           name=contact.display_name if contact else "")
+            replies = cmp.render(cmp.variant_message(campaign, variant), ctx, ZoneInfo(campaign.timezone))
+            conversation = contact_data.get_or_create_conversation(
+                session=session, channel=target.channel, chat_id=target.external_id, kind="direct",
+                contact_id=target.contact_id)
+            batch_id = f"test:{campaign.id}:{uuid.uuid4().hex}"
+            history.record_outbound(session=session, conversation=conversation, replies=replies, batch_id=batch_id,
+                                    sender="system", staff_user_id=staff_user_id,
+                                    meta={"campaign_id": campaign.id, "campaign": campaign.name, "variant": variant,
+                                          "test_send": True})
+            batches.append((target, batch_id))
+    results = []
+    for target, batch_id in batches:
         try:
-            sender = rt.senders.get(channel)
-            if channel == "line":
-                outcome = sender.push(external_id, replies, str(uuid.uuid4()))
-            else:
-                outcome = sender.deliver(SendRequest(chat_id=external_id, replies=replies,
-                                                     retry_key=str(uuid.uuid4())))[0]
-        except KeyError as exc:
-            outcome = Outcome("failed", str(exc))
-        except Exception as exc:  # noqa: BLE001 - report, do not crash the request
-            outcome = Outcome("failed", f"{type(exc).__name__}: {exc}")
-        results.append(((channel, external_id), outcome))
+            deliver_batch(rt, batch_id)
+        except RetryLater:
+            pass  # left queued: the sweep sends it again, and its status says so meanwhile
+        with Session(rt.engine) as session:
+            rows = history.batch_messages(session=session, batch_id=batch_id)
+        unsent = next((row for row in rows if row.status != "sent"), None)
+        results.append((target, Outcome(unsent.status, unsent.error) if unsent else Outcome("sent")))
     return results

@@ -134,13 +134,21 @@ class TrackedLink(SQLModel, table=True):
 
 
 class CampaignClick(SQLModel, table=True):
-    """A click on a tracked link or a campaign postback button."""
+    """A click on a tracked link or a campaign postback button.
+
+    A tracked link keeps one row per clicker (`visitor`: the recipient when the link was
+    signed for them, else a first-party visitor id), so following it again counts nothing.
+    """
+
+    __table_args__ = (UniqueConstraint("link_id", "visitor", name="uq_campaignclick_link_visitor"),)
 
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     variant: str = Field(default="", max_length=20)
     delivery_id: int | None = Field(default=None, foreign_key="delivery.id")
     contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    link_id: int | None = Field(default=None, foreign_key="trackedlink.id")  # None: a postback button
+    visitor: str | None = Field(default=None, max_length=64)  # "c:<contact id>" or "v:<visitor id>"
     kind: str = Field(default="link", max_length=10)  # link | postback
     clicked_at: datetime = Field(default_factory=utcnow)
 

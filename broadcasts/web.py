@@ -11,9 +11,8 @@ re-renders the form with the reason (status 400/409/422) and writes nothing.
 from __future__ import annotations
 
 import json
-import re
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -29,6 +28,7 @@ from broadcasts import segments as seg
 from broadcasts.models import Campaign, Segment
 from crm import api_broadcasts as api_bc
 from crm import contacts as contact_data
+from crm import staff_links
 from crm import promotions as promo_data
 from crm import stores as store_data
 from crm.api import ApiError
@@ -36,7 +36,7 @@ from crm.db import session_scope, utcnow
 from crm.inbox import NAV, data
 from crm.inbox.auth import current_staff, permission_required
 from crm.inbox.i18n import register, t
-from crm.models import StaffUser
+from crm.models import CHANNELS, StaffUser
 
 marketing = Blueprint("marketing", __name__, url_prefix="/inbox", template_folder="templates",
                       static_folder="static", static_url_path="/marketing/static")
@@ -52,8 +52,6 @@ FIELD_KINDS = {
 }
 OPS = ("eq", "ne", "in", "has", "gt", "gte", "lt", "lte", "within")
 CRON_PRESETS = (("0 10 * * fri", "cron_friday"), ("0 9 * * *", "cron_daily"), ("0 10 1 * *", "cron_monthly"))
-LINE_ID = re.compile(r"^U[0-9a-f]{32}$")
-TELEGRAM_ID = re.compile(r"^-?\d{1,20}$")
 
 
 def _engine():
@@ -548,7 +546,7 @@ def campaign(campaign_id: int):
         series = cmp.timeseries(session=db, campaign_id=campaign_id, bucket=bucket)
         segment = db.get(Segment, campaign.segment_id) if campaign.segment_id else None
         promotion = db.get(promo_data.Promotion, campaign.promotion_id) if campaign.promotion_id else None
-        staff = current_staff()
+        linked = bool(staff_links.targets_of(session=db, staff_user_id=current_staff().id))
         charts = {"funnel": [[key, totals[key]] for key in ("targeted", "sent", "clicked", "replied", "orders")],
                   "series": series, "labels": {key: t(f"stat_{key}") for key in
                                                ("targeted", "sent", "failed", "unknown", "blocked", "clicked",
@@ -556,7 +554,7 @@ def campaign(campaign_id: int):
         return render_template("marketing/campaign.html", campaign=campaign, totals=totals, variants=variants,
                                charts=charts, segment=segment, promotion=promotion, next_runs=_next_runs(campaign),
                                bucket=bucket, quota=_quota(), days=days,
-                               linked=bool(staff.line_user_id or staff.telegram_chat_id))
+                               linked=linked)
 
 
 DONE = {"pause": "campaign_paused", "resume": "campaign_resumed", "cancel": "campaign_cancelled",
@@ -625,13 +623,13 @@ def campaign_winner(campaign_id: int):
 @marketing.post("/campaigns/<int:campaign_id>/test")
 @permission_required("campaigns.manage")
 def campaign_test(campaign_id: int):
-    """Test-send to the staff member's own linked chat accounts only."""
+    """Test-send to the staff member's own proven chat accounts only (it lands in their history)."""
     from bot.runtime import get_runtime
     from broadcasts.fanout import test_send
 
     staff = current_staff()
-    targets = [(channel, external_id) for channel, external_id in
-               (("line", staff.line_user_id), ("telegram", staff.telegram_chat_id)) if external_id]
+    with Session(_engine()) as db:
+        targets = staff_links.targets_of(session=db, staff_user_id=staff.id)
     if not targets:
         flash(t("test_needs_accounts"), "error")
         return redirect(url_for("marketing.profile"), 303)
@@ -641,16 +639,19 @@ def campaign_test(campaign_id: int):
         if variant and variant not in [v["name"] for v in campaign.variants or []]:
             abort(400)
         db.expunge(campaign)
-    results = test_send(get_runtime(), campaign, targets, variant)
+    results = test_send(get_runtime(), campaign, targets, variant, staff_user_id=staff.id)
     with session_scope(_engine()) as db:
         data.audit(session=db, staff=staff, action="campaign.test", target_type="campaign", target_id=campaign_id,
-                   details={"targets": [f"{c}:{e}" for c, e in targets],
+                   details={"targets": [f"{target.channel}:{target.external_id}" for target in targets],
                             "statuses": [outcome.status for _, outcome in results]})
-    for (channel, _), outcome in results:
+    for target, outcome in results:
+        channel = t(f"ch_{target.channel}")
         if outcome.status in ("sent", "unknown"):
-            flash(t("test_sent", channel=t(f"ch_{channel}")), "info")
+            flash(t("test_sent", channel=channel), "info")
+        elif outcome.status in ("queued", "sending"):
+            flash(t("test_queued", channel=channel), "info")
         else:
-            flash(t("test_failed", channel=t(f"ch_{channel}"), error=outcome.error or outcome.status), "error")
+            flash(t("test_failed", channel=channel, error=outcome.error or outcome.status), "error")
     return redirect(url_for("marketing.campaign", campaign_id=campaign_id), 303)
 
 
@@ -770,38 +771,37 @@ def offer_update(promotion_id: int):
 @marketing.route("/me", methods=["GET", "POST"])
 @permission_required("profile.edit")
 def profile():
-    """The staff member's own LINE and Telegram accounts, where campaign test-sends go."""
+    """The staff member's own chat accounts (campaign test-sends go there): link one with a code, or unlink."""
     staff = current_staff()
-    if request.method == "POST":
-        line_id = request.form.get("line_user_id", "").strip() or None
-        telegram_id = request.form.get("telegram_chat_id", "").strip() or None
-        if (line_id and not LINE_ID.match(line_id)) or (telegram_id and not TELEGRAM_ID.match(telegram_id)):
-            flash(t("err_chat_account"), "error")
-            return render_template("marketing/profile.html", staff=staff, candidates=_candidates(),
-                                   line_user_id=line_id, telegram_chat_id=telegram_id), 400
+    if request.method == "GET":
+        return _profile_page(staff)
+    action = request.form.get("action")
+    if action == "code":
         with session_scope(_engine()) as db:
-            user = db.get(StaffUser, staff.id)
-            user.line_user_id, user.telegram_chat_id = line_id, telegram_id
-            db.add(user)
-            data.audit(session=db, staff=user, action="staff.chat_accounts", target_type="staff", target_id=user.id,
-                       details={"line": bool(line_id), "telegram": bool(telegram_id)})
-        flash(t("saved"), "info")
+            code, expires_at = staff_links.new_code(session=db, staff_user_id=staff.id)
+            data.audit(session=db, staff=staff, action="staff.link_code", target_type="staff", target_id=staff.id)
+        return _profile_page(staff, code=code, expires_at=expires_at)
+    channel = request.form.get("channel", "")
+    if action == "unlink" and channel in CHANNELS:
+        with session_scope(_engine()) as db:
+            if staff_links.unlink(session=db, staff_user_id=staff.id, channel=channel):
+                data.audit(session=db, staff=staff, action="staff.chat_unlink", target_type="staff",
+                           target_id=staff.id, details={"channel": channel})
+        flash(t("account_unlinked", channel=t(f"ch_{channel}")), "info")
         return redirect(url_for("marketing.profile"), 303)
-    return render_template("marketing/profile.html", staff=staff, candidates=_candidates(),
-                           line_user_id=staff.line_user_id, telegram_chat_id=staff.telegram_chat_id)
+    # Typing in an account id proves nothing (it may be any customer's): only a code links one.
+    flash(t("err_link_with_code"), "error")
+    return _profile_page(staff, status=400)
 
 
-def _candidates() -> list[dict[str, str]]:
-    """Chat accounts that wrote in the last day (a staff member who just messaged the bot finds theirs)."""
-    from crm.models import ChannelIdentity, Contact
-
-    since = utcnow() - timedelta(days=1)
+def _profile_page(staff: StaffUser, code: str | None = None, expires_at: datetime | None = None, status: int = 200):
     with Session(_engine()) as db:
-        rows = db.execute(select(ChannelIdentity.channel, ChannelIdentity.external_id, Contact.display_name)
-                          .join(Contact, Contact.id == ChannelIdentity.contact_id)
-                          .where(Contact.last_seen_at >= since, ChannelIdentity.channel.in_(("line", "telegram")))
-                          .order_by(Contact.last_seen_at.desc()).limit(10)).all()
-    return [{"channel": c, "external_id": e, "name": n or e} for c, e, n in rows]
+        links = staff_links.links_of(session=db, staff_user_id=staff.id)
+    username = _settings().telegram.username
+    return render_template("marketing/profile.html", links=links, code=code, minutes=staff_links.CODE_MINUTES,
+                           expires=expires_at.astimezone(_settings().tz).strftime("%H:%M") if expires_at else "",
+                           telegram_link=f"https://t.me/{username}?start={code}" if code and username else None,
+                           channels=_settings().channels), status
 
 
 # --- registration ---------------------------------------------------------------------------
@@ -964,6 +964,8 @@ register({
     "test_needs_accounts": {"id": "Hubungkan dulu akun LINE/Telegram Anda untuk tes kirim.",
                             "en": "Link your own LINE/Telegram account first to test-send."},
     "test_sent": {"id": "Tes terkirim ke {channel} Anda.", "en": "Test sent to your {channel}."},
+    "test_queued": {"id": "Tes ke {channel} Anda antre, dikirim sebentar lagi.",
+                    "en": "The test to your {channel} is queued and goes out shortly."},
     "test_failed": {"id": "Tes ke {channel} gagal: {error}", "en": "Test to {channel} failed: {error}"},
     "link_accounts": {"id": "Hubungkan akun chat saya", "en": "Link my chat accounts"},
     "send_winner": {"id": "Kirim pemenang ke sisanya", "en": "Send the winner to the rest"},
@@ -1033,12 +1035,25 @@ register({
     "err_radius": {"id": "Toko perlu radius (km).", "en": "A store needs a radius (km)."},
     "err_offer": {"id": "Promo tidak tersimpan: {arg}", "en": "The offer was not saved: {arg}"},
     # profile
-    "me_help": {"id": "Tes kirim kampanye hanya masuk ke akun chat Anda sendiri. Kirim pesan ke bot dari HP Anda, lalu pilih akun Anda di bawah.",
-                "en": "Campaign test-sends go only to your own chat accounts. Message the bot from your phone, then pick your account below."},
-    "line_user_id": {"id": "ID pengguna LINE (U…)", "en": "LINE user id (U…)"},
-    "telegram_chat_id": {"id": "ID chat Telegram", "en": "Telegram chat id"},
-    "recent_accounts": {"id": "Akun yang baru menulis (24 jam)", "en": "Accounts that wrote recently (24 h)"},
-    "use_this": {"id": "Pakai", "en": "Use"},
-    "err_chat_account": {"id": "ID LINE: U + 32 heksadesimal; ID Telegram: angka.",
-                         "en": "LINE id: U + 32 hex digits; Telegram id: digits."},
+    "me_help": {"id": "Tes kirim kampanye hanya masuk ke akun chat Anda sendiri. Hubungkan akun dengan mengirim kode "
+                      "sekali pakai ke bot dari akun itu.",
+                "en": "Campaign test-sends go only to your own chat accounts. Link one by sending a one-time code to "
+                      "the bot from it."},
+    "linked_accounts": {"id": "Akun terhubung", "en": "Linked accounts"},
+    "no_linked_accounts": {"id": "Belum ada akun terhubung.", "en": "No account linked yet."},
+    "linked_since": {"id": "terhubung {at}", "en": "linked {at}"},
+    "unlink": {"id": "Putuskan", "en": "Unlink"},
+    "account_unlinked": {"id": "Akun {channel} diputuskan.", "en": "{channel} account unlinked."},
+    "link_an_account": {"id": "Hubungkan akun LINE / Telegram", "en": "Link a LINE / Telegram account"},
+    "get_code": {"id": "Buat kode", "en": "Get a code"},
+    "new_code": {"id": "Kode baru", "en": "New code"},
+    "send_this_code": {"id": "Kirim kode ini sebagai pesan ke akun LINE toko atau bot Telegram, dari HP Anda. Berlaku "
+                             "{minutes} menit (sampai {until}), sekali pakai.",
+                       "en": "Send this code as a message to the shop's LINE account or Telegram bot, from your phone. "
+                             "Valid {minutes} minutes (until {until}), once."},
+    "open_in_telegram": {"id": "Buka di Telegram", "en": "Open in Telegram"},
+    "code_then_reload": {"id": "Bot membalas saat akun terhubung; lalu muat ulang halaman ini.",
+                         "en": "The bot answers when the account is linked; then reload this page."},
+    "err_link_with_code": {"id": "Akun hanya bisa dihubungkan dengan kode yang dikirim dari akun itu.",
+                           "en": "An account can only be linked with a code sent from it."},
 })

@@ -10,10 +10,13 @@ redirect of tracked campaign links (registered on the app when the API blueprint
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime
 from typing import Any, Literal
 
 from flask import Blueprint, Response, current_app, redirect, request, stream_with_context
+from itsdangerous import BadSignature, Signer
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlmodel import Session
@@ -24,13 +27,15 @@ from broadcasts import journeys as journey_data
 from broadcasts import segments as seg
 from broadcasts.models import Campaign, Segment, TrackedLink
 from crm import contacts as contact_data
+from crm import staff_links
 from crm.api import (
     ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _dump, _engine, _enum_arg, _int_arg, _json_body, _response, api,
     contact_public, enum_param, json_body, limit_param, path_param, require_token,
 )
 from crm.csv_export import stream_csv
 from crm.db import session_scope, utcnow
-from crm.models import ChannelIdentity, Contact
+from crm.ids import MAX_ID
+from crm.models import Contact
 from crm.schemas import ContactPublic, RowId, UtcDatetime, json_int
 
 # --- shapes ---------------------------------------------------------------------------------
@@ -541,7 +546,7 @@ def choose_winner(campaign_id: int):
 @api.post("/campaigns/<int:campaign_id>/test")
 @require_token
 def test_send(campaign_id: int):
-    """Send the campaign now to a few staff accounts only (not counted in results or caps)."""
+    """Send the campaign now to staff members' proven chat accounts only (not counted in results or caps)."""
     body = _json_body(TestSend)
     if not body.targets and not body.contact_ids:
         raise ApiError(422, "invalid fields", [{"field": "targets", "message": "name at least one target "
@@ -553,13 +558,9 @@ def test_send(campaign_id: int):
             campaign = cmp.get_campaign(session=session, campaign_id=campaign_id)
         except cmp.CampaignError as exc:
             raise _campaign_error(exc) from None
-        targets = [(t.channel, t.external_id) for t in body.targets]
-        if body.contact_ids:
-            rows = session.execute(select(ChannelIdentity).where(ChannelIdentity.contact_id.in_(body.contact_ids))
-                                   ).scalars().all()
-            if not rows:
-                raise ApiError(404, "none of these contacts has a channel account")
-            targets += [(row.channel, row.external_id) for row in rows]
+        targets, errors = _proven_targets(session, body)
+        if errors:
+            raise ApiError(422, "invalid fields", errors)
         variant = body.variant or ""
         if variant and variant not in [v["name"] for v in campaign.variants or []]:
             raise ApiError(422, "invalid fields", [{"field": "variant", "message": "no such variant"}])
@@ -567,8 +568,29 @@ def test_send(campaign_id: int):
     from bot.runtime import get_runtime
 
     results = send(get_runtime(), campaign, targets, variant)
-    return _dump(TestResults(items=[TestResult(channel=c, external_id=e, status=o.status, error=o.error)
-                                    for (c, e), o in results]))
+    return _dump(TestResults(items=[TestResult(channel=target.channel, external_id=target.external_id,
+                                               status=o.status, error=o.error) for target, o in results]))
+
+
+NOT_PROVEN = "not a linked staff account (staff link their own accounts with a code on the inbox's My chat accounts page)"
+
+
+def _proven_targets(session: Session, body: TestSend) -> tuple[list[staff_links.Target], list[dict[str, str]]]:
+    """The staff accounts a test-send names, and an error for each target that is not one."""
+    targets, errors = [], []
+    for i, item in enumerate(body.targets):
+        target = staff_links.proven(session=session, channel=item.channel, external_id=item.external_id)
+        if target is None:
+            errors.append({"field": f"targets[{i}]", "message": NOT_PROVEN})
+        elif target not in targets:
+            targets.append(target)
+    if body.contact_ids:
+        linked = staff_links.proven_contacts(session=session, contact_ids=body.contact_ids)
+        for i, contact_id in enumerate(body.contact_ids):
+            if not any(target.contact_id == contact_id for target in linked):
+                errors.append({"field": f"contact_ids[{i}]", "message": NOT_PROVEN})
+        targets += [target for target in linked if target not in targets]
+    return targets, errors
 
 
 def render_preview(message: dict[str, Any], name: str = "Budi", promotion: Any = None) -> dict[str, list[dict]]:
@@ -703,29 +725,67 @@ def line_quota():
 tracking = Blueprint("tracking", __name__)
 
 
+VISITOR_COOKIE = "sapa_v"
+VISITOR_DAYS = 365
+
+
+def _visitor(secret: str) -> tuple[str, str | None]:
+    """Who follows a link without a recipient parameter: (visitor id, cookie to set or None).
+
+    The first-party cookie names a browser across requests; a client that keeps no cookies
+    is known by its address and user agent. A first visit's cookie carries that same id, so
+    following a link with or without the cookie counts the same visitor. The cookie is
+    signed: made-up ids count nothing.
+    """
+    signer = Signer(secret, salt="sapa.tracked-link.visitor")
+    cookie = request.cookies.get(VISITOR_COOKIE, "")
+    try:
+        return signer.unsign(cookie).decode(), None
+    except BadSignature:
+        pass
+    client = f"{request.remote_addr or ''}\n{request.user_agent.string}"
+    visitor = hmac.new(secret.encode(), client.encode(), hashlib.sha256).hexdigest()[:32]
+    return visitor, signer.sign(visitor).decode()
+
+
+def _recipient(session: Session, link: TrackedLink, secret: str) -> tuple[int | None, int | None]:
+    """(delivery id, contact id) of the link's signed recipient parameter `d`, else (None, None)."""
+    number, _, signature = request.args.get("d", "").partition(".")
+    if not (number.isascii() and number.isdigit()) or int(number) > MAX_ID or not hmac.compare_digest(
+            signature.encode(), cmp.link_signature(secret, link.token, int(number)).encode()):
+        return None, None
+    from broadcasts.models import Delivery
+
+    delivery = session.get(Delivery, int(number))
+    if delivery is None or delivery.campaign_id != link.campaign_id:
+        return None, None
+    return delivery.id, delivery.contact_id
+
+
 @tracking.get("/r/<token>")
 def follow_link(token: str):
-    """Count a click on a campaign link, then redirect to its target."""
+    """Count the first click of each recipient (or visitor) on a campaign link, then redirect to its target."""
     engine = current_app.extensions["sapa.engine"]
-    settings = current_app.config["SAPA"]
+    secret = current_app.config["SAPA"].secret_key
+    cookie = None
     with session_scope(engine) as session:
         link = session.execute(select(TrackedLink).where(TrackedLink.token == token)).scalars().first()
         if link is None:
             return {"error": "unknown link"}, 404
-        delivery_id, contact_id = None, None
-        raw = request.args.get("d", "")
-        if "." in raw:
-            number, signature = raw.split(".", 1)
-            if number.isdigit() and signature == cmp.link_signature(settings.secret_key, token, int(number)):
-                from broadcasts.models import Delivery
-
-                delivery = session.get(Delivery, int(number))
-                if delivery is not None and delivery.campaign_id == link.campaign_id:
-                    delivery_id, contact_id = delivery.id, delivery.contact_id
-        cmp.record_click(session=session, campaign_id=link.campaign_id, variant=link.variant,
-                         contact_id=contact_id, delivery_id=delivery_id)
+        delivery_id, contact_id = _recipient(session, link, secret)
+        if contact_id is not None:
+            visitor = f"c:{contact_id}"
+        else:  # a multicast link: one URL for up to 500 people, so the clicker is told apart by client
+            anonymous, cookie = _visitor(secret)
+            visitor = f"v:{anonymous}"
+        cmp.record_link_click(session=session, link=link, visitor=visitor, contact_id=contact_id,
+                              delivery_id=delivery_id)
         target = link.url
-    return redirect(target, code=302)
+    response = redirect(target, code=302)
+    if cookie is not None:
+        response.set_cookie(VISITOR_COOKIE, cookie, max_age=VISITOR_DAYS * 86400, path="/r/", httponly=True,
+                            secure=request.is_secure, samesite="Lax")
+    return response
 
 
 @api.record_once

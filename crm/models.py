@@ -126,6 +126,7 @@ class Message(SQLModel, table=True):
         Index("ix_message_conversation_created", "conversation_id", "created_at"),
         Index("ix_message_created", "created_at"),  # dashboard: messages per day
         Index("ix_message_platform", "channel", "platform_message_id"),
+        Index("ix_message_delivery", "delivery_id", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -149,6 +150,8 @@ class Message(SQLModel, table=True):
     event_id: int | None = Field(default=None, foreign_key="webhookevent.id", unique=True)
     batch_id: str | None = Field(default=None, max_length=64)
     seq: int = 0
+    # A campaign message: the broadcasts delivery row it stands for (one message per delivery).
+    delivery_id: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
 
@@ -190,14 +193,39 @@ class StaffUser(SQLModel, table=True):
     language: str = Field(default="id", max_length=4)
     active: bool = True
     notes_access: bool = False  # marketers see private notes only when an admin grants it
-    # The staff member's own chat accounts (campaign test-sends go there, nowhere else).
-    line_user_id: str | None = Field(default=None, max_length=64)
-    telegram_chat_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
     # Copied into each session cookie at login; bumped on logout, password, role or active
     # changes, which ends every session holding an older value.
     session_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class StaffChatLink(SQLModel, table=True):
+    """A chat account proven to be a staff member's own: they sent the bot a one-time code from it.
+
+    Campaign test-sends go to these accounts and nowhere else; the account is a contact like
+    any customer, so what it is sent lands in its history.
+    """
+
+    __table_args__ = (UniqueConstraint("staff_user_id", "channel", name="uq_staffchatlink_staff_channel"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_user_id: int = Field(foreign_key="staffuser.id")
+    channel: str = Field(max_length=16)
+    external_id: str = Field(max_length=64)  # the 1:1 chat's id on the channel
+    contact_id: int = Field(foreign_key="contact.id")
+    linked_at: datetime = Field(default_factory=utcnow)
+
+
+class StaffLinkCode(SQLModel, table=True):
+    """A one-time code that links the chat account it is sent from to a staff member (hash only)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_user_id: int = Field(foreign_key="staffuser.id", index=True)
+    code_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    expires_at: datetime
+    used_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class ApiToken(SQLModel, table=True):

@@ -87,9 +87,11 @@ def default_router(understand: Callable[[str, Context], object] | None = None) -
     from handlers.menu import MenuHandler, StalePostbackHandler
     from handlers.orders import CancelOrderHandler, OrderHandler, OrderStatusHandler
     from handlers.promotions import PromotionHandler
+    from handlers.staff_link import StaffLinkHandler
     from handlers.welcome import GreetingHandler, WelcomeHandler
 
     return Router([
+        StaffLinkHandler(),  # a staff member's link code, before any conversation
         WelcomeJourneyHandler(), WelcomeHandler(), OptOutHandler(), CampaignButtonHandler(),
         OrderHandler(), CancelOrderHandler(), OrderStatusHandler(), ComplaintHandler(), HandoffHandler(),
         LocationHandler(), PromotionHandler(), FaqHandler(), GreetingHandler(),

@@ -342,8 +342,4 @@
     });
   }
 
-  // --- my chat accounts: pick a recent account -------------------------------------------------
-  document.querySelectorAll("[data-fill]").forEach(function (button) {
-    button.addEventListener("click", function () { document.getElementById(button.dataset.fill).value = button.dataset.value; });
-  });
 })();

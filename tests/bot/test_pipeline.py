@@ -488,3 +488,32 @@ def test_a_message_the_bot_leaves_to_staff_is_still_labelled_with_its_intent(kno
     conversation = session.get(Conversation, inbound.conversation_id)
     session.refresh(conversation)
     assert conversation.last_intent == "promotion" and not conversation.bot_active
+
+
+def test_a_staff_link_code_is_recognised_in_a_chat_staff_have_taken_over(known_customer, runtime, session,
+                                                                         fake_line):
+    from crm import staff_links
+    from crm.models import StaffChatLink
+    from crm.staff import create_user
+
+    with session_scope(runtime.engine) as s:
+        chat = s.exec(select(Conversation)).one()
+        chat.bot_active, chat.handoff_until = False, utcnow() + timedelta(minutes=30)  # staff took over
+        s.add(chat)
+        rina = create_user(session=s, email="rina@toko.example", password="kopi-susu-gula-aren", role="marketer",
+                           display_name="Rina")
+        code, _ = staff_links.new_code(session=s, staff_user_id=rina.id)
+        rina_id = rina.id
+    fake_line.reset()
+    event_id = store(runtime, "line", line_text(code, user=USER, reply_token="tok-code"), "e-code")
+    assert pipeline.process_event(runtime, event_id).status == "processed"
+    link = session.exec(select(StaffChatLink)).one()
+    assert (link.staff_user_id, link.channel, link.external_id) == (rina_id, "line", USER)
+    assert "terhubung" in fake_line.replied[-1][1]["text"]
+    # the bot still leaves the rest of the chat to staff
+    fake_line.reset()
+    event_id = store(runtime, "line", line_text("ada promo?", user=USER), "e-after-code")
+    pipeline.process_event(runtime, event_id)
+    assert not fake_line.calls("/v2/bot/message/reply") and not fake_line.calls("/v2/bot/message/push")
+    session.expire_all()
+    assert not session.exec(select(Conversation)).one().bot_active

@@ -106,3 +106,22 @@ def test_ab_winner_from_the_command_line(sapa, fake_line):
     assert statuses(rt.engine, campaign_id) == {"sent": 100}
     code, out = run("campaigns", "winner", str(campaign_id))
     assert code == 1 and "already B" in out
+
+
+def test_test_send_goes_only_to_a_linked_staff_account(sapa, fake_line):
+    from crm import staff, staff_links
+    from tests.broadcasts.helpers import line_id, make_campaign
+
+    run, rt = sapa
+    _, own = seed(rt.engine, line=2)
+    campaign_id = make_campaign(rt, draft=True)
+    code, out = run("campaigns", "test", str(campaign_id), "--to", f"line:{line_id(0)}")
+    assert code == 1 and "not a linked staff account" in out and not fake_line.deliveries_per_user()
+    with session_scope(rt.engine) as session:
+        user = staff.create_user(session=session, email="m@shop.test", password="a-long-password", role="marketer")
+        link_code, _ = staff_links.new_code(session=session, staff_user_id=user.id)
+        assert staff_links.redeem(session=session, code=link_code.replace("-", ""), channel="line",
+                                  external_id=line_id(1), contact_id=own)
+    code, out = run("campaigns", "test", str(campaign_id), "--to", f"line:{line_id(1)}")
+    assert code == 0 and f"line:{line_id(1)} sent" in out
+    assert list(fake_line.deliveries_per_user()) == [line_id(1)]

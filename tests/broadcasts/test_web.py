@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,8 +15,9 @@ from sqlalchemy import func, select
 from broadcasts.models import Campaign, Delivery, Journey, Segment
 from crm import promotions, stores
 from crm.db import session_scope, utcnow
-from crm.models import AuditLog, StaffUser
+from crm.models import AuditLog, StaffChatLink
 from tests.broadcasts.helpers import line_id, seed
+from tests.factories import Webhooks, line_text
 from tests.inbox.conftest import as_role, staff  # noqa: F401 - fixtures
 
 VIP_LINE = {"all": [{"field": "channel", "op": "eq", "value": "line"}, {"field": "tag", "op": "has", "value": "vip"}]}
@@ -256,24 +258,26 @@ def test_an_ab_campaign_splits_and_sends_the_winner_to_the_rest(marketer, runtim
     assert len(fake_line.deliveries_per_user()) == 10
 
 
-def test_test_send_reaches_only_the_staff_members_own_account(marketer, runtime, session, fake_line):
-    seed(runtime.engine, line=3)
+def test_test_send_reaches_only_the_staff_members_own_account(marketer, runtime, session, fake_line, client):
     marketer.post("/inbox/campaigns/new", campaign_form(submit="draft"))
     campaign = session.execute(select(Campaign)).scalars().one()
     assert campaign.status == "draft"
     unlinked = marketer.post(f"/inbox/campaigns/{campaign.id}/test")
     assert unlinked.status_code == 303 and unlinked.location.endswith("/inbox/me")
-    assert marketer.post("/inbox/me", {"line_user_id": "nope"}).status_code == 400
-    assert marketer.post("/inbox/me", {"line_user_id": STAFF_LINE, "telegram_chat_id": ""}).status_code == 303
+    assert marketer.post("/inbox/me", {"line_user_id": STAFF_LINE}).status_code == 400
+    page = marketer.post("/inbox/me", {"action": "code"}).get_data(as_text=True)
+    code = re.search(r'id="code">([A-Z0-9-]+)<', page).group(1)
+    Webhooks(client).line(line_text(code, user=STAFF_LINE))  # sent from the staff member's own phone
     session.expire_all()
-    assert session.get(StaffUser, marketer.user_id).line_user_id == STAFF_LINE
+    assert session.execute(select(StaffChatLink.external_id)).scalar_one() == STAFF_LINE
+    seed(runtime.engine, line=3)
     sent = marketer.post(f"/inbox/campaigns/{campaign.id}/test", follow_redirects=True)
     assert "Tes terkirim ke LINE" in sent.get_data(as_text=True)
     assert list(fake_line.deliveries_per_user()) == [STAFF_LINE]
-    assert fake_line.delivered_to(STAFF_LINE)[0]["text"].startswith("Halo ")
+    assert fake_line.delivered_to(STAFF_LINE)[-1]["text"].startswith("Halo ")
     assert not any(fake_line.delivered_to(line_id(i)) for i in range(3))
     assert session.execute(select(func.count()).select_from(Delivery)).scalar_one() == 0
-    assert audited(session, "campaign.test") == 1 and audited(session, "staff.chat_accounts") == 1
+    assert audited(session, "campaign.test") == 1 and audited(session, "staff.link_code") == 1
     assert marketer.post(f"/inbox/campaigns/{campaign.id}/resume").status_code == 303  # launch the draft
     session.expire_all()
     assert session.get(Campaign, campaign.id).status == "done"
