@@ -40,6 +40,8 @@ class OptOutHandler:
     """"stop" / "berhenti" opts out of marketing on this channel (with a confirmation); "mulai" back in."""
 
     name = "opt_out"
+    # A customer who says stop is opted out even while staff have the chat.
+    answers_while_bot_inactive = True
 
     def matches(self, inbound: m.Inbound, ctx: Context) -> bool:
         """A direct message that is only a stop or start word."""

@@ -517,3 +517,19 @@ def test_a_staff_link_code_is_recognised_in_a_chat_staff_have_taken_over(known_c
     assert not fake_line.calls("/v2/bot/message/reply") and not fake_line.calls("/v2/bot/message/push")
     session.expire_all()
     assert not session.exec(select(Conversation)).one().bot_active
+
+
+def test_stop_opts_out_of_marketing_in_a_chat_staff_have_taken_over(known_customer, runtime, session, fake_line):
+    from broadcasts.models import ChannelConsent
+
+    with session_scope(runtime.engine) as s:
+        chat = s.exec(select(Conversation)).one()
+        chat.bot_active, chat.handoff_until = False, utcnow() + timedelta(minutes=30)  # staff took over
+        s.add(chat)
+    fake_line.reset()
+    event_id = store(runtime, "line", line_text("berhenti", user=USER, reply_token="tok-stop"), "e-stop")
+    assert pipeline.process_event(runtime, event_id).status == "processed"
+    assert session.exec(select(ChannelConsent)).one().opted_out
+    assert "promo" in fake_line.replied[-1][1]["text"]
+    session.expire_all()
+    assert not session.exec(select(Conversation)).one().bot_active  # still with staff
