@@ -8,9 +8,10 @@ from flask import Flask, jsonify, redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
-from bot.queue import configure_queue, enqueue_together
+from bot.edges import BoundedJSONProvider, refuse_nul
+from bot.queue import configure_queue, enqueue_together, queue_problem
 from bot.settings import Settings, get_settings
-from crm.db import get_engine, ping
+from crm.db import get_engine, write_probe
 
 
 class LazySessionInterface(SecureCookieSessionInterface):
@@ -29,6 +30,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = Flask(__name__, template_folder="templates", static_folder="static")
     app.session_interface = LazySessionInterface()
+    app.json = BoundedJSONProvider(app)  # request JSON: nesting bounded, no NUL (else 400)
+    app.before_request(refuse_nul)  # NUL in a path, query string or form field: 400
     app.config.update(
         SAPA=settings,
         SECRET_KEY=settings.secret_key,
@@ -76,10 +79,12 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get("/healthz")
     def healthz():
-        """200 when the database answers, 503 otherwise."""
-        if ping(engine):
+        """200 when the database takes a write and the queue a task (each probed for at most 1 s), else 503."""
+        # Bounded probes, cheap enough for a load balancer's polling: nothing is written.
+        problem = write_probe(engine, timeout=1.0) or queue_problem(timeout=0.5)
+        if problem is None:
             return jsonify(status="ok")
-        return jsonify(status="unavailable", reason="database does not answer"), 503
+        return jsonify(status="unavailable", reason=problem), 503
 
     @app.get("/")
     def index():
