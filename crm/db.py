@@ -8,10 +8,10 @@ import math
 import os
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
+from queue import SimpleQueue
 from threading import Event, Lock, RLock, Thread
 
 from sqlalchemy import event, text
@@ -188,7 +188,9 @@ class _SqliteWriteLock:
 class _FlockWait:
     """One bounded wait for a flock, run by a helper thread; given up waits unlock as soon as they get it."""
 
-    _helpers: dict[int, ThreadPoolExecutor] = {}  # per process id: threads do not survive a fork
+    # One daemon thread per process (threads do not survive a fork); a daemon, so that an
+    # exit never waits for a lock another process holds.
+    _helpers: dict[int, SimpleQueue] = {}
 
     def __init__(self, path: str) -> None:
         self.file = open(path, "a+b")  # noqa: SIM115 - closed by release(), or here when given up
@@ -197,8 +199,18 @@ class _FlockWait:
         self.given_up = False
         helper = self._helpers.get(os.getpid())
         if helper is None:
-            helper = self._helpers[os.getpid()] = ThreadPoolExecutor(1, thread_name_prefix="sapa-flock")
-        helper.submit(self._wait)
+            helper = self._helpers[os.getpid()] = SimpleQueue()
+            Thread(target=self._serve, args=(helper,), name="sapa-flock", daemon=True).start()
+        helper.put(self)
+
+    @staticmethod
+    def _serve(waits: SimpleQueue) -> None:
+        while True:
+            wait = waits.get()
+            try:
+                wait._wait()
+            except OSError:  # the waiter times out; the thread stays for the next one
+                log.warning("waiting for the database write lock failed", exc_info=True)
 
     def _wait(self) -> None:
         with self.state:
