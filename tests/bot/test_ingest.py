@@ -269,3 +269,26 @@ def test_a_store_past_its_timeout_answers_at_once_and_a_late_commit_is_queued_on
     assert sorted(handed_off) == sorted(stored.values())  # the late commit's rows handed off too, once
     redelivered = store_events(engine, "line", [RawEvent("late", "message", "{}")], then=handed_off.extend, timeout=5)
     assert redelivered == [] and sorted(handed_off) == sorted(stored.values())  # a duplicate: not queued again
+
+
+def test_a_store_waits_for_another_sapa_process_holding_the_write_lock_only_until_its_timeout(sqlite_url):
+    """Our own write lock (flock) held by another process, e.g. a worker stuck behind a long write."""
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom crm.db import get_engine, write_lock\n"
+         f"with write_lock(get_engine({sqlite_url!r})):\n    print('held', flush=True)\n    time.sleep(2)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        engine = get_engine(sqlite_url)
+        began = time.monotonic()
+        with pytest.raises(TimeoutError):  # WriteBusy: answered 503 by the webhook
+            store_events(engine, "line", [RawEvent("waited", "message", "{}")], timeout=0.5)
+        assert time.monotonic() - began < 1.0
+        assert holder.wait(timeout=10) == 0
+        # The wait given up let go of the lock once it got it: the next store goes through at once.
+        assert len(store_events(engine, "line", [RawEvent("waited", "message", "{}")], timeout=0.5)) == 1
+    finally:
+        holder.kill()
