@@ -191,6 +191,9 @@ class _GroupCommit:
                 cursor = connection.cursor()
                 if bounded:
                     self._limit_waits(cursor, deadline)
+                elif self.wait_limit_ms is not None:  # a caller without a deadline waits as long as ever
+                    limit_waits(cursor, dialect.name, None)
+                    self.wait_limit_ms = None
                 if len(chunks) > 1 and dialect.name == "sqlite":
                     cursor.execute("BEGIN")  # one statement is atomic by itself; several need a transaction
                 new_ids: dict[tuple[str, str], int] = {}

@@ -14,7 +14,7 @@ from pathlib import Path
 from queue import SimpleQueue
 from threading import Event, Lock, RLock, Thread
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -267,13 +267,16 @@ def write_lock(engine: Engine, timeout: float | None = None):
     return lock if timeout is None else _BoundedWriteLock(lock, timeout)
 
 
-def limit_waits(cursor, dialect_name: str, milliseconds: int) -> None:
-    """Make this connection's statements give up after `milliseconds` waiting for a lock (busy) or running."""
+def limit_waits(cursor, dialect_name: str, milliseconds: int | None) -> None:
+    """Make this connection's statements give up after `milliseconds` waiting for a lock (busy) or running.
+
+    None puts back the default (SQLite: BUSY_TIMEOUT_MS; PostgreSQL: no limit).
+    """
     if dialect_name == "sqlite":
-        cursor.execute(f"PRAGMA busy_timeout={int(milliseconds)}")
+        cursor.execute(f"PRAGMA busy_timeout={int(milliseconds or BUSY_TIMEOUT_MS)}")
     elif dialect_name == "postgresql":
         # statement_timeout covers the wait for a table or row lock as well as the work.
-        cursor.execute(f"SET statement_timeout = {int(milliseconds)}")
+        cursor.execute(f"SET statement_timeout = {int(milliseconds or 0)}")
 
 
 def write_probe(engine: Engine, timeout: float = 1.0) -> str | None:

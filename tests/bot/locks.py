@@ -23,7 +23,7 @@ def database_write_lock_held(database_url: str) -> Iterator[None]:
             connection.execute("ROLLBACK")
             connection.close()
         return
-    engine = create_engine(database_url, poolclass=None)  # its own connection, not Sapa's pool
+    engine = create_engine(database_url)  # an engine of its own: not a connection of Sapa's pool
     try:
         with engine.connect() as connection:
             connection.exec_driver_sql("LOCK TABLE webhookevent IN ACCESS EXCLUSIVE MODE")
