@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 PAYLOAD = '{"type":"message","message":{"type":"text","text":"' + "x" * 350 + '"}}'  # a LINE event's size
 
 
-def _child(url: str, tag: str, threads: int, duration: float, results) -> None:
+def _child(url: str, tag: str, threads: int, duration: float, timeout: float, results) -> None:
     from bot.ingest import RawEvent, store_events
     from crm.db import get_engine
 
@@ -42,7 +42,8 @@ def _child(url: str, tag: str, threads: int, duration: float, results) -> None:
     def loop(n: int) -> None:
         i = 0
         while time.monotonic() < stop:
-            store_events(engine, "line", [RawEvent(f"{tag}-{n}-{i}", "message", PAYLOAD)])
+            # Bounded like a webhook's store (webhooks.store_timeout_seconds).
+            store_events(engine, "line", [RawEvent(f"{tag}-{n}-{i}", "message", PAYLOAD)], timeout=timeout)
             i += 1
         counts[n] = i
 
@@ -55,13 +56,14 @@ def _child(url: str, tag: str, threads: int, duration: float, results) -> None:
     results.put((sum(counts), time.process_time() - cpu))
 
 
-def run_round(url: str, processes: int, threads: int, duration: float, round_no: int) -> tuple[float, float]:
+def run_round(url: str, processes: int, threads: int, duration: float, timeout: float,
+              round_no: int) -> tuple[float, float]:
     """One round: (stores per second, CPU µs per store) over every process."""
     fork = multiprocessing.get_context("fork")
     results = fork.Queue()
     # Keys unique across runs too, so that a reused --database-url never sees a duplicate.
     run = f"{time.time_ns():x}r{round_no}"
-    children = [fork.Process(target=_child, args=(url, f"{run}p{p}", threads, duration, results))
+    children = [fork.Process(target=_child, args=(url, f"{run}p{p}", threads, duration, timeout, results))
                 for p in range(processes)]
     for child in children:
         child.start()
@@ -82,6 +84,8 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per round (default 5)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds (default 3)")
     parser.add_argument("--database-url", help="default: a fresh SQLite WAL file in a temp dir")
+    parser.add_argument("--store-timeout", type=float, default=5.0,
+                        help="seconds a store may take, as webhooks.store_timeout_seconds (default 5)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="sapa-bench-store-") as tmp:
@@ -93,7 +97,7 @@ def main() -> int:
                        stdout=subprocess.DEVNULL)
         rates, costs = [], []
         for r in range(args.rounds):
-            rate, cost = run_round(url, args.processes, args.threads, args.duration, r)
+            rate, cost = run_round(url, args.processes, args.threads, args.duration, args.store_timeout, r)
             rates.append(rate)
             costs.append(cost)
             print(f"round {r + 1}/{args.rounds}: {rate:8.0f} stores/s  {cost:6.1f} µs CPU per store", file=sys.stderr)

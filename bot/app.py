@@ -8,9 +8,10 @@ from flask import Flask, jsonify, redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
-from bot.queue import configure_queue, enqueue_together
+from bot.edges import BoundedJSONProvider, refuse_nul
+from bot.queue import configure_queue, enqueue_together, queue_problem
 from bot.settings import Settings, get_settings
-from crm.db import get_engine, ping
+from crm.db import get_engine, write_probe
 from crm.ids import IdConverter
 
 
@@ -37,6 +38,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         hops = settings.inbox.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.url_map.converters["int"] = IdConverter  # every <int:…> route is a row id: out of range → 404
+    app.json = BoundedJSONProvider(app)  # request JSON: nesting bounded, no NUL (else 400)
+    app.before_request(refuse_nul)  # NUL in a path, query string or form field: 400
     app.config.update(
         SAPA=settings,
         SECRET_KEY=settings.secret_key,
@@ -84,10 +87,12 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get("/healthz")
     def healthz():
-        """200 when the database answers, 503 otherwise."""
-        if ping(engine):
+        """200 when the database takes a write and the queue a task (each probed for at most 1 s), else 503."""
+        # Bounded probes, cheap enough for a load balancer's polling: nothing is written.
+        problem = write_probe(engine, timeout=1.0) or queue_problem(timeout=0.5)
+        if problem is None:
             return jsonify(status="ok")
-        return jsonify(status="unavailable", reason="database does not answer"), 503
+        return jsonify(status="unavailable", reason=problem), 503
 
     @app.get("/")
     def index():

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import atexit
 import logging
+import math
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager as ContextManager, nullcontext
@@ -16,7 +18,7 @@ from threading import Event, Lock, Thread
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Dialect, Engine
 
-from crm.db import utcnow, write_lock
+from crm.db import limit_waits, utcnow, write_lock
 from crm.models import WebhookEvent
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ class RawEvent:
     payload: str
 
 
+WAIT_STEP_MS = 100  # granularity of the database lock-wait limit of a bounded store
 ROWS_PER_STATEMENT = 500  # 7 parameters a row: far below SQLite's limit of 32,766
 
 
@@ -71,18 +74,27 @@ def _timestamp(dialect: Dialect) -> Callable:
     return WebhookEvent.__table__.c.received_at.type.bind_processor(dialect) or (lambda value: value)
 
 
+class StoreTimeout(TimeoutError):
+    """The events could not be stored within the time allowed (the database's write lock is held)."""
+
+
 class _Write:
     """One caller's events waiting for a group commit, and what became of them."""
 
-    __slots__ = ("channel", "events", "new_ids", "error", "done", "wake")
+    __slots__ = ("channel", "events", "deadline", "new_ids", "error", "done", "wake")
 
-    def __init__(self, channel: str, events: list[RawEvent]) -> None:
+    def __init__(self, channel: str, events: list[RawEvent], timeout: float | None) -> None:
         self.channel, self.events = channel, events
+        self.deadline = math.inf if timeout is None else time.monotonic() + timeout
         self.new_ids: list[int] = []
         self.error: BaseException | None = None
         self.done = False
         self.wake = Lock()  # held until this write is committed, or its caller is to lead
         self.wake.acquire()
+
+    def seconds_left(self) -> float:
+        """Time left before the deadline (inf without one)."""
+        return self.deadline - time.monotonic()
 
 
 class _GroupCommit:
@@ -97,28 +109,41 @@ class _GroupCommit:
     SQLite a page cache that stays warm while no other process has written. After its
     commit it wakes each waiting caller once, directly (not one after another through a
     lock), and the first to have arrived meanwhile leads the next commit.
+
+    A write with a deadline is never waited on past it. The leader is the oldest write of
+    its batch, so bounding its waits (for the write lock, then the database's own lock)
+    by its own deadline bounds the whole batch's; a caller still waiting at its deadline
+    withdraws, or, if a commit already carries its events, answers without its outcome
+    (the commit stays all or nothing, and a late one hands its new rows off as usual).
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.connection = None
+        self.wait_limit_ms: int | None = None  # the lock-wait limit set on self.connection
         self.pending: list[_Write] = []
         self.pending_lock = Lock()
-        self.leading = False  # a caller is committing (or about to): the others wait to be woken
+        self.leader: _Write | None = None  # the write committing, or woken to commit next
 
     def store(self, write: _Write) -> list[_Write] | None:
         """Commit `write` (with whatever else is waiting); the leader gets back the whole batch."""
         with self.pending_lock:
             self.pending.append(write)
-            lead, self.leading = not self.leading, True
+            lead = self.leader is None
+            if lead:
+                self.leader = write
         if not lead:
-            write.wake.acquire()  # woken once: committed by a leader, or made the next leader
+            # Woken once: committed by a leader, or made the next leader.
+            woken = write.wake.acquire(timeout=min(max(write.seconds_left(), 0), threading.TIMEOUT_MAX))
             if write.done:
+                return None
+            if not woken or write.seconds_left() <= 0:
+                self._withdraw(write)  # raises StoreTimeout unless committed (or failed) just now
                 return None
         with self.pending_lock:
             batch, self.pending = self.pending, []
         try:
-            self._insert(batch)
+            self._insert(batch, write.deadline)
         except BaseException as exc:
             for each in batch:
                 each.error = exc
@@ -128,8 +153,7 @@ class _GroupCommit:
                 each.done = True
             with self.pending_lock:
                 # Whoever arrived during this commit: the first of them leads the next one.
-                successor = self.pending[0] if self.pending else None
-                self.leading = successor is not None
+                self.leader = successor = self.pending[0] if self.pending else None
             for each in batch:
                 if each is not write:
                     each.wake.release()
@@ -137,18 +161,39 @@ class _GroupCommit:
                 successor.wake.release()
         return batch
 
-    def _insert(self, batch: list[_Write]) -> None:
+    def _withdraw(self, write: _Write) -> None:
+        """Give up waiting for a commit at the write's deadline (StoreTimeout, unless it is done)."""
+        with self.pending_lock:
+            if write.done:
+                return
+            if write in self.pending:  # not taken by a leader: it will never be stored
+                self.pending.remove(write)
+                if self.leader is write:  # woken to lead just now: the next in line leads instead
+                    self.leader = successor = self.pending[0] if self.pending else None
+                    if successor is not None:
+                        successor.wake.release()
+        # Either withdrawn, or carried by a commit still under way, which stores all of it or
+        # none: a late commit queues its rows itself, and the platform's redelivery is a duplicate.
+        raise StoreTimeout(f"events not stored within the time allowed ({len(write.events)} events)")
+
+    def _insert(self, batch: list[_Write], deadline: float) -> None:
         dialect = self.engine.dialect
         now = _timestamp(dialect)(utcnow())
         rows = [(write.channel, event.key, event.type[:40], event.payload, "received", 0, now)
                 for write in batch for event in write.events]
         chunks = [rows[i:i + ROWS_PER_STATEMENT] for i in range(0, len(rows), ROWS_PER_STATEMENT)]
-        with write_lock(self.engine):
+        bounded = deadline != math.inf
+        with write_lock(self.engine, deadline - time.monotonic()) if bounded else write_lock(self.engine):
             if self.connection is None:
                 self.connection = self._connect()
             connection = self.connection
             try:
                 cursor = connection.cursor()
+                if bounded:
+                    self._limit_waits(cursor, deadline)
+                elif self.wait_limit_ms is not None:  # a caller without a deadline waits as long as ever
+                    limit_waits(cursor, dialect.name, None)
+                    self.wait_limit_ms = None
                 if len(chunks) > 1 and dialect.name == "sqlite":
                     cursor.execute("BEGIN")  # one statement is atomic by itself; several need a transaction
                 new_ids: dict[tuple[str, str], int] = {}
@@ -159,6 +204,7 @@ class _GroupCommit:
                 cursor.close()
                 connection.commit()
             except BaseException:
+                self.wait_limit_ms = None  # a rolled-back SET (PostgreSQL) is undone with it
                 try:
                     connection.rollback()
                 except Exception:  # noqa: BLE001 - a broken connection: the next batch opens a new one
@@ -172,6 +218,17 @@ class _GroupCommit:
                 if event_id is not None:
                     write.new_ids.append(event_id)
 
+    def _limit_waits(self, cursor, deadline: float) -> None:
+        """Bound the database's own lock wait by the time left (set again only when it changes a step)."""
+        # In steps of WAIT_STEP_MS, rounded down: under load the time left hardly changes
+        # from one commit to the next, so the setting is rarely sent again.
+        milliseconds = math.floor((deadline - time.monotonic()) * 1000 / WAIT_STEP_MS) * WAIT_STEP_MS
+        if milliseconds <= 0:
+            raise StoreTimeout("no time left to store the events")
+        if milliseconds != self.wait_limit_ms:
+            limit_waits(cursor, self.engine.dialect.name, milliseconds)
+            self.wait_limit_ms = milliseconds
+
     def _connect(self):
         connection = self.engine.raw_connection()  # kept checked out until close()
         if self.engine.dialect.name == "sqlite":
@@ -183,6 +240,7 @@ class _GroupCommit:
     def close(self) -> None:
         """Give the leader's connection back (on an error, and when the engine is disposed)."""
         connection, self.connection = self.connection, None
+        self.wait_limit_ms = None
         if connection is not None:
             try:
                 connection.invalidate()
@@ -214,13 +272,15 @@ def _forget(engine: Engine) -> None:
 
 
 def store_events(engine: Engine, channel: str, events: Iterable[RawEvent],
-                 then: Callable[[list[int]], object] | None = None) -> list[int]:
+                 then: Callable[[list[int]], object] | None = None, timeout: float | None = None) -> list[int]:
     """Insert events in one transaction, skipping ones already stored; ids of the new rows.
 
     `then` gets the ids of every new row of the group commit this call led, once per
-    commit (to queue them together); it is not called for a failed commit.
+    commit (to queue them together); it is not called for a failed commit. With `timeout`,
+    raises StoreTimeout (or the database's error) once that many seconds have passed
+    without the events being stored.
     """
-    write = _Write(channel, list(events))
+    write = _Write(channel, list(events), timeout)
     batch = _group_commit(engine).store(write)
     if write.error is not None:
         raise write.error

@@ -21,6 +21,7 @@ from sqlalchemy.orm import InstanceState
 from sqlmodel import Session, select
 
 from bot import messages as m
+from bot.edges import may_hold_nul, without_nul
 from bot.line import adapter as line_adapter
 from bot.runtime import Runtime
 from bot.senders import Delivery, Outcome
@@ -60,6 +61,8 @@ class Processed:
 def to_inbound(rt: Runtime, event: WebhookEvent) -> m.Inbound | None:
     """The neutral Inbound of a stored event (None when there is nothing to act on)."""
     raw = json.loads(event.payload)
+    if may_hold_nul(event.payload):  # a platform's name or text with NUL: kept without it (PostgreSQL refuses it)
+        raw = without_nul(raw)
     if event.channel == "line":
         return line_adapter.to_inbound(raw, event.id)
     if event.channel == "telegram":
@@ -402,7 +405,7 @@ def _fetch_profile(rt: Runtime, identity_id: int, inbound: m.Inbound) -> None:
         identity = session.get(ChannelIdentity, identity_id)
         identity.profile_fetched_at = utcnow()
         if profile:
-            identity.display_name = profile.get("display_name") or identity.display_name
+            identity.display_name = without_nul(profile.get("display_name") or "") or identity.display_name
             identity.picture_url = profile.get("picture_url")
             identity.language = profile.get("language") or identity.language
             contact = session.get(Contact, identity.contact_id)

@@ -6,13 +6,14 @@ with statuses), so a lost task is found again by the clock's sweep.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from huey import Huey
-from huey.storage import MemoryStorage, PriorityRedisStorage, SqliteStorage
+from huey.storage import MemoryStorage, PriorityRedisStorage, RedisStorage, SqliteStorage
 
 
 class SqliteQueueStorage(SqliteStorage):
@@ -76,3 +77,32 @@ def enqueue_together():
     """A block whose enqueues share one queue transaction where the storage can (SQLite)."""
     transaction = getattr(huey.storage, "transaction", None)
     return transaction() if transaction is not None else nullcontext()
+
+
+_probe_clients: dict[str, object] = {}  # queue URL -> a Redis client with short timeouts
+
+
+def queue_problem(timeout: float = 0.5) -> str | None:
+    """None when the queue can take a task within `timeout` seconds, else the reason it cannot."""
+    storage = huey.storage
+    try:
+        if isinstance(storage, SqliteStorage):
+            # The queue file's write lock, taken and let go (nothing written).
+            connection = sqlite3.connect(storage.filename, timeout=timeout, isolation_level=None)
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                connection.execute("ROLLBACK")
+            finally:
+                connection.close()
+        elif isinstance(storage, RedisStorage):
+            url = huey.storage_kwargs["url"]
+            client = _probe_clients.get(url)
+            if client is None:
+                import redis
+
+                client = _probe_clients[url] = redis.Redis.from_url(
+                    url, socket_timeout=timeout, socket_connect_timeout=timeout)
+            client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means the queue cannot take work now
+        return f"queue unreachable: {exc}"
+    return None

@@ -15,9 +15,11 @@ import orjson
 from flask import Blueprint, Flask, current_app, jsonify, request
 from linebot.v3 import WebhookParser
 
-from bot.ingest import RawEvent, store_events
+from bot.edges import parse_json
+from bot.ingest import RawEvent, StoreTimeout, store_events
 from bot.line.adapter import event_key
 from bot.telegram.adapter import event_type, parse_update
+from crm.db import WriteBusy
 
 log = logging.getLogger(__name__)
 webhooks = Blueprint("webhooks", __name__)
@@ -40,8 +42,8 @@ def _error(status: int, reason: str):
     return jsonify(error=reason), status
 
 
-def _json_body(limit: int) -> tuple[str, object]:
-    """The request body (at most `limit` bytes) as text and parsed JSON, or a 4xx with the reason."""
+def _raw_body(limit: int) -> str:
+    """The request body (at most `limit` bytes of JSON) as text, or a 4xx with the reason; not parsed yet."""
     # request.mimetype, without parsing the parameters (charset) we do not use
     if request.environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower() != "application/json":
         raise BadRequest(415, "content type must be application/json")
@@ -51,18 +53,29 @@ def _json_body(limit: int) -> tuple[str, object]:
     if len(raw) > limit:
         raise BadRequest(413, f"body larger than {limit} bytes")
     try:
-        text = raw.decode("utf-8")
-        return text, json.loads(text)
-    except (UnicodeDecodeError, ValueError):
-        raise BadRequest(400, "body is not valid JSON") from None
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest(400, "body is not valid JSON (not UTF-8)") from None
+
+
+def _parse(text: str) -> object:
+    """The body's JSON (bounded in depth), or a 400 with the reason."""
+    try:
+        return parse_json(text)
+    except ValueError as exc:
+        raise BadRequest(400, f"body is not valid JSON: {exc}") from None
 
 
 def store_and_queue(channel: str, events: list[RawEvent], app: Flask | None = None):
-    """Commit the events, then queue them; 503 if the database is down (the platform redelivers)."""
+    """Commit the events, then queue them; 503 if they cannot be stored in time (the platform redelivers)."""
     app = app or current_app._get_current_object()
     try:
         # The leader of each group commit hands its batch's new rows to the queue.
-        new_ids = store_events(app.extensions["sapa.engine"], channel, events, then=app.extensions["sapa.hand_off"])
+        new_ids = store_events(app.extensions["sapa.engine"], channel, events, then=app.extensions["sapa.hand_off"],
+                               timeout=app.config["SAPA"].webhooks.store_timeout_seconds)
+    except (StoreTimeout, WriteBusy) as exc:
+        log.warning("%s webhook answered 503: %s", channel, exc)
+        return _error(503, "storage busy, please retry")
     except Exception:  # noqa: BLE001 - whatever the cause, nothing was stored: let the platform retry
         log.exception("could not store %s webhook events", channel)
         return _error(503, "storage unavailable, please retry")
@@ -80,11 +93,13 @@ def line_webhook():
     signature = request.environ.get("HTTP_X_LINE_SIGNATURE", "")
     if not signature:
         return _error(400, "missing X-Line-Signature")
-    text, body = _json_body(settings.webhooks.max_body_bytes)
-    # The SDK's validator (HMAC-SHA256 with compare_digest). Events are parsed into SDK
-    # models by the worker's adapter, not here: the webhook only has to store them.
+    text = _raw_body(settings.webhooks.max_body_bytes)
+    # The SDK's validator (HMAC-SHA256 with compare_digest), over the raw body before any
+    # parsing. Events are parsed into SDK models by the worker's adapter, not here: the
+    # webhook only has to store them.
     if not app.extensions["sapa.line_parser"].signature_validator.validate(text, signature):
         return _error(400, "invalid signature")
+    body = _parse(text)
     if not isinstance(body, dict) or not isinstance(body.get("events"), list) or \
             not all(_plausible_line_event(event) for event in body["events"]):
         return _error(400, "body is not a LINE webhook payload")
@@ -105,7 +120,8 @@ def telegram_webhook():
     given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
     if not telegram.secret_token or not hmac.compare_digest(given.encode(), telegram.secret_token.encode()):
         return _error(403, "wrong or missing secret token")
-    text, body = _json_body(settings.webhooks.max_body_bytes)
+    text = _raw_body(settings.webhooks.max_body_bytes)
+    body = _parse(text)
     if not isinstance(body, dict) or type(body.get("update_id")) is not int:
         return _error(400, "body is not a Telegram update (update_id missing)")
     try:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import math
+import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
+from queue import SimpleQueue
 from threading import Event, Lock, RLock, Thread
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -19,6 +23,7 @@ _engines: dict[str, Engine] = {}
 _engines_lock = Lock()
 _checkpointers: dict[str, Event] = {}  # url -> stops its thread
 CHECKPOINT_SECONDS = 0.2
+BUSY_TIMEOUT_MS = 10_000  # how long a SQLite statement waits for another writer's lock
 
 
 def utcnow() -> datetime:
@@ -32,7 +37,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -109,6 +114,10 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
+class WriteBusy(TimeoutError):
+    """The database could not take a write within the time allowed (another writer holds its lock)."""
+
+
 class _SqliteWriteLock:
     """One writer at a time per SQLite file, across threads (a lock) and processes (flock).
 
@@ -121,48 +130,186 @@ class _SqliteWriteLock:
         self.thread_lock = RLock()  # re-entrant: a write transaction may call code that opens one
         self.depth = 0
         self.file = None
+        self.held = None  # the file whose flock this process holds (self.file, or a bounded wait's own)
         self.writes = 0  # write transactions of this process (the checkpointer looks for new ones)
 
     def __enter__(self):
-        self.thread_lock.acquire()
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+    def acquire(self, timeout: float | None = None) -> None:
+        """Take the lock, waiting at most `timeout` seconds (None: as long as it takes), else WriteBusy."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self.thread_lock.acquire(timeout=-1 if timeout is None else max(timeout, 0)):
+            raise WriteBusy("another thread of this process holds the database write lock")
         try:
             if self.depth == 0:
                 if self.file is None:
                     self.file = open(self.path, "a+b")  # noqa: SIM115 - kept open for the process
-                fcntl.flock(self.file, fcntl.LOCK_EX)
+                self.held = self._flock(deadline)
             self.depth += 1
         except BaseException:
             self.thread_lock.release()
             raise
-        return self
 
-    def __exit__(self, *exc) -> None:
+    def _flock(self, deadline: float | None):
+        if deadline is None:
+            fcntl.flock(self.file, fcntl.LOCK_EX)
+            return self.file
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return self.file
+        except BlockingIOError:
+            pass
+        # Held by another process: Linux has no flock with a timeout, so a helper thread
+        # waits in the kernel (woken the moment it is free, unlike polling) on a file of its
+        # own, and lets go of the lock at once if we stopped waiting meanwhile.
+        wait = _FlockWait(self.path)
+        if wait.within(deadline - time.monotonic()):
+            return wait.file
+        raise WriteBusy("another process holds the database write lock")
+
+    def release(self) -> None:
+        """Let go of the lock (the innermost of re-entrant holds)."""
         self.depth -= 1
         if self.depth == 0:
             self.writes += 1
-            fcntl.flock(self.file, fcntl.LOCK_UN)
+            held, self.held = self.held, None
+            if held is self.file:
+                fcntl.flock(held, fcntl.LOCK_UN)
+            else:
+                held.close()  # a bounded wait's own file: closing it unlocks
         self.thread_lock.release()
+
+
+class _FlockWait:
+    """One bounded wait for a flock, run by a helper thread; given up waits unlock as soon as they get it."""
+
+    # One daemon thread per process (threads do not survive a fork); a daemon, so that an
+    # exit never waits for a lock another process holds.
+    _helpers: dict[int, SimpleQueue] = {}
+
+    def __init__(self, path: str) -> None:
+        self.file = open(path, "a+b")  # noqa: SIM115 - closed by release(), or here when given up
+        self.state = Lock()
+        self.got = Event()
+        self.given_up = False
+        helper = self._helpers.get(os.getpid())
+        if helper is None:
+            helper = self._helpers[os.getpid()] = SimpleQueue()
+            Thread(target=self._serve, args=(helper,), name="sapa-flock", daemon=True).start()
+        helper.put(self)
+
+    @staticmethod
+    def _serve(waits: SimpleQueue) -> None:
+        while True:
+            wait = waits.get()
+            try:
+                wait._wait()
+            except OSError:  # the waiter times out; the thread stays for the next one
+                log.warning("waiting for the database write lock failed", exc_info=True)
+
+    def _wait(self) -> None:
+        with self.state:
+            if self.given_up:
+                self.file.close()
+                return
+        fcntl.flock(self.file, fcntl.LOCK_EX)
+        with self.state:
+            if self.given_up:
+                self.file.close()
+            else:
+                self.got.set()
+
+    def within(self, seconds: float) -> bool:
+        """True once the lock is ours; False (and the wait given up) after `seconds`."""
+        if self.got.wait(max(seconds, 0)):
+            return True
+        with self.state:
+            if self.got.is_set():
+                return True
+            self.given_up = True
+        return False
+
+
+class _BoundedWriteLock:
+    """The SQLite write lock, waited for at most `timeout` seconds (WriteBusy after that)."""
+
+    def __init__(self, lock: _SqliteWriteLock, timeout: float) -> None:
+        self.lock, self.timeout = lock, timeout
+
+    def __enter__(self):
+        self.lock.acquire(self.timeout)
+        return self.lock
+
+    def __exit__(self, *exc) -> None:
+        self.lock.release()
 
 
 _write_locks: dict[str, _SqliteWriteLock] = {}
 _write_locks_lock = Lock()  # not _engines_lock: get_engine holds that while it asks for a lock
 
 
-def write_lock(engine: Engine):
-    """A context manager serialising writers to a SQLite database (a no-op elsewhere)."""
+def write_lock(engine: Engine, timeout: float | None = None):
+    """A context manager serialising writers to a SQLite database (a no-op elsewhere).
+
+    With `timeout`, it waits at most that many seconds for the lock, then raises WriteBusy.
+    """
     if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
         return nullcontext()
     with _write_locks_lock:
         if engine.url.database not in _write_locks:
             _write_locks[engine.url.database] = _SqliteWriteLock(engine.url.database)
-        return _write_locks[engine.url.database]
+        lock = _write_locks[engine.url.database]
+    return lock if timeout is None else _BoundedWriteLock(lock, timeout)
 
 
-def ping(engine: Engine) -> bool:
-    """True when the database answers a trivial query."""
+def limit_waits(cursor, dialect_name: str, milliseconds: int | None) -> None:
+    """Make this connection's statements give up after `milliseconds` waiting for a lock (busy) or running.
+
+    None puts back the default (SQLite: BUSY_TIMEOUT_MS; PostgreSQL: no limit).
+    """
+    if dialect_name == "sqlite":
+        cursor.execute(f"PRAGMA busy_timeout={int(milliseconds or BUSY_TIMEOUT_MS)}")
+    elif dialect_name == "postgresql":
+        # statement_timeout covers the wait for a table or row lock as well as the work.
+        cursor.execute(f"SET statement_timeout = {int(milliseconds or 0)}")
+
+
+def write_probe(engine: Engine, timeout: float = 1.0) -> str | None:
+    """None when the database takes a write within `timeout` seconds, else the reason it does not.
+
+    Nothing is written: on SQLite it takes the write lock (BEGIN IMMEDIATE) and rolls back;
+    on PostgreSQL it takes the lock an INSERT into the events table needs, and rolls back.
+    """
+    deadline = time.monotonic() + timeout
     try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return True
-    except Exception:
-        return False
+        with write_lock(engine, timeout), engine.connect() as connection:
+            milliseconds = max(1, math.floor((deadline - time.monotonic()) * 1000))  # what the lock left
+            raw = connection.connection.driver_connection
+            if engine.dialect.name == "sqlite":
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={milliseconds}")
+                try:
+                    isolation, raw.isolation_level = raw.isolation_level, None  # BEGIN issued by us
+                    try:
+                        raw.execute("BEGIN IMMEDIATE")
+                        raw.execute("ROLLBACK")
+                    finally:
+                        raw.isolation_level = isolation
+                finally:
+                    connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            else:
+                try:
+                    connection.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
+                    connection.exec_driver_sql("LOCK TABLE webhookevent IN ROW EXCLUSIVE MODE")
+                finally:
+                    connection.rollback()
+        return None
+    except WriteBusy:
+        return "database is busy: another writer holds the write lock"
+    except Exception as exc:  # noqa: BLE001 - any failure means no write now; the reason is the answer
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        return "database cannot take a write: " + (reason[0] if reason else type(exc).__name__)

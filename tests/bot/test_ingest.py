@@ -223,3 +223,72 @@ def test_the_wal_is_copied_into_the_database_file_in_the_background(sqlite_url):
     while os.path.getsize(database) == size and time.monotonic() < deadline:
         time.sleep(0.05)
     assert os.path.getsize(database) > size + 40 * 5 * 2000  # the new pages reached the file itself
+
+
+def test_a_store_past_its_timeout_answers_at_once_and_a_late_commit_is_queued_once(database_url):
+    """A webhook whose events a commit carries past its deadline gets StoreTimeout (503); if that
+    commit then succeeds, its rows are handed off once, and the redelivery is a duplicate."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite locks the whole file: no single key can hold one commit back")
+    engine = get_engine(database_url)
+    handed_off: list[int] = []
+    outcomes: dict[str, object] = {}
+
+    def store(name: str, key: str, timeout: float) -> None:
+        try:
+            outcomes[name] = store_events(engine, "line", [RawEvent(key, "message", "{}")], then=handed_off.extend,
+                                          timeout=timeout)
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test looks at
+            outcomes[name] = exc
+
+    # Other transactions insert the keys first and keep them uncommitted: an insert of the
+    # same key waits for them (as it would behind any lock), so each commit can be held back.
+    holders = [get_engine(database_url).connect() for _ in range(2)]
+    for holder, key in zip(holders, ("first", "late")):
+        holder.execute(WebhookEvent.__table__.insert().values(
+            channel="line", event_key=key, event_type="message", payload="{}", status="received", attempts=0))
+    threads = {name: threading.Thread(target=store, args=args) for name, args in
+               {"first": ("first", "first", 5.0), "leader": ("leader", "other", 5.0), "late": ("late", "late", 1.0)}.items()}
+    threads["first"].start()
+    time.sleep(0.3)  # "first" is committing (held back); the next two wait for it, together
+    threads["leader"].start()
+    time.sleep(0.1)
+    threads["late"].start()
+    time.sleep(0.2)
+    holders[0].rollback()  # "first" commits; "leader" commits its own and "late"'s events, held back by "late"
+    threads["late"].join(timeout=3)
+    assert isinstance(outcomes["late"], ingest.StoreTimeout)  # answered at its deadline: 503
+    holders[1].rollback()  # ... and now that commit goes through, late
+    for thread in threads.values():
+        thread.join(timeout=5)
+    for holder in holders:
+        holder.close()
+    with engine.connect() as connection:
+        stored = dict(connection.execute(select(WebhookEvent.event_key, WebhookEvent.id)).all())
+    assert set(stored) == {"first", "other", "late"}
+    assert sorted(handed_off) == sorted(stored.values())  # the late commit's rows handed off too, once
+    redelivered = store_events(engine, "line", [RawEvent("late", "message", "{}")], then=handed_off.extend, timeout=5)
+    assert redelivered == [] and sorted(handed_off) == sorted(stored.values())  # a duplicate: not queued again
+
+
+def test_a_store_waits_for_another_sapa_process_holding_the_write_lock_only_until_its_timeout(sqlite_url):
+    """Our own write lock (flock) held by another process, e.g. a worker stuck behind a long write."""
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom crm.db import get_engine, write_lock\n"
+         f"with write_lock(get_engine({sqlite_url!r})):\n    print('held', flush=True)\n    time.sleep(2)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        engine = get_engine(sqlite_url)
+        began = time.monotonic()
+        with pytest.raises(TimeoutError):  # WriteBusy: answered 503 by the webhook
+            store_events(engine, "line", [RawEvent("waited", "message", "{}")], timeout=0.5)
+        assert time.monotonic() - began < 1.0
+        assert holder.wait(timeout=10) == 0
+        # The wait given up let go of the lock once it got it: the next store goes through at once.
+        assert len(store_events(engine, "line", [RawEvent("waited", "message", "{}")], timeout=0.5)) == 1
+    finally:
+        holder.kill()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 from sqlmodel import select
 
 from crm.models import ChannelIdentity, Contact, Message, WebhookEvent
+from tests.bot.locks import database_write_lock_held
 from tests.factories import (
     Webhooks,
     line_all_events,
@@ -211,3 +214,43 @@ def test_an_event_with_an_integer_beyond_64_bits_is_stored_as_sent(hooks, sessio
     event = dict(line_text("halo"), unknownField=2**70)  # LINE adds fields; JSON ints have no size limit
     assert hooks.line(event).status_code == 200
     assert json.loads(events(session)[0].payload)["unknownField"] == 2**70
+
+
+def _post_all_at_once(app, *deliveries) -> list[tuple[int, float]]:
+    """Each (method name, payload) posted from its own thread and client: (status, seconds) in order."""
+    results: list[tuple[int, float] | None] = [None] * len(deliveries)
+    start = threading.Barrier(len(deliveries))
+
+    def post(n: int, method: str, payload: dict) -> None:
+        hooks = Webhooks(app.test_client())
+        start.wait()
+        began = time.monotonic()
+        status = getattr(hooks, method)(payload).status_code
+        results[n] = (status, time.monotonic() - began)
+
+    threads = [threading.Thread(target=post, args=(n, *delivery)) for n, delivery in enumerate(deliveries)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_a_held_write_lock_gets_503_within_the_store_timeout_then_redeliveries_are_answered_once(
+        app, session, database_url, fake_line, fake_telegram):
+    app.config["SAPA"].webhooks.store_timeout_seconds = 1.0
+    deliveries = [("line", line_text(f"pesan {n}", user=f"U{n:032d}", reply_token=f"tok-{n}")) for n in range(6)]
+    deliveries += [("telegram", tg_text("halo", user_id=5_000_000_000 + n, update_id=9000 + n)) for n in range(2)]
+    with database_write_lock_held(database_url):
+        during = _post_all_at_once(app, *deliveries)
+    assert [status for status, _ in during] == [503] * len(deliveries)
+    assert max(seconds for _, seconds in during) < 1.0 + 1.0, during  # at once, not after SQLite's 10 s
+    assert events(session) == []  # nothing half-stored by the refused webhooks
+
+    after = _post_all_at_once(app, *deliveries, *deliveries)  # redelivered, and twice at the same time
+    assert [status for status, _ in after] == [200] * len(deliveries) * 2
+    stored = events(session)
+    assert len(stored) == len(deliveries) and {e.status for e in stored} == {"processed"}
+    assert sorted(call.json["replyToken"] for call in fake_line.calls("/v2/bot/message/reply")) == \
+        sorted(f"tok-{n}" for n in range(6))
+    assert len(fake_telegram.calls("sendMessage")) == 2
