@@ -23,6 +23,7 @@ _engines: dict[str, Engine] = {}
 _engines_lock = Lock()
 _checkpointers: dict[str, Event] = {}  # url -> stops its thread
 CHECKPOINT_SECONDS = 0.2
+CONNECT_TIMEOUT_SECONDS = 5
 BUSY_TIMEOUT_MS = 10_000  # how long a SQLite statement waits for another writer's lock
 
 
@@ -51,7 +52,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # A database host that does not answer at all must fail a connection in seconds (a
+    # webhook's store, /healthz), not after the operating system's TCP timeout.
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                         connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
 
 
 def get_engine(url: str) -> Engine:
