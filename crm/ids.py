@@ -39,27 +39,27 @@ class IdConverter(IntegerConverter):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
-def as_id(text: str) -> int | None:
-    """The row id `text` spells (ASCII digits, 1..MAX_ID), or None."""
+def as_id(text: str, least: int = 1) -> int | None:
+    """The row id `text` spells (ASCII digits, least..MAX_ID; 0 is a cursor before every row), or None."""
     # The length check comes first: int() of thousands of digits is slow, then refused by Python.
-    if text.isascii() and text.isdigit() and len(text) <= len(str(MAX_ID)) and 1 <= int(text) <= MAX_ID:
+    if text.isascii() and text.isdigit() and len(text) <= len(str(MAX_ID)) and least <= int(text) <= MAX_ID:
         return int(text)
     return None
 
 
-def id_value(raw: str | None) -> int | None:
+def id_value(raw: str | None, least: int = 1) -> int | None:
     """A row id sent as text: None when empty, a 400 when not a whole number, a 404 when no row can have it."""
     raw = (raw or "").strip()
     if not raw:
         return None
     if not (raw.isascii() and raw.isdigit()):
         abort(400)
-    row_id = as_id(raw)
+    row_id = as_id(raw, least)
     if row_id is None:
         abort(404)
     return row_id
 
 
-def id_arg(name: str, values: Mapping[str, str] | None = None) -> int | None:
+def id_arg(name: str, values: Mapping[str, str] | None = None, least: int = 1) -> int | None:
     """The row id in query parameter `name` (or in `values`, e.g. `request.form`), as `id_value` reads it."""
-    return id_value((request.args if values is None else values).get(name))
+    return id_value((request.args if values is None else values).get(name), least)

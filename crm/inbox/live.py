@@ -106,9 +106,9 @@ def events():
     engine = _engine()
     with Session(engine) as db:
         start = latest_message_id(session=db)
-    after = id_arg("after")
+    after = id_arg("after", least=0)
     if after is None:
-        after = as_id(request.headers.get("Last-Event-ID", ""))  # a reconnecting EventSource resumes here
+        after = as_id(request.headers.get("Last-Event-ID", ""), least=0)  # a reconnecting EventSource resumes here
     cursor = {"message": min(after, start) if after is not None else start, "updated": utcnow() - timedelta(seconds=2)}
     # Outbound rows the page shows as queued/sending: their status is reported even if it
     # changed before this stream started.

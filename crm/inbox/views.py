@@ -204,7 +204,7 @@ def conversation(conversation_id: int):
 @permission_required("conversations.view")
 def conversation_messages(conversation_id: int):
     """History items newer than `after` (for live updates)."""
-    after = id_arg("after")
+    after = id_arg("after", least=0)
     with Session(_engine()) as db:
         conv = _conversation_or_404(db, conversation_id)
         items = data.timeline(session=db, conversation=conv, with_notes=False, after_id=after or 0)
