@@ -59,7 +59,7 @@ def id_inputs(app, line_chat, session) -> list[tuple[str, str, dict]]:
     from crm.db import utcnow
     from crm.promotions import Promotion
 
-    app.config["SAPA"].inbox.live_stream_seconds = 0.01
+    app.config["SAPA"].inbox.live_stream_seconds = app.config["SAPA"].inbox.live_poll_seconds = 0.01
     conversation_id, _ = line_chat
     promotion = Promotion(title="Promo", starts_at=utcnow(), ends_at=utcnow() + timedelta(days=7))
     session.add(promotion)
