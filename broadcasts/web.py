@@ -33,6 +33,7 @@ from crm import promotions as promo_data
 from crm import stores as store_data
 from crm.api import ApiError
 from crm.db import session_scope, utcnow
+from crm.ids import id_arg, id_value
 from crm.inbox import NAV, data
 from crm.inbox.auth import current_staff, permission_required
 from crm.inbox.i18n import register, t
@@ -245,11 +246,6 @@ def _message(form, suffix: str = "") -> dict[str, Any]:
     return message
 
 
-def _int_or_none(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value) if value.isdigit() else None
-
-
 class _FormError(Exception):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
@@ -262,10 +258,10 @@ def _campaign_values(form) -> dict[str, Any]:
     values: dict[str, Any] = {"name": form.get("name", ""), "timezone_name": settings.timezone,
                               "quota_policy": form.get("quota_policy") or settings.broadcasts.quota_policy,
                               "channels": form.getlist("channels") or ["line", "telegram"],
-                              "promotion_id": _int_or_none(form.get("promotion_id")),
+                              "promotion_id": id_arg("promotion_id", form),
                               "misfire_grace_seconds": settings.broadcasts.misfire_grace_seconds}
     if form.get("audience") == "segment":
-        values["segment_id"] = _int_or_none(form.get("segment_id"))
+        values["segment_id"] = id_arg("segment_id", form)
         if values["segment_id"] is None:
             raise _FormError("segment_id", t("err_pick_segment"))
     else:
@@ -369,9 +365,7 @@ def campaign_new():
     if request.method == "GET":
         form: dict[str, Any] = {"channels": ["line", "telegram"], "audience": "rules", "rules": '{"all": []}',
                                 "when": "now", "split_a": 50, "test_percent": 20}
-        source = request.args.get("from", type=int)
-        offer = request.args.get("offer", type=int)
-        segment_id = request.args.get("segment", type=int)
+        source, offer, segment_id = id_arg("from"), id_arg("offer"), id_arg("segment")
         with Session(_engine()) as db:
             if source is not None:
                 campaign = db.get(Campaign, source)
@@ -469,7 +463,7 @@ def campaign_preview():
     settings = _settings()
     promotion = None
     with Session(_engine()) as db:
-        promotion_id = _int_or_none(form.get("promotion_id"))
+        promotion_id = id_arg("promotion_id", form)
         if promotion_id is not None:
             promotion = db.get(promo_data.Promotion, promotion_id)
         for suffix in ("", "_b") if form.get("ab") else ("",):
@@ -487,7 +481,7 @@ def campaign_preview():
                 out["errors"].append({"field": "recurrence", "message": f"{t('err_cron')} ({exc})"})
         try:
             if form.get("audience") == "segment":
-                segment = db.get(Segment, _int_or_none(form.get("segment_id")) or 0)
+                segment = db.get(Segment, id_arg("segment_id", form) or 0)
                 rules = segment.rules if segment else None
             else:
                 rules = json.loads(form.get("rules") or "{}")
@@ -697,7 +691,7 @@ def journey_update(key: str):
         for name in journey_data.DEFAULTS[key]["options"]:
             raw = form.get(name, "").strip()
             if name == "promotion_id":
-                options[name] = _int_or_none(raw)
+                options[name] = id_value(raw)
             elif raw:
                 if not raw.isdigit():
                     flash(t("err_bad_number"), "error")
@@ -740,7 +734,7 @@ def offer_update(promotion_id: int):
     form = request.form
     changes: dict[str, Any] = {}
     try:
-        store_id = _int_or_none(form.get("store_id"))
+        store_id = id_arg("store_id", form)
         radius = form.get("radius_km", "").strip()
         changes["store_id"] = store_id
         changes["radius_km"] = float(radius) if radius and store_id is not None else None

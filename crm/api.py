@@ -83,9 +83,13 @@ def _json_body(model: type[BaseModel]) -> BaseModel:
         raise ApiError(422, "invalid fields", details) from None
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    # Absent is the default; present but empty is refused, as the document's types say.
-    raw = request.args.get(name)
+def query_value(name: str) -> str | None:
+    """A query parameter's value, None when absent or empty (`?limit=` means "not given", as the contract writes it)."""
+    return request.args.get(name) or None
+
+
+def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
+    raw = query_value(name)
     if raw is None:
         return default
     try:
@@ -98,7 +102,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 
 def _enum_arg(name: str, values: Sequence[str], default: str | None = None) -> str | None:
-    raw = request.args.get(name)
+    raw = query_value(name)
     if raw is None:
         return default
     if raw not in values:
@@ -107,13 +111,18 @@ def _enum_arg(name: str, values: Sequence[str], default: str | None = None) -> s
 
 
 def _bool_arg(name: str) -> bool | None:
-    raw = request.args.get(name)
+    raw = query_value(name)
     if raw is None:
         return None
     raw = raw.lower()
     if raw not in ("true", "false", "1", "0"):
         raise ApiError(400, f"{name} must be true or false")
     return raw in ("true", "1")
+
+
+def contact_filter() -> int | None:
+    """The `contact_id` filter of a list: a row id, or None when not given."""
+    return _int_arg("contact_id", None, 1, MAX_ID)
 
 
 def contact_public(contact: Contact, identities: list[ChannelIdentity]) -> ContactPublic:
@@ -158,7 +167,7 @@ def list_contacts():
     channel = _enum_arg("channel", CHANNELS)
     limit = _int_arg("limit", 50, 1, 500)
     with Session(_engine()) as session:
-        rows = contact_data.search_contacts(session=session, q=request.args.get("q") or None, channel=channel, limit=limit)
+        rows = contact_data.search_contacts(session=session, q=query_value("q"), channel=channel, limit=limit)
         identities = contact_data.identities_of(session=session, contact_ids=[c.id for c in rows])
         return _dump(ContactList(items=[contact_public(c, identities[c.id]) for c in rows]))
 
@@ -238,8 +247,9 @@ def list_conversations():
     status = _enum_arg("status", CONVERSATION_STATUSES)
     if status:
         query = query.where(Conversation.status == status)
-    if "contact_id" in request.args:
-        query = query.where(Conversation.contact_id == _int_arg("contact_id", 0, 1, MAX_ID))
+    contact_id = contact_filter()
+    if contact_id is not None:
+        query = query.where(Conversation.contact_id == contact_id)
     limit = _int_arg("limit", 100, 1, 1000)
     with Session(_engine()) as session:
         rows = session.exec(query.order_by(Conversation.last_message_at.desc().nulls_last()).limit(limit)).all()
@@ -273,8 +283,9 @@ OPENAPI_PATHS: dict[str, dict] = {}
 
 
 def query_param(name: str, type_: str = "string", **schema: Any) -> dict:
-    """An optional query parameter for the OpenAPI document (`schema`: bounds, enum, pattern)."""
-    return {"name": name, "in": "query", "required": False, "schema": {"type": type_, **schema}}
+    """An optional query parameter for the OpenAPI document (`schema`: bounds, enum, pattern); empty = not given."""
+    return {"name": name, "in": "query", "required": False, "allowEmptyValue": True,
+            "schema": {"type": type_, **schema}}
 
 
 def limit_param(high: int) -> dict:
@@ -346,7 +357,8 @@ def openapi_document() -> dict:
                                     ref_template="#/components/schemas/{model}")
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Sapa API", "version": "1"},
+        "info": {"title": "Sapa API", "version": "1",
+                 "description": "A query parameter sent with an empty value (`?limit=`) is the same as one not sent."},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
         "components": {"schemas": schemas["$defs"],

@@ -23,7 +23,7 @@ from crm import promotions as promo_data
 from crm import stores as store_data
 from crm.api import (
     ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _bool_arg, _dump, _engine, _enum_arg, _int_arg, _json_body,
-    _response, api, enum_param, json_body, limit_param, path_param, query_param, require_token,
+    _response, api, enum_param, json_body, limit_param, path_param, query_param, query_value, require_token,
 )
 from crm.db import session_scope, utcnow
 from crm.models import CHANNELS
@@ -129,7 +129,7 @@ def store_public(store: store_data.Store, distance_km: float | None = None) -> S
 
 
 def _float_arg(name: str, default: float, low: float, high: float) -> float:
-    raw = request.args.get(name)
+    raw = query_value(name)
     if raw is None:
         return default
     try:
@@ -142,7 +142,7 @@ def _float_arg(name: str, default: float, low: float, high: float) -> float:
 
 
 def _near_arg() -> tuple[float, float] | None:
-    raw = request.args.get("near")
+    raw = query_value("near")
     if raw is None:
         return None
     match = NEAR.fullmatch(raw)
@@ -448,7 +448,7 @@ def list_faqs():
         if q:
             hits = faq_data.search_faq(session=session, text=q, lang=lang, limit=limit)
             return _dump(FaqList(items=[faq_public(hit.entry, hit.score) for hit in hits]))
-        rows = faq_data.list_faqs(session=session, active=active, category=request.args.get("category") or None)
+        rows = faq_data.list_faqs(session=session, active=active, category=query_value("category"))
         return _dump(FaqList(items=[faq_public(e) for e in rows[:limit]]))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from flask import current_app, g, jsonify, request
+from flask import current_app, g, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -15,10 +15,10 @@ from crm import history
 from crm import orders as order_data
 from crm.api import (
     CONTACT_FILTER, ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _bool_arg, _engine, _enum_arg, _int_arg,
-    _json_body, _response, api, enum_param, json_body, limit_param, path_param, query_param, require_token,
+    _json_body, _response, api, contact_filter, enum_param, json_body, limit_param, path_param, query_param,
+    require_token,
 )
 from crm.db import session_scope, utcnow
-from crm.ids import MAX_ID
 from crm.schemas import PatchModel, UtcDatetime, json_int
 from handlers.texts import STATUS_EMOJI, status_label, text
 
@@ -170,10 +170,6 @@ def _dump(model: BaseModel, status: int = 200):
     return jsonify(model.model_dump(mode="json")), status
 
 
-def _contact_filter() -> int | None:
-    return _int_arg("contact_id", 0, 1, MAX_ID) if "contact_id" in request.args else None
-
-
 # --- products -----------------------------------------------------------------------
 
 
@@ -228,7 +224,7 @@ def update_product(product_id: int):
 def list_orders():
     """Orders, newest first, filtered by contact and status."""
     query = select(order_data.Order)
-    contact_id = _contact_filter()
+    contact_id = contact_filter()
     if contact_id is not None:
         query = query.where(order_data.Order.contact_id == contact_id)
     status = _enum_arg("status", order_data.STATUSES)
@@ -293,7 +289,7 @@ def notify_status(*, session: Session, order: order_data.Order) -> str | None:
 def list_complaints():
     """Complaints, newest first, filtered by contact and status."""
     query = select(complaint_data.Complaint)
-    contact_id = _contact_filter()
+    contact_id = contact_filter()
     if contact_id is not None:
         query = query.where(complaint_data.Complaint.contact_id == contact_id)
     status = _enum_arg("status", complaint_data.STATUSES)

@@ -1,7 +1,10 @@
-"""Row ids as URLs and API fields carry them: bounded to what every id column can hold."""
+"""Row ids as URLs, query strings, forms and API fields carry them: bounded to what every id column can hold."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from flask import abort, request
 from werkzeug.routing import IntegerConverter, Map
 
 # The primary keys are INTEGER columns: 32-bit signed on PostgreSQL (SQLite's take 64 bits),
@@ -34,3 +37,29 @@ class IdConverter(IntegerConverter):
     def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = 1, max: int | None = MAX_ID,
                  signed: bool = False) -> None:
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def as_id(text: str, least: int = 1) -> int | None:
+    """The row id `text` spells (ASCII digits, least..MAX_ID; 0 is a cursor before every row), or None."""
+    # The length check comes first: int() of thousands of digits is slow, then refused by Python.
+    if text.isascii() and text.isdigit() and len(text) <= len(str(MAX_ID)) and least <= int(text) <= MAX_ID:
+        return int(text)
+    return None
+
+
+def id_value(raw: str | None, least: int = 1) -> int | None:
+    """A row id sent as text: None when empty, a 400 when not a whole number, a 404 when no row can have it."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()):
+        abort(400)
+    row_id = as_id(raw, least)
+    if row_id is None:
+        abort(404)
+    return row_id
+
+
+def id_arg(name: str, values: Mapping[str, str] | None = None, least: int = 1) -> int | None:
+    """The row id in query parameter `name` (or in `values`, e.g. `request.form`), as `id_value` reads it."""
+    return id_value((request.args if values is None else values).get(name), least)

@@ -23,6 +23,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from crm.db import session_scope, utcnow
+from crm.ids import as_id, id_arg
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
 from crm.inbox.views import inbox
@@ -101,17 +102,17 @@ def events():
     """The live stream: `message`, `conversation`, `status` and `presence` events."""
     staff = current_staff()
     settings = current_app.config["SAPA"].inbox
-    conversation_id = request.args.get("conversation", type=int)
+    conversation_id = id_arg("conversation")
     engine = _engine()
     with Session(engine) as db:
         start = latest_message_id(session=db)
-    after = request.args.get("after", type=int)
+    after = id_arg("after", least=0)
     if after is None:
-        after = request.headers.get("Last-Event-ID", type=int)  # a reconnecting EventSource resumes here
+        after = as_id(request.headers.get("Last-Event-ID", ""), least=0)  # a reconnecting EventSource resumes here
     cursor = {"message": min(after, start) if after is not None else start, "updated": utcnow() - timedelta(seconds=2)}
     # Outbound rows the page shows as queued/sending: their status is reported even if it
     # changed before this stream started.
-    pending = [int(x) for x in request.args.get("pending", "").split(",")[:50] if x.isdigit()]
+    pending = [row_id for x in request.args.get("pending", "").split(",")[:50] if (row_id := as_id(x))]
     cursor["pending"] = {message_id: None for message_id in pending}
 
     slots = _stream_slots()

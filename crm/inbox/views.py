@@ -20,6 +20,7 @@ from bot import messages as m
 from crm import complaints as complaint_data
 from crm import orders as order_data
 from crm.db import session_scope, utcnow
+from crm.ids import id_arg
 from crm.inbox import auth, data
 from crm.inbox.auth import can, current_staff, permission_required
 from crm.inbox.i18n import LANGUAGES, error_text, t
@@ -201,7 +202,7 @@ def conversation_list():
     """Only the list (for live refreshes)."""
     staff = current_staff()
     filters = data.Filters.from_args(request.args)
-    selected = request.args.get("selected", type=int)
+    selected = id_arg("selected")
     with Session(_engine()) as db:
         return render_template("inbox/_list.html", **_list_context(db, staff, filters, selected))
 
@@ -243,7 +244,7 @@ def conversation(conversation_id: int):
 @permission_required("conversations.view")
 def conversation_messages(conversation_id: int):
     """History items newer than `after` (for live updates)."""
-    after = request.args.get("after", type=int)
+    after = id_arg("after", least=0)
     with Session(_engine()) as db:
         conv = _conversation_or_404(db, conversation_id)
         items = data.timeline(session=db, conversation=conv, with_notes=False, after_id=after or 0)
@@ -339,10 +340,10 @@ def manage(conversation_id: int, action: str):
         with session_scope(_engine()) as db:
             conv = _conversation_or_404(db, conversation_id)
             if action == "assign":
-                raw = form.get("assignee_id", "")
+                assignee_id = id_arg("assignee_id", form)
                 assignee = None
-                if raw:
-                    assignee = db.get(StaffUser, int(raw)) if raw.isdigit() else None
+                if assignee_id is not None:
+                    assignee = db.get(StaffUser, assignee_id)
                     if assignee is None:
                         raise data.InboxError("assignee_not_agent")
                 data.assign(session=db, conversation=conv, staff=staff, assignee=assignee)
@@ -544,9 +545,11 @@ def task_add():
     try:
         try:
             due = date.fromisoformat(request.form.get("due_on", ""))
-            contact_id = int(request.form.get("contact_id", ""))
         except ValueError:
             raise data.InboxError("bad_date") from None
+        contact_id = id_arg("contact_id", request.form)
+        if contact_id is None:
+            raise data.InboxError("unknown_contact")
         with session_scope(_engine()) as db:
             data.create_task(session=db, staff=staff, contact_id=contact_id, title=request.form.get("title", ""),
                              due_on=due)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.factories import Webhooks, tg_text
+
 
 def _operations(spec: dict):
     for path, operations in spec["paths"].items():
@@ -44,9 +46,29 @@ def test_an_undeclared_method_is_405_with_allow(client, auth):
     assert {"GET", "POST"} <= {m.strip() for m in response.headers["Allow"].split(",")}
 
 
-@pytest.mark.parametrize("query", ["limit=", "limit=0", "limit=501", "channel=", "channel=fax"])
+@pytest.mark.parametrize("query", ["limit=0", "limit=501", "limit=x", "channel=fax"])
 def test_typed_query_values_outside_the_document_are_400(client, auth, query):
     assert client.get(f"/api/v1/contacts?{query}", headers=auth).status_code == 400
+
+
+def test_empty_query_values_mean_not_given_as_the_contract_writes_them(client, auth):
+    Webhooks(client).telegram(tg_text("halo", user_id=7002, first_name="Sari"))
+    response = client.get("/api/v1/contacts?q=&channel=&limit=", headers=auth)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert [c["display_name"] for c in response.get_json()["items"]] == ["Sari"]
+
+
+def test_every_list_endpoint_takes_every_query_parameter_empty(client, auth, spec):
+    Webhooks(client).telegram(tg_text("halo", user_id=7003, first_name="Budi"))
+    lists = [(path, op["parameters"]) for path, method, op in _operations(spec)
+             if method == "get" and "{" not in path and op.get("parameters")]
+    assert len(lists) >= 9  # contacts, conversations, orders, complaints, stores, promotions, faqs, ...
+    for path, parameters in lists:
+        assert all(p["allowEmptyValue"] for p in parameters), path  # the document says so too
+        url = "/api/v1" + path
+        empty = client.get(url + "?" + "&".join(f"{p['name']}=" for p in parameters), headers=auth)
+        assert empty.status_code == 200, (path, empty.get_data(as_text=True))
+        assert empty.get_json() == client.get(url, headers=auth).get_json(), path
 
 
 @pytest.mark.parametrize("body", [{"price": 1, "sku": "A", "name": "x", "active": 0},
