@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import (
-    Blueprint, Flask, abort, current_app, flash, jsonify, redirect, render_template, request, url_for,
+    Blueprint, Flask, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for,
 )
 from sqlalchemy import select
 from sqlmodel import Session
@@ -774,7 +774,10 @@ def profile():
         with session_scope(_engine()) as db:
             code, expires_at = staff_links.new_code(session=db, staff_user_id=staff.id)
             data.audit(session=db, staff=staff, action="staff.link_code", target_type="staff", target_id=staff.id)
-        return _profile_page(staff, code=code, expires_at=expires_at)
+        # Shown by the GET this redirects to: reloading the page (as it asks, once the bot has
+        # answered) must not post again and make a new code.
+        session[LINK_CODE_KEY] = [code, expires_at.isoformat()]
+        return redirect(url_for("marketing.profile"), 303)
     channel = request.form.get("channel", "")
     if action == "unlink" and channel in CHANNELS:
         with session_scope(_engine()) as db:
@@ -788,14 +791,32 @@ def profile():
     return _profile_page(staff, status=400)
 
 
-def _profile_page(staff: StaffUser, code: str | None = None, expires_at: datetime | None = None, status: int = 200):
+LINK_CODE_KEY = "link_code"
+
+
+def _profile_page(staff: StaffUser, status: int = 200):
     with Session(_engine()) as db:
         links = staff_links.links_of(session=db, staff_user_id=staff.id)
+    code, expires_at = _pending_code(links)
     username = _settings().telegram.username
     return render_template("marketing/profile.html", links=links, code=code, minutes=staff_links.CODE_MINUTES,
                            expires=expires_at.astimezone(_settings().tz).strftime("%H:%M") if expires_at else "",
                            telegram_link=f"https://t.me/{username}?start={code}" if code and username else None,
                            channels=_settings().channels), status
+
+
+def _pending_code(links) -> tuple[str | None, datetime | None]:
+    """The link code this session was last shown, while it can still be used (else forgotten)."""
+    code, expires = session.get(LINK_CODE_KEY) or (None, None)
+    if code is None:
+        return None, None
+    expires_at = datetime.fromisoformat(expires)
+    made_at = expires_at - timedelta(minutes=staff_links.CODE_MINUTES)
+    # A code is used once: an account linked since it was made used it.
+    if expires_at <= utcnow() or any(staff_links.aware(link.linked_at) >= made_at for link, _contact in links):
+        session.pop(LINK_CODE_KEY, None)
+        return None, None
+    return code, expires_at
 
 
 # --- registration ---------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def redeem(*, session: Session, code: str, channel: str, external_id: str, conta
     now = now or utcnow()
     row = session.execute(select(StaffLinkCode).where(StaffLinkCode.code_hash == _hash(code.upper()))
                           .with_for_update()).scalars().first()
-    if row is None or row.used_at is not None or _aware(row.expires_at) <= now:
+    if row is None or row.used_at is not None or aware(row.expires_at) <= now:
         return None
     staff = session.get(StaffUser, row.staff_user_id)
     if staff is None or not staff.active:
@@ -93,8 +93,8 @@ def redeem(*, session: Session, code: str, channel: str, external_id: str, conta
     return staff
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive UTC.
+def aware(moment: datetime) -> datetime:
+    """The moment as timezone-aware UTC (SQLite hands back naive UTC)."""
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 

@@ -4,7 +4,8 @@ only there, through the outbound path every message takes, and land in that acco
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -40,10 +41,18 @@ def draft(marketer, session) -> Campaign:
     return session.execute(select(Campaign)).scalars().one()
 
 
-def new_code(marketer) -> str:
-    page = marketer.post("/inbox/me", {"action": "code"})
+def shown_code(marketer) -> str | None:
+    """The link code /inbox/me shows now, if any."""
+    page = marketer.get("/inbox/me")
     assert page.status_code == 200
-    return re.search(r'id="code">([A-Z2-9]{4}-[A-Z2-9]{4})<', page.get_data(as_text=True)).group(1)
+    found = re.search(r'id="code">([A-Z2-9]{4}-[A-Z2-9]{4})<', page.get_data(as_text=True))
+    return found.group(1) if found else None
+
+
+def new_code(marketer) -> str:
+    made = marketer.post("/inbox/me", {"action": "code"})
+    assert made.status_code == 303 and made.location.endswith("/inbox/me")
+    return shown_code(marketer)
 
 
 def history_of(session, external_id: str) -> list[Message]:
@@ -164,3 +173,15 @@ def test_chat_ids_typed_in_before_codes_existed_do_not_count_as_linked(tmp_path)
     assert "line_user_id" not in {column["name"] for column in inspect(engine).get_columns("staffuser")}
     command.downgrade(alembic_config(url), "0005")  # and back
     engine.dispose()
+
+
+def test_reloading_the_page_shows_the_same_code_until_it_links_an_account(marketer, hooks, session):
+    code = new_code(marketer)
+    assert shown_code(marketer) == code  # a reload neither makes a new code nor loses this one
+    hooks.line(line_text(code, user=STAFF_LINE))
+    page = marketer.get("/inbox/me").get_data(as_text=True)
+    assert shown_code(marketer) is None and "terhubung" in page
+    linked = session.execute(select(StaffChatLink.linked_at)).scalar_one()
+    shop_time = linked.replace(tzinfo=timezone.utc).astimezone(ZoneInfo("Asia/Jakarta")) if linked.tzinfo is None \
+        else linked.astimezone(ZoneInfo("Asia/Jakarta"))
+    assert shop_time.strftime("%Y-%m-%d %H:%M") in page  # the shop's time, as the code's expiry is shown

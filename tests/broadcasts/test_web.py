@@ -265,7 +265,8 @@ def test_test_send_reaches_only_the_staff_members_own_account(marketer, runtime,
     unlinked = marketer.post(f"/inbox/campaigns/{campaign.id}/test")
     assert unlinked.status_code == 303 and unlinked.location.endswith("/inbox/me")
     assert marketer.post("/inbox/me", {"line_user_id": STAFF_LINE}).status_code == 400
-    page = marketer.post("/inbox/me", {"action": "code"}).get_data(as_text=True)
+    assert marketer.post("/inbox/me", {"action": "code"}).status_code == 303
+    page = marketer.get("/inbox/me").get_data(as_text=True)
     code = re.search(r'id="code">([A-Z0-9-]+)<', page).group(1)
     Webhooks(client).line(line_text(code, user=STAFF_LINE))  # sent from the staff member's own phone
     session.expire_all()
