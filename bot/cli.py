@@ -335,13 +335,19 @@ def token_add(name: str) -> None:
 
 @token.command("list")
 def token_list() -> None:
-    """List the API tokens: id, name, created, last used, revoked."""
+    """List the API tokens: id, name, created, last used, revoked (in the shop's timezone, as on the Staff page)."""
+    from datetime import timezone
+
     from sqlmodel import Session
 
     from crm.tokens import list_tokens
 
+    tz = _settings().tz
+
     def when(value) -> str:
-        return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+        if not value:
+            return "-"
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
     with Session(_engine()) as session:
         rows = list_tokens(session=session)
