@@ -22,6 +22,7 @@ from crm.api import message_public
 
 simulator = Blueprint("simulator", __name__, url_prefix="/simulator")
 USER_ID = re.compile(r"^[A-Za-z0-9_-]{3,40}$")
+EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 KINDS = {"text", "postback", "location", "follow", "unfollow", "sticker"}
 
 
@@ -67,7 +68,13 @@ def send():
         event["title"] = str(body.get("title") or "")[:100]
     from bot.ingest import RawEvent
 
-    return store_and_queue("simulator", [RawEvent(key=uuid.uuid4().hex, type=kind, payload=json.dumps(event))])
+    # The page names each action, as LINE names each event, and sends it again under the same
+    # name after a 503 (a held database): stored once however often it arrives.
+    event_id = body.get("event_id")
+    if event_id is not None and not (isinstance(event_id, str) and EVENT_ID.match(event_id)):
+        return _error("event_id must be 8-64 letters, digits, _ or -")
+    key = f"{user}:{event_id}" if event_id else uuid.uuid4().hex
+    return store_and_queue("simulator", [RawEvent(key=key, type=kind, payload=json.dumps(event))])
 
 
 @simulator.get("/api/messages")

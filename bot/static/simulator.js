@@ -17,15 +17,34 @@
     store.setItem("sapa.sim.style", style);
   }
 
+  // Like a platform: each action has an id, and one the server could not store (503) or
+  // did not answer is sent again under that id, backing off, so it is stored exactly once.
+  const RETRY_FIRST_MS = 1000, RETRY_MAX_MS = 15000, RETRY_FOR_MS = 5 * 60 * 1000;
+
   async function send(payload) {
     $("status").textContent = "";
-    const body = Object.assign({ user, name: $("name").value, language: $("language").value, style: $("style").value }, payload);
-    try {
-      const res = await fetch("api/send", {
-        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
-      });
-      if (!res.ok) { $("status").textContent = (await res.json()).error || res.statusText; }
-    } catch (err) { $("status").textContent = "Server tidak terjangkau / server unreachable"; }
+    const eventId = Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
+    const body = Object.assign({ user, name: $("name").value, language: $("language").value, style: $("style").value,
+                                 event_id: eventId }, payload);
+    const started = Date.now();
+    for (let wait = RETRY_FIRST_MS; ; wait = Math.min(wait * 2, RETRY_MAX_MS)) {
+      let retry = false;
+      try {
+        const res = await fetch("api/send", {
+          method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+        });
+        if (res.status === 503) { retry = true; }
+        else if (!res.ok) { $("status").textContent = (await res.json()).error || res.statusText; }
+        else { $("status").textContent = ""; }
+      } catch (err) { retry = true; }
+      if (!retry) { break; }
+      if (Date.now() - started > RETRY_FOR_MS) {
+        $("status").textContent = "Pesan tidak terkirim, coba lagi nanti / Not sent, please try again later";
+        break;
+      }
+      $("status").textContent = "Server sibuk, mengirim ulang… / Server busy, sending again…";
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
     setTimeout(poll, 150);
   }
 

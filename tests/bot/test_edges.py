@@ -96,3 +96,11 @@ def test_a_line_event_with_nul_in_its_fields_is_processed_without_them(hooks, se
     assert hooks.line(event).status_code == 200
     assert {e.status for e in _stored(session)} == {"processed"}
     assert session.exec(select(Message).where(Message.direction == "in")).one().text == "halo"
+
+
+def test_a_simulated_action_sent_again_under_its_id_is_stored_once(client, session):
+    action = {"user": "sim-retry", "kind": "text", "text": "halo", "event_id": "k1x2-abcdef12"}
+    first, again = (client.post("/simulator/api/send", json=action).get_json() for _ in range(2))
+    assert (first["stored"], again["stored"], again["duplicates"]) == (1, 0, 1)
+    assert len(_stored(session)) == 1
+    assert client.post("/simulator/api/send", json={**action, "event_id": "bad id!"}).status_code == 400

@@ -222,3 +222,26 @@ def test_the_inbox_fits_a_phone_screen(browser, server, staff, webhooks):
     assert width <= 380  # nothing wider than the screen
     assert page.locator(".list-pane").is_hidden()  # the open conversation replaces the list
     context.close()
+
+
+def test_a_simulated_customer_typing_while_the_database_is_held_is_stored_once_and_answered(
+        browser, server, settings, session):
+    from crm.models import WebhookEvent
+    from tests.bot.locks import database_write_lock_held
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{server}/simulator/")
+    with database_write_lock_held(settings.database_url):
+        page.fill("#text", "halo kak")
+        page.press("#text", "Enter")
+        # The store gives up after webhooks.store_timeout_seconds: the page says it sends again.
+        page.wait_for_function("document.getElementById('status').textContent.includes('sending again')",
+                               timeout=15000)
+    page.wait_for_function("[...document.querySelectorAll('#chat li')].length >= 2", timeout=20000)
+    bubbles = page.locator("#chat li").all_inner_texts()
+    assert sum(bubble.startswith("halo kak") for bubble in bubbles) == 1, bubbles
+    session.expire_all()
+    texts = [e.payload for e in session.exec(select(WebhookEvent).where(WebhookEvent.channel == "simulator")).all()]
+    assert len(texts) == 1 and "halo kak" in texts[0]
+    context.close()
