@@ -32,7 +32,7 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any, Callable
 
-from flask import abort, current_app, g, jsonify, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import errors, parse, storage, strategies
@@ -43,6 +43,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from crm.db import session_scope
+from crm.inbox.i18n import t
 from crm.models import ROLES, RateLimitCounter, StaffUser
 from crm.staff import end_sessions
 
@@ -348,15 +349,22 @@ def current_staff() -> StaffUser | None:
         return None
     lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
     if time.time() - auth_at > lifetime:
-        session.clear()
+        _end_session("session_expired")
         return None
     with Session(_engine(), expire_on_commit=False) as db:
         user = db.get(StaffUser, staff_id)
     if user is None or not user.active or session.get("generation") != user.session_generation:
-        session.clear()  # deactivated, or logged out / password or role changed since this login
+        # deactivated, or logged out / password or role changed since this login
+        _end_session("session_ended", user.language if user is not None else None)
         return None
     g.staff = user
     return user
+
+
+def _end_session(reason: str, language: str | None = None) -> None:
+    """Forget this browser's session, and say why on the login page it is sent to."""
+    session.clear()
+    flash(t(reason, language), "info")
 
 
 def can(permission: str, user: StaffUser | None = None) -> bool:

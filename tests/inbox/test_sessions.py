@@ -25,7 +25,8 @@ def test_a_copied_session_cookie_stops_working_at_logout(app, agent):
     stolen = copy_of(app, agent.client)
     assert stolen.get("/inbox/").status_code == 200
     assert agent.post("/inbox/logout").status_code == 302
-    assert stolen.get("/inbox/").status_code == 302  # to the login page
+    assert stolen.get("/inbox/").status_code == 302  # to the login page, which says why
+    assert "Sesi ini sudah diakhiri" in stolen.get("/inbox/login").get_data(as_text=True)
     assert stolen.get("/inbox/c/1/messages", headers={"X-Requested-With": "fetch"}).status_code == 401
 
 
