@@ -84,8 +84,8 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per round (default 5)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds (default 3)")
     parser.add_argument("--database-url", help="default: a fresh SQLite WAL file in a temp dir")
-    parser.add_argument("--store-timeout", type=float, default=5.0,
-                        help="seconds a store may take, as webhooks.store_timeout_seconds (default 5)")
+    parser.add_argument("--store-timeout", type=float, default=4.0,
+                        help="seconds a store may take, as webhooks.store_timeout_seconds (default 4)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="sapa-bench-store-") as tmp:

@@ -78,7 +78,7 @@ class TelegramSettings(BaseModel):
 
 class WebhookSettings(BaseModel):
     max_body_bytes: int = Field(1_000_000, gt=0)
-    store_timeout_seconds: float = Field(5.0, gt=0, le=30)
+    store_timeout_seconds: float = Field(4.0, gt=0, le=30)
 
 
 class QueueSettings(BaseModel):
