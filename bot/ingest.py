@@ -6,14 +6,13 @@ import atexit
 import logging
 import math
 import os
-import threading
 import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager as ContextManager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from queue import Empty, SimpleQueue
-from threading import Event, Lock, Thread
+from threading import TIMEOUT_MAX, Event, Lock, Thread
 
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Dialect, Engine
@@ -134,7 +133,7 @@ class _GroupCommit:
                 self.leader = write
         if not lead:
             # Woken once: committed by a leader, or made the next leader.
-            woken = write.wake.acquire(timeout=min(max(write.seconds_left(), 0), threading.TIMEOUT_MAX))
+            woken = write.wake.acquire(timeout=min(max(write.seconds_left(), 0), TIMEOUT_MAX))
             if write.done:
                 return None
             if not woken or write.seconds_left() <= 0:
@@ -183,7 +182,7 @@ class _GroupCommit:
                 for write in batch for event in write.events]
         chunks = [rows[i:i + ROWS_PER_STATEMENT] for i in range(0, len(rows), ROWS_PER_STATEMENT)]
         bounded = deadline != math.inf
-        with write_lock(self.engine, deadline - time.monotonic()) if bounded else write_lock(self.engine):
+        with write_lock(self.engine, deadline - time.monotonic() if bounded else None):
             if self.connection is None:
                 self.connection = self._connect()
             connection = self.connection

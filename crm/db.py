@@ -32,6 +32,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A stored timestamp as timezone-aware UTC (SQLite hands them back naive)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # WAL lets the web process write while workers read; busy_timeout makes concurrent
     # writers wait for the lock instead of failing with "database is locked".
@@ -293,9 +298,9 @@ def write_probe(engine: Engine, timeout: float = 1.0) -> str | None:
     try:
         with write_lock(engine, timeout), engine.connect() as connection:
             milliseconds = max(1, math.floor((deadline - time.monotonic()) * 1000))  # what the lock left
-            raw = connection.connection.driver_connection
             if engine.dialect.name == "sqlite":
-                connection.exec_driver_sql(f"PRAGMA busy_timeout={milliseconds}")
+                raw = connection.connection.driver_connection
+                limit_waits(raw, "sqlite", milliseconds)
                 try:
                     isolation, raw.isolation_level = raw.isolation_level, None  # BEGIN issued by us
                     try:
@@ -304,7 +309,7 @@ def write_probe(engine: Engine, timeout: float = 1.0) -> str | None:
                     finally:
                         raw.isolation_level = isolation
                 finally:
-                    connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                    limit_waits(raw, "sqlite", None)
             else:
                 try:
                     connection.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
