@@ -336,10 +336,9 @@ def token_add(name: str) -> None:
 @token.command("list")
 def token_list() -> None:
     """List the API tokens: id, name, created, last used, revoked (in the shop's timezone, as on the Staff page)."""
-    from datetime import timezone
-
     from sqlmodel import Session
 
+    from crm.db import as_utc
     from crm.tokens import list_tokens
 
     tz = _settings().tz
@@ -347,7 +346,7 @@ def token_list() -> None:
     def when(value) -> str:
         if not value:
             return "-"
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        return as_utc(value).astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
     with Session(_engine()) as session:
         rows = list_tokens(session=session)

@@ -32,7 +32,7 @@ from crm import staff_links
 from crm import promotions as promo_data
 from crm import stores as store_data
 from crm.api import ApiError
-from crm.db import session_scope, utcnow
+from crm.db import as_utc, session_scope, utcnow
 from crm.ids import id_arg, id_value
 from crm.inbox import NAV, data
 from crm.inbox.auth import current_staff, permission_required
@@ -813,7 +813,7 @@ def _pending_code(links) -> tuple[str | None, datetime | None]:
     expires_at = datetime.fromisoformat(expires)
     made_at = expires_at - timedelta(minutes=staff_links.CODE_MINUTES)
     # A code is used once: an account linked since it was made used it.
-    if expires_at <= utcnow() or any(staff_links.aware(link.linked_at) >= made_at for link, _contact in links):
+    if expires_at <= utcnow() or any(as_utc(link.linked_at) >= made_at for link, _contact in links):
         session.pop(LINK_CODE_KEY, None)
         return None, None
     return code, expires_at

@@ -12,12 +12,12 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
-from crm.db import utcnow
+from crm.db import as_utc, utcnow
 from crm.models import Contact, StaffChatLink, StaffLinkCode, StaffUser
 
 CODE_MINUTES = 15
@@ -78,7 +78,7 @@ def redeem(*, session: Session, code: str, channel: str, external_id: str, conta
     now = now or utcnow()
     row = session.execute(select(StaffLinkCode).where(StaffLinkCode.code_hash == _hash(code.upper()))
                           .with_for_update()).scalars().first()
-    if row is None or row.used_at is not None or aware(row.expires_at) <= now:
+    if row is None or row.used_at is not None or as_utc(row.expires_at) <= now:
         return None
     staff = session.get(StaffUser, row.staff_user_id)
     if staff is None or not staff.active:
@@ -91,11 +91,6 @@ def redeem(*, session: Session, code: str, channel: str, external_id: str, conta
     link.external_id, link.contact_id, link.linked_at = external_id, contact_id, now
     session.add(link)
     return staff
-
-
-def aware(moment: datetime) -> datetime:
-    """The moment as timezone-aware UTC (SQLite hands back naive UTC)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def links_of(*, session: Session, staff_user_id: int) -> list[tuple[StaffChatLink, Contact | None]]:

@@ -43,8 +43,6 @@ CATALOG: dict[str, dict[str, str]] = {
     "new_activity": {"id": "Ada aktivitas baru", "en": "New activity"},
     # login
     "login_title": {"id": "Masuk ke Sapa", "en": "Log in to Sapa"},
-    "session_expired": {"id": "Sesi Anda sudah habis. Silakan masuk lagi.",
-                        "en": "Your session has expired. Please log in again."},
     "session_ended": {"id": "Sesi ini sudah diakhiri (keluar, atau kata sandi/peran diganti). Silakan masuk lagi.",
                       "en": "This session was ended (logged out, or the password or role changed). Please log in again."},
     "email": {"id": "Email", "en": "Email"},
