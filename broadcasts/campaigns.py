@@ -563,23 +563,20 @@ def export_rows(*, session: Session, campaign_id: int) -> Iterator[list[Any]]:
         yield values
 
 
-def record_click(*, session: Session, campaign_id: int, variant: str, contact_id: int | None,
-                 delivery_id: int | None = None, kind: str = "postback") -> None:
+def record_click(*, session: Session, campaign_id: int, variant: str, contact_id: int | None) -> None:
     """Record a click on a campaign postback button (the stats count each contact once)."""
-    session.add(CampaignClick(campaign_id=campaign_id, variant=variant, contact_id=contact_id,
-                              delivery_id=delivery_id, kind=kind))
+    session.add(CampaignClick(campaign_id=campaign_id, variant=variant, contact_id=contact_id, kind="postback"))
     session.flush()
 
 
 def record_link_click(*, session: Session, link: TrackedLink, visitor: str, contact_id: int | None = None,
-                      delivery_id: int | None = None) -> bool:
-    """Record the first click of `visitor` on a tracked link; False when they clicked it before."""
+                      delivery_id: int | None = None) -> None:
+    """Record the first click of `visitor` on a tracked link (a later one counts nothing)."""
     table = CampaignClick.__table__
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    result = session.execute(insert(table).values(
+    session.execute(insert(table).values(
         campaign_id=link.campaign_id, variant=link.variant, link_id=link.id, visitor=visitor, contact_id=contact_id,
         delivery_id=delivery_id, kind="link", clicked_at=utcnow()).on_conflict_do_nothing())
-    return result.rowcount == 1
 
 
 def list_campaigns(*, session: Session, status: str | None = None, limit: int = 100,

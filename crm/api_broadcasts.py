@@ -25,7 +25,7 @@ from broadcasts import campaigns as cmp
 from broadcasts import consent as consent_data
 from broadcasts import journeys as journey_data
 from broadcasts import segments as seg
-from broadcasts.models import Campaign, Segment, TrackedLink
+from broadcasts.models import Campaign, Delivery, Segment, TrackedLink
 from crm import contacts as contact_data
 from crm import staff_links
 from crm.api import (
@@ -34,7 +34,7 @@ from crm.api import (
 )
 from crm.csv_export import stream_csv
 from crm.db import session_scope, utcnow
-from crm.ids import MAX_ID
+from crm.ids import as_id
 from crm.models import Contact
 from crm.schemas import ContactPublic, RowId, UtcDatetime, json_int
 
@@ -751,12 +751,11 @@ def _visitor(secret: str) -> tuple[str, str | None]:
 def _recipient(session: Session, link: TrackedLink, secret: str) -> tuple[int | None, int | None]:
     """(delivery id, contact id) of the link's signed recipient parameter `d`, else (None, None)."""
     number, _, signature = request.args.get("d", "").partition(".")
-    if not (number.isascii() and number.isdigit()) or int(number) > MAX_ID or not hmac.compare_digest(
-            signature.encode(), cmp.link_signature(secret, link.token, int(number)).encode()):
+    delivery_id = as_id(number)
+    if delivery_id is None or not hmac.compare_digest(
+            signature.encode(), cmp.link_signature(secret, link.token, delivery_id).encode()):
         return None, None
-    from broadcasts.models import Delivery
-
-    delivery = session.get(Delivery, int(number))
+    delivery = session.get(Delivery, delivery_id)
     if delivery is None or delivery.campaign_id != link.campaign_id:
         return None, None
     return delivery.id, delivery.contact_id

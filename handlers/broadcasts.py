@@ -85,7 +85,7 @@ class CampaignButtonHandler:
             ctx.intent = "campaign_button"
             return [m.Reply(text=ctx.say("unknown_button"))]
         campaigns.record_click(session=ctx.data.session, campaign_id=campaign.id, variant=variant,
-                               contact_id=ctx.contact_id, kind="postback")
+                               contact_id=ctx.contact_id)
         answer = campaigns.button_reply(campaigns.variant_message(campaign, variant), position)
         return [m.Reply(text=answer)] if answer else []
 
