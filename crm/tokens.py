@@ -8,6 +8,7 @@ import secrets
 from sqlmodel import Session, select
 
 from crm.db import utcnow
+from crm.ids import as_id
 from crm.models import ApiToken
 
 PREFIX = "sapa_"
@@ -47,8 +48,9 @@ def list_tokens(*, session: Session) -> list[ApiToken]:
 def find_tokens(*, session: Session, name_or_id: str) -> list[ApiToken]:
     """The token with this id, else every token with this name; TokenError when none matches."""
     key = name_or_id.strip()
-    if key.isdigit() and len(key) < 19:  # an id fits in a 64-bit integer
-        row = session.get(ApiToken, int(key))
+    token_id = as_id(key)
+    if token_id is not None:
+        row = session.get(ApiToken, token_id)
         if row is not None:
             return [row]
     rows = list(session.exec(select(ApiToken).where(ApiToken.name == key)).all())

@@ -8,6 +8,7 @@ writes nothing.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import (
@@ -207,11 +208,14 @@ def conversation_list():
         return render_template("inbox/_list.html", **_list_context(db, staff, filters, selected))
 
 
-def _conversation_or_404(db: Session, conversation_id: int) -> Conversation:
-    conversation = db.get(Conversation, conversation_id)
-    if conversation is None:
+T = TypeVar("T")
+
+
+def _get_or_404(db: Session, model: type[T], ident: int) -> T:
+    row = db.get(model, ident)
+    if row is None:
         abort(404)
-    return conversation
+    return row
 
 
 @inbox.get("/c/<int:conversation_id>")
@@ -222,7 +226,7 @@ def conversation(conversation_id: int):
     filters = data.Filters.from_args(request.args)
     with_notes = can("notes.view")
     with session_scope(_engine()) as db:
-        conv = _conversation_or_404(db, conversation_id)
+        conv = _get_or_404(db, Conversation, conversation_id)
         if can("conversations.reply"):
             data.mark_read(session=db, conversation=conv)
         contact = db.get(Contact, conv.contact_id) if conv.contact_id else None
@@ -246,7 +250,7 @@ def conversation_messages(conversation_id: int):
     """History items newer than `after` (for live updates)."""
     after = id_arg("after", least=0)
     with Session(_engine()) as db:
-        conv = _conversation_or_404(db, conversation_id)
+        conv = _get_or_404(db, Conversation, conversation_id)
         items = data.timeline(session=db, conversation=conv, with_notes=False, after_id=after or 0)
         return render_template("inbox/_items.html", items=items, conversation=conv)
 
@@ -295,7 +299,7 @@ def reply(conversation_id: int):
         draft = _draft_from_form()
         upload = request.files.get("image_file")
         with session_scope(_engine()) as db:
-            conv = _conversation_or_404(db, conversation_id)
+            conv = _get_or_404(db, Conversation, conversation_id)
             image = _checked_upload(upload, conv, draft) if upload is not None and upload.filename else None
             contact = db.get(Contact, conv.contact_id) if conv.contact_id else None
             draft.text = data.fill_variables(draft.text, contact=contact, staff=staff, shop=_settings().bot.shop_name)
@@ -318,7 +322,7 @@ def note(conversation_id: int):
     staff = current_staff()
     try:
         with session_scope(_engine()) as db:
-            conv = _conversation_or_404(db, conversation_id)
+            conv = _get_or_404(db, Conversation, conversation_id)
             if conv.contact_id is None:
                 raise data.InboxError("unknown_contact")  # a group chat: notes belong to a customer
             data.add_note(session=db, staff=staff, contact_id=conv.contact_id, conversation=conv,
@@ -338,7 +342,7 @@ def manage(conversation_id: int, action: str):
     minutes = _settings().bot.handoff_timeout_minutes
     try:
         with session_scope(_engine()) as db:
-            conv = _conversation_or_404(db, conversation_id)
+            conv = _get_or_404(db, Conversation, conversation_id)
             if action == "assign":
                 assignee_id = id_arg("assignee_id", form)
                 assignee = None
@@ -397,9 +401,7 @@ def media(message_id: int):
 def contact_page(contact_id: int):
     """The customer 360 page."""
     with Session(_engine()) as db:
-        contact = db.get(Contact, contact_id)
-        if contact is None:
-            abort(404)
+        contact = _get_or_404(db, Contact, contact_id)
         panel = data.contact_360(session=db, contact=contact, with_notes=can("notes.view"))
         return render_template("inbox/contact.html", panel=panel)
 
@@ -411,9 +413,7 @@ def contact_update(contact_id: int):
     staff = current_staff()
     try:
         with session_scope(_engine()) as db:
-            contact = db.get(Contact, contact_id)
-            if contact is None:
-                abort(404)
+            contact = _get_or_404(db, Contact, contact_id)
             form = request.form.to_dict()
             if "marketing_consent" in request.form:  # a hidden 0 followed by the checkbox's 1 when ticked
                 form["marketing_consent"] = request.form.getlist("marketing_consent")[-1]
@@ -431,8 +431,7 @@ def contact_note(contact_id: int):
     staff = current_staff()
     try:
         with session_scope(_engine()) as db:
-            if db.get(Contact, contact_id) is None:
-                abort(404)
+            _get_or_404(db, Contact, contact_id)
             data.add_note(session=db, staff=staff, contact_id=contact_id, text=request.form.get("text", ""))
     except data.InboxError as exc:
         return _refused(exc, contact_page, contact_id)
@@ -468,9 +467,7 @@ def order_status(order_id: int):
     staff = current_staff()
     try:
         with session_scope(_engine()) as db:
-            order = db.get(order_data.Order, order_id)
-            if order is None:
-                abort(404)
+            order = _get_or_404(db, order_data.Order, order_id)
             batch_id = data.change_order_status(session=db, staff=staff, order=order,
                                                 status=request.form.get("status", ""),
                                                 notify=request.form.get("notify", "1") == "1")
@@ -507,9 +504,7 @@ def complaint_status(complaint_id: int):
     staff = current_staff()
     try:
         with session_scope(_engine()) as db:
-            complaint = db.get(complaint_data.Complaint, complaint_id)
-            if complaint is None:
-                abort(404)
+            complaint = _get_or_404(db, complaint_data.Complaint, complaint_id)
             batch_id = data.change_complaint_status(session=db, staff=staff, complaint=complaint,
                                                     status=request.form.get("status", ""),
                                                     notify=request.form.get("notify", "1") == "1")
@@ -565,9 +560,7 @@ def task_done(task_id: int):
     """Mark a follow-up task done."""
     staff = current_staff()
     with session_scope(_engine()) as db:
-        task = db.get(FollowUpTask, task_id)
-        if task is None:
-            abort(404)
+        task = _get_or_404(db, FollowUpTask, task_id)
         data.complete_task(session=db, staff=staff, task=task)
     flash(t("task_done"), "info")
     return redirect(_back(url_for("inbox.agenda")), 303)
@@ -646,9 +639,7 @@ def user_update(user_id: int):
         flash(error_text("bad_role"), "error")
         return _users_page(400)
     with session_scope(_engine()) as db:
-        user = db.get(StaffUser, user_id)
-        if user is None:
-            abort(404)
+        user = _get_or_404(db, StaffUser, user_id)
         active = request.form.get("active") == "1"
         admins = db.exec(select(func.count(StaffUser.id)).where(StaffUser.role == "admin", StaffUser.active == True,  # noqa: E712
                                                                 StaffUser.id != user.id)).one()
@@ -672,9 +663,7 @@ def user_update(user_id: int):
 def token_revoke(token_id: int):
     """Revoke an API token: the API answers it 401 from the next request on."""
     with session_scope(_engine()) as db:
-        row = db.get(ApiToken, token_id)
-        if row is None:
-            abort(404)
+        row = _get_or_404(db, ApiToken, token_id)
         if revoke_tokens(session=db, tokens=[row]):
             data.audit(session=db, staff=current_staff(), action="token.revoke", target_type="token",
                        target_id=row.id, details={"name": row.name})
