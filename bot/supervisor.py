@@ -22,8 +22,8 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True) if sys.platform.startswith("linux") else None
 
 
-def die_with_parent(parent_pid: int, sig: int = signal.SIGKILL) -> None:
-    """Have Linux send `sig` to this process when `parent_pid` (its parent) exits, even by SIGKILL.
+def die_with_parent(parent_pid: int) -> None:
+    """Have Linux send SIGKILL to this process when `parent_pid` (its parent) exits, even by SIGKILL.
 
     A parent that stops normally stops its children itself, so this only fires after a crash
     or a kill, where SIGKILL is the right answer: every level is crash-safe (a stored event
@@ -33,10 +33,10 @@ def die_with_parent(parent_pid: int, sig: int = signal.SIGKILL) -> None:
     """
     if _libc is None:
         return
-    if _libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
+    if _libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
     if os.getppid() != parent_pid:  # the parent died before the prctl: nobody will tell us
-        os.kill(os.getpid(), sig)
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 # A child that exits within this many seconds of starting failed fast; after this many fast
@@ -111,17 +111,16 @@ class Supervisor:
 
     def stop(self, timeout: float = 15) -> None:
         """Ask every running child to stop; kill those still running after `timeout` seconds."""
-        running = [c.process for c in self.children if c.process is not None and c.process.poll() is None]
-        for child in self.children:
-            if child.process in running:
-                child.process.send_signal(child.stop_signal)
+        running = [child for child in self.children if child.process is not None and child.process.poll() is None]
+        for child in running:
+            child.process.send_signal(child.stop_signal)
         deadline = self.clock() + timeout
-        for process in running:
+        for child in running:
             try:
-                process.wait(timeout=max(0.1, deadline - self.clock()))
+                child.process.wait(timeout=max(0.1, deadline - self.clock()))
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                child.process.kill()
+                child.process.wait()
 
 
 class _MortalProcessEnvironment(ProcessEnvironment):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import requests
 
 from tests.conftest import REDIS_URL, redis_up, service_or_skip
 from tests.factories import LINE_SECRET, TELEGRAM_SECRET, line_body, line_signature, line_text, tg_text
+from tests.processes import interrupt
 
 ROOT = Path(__file__).resolve().parent.parent
 SAPA = [sys.executable, "-m", "bot.cli"]
@@ -93,12 +93,6 @@ def test_sapa_run_answers_webhooks_and_serves_history(tmp_path, fake_line, fake_
         assert [(i["direction"], i["status"]) for i in items] == [("in", "received"), ("out", "sent")]
         assert len(fake_line.calls("/v2/bot/message/reply")) == 1
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            output, _ = process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
-            raise AssertionError("sapa run did not stop within 30 s of Ctrl-C:\n" + output)
-    assert process.returncode == 0, output
+        output = interrupt(process)
+    assert process.returncode == 0, "sapa run did not stop cleanly within 30 s of Ctrl-C:\n" + output
     assert "Stopped." in output

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import time
 
@@ -17,6 +16,7 @@ from crm.inbox.auth import LoginLimiter
 from crm.staff import create_user
 from tests.conftest import make_settings
 from tests.inbox.conftest import PASSWORD, ROLE_EMAILS, csrf_token, log_in
+from tests.processes import interrupt
 from tests.test_end_to_end import ROOT, SAPA, free_port, wait_until_up
 
 AGENT = ROLE_EMAILS["agent"]
@@ -153,11 +153,7 @@ def test_gunicorn_workers_share_the_count(tmp_path):
             for n in range(20)]
         assert statuses == [401] * 10 + [429] * 10
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        interrupt(process)
 
 
 def test_database_counters_expire_and_are_cleared_away(settings, runtime):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import threading
 
@@ -13,6 +12,7 @@ import pytest
 import requests
 
 from tests.factories import LINE_SECRET, line_body, line_signature, line_text
+from tests.processes import interrupt
 from tests.test_end_to_end import ROOT, SAPA, free_port, wait_until_up
 
 USER = "U5555555555555555555555555555555e"
@@ -69,8 +69,4 @@ def test_a_webhook_handled_by_other_processes_reaches_the_staff_stream(tmp_path,
         push = fake_line.wait_for("/v2/bot/message/push", timeout=20)[0]  # sent by the queue worker process
         assert push.json["messages"][0]["text"] == "Halo!" and push.headers.get("X-Line-Retry-Key")
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        interrupt(process)
