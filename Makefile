@@ -40,6 +40,7 @@ run: install
 	$(BIN)/sapa run
 
 test: install-dev
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 
 bench: install-dev

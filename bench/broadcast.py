@@ -84,8 +84,8 @@ def _rows(n: int, seed: int = 7):
 
 def reset_schema(url: str) -> None:
     """A migrated, empty database."""
-    from crm.db import dispose_engines, get_engine
-    from crm.migrate import upgrade
+    from core.db import dispose_engines, get_engine
+    from bot.migrate import upgrade
 
     if url.startswith("postgresql"):
         with get_engine(url).begin() as connection:
@@ -144,7 +144,7 @@ def seed_postgres(url: str, n: int) -> float:
 
 def settings_for(url: str, queue_url: str, fake_line: FakeLine, fake_telegram: FakeTelegram, **extra):
     """Settings (and the matching worker environment) for a database, a queue and the fakes."""
-    from bot.settings import Settings
+    from core.settings import Settings
 
     values = {"env": "test", "database_url": url, "queue_url": queue_url,
               "line": {"channel_secret": LINE_SECRET, "access_token": fake_line.access_token,
@@ -213,7 +213,7 @@ def count_status(engine, run_id: int, channel: str) -> dict[str, int]:
 def new_campaign(rt, rules=None, channels=None) -> int:
     """A campaign due now (not queued: the benchmark drives it)."""
     from broadcasts import campaigns as cmp
-    from crm.db import session_scope
+    from core.db import session_scope
 
     with session_scope(rt.engine) as session:
         return cmp.create_campaign(session=session, name="Bench", message={"text": "Promo hemat!"},
@@ -223,7 +223,7 @@ def new_campaign(rt, rules=None, channels=None) -> int:
 def cancel(rt, campaign_id: int) -> None:
     """Stop the rest of a campaign (the Telegram share in the dispatch phases)."""
     from broadcasts import campaigns as cmp
-    from crm.db import session_scope
+    from core.db import session_scope
 
     try:
         with session_scope(rt.engine) as session:
@@ -234,7 +234,7 @@ def cancel(rt, campaign_id: int) -> None:
 
 def flush_queue(queue_url: str) -> None:
     """Empty the queue between phases."""
-    from bot.queue import configure_queue
+    from core.queue import configure_queue
 
     configure_queue(queue_url).flush()
 
@@ -242,13 +242,14 @@ def flush_queue(queue_url: str) -> None:
 def fan_out(label: str, url: str, queue_url: str, n: int, fake_line: FakeLine, fake_telegram: FakeTelegram,
             rss: bool = False) -> dict:
     """Resolve, chunk and send the LINE share of a campaign to everyone through `sapa worker`."""
-    from bot.queue import configure_queue
-    from bot.runtime import Runtime, set_runtime
+    from core.queue import configure_queue
+    from bot.runtime import build_runtime
+    from core.runtime import Runtime, set_runtime
     from broadcasts import fanout, tasks
     from broadcasts.models import CampaignRun, Delivery
 
     settings, env = settings_for(url, queue_url, fake_line, fake_telegram)
-    rt = Runtime.from_settings(settings)
+    rt = build_runtime(settings)
     set_runtime(rt)
     configure_queue(queue_url)
     flush_queue(queue_url)
@@ -323,8 +324,9 @@ def fan_out(label: str, url: str, queue_url: str, n: int, fake_line: FakeLine, f
 def telegram_rate(label: str, queue_url: str, messages: int, fake_line: FakeLine, fake_telegram: FakeTelegram,
                   tmp: Path, seconds: float = 40.0) -> dict:
     """A bounded Telegram campaign through 2 worker processes with the fake enforcing the limits."""
-    from bot.queue import configure_queue
-    from bot.runtime import Runtime, set_runtime
+    from core.queue import configure_queue
+    from bot.runtime import build_runtime
+    from core.runtime import Runtime, set_runtime
     from broadcasts import tasks
 
     url = f"sqlite:///{tmp}/telegram-{label}.db"
@@ -340,7 +342,7 @@ def telegram_rate(label: str, queue_url: str, messages: int, fake_line: FakeLine
                            [(i, "telegram", str(7_000_000_000 + i), "", 0, now) for i in range(1, messages + 1)])
     sqlite.close()
     settings, env = settings_for(url, queue_url, fake_line, fake_telegram)
-    rt = Runtime.from_settings(settings)
+    rt = build_runtime(settings)
     set_runtime(rt)
     configure_queue(queue_url)
     flush_queue(queue_url)
@@ -377,7 +379,7 @@ def segment_count(url: str, repeats: int = 5) -> dict:
     from sqlmodel import Session
 
     from broadcasts import segments as seg
-    from crm.db import get_engine
+    from core.db import get_engine
 
     engine = get_engine(url)
     with Session(engine) as session:

@@ -1,4 +1,4 @@
-"""Benchmark for handlers.geo.NearestIndex.
+"""Benchmark for core.geo.NearestIndex.
 
 Builds an index of 100,000 random stores over Indonesia's bounding box,
 times ``nearest(k=3, max_km=50)`` over 10,000 random queries (target
@@ -20,7 +20,7 @@ import numpy as np
 # Allow running as a plain script from the repository root or from bench/.
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from handlers.geo import EARTH_RADIUS_KM, NearestIndex, Place  # noqa: E402
+from core.geo import EARTH_RADIUS_KM, NearestIndex, Place  # noqa: E402
 
 N_STORES = 100_000
 N_QUERIES = 10_000
@@ -102,7 +102,7 @@ def main() -> int:
                               f"  ({'OK' if correct else 'FAILED'})"),
     ]
     width = max(len(k) for k, _ in rows)
-    print("handlers.geo NearestIndex benchmark")
+    print("core.geo NearestIndex benchmark")
     print("-" * (width + 60))
     for k, v in rows:
         print(f"{k:<{width}}  {v}")

@@ -26,12 +26,12 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, text  # noqa: E402
 
-import crm.all_models  # noqa: E402,F401
-from bot.settings import Settings  # noqa: E402
+import bot.all_models  # noqa: E402,F401
+from core.settings import Settings  # noqa: E402
 from crm import complaints as complaint_data  # noqa: E402
 from crm import orders as order_data  # noqa: E402
-from crm.db import get_engine, session_scope, utcnow  # noqa: E402
-from crm.migrate import upgrade  # noqa: E402
+from core.db import get_engine, session_scope, utcnow  # noqa: E402
+from bot.migrate import upgrade  # noqa: E402
 from crm.models import (  # noqa: E402
     ChannelIdentity, Contact, Conversation, FollowUpTask, Message, Note,
 )

@@ -449,7 +449,7 @@ def queue_tasks(path: Path) -> int:
 
 def queued_events(path: Path) -> Counter:
     """How often each event id is in a queued task (a task carries up to bot.tasks.EVENTS_PER_TASK ids)."""
-    from bot.queue import huey
+    from core.queue import huey
 
     conn = sqlite3.connect(path, timeout=10)
     try:
@@ -554,7 +554,7 @@ def run(args, tmp: Path, procs: list, started: float) -> int:
             "SAPA_SECRET_KEY": "bench-secret-key-0123456789", "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])),
         })
-        from bot.settings import Settings  # noqa: F401  (fail early on a broken install)
+        from core.settings import Settings  # noqa: F401  (fail early on a broken install)
 
         say(f"Sapa ingest benchmark — {os.cpu_count()} CPUs, {db_label}, temp dir {tmp}")
         idle_load = background_load(1.0)
@@ -808,7 +808,7 @@ def merge_results(label: str, parts: list):
 
 
 def _worker_settings() -> str:
-    from bot.settings import Settings
+    from core.settings import Settings
 
     queue = Settings().queue
     return (f"queue.workers={queue.workers} ({queue.worker_type}), poll {queue.poll_interval_seconds} s growing "

@@ -59,7 +59,7 @@ def child(model_path: str, calls: int) -> dict:
     from handlers.nlu import analyze, load_model
     from handlers.nlu.cli import evaluate
     from handlers.nlu.entities import catalog_matcher
-    from handlers.nlu.normalize import normalize
+    from core.normalize import normalize
 
     t_import = time.perf_counter() - t0
     c_import = time.process_time() - c0

@@ -33,7 +33,7 @@ PAYLOAD = '{"type":"message","message":{"type":"text","text":"' + "x" * 350 + '"
 
 def _child(url: str, tag: str, threads: int, duration: float, timeout: float, results) -> None:
     from bot.ingest import RawEvent, store_events
-    from crm.db import get_engine
+    from core.db import get_engine
 
     engine = get_engine(url)
     counts = [0] * threads

@@ -9,9 +9,9 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from bot.edges import BoundedJSONProvider, refuse_nul
-from bot.queue import configure_queue, enqueue_together, queue_problem
-from bot.settings import Settings, get_settings
-from crm.db import get_engine, write_probe
+from core.queue import configure_queue, enqueue_together, queue_problem
+from core.settings import Settings, get_settings
+from core.db import get_engine, write_probe
 from crm.ids import IdConverter
 
 
@@ -69,6 +69,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(media)
 
+    from broadcasts import api as broadcasts_api  # noqa: F401 - adds the segment and campaign endpoints to `api`
+    from crm import api_catalog, api_orders  # noqa: F401 - add their endpoints to `api`
     from crm.api import api
 
     app.register_blueprint(api)

@@ -10,25 +10,11 @@ import sys
 import time
 
 import click
-from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from bot.settings import Settings, get_settings
+from core import cli as config
+from core.settings import Settings
 from handlers.nlu.cli import nlu
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except ValidationError as exc:
-        lines = [f"  {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()]
-        raise click.ClickException("invalid configuration (config.yaml / SAPA_* environment):\n" + "\n".join(lines))
-
-
-def _engine():
-    from crm.db import get_engine
-
-    return get_engine(_settings().database_url)
 
 
 def _fail(message: str) -> None:
@@ -49,7 +35,7 @@ def main() -> None:
 @click.option("--workers", default=2, show_default=True, type=int, help="web worker processes")
 def run(host: str, port: int, workers: int) -> None:
     """Run web + worker + clock together; Ctrl-C stops all three."""
-    settings = _settings()
+    settings = config.settings()
     _check_schema(settings)
     exe = [sys.executable, "-m", "bot.cli"]
     commands = {
@@ -94,7 +80,7 @@ def run(host: str, port: int, workers: int) -> None:
 def _check_schema(settings: Settings) -> None:
     from sqlalchemy import inspect
 
-    from crm.db import get_engine
+    from core.db import get_engine
 
     try:
         tables = inspect(get_engine(settings.database_url)).get_table_names()
@@ -109,7 +95,7 @@ def _print_demo_login() -> None:
     from crm.models import StaffUser
 
     emails = [DEMO_LOGIN[0]] + [email for email, _role, _name in DEMO_STAFF]
-    with Session(_engine()) as session:
+    with Session(config.engine()) as session:
         present = set(session.exec(select(StaffUser.email).where(StaffUser.email.in_(emails))).all())
     if present:
         logins = ", ".join(email for email in emails if email in present)
@@ -139,7 +125,7 @@ def web(host: str, port: int, workers: int) -> None:
     """Serve the web app with gunicorn (webhooks, API, simulator)."""
     from gunicorn.app.base import BaseApplication
 
-    _settings()
+    config.settings()
     # Each worker binds its own SO_REUSEPORT socket (the kernel spreads connections over
     # them), which would let a second server share the port silently: refuse instead.
     if not _port_free(host, port):
@@ -179,11 +165,12 @@ def worker(workers: int | None) -> None:
     import logging
 
     from bot import tasks  # noqa: F401  (registers the tasks)
-    from bot.queue import configure_queue, huey
-    from bot.runtime import get_runtime, set_runtime
+    from core.queue import configure_queue, huey
+    from bot.runtime import warm_up
     from bot.supervisor import QueueConsumer
+    from core.runtime import get_runtime, set_runtime
 
-    settings = _settings()
+    settings = config.settings()
     logging_setup(settings)
     configure_queue(settings.queue_url)
     queue = settings.queue
@@ -196,12 +183,12 @@ def worker(workers: int | None) -> None:
     )
 
     @huey.on_startup()
-    def warm_up() -> None:
+    def prepare_worker() -> None:
         # In each worker, before its first task: the runtime and the NLU model, then frozen.
         # A full GC pass over their ~350k long-lived objects otherwise stalls every task
         # in that worker for ~200 ms, a few times a minute under load.
         try:
-            get_runtime().warm_up()
+            warm_up(get_runtime())
         except Exception:  # noqa: BLE001 - the first task builds it again and reports the error
             logging.getLogger(__name__).exception("warming up the worker failed")
         gc.freeze()
@@ -220,7 +207,7 @@ def clock() -> None:
     """Run the scheduler (exactly one per install): sweeps and scheduled jobs."""
     from bot.clock import run_clock
 
-    settings = _settings()
+    settings = config.settings()
     logging_setup(settings)
     run_clock(settings)
 
@@ -248,9 +235,9 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database to the latest schema."""
-    from crm.migrate import upgrade
+    from bot.migrate import upgrade
 
-    settings = _settings()
+    settings = config.settings()
     before, after = upgrade(settings.database_url)
     where = _redact(settings.database_url)
     if before == after:
@@ -271,9 +258,9 @@ def _redact(url: str) -> str:
 def demo(if_empty: bool) -> None:
     """Load demo customers and a demo staff login (safe to run again)."""
     from crm import demo as demo_data
-    from crm.db import session_scope
+    from core.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(config.engine()) as session:
         if if_empty and not demo_data.database_is_empty(session):
             click.echo("database already has data; demo data not loaded")
             return
@@ -296,7 +283,7 @@ def user() -> None:
 @click.option("--name", default="", help="display name")
 def user_add(email: str, role: str, name: str) -> None:
     """Add a staff user; the password is read from stdin."""
-    from crm.db import session_scope
+    from core.db import session_scope
     from crm.staff import StaffError, create_user
 
     if sys.stdin.isatty():
@@ -304,7 +291,7 @@ def user_add(email: str, role: str, name: str) -> None:
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     try:
-        with session_scope(_engine()) as session:
+        with session_scope(config.engine()) as session:
             created = create_user(session=session, email=email, password=password, role=role, display_name=name)
             click.echo(f"added {created.email} as {created.role}")
     except StaffError as exc:
@@ -322,12 +309,12 @@ def token() -> None:
 @click.argument("name")
 def token_add(name: str) -> None:
     """Create an API token and print it once (it is stored hashed)."""
-    from crm.db import session_scope
+    from core.db import session_scope
     from crm.tokens import create_token
 
     if not name.strip():
         _fail("give the token a name, e.g. `sapa token add pos-system`")
-    with session_scope(_engine()) as session:
+    with session_scope(config.engine()) as session:
         value = create_token(session=session, name=name.strip())
     click.echo(value)
     click.echo(f"Store it now: it cannot be shown again. Use it as 'Authorization: Bearer {value[:9]}…'", err=True)
@@ -338,17 +325,17 @@ def token_list() -> None:
     """List the API tokens: id, name, created, last used, revoked (in the shop's timezone, as on the Staff page)."""
     from sqlmodel import Session
 
-    from crm.db import as_utc
+    from core.db import as_utc
     from crm.tokens import list_tokens
 
-    tz = _settings().tz
+    tz = config.settings().tz
 
     def when(value) -> str:
         if not value:
             return "-"
         return as_utc(value).astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
-    with Session(_engine()) as session:
+    with Session(config.engine()) as session:
         rows = list_tokens(session=session)
     click.echo(f"{'ID':>5}  {'NAME':<24}  {'CREATED':<16}  {'LAST USED':<16}  REVOKED")
     for row in rows:
@@ -360,11 +347,11 @@ def token_list() -> None:
 @click.argument("name_or_id")
 def token_revoke(name_or_id: str) -> None:
     """Revoke the token with this id, or every token with this name; it gets 401 from then on."""
-    from crm.db import session_scope
+    from core.db import session_scope
     from crm.tokens import TokenError, find_tokens, revoke_tokens
 
     try:
-        with session_scope(_engine()) as session:
+        with session_scope(config.engine()) as session:
             revoked = revoke_tokens(session=session, tokens=find_tokens(session=session, name_or_id=name_or_id))
             for row in revoked:
                 click.echo(f"revoked token {row.id} ({row.name})")
@@ -390,7 +377,7 @@ def telegram_set_webhook(url: str) -> None:
 
     from bot.telegram.sender import TelegramSender
 
-    settings = _settings()
+    settings = config.settings()
     if not settings.telegram.enabled:
         _fail("set SAPA_TELEGRAM__BOT_TOKEN first (from @BotFather)")
     if not settings.telegram.secret_token:
@@ -429,7 +416,7 @@ def contacts_list(query: str | None, channel: str | None, limit: int, as_json: b
     from crm.api import contact_public
     from crm.contacts import identities_of, search_contacts
 
-    with Session(_engine()) as session:
+    with Session(config.engine()) as session:
         rows = search_contacts(session=session, q=query, channel=channel, limit=limit)
         identities = identities_of(session=session, contact_ids=[c.id for c in rows])
         items = [contact_public(c, identities[c.id]).model_dump(mode="json") for c in rows]
@@ -452,7 +439,7 @@ def contacts_history(contact_id: int, as_json: bool) -> None:
     from crm.history import contact_messages
     from crm.models import Contact
 
-    with Session(_engine()) as session:
+    with Session(config.engine()) as session:
         contact = session.get(Contact, contact_id)
         if contact is None:
             _fail(f"no contact {contact_id}; find ids with `sapa contacts list`")
@@ -485,7 +472,7 @@ def events_list(status: str, limit: int) -> None:
     """List stored events by status (failed ones by default)."""
     from crm.models import WebhookEvent
 
-    with Session(_engine()) as session:
+    with Session(config.engine()) as session:
         rows = session.exec(select(WebhookEvent).where(WebhookEvent.status == status)
                             .order_by(WebhookEvent.id.desc()).limit(limit)).all()
     if not rows:
@@ -501,13 +488,13 @@ def events_retry(event_ids: tuple[int, ...], all_failed: bool) -> None:
     """Queue failed events again."""
     from sqlalchemy import update
 
-    from bot.queue import configure_queue
+    from core.queue import configure_queue
     from bot.tasks import enqueue_events
-    from crm.db import session_scope
+    from core.db import session_scope
     from crm.models import WebhookEvent
 
-    configure_queue(_settings().queue_url)
-    with session_scope(_engine()) as session:
+    configure_queue(config.settings().queue_url)
+    with session_scope(config.engine()) as session:
         query = update(WebhookEvent).where(WebhookEvent.status == "failed")
         if not all_failed:
             if not event_ids:

@@ -14,8 +14,8 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from bot.runtime import is_transient_db_error, short_reason
-from bot.settings import Settings
+from core.db import is_transient_db_error, short_reason
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
@@ -104,19 +104,19 @@ class RetryingExecutor(ThreadPoolExecutor):
 
 def sweep() -> int:
     """Queue again the events and outbound batches left behind by a crash or a lost task."""
-    from bot import pipeline, tasks
-    from bot.queue import configure_queue
-    from bot.runtime import get_runtime
+    from bot import events, tasks
+    from core.queue import configure_queue
+    from core.runtime import get_runtime
 
     runtime = get_runtime()
     configure_queue(runtime.settings.queue_url)
-    return pipeline.requeue_stale(runtime, tasks.enqueue_events, tasks.enqueue_batch)
+    return events.requeue_stale(runtime, tasks.enqueue_events, tasks.enqueue_batch)
 
 
 def wake_snoozed() -> int:
     """Reopen snoozed conversations whose snooze time has passed (the inbox shows them live)."""
-    from bot.runtime import get_runtime
-    from crm.db import session_scope
+    from core.runtime import get_runtime
+    from core.db import session_scope
     from crm.inbox.data import wake_snoozed as wake
 
     with session_scope(get_runtime().engine) as session:
@@ -125,7 +125,7 @@ def wake_snoozed() -> int:
 
 def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
     """A scheduler with the database job store and the standing jobs registered."""
-    from crm.db import get_engine
+    from core.db import get_engine
 
     # The product's engine: its SQLite busy timeout, its PostgreSQL pre-ping (a dropped
     # connection is replaced before use).

@@ -17,7 +17,7 @@ from threading import TIMEOUT_MAX, Event, Lock, Thread
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Dialect, Engine
 
-from crm.db import limit_waits, utcnow, write_lock
+from core.db import limit_waits, utcnow, write_lock
 from crm.models import WebhookEvent
 
 log = logging.getLogger(__name__)

@@ -14,21 +14,22 @@ import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
-from sqlalchemy import Connection, String, bindparam, event, func, inspect, or_, true, update
+from sqlalchemy import bindparam, event, inspect, true, update
 from sqlalchemy.orm import InstanceState
 from sqlmodel import Session, select
 
-from bot import messages as m
+from bot import events
 from bot.edges import may_hold_nul, without_nul
 from bot.line import adapter as line_adapter
-from bot.runtime import Runtime
-from bot.senders import Delivery, Outcome
 from bot.telegram import adapter as telegram_adapter
-from crm import contacts, history
-from crm.db import session_scope, utcnow, write_lock
+from core import messages as m
+from core.db import session_scope, utcnow, write_lock
+from core.runtime import Runtime
+from crm import history
 from crm.models import ChannelIdentity, Contact, Conversation, Message, WebhookEvent
+from crm.outbound import RetryLater, deliver_batch
 from crm.shop import ShopData
 from handlers.base import Context
 
@@ -36,14 +37,6 @@ log = logging.getLogger(__name__)
 
 # Kinds of inbound events the bot answers.
 ANSWERED = {m.MESSAGE, m.POSTBACK, m.FOLLOW}
-
-
-class RetryLater(Exception):
-    """Some messages of a batch could not be sent yet; try again after `delay` seconds."""
-
-    def __init__(self, batch_id: str, delay: float | None, reason: str) -> None:
-        super().__init__(f"batch {batch_id}: {reason}")
-        self.batch_id, self.delay = batch_id, delay
 
 
 @dataclass
@@ -82,61 +75,6 @@ def _telegram_username(rt: Runtime) -> str | None:
         return None
 
 
-# --- events --------------------------------------------------------------------------
-
-
-# Core (not ORM) statements for the per-event bookkeeping: the ORM's bulk-update machinery
-# cost more than the updates themselves.
-EVENTS = WebhookEvent.__table__
-MESSAGES = Message.__table__
-
-
-WAITING = ("received", "retrying")  # claimable, as is "processing" once its claim went stale
-
-
-# Built once: a statement object caches its compiled form (these run for every event).
-_CLAIM = (
-    update(EVENTS)
-    .where(EVENTS.c.id == bindparam("event_id"))
-    .where(or_(EVENTS.c.status.in_(WAITING),
-               (EVENTS.c.status == "processing") & (EVENTS.c.claimed_at < bindparam("stale_before"))))
-    .values(status="processing", claimed_at=bindparam("now"), attempts=EVENTS.c.attempts + 1)
-    .returning(EVENTS.c.channel, EVENTS.c.payload, EVENTS.c.attempts)
-)
-_FINISH = update(EVENTS).where(EVENTS.c.id == bindparam("event_id")) \
-    .values(status=bindparam("new_status"), error=bindparam("new_error"))
-_FINISH_DONE = _FINISH.values(processed_at=bindparam("now"))
-_WAITING_EVENT = select(EVENTS.c.channel, EVENTS.c.payload, EVENTS.c.status, EVENTS.c.attempts) \
-    .where(EVENTS.c.id == bindparam("event_id"), EVENTS.c.status.in_((*WAITING, "processing")))
-# A platform id or a send time, once known, is kept (a retry has neither).
-_OUTCOME = update(MESSAGES).where(MESSAGES.c.id == bindparam("row_id")).values(
-    status=bindparam("new_status"), error=bindparam("new_error"),
-    sent_at=func.coalesce(bindparam("sent", type_=MESSAGES.c.sent_at.type), MESSAGES.c.sent_at),
-    platform_message_id=func.coalesce(bindparam("platform_id", type_=String), MESSAGES.c.platform_message_id))
-
-
-def _claim(rt: Runtime, session: Session, event_id: int) -> tuple[str, str, int] | None:
-    """Atomically take an event: its (channel, payload, attempt number), or None if done or taken."""
-    now = utcnow()
-    stale = now - timedelta(seconds=rt.settings.queue.stale_event_seconds)
-    row = session.connection().execute(_CLAIM, {"event_id": event_id, "stale_before": stale, "now": now}).first()
-    return (row[0], row[1], row[2]) if row else None
-
-
-def _finish(connection: Connection, event_id: int, status: str, error: str | None = None) -> None:
-    params = {"event_id": event_id, "new_status": status, "new_error": error}
-    if status in ("processed", "ignored"):
-        connection.execute(_FINISH_DONE, {**params, "now": utcnow()})
-    else:
-        connection.execute(_FINISH, params)
-
-
-def finish_event(rt: Runtime, event_id: int, status: str, error: str | None = None) -> None:
-    """Record the end of one processing attempt."""
-    with session_scope(rt.engine) as session:
-        _finish(session.connection(), event_id, status, error)
-
-
 def process_event(rt: Runtime, event_id: int, *, final_attempt: bool = True) -> Processed:
     """Process one stored event end to end; the error boundary of the pipeline.
 
@@ -153,7 +91,7 @@ def process_event(rt: Runtime, event_id: int, *, final_attempt: bool = True) -> 
             if not getattr(exc, "claimed", False):  # the claim (and its attempt count) was rolled back
                 session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id)
                                 .values(attempts=WebhookEvent.attempts + 1))
-            _finish(session.connection(), event_id, "failed" if final_attempt else "retrying", f"{type(exc).__name__}: {exc}")
+            events.finish(session.connection(), event_id, "failed" if final_attempt else "retrying", f"{type(exc).__name__}: {exc}")
         raise
     return result
 
@@ -177,12 +115,13 @@ def _process(rt: Runtime, event_id: int) -> Processed:
     recorded, batch_id, rows = answered
     prepared = (rows, recorded.conversation) if rows else None
     if batch_id is None:
-        finish_event(rt, event_id, "processed")
+        events.finish_event(rt, event_id, "processed")
         return Processed(event_id, "processed")
     try:
-        deliver_batch(rt, batch_id, finish_event_id=event_id, prepared=prepared)
+        deliver_batch(rt, batch_id, also=lambda connection: events.finish(connection, event_id, "processed"),
+                      prepared=prepared)
     except RetryLater:
-        finish_event(rt, event_id, "processed")
+        events.finish_event(rt, event_id, "processed")
         raise
     return Processed(event_id, "processed", batch_id)
 
@@ -195,7 +134,7 @@ def _record_and_answer_locked(rt: Runtime, event_id: int, early: _Understood | N
     of an event that was skipped or ignored.
     """
     with session_scope(rt.engine) as session:
-        claimed = _claim(rt, session, event_id)
+        claimed = events.claim(rt, session, event_id)
         if claimed is None:
             return Processed(event_id, "skipped")
         channel, payload, attempt = claimed
@@ -204,7 +143,7 @@ def _record_and_answer_locked(rt: Runtime, event_id: int, early: _Understood | N
         else:
             inbound, analysis = to_inbound(rt, WebhookEvent(id=event_id, channel=channel, payload=payload)), None
         if inbound is None:
-            _finish(session.connection(), event_id, "ignored")
+            events.finish(session.connection(), event_id, "ignored")
             return Processed(event_id, "ignored")
         recorded = history.record_inbound(session=session, inbound=inbound, first_attempt=attempt == 1)
         needs_profile = recorded.identity is not None and recorded.identity.profile_fetched_at is None \
@@ -239,7 +178,7 @@ def _understand_unlocked(rt: Runtime, session: Session, event_id: int) -> _Under
     no write (the SDK's parsing, the NLU, the catalog it matches against) is done before.
     None when the event is not waiting for processing (the claim will skip it).
     """
-    row = session.connection().execute(_WAITING_EVENT, {"event_id": event_id}).first()
+    row = session.connection().execute(events.WAITING_EVENT, {"event_id": event_id}).first()
     if row is None:
         return None
     try:
@@ -308,7 +247,7 @@ def _answer_before_lock(rt: Runtime, session: Session, event_id: int, early: _Un
         return None  # the handler changed something else (an order, a ticket...): answer under the lock
     with write_lock(rt.engine):
         try:
-            claimed = _claim(rt, session, event_id)
+            claimed = events.claim(rt, session, event_id)
             if claimed is None:
                 session.rollback()
                 return SKIPPED
@@ -498,141 +437,3 @@ def _live_state(rt: Runtime, conversation: Conversation, now) -> dict:
     if conversation.state and conversation.state_updated_at and now - conversation.state_updated_at > idle:
         return {}
     return copy.deepcopy(conversation.state or {})  # handlers change nested values in place
-
-
-# --- outbound ------------------------------------------------------------------------
-
-SENDABLE = ("queued", "sending")
-
-
-def deliver_batch(rt: Runtime, batch_id: str, finish_event_id: int | None = None,
-                  prepared: tuple[list[Message], Conversation] | None = None) -> list[Message]:
-    """Send the unsent messages of a batch and record each outcome.
-
-    Raises `RetryLater` when some messages hit a temporary error (rate limit, 5xx); they
-    stay `queued` and the caller retries. A Telegram message caught mid-send by a crash
-    (`sending`) is marked `unknown` instead of being sent again. With `finish_event_id`,
-    that event is marked processed in the same transaction as the outcomes.
-    """
-    if prepared is not None:
-        rows, conversation = prepared
-        return _send(rt, batch_id, rows, conversation, finish_event_id)
-    with session_scope(rt.engine) as session:
-        rows = [row for row in history.batch_messages(session=session, batch_id=batch_id) if row.status in SENDABLE]
-        conversation = session.get(Conversation, rows[0].conversation_id) if rows else None
-        if conversation is not None and conversation.channel == "telegram":
-            for row in rows:
-                if row.status == "sending":
-                    row.status, row.error = "unknown", "worker stopped while sending; not resent"
-                    session.add(row)
-            rows = [row for row in rows if row.status == "queued"]
-        if rows:
-            session.execute(update(Message).where(Message.id.in_([row.id for row in rows]))
-                            .values(status="sending", attempts=Message.attempts + 1))
-        elif finish_event_id is not None:
-            _finish(session.connection(), finish_event_id, "processed")
-    if not rows:
-        return []
-    return _send(rt, batch_id, rows, conversation, finish_event_id)
-
-
-def _send(rt: Runtime, batch_id: str, rows: list[Message], conversation: Conversation,
-          finish_event_id: int | None) -> list[Message]:
-    meta = rows[0].payload
-    delivery = Delivery(
-        chat_id=conversation.external_chat_id,
-        replies=[m.Reply.from_payload(row.payload.get("reply", {})) for row in rows],
-        # A retry tries the reply token again (free, and LINE rejects it if it was used);
-        # after an uncertain attempt a rejected token means "maybe delivered": no push.
-        retry_key=batch_id, reply_token=meta.get("reply_token"), reply_uncertain=bool(meta.get("reply_uncertain")),
-        chat_type=conversation.kind,
-    )
-    try:
-        outcomes = rt.senders.get(conversation.channel).deliver(delivery)
-    except KeyError as exc:
-        outcomes = [Outcome("failed", str(exc)) for _ in rows]
-    except Exception as exc:  # noqa: BLE001 - the error boundary of sending
-        log.exception("sending batch %s failed", batch_id)
-        outcomes = [Outcome("retry", f"{type(exc).__name__}: {exc}") for _ in rows]
-    return _record_outcomes(rt, batch_id, rows, outcomes, conversation, finish_event_id)
-
-
-def _record_outcomes(rt: Runtime, batch_id: str, rows: list[Message], outcomes: list[Outcome],
-                     conversation: Conversation, finish_event_id: int | None) -> list[Message]:
-    retry: Outcome | None = None
-    now = utcnow()
-    # Core statements on a bare connection: a session costs more than these updates.
-    with write_lock(rt.engine), rt.engine.begin() as connection:
-        for row, outcome in zip(rows, outcomes):
-            status = outcome.status
-            if status == "retry":  # stays queued for the next attempt
-                status, retry = "queued", retry or outcome
-            sent_at = now if status == "sent" else None
-            connection.execute(_OUTCOME, {"row_id": row.id, "new_status": status, "new_error": outcome.error,
-                                          "sent": sent_at, "platform_id": outcome.platform_message_id})
-            row.status, row.error = status, outcome.error
-            row.sent_at = sent_at or row.sent_at
-            row.platform_message_id = outcome.platform_message_id or row.platform_message_id
-            if outcome.uncertain:
-                row.payload = {**row.payload, "reply_uncertain": True}
-                connection.execute(update(MESSAGES).where(MESSAGES.c.id == row.id).values(payload=row.payload))
-        if conversation.contact_id and any(outcome.blocked for outcome in outcomes):
-            with Session(bind=connection) as session:  # in this transaction
-                _mark_blocked(session, conversation)
-                session.flush()
-        if finish_event_id is not None:
-            _finish(connection, finish_event_id, "processed")
-    if retry is not None:
-        raise RetryLater(batch_id, retry.retry_after, retry.error or "temporary error")
-    return rows
-
-
-def _mark_blocked(session: Session, conversation: Conversation) -> None:
-    identity = contacts.find_identity(session=session, channel=conversation.channel,
-                                      external_id=conversation.external_chat_id)
-    if identity is not None and not identity.blocked:
-        contacts.set_blocked(session=session, identity=identity, blocked=True)
-
-
-# --- sweeping ------------------------------------------------------------------------
-
-
-def stale_work(rt: Runtime, limit: int = 500) -> tuple[list[int], list[str]]:
-    """Events and outbound batches that were accepted but not finished in time."""
-    queue = rt.settings.queue
-    cutoff = utcnow() - timedelta(seconds=queue.stale_event_seconds)
-    # A retry waits at most its last backoff; past that, its task was lost (say, a Redis
-    # restarted empty) and the event would otherwise wait forever.
-    longest_retry_wait = queue.retry_delay_seconds * queue.retry_backoff ** max(queue.retries - 1, 0)
-    retry_cutoff = cutoff - timedelta(seconds=longest_retry_wait)
-    with Session(rt.engine) as session:
-        events = session.exec(select(WebhookEvent.id).where(
-            or_((WebhookEvent.status == "received") & (WebhookEvent.received_at < cutoff),
-                (WebhookEvent.status == "processing") & (WebhookEvent.claimed_at < cutoff),
-                (WebhookEvent.status == "retrying") & (WebhookEvent.claimed_at < retry_cutoff))
-        ).order_by(WebhookEvent.id).limit(limit)).all()
-        batches = session.exec(select(Message.batch_id).where(
-            Message.direction == "out", Message.status.in_(SENDABLE), Message.created_at < cutoff,
-            Message.batch_id.is_not(None)).distinct().limit(limit)).all()
-    return list(events), list(batches)
-
-
-def requeue_stale(rt: Runtime, enqueue_events: Callable[[list[int]], Any], enqueue_batch: Callable[[str], Any]) -> int:
-    """Queue again what a crash or a lost task left behind; returns how many."""
-    events, batches = stale_work(rt)
-    if events:
-        enqueue_events(events)
-    for batch_id in batches:
-        enqueue_batch(batch_id)
-    if events or batches:
-        log.info("requeued %d stale events and %d stale batches", len(events), len(batches))
-    return len(events) + len(batches)
-
-
-def give_up_batch(rt: Runtime, batch_id: str, reason: str) -> None:
-    """Mark the still-unsent messages of a batch failed after the last retry."""
-    with session_scope(rt.engine) as session:
-        for row in history.batch_messages(session=session, batch_id=batch_id):
-            if row.status in SENDABLE:
-                row.status, row.error = "failed", f"gave up after retries: {reason}"
-                session.add(row)

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, render_template, request
 from sqlmodel import Session
 
-from bot import messages as m
+from core import messages as m
 from bot.webhooks import store_and_queue
 from crm import contacts, history
 from crm.api import message_public

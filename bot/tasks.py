@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 
 from bot import pipeline
-from bot.queue import huey
-from bot.runtime import get_runtime
-from bot.settings import get_settings
+from broadcasts import tasks as broadcast_tasks  # noqa: F401 - its tasks run on this queue too
+from crm import outbound
+from core.queue import huey
+from core.runtime import get_runtime
+from core.settings import get_settings
 
 log = logging.getLogger(__name__)
 _queue = get_settings().queue
@@ -39,7 +41,7 @@ def process_events_task(event_ids: list[int]) -> None:
 def _process_event(event_id: int, final_attempt: bool) -> None:
     try:
         pipeline.process_event(get_runtime(), event_id, final_attempt=final_attempt)
-    except pipeline.RetryLater as exc:
+    except outbound.RetryLater as exc:
         # The event is recorded and answered; only sending must be retried.
         send_batch_task.schedule((exc.batch_id,), delay=exc.delay or _queue.retry_delay_seconds)
 
@@ -48,10 +50,10 @@ def _process_event(event_id: int, final_attempt: bool) -> None:
 def send_batch_task(batch_id: str, task=None) -> None:
     """Send the unsent messages of an outbound batch; retried with backoff, then marked failed."""
     try:
-        pipeline.deliver_batch(get_runtime(), batch_id)
-    except pipeline.RetryLater as exc:
+        outbound.deliver_batch(get_runtime(), batch_id)
+    except outbound.RetryLater as exc:
         if task is not None and task.retries == 0:
-            pipeline.give_up_batch(get_runtime(), batch_id, str(exc))
+            outbound.give_up_batch(get_runtime(), batch_id, str(exc))
             return
         if exc.delay:
             # Honour the platform's retry_after, keeping the remaining retry budget.
@@ -71,5 +73,3 @@ def enqueue_batch(batch_id: str) -> None:
     """Queue the sending of an outbound batch."""
     send_batch_task(batch_id)
 
-
-from broadcasts import tasks as broadcast_tasks  # noqa: E402,F401  (registers the broadcast tasks)

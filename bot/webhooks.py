@@ -19,7 +19,7 @@ from bot.edges import parse_json
 from bot.ingest import RawEvent, StoreTimeout, store_events
 from bot.line.adapter import event_key
 from bot.telegram.adapter import event_type, parse_update
-from crm.db import WriteBusy
+from core.db import WriteBusy
 
 log = logging.getLogger(__name__)
 webhooks = Blueprint("webhooks", __name__)

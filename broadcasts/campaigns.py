@@ -2,7 +2,7 @@
 
 Content is platform-neutral: ``{"text", "image_url", "buttons", "quick_replies"}`` with
 personal variables (``{name}``, ``{first_name}``, ``{shop}``, ``{voucher}``,
-``{promo_title}``, ``{promo_ends}``), rendered per channel into `bot.messages.Reply`
+``{promo_title}``, ``{promo_ends}``), rendered per channel into `core.messages.Reply`
 (a LINE flex card with buttons or quick replies; one Telegram message with an inline
 keyboard). Buttons open a tracked link (``url``), make the bot answer (``reply``, a
 postback), or send a text as if typed (``text``).
@@ -25,12 +25,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from bot import messages as m
+from core import messages as m
 from broadcasts import recipient_history
 from broadcasts import schedule as sched
 from broadcasts.models import Campaign, CampaignClick, CampaignRun, Delivery, Segment, TrackedLink
 from broadcasts.segments import SegmentError, validate_rules
-from crm.db import utcnow
+from core.db import utcnow
 from crm.models import Contact, Message
 from crm.orders import Order
 

@@ -9,13 +9,12 @@ from datetime import datetime
 import click
 from sqlmodel import Session
 
+from core import cli as config
 from crm.csv_export import SafeWriter
 
 
 def _context():
-    from bot.cli import _engine, _settings
-
-    return _settings(), _engine()
+    return config.settings(), config.engine()
 
 
 def _json_arg(value: str, what: str):
@@ -36,7 +35,7 @@ def _campaign_failure(exc) -> click.ClickException:
 
 
 def _queue(settings) -> None:
-    from bot.queue import configure_queue
+    from core.queue import configure_queue
 
     configure_queue(settings.queue_url)
 
@@ -77,7 +76,7 @@ def segments_preview(rules_json: str, sample: int) -> None:
 def segments_create(name: str, rules_json: str) -> None:
     """Save RULES_JSON as a segment called NAME."""
     from broadcasts import segments as seg
-    from crm.db import session_scope
+    from core.db import session_scope
 
     _settings, engine = _context()
     try:
@@ -137,7 +136,7 @@ def campaigns_create(name, text, message_json, segment_id, rules_json, send_at, 
     """Create a campaign: now, at a time, or recurring."""
     from broadcasts import campaigns as cmp
     from broadcasts.tasks import enqueue_campaign
-    from crm.db import session_scope
+    from core.db import session_scope
 
     settings, engine = _context()
     if bool(text) == bool(message_json):
@@ -231,7 +230,7 @@ def _change(action: str, campaign_id: int, **kwargs) -> None:
     from broadcasts import campaigns as cmp
     from broadcasts.scheduler import run_key
     from broadcasts.tasks import enqueue_campaign, enqueue_run
-    from crm.db import session_scope, utcnow
+    from core.db import session_scope, utcnow
 
     settings, engine = _context()
     try:
@@ -288,7 +287,7 @@ def campaigns_winner(campaign_id: int, variant: str | None) -> None:
     from broadcasts import campaigns as cmp
     from broadcasts import fanout
     from broadcasts.tasks import enqueue_run
-    from bot.runtime import get_runtime
+    from core.runtime import get_runtime
 
     settings, engine = _context()
     with Session(engine) as session:
@@ -339,7 +338,7 @@ def campaigns_test(campaign_id: int, targets: tuple[str, ...]) -> None:
     """Send the campaign to staff members' linked chat accounts only (linked with a code on /inbox/me)."""
     from broadcasts import campaigns as cmp
     from broadcasts.fanout import test_send
-    from bot.runtime import get_runtime
+    from core.runtime import get_runtime
     from crm import staff_links
 
     _settings, engine = _context()
@@ -368,7 +367,7 @@ def campaigns_test(campaign_id: int, targets: tuple[str, ...]) -> None:
 def campaigns_run(campaign_id: int) -> None:
     """Send a due campaign in the foreground with progress (instead of a worker)."""
     from broadcasts import fanout
-    from bot.runtime import get_runtime
+    from core.runtime import get_runtime
 
     rt = get_runtime()
     run_id = fanout.open_run(rt, campaign_id, "now")
@@ -412,7 +411,7 @@ def journeys() -> None:
 def journeys_list() -> None:
     """Every journey and whether it is on."""
     from broadcasts import journeys as data
-    from crm.db import session_scope
+    from core.db import session_scope
 
     _settings, engine = _context()
     with session_scope(engine) as session:
@@ -425,7 +424,7 @@ def journeys_list() -> None:
 def _switch(key: str, enabled: bool, text: str | None) -> None:
     from broadcasts import journeys as data
     from broadcasts.campaigns import CampaignError
-    from crm.db import session_scope
+    from core.db import session_scope
 
     _settings, engine = _context()
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from broadcasts.models import ChannelConsent
-from crm.db import utcnow
+from core.db import utcnow
 
 
 def set_opt_out(*, session: Session, contact_id: int, channel: str, opted_out: bool,

@@ -36,10 +36,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from bot.pipeline import RetryLater, deliver_batch
-from bot.runtime import Runtime
-from bot.senders import Delivery as SendRequest
-from bot.senders import Outcome, retry_key
+from crm.outbound import RetryLater, deliver_batch
+from core.runtime import Runtime
+from core.sending import SendRequest
+from core.sending import Outcome, retry_key
 from broadcasts import campaigns as cmp
 from broadcasts import recipient_history
 from broadcasts import schedule as sched
@@ -48,7 +48,7 @@ from broadcasts.models import Campaign, CampaignRun, ChannelConsent, Delivery
 from broadcasts.segments import compile_rules
 from crm import contacts as contact_data
 from crm import history
-from crm.db import session_scope, utcnow
+from core.db import session_scope, utcnow
 from crm.models import ChannelIdentity, Contact
 from crm.staff_links import Target
 

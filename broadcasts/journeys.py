@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from broadcasts.campaigns import CampaignError, validate_message
 from broadcasts.models import Campaign, Journey
-from crm.db import session_scope, utcnow
+from core.db import session_scope, utcnow
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "welcome": {"enabled": True, "options": {}, "message": {}},

@@ -19,7 +19,7 @@ from limits import RateLimitItemPerSecond
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from bot.settings import Settings
+from core.settings import Settings
 
 MAX_SLEEP = 0.05  # wake often: another worker's window may free up sooner
 

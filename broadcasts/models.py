@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from crm.db import utcnow
+from core.db import utcnow
 
 CAMPAIGN_STATUSES = ("draft", "scheduled", "sending", "done", "paused", "cancelled")
 # queued → sending → sent | failed | unknown;  blocked, skipped (guard rails), held (A/B rest),

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from bot import messages as m
+from core import messages as m
 from broadcasts.models import Campaign, Delivery
 from crm.models import Conversation, Message
 

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from broadcasts import schedule as sched
 from broadcasts.models import Campaign, CampaignRun
-from crm.db import session_scope, utcnow
+from core.db import session_scope, utcnow
 
 log = logging.getLogger(__name__)
 PREFIX = "campaign:"
@@ -43,8 +43,8 @@ def register(scheduler, settings) -> None:
 
 
 def _runtime():
-    from bot.queue import configure_queue
-    from bot.runtime import get_runtime
+    from core.queue import configure_queue
+    from core.runtime import get_runtime
 
     runtime = get_runtime()
     configure_queue(runtime.settings.queue_url)

@@ -38,7 +38,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from crm.complaints import Complaint
-from crm.db import utcnow
+from core.db import utcnow
 from crm.models import ChannelIdentity, Contact
 from crm.orders import Order, OrderItem, Product
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from bot.queue import huey
-from bot.runtime import get_runtime
-from bot.settings import get_settings
+from core.queue import huey
+from core.runtime import get_runtime
+from core.settings import get_settings
 from broadcasts import fanout
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ location-based offers, and each staff member's own chat accounts (for test-sends
 Thin views in the inbox's frame (`inbox/base.html`, `permission_required`, `t`, `data.audit`)
 over the same functions the REST API calls: the segment compiler (`broadcasts.segments`),
 campaign storage, rendering and stats (`broadcasts.campaigns`), and the API's own
-launch/resume/winner/preview/quota helpers (`crm.api_broadcasts`). A refused write
+launch/resume/winner/preview/quota helpers (`broadcasts.api`). A refused write
 re-renders the form with the reason (status 400/409/422) and writes nothing.
 """
 
@@ -26,13 +26,13 @@ from broadcasts import journeys as journey_data
 from broadcasts import schedule as sched
 from broadcasts import segments as seg
 from broadcasts.models import Campaign, Segment
-from crm import api_broadcasts as api_bc
+from broadcasts import api as api_bc
 from crm import contacts as contact_data
 from crm import staff_links
 from crm import promotions as promo_data
 from crm import stores as store_data
 from crm.api import ApiError
-from crm.db import as_utc, session_scope, utcnow
+from core.db import as_utc, session_scope, utcnow
 from crm.ids import id_arg, id_value
 from crm.inbox import NAV, data
 from crm.inbox.auth import current_staff, permission_required
@@ -618,7 +618,7 @@ def campaign_winner(campaign_id: int):
 @permission_required("campaigns.manage")
 def campaign_test(campaign_id: int):
     """Test-send to the staff member's own proven chat accounts only (it lands in their history)."""
-    from bot.runtime import get_runtime
+    from core.runtime import get_runtime
     from broadcasts.fanout import test_send
 
     staff = current_staff()

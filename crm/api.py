@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from crm import contacts as contact_data
 from crm import history
-from crm.db import session_scope
+from core.db import session_scope
 from crm.ids import MAX_ID
 from crm.models import CHANNELS, ChannelIdentity, Contact, Conversation, Message
 from crm.schemas import (
@@ -220,7 +220,7 @@ def message_content(message_id: int):
 
 def fetch_media(engine, message_id: int) -> tuple[bytes, str]:
     """The bytes and content type of an inbound media message, from the platform (ApiError if none)."""
-    from bot.runtime import get_runtime
+    from core.runtime import get_runtime
 
     with Session(engine) as session:
         message = session.get(Message, message_id)
@@ -372,6 +372,3 @@ def openapi():
     """The OpenAPI document (public, like most APIs' specs)."""
     return jsonify(openapi_document())
 
-
-# Endpoint modules register themselves on `api` (and in the OpenAPI registries) when imported.
-from crm import api_broadcasts, api_catalog, api_orders  # noqa: E402,F401

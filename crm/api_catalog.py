@@ -25,10 +25,10 @@ from crm.api import (
     ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _bool_arg, _dump, _engine, _enum_arg, _int_arg, _json_body,
     _response, api, enum_param, json_body, limit_param, path_param, query_param, query_value, require_token,
 )
-from crm.db import session_scope, utcnow
+from core.db import session_scope, utcnow
 from crm.models import CHANNELS
 from crm.schemas import PatchModel, RowId, UtcDatetime, json_int
-from handlers.geo import map_link
+from core.geo import map_link
 
 # --- field types shared by create and update models ---------------------------------------
 

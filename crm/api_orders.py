@@ -18,9 +18,9 @@ from crm.api import (
     _json_body, _response, api, contact_filter, enum_param, json_body, limit_param, path_param, query_param,
     require_token,
 )
-from crm.db import session_scope, utcnow
+from core.db import session_scope, utcnow
 from crm.schemas import PatchModel, UtcDatetime, json_int
-from handlers.texts import STATUS_EMOJI, status_label, text
+from core.texts import STATUS_EMOJI, status_label, text
 
 
 MAX_STOCK = 1_000_000_000  # the column is a 32-bit integer on PostgreSQL

@@ -6,7 +6,7 @@ from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from crm.db import utcnow
+from core.db import utcnow
 from crm.models import ChannelIdentity, Contact, Conversation, ConversationMember
 
 

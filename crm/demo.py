@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from crm import contacts
-from crm.db import utcnow
+from core.db import utcnow
 from crm.models import Contact, Message, StaffUser
 from crm.staff import create_user
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from crm.db import utcnow
+from core.db import utcnow
 from crm.faq import FaqEntry, create_faq
 from crm.promotions import Promotion, create_promotion
 from crm.stores import Store, create_store

@@ -38,8 +38,8 @@ import numpy as np
 from sqlalchemy import JSON, Column, Text, func
 from sqlmodel import Field, Session, SQLModel, select
 
-from crm.db import utcnow
-from handlers.nlu.normalize import normalize
+from core.db import utcnow
+from core.normalize import normalize
 
 CONFIDENT, SUGGEST = 0.5, 0.25  # calibrated score thresholds (see the module docstring)
 # Raw-score knots of the calibration: (raw, calibrated), linear in between.

@@ -8,9 +8,9 @@ from typing import Any, Callable
 
 from sqlmodel import Session, select
 
-from bot import messages as m
+from core import messages as m
 from crm import contacts
-from crm.db import utcnow
+from core.db import utcnow
 from crm.models import ChannelIdentity, Contact, Conversation, Message
 
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)  # how fresh `Contact.last_seen_at` is kept

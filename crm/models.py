@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from crm.db import utcnow
+from core.db import utcnow
 
 CHANNELS = ("line", "telegram", "simulator")
 

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Column
 from sqlmodel import Field, Session, SQLModel, select
 
-from crm.db import utcnow
+from core.db import utcnow
 from crm.models import Contact
 from crm.stores import Store
-from handlers.geo import haversine_km, valid_coordinates
+from core.geo import haversine_km, valid_coordinates
 
 AUDIENCE_KEYS = ("channels", "tags", "languages", "new_customers", "min_orders")
 VOUCHER_CODE = re.compile(r"^[A-Z0-9-]{3,32}$")

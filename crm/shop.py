@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from crm import complaints, faq, orders, promotions, stores
-from crm.db import utcnow
+from core.db import utcnow
 from crm.models import Contact, Conversation
 
 _catalog_cache: dict[str, object] = {"version": None, "names": {}}

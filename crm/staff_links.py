@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
-from crm.db import as_utc, utcnow
+from core.db import as_utc, utcnow
 from crm.models import Contact, StaffChatLink, StaffLinkCode, StaffUser
 
 CODE_MINUTES = 15

@@ -3,7 +3,7 @@
 Opening hours are stored per weekday as local-time windows, e.g.
 ``{"mon": [["08:00", "22:00"]], ..., "sun": []}``. A window whose end is not after its
 start (``["22:00", "02:00"]``) runs past midnight into the next day; ``"24:00"`` is
-accepted as an end. The nearest-store search uses :class:`handlers.geo.NearestIndex`,
+accepted as an end. The nearest-store search uses :class:`core.geo.NearestIndex`,
 built once per process and database and rebuilt only when a store changes.
 """
 
@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import JSON, Column, func
 from sqlmodel import Field, Session, SQLModel, select
 
-from crm.db import utcnow
-from handlers.geo import NearestIndex, Place, find_area, map_link, valid_coordinates
+from core.db import utcnow
+from core.geo import NearestIndex, Place, find_area, map_link, valid_coordinates
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = {

@@ -7,7 +7,7 @@ import secrets
 
 from sqlmodel import Session, select
 
-from crm.db import utcnow
+from core.db import utcnow
 from crm.ids import as_id
 from crm.models import ApiToken
 

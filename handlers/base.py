@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.messages import Inbound, Reply
+from core.messages import Inbound, Reply
 
 
 @dataclass
@@ -42,7 +42,7 @@ class Context:
 
     def say(self, key: str, **values: Any) -> str:
         """Wording for `key` in the customer's language."""
-        from handlers.texts import text
+        from core.texts import text
 
         return text(key, self.language, **values)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bot import messages as m
+from core import messages as m
 from handlers.base import Context
 
 STOP = re.compile(r"^\s*/?(stop|berhenti|unsubscribe|unsub|stop promo|berhenti promo|berhenti langganan|"

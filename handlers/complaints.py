@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot import messages as m
+from core import messages as m
 from handlers.base import Context
 
 RECENT_ORDER = timedelta(days=3)  # a complaint right after an order is most likely about it

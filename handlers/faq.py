@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import messages as m
+from core import messages as m
 from crm.faq import answer_text
 from handlers.base import Context
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot import messages as m
+from core import messages as m
 from handlers.base import Context
 from handlers.menu import menu_choices
-from handlers.texts import MENU_CHOICES
+from core.texts import MENU_CHOICES
 
 UNSURE_INTENTS = 2  # how many guesses to offer as buttons
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from bot import messages as m
+from core import messages as m
 from handlers.base import Context
-from handlers.geo import map_link, valid_coordinates
-from handlers.texts import button
+from core.geo import map_link, valid_coordinates
+from core.texts import button
 
 MAX_KM = 25.0
 FORGET = re.compile(r"\b(hapus lokasi|lupakan lokasi|forget my location|delete my location)\b", re.IGNORECASE)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-from bot import messages as m
+from core import messages as m
 from handlers.base import Context
-from handlers.texts import MENU_CHOICES, text
+from core.texts import MENU_CHOICES, text
 
 
 def menu_choices(language: str) -> tuple[m.Choice, ...]:

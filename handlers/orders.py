@@ -6,10 +6,10 @@ restarts; postback data is namespaced (`order:…`, `status:…`, `cancel:…`).
 
 from __future__ import annotations
 
-from bot import messages as m
+from core import messages as m
 from crm.orders import CartLine, OrderError
 from handlers.base import Context
-from handlers.texts import button, rupiah, status_label
+from core.texts import button, rupiah, status_label
 
 MAX_CARDS = 10
 

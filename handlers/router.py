@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from bot import messages as m
+from core import messages as m
 from handlers.base import Context, Handler
 from handlers.menu import postback_intent
 

@@ -9,7 +9,7 @@ like the other chat-side settings (opt-out).
 
 from __future__ import annotations
 
-from bot import messages as m
+from core import messages as m
 from crm import staff_links
 from handlers.base import Context
 from handlers.broadcasts import CHANNEL_NAMES

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from bot import messages as m
+from core import messages as m
 from handlers.base import Context
 from handlers.menu import menu_choices
-from handlers.texts import text
+from core.texts import text
 
 THANKS = re.compile(r"\b(makasih+|terima ?kasih|trims|thx|thanks|thank you|tengkyu|suwun|nuwun|mksh)\b", re.IGNORECASE)
 

@@ -23,10 +23,10 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from sqlmodel import SQLModel  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
-import crm.all_models  # noqa: E402,F401
-from bot.settings import Settings  # noqa: E402
+import bot.all_models  # noqa: E402,F401
+from core.settings import Settings  # noqa: E402
 from crm import demo  # noqa: E402
-from crm.db import get_engine, session_scope  # noqa: E402
+from core.db import get_engine, session_scope  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 DESKTOP = {"width": 1440, "height": 900}
@@ -53,9 +53,10 @@ def main() -> None:
     with session_scope(get_engine(settings.database_url)) as session:
         demo.load(session)
     from bot.app import create_app
-    from bot.runtime import Runtime, set_runtime
+    from bot.runtime import build_runtime
+    from core.runtime import Runtime, set_runtime
 
-    set_runtime(Runtime.from_settings(settings))  # the memory queue runs campaign tasks inline
+    set_runtime(build_runtime(settings))  # the memory queue runs campaign tasks inline
     server = make_server("127.0.0.1", 0, create_app(settings), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"

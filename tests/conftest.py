@@ -22,9 +22,10 @@ import pytest  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlmodel import Session, SQLModel  # noqa: E402
 
-from bot.runtime import Runtime, set_runtime  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from crm.db import dispose_engines, get_engine  # noqa: E402
+from bot.runtime import build_runtime
+from core.runtime import Runtime, set_runtime  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from core.db import dispose_engines, get_engine  # noqa: E402
 from tests.fakes.fixtures import (  # noqa: E402,F401
     fake_line,
     fake_line_server,
@@ -69,13 +70,13 @@ def redis_up() -> bool:
 
 
 def _reset_postgres(url: str) -> None:
-    import crm.all_models  # noqa: F401
+    import bot.all_models  # noqa: F401
 
     engine = get_engine(url)
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
-    from crm.migrate import upgrade
+    from bot.migrate import upgrade
 
     upgrade(url)
 
@@ -93,7 +94,7 @@ def database_url(request, tmp_path) -> Iterator[str]:
     """A fresh, migrated database: SQLite, and PostgreSQL when available (always in CI)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path}/sapa.db"
-        import crm.all_models  # noqa: F401
+        import bot.all_models  # noqa: F401
 
         SQLModel.metadata.create_all(get_engine(url))
         yield url
@@ -109,7 +110,7 @@ def database_url(request, tmp_path) -> Iterator[str]:
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     """A fresh, migrated SQLite database only (for tests that are about SQLite)."""
-    import crm.all_models  # noqa: F401
+    import bot.all_models  # noqa: F401
 
     url = f"sqlite:///{tmp_path}/sapa.db"
     SQLModel.metadata.create_all(get_engine(url))
@@ -148,7 +149,7 @@ def settings(database_url, fake_line, fake_telegram, nlu_model_path, tmp_path) -
 @pytest.fixture
 def runtime(settings) -> Iterator[Runtime]:
     """The worker runtime for `settings`, installed as the process runtime."""
-    rt = Runtime.from_settings(settings)
+    rt = build_runtime(settings)
     previous = set_runtime(rt)
     yield rt
     rt.close()
@@ -181,7 +182,7 @@ def session(runtime) -> Iterator[Session]:
 @pytest.fixture
 def api_token(runtime) -> str:
     """A valid API token."""
-    from crm.db import session_scope
+    from core.db import session_scope
     from crm.tokens import create_token
 
     with session_scope(runtime.engine) as s:

@@ -31,7 +31,7 @@ from linebot.v3.webhooks import (
     VideoMessageContent,
 )
 
-from bot import messages as m
+from core import messages as m
 
 MEDIA = {
     ImageMessageContent: "image",

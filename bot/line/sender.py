@@ -24,9 +24,9 @@ from linebot.v3.messaging import (
 )
 from linebot.v3.messaging.exceptions import ApiException
 
-from bot.messages import Card, Choice, Reply
-from bot.senders import Delivery, Outcome, retry_key
-from bot.settings import LineSettings
+from core.messages import Card, Choice, Reply
+from core.sending import Outcome, SendRequest, retry_key
+from core.settings import LineSettings
 
 log = logging.getLogger(__name__)
 MAX_MESSAGES = 5  # per reply/push request
@@ -106,18 +106,18 @@ class LineSender:
         self.blob = MessagingApiBlob(client)  # the data API (api-data.line.me), same host when overridden
         self.timeout = settings.timeout_seconds
 
-    def deliver(self, delivery: Delivery) -> list[Outcome]:
+    def deliver(self, request: SendRequest) -> list[Outcome]:
         """Reply with the token when there is one, else (or if it is rejected) push."""
-        chunks = [delivery.replies[i:i + MAX_MESSAGES] for i in range(0, len(delivery.replies), MAX_MESSAGES)]
+        chunks = [request.replies[i:i + MAX_MESSAGES] for i in range(0, len(request.replies), MAX_MESSAGES)]
         outcomes: list[Outcome] = []
         for index, chunk in enumerate(chunks):
             messages = [render(reply) for reply in chunk]
-            if index == 0 and delivery.reply_token:
-                outcome = self._reply(delivery, messages)
+            if index == 0 and request.reply_token:
+                outcome = self._reply(request, messages)
                 if outcome is None:  # token rejected: push instead
-                    outcome = self._push(delivery.chat_id, messages, retry_key(delivery.retry_key, index))
+                    outcome = self._push(request.chat_id, messages, retry_key(request.retry_key, index))
             else:
-                outcome = self._push(delivery.chat_id, messages, retry_key(delivery.retry_key, index))
+                outcome = self._push(request.chat_id, messages, retry_key(request.retry_key, index))
             outcomes.extend(replace(outcome) for _ in chunk)
             if outcome.status != "sent":
                 # later chunks wait for the same retry so the order is kept
@@ -125,14 +125,14 @@ class LineSender:
                 break
         return outcomes
 
-    def _reply(self, delivery: Delivery, messages: list[dict]) -> Outcome | None:
-        request = ReplyMessageRequest.from_dict({"replyToken": delivery.reply_token, "messages": messages})
+    def _reply(self, request: SendRequest, messages: list[dict]) -> Outcome | None:
+        body = ReplyMessageRequest.from_dict({"replyToken": request.reply_token, "messages": messages})
         try:
-            response = self.api.reply_message(request, _request_timeout=self.timeout)
+            response = self.api.reply_message(body, _request_timeout=self.timeout)
         except ApiException as exc:
             error = _error_text(exc)
             if exc.status == 400 and "reply token" in error.lower():
-                if delivery.reply_uncertain:
+                if request.reply_uncertain:
                     # An earlier attempt may have used the token: pushing could duplicate it.
                     return Outcome("unknown", f"reply token rejected after an uncertain attempt: {error}")
                 return None

@@ -10,7 +10,7 @@ from typing import Any
 from telegram import Message as TgMessage
 from telegram import Update
 
-from bot import messages as m
+from core import messages as m
 
 UPDATE_FIELDS = (
     "message", "edited_message", "callback_query", "my_chat_member", "channel_post",

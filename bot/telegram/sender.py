@@ -17,9 +17,9 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardBu
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.request import HTTPXRequest
 
-from bot.messages import Choice, Reply
-from bot.senders import Delivery, Outcome
-from bot.settings import TelegramSettings
+from core.messages import Choice, Reply
+from core.sending import Outcome, SendRequest
+from core.settings import TelegramSettings
 
 log = logging.getLogger(__name__)
 
@@ -106,20 +106,20 @@ class TelegramSender:
                 return None
         return self._username or None
 
-    def deliver(self, delivery: Delivery) -> list[Outcome]:
+    def deliver(self, request: SendRequest) -> list[Outcome]:
         """Send each reply as its own message; stop at the first failure so order is kept."""
-        if delivery.reply_token:  # a callback query: stop the button's spinner
+        if request.reply_token:  # a callback query: stop the button's spinner
             try:
-                self.run(self.bot.answer_callback_query(delivery.reply_token))
+                self.run(self.bot.answer_callback_query(request.reply_token))
             except TelegramError as exc:
                 log.info("answerCallbackQuery failed (query too old?): %s", exc)
         outcomes: list[Outcome] = []
-        for index, reply in enumerate(delivery.replies):
-            outcome = self._send(int(delivery.chat_id), reply)
+        for index, reply in enumerate(request.replies):
+            outcome = self._send(int(request.chat_id), reply)
             outcomes.append(outcome)
             if outcome.status != "sent":
                 later = "failed" if outcome.status == "failed" else "retry"
-                outcomes.extend(Outcome(later, "waiting for an earlier message") for _ in delivery.replies[index + 1:])
+                outcomes.extend(Outcome(later, "waiting for an earlier message") for _ in request.replies[index + 1:])
                 break
         return outcomes
 

@@ -75,6 +75,7 @@ def _rupiah(amount: int | None) -> str:
 
 def init_inbox(app: Flask) -> None:
     """Register the inbox blueprint, its security extensions and its template helpers."""
+    from crm.inbox import live  # noqa: F401 - adds the live-update routes to `inbox`
     from crm.inbox.views import inbox
 
     auth.init_app(app)

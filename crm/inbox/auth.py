@@ -42,7 +42,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from crm.db import session_scope
+from core.db import session_scope
 from crm.inbox.i18n import t
 from crm.models import ROLES, RateLimitCounter, StaffUser
 from crm.staff import end_sessions

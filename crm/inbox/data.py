@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import Integer, Text, extract, func, or_, update
 from sqlmodel import Session, select
 
-from bot import messages as m
+from core import messages as m
 from crm import complaints as complaint_data
 from crm import contacts as contact_data
 from crm import history
 from crm import orders as order_data
-from crm.db import utcnow
+from core.db import utcnow
 from crm.models import (
     AuditLog, CannedResponse, Contact, Conversation, FollowUpTask, Message, Note, StaffPresence,
     StaffUser,
@@ -695,7 +695,7 @@ def list_complaints(*, session: Session, status: str = "", severity: str = "", b
 def change_complaint_status(*, session: Session, staff: StaffUser, complaint: complaint_data.Complaint, status: str,
                             notify: bool = True) -> str | None:
     """Set a complaint's status and queue the customer's notification; the batch id."""
-    from handlers.texts import text
+    from core.texts import text
 
     if status not in complaint_data.STATUSES:
         raise InboxError("bad_status")

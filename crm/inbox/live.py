@@ -22,7 +22,7 @@ from flask import Response, current_app, jsonify, request, stream_with_context
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from crm.db import session_scope, utcnow
+from core.db import session_scope, utcnow
 from crm.ids import as_id, id_arg
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required

@@ -17,10 +17,10 @@ from flask import (
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from bot import messages as m
+from core import messages as m
 from crm import complaints as complaint_data
 from crm import orders as order_data
-from crm.db import session_scope, utcnow
+from core.db import session_scope, utcnow
 from crm.ids import id_arg
 from crm.inbox import auth, data
 from crm.inbox.auth import can, current_staff, permission_required
@@ -705,5 +705,3 @@ def _bad_request(exc):
         return jsonify(error=message), 400
     return render_template("inbox/error.html", message=message, code=400), 400
 
-
-from crm.inbox import live  # noqa: E402,F401  (registers the live-update routes)

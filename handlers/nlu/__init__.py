@@ -16,7 +16,7 @@ from .analyze import Analysis, analyze
 from .entities import CatalogMatcher, Entities, ProductMention, catalog_matcher
 from .lang import detect_language
 from .model import CORE_INTENTS, DEFAULT_MODEL_PATH, LOW_CONFIDENCE, Model, get_model, load_model, train
-from .normalize import normalize
+from core.normalize import normalize
 from .sentiment import NEGATIVE_THRESHOLD
 
 __all__ = [

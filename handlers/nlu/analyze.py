@@ -8,7 +8,7 @@ from datetime import date
 from .entities import CatalogMatcher, Entities, catalog_matcher, extract_entities
 from .lang import detect_language
 from .model import CORE_INTENTS, Model, get_model, model_text
-from .normalize import normalize
+from core.normalize import normalize
 from .sentiment import NEGATIVE_THRESHOLD, negative_score
 
 MAX_CHARS = 2000  # longer texts are truncated (head) before analysis

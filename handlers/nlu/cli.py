@@ -16,7 +16,7 @@ def _shop_config() -> dict:
     falling back to defaults when that module / section is not available."""
     defaults = {"model_path": "data/nlu/model.joblib", "extra_examples": {}, "custom_intents": {}}
     try:
-        from bot.settings import get_settings
+        from core.settings import get_settings
 
         nlu = get_settings().nlu
         return {

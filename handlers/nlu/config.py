@@ -9,7 +9,7 @@ def shop_config() -> dict:
     module or its ``nlu`` section is not available."""
     out = dict(DEFAULTS)
     try:
-        from bot.settings import get_settings  # noqa: PLC0415 - optional, owned by bot/
+        from core.settings import get_settings  # noqa: PLC0415 - optional, owned by bot/
 
         nlu = get_settings().nlu
         out["model_path"] = str(getattr(nlu, "model_path", None) or DEFAULTS["model_path"])

@@ -10,8 +10,8 @@ from datetime import date, timedelta
 
 from rapidfuzz import fuzz, process
 
-from .lexicon import NUMBER_WORDS, UNIT_WORDS
-from .normalize import canon_word
+from core.lexicon import NUMBER_WORDS, UNIT_WORDS
+from core.normalize import canon_word
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from .lexicon import EN_WORDS, ID_WORDS, LOAN_WORDS, SLANG
+from core.lexicon import EN_WORDS, ID_WORDS, LOAN_WORDS, SLANG
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _RUN3 = re.compile(r"([a-z])\1{2,}")

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .normalize import normalize
+from core.normalize import normalize
 from .sentiment import NEGATIVE_THRESHOLD, negative_score
 
 CORE_INTENTS: tuple[str, ...] = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from .normalize import NEGATIVE_EMOJI
+from core.normalize import NEGATIVE_EMOJI
 
 NEGATIVE_THRESHOLD = 0.5
 

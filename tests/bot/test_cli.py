@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from sqlmodel import Session, select
 
 from bot.cli import main
-from bot.settings import get_settings
-from crm.db import get_engine
+from core.settings import get_settings
+from core.db import get_engine
 from crm.models import ApiToken, StaffUser
 from tests.conftest import make_settings
 from tests.factories import TELEGRAM_SECRET, Webhooks, line_text
@@ -49,13 +49,13 @@ def test_migrations_match_the_models(tmp_path):
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
 
-    from crm.migrate import upgrade
+    from bot.migrate import upgrade
 
     url = f"sqlite:///{tmp_path}/m.db"
     upgrade(url)
     with get_engine(url).connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
-    assert diff == [], "models changed without a migration: run crm.migrate.revision(...)"
+    assert diff == [], "models changed without a migration: run bot.migrate.revision(...)"
 
 
 def test_demo_is_idempotent_and_prints_the_login(sapa, sqlite_url):
@@ -95,10 +95,11 @@ def test_token_add_prints_a_token_that_works(sapa, sqlite_url, fake_line, fake_t
 
 def test_contacts_history_shows_both_directions(sapa, sqlite_url, fake_line, fake_telegram):
     from bot.app import create_app
-    from bot.runtime import Runtime, set_runtime
+    from bot.runtime import build_runtime
+    from core.runtime import Runtime, set_runtime
 
     settings = make_settings(sqlite_url, fake_line, fake_telegram)
-    previous = set_runtime(Runtime.from_settings(settings))
+    previous = set_runtime(build_runtime(settings))
     try:
         Webhooks(create_app(settings).test_client()).line(line_text("mau pesen kopi", user="U9"))
     finally:
@@ -137,7 +138,7 @@ def test_invalid_configuration_is_explained(monkeypatch):
 
 def test_failed_events_can_be_listed_and_retried(sapa, sqlite_url):
     from bot.ingest import RawEvent, store_events
-    from crm.db import session_scope
+    from core.db import session_scope
     from crm.models import WebhookEvent
 
     engine = get_engine(sqlite_url)

@@ -116,7 +116,7 @@ def test_a_job_with_a_real_bug_still_reports_it_with_its_traceback(store, caplog
 @pytest.mark.postgres
 def test_the_job_store_survives_dropped_postgres_connections(postgres_schema):
     postgres_url = postgres_schema
-    from crm.db import get_engine
+    from core.db import get_engine
 
     job_store = RetryingJobStore(engine=get_engine(postgres_url), tablename="apscheduler_jobs")
     scheduler = BackgroundScheduler(jobstores={"default": job_store}, timezone="UTC")

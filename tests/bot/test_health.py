@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bot.app import create_app
-from bot.queue import configure_queue
+from core.queue import configure_queue
 from tests.bot.locks import database_write_lock_held
 from tests.conftest import make_settings
 

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from bot import ingest
 from bot.ingest import HandOff, RawEvent, store_events
-from bot.queue import SqliteQueueStorage
-from crm.db import get_engine
+from core.queue import SqliteQueueStorage
+from core.db import get_engine
 from crm.models import WebhookEvent
 
 
@@ -277,7 +277,7 @@ def test_a_store_waits_for_another_sapa_process_holding_the_write_lock_only_unti
     import sys
 
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom crm.db import get_engine, write_lock\n"
+        [sys.executable, "-c", "import sys, time\nfrom core.db import get_engine, write_lock\n"
          f"with write_lock(get_engine({sqlite_url!r})):\n    print('held', flush=True)\n    time.sleep(2)"],
         stdout=subprocess.PIPE, text=True)
     try:

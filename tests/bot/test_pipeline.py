@@ -8,9 +8,9 @@ import threading
 import pytest
 from sqlmodel import select
 
-from bot import pipeline
-from crm import contacts, history
-from crm.db import session_scope, utcnow
+from bot import events, pipeline
+from crm import contacts, history, outbound
+from core.db import session_scope, utcnow
 from crm.models import ChannelIdentity, Contact, Conversation, ConversationMember, Message, WebhookEvent
 from tests.factories import Webhooks, line_event, line_text, store_unprocessed, tg_text, tg_update
 
@@ -142,11 +142,11 @@ def test_expired_reply_token_falls_back_to_push_with_retry_key(hooks, session, f
 def test_push_429_is_retried_with_the_same_retry_key_and_delivered_once(runtime, fake_line, session):
     fake_line.fail_next("/v2/bot/message/push", 429, {"message": "Too Many Requests"})
     event_id = store(runtime, "line", line_text("halo", user=USER, reply_token=False), "e-429")
-    with pytest.raises(pipeline.RetryLater) as raised:
+    with pytest.raises(outbound.RetryLater) as raised:
         pipeline.process_event(runtime, event_id)
     out = rows(session, Message.direction == "out")[0]
     assert out.status == "queued" and "429" in out.error
-    pipeline.deliver_batch(runtime, raised.value.batch_id)
+    outbound.deliver_batch(runtime, raised.value.batch_id)
     pushes = fake_line.calls("/v2/bot/message/push")
     assert len(pushes) == 2
     assert pushes[0].headers["X-Line-Retry-Key"] == pushes[1].headers["X-Line-Retry-Key"]
@@ -164,7 +164,7 @@ def test_push_accepted_before_a_crash_is_not_sent_twice(runtime, fake_line, sess
         for row in s.exec(select(Message).where(Message.batch_id == batch)).all():
             row.status = "sending"
             s.add(row)
-    pipeline.deliver_batch(runtime, batch)
+    outbound.deliver_batch(runtime, batch)
     assert fake_line.calls("/v2/bot/message/push")[-1].status == 409
     assert len(fake_line.delivered_to(USER)) == 1
     assert rows(session, Message.batch_id == batch)[0].status == "sent"
@@ -173,11 +173,11 @@ def test_push_accepted_before_a_crash_is_not_sent_twice(runtime, fake_line, sess
 def test_reply_5xx_then_token_rejected_is_unknown_not_pushed(runtime, fake_line, session):
     fake_line.fail_next("/v2/bot/message/reply", 500)
     event_id = store(runtime, "line", line_text("halo", user=USER, reply_token="tok-5xx"), "e-5xx")
-    with pytest.raises(pipeline.RetryLater):
+    with pytest.raises(outbound.RetryLater):
         pipeline.process_event(runtime, event_id)
     fake_line.expire_reply_token("tok-5xx")
     # the retry pushes only if the first attempt certainly failed; a 5xx is uncertain
-    pipeline.deliver_batch(runtime, f"event:{event_id}")
+    outbound.deliver_batch(runtime, f"event:{event_id}")
     out = rows(session, Message.direction == "out")[0]
     assert out.status == "unknown" and "uncertain" in out.error
     assert fake_line.calls("/v2/bot/message/push") == []
@@ -186,9 +186,9 @@ def test_reply_5xx_then_token_rejected_is_unknown_not_pushed(runtime, fake_line,
 def test_reply_429_is_retried_with_the_same_token(runtime, fake_line, session):
     fake_line.fail_next("/v2/bot/message/reply", 429)
     event_id = store(runtime, "line", line_text("halo", user=USER, reply_token="tok-429"), "e-r429")
-    with pytest.raises(pipeline.RetryLater):
+    with pytest.raises(outbound.RetryLater):
         pipeline.process_event(runtime, event_id)
-    pipeline.deliver_batch(runtime, f"event:{event_id}")
+    outbound.deliver_batch(runtime, f"event:{event_id}")
     assert [c.json["replyToken"] for c in fake_line.calls("/v2/bot/message/reply")] == ["tok-429", "tok-429"]
     assert rows(session, Message.direction == "out")[0].status == "sent"
     assert fake_line.calls("/v2/bot/message/push") == []
@@ -218,10 +218,10 @@ def test_telegram_429_retry_after_is_honoured(runtime, fake_telegram, session):
                                                  "description": "Too Many Requests: retry after 7",
                                                  "parameters": {"retry_after": 7}})
     event_id = store(runtime, "telegram", tg_text("halo", user_id=6_000_000_002), "7001")
-    with pytest.raises(pipeline.RetryLater) as raised:
+    with pytest.raises(outbound.RetryLater) as raised:
         pipeline.process_event(runtime, event_id)
     assert raised.value.delay == 7
-    pipeline.deliver_batch(runtime, raised.value.batch_id)
+    outbound.deliver_batch(runtime, raised.value.batch_id)
     assert rows(session, Message.direction == "out")[0].status == "sent"
 
 
@@ -233,7 +233,7 @@ def test_telegram_message_caught_mid_send_is_marked_unknown_not_resent(runtime, 
         for row in s.exec(select(Message).where(Message.batch_id == batch)).all():
             row.status = "sending"
             s.add(row)
-    pipeline.deliver_batch(runtime, batch)
+    outbound.deliver_batch(runtime, batch)
     assert len(fake_telegram.calls("sendMessage")) == 1
     assert rows(session, Message.batch_id == batch)[0].status == "unknown"
 
@@ -337,7 +337,7 @@ def test_stale_events_are_requeued_by_the_sweep(runtime, session):
         event.received_at = utcnow().replace(year=2020)
         s.add(event)
     queued: list[list[int]] = []
-    assert pipeline.requeue_stale(runtime, queued.append, lambda batch: None) == 1
+    assert events.requeue_stale(runtime, queued.append, lambda batch: None) == 1
     assert queued == [[event_id]]
 
 
@@ -351,7 +351,7 @@ def test_a_retry_whose_task_was_lost_is_requeued_by_the_sweep_once_its_wait_is_o
             event.status, event.claimed_at = "retrying", utcnow() - timedelta(seconds=age + 1)
             s.add(event)
     queued: list[list[int]] = []
-    assert pipeline.requeue_stale(runtime, queued.append, lambda batch: None) == 1
+    assert events.requeue_stale(runtime, queued.append, lambda batch: None) == 1
     assert queued == [[lost]]  # the other one's retry may still be on its way
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from bot.settings import Settings
+from core.settings import Settings
 
 
 def test_defaults_follow_the_contract():
@@ -48,7 +48,7 @@ def test_invalid_values_are_refused_with_a_reason(field, value):
 
 
 def test_every_config_key_is_documented_in_config_yaml():
-    from bot.settings import config_path
+    from core.settings import config_path
 
     text = config_path().read_text()
 

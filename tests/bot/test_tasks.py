@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import select
 
 from bot import tasks
-from bot.queue import configure_queue, huey
+from core.queue import configure_queue, huey
 from crm.models import WebhookEvent
 from tests.factories import line_text, store_unprocessed
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, insert, select
 
 from broadcasts import campaigns, fanout
 from broadcasts.models import Delivery
-from crm.db import session_scope, utcnow
+from core.db import session_scope, utcnow
 from crm.models import ChannelIdentity, Contact
 
 LINE_BASE = 0x10000000000000000000000000000000

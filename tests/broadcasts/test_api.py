@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from broadcasts.models import Campaign, ChannelConsent
 from crm import orders
-from crm.db import session_scope
+from core.db import session_scope
 from tests.broadcasts.helpers import line_id, seed
 from tests.factories import Webhooks, line_event, line_text, tg_text
 from tests.openapi import check

@@ -8,12 +8,13 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.runtime import Runtime, set_runtime
-from bot.settings import get_settings
+from bot.runtime import build_runtime
+from core.runtime import Runtime, set_runtime
+from core.settings import get_settings
 from sqlalchemy import update
 
 from broadcasts.models import Campaign
-from crm.db import session_scope
+from core.db import session_scope
 from tests.broadcasts.helpers import seed
 from tests.factories import LINE_SECRET
 
@@ -26,7 +27,7 @@ def sapa(sqlite_url, fake_line, monkeypatch):
     monkeypatch.setenv("SAPA_LINE__ACCESS_TOKEN", fake_line.access_token)
     monkeypatch.setenv("SAPA_LINE__API_BASE", fake_line.url)
     get_settings.cache_clear()
-    rt = Runtime.from_settings(get_settings())
+    rt = build_runtime(get_settings())
     previous = set_runtime(rt)
     runner = CliRunner()
 

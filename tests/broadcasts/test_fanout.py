@@ -10,7 +10,7 @@ from sqlalchemy import select
 from broadcasts import consent, fanout
 from broadcasts.campaigns import stats
 from broadcasts.models import Campaign, CampaignRun, Delivery
-from crm.db import session_scope, utcnow
+from core.db import session_scope, utcnow
 from crm.models import ChannelIdentity, Contact
 from tests.broadcasts.helpers import line_id, make_campaign, run_to_end, seed, statuses, tg_id
 

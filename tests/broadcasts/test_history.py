@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text
 from broadcasts import campaigns, fanout
 from broadcasts.models import Delivery
 from crm import history
-from crm.db import session_scope
+from core.db import session_scope
 from crm.models import ChannelIdentity, Conversation, Message
 from tests.broadcasts.helpers import line_id, make_campaign, run_to_end, seed, statuses, tg_id
 from tests.factories import Webhooks, line_text

@@ -8,7 +8,7 @@ from sqlalchemy import update
 
 from broadcasts import journeys
 from crm import orders
-from crm.db import session_scope, utcnow
+from core.db import session_scope, utcnow
 from crm.models import Conversation
 from crm.promotions import create_promotion
 from tests.broadcasts.helpers import line_id, run_to_end, seed

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bot.settings import Settings
+from core.settings import Settings
 from broadcasts.limiter import Limiter, slots_file, storage_url, telegram_limiter
 from tests.conftest import REDIS_URL, redis_up, service_or_skip
 

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.queue import configure_queue
-from bot.runtime import Runtime, set_runtime
+from core.queue import configure_queue
+from bot.runtime import build_runtime
+from core.runtime import Runtime, set_runtime
 from broadcasts import tasks
 from broadcasts.models import Delivery
-from crm.db import session_scope
+from core.db import session_scope
 from tests.broadcasts.helpers import make_campaign, seed, tg_id
 from tests.conftest import make_settings
 from tests.factories import LINE_SECRET, TELEGRAM_SECRET
@@ -44,7 +45,7 @@ def test_kill_minus_nine_mid_campaign_then_restart_sends_each_message_once(
     queue_url = f"sqlite:///{tmp_path}/queue.db"
     settings = make_settings(sqlite_url, fake_line, fake_telegram, queue_url=queue_url,
                              broadcasts={"stale_seconds": 2}, nlu={"model_path": nlu_model_path})
-    rt = Runtime.from_settings(settings)
+    rt = build_runtime(settings)
     previous = set_runtime(rt)
     env = {**os.environ, "SAPA_ENV": "test", "SAPA_DATABASE_URL": sqlite_url, "SAPA_QUEUE_URL": queue_url,
            "SAPA_LINE__CHANNEL_SECRET": LINE_SECRET, "SAPA_LINE__ACCESS_TOKEN": fake_line.access_token,

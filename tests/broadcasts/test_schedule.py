@@ -14,7 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from broadcasts import scheduler as clock
 from broadcasts import schedule as sched
 from broadcasts.models import Campaign, CampaignRun
-from crm.db import session_scope
+from core.db import session_scope
 from tests.broadcasts.helpers import make_campaign, seed
 
 JAKARTA = ZoneInfo("Asia/Jakarta")

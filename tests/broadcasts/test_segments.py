@@ -10,7 +10,7 @@ from sqlmodel import Session
 from broadcasts import segments as seg
 from crm import orders
 from crm.complaints import Complaint
-from crm.db import session_scope, utcnow
+from core.db import session_scope, utcnow
 from crm.stores import Store
 from tests.broadcasts.helpers import seed
 

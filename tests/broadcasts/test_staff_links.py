@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from broadcasts.models import Campaign
 from crm import staff_links
-from crm.db import session_scope, utcnow
+from core.db import session_scope, utcnow
 from crm.models import Contact, Message, StaffChatLink
 from tests.factories import Webhooks, line_text, tg_text
 from tests.openapi import check
@@ -156,8 +156,8 @@ def test_chat_ids_typed_in_before_codes_existed_do_not_count_as_linked(tmp_path)
     from alembic import command
     from sqlalchemy import inspect, text
 
-    from crm.db import get_engine
-    from crm.migrate import alembic_config, upgrade
+    from core.db import get_engine
+    from bot.migrate import alembic_config, upgrade
 
     url = f"sqlite:///{tmp_path}/old.db"
     upgrade(url, "0005")

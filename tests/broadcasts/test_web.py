@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from broadcasts.models import Campaign, Delivery, Journey, Segment
 from crm import promotions, stores
-from crm.db import session_scope, utcnow
+from core.db import session_scope, utcnow
 from crm.models import AuditLog, StaffChatLink
 from tests.broadcasts.helpers import line_id, seed
 from tests.factories import Webhooks, line_text

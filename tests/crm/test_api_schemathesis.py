@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from crm.db import session_scope
+from core.db import session_scope
 from crm.orders import Product
 from tests.broadcasts.helpers import seed
 from tests.inbox.test_browser import server  # noqa: F401 - the app behind a real HTTP server

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.settings import get_settings
+from core.settings import get_settings
 from crm.csv_export import safe_cell, stream_csv
 from tests.broadcasts.helpers import make_campaign, run_to_end, seed
 from tests.inbox.conftest import as_role, staff  # noqa: F401 - fixtures

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm.db import session_scope
+from core.db import session_scope
 from crm.inbox.data import list_orders
 from crm.models import Contact
 from crm.orders import CartLine, Product, place_order

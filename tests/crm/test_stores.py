@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crm import stores
-from crm.db import session_scope
+from core.db import session_scope
 from crm.stores import Store, is_open, opening_text, validate_opening_hours
 
 JKT = ZoneInfo("Asia/Jakarta")

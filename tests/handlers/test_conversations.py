@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from crm import demo
 from crm.complaints import Complaint, StaffAlert
-from crm.db import session_scope
+from core.db import session_scope
 from crm.models import Contact, Conversation, Message
 from crm.orders import Order, Product
 from tests.factories import Webhooks, line_event, line_text
@@ -223,10 +223,11 @@ def test_unknown_and_stale_buttons(customer):
 
 
 def test_order_state_survives_a_restart_and_expires_when_idle(customer, session, runtime, settings):
-    from bot.runtime import Runtime, set_runtime
+    from bot.runtime import build_runtime
+    from core.runtime import Runtime, set_runtime
 
     customer.says("mau pesan americano 1")
-    set_runtime(Runtime.from_settings(settings))  # a new worker process picks up
+    set_runtime(build_runtime(settings))  # a new worker process picks up
     replies = customer.taps("order:fulfil:pickup")
     assert any(d.startswith("order:store:") for d in postbacks(replies))
     with session_scope(runtime.engine) as s:

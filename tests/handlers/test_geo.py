@@ -1,4 +1,4 @@
-"""Tests for handlers.geo: distances, the nearest-store index and the gazetteer."""
+"""Tests for core.geo: distances, the nearest-store index and the gazetteer."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from handlers.geo import (
+from core.geo import (
     AREA_ALIASES,
     AREAS,
     EARTH_RADIUS_KM,

@@ -33,7 +33,7 @@ from handlers.nlu.entities import (
     extract_products,
 )
 from handlers.nlu.lang import detect_language
-from handlers.nlu.normalize import normalize
+from core.normalize import normalize
 
 TESTSET = Path(__file__).with_name("nlu_testset.jsonl")
 TODAY = date(2026, 11, 24)  # a Tuesday

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from crm.db import session_scope
+from core.db import session_scope
 from crm.staff import create_user
 from tests.factories import Webhooks, line_text
 

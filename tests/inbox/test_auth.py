@@ -42,7 +42,7 @@ def test_the_session_expires_on_the_server(app, staff):
 
 
 def test_a_deactivated_user_is_logged_out_on_the_next_request(app, staff, runtime):
-    from crm.db import session_scope
+    from core.db import session_scope
 
     client, _ = log_in(app, ROLE_EMAILS["agent"])
     with session_scope(runtime.engine) as s:
@@ -69,7 +69,7 @@ def test_session_cookie_is_httponly_and_samesite(app, staff):
 
 def test_session_cookie_is_secure_over_https(sqlite_url, fake_line, fake_telegram, nlu_model_path):
     from bot.app import create_app
-    from crm.db import get_engine, session_scope
+    from core.db import get_engine, session_scope
     from crm.staff import create_user
 
     settings = make_settings(sqlite_url, public_url="https://shop.example", nlu={"model_path": nlu_model_path})

@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import select
 from werkzeug.serving import make_server
 
-from crm.db import session_scope
+from core.db import session_scope
 from crm.models import CannedResponse, Conversation, Note
 from tests.conftest import make_settings, service_or_skip
 from tests.factories import line_event, line_text

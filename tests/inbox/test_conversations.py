@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from crm.db import session_scope
+from core.db import session_scope
 from crm.models import AuditLog, Conversation, Message, Note
 from tests.factories import line_text, tg_text
 from tests.inbox.conftest import LINE_USER
@@ -143,7 +143,7 @@ def test_filters_counts_and_sorting_by_waiting_time(agent, webhooks, session, ru
         first.assignee_id, second.labels, third.status = staff["agent"], ["vip"], "pending"
         from datetime import timedelta
 
-        from crm.db import utcnow
+        from core.db import utcnow
         first.waiting_since = utcnow() - timedelta(hours=2)
         second.waiting_since = utcnow() - timedelta(hours=5)
     page = agent.get("/inbox/").get_data(as_text=True)
@@ -217,7 +217,7 @@ def test_the_timeline_shows_every_kind_of_event(agent, webhooks, session, fake_l
 def test_a_snooze_that_ran_out_reopens_the_conversation(agent, line_chat, session, runtime):
     from datetime import timedelta
 
-    from crm.db import utcnow
+    from core.db import utcnow
 
     conversation_id, _ = line_chat
     agent.post(f"/inbox/c/{conversation_id}/status", {"status": "snoozed", "hours": "1"})
@@ -230,7 +230,7 @@ def test_a_snooze_that_ran_out_reopens_the_conversation(agent, line_chat, sessio
 
 def test_a_temporary_platform_error_is_retried_with_the_same_retry_key(agent, line_chat, session, fake_line,
                                                                       runtime):
-    from bot import pipeline
+    from crm import outbound
 
     conversation_id, _ = line_chat
     fake_line.reset()
@@ -241,7 +241,7 @@ def test_a_temporary_platform_error_is_retried_with_the_same_retry_key(agent, li
     assert row.status == "queued" and "500" in row.error  # waiting for the queue's retry, with the reason
     page = agent.get(f"/inbox/c/{conversation_id}").get_data(as_text=True)
     assert "antre" in page and "error-text" in page
-    pipeline.deliver_batch(runtime, row.batch_id)  # what the queue's retry runs
+    outbound.deliver_batch(runtime, row.batch_id)  # what the queue's retry runs
     pushes = fake_line.calls("/v2/bot/message/push")
     assert len(pushes) == 2 and pushes[0].headers["X-Line-Retry-Key"] == pushes[1].headers["X-Line-Retry-Key"]
     session.expire_all()
@@ -252,7 +252,7 @@ def test_the_clock_reopens_a_snooze_that_ran_out_without_anyone_looking(agent, l
     from datetime import timedelta
 
     from bot import clock
-    from crm.db import utcnow
+    from core.db import utcnow
 
     conversation_id, _ = line_chat
     agent.post(f"/inbox/c/{conversation_id}/status", {"status": "snoozed", "hours": "1"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, func, select
 
 from crm import demo
-from crm.db import get_engine, session_scope
+from core.db import get_engine, session_scope
 from crm.models import CannedResponse, Conversation, FollowUpTask, Note, StaffUser
 
 

@@ -56,7 +56,7 @@ def id_inputs(app, line_chat, session) -> list[tuple[str, str, dict]]:
     """(method, url with {} for the id, form with {} for the id) of every id read from a query string or form."""
     from datetime import timedelta
 
-    from crm.db import utcnow
+    from core.db import utcnow
     from crm.promotions import Promotion
 
     app.config["SAPA"].inbox.live_stream_seconds = app.config["SAPA"].inbox.live_poll_seconds = 0.01

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from crm.db import utcnow
+from core.db import utcnow
 from crm.inbox import live
 from crm.models import Conversation, Message
 from tests.factories import line_text

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from bot.app import create_app
-from crm.db import session_scope
+from core.db import session_scope
 from crm.inbox.auth import LoginLimiter
 from crm.staff import create_user
 from tests.conftest import make_settings

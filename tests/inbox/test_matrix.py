@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from crm.db import session_scope
+from core.db import session_scope
 from crm.inbox.auth import MATRIX, can
 from crm.models import StaffUser
 

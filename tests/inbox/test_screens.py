@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from crm import complaints as complaint_data
 from crm import orders as order_data
-from crm.db import session_scope, utcnow
+from core.db import session_scope, utcnow
 from crm.inbox import data
 from crm.models import AuditLog, CannedResponse, Contact, FollowUpTask, Message, StaffUser
 from tests.factories import line_text

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import select
 
-from crm.db import session_scope
+from core.db import session_scope
 from crm.models import AuditLog, StaffUser
 from crm.staff import StaffError, create_user
 from tests.inbox.conftest import PASSWORD, ROLE_EMAILS, csrf_token, log_in

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from crm.db import session_scope
+from core.db import session_scope
 from crm.models import ApiToken, AuditLog
 from crm.tokens import create_token
 

@@ -3,8 +3,8 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import crm.all_models  # noqa: F401  (registers every table on SQLModel.metadata)
-from crm.db import get_engine
+import bot.all_models  # noqa: F401  (registers every table on SQLModel.metadata)
+from core.db import get_engine
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -33,7 +33,7 @@ from crm.api import (
     contact_public, enum_param, json_body, limit_param, path_param, require_token,
 )
 from crm.csv_export import stream_csv
-from crm.db import session_scope, utcnow
+from core.db import session_scope, utcnow
 from crm.ids import as_id
 from crm.models import Contact
 from crm.schemas import ContactPublic, RowId, UtcDatetime, json_int
@@ -518,7 +518,7 @@ def resume_campaign(campaign_id: int):
 def send_winner(campaign_id: int, variant: str | None = None) -> str:
     """End an A/B test: the named (or best) variant goes to the rest; the winner. CampaignError when refused."""
     from broadcasts import fanout
-    from bot.runtime import get_runtime
+    from core.runtime import get_runtime
 
     days = _settings().broadcasts.attribution_days
     with Session(_engine()) as session:
@@ -565,7 +565,7 @@ def test_send(campaign_id: int):
         if variant and variant not in [v["name"] for v in campaign.variants or []]:
             raise ApiError(422, "invalid fields", [{"field": "variant", "message": "no such variant"}])
         session.expunge(campaign)
-    from bot.runtime import get_runtime
+    from core.runtime import get_runtime
 
     results = send(get_runtime(), campaign, targets, variant)
     return _dump(TestResults(items=[TestResult(channel=target.channel, external_id=target.external_id,
@@ -701,7 +701,7 @@ def set_consent(contact_id: int):
 
 def read_quota() -> Quota:
     """This month's LINE quota; ApiError 409 when LINE is off, 502 when LINE fails."""
-    from bot.runtime import get_runtime
+    from core.runtime import get_runtime
 
     try:
         limit, used = get_runtime().senders.get("line").quota()

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from .lexicon import EN_WORDS, ID_WORDS, SLANG
+from core.lexicon import EN_WORDS, ID_WORDS, SLANG
 
 # Emoji -> pseudo words the classifier / sentiment can use.  Anything else in the
 # "Symbol, other" category is dropped.

@@ -15,6 +15,7 @@ from queue import SimpleQueue
 from threading import Event, Lock, RLock, Thread
 
 from sqlalchemy import event
+from sqlalchemy import exc as db_errors
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -322,3 +323,16 @@ def write_probe(engine: Engine, timeout: float = 1.0) -> str | None:
     except Exception as exc:  # noqa: BLE001 - any failure means no write now; the reason is the answer
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         return "database cannot take a write: " + (reason[0] if reason else type(exc).__name__)
+
+
+def is_transient_db_error(exc: BaseException) -> bool:
+    """A database error that passes: a lock held too long, a dropped connection, a full pool."""
+    if isinstance(exc, db_errors.DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, (db_errors.OperationalError, db_errors.InterfaceError))
+    return isinstance(exc, db_errors.TimeoutError)
+
+
+def short_reason(exc: BaseException) -> str:
+    """The first line of the driver's message (SQLAlchemy appends the statement and parameters)."""
+    message = str(getattr(exc, "orig", None) or exc).strip()
+    return message.splitlines()[0] if message else type(exc).__name__

@@ -22,7 +22,7 @@ def current_revision(database_url: str) -> str | None:
     """The schema revision the database is at (None for an empty database)."""
     from alembic.migration import MigrationContext
 
-    from crm.db import make_engine
+    from core.db import make_engine
 
     engine = make_engine(database_url)
     try:
