@@ -1,42 +1,37 @@
-"""The flow of one stored event: adapter → history → router → sender.
+"""The flow of one stored event: claim (bot/events.py) → adapter → history → answer (bot/answer.py) → outbound
+(crm/outbound.py).
 
 Each step is idempotent, so a task that is retried (or run twice) neither records a
-message twice nor sends a reply twice: the inbound message is unique per event, the
-replies of an event form one batch with a stable id, and only unsent messages of a
-batch are (re)sent.
+message twice, applies a handler's effects twice, nor sends a reply twice: the inbound
+message is unique per event, an answer commits with it, the replies of an event form one
+batch with a stable id, and only unsent messages of a batch are (re)sent.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, event, inspect, true, update
+from sqlalchemy import bindparam, inspect, true, update
 from sqlalchemy.orm import InstanceState
 from sqlmodel import Session, select
 
-from bot import events
+from bot import answer, events
 from bot.edges import may_hold_nul, without_nul
 from bot.line import adapter as line_adapter
+from bot.simulator import to_inbound as simulator_inbound
 from bot.telegram import adapter as telegram_adapter
 from core import messages as m
 from core.db import session_scope, utcnow, write_lock
 from core.runtime import Runtime
-from crm import history
-from crm.models import ChannelIdentity, Contact, Conversation, Message, WebhookEvent
+from crm import history, shop
+from crm.models import ChannelIdentity, Contact, Message, WebhookEvent
 from crm.outbound import RetryLater, deliver_batch
-from crm.shop import ShopData
-from handlers.base import Context
 
 log = logging.getLogger(__name__)
-
-# Kinds of inbound events the bot answers.
-ANSWERED = {m.MESSAGE, m.POSTBACK, m.FOLLOW}
 
 
 @dataclass
@@ -62,8 +57,6 @@ def to_inbound(rt: Runtime, event: WebhookEvent) -> m.Inbound | None:
         username = rt.settings.telegram.username or _telegram_username(rt)
         return telegram_adapter.to_inbound(raw, event.id, bot_username=username)
     if event.channel == "simulator":
-        from bot.simulator import to_inbound as simulator_inbound
-
         return simulator_inbound(raw, event.id)
     return None
 
@@ -149,12 +142,12 @@ def _record_and_answer_locked(rt: Runtime, event_id: int, early: _Understood | N
         needs_profile = recorded.identity is not None and recorded.identity.profile_fetched_at is None \
             and inbound.channel == "line"
         if not needs_profile:
-            batch_id, rows, failure = _answer_safely(rt, session, inbound, recorded, batch_id, analysis)
+            batch_id, rows, failure = answer.answer_safely(rt, session, inbound, recorded, batch_id, analysis)
     if needs_profile:
         _fetch_profile(rt, recorded.identity.id, inbound)
         with session_scope(rt.engine) as session:
             recorded = history.record_inbound(session=session, inbound=inbound)
-            batch_id, rows, failure = _answer_safely(rt, session, inbound, recorded, batch_id, analysis)
+            batch_id, rows, failure = answer.answer_safely(rt, session, inbound, recorded, batch_id, analysis)
     if failure is not None:
         failure.claimed = True  # the customer's message is in the history; the event is retried
         raise failure
@@ -183,13 +176,7 @@ def _understand_unlocked(rt: Runtime, session: Session, event_id: int) -> _Under
         return None
     try:
         inbound = to_inbound(rt, WebhookEvent(id=event_id, channel=row.channel, payload=row.payload))
-        analysis = None
-        if inbound is not None:
-            ctx = Context(contact_id=None, contact_name="", language="id", shop_name="", now=utcnow(),
-                          data=ShopData(session=session, contact=None, conversation=None, tz=rt.settings.tz,
-                                        handoff_minutes=0, channel=inbound.channel))
-            rt.router.prepare(inbound, ctx)
-            analysis = ctx.analysis
+        analysis = answer.understand(rt, session, inbound) if inbound is not None else None
     except Exception:  # noqa: BLE001 - done again under the lock, where a failure is recorded as usual
         return None
     return _Understood(row.payload, inbound, analysis, first_attempt=row.status == "received" and row.attempts == 0)
@@ -200,51 +187,38 @@ def _understand_unlocked(rt: Runtime, session: Session, event_id: int) -> _Under
 SKIPPED = object()  # the event was taken by another worker meanwhile
 
 
-class _NeedsWriteLock(Exception):
-    """A handler wanted to write while answering before the lock: answer again under it."""
-
-
 def _answer_before_lock(rt: Runtime, session: Session, event_id: int, early: _Understood,
                         batch_id: str) -> tuple[history.Recorded, str | None, list[Message]] | object | None:
     """Record and answer a customer's message from reads; take the write lock only to write.
 
     The write lock is what the worker processes wait for, so the common case (a first
-    attempt at a message in a known 1:1 chat, answered by a handler that only reads) is
-    worked out before it. Under the lock the claim is made and the chat, contact and
-    identity rows are checked unchanged since they were read (another event of the same
-    chat, or staff, may have written meanwhile); then everything is written at once.
-    None (nothing written) when the event does not qualify, a handler wants to write, or
-    a row changed: the caller then does it all under the lock. SKIPPED if already taken.
+    attempt at a message in a known 1:1 chat) is decided before it: handlers only read and
+    return their replies and effects. Under the lock the claim is made and the chat,
+    contact and identity rows are checked unchanged since they were read (another event of
+    the same chat, or staff, may have written meanwhile); then the message, the effects and
+    the replies are written at once. None (nothing written) when the event does not
+    qualify, a row changed or an effect is refused now: the caller then decides again
+    under the lock. SKIPPED if already taken.
     """
     inbound = early.inbound
     if inbound is None or not early.first_attempt or inbound.kind not in (m.MESSAGE, m.POSTBACK) \
             or not inbound.is_direct or not inbound.user_id:
         return None
-    flushes: list[bool] = []  # a new contact or chat is flushed, so it is refused here too
-
-    def refuse_flush(*_args) -> None:
-        flushes.append(True)  # noted too, in case a handler swallows the error
-        raise _NeedsWriteLock("a flush while answering before the write lock")
-
-    event.listen(session, "before_flush", refuse_flush)
     try:
+        # A first message creates the contact or the chat: a write, so it is recorded under the lock.
+        if not shop.known_direct_chat(session=session, channel=inbound.channel, user_id=inbound.user_id,
+                                      chat_id=inbound.chat_id):
+            return None
         with session.no_autoflush:
             recorded = history.record_inbound(session=session, inbound=inbound, first_attempt=True, flush=False)
             if recorded.contact is None or recorded.conversation.kind != "direct" or \
                     (recorded.identity.profile_fetched_at is None and inbound.channel == "line"):
                 return None
-            replies, ctx = _route(rt, session, inbound, recorded, early.analysis)
-    except _NeedsWriteLock:
-        return None
+            decision = answer.decide(rt, session, inbound, recorded, early.analysis)
     except Exception:  # noqa: BLE001 - answered again under the lock, where a failure is recorded as usual
         log.debug("answering event %s before the lock failed; answering under it", event_id, exc_info=True)
         return None
-    finally:
-        event.remove(session, "before_flush", refuse_flush)
     read = [recorded.identity, recorded.contact, recorded.conversation]
-    expected = {id(obj) for obj in read} | {id(recorded.message)}
-    if flushes or session.deleted or any(id(obj) not in expected for obj in (*session.new, *session.dirty)):
-        return None  # the handler changed something else (an order, a ticket...): answer under the lock
     with write_lock(rt.engine):
         try:
             claimed = events.claim(rt, session, event_id)
@@ -254,11 +228,12 @@ def _answer_before_lock(rt: Runtime, session: Session, event_id: int, early: _Un
             if claimed[1] != early.payload or claimed[2] != 1 or _changed_since_read(session, read):
                 session.rollback()
                 return None
-            if not replies:
-                session.flush()
-                session.commit()
-                return recorded, None, []
-            batch_id, rows = _store_replies(session, inbound, recorded, batch_id, replies, ctx)
+            try:
+                batch_id, rows = answer.apply(rt, session, inbound, recorded, decision, batch_id)
+            except Exception:  # noqa: BLE001 - refused since the reads (or failed): decided again under the lock
+                log.debug("applying event %s's answer failed; answering under the lock", event_id, exc_info=True)
+                session.rollback()
+                return None
             session.commit()
         except BaseException:
             session.rollback()
@@ -297,40 +272,6 @@ def _as_loaded(state: InstanceState, key: str) -> Any:
     return state.committed_state[key] if key in state.committed_state else state.dict.get(key)
 
 
-def _answer_safely(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.Recorded,
-                   batch_id: str, analysis: Any = None) -> tuple[str | None, list[Message], Exception | None]:
-    """`_answer` in a savepoint: if a handler fails, the recorded message still commits."""
-    try:
-        with session.begin_nested():
-            return *_answer(rt, session, inbound, recorded, batch_id, analysis), None
-    except Exception as exc:  # noqa: BLE001 - re-raised by the caller after the commit
-        return None, [], exc
-
-
-def _answer(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.Recorded, batch_id: str,
-            analysis: Any = None) -> tuple[str | None, list[Message]]:
-    """Route the event and store the replies as a batch: its id and the rows to send now, or None if silent."""
-    if recorded.already_recorded and history.batch_messages(session=session, batch_id=batch_id):
-        return batch_id, []  # a retry: the replies exist, only sending may be left
-    replies, ctx = _route(rt, session, inbound, recorded, analysis)
-    if not replies:
-        return None, []
-    return _store_replies(session, inbound, recorded, batch_id, replies, ctx)
-
-
-def _store_replies(session: Session, inbound: m.Inbound, recorded: history.Recorded, batch_id: str,
-                   replies: list[m.Reply], ctx: Context) -> tuple[str, list[Message]]:
-    """Store the replies as one batch: its id and the rows to send right after the commit."""
-    # Fresh replies are stored as `sending`, to be sent right after the commit (no second
-    # transaction). Not on Telegram: there a row in `sending` after a crash means "maybe
-    # sent" (unknown), so rows become `sending` only just before the call, in deliver_batch.
-    sending = recorded.conversation.channel != "telegram"
-    rows = history.record_outbound(session=session, conversation=recorded.conversation, replies=replies,
-                                   batch_id=batch_id, intent=ctx.intent, sending=sending,
-                                   meta={"reply_token": inbound.reply_token, "chat_type": inbound.chat_type})
-    return batch_id, rows if sending else []
-
-
 def _fetch_profile(rt: Runtime, identity_id: int, inbound: m.Inbound) -> None:
     """Fetch the LINE profile once per identity (never per message)."""
     try:
@@ -352,88 +293,3 @@ def _fetch_profile(rt: Runtime, identity_id: int, inbound: m.Inbound) -> None:
             contact.language = contact.language or identity.language
             session.add(contact)
         session.add(identity)
-
-
-def reply_language(rt: Runtime, contact: Contact | None, inbound: m.Inbound) -> str:
-    """Reply in the customer's language: English for English speakers, else Indonesian."""
-    language = (contact.language if contact else None) or inbound.language or rt.settings.bot.default_language
-    return "en" if language.lower().startswith("en") else "id"
-
-
-def _bot_should_answer(rt: Runtime, inbound: m.Inbound, conversation: Conversation) -> bool:
-    if inbound.kind not in ANSWERED or not inbound.addressed:
-        return False
-    if not conversation.bot_active:
-        if conversation.handoff_until and conversation.handoff_until <= utcnow():
-            conversation.bot_active, conversation.handoff_until = True, None  # handoff timed out
-        else:
-            return False
-    return True
-
-
-def _route(rt: Runtime, session: Session, inbound: m.Inbound,
-           recorded: history.Recorded, analysis: Any = None) -> tuple[list[m.Reply], Context]:
-    conversation, contact = recorded.conversation, recorded.contact
-    message_id = recorded.message.id if recorded.message is not None else None
-    now = utcnow()
-    ctx = Context(
-        contact_id=contact.id if contact else None,
-        contact_name=(contact.display_name if contact else "") or inbound.display_name or "Kak",
-        language=reply_language(rt, contact, inbound),
-        shop_name=rt.settings.bot.shop_name,
-        now=now,
-        state=_live_state(rt, conversation, now),
-        data=ShopData(session=session, contact=contact, conversation=conversation, tz=rt.settings.tz,
-                      handoff_minutes=rt.settings.bot.handoff_timeout_minutes, message_id=message_id,
-                      channel=inbound.channel),
-        threshold=rt.settings.nlu.confidence_threshold,
-        analysis=analysis,
-    )
-    if not _bot_should_answer(rt, inbound, conversation):
-        # Staff have the chat, or a group talks among itself: the bot stays quiet, but the
-        # message is still labelled with what it is about (inbox filters, dashboard).
-        rt.router.prepare(inbound, ctx)
-        replies = _answer_while_bot_inactive(rt, inbound, ctx)
-        _note_intent(session, recorded, ctx)
-        if replies is not None:
-            return replies, ctx
-        intent = recorded.message.intent if recorded.message is not None else None
-        if intent not in (None, "other") and (ctx.analysis is None or ctx.analysis.confidence >= ctx.threshold):
-            conversation.last_intent = intent
-            session.add(conversation)
-        return [], ctx
-    replies = rt.router.route(inbound, ctx)
-    conversation.state, conversation.state_updated_at = ctx.state, now
-    session.add(conversation)
-    _note_intent(session, recorded, ctx)
-    return replies, ctx
-
-
-def _answer_while_bot_inactive(rt: Runtime, inbound: m.Inbound, ctx: Context) -> list[m.Reply] | None:
-    """Replies of a handler that answers whatever the bot state (a staff link code), or None."""
-    for handler in rt.router.handlers:
-        if getattr(handler, "answers_while_bot_inactive", False) and handler.matches(inbound, ctx):
-            ctx.intent = handler.name
-            return handler.handle(inbound, ctx)
-    return None
-
-
-def _note_intent(session: Session, recorded: history.Recorded, ctx: Context) -> None:
-    """Label the customer's message with its intent (the NLU's, a menu button's or the handler's)."""
-    message, analysis = recorded.message, ctx.analysis
-    if message is None or message.intent is not None:
-        return
-    intent = analysis.intent if analysis else (ctx.requested_intent or ctx.intent)
-    if intent is None:
-        return
-    message.intent = intent
-    message.confidence = round(analysis.confidence, 4) if analysis else None
-    session.add(message)
-
-
-def _live_state(rt: Runtime, conversation: Conversation, now) -> dict:
-    """The conversation state, or a fresh one when it has been idle too long."""
-    idle = timedelta(minutes=rt.settings.bot.conversation_idle_minutes)
-    if conversation.state and conversation.state_updated_at and now - conversation.state_updated_at > idle:
-        return {}
-    return copy.deepcopy(conversation.state or {})  # handlers change nested values in place

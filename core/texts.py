@@ -1,8 +1,10 @@
-"""Bot wording in Indonesian and English, kept in one place."""
+"""The chat's wording (what customers read), in Indonesian and English: one catalog and its helpers."""
 
 from __future__ import annotations
 
-TEXTS: dict[str, dict[str, str]] = {
+from core.words import Catalog
+
+CHAT = Catalog("chat", {
     "welcome": {
         "id": "Halo {name}! 👋 Selamat datang di {shop}. Aku asisten chat {shop}: bisa bantu pesan, "
               "cek pesanan, info promo, dan cari toko terdekat. Mau apa hari ini?",
@@ -33,24 +35,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "id": "Maaf, tombol itu sudah tidak berlaku. Ini pilihan terbaru ya 👇",
         "en": "Sorry, that button has expired. Here are the current options 👇",
     },
-}
 
-MENU_CHOICES: list[tuple[str, dict[str, str]]] = [
-    ("order", {"id": "🛒 Pesan", "en": "🛒 Order"}),
-    ("order_status", {"id": "📦 Cek pesanan", "en": "📦 My order"}),
-    ("promotion", {"id": "🎁 Promo", "en": "🎁 Promos"}),
-    ("location", {"id": "📍 Toko terdekat", "en": "📍 Nearest store"}),
-    ("faq", {"id": "❓ Tanya-tanya", "en": "❓ Questions"}),
-    ("human_handoff", {"id": "🙋 Bicara dengan admin", "en": "🙋 Talk to staff"}),
-]
-
-
-def text(key: str, language: str, **values: str) -> str:
-    """The wording for `key` in `language` (Indonesian when unknown), with values filled in."""
-    variants = TEXTS[key]
-    return variants.get(language, variants["id"]).format(**values)
-
-TEXTS.update({
     # greeting / fallback / handoff
     "greeting": {"id": "Halo {name}! 😊 Ada yang bisa aku bantu?", "en": "Hi {name}! 😊 How can I help?"},
     "thanks": {"id": "Sama-sama kak 🙏 Kabari aja kalau butuh apa-apa ya.",
@@ -129,40 +114,74 @@ TEXTS.update({
     "open_now": {"id": "buka", "en": "open"},
     "closed_now": {"id": "tutup", "en": "closed"},
     "offers_here": {"id": "🎁 Promo di sekitar sini: {offers}", "en": "🎁 Offers around here: {offers}"},
+    # broadcasts: opt-out and back in ({channel}: LINE, Telegram)
+    "opted_out": {"id": "Oke, kamu tidak akan menerima pesan promo lagi di {channel}. Chat dan pesanan tetap "
+                        "bisa seperti biasa. Ketik MULAI kalau mau menerima promo lagi.",
+                  "en": "Done, you won't get promotional messages on {channel} any more. Chatting and ordering "
+                        "work as usual. Type MULAI (or SUBSCRIBE) to get promos again."},
+    "opted_in": {"id": "Siap, kamu akan menerima info promo lagi di {channel} 🎉 Ketik STOP kapan saja untuk "
+                       "berhenti.",
+                 "en": "Great, you'll get our promos on {channel} again 🎉 Type STOP any time to stop."},
+    # a staff member links their chat account with a code from the inbox
+    "staff_linked": {"id": "Beres! Akun {channel} ini sekarang terhubung ke {name} di inbox. Tes kirim kampanye "
+                           "akan masuk ke chat ini.",
+                     "en": "Done! This {channel} account is now linked to {name} in the inbox. Campaign "
+                           "test-sends will arrive in this chat."},
+    "staff_link_invalid": {"id": "Kode itu tidak berlaku (salah, sudah dipakai, atau kedaluwarsa). Minta kode baru "
+                                 "di halaman \"Akun chat saya\" di inbox.",
+                           "en": "That code is not valid (wrong, already used or expired). Get a new one on the "
+                                 "\"My chat accounts\" page of the inbox."},
+    # the main menu's buttons, by intent (postback `intent=<name>`)
+    "menu.order": {"id": "🛒 Pesan", "en": "🛒 Order"},
+    "menu.order_status": {"id": "📦 Cek pesanan", "en": "📦 My order"},
+    "menu.promotion": {"id": "🎁 Promo", "en": "🎁 Promos"},
+    "menu.location": {"id": "📍 Toko terdekat", "en": "📍 Nearest store"},
+    "menu.faq": {"id": "❓ Tanya-tanya", "en": "❓ Questions"},
+    "menu.human_handoff": {"id": "🙋 Bicara dengan admin", "en": "🙋 Talk to staff"},
+    # order statuses in the customer's words
+    "status.new": {"id": "diterima", "en": "received"},
+    "status.confirmed": {"id": "dikonfirmasi", "en": "confirmed"},
+    "status.preparing": {"id": "sedang disiapkan", "en": "being prepared"},
+    "status.shipped": {"id": "dalam pengiriman", "en": "on the way"},
+    "status.delivered": {"id": "sudah sampai", "en": "delivered"},
+    "status.cancelled": {"id": "dibatalkan", "en": "cancelled"},
+    # button labels
+    "button.add_more": {"id": "➕ Tambah", "en": "➕ Add more"},
+    "button.delivery": {"id": "🛵 Diantar", "en": "🛵 Delivery"},
+    "button.pickup": {"id": "🏪 Ambil sendiri", "en": "🏪 Pick up"},
+    "button.confirm": {"id": "✅ Pesan sekarang", "en": "✅ Place order"},
+    "button.drop": {"id": "✖️ Batal", "en": "✖️ Cancel"},
+    "button.order_one": {"id": "Pesan 1", "en": "Order 1"},
+    "button.yes_cancel": {"id": "Ya, batalkan", "en": "Yes, cancel"},
+    "button.no_keep": {"id": "Tidak jadi", "en": "No, keep it"},
+    "button.map": {"id": "🗺️ Peta", "en": "🗺️ Map"},
+    "button.check_status": {"id": "📦 Cek pesanan", "en": "📦 Check order"},
 })
 
-STATUS_LABELS = {
-    "new": {"id": "diterima", "en": "received"},
-    "confirmed": {"id": "dikonfirmasi", "en": "confirmed"},
-    "preparing": {"id": "sedang disiapkan", "en": "being prepared"},
-    "shipped": {"id": "dalam pengiriman", "en": "on the way"},
-    "delivered": {"id": "sudah sampai", "en": "delivered"},
-    "cancelled": {"id": "dibatalkan", "en": "cancelled"},
-}
+# The main menu, in this order.
+MENU_INTENTS = ("order", "order_status", "promotion", "location", "faq", "human_handoff")
 STATUS_EMOJI = {"new": "📝", "confirmed": "✅", "preparing": "👩‍🍳", "shipped": "🛵", "delivered": "🎉", "cancelled": "❌"}
-BUTTONS = {
-    "add_more": {"id": "➕ Tambah", "en": "➕ Add more"},
-    "delivery": {"id": "🛵 Diantar", "en": "🛵 Delivery"},
-    "pickup": {"id": "🏪 Ambil sendiri", "en": "🏪 Pick up"},
-    "confirm": {"id": "✅ Pesan sekarang", "en": "✅ Place order"},
-    "drop": {"id": "✖️ Batal", "en": "✖️ Cancel"},
-    "order_one": {"id": "Pesan 1", "en": "Order 1"},
-    "yes_cancel": {"id": "Ya, batalkan", "en": "Yes, cancel"},
-    "no_keep": {"id": "Tidak jadi", "en": "No, keep it"},
-    "map": {"id": "🗺️ Peta", "en": "🗺️ Map"},
-    "check_status": {"id": "📦 Cek pesanan", "en": "📦 Check order"},
-}
+
+
+def text(key: str, language: str, **values: str) -> str:
+    """The wording for `key` in `language` (Indonesian when unknown), with values filled in."""
+    return CHAT.text(key, language, **values)
+
+
+def menu_label(intent: str, language: str) -> str:
+    """The main menu's button for `intent`."""
+    return CHAT.text(f"menu.{intent}", language)
 
 
 def status_label(status: str, language: str) -> str:
     """An order status in the customer's words."""
-    labels = STATUS_LABELS.get(status, {"id": status, "en": status})
-    return labels.get(language, labels["id"])
+    key = f"status.{status}"
+    return CHAT.text(key, language) if key in CHAT else status
 
 
 def button(key: str, language: str) -> str:
     """A button label."""
-    return BUTTONS[key].get(language, BUTTONS[key]["id"])
+    return CHAT.text(f"button.{key}", language)
 
 
 def rupiah(amount: int) -> str:

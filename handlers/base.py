@@ -1,4 +1,4 @@
-"""What every handler sees (`Context`) and what it is (`Handler`)."""
+"""What every handler sees (`Context`), what it returns (`Answer`) and what it is (`Handler`)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,34 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from core.messages import Inbound, Reply
+from core.messages import Inbound
+from core.texts import text
+from crm.shop import ShopView
+from handlers.effects import Answer
+
+
+class Marketing(Protocol):
+    """What handlers may read about broadcasts (the pipeline provides it; handlers import no broadcasts code)."""
+
+    def welcome(self) -> tuple[bool, str | None]:
+        """Whether the welcome journey is on, and its edited text (None: the built-in welcome)."""
+        ...
+
+    def has_campaign(self, campaign_id: int) -> bool:
+        """True when the campaign exists."""
+        ...
+
+    def campaign_answer(self, campaign_id: int, variant: str, position: int) -> str | None:
+        """The answer a campaign's reply button gives (None: none)."""
+        ...
 
 
 @dataclass
 class Context:
-    """Everything a handler may read about the customer, without touching an SDK.
+    """Everything a handler may read about the customer, without touching an SDK or writing.
 
-    `state` is the conversation's saved state (an order in progress, a pending question);
-    handlers change it in place and the pipeline saves it with the replies.
+    `state` is the conversation's saved state (an order in progress, a pending question):
+    the handler's working copy, changed in place; the pipeline saves it with the replies.
     """
 
     contact_id: int | None
@@ -24,7 +43,8 @@ class Context:
     now: datetime
     is_new_contact: bool = False
     state: dict[str, Any] = field(default_factory=dict)
-    data: Any = None  # crm.shop.ShopData: catalog, orders, complaints, FAQ, offers, stores
+    data: ShopView | None = None  # catalog, orders, complaints, FAQ, offers, stores (reads only)
+    marketing: Marketing | None = None  # the welcome journey, campaign buttons (reads only)
     analysis: Any = None  # handlers.nlu.Analysis for text messages
     threshold: float = 0.6  # below this NLU confidence the bot is unsure
     requested_intent: str | None = None  # from a menu button (postback `intent=…`)
@@ -42,13 +62,11 @@ class Context:
 
     def say(self, key: str, **values: Any) -> str:
         """Wording for `key` in the customer's language."""
-        from core.texts import text
-
         return text(key, self.language, **values)
 
 
 class Handler(Protocol):
-    """One intent family: `matches` decides, `handle` answers (pure: no SDK, no sending)."""
+    """One intent family: `matches` decides, `handle` answers (pure: reads only, no SDK, no writes)."""
 
     name: str
 
@@ -56,6 +74,6 @@ class Handler(Protocol):
         """True when this handler should answer the inbound event."""
         ...
 
-    def handle(self, inbound: Inbound, ctx: Context) -> list[Reply]:
-        """The replies for the inbound event (may be empty)."""
+    def handle(self, inbound: Inbound, ctx: Context) -> Answer:
+        """The replies for the inbound event (may be empty) and the effects to apply."""
         ...

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from core import messages as m
+from core.texts import text
+from crm.complaints import Complaint
 from handlers.base import Context
+from handlers.effects import Answer, OpenComplaint
 
 RECENT_ORDER = timedelta(days=3)  # a complaint right after an order is most likely about it
 
@@ -20,8 +24,8 @@ class ComplaintHandler:
         return ctx.data is not None and ctx.data.contact_id is not None and inbound.message_type == "text" \
             and ctx.wants("complaint")
 
-    def handle(self, inbound: m.Inbound, ctx: Context) -> list[m.Reply]:
-        """Record the ticket (linked to the order it is about) and apologise with its number."""
+    def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
+        """Open the ticket (linked to the order it is about); the apology names it once it exists."""
         analysis = ctx.analysis
         order = None
         for number in analysis.entities.order_numbers:
@@ -32,10 +36,15 @@ class ComplaintHandler:
             recent = ctx.data.latest_orders(limit=1)
             if recent and ctx.now - recent[0].created_at <= RECENT_ORDER:
                 order = recent[0]
-        complaint = ctx.data.open_complaint(inbound.text or "", analysis.negative_score, order)
         ctx.state["alerted"] = True  # the complaint alert covers the negative-sentiment alert
-        due = complaint.sla_due_at.astimezone(ctx.data.tz).strftime("%d/%m %H:%M")
-        text = ctx.say("complaint", number=complaint.number, due=due)
-        if order is not None:
-            text += " " + ctx.say("complaint_order", number=order.number)
-        return [m.Reply(text=text)]
+        return Answer([], (OpenComplaint(inbound.text or "", analysis.negative_score, order.id if order else None,
+                                         order.number if order else None, ctx.language),))
+
+
+def complaint_reply(complaint: Complaint, order_number: str | None, language: str, tz: ZoneInfo) -> m.Reply:
+    """The apology with the new ticket's number and when staff answer at the latest."""
+    due = complaint.sla_due_at.astimezone(tz).strftime("%d/%m %H:%M")
+    words = text("complaint", language, number=complaint.number, due=due)
+    if order_number is not None:
+        words += " " + text("complaint_order", language, number=order_number)
+    return m.Reply(text=words)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from core import messages as m
 from crm.faq import answer_text
 from handlers.base import Context
+from handlers.effects import Answer, HandOff
 
 CONFIDENT, SUGGEST = 0.5, 0.25  # search_faq score thresholds (see crm.faq.search_faq)
 
@@ -26,22 +27,23 @@ class FaqHandler:
             return (inbound.postback_data or "").startswith("faq:") or ctx.requested_intent == "faq"
         return inbound.message_type == "text" and ctx.wants("faq")
 
-    def handle(self, inbound: m.Inbound, ctx: Context) -> list[m.Reply]:
+    def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """The answer, or a clarifying question with suggestions, or a handoff."""
         if ctx.requested_intent == "faq":  # the menu button: show common questions
             entries = ctx.data.faqs(limit=5)
             lines = "\n".join(f"• {_question(entry, ctx.language)}" for entry in entries)
-            return [m.Reply(text=f"{ctx.say('faq_clarify')}\n{lines}",
-                            choices=tuple(m.Choice(_question(e, ctx.language)[:20], data=f"faq:{e.id}") for e in entries))]
+            return Answer([m.Reply(text=f"{ctx.say('faq_clarify')}\n{lines}",
+                                   choices=tuple(m.Choice(_question(e, ctx.language)[:20], data=f"faq:{e.id}")
+                                                 for e in entries))])
         if inbound.kind == m.POSTBACK:
             entry_id = (inbound.postback_data or "").split(":", 1)[1]
             entry = ctx.data.faq(int(entry_id)) if entry_id.isdigit() else None
             ctx.state.pop("faq_clarify", None)
-            return [m.Reply(text=answer_text(entry, ctx.language) if entry else ctx.say("stale_button"))]
+            return Answer([m.Reply(text=answer_text(entry, ctx.language) if entry else ctx.say("stale_button"))])
         hits = ctx.data.search_faq(inbound.text or "", ctx.language)
         if hits and hits[0].score >= CONFIDENT:
             ctx.state.pop("faq_clarify", None)
-            return [m.Reply(text=answer_text(hits[0].entry, ctx.language))]
+            return Answer([m.Reply(text=answer_text(hits[0].entry, ctx.language))])
         suggestions = [hit for hit in hits if hit.score >= SUGGEST][:3]
         if suggestions and not ctx.state.get("faq_clarify"):
             ctx.state["faq_clarify"] = True
@@ -49,8 +51,8 @@ class FaqHandler:
                             for hit in suggestions)
             lines = "\n".join(f"• {_question(hit.entry, ctx.language)}" for hit in suggestions)
             talk = m.Choice(ctx.say("talk_to_staff")[:20], data="intent=human_handoff")
-            return [m.Reply(text=f"{ctx.say('faq_clarify')}\n{lines}", choices=choices + (talk,))]
+            return Answer([m.Reply(text=f"{ctx.say('faq_clarify')}\n{lines}", choices=choices + (talk,))])
         ctx.state.pop("faq_clarify", None)
-        ctx.data.handoff(f"Question the FAQ could not answer: {inbound.text}")
         ctx.intent = "human_handoff"
-        return [m.Reply(text=ctx.say("handoff_unsure"))]
+        return Answer([m.Reply(text=ctx.say("handoff_unsure"))],
+                      (HandOff(f"Question the FAQ could not answer: {inbound.text}"),))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 from core import messages as m
-from handlers.base import Context
 from core.geo import map_link, valid_coordinates
 from core.texts import button
+from handlers.base import Context
+from handlers.effects import Answer, ForgetLocation, RememberLocation
 
 MAX_KM = 25.0
 FORGET = re.compile(r"\b(hapus lokasi|lupakan lokasi|forget my location|delete my location)\b", re.IGNORECASE)
@@ -50,20 +51,19 @@ class LocationHandler:
             return True
         return inbound.message_type == "text" and (ctx.wants("location") or bool(FORGET.search(inbound.text or "")))
 
-    def handle(self, inbound: m.Inbound, ctx: Context) -> list[m.Reply]:
+    def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Stores near the shared point or the named area; otherwise ask for the location."""
         if inbound.message_type == "location":
             lat, lon = inbound.data.get("lat"), inbound.data.get("lon")
             if not valid_coordinates(lat, lon):
-                return [m.Reply(text=ctx.say("bad_location"))]
-            ctx.data.remember_location(lat, lon)
-            return _stores_reply(ctx, lat, lon, inbound.data.get("title") or ctx.say("your_location"))
+                return Answer([m.Reply(text=ctx.say("bad_location"))])
+            return Answer(_stores_reply(ctx, lat, lon, inbound.data.get("title") or ctx.say("your_location")),
+                          (RememberLocation(lat, lon),))
         if FORGET.search(inbound.text or ""):
-            ctx.data.forget_location()
-            return [m.Reply(text=ctx.say("location_forgotten"))]
+            return Answer([m.Reply(text=ctx.say("location_forgotten"))], (ForgetLocation(),))
         area = ctx.data.area(inbound.text or "")
         if area is not None:
             name, lat, lon = area
-            return _stores_reply(ctx, lat, lon, name)
-        return [m.Reply(text=ctx.say("ask_location"),
-                        choices=(m.Choice(ctx.say("share_location")[:20], location=True),))]
+            return Answer(_stores_reply(ctx, lat, lon, name))
+        return Answer([m.Reply(text=ctx.say("ask_location"),
+                               choices=(m.Choice(ctx.say("share_location")[:20], location=True),))])

@@ -5,20 +5,20 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 from core import messages as m
+from core.texts import MENU_INTENTS, menu_label, text
 from handlers.base import Context
-from core.texts import MENU_CHOICES, text
+from handlers.effects import Answer
 
 
 def menu_choices(language: str) -> tuple[m.Choice, ...]:
     """The main menu as buttons (postbacks `intent=<name>`)."""
-    return tuple(m.Choice(label=labels.get(language, labels["id"]), data=f"intent={intent}")
-                 for intent, labels in MENU_CHOICES)
+    return tuple(m.Choice(label=menu_label(intent, language), data=f"intent={intent}") for intent in MENU_INTENTS)
 
 
 def postback_intent(data: str | None) -> str | None:
     """The intent named by a menu postback (`intent=order`), if it is a known one."""
     values = parse_qs(data or "").get("intent")
-    return values[0] if values and values[0] in dict(MENU_CHOICES) else None
+    return values[0] if values and values[0] in MENU_INTENTS else None
 
 
 class StalePostbackHandler:
@@ -30,9 +30,9 @@ class StalePostbackHandler:
         """Postbacks that reached the end of the chain."""
         return inbound.kind == m.POSTBACK
 
-    def handle(self, inbound: m.Inbound, ctx: Context) -> list[m.Reply]:
+    def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Apologise and offer the current menu."""
-        return [m.Reply(text=text("unknown_button", ctx.language), choices=menu_choices(ctx.language))]
+        return Answer([m.Reply(text=text("unknown_button", ctx.language), choices=menu_choices(ctx.language))])
 
 
 class MenuHandler:
@@ -44,12 +44,13 @@ class MenuHandler:
         """Every customer message."""
         return inbound.kind == m.MESSAGE
 
-    def handle(self, inbound: m.Inbound, ctx: Context) -> list[m.Reply]:
+    def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """The menu with quick replies / an inline keyboard."""
         if not inbound.is_direct:
-            return [m.Reply(text=text("menu_group", ctx.language, shop=ctx.shop_name))]
+            return Answer([m.Reply(text=text("menu_group", ctx.language, shop=ctx.shop_name))])
         if inbound.message_type == "text":
             key = "empty" if not (inbound.text or "").strip() else "menu"
         else:
             key = "sticker" if inbound.message_type == "sticker" else "non_text"
-        return [m.Reply(text=text(key, ctx.language, name=ctx.contact_name), choices=menu_choices(ctx.language))]
+        return Answer([m.Reply(text=text(key, ctx.language, name=ctx.contact_name),
+                               choices=menu_choices(ctx.language))])

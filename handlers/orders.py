@@ -7,9 +7,10 @@ restarts; postback data is namespaced (`order:…`, `status:…`, `cancel:…`).
 from __future__ import annotations
 
 from core import messages as m
-from crm.orders import CartLine, OrderError
+from core.texts import button, rupiah, status_label, text
+from crm.orders import CUSTOMER_CANCELLABLE, CartLine, Order
 from handlers.base import Context
-from core.texts import button, rupiah, status_label
+from handlers.effects import Answer, CancelOrder, PlaceOrder
 
 MAX_CARDS = 10
 
@@ -106,26 +107,42 @@ def _next_step(ctx: Context) -> list[m.Reply]:
                              m.Choice(button("drop", lang), data="order:drop")))]
 
 
-def _place(ctx: Context) -> list[m.Reply]:
+def _refusal(ctx: Context) -> tuple[str, str] | None:
+    """Why the cart cannot be placed as it is (the first line crm.orders.place_order would refuse), or None."""
+    for line in _cart(ctx)["lines"]:
+        product = ctx.data.product(line["product_id"])
+        if product is None or not product.active:
+            return "unknown_product", ""
+        if line["qty"] < 1 or line["qty"] > 999:
+            return "quantity", product.name
+        if product.stock is not None and product.stock < line["qty"]:
+            return "out_of_stock", product.name
+    return None
+
+
+def _place(ctx: Context) -> Answer:
     order = _cart(ctx)
     if order.get("step") != "confirm" or not order["lines"]:
         ctx.state.pop("order", None)
-        return [m.Reply(text=ctx.say("stale_button"))]
-    lines = [CartLine(product_id=line["product_id"], quantity=line["qty"]) for line in order["lines"]]
-    try:
-        placed = ctx.data.place_order(lines, fulfilment=order["fulfilment"], address=order.get("address"),
-                                      store_id=order.get("store_id"))
-    except OrderError as exc:
-        if exc.code == "out_of_stock":
-            order["lines"] = [line for line in order["lines"]
-                              if ctx.data.product(line["product_id"]).name != exc.details.get("product")]
-            problem = ctx.say("out_of_stock", product=exc.details.get("product", ""))
-            return [m.Reply(text=problem)] + _next_step(ctx)
+        return Answer([m.Reply(text=ctx.say("stale_button"))])
+    refusal = _refusal(ctx)
+    if refusal is not None:
+        code, product = refusal
+        if code == "out_of_stock":
+            order["lines"] = [line for line in order["lines"] if ctx.data.product(line["product_id"]).name != product]
+            return Answer([m.Reply(text=ctx.say("out_of_stock", product=product))] + _next_step(ctx))
         order["step"] = "cart"
-        return [m.Reply(text=ctx.say("stale_button"))]
+        return Answer([m.Reply(text=ctx.say("stale_button"))])
+    lines = tuple(CartLine(product_id=line["product_id"], quantity=line["qty"]) for line in order["lines"])
     ctx.state.pop("order", None)
-    return [m.Reply(text=ctx.say("placed", number=placed.number, total=rupiah(placed.total)),
-                    choices=(m.Choice(button("check_status", ctx.language), data=f"status:{placed.id}"),))]
+    return Answer([], (PlaceOrder(lines, order["fulfilment"], order.get("address"), order.get("store_id"),
+                                  ctx.language),))
+
+
+def placed_reply(order: Order, language: str) -> m.Reply:
+    """The confirmation of a placed order, with its number and a status button."""
+    return m.Reply(text=text("placed", language, number=order.number, total=rupiah(order.total)),
+                   choices=(m.Choice(button("check_status", language), data=f"status:{order.id}"),))
 
 
 class OrderHandler:
@@ -142,7 +159,7 @@ class OrderHandler:
                                                                  "order_status", "promotion", "location", "faq")
         return step == "address" and inbound.message_type == "text" and not interrupting
 
-    def handle(self, inbound: m.Inbound, ctx: Context) -> list[m.Reply]:
+    def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Advance the order by one step."""
         args = _postback(inbound, "order")
         order = _cart(ctx)
@@ -150,7 +167,7 @@ class OrderHandler:
             return self._button(args, ctx)
         if order.get("step") == "address" and not ctx.wants("order"):
             order["address"] = (inbound.text or "").strip()[:500]
-            return _next_step(ctx)
+            return Answer(_next_step(ctx))
         entities = ctx.analysis.entities if ctx.analysis else None
         problems = []
         for mention in (entities.products if entities else ()):
@@ -162,32 +179,32 @@ class OrderHandler:
         if entities and entities.addresses and not order.get("address"):
             order["address"], order["fulfilment"] = entities.addresses[0][:500], "delivery"
         if not order["lines"]:
-            return problems + [catalog_reply(ctx)]
-        return problems + _next_step(ctx)
+            return Answer(problems + [catalog_reply(ctx)])
+        return Answer(problems + _next_step(ctx))
 
-    def _button(self, args: list[str], ctx: Context) -> list[m.Reply]:
+    def _button(self, args: list[str], ctx: Context) -> Answer:
         order = _cart(ctx)
         action, arg = args[0], (args[1] if len(args) > 1 else "")
         if action == "add" and arg.isdigit():
             problem = _add(ctx, int(arg), 1)
-            return ([m.Reply(text=problem)] if problem else []) + _next_step(ctx)
+            return Answer(([m.Reply(text=problem)] if problem else []) + _next_step(ctx))
         if action == "more":
-            return [catalog_reply(ctx)]
+            return Answer([catalog_reply(ctx)])
         if action == "drop":
             ctx.state.pop("order", None)
-            return [m.Reply(text=ctx.say("cart_cleared"))]
+            return Answer([m.Reply(text=ctx.say("cart_cleared"))])
         if not order["lines"]:  # a button from an old, finished conversation
             ctx.state.pop("order", None)
-            return [m.Reply(text=ctx.say("stale_button"))]
+            return Answer([m.Reply(text=ctx.say("stale_button"))])
         if action == "fulfil" and arg in ("delivery", "pickup"):
             order["fulfilment"] = arg
-            return _next_step(ctx)
+            return Answer(_next_step(ctx))
         if action == "store" and arg.isdigit() and ctx.data.store(int(arg)) is not None:
             order["store_id"] = int(arg)
-            return _next_step(ctx)
+            return Answer(_next_step(ctx))
         if action == "confirm":
             return _place(ctx)
-        return [m.Reply(text=ctx.say("stale_button"))]
+        return Answer([m.Reply(text=ctx.say("stale_button"))])
 
 
 def order_summary(ctx: Context, order) -> str:
@@ -206,24 +223,24 @@ class OrderStatusHandler:
         """Status buttons and status questions."""
         return ctx.data is not None and (_postback(inbound, "status") is not None or ctx.wants("order_status"))
 
-    def handle(self, inbound: m.Inbound, ctx: Context) -> list[m.Reply]:
+    def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """The named order's status, or the latest orders."""
         args = _postback(inbound, "status")
         if args:
             order = ctx.data.order_by_id(int(args[0])) if args[0].isdigit() else None
-            return [m.Reply(text=order_summary(ctx, order))] if order else [m.Reply(text=ctx.say("stale_button"))]
+            return Answer([m.Reply(text=order_summary(ctx, order) if order else ctx.say("stale_button"))])
         numbers = ctx.analysis.entities.order_numbers if ctx.analysis else ()
         if numbers:
             order = ctx.data.find_order(numbers[0])
             if order is None:
-                return [m.Reply(text=ctx.say("order_not_found", number=numbers[0].lstrip("#")))]
-            return [m.Reply(text=order_summary(ctx, order))]
+                return Answer([m.Reply(text=ctx.say("order_not_found", number=numbers[0].lstrip("#")))])
+            return Answer([m.Reply(text=order_summary(ctx, order))])
         orders = ctx.data.latest_orders()
         if not orders:
-            return [m.Reply(text=ctx.say("no_orders"),
-                            choices=(m.Choice(button("order_one", ctx.language), data="intent=order"),))]
+            return Answer([m.Reply(text=ctx.say("no_orders"),
+                                   choices=(m.Choice(button("order_one", ctx.language), data="intent=order"),))])
         lines = "\n".join(order_summary(ctx, order) for order in orders)
-        return [m.Reply(text=f"{ctx.say('orders_intro')}\n{lines}")]
+        return Answer([m.Reply(text=f"{ctx.say('orders_intro')}\n{lines}")])
 
 
 class CancelOrderHandler:
@@ -235,36 +252,36 @@ class CancelOrderHandler:
         """Cancel buttons and cancel requests."""
         return ctx.data is not None and (_postback(inbound, "cancel") is not None or ctx.wants("cancel_order"))
 
-    def handle(self, inbound: m.Inbound, ctx: Context) -> list[m.Reply]:
+    def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Ask to confirm, then cancel (or explain)."""
         lang = ctx.language
         args = _postback(inbound, "cancel")
         if args:
             if args[0] == "no":
-                return [m.Reply(text=ctx.say("keep_order"))]
+                return Answer([m.Reply(text=ctx.say("keep_order"))])
             order = ctx.data.order_by_id(int(args[1])) if len(args) > 1 and args[1].isdigit() else None
             if order is None:
-                return [m.Reply(text=ctx.say("stale_button"))]
-            try:
-                ctx.data.cancel(order)
-            except OrderError:
-                return [m.Reply(text=ctx.say("too_late", number=order.number, status=status_label(order.status, lang)))]
-            return [m.Reply(text=ctx.say("cancelled", number=order.number))]
+                return Answer([m.Reply(text=ctx.say("stale_button"))])
+            if order.status not in CUSTOMER_CANCELLABLE:  # what crm.orders.cancel_by_customer refuses
+                return Answer([m.Reply(text=ctx.say("too_late", number=order.number,
+                                                    status=status_label(order.status, lang)))])
+            return Answer([m.Reply(text=ctx.say("cancelled", number=order.number))], (CancelOrder(order.id),))
         if ctx.state.get("order", {}).get("lines"):  # cancelling the order being built
             ctx.state.pop("order", None)
-            return [m.Reply(text=ctx.say("cart_cleared"))]
+            return Answer([m.Reply(text=ctx.say("cart_cleared"))])
         numbers = ctx.analysis.entities.order_numbers if ctx.analysis else ()
         if numbers:
             order = ctx.data.find_order(numbers[0])
             if order is None:
-                return [m.Reply(text=ctx.say("order_not_found", number=numbers[0].lstrip("#")))]
+                return Answer([m.Reply(text=ctx.say("order_not_found", number=numbers[0].lstrip("#")))])
         else:
             recent = [o for o in ctx.data.latest_orders() if o.status != "cancelled"]
             if not recent:
-                return [m.Reply(text=ctx.say("nothing_to_cancel"))]
+                return Answer([m.Reply(text=ctx.say("nothing_to_cancel"))])
             order = recent[0]
         if order.status not in ("new", "confirmed"):
-            return [m.Reply(text=ctx.say("too_late", number=order.number, status=status_label(order.status, lang)))]
-        return [m.Reply(text=ctx.say("ask_cancel", number=order.number, total=rupiah(order.total)),
-                        choices=(m.Choice(button("yes_cancel", lang), data=f"cancel:yes:{order.id}"),
-                                 m.Choice(button("no_keep", lang), data="cancel:no")))]
+            return Answer([m.Reply(text=ctx.say("too_late", number=order.number,
+                                                status=status_label(order.status, lang)))])
+        return Answer([m.Reply(text=ctx.say("ask_cancel", number=order.number, total=rupiah(order.total)),
+                               choices=(m.Choice(button("yes_cancel", lang), data=f"cancel:yes:{order.id}"),
+                                        m.Choice(button("no_keep", lang), data="cancel:no")))])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core import messages as m
 from handlers.base import Context
+from handlers.effects import Answer
 
 MAX_CARDS = 10
 
@@ -29,9 +30,9 @@ class PromotionHandler:
         """Promotion requests."""
         return ctx.data is not None and ctx.wants("promotion")
 
-    def handle(self, inbound: m.Inbound, ctx: Context) -> list[m.Reply]:
+    def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Offers as cards, or a polite "none right now"."""
         promos = ctx.data.promotions(ctx.now)[:MAX_CARDS]
         if not promos:
-            return [m.Reply(text=ctx.say("no_promos"))]
-        return [m.Reply(text=ctx.say("promos"), cards=tuple(promotion_card(p, ctx) for p in promos))]
+            return Answer([m.Reply(text=ctx.say("no_promos"))])
+        return Answer([m.Reply(text=ctx.say("promos"), cards=tuple(promotion_card(p, ctx) for p in promos))])

@@ -1,7 +1,7 @@
 """Routes an inbound event to the first handler that matches; a fallback comes last.
 
 Before routing, the message is understood once (intent, entities, sentiment); after it,
-a strongly negative message alerts staff whatever the intent.
+a strongly negative message alerts staff whatever the intent (an effect like the handler's).
 """
 
 from __future__ import annotations
@@ -11,7 +11,17 @@ from collections.abc import Callable, Sequence
 
 from core import messages as m
 from handlers.base import Context, Handler
-from handlers.menu import postback_intent
+from handlers.complaints import ComplaintHandler
+from handlers.effects import AlertStaff, Answer, Effect
+from handlers.faq import FaqHandler
+from handlers.handoff import HandoffHandler, UnsureHandler
+from handlers.location import LocationHandler
+from handlers.marketing import CampaignButtonHandler, OptOutHandler, WelcomeJourneyHandler
+from handlers.menu import MenuHandler, StalePostbackHandler, postback_intent
+from handlers.orders import CancelOrderHandler, OrderHandler, OrderStatusHandler
+from handlers.promotions import PromotionHandler
+from handlers.staff_link import StaffLinkHandler
+from handlers.welcome import GreetingHandler, WelcomeHandler
 
 log = logging.getLogger(__name__)
 STRONGLY_NEGATIVE = 0.8  # negative_score above which staff are alerted proactively
@@ -28,19 +38,27 @@ class Router:
         self.handlers = list(handlers)
         self.understand = understand
 
-    def route(self, inbound: m.Inbound, ctx: Context) -> list[m.Reply]:
-        """Replies of the first matching handler ([] when none matches)."""
+    def route(self, inbound: m.Inbound, ctx: Context) -> Answer:
+        """The answer of the first matching handler (nothing when none matches), plus an alert if upset."""
         self.prepare(inbound, ctx)
-        replies: list[m.Reply] = []
+        answer = Answer([])
         for handler in self.handlers:
             if handler.matches(inbound, ctx):
                 ctx.intent = ctx.intent or handler.name
-                replies = handler.handle(inbound, ctx)
+                answer = handler.handle(inbound, ctx)
                 break
         if ctx.intent not in ("unsure",):
             ctx.state.pop("unsure", None)
-        self.alert_if_upset(inbound, ctx)
-        return replies
+        alert = self.alert_if_upset(inbound, ctx)
+        return Answer(answer.replies, (*answer.effects, alert)) if alert else answer
+
+    def answer_while_bot_inactive(self, inbound: m.Inbound, ctx: Context) -> Answer | None:
+        """The answer of a handler that answers whatever the bot state (a staff link code, stop), or None."""
+        for handler in self.handlers:
+            if getattr(handler, "answers_while_bot_inactive", False) and handler.matches(inbound, ctx):
+                ctx.intent = handler.name
+                return handler.handle(inbound, ctx)
+        return None
 
     def prepare(self, inbound: m.Inbound, ctx: Context) -> None:
         """Understand the message: menu-button intent, or NLU for text (language follows it)."""
@@ -54,15 +72,15 @@ class Router:
                 ctx.language = ctx.analysis.lang
 
     @staticmethod
-    def alert_if_upset(inbound: m.Inbound, ctx: Context) -> None:
+    def alert_if_upset(inbound: m.Inbound, ctx: Context) -> Effect | None:
         """A strongly negative message alerts staff proactively (once per message)."""
         analysis = ctx.analysis
         if analysis is None or ctx.data is None or analysis.negative_score < STRONGLY_NEGATIVE:
-            return
+            return None
         if ctx.state.pop("alerted", False):
-            return  # a complaint ticket already alerted staff
-        ctx.data.alert("negative_sentiment", f"Very unhappy customer ({analysis.negative_score:.2f}): {inbound.text}",
-                       "high")
+            return None  # a complaint ticket already alerted staff
+        return AlertStaff("negative_sentiment",
+                          f"Very unhappy customer ({analysis.negative_score:.2f}): {inbound.text}", "high")
 
 
 def nlu_understanding(model_path: str, threshold: float) -> Callable[[str, Context], object]:
@@ -79,17 +97,6 @@ def nlu_understanding(model_path: str, threshold: float) -> Callable[[str, Conte
 
 def default_router(understand: Callable[[str, Context], object] | None = None) -> Router:
     """The product's handler chain, most specific first."""
-    from handlers.broadcasts import CampaignButtonHandler, OptOutHandler, WelcomeJourneyHandler
-    from handlers.complaints import ComplaintHandler
-    from handlers.faq import FaqHandler
-    from handlers.handoff import HandoffHandler, UnsureHandler
-    from handlers.location import LocationHandler
-    from handlers.menu import MenuHandler, StalePostbackHandler
-    from handlers.orders import CancelOrderHandler, OrderHandler, OrderStatusHandler
-    from handlers.promotions import PromotionHandler
-    from handlers.staff_link import StaffLinkHandler
-    from handlers.welcome import GreetingHandler, WelcomeHandler
-
     return Router([
         StaffLinkHandler(),  # a staff member's link code, before any conversation
         WelcomeJourneyHandler(), WelcomeHandler(), OptOutHandler(), CampaignButtonHandler(),

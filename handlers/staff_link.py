@@ -3,26 +3,19 @@ inbox showed them ("My chat accounts"), and that chat is linked to them.
 
 It runs before the conversation (first in the router), so a code is never taken for an
 order or a question, and also while the bot leaves the chat to staff (the pipeline asks it
-even then). It writes through `ctx.data.session`, in the event's own transaction,
-like the other chat-side settings (opt-out).
+even then). The link is an effect; whether the code was valid is known once it is applied,
+so the answer is worded then (`link_reply`).
 """
 
 from __future__ import annotations
 
 from core import messages as m
+from core.texts import text
 from crm import staff_links
+from crm.models import StaffUser
 from handlers.base import Context
-from handlers.broadcasts import CHANNEL_NAMES
-TEXTS = {
-    "linked": {"id": "Beres! Akun {channel} ini sekarang terhubung ke {name} di inbox. Tes kirim kampanye akan "
-                     "masuk ke chat ini.",
-               "en": "Done! This {channel} account is now linked to {name} in the inbox. Campaign test-sends will "
-                     "arrive in this chat."},
-    "invalid": {"id": "Kode itu tidak berlaku (salah, sudah dipakai, atau kedaluwarsa). Minta kode baru di halaman "
-                      "\"Akun chat saya\" di inbox.",
-                "en": "That code is not valid (wrong, already used or expired). Get a new one on the \"My chat "
-                      "accounts\" page of the inbox."},
-}
+from handlers.effects import Answer, LinkStaffAccount
+from handlers.marketing import channel_name
 
 
 class StaffLinkHandler:
@@ -38,14 +31,17 @@ class StaffLinkHandler:
             inbound.kind == m.MESSAGE and inbound.message_type == "text" and \
             staff_links.code_in(inbound.text) is not None
 
-    def handle(self, inbound: m.Inbound, ctx: Context) -> list[m.Reply]:
-        """Link the account (once per code) and say so, or say the code is not valid."""
+    def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
+        """Link the account (once per code); the answer says so, or that the code is not valid."""
         ctx.intent = "staff_link"
-        staff = staff_links.redeem(session=ctx.data.session, code=staff_links.code_in(inbound.text) or "",
-                                   channel=inbound.channel, external_id=inbound.chat_id,
-                                   contact_id=ctx.contact_id, now=ctx.now)
         # A code says nothing about the sender's language (the NLU's guess at it is noise): their profile's.
-        language = (getattr(ctx.data.contact, "language", None) or "id").lower()
-        words = TEXTS["linked" if staff else "invalid"]["en" if language.startswith("en") else "id"]
-        return [m.Reply(text=words.format(channel=CHANNEL_NAMES.get(inbound.channel, inbound.channel),
-                                          name=staff.display_name or staff.email if staff else ""))]
+        language = "en" if (ctx.data.contact_language or "id").lower().startswith("en") else "id"
+        return Answer([], (LinkStaffAccount(staff_links.code_in(inbound.text) or "", language),))
+
+
+def link_reply(staff: StaffUser | None, channel: str, language: str) -> m.Reply:
+    """The answer to a link code: linked to whom, or not valid."""
+    if staff is None:
+        return m.Reply(text=text("staff_link_invalid", language))
+    return m.Reply(text=text("staff_linked", language, channel=channel_name(channel),
+                             name=staff.display_name or staff.email))

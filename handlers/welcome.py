@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 from core import messages as m
-from handlers.base import Context
-from handlers.menu import menu_choices
 from core.texts import text
+from handlers.base import Context
+from handlers.effects import Answer
+from handlers.menu import menu_choices
 
 THANKS = re.compile(r"\b(makasih+|terima ?kasih|trims|thx|thanks|thank you|tengkyu|suwun|nuwun|mksh)\b", re.IGNORECASE)
 
@@ -21,11 +22,11 @@ class WelcomeHandler:
         """Follow events and the /start command."""
         return inbound.kind == m.FOLLOW or (inbound.kind == m.MESSAGE and inbound.command == "start")
 
-    def handle(self, inbound: m.Inbound, ctx: Context) -> list[m.Reply]:
+    def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """A welcome (or welcome back) with the main menu as buttons."""
         key = "welcome_back" if inbound.data.get("unblocked") else "welcome"
         greeting = text(key, ctx.language, name=ctx.contact_name, shop=ctx.shop_name)
-        return [m.Reply(text=greeting, choices=menu_choices(ctx.language))]
+        return Answer([m.Reply(text=greeting, choices=menu_choices(ctx.language))])
 
 
 class GreetingHandler:
@@ -39,9 +40,9 @@ class GreetingHandler:
             return False
         return ctx.wants("greeting") or (ctx.analysis.intent == "other" and bool(THANKS.search(inbound.text or "")))
 
-    def handle(self, inbound: m.Inbound, ctx: Context) -> list[m.Reply]:
+    def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Greet with the menu, or thank."""
         if ctx.analysis.intent == "other":
             ctx.intent = "other"
-            return [m.Reply(text=ctx.say("thanks"))]
-        return [m.Reply(text=ctx.say("greeting", name=ctx.contact_name), choices=menu_choices(ctx.language))]
+            return Answer([m.Reply(text=ctx.say("thanks"))])
+        return Answer([m.Reply(text=ctx.say("greeting", name=ctx.contact_name), choices=menu_choices(ctx.language))])

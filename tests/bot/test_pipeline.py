@@ -421,35 +421,103 @@ def test_a_chat_changed_meanwhile_is_answered_again_under_the_lock(known_custome
     assert len(fake_line.calls("/v2/bot/message/reply")) == 2
 
 
-def test_a_handler_that_writes_is_answered_under_the_lock(known_customer, runtime, session, monkeypatch):
-    from crm.complaints import Complaint
+def test_a_handlers_effects_are_written_with_the_message_before_the_lock(known_customer, runtime, session,
+                                                                         fake_line, monkeypatch):
+    from crm.complaints import Complaint, StaffAlert
 
     outcomes = spy_answers(monkeypatch)
     event_id = store(runtime, "line", line_text("kopinya tumpah semua, kecewa bgt", user=USER), "e-writes")
     pipeline.process_event(runtime, event_id)
-    assert outcomes == [None]
+    assert outcomes == ["ok"]  # the handler only decided; its effect was applied under the lock
     complaint = session.exec(select(Complaint)).one()
     inbound = rows(session, Message.direction == "in")[-1]
     assert complaint.message_id == inbound.id and inbound.event_id == event_id  # linked to the stored message
+    assert [a.kind for a in session.exec(select(StaffAlert)).all()] == ["complaint"]
+    assert complaint.number in fake_line.replied[-1][1]["text"]  # worded once the ticket exists
 
 
-def test_a_handler_that_swallows_the_refused_write_is_answered_under_the_lock(known_customer, runtime, session,
-                                                                              monkeypatch):
+def add_product(runtime, stock: int) -> int:
+    from crm.orders import Product
+
+    with session_scope(runtime.engine) as s:
+        product = Product(sku="KOPI-1", name="Kopi Susu", price=25_000, stock=stock)
+        s.add(product)
+        s.flush()
+        return product.id
+
+
+def test_an_effect_refused_since_the_reads_is_decided_again_under_the_lock(known_customer, runtime, session,
+                                                                           hooks, fake_line, monkeypatch):
+    from crm.orders import Order, Product
+
+    product_id = add_product(runtime, stock=1)
+    for data in (f"order:add:{product_id}", "order:fulfil:delivery"):
+        hooks.line(line_event("postback", USER, postback={"data": data}))
+    hooks.line(line_text("Jl. Kemang Raya 1", user=USER))
     outcomes = spy_answers(monkeypatch)
     real_route = runtime.router.route
+    routed: list[str] = []
 
-    def route_and_flush(inbound, ctx):
-        try:
-            ctx.data.session.flush()
-        except Exception:  # noqa: BLE001 - a careless handler
-            pass
-        return real_route(inbound, ctx)
+    def route_while_another_customer_buys(inbound, ctx):
+        answer = real_route(inbound, ctx)
+        if not routed:
+            with session_scope(runtime.engine) as s:
+                product = s.get(Product, product_id)
+                product.stock = 0
+                s.add(product)
+        routed.append(inbound.postback_data)
+        return answer
 
-    monkeypatch.setattr(runtime.router, "route", route_and_flush)
-    event_id = store(runtime, "line", line_text("ada promo?", user=USER), "e-swallow")
+    monkeypatch.setattr(runtime.router, "route", route_while_another_customer_buys)
+    event_id = store(runtime, "line", line_event("postback", USER, postback={"data": "order:confirm"}), "e-sold")
+    assert pipeline.process_event(runtime, event_id).status == "processed"
+    assert outcomes == [None] and routed == ["order:confirm", "order:confirm"]
+    assert session.exec(select(Order)).all() == []
+    replies = [r.text for r in rows(session, Message.direction == "out", Message.batch_id == f"event:{event_id}")]
+    assert "Kopi Susu sedang habis" in replies[0]  # told, from the reads under the lock
+
+
+def test_effects_are_applied_once_when_an_event_is_processed_again(known_customer, runtime, session, fake_line):
+    from crm.complaints import Complaint, StaffAlert
+
+    event_id = store(runtime, "line", line_text("kopinya tumpah semua, kecewa bgt", user=USER), "e-again")
     pipeline.process_event(runtime, event_id)
-    assert outcomes == [None]
-    assert [m.text for m in rows(session, Message.direction == "in")] == ["halo", "ada promo?"]
+    with session_scope(runtime.engine) as s:  # a duplicate task after a crash
+        event = s.get(WebhookEvent, event_id)
+        event.status = "received"
+        s.add(event)
+    pipeline.process_event(runtime, event_id)
+    assert len(session.exec(select(Complaint)).all()) == 1
+    assert len(session.exec(select(StaffAlert)).all()) == 1
+    assert len(rows(session, Message.direction == "out", Message.batch_id == f"event:{event_id}")) == 1
+
+
+def test_effects_are_applied_once_when_an_event_is_retried_after_a_failure(known_customer, runtime, session,
+                                                                           fake_line, monkeypatch):
+    from crm.complaints import Complaint, StaffAlert
+
+    real_record_outbound = history.record_outbound
+    calls: list[int] = []
+
+    def fail_first_twice(**kwargs):  # the try before the lock, then the one under it
+        calls.append(1)
+        if len(calls) <= 2:
+            raise RuntimeError("disk full")
+        return real_record_outbound(**kwargs)
+
+    monkeypatch.setattr(history, "record_outbound", fail_first_twice)
+    event_id = store(runtime, "line", line_text("kopinya tumpah semua, kecewa bgt", user=USER), "e-retried")
+    with pytest.raises(RuntimeError):
+        pipeline.process_event(runtime, event_id, final_attempt=False)
+    session.expire_all()
+    assert session.exec(select(Complaint)).all() == []  # rolled back with the failed answer
+    assert session.get(WebhookEvent, event_id).status == "retrying"
+    assert pipeline.process_event(runtime, event_id).status == "processed"
+    session.expire_all()
+    assert len(session.exec(select(Complaint)).all()) == 1
+    assert len(session.exec(select(StaffAlert)).all()) == 1
+    assert [m.text for m in rows(session, Message.direction == "in")][-1] == "kopinya tumpah semua, kecewa bgt"
+    assert len(rows(session, Message.direction == "in", Message.event_id == event_id)) == 1
 
 
 def test_an_event_taken_by_another_worker_meanwhile_is_skipped(known_customer, runtime, session, fake_line,

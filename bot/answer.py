@@ -1,0 +1,304 @@
+"""Answering one recorded event: build the handlers' view, route, label the intent, apply effects, store replies.
+
+`decide` only reads (so the worker may call it before taking the write lock); `apply`
+writes what was decided: the conversation's state and labels, each effect once, and the
+replies as one batch.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from broadcasts import campaigns, consent
+from broadcasts.journeys import welcome_text
+from broadcasts.models import Campaign
+from core import messages as m
+from core.db import utcnow
+from core.runtime import Runtime
+from crm import complaints, history, orders, shop, staff_links
+from crm.models import Contact, Conversation, Message
+from handlers import effects as fx
+from handlers.base import Context
+from handlers.complaints import complaint_reply
+from handlers.orders import placed_reply
+from handlers.staff_link import link_reply
+
+# Kinds of inbound events the bot answers.
+ANSWERED = {m.MESSAGE, m.POSTBACK, m.FOLLOW}
+
+
+class EffectRefused(Exception):
+    """An effect the handler decided from its reads is refused now (the last item sold meanwhile): decide again."""
+
+
+@dataclass
+class Decision:
+    """What answering an event will write: replies, effects, and the conversation's bookkeeping."""
+
+    replies: list[m.Reply]
+    effects: tuple[fx.Effect, ...]
+    intent: str | None  # the handler's: labels the replies
+    label: tuple[str, float | None] | None  # the customer's message's intent and confidence, when it has none
+    state: dict | None  # the conversation state to save (None: left as it is)
+    last_intent: str | None  # the chat's latest topic, noted while the bot leaves the chat to staff
+    bot_back: bool  # the handoff timed out: the bot answers again
+    now: datetime
+
+
+class CampaignReads:
+    """The broadcasts side of the handlers' view (`handlers.base.Marketing`): reads only."""
+
+    __slots__ = ("_session",)
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def welcome(self) -> tuple[bool, str | None]:
+        """Whether the welcome journey is on, and its edited text."""
+        return welcome_text(session=self._session)
+
+    def has_campaign(self, campaign_id: int) -> bool:
+        """True when the campaign exists."""
+        return self._session.get(Campaign, campaign_id) is not None
+
+    def campaign_answer(self, campaign_id: int, variant: str, position: int) -> str | None:
+        """The answer of a campaign's reply button."""
+        campaign = self._session.get(Campaign, campaign_id)
+        return campaigns.button_reply(campaigns.variant_message(campaign, variant), position) if campaign else None
+
+
+def understand(rt: Runtime, session: Session, inbound: m.Inbound) -> Any:
+    """The NLU's analysis of an event's text (None for other events), from reads only."""
+    ctx = Context(contact_id=None, contact_name="", language="id", shop_name="", now=utcnow(),
+                  data=shop.ShopView(session=session, contact=None, tz=rt.settings.tz, channel=inbound.channel))
+    rt.router.prepare(inbound, ctx)
+    return ctx.analysis
+
+
+def reply_language(rt: Runtime, contact: Contact | None, inbound: m.Inbound) -> str:
+    """Reply in the customer's language: English for English speakers, else Indonesian."""
+    language = (contact.language if contact else None) or inbound.language or rt.settings.bot.default_language
+    return "en" if language.lower().startswith("en") else "id"
+
+
+def decide(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.Recorded,
+           analysis: Any = None) -> Decision:
+    """Route the event through the handlers, from reads only (nothing in the session is changed)."""
+    conversation, contact, message = recorded.conversation, recorded.contact, recorded.message
+    now = utcnow()
+    ctx = Context(
+        contact_id=contact.id if contact else None,
+        contact_name=(contact.display_name if contact else "") or inbound.display_name or "Kak",
+        language=reply_language(rt, contact, inbound),
+        shop_name=rt.settings.bot.shop_name,
+        now=now,
+        state=_live_state(rt, conversation, now),
+        data=shop.ShopView(session=session, contact=contact, tz=rt.settings.tz, channel=inbound.channel),
+        marketing=CampaignReads(session),
+        threshold=rt.settings.nlu.confidence_threshold,
+        analysis=analysis,
+    )
+    handoff_over = not conversation.bot_active and conversation.handoff_until is not None \
+        and conversation.handoff_until <= now
+    if inbound.kind not in ANSWERED or not inbound.addressed or not (conversation.bot_active or handoff_over):
+        # Staff have the chat, or a group talks among itself: the bot stays quiet, but the
+        # message is still labelled with what it is about (inbox filters, dashboard).
+        rt.router.prepare(inbound, ctx)
+        answer = rt.router.answer_while_bot_inactive(inbound, ctx)
+        label = _label(message, ctx)
+        if answer is not None:
+            return Decision(answer.replies, answer.effects, ctx.intent, label, None, None, False, now)
+        intent = message.intent if message is not None and message.intent else (label[0] if label else None)
+        confident = ctx.analysis is None or ctx.analysis.confidence >= ctx.threshold
+        last_intent = intent if intent not in (None, "other") and confident else None
+        return Decision([], (), ctx.intent, label, None, last_intent, False, now)
+    answer = rt.router.route(inbound, ctx)
+    return Decision(answer.replies, answer.effects, ctx.intent, _label(message, ctx), ctx.state, None,
+                    handoff_over, now)
+
+
+def apply(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.Recorded, decision: Decision,
+          batch_id: str) -> tuple[str | None, list[Message]]:
+    """Write a decision: bookkeeping, effects (raising EffectRefused when one is refused), replies as one batch.
+
+    Returns the batch id and the rows to send right after the commit, or None when silent.
+    """
+    conversation, message = recorded.conversation, recorded.message
+    if decision.bot_back:
+        conversation.bot_active, conversation.handoff_until = True, None
+    if decision.state is not None:
+        conversation.state, conversation.state_updated_at = decision.state, decision.now
+    if decision.last_intent is not None:
+        conversation.last_intent = decision.last_intent
+    session.add(conversation)
+    if decision.label is not None and message is not None:
+        message.intent, message.confidence = decision.label
+        session.add(message)
+    replies = list(decision.replies)
+    if decision.effects:
+        session.flush()  # the effects link to the customer's message by its id
+        for effect in decision.effects:
+            replies += APPLY[type(effect)](_Target(rt, session, inbound, recorded, decision.now), effect)
+    if not replies:
+        return None, []
+    return batch_id, _store_replies(session, inbound, recorded, batch_id, replies, decision.intent)
+
+
+def answer_safely(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.Recorded,
+                  batch_id: str, analysis: Any = None) -> tuple[str | None, list[Message], Exception | None]:
+    """Decide and apply in a savepoint: if that fails, the recorded message still commits (and the error is returned)."""
+    try:
+        with session.begin_nested():
+            if recorded.already_recorded:  # a retry: was the answer of an earlier attempt committed?
+                if history.batch_messages(session=session, batch_id=batch_id):
+                    return batch_id, [], None  # its replies exist: only sending may be left
+                if recorded.message is not None and recorded.message.intent is not None:
+                    return None, [], None  # labelled by a silent answer: its effects are applied already
+            decision = decide(rt, session, inbound, recorded, analysis)
+            return *apply(rt, session, inbound, recorded, decision, batch_id), None
+    except Exception as exc:  # noqa: BLE001 - re-raised by the caller after the commit
+        return None, [], exc
+
+
+def _label(message: Message | None, ctx: Context) -> tuple[str, float | None] | None:
+    """The intent of the customer's message (the NLU's, a menu button's or the handler's), unless it has one."""
+    if message is None or message.intent is not None:
+        return None
+    analysis = ctx.analysis
+    intent = analysis.intent if analysis else (ctx.requested_intent or ctx.intent)
+    if intent is None:
+        return None
+    return intent, round(analysis.confidence, 4) if analysis else None
+
+
+def _live_state(rt: Runtime, conversation: Conversation, now: datetime) -> dict:
+    """The conversation state, or a fresh one when it has been idle too long."""
+    idle = timedelta(minutes=rt.settings.bot.conversation_idle_minutes)
+    if conversation.state and conversation.state_updated_at and now - conversation.state_updated_at > idle:
+        return {}
+    return copy.deepcopy(conversation.state or {})  # the handlers' working copy, changed in place
+
+
+def _store_replies(session: Session, inbound: m.Inbound, recorded: history.Recorded, batch_id: str,
+                   replies: list[m.Reply], intent: str | None) -> list[Message]:
+    """Store the replies as one batch: the rows to send right after the commit."""
+    # Fresh replies are stored as `sending`, to be sent right after the commit (no second
+    # transaction). Not on Telegram: there a row in `sending` after a crash means "maybe
+    # sent" (unknown), so rows become `sending` only just before the call, in deliver_batch.
+    sending = recorded.conversation.channel != "telegram"
+    rows = history.record_outbound(session=session, conversation=recorded.conversation, replies=replies,
+                                   batch_id=batch_id, intent=intent, sending=sending,
+                                   meta={"reply_token": inbound.reply_token, "chat_type": inbound.chat_type})
+    return rows if sending else []
+
+
+# --- effects: each type and what applies it (in the event's transaction) -----------------
+
+
+@dataclass
+class _Target:
+    """Where an effect lands: the event's session, customer, chat and message."""
+
+    rt: Runtime
+    session: Session
+    inbound: m.Inbound
+    recorded: history.Recorded
+    now: datetime
+
+    @property
+    def contact_id(self) -> int | None:
+        return self.recorded.contact.id if self.recorded.contact else None
+
+    @property
+    def message_id(self) -> int | None:
+        return self.recorded.message.id if self.recorded.message is not None else None
+
+    def alert(self, kind: str, text: str, severity: str = "medium") -> None:
+        """Tell staff about this conversation now."""
+        complaints.alert_staff(session=self.session, kind=kind, text=text, severity=severity,
+                               contact_id=self.contact_id, conversation_id=self.recorded.conversation.id,
+                               message_id=self.message_id)
+
+
+def _place_order(at: _Target, effect: fx.PlaceOrder) -> list[m.Reply]:
+    try:
+        order = orders.place_order(session=at.session, contact_id=at.contact_id, lines=list(effect.lines),
+                                   fulfilment=effect.fulfilment, address=effect.address, store_id=effect.store_id,
+                                   conversation_id=at.recorded.conversation.id, channel=at.inbound.channel)
+    except orders.OrderError as exc:
+        raise EffectRefused(f"order refused: {exc.code}") from exc
+    return [placed_reply(order, effect.language)]
+
+
+def _cancel_order(at: _Target, effect: fx.CancelOrder) -> list[m.Reply]:
+    order = at.session.get(orders.Order, effect.order_id)
+    if order is None or order.contact_id != at.contact_id:
+        raise EffectRefused("no such order of this customer")
+    try:
+        orders.cancel_by_customer(session=at.session, order=order)
+    except orders.OrderError as exc:
+        raise EffectRefused(f"cancel refused: {exc.code}") from exc
+    return []
+
+
+def _open_complaint(at: _Target, effect: fx.OpenComplaint) -> list[m.Reply]:
+    complaint = complaints.open_complaint(
+        session=at.session, contact_id=at.contact_id, text=effect.text, negative_score=effect.negative_score,
+        conversation_id=at.recorded.conversation.id, order_id=effect.order_id, message_id=at.message_id)
+    at.alert("complaint", f"Complaint {complaint.number} ({complaint.severity}): {effect.text}", complaint.severity)
+    return [complaint_reply(complaint, effect.order_number, effect.language, at.rt.settings.tz)]
+
+
+def _alert_staff(at: _Target, effect: fx.AlertStaff) -> list[m.Reply]:
+    at.alert(effect.kind, effect.text, effect.severity)
+    return []
+
+
+def _hand_off(at: _Target, effect: fx.HandOff) -> list[m.Reply]:
+    shop.hand_off(session=at.session, conversation=at.recorded.conversation,
+                  minutes=at.rt.settings.bot.handoff_timeout_minutes)
+    at.alert("handoff", effect.reason)
+    return []
+
+
+def _set_opt_out(at: _Target, effect: fx.SetOptOut) -> list[m.Reply]:
+    consent.set_opt_out(session=at.session, contact_id=at.contact_id, channel=at.inbound.channel,
+                        opted_out=effect.opted_out)
+    return []
+
+
+def _record_click(at: _Target, effect: fx.RecordClick) -> list[m.Reply]:
+    campaigns.record_click(session=at.session, campaign_id=effect.campaign_id, variant=effect.variant,
+                           contact_id=at.contact_id)
+    return []
+
+
+def _remember_location(at: _Target, effect: fx.RememberLocation) -> list[m.Reply]:
+    shop.remember_location(session=at.session, contact=at.recorded.contact, lat=effect.lat, lon=effect.lon)
+    return []
+
+
+def _forget_location(at: _Target, effect: fx.ForgetLocation) -> list[m.Reply]:
+    shop.forget_location(session=at.session, contact=at.recorded.contact)
+    return []
+
+
+def _link_staff_account(at: _Target, effect: fx.LinkStaffAccount) -> list[m.Reply]:
+    staff = staff_links.redeem(session=at.session, code=effect.code, channel=at.inbound.channel,
+                               external_id=at.inbound.chat_id, contact_id=at.contact_id, now=at.now)
+    return [link_reply(staff, at.inbound.channel, effect.language)]
+
+
+# What applies each effect; the replies it returns follow the handler's.
+APPLY: dict[type, Callable[[_Target, Any], list[m.Reply]]] = {
+    fx.PlaceOrder: _place_order, fx.CancelOrder: _cancel_order, fx.OpenComplaint: _open_complaint,
+    fx.AlertStaff: _alert_staff, fx.HandOff: _hand_off, fx.SetOptOut: _set_opt_out, fx.RecordClick: _record_click,
+    fx.RememberLocation: _remember_location, fx.ForgetLocation: _forget_location,
+    fx.LinkStaffAccount: _link_staff_account,
+}

@@ -1,0 +1,106 @@
+"""What a handler asks the pipeline to do besides replying: small frozen records, applied under the write lock.
+
+A handler decides from reads only; the pipeline (bot/answer.py) applies its effects in the
+event's own transaction, once, after recording the customer's message. An effect whose
+outcome the customer is told (a new order's number) is worded after it is applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple, Union
+
+from core.messages import Reply
+from crm.orders import CartLine
+
+
+@dataclass(frozen=True)
+class PlaceOrder:
+    """Place the order of the cart; confirmed in `language` with its number."""
+
+    lines: tuple[CartLine, ...]
+    fulfilment: str
+    address: str | None
+    store_id: int | None
+    language: str
+
+
+@dataclass(frozen=True)
+class CancelOrder:
+    """Cancel the customer's own order on their request."""
+
+    order_id: int
+
+
+@dataclass(frozen=True)
+class OpenComplaint:
+    """Open a complaint ticket (staff are alerted); confirmed in `language` with its number and due time."""
+
+    text: str
+    negative_score: float
+    order_id: int | None
+    order_number: str | None
+    language: str
+
+
+@dataclass(frozen=True)
+class AlertStaff:
+    """Tell staff about this conversation now."""
+
+    kind: str
+    text: str
+    severity: str = "medium"
+
+
+@dataclass(frozen=True)
+class HandOff:
+    """Give the conversation to staff (the bot stays quiet until they resolve it or time runs out); alerts them."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class SetOptOut:
+    """Opt the customer out of marketing on this channel (or back in)."""
+
+    opted_out: bool
+
+
+@dataclass(frozen=True)
+class RecordClick:
+    """Count a click on a campaign's button in the campaign's results."""
+
+    campaign_id: int
+    variant: str
+
+
+@dataclass(frozen=True)
+class RememberLocation:
+    """Keep the customer's last shared location."""
+
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class ForgetLocation:
+    """Remove the customer's stored location (they asked us to)."""
+
+
+@dataclass(frozen=True)
+class LinkStaffAccount:
+    """Link this chat to the staff member whose one-time `code` it sent; confirmed (or refused) in `language`."""
+
+    code: str
+    language: str
+
+
+Effect = Union[PlaceOrder, CancelOrder, OpenComplaint, AlertStaff, HandOff, SetOptOut, RecordClick,
+               RememberLocation, ForgetLocation, LinkStaffAccount]
+
+
+class Answer(NamedTuple):
+    """What a handler returns: the replies, and the effects the pipeline applies."""
+
+    replies: list[Reply]
+    effects: tuple[Effect, ...] = ()
