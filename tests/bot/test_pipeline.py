@@ -601,3 +601,22 @@ def test_stop_opts_out_of_marketing_in_a_chat_staff_have_taken_over(known_custom
     assert "promo" in fake_line.replied[-1][1]["text"]
     session.expire_all()
     assert not session.exec(select(Conversation)).one().bot_active  # still with staff
+
+
+def test_a_silent_answers_effect_is_applied_once_when_the_event_is_processed_again(known_customer, runtime, session,
+                                                                                   fake_line):
+    from broadcasts.models import CampaignClick
+    from tests.broadcasts.helpers import make_campaign
+
+    campaign_id = make_campaign(runtime, message={"text": "Diskon!", "buttons": [
+        {"label": "Lihat", "url": "https://example.com/menu"}]})  # a button with no answer: the bot stays silent
+    fake_line.reset()
+    event_id = store(runtime, "line", line_event("postback", USER, postback={"data": f"bc:{campaign_id}::0"}), "e-bc")
+    pipeline.process_event(runtime, event_id)
+    with session_scope(runtime.engine) as s:  # a duplicate task after a crash
+        event = s.get(WebhookEvent, event_id)
+        event.status = "received"
+        s.add(event)
+    pipeline.process_event(runtime, event_id)
+    assert len(session.exec(select(CampaignClick)).all()) == 1
+    assert not fake_line.calls("/v2/bot/message/reply")
