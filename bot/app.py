@@ -69,19 +69,22 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(media)
 
-    from broadcasts import api as broadcasts_api  # noqa: F401 - adds the segment and campaign endpoints to `api`
     from crm import api_catalog, api_orders  # noqa: F401 - add their endpoints to `api`
     from crm.api import api
 
     app.register_blueprint(api)
 
+    import broadcasts.api
+
+    broadcasts.api.register(app)
+
     from crm.inbox import init_inbox
 
     init_inbox(app)
 
-    from broadcasts.web import init_marketing
+    import broadcasts.web
 
-    init_marketing(app)
+    broadcasts.web.register(app)
     if settings.simulator_enabled:
         from bot.simulator import simulator
 

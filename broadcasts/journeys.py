@@ -16,12 +16,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
 from broadcasts.campaigns import CampaignError, validate_message
 from broadcasts.models import Campaign, Journey
+from broadcasts.scheduler import clock_runtime
+from broadcasts.tasks import enqueue_campaign
 from core.db import session_scope, utcnow
+from crm.promotions import Promotion
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "welcome": {"enabled": True, "options": {}, "message": {}},
@@ -96,8 +100,6 @@ def update(*, session: Session, key: str, enabled: bool | None = None, message: 
                                     or not 1 <= options[name] <= 3650):
                 raise CampaignError(f"{name} is a whole number 1-3650", f"options.{name}")
         if options.get("promotion_id") is not None:
-            from crm.promotions import Promotion
-
             if session.get(Promotion, options["promotion_id"]) is None:
                 raise CampaignError(f"promotion {options['promotion_id']} does not exist", "options.promotion_id")
         journey.options = {**journey.options, **options}
@@ -131,8 +133,6 @@ def _campaign_for(session: Session, journey: Journey, tz_name: str) -> Campaign:
 
 def prepare(*, session: Session, key: str, now: datetime, tz_name: str) -> tuple[int, str] | None:
     """Refresh a journey's campaign for this firing: (campaign id, run key), or None when off."""
-    from zoneinfo import ZoneInfo
-
     journey = get(session=session, key=key)
     if not journey.enabled or key == "welcome":
         return None
@@ -152,10 +152,7 @@ def prepare(*, session: Session, key: str, now: datetime, tz_name: str) -> tuple
 
 
 def _fire(keys: tuple[str, ...]) -> list[str]:
-    from broadcasts.scheduler import _runtime
-    from broadcasts.tasks import enqueue_campaign
-
-    runtime = _runtime()
+    runtime = clock_runtime()
     fired = []
     now = utcnow()
     for key in keys:

@@ -17,9 +17,14 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.date import DateTrigger
 from sqlmodel import Session, select
 
+from broadcasts import campaigns as cmp
+from broadcasts import fanout
 from broadcasts import schedule as sched
 from broadcasts.models import Campaign, CampaignRun
+from broadcasts.tasks import enqueue_campaign, enqueue_run, requeue_stale_runs
 from core.db import session_scope, utcnow
+from core.queue import configure_queue
+from core.runtime import Runtime, get_runtime
 
 log = logging.getLogger(__name__)
 PREFIX = "campaign:"
@@ -42,10 +47,8 @@ def register(scheduler, settings) -> None:
                       replace_existing=True)
 
 
-def _runtime():
-    from core.queue import configure_queue
-    from core.runtime import get_runtime
-
+def clock_runtime() -> Runtime:
+    """The process's runtime, with the queue pointed at its storage (a clock job queues work)."""
     runtime = get_runtime()
     configure_queue(runtime.settings.queue_url)
     return runtime
@@ -71,7 +74,7 @@ def trigger_for(campaign: Campaign):
 def sync(scheduler=None, now: datetime | None = None) -> dict[str, int]:
     """Make the job store match the scheduled campaigns; returns counts of added/removed/missed."""
     scheduler = scheduler or _scheduler
-    runtime = _runtime()
+    runtime = clock_runtime()
     grace = runtime.settings.broadcasts.misfire_grace_seconds
     now = now or utcnow()
     counts = {"added": 0, "removed": 0, "missed": 0}
@@ -123,9 +126,7 @@ def run_key(campaign: Campaign, now: datetime, grace_seconds: int) -> str | None
 
 def fire(campaign_id: int, fingerprint: str | None = None, now: datetime | None = None) -> str | None:
     """A campaign is due: queue its run (keyed by the due time); the run key, or None if not due."""
-    from broadcasts.tasks import enqueue_campaign
-
-    runtime = _runtime()
+    runtime = clock_runtime()
     with Session(runtime.engine) as session:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None or campaign.status != "scheduled":
@@ -140,20 +141,14 @@ def fire(campaign_id: int, fingerprint: str | None = None, now: datetime | None 
 
 def sweep() -> int:
     """Resume broadcast runs whose worker died mid-way."""
-    from broadcasts.tasks import requeue_stale_runs
-
-    _runtime()
+    clock_runtime()
     return requeue_stale_runs()
 
 
 def decide_ab_tests(now: datetime | None = None) -> list[tuple[int, str]]:
     """A/B tests whose decision time has come: pick the winner by the test's metric and send it
     to the held rest of the audience; [(campaign id, winner)]."""
-    from broadcasts import campaigns as cmp
-    from broadcasts import fanout
-    from broadcasts.tasks import enqueue_run
-
-    runtime = _runtime()
+    runtime = clock_runtime()
     now = now or utcnow()
     decided = []
     with Session(runtime.engine) as session:

@@ -1,0 +1,43 @@
+"""What every broadcasts endpoint shares: its blueprint under /api/v1, the API's token check, body
+and query readers, error answer and OpenAPI helpers, and how a refused segment or campaign
+becomes an ApiError."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from broadcasts import campaigns as cmp
+from broadcasts import segments as seg
+
+# The contacts API's own helpers, read under public names here only. (crm.api is becoming a package
+# with crm.api.base naming them publicly: this import is the one line to switch.)
+from crm.api import (
+    ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, enum_param, json_body, limit_param, path_param, require_token,
+)
+from crm.api import _api_error as api_error
+from crm.api import _dump as dump
+from crm.api import _enum_arg as enum_arg
+from crm.api import _int_arg as int_arg
+from crm.api import _json_body as read_body
+from crm.api import _response as response_spec
+
+__all__ = ["ERRORS", "OPENAPI_MODELS", "OPENAPI_PATHS", "ApiError", "api_error", "broadcasts_api", "campaign_error",
+           "dump", "enum_arg", "enum_param", "int_arg", "json_body", "limit_param", "path_param", "read_body",
+           "require_token", "response_spec", "segment_error"]
+
+# Same URLs as the contacts API, own endpoint names (`broadcasts_api.create_campaign`): the app
+# factory serves it with `broadcasts.api.register(app)`.
+broadcasts_api = Blueprint("broadcasts_api", __name__, url_prefix="/api/v1")
+broadcasts_api.register_error_handler(ApiError, api_error)
+
+
+def segment_error(exc: seg.SegmentError) -> ApiError:
+    """The 422 of rules that do not compile, with the compiler's messages."""
+    return ApiError(422, "invalid rules", exc.details)
+
+
+def campaign_error(exc: cmp.CampaignError) -> ApiError:
+    """The answer to a refused campaign: its own status (404, 409), or a 422 naming the field."""
+    if exc.status != 422:
+        return ApiError(exc.status, str(exc))
+    return ApiError(422, "invalid fields", [{"field": exc.field or "", "message": str(exc)}])

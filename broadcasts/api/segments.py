@@ -1,0 +1,82 @@
+"""Segment endpoints: save, list, read one, and the live count and sample of rules."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from broadcasts import segments as seg
+from broadcasts.api.base import ApiError, broadcasts_api, dump, int_arg, read_body, require_token, segment_error
+from broadcasts.api.schemas import PreviewResult, SegmentCreate, SegmentList, SegmentPreview, SegmentPublic
+from broadcasts.models import Segment
+from broadcasts.web.base import engine
+from core.db import session_scope
+from crm import contacts as contact_data
+from crm.api import contact_public
+
+
+@broadcasts_api.post("/segments")
+@require_token
+def create_segment():
+    """Save a named segment; answers it with its current audience count."""
+    body = read_body(SegmentCreate)
+    try:
+        with session_scope(engine()) as session:
+            segment = seg.create_segment(session=session, name=body.name.strip(), rules=body.rules)
+            count = seg.count(session=session, rules=segment.rules)
+            public = SegmentPublic(id=segment.id, name=segment.name, rules=segment.rules, count=count,
+                                   created_at=segment.created_at)
+    except seg.SegmentError as exc:
+        raise segment_error(exc) from None
+    response = dump(public)
+    response.status_code = 201
+    return response
+
+
+@broadcasts_api.get("/segments")
+@require_token
+def list_segments():
+    """Saved segments with their live audience counts, newest first."""
+    with Session(engine()) as session:
+        rows = session.execute(select(Segment).order_by(Segment.id.desc()).limit(int_arg("limit", 100, 1, 500))
+                               ).scalars().all()
+        items = []
+        for row in rows:
+            try:
+                count = seg.count(session=session, rules=row.rules)
+            except seg.SegmentError:
+                count = 0  # e.g. a store the segment names was deleted
+            items.append(SegmentPublic(id=row.id, name=row.name, rules=row.rules, count=count,
+                                       created_at=row.created_at))
+        return dump(SegmentList(items=items))
+
+
+@broadcasts_api.get("/segments/<int:segment_id>")
+@require_token
+def get_segment(segment_id: int):
+    """One segment with its live audience count."""
+    with Session(engine()) as session:
+        row = session.get(Segment, segment_id)
+        if row is None:
+            raise ApiError(404, f"segment {segment_id} not found")
+        try:
+            count = seg.count(session=session, rules=row.rules)
+        except seg.SegmentError as exc:
+            raise segment_error(exc) from None
+        return dump(SegmentPublic(id=row.id, name=row.name, rules=row.rules, count=count, created_at=row.created_at))
+
+
+@broadcasts_api.post("/segments/preview")
+@require_token
+def preview_segment():
+    """The live audience count of rules (while editing) and some sample contacts."""
+    body = read_body(SegmentPreview)
+    with Session(engine()) as session:
+        try:
+            count = seg.count(session=session, rules=body.rules)
+            sample = seg.sample(session=session, rules=body.rules, limit=body.sample) if body.sample else []
+        except seg.SegmentError as exc:
+            raise segment_error(exc) from None
+        identities = contact_data.identities_of(session=session, contact_ids=[c.id for c in sample])
+        return dump(PreviewResult(count=count, sample=[contact_public(c, identities[c.id]) for c in sample]))
+

@@ -1,0 +1,76 @@
+"""My chat accounts: the staff member's own LINE / Telegram accounts (campaign test-sends go
+there), linked with a one-time code sent from the account, or unlinked."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import flash, redirect, render_template, request, session, url_for
+from sqlmodel import Session
+
+from broadcasts.web.base import engine, marketing, settings
+from core.db import as_utc, session_scope, utcnow
+from crm import staff_links
+from crm.inbox import data
+from crm.inbox.auth import current_staff, permission_required
+from crm.inbox.i18n import t
+from crm.models import CHANNELS, StaffUser
+
+LINK_CODE_KEY = "link_code"
+
+
+@marketing.route("/me", methods=["GET", "POST"])
+@permission_required("profile.edit")
+def profile():
+    """The staff member's own chat accounts (campaign test-sends go there): link one with a code, or unlink."""
+    staff = current_staff()
+    if request.method == "GET":
+        return _profile_page(staff)
+    action = request.form.get("action")
+    if action == "code":
+        with session_scope(engine()) as db:
+            code, expires_at = staff_links.new_code(session=db, staff_user_id=staff.id)
+            data.audit(session=db, staff=staff, action="staff.link_code", target_type="staff", target_id=staff.id)
+        # Shown by the GET this redirects to: reloading the page (as it asks, once the bot has
+        # answered) must not post again and make a new code.
+        session[LINK_CODE_KEY] = [code, expires_at.isoformat()]
+        return redirect(url_for("marketing.profile"), 303)
+    channel = request.form.get("channel", "")
+    if action == "unlink" and channel in CHANNELS:
+        with session_scope(engine()) as db:
+            if staff_links.unlink(session=db, staff_user_id=staff.id, channel=channel):
+                data.audit(session=db, staff=staff, action="staff.chat_unlink", target_type="staff",
+                           target_id=staff.id, details={"channel": channel})
+        flash(t("account_unlinked", channel=t(f"ch_{channel}")), "info")
+        return redirect(url_for("marketing.profile"), 303)
+    # Typing in an account id proves nothing (it may be any customer's): only a code links one.
+    flash(t("err_link_with_code"), "error")
+    return _profile_page(staff, status=400)
+
+
+
+
+def _profile_page(staff: StaffUser, status: int = 200):
+    with Session(engine()) as db:
+        links = staff_links.links_of(session=db, staff_user_id=staff.id)
+    code, expires_at = _pending_code(links)
+    username = settings().telegram.username
+    return render_template("marketing/profile.html", links=links, code=code, minutes=staff_links.CODE_MINUTES,
+                           expires=expires_at.astimezone(settings().tz).strftime("%H:%M") if expires_at else "",
+                           telegram_link=f"https://t.me/{username}?start={code}" if code and username else None,
+                           channels=settings().channels), status
+
+
+def _pending_code(links) -> tuple[str | None, datetime | None]:
+    """The link code this session was last shown, while it can still be used (else forgotten)."""
+    code, expires = session.get(LINK_CODE_KEY) or (None, None)
+    if code is None:
+        return None, None
+    expires_at = datetime.fromisoformat(expires)
+    made_at = expires_at - timedelta(minutes=staff_links.CODE_MINUTES)
+    # A code is used once: an account linked since it was made used it.
+    if expires_at <= utcnow() or any(as_utc(link.linked_at) >= made_at for link, _contact in links):
+        session.pop(LINK_CODE_KEY, None)
+        return None, None
+    return code, expires_at
+
