@@ -25,7 +25,7 @@ from broadcasts import campaigns as cmp
 from broadcasts import consent as consent_data
 from broadcasts import journeys as journey_data
 from broadcasts import segments as seg
-from broadcasts.models import Campaign, Delivery, Segment, TrackedLink
+from broadcasts.models import Campaign, CampaignRecipient, Segment, TrackedLink
 from crm import contacts as contact_data
 from crm import staff_links
 from crm.api import (
@@ -755,7 +755,7 @@ def _recipient(session: Session, link: TrackedLink, secret: str) -> tuple[int | 
     if delivery_id is None or not hmac.compare_digest(
             signature.encode(), cmp.link_signature(secret, link.token, delivery_id).encode()):
         return None, None
-    delivery = session.get(Delivery, delivery_id)
+    delivery = session.get(CampaignRecipient, delivery_id)
     if delivery is None or delivery.campaign_id != link.campaign_id:
         return None, None
     return delivery.id, delivery.contact_id

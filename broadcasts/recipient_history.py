@@ -1,11 +1,12 @@
 """Campaign messages in each recipient's contact history.
 
-A delivery that stands for a message to someone (queued to be sent, or found blocked) is
-also an outbound `Message` (sender "campaign") in that contact's chat on that channel. It
-is written in the same transaction as its delivery row, by one ``INSERT … SELECT`` per
-variant and channel, and every later change of the delivery's status is copied to it in the
-transaction that makes the change. `Message.delivery_id` is unique: a retried fan-out
-finds the message instead of adding a second one.
+A recipient row that stands for a message to someone (queued to be sent, or found blocked)
+points at an outbound `Message` (sender "campaign") in that contact's chat on that channel
+(`CampaignRecipient.message_id`, unique). The messages are written in the transaction that
+writes the recipient rows, one multi-row INSERT per variant and channel; a retried fan-out
+finds `message_id` set and adds nothing. Sending then goes through crm.outbound, which
+records each outcome on the message; the recipient row keeps the campaign's view (blocked,
+skipped, held, cancelled too), written in the same transactions.
 
 These rows carry no batch id: the fan-out sends them, never the bot's outbound sweep.
 """
@@ -15,19 +16,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, false, literal, null, select, true, update
+from sqlalchemy import and_, bindparam, case, delete, exists, insert, literal, null, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from core import messages as m
-from broadcasts.models import Campaign, Delivery
+from broadcasts.models import Campaign, CampaignRecipient
 from crm.models import Conversation, Message
 
 SENDER = "campaign"
 # Deliveries that are (or were meant to be) a message to the contact; skipped and held ones are not.
 RECORDED = ("queued", "blocked")
-D = Delivery.__table__
+D = CampaignRecipient.__table__
 M = Message.__table__
 V = Conversation.__table__
 
@@ -61,26 +62,35 @@ def _insert(session: Session):
 
 def record(session: Session, *, campaign: Campaign, previews: dict[tuple[str, str], list[m.Reply]],
            now: datetime, where: list) -> None:
-    """Write the campaign message of each delivery matching `where` that has none yet.
+    """Write the campaign message of each recipient matching `where` that has none yet, and point them at it.
 
     `previews[(variant, channel)]` is what that variant looks like on that channel; a
     personalised text is completed when it is sent. A contact without a chat on the channel
     gets one, resolved (nothing for staff to answer) until they write.
     """
-    recorded = and_(*where, D.c.status.in_(RECORDED), ~exists().where(M.c.delivery_id == D.c.id))
+    recorded = and_(*where, D.c.status.in_(RECORDED), D.c.message_id.is_(None))
     _open_chats(session, recorded, now)
-    insert = _insert(session)
-    stamp = literal(now, type_=M.c.created_at.type)
     for (variant, channel), replies in previews.items():
         values = content(campaign, variant, replies)
-        query = (select(V.c.id, D.c.contact_id, D.c.channel, literal("out"), literal(SENDER), literal(values["type"]),
-                        literal(values["text"]), literal(values["payload"], type_=M.c.payload.type), _status(),
-                        _error(), literal(0), false(), literal(0), stamp, D.c.sent_at, D.c.id)
-                 .select_from(D.join(V, and_(V.c.channel == D.c.channel, V.c.external_chat_id == D.c.external_id)))
-                 .where(recorded, D.c.variant == variant, D.c.channel == channel))
-        columns = ["conversation_id", "contact_id", "channel", "direction", "sender", "type", "text", "payload",
-                   "status", "error", "attempts", "hidden", "seq", "created_at", "sent_at", "delivery_id"]
-        session.execute(insert(M).from_select(columns, query).on_conflict_do_nothing())
+        rows = session.execute(
+            select(D.c.id, V.c.id, D.c.contact_id, _status(), _error(), D.c.sent_at)
+            .select_from(D.join(V, and_(V.c.channel == D.c.channel, V.c.external_chat_id == D.c.external_id)))
+            .where(recorded, D.c.variant == variant, D.c.channel == channel).order_by(D.c.id)).all()
+        if not rows:
+            continue
+        fixed = {"channel": channel, "direction": "out", "sender": SENDER, **values, "attempts": 0, "hidden": False,
+                 "seq": 0, "created_at": now}
+        # RETURNING in parameter order: the n-th id is the message of the n-th recipient.
+        ids = session.execute(
+            insert(M).returning(M.c.id, sort_by_parameter_order=True),
+            [{**fixed, "conversation_id": chat, "contact_id": contact, "status": status, "error": error,
+              "sent_at": sent_at} for _, chat, contact, status, error, sent_at in rows]).scalars().all()
+        # `message_id IS NULL`: a second task resolving the same rows at once keeps the first message ...
+        session.execute(update(D).where(D.c.id == bindparam("recipient"), D.c.message_id.is_(None))
+                        .values(message_id=bindparam("message")),
+                        [{"recipient": row[0], "message": message_id} for row, message_id in zip(rows, ids)])
+        # ... and its own, pointed at by nobody, are removed.
+        session.execute(delete(M).where(M.c.id.in_(ids), ~exists().where(D.c.message_id == M.c.id)))
 
 
 def _open_chats(session: Session, recorded, now: datetime) -> None:
@@ -96,6 +106,10 @@ def _open_chats(session: Session, recorded, now: datetime) -> None:
 
 
 def sync(session: Session, *where, **values: Any) -> None:
-    """Copy the status of the deliveries matching `where` to their messages (plus `values`, e.g. the sent text)."""
-    session.execute(update(M).where(M.c.delivery_id == D.c.id, *where)
+    """Copy the status of the recipients matching `where` to their messages (plus `values`, e.g. the sent text).
+
+    For the changes only the fan-out makes (claimed, released, cancelled, trimmed for quota,
+    caught mid-send); the outcome of a send is recorded on the message by crm.outbound.
+    """
+    session.execute(update(M).where(M.c.id == D.c.message_id, *where)
                     .values(status=_status(), error=_error(), sent_at=D.c.sent_at, **values))

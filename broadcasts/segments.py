@@ -400,13 +400,13 @@ def _abandoned(c: _Compiler, op: str, value: Any) -> ColumnElement:
 
 def _received(c: _Compiler, op: str, value: Any) -> ColumnElement:
     """Got a message of that campaign (sent or maybe sent) in the last `days` days."""
-    from broadcasts.models import Delivery
+    from broadcasts.models import CampaignRecipient
 
     if not isinstance(value, dict) or isinstance(value.get("campaign_id"), bool) or \
             not isinstance(value.get("campaign_id"), int):
         raise _Bad('must be {"campaign_id": id, "days": n}')
     days = _number(value.get("days", 36_500), 0, 36_500)
-    d = Delivery.__table__.c
+    d = CampaignRecipient.__table__.c
     got = exists().where(d.contact_id == CONTACT.id, d.campaign_id == value["campaign_id"],
                          d.status.in_(("sent", "unknown")), d.sent_at > c.now - timedelta(days=days))
     return not_(got) if op == "ne" else got

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from broadcasts import campaigns, fanout
-from broadcasts.models import Delivery
+from broadcasts.models import CampaignRecipient
 from crm import history
 from core.db import session_scope
 from crm.models import ChannelIdentity, Conversation, Message
@@ -26,11 +26,14 @@ def campaign_rows(session, contact_id: int) -> list[Message]:
 
 
 def one_message_per_delivery(session, campaign_id: int) -> None:
-    deliveries = session.execute(select(Delivery.id).where(Delivery.campaign_id == campaign_id,
-                                                           Delivery.status.not_in(("skipped", "held")))).scalars().all()
-    messages = session.execute(select(Message.delivery_id).join(Delivery, Delivery.id == Message.delivery_id)
-                               .where(Delivery.campaign_id == campaign_id)).scalars().all()
-    assert sorted(messages) == sorted(deliveries)
+    """Every recipient who is sent something points at a campaign message of their own."""
+    recipients = session.execute(select(CampaignRecipient.id, CampaignRecipient.message_id, Message.contact_id,
+                                        Message.sender)
+                                 .join(Message, Message.id == CampaignRecipient.message_id, isouter=True)
+                                 .where(CampaignRecipient.campaign_id == campaign_id,
+                                        CampaignRecipient.status.not_in(("skipped", "held")))).all()
+    assert recipients and all(message_id is not None and sender == "campaign" for _, message_id, _, sender in recipients)
+    assert len({message_id for _, message_id, _, _ in recipients}) == len(recipients)
 
 
 def test_a_campaign_on_line_and_telegram_puts_one_sent_row_in_each_recipients_history(
