@@ -181,3 +181,71 @@ def test_the_inbox_shows_a_campaign_message_with_its_marker(runtime, client, age
     page = agent.get(f"/inbox/c/{chat.id}").get_data(as_text=True)
     assert "Gajian, diskon 25%!" in page
     assert "kampanye: Promo Gajian" in page
+
+
+def test_the_recipient_row_points_at_its_message_and_the_message_follows_the_send(
+        runtime, session, fake_line, fake_telegram):
+    (tg_contact,) = seed(runtime.engine, telegram=1)
+    fake_telegram.fail_next("sendMessage", 429, retry_after=1)
+    campaign_id = make_campaign(runtime)
+    run_id = fanout.open_run(runtime, campaign_id, "now")
+    fanout.resolve(runtime, run_id)
+    recipient = session.execute(select(CampaignRecipient).where(CampaignRecipient.run_id == run_id)).scalar_one()
+    message = session.get(Message, recipient.message_id)
+    assert (message.contact_id, message.sender, message.status) == (tg_contact, "campaign", "queued")
+    fanout.dispatch(runtime, run_id)
+    (first, last), = fanout.iter_ranges(runtime, run_id, 10)
+    with pytest.raises(fanout.RetryLater) as raised:  # 429: not sent, tried again after retry_after
+        fanout.send_range(runtime, run_id, first, last, max_retries=0)
+    assert raised.value.delay == 1
+    session.expire_all()
+    assert session.get(Message, recipient.message_id).status == "queued"
+    fanout.send_range(runtime, run_id, first, last)
+    session.expire_all()
+    sent = session.get(Message, recipient.message_id)
+    assert (sent.status, sent.sent_at is not None, len(fake_telegram.sent)) == ("sent", True, 1)
+    assert campaign_rows(session, tg_contact) == [sent]
+
+
+def test_a_broadcast_to_someone_who_blocked_the_bot_marks_them_blocked_like_a_bot_reply(
+        runtime, session, fake_telegram, monkeypatch):
+    from crm import outbound
+
+    (contact_id,) = seed(runtime.engine, telegram=1)
+    fake_telegram.blocked_chats.add(int(tg_id(0)))
+    marked = []
+    real = outbound._mark_blocked
+    monkeypatch.setattr(outbound, "_mark_blocked", lambda s, channel, chat: (marked.append((channel, chat)),
+                                                                             real(s, channel, chat)))
+    run_to_end(runtime, make_campaign(runtime))
+    assert marked == [("telegram", tg_id(0))]  # the one place a bot reply marks it too
+    identity = session.execute(select(ChannelIdentity).where(ChannelIdentity.contact_id == contact_id)).scalar_one()
+    assert identity.blocked
+    (row,) = campaign_rows(session, contact_id)
+    assert row.status == "failed" and "blocked" in row.error.lower()
+
+
+def test_migration_0008_moves_the_link_from_the_message_to_the_recipient(tmp_path):
+    from alembic import command
+
+    from bot.migrate import alembic_config, upgrade
+    from core.db import get_engine
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    upgrade(url, "0007")
+    engine = get_engine(url)
+    stamp = "'2026-12-01 00:00:00'"
+    with engine.begin() as c:
+        c.execute(text("PRAGMA foreign_keys = OFF"))  # only the two rows the migration reads
+        c.execute(text(f"INSERT INTO delivery (id, campaign_id, run_id, contact_id, channel, external_id, variant, "
+                       f"status, attempts, created_at) VALUES (7, 1, 1, 1, 'line', 'U1', '', 'sent', 1, {stamp})"))
+        c.execute(text(f"INSERT INTO message (id, conversation_id, contact_id, channel, direction, sender, type, "
+                       f"payload, status, attempts, hidden, seq, delivery_id, created_at) VALUES (3, 1, 1, 'line', "
+                       f"'out', 'campaign', 'text', '{{}}', 'sent', 0, 0, 0, 7, {stamp})"))
+    upgrade(url)
+    with engine.connect() as c:
+        assert c.execute(text("SELECT message_id FROM delivery WHERE id = 7")).scalar_one() == 3
+    command.downgrade(alembic_config(url), "0007")  # and back
+    with engine.connect() as c:
+        assert c.execute(text("SELECT delivery_id FROM message WHERE id = 3")).scalar_one() == 7
+    engine.dispose()
