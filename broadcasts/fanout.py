@@ -1,5 +1,8 @@
 """Fan-out: a campaign run's audience becomes delivery rows, then queue tasks send them.
 
+(688 lines: to be split into resolve and send modules; its callers in broadcasts/cli.py, web.py
+and api.py are being reworked in parallel, so the split waits for that merge.)
+
 1. *Resolve*: contacts are walked in id ranges; each range is ONE ``INSERT … SELECT … ON
    CONFLICT DO NOTHING`` (the segment's condition, one channel per contact, guard rails as
    a status), committed with the run's progress, so nothing is held in memory and a crash
