@@ -3,13 +3,16 @@ delivery row and following its status; a retried fan-out adds nothing. SQLite an
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from sqlalchemy import func, select, text
 
-from broadcasts import campaigns, fanout
-from broadcasts.models import CampaignRecipient
+from broadcasts import campaigns, fanout, recipient_history
+from broadcasts.models import Campaign, CampaignRecipient
 from crm import history
-from core.db import session_scope
+from core.db import session_scope, utcnow
 from crm.models import ChannelIdentity, Conversation, Message
 from tests.broadcasts.helpers import line_id, make_campaign, run_to_end, seed, statuses, tg_id
 from tests.factories import Webhooks, line_text
@@ -120,6 +123,44 @@ def test_a_retried_fan_out_adds_nothing_twice(runtime, session, fake_line, fake_
         assert [r.status for r in campaign_rows(session, contact_id)] == ["sent"]
     assert session.execute(select(func.count()).select_from(Conversation)).scalar_one() == 6
     one_message_per_delivery(session, campaign_id)
+
+
+def test_two_tasks_recording_the_same_rows_at_once_keep_one_message_per_recipient(runtime, session, fake_line,
+                                                                                   fake_telegram):
+    seed(runtime.engine, line=4, telegram=4)
+    campaign_id = make_campaign(runtime)
+    run_id = fanout.open_run(runtime, campaign_id, "now")
+    fanout.resolve(runtime, run_id)
+    with session_scope(runtime.engine) as s:  # back to rows written but not yet recorded
+        s.execute(text("UPDATE delivery SET message_id = NULL"))
+        s.execute(text("DELETE FROM message WHERE sender = 'campaign'"))
+    first_done, errors = threading.Event(), []
+
+    def record(hold: bool) -> None:
+        try:
+            with session_scope(runtime.engine) as s:
+                campaign = s.get(Campaign, campaign_id)
+                if not hold:
+                    first_done.wait(10)
+                recipient_history.record(s, campaign=campaign, now=utcnow(),
+                                         previews=fanout._previews(runtime, s, campaign, [""]),
+                                         where=[CampaignRecipient.__table__.c.run_id == run_id])
+                if hold:  # the second task starts while this transaction is still open
+                    first_done.set()
+                    time.sleep(0.5)
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+            first_done.set()
+
+    tasks = [threading.Thread(target=record, args=(hold,)) for hold in (True, False)]
+    for task in tasks:
+        task.start()
+    for task in tasks:
+        task.join(30)
+    assert errors == []
+    one_message_per_delivery(session, campaign_id)
+    assert session.execute(select(func.count()).select_from(Message).where(Message.sender == "campaign")
+                           ).scalar_one() == 8
 
 
 def _fail_campaign_messages(engine) -> None:
