@@ -201,12 +201,12 @@ def peak_rss_mb(pid: int) -> dict[int, float]:
 
 
 def count_status(engine, run_id: int, channel: str) -> dict[str, int]:
-    """Delivery status → count for one channel of a run."""
-    from broadcasts.models import Delivery
+    """Recipient status → count for one channel of a run."""
+    from broadcasts.models import CampaignRecipient
 
     with engine.connect() as connection:
-        rows = connection.execute(select(Delivery.status, func.count()).where(
-            Delivery.run_id == run_id, Delivery.channel == channel).group_by(Delivery.status)).all()
+        rows = connection.execute(select(CampaignRecipient.status, func.count()).where(
+            CampaignRecipient.run_id == run_id, CampaignRecipient.channel == channel).group_by(CampaignRecipient.status)).all()
     return {status: n for status, n in rows}
 
 
@@ -246,7 +246,7 @@ def fan_out(label: str, url: str, queue_url: str, n: int, fake_line: FakeLine, f
     from bot.runtime import build_runtime
     from core.runtime import Runtime, set_runtime
     from broadcasts import fanout, tasks
-    from broadcasts.models import CampaignRun, Delivery
+    from broadcasts.models import CampaignRun, CampaignRecipient
 
     settings, env = settings_for(url, queue_url, fake_line, fake_telegram)
     rt = build_runtime(settings)
@@ -307,8 +307,8 @@ def fan_out(label: str, url: str, queue_url: str, n: int, fake_line: FakeLine, f
         result["line_multicasts"] = fake_line.count_of("/v2/bot/message/multicast")
         if rss:
             with rt.engine.connect() as connection:
-                result["deliveries"] = connection.execute(select(func.count()).select_from(Delivery.__table__)
-                                                          .where(Delivery.run_id == run_id)).scalar()
+                result["deliveries"] = connection.execute(select(func.count()).select_from(CampaignRecipient.__table__)
+                                                          .where(CampaignRecipient.run_id == run_id)).scalar()
             peaks = peak_rss_mb(worker.pid)
             result["worker_peak_rss_mb"] = {str(pid): round(mb, 1) for pid, mb in peaks.items()}
             result["worker_peak_rss_max_mb"] = round(max(peaks.values()), 1) if peaks else None

@@ -28,7 +28,7 @@ from sqlmodel import Session
 from core import messages as m
 from broadcasts import recipient_history
 from broadcasts import schedule as sched
-from broadcasts.models import Campaign, CampaignClick, CampaignRun, Delivery, Segment, TrackedLink
+from broadcasts.models import Campaign, CampaignClick, CampaignRun, CampaignRecipient, Segment, TrackedLink
 from broadcasts.segments import SegmentError, validate_rules
 from core.db import utcnow
 from crm.models import Contact, Message
@@ -395,11 +395,11 @@ def cancel(*, session: Session, campaign_id: int) -> Campaign:
     campaign = get_campaign(session=session, campaign_id=campaign_id)
     if campaign.status in ("done", "cancelled"):
         raise CampaignError(f"the campaign is already {campaign.status}", status=409)
-    session.execute(update(Delivery).where(Delivery.campaign_id == campaign_id,
-                                           Delivery.status.in_(("queued", "held")))
+    session.execute(update(CampaignRecipient).where(CampaignRecipient.campaign_id == campaign_id,
+                                           CampaignRecipient.status.in_(("queued", "held")))
                     .values(status="cancelled", reason="cancelled"))
     # Their queued messages in the recipients' history say they were never sent.
-    recipient_history.sync(session, Delivery.campaign_id == campaign_id, Delivery.status == "cancelled")
+    recipient_history.sync(session, CampaignRecipient.campaign_id == campaign_id, CampaignRecipient.status == "cancelled")
     session.execute(update(CampaignRun).where(CampaignRun.campaign_id == campaign_id,
                                               CampaignRun.status.in_(("resolving", "sending", "paused")))
                     .values(status="cancelled", finished_at=utcnow()))
@@ -414,7 +414,7 @@ STAT_KEYS = ("targeted", "sent", "failed", "blocked", "unknown", "clicked", "rep
 def stats(*, session: Session, campaign_id: int, attribution_days: int, by_variant: bool = False) -> Any:
     """The contract stats (targeted, sent, failed, blocked, unknown, clicked, replied, orders)
     plus skipped, queued, revenue and failures by reason; per variant with `by_variant`."""
-    d = Delivery.__table__.c
+    d = CampaignRecipient.__table__.c
     reached = d.status.in_(("sent", "unknown"))
     window = timedelta(days=attribution_days)
     msg = Message.__table__.c
@@ -462,7 +462,7 @@ def _replied_sqlite(d, msg, days: int):
 
 def _orders(session: Session, campaign_id: int, days: int, by_variant: bool) -> dict[str, tuple[int, int]]:
     """Orders placed within `days` after a recipient got the campaign (one order counts once)."""
-    d = Delivery.__table__.c
+    d = CampaignRecipient.__table__.c
     o = Order.__table__.c
     if session.bind.dialect.name == "postgresql":
         inside = and_(o.created_at > d.sent_at, o.created_at <= d.sent_at + timedelta(days=days))
@@ -470,7 +470,7 @@ def _orders(session: Session, campaign_id: int, days: int, by_variant: bool) -> 
         inside = and_(func.julianday(o.created_at) > func.julianday(d.sent_at),
                       func.julianday(o.created_at) <= func.julianday(d.sent_at) + days)
     pairs = (select(d.variant.label("variant"), o.id.label("order_id"), o.total.label("total"))
-             .select_from(Delivery.__table__.join(Order.__table__, o.contact_id == d.contact_id))
+             .select_from(CampaignRecipient.__table__.join(Order.__table__, o.contact_id == d.contact_id))
              .where(d.campaign_id == campaign_id, d.status.in_(("sent", "unknown")), o.status != "cancelled", inside)
              .distinct().subquery())
     group = [pairs.c.variant] if by_variant else []
@@ -497,7 +497,7 @@ def _clicks(session: Session, campaign_id: int, by_variant: bool) -> dict[str, i
 
 
 def _reasons(session: Session, campaign_id: int, by_variant: bool) -> dict[str, dict[str, int]]:
-    d = Delivery.__table__.c
+    d = CampaignRecipient.__table__.c
     group = [d.variant] if by_variant else []
     query = select(*group, d.status, d.reason, func.count()).where(
         d.campaign_id == campaign_id, d.status.in_(("failed", "skipped", "blocked"))).group_by(*group, d.status,
@@ -513,7 +513,7 @@ def _reasons(session: Session, campaign_id: int, by_variant: bool) -> dict[str, 
 
 def timeseries(*, session: Session, campaign_id: int, bucket: str = "hour") -> list[dict[str, Any]]:
     """Sent, failed and clicks per hour (or day) since the first delivery, for charts."""
-    d = Delivery.__table__.c
+    d = CampaignRecipient.__table__.c
     c = CampaignClick.__table__.c
     fmt = {"hour": "%Y-%m-%dT%H:00:00", "day": "%Y-%m-%dT00:00:00", "minute": "%Y-%m-%dT%H:%M:00"}[bucket]
 
@@ -545,13 +545,13 @@ CSV_COLUMNS = ("delivery_id", "contact_id", "display_name", "channel", "external
 
 def export_rows(*, session: Session, campaign_id: int) -> Iterator[list[Any]]:
     """One row per delivery (streamed: never the whole campaign in memory)."""
-    d = Delivery.__table__.c
+    d = CampaignRecipient.__table__.c
     c = CampaignClick.__table__.c
     contact = Contact.__table__.c
     clicked = exists().where(c.campaign_id == campaign_id, c.contact_id == d.contact_id)
     query = (select(d.id, d.contact_id, contact.display_name, d.channel, d.external_id, d.variant, d.status, d.reason,
                     d.error, d.sent_at, clicked)
-             .select_from(Delivery.__table__.join(Contact.__table__, contact.id == d.contact_id))
+             .select_from(CampaignRecipient.__table__.join(Contact.__table__, contact.id == d.contact_id))
              .where(d.campaign_id == campaign_id).order_by(d.id)
              .execution_options(yield_per=2000))
     for row in session.execute(query):

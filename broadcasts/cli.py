@@ -375,7 +375,7 @@ def campaigns_run(campaign_id: int) -> None:
                     fanout.send_chunk(rt, run_id, item)
                 else:
                     fanout.send_range(rt, run_id, *item)
-            except fanout.SendLater as exc:
+            except fanout.RetryLater as exc:
                 click.echo(f"\n  will retry later: {exc}")
     click.echo(f"done. Results: sapa campaigns show {campaign_id}")
 

@@ -1,5 +1,8 @@
 """Fan-out: a campaign run's audience becomes delivery rows, then queue tasks send them.
 
+(688 lines: to be split into resolve and send modules; its callers in broadcasts/cli.py, web.py
+and api.py are being reworked in parallel, so the split waits for that merge.)
+
 1. *Resolve*: contacts are walked in id ranges; each range is ONE ``INSERT … SELECT … ON
    CONFLICT DO NOTHING`` (the segment's condition, one channel per contact, guard rails as
    a status), committed with the run's progress, so nothing is held in memory and a crash
@@ -36,27 +39,28 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from crm.outbound import RetryLater, deliver_batch
+from crm import outbound
+from crm.outbound import RetryLater
 from core.runtime import Runtime
-from core.sending import SendRequest
-from core.sending import Outcome, retry_key
+from core.sending import Outcome, SendRequest, retry_key
 from broadcasts import campaigns as cmp
 from broadcasts import recipient_history
 from broadcasts import schedule as sched
 from broadcasts.limiter import line_limiter, telegram_limiter
-from broadcasts.models import Campaign, CampaignRun, ChannelConsent, Delivery
+from broadcasts.models import Campaign, CampaignRun, ChannelConsent, CampaignRecipient
 from broadcasts.segments import compile_rules
 from crm import contacts as contact_data
 from crm import history
 from core.db import session_scope, utcnow
-from crm.models import ChannelIdentity, Contact
+from crm.models import ChannelIdentity, Contact, Message
 from crm.staff_links import Target
 
 log = logging.getLogger(__name__)
 CHUNK = 500  # LINE multicast: at most 500 user ids per request
 DIRECT = ("telegram", "simulator")
 IN_FLIGHT = ("queued", "sending")
-D = Delivery.__table__
+D = CampaignRecipient.__table__
+M = Message.__table__
 C = Contact.__table__
 I = ChannelIdentity.__table__
 
@@ -367,12 +371,7 @@ def finish_if_done(rt: Runtime, run_id: int) -> bool:
 # --- sending ----------------------------------------------------------------------------
 
 
-class SendLater(Exception):
-    """Some rows hit a temporary error (or quiet hours): run the task again after `delay` seconds."""
-
-    def __init__(self, delay: float, reason: str) -> None:
-        super().__init__(reason)
-        self.delay = delay
+QUIET = "quiet hours"  # the reason of a RetryLater that waits for the end of quiet hours, not for a platform
 
 
 def _reason(outcome: Outcome) -> str:
@@ -410,7 +409,7 @@ def _promotion(session: Session, campaign: Campaign):
 
 
 def _sendable_campaign(rt: Runtime, run_id: int) -> Campaign | None:
-    """The run's campaign if it may send now; None when paused or cancelled; SendLater in quiet hours."""
+    """The run's campaign if it may send now; None when paused or cancelled; RetryLater in quiet hours."""
     with Session(rt.engine) as session:
         run = session.get(CampaignRun, run_id)
         campaign = session.get(Campaign, run.campaign_id)
@@ -419,7 +418,7 @@ def _sendable_campaign(rt: Runtime, run_id: int) -> Campaign | None:
         session.expunge(campaign)
     quiet = _quiet(rt, campaign, utcnow())
     if quiet is not None:
-        raise SendLater((quiet - utcnow()).total_seconds(), "quiet hours")
+        raise RetryLater(QUIET, (quiet - utcnow()).total_seconds())
     return campaign
 
 
@@ -429,7 +428,7 @@ def send_chunk(rt: Runtime, run_id: int, chunk: int) -> int:
     if campaign is None:
         return 0
     with session_scope(rt.engine) as session:
-        rows = session.execute(select(D.c.id, D.c.external_id, D.c.variant).where(
+        rows = session.execute(select(D.c.id, D.c.external_id, D.c.variant, D.c.message_id).where(
             D.c.run_id == run_id, D.c.chunk == chunk, D.c.status.in_(IN_FLIGHT)).order_by(D.c.id)).all()
         if not rows:
             return 0
@@ -440,30 +439,21 @@ def send_chunk(rt: Runtime, run_id: int, chunk: int) -> int:
         ctx = _context(rt, session, campaign, rows[0][2], "line", promotion=_promotion(session, campaign))
     replies = cmp.render(cmp.variant_message(campaign, rows[0][2]), ctx, ZoneInfo(campaign.timezone))
     line_limiter(rt.settings).acquire("multicast")
-    try:
-        outcome = rt.senders.get("line").multicast([r[1] for r in rows], replies,
-                                                   retry_key(f"broadcast:run:{run_id}:chunk", chunk))
-    except KeyError as exc:
-        outcome = Outcome("failed", str(exc))
-    except Exception as exc:  # noqa: BLE001 - the error boundary of sending
-        log.exception("multicast of run %s chunk %s failed", run_id, chunk)
-        outcome = Outcome("retry", f"{type(exc).__name__}: {exc}")
+    outcome = outbound.multicast(rt, [r[1] for r in rows], replies, retry_key(f"broadcast:run:{run_id}:chunk", chunk))
     ids = [r[0] for r in rows]
-    with session_scope(rt.engine) as session:
-        if outcome.status == "sent":
-            session.execute(update(D).where(D.c.id.in_(ids)).values(status="sent", sent_at=utcnow(),
-                                                                     error=outcome.error))
-        elif outcome.status == "retry":
-            # Stays `sending`: the retry repeats the same key, so LINE never delivers it twice.
-            session.execute(update(D).where(D.c.id.in_(ids)).values(error=outcome.error))
-        else:
-            session.execute(update(D).where(D.c.id.in_(ids)).values(status=outcome.status, error=outcome.error,
-                                                                     reason=_reason(outcome)))
-        recipient_history.sync(session, D.c.id.in_(ids))
-        session.execute(update(CampaignRun.__table__).where(CampaignRun.__table__.c.id == run_id)
-                        .values(heartbeat_at=utcnow()))
     if outcome.status == "retry":
-        raise SendLater(outcome.retry_after or 0, outcome.error or "temporary error")
+        # Stays `sending` (its messages queued): the retry repeats the same key, so LINE never delivers it twice.
+        with session_scope(rt.engine) as session:
+            session.execute(update(D).where(D.c.id.in_(ids)).values(error=outcome.error))
+        raise RetryLater(outcome.error or "temporary error", outcome.retry_after or 0)
+
+    def recipients(connection) -> None:
+        connection.execute(update(D).where(D.c.id.in_(ids)).values(**_recipient_values(outcome)))
+        connection.execute(update(CampaignRun.__table__).where(CampaignRun.__table__.c.id == run_id)
+                           .values(heartbeat_at=utcnow()))
+
+    outbound.record(rt, [r[3] for r in rows], [outcome] * len(rows), channel="line",
+                    chat_ids=[r[1] for r in rows], also=recipients)
     finish_if_done(rt, run_id)
     return len(ids) if outcome.status == "sent" else 0
 
@@ -482,7 +472,8 @@ def send_range(rt: Runtime, run_id: int, first: int, last: int, max_retries: int
     if campaign is None:
         return 0
     with session_scope(rt.engine) as session:
-        rows = session.execute(select(D.c.id, D.c.channel, D.c.external_id, D.c.variant, C.c.display_name)
+        rows = session.execute(select(D.c.id, D.c.channel, D.c.external_id, D.c.variant, C.c.display_name,
+                                      D.c.message_id)
                                .select_from(D.join(C, C.c.id == D.c.contact_id))
                                .where(_direct_condition(run_id), D.c.id >= first, D.c.id <= last)
                                .order_by(D.c.id)).all()
@@ -497,7 +488,7 @@ def send_range(rt: Runtime, run_id: int, first: int, last: int, max_retries: int
     def one(row) -> None:
         if stop.is_set():
             return
-        delivery_id, channel, external_id, variant, name = row
+        delivery_id, channel, external_id, variant, name, message_id = row
         base = contexts[(variant, channel)]
         ctx = cmp.RenderContext(**{**base.__dict__, "name": name or "", "delivery_id": delivery_id})
         replies = cmp.render(cmp.variant_message(campaign, variant), ctx, tz)
@@ -513,7 +504,7 @@ def send_range(rt: Runtime, run_id: int, first: int, last: int, max_retries: int
                 break
             # Not sent (429 / 5xx / network): back to queued, wait as asked, try again.
             _release(rt, delivery_id, outcome.error)
-            time.sleep(min(outcome.retry_after or (0.5 * 2 ** attempt), 30))
+            time.sleep(outbound.backoff(outcome, attempt))
         if outcome.status == "retry":
             _release(rt, delivery_id, outcome.error)
             with counter.lock:
@@ -522,7 +513,7 @@ def send_range(rt: Runtime, run_id: int, first: int, last: int, max_retries: int
             return
         # A personalised text differs from the history's preview: keep what this recipient got.
         content = recipient_history.content(campaign, variant, replies) if _personal(campaign, variant) else {}
-        _record(rt, delivery_id, channel, external_id, outcome, content)
+        _record(rt, delivery_id, message_id, channel, external_id, outcome, content)
         if outcome.status == "sent":
             with counter.lock:
                 counter.sent += 1
@@ -539,7 +530,7 @@ def send_range(rt: Runtime, run_id: int, first: int, last: int, max_retries: int
                 checked = time.monotonic()
                 try:
                     live = _sendable_campaign(rt, run_id)
-                except SendLater:  # quiet hours began: the rest stays queued
+                except RetryLater:  # quiet hours began: the rest stays queued
                     live = None
                 if live is None:
                     stop.set()
@@ -550,7 +541,7 @@ def send_range(rt: Runtime, run_id: int, first: int, last: int, max_retries: int
         session.execute(update(CampaignRun.__table__).where(CampaignRun.__table__.c.id == run_id)
                         .values(heartbeat_at=utcnow()))
     if counter.retry_reason is not None:
-        raise SendLater(counter.retry_after or 1, counter.retry_reason)
+        raise RetryLater(counter.retry_reason, counter.retry_after or 1)
     finish_if_done(rt, run_id)
     return counter.sent
 
@@ -586,39 +577,36 @@ def _release(rt: Runtime, delivery_id: int, error: str | None) -> None:
 
 
 def _send_one(rt: Runtime, channel: str, external_id: str, replies, run_id: int, delivery_id: int) -> Outcome:
-    try:
-        sender = rt.senders.get(channel)
-        if channel == "line":
-            return sender.push(external_id, replies, retry_key(f"broadcast:delivery:{delivery_id}"))
-        outcomes = sender.deliver(SendRequest(chat_id=external_id, replies=replies,
-                                              retry_key=f"broadcast:{run_id}:{delivery_id}"))
-    except KeyError as exc:
-        return Outcome("failed", str(exc))
-    except Exception as exc:  # noqa: BLE001 - the error boundary of sending
-        log.exception("broadcast delivery %s failed", delivery_id)
-        return Outcome("unknown" if channel == "telegram" else "retry", f"{type(exc).__name__}: {exc}")
-    return outcomes[0] if outcomes else Outcome("failed", "nothing to send")
+    if channel == "line":  # a personalised LINE message: a push with a retry key of its own
+        return outbound.push(rt, external_id, replies, retry_key(f"broadcast:delivery:{delivery_id}"))
+    request = SendRequest(chat_id=external_id, replies=replies, retry_key=f"broadcast:{run_id}:{delivery_id}")
+    # Telegram has no retry key: after an exception the message may have arrived, so it is never resent.
+    return outbound.send(rt, channel, request, on_error="unknown" if channel == "telegram" else "retry")
 
 
-def _record(rt: Runtime, delivery_id: int, channel: str, external_id: str, outcome: Outcome,
-            content: dict | None = None) -> None:
+def _recipient_values(outcome: Outcome) -> dict:
+    """The recipient row's columns after a send's (final) outcome."""
     values: dict = {"error": outcome.error}
-    now = utcnow()
     if outcome.status == "sent":
-        values.update(status="sent", sent_at=now)
+        values.update(status="sent", sent_at=utcnow())
     elif outcome.status == "unknown":
-        values.update(status="unknown", sent_at=now, reason="uncertain")
+        values.update(status="unknown", sent_at=utcnow(), reason="uncertain")
     elif outcome.blocked:
         values.update(status="blocked", reason="blocked")
     else:
         values.update(status="failed", reason=_reason(outcome))
-    with session_scope(rt.engine) as session:
-        session.execute(update(D).where(D.c.id == delivery_id).values(**values))
-        recipient_history.sync(session, D.c.id == delivery_id, **(content or {}))
-        if outcome.blocked:
-            identity = contact_data.find_identity(session=session, channel=channel, external_id=external_id)
-            if identity is not None and not identity.blocked:
-                contact_data.set_blocked(session=session, identity=identity, blocked=True)
+    return values
+
+
+def _record(rt: Runtime, delivery_id: int, message_id: int | None, channel: str, external_id: str, outcome: Outcome,
+            content: dict | None = None) -> None:
+    """Record a one-by-one send: its message (and blocked recipient) by crm.outbound, its recipient row alongside."""
+    def recipient(connection) -> None:
+        connection.execute(update(D).where(D.c.id == delivery_id).values(**_recipient_values(outcome)))
+        if content and message_id is not None:  # a personalised text: keep what this recipient got
+            connection.execute(update(M).where(M.c.id == message_id).values(**content))
+
+    outbound.record(rt, [message_id], [outcome], channel=channel, chat_ids=[external_id], also=recipient)
 
 
 # --- A/B winner ---------------------------------------------------------------------------
@@ -693,7 +681,7 @@ def test_send(rt: Runtime, campaign: Campaign, targets: list[Target], variant: s
     results = []
     for target, batch_id in batches:
         try:
-            deliver_batch(rt, batch_id)
+            outbound.deliver_batch(rt, batch_id)
         except RetryLater:
             pass  # left queued: the sweep sends it again, and its status says so meanwhile
         with Session(rt.engine) as session:

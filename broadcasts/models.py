@@ -1,10 +1,11 @@
-"""Tables of the broadcasts feature: segments, campaigns and their runs, one delivery row per
-recipient, consent, tracked clicks and journeys.
+"""Tables of the broadcasts feature: segments, campaigns and their runs, one recipient row per
+person reached (table `delivery`), consent, tracked clicks and journeys.
 
 A campaign fires one *run* per due time (once for "now"/"at", every cron time for a
-recurring one); a run's audience is written as delivery rows under the unique key
+recurring one); a run's audience is written as recipient rows under the unique key
 (run, contact, channel) before anything is sent, so a crash or a second task never sends
-a recipient the same run twice.
+a recipient the same run twice. A recipient who is sent something points at the outbound
+`Message` of their history that carries it (`message_id`); crm.outbound sends and records it.
 """
 
 from __future__ import annotations
@@ -81,15 +82,17 @@ class CampaignRun(SQLModel, table=True):
     finished_at: datetime | None = None
 
 
-class Delivery(SQLModel, table=True):
-    """One recipient of one run on one channel, with what happened to the message."""
+class CampaignRecipient(SQLModel, table=True):
+    """One recipient of one run on one channel: whether they are sent the campaign, and what happened."""
 
+    __tablename__ = "delivery"  # its name before the rename: no table rebuild
     __table_args__ = (
         UniqueConstraint("run_id", "contact_id", "channel", name="uq_delivery_run_contact_channel"),
         Index("ix_delivery_run_status", "run_id", "status"),
         Index("ix_delivery_run_chunk", "run_id", "chunk"),
         Index("ix_delivery_contact_sent", "contact_id", "sent_at"),
         Index("ix_delivery_campaign_status", "campaign_id", "status"),
+        Index("ix_delivery_message", "message_id", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -104,6 +107,8 @@ class Delivery(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text))
     chunk: int | None = None  # LINE: multicast chunk number within the run (retry key)
     attempts: int = 0
+    # The outbound message of the recipient's history that carries the campaign (None: skipped, held).
+    message_id: int | None = Field(default=None, foreign_key="message.id")
     created_at: datetime = Field(default_factory=utcnow)
     sending_at: datetime | None = None
     sent_at: datetime | None = None

@@ -14,7 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import GenericFunction
 from sqlmodel import Session
 
-from broadcasts.models import Delivery
+from broadcasts.models import CampaignRecipient
 from crm.complaints import Complaint
 from crm.models import ChannelIdentity, Contact, Conversation
 from crm.orders import Order, OrderItem, Product
@@ -309,7 +309,7 @@ def _received(c: RuleContext, op: str, value: Any) -> ColumnElement:
             not isinstance(value.get("campaign_id"), int):
         raise BadValue('must be {"campaign_id": id, "days": n}')
     days = _number(value.get("days", 36_500), 0, 36_500)
-    d = Delivery.__table__.c
+    d = CampaignRecipient.__table__.c
     got = exists().where(d.contact_id == CONTACT.id, d.campaign_id == value["campaign_id"],
                          d.status.in_(("sent", "unknown")), d.sent_at > c.now - timedelta(days=days))
     return not_(got) if op == "ne" else got

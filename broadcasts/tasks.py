@@ -8,6 +8,7 @@ from core.queue import huey
 from core.runtime import get_runtime
 from core.settings import get_settings
 from broadcasts import fanout
+from crm.outbound import RetryLater
 
 log = logging.getLogger(__name__)
 PRIORITY = 1  # lower than the bot's event tasks (10) and send_batch_task (5)
@@ -51,7 +52,7 @@ def send_chunk_task(run_id: int, chunk: int, task=None) -> None:
     """Multicast one LINE chunk; a retry repeats its X-Line-Retry-Key."""
     try:
         fanout.send_chunk(get_runtime(), run_id, chunk)
-    except fanout.SendLater as exc:
+    except RetryLater as exc:
         _later(send_chunk_task, (run_id, chunk), exc, task)
 
 
@@ -60,17 +61,17 @@ def send_range_task(run_id: int, first: int, last: int, task=None) -> None:
     """Send the one-by-one rows (Telegram, personalised LINE) with ids in [first, last]."""
     try:
         fanout.send_range(get_runtime(), run_id, first, last)
-    except fanout.SendLater as exc:
+    except RetryLater as exc:
         _later(send_range_task, (run_id, first, last), exc, task)
 
 
-def _later(task_fn, args: tuple, exc: fanout.SendLater, task) -> None:
+def _later(task_fn, args: tuple, exc: RetryLater, task) -> None:
     if exc.delay and exc.delay > 0:
         # Honour retry_after / the end of quiet hours, keeping the remaining retry budget.
         remaining = (task.retries if task is not None else _queue.retries)
-        if str(exc) == "quiet hours":
+        if exc.reason == fanout.QUIET:
             remaining = _queue.retries
-        if remaining <= 0 and str(exc) != "quiet hours":
+        if remaining <= 0 and exc.reason != fanout.QUIET:
             log.warning("giving up %s%s: %s (the clock resumes the run later)", task_fn.name, args, exc)
             return
         task_fn.schedule(args, delay=exc.delay, retries=max(remaining - 1, 0))

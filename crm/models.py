@@ -126,7 +126,6 @@ class Message(SQLModel, table=True):
         Index("ix_message_conversation_created", "conversation_id", "created_at"),
         Index("ix_message_created", "created_at"),  # dashboard: messages per day
         Index("ix_message_platform", "channel", "platform_message_id"),
-        Index("ix_message_delivery", "delivery_id", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -150,8 +149,6 @@ class Message(SQLModel, table=True):
     event_id: int | None = Field(default=None, foreign_key="webhookevent.id", unique=True)
     batch_id: str | None = Field(default=None, max_length=64)
     seq: int = 0
-    # A campaign message: the broadcasts delivery row it stands for (one message per delivery).
-    delivery_id: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
 

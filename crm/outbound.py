@@ -1,10 +1,12 @@
 """The one outbound path: every message a customer gets is a `Message` row, sent here.
 
-Bot replies, staff replies, test-sends and broadcasts are stored as outbound `Message`
-rows (status queued) grouped in a batch, then `deliver_batch` sends them through the
-channel's sender and records each outcome: sent, failed, unknown (maybe sent: never sent
-again), or queued again after a temporary error (`RetryLater`). A recipient who blocked
-the account is marked so here, once for every kind of message.
+Bot replies, staff replies and test-sends are outbound `Message` rows (status queued)
+grouped in a batch, sent by `deliver_batch`; a broadcast's messages are rows too (sender
+"campaign"), sent one chat at a time by `send` / `push` or 500 at a time by `multicast`.
+Either way `record` writes each outcome on its message: sent, failed, unknown (maybe sent:
+never sent again), or queued again after a temporary error, to be tried again later
+(`RetryLater`, honouring the platform's retry_after). A recipient who blocked the account
+is marked so in `record`, once for every kind of message.
 """
 
 from __future__ import annotations
@@ -27,11 +29,16 @@ MESSAGES = Message.__table__
 
 
 class RetryLater(Exception):
-    """Some messages of a batch could not be sent yet; try again after `delay` seconds."""
+    """Some messages could not be sent yet; try again after `delay` seconds (None: the queue's backoff)."""
 
-    def __init__(self, batch_id: str, delay: float | None, reason: str) -> None:
-        super().__init__(f"batch {batch_id}: {reason}")
-        self.batch_id, self.delay = batch_id, delay
+    def __init__(self, reason: str, delay: float | None = None, batch_id: str | None = None) -> None:
+        super().__init__(f"batch {batch_id}: {reason}" if batch_id else reason)
+        self.reason, self.delay, self.batch_id = reason, delay, batch_id
+
+
+def backoff(outcome: Outcome, attempt: int) -> float:
+    """Seconds to wait before sending again after a temporary error: the platform's retry_after, else doubling."""
+    return min(outcome.retry_after or 0.5 * 2 ** attempt, 30)
 
 
 # A platform id or a send time, once known, is kept (a retry has neither).
@@ -87,52 +94,112 @@ def _send(rt: Runtime, batch_id: str, rows: list[Message], conversation: Convers
         retry_key=batch_id, reply_token=meta.get("reply_token"), reply_uncertain=bool(meta.get("reply_uncertain")),
         chat_type=conversation.kind,
     )
-    try:
-        outcomes = rt.senders.get(conversation.channel).deliver(request)
-    except KeyError as exc:
-        outcomes = [Outcome("failed", str(exc)) for _ in rows]
-    except Exception as exc:  # noqa: BLE001 - the error boundary of sending
-        log.exception("sending batch %s failed", batch_id)
-        outcomes = [Outcome("retry", f"{type(exc).__name__}: {exc}") for _ in rows]
+    outcomes = _guarded(lambda: rt.senders.get(conversation.channel).deliver(request), len(rows), "retry",
+                        f"batch {batch_id}")
     return _record_outcomes(rt, batch_id, rows, outcomes, conversation, also)
 
 
 def _record_outcomes(rt: Runtime, batch_id: str, rows: list[Message], outcomes: list[Outcome],
                      conversation: Conversation, also: Callable[[Connection], None] | None) -> list[Message]:
-    retry: Outcome | None = None
+    chat_ids = [conversation.external_chat_id if conversation.contact_id else None] * len(rows)
+    retry = record(rt, [row.id for row in rows], outcomes, channel=conversation.channel, chat_ids=chat_ids, also=also)
     now = utcnow()
-    # Core statements on a bare connection: a session costs more than these updates.
-    with write_lock(rt.engine), rt.engine.begin() as connection:
-        for row, outcome in zip(rows, outcomes):
-            status = outcome.status
-            if status == "retry":  # stays queued for the next attempt
-                status, retry = "queued", retry or outcome
-            sent_at = now if status == "sent" else None
-            connection.execute(_OUTCOME, {"row_id": row.id, "new_status": status, "new_error": outcome.error,
-                                          "sent": sent_at, "platform_id": outcome.platform_message_id})
-            row.status, row.error = status, outcome.error
-            row.sent_at = sent_at or row.sent_at
-            row.platform_message_id = outcome.platform_message_id or row.platform_message_id
-            if outcome.uncertain:
-                row.payload = {**row.payload, "reply_uncertain": True}
-                connection.execute(update(MESSAGES).where(MESSAGES.c.id == row.id).values(payload=row.payload))
-        if conversation.contact_id and any(outcome.blocked for outcome in outcomes):
-            with Session(bind=connection) as session:  # in this transaction
-                _mark_blocked(session, conversation)
-                session.flush()
-        if also is not None:
-            also(connection)
+    for row, outcome in zip(rows, outcomes):  # what was written, for the caller
+        row.status, row.error = message_status(outcome), outcome.error
+        row.sent_at = now if row.status == "sent" else row.sent_at
+        row.platform_message_id = outcome.platform_message_id or row.platform_message_id
+        if outcome.uncertain:
+            row.payload = {**row.payload, "reply_uncertain": True}
     if retry is not None:
-        raise RetryLater(batch_id, retry.retry_after, retry.error or "temporary error")
+        raise RetryLater(retry.error or "temporary error", retry.retry_after, batch_id)
     return rows
 
 
-def _mark_blocked(session: Session, conversation: Conversation) -> None:
-    identity = contacts.find_identity(session=session, channel=conversation.channel,
-                                      external_id=conversation.external_chat_id)
+# --- sending and recording, for every kind of message -------------------------------------
+
+
+def message_status(outcome: Outcome) -> str:
+    """The status a message keeps after `outcome` (a temporary error leaves it queued for the next attempt)."""
+    return "queued" if outcome.status == "retry" else outcome.status
+
+
+def _guarded(call: Callable[[], list[Outcome]], count: int, on_error: str, what: str) -> list[Outcome]:
+    """The error boundary of sending: a switched-off channel fails; an exception is `on_error` (retry | unknown)."""
+    try:
+        return call()
+    except KeyError as exc:
+        return [Outcome("failed", str(exc)) for _ in range(count)]
+    except Exception as exc:  # noqa: BLE001 - the error boundary of sending
+        log.exception("sending %s failed", what)
+        return [Outcome(on_error, f"{type(exc).__name__}: {exc}") for _ in range(count)]
+
+
+def send(rt: Runtime, channel: str, request: SendRequest, on_error: str = "retry") -> Outcome:
+    """Send one chat's replies (a broadcast message); its outcome (the first reply's).
+
+    `on_error="unknown"`: an exception may have come after the platform acted (Telegram has
+    no retry key), so the message is never sent again.
+    """
+    outcomes = _guarded(lambda: rt.senders.get(channel).deliver(request), 1, on_error, f"{channel} {request.retry_key}")
+    return outcomes[0] if outcomes else Outcome("failed", "nothing to send")
+
+
+def push(rt: Runtime, chat_id: str, replies: list[m.Reply], key: str) -> Outcome:
+    """Push replies to one LINE user under retry key `key` (a retry never sends twice)."""
+    return _guarded(lambda: [rt.senders.get("line").push(chat_id, replies, key)], 1, "retry", f"line push {key}")[0]
+
+
+def multicast(rt: Runtime, chat_ids: list[str], replies: list[m.Reply], key: str) -> Outcome:
+    """Send the same replies to up to 500 LINE users under retry key `key` (a retry never sends twice)."""
+    return _guarded(lambda: [rt.senders.get("line").multicast(chat_ids, replies, key)], 1, "retry",
+                    f"line multicast {key}")[0]
+
+
+def record(rt: Runtime, message_ids: list[int | None], outcomes: list[Outcome], *, channel: str,
+           chat_ids: list[str | None], also: Callable[[Connection], None] | None = None) -> Outcome | None:
+    """Write each message's outcome and mark the recipients who blocked the account, in one transaction.
+
+    `chat_ids[i]` is the chat of message i (None: not a person's chat; a message id None: a
+    send with no row to write, its recipient still marked blocked); `also` runs in the
+    same transaction (the pipeline marks its event processed, the fan-out its recipient rows).
+    Returns the first temporary error (those messages stay queued), or None.
+    """
+    retry: Outcome | None = None
+    now = utcnow()
+    params, uncertain = [], []
+    for message_id, outcome in zip(message_ids, outcomes):
+        status = message_status(outcome)
+        if outcome.status == "retry":
+            retry = retry or outcome
+        if message_id is None:
+            continue
+        params.append({"row_id": message_id, "new_status": status, "new_error": outcome.error,
+                       "sent": now if status == "sent" else None, "platform_id": outcome.platform_message_id})
+        if outcome.uncertain:
+            uncertain.append(message_id)
+    blocked = {chat for chat, outcome in zip(chat_ids, outcomes) if chat and outcome.blocked}
+    # Core statements on a bare connection: a session costs more than these updates.
+    with write_lock(rt.engine), rt.engine.begin() as connection:
+        if params:
+            connection.execute(_OUTCOME, params)
+        for message_id in uncertain:  # a retry must not trust the reply token again
+            payload = connection.execute(select(MESSAGES.c.payload).where(MESSAGES.c.id == message_id)).scalar_one()
+            connection.execute(update(MESSAGES).where(MESSAGES.c.id == message_id)
+                               .values(payload={**payload, "reply_uncertain": True}))
+        if blocked:
+            with Session(bind=connection) as session:  # in this transaction
+                for chat_id in sorted(blocked):
+                    _mark_blocked(session, channel, chat_id)
+                session.flush()
+        if also is not None:
+            also(connection)
+    return retry
+
+
+def _mark_blocked(session: Session, channel: str, chat_id: str) -> None:
+    identity = contacts.find_identity(session=session, channel=channel, external_id=chat_id)
     if identity is not None and not identity.blocked:
         contacts.set_blocked(session=session, identity=identity, blocked=True)
-
 
 
 def give_up_batch(rt: Runtime, batch_id: str, reason: str) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from broadcasts import campaigns as cmp
-from broadcasts.models import Delivery, TrackedLink
+from broadcasts.models import CampaignRecipient, TrackedLink
 from broadcasts.web.base import engine, settings
 from core.db import session_scope
 from crm.ids import as_id
@@ -48,7 +48,7 @@ def _recipient(session: Session, link: TrackedLink, secret: str) -> tuple[int | 
     if delivery_id is None or not hmac.compare_digest(
             signature.encode(), cmp.link_signature(secret, link.token, delivery_id).encode()):
         return None, None
-    delivery = session.get(Delivery, delivery_id)
+    delivery = session.get(CampaignRecipient, delivery_id)
     if delivery is None or delivery.campaign_id != link.campaign_id:
         return None, None
     return delivery.id, delivery.contact_id

@@ -7,8 +7,9 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from broadcasts import campaigns, fanout
-from broadcasts.models import Delivery
+from broadcasts.models import CampaignRecipient
 from core.db import session_scope, utcnow
+from crm.outbound import RetryLater
 from crm.models import ChannelIdentity, Contact
 
 LINE_BASE = 0x10000000000000000000000000000000
@@ -65,19 +66,19 @@ def run_to_end(rt, campaign_id: int, run_key: str = "now", rounds: int = 20) -> 
         for chunk in plan.chunks:
             try:
                 fanout.send_chunk(rt, run_id, chunk)
-            except fanout.SendLater:
+            except RetryLater:
                 pass
         for first, last in fanout.iter_ranges(rt, run_id, rt.settings.broadcasts.send_batch):
             try:
                 fanout.send_range(rt, run_id, first, last, max_retries=1)
-            except fanout.SendLater:
+            except RetryLater:
                 pass
     return run_id
 
 
 def statuses(engine, campaign_id: int) -> dict[str, int]:
-    """Delivery status → count."""
+    """Recipient status → count."""
     with session_scope(engine) as session:
-        rows = session.execute(select(Delivery.status, func.count()).where(Delivery.campaign_id == campaign_id)
-                               .group_by(Delivery.status)).all()
+        rows = session.execute(select(CampaignRecipient.status, func.count()).where(CampaignRecipient.campaign_id == campaign_id)
+                               .group_by(CampaignRecipient.status)).all()
     return {status: n for status, n in rows}

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from broadcasts import consent, fanout
 from broadcasts.campaigns import stats
-from broadcasts.models import Campaign, CampaignRun, Delivery
+from broadcasts.models import Campaign, CampaignRun, CampaignRecipient
 from core.db import session_scope, utcnow
 from crm.models import ChannelIdentity, Contact
 from tests.broadcasts.helpers import line_id, make_campaign, run_to_end, seed, statuses, tg_id
@@ -67,7 +67,7 @@ def test_a_chunk_caught_mid_send_is_resent_with_the_same_key_and_not_delivered_t
     fanout.send_chunk(runtime, run_id, plan.chunks[0])
     # as if the worker died after LINE accepted but before the outcome was written
     with session_scope(runtime.engine) as session:
-        session.execute(Delivery.__table__.update().values(status="sending", sent_at=None))
+        session.execute(CampaignRecipient.__table__.update().values(status="sending", sent_at=None))
         session.execute(CampaignRun.__table__.update().values(status="sending", finished_at=None))
         session.execute(Campaign.__table__.update().values(status="sending"))
     fanout.send_chunk(runtime, run_id, plan.chunks[0])
@@ -107,7 +107,7 @@ def test_telegram_message_caught_mid_send_is_marked_unknown_not_resent(runtime, 
     run_id = fanout.open_run(runtime, campaign_id, "now")
     fanout.resolve(runtime, run_id)
     with session_scope(runtime.engine) as session:
-        first = session.execute(select(Delivery).order_by(Delivery.id)).scalars().first()
+        first = session.execute(select(CampaignRecipient).order_by(CampaignRecipient.id)).scalars().first()
         first.status, first.sending_at = "sending", utcnow() - timedelta(hours=1)
         session.add(first)
     run_to_end(runtime, campaign_id)

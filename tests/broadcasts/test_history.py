@@ -3,13 +3,16 @@ delivery row and following its status; a retried fan-out adds nothing. SQLite an
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from sqlalchemy import func, select, text
 
-from broadcasts import campaigns, fanout
-from broadcasts.models import Delivery
+from broadcasts import campaigns, fanout, recipient_history
+from broadcasts.models import Campaign, CampaignRecipient
 from crm import history
-from core.db import session_scope
+from core.db import session_scope, utcnow
 from crm.models import ChannelIdentity, Conversation, Message
 from tests.broadcasts.helpers import line_id, make_campaign, run_to_end, seed, statuses, tg_id
 from tests.factories import Webhooks, line_text
@@ -26,11 +29,14 @@ def campaign_rows(session, contact_id: int) -> list[Message]:
 
 
 def one_message_per_delivery(session, campaign_id: int) -> None:
-    deliveries = session.execute(select(Delivery.id).where(Delivery.campaign_id == campaign_id,
-                                                           Delivery.status.not_in(("skipped", "held")))).scalars().all()
-    messages = session.execute(select(Message.delivery_id).join(Delivery, Delivery.id == Message.delivery_id)
-                               .where(Delivery.campaign_id == campaign_id)).scalars().all()
-    assert sorted(messages) == sorted(deliveries)
+    """Every recipient who is sent something points at a campaign message of their own."""
+    recipients = session.execute(select(CampaignRecipient.id, CampaignRecipient.message_id, Message.contact_id,
+                                        Message.sender)
+                                 .join(Message, Message.id == CampaignRecipient.message_id, isouter=True)
+                                 .where(CampaignRecipient.campaign_id == campaign_id,
+                                        CampaignRecipient.status.not_in(("skipped", "held")))).all()
+    assert recipients and all(message_id is not None and sender == "campaign" for _, message_id, _, sender in recipients)
+    assert len({message_id for _, message_id, _, _ in recipients}) == len(recipients)
 
 
 def test_a_campaign_on_line_and_telegram_puts_one_sent_row_in_each_recipients_history(
@@ -119,6 +125,44 @@ def test_a_retried_fan_out_adds_nothing_twice(runtime, session, fake_line, fake_
     one_message_per_delivery(session, campaign_id)
 
 
+def test_two_tasks_recording_the_same_rows_at_once_keep_one_message_per_recipient(runtime, session, fake_line,
+                                                                                   fake_telegram):
+    seed(runtime.engine, line=4, telegram=4)
+    campaign_id = make_campaign(runtime)
+    run_id = fanout.open_run(runtime, campaign_id, "now")
+    fanout.resolve(runtime, run_id)
+    with session_scope(runtime.engine) as s:  # back to rows written but not yet recorded
+        s.execute(text("UPDATE delivery SET message_id = NULL"))
+        s.execute(text("DELETE FROM message WHERE sender = 'campaign'"))
+    first_done, errors = threading.Event(), []
+
+    def record(hold: bool) -> None:
+        try:
+            with session_scope(runtime.engine) as s:
+                campaign = s.get(Campaign, campaign_id)
+                if not hold:
+                    first_done.wait(10)
+                recipient_history.record(s, campaign=campaign, now=utcnow(),
+                                         previews=fanout._previews(runtime, s, campaign, [""]),
+                                         where=[CampaignRecipient.__table__.c.run_id == run_id])
+                if hold:  # the second task starts while this transaction is still open
+                    first_done.set()
+                    time.sleep(0.5)
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+            first_done.set()
+
+    tasks = [threading.Thread(target=record, args=(hold,)) for hold in (True, False)]
+    for task in tasks:
+        task.start()
+    for task in tasks:
+        task.join(30)
+    assert errors == []
+    one_message_per_delivery(session, campaign_id)
+    assert session.execute(select(func.count()).select_from(Message).where(Message.sender == "campaign")
+                           ).scalar_one() == 8
+
+
 def _fail_campaign_messages(engine) -> None:
     """A database fault: writing a campaign message fails (as a full disk or a lost connection would)."""
     with session_scope(engine) as s:
@@ -178,3 +222,71 @@ def test_the_inbox_shows_a_campaign_message_with_its_marker(runtime, client, age
     page = agent.get(f"/inbox/c/{chat.id}").get_data(as_text=True)
     assert "Gajian, diskon 25%!" in page
     assert "kampanye: Promo Gajian" in page
+
+
+def test_the_recipient_row_points_at_its_message_and_the_message_follows_the_send(
+        runtime, session, fake_line, fake_telegram):
+    (tg_contact,) = seed(runtime.engine, telegram=1)
+    fake_telegram.fail_next("sendMessage", 429, retry_after=1)
+    campaign_id = make_campaign(runtime)
+    run_id = fanout.open_run(runtime, campaign_id, "now")
+    fanout.resolve(runtime, run_id)
+    recipient = session.execute(select(CampaignRecipient).where(CampaignRecipient.run_id == run_id)).scalar_one()
+    message = session.get(Message, recipient.message_id)
+    assert (message.contact_id, message.sender, message.status) == (tg_contact, "campaign", "queued")
+    fanout.dispatch(runtime, run_id)
+    (first, last), = fanout.iter_ranges(runtime, run_id, 10)
+    with pytest.raises(fanout.RetryLater) as raised:  # 429: not sent, tried again after retry_after
+        fanout.send_range(runtime, run_id, first, last, max_retries=0)
+    assert raised.value.delay == 1
+    session.expire_all()
+    assert session.get(Message, recipient.message_id).status == "queued"
+    fanout.send_range(runtime, run_id, first, last)
+    session.expire_all()
+    sent = session.get(Message, recipient.message_id)
+    assert (sent.status, sent.sent_at is not None, len(fake_telegram.sent)) == ("sent", True, 1)
+    assert campaign_rows(session, tg_contact) == [sent]
+
+
+def test_a_broadcast_to_someone_who_blocked_the_bot_marks_them_blocked_like_a_bot_reply(
+        runtime, session, fake_telegram, monkeypatch):
+    from crm import outbound
+
+    (contact_id,) = seed(runtime.engine, telegram=1)
+    fake_telegram.blocked_chats.add(int(tg_id(0)))
+    marked = []
+    real = outbound._mark_blocked
+    monkeypatch.setattr(outbound, "_mark_blocked", lambda s, channel, chat: (marked.append((channel, chat)),
+                                                                             real(s, channel, chat)))
+    run_to_end(runtime, make_campaign(runtime))
+    assert marked == [("telegram", tg_id(0))]  # the one place a bot reply marks it too
+    identity = session.execute(select(ChannelIdentity).where(ChannelIdentity.contact_id == contact_id)).scalar_one()
+    assert identity.blocked
+    (row,) = campaign_rows(session, contact_id)
+    assert row.status == "failed" and "blocked" in row.error.lower()
+
+
+def test_migration_0008_moves_the_link_from_the_message_to_the_recipient(tmp_path):
+    from alembic import command
+
+    from bot.migrate import alembic_config, upgrade
+    from core.db import get_engine
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    upgrade(url, "0007")
+    engine = get_engine(url)
+    stamp = "'2026-12-01 00:00:00'"
+    with engine.begin() as c:
+        c.execute(text("PRAGMA foreign_keys = OFF"))  # only the two rows the migration reads
+        c.execute(text(f"INSERT INTO delivery (id, campaign_id, run_id, contact_id, channel, external_id, variant, "
+                       f"status, attempts, created_at) VALUES (7, 1, 1, 1, 'line', 'U1', '', 'sent', 1, {stamp})"))
+        c.execute(text(f"INSERT INTO message (id, conversation_id, contact_id, channel, direction, sender, type, "
+                       f"payload, status, attempts, hidden, seq, delivery_id, created_at) VALUES (3, 1, 1, 'line', "
+                       f"'out', 'campaign', 'text', '{{}}', 'sent', 0, 0, 0, 7, {stamp})"))
+    upgrade(url)
+    with engine.connect() as c:
+        assert c.execute(text("SELECT message_id FROM delivery WHERE id = 7")).scalar_one() == 3
+    command.downgrade(alembic_config(url), "0007")  # and back
+    with engine.connect() as c:
+        assert c.execute(text("SELECT delivery_id FROM message WHERE id = 3")).scalar_one() == 7
+    engine.dispose()

@@ -18,7 +18,7 @@ from core.queue import configure_queue
 from bot.runtime import build_runtime
 from core.runtime import Runtime, set_runtime
 from broadcasts import tasks
-from broadcasts.models import Delivery
+from broadcasts.models import CampaignRecipient
 from core.db import session_scope
 from tests.broadcasts.helpers import make_campaign, seed, tg_id
 from tests.conftest import make_settings
@@ -35,8 +35,8 @@ def _worker(env: dict) -> subprocess.Popen:
 
 def _status(engine) -> Counter:
     with session_scope(engine) as session:
-        return Counter(dict(session.execute(select(Delivery.channel + ":" + Delivery.status, func.count())
-                                            .group_by(Delivery.channel, Delivery.status)).all()))
+        return Counter(dict(session.execute(select(CampaignRecipient.channel + ":" + CampaignRecipient.status, func.count())
+                                            .group_by(CampaignRecipient.channel, CampaignRecipient.status)).all()))
 
 
 @pytest.mark.slow
@@ -103,9 +103,9 @@ def test_kill_minus_nine_mid_campaign_then_restart_sends_each_message_once(
     assert final["telegram:sent"] + final["telegram:unknown"] == TELEGRAM_CONTACTS, final
     assert final["telegram:sent"] <= len(sent_chats) <= final["telegram:sent"] + final["telegram:unknown"]
     with session_scope(rt.engine) as session:
-        unknown = session.execute(select(Delivery.external_id).where(Delivery.status == "unknown")).scalars().all()
-        sent = session.execute(select(Delivery.external_id).where(Delivery.status == "sent",
-                                                                  Delivery.channel == "telegram")).scalars().all()
+        unknown = session.execute(select(CampaignRecipient.external_id).where(CampaignRecipient.status == "unknown")).scalars().all()
+        sent = session.execute(select(CampaignRecipient.external_id).where(CampaignRecipient.status == "sent",
+                                                                  CampaignRecipient.channel == "telegram")).scalars().all()
     assert {int(x) for x in sent} <= set(sent_chats)  # every "sent" did arrive
     assert set(sent_chats) <= {int(x) for x in sent} | {int(x) for x in unknown}
     assert set(sent_chats) <= {int(tg_id(i)) for i in range(TELEGRAM_CONTACTS)}

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from broadcasts.models import Campaign, Delivery, Journey, Segment
+from broadcasts.models import Campaign, CampaignRecipient, Journey, Segment
 from crm import promotions, stores
 from core.db import session_scope, utcnow
 from crm.models import AuditLog, StaffChatLink
@@ -134,7 +134,7 @@ def test_a_campaign_sent_now_reaches_the_fake_line_api_and_shows_its_results(mar
     assert response.status_code == 303
     campaign = session.execute(select(Campaign)).scalars().one()
     assert campaign.status == "done" and campaign.created_by == f"staff:{marketer.user_id}"
-    assert session.execute(select(func.count()).select_from(Delivery)).scalar_one() == 5
+    assert session.execute(select(func.count()).select_from(CampaignRecipient)).scalar_one() == 5
     assert fake_line.calls("/v2/bot/message/multicast") and len(fake_line.deliveries_per_user()) == 3
     assert len(fake_telegram.sent) == 2
     page = marketer.get(response.location).get_data(as_text=True)
@@ -203,7 +203,7 @@ def test_a_campaign_that_has_not_started_is_edited(marketer, runtime, session, f
     assert session.get(Campaign, campaign.id).status == "done" and len(fake_line.deliveries_per_user()) == 2
     assert marketer.get(f"/inbox/campaigns/{campaign.id}/edit").status_code == 303
     assert marketer.post(f"/inbox/campaigns/{campaign.id}/edit", campaign_form()).status_code == 303
-    assert session.execute(select(func.count()).select_from(Delivery)).scalar_one() == 2
+    assert session.execute(select(func.count()).select_from(CampaignRecipient)).scalar_one() == 2
 
 
 def test_a_recurring_campaign_shows_its_next_runs_and_a_bad_cron_is_refused(marketer, runtime, session):
@@ -277,7 +277,7 @@ def test_test_send_reaches_only_the_staff_members_own_account(marketer, runtime,
     assert list(fake_line.deliveries_per_user()) == [STAFF_LINE]
     assert fake_line.delivered_to(STAFF_LINE)[-1]["text"].startswith("Halo ")
     assert not any(fake_line.delivered_to(line_id(i)) for i in range(3))
-    assert session.execute(select(func.count()).select_from(Delivery)).scalar_one() == 0
+    assert session.execute(select(func.count()).select_from(CampaignRecipient)).scalar_one() == 0
     assert audited(session, "campaign.test") == 1 and audited(session, "staff.link_code") == 1
     assert marketer.post(f"/inbox/campaigns/{campaign.id}/resume").status_code == 303  # launch the draft
     session.expire_all()
@@ -321,5 +321,5 @@ def test_location_offers_are_edited_and_become_a_campaign_audience(marketer, run
     rules = json.dumps({"all": [{"field": "offer", "op": "within", "value": offer}]})
     assert marketer.post("/inbox/campaigns/new", campaign_form(rules=rules, promotion_id=str(offer))).status_code == 303
     campaign = session.execute(select(Campaign)).scalars().one()
-    assert session.execute(select(func.count()).select_from(Delivery).where(
-        Delivery.campaign_id == campaign.id)).scalar_one() == 3
+    assert session.execute(select(func.count()).select_from(CampaignRecipient).where(
+        CampaignRecipient.campaign_id == campaign.id)).scalar_one() == 3
