@@ -70,14 +70,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(media)
 
     from broadcasts import api as broadcasts_api  # noqa: F401 - adds the segment and campaign endpoints to `api`
-    from crm import api_catalog, api_orders  # noqa: F401 - add their endpoints to `api`
-    from crm.api import api
+    from crm import api as crm_api
+    import crm.inbox
 
-    app.register_blueprint(api)
-
-    from crm.inbox import init_inbox
-
-    init_inbox(app)
+    crm_api.register(app)
+    crm.inbox.register(app)
 
     from broadcasts.web import init_marketing
 
