@@ -69,18 +69,13 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(media)
 
-    from crm import api_catalog, api_orders  # noqa: F401 - add their endpoints to `api`
-    from crm.api import api
-
-    app.register_blueprint(api)
-
     import broadcasts.api
+    import crm.inbox
+    from crm import api as crm_api
 
+    crm_api.register(app)
     broadcasts.api.register(app)
-
-    from crm.inbox import init_inbox
-
-    init_inbox(app)
+    crm.inbox.register(app)
 
     import broadcasts.web
 

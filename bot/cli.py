@@ -413,7 +413,7 @@ def contacts() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def contacts_list(query: str | None, channel: str | None, limit: int, as_json: bool) -> None:
     """List contacts, most recently seen first."""
-    from crm.api import contact_public
+    from crm.api.contacts import contact_public
     from crm.contacts import identities_of, search_contacts
 
     with Session(config.engine()) as session:
@@ -435,7 +435,7 @@ def contacts_list(query: str | None, channel: str | None, limit: int, as_json: b
 @click.option("--json", "as_json", is_flag=True)
 def contacts_history(contact_id: int, as_json: bool) -> None:
     """Show a contact's whole history across channels, oldest first."""
-    from crm.api import message_public
+    from crm.api.contacts import message_public
     from crm.history import contact_messages
     from crm.models import Contact
 

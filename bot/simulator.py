@@ -18,7 +18,7 @@ from sqlmodel import Session
 from core import messages as m
 from bot.webhooks import store_and_queue
 from crm import contacts, history
-from crm.api import message_public
+from crm.api.contacts import message_public
 
 simulator = Blueprint("simulator", __name__, url_prefix="/simulator")
 USER_ID = re.compile(r"^[A-Za-z0-9_-]{3,40}$")

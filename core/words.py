@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 LANGUAGES = ("id", "en")
 
@@ -21,6 +24,12 @@ class Catalog:
         if entries:
             self.add(entries)
 
+    @classmethod
+    def from_yaml(cls, name: str, path: Path) -> Catalog:
+        """A catalog read from a YAML file of `key: {id: …, en: …}` entries."""
+        with open(path, encoding="utf-8") as file:
+            return cls(name, yaml.safe_load(file) or {})
+
     def add(self, entries: Mapping[str, Mapping[str, str]]) -> None:
         """Add entries; a key already there or an entry without both languages is a programming error."""
         for key, variants in entries.items():
@@ -36,6 +45,13 @@ class Catalog:
 
     def __getitem__(self, key: str) -> dict[str, str]:
         return self.entries[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.entries)
+
+    def items(self):
+        """The `(key, {language: words})` pairs, in the order they were added."""
+        return self.entries.items()
 
     def text(self, key: str, language: str, **values: Any) -> str:
         """The words for `key` in `language` (Indonesian when unknown), with `{values}` filled in."""

@@ -9,17 +9,11 @@ from flask import Blueprint
 from broadcasts import campaigns as cmp
 from broadcasts import segments as seg
 
-# The contacts API's own helpers, read under public names here only. (crm.api is becoming a package
-# with crm.api.base naming them publicly: this import is the one line to switch.)
-from crm.api import (
-    ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, enum_param, json_body, limit_param, path_param, require_token,
+from crm.api.base import (
+    ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, api_error, dump, enum_arg, enum_param, int_arg, json_body,
+    limit_param, path_param, read_body, require_token,
 )
-from crm.api import _api_error as api_error
-from crm.api import _dump as dump
-from crm.api import _enum_arg as enum_arg
-from crm.api import _int_arg as int_arg
-from crm.api import _json_body as read_body
-from crm.api import _response as response_spec
+from crm.api.base import schema_response as response_spec
 
 __all__ = ["ERRORS", "OPENAPI_MODELS", "OPENAPI_PATHS", "ApiError", "api_error", "broadcasts_api", "campaign_error",
            "dump", "enum_arg", "enum_param", "int_arg", "json_body", "limit_param", "path_param", "read_body",

@@ -23,10 +23,11 @@ from broadcasts.fanout import test_send as send_test
 from broadcasts.models import Campaign
 from broadcasts.scheduler import trigger_for
 from broadcasts.tasks import enqueue_campaign
-from broadcasts.web.base import engine, settings
+
 from core.db import session_scope, utcnow
 from core.runtime import get_runtime
 from crm import staff_links
+from crm.web import engine, settings
 
 
 def _results(item: dict[str, Any]) -> Results:

@@ -8,9 +8,10 @@ from broadcasts import consent as consent_data
 from broadcasts import journeys as journey_data
 from broadcasts.api.base import ApiError, broadcasts_api, campaign_error, dump, read_body, require_token
 from broadcasts.api.schemas import ConsentBody, ConsentPublic, JourneyList, JourneyPublic, JourneyUpdate, Quota
-from broadcasts.web.base import engine
+
 from core.db import session_scope
 from crm.models import Contact
+from crm.web import engine
 
 
 def _journey_public(row) -> JourneyPublic:

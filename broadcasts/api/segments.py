@@ -9,10 +9,11 @@ from broadcasts import segments as seg
 from broadcasts.api.base import ApiError, broadcasts_api, dump, int_arg, read_body, require_token, segment_error
 from broadcasts.api.schemas import PreviewResult, SegmentCreate, SegmentList, SegmentPreview, SegmentPublic
 from broadcasts.models import Segment
-from broadcasts.web.base import engine
+
 from core.db import session_scope
 from crm import contacts as contact_data
-from crm.api import contact_public
+from crm.api.contacts import contact_public
+from crm.web import engine
 
 
 @broadcasts_api.post("/segments")

@@ -13,9 +13,10 @@ from sqlmodel import Session
 
 from broadcasts import campaigns as cmp
 from broadcasts.models import CampaignRecipient, TrackedLink
-from broadcasts.web.base import engine, settings
+
 from core.db import session_scope
 from crm.ids import as_id
+from crm.web import engine, settings
 
 tracking = Blueprint("tracking", __name__)
 VISITOR_COOKIE = "sapa_v"

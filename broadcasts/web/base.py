@@ -7,13 +7,11 @@ import time
 from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from broadcasts import actions
 from broadcasts import segments as seg
 from broadcasts.models import Campaign
-from core.settings import Settings
 from crm import promotions as promo_data
 from crm import stores as store_data
 from crm.inbox.i18n import t
@@ -33,16 +31,6 @@ FIELD_KINDS = {
 }
 OPS = ("eq", "ne", "in", "has", "gt", "gte", "lt", "lte", "within")
 QUOTA_SECONDS = 30
-
-
-def engine() -> Engine:
-    """The app's database engine."""
-    return current_app.extensions["sapa.engine"]
-
-
-def settings() -> Settings:
-    """The app's settings."""
-    return current_app.config["SAPA"]
 
 
 def fetch_error(status: int, message: str, details: list | None = None):

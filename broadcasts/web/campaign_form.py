@@ -13,10 +13,11 @@ from sqlmodel import Session
 from broadcasts import campaigns as cmp
 from broadcasts import segments as seg
 from broadcasts.models import Campaign, Segment
-from broadcasts.web.base import builder_context, line_audience, quota, settings
+from broadcasts.web.base import builder_context, line_audience, quota
 from crm import promotions as promo_data
 from crm.ids import id_arg
 from crm.inbox.i18n import t
+from crm.web import settings
 
 CRON_PRESETS = (("0 10 * * fri", "cron_friday"), ("0 9 * * *", "cron_daily"), ("0 10 1 * *", "cron_monthly"))
 

@@ -18,7 +18,7 @@ from broadcasts import segments as seg
 from broadcasts.fanout import test_send
 from broadcasts.models import Campaign, Segment
 from broadcasts.tasks import enqueue_campaign
-from broadcasts.web.base import campaign_or_404, engine, line_audience, marketing, quota, settings
+from broadcasts.web.base import campaign_or_404, line_audience, marketing, quota
 from broadcasts.web.campaign_form import (
     FormError, campaign_values, form_context, form_from_campaign, message_of, quota_warning,
 )
@@ -30,6 +30,7 @@ from crm.ids import id_arg
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
 from crm.inbox.i18n import t
+from crm.web import engine, settings
 
 
 def _campaign_page(form: dict[str, Any], error: FormError | None = None, status: int = 200, warning: str = "",
@@ -128,7 +129,6 @@ def campaign_edit(campaign_id: int):
         return _campaign_page({"split_a": 50, "test_percent": 20, **form_from_campaign(campaign, copy=False)},
                               editing=campaign)
     return _save_campaign(campaign)
-
 
 
 @marketing.post("/campaigns/preview")

@@ -13,7 +13,7 @@ from broadcasts import campaigns as cmp
 from broadcasts import journeys as journey_data
 from broadcasts import schedule as sched
 from broadcasts import segments as seg
-from broadcasts.web.base import engine, marketing, settings
+from broadcasts.web.base import marketing
 from broadcasts.web.campaign_form import buttons
 from core.db import session_scope, utcnow
 from crm import promotions as promo_data
@@ -22,6 +22,7 @@ from crm.ids import id_arg, id_value
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
 from crm.inbox.i18n import t
+from crm.web import engine, settings
 
 
 @marketing.get("/journeys")

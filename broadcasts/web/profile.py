@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 from flask import flash, redirect, render_template, request, session, url_for
 from sqlmodel import Session
 
-from broadcasts.web.base import engine, marketing, settings
+from broadcasts.web.base import marketing
 from core.db import as_utc, session_scope, utcnow
 from crm import staff_links
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
 from crm.inbox.i18n import t
 from crm.models import CHANNELS, StaffUser
+from crm.web import engine, settings
 
 LINK_CODE_KEY = "link_code"
 
@@ -46,8 +47,6 @@ def profile():
     # Typing in an account id proves nothing (it may be any customer's): only a code links one.
     flash(t("err_link_with_code"), "error")
     return _profile_page(staff, status=400)
-
-
 
 
 def _profile_page(staff: StaffUser, status: int = 200):

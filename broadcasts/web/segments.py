@@ -11,12 +11,13 @@ from sqlmodel import Session
 
 from broadcasts import segments as seg
 from broadcasts.models import Campaign, Segment
-from broadcasts.web.base import builder_context, engine, fetch_error, marketing
+from broadcasts.web.base import builder_context, fetch_error, marketing
 from core.db import session_scope
 from crm import contacts as contact_data
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
 from crm.inbox.i18n import t
+from crm.web import engine
 
 
 def _parse_rules(raw: str) -> Any:

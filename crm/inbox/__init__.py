@@ -27,9 +27,13 @@ from datetime import datetime, timezone
 from flask import Flask, get_flashed_messages
 from markupsafe import Markup
 
-from crm.inbox import auth
+from core.db import as_utc
+from crm.inbox import account_views, auth, conversation_views, live, shop_views
+from crm.inbox.blueprint import inbox
 from crm.inbox.i18n import CATALOG, LANGUAGES, current_language, t
 from crm.media import image_src
+
+PAGES = (account_views, conversation_views, shop_views, live)  # imported for their routes, which join `inbox`
 
 # (endpoint, catalog key, permission): the navigation of base.html. Other blueprints append.
 NAV: list[tuple[str, str, str]] = [
@@ -51,8 +55,7 @@ def _ago(value: datetime | None) -> str:
     """A short duration since `value` (5m, 3h, 2d)."""
     if value is None:
         return ""
-    value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
-    seconds = max(0, int((datetime.now(timezone.utc) - value).total_seconds()))
+    seconds = max(0, int((datetime.now(timezone.utc) - as_utc(value)).total_seconds()))
     if seconds < 60:
         return f"{seconds}s"
     if seconds < 3600:
@@ -73,11 +76,8 @@ def _rupiah(amount: int | None) -> str:
     return "Rp" + f"{amount or 0:,}".replace(",", ".")
 
 
-def init_inbox(app: Flask) -> None:
-    """Register the inbox blueprint, its security extensions and its template helpers."""
-    from crm.inbox import live  # noqa: F401 - adds the live-update routes to `inbox`
-    from crm.inbox.views import inbox
-
+def register(app: Flask) -> None:
+    """Serve the inbox on `app`: its blueprint, its security extensions and its template helpers."""
     auth.init_app(app)
     app.register_blueprint(inbox)
     tz = app.config["SAPA"].tz
@@ -85,8 +85,7 @@ def init_inbox(app: Flask) -> None:
     def local(value: datetime | None, fmt: str = "%d %b %H:%M") -> str:
         if value is None:
             return ""
-        value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
-        return value.astimezone(tz).strftime(fmt)
+        return as_utc(value).astimezone(tz).strftime(fmt)
 
     def js_texts() -> Markup:
         language = current_language()

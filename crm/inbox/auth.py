@@ -46,6 +46,7 @@ from core.db import session_scope
 from crm.inbox.i18n import t
 from crm.models import ROLES, RateLimitCounter, StaffUser
 from crm.staff import end_sessions
+from crm.web import engine
 
 log = logging.getLogger(__name__)
 
@@ -315,10 +316,6 @@ def remember_device(response, email: str):
     return response
 
 
-def _engine():
-    return current_app.extensions["sapa.engine"]
-
-
 def login(user: StaffUser) -> None:
     """Start a fresh session for `user` (a new cookie: no session fixation)."""
     session.clear()
@@ -333,7 +330,7 @@ def logout() -> None:
     """End this session and every other session of the same staff member."""
     user = current_staff()
     if user is not None:
-        with session_scope(_engine()) as db:
+        with session_scope(engine()) as db:
             end_sessions(db.get(StaffUser, user.id))
     session.clear()
     g.pop("staff", None)
@@ -351,7 +348,7 @@ def current_staff() -> StaffUser | None:
     if time.time() - auth_at > lifetime:
         _end_session("session_expired")
         return None
-    with Session(_engine(), expire_on_commit=False) as db:
+    with Session(engine(), expire_on_commit=False) as db:
         user = db.get(StaffUser, staff_id)
     if user is None or not user.active or session.get("generation") != user.session_generation:
         # deactivated, or logged out / password or role changed since this login

@@ -1,4 +1,8 @@
-"""Inbox data functions: keyword-only, no Flask, each write recorded in the audit log.
+"""Inbox data functions for conversations: the list, the timeline, replies, assignment, presence; the audit log.
+
+The customer pages' data is in `crm.inbox.customer_data`, the back office's (orders, complaints,
+canned replies, dashboard) in `crm.inbox.shop_data`. All are keyword-only, no Flask, each write
+recorded in the audit log.
 
 Views call these inside one transaction (`session_scope`), so a refused change writes
 nothing; `InboxError` carries the reason shown to the agent.
@@ -9,24 +13,18 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Text, extract, func, or_, update
+from sqlalchemy import Integer, Text, func, or_, update
 from sqlmodel import Session, select
 
 from core import messages as m
-from crm import complaints as complaint_data
-from crm import contacts as contact_data
+from core.db import as_utc, utcnow
 from crm import history
 from crm import orders as order_data
-from core.db import utcnow
-from crm.models import (
-    AuditLog, CannedResponse, Contact, Conversation, FollowUpTask, Message, Note, StaffPresence,
-    StaffUser,
-)
+from crm.models import AuditLog, Contact, Conversation, Message, Note, StaffPresence, StaffUser
 
 STATUSES = ("open", "pending", "snoozed", "resolved")
 SCOPES = ("mine", "unassigned", "all")
@@ -38,12 +36,6 @@ LABEL = re.compile(r"^[\w .:/&+-]{1,40}$", re.UNICODE)
 
 class InboxError(ValueError):
     """A change refused with a reason the agent can act on."""
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
 
 
 # --- audit ---------------------------------------------------------------------------
@@ -92,7 +84,8 @@ class Filters:
         return {k: v for k, v in values.items() if v not in ("", None, False)}
 
 
-def _contains(session: Session, column, q: str):
+def contains(session: Session, column, q: str):
+    """A condition: `column` contains `q` (case-insensitive, wildcards taken literally)."""
     # SQLite's LIKE is already case-insensitive (ASCII) and lower() would cost a third more per
     # row; PostgreSQL needs ILIKE. Wildcards typed by the agent are escaped.
     if session.get_bind().dialect.name == "sqlite":
@@ -108,12 +101,12 @@ def search(*, session: Session, q: str) -> list[int]:
     number = q.lstrip("#").strip()
     buyers = select(order_data.Order.contact_id).join(
         order_data.OrderItem, order_data.OrderItem.order_id == order_data.Order.id).where(
-        _contains(session, order_data.OrderItem.product_name, q)).limit(SEARCH_LIMIT)
-    contacts = select(Contact.id).where(_contains(session, Contact.display_name, q)).limit(SEARCH_LIMIT)
+        contains(session, order_data.OrderItem.product_name, q)).limit(SEARCH_LIMIT)
+    contacts = select(Contact.id).where(contains(session, Contact.display_name, q)).limit(SEARCH_LIMIT)
     contact_ids = set(session.exec(contacts).all()) | set(session.exec(buyers).all())
     if number:
         contact_ids |= set(session.exec(select(order_data.Order.contact_id).where(order_data.Order.number == number)).all())
-    ids = set(session.exec(select(Message.conversation_id).where(_contains(session, Message.text, q))
+    ids = set(session.exec(select(Message.conversation_id).where(contains(session, Message.text, q))
                            .distinct().limit(SEARCH_LIMIT)).all())
     if contact_ids:
         ids |= set(session.exec(select(Conversation.id).where(Conversation.contact_id.in_(contact_ids))).all())
@@ -250,7 +243,7 @@ def timeline(*, session: Session, conversation: Conversation, with_notes: bool, 
         query = query.where(Message.id > after_id)
     rows = list(reversed(session.exec(query.order_by(Message.id.desc()).limit(limit)).all()))
     names = staff_names(session=session)
-    items = [TimelineItem("message", _aware(row.created_at), message=row,
+    items = [TimelineItem("message", as_utc(row.created_at), message=row,
                           author=names.get(row.staff_user_id, "") if row.staff_user_id else "") for row in rows]
     if with_notes and after_id is None:
         since = items[0].at if items and len(rows) == limit else None
@@ -259,7 +252,7 @@ def timeline(*, session: Session, conversation: Conversation, with_notes: bool, 
         if since is not None:
             notes_query = notes_query.where(Note.created_at >= since)
         for note in session.exec(notes_query).all():
-            items.append(TimelineItem("note", _aware(note.created_at), note=note, author=names.get(note.staff_user_id, "")))
+            items.append(TimelineItem("note", as_utc(note.created_at), note=note, author=names.get(note.staff_user_id, "")))
         items.sort(key=lambda item: (item.at, 0 if item.kind == "message" else 1))
     return items
 
@@ -386,7 +379,7 @@ def set_status(*, session: Session, conversation: Conversation, staff: StaffUser
         raise InboxError("bad_status")
     now = utcnow()
     if status == "snoozed":
-        if snooze_until is None or _aware(snooze_until) <= now:
+        if snooze_until is None or as_utc(snooze_until) <= now:
             raise InboxError("snooze_in_future")
         conversation.snoozed_until = snooze_until
     else:
@@ -453,360 +446,5 @@ def presence(*, session: Session, conversation_id: int, exclude_staff_id: int, s
                         .where(StaffPresence.conversation_id == conversation_id, StaffPresence.at >= since,
                                StaffPresence.staff_user_id != exclude_staff_id)).all()
     return [{"staff_id": user.id, "name": user.display_name or user.email,
-             "state": row.state if _aware(row.at) >= utcnow() - timedelta(seconds=4) else "viewing"}
+             "state": row.state if as_utc(row.at) >= utcnow() - timedelta(seconds=4) else "viewing"}
             for row, user in rows]
-
-
-# --- customer 360 -------------------------------------------------------------------------
-
-
-ACTIVITY = (("active_2w", 14), ("active_1m", 31), ("active_6m", 183))
-
-
-def activity_status(last_seen_at: datetime | None, now: datetime | None = None) -> str:
-    """active_2w / active_1m / active_6m / dormant, from when the customer last wrote."""
-    if last_seen_at is None:
-        return "dormant"
-    age = (now or utcnow()) - _aware(last_seen_at)
-    for name, days in ACTIVITY:
-        if age <= timedelta(days=days):
-            return name
-    return "dormant"
-
-
-def interests(*, session: Session, contact_id: int, limit_messages: int = 300) -> dict[str, list[tuple[str, int]]]:
-    """Products the customer bought (with quantities) and products they asked about in chat."""
-    bought = session.exec(select(order_data.OrderItem.product_name, func.sum(order_data.OrderItem.quantity))
-                          .join(order_data.Order, order_data.Order.id == order_data.OrderItem.order_id)
-                          .where(order_data.Order.contact_id == contact_id, order_data.Order.status != "cancelled")
-                          .group_by(order_data.OrderItem.product_name)
-                          .order_by(func.sum(order_data.OrderItem.quantity).desc())).all()
-    texts = session.exec(select(Message.text).where(Message.contact_id == contact_id, Message.direction == "in",
-                                                    Message.text.is_not(None))
-                         .order_by(Message.id.desc()).limit(limit_messages)).all()
-    asked: Counter = Counter()
-    if texts:
-        products = session.exec(select(order_data.Product)).all()
-        lowered = [t.lower() for t in texts]
-        for product in products:
-            words = {product.name.lower(), *(a.lower() for a in product.aliases or [])}
-            if product.name_en:
-                words.add(product.name_en.lower())
-            hits = sum(1 for text in lowered if any(word and word in text for word in words))
-            if hits:
-                asked[product.name] = hits
-    return {"bought": [(name, int(qty)) for name, qty in bought], "asked": asked.most_common(10)}
-
-
-def contact_360(*, session: Session, contact: Contact, with_notes: bool) -> dict[str, Any]:
-    """Everything the shop knows about a customer, for the side panel and the contact page."""
-    now = utcnow()
-    identities = contact_data.identities_of(session=session, contact_ids=[contact.id])[contact.id]
-    orders = session.exec(select(order_data.Order).where(order_data.Order.contact_id == contact.id)
-                          .order_by(order_data.Order.id.desc()).limit(10)).all()
-    items = {}
-    if orders:
-        for item in session.exec(select(order_data.OrderItem).where(
-                order_data.OrderItem.order_id.in_([o.id for o in orders]))).all():
-            items.setdefault(item.order_id, []).append(item)
-    complaints = session.exec(select(complaint_data.Complaint).where(complaint_data.Complaint.contact_id == contact.id)
-                              .order_by(complaint_data.Complaint.id.desc()).limit(10)).all()
-    notes = session.exec(select(Note).where(Note.contact_id == contact.id).order_by(Note.id.desc()).limit(20)).all() \
-        if with_notes else []
-    tasks = session.exec(select(FollowUpTask).where(FollowUpTask.contact_id == contact.id, FollowUpTask.done_at.is_(None))
-                         .order_by(FollowUpTask.due_on)).all()
-    conversations = session.exec(select(Conversation).where(Conversation.contact_id == contact.id)).all()
-    totals = session.exec(select(func.count(order_data.Order.id), func.coalesce(func.sum(order_data.Order.total), 0))
-                          .where(order_data.Order.contact_id == contact.id,
-                                 order_data.Order.status != "cancelled")).one()
-    return {
-        "contact": contact, "identities": identities, "orders": orders, "order_items": items,
-        "complaints": [(c, c.status in ("open", "in_progress") and _aware(c.sla_due_at) < now) for c in complaints],
-        "notes": notes, "tasks": tasks, "conversations": conversations,
-        "activity": activity_status(contact.last_seen_at, now), "interests": interests(session=session, contact_id=contact.id),
-        "orders_count": int(totals[0]), "total_spent": int(totals[1]), "names": staff_names(session=session),
-    }
-
-
-PROFILE_FIELDS = ("display_name", "phone", "email", "address", "language")
-
-
-def update_contact(*, session: Session, contact: Contact, staff: StaffUser, form: dict[str, str]) -> list[str]:
-    """Apply an inline edit (profile fields, birthday, tags, consent, custom fields); the fields changed."""
-    changed = []
-    for name in PROFILE_FIELDS:
-        if name in form:
-            value = form[name].strip()
-            limit = Contact.model_fields[name].metadata
-            max_length = next((getattr(x, "max_length", None) for x in limit if getattr(x, "max_length", None)), 200)
-            if len(value) > max_length:
-                raise InboxError(f"field_too_long:{name}")
-            if name == "email" and value and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", value):
-                raise InboxError("bad_email")
-            if name == "phone" and value and not re.match(r"^\+?[0-9 ()-]{5,40}$", value):
-                raise InboxError("bad_phone")
-            new = value or (None if name != "display_name" else "")
-            if getattr(contact, name) != new:
-                setattr(contact, name, new)
-                changed.append(name)
-    if "birthday" in form:
-        raw = form["birthday"].strip()
-        try:
-            birthday = date.fromisoformat(raw) if raw else None
-        except ValueError:
-            raise InboxError("bad_birthday") from None
-        if birthday and birthday > date.today():
-            raise InboxError("bad_birthday")
-        if contact.birthday != birthday:
-            contact.birthday = birthday
-            changed.append("birthday")
-    if "tags" in form:
-        tags = sorted({t.strip() for t in form["tags"].split(",") if t.strip()})
-        if any(len(t) > 50 for t in tags) or len(tags) > 100:
-            raise InboxError("bad_tags")
-        if tags != list(contact.tags or []):
-            contact.tags = tags
-            changed.append("tags")
-    if "marketing_consent" in form:
-        consent = form["marketing_consent"] in ("1", "on", "true", "yes")
-        if consent != contact.marketing_consent:
-            contact.marketing_consent = consent
-            changed.append("marketing_consent")
-    if form.get("attr_key", "").strip():
-        key = form["attr_key"].strip()
-        if not re.match(r"^[\w .-]{1,40}$", key):
-            raise InboxError("bad_field_name")
-        attributes = dict(contact.attributes or {})
-        value = form.get("attr_value", "").strip()[:500]
-        if value:
-            attributes[key] = value
-        else:
-            attributes.pop(key, None)
-        contact.attributes = attributes
-        changed.append(f"attributes.{key}")
-    if changed:
-        session.add(contact)
-        audit(session=session, staff=staff, action="contact.update", target_type="contact", target_id=contact.id,
-              details={"fields": changed})
-    return changed
-
-
-# --- agenda ---------------------------------------------------------------------------
-
-
-def create_task(*, session: Session, staff: StaffUser, contact_id: int, title: str, due_on: date,
-                assignee_id: int | None = None) -> FollowUpTask:
-    """A follow-up task for a contact, due on a date."""
-    title = title.strip()
-    if not title or len(title) > 300:
-        raise InboxError("bad_task_title")
-    if session.get(Contact, contact_id) is None:
-        raise InboxError("unknown_contact")
-    task = FollowUpTask(contact_id=contact_id, title=title, due_on=due_on, assignee_id=assignee_id or staff.id,
-                        created_by_id=staff.id)
-    session.add(task)
-    session.flush()
-    audit(session=session, staff=staff, action="task.add", target_type="task", target_id=task.id,
-          details={"contact_id": contact_id, "due_on": due_on.isoformat()})
-    return task
-
-
-def complete_task(*, session: Session, staff: StaffUser, task: FollowUpTask) -> None:
-    """Mark a task done."""
-    task.done_at = utcnow()
-    session.add(task)
-    audit(session=session, staff=staff, action="task.done", target_type="task", target_id=task.id)
-
-
-def agenda(*, session: Session, today: date) -> dict[str, Any]:
-    """Open tasks that are due (overdue first), the next ones, and today's birthdays."""
-    due = session.exec(select(FollowUpTask, Contact).join(Contact, Contact.id == FollowUpTask.contact_id)
-                       .where(FollowUpTask.done_at.is_(None), FollowUpTask.due_on <= today)
-                       .order_by(FollowUpTask.due_on, FollowUpTask.id).limit(200)).all()
-    upcoming = session.exec(select(FollowUpTask, Contact).join(Contact, Contact.id == FollowUpTask.contact_id)
-                            .where(FollowUpTask.done_at.is_(None), FollowUpTask.due_on > today)
-                            .order_by(FollowUpTask.due_on, FollowUpTask.id).limit(50)).all()
-    birthdays = session.exec(select(Contact).where(extract("month", Contact.birthday) == today.month,
-                                                   extract("day", Contact.birthday) == today.day)
-                             .order_by(Contact.display_name).limit(200)).all()
-    return {"due": due, "upcoming": upcoming, "birthdays": birthdays, "today": today}
-
-
-# --- orders and complaints ------------------------------------------------------------
-
-
-def list_orders(*, session: Session, status: str = "", q: str = "", limit: int = 50, offset: int = 0):
-    """Orders newest first with their customers, by status and number/customer search."""
-    query = select(order_data.Order, Contact).join(Contact, Contact.id == order_data.Order.contact_id)
-    if status:
-        query = query.where(order_data.Order.status == status)
-    if q:
-        query = query.where(or_(order_data.Order.number == q.lstrip("#"),
-                                _contains(session, Contact.display_name, q)))
-    rows = session.exec(query.order_by(order_data.Order.id.desc()).limit(limit).offset(offset)).all()
-    items: dict[int, list] = {}
-    if rows:
-        for item in session.exec(select(order_data.OrderItem).where(
-                order_data.OrderItem.order_id.in_([o.id for o, _ in rows]))).all():
-            items.setdefault(item.order_id, []).append(item)
-    counts = dict(session.exec(select(order_data.Order.status, func.count(order_data.Order.id))
-                               .group_by(order_data.Order.status)).all())
-    return rows, items, counts
-
-
-def change_order_status(*, session: Session, staff: StaffUser, order: order_data.Order, status: str,
-                        notify: bool = True) -> str | None:
-    """Move an order on (the shop's rules apply) and queue the customer's notification; the batch id."""
-    from crm.api_orders import notify_status
-
-    before = order.status
-    try:
-        order_data.change_status(session=session, order=order, status=status, by=f"staff:{staff.id}")
-    except order_data.OrderError as exc:
-        raise InboxError(f"order:{exc}") from None
-    audit(session=session, staff=staff, action="order.status", target_type="order", target_id=order.id,
-          details={"from": before, "to": status})
-    if notify and order.status != before:
-        return notify_status(session=session, order=order)
-    return None
-
-
-def list_complaints(*, session: Session, status: str = "", severity: str = "", breached: bool = False,
-                    limit: int = 50, offset: int = 0):
-    """Complaints, SLA breaches and the most urgent first."""
-    now = utcnow()
-    query = select(complaint_data.Complaint, Contact).join(Contact, Contact.id == complaint_data.Complaint.contact_id)
-    if status:
-        query = query.where(complaint_data.Complaint.status == status)
-    if severity:
-        query = query.where(complaint_data.Complaint.severity == severity)
-    if breached:
-        query = query.where(complaint_data.Complaint.status.in_(("open", "in_progress")),
-                            complaint_data.Complaint.sla_due_at < now)
-    rows = session.exec(query.order_by(complaint_data.Complaint.resolved_at.is_not(None),
-                                       complaint_data.Complaint.sla_due_at).limit(limit).offset(offset)).all()
-    counts = dict(session.exec(select(complaint_data.Complaint.status, func.count(complaint_data.Complaint.id))
-                               .group_by(complaint_data.Complaint.status)).all())
-    counts["breached"] = session.exec(select(func.count(complaint_data.Complaint.id)).where(
-        complaint_data.Complaint.status.in_(("open", "in_progress")), complaint_data.Complaint.sla_due_at < now)).one()
-    return [(c, contact, c.status in ("open", "in_progress") and _aware(c.sla_due_at) < now) for c, contact in rows], counts
-
-
-def change_complaint_status(*, session: Session, staff: StaffUser, complaint: complaint_data.Complaint, status: str,
-                            notify: bool = True) -> str | None:
-    """Set a complaint's status and queue the customer's notification; the batch id."""
-    from core.texts import text
-
-    if status not in complaint_data.STATUSES:
-        raise InboxError("bad_status")
-    before = complaint.status
-    complaint_data.change_complaint_status(session=session, complaint=complaint, status=status)
-    audit(session=session, staff=staff, action="complaint.status", target_type="complaint", target_id=complaint.id,
-          details={"from": before, "to": status})
-    if not notify or status == before:
-        return None
-    return history.notify_customer(
-        session=session, contact_id=complaint.contact_id, conversation_id=complaint.conversation_id,
-        words=lambda language: text("complaint_status", language, number=complaint.number,
-                                    status=text(f"complaint_{status}", language)),
-        batch_id=f"complaint:{complaint.id}:{status}:{uuid.uuid4().hex[:8]}", intent="complaint")
-
-
-# --- canned responses and users ---------------------------------------------------------
-
-
-def canned_responses(*, session: Session) -> list[CannedResponse]:
-    """All canned responses by shortcut."""
-    return list(session.exec(select(CannedResponse).order_by(CannedResponse.shortcut)).all())
-
-
-def save_canned(*, session: Session, staff: StaffUser, shortcut: str, title: str, text: str,
-                quick_replies: list[str]) -> CannedResponse:
-    """Add a canned response (shortcut unique)."""
-    shortcut = shortcut.strip().lstrip("/").lower()
-    if not re.match(r"^[a-z0-9_-]{1,40}$", shortcut):
-        raise InboxError("bad_shortcut")
-    if not text.strip() or len(text) > MAX_TEXT or not title.strip() or len(title) > 200:
-        raise InboxError("bad_canned")
-    if session.exec(select(CannedResponse).where(CannedResponse.shortcut == shortcut)).first():
-        raise InboxError("shortcut_exists")
-    build_replies(ReplyDraft(text=text, quick_replies=quick_replies))  # the same limits as sending
-    row = CannedResponse(shortcut=shortcut, title=title.strip(), text=text.strip(),
-                         quick_replies=[q.strip() for q in quick_replies if q.strip()])
-    session.add(row)
-    session.flush()
-    audit(session=session, staff=staff, action="canned.add", target_type="canned", target_id=row.id)
-    return row
-
-
-# --- dashboard -----------------------------------------------------------------------------
-
-
-def _minutes(values: list[float]) -> float | None:
-    return round(sum(values) / len(values) / 60, 1) if values else None
-
-
-def _median_minutes(values: list[float]) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[len(ordered) // 2] / 60, 1)
-
-
-def _seconds(session: Session, later, earlier):
-    """SQL for the seconds between two timestamps (computed by the database, not row by row in Python)."""
-    if session.get_bind().dialect.name == "sqlite":
-        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-    return func.extract("epoch", later - earlier)
-
-
-def dashboard(*, session: Session, days: int = 30, now: datetime | None = None) -> dict[str, Any]:
-    """Support figures over the last `days`: response and resolution times, intents, channels, handoffs, agents."""
-    now = now or utcnow()
-    since = now - timedelta(days=days)
-    first_s = _seconds(session, Conversation.first_response_at, Conversation.opened_at)
-    resolution_s = _seconds(session, Conversation.resolved_at, Conversation.opened_at)
-    rows = session.exec(select(Conversation.channel, Conversation.last_intent, Conversation.assignee_id,
-                               Conversation.status, first_s, resolution_s, Conversation.handoff_at >= since)
-                        .where(Conversation.last_message_at >= since)).all()
-    names = staff_names(session=session)
-    first, resolution = [], []
-    by_channel, by_intent, by_status = Counter(), Counter(), Counter()
-    agents: dict[str, dict[str, list]] = {}
-    handoffs = 0
-    for channel, intent, assignee, status, first_seconds, resolution_seconds, handed_off in rows:
-        by_channel[channel] += 1
-        by_intent[intent or "other"] += 1
-        by_status[status] += 1
-        handoffs += bool(handed_off)
-        agent = agents.setdefault(names.get(assignee, "—") if assignee else "—",
-                                  {"first": [], "resolution": [], "count": []})
-        agent["count"].append(1)
-        if first_seconds is not None and first_seconds >= 0:
-            first.append(float(first_seconds))
-            agent["first"].append(first[-1])
-        if resolution_seconds is not None and resolution_seconds >= 0:
-            resolution.append(float(resolution_seconds))
-            agent["resolution"].append(resolution[-1])
-    per_day = Counter({(now - timedelta(days=back)).date().isoformat(): 0 for back in range(14)})  # days without messages too
-    day = func.date(Message.created_at)
-    for value, count in session.exec(select(day, func.count(Message.id))
-                                     .where(Message.created_at >= now - timedelta(days=14), Message.direction == "in")
-                                     .group_by(day)).all():
-        per_day[str(value)] = count
-    staff_replies = session.exec(select(Message.staff_user_id, func.count(Message.id))
-                                 .where(Message.sender == "staff", Message.created_at >= since)
-                                 .group_by(Message.staff_user_id)).all()
-    total = len(rows)
-    return {
-        "days": days, "conversations": total,
-        "first_response_avg": _minutes(first), "first_response_median": _median_minutes(first),
-        "resolution_avg": _minutes(resolution), "resolution_median": _median_minutes(resolution),
-        "handoffs": handoffs, "handoff_rate": round(100 * handoffs / total, 1) if total else 0.0,
-        "by_channel": dict(by_channel.most_common()), "by_intent": dict(by_intent.most_common()),
-        "by_status": dict(by_status),
-        "agents": [{"name": name, "conversations": len(v["count"]), "first_response": _minutes(v["first"]),
-                    "resolution": _minutes(v["resolution"])} for name, v in sorted(agents.items())],
-        "replies_by_agent": {names.get(staff_id, "?"): count for staff_id, count in staff_replies},
-        "messages_per_day": dict(sorted(per_day.items())),
-    }

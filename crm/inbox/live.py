@@ -16,31 +16,28 @@ from __future__ import annotations
 import json
 import time
 from threading import BoundedSemaphore
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from flask import Response, current_app, jsonify, request, stream_with_context
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from core.db import session_scope, utcnow
+from core.db import as_utc, session_scope, utcnow
 from crm.ids import as_id, id_arg
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
-from crm.inbox.views import inbox
+from crm.inbox.blueprint import inbox
 from crm.models import Conversation, Message
+from crm.web import engine, settings
 
 PENDING = ("queued", "sending")
-
-
-def _engine():
-    return current_app.extensions["sapa.engine"]
 
 
 def _stream_slots() -> BoundedSemaphore:
     """This worker's live-stream slots (one per thread a stream may hold)."""
     slots = current_app.extensions.get("sapa.live_slots")
     if slots is None:
-        limit = current_app.config["SAPA"].inbox.live_streams_per_worker
+        limit = settings().inbox.live_streams_per_worker
         slots = current_app.extensions.setdefault("sapa.live_slots", BoundedSemaphore(limit))
     return slots
 
@@ -72,7 +69,7 @@ def poll(*, session: Session, cursor: dict, conversation_id: int | None, staff_i
                            .where(Conversation.updated_at > since).order_by(Conversation.updated_at).limit(500)).all()
     for conv_id, status, updated_at in changed:
         frames.append(_event("conversation", {"id": conv_id, "status": status}))
-        cursor["updated"] = max(cursor["updated"], _aware(updated_at))
+        cursor["updated"] = max(cursor["updated"], as_utc(updated_at))
     if conversation_id is not None:
         pending_rows = session.exec(select(Message.id, Message.status, Message.error).where(
             Message.conversation_id == conversation_id, Message.direction == "out",
@@ -92,19 +89,15 @@ def poll(*, session: Session, cursor: dict, conversation_id: int | None, staff_i
     return frames
 
 
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
-
-
 @inbox.get("/events")
 @permission_required("conversations.view")
 def events():
     """The live stream: `message`, `conversation`, `status` and `presence` events."""
     staff = current_staff()
-    settings = current_app.config["SAPA"].inbox
+    limits = settings().inbox
     conversation_id = id_arg("conversation")
-    engine = _engine()
-    with Session(engine) as db:
+    db_engine = engine()
+    with Session(db_engine) as db:
         start = latest_message_id(session=db)
     after = id_arg("after", least=0)
     if after is None:
@@ -118,22 +111,22 @@ def events():
     slots = _stream_slots()
     # Without a free slot the answer is one look at the database, not a held thread.
     held = slots.acquire(blocking=False)
-    seconds = settings.live_stream_seconds if held else 0
-    retry_ms = 1000 if held else round(settings.live_busy_retry_seconds * 1000)
+    seconds = limits.live_stream_seconds if held else 0
+    retry_ms = 1000 if held else round(limits.live_busy_retry_seconds * 1000)
 
     def stream():
         hello = {"cursor": cursor["message"], "busy": not held}
         yield f"retry: {retry_ms}\nevent: hello\ndata: {json.dumps(hello)}\n\n"
         deadline = time.monotonic() + seconds
         while True:
-            with Session(engine) as db:
+            with Session(db_engine) as db:
                 frames = poll(session=db, cursor=cursor, conversation_id=conversation_id, staff_id=staff.id)
             for frame in frames:
                 yield frame
             yield f"id: {cursor['message']}\n: tick\n\n"  # keeps proxies from closing an idle stream
             if time.monotonic() >= deadline:
                 break
-            time.sleep(settings.live_poll_seconds)
+            time.sleep(limits.live_poll_seconds)
 
     response = Response(stream_with_context(stream()), mimetype="text/event-stream")
     if held:
@@ -149,7 +142,7 @@ def presence(conversation_id: int):
     """The current staff member is viewing (or typing in) this conversation; who else is."""
     staff = current_staff()
     state = (request.get_json(silent=True) or {}).get("state", "viewing")
-    with session_scope(_engine()) as db:
+    with session_scope(engine()) as db:
         if db.get(Conversation, conversation_id) is None:
             return jsonify(error="conversation not found"), 404
         data.touch_presence(session=db, staff=staff, conversation_id=conversation_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.db import session_scope
-from crm.inbox.data import list_orders
+from crm.inbox.shop_data import list_orders
 from crm.models import Contact
 from crm.orders import CartLine, Product, place_order
 

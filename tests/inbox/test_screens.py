@@ -10,7 +10,7 @@ from sqlmodel import select
 from crm import complaints as complaint_data
 from crm import orders as order_data
 from core.db import session_scope, utcnow
-from crm.inbox import data
+from crm.inbox import customer_data, data, shop_data
 from crm.models import AuditLog, CannedResponse, Contact, FollowUpTask, Message, StaffUser
 from tests.factories import line_text
 from tests.inbox.conftest import LINE_USER
@@ -70,9 +70,9 @@ def test_bad_contact_input_is_refused_and_nothing_changes(agent, line_chat, sess
 
 def test_activity_status_buckets():
     now = utcnow()
-    assert [data.activity_status(now - timedelta(days=d), now) for d in (1, 20, 100, 400)] == \
+    assert [customer_data.activity_status(now - timedelta(days=d), now) for d in (1, 20, 100, 400)] == \
         ["active_2w", "active_1m", "active_6m", "dormant"]
-    assert data.activity_status(None, now) == "dormant"
+    assert customer_data.activity_status(None, now) == "dormant"
 
 
 def test_order_status_change_notifies_the_customer_and_schedules_a_follow_up(agent, order, session, fake_line, staff):
@@ -140,7 +140,7 @@ def test_dashboard_figures(agent, line_chat, session):
     conversation_id, _ = line_chat
     agent.post(f"/inbox/c/{conversation_id}/reply", {"text": "halo"})
     agent.post(f"/inbox/c/{conversation_id}/status", {"status": "resolved"})
-    figures = data.dashboard(session=session)
+    figures = shop_data.dashboard(session=session)
     assert figures["conversations"] == 1 and figures["by_channel"] == {"line": 1}
     assert figures["first_response_avg"] is not None and figures["resolution_avg"] is not None
     assert figures["replies_by_agent"] == {"Agent Test": 1}

@@ -1,4 +1,4 @@
-"""REST API for the shop's catalog of places and knowledge: stores, promotions, FAQs.
+"""REST API for the shop's places and offers: stores and promotions (FAQs: crm.api.faqs).
 
 Each resource has list/create (`/stores`) and get/patch/delete (`/stores/{id}`); DELETE
 deactivates (active=false) so history that points at the row stays intact. Request
@@ -13,22 +13,21 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from flask import current_app, request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from crm import faq as faq_data
 from crm import promotions as promo_data
 from crm import stores as store_data
-from crm.api import (
-    ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _bool_arg, _dump, _engine, _enum_arg, _int_arg, _json_body,
-    _response, api, enum_param, json_body, limit_param, path_param, query_param, query_value, require_token,
+from crm.api.base import (
+    OPENAPI_MODELS, OPENAPI_PATHS, ApiError, api, bool_arg, crud_paths, dump, get_row, int_arg, limit_param, query_param,
+    query_value, read_body, require_token,
 )
 from core.db import session_scope, utcnow
 from crm.models import CHANNELS
 from crm.schemas import PatchModel, RowId, UtcDatetime, json_int
 from core.geo import map_link
+from crm.web import engine, settings
 
 # --- field types shared by create and update models ---------------------------------------
 
@@ -112,13 +111,9 @@ class StoreList(BaseModel):
     items: list[StorePublic]
 
 
-def _tz():
-    return current_app.config["SAPA"].tz
-
-
 def store_public(store: store_data.Store, distance_km: float | None = None) -> StorePublic:
     """The API shape of a store, with whether it is open now."""
-    now, tz = utcnow(), _tz()
+    now, tz = utcnow(), settings().tz
     return StorePublic(
         id=store.id, name=store.name, address=store.address, area=store.area, lat=store.lat, lon=store.lon,
         phone=store.phone, opening_hours=store.opening_hours or {}, active=store.active,
@@ -156,72 +151,65 @@ def _invalid(exc: ValueError) -> ApiError:
     return ApiError(422, "invalid fields", [{"field": "", "message": str(exc)}])
 
 
-def _get(session: Session, model: type, row_id: int, label: str):
-    row = session.get(model, row_id)
-    if row is None:
-        raise ApiError(404, f"{label} {row_id} not found")
-    return row
-
-
 @api.get("/stores")
 @require_token
 def list_stores():
     """Stores by name, or with ?near=lat,lon the nearest active ones within km."""
     # Every argument is checked, also those only a near search uses: a bad one is a 400 either way.
-    near, active = _near_arg(), _bool_arg("active")
-    limit, km = _int_arg("limit", 5, 1, 100), _float_arg("km", 25.0, 0.0, 20_000.0)
-    with Session(_engine()) as session:
+    near, active = _near_arg(), bool_arg("active")
+    limit, km = int_arg("limit", 5, 1, 100), _float_arg("km", 25.0, 0.0, 20_000.0)
+    with Session(engine()) as session:
         if near is None:
             rows = store_data.list_stores(session=session, active=active)
-            return _dump(StoreList(items=[store_public(s) for s in rows]))
+            return dump(StoreList(items=[store_public(s) for s in rows]))
         if active is False:  # a near search finds active stores only
-            return _dump(StoreList(items=[]))
+            return dump(StoreList(items=[]))
         hits = store_data.nearest_stores(session=session, lat=near[0], lon=near[1], k=limit, max_km=km, at=utcnow(),
-                                         tz=_tz())
-        return _dump(StoreList(items=[store_public(hit.store, hit.km) for hit in hits]))
+                                         tz=settings().tz)
+        return dump(StoreList(items=[store_public(hit.store, hit.km) for hit in hits]))
 
 
 @api.post("/stores")
 @require_token
 def create_store():
     """Add a store."""
-    body = _json_body(StoreCreate)
-    with session_scope(_engine()) as session:
+    body = read_body(StoreCreate)
+    with session_scope(engine()) as session:
         try:
             store = store_data.create_store(session=session, **body.model_dump())
         except ValueError as exc:
             raise _invalid(exc) from None
-        return _dump(store_public(store)), 201
+        return dump(store_public(store)), 201
 
 
 @api.get("/stores/<int:store_id>")
 @require_token
 def get_store(store_id: int):
     """One store."""
-    with Session(_engine()) as session:
-        return _dump(store_public(_get(session, store_data.Store, store_id, "store")))
+    with Session(engine()) as session:
+        return dump(store_public(get_row(session, store_data.Store, store_id, "store")))
 
 
 @api.patch("/stores/<int:store_id>")
 @require_token
 def update_store(store_id: int):
     """Change a store's fields."""
-    changes = _json_body(StoreUpdate).model_dump(exclude_unset=True)
-    with session_scope(_engine()) as session:
-        store = _get(session, store_data.Store, store_id, "store")
+    changes = read_body(StoreUpdate).model_dump(exclude_unset=True)
+    with session_scope(engine()) as session:
+        store = get_row(session, store_data.Store, store_id, "store")
         try:
             store_data.update_store(session=session, store=store, changes=changes)
         except ValueError as exc:
             raise _invalid(exc) from None
-        return _dump(store_public(store))
+        return dump(store_public(store))
 
 
 @api.delete("/stores/<int:store_id>")
 @require_token
 def delete_store(store_id: int):
     """Deactivate a store (it stays in order history)."""
-    with session_scope(_engine()) as session:
-        store = _get(session, store_data.Store, store_id, "store")
+    with session_scope(engine()) as session:
+        store = get_row(session, store_data.Store, store_id, "store")
         store_data.update_store(session=session, store=store, changes={"active": False})
     return "", 204
 
@@ -334,202 +322,64 @@ def _save_promotion(session: Session, promotion: promo_data.Promotion | None, ch
 @require_token
 def list_promotions():
     """Promotions, newest first; ?active=true only those running now (ending soonest first)."""
-    active, now = _bool_arg("active"), utcnow()
-    with Session(_engine()) as session:
+    active, now = bool_arg("active"), utcnow()
+    with Session(engine()) as session:
         if active:
             rows = promo_data.list_promotions(session=session, active_at=now)
         else:
             rows = promo_data.list_promotions(session=session)
             if active is False:
                 rows = [p for p in rows if not (p.active and p.starts_at <= now < p.ends_at)]
-        return _dump(PromotionList(items=[promotion_public(p, now) for p in rows]))
+        return dump(PromotionList(items=[promotion_public(p, now) for p in rows]))
 
 
 @api.post("/promotions")
 @require_token
 def create_promotion():
     """Add a promotion."""
-    body = _json_body(PromotionCreate)
-    with session_scope(_engine()) as session:
+    body = read_body(PromotionCreate)
+    with session_scope(engine()) as session:
         promotion = _save_promotion(session, None, body.model_dump(exclude_none=False))
-        return _dump(promotion_public(promotion, utcnow())), 201
+        return dump(promotion_public(promotion, utcnow())), 201
 
 
 @api.get("/promotions/<int:promotion_id>")
 @require_token
 def get_promotion(promotion_id: int):
     """One promotion."""
-    with Session(_engine()) as session:
-        return _dump(promotion_public(_get(session, promo_data.Promotion, promotion_id, "promotion"), utcnow()))
+    with Session(engine()) as session:
+        return dump(promotion_public(get_row(session, promo_data.Promotion, promotion_id, "promotion"), utcnow()))
 
 
 @api.patch("/promotions/<int:promotion_id>")
 @require_token
 def update_promotion(promotion_id: int):
     """Change a promotion (the merged result must still be consistent)."""
-    changes = _json_body(PromotionUpdate).model_dump(exclude_unset=True)
-    with session_scope(_engine()) as session:
-        promotion = _get(session, promo_data.Promotion, promotion_id, "promotion")
+    changes = read_body(PromotionUpdate).model_dump(exclude_unset=True)
+    with session_scope(engine()) as session:
+        promotion = get_row(session, promo_data.Promotion, promotion_id, "promotion")
         _save_promotion(session, promotion, changes)
-        return _dump(promotion_public(promotion, utcnow()))
+        return dump(promotion_public(promotion, utcnow()))
 
 
 @api.delete("/promotions/<int:promotion_id>")
 @require_token
 def delete_promotion(promotion_id: int):
     """Deactivate a promotion."""
-    with session_scope(_engine()) as session:
-        promotion = _get(session, promo_data.Promotion, promotion_id, "promotion")
+    with session_scope(engine()) as session:
+        promotion = get_row(session, promo_data.Promotion, promotion_id, "promotion")
         promo_data.update_promotion(session=session, promotion=promotion, changes={"active": False})
-    return "", 204
-
-
-# --- FAQs -------------------------------------------------------------------------------
-
-
-class FaqCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    question: Annotated[Text, Field(max_length=500)]
-    answer: Annotated[Text, Field(max_length=5000)]
-    question_en: Annotated[Text, Field(max_length=500)] | None = None
-    answer_en: Annotated[Text, Field(max_length=5000)] | None = None
-    keywords: list[Keyword] = Field(default=[], max_length=50)
-    category: Annotated[Text, Field(max_length=50)] = "umum"
-    active: bool = True
-
-
-class FaqUpdate(PatchModel):
-    NULLABLE = frozenset({"question_en", "answer_en"})
-
-    question: Annotated[Text, Field(max_length=500)] | None = None
-    answer: Annotated[Text, Field(max_length=5000)] | None = None
-    question_en: Annotated[Text, Field(max_length=500)] | None = None
-    answer_en: Annotated[Text, Field(max_length=5000)] | None = None
-    keywords: list[Keyword] | None = Field(default=None, max_length=50)
-    category: Annotated[Text, Field(max_length=50)] | None = None
-    active: bool | None = None
-
-
-class FaqPublic(BaseModel):
-    id: int
-    question: str
-    answer: str
-    question_en: str | None
-    answer_en: str | None
-    keywords: list[str]
-    category: str
-    active: bool
-    score: float | None = Field(default=None, description="set when searching with ?q=: ≥ 0.5 confident, "
-                                "0.25–0.5 a suggestion, below 0.25 no real match")
-    created_at: UtcDatetime
-    updated_at: UtcDatetime
-
-
-class FaqList(BaseModel):
-    items: list[FaqPublic]
-
-
-def faq_public(entry: faq_data.FaqEntry, score: float | None = None) -> FaqPublic:
-    """The API shape of an FAQ entry."""
-    return FaqPublic(id=entry.id, question=entry.question, answer=entry.answer, question_en=entry.question_en,
-                     answer_en=entry.answer_en, keywords=list(entry.keywords or []), category=entry.category,
-                     active=entry.active, score=score, created_at=entry.created_at, updated_at=entry.updated_at)
-
-
-@api.get("/faqs")
-@require_token
-def list_faqs():
-    """FAQ entries by category; with ?q= the best matches for a customer's question."""
-    q, active = (request.args.get("q") or "").strip(), _bool_arg("active")
-    lang = _enum_arg("lang", ("id", "en"), "id")
-    limit = _int_arg("limit", 3 if q else 500, 1, 500)
-    with Session(_engine()) as session:
-        if q:
-            hits = faq_data.search_faq(session=session, text=q, lang=lang, limit=limit)
-            return _dump(FaqList(items=[faq_public(hit.entry, hit.score) for hit in hits]))
-        rows = faq_data.list_faqs(session=session, active=active, category=query_value("category"))
-        return _dump(FaqList(items=[faq_public(e) for e in rows[:limit]]))
-
-
-@api.post("/faqs")
-@require_token
-def create_faq():
-    """Add an FAQ entry."""
-    body = _json_body(FaqCreate)
-    with session_scope(_engine()) as session:
-        return _dump(faq_public(faq_data.create_faq(session=session, **body.model_dump()))), 201
-
-
-@api.get("/faqs/<int:faq_id>")
-@require_token
-def get_faq(faq_id: int):
-    """One FAQ entry."""
-    with Session(_engine()) as session:
-        return _dump(faq_public(_get(session, faq_data.FaqEntry, faq_id, "FAQ entry")))
-
-
-@api.patch("/faqs/<int:faq_id>")
-@require_token
-def update_faq(faq_id: int):
-    """Change an FAQ entry."""
-    changes = _json_body(FaqUpdate).model_dump(exclude_unset=True)
-    with session_scope(_engine()) as session:
-        entry = _get(session, faq_data.FaqEntry, faq_id, "FAQ entry")
-        faq_data.update_faq(session=session, entry=entry, changes=changes)
-        return _dump(faq_public(entry))
-
-
-@api.delete("/faqs/<int:faq_id>")
-@require_token
-def delete_faq(faq_id: int):
-    """Deactivate an FAQ entry (it no longer answers customers)."""
-    with session_scope(_engine()) as session:
-        entry = _get(session, faq_data.FaqEntry, faq_id, "FAQ entry")
-        faq_data.update_faq(session=session, entry=entry, changes={"active": False})
     return "", 204
 
 
 # --- OpenAPI ------------------------------------------------------------------------------
 
 OPENAPI_MODELS.extend([StoreCreate, StoreUpdate, StorePublic, StoreList, Audience, PromotionCreate, PromotionUpdate,
-                       PromotionPublic, PromotionList, FaqCreate, FaqUpdate, FaqPublic, FaqList])
-
-_NOT_FOUND = {"404": _response("Error", "Unknown id")}
-_INVALID = {"422": _response("Error", "Invalid fields")}
-_DEACTIVATED = {"204": {"description": "Deactivated (active=false)"}}
-
-
-def _crud_paths(plural: str, label: str, model: str, id_name: str, list_params: list[dict],
-                conflict: bool = False) -> dict:
-    conflicts = {"409": _response("Error", "Voucher code already used")} if conflict else {}
-    item = [path_param(id_name)]
-    return {
-        f"/{plural}": {
-            "get": {"summary": f"List {label}", "parameters": list_params,
-                    "responses": {"200": _response(f"{model}List"), **ERRORS}},
-            "post": {"summary": f"Create a {label[:-1]}", "requestBody": json_body(f"{model}Create"),
-                     "responses": {"201": _response(f"{model}Public", "Created"), **_INVALID, **conflicts,
-                                   "415": _response("Error", "Not JSON"), **ERRORS}}},
-        f"/{plural}/{{{id_name}}}": {
-            "get": {"summary": f"One {label[:-1]}", "parameters": item,
-                    "responses": {"200": _response(f"{model}Public"), **_NOT_FOUND, **ERRORS}},
-            "patch": {"summary": f"Update a {label[:-1]}", "parameters": item,
-                      "requestBody": json_body(f"{model}Update"),
-                      "responses": {"200": _response(f"{model}Public"), **_NOT_FOUND, **_INVALID, **conflicts,
-                                    "415": _response("Error", "Not JSON"), **ERRORS}},
-            "delete": {"summary": f"Deactivate a {label[:-1]}", "parameters": item,
-                       "responses": {**_DEACTIVATED, **_NOT_FOUND, **ERRORS}}},
-    }
-
-
+                       PromotionPublic, PromotionList])
 OPENAPI_PATHS.update({
-    **_crud_paths("stores", "stores", "Store", "store_id", [
+    **crud_paths("stores", "stores", "Store", "store_id", [
         query_param("near", pattern=f"^{NEAR.pattern}$", description="lat,lon: the nearest active stores first"),
         query_param("km", "number", minimum=0, maximum=20_000), limit_param(100), query_param("active", "boolean")]),
-    **_crud_paths("promotions", "promotions", "Promotion", "promotion_id", [query_param("active", "boolean")],
-                  conflict=True),
-    **_crud_paths("faqs", "faqs", "Faq", "faq_id", [
-        query_param("q"), enum_param("lang", ("id", "en")), limit_param(500), query_param("category"),
-        query_param("active", "boolean")]),
+    **crud_paths("promotions", "promotions", "Promotion", "promotion_id", [query_param("active", "boolean")],
+                 conflict="Voucher code already used"),
 })

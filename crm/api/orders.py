@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from flask import current_app, g, jsonify
+from flask import current_app, g
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -13,13 +13,13 @@ from sqlmodel import Session, select
 from crm import complaints as complaint_data
 from crm import history
 from crm import orders as order_data
-from crm.api import (
-    CONTACT_FILTER, ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, _bool_arg, _engine, _enum_arg, _int_arg,
-    _json_body, _response, api, contact_filter, enum_param, json_body, limit_param, path_param, query_param,
-    require_token,
+from crm.api.base import (
+    CONTACT_FILTER, ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, api, bool_arg, contact_filter, dump, enum_arg,
+    enum_param, int_arg, json_body, limit_param, path_param, query_param, read_body, require_token, schema_response,
 )
 from core.db import session_scope, utcnow
 from crm.schemas import PatchModel, UtcDatetime, json_int
+from crm.web import engine
 from core.texts import STATUS_EMOJI, status_label, text
 
 
@@ -166,10 +166,6 @@ def _complaint_public(complaint: complaint_data.Complaint, now: datetime) -> Com
         created_at=complaint.created_at, resolved_at=complaint.resolved_at)
 
 
-def _dump(model: BaseModel, status: int = 200):
-    return jsonify(model.model_dump(mode="json")), status
-
-
 # --- products -----------------------------------------------------------------------
 
 
@@ -178,23 +174,23 @@ def _dump(model: BaseModel, status: int = 200):
 def list_products():
     """The catalog (inactive products too with `all=true`)."""
     query = select(order_data.Product).order_by(order_data.Product.category, order_data.Product.name)
-    if not _bool_arg("all"):
+    if not bool_arg("all"):
         query = query.where(order_data.Product.active == True)  # noqa: E712
-    with Session(_engine()) as session:
-        return _dump(ProductList(items=[_product_public(p) for p in session.exec(query).all()]))
+    with Session(engine()) as session:
+        return dump(ProductList(items=[_product_public(p) for p in session.exec(query).all()]))
 
 
 @api.post("/products")
 @require_token
 def create_product():
     """Add a product."""
-    data = _json_body(ProductCreate)
+    data = read_body(ProductCreate)
     try:
-        with session_scope(_engine()) as session:
+        with session_scope(engine()) as session:
             product = order_data.Product(**data.model_dump())
             session.add(product)
             session.flush()
-            return _dump(_product_public(product), 201)
+            return dump(_product_public(product)), 201
     except IntegrityError:
         raise ApiError(409, f"a product with sku {data.sku!r} exists already") from None
 
@@ -203,8 +199,8 @@ def create_product():
 @require_token
 def update_product(product_id: int):
     """Change a product (price, stock, active, …)."""
-    changes = _json_body(ProductUpdate).model_dump(exclude_unset=True)
-    with session_scope(_engine()) as session:
+    changes = read_body(ProductUpdate).model_dump(exclude_unset=True)
+    with session_scope(engine()) as session:
         product = session.get(order_data.Product, product_id)
         if product is None:
             raise ApiError(404, f"product {product_id} not found")
@@ -213,7 +209,7 @@ def update_product(product_id: int):
         product.updated_at = utcnow()
         session.add(product)
         session.flush()
-        return _dump(_product_public(product))
+        return dump(_product_public(product))
 
 
 # --- orders -------------------------------------------------------------------------
@@ -227,33 +223,33 @@ def list_orders():
     contact_id = contact_filter()
     if contact_id is not None:
         query = query.where(order_data.Order.contact_id == contact_id)
-    status = _enum_arg("status", order_data.STATUSES)
+    status = enum_arg("status", order_data.STATUSES)
     if status:
         query = query.where(order_data.Order.status == status)
-    limit = _int_arg("limit", 100, 1, 1000)
-    with Session(_engine()) as session:
+    limit = int_arg("limit", 100, 1, 1000)
+    with Session(engine()) as session:
         rows = session.exec(query.order_by(order_data.Order.id.desc()).limit(limit)).all()
-        return _dump(OrderList(items=[_order_public(session, row) for row in rows]))
+        return dump(OrderList(items=[_order_public(session, row) for row in rows]))
 
 
 @api.get("/orders/<int:order_id>")
 @require_token
 def get_order(order_id: int):
     """One order with its status history."""
-    with Session(_engine()) as session:
+    with Session(engine()) as session:
         order = session.get(order_data.Order, order_id)
         if order is None:
             raise ApiError(404, f"order {order_id} not found")
-        return _dump(_order_public(session, order, with_history=True))
+        return dump(_order_public(session, order, with_history=True))
 
 
 @api.patch("/orders/<int:order_id>")
 @require_token
 def update_order(order_id: int):
     """Change an order's status; the customer is told in their chat."""
-    change = _json_body(OrderUpdate)
+    change = read_body(OrderUpdate)
     batch_id = None
-    with session_scope(_engine()) as session:
+    with session_scope(engine()) as session:
         order = session.get(order_data.Order, order_id)
         if order is None:
             raise ApiError(404, f"order {order_id} not found")
@@ -268,7 +264,7 @@ def update_order(order_id: int):
         body = _order_public(session, order, with_history=True)
     if batch_id:
         current_app.extensions["sapa.enqueue_batch"](batch_id)
-    return _dump(body)
+    return dump(body)
 
 
 def notify_status(*, session: Session, order: order_data.Order) -> str | None:
@@ -292,27 +288,27 @@ def list_complaints():
     contact_id = contact_filter()
     if contact_id is not None:
         query = query.where(complaint_data.Complaint.contact_id == contact_id)
-    status = _enum_arg("status", complaint_data.STATUSES)
+    status = enum_arg("status", complaint_data.STATUSES)
     if status:
         query = query.where(complaint_data.Complaint.status == status)
-    limit = _int_arg("limit", 100, 1, 1000)
+    limit = int_arg("limit", 100, 1, 1000)
     now = utcnow()
-    with Session(_engine()) as session:
+    with Session(engine()) as session:
         rows = session.exec(query.order_by(complaint_data.Complaint.id.desc()).limit(limit)).all()
-        return _dump(ComplaintList(items=[_complaint_public(row, now) for row in rows]))
+        return dump(ComplaintList(items=[_complaint_public(row, now) for row in rows]))
 
 
 @api.patch("/complaints/<int:complaint_id>")
 @require_token
 def update_complaint(complaint_id: int):
     """Change a complaint's status."""
-    change = _json_body(ComplaintUpdate)
-    with session_scope(_engine()) as session:
+    change = read_body(ComplaintUpdate)
+    with session_scope(engine()) as session:
         complaint = session.get(complaint_data.Complaint, complaint_id)
         if complaint is None:
             raise ApiError(404, f"complaint {complaint_id} not found")
         complaint_data.change_complaint_status(session=session, complaint=complaint, status=change.status)
-        return _dump(_complaint_public(complaint, utcnow()))
+        return dump(_complaint_public(complaint, utcnow()))
 
 
 # --- OpenAPI ------------------------------------------------------------------------
@@ -324,30 +320,30 @@ OPENAPI_PATHS.update({
     "/products": {
         "get": {"summary": "The product catalog",
                 "parameters": [query_param("all", "boolean", description="true: inactive products too")],
-                "responses": {"200": _response("ProductList"), **ERRORS}},
+                "responses": {"200": schema_response("ProductList"), **ERRORS}},
         "post": {"summary": "Add a product", "requestBody": json_body("ProductCreate"),
-                 "responses": {"201": _response("ProductPublic"), "409": _response("Error"),
-                               "422": _response("Error"), **ERRORS}}},
+                 "responses": {"201": schema_response("ProductPublic"), "409": schema_response("Error"),
+                               "422": schema_response("Error"), **ERRORS}}},
     "/products/{id}": {"patch": {"summary": "Change a product", "parameters": [_ID],
                                  "requestBody": json_body("ProductUpdate"),
-                                 "responses": {"200": _response("ProductPublic"), "404": _response("Error"),
-                                               "422": _response("Error"), **ERRORS}}},
+                                 "responses": {"200": schema_response("ProductPublic"), "404": schema_response("Error"),
+                                               "422": schema_response("Error"), **ERRORS}}},
     "/orders": {"get": {"summary": "Orders, newest first",
                         "parameters": [CONTACT_FILTER, enum_param("status", order_data.STATUSES), limit_param(1000)],
-                        "responses": {"200": _response("OrderList"), **ERRORS}}},
+                        "responses": {"200": schema_response("OrderList"), **ERRORS}}},
     "/orders/{id}": {
         "get": {"summary": "One order with its history", "parameters": [_ID],
-                "responses": {"200": _response("OrderPublic"), "404": _response("Error"), **ERRORS}},
+                "responses": {"200": schema_response("OrderPublic"), "404": schema_response("Error"), **ERRORS}},
         "patch": {"summary": "Change an order's status (the customer is notified)", "parameters": [_ID],
                   "requestBody": json_body("OrderUpdate"),
-                  "responses": {"200": _response("OrderPublic"), "404": _response("Error"),
-                                "409": _response("Error"), "422": _response("Error"), **ERRORS}}},
+                  "responses": {"200": schema_response("OrderPublic"), "404": schema_response("Error"),
+                                "409": schema_response("Error"), "422": schema_response("Error"), **ERRORS}}},
     "/complaints": {"get": {"summary": "Complaints, newest first",
                             "parameters": [CONTACT_FILTER, enum_param("status", complaint_data.STATUSES),
                                            limit_param(1000)],
-                            "responses": {"200": _response("ComplaintList"), **ERRORS}}},
+                            "responses": {"200": schema_response("ComplaintList"), **ERRORS}}},
     "/complaints/{id}": {"patch": {"summary": "Change a complaint's status", "parameters": [_ID],
                                    "requestBody": json_body("ComplaintUpdate"),
-                                   "responses": {"200": _response("ComplaintPublic"), "404": _response("Error"),
-                                                 "422": _response("Error"), **ERRORS}}},
+                                   "responses": {"200": schema_response("ComplaintPublic"), "404": schema_response("Error"),
+                                                 "422": schema_response("Error"), **ERRORS}}},
 })

@@ -1,0 +1,191 @@
+"""REST API v1 for contacts, their conversations and their messages."""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlmodel import Session, select
+
+from core.db import session_scope
+from core.runtime import get_runtime
+from crm import contacts as contact_data
+from crm import history
+from crm.api.base import (
+    CONTACT_FILTER, ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, api, contact_filter, dump, enum_arg, enum_param,
+    int_arg, json_body, limit_param, path_param, query_param, query_value, read_body, require_token, schema_response,
+)
+from crm.models import CHANNELS, ChannelIdentity, Contact, Conversation, Message
+from crm.schemas import (
+    ContactList,
+    ContactPublic,
+    ContactUpdate,
+    ConversationList,
+    ConversationPublic,
+    IdentityPublic,
+    MessageList,
+    MessagePublic,
+)
+from crm.web import engine
+
+MEDIA_TYPES = {"image", "video", "audio", "file"}
+PRIVATE_PAYLOAD_KEYS = {"reply_token", "reply_uncertain"}
+CONVERSATION_STATUSES = ("open", "pending", "snoozed", "resolved")
+
+
+def contact_public(contact: Contact, identities: list[ChannelIdentity]) -> ContactPublic:
+    """The API shape of a contact."""
+    return ContactPublic(
+        id=contact.id, display_name=contact.display_name, tags=list(contact.tags or []), status=contact.status,
+        identities=[IdentityPublic(channel=i.channel, external_id=i.external_id, display_name=i.display_name,
+                                   blocked=i.blocked) for i in identities],
+        language=contact.language, phone=contact.phone, email=contact.email, birthday=contact.birthday,
+        address=contact.address, marketing_consent=contact.marketing_consent, attributes=dict(contact.attributes or {}),
+        created_at=contact.created_at, last_seen_at=contact.last_seen_at,
+    )
+
+
+def message_public(message: Message) -> MessagePublic:
+    """The API shape of a message (hidden messages keep no text)."""
+    payload = {k: v for k, v in (message.payload or {}).items() if k not in PRIVATE_PAYLOAD_KEYS}
+    return MessagePublic(
+        id=message.id, conversation_id=message.conversation_id, channel=message.channel,
+        direction=message.direction, sender=message.sender, type=message.type,
+        text=None if message.hidden else message.text, intent=message.intent, status=message.status,
+        error=message.error, hidden=message.hidden, payload={} if message.hidden else payload,
+        created_at=message.created_at,
+    )
+
+
+def _get_contact(session: Session, contact_id: int) -> Contact:
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise ApiError(404, f"contact {contact_id} not found")
+    return contact
+
+
+@api.get("/contacts")
+@require_token
+def list_contacts():
+    """Contacts, searchable by name/phone/id (`q`) and channel."""
+    channel = enum_arg("channel", CHANNELS)
+    limit = int_arg("limit", 50, 1, 500)
+    with Session(engine()) as session:
+        rows = contact_data.search_contacts(session=session, q=query_value("q"), channel=channel, limit=limit)
+        identities = contact_data.identities_of(session=session, contact_ids=[c.id for c in rows])
+        return dump(ContactList(items=[contact_public(c, identities[c.id]) for c in rows]))
+
+
+@api.get("/contacts/<int:contact_id>")
+@require_token
+def get_contact(contact_id: int):
+    """One contact with its channel identities."""
+    with Session(engine()) as session:
+        contact = _get_contact(session, contact_id)
+        identities = contact_data.identities_of(session=session, contact_ids=[contact_id])[contact_id]
+        return dump(contact_public(contact, identities))
+
+
+@api.patch("/contacts/<int:contact_id>")
+@require_token
+def update_contact(contact_id: int):
+    """Change a contact's profile fields or tags."""
+    changes = read_body(ContactUpdate).model_dump(exclude_unset=True)
+    with session_scope(engine()) as session:
+        contact = _get_contact(session, contact_id)
+        if "tags" in changes:
+            changes["tags"] = sorted({tag.strip() for tag in changes["tags"] if tag.strip()})
+        for field, value in changes.items():
+            setattr(contact, field, value)
+        session.add(contact)
+        session.flush()
+        identities = contact_data.identities_of(session=session, contact_ids=[contact_id])[contact_id]
+        return dump(contact_public(contact, identities))
+
+
+@api.get("/contacts/<int:contact_id>/messages")
+@require_token
+def contact_messages(contact_id: int):
+    """A contact's full history across channels, oldest first."""
+    limit = int_arg("limit", 500, 1, 5000)
+    with Session(engine()) as session:
+        _get_contact(session, contact_id)
+        rows = history.contact_messages(session=session, contact_id=contact_id, limit=limit)
+        return dump(MessageList(items=[message_public(row) for row in rows]))
+
+
+@api.get("/messages/<int:message_id>/content")
+@require_token
+def message_content(message_id: int):
+    """The media of an image/video/audio/file message, fetched from the platform on demand."""
+    body, content_type = fetch_media(engine(), message_id)
+    return current_app.response_class(body, mimetype=content_type)
+
+
+def fetch_media(db_engine, message_id: int) -> tuple[bytes, str]:
+    """The bytes and content type of an inbound media message, from the platform (ApiError if none)."""
+    with Session(db_engine) as session:
+        message = session.get(Message, message_id)
+        if message is None or message.direction != "in":
+            raise ApiError(404, f"inbound message {message_id} not found")
+        if message.type not in MEDIA_TYPES or message.hidden:
+            raise ApiError(404, "this message has no media content")
+    try:
+        result = get_runtime().senders.get(message.channel).content(message.platform_message_id, message.payload)
+    except KeyError:
+        raise ApiError(409, f"channel {message.channel} is not configured") from None
+    except Exception as exc:  # noqa: BLE001 - the platform failed; say so instead of a 500
+        raise ApiError(502, f"{message.channel} did not deliver the content: {type(exc).__name__}") from None
+    if result is None:
+        raise ApiError(404, "the platform no longer has this content")
+    return result
+
+
+@api.get("/conversations")
+@require_token
+def list_conversations():
+    """Conversations filtered by status and contact."""
+    query = select(Conversation)
+    status = enum_arg("status", CONVERSATION_STATUSES)
+    if status:
+        query = query.where(Conversation.status == status)
+    contact_id = contact_filter()
+    if contact_id is not None:
+        query = query.where(Conversation.contact_id == contact_id)
+    limit = int_arg("limit", 100, 1, 1000)
+    with Session(engine()) as session:
+        rows = session.exec(query.order_by(Conversation.last_message_at.desc().nulls_last()).limit(limit)).all()
+        items = [ConversationPublic(
+            id=c.id, contact_id=c.contact_id, channel=c.channel, kind=c.kind, status=c.status,
+            assignee=c.assignee_id, labels=list(c.labels or []), bot_active=c.bot_active,
+            last_message_at=c.last_message_at) for c in rows]
+        return dump(ConversationList(items=items))
+
+
+# --- OpenAPI ------------------------------------------------------------------------
+
+CONTACT_ID = path_param("contact_id")
+OPENAPI_MODELS.extend([ContactPublic, ContactList, ContactUpdate, MessagePublic, MessageList, ConversationPublic,
+                       ConversationList, IdentityPublic])
+OPENAPI_PATHS.update({
+    "/contacts": {"get": {"summary": "Search contacts",
+                          "parameters": [query_param("q"), enum_param("channel", CHANNELS), limit_param(500)],
+                          "responses": {"200": schema_response("ContactList"), **ERRORS}}},
+    "/contacts/{contact_id}": {
+        "get": {"summary": "One contact", "parameters": [CONTACT_ID],
+                "responses": {"200": schema_response("ContactPublic"), "404": schema_response("Error"), **ERRORS}},
+        "patch": {"summary": "Update a contact", "parameters": [CONTACT_ID], "requestBody": json_body("ContactUpdate"),
+                  "responses": {"200": schema_response("ContactPublic"), "404": schema_response("Error"),
+                                "422": schema_response("Error"), **ERRORS}}},
+    "/contacts/{contact_id}/messages": {"get": {
+        "summary": "A contact's history, oldest first", "parameters": [CONTACT_ID, limit_param(5000)],
+        "responses": {"200": schema_response("MessageList"), "404": schema_response("Error"), **ERRORS}}},
+    "/messages/{message_id}/content": {"get": {
+        "summary": "Media of an inbound message (bytes, fetched from the platform)",
+        "parameters": [path_param("message_id")],
+        "responses": {"200": {"description": "The media bytes",
+                              "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+                      "404": schema_response("Error"), "502": schema_response("Error"), **ERRORS}}},
+    "/conversations": {"get": {
+        "summary": "Conversations",
+        "parameters": [enum_param("status", CONVERSATION_STATUSES), CONTACT_FILTER, limit_param(1000)],
+        "responses": {"200": schema_response("ConversationList"), **ERRORS}}},
+})

@@ -1,0 +1,199 @@
+"""The inbox's back office: orders and complaints, canned replies, the dashboard's figures."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, select
+
+from core.db import as_utc, utcnow
+from core.texts import text
+from crm import complaints as complaint_data
+from crm import history
+from crm import orders as order_data
+from crm.api.orders import notify_status
+from crm.inbox.data import MAX_TEXT, InboxError, ReplyDraft, audit, build_replies, contains, staff_names
+from crm.models import CannedResponse, Contact, Conversation, Message, StaffUser
+
+
+# --- orders and complaints ------------------------------------------------------------
+
+
+def list_orders(*, session: Session, status: str = "", q: str = "", limit: int = 50, offset: int = 0):
+    """Orders newest first with their customers, by status and number/customer search."""
+    query = select(order_data.Order, Contact).join(Contact, Contact.id == order_data.Order.contact_id)
+    if status:
+        query = query.where(order_data.Order.status == status)
+    if q:
+        query = query.where(or_(order_data.Order.number == q.lstrip("#"),
+                                contains(session, Contact.display_name, q)))
+    rows = session.exec(query.order_by(order_data.Order.id.desc()).limit(limit).offset(offset)).all()
+    items: dict[int, list] = {}
+    if rows:
+        for item in session.exec(select(order_data.OrderItem).where(
+                order_data.OrderItem.order_id.in_([o.id for o, _ in rows]))).all():
+            items.setdefault(item.order_id, []).append(item)
+    counts = dict(session.exec(select(order_data.Order.status, func.count(order_data.Order.id))
+                               .group_by(order_data.Order.status)).all())
+    return rows, items, counts
+
+
+def change_order_status(*, session: Session, staff: StaffUser, order: order_data.Order, status: str,
+                        notify: bool = True) -> str | None:
+    """Move an order on (the shop's rules apply) and queue the customer's notification; the batch id."""
+
+    before = order.status
+    try:
+        order_data.change_status(session=session, order=order, status=status, by=f"staff:{staff.id}")
+    except order_data.OrderError as exc:
+        raise InboxError(f"order:{exc}") from None
+    audit(session=session, staff=staff, action="order.status", target_type="order", target_id=order.id,
+          details={"from": before, "to": status})
+    if notify and order.status != before:
+        return notify_status(session=session, order=order)
+    return None
+
+
+def list_complaints(*, session: Session, status: str = "", severity: str = "", breached: bool = False,
+                    limit: int = 50, offset: int = 0):
+    """Complaints, SLA breaches and the most urgent first."""
+    now = utcnow()
+    query = select(complaint_data.Complaint, Contact).join(Contact, Contact.id == complaint_data.Complaint.contact_id)
+    if status:
+        query = query.where(complaint_data.Complaint.status == status)
+    if severity:
+        query = query.where(complaint_data.Complaint.severity == severity)
+    if breached:
+        query = query.where(complaint_data.Complaint.status.in_(("open", "in_progress")),
+                            complaint_data.Complaint.sla_due_at < now)
+    rows = session.exec(query.order_by(complaint_data.Complaint.resolved_at.is_not(None),
+                                       complaint_data.Complaint.sla_due_at).limit(limit).offset(offset)).all()
+    counts = dict(session.exec(select(complaint_data.Complaint.status, func.count(complaint_data.Complaint.id))
+                               .group_by(complaint_data.Complaint.status)).all())
+    counts["breached"] = session.exec(select(func.count(complaint_data.Complaint.id)).where(
+        complaint_data.Complaint.status.in_(("open", "in_progress")), complaint_data.Complaint.sla_due_at < now)).one()
+    return [(c, contact, c.status in ("open", "in_progress") and as_utc(c.sla_due_at) < now) for c, contact in rows], counts
+
+
+def change_complaint_status(*, session: Session, staff: StaffUser, complaint: complaint_data.Complaint, status: str,
+                            notify: bool = True) -> str | None:
+    """Set a complaint's status and queue the customer's notification; the batch id."""
+
+    if status not in complaint_data.STATUSES:
+        raise InboxError("bad_status")
+    before = complaint.status
+    complaint_data.change_complaint_status(session=session, complaint=complaint, status=status)
+    audit(session=session, staff=staff, action="complaint.status", target_type="complaint", target_id=complaint.id,
+          details={"from": before, "to": status})
+    if not notify or status == before:
+        return None
+    return history.notify_customer(
+        session=session, contact_id=complaint.contact_id, conversation_id=complaint.conversation_id,
+        words=lambda language: text("complaint_status", language, number=complaint.number,
+                                    status=text(f"complaint_{status}", language)),
+        batch_id=f"complaint:{complaint.id}:{status}:{uuid.uuid4().hex[:8]}", intent="complaint")
+
+
+# --- canned responses and users ---------------------------------------------------------
+
+
+def canned_responses(*, session: Session) -> list[CannedResponse]:
+    """All canned responses by shortcut."""
+    return list(session.exec(select(CannedResponse).order_by(CannedResponse.shortcut)).all())
+
+
+def save_canned(*, session: Session, staff: StaffUser, shortcut: str, title: str, text: str,
+                quick_replies: list[str]) -> CannedResponse:
+    """Add a canned response (shortcut unique)."""
+    shortcut = shortcut.strip().lstrip("/").lower()
+    if not re.match(r"^[a-z0-9_-]{1,40}$", shortcut):
+        raise InboxError("bad_shortcut")
+    if not text.strip() or len(text) > MAX_TEXT or not title.strip() or len(title) > 200:
+        raise InboxError("bad_canned")
+    if session.exec(select(CannedResponse).where(CannedResponse.shortcut == shortcut)).first():
+        raise InboxError("shortcut_exists")
+    build_replies(ReplyDraft(text=text, quick_replies=quick_replies))  # the same limits as sending
+    row = CannedResponse(shortcut=shortcut, title=title.strip(), text=text.strip(),
+                         quick_replies=[q.strip() for q in quick_replies if q.strip()])
+    session.add(row)
+    session.flush()
+    audit(session=session, staff=staff, action="canned.add", target_type="canned", target_id=row.id)
+    return row
+
+
+# --- dashboard -----------------------------------------------------------------------------
+
+
+def _minutes(values: list[float]) -> float | None:
+    return round(sum(values) / len(values) / 60, 1) if values else None
+
+
+def _median_minutes(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[len(ordered) // 2] / 60, 1)
+
+
+def _seconds(session: Session, later, earlier):
+    """SQL for the seconds between two timestamps (computed by the database, not row by row in Python)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+    return func.extract("epoch", later - earlier)
+
+
+def dashboard(*, session: Session, days: int = 30, now: datetime | None = None) -> dict[str, Any]:
+    """Support figures over the last `days`: response and resolution times, intents, channels, handoffs, agents."""
+    now = now or utcnow()
+    since = now - timedelta(days=days)
+    first_s = _seconds(session, Conversation.first_response_at, Conversation.opened_at)
+    resolution_s = _seconds(session, Conversation.resolved_at, Conversation.opened_at)
+    rows = session.exec(select(Conversation.channel, Conversation.last_intent, Conversation.assignee_id,
+                               Conversation.status, first_s, resolution_s, Conversation.handoff_at >= since)
+                        .where(Conversation.last_message_at >= since)).all()
+    names = staff_names(session=session)
+    first, resolution = [], []
+    by_channel, by_intent, by_status = Counter(), Counter(), Counter()
+    agents: dict[str, dict[str, list]] = {}
+    handoffs = 0
+    for channel, intent, assignee, status, first_seconds, resolution_seconds, handed_off in rows:
+        by_channel[channel] += 1
+        by_intent[intent or "other"] += 1
+        by_status[status] += 1
+        handoffs += bool(handed_off)
+        agent = agents.setdefault(names.get(assignee, "—") if assignee else "—",
+                                  {"first": [], "resolution": [], "count": []})
+        agent["count"].append(1)
+        if first_seconds is not None and first_seconds >= 0:
+            first.append(float(first_seconds))
+            agent["first"].append(first[-1])
+        if resolution_seconds is not None and resolution_seconds >= 0:
+            resolution.append(float(resolution_seconds))
+            agent["resolution"].append(resolution[-1])
+    per_day = Counter({(now - timedelta(days=back)).date().isoformat(): 0 for back in range(14)})  # days without messages too
+    day = func.date(Message.created_at)
+    for value, count in session.exec(select(day, func.count(Message.id))
+                                     .where(Message.created_at >= now - timedelta(days=14), Message.direction == "in")
+                                     .group_by(day)).all():
+        per_day[str(value)] = count
+    staff_replies = session.exec(select(Message.staff_user_id, func.count(Message.id))
+                                 .where(Message.sender == "staff", Message.created_at >= since)
+                                 .group_by(Message.staff_user_id)).all()
+    total = len(rows)
+    return {
+        "days": days, "conversations": total,
+        "first_response_avg": _minutes(first), "first_response_median": _median_minutes(first),
+        "resolution_avg": _minutes(resolution), "resolution_median": _median_minutes(resolution),
+        "handoffs": handoffs, "handoff_rate": round(100 * handoffs / total, 1) if total else 0.0,
+        "by_channel": dict(by_channel.most_common()), "by_intent": dict(by_intent.most_common()),
+        "by_status": dict(by_status),
+        "agents": [{"name": name, "conversations": len(v["count"]), "first_response": _minutes(v["first"]),
+                    "resolution": _minutes(v["resolution"])} for name, v in sorted(agents.items())],
+        "replies_by_agent": {names.get(staff_id, "?"): count for staff_id, count in staff_replies},
+        "messages_per_day": dict(sorted(per_day.items())),
+    }
