@@ -16,10 +16,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from bot import health, simulator, tasks, webhooks
 from bot.edges import BoundedJSONProvider, refuse_nul
 from bot.ingest import HandOff
+from bot.runtime import build_runtime
 from broadcasts import api as broadcasts_api  # noqa: F401 - adds the segment and campaign endpoints to `api`
 from broadcasts.web import init_marketing
 from core.db import get_engine
 from core.queue import configure_queue, enqueue_together
+from core.runtime import set_builder
 from core.settings import Settings, get_settings
 from crm import api_catalog, api_orders, media  # noqa: F401 - api_catalog and api_orders add their endpoints to `api`
 from crm.api import api
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
     )
     queue = configure_queue(settings.queue_url)
+    set_builder(build_runtime)  # tasks run in this process when the queue is in memory
     app.extensions["sapa.engine"] = get_engine(settings.database_url)
     # In-memory queues run tasks at once (tests, the simulator without a worker): no thread.
     app.extensions["sapa.hand_off"] = HandOff(tasks.enqueue_events, enqueue_together, background=not queue.immediate)
