@@ -60,7 +60,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bot import gunicorn_conf  # noqa: E402  (the bare app runs with the product's gunicorn settings)
-from bot.cli import POLL_BACKOFF  # noqa: E402
+from bot.cli.processes import POLL_BACKOFF  # noqa: E402
 from _load import percentile, run_load  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "ingest.json"

@@ -1,4 +1,8 @@
-"""Flask app factory: one blueprint per surface (webhooks, API, inbox, simulator, health)."""
+"""Flask app factory: the composition root of the web process, wiring each surface explicitly.
+
+Surfaces: webhooks, media, the REST API, the inbox, the marketer's screens, the customer
+simulator, health.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,21 @@ import logging
 from flask import Flask, jsonify, redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from bot import health, simulator, tasks, webhooks
 from bot.edges import BoundedJSONProvider, refuse_nul
-from core.queue import configure_queue, enqueue_together, queue_problem
+from bot.ingest import HandOff
+from bot.runtime import build_runtime
+import broadcasts.api
+import broadcasts.web
+from core.db import get_engine
+from core.queue import configure_queue, enqueue_together
+from core.runtime import set_builder
 from core.settings import Settings, get_settings
-from core.db import get_engine, write_probe
+import crm.api
+import crm.inbox
+from crm import media
 from crm.ids import IdConverter
 
 
@@ -32,8 +46,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__, template_folder="templates", static_folder="static")
     app.session_interface = LazySessionInterface()
     if settings.inbox.trusted_proxies:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         # Behind N proxies the client's address and scheme are in X-Forwarded-For/-Proto.
         hops = settings.inbox.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
@@ -50,49 +62,27 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
     )
-    engine = get_engine(settings.database_url)
     queue = configure_queue(settings.queue_url)
-
-    from bot import tasks
-    from bot.ingest import HandOff
-    from bot.webhooks import line_parser, webhooks
-
-    app.extensions["sapa.engine"] = engine
+    set_builder(build_runtime)  # tasks run in this process when the queue is in memory
+    app.extensions["sapa.engine"] = get_engine(settings.database_url)
     # In-memory queues run tasks at once (tests, the simulator without a worker): no thread.
     app.extensions["sapa.hand_off"] = HandOff(tasks.enqueue_events, enqueue_together, background=not queue.immediate)
     app.extensions["sapa.enqueue_batch"] = tasks.enqueue_batch
-    if settings.line.enabled:
-        app.extensions["sapa.line_parser"] = line_parser(settings.line.channel_secret)
-    app.register_blueprint(webhooks)
-
-    from crm.media import media
-
-    app.register_blueprint(media)
-
-    import broadcasts.api
-    import crm.inbox
-    from crm import api as crm_api
-
-    crm_api.register(app)
+    webhooks.register(app)
+    media.register(app)
+    crm.api.register(app)
     broadcasts.api.register(app)
     crm.inbox.register(app)
-
-    import broadcasts.web
-
     broadcasts.web.register(app)
     if settings.simulator_enabled:
-        from bot.simulator import simulator
+        simulator.register(app)
+    health.register(app)
+    _register_pages(app)
+    return app
 
-        app.register_blueprint(simulator)
 
-    @app.get("/healthz")
-    def healthz():
-        """200 when the database takes a write and the queue a task (each probed for at most 1 s), else 503."""
-        # Bounded probes, cheap enough for a load balancer's polling: nothing is written.
-        problem = write_probe(engine, timeout=1.0) or queue_problem(timeout=0.5)
-        if problem is None:
-            return jsonify(status="ok")
-        return jsonify(status="unavailable", reason=problem), 503
+def _register_pages(app: Flask) -> None:
+    """The start page and the error pages (JSON for the API, webhooks and the simulator's API)."""
 
     @app.get("/")
     def index():
@@ -111,5 +101,3 @@ def create_app(settings: Settings | None = None) -> Flask:
     def unexpected(exc: Exception):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return jsonify(error="internal error; the details are in the server log"), 500
-
-    return app

@@ -14,8 +14,14 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from core.db import is_transient_db_error, short_reason
+from bot import events, tasks
+from bot.runtime import build_runtime
+from broadcasts.scheduler import register as register_campaign_jobs
+from core.db import get_engine, is_transient_db_error, session_scope, short_reason
+from core.queue import configure_queue
+from core.runtime import get_runtime, set_builder
 from core.settings import Settings
+from crm.inbox.data import wake_snoozed as wake
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
@@ -104,10 +110,6 @@ class RetryingExecutor(ThreadPoolExecutor):
 
 def sweep() -> int:
     """Queue again the events and outbound batches left behind by a crash or a lost task."""
-    from bot import events, tasks
-    from core.queue import configure_queue
-    from core.runtime import get_runtime
-
     runtime = get_runtime()
     configure_queue(runtime.settings.queue_url)
     return events.requeue_stale(runtime, tasks.enqueue_events, tasks.enqueue_batch)
@@ -115,18 +117,12 @@ def sweep() -> int:
 
 def wake_snoozed() -> int:
     """Reopen snoozed conversations whose snooze time has passed (the inbox shows them live)."""
-    from core.runtime import get_runtime
-    from core.db import session_scope
-    from crm.inbox.data import wake_snoozed as wake
-
     with session_scope(get_runtime().engine) as session:
         return wake(session=session)
 
 
 def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
     """A scheduler with the database job store and the standing jobs registered."""
-    from core.db import get_engine
-
     # The product's engine: its SQLite busy timeout, its PostgreSQL pre-ping (a dropped
     # connection is replaced before use).
     scheduler = scheduler_class(
@@ -139,14 +135,13 @@ def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
                       replace_existing=True)
     scheduler.add_job("bot.clock:wake_snoozed", "interval", seconds=WAKE_SECONDS, id="wake-snoozed",
                       replace_existing=True)
-    from broadcasts.scheduler import register
-
-    register(scheduler, settings)  # campaign schedules, stalled-run sweep, journeys
+    register_campaign_jobs(scheduler, settings)  # campaign schedules, stalled-run sweep, journeys
     return scheduler
 
 
 def run_clock(settings: Settings) -> None:
     """Run the scheduler until interrupted."""
+    set_builder(build_runtime)  # the sweep and the campaign jobs work with this process's runtime
     scheduler = build_scheduler(settings)
     log.info("clock started (timezone %s)", settings.timezone)
     try:

@@ -6,6 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+
+from core.db import make_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -20,10 +23,6 @@ def alembic_config(database_url: str) -> Config:
 
 def current_revision(database_url: str) -> str | None:
     """The schema revision the database is at (None for an empty database)."""
-    from alembic.migration import MigrationContext
-
-    from core.db import make_engine
-
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import scipy.spatial  # noqa: F401 - core.geo imports it only when it builds an index; loaded here before the first message
 
 from bot.senders import SenderRegistry
-from core import runtime as core_runtime
 from core.db import get_engine
 from core.runtime import Runtime
 from core.settings import Settings
@@ -24,5 +23,3 @@ def warm_up(rt: Runtime) -> None:
     """Load what the first message would otherwise wait for (the NLU model)."""
     get_model(rt.settings.nlu.model_path)
 
-
-core_runtime.set_builder(build_runtime)

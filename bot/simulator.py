@@ -12,11 +12,12 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, current_app, jsonify, render_template, request
 from sqlmodel import Session
 
-from core import messages as m
+from bot.ingest import RawEvent
 from bot.webhooks import store_and_queue
+from core import messages as m
 from crm import contacts, history
 from crm.api.contacts import message_public
 
@@ -66,8 +67,6 @@ def send():
         if not (-90 <= event["lat"] <= 90 and -180 <= event["lon"] <= 180):
             return _error("lat must be within ±90 and lon within ±180")
         event["title"] = str(body.get("title") or "")[:100]
-    from bot.ingest import RawEvent
-
     # The page names each action, as LINE names each event, and sends it again under the same
     # name after a 503 (a held database): stored once however often it arrives.
     event_id = body.get("event_id")
@@ -113,3 +112,8 @@ def to_inbound(raw: dict[str, Any], event_id: int | None = None) -> m.Inbound | 
     if kind == "unfollow":
         return m.Inbound(kind=m.UNFOLLOW, **base)
     return None
+
+
+def register(app: Flask) -> None:
+    """Serve the customer simulator's page and its API (/simulator/…)."""
+    app.register_blueprint(simulator)

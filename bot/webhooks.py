@@ -160,3 +160,11 @@ def _digest(event: dict) -> str:
 def line_parser(channel_secret: str) -> WebhookParser:
     """The SDK's webhook parser (signature check with compare_digest)."""
     return WebhookParser(channel_secret)
+
+
+def register(app: Flask) -> None:
+    """Serve POST /webhooks/line and /webhooks/telegram (needs the engine and the hand-off in app.extensions)."""
+    settings = app.config["SAPA"]
+    if settings.line.enabled:
+        app.extensions["sapa.line_parser"] = line_parser(settings.line.channel_secret)
+    app.register_blueprint(webhooks)

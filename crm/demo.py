@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlmodel import Session, select
 
-from crm import contacts
 from core.db import utcnow
-from crm.models import Contact, Message, StaffUser
+from crm import complaints, contacts, orders
+from crm.demo_catalog import load_catalog
+from crm.models import CannedResponse, Contact, Conversation, FollowUpTask, Message, Note, StaffUser
+from crm.orders import Product
 from crm.staff import create_user
 
 DEMO_LOGIN = ("admin@sapa.local", "sapa-demo-123")
@@ -82,8 +84,6 @@ def database_is_empty(session: Session) -> bool:
 
 def load_products(session: Session) -> bool:
     """The demo coffee-shop menu (idempotent on SKU)."""
-    from crm.orders import Product
-
     known = set(session.exec(select(Product.sku)).all())
     for sku, name, name_en, category, price, stock, aliases, description in PRODUCTS:
         if sku not in known:
@@ -95,8 +95,6 @@ def load_products(session: Session) -> bool:
 
 def load(session: Session) -> bool:
     """Insert the demo data unless it is there; True when something was added."""
-    from crm.demo_catalog import load_catalog
-
     added = load_products(session)
     added = load_catalog(session) or added
     if session.exec(select(StaffUser).where(StaffUser.email == DEMO_LOGIN[0])).first() is None:
@@ -132,8 +130,6 @@ def load(session: Session) -> bool:
 
 def load_staff_and_canned(session: Session) -> bool:
     """The demo agent and marketer and the canned responses that are missing."""
-    from crm.models import CannedResponse
-
     added = False
     for email, role, name in DEMO_STAFF:
         if session.exec(select(StaffUser).where(StaffUser.email == email)).first() is None:
@@ -150,12 +146,6 @@ def load_staff_and_canned(session: Session) -> bool:
 
 def _inbox_scene(session: Session) -> None:
     """Give the demo conversations inbox states: assigned, handed off, labelled, with notes, orders, a complaint."""
-    from datetime import date
-
-    from crm import complaints, orders
-    from crm.models import Conversation, FollowUpTask, Note
-    from crm.orders import Product
-
     now = utcnow()
     agent = session.exec(select(StaffUser).where(StaffUser.email == DEMO_STAFF[0][0])).first()
     admin = session.exec(select(StaffUser).where(StaffUser.email == DEMO_LOGIN[0])).first()

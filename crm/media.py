@@ -19,7 +19,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, send_from_directory
+from flask import Blueprint, Flask, abort, current_app, send_from_directory
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # what Telegram fetches for a photo by URL (LINE: 10 MB)
@@ -129,3 +129,8 @@ def uploaded(name: str):
     response = send_from_directory(Path(current_app.config["SAPA"].media_dir).resolve(), name, max_age=86400)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def register(app: Flask) -> None:
+    """Serve the uploaded images (/media/…)."""
+    app.register_blueprint(media)

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Column, Index, func, update
 from sqlmodel import Field, Session, SQLModel, select
 
 from core.db import utcnow
+from crm.models import FollowUpTask
 
 STATUSES = ("new", "confirmed", "preparing", "shipped", "delivered", "cancelled")
 # Which status may follow which (staff); customers may cancel only while CUSTOMER_CANCELLABLE.
@@ -190,8 +191,6 @@ FOLLOW_UP_AFTER_DELIVERY_DAYS = 30
 
 def _schedule_follow_up(session: Session, order: Order) -> None:
     """A staff task to check in with the customer a month after a delivery (once per order)."""
-    from crm.models import FollowUpTask
-
     exists = session.exec(select(FollowUpTask.id).where(FollowUpTask.source == "order_delivered",
                                                         FollowUpTask.order_id == order.id)).first()
     if exists is None:

@@ -12,12 +12,16 @@ scikit-learn; only ``train`` does.
 """
 from __future__ import annotations
 
-from .analyze import Analysis, analyze
-from .entities import CatalogMatcher, Entities, ProductMention, catalog_matcher
-from .lang import detect_language
-from .model import CORE_INTENTS, DEFAULT_MODEL_PATH, LOW_CONFIDENCE, Model, get_model, load_model, train
 from core.normalize import normalize
+
+from .analyze import Analysis, analyze
+from .entities import Entities
+from .lang import detect_language
+from .model import CORE_INTENTS, DEFAULT_MODEL_PATH, LOW_CONFIDENCE, Model, load_model
+from .products import CatalogMatcher, ProductMention, catalog_matcher
 from .sentiment import NEGATIVE_THRESHOLD
+from .store import get_model
+from .training import train
 
 __all__ = [
     "analyze", "Analysis", "Entities", "ProductMention", "get_model", "train", "CORE_INTENTS",

@@ -5,11 +5,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from .entities import CatalogMatcher, Entities, catalog_matcher, extract_entities
-from .lang import detect_language
-from .model import CORE_INTENTS, Model, get_model, model_text
 from core.normalize import normalize
+
+from .entities import Entities, extract_entities
+from .lang import detect_language
+from .model import CORE_INTENTS, Model, model_text
+from .products import CatalogMatcher, catalog_matcher
 from .sentiment import NEGATIVE_THRESHOLD, negative_score
+from .store import get_model
 
 MAX_CHARS = 2000  # longer texts are truncated (head) before analysis
 

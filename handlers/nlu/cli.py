@@ -1,37 +1,25 @@
 """``sapa nlu`` commands: train, classify, eval.
 
-The lead attaches the group with ``main.add_command(nlu)``."""
+``bot.cli`` attaches the group to ``sapa``."""
 from __future__ import annotations
 
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 import orjson
 
-
-def _shop_config() -> dict:
-    """Shop settings from ``bot.settings`` (model path, extra examples, custom intents),
-    falling back to defaults when that module / section is not available."""
-    defaults = {"model_path": "data/nlu/model.joblib", "extra_examples": {}, "custom_intents": {}}
-    try:
-        from core.settings import get_settings
-
-        nlu = get_settings().nlu
-        return {
-            "model_path": str(getattr(nlu, "model_path", None) or defaults["model_path"]),
-            "extra_examples": dict(getattr(nlu, "extra_examples", None) or {}),
-            "custom_intents": dict(getattr(nlu, "custom_intents", None) or {}),
-        }
-    except (ImportError, AttributeError):
-        return defaults
+from .analyze import analyze
+from .config import shop_config
+from .model import CORE_INTENTS
+from .store import get_model
+from .training import train
 
 
 def _load(model_path: str | None):
-    from .model import get_model
-
-    return get_model(model_path or _shop_config()["model_path"])
+    return get_model(model_path or shop_config()["model_path"])
 
 
 @click.group("nlu")
@@ -46,9 +34,7 @@ def nlu() -> None:
 @click.option("--folds", default=5, show_default=True, help="Cross-validation folds (calibration + report).")
 def train_cmd(if_missing: bool, model_path: str | None, folds: int) -> None:
     """Train the intent model from handlers/nlu/data/intents/*.yaml plus shop config."""
-    from .model import CORE_INTENTS, train
-
-    cfg = _shop_config()
+    cfg = shop_config()
     path = Path(model_path or cfg["model_path"])
     if if_missing and path.exists():
         click.echo(f"NLU model already exists at {path}; not retraining (drop --if-missing to retrain).")
@@ -77,10 +63,6 @@ def train_cmd(if_missing: bool, model_path: str | None, folds: int) -> None:
 @click.option("--entities/--no-entities", default=False, help="Also output fine intent and entities.")
 def classify_cmd(model_path: str | None, entities: bool) -> None:
     """Read JSON lines {"text": ...} on stdin, write one JSON line per input."""
-    from dataclasses import asdict
-
-    from .analyze import analyze
-
     m = _load(model_path)
     out = sys.stdout
     for lineno, line in enumerate(sys.stdin, 1):
@@ -110,8 +92,6 @@ def classify_cmd(model_path: str | None, entities: bool) -> None:
 
 def evaluate(rows, model) -> dict:
     """rows: iterable of {"text", "intent"} -> per-intent precision/recall/F1/support + macro."""
-    from .model import CORE_INTENTS
-
     y_true, y_pred = [], []
     for r in rows:
         y_true.append(r["intent"])

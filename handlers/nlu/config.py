@@ -1,20 +1,16 @@
-"""Shop configuration for the NLU, read lazily from ``bot.settings`` when it exists."""
+"""Shop configuration for the NLU, from the settings' ``nlu`` section."""
 from __future__ import annotations
 
-DEFAULTS = {"model_path": "data/nlu/model.joblib", "extra_examples": {}, "custom_intents": {}}
+from core.settings import get_settings
+
+from .model import DEFAULT_MODEL_PATH
 
 
 def shop_config() -> dict:
-    """-> {"model_path", "extra_examples", "custom_intents"}; defaults when the settings
-    module or its ``nlu`` section is not available."""
-    out = dict(DEFAULTS)
-    try:
-        from core.settings import get_settings  # noqa: PLC0415 - optional, owned by bot/
-
-        nlu = get_settings().nlu
-        out["model_path"] = str(getattr(nlu, "model_path", None) or DEFAULTS["model_path"])
-        out["extra_examples"] = dict(getattr(nlu, "extra_examples", None) or {})
-        out["custom_intents"] = dict(getattr(nlu, "custom_intents", None) or {})
-    except (ImportError, AttributeError):
-        pass
-    return out
+    """-> {"model_path", "extra_examples", "custom_intents"} of this shop."""
+    nlu = get_settings().nlu
+    return {
+        "model_path": str(nlu.model_path or DEFAULT_MODEL_PATH),
+        "extra_examples": dict(nlu.extra_examples or {}),
+        "custom_intents": dict(nlu.custom_intents or {}),
+    }

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from click.testing import CliRunner
-from sqlmodel import Session, select
+from sqlalchemy import inspect
+from sqlmodel import Session, SQLModel, select
 
+from bot.app import create_app
 from bot.cli import main
+from bot.ingest import RawEvent, store_events
+from bot.migrate import upgrade
+from bot.runtime import build_runtime
+from core.db import get_engine, session_scope
+from core.runtime import set_runtime
 from core.settings import get_settings
-from core.db import get_engine
-from crm.models import ApiToken, StaffUser
+from crm.models import ApiToken, StaffUser, WebhookEvent
 from tests.conftest import make_settings
 from tests.factories import TELEGRAM_SECRET, Webhooks, line_text
 
@@ -32,6 +43,16 @@ def sapa(sqlite_url, monkeypatch):
     get_settings.cache_clear()
 
 
+def test_python_m_bot_cli_is_the_sapa_command():
+    """`sapa run` starts its children as `python -m bot.cli …`: the same command, every group on it."""
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "--help"], capture_output=True, text=True, timeout=60,
+                            cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 0, result.stderr
+    for command in ("run", "web", "worker", "clock", "db", "demo", "user", "token", "telegram", "contacts", "events",
+                    "nlu", "segments", "campaigns", "journeys"):
+        assert f"\n  {command} " in result.stdout, command
+
+
 def test_db_upgrade_creates_the_schema(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path}/fresh.db"
     monkeypatch.setenv("SAPA_DATABASE_URL", url)
@@ -39,18 +60,10 @@ def test_db_upgrade_creates_the_schema(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["db", "upgrade"])
     get_settings.cache_clear()
     assert result.exit_code == 0, result.output
-    from sqlalchemy import inspect
-
     assert {"contact", "message", "webhookevent", "alembic_version"} <= set(inspect(get_engine(url)).get_table_names())
 
 
 def test_migrations_match_the_models(tmp_path):
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-    from sqlmodel import SQLModel
-
-    from bot.migrate import upgrade
-
     url = f"sqlite:///{tmp_path}/m.db"
     upgrade(url)
     with get_engine(url).connect() as connection:
@@ -87,17 +100,11 @@ def test_token_add_prints_a_token_that_works(sapa, sqlite_url, fake_line, fake_t
     assert code == 0 and token.startswith("sapa_")
     with Session(get_engine(sqlite_url)) as session:
         assert session.exec(select(ApiToken)).one().token_hash != token
-    from bot.app import create_app
-
     client = create_app(make_settings(sqlite_url)).test_client()
     assert client.get("/api/v1/contacts", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 
 def test_contacts_history_shows_both_directions(sapa, sqlite_url, fake_line, fake_telegram):
-    from bot.app import create_app
-    from bot.runtime import build_runtime
-    from core.runtime import Runtime, set_runtime
-
     settings = make_settings(sqlite_url, fake_line, fake_telegram)
     previous = set_runtime(build_runtime(settings))
     try:
@@ -137,10 +144,6 @@ def test_invalid_configuration_is_explained(monkeypatch):
 
 
 def test_failed_events_can_be_listed_and_retried(sapa, sqlite_url):
-    from bot.ingest import RawEvent, store_events
-    from core.db import session_scope
-    from crm.models import WebhookEvent
-
     engine = get_engine(sqlite_url)
     [event_id] = store_events(engine, "line", [RawEvent("k1", "message", "{}")])
     with session_scope(engine) as s:
@@ -168,8 +171,6 @@ def test_web_refuses_a_port_that_is_already_served(sapa, reuse_port, monkeypatch
 
 
 def test_token_list_and_revoke_by_name_or_id(sapa, sqlite_url):
-    from bot.app import create_app
-
     pos = sapa("token", "add", "pos")[1].splitlines()[0].strip()
     sheet = sapa("token", "add", "sheet")[1].splitlines()[0].strip()
     client = create_app(make_settings(sqlite_url)).test_client()

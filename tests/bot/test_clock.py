@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot import clock
 from bot.clock import RetryingExecutor, RetryingJobStore
+from core.db import get_engine
 from tests.conftest import POSTGRES_URL
 
 calls: list[str] = []
@@ -116,8 +117,6 @@ def test_a_job_with_a_real_bug_still_reports_it_with_its_traceback(store, caplog
 @pytest.mark.postgres
 def test_the_job_store_survives_dropped_postgres_connections(postgres_schema):
     postgres_url = postgres_schema
-    from core.db import get_engine
-
     job_store = RetryingJobStore(engine=get_engine(postgres_url), tablename="apscheduler_jobs")
     scheduler = BackgroundScheduler(jobstores={"default": job_store}, timezone="UTC")
     scheduler.start(paused=True)

@@ -22,16 +22,11 @@ from handlers.nlu import (
     load_model,
     train,
 )
-from handlers.nlu import model as model_mod
+from handlers.nlu import model as model_mod, store, training
 from handlers.nlu.cli import evaluate, nlu
-from handlers.nlu.entities import (
-    catalog_matcher,
-    extract_addresses,
-    extract_dates,
-    extract_order_numbers,
-    extract_phones,
-    extract_products,
-)
+from handlers.nlu.dates import extract_dates
+from handlers.nlu.entities import extract_addresses, extract_order_numbers, extract_phones
+from handlers.nlu.products import catalog_matcher, extract_products
 from handlers.nlu.lang import detect_language
 from core.normalize import normalize
 
@@ -118,7 +113,7 @@ def test_testset_macro_f1(model, testset):
 
 
 def test_testset_separate_from_training(testset):
-    train_texts = {normalize(t) for exs in model_mod.load_examples().values() for t in exs}
+    train_texts = {normalize(t) for exs in training.load_examples().values() for t in exs}
     overlap = [r["text"] for r in testset if normalize(r["text"]) in train_texts]
     assert overlap == []
 
@@ -140,8 +135,8 @@ def test_fast_path_matches_sklearn(model):
     from scipy import sparse
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    data = model_mod._collect(None, None, None)
-    docs, _, _ = model_mod._prepare(data)
+    data = training._collect(None, None, None)
+    docs, _, _ = training._prepare(data)
     vw = TfidfVectorizer(analyzer=model_mod.word_ngrams, sublinear_tf=True, lowercase=False).fit(docs)
     vc = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=False).fit(docs)
     assert vw.vocabulary_ == model.vocab_w
@@ -182,13 +177,13 @@ def test_save_load_and_get_model(tmp_path, model, monkeypatch):
         calls.append(1)
         return model
 
-    monkeypatch.setattr(model_mod, "train", fake_train)
-    model_mod.clear_cache()
+    monkeypatch.setattr(store, "train", fake_train)
+    store.clear_cache()
     p2 = tmp_path / "new" / "model.joblib"
     m3 = get_model(p2)
     assert p2.exists() and calls == [1]
     assert get_model(p2) is m3 and calls == [1]
-    model_mod.clear_cache()
+    store.clear_cache()
 
 
 # ----------------------------------------------------------------------------- entities
