@@ -16,7 +16,7 @@ from core.db import session_scope, utcnow
 from crm.models import ChannelIdentity, Conversation, Message
 from tests.broadcasts.helpers import line_id, make_campaign, run_to_end, seed, statuses, tg_id
 from tests.factories import Webhooks, line_text
-from tests.inbox.conftest import agent, as_role, staff  # noqa: F401 - fixtures
+from tests.crm.inbox.conftest import agent, as_role, staff  # noqa: F401 - fixtures
 
 MULTICAST = "/v2/bot/message/multicast"
 

@@ -16,7 +16,7 @@ from core.db import session_scope, utcnow
 from crm.models import Contact, Message, StaffChatLink
 from tests.factories import Webhooks, line_text, tg_text
 from tests.openapi import check
-from tests.inbox.conftest import as_role, staff  # noqa: F401 - fixtures
+from tests.crm.inbox.conftest import as_role, staff  # noqa: F401 - fixtures
 
 STAFF_LINE = "U" + "5" * 32
 CUSTOMER_LINE = "U" + "c" * 32

@@ -18,7 +18,7 @@ from core.db import session_scope, utcnow
 from crm.models import AuditLog, StaffChatLink
 from tests.broadcasts.helpers import line_id, seed
 from tests.factories import Webhooks, line_text
-from tests.inbox.conftest import as_role, staff  # noqa: F401 - fixtures
+from tests.crm.inbox.conftest import as_role, staff  # noqa: F401 - fixtures
 
 VIP_LINE = {"all": [{"field": "channel", "op": "eq", "value": "line"}, {"field": "tag", "op": "has", "value": "vip"}]}
 STAFF_LINE = "U" + "a" * 32

@@ -8,8 +8,8 @@ import re
 import pytest
 
 from tests.broadcasts.helpers import seed
-from tests.inbox.conftest import staff  # noqa: F401 - fixture
-from tests.inbox.test_browser import browser, open_page, server, settings  # noqa: F401 - fixtures
+from tests.crm.inbox.conftest import staff  # noqa: F401 - fixture
+from tests.crm.inbox.test_browser import browser, open_page, server, settings  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
 

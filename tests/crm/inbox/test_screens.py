@@ -13,7 +13,7 @@ from core.db import session_scope, utcnow
 from crm.inbox import customer_data, data, shop_data
 from crm.models import AuditLog, CannedResponse, Contact, FollowUpTask, Message, StaffUser
 from tests.factories import line_text
-from tests.inbox.conftest import LINE_USER
+from tests.crm.inbox.conftest import LINE_USER
 
 
 @pytest.fixture

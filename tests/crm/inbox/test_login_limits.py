@@ -15,7 +15,7 @@ from core.db import session_scope
 from crm.inbox.auth import LoginLimiter
 from crm.staff import create_user
 from tests.conftest import make_settings
-from tests.inbox.conftest import PASSWORD, ROLE_EMAILS, csrf_token, log_in
+from tests.crm.inbox.conftest import PASSWORD, ROLE_EMAILS, csrf_token, log_in
 from tests.processes import interrupt
 from tests.test_end_to_end import ROOT, SAPA, free_port, wait_until_up
 

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from crm.models import AuditLog, Message, Note, StaffUser
 from tests.conftest import make_settings
-from tests.inbox.conftest import PASSWORD, ROLE_EMAILS, csrf_token, log_in
+from tests.crm.inbox.conftest import PASSWORD, ROLE_EMAILS, csrf_token, log_in
 
 
 def test_root_redirects_to_the_inbox_and_the_login_links_the_simulator(client):

@@ -10,7 +10,7 @@ from pathlib import Path
 from core.db import session_scope
 from crm.orders import Product
 from tests.broadcasts.helpers import seed
-from tests.inbox.test_browser import server  # noqa: F401 - the app behind a real HTTP server
+from tests.crm.inbox.test_browser import server  # noqa: F401 - the app behind a real HTTP server
 
 # Bounded so the run fits in make test (~1 minute on one core); the seed keeps a failure reproducible.
 MAX_EXAMPLES = 12

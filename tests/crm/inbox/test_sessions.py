@@ -9,7 +9,7 @@ from sqlmodel import select
 from core.db import session_scope
 from crm.models import AuditLog, StaffUser
 from crm.staff import StaffError, create_user
-from tests.inbox.conftest import PASSWORD, ROLE_EMAILS, csrf_token, log_in
+from tests.crm.inbox.conftest import PASSWORD, ROLE_EMAILS, csrf_token, log_in
 
 NEW_PASSWORD = "kopi-susu-hujan-sore"
 

@@ -18,7 +18,7 @@ from core.db import session_scope
 from crm.models import CannedResponse, Conversation, Note
 from tests.conftest import make_settings, service_or_skip
 from tests.factories import line_event, line_text
-from tests.inbox.conftest import LINE_USER, PASSWORD, ROLE_EMAILS
+from tests.crm.inbox.conftest import LINE_USER, PASSWORD, ROLE_EMAILS
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"

@@ -7,7 +7,7 @@ from sqlmodel import select
 from core.db import session_scope
 from crm.models import AuditLog, Conversation, Message, Note
 from tests.factories import line_text, tg_text
-from tests.inbox.conftest import LINE_USER
+from tests.crm.inbox.conftest import LINE_USER
 
 
 def _conversation(session, conversation_id) -> Conversation:

@@ -11,7 +11,7 @@ from core.db import utcnow
 from crm.inbox import live
 from crm.models import Conversation, Message
 from tests.factories import line_text
-from tests.inbox.conftest import LINE_USER
+from tests.crm.inbox.conftest import LINE_USER
 
 
 def _events(frames):
