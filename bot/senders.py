@@ -1,7 +1,7 @@
 """The sender registry: one `Sender` per channel turns neutral replies into platform calls.
 
-Bot replies, staff replies and broadcasts all go through `deliver_batch`, which keeps the
-outbound message rows (status, error, attempts) in step with what the platform said.
+The outbound path (crm.outbound) calls them for bot replies, staff replies, test-sends and
+broadcasts alike, and keeps the outbound message rows in step with what the platform said.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import pytest
 
 from crm.inbox import i18n
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TEMPLATES = ROOT / "crm" / "inbox" / "templates" / "inbox"
 MARKETING = ROOT / "broadcasts" / "templates" / "marketing"  # the marketer's screens use the same catalog
 
