@@ -223,12 +223,13 @@ def new_campaign(rt, rules=None, channels=None) -> int:
 def cancel(rt, campaign_id: int) -> None:
     """Stop the rest of a campaign (the Telegram share in the dispatch phases)."""
     from broadcasts import campaigns as cmp
+    from broadcasts.campaign_message import CampaignError
     from core.db import session_scope
 
     try:
         with session_scope(rt.engine) as session:
             cmp.cancel(session=session, campaign_id=campaign_id)
-    except cmp.CampaignError:
+    except CampaignError:
         pass  # already done
 
 
@@ -244,8 +245,8 @@ def fan_out(label: str, url: str, queue_url: str, n: int, fake_line: FakeLine, f
     """Resolve, chunk and send the LINE share of a campaign to everyone through `sapa worker`."""
     from core.queue import configure_queue
     from bot.runtime import build_runtime
-    from core.runtime import Runtime, set_runtime
-    from broadcasts import fanout, tasks
+    from core.runtime import set_runtime
+    from broadcasts import runs, tasks
     from broadcasts.models import CampaignRun, CampaignRecipient
 
     settings, env = settings_for(url, queue_url, fake_line, fake_telegram)
@@ -281,14 +282,14 @@ def fan_out(label: str, url: str, queue_url: str, n: int, fake_line: FakeLine, f
             result["resolve_s"] = round(time.perf_counter() - started, 2)
             line_started = time.perf_counter()
         else:
-            run_id = fanout.open_run(rt, campaign_id, "now")
+            run_id = runs.open_run(rt, campaign_id, "now")
             started = time.perf_counter()
-            targeted = fanout.resolve(rt, run_id)
+            targeted = runs.resolve(rt, run_id)
             result["resolve_s"] = round(time.perf_counter() - started, 2)
             result["deliveries"] = targeted
             started = time.perf_counter()
-            fanout.check_quota(rt, run_id)
-            plan = fanout.dispatch(rt, run_id)
+            runs.check_quota(rt, run_id)
+            plan = runs.dispatch(rt, run_id)
             result["chunk_s"] = round(time.perf_counter() - started, 2)
             result["line_chunks"] = len(plan.chunks)
             line_started = time.perf_counter()
@@ -326,7 +327,7 @@ def telegram_rate(label: str, queue_url: str, messages: int, fake_line: FakeLine
     """A bounded Telegram campaign through 2 worker processes with the fake enforcing the limits."""
     from core.queue import configure_queue
     from bot.runtime import build_runtime
-    from core.runtime import Runtime, set_runtime
+    from core.runtime import set_runtime
     from broadcasts import tasks
 
     url = f"sqlite:///{tmp}/telegram-{label}.db"

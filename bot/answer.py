@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from broadcasts import campaigns, consent
+from broadcasts import consent, results
+from broadcasts.campaign_message import button_reply, variant_message
 from broadcasts.journeys import welcome_text
 from broadcasts.models import Campaign
 from core import messages as m
@@ -70,7 +71,7 @@ class CampaignReads:
     def campaign_answer(self, campaign_id: int, variant: str, position: int) -> str | None:
         """The answer of a campaign's reply button."""
         campaign = self._session.get(Campaign, campaign_id)
-        return campaigns.button_reply(campaigns.variant_message(campaign, variant), position) if campaign else None
+        return button_reply(variant_message(campaign, variant), position) if campaign else None
 
 
 def understand(rt: Runtime, session: Session, inbound: m.Inbound) -> Any:
@@ -274,7 +275,7 @@ def _set_opt_out(at: _Target, effect: fx.SetOptOut) -> list[m.Reply]:
 
 
 def _record_click(at: _Target, effect: fx.RecordClick) -> list[m.Reply]:
-    campaigns.record_click(session=at.session, campaign_id=effect.campaign_id, variant=effect.variant,
+    results.record_click(session=at.session, campaign_id=effect.campaign_id, variant=effect.variant,
                            contact_id=at.contact_id)
     return []
 

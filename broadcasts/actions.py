@@ -11,7 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from broadcasts import campaigns as cmp
-from broadcasts import fanout
+from broadcasts import delivery, results
+from broadcasts.campaign_message import RenderContext, render
 from broadcasts.scheduler import run_key
 from broadcasts.tasks import enqueue_campaign, enqueue_run
 from core.db import session_scope, utcnow
@@ -51,10 +52,10 @@ def send_winner(*, engine: Engine, settings: Settings, campaign_id: int,
                 variant: str | None = None) -> tuple[str, int]:
     """End an A/B test: the named (or best) variant goes to the rest; (winner, rows released). CampaignError when refused."""
     with Session(engine) as session:
-        winner = cmp.choose_winner(session=session, campaign_id=campaign_id,
+        winner = results.choose_winner(session=session, campaign_id=campaign_id,
                                    attribution_days=settings.broadcasts.attribution_days, variant=variant)
         run = cmp.open_run(session=session, campaign_id=campaign_id)
-    released = fanout.release_winner(get_runtime(), campaign_id, winner)
+    released = delivery.release_winner(get_runtime(), campaign_id, winner)
     if run is not None:
         enqueue_run(run.id)
     return winner, released
@@ -65,10 +66,10 @@ def render_preview(settings: Settings, message: dict[str, Any], name: str = "Bud
     """How a validated message renders on LINE and on Telegram: channel -> reply payloads."""
     rendered = {}
     for channel in ("line", "telegram"):
-        ctx = cmp.RenderContext(campaign_id=0, variant="", channel=channel, shop=settings.bot.shop_name,
+        ctx = RenderContext(campaign_id=0, variant="", channel=channel, shop=settings.bot.shop_name,
                                 public_url=settings.public_url, secret=settings.secret_key, name=name,
                                 promotion=promotion)
-        rendered[channel] = [reply.to_payload() for reply in cmp.render(message, ctx, settings.tz)]
+        rendered[channel] = [reply.to_payload() for reply in render(message, ctx, settings.tz)]
     return rendered
 
 
@@ -88,7 +89,7 @@ def csv_response(engine: Engine, campaign_id: int) -> Response:
     """Every delivery of the campaign as a streamed CSV download (batches of 1,000 rows)."""
     def generate() -> Iterator[str]:
         with Session(engine) as session:
-            yield from stream_csv(cmp.CSV_COLUMNS, cmp.export_rows(session=session, campaign_id=campaign_id))
+            yield from stream_csv(results.CSV_COLUMNS, results.export_rows(session=session, campaign_id=campaign_id))
 
     return Response(stream_with_context(generate()), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}.csv"'})

@@ -139,6 +139,7 @@ def campaigns_create(name, text, message_json, segment_id, rules_json, send_at, 
                      trim, draft) -> None:
     """Create a campaign: now, at a time, or recurring."""
     from broadcasts import campaigns as cmp
+    from broadcasts.campaign_message import CampaignError
     from broadcasts.tasks import enqueue_campaign
 
     settings, engine = _context()
@@ -160,7 +161,7 @@ def campaigns_create(name, text, message_json, segment_id, rules_json, send_at, 
                 promotion_id=promotion_id, quota_policy="trim" if trim else settings.broadcasts.quota_policy,
                 draft=draft, misfire_grace_seconds=settings.broadcasts.misfire_grace_seconds, created_by="cli")
             campaign_id, status = campaign.id, campaign.status
-    except cmp.CampaignError as exc:
+    except CampaignError as exc:
         raise _campaign_failure(exc) from None
     if status == "sending":
         _queue(settings)
@@ -180,6 +181,7 @@ def campaigns_create(name, text, message_json, segment_id, rules_json, send_at, 
 def campaigns_list(status: str | None) -> None:
     """Campaigns, newest first."""
     from broadcasts import campaigns as cmp
+    from broadcasts import results
 
     settings, engine = _context()
     with Session(engine) as session:
@@ -187,7 +189,7 @@ def campaigns_list(status: str | None) -> None:
         if not rows:
             click.echo("no campaigns yet: create one with `sapa campaigns create --name ... --text ...`")
         for row in rows:
-            stats = cmp.stats(session=session, campaign_id=row.id,
+            stats = results.stats(session=session, campaign_id=row.id,
                               attribution_days=settings.broadcasts.attribution_days)
             when = row.recurrence or (row.send_at.isoformat()[:16] if row.send_at else "now")
             click.echo(f"{row.id:>5}  {row.status:<10} {row.name[:30]:<30} {when:<17} "
@@ -200,16 +202,18 @@ def campaigns_list(status: str | None) -> None:
 def campaigns_show(campaign_id: int, as_json: bool) -> None:
     """A campaign's status, stats and notices."""
     from broadcasts import campaigns as cmp
+    from broadcasts import results
+    from broadcasts.campaign_message import CampaignError
 
     settings, engine = _context()
     with Session(engine) as session:
         try:
             campaign = cmp.get_campaign(session=session, campaign_id=campaign_id)
-        except cmp.CampaignError as exc:
+        except CampaignError as exc:
             raise click.ClickException(f"{exc}; see `sapa campaigns list`") from None
-        stats = cmp.stats(session=session, campaign_id=campaign_id,
+        stats = results.stats(session=session, campaign_id=campaign_id,
                           attribution_days=settings.broadcasts.attribution_days)
-        per = cmp.stats(session=session, campaign_id=campaign_id, attribution_days=settings.broadcasts.attribution_days,
+        per = results.stats(session=session, campaign_id=campaign_id, attribution_days=settings.broadcasts.attribution_days,
                         by_variant=True) if campaign.variants else {}
     if as_json:
         click.echo(json.dumps({"id": campaign.id, "status": campaign.status, "stats": stats, "variants": per,
@@ -218,7 +222,7 @@ def campaigns_show(campaign_id: int, as_json: bool) -> None:
     click.echo(f"# {campaign.name} (campaign {campaign.id}): {campaign.status}")
     if campaign.notice:
         click.echo(f"! {campaign.notice}")
-    for key in cmp.STAT_KEYS + ("skipped", "queued", "revenue"):
+    for key in results.STAT_KEYS + ("skipped", "queued", "revenue"):
         click.echo(f"  {key:<9} {stats[key]:>10,}")
     for reason, n in sorted(stats["failed_by_reason"].items()):
         click.echo(f"  {reason:<24} {n:>6,}")
@@ -232,6 +236,7 @@ def campaigns_show(campaign_id: int, as_json: bool) -> None:
 def _change(action: str, campaign_id: int, trim: bool = False) -> None:
     from broadcasts import actions
     from broadcasts import campaigns as cmp
+    from broadcasts.campaign_message import CampaignError
 
     settings, engine = _context()
     try:
@@ -242,7 +247,7 @@ def _change(action: str, campaign_id: int, trim: bool = False) -> None:
         else:
             with session_scope(engine) as session:
                 status = getattr(cmp, action)(session=session, campaign_id=campaign_id).status
-    except cmp.CampaignError as exc:
+    except CampaignError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"campaign {campaign_id} is {status}. Watch: sapa campaigns show {campaign_id}")
 
@@ -275,14 +280,14 @@ def campaigns_cancel(campaign_id: int) -> None:
 def campaigns_winner(campaign_id: int, variant: str | None) -> None:
     """End an A/B test: the winning variant goes to the rest of the audience."""
     from broadcasts import actions
-    from broadcasts import campaigns as cmp
+    from broadcasts.campaign_message import CampaignError
 
     settings, engine = _context()
     _queue(settings)  # the rest of the audience is queued
     try:
         winner, released = actions.send_winner(engine=engine, settings=settings, campaign_id=campaign_id,
                                                variant=variant)
-    except cmp.CampaignError as exc:
+    except CampaignError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"variant {winner} wins; {released:,} more recipients queued. Watch: sapa campaigns show {campaign_id}")
 
@@ -294,18 +299,20 @@ def campaigns_winner(campaign_id: int, variant: str | None) -> None:
 def campaigns_export(campaign_id: int, output: str | None) -> None:
     """Every delivery of the campaign as CSV."""
     from broadcasts import campaigns as cmp
+    from broadcasts import results
+    from broadcasts.campaign_message import CampaignError
 
     _settings, engine = _context()
     handle = open(output, "w", newline="", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
     try:
         writer = SafeWriter(handle)
-        writer.writerow(cmp.CSV_COLUMNS)
+        writer.writerow(results.CSV_COLUMNS)
         n = 0
         with Session(engine) as session:
             cmp.get_campaign(session=session, campaign_id=campaign_id)
-            for n, row in enumerate(cmp.export_rows(session=session, campaign_id=campaign_id), 1):
+            for n, row in enumerate(results.export_rows(session=session, campaign_id=campaign_id), 1):
                 writer.writerow(row)
-    except cmp.CampaignError as exc:
+    except CampaignError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         if output:
@@ -320,7 +327,8 @@ def campaigns_export(campaign_id: int, output: str | None) -> None:
 def campaigns_test(campaign_id: int, targets: tuple[str, ...]) -> None:
     """Send the campaign to staff members' linked chat accounts only (linked with a code on /inbox/me)."""
     from broadcasts import campaigns as cmp
-    from broadcasts.fanout import test_send
+    from broadcasts.campaign_message import CampaignError
+    from broadcasts.delivery import test_send
     from crm import staff_links
 
     _settings, engine = _context()
@@ -337,7 +345,7 @@ def campaigns_test(campaign_id: int, targets: tuple[str, ...]) -> None:
             parsed.append(proven)
         try:
             campaign = cmp.get_campaign(session=session, campaign_id=campaign_id)
-        except cmp.CampaignError as exc:
+        except CampaignError as exc:
             raise click.ClickException(str(exc)) from None
         session.expunge(campaign)
     for target, outcome in test_send(get_runtime(), campaign, parsed):
@@ -348,34 +356,35 @@ def campaigns_test(campaign_id: int, targets: tuple[str, ...]) -> None:
 @click.argument("campaign_id", type=int)
 def campaigns_run(campaign_id: int) -> None:
     """Send a due campaign in the foreground with progress (instead of a worker)."""
-    from broadcasts import fanout
+    from broadcasts import delivery, runs
+    from crm.outbound import RetryLater
 
     rt = get_runtime()
-    run_id = fanout.open_run(rt, campaign_id, "now")
+    run_id = runs.open_run(rt, campaign_id, "now")
     if run_id is None:
         raise click.ClickException("this campaign is not due (draft, done or cancelled); see `sapa campaigns show`")
     with click.progressbar(length=1, label="resolving audience") as bar:
         def progress(done: int, total: int) -> None:
             bar.length = max(total, 1)
             bar.update(done - bar.pos)
-        targeted = fanout.resolve(rt, run_id, progress)
+        targeted = runs.resolve(rt, run_id, progress)
     click.echo(f"{targeted:,} deliveries")
-    notice = fanout.check_quota(rt, run_id)
+    notice = runs.check_quota(rt, run_id)
     if notice:
         click.echo(notice)
-    plan = fanout.dispatch(rt, run_id)
+    plan = runs.dispatch(rt, run_id)
     if plan.wait_until is not None:
         raise click.ClickException(f"quiet hours: run it again after {plan.wait_until.isoformat()}")
     work = [("chunk", c) for c in plan.chunks] + \
-        [("range", r) for r in fanout.iter_ranges(rt, run_id, rt.settings.broadcasts.send_batch)]
+        [("range", r) for r in runs.iter_ranges(rt, run_id, rt.settings.broadcasts.send_batch)]
     with click.progressbar(work, label="sending") as bar:
         for kind, item in bar:
             try:
                 if kind == "chunk":
-                    fanout.send_chunk(rt, run_id, item)
+                    delivery.send_chunk(rt, run_id, item)
                 else:
-                    fanout.send_range(rt, run_id, *item)
-            except fanout.RetryLater as exc:
+                    delivery.send_range(rt, run_id, *item)
+            except RetryLater as exc:
                 click.echo(f"\n  will retry later: {exc}")
     click.echo(f"done. Results: sapa campaigns show {campaign_id}")
 
@@ -403,7 +412,7 @@ def journeys_list() -> None:
 
 def _switch(key: str, enabled: bool, text: str | None) -> None:
     from broadcasts import journeys as data
-    from broadcasts.campaigns import CampaignError
+    from broadcasts.campaign_message import CampaignError
 
     _settings, engine = _context()
     try:

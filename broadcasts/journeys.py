@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from broadcasts.campaigns import CampaignError, validate_message
+from broadcasts.campaign_message import CampaignError, validate_message
 from broadcasts.models import Campaign, Journey
 from broadcasts.scheduler import clock_runtime
 from broadcasts.tasks import enqueue_campaign

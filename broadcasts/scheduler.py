@@ -18,7 +18,7 @@ from apscheduler.triggers.date import DateTrigger
 from sqlmodel import Session, select
 
 from broadcasts import campaigns as cmp
-from broadcasts import fanout
+from broadcasts import delivery, results
 from broadcasts import schedule as sched
 from broadcasts.models import Campaign, CampaignRun
 from broadcasts.tasks import enqueue_campaign, enqueue_run, requeue_stale_runs
@@ -163,9 +163,9 @@ def decide_ab_tests(now: datetime | None = None) -> list[tuple[int, str]]:
                 due.append((campaign.id, run.id))
     for campaign_id, run_id in due:
         with Session(runtime.engine) as session:
-            winner = cmp.choose_winner(session=session, campaign_id=campaign_id,
+            winner = results.choose_winner(session=session, campaign_id=campaign_id,
                                        attribution_days=runtime.settings.broadcasts.attribution_days)
-        fanout.release_winner(runtime, campaign_id, winner)
+        delivery.release_winner(runtime, campaign_id, winner)
         enqueue_run(run_id)
         log.info("campaign %s: variant %s won the A/B test", campaign_id, winner)
         decided.append((campaign_id, winner))

@@ -18,6 +18,7 @@ from handlers.handoff import HandoffHandler, UnsureHandler
 from handlers.location import LocationHandler
 from handlers.marketing import CampaignButtonHandler, OptOutHandler, WelcomeJourneyHandler
 from handlers.menu import MenuHandler, StalePostbackHandler, postback_intent
+from handlers.nlu import analyze, get_model
 from handlers.orders import CancelOrderHandler, OrderHandler, OrderStatusHandler
 from handlers.promotions import PromotionHandler
 from handlers.staff_link import StaffLinkHandler
@@ -85,8 +86,6 @@ class Router:
 
 def nlu_understanding(model_path: str, threshold: float) -> Callable[[str, Context], object]:
     """The NLU step: analyze text against the shop's catalog with the trained model."""
-    from handlers.nlu import analyze, get_model
-
     def understand(text: str, ctx: Context) -> object:
         ctx.threshold = threshold
         catalog = ctx.data.catalog() if ctx.data is not None else ()

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from broadcasts import campaigns as cmp
 from broadcasts import segments as seg
+from broadcasts.campaign_message import CampaignError
 
 from crm.api.base import (
     ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, api_error, dump, enum_arg, enum_param, int_arg, json_body,
@@ -30,7 +30,7 @@ def segment_error(exc: seg.SegmentError) -> ApiError:
     return ApiError(422, "invalid rules", exc.details)
 
 
-def campaign_error(exc: cmp.CampaignError) -> ApiError:
+def campaign_error(exc: CampaignError) -> ApiError:
     """The answer to a refused campaign: its own status (404, 409), or a 422 naming the field."""
     if exc.status != 422:
         return ApiError(exc.status, str(exc))

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from broadcasts import actions
 from broadcasts import campaigns as cmp
+from broadcasts import results
 from broadcasts.api.base import (
     ApiError, broadcasts_api, campaign_error, dump, enum_arg, int_arg, read_body, require_token,
 )
@@ -19,7 +20,8 @@ from broadcasts.api.schemas import (
     MessagePreview, RenderedPreview, Results, ResumeBody, Stats, TestResult, TestResults, TestSend, TimePoint,
     TimeSeries, WinnerBody,
 )
-from broadcasts.fanout import test_send as send_test
+from broadcasts.campaign_message import CampaignError, validate_message
+from broadcasts.delivery import test_send as send_test
 from broadcasts.models import Campaign
 from broadcasts.scheduler import trigger_for
 from broadcasts.tasks import enqueue_campaign
@@ -37,10 +39,10 @@ def _results(item: dict[str, Any]) -> Results:
 def campaign_public(session: Session, campaign: Campaign) -> CampaignPublic:
     """The API shape of a campaign with its stats (and per-variant results)."""
     days = settings().broadcasts.attribution_days
-    totals = cmp.stats(session=session, campaign_id=campaign.id, attribution_days=days)
+    totals = results.stats(session=session, campaign_id=campaign.id, attribution_days=days)
     variants = {}
     if campaign.variants:
-        per = cmp.stats(session=session, campaign_id=campaign.id, attribution_days=days, by_variant=True)
+        per = results.stats(session=session, campaign_id=campaign.id, attribution_days=days, by_variant=True)
         variants = {name: _results(item) for name, item in per.items() if name}
     next_run = None
     if campaign.status == "scheduled":
@@ -50,7 +52,7 @@ def campaign_public(session: Session, campaign: Campaign) -> CampaignPublic:
             next_run = None
     return CampaignPublic(
         id=campaign.id, name=campaign.name, status=campaign.status,
-        stats=Stats(**{key: totals[key] for key in cmp.STAT_KEYS}), results=_results(totals), variants=variants,
+        stats=Stats(**{key: totals[key] for key in results.STAT_KEYS}), results=_results(totals), variants=variants,
         segment_id=campaign.segment_id, rules=campaign.rules or {}, channels=list(campaign.channels or []),
         message=campaign.message or {}, send_at=campaign.send_at, recurrence=campaign.recurrence,
         timezone=campaign.timezone, next_run_at=next_run, winner=campaign.winner, notice=campaign.notice or None,
@@ -82,7 +84,7 @@ def create_campaign():
                 draft=body.draft, misfire_grace_seconds=config.broadcasts.misfire_grace_seconds,
                 created_by=f"api:{getattr(g, 'api_token_name', '')}")
             campaign_id, status = campaign.id, campaign.status
-    except cmp.CampaignError as exc:
+    except CampaignError as exc:
         raise campaign_error(exc) from None
     if status == "sending":
         enqueue_campaign(campaign_id, "now")
@@ -110,7 +112,7 @@ def get_campaign(campaign_id: int):
     with Session(engine()) as session:
         try:
             campaign = cmp.get_campaign(session=session, campaign_id=campaign_id)
-        except cmp.CampaignError as exc:
+        except CampaignError as exc:
             raise campaign_error(exc) from None
         return dump(campaign_public(session, campaign))
 
@@ -119,7 +121,7 @@ def _change(campaign_id: int, action) -> Any:
     try:
         with session_scope(engine()) as session:
             result = action(session)
-    except cmp.CampaignError as exc:
+    except CampaignError as exc:
         raise campaign_error(exc) from None
     return result
 
@@ -148,7 +150,7 @@ def resume_campaign(campaign_id: int):
     try:
         campaign_id_, status = actions.resume(engine=engine(), settings=settings(), campaign_id=campaign_id,
                                               quota_policy=body.quota_policy)
-    except cmp.CampaignError as exc:
+    except CampaignError as exc:
         raise campaign_error(exc) from None
     return dump(CampaignCreated(id=campaign_id_, status=status))
 
@@ -160,7 +162,7 @@ def choose_winner(campaign_id: int):
     body = read_body(WinnerBody) if request.get_data() else WinnerBody()
     try:
         actions.send_winner(engine=engine(), settings=settings(), campaign_id=campaign_id, variant=body.variant)
-    except cmp.CampaignError as exc:
+    except CampaignError as exc:
         raise campaign_error(exc) from None
     with Session(engine()) as session:
         return dump(campaign_public(session, session.get(Campaign, campaign_id)))
@@ -177,7 +179,7 @@ def test_send(campaign_id: int):
     with Session(engine()) as session:
         try:
             campaign = cmp.get_campaign(session=session, campaign_id=campaign_id)
-        except cmp.CampaignError as exc:
+        except CampaignError as exc:
             raise campaign_error(exc) from None
         targets, errors = _proven_targets(session, body)
         if errors:
@@ -186,9 +188,9 @@ def test_send(campaign_id: int):
         if variant and variant not in [v["name"] for v in campaign.variants or []]:
             raise ApiError(422, "invalid fields", [{"field": "variant", "message": "no such variant"}])
         session.expunge(campaign)
-    results = send_test(get_runtime(), campaign, targets, variant)
+    outcomes = send_test(get_runtime(), campaign, targets, variant)
     return dump(TestResults(items=[TestResult(channel=target.channel, external_id=target.external_id,
-                                               status=o.status, error=o.error) for target, o in results]))
+                                               status=o.status, error=o.error) for target, o in outcomes]))
 
 
 NOT_PROVEN = "not a linked staff account (staff link their own accounts with a code on the inbox's My chat accounts page)"
@@ -218,8 +220,8 @@ def preview_message():
     """How a message renders on LINE and on Telegram (neutral replies, variables filled)."""
     body = read_body(MessagePreview)
     try:
-        message = cmp.validate_message(body.message)
-    except cmp.CampaignError as exc:
+        message = validate_message(body.message)
+    except CampaignError as exc:
         raise campaign_error(exc) from None
     return dump(RenderedPreview(**actions.render_preview(settings(), message, body.name)))
 
@@ -232,9 +234,9 @@ def campaign_timeseries(campaign_id: int):
     with Session(engine()) as session:
         try:
             cmp.get_campaign(session=session, campaign_id=campaign_id)
-        except cmp.CampaignError as exc:
+        except CampaignError as exc:
             raise campaign_error(exc) from None
-        items = cmp.timeseries(session=session, campaign_id=campaign_id, bucket=bucket)
+        items = results.timeseries(session=session, campaign_id=campaign_id, bucket=bucket)
         return dump(TimeSeries(bucket=bucket, items=[TimePoint(**item) for item in items]))
 
 
@@ -245,7 +247,7 @@ def export_campaign(campaign_id: int):
     with Session(engine()) as session:
         try:
             cmp.get_campaign(session=session, campaign_id=campaign_id)
-        except cmp.CampaignError as exc:
+        except CampaignError as exc:
             raise campaign_error(exc) from None
     return actions.csv_response(engine(), campaign_id)
 

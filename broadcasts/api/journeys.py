@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from broadcasts import actions
-from broadcasts import campaigns as cmp
 from broadcasts import consent as consent_data
 from broadcasts import journeys as journey_data
 from broadcasts.api.base import ApiError, broadcasts_api, campaign_error, dump, read_body, require_token
 from broadcasts.api.schemas import ConsentBody, ConsentPublic, JourneyList, JourneyPublic, JourneyUpdate, Quota
+from broadcasts.campaign_message import CampaignError
 
 from core.db import session_scope
 from crm.models import Contact
@@ -37,7 +37,7 @@ def update_journey(key: str):
             row = journey_data.update(session=session, key=key, enabled=body.enabled, message=body.message,
                                       options=body.options)
             return dump(_journey_public(row))
-    except cmp.CampaignError as exc:
+    except CampaignError as exc:
         raise campaign_error(exc) from None
 
 

@@ -11,7 +11,8 @@ from itsdangerous import BadSignature, Signer
 from sqlalchemy import select
 from sqlmodel import Session
 
-from broadcasts import campaigns as cmp
+from broadcasts import results
+from broadcasts.campaign_message import link_signature
 from broadcasts.models import CampaignRecipient, TrackedLink
 
 from core.db import session_scope
@@ -47,7 +48,7 @@ def _recipient(session: Session, link: TrackedLink, secret: str) -> tuple[int | 
     number, _, signature = request.args.get("d", "").partition(".")
     delivery_id = as_id(number)
     if delivery_id is None or not hmac.compare_digest(
-            signature.encode(), cmp.link_signature(secret, link.token, delivery_id).encode()):
+            signature.encode(), link_signature(secret, link.token, delivery_id).encode()):
         return None, None
     delivery = session.get(CampaignRecipient, delivery_id)
     if delivery is None or delivery.campaign_id != link.campaign_id:
@@ -70,7 +71,7 @@ def follow_link(token: str):
         else:  # a multicast link: one URL for up to 500 people, so the clicker is told apart by client
             anonymous, cookie = _visitor(secret)
             visitor = f"v:{anonymous}"
-        cmp.record_link_click(session=session, link=link, visitor=visitor, contact_id=contact_id,
+        results.record_link_click(session=session, link=link, visitor=visitor, contact_id=contact_id,
                               delivery_id=delivery_id)
         target = link.url
     response = redirect(target, code=302)

@@ -3,7 +3,8 @@ location-based offers, and each staff member's own chat accounts (for test-sends
 
 Thin views in the inbox's frame (`inbox/base.html`, `permission_required`, `t`, `data.audit`)
 over the same functions the REST API and the CLI call: the segment compiler
-(`broadcasts.segments`), campaign storage, rendering and stats (`broadcasts.campaigns`), and
+(`broadcasts.segments`), campaign storage (`broadcasts.campaigns`), rendering
+(`broadcasts.campaign_message`) and stats (`broadcasts.results`), and
 the launch/resume/winner/preview/quota actions (`broadcasts.actions`). A refused write
 re-renders the form with the reason (status 400/409/422) and writes nothing.
 One module per job: `segments`, `campaign_form` + `campaigns`, `journeys` (and offers),

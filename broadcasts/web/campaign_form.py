@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from broadcasts import campaigns as cmp
 from broadcasts import segments as seg
+from broadcasts.campaign_message import MAX_BUTTONS, VARIABLES
 from broadcasts.models import Campaign, Segment
 from broadcasts.web.base import builder_context, line_audience, quota
 from crm import promotions as promo_data
@@ -36,7 +36,7 @@ def buttons(form, prefix: str, rows: int) -> list[dict[str, str]]:
 
 def message_of(form, suffix: str = "") -> dict[str, Any]:
     """The message of the form (variant B's fields end in `_b`)."""
-    message = {"text": form.get(f"text{suffix}", ""), "buttons": buttons(form, f"btn{suffix}", cmp.MAX_BUTTONS),
+    message = {"text": form.get(f"text{suffix}", ""), "buttons": buttons(form, f"btn{suffix}", MAX_BUTTONS),
                "quick_replies": buttons(form, f"qr{suffix}", 4)}
     image = form.get(f"image_url{suffix}", "").strip()
     if image:
@@ -105,9 +105,9 @@ def campaign_values(form) -> dict[str, Any]:
 def form_context(db: Session, form: dict[str, Any]) -> dict[str, Any]:
     """What the campaign form's template needs besides the form's own values."""
     return {"form": form, "segments": db.execute(select(Segment).order_by(Segment.name)).scalars().all(),
-            "promotions": promo_data.list_promotions(session=db), "variables": cmp.VARIABLES,
+            "promotions": promo_data.list_promotions(session=db), "variables": VARIABLES,
             "builder": builder_context(db), "cron_presets": CRON_PRESETS, "quota": quota(),
-            "default_policy": settings().broadcasts.quota_policy, "max_buttons": cmp.MAX_BUTTONS}
+            "default_policy": settings().broadcasts.quota_policy, "max_buttons": MAX_BUTTONS}
 
 
 def form_from_campaign(campaign: Campaign, copy: bool = True) -> dict[str, Any]:

@@ -13,9 +13,11 @@ from sqlmodel import Session
 
 from broadcasts import actions
 from broadcasts import campaigns as cmp
+from broadcasts import results
 from broadcasts import schedule as sched
 from broadcasts import segments as seg
-from broadcasts.fanout import test_send
+from broadcasts.campaign_message import CampaignError, validate_message
+from broadcasts.delivery import test_send
 from broadcasts.models import Campaign, Segment
 from broadcasts.tasks import enqueue_campaign
 from broadcasts.web.base import campaign_or_404, line_audience, marketing, quota
@@ -48,7 +50,7 @@ def campaigns():
     status = request.args.get("status") or None
     days = settings().broadcasts.attribution_days
     with Session(engine()) as db:
-        rows = [(c, cmp.stats(session=db, campaign_id=c.id, attribution_days=days), _next_runs(c, 1))
+        rows = [(c, results.stats(session=db, campaign_id=c.id, attribution_days=days), _next_runs(c, 1))
                 for c in cmp.list_campaigns(session=db, status=status, limit=50)]
         return render_template("marketing/campaigns.html", rows=rows, status=status, quota=quota(),
                                statuses=("draft", "scheduled", "sending", "done", "paused", "cancelled"))
@@ -105,7 +107,7 @@ def _save_campaign(editing: Campaign | None):
                        target_type="campaign", target_id=campaign.id,
                        details={"name": campaign.name, "status": campaign.status})
             campaign_id, status = campaign.id, campaign.status
-    except cmp.CampaignError as exc:
+    except CampaignError as exc:
         error = FormError(exc.field or "", str(exc))
         flash(t("err_campaign", arg=str(exc)), "error")
         return _campaign_page(values, error, exc.status if exc.status in (404, 409) else 422, editing=editing)
@@ -145,10 +147,10 @@ def campaign_preview():
             promotion = db.get(promo_data.Promotion, promotion_id)
         for suffix in ("", "_b") if form.get("ab") else ("",):
             try:
-                message = cmp.validate_message(message_of(form, suffix))
+                message = validate_message(message_of(form, suffix))
                 out["render" + suffix] = actions.render_preview(config, message, current_staff().display_name or "Budi",
                                                                 promotion)
-            except cmp.CampaignError as exc:
+            except CampaignError as exc:
                 out["errors"].append({"field": (exc.field or "") + suffix, "message": str(exc)})
         if form.get("when") == "cron":
             try:
@@ -200,12 +202,12 @@ def campaign(campaign_id: int):
     bucket = request.args.get("bucket") if request.args.get("bucket") in ("minute", "hour", "day") else "hour"
     with Session(engine()) as db:
         campaign = campaign_or_404(db, campaign_id)
-        totals = cmp.stats(session=db, campaign_id=campaign_id, attribution_days=days)
+        totals = results.stats(session=db, campaign_id=campaign_id, attribution_days=days)
         variants = {}
         if campaign.variants:
-            per = cmp.stats(session=db, campaign_id=campaign_id, attribution_days=days, by_variant=True)
+            per = results.stats(session=db, campaign_id=campaign_id, attribution_days=days, by_variant=True)
             variants = {v["name"]: per.get(v["name"]) for v in campaign.variants}
-        series = cmp.timeseries(session=db, campaign_id=campaign_id, bucket=bucket)
+        series = results.timeseries(session=db, campaign_id=campaign_id, bucket=bucket)
         segment = db.get(Segment, campaign.segment_id) if campaign.segment_id else None
         promotion = db.get(promo_data.Promotion, campaign.promotion_id) if campaign.promotion_id else None
         linked = bool(staff_links.targets_of(session=db, staff_user_id=current_staff().id))
@@ -227,7 +229,7 @@ def _act(campaign_id: int, action: str, run) -> Any:
     """Run one campaign action, audit it, and answer with a redirect and a flash."""
     try:
         result = run()
-    except cmp.CampaignError as exc:
+    except CampaignError as exc:
         flash(t("err_campaign", arg=str(exc)), "error")
         return redirect(url_for("marketing.campaign", campaign_id=campaign_id), 303)
     with session_scope(engine()) as db:
@@ -303,12 +305,12 @@ def campaign_test(campaign_id: int):
         if variant and variant not in [v["name"] for v in campaign.variants or []]:
             abort(400)
         db.expunge(campaign)
-    results = test_send(get_runtime(), campaign, targets, variant, staff_user_id=staff.id)
+    outcomes = test_send(get_runtime(), campaign, targets, variant, staff_user_id=staff.id)
     with session_scope(engine()) as db:
         data.audit(session=db, staff=staff, action="campaign.test", target_type="campaign", target_id=campaign_id,
                    details={"targets": [f"{target.channel}:{target.external_id}" for target in targets],
-                            "statuses": [outcome.status for _, outcome in results]})
-    for target, outcome in results:
+                            "statuses": [outcome.status for _, outcome in outcomes]})
+    for target, outcome in outcomes:
         channel = t(f"ch_{target.channel}")
         if outcome.status in ("sent", "unknown"):
             flash(t("test_sent", channel=channel), "info")

@@ -9,10 +9,10 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlmodel import Session
 
-from broadcasts import campaigns as cmp
 from broadcasts import journeys as journey_data
 from broadcasts import schedule as sched
 from broadcasts import segments as seg
+from broadcasts.campaign_message import VARIABLES, CampaignError
 from broadcasts.web.base import marketing
 from broadcasts.web.campaign_form import buttons
 from core.db import session_scope, utcnow
@@ -33,7 +33,7 @@ def journeys():
         rows = journey_data.ensure(session=db)
         promotions = promo_data.list_promotions(session=db)
         return render_template("marketing/journeys.html", rows=rows, promotions=promotions,
-                               variables=cmp.VARIABLES)
+                               variables=VARIABLES)
 
 
 @marketing.post("/journeys/<key>")
@@ -65,7 +65,7 @@ def journey_update(key: str):
             journey_data.update(session=db, key=key, enabled=enabled, message=message, options=options)
             data.audit(session=db, staff=current_staff(), action="journey.update", target_type="journey",
                        details={"key": key, "enabled": enabled, "message": message, "options": options})
-    except cmp.CampaignError as exc:
+    except CampaignError as exc:
         flash(t("err_campaign", arg=str(exc)), "error")
         return redirect(url_for("marketing.journeys", _anchor=key), 303)
     flash(t("journey_saved", name=t(f"journey_{key}")), "info")

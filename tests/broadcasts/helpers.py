@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from broadcasts import campaigns, fanout
+from broadcasts import campaigns, delivery, runs
 from broadcasts.models import CampaignRecipient
 from core.db import session_scope, utcnow
 from crm.outbound import RetryLater
@@ -54,23 +54,23 @@ def make_campaign(rt, **kwargs) -> int:
 
 def run_to_end(rt, campaign_id: int, run_key: str = "now", rounds: int = 20) -> int:
     """Drive a run like the workers would (retrying what asks to be retried, without waiting)."""
-    run_id = fanout.open_run(rt, campaign_id, run_key)
+    run_id = runs.open_run(rt, campaign_id, run_key)
     if run_id is None:  # the campaign is done or cancelled
         return None
     for _ in range(rounds):
-        fanout.resolve(rt, run_id)
-        fanout.check_quota(rt, run_id)
-        plan = fanout.dispatch(rt, run_id)
+        runs.resolve(rt, run_id)
+        runs.check_quota(rt, run_id)
+        plan = runs.dispatch(rt, run_id)
         if not plan.chunks and not plan.direct:
             break
         for chunk in plan.chunks:
             try:
-                fanout.send_chunk(rt, run_id, chunk)
+                delivery.send_chunk(rt, run_id, chunk)
             except RetryLater:
                 pass
-        for first, last in fanout.iter_ranges(rt, run_id, rt.settings.broadcasts.send_batch):
+        for first, last in runs.iter_ranges(rt, run_id, rt.settings.broadcasts.send_batch):
             try:
-                fanout.send_range(rt, run_id, first, last, max_retries=1)
+                delivery.send_range(rt, run_id, first, last, max_retries=1)
             except RetryLater:
                 pass
     return run_id

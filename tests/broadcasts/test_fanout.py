@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from broadcasts import consent, fanout
-from broadcasts.campaigns import stats
+from broadcasts import consent, delivery, runs
+from broadcasts.results import stats
 from broadcasts.models import Campaign, CampaignRun, CampaignRecipient
 from core.db import session_scope, utcnow
 from crm.models import ChannelIdentity, Contact
@@ -61,16 +61,16 @@ def test_409_retry_key_conflict_counts_as_sent(runtime, fake_line):
 def test_a_chunk_caught_mid_send_is_resent_with_the_same_key_and_not_delivered_twice(runtime, fake_line):
     seed(runtime.engine, line=10)
     campaign_id = make_campaign(runtime)
-    run_id = fanout.open_run(runtime, campaign_id, "now")
-    fanout.resolve(runtime, run_id)
-    plan = fanout.dispatch(runtime, run_id)
-    fanout.send_chunk(runtime, run_id, plan.chunks[0])
+    run_id = runs.open_run(runtime, campaign_id, "now")
+    runs.resolve(runtime, run_id)
+    plan = runs.dispatch(runtime, run_id)
+    delivery.send_chunk(runtime, run_id, plan.chunks[0])
     # as if the worker died after LINE accepted but before the outcome was written
     with session_scope(runtime.engine) as session:
         session.execute(CampaignRecipient.__table__.update().values(status="sending", sent_at=None))
         session.execute(CampaignRun.__table__.update().values(status="sending", finished_at=None))
         session.execute(Campaign.__table__.update().values(status="sending"))
-    fanout.send_chunk(runtime, run_id, plan.chunks[0])
+    delivery.send_chunk(runtime, run_id, plan.chunks[0])
     keys = [call.headers["x-line-retry-key"] for call in fake_line.calls(MULTICAST)]
     assert len(keys) == 2 and keys[0] == keys[1]
     assert [call.status for call in fake_line.calls(MULTICAST)] == [200, 409]
@@ -104,8 +104,8 @@ def test_telegram_one_message_per_chat_403_marks_blocked_and_429_is_retried(runt
 def test_telegram_message_caught_mid_send_is_marked_unknown_not_resent(runtime, fake_telegram):
     seed(runtime.engine, telegram=3)
     campaign_id = make_campaign(runtime)
-    run_id = fanout.open_run(runtime, campaign_id, "now")
-    fanout.resolve(runtime, run_id)
+    run_id = runs.open_run(runtime, campaign_id, "now")
+    runs.resolve(runtime, run_id)
     with session_scope(runtime.engine) as session:
         first = session.execute(select(CampaignRecipient).order_by(CampaignRecipient.id)).scalars().first()
         first.status, first.sending_at = "sending", utcnow() - timedelta(hours=1)
@@ -149,14 +149,14 @@ def test_quiet_hours_hold_the_campaign_until_the_window_ends(runtime, fake_line)
     seed(runtime.engine, line=2)
     runtime.settings.broadcasts.quiet_hours = "21:00-08:00"
     campaign_id = make_campaign(runtime)
-    run_id = fanout.open_run(runtime, campaign_id, "now")
-    fanout.resolve(runtime, run_id)
+    run_id = runs.open_run(runtime, campaign_id, "now")
+    runs.resolve(runtime, run_id)
     late = datetime(2026, 12, 1, 22, 30, tzinfo=timezone(timedelta(hours=7)))  # 22:30 in Jakarta
-    plan = fanout.dispatch(runtime, run_id, now=late)
+    plan = runs.dispatch(runtime, run_id, now=late)
     assert plan.wait_until == datetime(2026, 12, 2, 1, 0, tzinfo=timezone.utc)  # 08:00 WIB
     assert not plan.chunks and not fake_line.calls(MULTICAST)
     noon = datetime(2026, 12, 2, 12, 0, tzinfo=timezone(timedelta(hours=7)))
-    assert fanout.dispatch(runtime, run_id, now=noon).chunks
+    assert runs.dispatch(runtime, run_id, now=noon).chunks
 
 
 def test_line_quota_refuses_before_sending_with_a_clear_message(runtime, fake_line):
@@ -219,7 +219,7 @@ def test_ab_variants_split_the_test_group_and_the_winner_goes_to_the_rest(runtim
     assert 40 <= first["sent"] <= 120 and first["held"] == 400 - first["sent"]
     texts = [call.json["messages"][0]["text"] for call in fake_line.calls(MULTICAST)]
     assert set(texts) == {"Versi A", "Versi B"}
-    released = fanout.release_winner(runtime, campaign_id, "B")
+    released = delivery.release_winner(runtime, campaign_id, "B")
     assert released == first["held"]
     run_to_end(runtime, campaign_id)
     assert statuses(runtime.engine, campaign_id) == {"sent": 400}
@@ -233,8 +233,8 @@ def test_ab_variants_split_the_test_group_and_the_winner_goes_to_the_rest(runtim
 def test_a_run_fired_twice_is_one_run(runtime, fake_line):
     seed(runtime.engine, line=5)
     campaign_id = make_campaign(runtime)
-    assert fanout.open_run(runtime, campaign_id, "2026-12-04T03:00:00+00:00") == \
-        fanout.open_run(runtime, campaign_id, "2026-12-04T03:00:00+00:00")
+    assert runs.open_run(runtime, campaign_id, "2026-12-04T03:00:00+00:00") == \
+        runs.open_run(runtime, campaign_id, "2026-12-04T03:00:00+00:00")
     run_to_end(runtime, campaign_id, "2026-12-04T03:00:00+00:00")
     run_to_end(runtime, campaign_id, "2026-12-04T03:00:00+00:00")
     assert set(fake_line.deliveries_per_user().values()) == {1}

@@ -9,11 +9,12 @@ import time
 import pytest
 from sqlalchemy import func, select, text
 
-from broadcasts import campaigns, fanout, recipient_history
+from broadcasts import campaigns, delivery, recipient_history, runs
 from broadcasts.models import Campaign, CampaignRecipient
 from crm import history
 from core.db import session_scope, utcnow
 from crm.models import ChannelIdentity, Conversation, Message
+from crm.outbound import RetryLater
 from tests.broadcasts.helpers import line_id, make_campaign, run_to_end, seed, statuses, tg_id
 from tests.factories import Webhooks, line_text
 from tests.crm.inbox.conftest import agent, as_role, staff  # noqa: F401 - fixtures
@@ -103,19 +104,19 @@ def test_opted_out_and_capped_contacts_get_no_row(runtime, session, fake_line):
 def test_a_retried_fan_out_adds_nothing_twice(runtime, session, fake_line, fake_telegram):
     ids = seed(runtime.engine, line=3, telegram=3)
     campaign_id = make_campaign(runtime)
-    run_id = fanout.open_run(runtime, campaign_id, "now")
-    fanout.resolve(runtime, run_id)
+    run_id = runs.open_run(runtime, campaign_id, "now")
+    runs.resolve(runtime, run_id)
     # as if the worker died after committing the rows but before recording its progress
     with session_scope(runtime.engine) as s:
         s.execute(text("UPDATE campaignrun SET status = 'resolving', resolved_upto = 0"))
-    fanout.resolve(runtime, run_id)
-    plan = fanout.dispatch(runtime, run_id)
-    fanout.send_chunk(runtime, run_id, plan.chunks[0])
+    runs.resolve(runtime, run_id)
+    plan = runs.dispatch(runtime, run_id)
+    delivery.send_chunk(runtime, run_id, plan.chunks[0])
     # the chunk is sent again after a crash (LINE answers 409 to the repeated retry key)
     with session_scope(runtime.engine) as s:
         s.execute(text("UPDATE delivery SET status = 'sending' WHERE channel = 'line'"))
         s.execute(text("UPDATE campaignrun SET status = 'sending', finished_at = NULL"))
-    fanout.send_chunk(runtime, run_id, plan.chunks[0])
+    delivery.send_chunk(runtime, run_id, plan.chunks[0])
     run_to_end(runtime, campaign_id)
     run_to_end(runtime, campaign_id)  # the task fired again
     assert statuses(runtime.engine, campaign_id) == {"sent": 6}
@@ -129,8 +130,8 @@ def test_two_tasks_recording_the_same_rows_at_once_keep_one_message_per_recipien
                                                                                    fake_telegram):
     seed(runtime.engine, line=4, telegram=4)
     campaign_id = make_campaign(runtime)
-    run_id = fanout.open_run(runtime, campaign_id, "now")
-    fanout.resolve(runtime, run_id)
+    run_id = runs.open_run(runtime, campaign_id, "now")
+    runs.resolve(runtime, run_id)
     with session_scope(runtime.engine) as s:  # back to rows written but not yet recorded
         s.execute(text("UPDATE delivery SET message_id = NULL"))
         s.execute(text("DELETE FROM message WHERE sender = 'campaign'"))
@@ -143,7 +144,7 @@ def test_two_tasks_recording_the_same_rows_at_once_keep_one_message_per_recipien
                 if not hold:
                     first_done.wait(10)
                 recipient_history.record(s, campaign=campaign, now=utcnow(),
-                                         previews=fanout._previews(runtime, s, campaign, [""]),
+                                         previews=runs.history_previews(runtime, s, campaign, [""]),
                                          where=[CampaignRecipient.__table__.c.run_id == run_id])
                 if hold:  # the second task starts while this transaction is still open
                     first_done.set()
@@ -179,10 +180,10 @@ def _fail_campaign_messages(engine) -> None:
 def test_a_failure_writing_the_history_leaves_no_delivery_without_its_message(runtime, session, fake_line):
     ids = seed(runtime.engine, line=3)
     campaign_id = make_campaign(runtime)
-    run_id = fanout.open_run(runtime, campaign_id, "now")
+    run_id = runs.open_run(runtime, campaign_id, "now")
     _fail_campaign_messages(runtime.engine)
     with pytest.raises(Exception, match="disk full"):
-        fanout.resolve(runtime, run_id)
+        runs.resolve(runtime, run_id)
     assert statuses(runtime.engine, campaign_id) == {}
     with session_scope(runtime.engine) as s:
         s.execute(text("DROP TRIGGER refuse_campaign" + (" ON message" if s.get_bind().dialect.name ==
@@ -204,7 +205,7 @@ def test_personalised_text_cancel_and_ab_winner_follow_into_the_history(runtime,
     run_to_end(runtime, ab)
     held = statuses(runtime.engine, ab)["held"]
     assert sum(len(campaign_rows(session, i)) for i in ids) == 40 - held  # the held rest has been sent nothing
-    fanout.release_winner(runtime, ab, "B")
+    delivery.release_winner(runtime, ab, "B")
     assert sum(len(campaign_rows(session, i)) for i in ids) == 40
     with session_scope(runtime.engine) as s:
         campaigns.cancel(session=s, campaign_id=ab)
@@ -229,19 +230,19 @@ def test_the_recipient_row_points_at_its_message_and_the_message_follows_the_sen
     (tg_contact,) = seed(runtime.engine, telegram=1)
     fake_telegram.fail_next("sendMessage", 429, retry_after=1)
     campaign_id = make_campaign(runtime)
-    run_id = fanout.open_run(runtime, campaign_id, "now")
-    fanout.resolve(runtime, run_id)
+    run_id = runs.open_run(runtime, campaign_id, "now")
+    runs.resolve(runtime, run_id)
     recipient = session.execute(select(CampaignRecipient).where(CampaignRecipient.run_id == run_id)).scalar_one()
     message = session.get(Message, recipient.message_id)
     assert (message.contact_id, message.sender, message.status) == (tg_contact, "campaign", "queued")
-    fanout.dispatch(runtime, run_id)
-    (first, last), = fanout.iter_ranges(runtime, run_id, 10)
-    with pytest.raises(fanout.RetryLater) as raised:  # 429: not sent, tried again after retry_after
-        fanout.send_range(runtime, run_id, first, last, max_retries=0)
+    runs.dispatch(runtime, run_id)
+    (first, last), = runs.iter_ranges(runtime, run_id, 10)
+    with pytest.raises(RetryLater) as raised:  # 429: not sent, tried again after retry_after
+        delivery.send_range(runtime, run_id, first, last, max_retries=0)
     assert raised.value.delay == 1
     session.expire_all()
     assert session.get(Message, recipient.message_id).status == "queued"
-    fanout.send_range(runtime, run_id, first, last)
+    delivery.send_range(runtime, run_id, first, last)
     session.expire_all()
     sent = session.get(Message, recipient.message_id)
     assert (sent.status, sent.sent_at is not None, len(fake_telegram.sent)) == ("sent", True, 1)

@@ -1,7 +1,4 @@
-"""Fan-out: a campaign run's audience becomes delivery rows, then queue tasks send them.
-
-(688 lines: to be split into resolve and send modules; its callers in broadcasts/cli.py, web.py
-and api.py are being reworked in parallel, so the split waits for that merge.)
+"""A campaign run: its audience resolved into recipient rows, checked, planned for sending, closed.
 
 1. *Resolve*: contacts are walked in id ranges; each range is ONE ``INSERT … SELECT … ON
    CONFLICT DO NOTHING`` (the segment's condition, one channel per contact, guard rails as
@@ -11,11 +8,7 @@ and api.py are being reworked in parallel, so the split waits for that merge.)
    (refuse) or trimmed, with a notice, before anything is sent.
 3. *Dispatch*: LINE rows are grouped into fixed multicast chunks of ≤ 500 (a chunk never
    changes, so its `X-Line-Retry-Key` is stable across retries and restarts); Telegram
-   (and personalised LINE) rows are sent one chat at a time under the shared limiter.
-
-Exactly once: a LINE chunk retried after a crash repeats its retry key (LINE answers 409,
-counted as sent). A Telegram row is marked `sending` just before its one call; a row found
-still `sending` after a crash is marked `unknown` instead of being sent again.
+   (and personalised LINE) rows are left to be sent one chat at a time (broadcasts.delivery).
 
 History: each delivery that is a message to someone is also a `Message` in the recipient's
 conversation (broadcasts.recipient_history), written with the delivery row and updated with
@@ -24,11 +17,6 @@ its status in the same transactions.
 
 from __future__ import annotations
 
-import logging
-import uuid
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -39,31 +27,22 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from crm import outbound
-from crm.outbound import RetryLater
-from core.runtime import Runtime
-from core.sending import Outcome, SendRequest, retry_key
-from broadcasts import campaigns as cmp
 from broadcasts import recipient_history
 from broadcasts import schedule as sched
-from broadcasts.limiter import line_limiter, telegram_limiter
+from broadcasts.campaign_message import RenderContext, is_personal, render, variant_message
+from broadcasts.campaigns import links_of
 from broadcasts.models import Campaign, CampaignRun, ChannelConsent, CampaignRecipient
 from broadcasts.segments import compile_rules
-from crm import contacts as contact_data
-from crm import history
 from core.db import session_scope, utcnow
-from crm.models import ChannelIdentity, Contact, Message
-from crm.staff_links import Target
+from core.runtime import Runtime
+from crm.models import ChannelIdentity, Contact
+from crm.promotions import Promotion
 
-log = logging.getLogger(__name__)
 CHUNK = 500  # LINE multicast: at most 500 user ids per request
-DIRECT = ("telegram", "simulator")
 IN_FLIGHT = ("queued", "sending")
 D = CampaignRecipient.__table__
-M = Message.__table__
 C = Contact.__table__
 I = ChannelIdentity.__table__
-
 
 @dataclass
 class Plan:
@@ -75,9 +54,6 @@ class Plan:
     wait_until: datetime | None = None
     finished: bool = False
     notice: str | None = None
-
-
-# --- runs -------------------------------------------------------------------------------
 
 
 def open_run(rt: Runtime, campaign_id: int, run_key: str) -> int | None:
@@ -115,7 +91,7 @@ def resolve(rt: Runtime, run_id: int, progress=None) -> int:
             return run.targeted if run else 0
         campaign = session.get(Campaign, run.campaign_id)
         top = session.execute(select(func.max(C.c.id))).scalar() or 0
-        previews = _previews(rt, session, campaign, [v["name"] for v in campaign.variants or []] or [""])
+        previews = history_previews(rt, session, campaign, [v["name"] for v in campaign.variants or []] or [""])
     lo = run.resolved_upto
     now = utcnow()
     while lo < top:
@@ -140,11 +116,11 @@ def resolve(rt: Runtime, run_id: int, progress=None) -> int:
     return targeted
 
 
-def _previews(rt: Runtime, session: Session, campaign: Campaign, variants: list[str]) -> dict:
+def history_previews(rt: Runtime, session: Session, campaign: Campaign, variants: list[str]) -> dict:
     """What each variant looks like on each channel, for the recipients' history ({(variant, channel): replies})."""
-    promotion, tz = _promotion(session, campaign), ZoneInfo(campaign.timezone)
-    return {(variant, channel): cmp.render(cmp.variant_message(campaign, variant),
-                                           _context(rt, session, campaign, variant, channel, promotion=promotion), tz)
+    promotion, tz = promotion_of(session, campaign), ZoneInfo(campaign.timezone)
+    return {(variant, channel): render(variant_message(campaign, variant),
+                                       render_context(rt, session, campaign, variant, channel, promotion=promotion), tz)
             for variant in variants for channel in _channels(rt, campaign)}
 
 
@@ -261,7 +237,8 @@ def check_quota(rt: Runtime, run_id: int) -> str | None:
 # --- dispatch ---------------------------------------------------------------------------
 
 
-def _quiet(rt: Runtime, campaign: Campaign, now: datetime) -> datetime | None:
+def quiet_hours_end(rt: Runtime, campaign: Campaign, now: datetime) -> datetime | None:
+    """When the quiet hours around `now` end in the campaign's time zone; None outside them."""
     return sched.quiet_until(rt.settings.broadcasts.quiet_hours, ZoneInfo(campaign.timezone), now)
 
 
@@ -274,7 +251,7 @@ def dispatch(rt: Runtime, run_id: int, now: datetime | None = None) -> Plan:
         campaign = session.get(Campaign, run.campaign_id)
         if run.status != "sending" or campaign.status not in ("sending", "scheduled"):
             return plan
-        wait = _quiet(rt, campaign, now)
+        wait = quiet_hours_end(rt, campaign, now)
         if wait is not None:
             plan.wait_until = wait
             run.notice = f"quiet hours: sending resumes at {wait.astimezone(ZoneInfo(campaign.timezone)):%H:%M}"
@@ -298,14 +275,15 @@ def dispatch(rt: Runtime, run_id: int, now: datetime | None = None) -> Plan:
         plan.chunks = list(session.execute(select(D.c.chunk).where(
             D.c.run_id == run_id, D.c.chunk.is_not(None), D.c.status.in_(IN_FLIGHT)).distinct()
             .order_by(D.c.chunk)).scalars())
-        plan.direct = session.execute(select(D.c.id).where(_direct_condition(run_id)).limit(1)).first() is not None
+        plan.direct = session.execute(select(D.c.id).where(direct_rows(run_id)).limit(1)).first() is not None
     if not plan.chunks and not plan.direct:
         plan.finished = finish_if_done(rt, run_id)
     return plan
 
 
-def _personal(campaign: Campaign, variant: str) -> bool:
-    return cmp.is_personal(cmp.variant_message(campaign, variant))
+def is_personal_variant(campaign: Campaign, variant: str) -> bool:
+    """True when the variant's text differs per recipient (pushed one by one, never multicast)."""
+    return is_personal(variant_message(campaign, variant))
 
 
 def _assign_chunks(rt: Runtime, campaign: Campaign, run_id: int) -> None:
@@ -316,7 +294,7 @@ def _assign_chunks(rt: Runtime, campaign: Campaign, run_id: int) -> None:
     """
     variants = [v["name"] for v in campaign.variants or []] or [""]
     for variant in variants:
-        if _personal(campaign, variant):
+        if is_personal_variant(campaign, variant):
             continue
         with session_scope(rt.engine) as session:
             base = (session.execute(select(func.max(D.c.chunk)).where(D.c.run_id == run_id)).scalar() or 0) + 1
@@ -329,14 +307,15 @@ def _assign_chunks(rt: Runtime, campaign: Campaign, run_id: int) -> None:
                             .values(chunk=cast(numbered.c.position // CHUNK, Integer) + base))
 
 
-def _direct_condition(run_id: int):
+def direct_rows(run_id: int):
+    """The condition selecting a run's queued rows that are sent one by one (in no LINE chunk)."""
     return and_(D.c.run_id == run_id, D.c.chunk.is_(None), D.c.status == "queued")
 
 
 def iter_ranges(rt: Runtime, run_id: int, size: int):
     """Id ranges of `size` queued one-by-one rows, from one streamed query (tasks carry ranges, not ids)."""
     with Session(rt.engine) as session:
-        rows = session.execute(select(D.c.id).where(_direct_condition(run_id)).order_by(D.c.id)
+        rows = session.execute(select(D.c.id).where(direct_rows(run_id)).order_by(D.c.id)
                                .execution_options(yield_per=10_000)).scalars()
         first = last = None
         count = 0
@@ -368,265 +347,6 @@ def finish_if_done(rt: Runtime, run_id: int) -> bool:
         return True
 
 
-# --- sending ----------------------------------------------------------------------------
-
-
-QUIET = "quiet hours"  # the reason of a RetryLater that waits for the end of quiet hours, not for a platform
-
-
-def _reason(outcome: Outcome) -> str:
-    error = (outcome.error or "").lower()
-    if outcome.blocked:
-        return "blocked"
-    if "monthly limit" in error:
-        return "quota"
-    if "chat not found" in error:
-        return "chat_not_found"
-    if "403" in error:
-        return "forbidden"
-    if "400" in error:
-        return "bad_request"
-    if "not configured" in error:
-        return "channel_off"
-    return "error"
-
-
-def _context(rt: Runtime, session: Session, campaign: Campaign, variant: str, channel: str, name: str = "",
-             delivery_id: int | None = None, promotion=None) -> cmp.RenderContext:
-    return cmp.RenderContext(campaign_id=campaign.id, variant=variant, channel=channel,
-                             shop=rt.settings.bot.shop_name, public_url=rt.settings.public_url,
-                             secret=rt.settings.secret_key, name=name, promotion=promotion,
-                             links=cmp.links_of(session=session, campaign_id=campaign.id, variant=variant),
-                             delivery_id=delivery_id)
-
-
-def _promotion(session: Session, campaign: Campaign):
-    if campaign.promotion_id is None:
-        return None
-    from crm.promotions import Promotion
-
-    return session.get(Promotion, campaign.promotion_id)
-
-
-def _sendable_campaign(rt: Runtime, run_id: int) -> Campaign | None:
-    """The run's campaign if it may send now; None when paused or cancelled; RetryLater in quiet hours."""
-    with Session(rt.engine) as session:
-        run = session.get(CampaignRun, run_id)
-        campaign = session.get(Campaign, run.campaign_id)
-        if campaign is None or campaign.status not in ("sending", "scheduled"):
-            return None
-        session.expunge(campaign)
-    quiet = _quiet(rt, campaign, utcnow())
-    if quiet is not None:
-        raise RetryLater(QUIET, (quiet - utcnow()).total_seconds())
-    return campaign
-
-
-def send_chunk(rt: Runtime, run_id: int, chunk: int) -> int:
-    """Multicast one LINE chunk with its stable retry key; returns the rows now sent."""
-    campaign = _sendable_campaign(rt, run_id)
-    if campaign is None:
-        return 0
-    with session_scope(rt.engine) as session:
-        rows = session.execute(select(D.c.id, D.c.external_id, D.c.variant, D.c.message_id).where(
-            D.c.run_id == run_id, D.c.chunk == chunk, D.c.status.in_(IN_FLIGHT)).order_by(D.c.id)).all()
-        if not rows:
-            return 0
-        session.execute(update(D).where(D.c.id.in_([r[0] for r in rows]))
-                        .values(status="sending", sending_at=utcnow(), attempts=D.c.attempts + 1))
-        # The history keeps "queued" until the outcome: a chunk's retry key makes it sent exactly
-        # once whatever happens meanwhile, and one UPDATE of 500 messages per chunk is saved.
-        ctx = _context(rt, session, campaign, rows[0][2], "line", promotion=_promotion(session, campaign))
-    replies = cmp.render(cmp.variant_message(campaign, rows[0][2]), ctx, ZoneInfo(campaign.timezone))
-    line_limiter(rt.settings).acquire("multicast")
-    outcome = outbound.multicast(rt, [r[1] for r in rows], replies, retry_key(f"broadcast:run:{run_id}:chunk", chunk))
-    ids = [r[0] for r in rows]
-    if outcome.status == "retry":
-        # Stays `sending` (its messages queued): the retry repeats the same key, so LINE never delivers it twice.
-        with session_scope(rt.engine) as session:
-            session.execute(update(D).where(D.c.id.in_(ids)).values(error=outcome.error))
-        raise RetryLater(outcome.error or "temporary error", outcome.retry_after or 0)
-
-    def recipients(connection) -> None:
-        connection.execute(update(D).where(D.c.id.in_(ids)).values(**_recipient_values(outcome)))
-        connection.execute(update(CampaignRun.__table__).where(CampaignRun.__table__.c.id == run_id)
-                           .values(heartbeat_at=utcnow()))
-
-    outbound.record(rt, [r[3] for r in rows], [outcome] * len(rows), channel="line",
-                    chat_ids=[r[1] for r in rows], also=recipients)
-    finish_if_done(rt, run_id)
-    return len(ids) if outcome.status == "sent" else 0
-
-
-@dataclass
-class _Counter:
-    sent: int = 0
-    retry_after: float | None = None
-    retry_reason: str | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-def send_range(rt: Runtime, run_id: int, first: int, last: int, max_retries: int = 3) -> int:
-    """Send queued one-by-one rows with ids in [first, last]: Telegram under the limiter, personalised LINE pushes."""
-    campaign = _sendable_campaign(rt, run_id)
-    if campaign is None:
-        return 0
-    with session_scope(rt.engine) as session:
-        rows = session.execute(select(D.c.id, D.c.channel, D.c.external_id, D.c.variant, C.c.display_name,
-                                      D.c.message_id)
-                               .select_from(D.join(C, C.c.id == D.c.contact_id))
-                               .where(_direct_condition(run_id), D.c.id >= first, D.c.id <= last)
-                               .order_by(D.c.id)).all()
-        promotion = _promotion(session, campaign)
-        contexts = {(variant, channel): _context(rt, session, campaign, variant, channel, promotion=promotion)
-                    for variant, channel in {(r[3], r[1]) for r in rows}}
-    counter = _Counter()
-    stop = threading.Event()
-    tz = ZoneInfo(campaign.timezone)
-    limiter = telegram_limiter(rt.settings)
-
-    def one(row) -> None:
-        if stop.is_set():
-            return
-        delivery_id, channel, external_id, variant, name, message_id = row
-        base = contexts[(variant, channel)]
-        ctx = cmp.RenderContext(**{**base.__dict__, "name": name or "", "delivery_id": delivery_id})
-        replies = cmp.render(cmp.variant_message(campaign, variant), ctx, tz)
-        for attempt in range(max_retries + 1):
-            if not _claim(rt, delivery_id, reclaim=attempt > 0):
-                return
-            if channel == "telegram":
-                # The slot is taken right before the call (after the database write), so the
-                # spacing the limiter made is the spacing Telegram sees.
-                limiter.acquire("send", chat=external_id)
-            outcome = _send_one(rt, channel, external_id, replies, run_id, delivery_id)
-            if outcome.status != "retry" or attempt == max_retries:
-                break
-            # Not sent (429 / 5xx / network): back to queued, wait as asked, try again.
-            _release(rt, delivery_id, outcome.error)
-            time.sleep(outbound.backoff(outcome, attempt))
-        if outcome.status == "retry":
-            _release(rt, delivery_id, outcome.error)
-            with counter.lock:
-                counter.retry_after = max(counter.retry_after or 0, outcome.retry_after or 1)
-                counter.retry_reason = outcome.error
-            return
-        # A personalised text differs from the history's preview: keep what this recipient got.
-        content = recipient_history.content(campaign, variant, replies) if _personal(campaign, variant) else {}
-        _record(rt, delivery_id, message_id, channel, external_id, outcome, content)
-        if outcome.status == "sent":
-            with counter.lock:
-                counter.sent += 1
-
-    workers = rt.settings.broadcasts.telegram_concurrency
-    if any(row[1] == "telegram" for row in rows):
-        _warm_up(rt)
-    checked = time.monotonic()
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="broadcast") as pool:
-        futures = []
-        for row in rows:
-            futures.append(pool.submit(one, row))
-            if time.monotonic() - checked > 1:  # pausing or cancelling takes effect within a second
-                checked = time.monotonic()
-                try:
-                    live = _sendable_campaign(rt, run_id)
-                except RetryLater:  # quiet hours began: the rest stays queued
-                    live = None
-                if live is None:
-                    stop.set()
-                    break
-        for future in futures:
-            future.result()
-    with session_scope(rt.engine) as session:
-        session.execute(update(CampaignRun.__table__).where(CampaignRun.__table__.c.id == run_id)
-                        .values(heartbeat_at=utcnow()))
-    if counter.retry_reason is not None:
-        raise RetryLater(counter.retry_reason, counter.retry_after or 1)
-    finish_if_done(rt, run_id)
-    return counter.sent
-
-
-def _warm_up(rt: Runtime) -> None:
-    """Make the Telegram client's first call (getMe) before the paced sends.
-
-    The client sets itself up on its first request; paced sends waiting behind that set-up
-    would reach Telegram as one burst, and a burst is what flood control punishes.
-    """
-    try:
-        rt.senders.get("telegram").username  # noqa: B018 - getMe once, cached
-    except KeyError:
-        pass
-
-
-def _claim(rt: Runtime, delivery_id: int, reclaim: bool = False) -> bool:
-    """Mark one row `sending` (committed before the call: after a crash it reads "maybe sent")."""
-    with session_scope(rt.engine) as session:
-        result = session.execute(update(D).where(D.c.id == delivery_id, D.c.status == "queued")
-                                 .values(status="sending", sending_at=utcnow(), attempts=D.c.attempts + 1))
-        if result.rowcount != 1:
-            return False
-        recipient_history.sync(session, D.c.id == delivery_id)
-        return True
-
-
-def _release(rt: Runtime, delivery_id: int, error: str | None) -> None:
-    with session_scope(rt.engine) as session:
-        session.execute(update(D).where(D.c.id == delivery_id, D.c.status == "sending")
-                        .values(status="queued", error=error))
-        recipient_history.sync(session, D.c.id == delivery_id)
-
-
-def _send_one(rt: Runtime, channel: str, external_id: str, replies, run_id: int, delivery_id: int) -> Outcome:
-    if channel == "line":  # a personalised LINE message: a push with a retry key of its own
-        return outbound.push(rt, external_id, replies, retry_key(f"broadcast:delivery:{delivery_id}"))
-    request = SendRequest(chat_id=external_id, replies=replies, retry_key=f"broadcast:{run_id}:{delivery_id}")
-    # Telegram has no retry key: after an exception the message may have arrived, so it is never resent.
-    return outbound.send(rt, channel, request, on_error="unknown" if channel == "telegram" else "retry")
-
-
-def _recipient_values(outcome: Outcome) -> dict:
-    """The recipient row's columns after a send's (final) outcome."""
-    values: dict = {"error": outcome.error}
-    if outcome.status == "sent":
-        values.update(status="sent", sent_at=utcnow())
-    elif outcome.status == "unknown":
-        values.update(status="unknown", sent_at=utcnow(), reason="uncertain")
-    elif outcome.blocked:
-        values.update(status="blocked", reason="blocked")
-    else:
-        values.update(status="failed", reason=_reason(outcome))
-    return values
-
-
-def _record(rt: Runtime, delivery_id: int, message_id: int | None, channel: str, external_id: str, outcome: Outcome,
-            content: dict | None = None) -> None:
-    """Record a one-by-one send: its message (and blocked recipient) by crm.outbound, its recipient row alongside."""
-    def recipient(connection) -> None:
-        connection.execute(update(D).where(D.c.id == delivery_id).values(**_recipient_values(outcome)))
-        if content and message_id is not None:  # a personalised text: keep what this recipient got
-            connection.execute(update(M).where(M.c.id == message_id).values(**content))
-
-    outbound.record(rt, [message_id], [outcome], channel=channel, chat_ids=[external_id], also=recipient)
-
-
-# --- A/B winner ---------------------------------------------------------------------------
-
-
-def release_winner(rt: Runtime, campaign_id: int, variant: str) -> int:
-    """Give the held rest of the audience the winning variant; returns how many rows were released."""
-    with session_scope(rt.engine) as session:
-        campaign = session.get(Campaign, campaign_id)
-        campaign.winner, campaign.updated_at = variant, utcnow()
-        session.add(campaign)
-        result = session.execute(update(D).where(D.c.campaign_id == campaign_id, D.c.status == "held")
-                                 .values(status="queued", variant=variant))
-        # The released rows become messages to their recipients now, in this transaction.
-        recipient_history.record(session, campaign=campaign, previews=_previews(rt, session, campaign, [variant]),
-                                 now=utcnow(), where=[D.c.campaign_id == campaign_id, D.c.status == "queued",
-                                                      D.c.variant == variant])
-        return result.rowcount
-
-
 # --- crash recovery -----------------------------------------------------------------------
 
 
@@ -650,42 +370,21 @@ def touch_run(rt: Runtime, run_id: int) -> None:
                         .values(heartbeat_at=utcnow()))
 
 
-# --- test-send ------------------------------------------------------------------------------
+# --- rendering for this run ----------------------------------------------------------------
 
 
-def test_send(rt: Runtime, campaign: Campaign, targets: list[Target], variant: str = "",
-              staff_user_id: int | None = None) -> list[tuple[Target, Outcome]]:
-    """Send the campaign now to proven staff accounts; [(target, Outcome)].
+def render_context(rt: Runtime, session: Session, campaign: Campaign, variant: str, channel: str, name: str = "",
+                   delivery_id: int | None = None, promotion=None) -> RenderContext:
+    """What rendering one variant on one channel needs: the shop, the secret, the variant's tracked links."""
+    return RenderContext(campaign_id=campaign.id, variant=variant, channel=channel,
+                         shop=rt.settings.bot.shop_name, public_url=rt.settings.public_url,
+                         secret=rt.settings.secret_key, name=name, promotion=promotion,
+                         links=links_of(session=session, campaign_id=campaign.id, variant=variant),
+                         delivery_id=delivery_id)
 
-    Each target's chat gets the message as outbound rows in its history, sent as one batch
-    by the path every bot and staff reply takes. Not a delivery: it counts in no results,
-    caps or quota checks; a fresh batch id per call lets staff test again after editing.
-    """
-    batches = []
-    with session_scope(rt.engine) as session:
-        promotion = _promotion(session, campaign)
-        for target in targets:
-            contact = session.get(Contact, target.contact_id)
-            ctx = _context(rt, session, campaign, variant, target.channel, promotion=promotion,
-                           name=contact.display_name if contact else "")
-            replies = cmp.render(cmp.variant_message(campaign, variant), ctx, ZoneInfo(campaign.timezone))
-            conversation = contact_data.get_or_create_conversation(
-                session=session, channel=target.channel, chat_id=target.external_id, kind="direct",
-                contact_id=target.contact_id)
-            batch_id = f"test:{campaign.id}:{uuid.uuid4().hex}"
-            history.record_outbound(session=session, conversation=conversation, replies=replies, batch_id=batch_id,
-                                    sender="system", staff_user_id=staff_user_id,
-                                    meta={"campaign_id": campaign.id, "campaign": campaign.name, "variant": variant,
-                                          "test_send": True})
-            batches.append((target, batch_id))
-    results = []
-    for target, batch_id in batches:
-        try:
-            outbound.deliver_batch(rt, batch_id)
-        except RetryLater:
-            pass  # left queued: the sweep sends it again, and its status says so meanwhile
-        with Session(rt.engine) as session:
-            rows = history.batch_messages(session=session, batch_id=batch_id)
-        unsent = next((row for row in rows if row.status != "sent"), None)
-        results.append((target, Outcome(unsent.status, unsent.error) if unsent else Outcome("sent")))
-    return results
+
+def promotion_of(session: Session, campaign: Campaign) -> Promotion | None:
+    """The promotion the campaign announces, if any."""
+    if campaign.promotion_id is None:
+        return None
+    return session.get(Promotion, campaign.promotion_id)
