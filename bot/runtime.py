@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import scipy.spatial  # noqa: F401 - core.geo imports it only when it builds an index; loaded here before the first message
-
 from bot.senders import SenderRegistry
 from core.db import get_engine
 from core.runtime import Runtime
@@ -20,6 +18,9 @@ def build_runtime(settings: Settings) -> Runtime:
 
 
 def warm_up(rt: Runtime) -> None:
-    """Load what the first message would otherwise wait for (the NLU model)."""
+    """Load what a worker's first message would otherwise wait for (the NLU model, SciPy for nearest stores)."""
+    # Here, not at the top: SciPy adds ~40 MB to every web process, which never finds a store.
+    import scipy.spatial  # noqa: F401 - core.geo imports it only when it builds an index
+
     get_model(rt.settings.nlu.model_path)
 

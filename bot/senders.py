@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 import uuid
 
-from bot.line.sender import LineSender
-from bot.telegram.sender import TelegramSender
 from core.sending import Outcome, SendRequest, Sender
 from core.settings import Settings
 
@@ -51,9 +49,15 @@ class SenderRegistry:
     def _build(self, channel: str) -> Sender:
         if channel == "simulator":
             return SimulatorSender()
+        # The SDKs load with their first sender, not at the top: LINE's messaging models alone add
+        # ~20 MB to every web process, which sends nothing (it only fetches a media file now and then).
         if channel == "line" and self.settings.line.enabled:
+            from bot.line.sender import LineSender
+
             return LineSender(self.settings.line)
         if channel == "telegram" and self.settings.telegram.enabled:
+            from bot.telegram.sender import TelegramSender
+
             return TelegramSender(self.settings.telegram)
         raise KeyError(f"channel {channel!r} is not configured (set its credentials in the environment)")
 
