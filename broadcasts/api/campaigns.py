@@ -148,11 +148,11 @@ def resume_campaign(campaign_id: int):
     """Resume a paused campaign (or launch a draft); optionally with another quota policy."""
     body = read_body(ResumeBody) if request.get_data() else ResumeBody()
     try:
-        campaign_id_, status = actions.resume(engine=engine(), settings=settings(), campaign_id=campaign_id,
-                                              quota_policy=body.quota_policy)
+        resumed_id, status = actions.resume(engine=engine(), settings=settings(), campaign_id=campaign_id,
+                                            quota_policy=body.quota_policy)
     except CampaignError as exc:
         raise campaign_error(exc) from None
-    return dump(CampaignCreated(id=campaign_id_, status=status))
+    return dump(CampaignCreated(id=resumed_id, status=status))
 
 
 @broadcasts_api.post("/campaigns/<int:campaign_id>/winner")

@@ -22,12 +22,11 @@ from crm.inbox import NAV, i18n
 
 # The view modules add their routes to `marketing` when imported; `register` then serves it.
 VIEWS = (segments, campaigns, journeys, profile)
-# The words are in the catalog as soon as the screens are importable (templates and tests look them up).
-i18n.register(WORDS)
 
 
 def register(app: Flask) -> None:
-    """Serve the marketer's screens and add their navigation entries (after the inbox's)."""
+    """Serve the marketer's screens, add their words to the staff screens' catalog and their navigation entries."""
+    i18n.register(WORDS)  # again for a second app: the same words are accepted
     app.register_blueprint(marketing)
     for entry in (("marketing.segments", "nav_segments", "segments.manage"),
                   ("marketing.campaigns", "nav_campaigns", "campaigns.manage"),
