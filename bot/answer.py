@@ -144,8 +144,9 @@ def apply(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.R
     replies = list(decision.replies)
     if decision.effects:
         session.flush()  # the effects link to the customer's message by its id
+        target = _Target(rt, session, inbound, recorded, decision.now)
         for effect in decision.effects:
-            replies += APPLY[type(effect)](_Target(rt, session, inbound, recorded, decision.now), effect)
+            replies += APPLY[type(effect)](target, effect)
     if not replies:
         return None, []
     return batch_id, _store_replies(session, inbound, recorded, batch_id, replies, decision.intent)
@@ -276,7 +277,7 @@ def _set_opt_out(at: _Target, effect: fx.SetOptOut) -> list[m.Reply]:
 
 def _record_click(at: _Target, effect: fx.RecordClick) -> list[m.Reply]:
     results.record_click(session=at.session, campaign_id=effect.campaign_id, variant=effect.variant,
-                           contact_id=at.contact_id)
+                         contact_id=at.contact_id)
     return []
 
 

@@ -15,11 +15,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from bot import events, tasks
-from bot.runtime import build_runtime
 from broadcasts.scheduler import register as register_campaign_jobs
 from core.db import get_engine, is_transient_db_error, session_scope, short_reason
 from core.queue import configure_queue
-from core.runtime import get_runtime, set_builder
+from core.runtime import get_runtime
 from core.settings import Settings
 from crm.inbox.data import wake_snoozed as wake
 
@@ -141,7 +140,6 @@ def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
 
 def run_clock(settings: Settings) -> None:
     """Run the scheduler until interrupted."""
-    set_builder(build_runtime)  # the sweep and the campaign jobs work with this process's runtime
     scheduler = build_scheduler(settings)
     log.info("clock started (timezone %s)", settings.timezone)
     try:

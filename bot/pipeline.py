@@ -84,7 +84,8 @@ def process_event(rt: Runtime, event_id: int, *, final_attempt: bool = True) -> 
             if not getattr(exc, "claimed", False):  # the claim (and its attempt count) was rolled back
                 session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id)
                                 .values(attempts=WebhookEvent.attempts + 1))
-            events.finish(session.connection(), event_id, "failed" if final_attempt else "retrying", f"{type(exc).__name__}: {exc}")
+            events.finish(session.connection(), event_id, "failed" if final_attempt else "retrying",
+                          f"{type(exc).__name__}: {exc}")
         raise
     return result
 

@@ -48,7 +48,6 @@ _OUTCOME = update(MESSAGES).where(MESSAGES.c.id == bindparam("row_id")).values(
     platform_message_id=func.coalesce(bindparam("platform_id", type_=String), MESSAGES.c.platform_message_id))
 
 
-
 SENDABLE = ("queued", "sending")
 
 

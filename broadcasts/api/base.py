@@ -1,6 +1,6 @@
-"""What every broadcasts endpoint shares: its blueprint under /api/v1, the API's token check, body
-and query readers, error answer and OpenAPI helpers, and how a refused segment or campaign
-becomes an ApiError."""
+"""What every broadcasts endpoint shares: its blueprint under /api/v1 (answering ApiError as the
+contacts API does) and how a refused segment or campaign becomes an ApiError; the token check,
+readers and OpenAPI helpers are crm.api.base's."""
 
 from __future__ import annotations
 
@@ -8,16 +8,7 @@ from flask import Blueprint
 
 from broadcasts import segments as seg
 from broadcasts.campaign_message import CampaignError
-
-from crm.api.base import (
-    ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, api_error, dump, enum_arg, enum_param, int_arg, json_body,
-    limit_param, path_param, read_body, require_token,
-)
-from crm.api.base import schema_response as response_spec
-
-__all__ = ["ERRORS", "OPENAPI_MODELS", "OPENAPI_PATHS", "ApiError", "api_error", "broadcasts_api", "campaign_error",
-           "dump", "enum_arg", "enum_param", "int_arg", "json_body", "limit_param", "path_param", "read_body",
-           "require_token", "response_spec", "segment_error"]
+from crm.api.base import ApiError, api_error
 
 # Same URLs as the contacts API, own endpoint names (`broadcasts_api.create_campaign`): the app
 # factory serves it with `broadcasts.api.register(app)`.

@@ -12,9 +12,7 @@ from sqlmodel import Session
 from broadcasts import actions
 from broadcasts import campaigns as cmp
 from broadcasts import results
-from broadcasts.api.base import (
-    ApiError, broadcasts_api, campaign_error, dump, enum_arg, int_arg, read_body, require_token,
-)
+from broadcasts.api.base import broadcasts_api, campaign_error
 from broadcasts.api.schemas import (
     BUCKETS, CAMPAIGN_STATUSES, CampaignCreate, CampaignCreated, CampaignList, CampaignPublic, CampaignSummary,
     MessagePreview, RenderedPreview, Results, ResumeBody, Stats, TestResult, TestResults, TestSend, TimePoint,
@@ -28,6 +26,7 @@ from broadcasts.tasks import enqueue_campaign
 
 from core.db import session_scope, utcnow
 from core.runtime import get_runtime
+from crm.api.base import ApiError, dump, enum_arg, int_arg, read_body, require_token
 from crm import staff_links
 from crm.web import engine, settings
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from broadcasts import actions
 from broadcasts import consent as consent_data
 from broadcasts import journeys as journey_data
-from broadcasts.api.base import ApiError, broadcasts_api, campaign_error, dump, read_body, require_token
+from broadcasts.api.base import broadcasts_api, campaign_error
 from broadcasts.api.schemas import ConsentBody, ConsentPublic, JourneyList, JourneyPublic, JourneyUpdate, Quota
 from broadcasts.campaign_message import CampaignError
 
 from core.db import session_scope
+from crm.api.base import ApiError, dump, read_body, require_token
 from crm.models import Contact
 from crm.web import engine
 

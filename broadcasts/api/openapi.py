@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from broadcasts.api.base import ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, enum_param, json_body, limit_param, path_param, \
-    response_spec
 from broadcasts.api.schemas import BUCKETS, CAMPAIGN_STATUSES, MODELS
+from crm.api.base import (
+    ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, enum_param, json_body, limit_param, path_param, schema_response,
+)
 
 _ID = path_param("id")
-_INVALID = {"422": response_spec("Error", "Invalid fields or rules")}
-_MISSING = {"404": response_spec("Error", "Not found")}
-_CONFLICT = {"409": response_spec("Error", "Not allowed in the current status")}
+_INVALID = {"422": schema_response("Error", "Invalid fields or rules")}
+_MISSING = {"404": schema_response("Error", "Not found")}
+_CONFLICT = {"409": schema_response("Error", "Not allowed in the current status")}
 
 
 def _action(summary: str, body: str | None = None) -> dict:
     spec = {"summary": summary, "parameters": [_ID],
-            "responses": {"200": response_spec("CampaignCreated"), **_MISSING, **_CONFLICT, **_INVALID, **ERRORS}}
+            "responses": {"200": schema_response("CampaignCreated"), **_MISSING, **_CONFLICT, **_INVALID, **ERRORS}}
     if body:
         spec["requestBody"] = {**json_body(body), "required": False}
     return {"post": spec}
@@ -23,55 +24,55 @@ def _action(summary: str, body: str | None = None) -> dict:
 PATHS = {
     "/segments": {
         "get": {"summary": "Saved segments with live counts", "parameters": [limit_param(500)],
-                "responses": {"200": response_spec("SegmentList"), **ERRORS}},
+                "responses": {"200": schema_response("SegmentList"), **ERRORS}},
         "post": {"summary": "Save a segment", "requestBody": json_body("SegmentCreate"),
-                 "responses": {"201": response_spec("SegmentPublic"), **_INVALID, **ERRORS}}},
+                 "responses": {"201": schema_response("SegmentPublic"), **_INVALID, **ERRORS}}},
     "/segments/{id}": {"get": {"summary": "One segment with its live count", "parameters": [_ID],
-                               "responses": {"200": response_spec("SegmentPublic"), **_MISSING, **_INVALID, **ERRORS}}},
+                               "responses": {"200": schema_response("SegmentPublic"), **_MISSING, **_INVALID, **ERRORS}}},
     "/segments/preview": {"post": {"summary": "Live audience count and sample contacts of rules",
                                    "requestBody": json_body("SegmentPreview"),
-                                   "responses": {"200": response_spec("PreviewResult"), **_INVALID, **ERRORS}}},
+                                   "responses": {"200": schema_response("PreviewResult"), **_INVALID, **ERRORS}}},
     "/campaigns": {
         "get": {"summary": "Campaigns, newest first", "parameters": [enum_param("status", CAMPAIGN_STATUSES),
                                                                       limit_param(500)],
-                "responses": {"200": response_spec("CampaignList"), **ERRORS}},
+                "responses": {"200": schema_response("CampaignList"), **ERRORS}},
         "post": {"summary": "Create a campaign (now, at a time, or recurring)", "requestBody": json_body("CampaignCreate"),
-                 "responses": {"201": response_spec("CampaignCreated"), **_INVALID, **ERRORS}}},
+                 "responses": {"201": schema_response("CampaignCreated"), **_INVALID, **ERRORS}}},
     "/campaigns/{id}": {"get": {"summary": "A campaign with its stats", "parameters": [_ID],
-                                "responses": {"200": response_spec("CampaignPublic"), **_MISSING, **ERRORS}}},
+                                "responses": {"200": schema_response("CampaignPublic"), **_MISSING, **ERRORS}}},
     "/campaigns/{id}/pause": _action("Pause a campaign"),
     "/campaigns/{id}/resume": _action("Resume a paused campaign or launch a draft", "ResumeBody"),
     "/campaigns/{id}/cancel": _action("Cancel a campaign"),
     "/campaigns/{id}/winner": {"post": {
         "summary": "Send the winning A/B variant to the rest", "parameters": [_ID],
         "requestBody": {**json_body("WinnerBody"), "required": False},
-        "responses": {"200": response_spec("CampaignPublic"), **_MISSING, **_CONFLICT, **_INVALID, **ERRORS}}},
+        "responses": {"200": schema_response("CampaignPublic"), **_MISSING, **_CONFLICT, **_INVALID, **ERRORS}}},
     "/campaigns/{id}/test": {"post": {
         "summary": "Test-send to a few staff accounts", "parameters": [_ID], "requestBody": json_body("TestSend"),
-        "responses": {"200": response_spec("TestResults"), **_MISSING, **_INVALID, **ERRORS}}},
+        "responses": {"200": schema_response("TestResults"), **_MISSING, **_INVALID, **ERRORS}}},
     "/campaigns/preview": {"post": {
         "summary": "Render a message for LINE and Telegram", "requestBody": json_body("MessagePreview"),
-        "responses": {"200": response_spec("RenderedPreview"), **_INVALID, **ERRORS}}},
+        "responses": {"200": schema_response("RenderedPreview"), **_INVALID, **ERRORS}}},
     "/campaigns/{id}/timeseries": {"get": {
         "summary": "Results over time (charts)", "parameters": [_ID, enum_param("bucket", BUCKETS)],
-        "responses": {"200": response_spec("TimeSeries"), **_MISSING, **ERRORS}}},
+        "responses": {"200": schema_response("TimeSeries"), **_MISSING, **ERRORS}}},
     "/campaigns/{id}/export.csv": {"get": {
         "summary": "Deliveries as CSV", "parameters": [_ID],
         "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
                       **_MISSING, **ERRORS}}},
-    "/journeys": {"get": {"summary": "Triggered journeys", "responses": {"200": response_spec("JourneyList"), **ERRORS}}},
+    "/journeys": {"get": {"summary": "Triggered journeys", "responses": {"200": schema_response("JourneyList"), **ERRORS}}},
     "/journeys/{key}": {"patch": {
         "summary": "Switch or edit a journey",
         "parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}],
         "requestBody": json_body("JourneyUpdate"),
-        "responses": {"200": response_spec("JourneyPublic"), **_MISSING, **_INVALID, **ERRORS}}},
+        "responses": {"200": schema_response("JourneyPublic"), **_MISSING, **_INVALID, **ERRORS}}},
     "/contacts/{id}/consent": {"post": {
         "summary": "Opt a contact out of / back into marketing on a channel", "parameters": [_ID],
         "requestBody": json_body("ConsentBody"),
-        "responses": {"200": response_spec("ConsentPublic"), **_MISSING, **_INVALID, **ERRORS}}},
+        "responses": {"200": schema_response("ConsentPublic"), **_MISSING, **_INVALID, **ERRORS}}},
     "/broadcasts/quota": {"get": {"summary": "LINE monthly message quota",
-                                  "responses": {"200": response_spec("Quota"), "409": response_spec("Error"),
-                                                "502": response_spec("Error"), **ERRORS}}},
+                                  "responses": {"200": schema_response("Quota"), "409": schema_response("Error"),
+                                                "502": schema_response("Error"), **ERRORS}}},
 }
 
 

@@ -6,11 +6,12 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from broadcasts import segments as seg
-from broadcasts.api.base import ApiError, broadcasts_api, dump, int_arg, read_body, require_token, segment_error
+from broadcasts.api.base import broadcasts_api, segment_error
 from broadcasts.api.schemas import PreviewResult, SegmentCreate, SegmentList, SegmentPreview, SegmentPublic
 from broadcasts.models import Segment
 
 from core.db import session_scope
+from crm.api.base import ApiError, dump, int_arg, read_body, require_token
 from crm import contacts as contact_data
 from crm.api.contacts import contact_public
 from crm.web import engine
