@@ -53,7 +53,7 @@ def send_winner(*, engine: Engine, settings: Settings, campaign_id: int,
     """End an A/B test: the named (or best) variant goes to the rest; (winner, rows released). CampaignError when refused."""
     with Session(engine) as session:
         winner = results.choose_winner(session=session, campaign_id=campaign_id,
-                                   attribution_days=settings.broadcasts.attribution_days, variant=variant)
+                                       attribution_days=settings.broadcasts.attribution_days, variant=variant)
         run = cmp.open_run(session=session, campaign_id=campaign_id)
     released = delivery.release_winner(get_runtime(), campaign_id, winner)
     if run is not None:
@@ -67,8 +67,8 @@ def render_preview(settings: Settings, message: dict[str, Any], name: str = "Bud
     rendered = {}
     for channel in ("line", "telegram"):
         ctx = RenderContext(campaign_id=0, variant="", channel=channel, shop=settings.bot.shop_name,
-                                public_url=settings.public_url, secret=settings.secret_key, name=name,
-                                promotion=promotion)
+                            public_url=settings.public_url, secret=settings.secret_key, name=name,
+                            promotion=promotion)
         rendered[channel] = [reply.to_payload() for reply in render(message, ctx, settings.tz)]
     return rendered
 

@@ -218,7 +218,7 @@ def cancel(*, session: Session, campaign_id: int) -> Campaign:
     if campaign.status in ("done", "cancelled"):
         raise CampaignError(f"the campaign is already {campaign.status}", status=409)
     session.execute(update(CampaignRecipient).where(CampaignRecipient.campaign_id == campaign_id,
-                                           CampaignRecipient.status.in_(("queued", "held")))
+                                                    CampaignRecipient.status.in_(("queued", "held")))
                     .values(status="cancelled", reason="cancelled"))
     # Their queued messages in the recipients' history say they were never sent.
     recipient_history.sync(session, CampaignRecipient.campaign_id == campaign_id, CampaignRecipient.status == "cancelled")

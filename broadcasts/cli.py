@@ -190,7 +190,7 @@ def campaigns_list(status: str | None) -> None:
             click.echo("no campaigns yet: create one with `sapa campaigns create --name ... --text ...`")
         for row in rows:
             stats = results.stats(session=session, campaign_id=row.id,
-                              attribution_days=settings.broadcasts.attribution_days)
+                                  attribution_days=settings.broadcasts.attribution_days)
             when = row.recurrence or (row.send_at.isoformat()[:16] if row.send_at else "now")
             click.echo(f"{row.id:>5}  {row.status:<10} {row.name[:30]:<30} {when:<17} "
                        f"sent {stats['sent']:,}/{stats['targeted']:,}")
@@ -212,9 +212,9 @@ def campaigns_show(campaign_id: int, as_json: bool) -> None:
         except CampaignError as exc:
             raise click.ClickException(f"{exc}; see `sapa campaigns list`") from None
         stats = results.stats(session=session, campaign_id=campaign_id,
-                          attribution_days=settings.broadcasts.attribution_days)
+                              attribution_days=settings.broadcasts.attribution_days)
         per = results.stats(session=session, campaign_id=campaign_id, attribution_days=settings.broadcasts.attribution_days,
-                        by_variant=True) if campaign.variants else {}
+                            by_variant=True) if campaign.variants else {}
     if as_json:
         click.echo(json.dumps({"id": campaign.id, "status": campaign.status, "stats": stats, "variants": per,
                                "notice": campaign.notice}, indent=2))

@@ -164,7 +164,7 @@ def decide_ab_tests(now: datetime | None = None) -> list[tuple[int, str]]:
     for campaign_id, run_id in due:
         with Session(runtime.engine) as session:
             winner = results.choose_winner(session=session, campaign_id=campaign_id,
-                                       attribution_days=runtime.settings.broadcasts.attribution_days)
+                                           attribution_days=runtime.settings.broadcasts.attribution_days)
         delivery.release_winner(runtime, campaign_id, winner)
         enqueue_run(run_id)
         log.info("campaign %s: variant %s won the A/B test", campaign_id, winner)

@@ -72,7 +72,7 @@ def follow_link(token: str):
             anonymous, cookie = _visitor(secret)
             visitor = f"v:{anonymous}"
         results.record_link_click(session=session, link=link, visitor=visitor, contact_id=contact_id,
-                              delivery_id=delivery_id)
+                                  delivery_id=delivery_id)
         target = link.url
     response = redirect(target, code=302)
     if cookie is not None:

@@ -127,8 +127,8 @@ def canned():
         try:
             with session_scope(engine()) as db:
                 shop_data.save_canned(session=db, staff=current_staff(), shortcut=request.form.get("shortcut", ""),
-                                 title=request.form.get("title", ""), text=request.form.get("text", ""),
-                                 quick_replies=request.form.get("quick_replies", "").split(","))
+                                      title=request.form.get("title", ""), text=request.form.get("text", ""),
+                                      quick_replies=request.form.get("quick_replies", "").split(","))
         except data.InboxError as exc:
             flash(error_text(str(exc)), "error")
             with Session(engine()) as db:

@@ -49,8 +49,8 @@ def order_status(order_id: int):
         with session_scope(engine()) as db:
             order = get_or_404(db, order_data.Order, order_id)
             batch_id = shop_data.change_order_status(session=db, staff=staff, order=order,
-                                                status=request.form.get("status", ""),
-                                                notify=request.form.get("notify", "1") == "1")
+                                                     status=request.form.get("status", ""),
+                                                     notify=request.form.get("notify", "1") == "1")
     except data.InboxError as exc:
         return refused(exc, orders, status=409)
     if batch_id:
@@ -71,7 +71,7 @@ def complaints():
     size = settings().inbox.page_size
     with Session(engine()) as db:
         rows, counts = shop_data.list_complaints(session=db, status=status, severity=severity, breached=breached,
-                                            limit=size, offset=_page() * size)
+                                                 limit=size, offset=_page() * size)
         return render_template("inbox/complaints.html", rows=rows, counts=counts, status=status, severity=severity,
                                breached=breached, statuses=complaint_data.STATUSES,
                                severities=complaint_data.SEVERITIES, now=utcnow(), page=_page())
@@ -86,8 +86,8 @@ def complaint_status(complaint_id: int):
         with session_scope(engine()) as db:
             complaint = get_or_404(db, complaint_data.Complaint, complaint_id)
             batch_id = shop_data.change_complaint_status(session=db, staff=staff, complaint=complaint,
-                                                    status=request.form.get("status", ""),
-                                                    notify=request.form.get("notify", "1") == "1")
+                                                         status=request.form.get("status", ""),
+                                                         notify=request.form.get("notify", "1") == "1")
     except data.InboxError as exc:
         return refused(exc, complaints)
     if batch_id:
@@ -127,7 +127,7 @@ def task_add():
             raise data.InboxError("unknown_contact")
         with session_scope(engine()) as db:
             customer_data.create_task(session=db, staff=staff, contact_id=contact_id, title=request.form.get("title", ""),
-                             due_on=due)
+                                      due_on=due)
     except data.InboxError as exc:
         return refused(exc, agenda)
     flash(t("task_added"), "info")
