@@ -120,8 +120,16 @@ def decide(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.
         last_intent = intent if intent not in (None, "other") and confident else None
         return Decision([], (), ctx.intent, label, None, last_intent, False, now)
     answer = rt.router.route(inbound, ctx)
-    return Decision(answer.replies, answer.effects, ctx.intent, _label(message, ctx), ctx.state, None,
-                    handoff_over, now)
+    replies = answer.replies
+    if handoff_over and not _staff_answered(conversation):
+        replies = [m.Reply(text=ctx.say("staff_late")), *replies]
+    return Decision(replies, answer.effects, ctx.intent, _label(message, ctx), ctx.state, None, handoff_over, now)
+
+
+def _staff_answered(conversation: Conversation) -> bool:
+    """True when staff replied since the bot last handed the chat over."""
+    return conversation.handoff_at is not None and conversation.first_response_at is not None \
+        and conversation.first_response_at >= conversation.handoff_at
 
 
 def apply(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.Recorded, decision: Decision,
@@ -232,7 +240,10 @@ def _place_order(at: _Target, effect: fx.PlaceOrder) -> list[m.Reply]:
     try:
         order = orders.place_order(session=at.session, contact_id=at.contact_id, lines=list(effect.lines),
                                    fulfilment=effect.fulfilment, address=effect.address, store_id=effect.store_id,
-                                   conversation_id=at.recorded.conversation.id, channel=at.inbound.channel)
+                                   conversation_id=at.recorded.conversation.id, channel=at.inbound.channel,
+                                   phone=effect.phone, payment_method=effect.payment_method,
+                                   scheduled_for=effect.scheduled_for, note=effect.note,
+                                   delivery_fee=effect.delivery_fee, lat=effect.lat, lon=effect.lon)
     except orders.OrderError as exc:
         raise EffectRefused(f"order refused: {exc.code}") from exc
     return [placed_reply(order, effect.language)]
@@ -264,7 +275,7 @@ def _alert_staff(at: _Target, effect: fx.AlertStaff) -> list[m.Reply]:
 
 def _hand_off(at: _Target, effect: fx.HandOff) -> list[m.Reply]:
     shop.hand_off(session=at.session, conversation=at.recorded.conversation,
-                  minutes=at.rt.settings.bot.handoff_timeout_minutes)
+                  minutes=at.rt.settings.bot.handoff_answer_minutes if effect.quiet else 0)
     at.alert("handoff", effect.reason)
     return []
 

@@ -16,10 +16,12 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from bot import events, tasks
 from broadcasts.scheduler import register as register_campaign_jobs
-from core.db import get_engine, is_transient_db_error, session_scope, short_reason
+from core.db import get_engine, is_transient_db_error, session_scope, short_reason, utcnow
 from core.queue import configure_queue
 from core.runtime import get_runtime
 from core.settings import Settings
+from core.texts import text
+from crm import shop
 from crm.inbox.data import wake_snoozed as wake
 
 log = logging.getLogger(__name__)
@@ -120,6 +122,18 @@ def wake_snoozed() -> int:
         return wake(session=session)
 
 
+def give_back_unanswered() -> int:
+    """Handoffs no staff member answered in time: the bot tells the customer and answers again."""
+    runtime = get_runtime()
+    configure_queue(runtime.settings.queue_url)
+    with session_scope(runtime.engine) as session:
+        batches = shop.give_back_unanswered(session=session, now=utcnow(),
+                                            words=lambda language: text("staff_late", language))
+    for batch_id in batches:
+        tasks.enqueue_batch(batch_id)
+    return len(batches)
+
+
 def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
     """A scheduler with the database job store and the standing jobs registered."""
     # The product's engine: its SQLite busy timeout, its PostgreSQL pre-ping (a dropped
@@ -133,6 +147,8 @@ def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
     scheduler.add_job("bot.clock:sweep", "interval", seconds=SWEEP_SECONDS, id="sweep-stale-work",
                       replace_existing=True)
     scheduler.add_job("bot.clock:wake_snoozed", "interval", seconds=WAKE_SECONDS, id="wake-snoozed",
+                      replace_existing=True)
+    scheduler.add_job("bot.clock:give_back_unanswered", "interval", seconds=WAKE_SECONDS, id="give-back-unanswered",
                       replace_existing=True)
     register_campaign_jobs(scheduler, settings)  # campaign schedules, stalled-run sweep, journeys
     return scheduler

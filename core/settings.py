@@ -94,6 +94,8 @@ class QueueSettings(BaseModel):
 
 class BotSettings(BaseModel):
     handoff_timeout_minutes: int = Field(240, ge=1)
+    # A handoff nobody on duty answers within this long: the bot says so and answers again.
+    handoff_answer_minutes: int = Field(10, ge=1)
     conversation_idle_minutes: int = Field(60, ge=1)
     default_language: Literal["id", "en"] = "id"
     shop_name: str = "Sapa Coffee"

@@ -88,6 +88,61 @@ CHAT = Catalog("chat", {
     "complaint_resolved": {"id": "sudah selesai ✅ Terima kasih atas kesabarannya", "en": "resolved ✅ Thank you for your patience"},
     "complaint_closed": {"id": "ditutup", "en": "closed"},
     "complaint_open": {"id": "dibuka kembali", "en": "reopened"},
+    # the order conversation (handlers.orders, handlers.order_flow)
+    "ask_items": {"id": "Mau pesan apa kak? Ketik aja, misalnya \"2 {example}\".",
+                  "en": "What would you like? Just type it, e.g. \"2 {example}\"."},
+    "not_on_menu": {"id": "Maaf kak, {items} tidak ada di menu kami.", "en": "Sorry, {items} is not on our menu."},
+    "maybe": {"id": "Mungkin mau: {names}?", "en": "Maybe: {names}?"},
+    "which_product": {"id": "\"{words}\" yang mana kak? 👇", "en": "Which \"{words}\" do you mean? 👇"},
+    "removed": {"id": "Oke, {product} dihapus dari pesanan.", "en": "OK, {product} is removed from the order."},
+    "ask_phone": {"id": "Nomor HP yang bisa dihubungi kurir berapa kak? 📞",
+                  "en": "Which phone number can the courier call? 📞"},
+    "address_unclear": {"id": "Alamat \"{address}\" belum cukup buat kurir kak 🙏 Tolong ketik nama jalan dan "
+                               "nomornya (atau gedung/perumahan), atau kirim lokasi 📍",
+                        "en": "\"{address}\" is not enough for the courier 🙏 Please type the street and number "
+                              "(or building/complex), or share your location 📍"},
+    "ask_payment": {"id": "Mau bayar pakai apa kak?", "en": "How would you like to pay?"},
+    "payment_not_here": {"id": "{method} tidak bisa untuk pesanan ini kak.", "en": "{method} isn't available for this order."},
+    "below_minimum": {"id": "Minimal pesanan antar {minimum} kak (sekarang {amount}). Mau tambah menu lagi, atau "
+                             "ambil sendiri di toko?",
+                      "en": "Delivery needs at least {minimum} (now {amount}). Add something more, or pick it up "
+                            "at a store?"},
+    "out_of_reach": {"id": "Maaf kak, alamat itu lebih dari {km} km dari toko kami, jadi belum bisa diantar 🙏 Mau "
+                            "ambil sendiri, atau kirim alamat lain?",
+                     "en": "Sorry, that address is more than {km} km from our stores, so we can't deliver there 🙏 "
+                           "Pick up instead, or send another address?"},
+    "summary": {"id": "Cek pesanan dulu ya kak:\n{cart}\n{money}\nTotal: {total}\n{details}\n\nSudah benar? "
+                      "Ketik \"iya\" untuk pesan, atau tulis yang mau diubah.",
+                "en": "Please check your order:\n{cart}\n{money}\nTotal: {total}\n{details}\n\nIs this right? "
+                      "Type \"yes\" to order, or tell me what to change."},
+    "subtotal": {"id": "Subtotal: {amount}", "en": "Subtotal: {amount}"},
+    "fee_line": {"id": "Ongkir: {amount}", "en": "Delivery: {amount}"},
+    "fee_free": {"id": "Ongkir: gratis 🎉", "en": "Delivery: free 🎉"},
+    "when_now": {"id": "sekarang", "en": "now"},
+    "when_line": {"id": "⏱️ Waktu: {when}", "en": "⏱️ Time: {when}"},
+    "pre_order": {"id": "⏱️ Pre-order: {when} (tokonya tutup di jam itu, jadi kami siapkan saat buka)",
+                  "en": "⏱️ Pre-order: {when} (the store is closed then, so we make it when it opens)"},
+    "today": {"id": "hari ini", "en": "today"},
+    "tomorrow": {"id": "besok", "en": "tomorrow"},
+    "shared_location": {"id": "lokasi yang dikirim 📍", "en": "the shared location 📍"},
+    "what_to_change": {"id": "Oke kak, mau ubah apa? Tulis aja, misalnya \"kopinya jadi 3\" atau \"ganti ke "
+                              "ambil sendiri\".",
+                       "en": "OK, what should I change? Just write it, e.g. \"make it 3 coffees\" or \"pick up "
+                             "instead\"."},
+    "didnt_catch": {"id": "Maaf kak, aku belum nangkep maksudnya 🙏", "en": "Sorry, I didn't catch that 🙏"},
+    "resume": {"id": "Lanjut pesanannya ya kak 👇", "en": "Back to your order 👇"},
+    # handing over to staff, and when they answer
+    "staff_on_duty": {"id": "Admin biasanya membalas dalam beberapa menit (jam kerja hari ini {hours}).",
+                      "en": "Staff usually reply within minutes (today's hours {hours})."},
+    "staff_off_duty": {"id": "Admin kami sedang tidak bertugas 🙏 Pesan kakak sudah kami teruskan dan akan dibalas "
+                              "mulai {when}. Sementara itu aku tetap bisa bantu pesan, cek pesanan, atau info promo 😊",
+                       "en": "Our staff are off duty right now 🙏 Your message is passed on and they will reply from "
+                             "{when}. Meanwhile I can still help you order, check an order or see promos 😊"},
+    "staff_late": {"id": "Maaf kak, admin belum sempat membalas 🙏 Pesan kakak tetap di antrean admin; sementara "
+                          "aku bantu dulu ya.",
+                   "en": "Sorry, our staff haven't replied yet 🙏 Your message stays in their queue; meanwhile "
+                         "I'll help as best I can."},
+    "faq_maybe": {"id": "Mungkin ini yang kakak maksud:", "en": "This may be what you mean:"},
     # complaints
     "complaint": {"id": "Mohon maaf banget kak atas ketidaknyamanannya 🙏 Keluhan kakak sudah kami catat dengan nomor tiket {number}. Tim kami akan menghubungi paling lambat {due}.",
                   "en": "We're very sorry about this 🙏 Your complaint is logged as ticket {number}. Our team will get back to you by {due} at the latest."},

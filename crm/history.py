@@ -209,7 +209,9 @@ def notify_customer(*, session: Session, contact_id: int, conversation_id: int |
     if conversation is None:
         return None
     contact = session.get(Contact, contact_id)
-    language = "en" if (contact.language or "").startswith("en") else "id"
+    # The language the customer last wrote in (kept by the conversation), else their profile's.
+    language = (conversation.state or {}).get("lang") or contact.language or ""
+    language = "en" if language.startswith("en") else "id"
     record_outbound(session=session, conversation=conversation, replies=[m.Reply(text=words(language))],
                     batch_id=batch_id, sender="system", intent=intent)
     return batch_id

@@ -8,14 +8,14 @@ can hand it a fresh database.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Sequence
+from typing import Callable, Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, exists
 from sqlmodel import Session, select
 
 from core.db import utcnow
-from crm import faq, orders, promotions, stores
+from crm import faq, history, orders, promotions, stores
 from crm.models import ChannelIdentity, Contact, Conversation
 
 _catalog_cache: dict[str, object] = {"version": None, "names": {}}
@@ -147,13 +147,35 @@ _KNOWN_CHAT = select(and_(
 
 
 def hand_off(*, session: Session, conversation: Conversation, minutes: int) -> None:
-    """Give the conversation to staff: the bot stays silent until they resolve it or `minutes` pass."""
+    """Flag the conversation for staff: the bot stays silent until they answer or `minutes` pass (0: it goes on)."""
     now = utcnow()
-    conversation.bot_active = False
-    conversation.handoff_until = now + timedelta(minutes=minutes)
+    conversation.bot_active = minutes <= 0
+    conversation.handoff_until = now + timedelta(minutes=minutes) if minutes > 0 else None
     conversation.handoff_at = conversation.updated_at = now
     conversation.status = "open"
     session.add(conversation)
+
+
+def give_back_unanswered(*, session: Session, now: datetime, words: Callable[[str], str]) -> list[str]:
+    """Chats handed to staff that nobody answered in time: the bot answers again and tells the customer.
+
+    They stay flagged for staff (open, waiting). Returns the batch ids of the messages to send.
+    """
+    late = session.exec(select(Conversation).where(Conversation.bot_active == False,  # noqa: E712
+                                                   Conversation.handoff_at.is_not(None),
+                                                   Conversation.handoff_until <= now)).all()
+    batches = []
+    for conversation in late:
+        if conversation.first_response_at is not None and conversation.first_response_at >= conversation.handoff_at:
+            continue  # staff answered: the bot comes back silently when their own time runs out
+        conversation.bot_active, conversation.handoff_until = True, None
+        session.add(conversation)
+        batch_id = history.notify_customer(
+            session=session, contact_id=conversation.contact_id, conversation_id=conversation.id, words=words,
+            batch_id=f"staff-late:{conversation.id}:{conversation.handoff_at.timestamp():.0f}", intent="human_handoff")
+        if batch_id:
+            batches.append(batch_id)
+    return batches
 
 
 def remember_location(*, session: Session, contact: Contact | None, lat: float, lon: float) -> None:

@@ -46,6 +46,7 @@ class Context:
     data: ShopView | None = None  # catalog, orders, complaints, FAQ, offers, stores (reads only)
     marketing: Marketing | None = None  # the welcome journey, campaign buttons (reads only)
     analysis: Any = None  # handlers.nlu.Analysis for text messages
+    reading: Any = None  # handlers.nlu.order_text.OrderText: the text read as order details (once)
     threshold: float = 0.6  # below this NLU confidence the bot is unsure
     requested_intent: str | None = None  # from a menu button (postback `intent=…`)
     intent: str | None = None  # set by the handler that answered

@@ -32,8 +32,8 @@ class ComplaintHandler:
             order = ctx.data.find_order(number)  # only the customer's own orders
             if order:
                 break
-        if order is None:
-            recent = ctx.data.latest_orders(limit=1)
+        if order is None:  # the latest order still going, not one the customer has just cancelled
+            recent = [o for o in ctx.data.latest_orders(limit=3) if o.status != "cancelled"]
             if recent and ctx.now - recent[0].created_at <= RECENT_ORDER:
                 order = recent[0]
         ctx.state["alerted"] = True  # the complaint alert covers the negative-sentiment alert

@@ -8,6 +8,7 @@ outcome the customer is told (a new order's number) is worded after it is applie
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import NamedTuple, Union
 
 from core.messages import Reply
@@ -16,13 +17,20 @@ from crm.orders import CartLine
 
 @dataclass(frozen=True)
 class PlaceOrder:
-    """Place the order of the cart; confirmed in `language` with its number."""
+    """Place the order of the cart with its details; confirmed in `language` with its number."""
 
     lines: tuple[CartLine, ...]
     fulfilment: str
     address: str | None
     store_id: int | None
     language: str
+    phone: str | None = None
+    payment_method: str | None = None
+    scheduled_for: datetime | None = None  # None: as soon as possible
+    note: str | None = None
+    delivery_fee: int = 0
+    lat: float | None = None
+    lon: float | None = None
 
 
 @dataclass(frozen=True)
@@ -54,9 +62,14 @@ class AlertStaff:
 
 @dataclass(frozen=True)
 class HandOff:
-    """Give the conversation to staff (the bot stays quiet until they resolve it or time runs out); alerts them."""
+    """Flag the conversation for staff and alert them.
+
+    `quiet`: the bot leaves the chat to staff until they answer or `bot.handoff_answer_minutes`
+    pass; otherwise (staff are off duty) it goes on answering what it can.
+    """
 
     reason: str
+    quiet: bool = True
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from core import messages as m
+from core.texts import menu_label
 from crm.faq import answer_text
 from handlers.base import Context
-from handlers.effects import Answer, HandOff
+from handlers.effects import Answer
+from handlers.handoff import hand_over
 
 CONFIDENT, SUGGEST = 0.5, 0.25  # search_faq score thresholds (see crm.faq.search_faq)
 
@@ -33,7 +35,7 @@ class FaqHandler:
             entries = ctx.data.faqs(limit=5)
             lines = "\n".join(f"• {_question(entry, ctx.language)}" for entry in entries)
             return Answer([m.Reply(text=f"{ctx.say('faq_clarify')}\n{lines}",
-                                   choices=tuple(m.Choice(_question(e, ctx.language)[:20], data=f"faq:{e.id}")
+                                   choices=tuple(m.Choice(_question(e, ctx.language), data=f"faq:{e.id}")
                                                  for e in entries))])
         if inbound.kind == m.POSTBACK:
             entry_id = (inbound.postback_data or "").split(":", 1)[1]
@@ -45,14 +47,16 @@ class FaqHandler:
             ctx.state.pop("faq_clarify", None)
             return Answer([m.Reply(text=answer_text(hits[0].entry, ctx.language))])
         suggestions = [hit for hit in hits if hit.score >= SUGGEST][:3]
-        if suggestions and not ctx.state.get("faq_clarify"):
+        if len(suggestions) == 1 and not ctx.state.get("faq_clarify"):  # one candidate: offer it, not a menu of one
             ctx.state["faq_clarify"] = True
-            choices = tuple(m.Choice(_question(hit.entry, ctx.language)[:20], data=f"faq:{hit.entry.id}")
+            return Answer([m.Reply(text=ctx.say("faq_maybe") + "\n" + answer_text(suggestions[0].entry, ctx.language),
+                                   choices=(m.Choice(menu_label("human_handoff", ctx.language), data="intent=human_handoff"),))])
+        if suggestions and not ctx.state.get("faq_clarify"):  # a clarifying question with the real candidates
+            ctx.state["faq_clarify"] = True
+            choices = tuple(m.Choice(_question(hit.entry, ctx.language), data=f"faq:{hit.entry.id}")
                             for hit in suggestions)
             lines = "\n".join(f"• {_question(hit.entry, ctx.language)}" for hit in suggestions)
-            talk = m.Choice(ctx.say("talk_to_staff")[:20], data="intent=human_handoff")
+            talk = m.Choice(menu_label("human_handoff", ctx.language), data="intent=human_handoff")
             return Answer([m.Reply(text=f"{ctx.say('faq_clarify')}\n{lines}", choices=choices + (talk,))])
         ctx.state.pop("faq_clarify", None)
-        ctx.intent = "human_handoff"
-        return Answer([m.Reply(text=ctx.say("handoff_unsure"))],
-                      (HandOff(f"Question the FAQ could not answer: {inbound.text}"),))
+        return hand_over(ctx, f"Question the FAQ could not answer: {inbound.text}", "handoff_unsure")

@@ -4,11 +4,35 @@ from __future__ import annotations
 
 from core import messages as m
 from core.texts import MENU_INTENTS
+from crm import shop_settings
 from handlers.base import Context
 from handlers.effects import Answer, HandOff
 from handlers.menu import menu_choices
 
 UNSURE_INTENTS = 2  # how many guesses to offer as buttons
+
+
+def _hours_text(ctx: Context) -> str:
+    """Today's staff hours as the customer reads them ("08:00–21:00"), or "-" when none today."""
+    local = ctx.now.astimezone(ctx.data.tz)
+    windows = ctx.data.settings().staff_hours.get(("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()])
+    return ", ".join(f"{start}–{end}" for start, end in windows or ()) or "-"
+
+
+def hand_over(ctx: Context, reason: str, key: str = "handoff") -> Answer:
+    """Flag the chat for staff, saying when they answer; off duty, the bot goes on helping meanwhile."""
+    ctx.intent = "human_handoff"
+    keep = {k: ctx.state[k] for k in ("v", "lang") if k in ctx.state}
+    ctx.state.clear()
+    ctx.state.update(keep)
+    settings = ctx.data.settings()
+    if shop_settings.staff_on_duty(settings, ctx.now):
+        return Answer([m.Reply(text=ctx.say(key) + " " + ctx.say("staff_on_duty", hours=_hours_text(ctx)))],
+                      (HandOff(reason),))
+    back = shop_settings.next_staff_time(settings, ctx.now, ctx.data.tz)
+    when = back.astimezone(ctx.data.tz).strftime("%d/%m %H:%M") if back else "-"
+    return Answer([m.Reply(text=ctx.say("staff_off_duty", when=when), choices=menu_choices(ctx.language)[:4])],
+                  (HandOff(reason, quiet=False),))
 
 
 class HandoffHandler:
@@ -22,9 +46,7 @@ class HandoffHandler:
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Hand over and say so."""
-        ctx.state.clear()
-        return Answer([m.Reply(text=ctx.say("handoff"))],
-                      (HandOff(f"Customer asked for staff: {inbound.text or inbound.postback_data or ''}"),))
+        return hand_over(ctx, f"Customer asked for staff: {inbound.text or inbound.postback_data or ''}")
 
 
 class UnsureHandler:
@@ -40,10 +62,7 @@ class UnsureHandler:
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Clarify with buttons, or hand over when already asked."""
         if ctx.state.get("unsure"):
-            ctx.state.pop("unsure", None)
-            ctx.intent = "human_handoff"
-            return Answer([m.Reply(text=ctx.say("handoff_unsure"))],
-                          (HandOff(f"Bot unsure twice; last message: {inbound.text}"),))
+            return hand_over(ctx, f"Bot unsure twice; last message: {inbound.text}", "handoff_unsure")
         ctx.state["unsure"] = True
         ranked = sorted(ctx.analysis.scores.items(), key=lambda item: -item[1])
         guesses = [intent for intent, _ in ranked

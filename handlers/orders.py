@@ -1,59 +1,70 @@
-"""Ordering by chat: pick products, cart, delivery or pickup, confirm; status and cancelling.
+"""Ordering by chat, typed or tapped: items, changes, delivery or pickup, details, confirmation.
 
-The order in progress lives in the conversation state (`state["order"]`), so it survives
-restarts; postback data is namespaced (`order:…`, `status:…`, `cancel:…`).
+Each text message is read against the order being built and the question the bot asked
+last (handlers.order_flow): "blok m" after "which store?" is a store, "iya" after the
+summary confirms, "ga jadi croissantnya" removes that line only. Buttons post
+`order:<action>:<arg>` and land in the same draft.
 """
 
 from __future__ import annotations
 
+from rapidfuzz import fuzz, process
+
 from core import messages as m
-from core.texts import button, rupiah, status_label, text
-from crm.orders import CUSTOMER_CANCELLABLE, CartLine, Order
+from core.texts import button, rupiah, text
+from crm.orders import CartLine, Order
+from handlers import order_flow as flow
 from handlers.base import Context
-from handlers.effects import Answer, CancelOrder, PlaceOrder
+from handlers.effects import Answer, PlaceOrder
+from handlers.nlu.order_text import OrderText, PaymentTerm, ProductTerm, ShopTerms, StoreTerm, read_order_text
 
 MAX_CARDS = 10
+MAX_QUANTITY = 999
+# Intents a customer may ask about in the middle of an order; the order waits and resumes.
+DIGRESSIONS = ("faq", "promotion", "location", "order_status", "complaint", "human_handoff", "greeting")
+QUESTION_WORDS = ("apa", "apakah", "berapa", "brp", "bisa", "bs", "ada", "jam", "kapan", "dimana", "di mana",
+                  "gimana", "bagaimana", "can", "do", "does", "what", "how", "when", "where", "is", "are")
 
 
-def _postback(inbound: m.Inbound, prefix: str) -> list[str] | None:
-    if inbound.kind != m.POSTBACK or not (inbound.postback_data or "").startswith(prefix + ":"):
+def _postback(inbound: m.Inbound) -> list[str] | None:
+    if inbound.kind != m.POSTBACK or not (inbound.postback_data or "").startswith("order:"):
         return None
     return inbound.postback_data.split(":")[1:]
 
 
-def _cart(ctx: Context) -> dict:
-    return ctx.state.setdefault("order", {"lines": [], "step": "cart"})
+def shop_terms(ctx: Context) -> ShopTerms:
+    """The words of this shop the reader matches: products, stores, payment methods."""
+    return ShopTerms(
+        products=tuple(ProductTerm(p.id, p.name, p.name_en, tuple(p.aliases or ())) for p in ctx.data.products()),
+        stores=tuple(StoreTerm(s.id, s.name, s.area, s.address) for s in ctx.data.stores()),
+        payments=tuple(PaymentTerm(p.code, p.label, p.label_en) for p in ctx.data.settings().payment_methods))
 
 
-def cart_text(ctx: Context) -> tuple[str, int]:
-    """The cart as lines of text, and its total."""
-    lines, total = [], 0
-    for line in _cart(ctx)["lines"]:
-        product = ctx.data.product(line["product_id"])
-        if product is None:
-            continue
-        total += product.price * line["qty"]
-        lines.append(f"• {line['qty']}× {product.name} — {rupiah(product.price * line['qty'])}")
-    return "\n".join(lines), total
+def reading(inbound: m.Inbound, ctx: Context) -> OrderText | None:
+    """The message read as order details against the draft and the pending question (once per message)."""
+    if ctx.data is None or inbound.kind != m.MESSAGE or inbound.message_type != "text":
+        return None
+    if ctx.reading is None:
+        order = ctx.state.get("order") if ctx.state.get("v") == flow.STATE_VERSION else None
+        lines = (order or {}).get("lines", ())
+        ctx.reading = read_order_text(inbound.text or "", shop_terms(ctx), now=ctx.now.astimezone(ctx.data.tz),
+                                      expecting=flow.pending_slot(ctx) or (
+                                          "confirm" if ctx.state.get("cancel_asked") else None),
+                                      cart=tuple(line["product_id"] for line in lines),
+                                      last_product=(order or {}).get("last_product"))
+    return ctx.reading
 
 
-def _add(ctx: Context, product_id: int, quantity: int) -> str | None:
-    """Add to the cart; returns a problem to tell the customer, if any."""
-    product = ctx.data.product(product_id)
-    if product is None or not product.active:
-        return ctx.say("stale_button")
-    lines = _cart(ctx)["lines"]
-    current = next((line for line in lines if line["product_id"] == product_id), None)
-    wanted = quantity + (current["qty"] if current else 0)
-    if product.stock is not None and product.stock < wanted:
-        if product.stock <= 0:
-            return ctx.say("out_of_stock", product=product.name)
-        return ctx.say("only_left", product=product.name, available=str(product.stock))
-    if current:
-        current["qty"] = wanted
-    else:
-        lines.append({"product_id": product_id, "qty": quantity})
-    return None
+def _about_order(r: OrderText, pending: str | None) -> bool:
+    """True when the reading says something about an order (an item, a detail, an answer to the bot)."""
+    return bool(r.items or r.fulfilment or r.store_id or r.address or r.phone or r.payment or r.when or r.asap
+                or r.cancel_all or r.done_adding or (r.note and pending) or (r.unknown and pending == "item")
+                or ((r.yes or r.no) and pending))
+
+
+def _is_question(words: str) -> bool:
+    lowered = words.strip().lower()
+    return lowered.endswith("?") or lowered.split(" ", 1)[0] in QUESTION_WORDS
 
 
 def catalog_reply(ctx: Context, intro: str | None = None) -> m.Reply:
@@ -70,73 +81,152 @@ def catalog_reply(ctx: Context, intro: str | None = None) -> m.Reply:
     return m.Reply(text=intro or ctx.say("catalog_intro", example=products[0].name.lower()), cards=cards)
 
 
-def _fulfilment_choices(ctx: Context) -> tuple[m.Choice, ...]:
-    lang = ctx.language
-    return (m.Choice(button("delivery", lang), data="order:fulfil:delivery"),
-            m.Choice(button("pickup", lang), data="order:fulfil:pickup"),
-            m.Choice(button("add_more", lang), data="order:more"),
-            m.Choice(button("drop", lang), data="order:drop"))
+def _closest(ctx: Context, words: str) -> list[str]:
+    """The products on sale whose names are nearest to words that matched nothing."""
+    products = [p for p in ctx.data.products() if p.in_stock]
+    names = {p.name_en if ctx.language == "en" and p.name_en else p.name: p for p in products}
+    found = process.extract(words, list(names), scorer=fuzz.WRatio, limit=3, score_cutoff=50)
+    return [name for name, _score, _index in found]
 
 
-def _next_step(ctx: Context) -> list[m.Reply]:
-    """Ask for what the order still needs, or for confirmation."""
-    order = _cart(ctx)
-    text, total = cart_text(ctx)
-    if not order["lines"]:
-        return [catalog_reply(ctx, ctx.say("cart_empty"))]
-    if not order.get("fulfilment"):
-        order["step"] = "cart"
-        return [m.Reply(text=ctx.say("added", cart=text, total=rupiah(total)), choices=_fulfilment_choices(ctx))]
-    if order["fulfilment"] == "delivery" and not order.get("address"):
-        order["step"] = "address"
-        return [m.Reply(text=ctx.say("ask_address"))]
-    if order["fulfilment"] == "pickup" and not order.get("store_id"):
-        order["step"] = "store"
-        stores = ctx.data.stores()[:10]
-        return [m.Reply(text=ctx.say("choose_store"),
-                        choices=tuple(m.Choice(s.name[:20], data=f"order:store:{s.id}") for s in stores))]
-    order["step"] = "confirm"
-    if order["fulfilment"] == "delivery":
-        where = ctx.say("deliver_to", address=order["address"])
+def _add(ctx: Context, order: dict, product_id: int, quantity: int, note: str | None) -> str | None:
+    """Add to the cart; returns a problem to tell the customer, if any."""
+    product = ctx.data.product(product_id)
+    if product is None or not product.active:
+        return ctx.say("stale_button")
+    current = next((line for line in order["lines"] if line["product_id"] == product_id), None)
+    wanted = quantity + (current["qty"] if current else 0)
+    if product.stock is not None and product.stock < wanted:
+        if product.stock <= 0:
+            others = [name for name in _closest(ctx, product.category or product.name) if name != product.name]
+            return ctx.say("out_of_stock", product=product.name) + (
+                " " + ctx.say("maybe", names=", ".join(others)) if others else "")
+        return ctx.say("only_left", product=product.name, available=str(product.stock))
+    if current:
+        current["qty"] = min(wanted, MAX_QUANTITY)
+        current["note"] = note or current.get("note")
     else:
-        store = ctx.data.store(order["store_id"])
-        where = ctx.say("pickup_at", store=store.name if store else "-")
-    lang = ctx.language
-    return [m.Reply(text=ctx.say("confirm", cart=text, fulfilment=where, total=rupiah(total)),
-                    choices=(m.Choice(button("confirm", lang), data="order:confirm"),
-                             m.Choice(button("drop", lang), data="order:drop")))]
-
-
-def _refusal(ctx: Context) -> tuple[str, str] | None:
-    """Why the cart cannot be placed as it is (the first line crm.orders.place_order would refuse), or None."""
-    for line in _cart(ctx)["lines"]:
-        product = ctx.data.product(line["product_id"])
-        if product is None or not product.active:
-            return "unknown_product", ""
-        if line["qty"] < 1 or line["qty"] > 999:
-            return "quantity", product.name
-        if product.stock is not None and product.stock < line["qty"]:
-            return "out_of_stock", product.name
+        order["lines"].append({"product_id": product_id, "qty": min(quantity, MAX_QUANTITY), "note": note})
+    order["last_product"] = product_id
     return None
 
 
-def _place(ctx: Context) -> Answer:
-    order = _cart(ctx)
-    if order.get("step") != "confirm" or not order["lines"]:
-        ctx.state.pop("order", None)
-        return Answer([m.Reply(text=ctx.say("stale_button"))])
-    refusal = _refusal(ctx)
-    if refusal is not None:
-        code, product = refusal
-        if code == "out_of_stock":
-            order["lines"] = [line for line in order["lines"] if ctx.data.product(line["product_id"]).name != product]
-            return Answer([m.Reply(text=ctx.say("out_of_stock", product=product))] + _next_step(ctx))
-        order["step"] = "cart"
-        return Answer([m.Reply(text=ctx.say("stale_button"))])
-    lines = tuple(CartLine(product_id=line["product_id"], quantity=line["qty"]) for line in order["lines"])
-    ctx.state.pop("order", None)
-    return Answer([], (PlaceOrder(lines, order["fulfilment"], order.get("address"), order.get("store_id"),
-                                  ctx.language),))
+def _set(ctx: Context, order: dict, product_id: int, quantity: int | None, note: str | None) -> str | None:
+    """Change a line's quantity (0 removes it) or note; a product not in the cart is added."""
+    line = next((line for line in order["lines"] if line["product_id"] == product_id), None)
+    if line is None:
+        return _add(ctx, order, product_id, quantity or 1, note)
+    product = ctx.data.product(product_id)
+    if quantity is not None:
+        if quantity <= 0:
+            order["lines"].remove(line)
+            return ctx.say("removed", product=product.name if product else "-")
+        if product is not None and product.stock is not None and product.stock < quantity:
+            return ctx.say("only_left", product=product.name, available=str(product.stock))
+        line["qty"] = min(quantity, MAX_QUANTITY)
+    if note:
+        line["note"] = note
+    order["last_product"] = product_id
+    return None
+
+
+def _change_items(ctx: Context, order: dict, r: OrderText) -> tuple[list[str], dict | None]:
+    """Apply the item changes; returns what to tell the customer and an ambiguous mention to ask about."""
+    said, ambiguous = [], None
+    for change in r.items:
+        if change.product_id is None:
+            if change.candidates and ambiguous is None:
+                ambiguous = {"slot": "which", "candidates": list(change.candidates), "qty": change.quantity,
+                             "note": change.note, "words": change.words}
+            continue
+        if change.op == "remove":
+            line = next((line for line in order["lines"] if line["product_id"] == change.product_id), None)
+            product = ctx.data.product(change.product_id)
+            if line is not None and change.quantity and change.quantity < line["qty"]:
+                line["qty"] -= change.quantity
+            elif line is not None:
+                order["lines"].remove(line)
+                said.append(ctx.say("removed", product=product.name if product else "-"))
+            continue
+        problem = (_set(ctx, order, change.product_id, change.quantity, change.note) if change.op == "set"
+                   else _add(ctx, order, change.product_id, change.quantity or 1, change.note))
+        if problem:
+            said.append(problem)
+    if r.unknown:
+        closest = _closest(ctx, " ".join(r.unknown))
+        words = ", ".join(f"\"{u}\"" for u in r.unknown)
+        said.append(ctx.say("not_on_menu", items=words)
+                    + (" " + ctx.say("maybe", names=", ".join(closest)) if closest else ""))
+    return said, ambiguous
+
+
+def _change_details(ctx: Context, order: dict, r: OrderText) -> list[str]:
+    """Apply fulfilment, store, address, phone, payment, time and note; returns what to tell the customer."""
+    said = []
+    if r.fulfilment:
+        order["fulfilment"] = r.fulfilment
+    if r.store_id:
+        order["store_id"] = r.store_id
+        order.setdefault("fulfilment", "pickup")
+    if r.address:
+        order["address"], order["address_usable"] = r.address[:500], r.address_usable
+        order.pop("lat", None), order.pop("lon", None)
+        if not order.get("fulfilment"):
+            order["fulfilment"] = "delivery"
+    if r.phone:
+        order["phone"] = r.phone
+    if r.payment:
+        allowed = {p.code for p in flow.payment_methods(ctx, order)}
+        if r.payment in allowed:
+            order["payment"] = r.payment
+        else:
+            method = next((p for p in ctx.data.settings().payment_methods if p.code == r.payment), None)
+            label = flow.payment_label(method, ctx.language) if method else r.payment
+            said.append(ctx.say("payment_not_here", method=label))
+    if r.when:
+        order["when"] = r.when.isoformat()
+    elif r.asap:
+        order.pop("when", None)
+    if r.note and not r.items:
+        order["note"] = r.note[:500]
+    return said
+
+
+def _unavailable(ctx: Context, order: dict) -> list[str]:
+    """Lines crm.orders.place_order would refuse now (sold out or gone since added), removed; what to say."""
+    said = []
+    for line in list(order["lines"]):
+        product = ctx.data.product(line["product_id"])
+        if product is not None and product.active and (product.stock is None or product.stock >= line["qty"]):
+            continue
+        if product is not None and product.active and product.stock:
+            line["qty"] = product.stock  # what is left, said plainly before confirming again
+            said.append(ctx.say("only_left", product=product.name, available=str(product.stock)))
+        else:
+            order["lines"].remove(line)
+            said.append(ctx.say("out_of_stock", product=product.name if product else "-"))
+    return said
+
+
+def _place(ctx: Context, order: dict) -> Answer:
+    """The order as an effect (placed under the write lock); the reply names its number."""
+    said = _unavailable(ctx, order)
+    if said:
+        question = flow.next_question(ctx, order)
+        return Answer([m.Reply(text="\n".join(said) + "\n\n" + question.text, choices=question.choices)])
+    lines = tuple(CartLine(product_id=line["product_id"], quantity=line["qty"], note=line.get("note"))
+                  for line in order["lines"])
+    when, _pre_order = flow.ready_time(ctx, order)
+    delivery = order["fulfilment"] == "delivery"
+    effect = PlaceOrder(lines=lines, fulfilment=order["fulfilment"],
+                        address=(order.get("address") or ctx.say("shared_location")) if delivery else None,
+                        store_id=None if delivery else order.get("store_id"),
+                        phone=order.get("phone"), payment_method=flow.chosen_payment(ctx, order),
+                        scheduled_for=when, note=order.get("note"), delivery_fee=flow.delivery_fee(ctx, order),
+                        lat=order.get("lat") if delivery else None, lon=order.get("lon") if delivery else None,
+                        language=ctx.language)
+    flow.drop(ctx)
+    return Answer([], (effect,))
 
 
 def placed_reply(order: Order, language: str) -> m.Reply:
@@ -146,142 +236,134 @@ def placed_reply(order: Order, language: str) -> m.Reply:
 
 
 class OrderHandler:
-    """Conversational ordering against the product catalog."""
+    """Conversational ordering against the product catalog, in words or buttons."""
 
     name = "order"
 
     def matches(self, inbound: m.Inbound, ctx: Context) -> bool:
-        """Order postbacks, an order request, or the address the order flow asked for."""
-        if _postback(inbound, "order") is not None or ctx.wants("order"):
-            return ctx.data is not None
-        step = (ctx.state.get("order") or {}).get("step")
-        interrupting = ctx.confident and ctx.analysis.intent in ("cancel_order", "complaint", "human_handoff",
-                                                                 "order_status", "promotion", "location", "faq")
-        return step == "address" and inbound.message_type == "text" and not interrupting
+        """Order buttons; anything about the order being built; a new order asked for or named."""
+        if ctx.data is None:
+            return False
+        if _postback(inbound) is not None:
+            return True
+        if ctx.requested_intent is not None:
+            return ctx.requested_intent == "order"
+        if inbound.kind == m.MESSAGE and inbound.message_type == "location" and flow.pending_slot(ctx) == "address":
+            return True
+        r = reading(inbound, ctx)
+        if r is None:
+            return False
+        intent = ctx.analysis.intent if ctx.analysis is not None and ctx.confident else None
+        if flow.has_draft(ctx):
+            pending = flow.pending_slot(ctx)
+            if intent in DIGRESSIONS and _is_question(inbound.text or "") and not (r.items or r.cancel_all):
+                return False
+            return _about_order(r, pending) or intent not in DIGRESSIONS + ("cancel_order",) \
+                or intent == "cancel_order"
+        if intent in ("complaint", "order_status", "cancel_order", "human_handoff"):
+            return False
+        return ctx.wants("order") or bool(r.items)
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
-        """Advance the order by one step."""
-        args = _postback(inbound, "order")
-        order = _cart(ctx)
+        """Apply what the customer said or tapped, then ask the next thing (or place the order)."""
+        args = _postback(inbound)
         if args is not None:
             return self._button(args, ctx)
-        if order.get("step") == "address" and not ctx.wants("order"):
-            order["address"] = (inbound.text or "").strip()[:500]
-            return Answer(_next_step(ctx))
-        entities = ctx.analysis.entities if ctx.analysis else None
-        problems = []
-        for mention in (entities.products if entities else ()):
-            product = ctx.data.product_by_name(mention.name)
-            if product is not None:
-                problem = _add(ctx, product.id, max(1, min(mention.quantity, 999)))
-                if problem:
-                    problems.append(m.Reply(text=problem))
-        if entities and entities.addresses and not order.get("address"):
-            order["address"], order["fulfilment"] = entities.addresses[0][:500], "delivery"
+        order = flow.draft(ctx)
+        if inbound.message_type == "location":
+            order["lat"], order["lon"] = inbound.data.get("lat"), inbound.data.get("lon")
+            order.pop("address", None)
+            return Answer([flow.next_question(ctx, order)])
+        r = reading(inbound, ctx)
+        pending = flow.pending_slot(ctx)
+        intent = ctx.analysis.intent if ctx.analysis is not None and ctx.confident else None
+        if r is None:
+            return Answer([flow.next_question(ctx, order)])
+        if r.cancel_all or (intent == "cancel_order" and not r.items and order["lines"]):
+            flow.drop(ctx)
+            return Answer([m.Reply(text=ctx.say("cart_cleared"))])
+        said, ambiguous = _change_items(ctx, order, r)
+        said += _change_details(ctx, order, r)
+        changed = bool(r.items or r.fulfilment or r.store_id or r.address or r.phone or r.payment or r.when
+                       or r.asap or (r.note and not r.items))
+        if ambiguous is not None:
+            ctx.state["pending"] = ambiguous
+            return Answer([self._which(ctx, ambiguous, said)])
+        if pending == "confirm" and r.yes and not changed and not said and flow.missing(ctx, order) is None:
+            return _place(ctx, order)
+        if pending == "confirm" and r.no and not changed:
+            return Answer([m.Reply(text=ctx.say("what_to_change"),
+                                   choices=(m.Choice(button("drop", ctx.language), data="order:drop"),))])
+        if not order["lines"] and not changed and not said:
+            if ctx.wants("order") or not pending:
+                return Answer([catalog_reply(ctx)])
+        if not changed and not said and not r.done_adding:
+            return Answer([self._reask(ctx, order)])
+        question = flow.next_question(ctx, order)
+        if said:
+            question = m.Reply(text="\n".join(said) + "\n\n" + question.text, choices=question.choices,
+                               cards=question.cards)
         if not order["lines"]:
-            return Answer(problems + [catalog_reply(ctx)])
-        return Answer(problems + _next_step(ctx))
+            return Answer([question, catalog_reply(ctx)]) if not r.items else Answer([question])
+        return Answer([question])
+
+    @staticmethod
+    def _which(ctx: Context, ambiguous: dict, said: list[str]) -> m.Reply:
+        """Ask which product the customer meant, with the real candidates as buttons."""
+        names = []
+        for product_id in ambiguous["candidates"]:
+            product = ctx.data.product(product_id)
+            if product is not None:
+                names.append((product_id, product.name_en if ctx.language == "en" and product.name_en
+                              else product.name))
+        words = ctx.say("which_product", words=ambiguous.get("words") or "")
+        return m.Reply(text="\n".join([*said, words]).strip(),
+                       choices=tuple(m.Choice(name, data=f"order:pick:{pid}") for pid, name in names[:13]))
+
+    @staticmethod
+    def _reask(ctx: Context, order: dict) -> m.Reply:
+        """Nothing in the message answered the question: say so and ask again."""
+        question = flow.next_question(ctx, order)
+        return m.Reply(text=ctx.say("didnt_catch") + "\n" + question.text, choices=question.choices,
+                       cards=question.cards)
 
     def _button(self, args: list[str], ctx: Context) -> Answer:
-        order = _cart(ctx)
+        order = flow.draft(ctx)
         action, arg = args[0], (args[1] if len(args) > 1 else "")
         if action == "add" and arg.isdigit():
-            problem = _add(ctx, int(arg), 1)
-            return Answer(([m.Reply(text=problem)] if problem else []) + _next_step(ctx))
+            problem = _add(ctx, order, int(arg), 1, None)
+            question = flow.next_question(ctx, order)
+            return Answer(([m.Reply(text=problem)] if problem else []) + [question])
         if action == "more":
             return Answer([catalog_reply(ctx)])
         if action == "drop":
-            ctx.state.pop("order", None)
+            flow.drop(ctx)
             return Answer([m.Reply(text=ctx.say("cart_cleared"))])
+        if action == "pick" and arg.isdigit():
+            pending = ctx.state.get("pending") or {}
+            problem = _add(ctx, order, int(arg), pending.get("qty") or 1, pending.get("note"))
+            question = flow.next_question(ctx, order)
+            return Answer(([m.Reply(text=problem)] if problem else []) + [question])
         if not order["lines"]:  # a button from an old, finished conversation
-            ctx.state.pop("order", None)
+            flow.drop(ctx)
             return Answer([m.Reply(text=ctx.say("stale_button"))])
         if action == "fulfil" and arg in ("delivery", "pickup"):
             order["fulfilment"] = arg
-            return Answer(_next_step(ctx))
-        if action == "store" and arg.isdigit() and ctx.data.store(int(arg)) is not None:
+        elif action == "store" and arg.isdigit() and ctx.data.store(int(arg)) is not None:
             order["store_id"] = int(arg)
-            return Answer(_next_step(ctx))
-        if action == "confirm":
-            return _place(ctx)
-        return Answer([m.Reply(text=ctx.say("stale_button"))])
-
-
-def order_summary(ctx: Context, order) -> str:
-    """One line about an order for the customer."""
-    date = order.created_at.astimezone(ctx.data.tz).strftime("%d/%m %H:%M")
-    return ctx.say("order_line", number=order.number, status=status_label(order.status, ctx.language),
-                   total=rupiah(order.total), date=date)
-
-
-class OrderStatusHandler:
-    """"Where is my order?": the customer's own orders only."""
-
-    name = "order_status"
-
-    def matches(self, inbound: m.Inbound, ctx: Context) -> bool:
-        """Status buttons and status questions."""
-        return ctx.data is not None and (_postback(inbound, "status") is not None or ctx.wants("order_status"))
-
-    def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
-        """The named order's status, or the latest orders."""
-        args = _postback(inbound, "status")
-        if args:
-            order = ctx.data.order_by_id(int(args[0])) if args[0].isdigit() else None
-            return Answer([m.Reply(text=order_summary(ctx, order) if order else ctx.say("stale_button"))])
-        numbers = ctx.analysis.entities.order_numbers if ctx.analysis else ()
-        if numbers:
-            order = ctx.data.find_order(numbers[0])
-            if order is None:
-                return Answer([m.Reply(text=ctx.say("order_not_found", number=numbers[0].lstrip("#")))])
-            return Answer([m.Reply(text=order_summary(ctx, order))])
-        orders = ctx.data.latest_orders()
-        if not orders:
-            return Answer([m.Reply(text=ctx.say("no_orders"),
-                                   choices=(m.Choice(button("order_one", ctx.language), data="intent=order"),))])
-        lines = "\n".join(order_summary(ctx, order) for order in orders)
-        return Answer([m.Reply(text=f"{ctx.say('orders_intro')}\n{lines}")])
-
-
-class CancelOrderHandler:
-    """Cancelling an order while it is not being prepared yet; otherwise explain why not."""
-
-    name = "cancel_order"
-
-    def matches(self, inbound: m.Inbound, ctx: Context) -> bool:
-        """Cancel buttons and cancel requests."""
-        return ctx.data is not None and (_postback(inbound, "cancel") is not None or ctx.wants("cancel_order"))
-
-    def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
-        """Ask to confirm, then cancel (or explain)."""
-        lang = ctx.language
-        args = _postback(inbound, "cancel")
-        if args:
-            if args[0] == "no":
-                return Answer([m.Reply(text=ctx.say("keep_order"))])
-            order = ctx.data.order_by_id(int(args[1])) if len(args) > 1 and args[1].isdigit() else None
-            if order is None:
-                return Answer([m.Reply(text=ctx.say("stale_button"))])
-            if order.status not in CUSTOMER_CANCELLABLE:  # what crm.orders.cancel_by_customer refuses
-                return Answer([m.Reply(text=ctx.say("too_late", number=order.number,
-                                                    status=status_label(order.status, lang)))])
-            return Answer([m.Reply(text=ctx.say("cancelled", number=order.number))], (CancelOrder(order.id),))
-        if ctx.state.get("order", {}).get("lines"):  # cancelling the order being built
-            ctx.state.pop("order", None)
-            return Answer([m.Reply(text=ctx.say("cart_cleared"))])
-        numbers = ctx.analysis.entities.order_numbers if ctx.analysis else ()
-        if numbers:
-            order = ctx.data.find_order(numbers[0])
-            if order is None:
-                return Answer([m.Reply(text=ctx.say("order_not_found", number=numbers[0].lstrip("#")))])
+        elif action == "pay" and arg in {p.code for p in flow.payment_methods(ctx, order)}:
+            order["payment"] = arg
+        elif action == "confirm":
+            if flow.pending_slot(ctx) == "confirm" and flow.missing(ctx, order) is None:
+                return _place(ctx, order)
         else:
-            recent = [o for o in ctx.data.latest_orders() if o.status != "cancelled"]
-            if not recent:
-                return Answer([m.Reply(text=ctx.say("nothing_to_cancel"))])
-            order = recent[0]
-        if order.status not in ("new", "confirmed"):
-            return Answer([m.Reply(text=ctx.say("too_late", number=order.number,
-                                                status=status_label(order.status, lang)))])
-        return Answer([m.Reply(text=ctx.say("ask_cancel", number=order.number, total=rupiah(order.total)),
-                               choices=(m.Choice(button("yes_cancel", lang), data=f"cancel:yes:{order.id}"),
-                                        m.Choice(button("no_keep", lang), data="cancel:no")))])
+            return Answer([m.Reply(text=ctx.say("stale_button"))])
+        return Answer([flow.next_question(ctx, order)])
+
+
+def resume_reply(ctx: Context) -> m.Reply | None:
+    """After an answer to something else, the order being built and its pending question again."""
+    if not flow.has_draft(ctx) or not flow.draft(ctx)["lines"]:
+        return None
+    question = flow.next_question(ctx, flow.draft(ctx))
+    return m.Reply(text=ctx.say("resume") + "\n" + question.text, choices=question.choices)

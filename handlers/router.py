@@ -19,7 +19,9 @@ from handlers.location import LocationHandler
 from handlers.marketing import CampaignButtonHandler, OptOutHandler, WelcomeJourneyHandler
 from handlers.menu import MenuHandler, StalePostbackHandler, postback_intent
 from handlers.nlu import analyze, get_model
-from handlers.orders import CancelOrderHandler, OrderHandler, OrderStatusHandler
+from handlers.nlu.lang import reply_language
+from handlers.order_status import CancelOrderHandler, OrderStatusHandler
+from handlers.orders import OrderHandler, resume_reply
 from handlers.promotions import PromotionHandler
 from handlers.staff_link import StaffLinkHandler
 from handlers.welcome import GreetingHandler, WelcomeHandler
@@ -47,9 +49,15 @@ class Router:
             if handler.matches(inbound, ctx):
                 ctx.intent = ctx.intent or handler.name
                 answer = handler.handle(inbound, ctx)
+                if handler.name not in ("order", "cancel_order") and ctx.intent != "human_handoff":
+                    resume = resume_reply(ctx)  # a question in the middle of an order: the order goes on
+                    if resume is not None:
+                        answer = Answer([*answer.replies, resume], answer.effects)
                 break
         if ctx.intent not in ("unsure",):
             ctx.state.pop("unsure", None)
+        if ctx.intent != "cancel_order":
+            ctx.state.pop("cancel_asked", None)  # a later "iya" must not cancel an order asked about before
         alert = self.alert_if_upset(inbound, ctx)
         return Answer(answer.replies, (*answer.effects, alert)) if alert else answer
 
@@ -69,8 +77,13 @@ class Router:
                 and inbound.command is None:
             if ctx.analysis is None:  # the worker may have understood it before taking the write lock
                 ctx.analysis = self.understand(inbound.text or "", ctx)
-            if ctx.analysis.lang in ("id", "en"):
-                ctx.language = ctx.analysis.lang
+        if inbound.kind == m.MESSAGE and inbound.message_type == "text":
+            # One language per reply: the message's, or the one the customer last wrote in when
+            # the message could be either ("ok", "stop", an emoji).
+            said = reply_language(inbound.text or "", ctx.state.get("lang"))
+            if said is not None:
+                ctx.state["lang"] = said
+            ctx.language = said or ctx.state.get("lang") or ctx.language
 
     @staticmethod
     def alert_if_upset(inbound: m.Inbound, ctx: Context) -> Effect | None:

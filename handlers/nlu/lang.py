@@ -17,10 +17,14 @@ _ID_SUFFIX = re.compile(r"^[a-z]{3,}(?:nya|kah|lah|kan|in)$|^(?:di|ke|ber|me|mem
 _EN_SUFFIX = re.compile(r"^[a-z]{3,}(?:ing|tion|ed|ly|ness)$")
 
 
-def detect_language(text: str) -> str:
-    """'id' (default when there is no evidence), 'en' or 'mixed'."""
-    if not text:
-        return "id"
+# Said alike by Indonesian and English speakers: a message of only these keeps the language
+# the customer wrote in before.
+_EITHER = LOAN_WORDS | frozenset("stop yes no sorry thx tq ty hi hey ya".split())
+_EN_GREETINGS = frozenset("hello hello hey morning evening afternoon".split())
+
+
+def _evidence(text: str) -> tuple[float, float]:
+    """How many words look Indonesian and how many English."""
     n_id = n_en = 0.0
     low = text.lower()
     for raw, w in zip(_WORD.findall(low), _WORD.findall(_RUN3.sub(r"\1", low))):
@@ -34,6 +38,14 @@ def detect_language(text: str) -> str:
             n_id += 0.5
         elif _EN_SUFFIX.match(w):
             n_en += 0.5
+    return n_id, n_en
+
+
+def detect_language(text: str) -> str:
+    """'id' (default when there is no evidence), 'en' or 'mixed'."""
+    if not text:
+        return "id"
+    n_id, n_en = _evidence(text)
     total = n_id + n_en
     if total == 0:
         return "id"
@@ -43,3 +55,21 @@ def detect_language(text: str) -> str:
     if share_en > 0.5:
         return "en"
     return "id"
+
+
+def reply_language(text: str, previous: str | None = None) -> str | None:
+    """The language to answer this message in, or None when it could be either ("ok", "stop", 👍).
+
+    One word of evidence ("jl", "iya") does not switch away from the language the customer
+    wrote in `previous`ly: an English speaker typing an Indonesian street name stays English.
+    """
+    words = _WORD.findall(text.lower())
+    if not words or all(w in _EITHER for w in words):
+        return None
+    n_id, n_en = _evidence(text)
+    if words[0] in _EN_GREETINGS and not n_id:
+        return "en"
+    if n_id + n_en == 0 or (previous and n_id + n_en < 2 and (n_id if previous == "en" else n_en)):
+        return None
+    language = detect_language(text)
+    return language if language in ("id", "en") else ("id" if n_id >= n_en else "en")

@@ -1,0 +1,301 @@
+"""The order task as data: what an order needs, in which order it is asked, and what it costs.
+
+The draft order lives in the conversation state (`state["order"]`); the question the bot
+asked last is `state["pending"]`. `ORDER_SLOTS` is the whole state machine: the first slot
+that is needed and not filled is asked next; when all are filled the bot asks to confirm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from core import messages as m
+from core.texts import button, rupiah
+from crm import shop_settings, stores
+from handlers.base import Context
+
+STATE_VERSION = 2  # the shape of state["order"]; an older draft is dropped, not misread
+ASAP_MINUTES = 30  # how soon "now" is, for a pickup time said plainly
+
+
+def draft(ctx: Context) -> dict[str, Any]:
+    """The order being built (created empty when there is none)."""
+    if ctx.state.get("v") != STATE_VERSION:
+        ctx.state.pop("order", None)
+        ctx.state.pop("pending", None)
+        ctx.state["v"] = STATE_VERSION
+    return ctx.state.setdefault("order", {"lines": []})
+
+
+def has_draft(ctx: Context) -> bool:
+    """True while an order is being built (items in it, or a question about it pending)."""
+    order = ctx.state.get("order") if ctx.state.get("v") == STATE_VERSION else None
+    return bool(order and (order.get("lines") or ctx.state.get("pending")))
+
+
+def drop(ctx: Context) -> None:
+    """Forget the order being built and its pending question."""
+    ctx.state.pop("order", None)
+    ctx.state.pop("pending", None)
+
+
+def pending_slot(ctx: Context) -> str | None:
+    """The slot the bot asked for last, if the order is waiting for an answer."""
+    pending = ctx.state.get("pending") if ctx.state.get("v") == STATE_VERSION else None
+    return pending.get("slot") if pending else None
+
+
+# --- what the order costs and when it is ready --------------------------------------------
+
+
+def subtotal(ctx: Context, order: dict) -> int:
+    """The price of the lines (products that vanished from the catalog count as nothing)."""
+    total = 0
+    for line in order["lines"]:
+        product = ctx.data.product(line["product_id"])
+        total += product.price * line["qty"] if product else 0
+    return total
+
+
+def settings(ctx: Context) -> shop_settings.ShopSettings:
+    """The shop's order settings (payment methods, delivery fees, staff hours)."""
+    return ctx.data.settings()
+
+
+def origin(ctx: Context, order: dict) -> tuple[Any, float | None]:
+    """The store the order is made at, and the delivery distance in km (None when unknown)."""
+    if order.get("fulfilment") == "pickup":
+        return (ctx.data.store(order["store_id"]) if order.get("store_id") else None), None
+    point = None
+    if order.get("lat") is not None:
+        point = (order["lat"], order["lon"])
+    elif order.get("address"):
+        area = ctx.data.area(order["address"])
+        point = (area[1], area[2]) if area else None
+    if point is None:
+        return None, None
+    nearest = ctx.data.nearest_store_km(*point)
+    return nearest if nearest else (None, None)
+
+
+def delivery_fee(ctx: Context, order: dict) -> int:
+    """The delivery fee by the shop's rules (0 for pickup)."""
+    if order.get("fulfilment") != "delivery":
+        return 0
+    _store, km = origin(ctx, order)
+    return shop_settings.delivery_fee(settings(ctx), subtotal(ctx, order), km)
+
+
+def ready_time(ctx: Context, order: dict) -> tuple[datetime | None, bool]:
+    """When the order is made (None: now) and whether that is a pre-order because the store is closed."""
+    tz = ctx.data.tz
+    wanted = datetime.fromisoformat(order["when"]) if order.get("when") else None
+    at = wanted or ctx.now.astimezone(tz)
+    store, _km = origin(ctx, order)
+    candidates = [store] if store is not None else ctx.data.stores()
+    if not candidates or any(stores.store_open_at(s, at, tz) for s in candidates):
+        return wanted, False
+    openings = [t for t in (stores.next_store_opening(s, at, tz) for s in candidates) if t is not None]
+    return (min(openings) if openings else wanted), True
+
+
+def payment_methods(ctx: Context, order: dict) -> list:
+    """The payment methods allowed for the order's fulfilment."""
+    fulfilment = order.get("fulfilment")
+    return [method for method in settings(ctx).payment_methods
+            if fulfilment is None or fulfilment in method.fulfilment]
+
+
+def payment_label(method, language: str) -> str:
+    """A payment method as the customer reads it."""
+    return method.label_en if language == "en" and method.label_en else method.label
+
+
+# --- the slots, in the order they are asked ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One thing an order needs: when it is needed, whether it is filled, how it is asked."""
+
+    name: str
+    needed: Callable[[Context, dict], bool]
+    filled: Callable[[Context, dict], bool]
+    ask: Callable[[Context, dict], m.Reply]
+
+
+def _always(ctx: Context, order: dict) -> bool:
+    return True
+
+
+def _delivery(ctx: Context, order: dict) -> bool:
+    return order.get("fulfilment") == "delivery"
+
+
+def _pickup(ctx: Context, order: dict) -> bool:
+    return order.get("fulfilment") == "pickup"
+
+
+def _address_filled(ctx: Context, order: dict) -> bool:
+    return order.get("lat") is not None or bool(order.get("address") and order.get("address_usable"))
+
+
+def chosen_payment(ctx: Context, order: dict) -> str | None:
+    """The payment method's code: the customer's choice, or the only one allowed."""
+    methods = payment_methods(ctx, order)
+    if order.get("payment") in {method.code for method in methods}:
+        return order["payment"]
+    return methods[0].code if len(methods) == 1 else None
+
+
+def cart_text(ctx: Context, order: dict) -> str:
+    """The lines as the customer reads them."""
+    lines = []
+    for line in order["lines"]:
+        product = ctx.data.product(line["product_id"])
+        if product is None:
+            continue
+        name = product.name_en if ctx.language == "en" and product.name_en else product.name
+        note = f" ({line['note']})" if line.get("note") else ""
+        lines.append(f"• {line['qty']}× {name}{note} — {rupiah(product.price * line['qty'])}")
+    return "\n".join(lines)
+
+
+def _ask_items(ctx: Context, order: dict) -> m.Reply:
+    products = [p for p in ctx.data.products() if p.in_stock]
+    example = products[0].name.lower() if products else "…"
+    return m.Reply(text=ctx.say("ask_items", example=example))
+
+
+def _ask_fulfilment(ctx: Context, order: dict) -> m.Reply:
+    lang = ctx.language
+    return m.Reply(text=ctx.say("added", cart=cart_text(ctx, order), total=rupiah(subtotal(ctx, order))),
+                   choices=(m.Choice(button("delivery", lang), data="order:fulfil:delivery"),
+                            m.Choice(button("pickup", lang), data="order:fulfil:pickup"),
+                            m.Choice(button("drop", lang), data="order:drop")))
+
+
+def store_label(store, all_stores: list) -> str:
+    """A store's button label: its name without the words every store name shares ("Sapa Coffee")."""
+    names = [s.name.split() for s in all_stores]
+    shared = 0
+    while names and all(len(n) > shared + 1 and n[shared] == names[0][shared] for n in names):
+        shared += 1
+    return " ".join(store.name.split()[shared:]) or store.name
+
+
+def _ask_store(ctx: Context, order: dict) -> m.Reply:
+    every = ctx.data.stores()
+    return m.Reply(text=ctx.say("choose_store"),
+                   choices=tuple(m.Choice(store_label(s, every), data=f"order:store:{s.id}") for s in every[:13]))
+
+
+def _ask_address(ctx: Context, order: dict) -> m.Reply:
+    key = "address_unclear" if order.get("address") and not order.get("address_usable") else "ask_address"
+    return m.Reply(text=ctx.say(key, address=order.get("address") or ""),
+                   choices=(m.Choice(ctx.say("share_location"), location=True),))
+
+
+def _ask_phone(ctx: Context, order: dict) -> m.Reply:
+    return m.Reply(text=ctx.say("ask_phone"))
+
+
+def _ask_payment(ctx: Context, order: dict) -> m.Reply:
+    methods = payment_methods(ctx, order)
+    return m.Reply(text=ctx.say("ask_payment"),
+                   choices=tuple(m.Choice(payment_label(p, ctx.language), data=f"order:pay:{p.code}")
+                                 for p in methods))
+
+
+def _above_minimum(ctx: Context, order: dict) -> bool:
+    return subtotal(ctx, order) >= settings(ctx).delivery.min_order
+
+
+def _ask_more_or_pickup(ctx: Context, order: dict) -> m.Reply:
+    minimum, sub = settings(ctx).delivery.min_order, subtotal(ctx, order)
+    lang = ctx.language
+    return m.Reply(text=ctx.say("below_minimum", minimum=rupiah(minimum), amount=rupiah(sub)),
+                   choices=(m.Choice(button("pickup", lang), data="order:fulfil:pickup"),
+                            m.Choice(button("drop", lang), data="order:drop")))
+
+
+def _within_reach(ctx: Context, order: dict) -> bool:
+    limit = settings(ctx).delivery.max_km
+    _store, km = origin(ctx, order)
+    return limit is None or km is None or km <= limit
+
+
+def _ask_reachable_address(ctx: Context, order: dict) -> m.Reply:
+    lang = ctx.language
+    return m.Reply(text=ctx.say("out_of_reach", km=f"{settings(ctx).delivery.max_km:.0f}"),
+                   choices=(m.Choice(button("pickup", lang), data="order:fulfil:pickup"),
+                            m.Choice(button("drop", lang), data="order:drop")))
+
+
+ORDER_SLOTS: tuple[Slot, ...] = (
+    Slot("item", _always, lambda ctx, o: bool(o["lines"]), _ask_items),
+    Slot("fulfilment", _always, lambda ctx, o: o.get("fulfilment") in ("delivery", "pickup"), _ask_fulfilment),
+    Slot("minimum", _delivery, _above_minimum, _ask_more_or_pickup),
+    Slot("store", _pickup, lambda ctx, o: bool(o.get("store_id")), _ask_store),
+    Slot("address", _delivery, _address_filled, _ask_address),
+    Slot("reach", _delivery, _within_reach, _ask_reachable_address),
+    Slot("phone", _delivery, lambda ctx, o: bool(o.get("phone")), _ask_phone),
+    Slot("payment", lambda ctx, o: bool(payment_methods(ctx, o)), lambda ctx, o: chosen_payment(ctx, o) is not None,
+         _ask_payment),
+)
+
+
+def missing(ctx: Context, order: dict) -> Slot | None:
+    """The first slot the order still needs, or None when it is ready to confirm."""
+    return next((slot for slot in ORDER_SLOTS if slot.needed(ctx, order) and not slot.filled(ctx, order)), None)
+
+
+def when_text(ctx: Context, when: datetime | None) -> str:
+    """A time the way people say it: "hari ini 15:00", "besok 08:00", "Sen 08/12 07:00"."""
+    if when is None:
+        return ctx.say("when_now")
+    local, today = when.astimezone(ctx.data.tz), ctx.now.astimezone(ctx.data.tz).date()
+    days = (local.date() - today).days
+    day = ctx.say("today") if days == 0 else ctx.say("tomorrow") if days == 1 else local.strftime("%d/%m")
+    return f"{day} {local:%H:%M}"
+
+
+def summary(ctx: Context, order: dict) -> m.Reply:
+    """The whole order to confirm: lines, fee, total, where, when, how to pay."""
+    lang, details = ctx.language, []
+    fee, sub = delivery_fee(ctx, order), subtotal(ctx, order)
+    if order["fulfilment"] == "delivery":
+        where = order.get("address") or ctx.say("shared_location")
+        details.append(ctx.say("deliver_to", address=where))
+        if order.get("phone"):
+            details.append(f"📞 {order['phone']}")
+    else:
+        store = ctx.data.store(order["store_id"])
+        details.append(ctx.say("pickup_at", store=store.name if store else "-"))
+    when, pre_order = ready_time(ctx, order)
+    details.append(ctx.say("pre_order" if pre_order else "when_line", when=when_text(ctx, when)))
+    method = next((p for p in payment_methods(ctx, order) if p.code == chosen_payment(ctx, order)), None)
+    if method is not None:
+        details.append(f"💳 {payment_label(method, lang)}")
+    if order.get("note"):
+        details.append(f"📝 {order['note']}")
+    money = [ctx.say("subtotal", amount=rupiah(sub))]
+    if order["fulfilment"] == "delivery":
+        money.append(ctx.say("fee_line", amount=rupiah(fee)) if fee else ctx.say("fee_free"))
+    return m.Reply(text=ctx.say("summary", cart=cart_text(ctx, order), money="\n".join(money),
+                                total=rupiah(sub + fee), details="\n".join(details)),
+                   choices=(m.Choice(button("confirm", lang), data="order:confirm"),
+                            m.Choice(button("drop", lang), data="order:drop")))
+
+
+def next_question(ctx: Context, order: dict) -> m.Reply:
+    """Ask for what the order still needs, or for confirmation; remembers what was asked."""
+    slot = missing(ctx, order)
+    if slot is None:
+        ctx.state["pending"] = {"slot": "confirm"}
+        return summary(ctx, order)
+    ctx.state["pending"] = {"slot": slot.name}
+    return slot.ask(ctx, order)

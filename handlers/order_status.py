@@ -1,0 +1,111 @@
+"""Customers' existing orders: "where is my order?" and cancelling one while it is allowed."""
+
+from __future__ import annotations
+
+from core import messages as m
+from core.texts import button, rupiah, status_label
+from crm.orders import CUSTOMER_CANCELLABLE
+from handlers.base import Context
+from handlers.effects import Answer, CancelOrder
+from handlers.order_flow import drop, has_draft
+from handlers.orders import reading
+
+
+def _postback(inbound: m.Inbound, prefix: str) -> list[str] | None:
+    if inbound.kind != m.POSTBACK or not (inbound.postback_data or "").startswith(prefix + ":"):
+        return None
+    return inbound.postback_data.split(":")[1:]
+
+
+def order_summary(ctx: Context, order) -> str:
+    """One line about an order for the customer."""
+    date = order.created_at.astimezone(ctx.data.tz).strftime("%d/%m %H:%M")
+    return ctx.say("order_line", number=order.number, status=status_label(order.status, ctx.language),
+                   total=rupiah(order.total), date=date)
+
+
+class OrderStatusHandler:
+    """"Where is my order?": the customer's own orders only."""
+
+    name = "order_status"
+
+    def matches(self, inbound: m.Inbound, ctx: Context) -> bool:
+        """Status buttons and status questions."""
+        return ctx.data is not None and (_postback(inbound, "status") is not None or ctx.wants("order_status"))
+
+    def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
+        """The named order's status, or the latest orders."""
+        args = _postback(inbound, "status")
+        if args:
+            order = ctx.data.order_by_id(int(args[0])) if args[0].isdigit() else None
+            return Answer([m.Reply(text=order_summary(ctx, order) if order else ctx.say("stale_button"))])
+        numbers = ctx.analysis.entities.order_numbers if ctx.analysis else ()
+        if numbers:
+            order = ctx.data.find_order(numbers[0])
+            if order is None:
+                return Answer([m.Reply(text=ctx.say("order_not_found", number=numbers[0].lstrip("#")))])
+            return Answer([m.Reply(text=order_summary(ctx, order))])
+        orders = ctx.data.latest_orders()
+        if not orders:
+            return Answer([m.Reply(text=ctx.say("no_orders"),
+                                   choices=(m.Choice(button("order_one", ctx.language), data="intent=order"),))])
+        lines = "\n".join(order_summary(ctx, order) for order in orders)
+        return Answer([m.Reply(text=f"{ctx.say('orders_intro')}\n{lines}")])
+
+
+class CancelOrderHandler:
+    """Cancelling an order while it is not being prepared yet; otherwise explain why not."""
+
+    name = "cancel_order"
+
+    def matches(self, inbound: m.Inbound, ctx: Context) -> bool:
+        """Cancel buttons, cancel requests, and a typed yes or no to "cancel order #…?"."""
+        if ctx.data is None:
+            return False
+        return _postback(inbound, "cancel") is not None or ctx.wants("cancel_order") or self._typed_answer(
+            inbound, ctx) is not None
+
+    @staticmethod
+    def _typed_answer(inbound: m.Inbound, ctx: Context) -> list[str] | None:
+        """A typed "iya"/"ga" to the pending cancel question, as the button's arguments."""
+        order_id = ctx.state.get("cancel_asked")
+        r = reading(inbound, ctx) if order_id else None
+        if r is None or r.items or not (r.yes or r.no):
+            return None
+        return ["yes", str(order_id)] if r.yes else ["no"]
+
+    def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
+        """Ask to confirm, then cancel (or explain)."""
+        lang = ctx.language
+        args = _postback(inbound, "cancel") or self._typed_answer(inbound, ctx)
+        ctx.state.pop("cancel_asked", None)
+        if args:
+            if args[0] == "no":
+                return Answer([m.Reply(text=ctx.say("keep_order"))])
+            order = ctx.data.order_by_id(int(args[1])) if len(args) > 1 and args[1].isdigit() else None
+            if order is None:
+                return Answer([m.Reply(text=ctx.say("stale_button"))])
+            if order.status not in CUSTOMER_CANCELLABLE:  # what crm.orders.cancel_by_customer refuses
+                return Answer([m.Reply(text=ctx.say("too_late", number=order.number,
+                                                    status=status_label(order.status, lang)))])
+            return Answer([m.Reply(text=ctx.say("cancelled", number=order.number))], (CancelOrder(order.id),))
+        if has_draft(ctx):  # cancelling the order being built (the order handler reads finer changes)
+            drop(ctx)
+            return Answer([m.Reply(text=ctx.say("cart_cleared"))])
+        numbers = ctx.analysis.entities.order_numbers if ctx.analysis else ()
+        if numbers:
+            order = ctx.data.find_order(numbers[0])
+            if order is None:
+                return Answer([m.Reply(text=ctx.say("order_not_found", number=numbers[0].lstrip("#")))])
+        else:
+            recent = [o for o in ctx.data.latest_orders() if o.status != "cancelled"]
+            if not recent:
+                return Answer([m.Reply(text=ctx.say("nothing_to_cancel"))])
+            order = recent[0]
+        if order.status not in ("new", "confirmed"):
+            return Answer([m.Reply(text=ctx.say("too_late", number=order.number,
+                                                status=status_label(order.status, lang)))])
+        ctx.state["cancel_asked"] = order.id
+        return Answer([m.Reply(text=ctx.say("ask_cancel", number=order.number, total=rupiah(order.total)),
+                               choices=(m.Choice(button("yes_cancel", lang), data=f"cancel:yes:{order.id}"),
+                                        m.Choice(button("no_keep", lang), data="cancel:no")))])
