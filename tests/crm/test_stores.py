@@ -64,6 +64,19 @@ def test_opening_text_for_always_open_and_never_open_stores():
     assert opening_text(Store(name="x", lat=0, lon=0, opening_hours={}), None, JKT, "en") == "temporarily closed"
 
 
+def test_next_store_opening_after_closing_past_midnight_and_on_closed_days():
+    store = Store(name="x", lat=0, lon=0, opening_hours=HOURS)  # Mon–Sat 08–22, Sunday closed
+    assert stores.next_store_opening(store, local(2024, 6, 3, 7, 0), JKT) == local(2024, 6, 3, 8, 0)
+    assert stores.next_store_opening(store, local(2024, 6, 3, 12, 0), JKT) == local(2024, 6, 4, 8, 0)  # open: next
+    assert stores.next_store_opening(store, local(2024, 6, 8, 22, 0), JKT) == local(2024, 6, 10, 8, 0)  # skips Sunday
+    late = Store(name="x", lat=0, lon=0, opening_hours=LATE)
+    assert not store_open_at(late, local(2024, 6, 4, 2, 0), JKT)
+    assert stores.next_store_opening(late, local(2024, 6, 4, 2, 0), JKT) == local(2024, 6, 4, 10, 0)
+    opens = stores.next_store_opening(store, datetime(2024, 6, 3, 0, 0, tzinfo=timezone.utc), JKT)
+    assert opens == local(2024, 6, 3, 8, 0) and opens.utcoffset().total_seconds() == 7 * 3600  # it was 07:00 there
+    assert stores.next_store_opening(Store(name="x", lat=0, lon=0, opening_hours={}), None, JKT) is None
+
+
 def test_validate_opening_hours_normalises_and_rejects_bad_input():
     assert validate_opening_hours({"mon": [["08:00", "17:00"]]})["sun"] == []
     for bad in ({"monday": []}, {"mon": [["8:00", "17:00"]]}, {"mon": [["08:00", "25:00"]]},
