@@ -45,7 +45,8 @@ def _place(shop, session, lines=None, **details):
 
 def test_an_order_keeps_its_details_and_each_lines_note(shop):
     with session_scope(shop.engine) as session:
-        order = _place(shop, session, lines=[CartLine(shop.coffee, 2, note="  gak pake es  "), CartLine(shop.croissant, 1)],
+        lines = [CartLine(shop.coffee, 2, note="  gak pake es  "), CartLine(shop.croissant, 1)]
+        order = _place(shop, session, lines=lines,
                        phone="+6281234567890", payment_method="cod", scheduled_for=TOMORROW_8, lat=-6.2, lon=106.8,
                        store_id=shop.kemang, note="titip satpam", delivery_fee=10_000)
         order_id = order.id
@@ -86,8 +87,8 @@ def test_refusals_name_the_rule_and_write_nothing(shop, details, code):
     lines = {"one coffee": [CartLine(shop.coffee, 1)],
              "long line note": [CartLine(shop.coffee, 2, note="x" * 201)],
              # The croissants run out on the second line: the first line's stock comes back.
-             "too many croissants": [CartLine(shop.croissant, 1), CartLine(shop.coffee, 1), CartLine(shop.croissant, 2)],
-             }.get(details.pop("lines", None))
+             "too many croissants": [CartLine(shop.croissant, 1), CartLine(shop.coffee, 1),
+                                     CartLine(shop.croissant, 2)]}.get(details.pop("lines", None))
     if details.get("store_id") == "gone":
         details["store_id"] = shop.gone
     with session_scope(shop.engine) as session:

@@ -11,8 +11,9 @@ from sqlmodel import Session, select
 
 from core.db import get_engine, session_scope
 from crm import shop_settings
-from crm.shop_settings import ShopSetting, ShopSettings, delivery_fee, load_settings, next_staff_time, save_settings, \
-    staff_on_duty
+from crm.shop_settings import (
+    ShopSetting, ShopSettings, delivery_fee, load_settings, next_staff_time, save_settings, staff_on_duty,
+)
 
 JKT = ZoneInfo("Asia/Jakarta")
 PER_KM = {"mode": "per_km", "base_fee": 8_000, "base_km": 3, "per_km": 2_500, "free_above": 150_000,
@@ -71,10 +72,7 @@ def test_a_bad_patch_changes_nothing(engine, patch):
         assert settings.staff_hours["mon"] == [["08:00", "21:00"]]
 
 
-def test_reads_are_cached_until_a_save_even_from_another_session(engine):
-    with Session(engine) as session:
-        first = load_settings(session)
-        assert load_settings(session) is first
+def test_every_read_sees_the_latest_save_even_from_another_process(engine):
     with session_scope(engine) as session:
         save_settings(session, {"delivery": {"flat_fee": 7_000}})
     with Session(engine) as session:
@@ -85,6 +83,16 @@ def test_reads_are_cached_until_a_save_even_from_another_session(engine):
         row.value, row.updated_at = {"flat_fee": 9_000}, shop_settings.utcnow()
     with Session(engine) as session:
         assert load_settings(session).delivery.flat_fee == 9_000
+
+
+def test_a_value_stored_invalid_by_hand_reads_as_its_default(engine, caplog):
+    with session_scope(engine) as session:
+        save_settings(session, {"delivery": {"flat_fee": 7_000}})
+        session.add(ShopSetting(key="staff_hours", value={"mon": "always"}))
+    with Session(engine) as session:
+        settings = load_settings(session)
+    assert settings.staff_hours["mon"] == [["08:00", "21:00"]] and settings.delivery.flat_fee == 7_000
+    assert "staff_hours" in caplog.text
 
 
 def test_a_rolled_back_save_is_never_served(engine):
