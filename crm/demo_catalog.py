@@ -1,8 +1,8 @@
-"""Demo catalog for "Sapa Coffee": stores, promotions and FAQ entries (idempotent).
+"""Demo catalog for "Sapa Coffee": stores, promotions, FAQ entries and shop settings (idempotent).
 
 Each part is loaded only when its table holds none of the demo rows yet (matched by
-name, title or question), so running `sapa demo` twice adds nothing the second time and
-never touches a shop's own data.
+name, title, question or settings key), so running `sapa demo` twice adds nothing the
+second time and never touches a shop's own data.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from core.db import utcnow
 from crm.faq import FaqEntry, create_faq
 from crm.promotions import Promotion, create_promotion
+from crm.shop_settings import ShopSetting, save_settings
 from crm.stores import Store, create_store
 
 _DAILY = {day: [["07:00", "22:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -49,6 +50,17 @@ STORES = [
      "address": "Jl. Raya Darmo No. 77, Wonokromo, Surabaya 60241",
      "phone": "031-5678-1212", "opening_hours": _MALL},
 ]
+
+SETTINGS = {
+    "payment_methods": [
+        {"code": "qris", "label": "QRIS", "label_en": "QRIS"},
+        {"code": "transfer", "label": "Transfer bank (BCA/Mandiri/BRI)", "label_en": "Bank transfer (BCA/Mandiri/BRI)"},
+        {"code": "cod", "label": "COD (bayar di tempat)", "label_en": "Cash on delivery / at the counter"},
+    ],
+    "delivery": {"mode": "per_km", "base_fee": 8_000, "base_km": 3, "per_km": 2_500, "free_above": 150_000,
+                 "min_order": 30_000, "max_km": 25},
+    "staff_hours": {day: [["08:00", "21:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+}
 
 FAQS = [
     {"category": "pembayaran",
@@ -212,7 +224,7 @@ def _promotions(now) -> list[dict]:
 
 
 def load_catalog(session: Session) -> bool:
-    """Insert the demo stores, promotions and FAQs that are missing; True when something was added."""
+    """Insert the demo stores, promotions, FAQs and settings that are missing; True when something was added."""
     added = False
     known = set(session.exec(select(Store.name)).all())
     for store in STORES:
@@ -227,6 +239,11 @@ def load_catalog(session: Session) -> bool:
                 promotion["store_id"] = store_ids[promotion["store_id"]]
             create_promotion(session=session, **promotion)
             added = True
+    saved = set(session.exec(select(ShopSetting.key)).all())
+    missing = {key: value for key, value in SETTINGS.items() if key not in saved}
+    if missing:
+        save_settings(session, missing)
+        added = True
     questions = set(session.exec(select(FaqEntry.question)).all())
     for entry in FAQS:
         if entry["question"] not in questions:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,7 +11,10 @@ from sqlalchemy import JSON, Column, Index, func, update
 from sqlmodel import Field, Session, SQLModel, select
 
 from core.db import utcnow
+from core.geo import valid_coordinates
 from crm.models import FollowUpTask
+from crm.shop_settings import load_settings
+from crm.stores import Store
 
 STATUSES = ("new", "confirmed", "preparing", "shipped", "delivered", "cancelled")
 # Which status may follow which (staff); customers may cancel only while CUSTOMER_CANCELLABLE.
@@ -24,6 +28,7 @@ TRANSITIONS = {
 }
 CUSTOMER_CANCELLABLE = {"new", "confirmed"}
 ORDER_NUMBER_BASE = 10_000  # order numbers are customer-friendly: #10001, #10002, …
+ORDER_NOTE_MAX, ITEM_NOTE_MAX = 500, 200
 
 
 class Product(SQLModel, table=True):
@@ -63,7 +68,12 @@ class Order(SQLModel, table=True):
     fulfilment: str = Field(default="delivery", max_length=10)  # delivery | pickup
     address: str | None = Field(default=None, max_length=500)
     store_id: int | None = Field(default=None, foreign_key="store.id")
-    note: str | None = Field(default=None, max_length=500)
+    phone: str | None = Field(default=None, max_length=32)  # E.164, e.g. +6281234567890
+    payment_method: str | None = Field(default=None, max_length=32)  # a code of the shop's settings
+    scheduled_for: datetime | None = None  # a pre-order's time; None = as soon as possible
+    lat: float | None = None  # a delivery location the customer shared
+    lon: float | None = None
+    note: str | None = Field(default=None, max_length=ORDER_NOTE_MAX)
     subtotal: int = 0
     delivery_fee: int = 0
     total: int = 0
@@ -81,6 +91,7 @@ class OrderItem(SQLModel, table=True):
     variant: str | None = Field(default=None, max_length=100)
     quantity: int = Field(ge=1)
     price: int = Field(ge=0)
+    note: str | None = Field(default=None, max_length=ITEM_NOTE_MAX)  # "less sugar", "gak pake es"
 
 
 class OrderEvent(SQLModel, table=True):
@@ -107,6 +118,7 @@ class CartLine:
     product_id: int
     quantity: int
     variant: str | None = None
+    note: str | None = None
 
 
 def active_products(*, session: Session) -> list[Product]:
@@ -120,17 +132,61 @@ def catalog_version(*, session: Session) -> tuple:
     return tuple(session.exec(select(func.count(Product.id), func.max(Product.updated_at))).one())
 
 
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def _clean_note(note: str | None, limit: int, what: str) -> str | None:
+    note = (note or "").strip() or None
+    if note is not None and len(note) > limit:
+        raise OrderError("note", f"{what} is longer than {limit} characters")
+    return note
+
+
+def _check_details(session: Session, *, fulfilment: str, subtotal: int, store_id: int | None, phone: str | None,
+                   payment_method: str | None, scheduled_for: datetime | None, lat: float | None,
+                   lon: float | None) -> None:
+    """Refuse an order the shop's rules do not allow (before anything is written)."""
+    settings = load_settings(session)
+    if fulfilment == "delivery" and subtotal < settings.delivery.min_order:
+        raise OrderError("minimum", f"the minimum order for delivery is {settings.delivery.min_order}",
+                         minimum=settings.delivery.min_order, subtotal=subtotal)
+    if payment_method is not None:
+        method = settings.payment_method(payment_method)
+        if method is None:
+            raise OrderError("payment_method", f"unknown payment method {payment_method!r}",
+                             known=[m.code for m in settings.payment_methods])
+        if fulfilment not in method.fulfilment:
+            raise OrderError("payment_method", f"{method.code} cannot be used for {fulfilment}",
+                             allowed=list(method.fulfilment))
+    if store_id is not None:
+        store = session.get(Store, store_id)
+        if store is None or not store.active:
+            raise OrderError("store", f"store {store_id} does not exist or is closed for good", store_id=store_id)
+    if phone is not None and not E164.match(phone):
+        raise OrderError("phone", "phone must be an E.164 number such as +6281234567890")
+    if scheduled_for is not None and scheduled_for.utcoffset() is None:
+        raise OrderError("scheduled_for", "scheduled_for must carry its timezone")
+    if (lat is None) != (lon is None) or (lat is not None and not valid_coordinates(lat, lon)):
+        raise OrderError("location", f"invalid delivery location lat={lat!r}, lon={lon!r}")
+
+
 def place_order(*, session: Session, contact_id: int, lines: list[CartLine], fulfilment: str = "delivery",
                 address: str | None = None, store_id: int | None = None, conversation_id: int | None = None,
-                channel: str = "", delivery_fee: int = 0, note: str | None = None, by: str = "customer") -> Order:
-    """Create an order and take its items out of stock, atomically (all lines or none)."""
+                channel: str = "", delivery_fee: int = 0, note: str | None = None, by: str = "customer",
+                phone: str | None = None, payment_method: str | None = None, scheduled_for: datetime | None = None,
+                lat: float | None = None, lon: float | None = None) -> Order:
+    """Create an order and take its items out of stock, atomically (all lines or none).
+
+    Refused with an OrderError whose code names the rule: empty, fulfilment, address, unknown_product,
+    quantity, note, minimum, payment_method, store, phone, scheduled_for, location, out_of_stock.
+    """
     if not lines:
         raise OrderError("empty", "the cart is empty")
     if fulfilment not in ("delivery", "pickup"):
         raise OrderError("fulfilment", "fulfilment must be delivery or pickup")
     if fulfilment == "delivery" and not (address or "").strip():
         raise OrderError("address", "a delivery needs an address")
-    items, subtotal = [], 0
+    items, subtotal, counted = [], 0, set()  # counted: products whose stock is kept
     for line in lines:
         product = session.get(Product, line.product_id)
         if product is None or not product.active:
@@ -138,28 +194,43 @@ def place_order(*, session: Session, contact_id: int, lines: list[CartLine], ful
         if line.quantity < 1 or line.quantity > 999:
             raise OrderError("quantity", "quantity must be between 1 and 999", product=product.name)
         if product.stock is not None:
+            counted.add(product.id)
+        items.append(OrderItem(order_id=0, product_id=product.id, product_name=product.name, variant=line.variant,
+                               quantity=line.quantity, price=product.price,
+                               note=_clean_note(line.note, ITEM_NOTE_MAX, f"the note on {product.name}")))
+        subtotal += product.price * line.quantity
+    note = _clean_note(note, ORDER_NOTE_MAX, "the order's note")
+    _check_details(session, fulfilment=fulfilment, subtotal=subtotal, store_id=store_id, phone=phone,
+                   payment_method=payment_method, scheduled_for=scheduled_for, lat=lat, lon=lon)
+    delivered = fulfilment == "delivery"
+    # A savepoint: a line out of stock undoes the lines taken before it, whatever the caller does next.
+    with session.begin_nested():
+        for item in items:
+            if item.product_id not in counted:
+                continue
             # Conditional decrement: two customers racing for the last item cannot both win.
-            taken = session.execute(update(Product).where(Product.id == product.id, Product.stock >= line.quantity)
-                                    .values(stock=Product.stock - line.quantity, updated_at=utcnow()))
+            taken = session.execute(update(Product).where(Product.id == item.product_id,
+                                                          Product.stock >= item.quantity)
+                                    .values(stock=Product.stock - item.quantity, updated_at=utcnow()))
             if taken.rowcount != 1:
+                product = session.get(Product, item.product_id)
                 session.refresh(product)
                 raise OrderError("out_of_stock", f"{product.name} has only {product.stock} left",
                                  product=product.name, available=product.stock)
-        items.append(OrderItem(order_id=0, product_id=product.id, product_name=product.name, variant=line.variant,
-                               quantity=line.quantity, price=product.price))
-        subtotal += product.price * line.quantity
-    order = Order(contact_id=contact_id, conversation_id=conversation_id, channel=channel, fulfilment=fulfilment,
-                  address=address if fulfilment == "delivery" else None, store_id=store_id, note=note,
-                  subtotal=subtotal, delivery_fee=delivery_fee if fulfilment == "delivery" else 0)
-    order.total = order.subtotal + order.delivery_fee
-    session.add(order)
-    session.flush()
-    order.number = str(ORDER_NUMBER_BASE + order.id)
-    for item in items:
-        item.order_id = order.id
-        session.add(item)
-    session.add(OrderEvent(order_id=order.id, status="new", by=by))
-    session.flush()
+        order = Order(contact_id=contact_id, conversation_id=conversation_id, channel=channel, fulfilment=fulfilment,
+                      address=address if delivered else None, store_id=store_id, note=note, phone=phone,
+                      payment_method=payment_method, scheduled_for=scheduled_for,
+                      lat=lat if delivered else None, lon=lon if delivered else None,
+                      subtotal=subtotal, delivery_fee=delivery_fee if delivered else 0)
+        order.total = order.subtotal + order.delivery_fee
+        session.add(order)
+        session.flush()
+        order.number = str(ORDER_NUMBER_BASE + order.id)
+        for item in items:
+            item.order_id = order.id
+            session.add(item)
+        session.add(OrderEvent(order_id=order.id, status="new", by=by))
+        session.flush()
     return order
 
 

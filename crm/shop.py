@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from core.db import utcnow
 from crm import faq, history, orders, promotions, stores
 from crm.models import ChannelIdentity, Contact, Conversation
+from crm.shop_settings import ShopSettings, load_settings
 
 _catalog_cache: dict[str, object] = {"version": None, "names": {}}
 
@@ -24,10 +25,11 @@ _catalog_cache: dict[str, object] = {"version": None, "names": {}}
 class ShopView:
     """Read-only access to the shop and one customer, for handlers."""
 
-    __slots__ = ("_session", "_contact", "tz", "channel")
+    __slots__ = ("_session", "_contact", "tz", "channel", "_settings")
 
     def __init__(self, *, session: Session, contact: Contact | None, tz: ZoneInfo, channel: str = "") -> None:
         self._session, self._contact, self.tz, self.channel = session, contact, tz, channel
+        self._settings: ShopSettings | None = None
 
     @property
     def contact_id(self) -> int | None:
@@ -37,6 +39,14 @@ class ShopView:
     def contact_language(self) -> str | None:
         """The language of the customer's profile (None when unknown)."""
         return self._contact.language if self._contact else None
+
+    # --- the shop's rules ---------------------------------------------------------
+
+    def settings(self) -> ShopSettings:
+        """Payment methods, delivery rules and staff hours (read once per view)."""
+        if self._settings is None:
+            self._settings = load_settings(self._session)
+        return self._settings
 
     # --- catalog ------------------------------------------------------------------
 
@@ -111,6 +121,11 @@ class ShopView:
     def nearest_stores(self, lat: float, lon: float, now: datetime, k: int = 3, max_km: float = 25.0) -> list:
         """The nearest stores with distance and whether they are open now."""
         return stores.nearest_stores(session=self._session, lat=lat, lon=lon, k=k, max_km=max_km, at=now, tz=self.tz)
+
+    def nearest_store_km(self, lat: float, lon: float) -> tuple[stores.Store, float] | None:
+        """The nearest active store and its distance in km, however far (None without stores; ValueError on bad lat/lon)."""
+        hits = stores.nearest_stores(session=self._session, lat=lat, lon=lon, k=1, max_km=None, tz=self.tz)
+        return (hits[0].store, hits[0].km) if hits else None
 
     def stores(self) -> list:
         """All active stores (for pickup choices)."""

@@ -28,7 +28,8 @@ DAY_NAMES = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
 }
 JAKARTA = ZoneInfo("Asia/Jakarta")
-_HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
+HHMM_PATTERN = r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$"  # local time; 24:00 only as an end
+_HHMM = re.compile(HHMM_PATTERN)
 _DAY_MINUTES = 24 * 60
 
 
@@ -98,10 +99,9 @@ def _local(at: datetime | None, tz: ZoneInfo) -> datetime:
     return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(tz)
 
 
-def _intervals(store: Store, day: date, tz: ZoneInfo, days: range) -> list[tuple[datetime, datetime]]:
-    """The store's open intervals (aware, merged, sorted) for local dates day+d for d in `days`."""
+def _intervals(hours: dict[str, Any], day: date, tz: ZoneInfo, days: range) -> list[tuple[datetime, datetime]]:
+    """The open intervals of `hours` (aware, merged, sorted) for local dates day+d for d in `days`."""
     spans: list[tuple[datetime, datetime]] = []
-    hours = store.opening_hours or {}
     for offset in days:
         current = day + timedelta(days=offset)
         for window in hours.get(WEEKDAYS[current.weekday()], []):
@@ -120,23 +120,40 @@ def _intervals(store: Store, day: date, tz: ZoneInfo, days: range) -> list[tuple
     return merged
 
 
-def _local_spans(store: Store, at: datetime | None, tz: ZoneInfo) -> tuple[datetime, list]:
+def _local_spans(hours: dict[str, Any] | None, at: datetime | None, tz: ZoneInfo) -> tuple[datetime, list]:
     local = _local(at, tz)
     # Yesterday's window may run past midnight into today; a week ahead finds the next opening.
-    spans = _intervals(store, local.date(), tz, range(-1, 8))
+    spans = _intervals(hours or {}, local.date(), tz, range(-1, 8))
     return local, spans
 
 
-def is_open(store: Store, at: datetime | None = None, tz: ZoneInfo = JAKARTA) -> bool:
-    """True when the store is open at `at` (default now) in the shop's timezone."""
-    local, spans = _local_spans(store, at, tz)
+def hours_open_at(hours: dict[str, Any] | None, when: datetime | None = None, tz: ZoneInfo = JAKARTA) -> bool:
+    """True when weekly `hours` (the opening_hours format) have a window open at `when` (default now)."""
+    local, spans = _local_spans(hours, when, tz)
     return any(opens <= local < closes for opens, closes in spans)
+
+
+def next_hours_opening(hours: dict[str, Any] | None, after: datetime | None = None,
+                       tz: ZoneInfo = JAKARTA) -> datetime | None:
+    """The next start of a window of `hours` strictly after `after` (local time in `tz`), None if none within a week."""
+    local, spans = _local_spans(hours, after, tz)
+    return next((opens for opens, _ in spans if opens > local), None)
+
+
+def store_open_at(store: Store, when: datetime | None = None, tz: ZoneInfo = JAKARTA) -> bool:
+    """True when the store is open at `when` (default now) in the shop's timezone."""
+    return hours_open_at(store.opening_hours, when, tz)
+
+
+def next_store_opening(store: Store, after: datetime | None = None, tz: ZoneInfo = JAKARTA) -> datetime | None:
+    """When the store next opens after `after` (a pre-order's time), None when it has no hours within a week."""
+    return next_hours_opening(store.opening_hours, after, tz)
 
 
 def opening_text(store: Store, at: datetime | None = None, tz: ZoneInfo = JAKARTA, lang: str = "id") -> str:
     """A short status line: "buka sampai 22:00" / "closed, opens Monday 08:00"."""
     en = lang == "en"
-    local, spans = _local_spans(store, at, tz)
+    local, spans = _local_spans(store.opening_hours, at, tz)
     for opens, closes in spans:
         if opens <= local < closes:
             if closes - local >= timedelta(days=6):
@@ -226,9 +243,9 @@ def _active_index(session: Session) -> NearestIndex:
     return index
 
 
-def nearest_stores(*, session: Session, lat: float, lon: float, k: int = 3, max_km: float = 25.0,
+def nearest_stores(*, session: Session, lat: float, lon: float, k: int = 3, max_km: float | None = 25.0,
                    at: datetime | None = None, tz: ZoneInfo = JAKARTA, open_only: bool = False) -> list[StoreHit]:
-    """Up to `k` active stores within `max_km`, closest first (ValueError on bad coordinates)."""
+    """Up to `k` active stores within `max_km` (None: any distance), closest first (ValueError on bad coordinates)."""
     if not valid_coordinates(lat, lon):
         raise ValueError(f"invalid coordinates lat={lat!r}, lon={lon!r}")
     index = _active_index(session)
@@ -243,7 +260,7 @@ def nearest_stores(*, session: Session, lat: float, lon: float, k: int = 3, max_
         store = rows.get(store_id)
         if store is None or not store.active:  # changed since the index was read
             continue
-        open_now = is_open(store, at, tz)
+        open_now = store_open_at(store, at, tz)
         if open_only and not open_now:
             continue
         hits.append(StoreHit(store=store, km=km, open_now=open_now, map_url=map_link(store.lat, store.lon)))

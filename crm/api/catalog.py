@@ -117,7 +117,7 @@ def store_public(store: store_data.Store, distance_km: float | None = None) -> S
     return StorePublic(
         id=store.id, name=store.name, address=store.address, area=store.area, lat=store.lat, lon=store.lon,
         phone=store.phone, opening_hours=store.opening_hours or {}, active=store.active,
-        open_now=store_data.is_open(store, now, tz), opening_text=store_data.opening_text(store, now, tz, "en"),
+        open_now=store_data.store_open_at(store, now, tz), opening_text=store_data.opening_text(store, now, tz, "en"),
         map_url=map_link(store.lat, store.lon),
         distance_km=None if distance_km is None else round(distance_km, 3),
         created_at=store.created_at, updated_at=store.updated_at)

@@ -82,6 +82,7 @@ class OrderLinePublic(BaseModel):
     variant: str | None = None
     quantity: int
     price: int
+    note: str | None = None
 
 
 class OrderEventPublic(BaseModel):
@@ -96,8 +97,15 @@ class OrderPublic(BaseModel):
     number: str
     contact_id: int
     status: Literal["new", "confirmed", "preparing", "shipped", "delivered", "cancelled"]
-    fulfilment: str
+    fulfilment: Literal["delivery", "pickup"]
+    store_id: int | None = Field(description="the store that prepares the order (pickup: where it is collected)")
     address: str | None
+    lat: float | None = Field(default=None, description="a delivery location the customer shared")
+    lon: float | None = None
+    phone: str | None = Field(description="E.164, e.g. +6281234567890")
+    payment_method: str | None = Field(description="a code of GET /settings payment_methods")
+    scheduled_for: UtcDatetime | None = Field(description="a pre-order's time; null = as soon as possible")
+    note: str | None
     items: list[OrderLinePublic]
     subtotal: int
     delivery_fee: int
@@ -148,12 +156,14 @@ def _product_public(product: order_data.Product) -> ProductPublic:
 
 
 def _order_public(session: Session, order: order_data.Order, with_history: bool = False) -> OrderPublic:
-    lines = [OrderLinePublic(product=i.product_name, variant=i.variant, quantity=i.quantity, price=i.price)
+    lines = [OrderLinePublic(product=i.product_name, variant=i.variant, quantity=i.quantity, price=i.price, note=i.note)
              for i in order_data.order_items(session=session, order_id=order.id)]
     events = [OrderEventPublic(status=e.status, by=e.by, note=e.note, at=e.at)
               for e in order_data.order_history(session=session, order_id=order.id)] if with_history else []
     return OrderPublic(id=order.id, number=order.number, contact_id=order.contact_id, status=order.status,
-                       fulfilment=order.fulfilment, address=order.address, items=lines, subtotal=order.subtotal,
+                       fulfilment=order.fulfilment, store_id=order.store_id, address=order.address, lat=order.lat,
+                       lon=order.lon, phone=order.phone, payment_method=order.payment_method,
+                       scheduled_for=order.scheduled_for, note=order.note, items=lines, subtotal=order.subtotal,
                        delivery_fee=order.delivery_fee, total=order.total, created_at=order.created_at, history=events)
 
 

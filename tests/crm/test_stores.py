@@ -9,7 +9,7 @@ import pytest
 
 from crm import stores
 from core.db import session_scope
-from crm.stores import Store, is_open, opening_text, validate_opening_hours
+from crm.stores import Store, store_open_at, opening_text, validate_opening_hours
 
 JKT = ZoneInfo("Asia/Jakarta")
 HOURS = {day: [["08:00", "22:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat")} | {"sun": []}
@@ -27,23 +27,23 @@ def local(*args: int) -> datetime:
     (local(2024, 6, 3, 22, 0), False), (local(2024, 6, 9, 12, 0), False),  # Sunday: closed
 ])
 def test_is_open_within_windows(at, expected):
-    assert is_open(Store(name="x", lat=0, lon=0, opening_hours=HOURS), at, JKT) is expected
+    assert store_open_at(Store(name="x", lat=0, lon=0, opening_hours=HOURS), at, JKT) is expected
 
 
 def test_window_past_midnight_counts_on_the_next_morning():
     store = Store(name="late", lat=0, lon=0, opening_hours={"sat": [["10:00", "02:00"]]})
-    assert is_open(store, local(2024, 6, 8, 23, 30), JKT)  # Saturday night
-    assert is_open(store, local(2024, 6, 9, 1, 59), JKT)  # Sunday 01:59 still Saturday's window
-    assert not is_open(store, local(2024, 6, 9, 2, 0), JKT)
-    assert not is_open(store, local(2024, 6, 8, 1, 0), JKT)  # Friday had no window
+    assert store_open_at(store, local(2024, 6, 8, 23, 30), JKT)  # Saturday night
+    assert store_open_at(store, local(2024, 6, 9, 1, 59), JKT)  # Sunday 01:59 still Saturday's window
+    assert not store_open_at(store, local(2024, 6, 9, 2, 0), JKT)
+    assert not store_open_at(store, local(2024, 6, 8, 1, 0), JKT)  # Friday had no window
     assert opening_text(store, local(2024, 6, 8, 23, 30), JKT, "id") == "buka sampai 02:00"
 
 
 def test_utc_instants_are_read_in_the_shop_timezone():
     store = Store(name="x", lat=0, lon=0, opening_hours=HOURS)
     # 01:30 UTC Monday = 08:30 in Jakarta.
-    assert is_open(store, datetime(2024, 6, 3, 1, 30, tzinfo=timezone.utc), JKT)
-    assert not is_open(store, datetime(2024, 6, 3, 1, 30, tzinfo=timezone.utc), ZoneInfo("UTC"))
+    assert store_open_at(store, datetime(2024, 6, 3, 1, 30, tzinfo=timezone.utc), JKT)
+    assert not store_open_at(store, datetime(2024, 6, 3, 1, 30, tzinfo=timezone.utc), ZoneInfo("UTC"))
 
 
 @pytest.mark.parametrize(("at", "lang", "text"), [
@@ -62,6 +62,19 @@ def test_opening_text_for_always_open_and_never_open_stores():
     always = Store(name="x", lat=0, lon=0, opening_hours={d: [["00:00", "24:00"]] for d in stores.WEEKDAYS})
     assert opening_text(always, local(2024, 6, 3, 3, 0), JKT, "id") == "buka 24 jam"
     assert opening_text(Store(name="x", lat=0, lon=0, opening_hours={}), None, JKT, "en") == "temporarily closed"
+
+
+def test_next_store_opening_after_closing_past_midnight_and_on_closed_days():
+    store = Store(name="x", lat=0, lon=0, opening_hours=HOURS)  # Mon–Sat 08–22, Sunday closed
+    assert stores.next_store_opening(store, local(2024, 6, 3, 7, 0), JKT) == local(2024, 6, 3, 8, 0)
+    assert stores.next_store_opening(store, local(2024, 6, 3, 12, 0), JKT) == local(2024, 6, 4, 8, 0)  # open: next
+    assert stores.next_store_opening(store, local(2024, 6, 8, 22, 0), JKT) == local(2024, 6, 10, 8, 0)  # skips Sunday
+    late = Store(name="x", lat=0, lon=0, opening_hours=LATE)
+    assert not store_open_at(late, local(2024, 6, 4, 2, 0), JKT)
+    assert stores.next_store_opening(late, local(2024, 6, 4, 2, 0), JKT) == local(2024, 6, 4, 10, 0)
+    opens = stores.next_store_opening(store, datetime(2024, 6, 3, 0, 0, tzinfo=timezone.utc), JKT)
+    assert opens == local(2024, 6, 3, 8, 0) and opens.utcoffset().total_seconds() == 7 * 3600  # it was 07:00 there
+    assert stores.next_store_opening(Store(name="x", lat=0, lon=0, opening_hours={}), None, JKT) is None
 
 
 def test_validate_opening_hours_normalises_and_rejects_bad_input():
@@ -149,5 +162,5 @@ def test_demo_catalog_loads_once(session):
     hits = stores.nearest_stores(session=session, lat=-6.2615, lon=106.8106, at=datetime.now(timezone.utc))
     assert hits[0].store.name == "Sapa Coffee Kemang"
     scbd = next(s for s in stores.list_stores(session=session) if "SCBD" in s.name)
-    assert not is_open(scbd, local(2024, 6, 9, 12, 0), JKT)  # closed on Sunday
+    assert not store_open_at(scbd, local(2024, 6, 9, 12, 0), JKT)  # closed on Sunday
     assert opening_text(scbd, local(2024, 6, 9, 12, 0), JKT, "id") == "tutup, buka lagi besok 06:30"

@@ -99,7 +99,8 @@ def test_an_order_is_started_carted_and_placed(customer, session, client, api_to
     order = session.exec(select(Order)).one()
     assert order.number == "10001" and order.total == 50_000 and order.status == "new"
     body = client.get("/api/v1/orders", headers={"Authorization": f"Bearer {api_token}"}).get_json()
-    assert body["items"][0]["items"] == [{"product": "Es Kopi Susu", "variant": None, "quantity": 2, "price": 25_000}]
+    assert body["items"][0]["items"] == [{"product": "Es Kopi Susu", "variant": None, "quantity": 2, "price": 25_000,
+                                       "note": None}]
 
 
 def test_status_inquiry_finds_the_customers_latest_order(customer):
