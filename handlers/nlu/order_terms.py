@@ -187,7 +187,7 @@ class StoreIndex:
     def find(self, tokens: list[str], free: list[bool]) -> list[tuple[int, int, int]]:
         """(start, end, store id) of store names among the free tokens (typos allowed)."""
         fixed = [t if t in self.keys or len(t) < 4 or t in KNOWN else
-                 (hit[0] if (hit := process.extractOne(t, self.vocab, scorer=fuzz.ratio, score_cutoff=84)) else t)
+                 (hit[0] if (hit := process.extractOne(t, self.vocab, scorer=fuzz.ratio, score_cutoff=80)) else t)
                  for t in tokens]
         found = []
         i = 0

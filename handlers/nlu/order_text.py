@@ -451,17 +451,26 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
         out["done_adding"] = True
         for i, j in done:
             msg.take(i, j)
-    content = msg.content()
-    if content and not out.get("cancel_all"):
-        first = content[0]
-        if msg.phrase_at(first, YES) and not any(msg.phrase_at(k, NEGATION) for k in content):
-            out["yes"] = True
-            msg.take(first, msg.phrase_at(first, YES))  # type: ignore[arg-type]
-        elif msg.phrase_at(first, NO):
-            out["no"] = True
-            msg.take(first, msg.phrase_at(first, NO))  # type: ignore[arg-type]
+    if not out.get("cancel_all"):
+        _yes_or_no(msg, out)
     unknown = _unknown(msg, expecting, spans)
     return OrderText(items=tuple(items), unknown=unknown, **out)
+
+
+def _yes_or_no(msg: _Message, out: dict) -> None:
+    """A yes or a no leading the message ("iya betul", "ok, pesan", "ga, ambil sendiri aja")."""
+    for k in range(len(msg)):
+        if not msg.free[k] or msg.is_separator(k):
+            continue
+        if (end := msg.phrase_at(k, YES)) and not any(msg.phrase_at(i, NEGATION) for i in msg.content()):
+            out["yes"] = True
+        elif end := msg.phrase_at(k, NO):
+            out["no"] = True
+        elif all(w in _FILLER for w in msg.canon[k]):
+            continue
+        if end:
+            msg.take(k, end)
+        return
 
 
 def _item_changes(msg: _Message, spans, notes, cart, last_product, expecting, target) -> list[ItemChange]:
