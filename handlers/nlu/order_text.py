@@ -68,7 +68,8 @@ class OrderText:
 _TOKEN = re.compile(r"\d+|[^\W\d_]+(?:'[^\W\d_]+)?|[,.;!?+&/\n]")
 _RUN3 = re.compile(r"(\w)\1{2,}")
 _FILLER = frozenset(w for p in ("kak", "admin", "min", "ya", "yaa", "dong", "deh", "sih", "nih", "aja", "please",
-                                "pls", "dulu", "sorry", "maaf") for w in canon(p))
+                                "pls", "dulu", "sorry", "maaf", "makasih", "thanks", "thank", "you", "terima", "kasih")
+                  for w in canon(p))
 _STORE_CUES = frozenset(w for p in ("cabang", "outlet", "toko", "store", "branch", "di", "yang", "yg") for w in canon(p))
 _NOTE_EDGES = frozenset("yang yg aja saja ya dong deh".split())
 _QUANTITY_SKIP = UNIT_WORDS | {"of", "nya"}
@@ -366,6 +367,7 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
     if not msg.raw:
         return OrderText()
     target = last_product if last_product is not None else (cart[-1] if cart else None)
+    said_alone = len(msg.content())  # "udah" alone is done; "udah transfer" is not
     out: dict = {}
 
     # contact details first: their digits are not quantities
@@ -423,9 +425,8 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
 
     if terms.payments:
         index = payment_index(terms.payments)
-        question = "?" in msg.text or msg.raw[0] in ("bisa", "can", "boleh", "apakah", "do", "does", "terima")
         for i, end in msg.find(index.phrases):
-            if expecting == "payment" or not question:
+            if expecting == "payment" or not _in_question(msg, i, end):
                 out.setdefault("payment", index.phrases[tuple(w for k in range(i, end) for w in msg.canon[k])])
 
     order_notes = _notes(msg, ORDER_NOTE_OBJECTS, frozenset()) + msg.find(ORDER_NOTE_HANDOVER)
@@ -446,7 +447,7 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
         out["cancel_all"] = True
         msg.take(content[0], bare_cancel)
         content = []
-    done = [(i, j) for i, j in msg.find(DONE, take=False) if j - i > 1 or len(content) == 1]
+    done = [(i, j) for i, j in msg.find(DONE, take=False) if j - i > 1 or said_alone == 1]
     if done:
         out["done_adding"] = True
         for i, j in done:
@@ -457,11 +458,25 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
     return OrderText(items=tuple(items), unknown=unknown, **out)
 
 
+_QUESTION_OPENERS = frozenset("bisa can boleh apakah apa do does terima accept ada".split())
+_SENTENCE_END = re.compile(r"[.!?\n]")
+
+
+def _in_question(msg: _Message, i: int, j: int) -> bool:
+    """Whether tokens i..j are in a question ("bisa qris?", "do you take ovo"): asking, not choosing."""
+    start = max((m.end() for m in _SENTENCE_END.finditer(msg.text, 0, msg.spans[i][0])), default=0)
+    end = _SENTENCE_END.search(msg.text, msg.spans[j - 1][1])
+    first = next((k for k, (a, _) in enumerate(msg.spans) if a >= start), i)
+    return (end is not None and end.group(0) == "?") or msg.raw[first] in _QUESTION_OPENERS
+
+
 def _yes_or_no(msg: _Message, out: dict) -> None:
     """A yes or a no leading the message ("iya betul", "ok, pesan", "ga, ambil sendiri aja")."""
     for k in range(len(msg)):
-        if not msg.free[k] or msg.is_separator(k):
+        if msg.is_separator(k):
             continue
+        if not msg.free[k]:
+            return  # something else leads the message
         if (end := msg.phrase_at(k, YES)) and not any(msg.phrase_at(i, NEGATION) for i in msg.content()):
             out["yes"] = True
         elif end := msg.phrase_at(k, NO):

@@ -113,5 +113,6 @@ sendiri toko outlet cabang store alamat rumah kantor office home my address nomo
 transfer cash cod qris gopay ovo dana total semua all everything cup gelas biji pcs porsi buah box botol
 bungkus potong slice piece pieces cups glass glasses x ukuran size enak paling mana which one tanya ask
 rb ribu k jt juta orang person people tadi kemarin so just also then too very really sangat banget cuma
-doang kira sekitar around about kali dua tiga satu two three one four five empat lima jadi
+doang kira sekitar around about kali dua tiga satu two three one four five empat lima jadi komplain complain
+tanya info cek check status lokasi promo diskon voucher tutup buka open close kenapa why kok tumpah
 """.split() for w in canon(word))

@@ -2,42 +2,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from crm.demo import PRODUCTS
-from crm.demo_catalog import STORES
-from handlers.nlu.order_text import (
-    OrderText, PaymentTerm, ProductTerm, ShopTerms, StoreTerm, address_usable, read_order_text, shop_terms,
-)
+from handlers.nlu.order_text import OrderText, ProductTerm, ShopTerms, address_usable, read_order_text, shop_terms
+from tests.handlers.order_catalogs import BAKERY, DEMO, JAKARTA, NOW
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
-NOW = datetime(2026, 12, 5, 19, 0, tzinfo=JAKARTA)  # a Saturday evening
-
-DEMO = ShopTerms(
-    products=tuple(ProductTerm(id=n, name=name, name_en=name_en, aliases=tuple(aliases), category=category)
-                   for n, (_, name, name_en, category, _, _, aliases, _) in enumerate(PRODUCTS, start=1)),
-    stores=tuple(StoreTerm(id=n, name=s["name"], area=s["area"], address=s["address"])
-                 for n, s in enumerate(STORES, start=1)),
-    payments=(PaymentTerm("qris", "QRIS"), PaymentTerm("transfer", "Transfer bank", "Bank transfer"),
-              PaymentTerm("cod", "Bayar di tempat (COD)", "Cash on delivery")),
-)
-BAKERY = ShopTerms(
-    products=(
-        ProductTerm(101, "Roti Sobek Coklat", "Chocolate Pull-apart Bread", ("roti sobek",), "Roti"),
-        ProductTerm(102, "Bolu Pandan", "Pandan Chiffon Cake", ("pandan cake",), "Kue"),
-        ProductTerm(103, "Donat Gula", "Sugar Donut", ("donat", "donut"), "Kue"),
-        ProductTerm(104, "Kue Lapis Legit", "Layered Spice Cake", ("lapis legit",), "Kue"),
-        ProductTerm(105, "Croissant Almond", "Almond Croissant", (), "Pastry"),
-        ProductTerm(106, "Sourdough", "Sourdough Loaf", ("roti sourdough",), "Roti"),
-        ProductTerm(107, "Brownies Panggang", "Baked Brownies", ("brownies",), "Kue"),
-    ),
-    stores=(StoreTerm(201, "Toko Roti Nusantara Cihampelas", "Bandung", "Jl. Cihampelas No. 160, Bandung"),
-            StoreTerm(202, "Toko Roti Nusantara Tunjungan", "Surabaya", "Jl. Tunjungan No. 30, Surabaya"),
-            StoreTerm(203, "Toko Roti Nusantara Menteng", "Jakarta Pusat", "Jl. Cikini Raya No. 5, Jakarta")),
-    payments=(PaymentTerm("cash", "Tunai", "Cash"), PaymentTerm("transfer", "Transfer BCA"), PaymentTerm("ovo", "OVO")),
-)
 ID = {p.name: p.id for p in DEMO.products + BAKERY.products}
 NAME = {v: k for k, v in ID.items()}
 STORE = {s.name.removeprefix("Sapa Coffee ").lower(): s.id for s in DEMO.stores}
@@ -452,3 +422,31 @@ def test_shop_terms_from_catalog_rows():
                                           stores=[Row(id=2, name="Sapa Kemang", area="Jakarta",
                                                       address="Jl. Kemang 1")],
                                           payments=[{"code": "qris", "label": "QRIS"}]))
+
+
+# ---------------------------------------------------------------------------------- what is not an order
+
+def test_a_payment_after_a_question_in_another_sentence_is_chosen():
+    assert read("can you deliver to Jalan Kemang Raya 12? pay by transfer").payment == "transfer"
+    assert read("bisa bayar pake ovo ga?").payment is None
+
+
+def test_a_yes_must_lead_the_message():
+    r = read("ga pake gula ya kak, sama esnya dikit", cart=(KOPI_SUSU,), last_product=KOPI_SUSU)
+    assert not r.yes and r.items[0].note == "ga pake gula, esnya dikit"
+
+
+def test_done_alone_but_not_already_paid():
+    r = read("udah transfer ya kak")
+    assert (r.payment, r.done_adding, r.yes) == ("transfer", False, False)
+
+
+def test_a_thankful_cancel_still_cancels():
+    assert read("gak jadi, makasih", cart=(KOPI_SUSU,)).cancel_all
+
+
+@pytest.mark.parametrize("text", ["pesananku kok blm nyampe ya kak", "halo, saya mau pesan", "menu nya apa aja?",
+                                  "terima kasih kak", "outlet terdekat dimana ya", "saya mau komplain"])
+def test_chat_that_names_nothing(text):
+    r = read(text)
+    assert (r.items, r.unknown, r.fulfilment, r.payment, r.cancel_all) == ((), (), None, None, False)
