@@ -7,7 +7,7 @@ from .order_message import QUANTITY_SKIP, Message, clause_of, ones, quantities, 
 from .order_terms import DROPPABLE, ProductIndex, words
 from .order_words import (
     ADD_MORE, DECREASE, FUNCTION_WORDS, NOTE_AFTER, NOTE_BEFORE, ORDER_NOTE_OBJECTS, ORDER_VERBS, REMOVE_AFTER,
-    REMOVE_BEFORE, SET_TO,
+    REMOVE_BEFORE, SET_TO, SWAP_MIDDLE, SWAP_OPEN,
 )
 
 
@@ -153,7 +153,9 @@ def item_changes(msg: Message, spans, notes, *, cart: tuple[int, ...], last_prod
                 msg.take(start, b)
         ops.append((op, quantity))
     numbers.update(ones(msg, [(i, j) for i, j, _ in spans]))
-    said = quantities(msg, [(i, j) for i, j, _ in spans], numbers)
+    said = quantities(msg, [(i, j) for i, j, _ in spans], numbers,
+                      frozenset(k for a, b in notes + msg.prefix_notes for k in range(a, b)))
+    _swaps(msg, spans, ops)
     note_of: dict[int, list[str]] = {}
     for a, b in msg.prefix_notes:
         note_of.setdefault(next(n for n, (i, _, _) in enumerate(spans) if i == a), []).append(msg.note(a, b))
@@ -205,6 +207,25 @@ def _change_to_last(msg: Message, numbers: dict[int, tuple[int, int]], notes: li
     if notes:
         return ItemChange("set", target, note=note, words=note or "")
     return None
+
+
+def _swaps(msg: Message, spans, ops: list[tuple[str, int | None]]) -> None:
+    """"ganti croissant jadi banana bread", "croissantnya diganti banana bread": remove the first, add the second."""
+    for n in range(len(spans) - 1):
+        (_, a_end, _), (b_start, _, _) = spans[n][:3], spans[n + 1][:3]
+        k = a_end
+        while k < b_start and msg.raw[k] in ("nya", "aja", "yang"):
+            k += 1
+        middle = msg.phrase_at(k, SWAP_MIDDLE) if k < b_start else None
+        while middle is not None and middle < b_start and msg.raw[middle] in ("a", "an", "the", "yang", "yg"):
+            middle += 1
+        start = spans[n][0] - (spans[n][0] > 0 and msg.raw[spans[n][0] - 1] in ("the", "my", "yang", "yg"))
+        opener = msg.phrase_ending(start, SWAP_OPEN)
+        if middle == b_start and (opener is not None or msg.phrase_at(k, SWAP_OPEN)):
+            ops[n] = ("remove", None)
+            msg.take(k, b_start)
+            if opener is not None:
+                msg.take(opener, start)
 
 
 def _resolve(ids: frozenset[int], cart, last_product, op) -> tuple[int | None, tuple[int, ...]]:

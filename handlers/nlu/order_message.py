@@ -141,8 +141,10 @@ def ones(msg: Message, spans: list[tuple[int, int]]) -> dict[int, tuple[int, int
     return out
 
 
-def quantities(msg: Message, spans: list[tuple[int, int]], numbers: dict[int, tuple[int, int]]) -> list[int | None]:
-    """The quantity said for each product span: before it ("2 kopi", "2x kopi") or after ("kopi 2", "kopi x2")."""
+def quantities(msg: Message, spans: list[tuple[int, int]], numbers: dict[int, tuple[int, int]],
+               notes: frozenset[int] = frozenset()) -> list[int | None]:
+    """The quantity said for each product span: before it ("2 kopi", "2x kopi") or after ("kopi 2", "kopi x2",
+    "americano panas 1": the tokens of a note in between are skipped)."""
     ends = {end: start for start, (end, _) in numbers.items()}
 
     def before(i: int) -> int | None:
@@ -153,7 +155,8 @@ def quantities(msg: Message, spans: list[tuple[int, int]], numbers: dict[int, tu
 
     def after(j: int) -> int | None:
         k = j
-        while k < len(msg) and msg.raw[k] in ("x", "nya", "sebanyak", "qty", "jumlah") and k not in numbers:
+        while k < len(msg) and (msg.raw[k] in ("x", "nya", "sebanyak", "qty", "jumlah") or k in notes) \
+                and k not in numbers:
             k += 1
         return k if k in numbers else None
 

@@ -77,7 +77,7 @@ def words(text: str) -> tuple[str, ...]:
 
 
 # leading words customers drop from a name ("Es Kopi Susu" -> "kopi susu")
-DROPPABLE = frozenset("es ice iced hot panas caffe cafe the".split())
+DROPPABLE = frozenset("es ice iced hot panas caffe cafe".split())
 # words that never name a product on their own: they describe one ("susu oat", "less sugar")
 NOT_HEAD = DROPPABLE | frozenset("""
 susu milk gula sugar oat shot cream krim sirup syrup green black long palm with dengan and dan

@@ -209,7 +209,8 @@ def _yes_or_no(msg: Message, out: dict) -> None:
             continue
         if not msg.free[k]:
             return  # something else leads the message
-        if (end := msg.phrase_at(k, YES)) and not any(msg.phrase_at(i, NEGATION) for i in msg.content()):
+        if (end := msg.phrase_at(k, YES)) and not msg.text.rstrip().endswith("?") \
+                and not any(msg.phrase_at(i, NEGATION) for i in msg.content()):
             out["yes"] = True
         elif end := msg.phrase_at(k, NO):
             out["no"] = True

@@ -50,6 +50,10 @@ REMOVE_AFTER = phrases("ga jadi", "batal", "dibatalkan", "dibatalin", "cancel", 
 DECREASE = phrases("kurangi", "kurangin", "dikurangi", "dikurangin", "minus")
 SET_TO = phrases("jadi", "jadiin", "dijadiin", "dijadikan", "ganti jadi", "diganti jadi", "ubah jadi",
                  "diubah jadi", "to", "change to", "make it", "updated to", "jadi nya")
+SWAP_OPEN = phrases("ganti", "diganti", "tukar", "ditukar", "change", "swap", "replace", "ubah", "diubah")
+SWAP_MIDDLE = phrases("jadi", "ke", "dengan", "sama", "pake", "to", "with", "for", "diganti", "diganti jadi",
+                      "diganti dengan", "diganti ke", "diganti sama", "ganti", "ganti jadi", "ganti ke", "tukar",
+                      "tukar dengan", "ditukar", "ditukar dengan", "ditukar sama", "diubah jadi", "ubah jadi")
 ADD_MORE = phrases("tambah", "tambahin", "ditambah", "add", "another", "plus", "more", "lagi", "one more",
                    "tambah lagi", "nambah", "extra")
 

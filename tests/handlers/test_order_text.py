@@ -450,3 +450,28 @@ def test_a_thankful_cancel_still_cancels():
 def test_chat_that_names_nothing(text):
     r = read(text)
     assert (r.items, r.unknown, r.fulfilment, r.payment, r.cancel_all) == ((), (), None, None, False)
+
+
+@pytest.mark.parametrize("text, removed, added", [
+    ("ganti croissant jadi banana bread", "Croissant Butter", "Banana Bread"),
+    ("croissantnya diganti banana bread aja", "Croissant Butter", "Banana Bread"),
+    ("change the latte to a cappuccino", "Caffe Latte", "Cappuccino"),
+    ("swap my croissant for banana bread", "Croissant Butter", "Banana Bread"),
+])
+def test_swapping_one_product_for_another(text, removed, added):
+    r = read(text, cart=(CROISSANT, LATTE))
+    assert [(c.op, NAME[c.product_id]) for c in r.items] == [("remove", removed), ("add", added)]
+
+
+def test_a_quantity_after_a_note_is_the_items():
+    r = read("americano panas 1, less sugar")
+    assert [(c.quantity, c.note) for c in r.items] == [(1, "panas, less sugar")]
+
+
+def test_a_request_in_a_question_is_no_yes():
+    r = read("boleh minta 2 capucino?", expecting="confirm")
+    assert lines(r) == [("add", "Cappuccino", 2)] and not r.yes
+
+
+def test_two_lines_of_the_same_product_stay_two_changes():
+    assert lines(read("1 es kopi susu dan 1 es kopi susu lagi")) == [("add", "Es Kopi Susu", 1)] * 2
