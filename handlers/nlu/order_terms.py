@@ -147,6 +147,9 @@ class ProductIndex:
                 if stem and len(stem) >= 3 and (stem in self.vocab or stem in self.joined):
                     found = (stem, False)
                     break
+            if found is None and len(token) == 3 and token.isalpha() and token not in KNOWN:  # "kopi sus"
+                completions = [w for w in self._fuzzy_vocab if w.startswith(token) and len(w) <= 6]
+                found = (completions[0], True) if len(completions) == 1 else None
             if found is None and token.isalpha() and len(token) >= 4 and token not in KNOWN and self._fuzzy_vocab:
                 stem = token[:-3] if token.endswith("nya") and len(token) >= 7 else token
                 hit = process.extractOne(stem, self._fuzzy_vocab, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF)

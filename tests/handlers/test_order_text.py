@@ -475,3 +475,31 @@ def test_a_request_in_a_question_is_no_yes():
 
 def test_two_lines_of_the_same_product_stay_two_changes():
     assert lines(read("1 es kopi susu dan 1 es kopi susu lagi")) == [("add", "Es Kopi Susu", 1)] * 2
+
+
+def _with_typo(surface: str) -> str:
+    """Two letters swapped in the middle of the longest word of at least six letters (else as is)."""
+    words = surface.lower().split()
+    longest = max(range(len(words)), key=lambda n: len(words[n]))
+    word = words[longest]
+    if len(word) >= 6:
+        middle = len(word) // 2
+        words[longest] = word[:middle - 1] + word[middle] + word[middle - 1] + word[middle + 1:]
+    return " ".join(words)
+
+
+_SURFACES = [(terms, product, surface) for terms in (DEMO, BAKERY) for product in terms.products
+             for surface in sorted({product.name, product.name_en, *product.aliases} - {None})]
+
+
+@pytest.mark.parametrize("frame", ["mau {q} {s} dong", "{s} {q} ya kak", "I'd like {q} {s}, please",
+                                   "pesan {s} {q} sama ambil di toko"])
+@pytest.mark.parametrize("spelling", [str, str.lower, _with_typo])
+def test_every_name_of_every_product_is_read_with_its_quantity(frame, spelling):
+    missed = []
+    for terms, product, surface in _SURFACES:
+        r = read(frame.format(q=2, s=spelling(surface)), terms)
+        if r.unknown or not any((c.product_id == product.id or product.id in c.candidates) and c.quantity == 2
+                                for c in r.items):
+            missed.append(frame.format(q=2, s=spelling(surface)))
+    assert missed == []
