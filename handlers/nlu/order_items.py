@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .order_message import QUANTITY_SKIP, Message, clause_of, ones, quantities, read_numbers
+from .order_message import QUANTITY_SKIP, Message, ones, quantities, read_numbers
 from .order_terms import DROPPABLE, ProductIndex, words
 from .order_words import (
     ADD_MORE, DECREASE, FUNCTION_WORDS, NOTE_AFTER, NOTE_BEFORE, ORDER_NOTE_OBJECTS, ORDER_VERBS, REMOVE_AFTER,
@@ -160,7 +160,7 @@ def item_changes(msg: Message, spans, notes, *, cart: tuple[int, ...], last_prod
     for a, b in msg.prefix_notes:
         note_of.setdefault(next(n for n, (i, _, _) in enumerate(spans) if i == a), []).append(msg.note(a, b))
     for a, b in notes:
-        same = [n for n, (i, _, _) in enumerate(spans) if clause_of(msg, i) == clause_of(msg, a)]
+        same = [n for n, (i, _, _) in enumerate(spans) if msg.clauses[i] == msg.clauses[a]]
         near = [n for n in same if spans[n][1] <= a][-1:] or [n for n in same if spans[n][0] >= b][:1] or \
             [n for n, (_, j, _) in enumerate(spans) if j <= a][-1:]
         note_of.setdefault(near[0] if near else -1, []).append(msg.note(a, b))

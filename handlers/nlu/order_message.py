@@ -29,6 +29,10 @@ class Message:
             self.raw.append(_RUN3.sub(r"\1\1", m.group(0)))
             self.spans.append(m.span())
         self.canon = [canon(w) for w in self.raw]
+        self.separators = [w in SEPARATORS or any(c in SEPARATORS for c in ws) for w, ws in zip(self.raw, self.canon)]
+        self.clauses = [0] * len(self.raw)  # which clause (between commas, "dan", "and"...) each token is in
+        for k in range(1, len(self.raw)):
+            self.clauses[k] = self.clauses[k - 1] + self.separators[k - 1]
         self.free = [True] * len(self.raw)
         self.prefix_notes: list[tuple[int, int]] = []   # "iced" before a product named without it
 
@@ -92,7 +96,7 @@ class Message:
         return found
 
     def is_separator(self, k: int) -> bool:
-        return self.raw[k] in SEPARATORS or any(w in SEPARATORS for w in self.canon[k])
+        return self.separators[k]
 
     def content(self) -> list[int]:
         """Free tokens that carry meaning (not fillers, not punctuation)."""
@@ -175,8 +179,3 @@ def quantities(msg: Message, spans: list[tuple[int, int]], numbers: dict[int, tu
         if count > best[0]:
             best = (count, got)
     return best[1]
-
-
-def clause_of(msg: Message, k: int) -> int:
-    """Which clause (between commas, "dan", "and"...) token k is in."""
-    return sum(1 for i in range(k) if msg.is_separator(i))
