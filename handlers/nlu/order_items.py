@@ -1,7 +1,7 @@
 """Products in a message: spans of names and words for them, notes, quantities, and the change each asks for."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .order_message import QUANTITY_SKIP, Message, ones, quantities, read_numbers
 from .order_terms import DROPPABLE, ProductIndex, words
@@ -170,6 +170,7 @@ def item_changes(msg: Message, spans, notes, *, cart: tuple[int, ...], last_prod
         changes.append(ItemChange(op=op, product_id=product, candidates=candidates,
                                   quantity=quantity if op == "set" else said[n], note=_join(note_of.get(n)),
                                   words=msg.words(i, j)))
+    changes = _references_merged(changes)
     if spans or target is None:
         return changes
     change = _change_to_last(msg, numbers, notes, target, expecting)
@@ -207,6 +208,22 @@ def _change_to_last(msg: Message, numbers: dict[int, tuple[int, int]], notes: li
     if notes:
         return ItemChange("set", target, note=note, words=note or "")
     return None
+
+
+def _references_merged(changes: list[ItemChange]) -> list[ItemChange]:
+    """A product added earlier in the message and named again without a quantity ("2 kopsus sama 1 latte,
+    yang kopsus less sugar") is that line again: its note joins the line, no new line is added."""
+    merged: list[ItemChange] = []
+    for change in changes:
+        earlier = next((n for n, c in enumerate(merged) if c.op == "add" and change.op == "add"
+                        and change.quantity is None and c.product_id is not None
+                        and c.product_id == change.product_id), None)
+        if earlier is None:
+            merged.append(change)
+        elif change.note:
+            line = merged[earlier]
+            merged[earlier] = replace(line, note=_join([n for n in (line.note, change.note) if n]))
+    return merged
 
 
 def _swaps(msg: Message, spans, ops: list[tuple[str, int | None]]) -> None:

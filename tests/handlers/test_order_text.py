@@ -503,3 +503,11 @@ def test_every_name_of_every_product_is_read_with_its_quantity(frame, spelling):
                                 for c in r.items):
             missed.append(frame.format(q=2, s=spelling(surface)))
     assert missed == []
+
+
+@pytest.mark.parametrize("text", ["2 es kopi susu sama 1 latte, yang kopi susu less sugar",
+                                  "2 es kopi susu sama 1 latte, kopi susunya less sugar ya"])
+def test_naming_a_line_again_adds_its_note_not_a_line(text):
+    r = read(text)
+    assert [(NAME[c.product_id], c.quantity, c.note) for c in r.items] == [
+        ("Es Kopi Susu", 2, "less sugar"), ("Caffe Latte", 1, None)]
