@@ -40,15 +40,18 @@ class Message:
         return len(self.raw)
 
     def take(self, i: int, j: int) -> None:
+        """Tokens i..j are read: nothing else reads them."""
         for k in range(i, j):
             self.free[k] = False
 
     def take_chars(self, start: int, end: int) -> None:
+        """The tokens overlapping characters start..end are read."""
         for k, (a, b) in enumerate(self.spans):
             if a < end and b > start:
                 self.free[k] = False
 
     def words(self, i: int, j: int) -> str:
+        """The customer's own text of tokens i..j."""
         return self.text[self.spans[i][0]:self.spans[j - 1][1]]
 
     def note(self, i: int, j: int) -> str:
@@ -96,6 +99,7 @@ class Message:
         return found
 
     def is_separator(self, k: int) -> bool:
+        """Whether token k separates clauses (a comma, "dan", "and", ...)."""
         return self.separators[k]
 
     def content(self) -> list[int]:

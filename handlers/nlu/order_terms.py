@@ -85,6 +85,7 @@ small large big regular medium besar kecil sedang cold dingin warm hangat
 """.split())
 _FILLER = frozenset("with dengan pake pakai and dan n".split())
 _FUZZY_CUTOFF = 82.0
+_UNSEEN = object()
 
 
 class ProductIndex:
@@ -135,8 +136,9 @@ class ProductIndex:
 
     def form(self, token: str) -> tuple[str, bool] | None:
         """The catalog word a message token stands for, and whether it was a typo; None if none."""
-        if token in self._forms:
-            return self._forms[token]
+        cached = self._forms.get(token, _UNSEEN)  # one lookup: workers' threads share the index
+        if cached is not _UNSEEN:
+            return cached  # type: ignore[return-value]
         found: tuple[str, bool] | None = None
         if token in self.vocab or token in self.joined:
             found = (token, False)
