@@ -189,6 +189,7 @@ _BARE_HOUR = re.compile(
     r"^\W*(?:(?:jam|jm|pukul|pkl|at|around|sekitar)\s*)?(\d{1,2})(?:[.:](\d{2}))?\s*(?:an)?\s*(?:wib)?"
     r"(?:\s+(?:aja|saja|ya|kak|min|dong|deh|please|pls))*\W*$"
 )
+_HALF_PAST = re.compile(r"\b(?:(?:jam|jm|pukul|pkl)\s*)?setengah\s*(\d{1,2})\b(?:\s*(pagi|siang|sore|malam|malem))?")
 _TODAY_WORDS = re.compile(r"\b(?:hari ini|hr ini|today|nanti|ntar|entar|tonight|ini)\b")
 
 
@@ -281,6 +282,11 @@ def find_when(text: str, now: datetime, *, bare_hour: bool = False) -> When:
             qual = "24h"
         spans.append(m.span())
         break
+    half = _HALF_PAST.search(t)  # "jam setengah 8" is 7:30
+    if half and (hour is None or any(a < half.end() and half.start() < b for a, b in spans[-1:])):
+        hour, minute, qual = int(half.group(1)) - 1, 30, half.group(2)
+        spans = [s for s in spans if not (s[0] <= half.start() < s[1] or half.start() <= s[0] < half.end())]
+        spans.append(half.span())
     if hour is None and bare_hour:
         m = _BARE_HOUR.match(t)
         if m:

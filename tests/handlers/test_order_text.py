@@ -173,6 +173,7 @@ def test_a_quantity_answers_how_many(text):
     ("besok pagi jam 8", 19, (1, 8)), ("besok jam 8", 19, (1, 8)), ("besok jam 3 sore", 19, (1, 15)),
     ("jam 20.30", 19, (0, 20)), ("tomorrow at 8am", 19, (1, 8)), ("at 7pm", 12, (0, 19)),
     ("8 malam", 12, (0, 20)), ("nanti jam 9", 12, (0, 21)), ("senin jam 10", 19, (2, 10)),
+    ("jam setengah 8", 12, (0, 19)), ("besok jam setengah 8 pagi", 12, (1, 7)),
 ])
 def test_a_time_answers_when(text, now_hour, expected):
     now = NOW.replace(hour=now_hour)
