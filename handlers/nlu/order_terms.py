@@ -175,6 +175,10 @@ class StoreIndex:
             own = tuple(w for w in name if w not in shared)
             if own:
                 keys.setdefault(own, set()).add(store.id)
+            for start in range(1, len(name)):  # "Sapa Coffee Blok M" -> "blok m", even as the only store
+                tail = name[start:]
+                if len("".join(tail)) >= 3 and not all(w in KNOWN for w in tail):
+                    keys.setdefault(tail, set()).add(store.id)
         areas: dict[tuple[str, ...], set[int]] = {}
         for store in stores:
             if store.area:

@@ -512,3 +512,15 @@ def test_naming_a_line_again_adds_its_note_not_a_line(text):
     r = read(text)
     assert [(NAME[c.product_id], c.quantity, c.note) for c in r.items] == [
         ("Es Kopi Susu", 2, "less sugar"), ("Caffe Latte", 1, None)]
+
+
+def test_shop_terms_from_the_catalogs_own_models():
+    from crm.orders import Product
+    from crm.stores import Store
+    terms = shop_terms(
+        products=[Product(id=7, sku="KOP-EKS", name="Es Kopi Susu", name_en="Iced Milk Coffee", category="Kopi",
+                          price=25_000, aliases=["kopsus"])],
+        stores=[Store(id=3, name="Sapa Coffee Blok M", area="Jakarta Selatan", address="Jl. Melawai 8", lat=0, lon=0)],
+        payments=[{"code": "qris", "label": "QRIS"}])
+    r = read("2 iced milk coffee, ambil di blok m", terms)
+    assert [(c.product_id, c.quantity) for c in r.items] == [(7, 2)] and (r.fulfilment, r.store_id) == ("pickup", 3)
