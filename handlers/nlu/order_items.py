@@ -7,7 +7,7 @@ from .order_message import QUANTITY_SKIP, Message, ones, quantities, read_number
 from .order_terms import DROPPABLE, ProductIndex, words
 from .order_words import (
     ADD_MORE, DECREASE, FUNCTION_WORDS, NOTE_AFTER, NOTE_BEFORE, ORDER_NOTE_OBJECTS, ORDER_VERBS, REMOVE_AFTER,
-    REMOVE_BEFORE, SET_TO, SWAP_MIDDLE, SWAP_OPEN,
+    REMOVE_BEFORE, SET_BEFORE, SET_TO, SWAP_MIDDLE, SWAP_OPEN,
 )
 
 
@@ -145,7 +145,12 @@ def item_changes(msg: Message, spans, notes, *, cart: tuple[int, ...], last_prod
             b = i
             while b > 0 and (b - 1 in numbers or msg.raw[b - 1] in QUANTITY_SKIP | {"yang", "the", "my"}):
                 b -= 1
-            if (start := msg.phrase_ending(b, DECREASE)) is not None:
+            after = j + (j < len(msg) and msg.raw[j] == "nya")
+            if after in numbers and (start := msg.phrase_ending(b, SET_BEFORE)) is not None:  # "make the latte 2"
+                op, quantity = "set", numbers[after][1]
+                msg.take(start, b)
+                msg.take(after, numbers.pop(after)[0])
+            elif (start := msg.phrase_ending(b, DECREASE)) is not None:
                 op = "remove"
                 msg.take(start, b)
             elif (start := msg.phrase_ending(b, REMOVE_BEFORE)) is not None:

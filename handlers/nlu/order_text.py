@@ -78,8 +78,8 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
             msg.take_chars(start, end)
     if msg.find(ASAP):
         out["asap"] = True
+    _payment(msg, out, terms, expecting)  # before fulfilment: "cash on delivery" is a payment
     _fulfilment_and_store(msg, out, terms, expecting)
-    _payment(msg, out, terms, expecting)
 
     order_notes = note_spans(msg, ORDER_NOTE_OBJECTS, frozenset()) + msg.find(ORDER_NOTE_HANDOVER)
     spans, item_notes = [], []

@@ -47,6 +47,7 @@ REMOVE_BEFORE = phrases("ga jadi", "batal", "batalin", "batalkan", "cancel", "ha
                         "no more", "take out", "ga mau", "no")
 REMOVE_AFTER = phrases("ga jadi", "batal", "dibatalkan", "dibatalin", "cancel", "dihapus", "hapus", "ga usah",
                        "skip", "remove", "removed", "dicancel", "dibuang", "ga jadi deh")
+SET_BEFORE = phrases("make", "make it", "jadiin", "jadikan", "ubah", "change", "set")
 DECREASE = phrases("kurangi", "kurangin", "dikurangi", "dikurangin", "minus")
 SET_TO = phrases("jadi", "jadiin", "dijadiin", "dijadikan", "ganti jadi", "diganti jadi", "ubah jadi",
                  "diubah jadi", "to", "change to", "make it", "updated to", "jadi nya")

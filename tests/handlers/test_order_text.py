@@ -524,3 +524,13 @@ def test_shop_terms_from_the_catalogs_own_models():
         payments=[{"code": "qris", "label": "QRIS"}])
     r = read("2 iced milk coffee, ambil di blok m", terms)
     assert [(c.product_id, c.quantity) for c in r.items] == [(7, 2)] and (r.fulfilment, r.store_id) == ("pickup", 3)
+
+
+@pytest.mark.parametrize("text", ["actually make the latte 2", "jadiin latte nya 2", "latte nya jadi 2"])
+def test_setting_a_named_lines_quantity(text):
+    assert lines(read(text, cart=(LATTE, KOPI_SUSU))) == [("set", "Caffe Latte", 2)]
+
+
+def test_cash_on_delivery_is_a_payment():
+    r = read("i'll pay cash on delivery")
+    assert r.payment == "cod"
