@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 
 _WEEKDAYS = {
@@ -174,3 +175,146 @@ def extract_dates(text: str, today: date | None = None) -> tuple[str, ...]:
                 spans.append(m.span())
     found.sort()
     return tuple(dict.fromkeys(v for _, v in found))
+
+
+# ============================================================================ one moment, as a datetime
+_PARTS_OF_DAY = {  # default hour, and the qualifier _hour() understands
+    "pagi": (9, "pagi"), "morning": (9, "am"), "siang": (12, "siang"), "noon": (12, "siang"),
+    "sore": (16, "sore"), "afternoon": (15, "pm"), "malam": (19, "malam"), "malem": (19, "malam"),
+    "evening": (19, "pm"), "tonight": (19, "pm"),
+}
+_PART = re.compile(r"\b(" + "|".join(_PARTS_OF_DAY) + r")\b")
+_BARE_QUALIFIED = re.compile(r"(?<![\d.:/])(\d{1,2})(?:[.:](\d{2}))?\s*(pagi|siang|sore|malam|malem)\b")
+_BARE_HOUR = re.compile(
+    r"^\W*(?:(?:jam|jm|pukul|pkl|at|around|sekitar)\s*)?(\d{1,2})(?:[.:](\d{2}))?\s*(?:an)?\s*(?:wib)?"
+    r"(?:\s+(?:aja|saja|ya|kak|min|dong|deh|please|pls))*\W*$"
+)
+_HALF_PAST = re.compile(r"\b(?:(?:jam|jm|pukul|pkl)\s*)?setengah\s*(\d{1,2})\b(?:\s*(pagi|siang|sore|malam|malem))?")
+_TODAY_WORDS = re.compile(r"\b(?:hari ini|hr ini|today|nanti|ntar|entar|tonight|ini)\b")
+
+
+@dataclass(frozen=True)
+class When:
+    at: datetime | None = None                  # a day and a time
+    day: date | None = None                     # a day said without a time ("besok")
+    spans: tuple[tuple[int, int], ...] = ()     # where in the text it was said
+
+
+def _day_in(t: str, today: date) -> tuple[date | None, list[tuple[int, int]]]:
+    """The first day named in lowercase text t (past days are not orders' days)."""
+    found: list[tuple[int, int, date]] = []
+    for m in _ISO.finditer(t):
+        d = _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        if d:
+            found.append((m.start(), m.end(), d))
+    for m in _DMONTH.finditer(t):
+        d = _safe_date(int(m.group(3)), _MONTHS[m.group(2)], int(m.group(1))) if m.group(3) else \
+            _next_yearly(today, _MONTHS[m.group(2)], int(m.group(1)))
+        if d:
+            found.append((m.start(), m.end(), d))
+    for m in _DMY.finditer(t):
+        dd, mm = int(m.group(1)), int(m.group(2))
+        if 1 <= dd <= 31 and 1 <= mm <= 12 and not m.group(3):
+            d = _next_yearly(today, mm, dd)
+            if d:
+                found.append((m.start(), m.end(), d))
+    for m in _TGL.finditer(t):
+        d = _safe_date(today.year, today.month, int(m.group(1)))
+        if d is None or d < today:
+            d = _safe_date(today.year + (today.month == 12), today.month % 12 + 1, int(m.group(1)))
+        if d:
+            found.append((m.start(), m.end(), d))
+    for rx, offset in _REL:
+        if offset >= 0:
+            for m in rx.finditer(t):
+                found.append((m.start(), m.end(), today + timedelta(days=offset)))
+    for m in _WD.finditer(t):
+        weekday = _WEEKDAYS.get((m.group(1) or m.group(2) or m.group(4)).replace("'", ""))
+        if weekday is not None:
+            delta = (weekday - today.weekday()) % 7
+            if (m.group(3) or m.group(4)) and delta == 0:
+                delta = 7
+            found.append((m.start(), m.end(), today + timedelta(days=delta)))
+    if not found:
+        return None, []
+    found.sort()
+    return found[0][2], [(s, e) for s, e, _ in found]
+
+
+def _next_yearly(today: date, month: int, day: int) -> date | None:
+    """The next such day of the year from today on."""
+    d = _safe_date(today.year, month, day)
+    return d if d is None or d >= today else _safe_date(today.year + 1, month, day)
+
+
+def _hours(h: int, mnt: int, qual: str | None) -> list[int]:
+    """The hours of the day a customer can mean by h (with its qualifier, if any)."""
+    if qual:
+        clock = _hour(h, mnt, qual)
+        return [int(clock[:2])] if clock else []
+    if h > 23 or mnt > 59:
+        return []
+    if 1 <= h <= 6:
+        return [h + 12]        # "jam 3" in shop chat means 15:00
+    if 7 <= h <= 11:
+        return [h, h + 12]     # the next one after now
+    return [h]
+
+
+def find_when(text: str, now: datetime, *, bare_hour: bool = False) -> When:
+    """The moment a message names ("besok jam 8", "sabtu sore", "at 7pm"), the next one after `now`.
+
+    `bare_hour` reads a lone number ("8", "8an") as an hour: for answers to "what time?".
+    """
+    t = text.lower()
+    today = now.date()
+    day, spans = _day_in(t, today) if _DATE_CUE.search(t) else (None, [])
+    hour = minute = None
+    qual = None
+    for rx in (_TIME_JAM, _BARE_QUALIFIED, _TIME_HHMM, _TIME_DOT, _TIME_AMPM):
+        m = rx.search(t)
+        if m is None:
+            continue
+        g = m.groups()
+        hour, minute = int(g[0]), int(g[1] or 0)
+        qual = {_TIME_JAM: g[-1], _BARE_QUALIFIED: g[2], _TIME_HHMM: g[2], _TIME_DOT: None, _TIME_AMPM: g[2]}[rx]
+        if rx is _TIME_HHMM and not qual:
+            qual = "24h"
+        spans.append(m.span())
+        break
+    half = _HALF_PAST.search(t)  # "jam setengah 8" is 7:30
+    if half and (hour is None or any(a < half.end() and half.start() < b for a, b in spans[-1:])):
+        hour, minute, qual = int(half.group(1)) - 1, 30, half.group(2)
+        spans = [s for s in spans if not (s[0] <= half.start() < s[1] or half.start() <= s[0] < half.end())]
+        spans.append(half.span())
+    if hour is None and bare_hour:
+        m = _BARE_HOUR.match(t)
+        if m:
+            hour, minute = int(m.group(1)), int(m.group(2) or 0)
+            spans.append(m.span())
+    part = _PART.search(t)
+    if part and not any(a <= part.start() < b for a, b in spans):
+        spans.append(part.span())
+        if hour is not None and qual is None:
+            qual = _PARTS_OF_DAY[part.group(1)][1]
+    if hour is None and part is None:
+        return When(day=day, spans=tuple(spans))
+    if hour is None:
+        hour, minute = _PARTS_OF_DAY[part.group(1)][0], 0
+        candidates = [hour]
+    elif qual == "24h":
+        candidates = [hour] if hour <= 23 else []
+    else:
+        candidates = _hours(hour, minute, qual)
+    if not candidates:
+        return When(day=day, spans=tuple(spans))
+    days = [day] if day else [today, today + timedelta(days=1)]
+    if day is None and _TODAY_WORDS.search(t):
+        days = [today]
+    for d in days:
+        for h in sorted(candidates):
+            at = datetime.combine(d, time(h, minute), tzinfo=now.tzinfo)
+            if at > now:
+                return When(at=at, spans=tuple(spans))
+    # a moment already past on the day named: as said (the conversation says it is past)
+    return When(at=datetime.combine(days[0], time(min(candidates), minute), tzinfo=now.tzinfo), spans=tuple(spans))

@@ -184,3 +184,19 @@ def extract_entities(text: str, matcher: CatalogMatcher | None = None, today: da
         phones=extract_phones(text),
         addresses=extract_addresses(text),
     )
+
+
+_BUILDING = re.compile(
+    r"(?i)\b(?:apartemen|apartment|apt|tower|gedung|wisma|menara|plaza|mall|mal|ruko|komplek|kompleks|komp|"
+    r"perumahan|perum|cluster|residence|residen|kost|kos|asrama|hotel|rusun)\b")
+_STREET = re.compile(r"(?i)\b(?:jl|jln|jalan|gg|gang|street|st|road|rd|avenue|blok|block|kav|no)\b")
+
+
+def address_usable(address: str | None) -> bool:
+    """Whether a courier can find it: a street with a number, or a named building or housing complex."""
+    if not address:
+        return False
+    named_place = _BUILDING.search(address)
+    if re.search(r"\d", address) and (_STREET.search(address) or named_place):
+        return True
+    return bool(named_place and len(address.split()) >= 2)

@@ -1,0 +1,272 @@
+"""The shop's words an order is read against: products, stores and payment methods, and their matchers.
+
+`ShopTerms` is a frozen value built from the catalog; each matcher is cached by the terms'
+content, so a product, alias or store edited by the shop is matched on the next message.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+from core.normalize import KNOWN
+
+# ------------------------------------------------------------------------------------------ terms
+
+
+@dataclass(frozen=True)
+class ProductTerm:
+    id: int
+    name: str
+    name_en: str | None = None
+    aliases: tuple[str, ...] = ()
+    category: str | None = None     # "Kopi": "kopi 2" may mean any product of it
+
+
+@dataclass(frozen=True)
+class StoreTerm:
+    id: int
+    name: str
+    area: str = ""
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class PaymentTerm:
+    code: str
+    label: str
+    label_en: str | None = None
+
+
+@dataclass(frozen=True)
+class ShopTerms:
+    """What an order can name in one shop (hashable: the matchers are cached by it)."""
+    products: tuple[ProductTerm, ...] = ()
+    stores: tuple[StoreTerm, ...] = ()
+    payments: tuple[PaymentTerm, ...] = ()
+
+
+def shop_terms(products: Iterable = (), stores: Iterable = (), payments: Iterable = ()) -> ShopTerms:
+    """ShopTerms from catalog rows (objects with the terms' attribute names; payments may be dicts)."""
+    def payment(p) -> PaymentTerm:
+        get = p.get if isinstance(p, Mapping) else (lambda key, default=None: getattr(p, key, default))
+        return PaymentTerm(code=str(get("code")), label=str(get("label") or get("code")), label_en=get("label_en"))
+
+    return ShopTerms(
+        products=tuple(ProductTerm(id=p.id, name=p.name, name_en=getattr(p, "name_en", None) or None,
+                                   aliases=tuple(getattr(p, "aliases", None) or ()),
+                                   category=getattr(p, "category", None) or None) for p in products),
+        stores=tuple(StoreTerm(id=s.id, name=s.name, area=getattr(s, "area", "") or "",
+                               address=getattr(s, "address", "") or "") for s in stores),
+        payments=tuple(payment(p) for p in payments),
+    )
+
+
+# ------------------------------------------------------------------------------------------ tokens
+
+_WORD = re.compile(r"[^\W\d_]+|\d+")
+_RUN3 = re.compile(r"(\w)\1{2,}")
+
+
+def words(text: str) -> tuple[str, ...]:
+    """Lowercase words of a catalog text, letter runs collapsed ("kopiii" -> "kopii")."""
+    return tuple(_WORD.findall(_RUN3.sub(r"\1\1", text.lower())))
+
+
+# leading words customers drop from a name ("Es Kopi Susu" -> "kopi susu")
+DROPPABLE = frozenset("es ice iced hot panas caffe cafe".split())
+# words that never name a product on their own: they describe one ("susu oat", "less sugar")
+NOT_HEAD = DROPPABLE | frozenset("""
+susu milk gula sugar oat shot cream krim sirup syrup green black long palm with dengan and dan
+small large big regular medium besar kecil sedang cold dingin warm hangat
+""".split())
+_FILLER = frozenset("with dengan pake pakai and dan n".split())
+_FUZZY_CUTOFF = 82.0
+_UNSEEN = object()
+
+
+class ProductIndex:
+    """Product surfaces (names, English names, aliases, short forms) -> product ids."""
+
+    def __init__(self, products: tuple[ProductTerm, ...]):
+        self.by_id = {p.id: p for p in products}
+        exact: dict[tuple[str, ...], set[int]] = {}
+        for p in products:
+            for surface in (p.name, p.name_en, *p.aliases):
+                key = words(surface) if surface else ()
+                if key:
+                    exact.setdefault(key, set()).add(p.id)
+        short: dict[tuple[str, ...], set[int]] = {}
+        for key, ids in exact.items():
+            if len(key) >= 2 and key[0] in DROPPABLE:
+                short.setdefault(key[1:], set()).update(ids)
+        for key, ids in short.items():
+            if key not in exact and len(ids) == 1:
+                exact[key] = ids
+        self.exact = exact
+        self.bags: dict[tuple[str, ...], set[int]] = {}
+        self.joined: dict[str, set[int]] = {}
+        for key, ids in exact.items():
+            self.bags.setdefault(tuple(sorted(w for w in key if w not in _FILLER)), set()).update(ids)
+            if len(key) > 1:
+                self.joined.setdefault("".join(key), set()).update(ids)
+        self.vocab = frozenset(w for key in exact for w in key)
+        self.heads: dict[str, set[int]] = {}
+        for key, ids in exact.items():
+            for w in key:
+                if w not in NOT_HEAD and len(w) >= 3 and not w.isdigit():
+                    self.heads.setdefault(w, set()).update(ids)
+        for p in products:
+            category = words(p.category or "")
+            if category[:1] not in (("non",), ("bukan",), ("tanpa",), ("no",)):  # "Non-kopi" is not coffee
+                for w in category:
+                    if w not in NOT_HEAD and len(w) >= 3:
+                        self.heads.setdefault(w, set()).add(p.id)
+        self.max_len = max((len(k) for k in exact), default=0)
+        self._fuzzy_vocab = sorted(w for w in self.vocab | set(self.joined) if len(w) >= 4)
+        self._forms: dict[str, tuple[str, bool] | None] = {}
+
+    def surfaces(self, product_id: int) -> tuple[str, ...]:
+        """The names of one product."""
+        p = self.by_id[product_id]
+        return tuple(s for s in (p.name, p.name_en, *p.aliases) if s)
+
+    def form(self, token: str) -> tuple[str, bool] | None:
+        """The catalog word a message token stands for, and whether it was a typo; None if none."""
+        cached = self._forms.get(token, _UNSEEN)  # one lookup: workers' threads share the index
+        if cached is not _UNSEEN:
+            return cached  # type: ignore[return-value]
+        found: tuple[str, bool] | None = None
+        if token in self.vocab or token in self.joined:
+            found = (token, False)
+        else:
+            for stem in (token[:-3] if token.endswith("nya") else None,        # kopinya
+                         token[:-1] if token.endswith("s") else None,          # croissants
+                         token[:-2] if token.endswith("es") else None):        # boxes
+                if stem and len(stem) >= 3 and (stem in self.vocab or stem in self.joined):
+                    found = (stem, False)
+                    break
+            if found is None and len(token) == 3 and token.isalpha() and token not in KNOWN:  # "kopi sus"
+                completions = [w for w in self._fuzzy_vocab if w.startswith(token) and len(w) <= 6]
+                found = (completions[0], True) if len(completions) == 1 else None
+            if found is None and token.isalpha() and len(token) >= 4 and token not in KNOWN and self._fuzzy_vocab:
+                stem = token[:-3] if token.endswith("nya") and len(token) >= 7 else token
+                hit = process.extractOne(stem, self._fuzzy_vocab, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF)
+                if hit is not None:
+                    found = (hit[0], True)
+        if len(self._forms) > 20000:
+            self._forms.clear()
+        self._forms[token] = found
+        return found
+
+
+class StoreIndex:
+    """Ways customers name a store: its name without the brand, its area when only it is there."""
+
+    def __init__(self, stores: tuple[StoreTerm, ...]):
+        names = [words(s.name) for s in stores]
+        shared = set.intersection(*(set(n) for n in names)) if len(names) > 1 else set()
+        keys: dict[tuple[str, ...], set[int]] = {}
+        for store, name in zip(stores, names):
+            keys.setdefault(name, set()).add(store.id)
+            own = tuple(w for w in name if w not in shared)
+            if own:
+                keys.setdefault(own, set()).add(store.id)
+            for start in range(1, len(name)):  # "Sapa Coffee Blok M" -> "blok m", even as the only store
+                tail = name[start:]
+                if len("".join(tail)) >= 3 and not all(w in KNOWN for w in tail):
+                    keys.setdefault(tail, set()).add(store.id)
+        areas: dict[tuple[str, ...], set[int]] = {}
+        for store in stores:
+            if store.area:
+                areas.setdefault(words(store.area), set()).add(store.id)
+        for area, ids in areas.items():
+            if len(ids) == 1 and area not in keys:
+                keys[area] = ids
+        for key, ids in list(keys.items()):
+            if len(key) > 1:
+                keys.setdefault(("".join(key),), ids)
+        self.keys = keys
+        self.max_len = max((len(k) for k in keys), default=0)
+        self.vocab = sorted({w for k in keys for w in k if len(w) >= 4})
+
+    def find(self, tokens: list[str], free: list[bool]) -> list[tuple[int, int, int]]:
+        """(start, end, store id) of store names among the free tokens (typos allowed)."""
+        fixed = [t if t in self.keys or len(t) < 4 or t in KNOWN else
+                 (hit[0] if (hit := process.extractOne(t, self.vocab, scorer=fuzz.ratio, score_cutoff=80)) else t)
+                 for t in tokens]
+        found = []
+        i = 0
+        while i < len(tokens):
+            for j in range(min(len(tokens), i + self.max_len), i, -1):
+                ids = self.keys.get(tuple(fixed[i:j]))
+                if ids and len(ids) == 1 and all(free[i:j]):
+                    found.append((i, j, next(iter(ids))))
+                    i = j - 1
+                    break
+            i += 1
+        return found
+
+
+# payment words customers use -> the family of method they mean
+PAYMENT_FAMILIES: dict[str, tuple[str, ...]] = {
+    "qris": ("qris", "gopay", "ovo", "dana", "shopeepay", "ewallet", "e wallet", "linkaja", "dompet digital",
+             "scan", "qr"),
+    "transfer": ("transfer", "tf", "trf", "bca", "mandiri", "bri", "bni", "bank", "rekening", "virtual account"),
+    "cod": ("cod", "bayar di tempat", "bayar ditempat", "cash on delivery", "bayar pas sampai", "bayar di rumah"),
+    "cash": ("cash", "tunai", "uang tunai", "kontan"),
+    "card": ("kartu", "card", "debit", "kredit", "credit", "edc"),
+}
+# when the shop has no method of the family, the nearest one it may have
+_FAMILY_FALLBACK = {"cash": "cod", "cod": "cash"}
+_FAMILY_MARKS = {"qris": ("qris",), "transfer": ("transfer", "tf", "bank"), "cod": ("cod", "bayar di tempat",
+                 "cash on delivery"), "cash": ("cash", "tunai"), "card": ("card", "kartu", "debit")}
+
+
+class PaymentIndex:
+    """Phrases (as word tuples) -> the shop's payment code they choose."""
+
+    def __init__(self, payments: tuple[PaymentTerm, ...]):
+        phrases: dict[tuple[str, ...], str] = {}
+        texts = {p.code: " ".join(words(f"{p.code} {p.label} {p.label_en or ''}")) for p in payments}
+
+        def method_of(family: str) -> str | None:
+            for mark in _FAMILY_MARKS[family]:
+                for code, text in texts.items():
+                    if re.search(rf"\b{mark}\b", text):
+                        return code
+            return None
+
+        for family, said in PAYMENT_FAMILIES.items():
+            code = method_of(family) or (method_of(_FAMILY_FALLBACK[family]) if family in _FAMILY_FALLBACK else None)
+            for phrase in said:
+                direct = next((c for c, text in texts.items() if re.search(rf"\b{phrase}\b", text)), None)
+                if direct or code:
+                    phrases[words(phrase)] = direct or code  # type: ignore[assignment]
+        for p in payments:  # the shop's own words win
+            for surface in (p.code, p.label, p.label_en):
+                if surface and words(surface):
+                    phrases[words(surface)] = p.code
+        self.phrases = phrases
+        self.max_len = max((len(k) for k in phrases), default=0)
+
+
+@lru_cache(maxsize=32)
+def product_index(products: tuple[ProductTerm, ...]) -> ProductIndex:
+    """The cached matcher for one catalog's products."""
+    return ProductIndex(products)
+
+
+@lru_cache(maxsize=32)
+def store_index(stores: tuple[StoreTerm, ...]) -> StoreIndex:
+    """The cached matcher for one shop's stores."""
+    return StoreIndex(stores)
+
+
+@lru_cache(maxsize=32)
+def payment_index(payments: tuple[PaymentTerm, ...]) -> PaymentIndex:
+    """The cached matcher for one shop's payment methods."""
+    return PaymentIndex(payments)

@@ -1,0 +1,221 @@
+"""Reading an order out of free text: items with quantities and notes, changes to the cart, fulfilment,
+store, time, address, phone, payment, yes / no, against one shop's terms and the question just asked.
+
+Pure and fast (no model, no I/O): the conversation calls `read_order_text` on every message. It reads
+words, not intents: "harga latte berapa?" names a latte; whether that is an order is the conversation's call.
+Each part of the message is read once, in an order that keeps digits and names apart: phones, addresses,
+cancelling everything, times, fulfilment and stores, payment, notes, products, then yes / no / done.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from .dates import find_when
+from .entities import _trim_address, address_usable, extract_addresses
+from .order_items import (
+    ItemChange, head_spans, item_changes, note_spans, product_spans, unknown_phrases, with_prefixes,
+)
+from .order_message import FILLER, Message
+from .order_terms import (
+    PaymentTerm, ProductTerm, ShopTerms, StoreTerm, payment_index, product_index, shop_terms, store_index,
+)
+from .order_words import (
+    AMBIL, AMBIL_PICKUP_NEXT, ASAP, CANCEL_ALL, CANCEL_BARE, DELIVERY, DONE, NEGATION, NO, NOTE_ALONE,
+    NOTE_OBJECTS, ORDER_NOTE_HANDOVER, ORDER_NOTE_OBJECTS, PICKUP, YES, canon,
+)
+from .phones import find_phones, read_phone
+
+__all__ = ["ItemChange", "OrderText", "PaymentTerm", "ProductTerm", "ShopTerms", "StoreTerm", "address_usable",
+           "read_order_text", "shop_terms"]
+
+MAX_CHARS = 2000  # longer texts are read on their head
+
+
+@dataclass(frozen=True)
+class OrderText:
+    """Everything an order message says; empty fields were not said."""
+    items: tuple[ItemChange, ...] = ()
+    unknown: tuple[str, ...] = ()          # product-like phrases that match nothing ("burger vegan")
+    fulfilment: str | None = None          # "delivery" | "pickup"
+    store_id: int | None = None
+    address: str | None = None
+    address_usable: bool = False           # street and number / building / complex; "kantor" alone is not
+    phone: str | None = None               # E.164
+    payment: str | None = None             # a PaymentTerm.code
+    when: datetime | None = None           # aware, in now's time zone
+    day: date | None = None                # a day said without a time ("besok"): ask for the time
+    asap: bool = False                     # "sekarang", "now", "secepatnya"
+    note: str | None = None                # on the whole order ("jangan pake sedotan")
+    yes: bool = False
+    no: bool = False
+    cancel_all: bool = False               # "batal semua", "ga jadi pesan", "cancel the order"
+    done_adding: bool = False              # "udah itu aja", "that's all"
+
+
+def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: str | None = None,
+                    cart: tuple[int, ...] = (), last_product: int | None = None) -> OrderText:
+    """What an order message says, read against the shop's terms.
+
+    `expecting` is the slot the bot just asked for ("item", "quantity", "fulfilment", "store", "address",
+    "phone", "payment", "time", "confirm"): the first context for a short answer. `cart` holds the product
+    ids in the cart (it picks "the coffee" among several), `last_product` the one a bare "1 lagi" or "less
+    sugar" is about (the cart's last one when None).
+    """
+    msg = Message((text or "")[:MAX_CHARS])
+    if not msg.raw:
+        return OrderText()
+    alone = len(msg.content()) == 1  # "udah" alone is done; "udah transfer" is not
+    out: dict = {}
+    _contact(msg, out, expecting)
+    if msg.find(CANCEL_ALL):
+        out["cancel_all"] = True
+    when = find_when(msg.text, now, bare_hour=expecting == "time")
+    if when.at or when.day:
+        out["when"], out["day"] = when.at, when.day
+        for start, end in when.spans:
+            msg.take_chars(start, end)
+    if msg.find(ASAP):
+        out["asap"] = True
+    _payment(msg, out, terms, expecting)  # before fulfilment: "cash on delivery" is a payment
+    _fulfilment_and_store(msg, out, terms, expecting)
+
+    order_notes = note_spans(msg, ORDER_NOTE_OBJECTS, frozenset()) + msg.find(ORDER_NOTE_HANDOVER)
+    spans, item_notes = [], []
+    if terms.products:
+        index = product_index(terms.products)
+        spans = product_spans(msg, index)  # whole names first, so "hot chocolate" is not a note and a word
+        item_notes = note_spans(msg, NOTE_OBJECTS, NOTE_ALONE)
+        spans = with_prefixes(msg, index, sorted(spans + head_spans(msg, index)))
+    target = last_product if last_product is not None else (cart[-1] if cart else None)
+    items = item_changes(msg, spans, item_notes, cart=cart, last_product=last_product, expecting=expecting,
+                         target=target)
+    if not spans and item_notes and target is None:
+        order_notes += item_notes
+    if order_notes:
+        out["note"] = ", ".join(msg.note(i, j) for i, j in sorted(order_notes))
+
+    content = msg.content()
+    bare_cancel = msg.phrase_at(content[0], CANCEL_BARE) if content and not spans else None
+    if bare_cancel and content[-1] < bare_cancel:
+        out["cancel_all"] = True
+        msg.take(content[0], bare_cancel)
+    done = [(i, j) for i, j in msg.find(DONE, take=False) if j - i > 1 or alone]
+    for i, j in done:
+        out["done_adding"] = True
+        msg.take(i, j)
+    if not out.get("cancel_all"):
+        _yes_or_no(msg, out)
+    return OrderText(items=tuple(items), unknown=unknown_phrases(msg, expecting, spans), **out)
+
+
+# ------------------------------------------------------------------------------ phone and address
+
+_PHONE_LEAD = re.compile(r"(?i)[\s,;:.(-]*(?:\b(?:no|nomor|nomer|nmr|hp|wa|telp|telepon|phone|number|tel|hub)\b"
+                         r"[\s.:]*)*$")
+
+
+def _before_phone(text: str, address: str, phones: list[tuple[int, int, str]]) -> str:
+    """The address without a phone number written after it ("Jl. X 5, no hp 0812...")."""
+    start = text.find(address)
+    for phone_start, _, _ in phones:
+        if start <= phone_start < start + len(address):
+            return _PHONE_LEAD.sub("", text[start:phone_start]).strip()
+    return address
+
+
+def _contact(msg: Message, out: dict, expecting: str | None) -> None:
+    """Phone and address first: their digits are not quantities, their words not products."""
+    phones = find_phones(msg.text)
+    if phones:
+        out["phone"] = phones[0][2]
+        for start, end, _ in phones:
+            msg.take_chars(start, end)
+    elif expecting == "phone" and (bare := read_phone(msg.text)):
+        out["phone"] = bare
+        msg.take(0, len(msg))
+    addresses = [a for a in (_before_phone(msg.text, a, phones) for a in extract_addresses(msg.text)) if len(a) >= 3]
+    if not addresses and expecting == "address" and msg.content():
+        addresses = [a for a in [_trim_address(msg.text).strip()] if len(a) >= 3]
+    if addresses:
+        address = next((a for a in addresses if address_usable(a)), addresses[0])
+        out["address"], out["address_usable"] = address, address_usable(address)
+        start = msg.text.find(address)
+        msg.take_chars(start, start + len(address))
+
+
+# ------------------------------------------------------------------------------ fulfilment, store, payment
+
+_STORE_CUES = frozenset(w for p in ("cabang", "outlet", "toko", "store", "branch", "di", "yang", "yg") for w in canon(p))
+_OPPOSITE = {"pickup": "delivery", "delivery": "pickup"}
+
+
+def _fulfilment_and_store(msg: Message, out: dict, terms: ShopTerms, expecting: str | None) -> None:
+    """Pickup or delivery (the last cue wins; "ga usah dianter" is a pickup), and the store named for it."""
+    stores = store_index(terms.stores).find(msg.raw, msg.free) if terms.stores else []
+    store_starts = {i for i, _, _ in stores}
+    cues = [(i, "pickup") for i, _ in msg.find(PICKUP)] + [(i, "delivery") for i, _ in msg.find(DELIVERY)]
+    for i, _ in msg.find(AMBIL, take=False):  # "ambil di kemang" is a pickup, "aku ambil 2 kopi" an order
+        after = i + 1
+        if expecting == "fulfilment" or after >= len(msg) or msg.is_separator(after) or after in store_starts \
+                or (not msg.free[after] and not msg.raw[after].isdigit()) \
+                or any(w in AMBIL_PICKUP_NEXT for w in msg.canon[after]):
+            msg.take(i, after)
+            cues.append((i, "pickup"))
+    fulfilment = None
+    for i, kind in sorted(cues):
+        fulfilment = _OPPOSITE[kind] if i > 0 and msg.phrase_ending(i, NEGATION, 2) is not None else kind
+    if fulfilment:
+        out["fulfilment"] = fulfilment
+    for i, j, store_id in stores:
+        before = msg.canon[i - 1] if i else ()
+        # "kirim ke kemang" is an area to deliver to, "yang di kemang" a store
+        if expecting == "store" or fulfilment == "pickup" or "cabang" in before or "outlet" in before or \
+                (fulfilment != "delivery" and any(w in _STORE_CUES for w in before)):
+            out["store_id"] = store_id
+            msg.take(i, j)
+            return
+
+
+_QUESTION_OPENERS = frozenset("bisa can boleh apakah apa do does terima accept ada".split())
+_SENTENCE_END = re.compile(r"[.!?\n]")
+
+
+def _in_question(msg: Message, i: int, j: int) -> bool:
+    """Whether tokens i..j are in a question ("bisa qris?", "do you take ovo"): asking, not choosing."""
+    start = max((m.end() for m in _SENTENCE_END.finditer(msg.text, 0, msg.spans[i][0])), default=0)
+    end = _SENTENCE_END.search(msg.text, msg.spans[j - 1][1])
+    first = next((k for k, (a, _) in enumerate(msg.spans) if a >= start), i)
+    return (end is not None and end.group(0) == "?") or msg.raw[first] in _QUESTION_OPENERS
+
+
+def _payment(msg: Message, out: dict, terms: ShopTerms, expecting: str | None) -> None:
+    """The shop's payment method a message chooses (a question about one chooses nothing unless asked)."""
+    if not terms.payments:
+        return
+    index = payment_index(terms.payments)
+    for i, end in msg.find(index.phrases):
+        if expecting == "payment" or not _in_question(msg, i, end):
+            out.setdefault("payment", index.phrases[tuple(w for k in range(i, end) for w in msg.canon[k])])
+
+
+# ------------------------------------------------------------------------------ yes and no
+
+def _yes_or_no(msg: Message, out: dict) -> None:
+    """A yes or a no leading the message ("iya betul", "ok, pesan", "ga, ambil sendiri aja")."""
+    for k in range(len(msg)):
+        if msg.is_separator(k):
+            continue
+        if not msg.free[k]:
+            return  # something else leads the message
+        if (end := msg.phrase_at(k, YES)) and not msg.text.rstrip().endswith("?") \
+                and not any(msg.phrase_at(i, NEGATION) for i in msg.content()):
+            out["yes"] = True
+        elif end := msg.phrase_at(k, NO):
+            out["no"] = True
+        elif all(w in FILLER for w in msg.canon[k]):
+            continue
+        if end:
+            msg.take(k, end)
+        return
