@@ -54,8 +54,8 @@ STORES = [
 SETTINGS = {
     "payment_methods": [
         {"code": "qris", "label": "QRIS", "label_en": "QRIS"},
-        {"code": "transfer", "label": "Transfer bank (BCA/Mandiri/BRI)", "label_en": "Bank transfer (BCA/Mandiri/BRI)"},
-        {"code": "cod", "label": "COD (bayar di tempat)", "label_en": "Cash on delivery / at the counter"},
+        {"code": "transfer", "label": "Transfer bank", "label_en": "Bank transfer"},
+        {"code": "cod", "label": "COD / bayar di kasir", "label_en": "Cash / COD"},
     ],
     "delivery": {"mode": "per_km", "base_fee": 8_000, "base_km": 3, "per_km": 2_500, "free_above": 150_000,
                  "min_order": 30_000, "max_km": 25},

@@ -8,6 +8,7 @@ from crm.faq import answer_text
 from handlers.base import Context
 from handlers.effects import Answer
 from handlers.handoff import hand_over
+from handlers.nlu.lang import looks_like_question
 
 CONFIDENT, SUGGEST = 0.5, 0.25  # search_faq score thresholds (see crm.faq.search_faq)
 
@@ -27,7 +28,12 @@ class FaqHandler:
             return False
         if inbound.kind == m.POSTBACK:
             return (inbound.postback_data or "").startswith("faq:") or ctx.requested_intent == "faq"
-        return inbound.message_type == "text" and ctx.wants("faq")
+        if inbound.message_type != "text":
+            return False
+        # A question the intents do not cover ("ada lowongan?") is looked up too, then clarified or handed over.
+        other_question = ctx.analysis is not None and ctx.analysis.intent == "other" and \
+            looks_like_question(inbound.text or "")
+        return ctx.wants("faq") or other_question
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """The answer, or a clarifying question with suggestions, or a handoff."""

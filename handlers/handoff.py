@@ -26,7 +26,7 @@ def hand_over(ctx: Context, reason: str, key: str = "handoff") -> Answer:
     ctx.state.clear()
     ctx.state.update(keep)
     settings = ctx.data.settings()
-    if shop_settings.staff_on_duty(settings, ctx.now):
+    if shop_settings.staff_on_duty(settings, ctx.now, ctx.data.tz):
         return Answer([m.Reply(text=ctx.say(key) + " " + ctx.say("staff_on_duty", hours=_hours_text(ctx)))],
                       (HandOff(reason),))
     back = shop_settings.next_staff_time(settings, ctx.now, ctx.data.tz)

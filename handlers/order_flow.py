@@ -199,6 +199,10 @@ def _ask_address(ctx: Context, order: dict) -> m.Reply:
                    choices=(m.Choice(ctx.say("share_location"), location=True),))
 
 
+def _ask_time(ctx: Context, order: dict) -> m.Reply:
+    return m.Reply(text=ctx.say("ask_time"))
+
+
 def _ask_phone(ctx: Context, order: dict) -> m.Reply:
     return m.Reply(text=ctx.say("ask_phone"))
 
@@ -243,6 +247,7 @@ ORDER_SLOTS: tuple[Slot, ...] = (
     Slot("address", _delivery, _address_filled, _ask_address),
     Slot("reach", _delivery, _within_reach, _ask_reachable_address),
     Slot("phone", _delivery, lambda ctx, o: bool(o.get("phone")), _ask_phone),
+    Slot("time", lambda ctx, o: bool(o.get("day")), lambda ctx, o: bool(o.get("when")), _ask_time),
     Slot("payment", lambda ctx, o: bool(payment_methods(ctx, o)), lambda ctx, o: chosen_payment(ctx, o) is not None,
          _ask_payment),
 )

@@ -8,6 +8,7 @@ summary confirms, "ga jadi croissantnya" removes that line only. Buttons post
 
 from __future__ import annotations
 
+import copy
 from rapidfuzz import fuzz, process
 
 from core import messages as m
@@ -16,14 +17,14 @@ from crm.orders import CartLine, Order
 from handlers import order_flow as flow
 from handlers.base import Context
 from handlers.effects import Answer, PlaceOrder
+from handlers.nlu.lang import looks_like_question
 from handlers.nlu.order_text import OrderText, PaymentTerm, ProductTerm, ShopTerms, StoreTerm, read_order_text
 
 MAX_CARDS = 10
 MAX_QUANTITY = 999
 # Intents a customer may ask about in the middle of an order; the order waits and resumes.
 DIGRESSIONS = ("faq", "promotion", "location", "order_status", "complaint", "human_handoff", "greeting")
-QUESTION_WORDS = ("apa", "apakah", "berapa", "brp", "bisa", "bs", "ada", "jam", "kapan", "dimana", "di mana",
-                  "gimana", "bagaimana", "can", "do", "does", "what", "how", "when", "where", "is", "are")
+MENU_QUESTION_WORDS = ("ada", "apa", "menu", "what", "do", "is", "are", "any", "which")
 
 
 def _postback(inbound: m.Inbound) -> list[str] | None:
@@ -35,7 +36,8 @@ def _postback(inbound: m.Inbound) -> list[str] | None:
 def shop_terms(ctx: Context) -> ShopTerms:
     """The words of this shop the reader matches: products, stores, payment methods."""
     return ShopTerms(
-        products=tuple(ProductTerm(p.id, p.name, p.name_en, tuple(p.aliases or ())) for p in ctx.data.products()),
+        products=tuple(ProductTerm(p.id, p.name, p.name_en, tuple(p.aliases or ()), p.category)
+                       for p in ctx.data.products()),
         stores=tuple(StoreTerm(s.id, s.name, s.area, s.address) for s in ctx.data.stores()),
         payments=tuple(PaymentTerm(p.code, p.label, p.label_en) for p in ctx.data.settings().payment_methods))
 
@@ -57,14 +59,23 @@ def reading(inbound: m.Inbound, ctx: Context) -> OrderText | None:
 
 def _about_order(r: OrderText, pending: str | None) -> bool:
     """True when the reading says something about an order (an item, a detail, an answer to the bot)."""
-    return bool(r.items or r.fulfilment or r.store_id or r.address or r.phone or r.payment or r.when or r.asap
-                or r.cancel_all or r.done_adding or (r.note and pending) or (r.unknown and pending == "item")
+    return bool(r.items or r.fulfilment or r.store_id or r.address or r.phone or r.payment or r.when or r.day
+                or r.asap or r.cancel_all or r.done_adding or (r.note and pending) or (r.unknown and pending == "item")
                 or ((r.yes or r.no) and pending))
 
 
-def _is_question(words: str) -> bool:
-    lowered = words.strip().lower()
-    return lowered.endswith("?") or lowered.split(" ", 1)[0] in QUESTION_WORDS
+def _answers_pending(r: OrderText, pending: str | None) -> bool:
+    """True when the reading fills the slot the bot asked for ("bisa qris?" at "how to pay?")."""
+    filled = {"item": r.items, "which": r.items, "fulfilment": r.fulfilment, "minimum": r.fulfilment or r.items,
+              "store": r.store_id, "address": r.address, "reach": r.address, "phone": r.phone,
+              "payment": r.payment, "time": r.when or r.asap, "confirm": r.yes or r.no}
+    return bool(filled.get(pending or ""))
+
+
+def _asks_what_is_sold(words: str, r: OrderText) -> bool:
+    """"ada croissant?", "what food do you have?": a question about the menu with no quantity in it."""
+    first = words.strip().lower().split(" ", 1)[0]
+    return looks_like_question(words) and first in MENU_QUESTION_WORDS and all(c.quantity is None for c in r.items)
 
 
 def catalog_reply(ctx: Context, intro: str | None = None) -> m.Reply:
@@ -148,8 +159,13 @@ def _change_items(ctx: Context, order: dict, r: OrderText) -> tuple[list[str], d
                 order["lines"].remove(line)
                 said.append(ctx.say("removed", product=product.name if product else "-"))
             continue
-        problem = (_set(ctx, order, change.product_id, change.quantity, change.note) if change.op == "set"
-                   else _add(ctx, order, change.product_id, change.quantity or 1, change.note))
+        in_cart = any(line["product_id"] == change.product_id for line in order["lines"])
+        if change.op == "set" or (in_cart and not change.again):
+            # Named again without "tambah"/"lagi": "croissantnya 2" is the line's new quantity,
+            # "americano aja" (no number) changes nothing but its note.
+            problem = _set(ctx, order, change.product_id, change.quantity, change.note)
+        else:
+            problem = _add(ctx, order, change.product_id, change.quantity or 1, change.note)
         if problem:
             said.append(problem)
     if r.unknown:
@@ -185,8 +201,12 @@ def _change_details(ctx: Context, order: dict, r: OrderText) -> list[str]:
             said.append(ctx.say("payment_not_here", method=label))
     if r.when:
         order["when"] = r.when.isoformat()
-    elif r.asap:
+        order.pop("day", None)
+    elif r.day:
+        order["day"] = r.day.isoformat()  # "besok": the time is asked next
         order.pop("when", None)
+    elif r.asap:
+        order.pop("when", None), order.pop("day", None)
     if r.note and not r.items:
         order["note"] = r.note[:500]
     return said
@@ -256,12 +276,13 @@ class OrderHandler:
         intent = ctx.analysis.intent if ctx.analysis is not None and ctx.confident else None
         if flow.has_draft(ctx):
             pending = flow.pending_slot(ctx)
-            if intent in DIGRESSIONS and _is_question(inbound.text or "") and not (r.items or r.cancel_all):
+            if intent in DIGRESSIONS and looks_like_question(inbound.text or "") and not (
+                    r.items or r.cancel_all or _answers_pending(r, pending)):
                 return False
-            return _about_order(r, pending) or intent not in DIGRESSIONS + ("cancel_order",) \
-                or intent == "cancel_order"
-        if intent in ("complaint", "order_status", "cancel_order", "human_handoff"):
-            return False
+            return _about_order(r, pending) or intent not in DIGRESSIONS
+        if intent in ("complaint", "order_status", "cancel_order", "human_handoff") or \
+                (ctx.analysis is not None and ctx.analysis.negative):
+            return False  # an unhappy message naming a product is about a past order, not a new one
         return ctx.wants("order") or bool(r.items)
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
@@ -279,13 +300,17 @@ class OrderHandler:
         intent = ctx.analysis.intent if ctx.analysis is not None and ctx.confident else None
         if r is None:
             return Answer([flow.next_question(ctx, order)])
+        if not order["lines"] and not pending and _asks_what_is_sold(inbound.text or "", r):
+            flow.drop(ctx)  # "ada makanan apa aja?" asks about the menu, it orders nothing
+            return Answer([catalog_reply(ctx)])
         if r.cancel_all or (intent == "cancel_order" and not r.items and order["lines"]):
             flow.drop(ctx)
             return Answer([m.Reply(text=ctx.say("cart_cleared"))])
+        before = {key: copy.deepcopy(value) for key, value in order.items() if key != "last_product"}
         said, ambiguous = _change_items(ctx, order, r)
         said += _change_details(ctx, order, r)
-        changed = bool(r.items or r.fulfilment or r.store_id or r.address or r.phone or r.payment or r.when
-                       or r.asap or (r.note and not r.items))
+        changed = {key: value for key, value in order.items() if key != "last_product"} != before
+        # ("iya, americano aja" restates the cart: still a yes)
         if ambiguous is not None:
             ctx.state["pending"] = ambiguous
             return Answer([self._which(ctx, ambiguous, said)])

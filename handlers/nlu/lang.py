@@ -71,5 +71,17 @@ def reply_language(text: str, previous: str | None = None) -> str | None:
         return "en"
     if n_id + n_en == 0 or (previous and n_id + n_en < 2 and (n_id if previous == "en" else n_en)):
         return None
+    if n_id == n_en:
+        return None  # as much of one as of the other: keep the customer's language
     language = detect_language(text)
-    return language if language in ("id", "en") else ("id" if n_id >= n_en else "en")
+    return language if language in ("id", "en") else ("id" if n_id > n_en else "en")
+
+
+_QUESTION_STARTS = frozenset("apa apakah berapa brp bisa bs ada jam kapan dimana gimana bagaimana kenapa mengapa "
+                             "can could do does what how when where is are which why".split())
+
+
+def looks_like_question(text: str) -> bool:
+    """True for a question: a question mark, or a question word first ("bisa qris", "where is…")."""
+    words = _WORD.findall(text.lower())
+    return "?" in text or bool(words and words[0] in _QUESTION_STARTS) or "di mana" in text.lower()

@@ -24,6 +24,7 @@ class ItemChange:
     quantity: int | None = None
     note: str | None = None                # "less sugar", "gak pake es", "oat milk", "panas"
     words: str = ""                        # the customer's words for it
+    again: bool = False                    # said with "tambah"/"lagi"/"another": more of a line already there
 
 
 def product_spans(msg: Message, index: ProductIndex) -> list[tuple[int, int, frozenset[int]]]:
@@ -156,7 +157,7 @@ def item_changes(msg: Message, spans, notes, *, cart: tuple[int, ...], last_prod
             elif (start := msg.phrase_ending(b, REMOVE_BEFORE)) is not None:
                 op = "remove"
                 msg.take(start, b)
-        ops.append((op, quantity))
+        ops.append((op, quantity, op == "add" and _said_again(msg, numbers, i, j)))
     numbers.update(ones(msg, [(i, j) for i, j, _ in spans]))
     said = quantities(msg, [(i, j) for i, j, _ in spans], numbers,
                       frozenset(k for a, b in notes + msg.prefix_notes for k in range(a, b)))
@@ -170,16 +171,29 @@ def item_changes(msg: Message, spans, notes, *, cart: tuple[int, ...], last_prod
             [n for n, (_, j, _) in enumerate(spans) if j <= a][-1:]
         note_of.setdefault(near[0] if near else -1, []).append(msg.note(a, b))
     changes = []
-    for n, ((i, j, ids), (op, quantity)) in enumerate(zip(spans, ops)):
+    for n, ((i, j, ids), (op, quantity, again)) in enumerate(zip(spans, ops)):
         product, candidates = _resolve(ids, cart, last_product, op)
         changes.append(ItemChange(op=op, product_id=product, candidates=candidates,
                                   quantity=quantity if op == "set" else said[n], note=_join(note_of.get(n)),
-                                  words=msg.words(i, j)))
+                                  words=msg.words(i, j), again=again))
     changes = _references_merged(changes)
     if spans or target is None:
         return changes
     change = _change_to_last(msg, numbers, notes, target, expecting)
     return [change] if change else []
+
+
+def _said_again(msg: Message, numbers: dict[int, tuple[int, int]], i: int, j: int) -> bool:
+    """True when "tambah"/"add"/"another" comes before the product (numbers between) or "lagi"/"more" after it."""
+    b = i
+    while b > 0 and (b - 1 in numbers or msg.raw[b - 1] in QUANTITY_SKIP):
+        b -= 1
+    if msg.phrase_ending(b, ADD_MORE) is not None:
+        return True
+    k = j + (j < len(msg) and msg.raw[j] == "nya")
+    if k in numbers:
+        k = numbers[k][0]
+    return k < len(msg) and msg.phrase_at(k, ADD_MORE) is not None
 
 
 def _change_to_last(msg: Message, numbers: dict[int, tuple[int, int]], notes: list[tuple[int, int]], target: int,
@@ -244,7 +258,7 @@ def _swaps(msg: Message, spans, ops: list[tuple[str, int | None]]) -> None:
         start = spans[n][0] - (spans[n][0] > 0 and msg.raw[spans[n][0] - 1] in ("the", "my", "yang", "yg"))
         opener = msg.phrase_ending(start, SWAP_OPEN)
         if middle == b_start and (opener is not None or msg.phrase_at(k, SWAP_OPEN)):
-            ops[n] = ("remove", None)
+            ops[n] = ("remove", None, False)
             msg.take(k, b_start)
             if opener is not None:
                 msg.take(opener, start)

@@ -49,6 +49,7 @@ class Played:
 
     dialogue: dict
     sent: list[str] = field(default_factory=list)
+    transcript: list[str] = field(default_factory=list)  # "> customer" and "< bot" lines
     problems: list[str] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)  # webhook → stored reply, per message
 
@@ -60,8 +61,8 @@ class Played:
 class Shop:
     """A running shop to play dialogues against: the test client, the runtime, an API token."""
 
-    def __init__(self, client, runtime, token: str, store_names: dict[int, str]) -> None:
-        self.client, self.runtime, self.hooks = client, runtime, Webhooks(client)
+    def __init__(self, client, runtime, token: str, store_names: dict[int, str], fake_line) -> None:
+        self.client, self.runtime, self.hooks, self.fake = client, runtime, Webhooks(client), fake_line
         self.auth = {"Authorization": f"Bearer {token}"}
         self.store_names = store_names
 
@@ -71,11 +72,19 @@ class Shop:
         return response.get_json()
 
     def say(self, user: str, text: str, played: Played) -> None:
+        event = line_text(text, user=user)
         started = time.perf_counter()
-        response = self.hooks.line(line_text(text, user=user))
+        response = self.hooks.line(event)
         played.seconds.append(time.perf_counter() - started)
         played.sent.append(text)
+        played.transcript.append(f"> {text}")
         assert response.status_code == 200
+        replies = [call.json for call in self.fake.calls("/v2/bot/message/reply")
+                   if call.json.get("replyToken") == event["replyToken"]]
+        for message in (message for reply in replies for message in reply["messages"]):
+            words = message.get("text") or message.get("altText") or message.get("type")
+            buttons = [item["action"].get("label") for item in (message.get("quickReply") or {}).get("items", [])]
+            played.transcript.append(f"< {words}" + (f"  [{' | '.join(buttons)}]" if buttons else ""))
 
     def _chat(self, user: str) -> tuple[int | None, Conversation | None]:
         with Session(self.runtime.engine) as session:
@@ -194,13 +203,13 @@ def _items(order: dict) -> str:
 
 
 def existing_order(runtime, product_name: str):
-    """A setup: gives a customer one new delivery order of `product_name` (returns a function of the contact)."""
+    """A setup: gives a customer a new delivery order of two `product_name` (returns a function of the contact)."""
     from crm.orders import CartLine, Product, place_order
 
     def create(contact_id: int) -> int:
         with session_scope(runtime.engine) as session:
             product = session.exec(select(Product).where(Product.name == product_name)).one()
-            order = place_order(session=session, contact_id=contact_id, lines=[CartLine(product.id, 1)],
+            order = place_order(session=session, contact_id=contact_id, lines=[CartLine(product.id, 2)],
                                 fulfilment="delivery", address="Jl. Melati No. 3, Jakarta", phone="+6281200000000",
                                 payment_method="qris")
             return order.id

@@ -85,8 +85,7 @@ def open_coffee_shop(runtime) -> dict[int, str]:
     """The demo catalog, stores, FAQs and settings; returns store id → name."""
     with session_scope(runtime.engine) as session:
         demo.load_products(session)
-        load_catalog(session)
-        demo.load_settings(session)
+        load_catalog(session)  # with the demo shop's settings
     return _store_names(runtime)
 
 

@@ -6,6 +6,9 @@ dialogue), so the whole suite plays in about a minute.
 
 from __future__ import annotations
 
+import json
+import os
+
 import pytest
 
 from bot.runtime import build_runtime
@@ -45,7 +48,7 @@ def running(tmp_path_factory, fake_line_server, fake_telegram_server, nlu_model_
             token = create_token(session=session, name="dialogues")
         auth = {"Authorization": f"Bearer {token}"}
         stores = open_coffee_shop(runtime) if name == "coffee" else open_bakery(client, auth, runtime)
-        opened[name] = harness.Shop(client, runtime, token, stores)
+        opened[name] = harness.Shop(client, runtime, token, stores, fake_line_server)
         return opened[name]
 
     yield open_shop
@@ -54,19 +57,27 @@ def running(tmp_path_factory, fake_line_server, fake_telegram_server, nlu_model_
         set_runtime(previous)
 
 
-def _play(shop: harness.Shop, dialogue: dict, first_product: str) -> None:
+def _play(running, name: str, dialogue: dict, first_product: str) -> None:
+    shop = running(name)
     played = shop.play(dialogue, harness.existing_order(shop.runtime, first_product))
-    assert played.ok, f"{dialogue['id']}: {'; '.join(played.problems)}\n  customer sent: {played.sent}"
+    report = os.environ.get("SAPA_DIALOGUE_REPORT")  # bench/conversation.py counts the outcomes
+    if report:
+        with open(report, "a", encoding="utf-8") as file:
+            file.write(json.dumps({"shop": name,
+                                   "id": dialogue["id"], "ok": played.ok, "problems": played.problems,
+                                   "kind": next(iter(dialogue.get("expect") or {"none": 1})),
+                                   "turns": len(played.sent)}) + "\n")
+    assert played.ok, f"{dialogue['id']}: {'; '.join(played.problems)}\n" + "\n".join(played.transcript)
 
 
 @pytest.mark.parametrize("dialogue", COFFEE, ids=[d["id"] for d in COFFEE])
 def test_coffee_dialogue(running, dialogue):
-    _play(running("coffee"), dialogue, "Es Kopi Susu")
+    _play(running, "coffee", dialogue, "Es Kopi Susu")
 
 
 @pytest.mark.parametrize("dialogue", BAKERY, ids=[d["id"] for d in BAKERY])
 def test_bakery_dialogue(running, dialogue):
-    _play(running("bakery"), dialogue, "Roti Sobek Coklat")
+    _play(running, "bakery", dialogue, "Roti Sobek Coklat")
 
 
 def test_the_suite_is_mostly_informal_indonesian_and_large_enough():

@@ -1,0 +1,244 @@
+"""Conversation benchmark: do typed dialogues end right, in how many turns, and how fast are the replies?
+
+1. Outcomes (in-process, the test harness of tests/dialogues): every dialogue of
+   tests/dialogues/coffee.yaml (the demo shop) and bakery.yaml (a bakery created through the
+   API) is played as typed text; the share that ends with the expected order / ticket /
+   answer (goal >= 95 %), and turns per completed order (customer messages, typed only).
+2. Latency (the real stack: `sapa web` under gunicorn, `sapa worker`, the fake LINE API in
+   this process): --conversations customers (default 50) chat at once, each waiting for the
+   bot's reply and --think seconds before typing the next message. Webhook POST -> arrival of
+   the reply at the fake LINE API (same clock): p50 / p99 (goal p99 <= 250 ms). The baseline,
+   in the same run on the same processes: the same customers sending one-line greetings.
+
+    .venv/bin/python bench/conversation.py                 # both parts, ~3 minutes
+    .venv/bin/python bench/conversation.py --skip-latency  # outcomes only
+    .venv/bin/python bench/conversation.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/sapa_bench
+
+Results: printed, and bench/results/conversation.json. Exit status is non-zero only when the
+benchmark itself fails, never for a missed goal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _load import percentile  # noqa: E402
+from ingest import Proc, free_port, ms, say, sign, wait_http  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "conversation.json"
+ACCESS_TOKEN = "bench-line-access-token"
+GOAL_SHARE, GOAL_P99_MS = 0.95, 250.0
+GREETINGS = ["halo kak", "hai min", "selamat pagi", "hello", "makasih ya", "oke sip"]
+# What a typing customer answers when the bot still needs something (outcome is not judged here).
+FOLLOW_UPS = ["ambil sendiri aja", "yang di blok m", "qris", "iya bener"]
+
+
+# --- 1. outcomes ----------------------------------------------------------------------
+
+
+def outcomes() -> dict:
+    """Play every dialogue of both shops in-process; the share right and turns per order."""
+    import pytest
+
+    report = Path(tempfile.mkdtemp(prefix="sapa-dialogues-")) / "played.jsonl"
+    os.environ["SAPA_DIALOGUE_REPORT"] = str(report)  # the suite writes a line per dialogue played
+    code = pytest.main(["-q", "-p", "no:cacheprovider", "-o", "addopts=", str(ROOT / "tests" / "dialogues")])
+    if code not in (0, 1) or not report.exists():
+        raise RuntimeError(f"the dialogue suite did not run (pytest exit {code})")
+    played = [json.loads(line) for line in report.read_text().splitlines()]
+    result = {}
+    for shop in ("coffee", "bakery"):
+        rows = [row for row in played if row["shop"] == shop]
+        right = [row for row in rows if row["ok"]]
+        orders = [row for row in right if row["kind"] == "order"]
+        result[shop] = {
+            "dialogues": len(rows), "right": len(right), "share": round(len(right) / len(rows), 4) if rows else None,
+            "turns_per_completed_order": round(statistics.mean(row["turns"] for row in orders), 2) if orders else None,
+            "wrong": [f"{row['id']}: {row['problems']}" for row in rows if not row["ok"]],
+        }
+    result["all"] = {"dialogues": len(played), "right": sum(row["ok"] for row in played),
+                     "share": round(sum(row["ok"] for row in played) / len(played), 4) if played else None}
+    return result
+
+
+# --- 2. latency -----------------------------------------------------------------------
+
+
+class Replies:
+    """Arrival times of replies at the fake LINE API, by reply token (one watcher thread)."""
+
+    def __init__(self, fake) -> None:
+        self.fake, self.arrived, self.cond = fake, {}, threading.Condition()
+        self.stop = False
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def _watch(self) -> None:
+        seen = 0
+        while not self.stop:
+            with self.fake.lock:
+                new = self.fake.requests[seen:]
+                seen = len(self.fake.requests)
+            if new:
+                with self.cond:
+                    for rec in new:
+                        if rec.path == "/v2/bot/message/reply" and isinstance(rec.json, dict):
+                            self.arrived.setdefault(rec.json.get("replyToken"), rec.time)
+                    self.cond.notify_all()
+            time.sleep(0.002)
+
+    def wait(self, token: str, timeout: float) -> float | None:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while token not in self.arrived:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.cond.wait(left)
+            return self.arrived[token]
+
+
+def _event(user: str, text: str) -> tuple[bytes, str]:
+    token = uuid.uuid4().hex
+    event = {"type": "message", "mode": "active", "timestamp": int(time.time() * 1000),
+             "source": {"type": "user", "userId": user}, "webhookEventId": uuid.uuid4().hex.upper()[:26],
+             "deliveryContext": {"isRedelivery": False}, "replyToken": token,
+             "message": {"id": str(random.randrange(10**14, 10**15)), "type": "text", "text": text,
+                         "quoteToken": uuid.uuid4().hex}}
+    return json.dumps({"destination": "Ubench", "events": [event]}).encode(), token
+
+
+def _customer(port: int, replies: Replies, user: str, messages: list[str], think: float, out: list,
+              errors: list) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    for text in messages:
+        body, token = _event(user, text)
+        sent = time.monotonic()
+        try:
+            connection.request("POST", "/webhooks/line", body=body,
+                               headers={"Content-Type": "application/json", "X-Line-Signature": sign(body)})
+            connection.getresponse().read()
+        except OSError as exc:
+            errors.append(str(exc))
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            continue
+        arrived = replies.wait(token, 10)
+        if arrived is None:
+            errors.append(f"no reply to {text!r}")
+        else:
+            out.append(arrived - sent)
+        time.sleep(random.uniform(0.5, 1.5) * think)
+
+
+def _phase(port: int, replies: Replies, scripts: list[list[str]], think: float, label: str) -> dict:
+    latencies, errors, threads = [], [], []
+    started = time.monotonic()
+    for script in scripts:
+        user = "U" + uuid.uuid4().hex
+        thread = threading.Thread(target=_customer, args=(port, replies, user, script, think, latencies, errors))
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join()
+    seconds = time.monotonic() - started
+    latencies.sort()
+    result = {"messages": len(latencies), "errors": len(errors), "seconds": round(seconds, 1),
+              "rate_per_s": round(len(latencies) / seconds, 1),
+              "latency_ms": {"p50": ms(percentile(latencies, 50)), "p90": ms(percentile(latencies, 90)),
+                             "p99": ms(percentile(latencies, 99)), "max": ms(latencies[-1] if latencies else None)}}
+    lat = result["latency_ms"]
+    say(f"  {label}: {result['messages']} replies in {seconds:.0f} s ({result['rate_per_s']}/s), "
+        f"p50 {lat['p50']} ms, p99 {lat['p99']} ms, max {lat['max']} ms, errors {len(errors)}")
+    return result
+
+
+def latency(args, tmp: Path) -> dict:
+    """Start web + worker on a demo shop; time replies to greetings (baseline) and typed conversations."""
+    from tests.dialogues.harness import load
+    from tests.fakes.line_api import FakeLine
+
+    db_url = args.database_url or f"sqlite:///{tmp}/sapa.db"
+    fake = FakeLine(access_token=ACCESS_TOKEN).start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAPA_")}
+    env.update({"SAPA_ENV": "development", "SAPA_DATABASE_URL": db_url, "SAPA_QUEUE_URL": f"sqlite:///{tmp}/queue.db",
+                "SAPA_LINE__CHANNEL_SECRET": "bench-line-channel-secret", "SAPA_LINE__ACCESS_TOKEN": ACCESS_TOKEN,
+                "SAPA_LINE__API_BASE": fake.url, "SAPA_NLU__MODEL_PATH": str(tmp / "nlu" / "model.joblib"),
+                "SAPA_SECRET_KEY": "bench-secret-key-0123456789", "PYTHONUNBUFFERED": "1",
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))})
+    for command in (["db", "upgrade"], ["demo"]):
+        subprocess.run([sys.executable, "-m", "bot.cli", *command], env=env, cwd=tmp, check=True,
+                       stdout=subprocess.DEVNULL)
+    port = free_port()
+    procs = [Proc("web", [sys.executable, "-m", "bot.cli", "web", "--host", "127.0.0.1", "--port", str(port)],
+                  env, tmp, tmp),
+             Proc("worker", [sys.executable, "-m", "bot.cli", "worker"], env, tmp, tmp)]
+    replies = Replies(fake)
+    try:
+        wait_http(port, "GET", "/healthz", procs[0])
+        n = args.conversations
+        dialogues = [d for d in load("coffee") if "order" in (d.get("expect") or {})]
+        say(f"phase: warm-up ({n} customers, one greeting each)")
+        _phase(port, replies, [[random.choice(GREETINGS)] for _ in range(n)], 0.1, "warm-up")
+        say(f"phase: baseline — {n} customers at once, greetings only")
+        baseline = _phase(port, replies, [random.sample(GREETINGS, 4) for _ in range(n)], args.think, "baseline")
+        say(f"phase: {n} typed order conversations at once")
+        scripts = [[str(t) for t in dialogues[i % len(dialogues)]["turns"]] + FOLLOW_UPS for i in range(n)]
+        typed = _phase(port, replies, scripts, args.think, "conversations")
+        return {"conversations": n, "think_seconds": args.think, "database": db_url.split(":", 1)[0],
+                "baseline_greetings": baseline, "typed_conversations": typed}
+    finally:
+        replies.stop = True
+        for proc in procs:
+            proc.stop()
+        fake.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--conversations", type=int, default=50)
+    parser.add_argument("--think", type=float, default=1.0, help="seconds a customer takes to type the next message")
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--skip-outcomes", action="store_true")
+    args = parser.parse_args()
+    results: dict = {"benchmark": "conversation", "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                     "cpus": os.cpu_count()}
+    if not args.skip_outcomes:
+        say("part 1: outcomes of the typed dialogues (tests/dialogues)")
+        results["outcomes"] = outcomes()
+        for shop in ("coffee", "bakery"):
+            o = results["outcomes"][shop]
+            say(f"  {shop}: {o['right']}/{o['dialogues']} right ({o['share']:.1%}), "
+                f"{o['turns_per_completed_order']} turns per completed order")
+        share = results["outcomes"]["all"]["share"]
+        say(f"  all: {share:.1%} (goal >= {GOAL_SHARE:.0%})")
+    if not args.skip_latency:
+        say("part 2: webhook -> reply latency on the real stack")
+        with tempfile.TemporaryDirectory(prefix="sapa-conv-") as tmp:
+            results["latency"] = latency(args, Path(tmp))
+        p99 = results["latency"]["typed_conversations"]["latency_ms"]["p99"]
+        say(f"  typed conversations p99 {p99} ms (goal <= {GOAL_P99_MS:.0f} ms); baseline greetings p99 "
+            f"{results['latency']['baseline_greetings']['latency_ms']['p99']} ms")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    say(f"results: {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
