@@ -123,6 +123,8 @@ CHAT = Catalog("chat", {
     "when_line": {"id": "⏱️ Waktu: {when}", "en": "⏱️ Time: {when}"},
     "pre_order": {"id": "⏱️ Pre-order: {when} (tokonya tutup di jam itu, jadi kami siapkan saat buka)",
                   "en": "⏱️ Pre-order: {when} (the store is closed then, so we make it when it opens)"},
+    "pre_order_closed_now": {"id": "⏱️ Pre-order: {when} (tokonya sedang tutup, jadi kami siapkan saat buka)",
+                             "en": "⏱️ Pre-order: {when} (the store is closed now, so we make it when it opens)"},
     "today": {"id": "hari ini", "en": "today"},
     "tomorrow": {"id": "besok", "en": "tomorrow"},
     "shared_location": {"id": "lokasi yang dikirim 📍", "en": "the shared location 📍"},

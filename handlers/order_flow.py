@@ -281,7 +281,8 @@ def summary(ctx: Context, order: dict) -> m.Reply:
         store = ctx.data.store(order["store_id"])
         details.append(ctx.say("pickup_at", store=store.name if store else "-"))
     when, pre_order = ready_time(ctx, order)
-    details.append(ctx.say("pre_order" if pre_order else "when_line", when=when_text(ctx, when)))
+    key = ("pre_order" if order.get("when") else "pre_order_closed_now") if pre_order else "when_line"
+    details.append(ctx.say(key, when=when_text(ctx, when)))
     method = next((p for p in payment_methods(ctx, order) if p.code == chosen_payment(ctx, order)), None)
     if method is not None:
         details.append(f"💳 {payment_label(method, lang)}")

@@ -70,9 +70,9 @@ class CancelOrderHandler:
         """A typed "iya"/"ga" to the pending cancel question, as the button's arguments."""
         order_id = ctx.state.get("cancel_asked")
         r = reading(inbound, ctx) if order_id else None
-        if r is None or r.items or not (r.yes or r.no):
+        if r is None or r.items or not (r.yes or r.no or r.cancel_all):
             return None
-        return ["yes", str(order_id)] if r.yes else ["no"]
+        return ["yes", str(order_id)] if r.yes or r.cancel_all else ["no"]
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Ask to confirm, then cancel (or explain)."""

@@ -280,9 +280,11 @@ class OrderHandler:
                     r.items or r.cancel_all or _answers_pending(r, pending)):
                 return False
             return _about_order(r, pending) or intent not in DIGRESSIONS
-        if intent in ("complaint", "order_status", "cancel_order", "human_handoff") or \
-                (ctx.analysis is not None and ctx.analysis.negative):
-            return False  # an unhappy message naming a product is about a past order, not a new one
+        if intent in ("complaint", "order_status", "cancel_order", "human_handoff"):
+            return False
+        top = ctx.analysis.intent if ctx.analysis is not None else None
+        if top in ("complaint", "order_status", "cancel_order") and all(c.quantity is None for c in r.items):
+            return False  # "td aku pesen kopsus, statusnya?" names a product of a past order
         return ctx.wants("order") or bool(r.items)
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:

@@ -219,7 +219,7 @@ def _change_to_last(msg: Message, numbers: dict[int, tuple[int, int]], notes: li
         for i, j in more + [(s, e) for s, e, _ in free_numbers[:1]]:
             msg.take(i, j)
         return ItemChange("add", target, quantity=free_numbers[0][2] if free_numbers else 1,
-                          words=msg.words(more[0][0], last))
+                          words=msg.words(more[0][0], last), again=True)
     if expecting == "quantity" and free_numbers:
         start, end, quantity = free_numbers[0]
         msg.take(start, end)

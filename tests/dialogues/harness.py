@@ -27,7 +27,10 @@ HERE = Path(__file__).parent
 MAX_ANSWERS = 8  # answers to the bot's questions after the turns, before giving up
 # The bot's pending question → the key of the customer's `answers` that answers it.
 ANSWER_FOR = {"fulfilment": "fulfilment", "minimum": "fulfilment", "store": "store", "address": "address",
-              "reach": "address", "phone": "phone", "payment": "payment", "time": "time", "confirm": "confirm"}
+              "reach": "address", "phone": "phone", "payment": "payment", "time": "time", "confirm": "confirm",
+              "clarify": "clarify"}
+# A customer whose question the bot did not get, asked "is it one of these?", asks for a person.
+ASK_FOR_A_PERSON = {"id": "bukan kak, mau ngobrol sama admin aja", "en": "none of those, can I talk to a person?"}
 # What the bot's labelled replies must include for an `answer:` outcome.
 ANSWER_INTENTS = {
     "hours": {"faq", "location"}, "payment": {"faq"}, "delivery_fee": {"faq"}, "faq": {"faq"},
@@ -100,7 +103,9 @@ class Shop:
         state = (conversation.state or {}) if conversation else {}
         if state.get("pending"):
             return state["pending"].get("slot")
-        return "confirm" if state.get("cancel_asked") else None  # "cancel order #…?"
+        if state.get("cancel_asked"):
+            return "confirm"  # "cancel order #…?"
+        return "clarify" if state.get("unsure") or state.get("faq_clarify") else None  # "is it one of these?"
 
     def play(self, dialogue: dict, setup_order=None) -> Played:
         """Send the turns, answer what the bot still asks, and judge the outcome."""
@@ -125,8 +130,9 @@ class Shop:
                 if key is not None or slot not in ("which", "item"):
                     played.problems.append(f"the bot asks for {slot!r} again or for something the customer gave")
                 break
-            words = answers.get(key) or ("iya" if key == "confirm" and dialogue.get("lang") != "en" else
-                                         "yes" if key == "confirm" else None)
+            language = "en" if dialogue.get("lang") == "en" else "id"
+            words = answers.get(key) or {"confirm": "yes" if language == "en" else "iya",
+                                         "clarify": ASK_FOR_A_PERSON[language]}.get(key)
             if words is None:
                 played.problems.append(f"the bot asks for {slot!r}, which this customer has no answer for")
                 break
