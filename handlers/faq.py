@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core import messages as m
+from core.texts import menu_label
 from crm.faq import answer_text
 from handlers.base import Context
 from handlers.effects import Answer, HandOff
@@ -33,7 +34,7 @@ class FaqHandler:
             entries = ctx.data.faqs(limit=5)
             lines = "\n".join(f"• {_question(entry, ctx.language)}" for entry in entries)
             return Answer([m.Reply(text=f"{ctx.say('faq_clarify')}\n{lines}",
-                                   choices=tuple(m.Choice(_question(e, ctx.language)[:20], data=f"faq:{e.id}")
+                                   choices=tuple(m.Choice(_question(e, ctx.language), data=f"faq:{e.id}")
                                                  for e in entries))])
         if inbound.kind == m.POSTBACK:
             entry_id = (inbound.postback_data or "").split(":", 1)[1]
@@ -47,10 +48,10 @@ class FaqHandler:
         suggestions = [hit for hit in hits if hit.score >= SUGGEST][:3]
         if suggestions and not ctx.state.get("faq_clarify"):
             ctx.state["faq_clarify"] = True
-            choices = tuple(m.Choice(_question(hit.entry, ctx.language)[:20], data=f"faq:{hit.entry.id}")
+            choices = tuple(m.Choice(_question(hit.entry, ctx.language), data=f"faq:{hit.entry.id}")
                             for hit in suggestions)
             lines = "\n".join(f"• {_question(hit.entry, ctx.language)}" for hit in suggestions)
-            talk = m.Choice(ctx.say("talk_to_staff")[:20], data="intent=human_handoff")
+            talk = m.Choice(menu_label("human_handoff", ctx.language), data="intent=human_handoff")
             return Answer([m.Reply(text=f"{ctx.say('faq_clarify')}\n{lines}", choices=choices + (talk,))])
         ctx.state.pop("faq_clarify", None)
         ctx.intent = "human_handoff"

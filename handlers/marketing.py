@@ -18,12 +18,6 @@ STOP = re.compile(r"^\s*/?(stop|berhenti|unsubscribe|unsub|stop promo|berhenti p
                   r"jangan kirim promo)\s*[.!]*\s*$", re.IGNORECASE)
 START = re.compile(r"^\s*/?(mulai|mulai promo|subscribe|langganan|langganan lagi|start promo)\s*[.!]*\s*$",
                    re.IGNORECASE)
-CHANNEL_NAMES = {"line": "LINE", "telegram": "Telegram", "simulator": "simulator"}
-
-
-def channel_name(channel: str) -> str:
-    """A channel as customers call it ("LINE")."""
-    return CHANNEL_NAMES.get(channel, channel)
 
 
 def _text_of(inbound: m.Inbound) -> str:
@@ -48,7 +42,7 @@ class OptOutHandler:
         """Record the choice and confirm it."""
         out = bool(STOP.match(_text_of(inbound)))
         ctx.intent = "opt_out" if out else "opt_in"
-        words = ctx.say("opted_out" if out else "opted_in", channel=channel_name(inbound.channel))
+        words = ctx.say("opted_out" if out else "opted_in")
         return Answer([m.Reply(text=words)], (SetOptOut(out),))
 
 

@@ -175,7 +175,8 @@ def list_conversations(*, session: Session, staff: StaffUser, filters: Filters, 
     result = []
     for conversation, contact in rows:
         message = last.get(conversation.id)
-        result.append(ListRow(conversation, contact, (message.text or "") if message and not message.hidden else "",
+        shown = (history.tapped_label(message) if message.type == "postback" else message.text) if message else None
+        result.append(ListRow(conversation, contact, (shown or "") if message and not message.hidden else "",
                               message.type if message else "", names.get(conversation.assignee_id, "")))
     return result
 

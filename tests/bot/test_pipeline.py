@@ -92,7 +92,9 @@ def test_unsend_hides_the_message_and_edit_keeps_history(hooks, session, client,
 def test_postback_with_datetime_params_is_stored_and_routed(hooks, session, fake_line):
     hooks.line(line_event("postback", USER, postback={"data": "intent=order", "params": {"datetime": "2026-12-01T10:00"}}))
     postback = rows(session, Message.type == "postback")[0]
-    assert postback.text == "intent=order" and postback.payload["params"] == {"datetime": "2026-12-01T10:00"}
+    # A rich-menu tap (no bot message carried the button): staff read the menu's words, not the data.
+    assert postback.text == "🛒 Pesan" and postback.payload["postback_data"] == "intent=order"
+    assert postback.payload["params"] == {"datetime": "2026-12-01T10:00"}
     assert postback.intent == "order"
     assert len(fake_line.calls("/v2/bot/message/reply")) == 1
 
@@ -242,7 +244,7 @@ def test_telegram_callback_query_is_answered_and_routed(hooks, session, fake_tel
     hooks.telegram(tg_update("callback_query"))
     assert len(fake_telegram.calls("answerCallbackQuery")) == 1
     postback = rows(session, Message.type == "postback")[0]
-    assert postback.text == "menu:book:2025-01-01"
+    assert postback.text == "Book" and postback.payload["postback_data"] == "menu:book:2025-01-01"
     assert len(fake_telegram.calls("sendMessage")) == 1
 
 

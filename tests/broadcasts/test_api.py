@@ -141,7 +141,7 @@ def test_berhenti_in_chat_opts_out_with_a_confirmation_and_mulai_opts_back_in(cl
     hooks = Webhooks(client)
     user = 9_100_000_000_077
     hooks.telegram(tg_text("berhenti", user_id=user))
-    assert "tidak akan menerima pesan promo lagi di Telegram" in fake_telegram.texts_to(user)[-1]
+    assert "tidak akan menerima pesan promo lagi di chat ini" in fake_telegram.texts_to(user)[-1]
     with session_scope(runtime.engine) as session:
         row = session.execute(select(ChannelConsent)).scalar_one()
         assert row.opted_out and row.channel == "telegram"
