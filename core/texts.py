@@ -20,7 +20,7 @@ CHAT = Catalog("chat", {
         "en": "Hi {name}! Here is what I can help with, just pick one 👇",
     },
     "menu_group": {
-        "id": "Halo semua! Aku asisten {shop}. Mention aku kalau butuh bantuan ya.",
+        "id": "Halo semua! Aku asisten {shop}. Sebut aku (@) kalau butuh bantuan ya.",
         "en": "Hi everyone! I'm {shop}'s assistant. Mention me when you need help.",
     },
     "choice_received": {
@@ -81,8 +81,8 @@ CHAT = Catalog("chat", {
                  "en": "Sorry, order #{number} is already {status}, so it can't be cancelled any more. I can connect you with our staff if there is a problem 🙏"},
     "nothing_to_cancel": {"id": "Tidak ada pesanan yang bisa dibatalkan kak.", "en": "There is no order that can be cancelled."},
     "keep_order": {"id": "Oke kak, pesanan tetap diproses 👍", "en": "OK, the order stays 👍"},
-    "status_changed": {"id": "Update pesanan #{number}: {status} {emoji}", "en": "Order #{number} update: {status} {emoji}"},
-    "complaint_status": {"id": "Update tiket keluhan {number}: {status}", "en": "Complaint ticket {number} update: {status}"},
+    "status_changed": {"id": "Kabar pesanan #{number}: {status} {emoji}", "en": "Order #{number} update: {status} {emoji}"},
+    "complaint_status": {"id": "Kabar tiket keluhan {number}: {status}", "en": "Complaint ticket {number} update: {status}"},
     "complaint_in_progress": {"id": "sedang kami tangani 🙏", "en": "we are working on it 🙏"},
     "complaint_resolved": {"id": "sudah selesai ✅ Terima kasih atas kesabarannya", "en": "resolved ✅ Thank you for your patience"},
     "complaint_closed": {"id": "ditutup", "en": "closed"},
