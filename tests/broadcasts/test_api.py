@@ -85,6 +85,8 @@ def test_scheduled_campaign_pause_resume_cancel(client, auth, spec, runtime, fak
     ({"name": "x", "message": {"text": "hi"}, "send_at": "2001-01-01T00:00:00Z"}, "send_at"),
     ({"name": "x", "message": {"text": "hi"}, "segment_id": 12345}, "segment_id"),
     ({"name": "x", "message": {"text": "hi", "buttons": [{"label": "a"}]}}, "message.buttons[0]"),
+    ({"name": "x", "message": {"text": "hi", "buttons": [{"label": "🛒 Pesan sekarang juga ya", "text": "pesan"}]}},
+     "message.buttons[0].label"),  # over LINE's 20: refused, never cut mid-word
     ({"name": "x", "message": {"text": "hi"}, "rules": {"field": "tag", "op": "gt", "value": 1}}, "rules"),
     ({"name": "x", "message": {"text": "hi"}, "timezone": "Mars/Olympus"}, "timezone"),
     ({"name": "x"}, "message"),
