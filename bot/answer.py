@@ -305,7 +305,7 @@ def _forget_location(at: _Target, effect: fx.ForgetLocation) -> list[m.Reply]:
 def _link_staff_account(at: _Target, effect: fx.LinkStaffAccount) -> list[m.Reply]:
     staff = staff_links.redeem(session=at.session, code=effect.code, channel=at.inbound.channel,
                                external_id=at.inbound.chat_id, contact_id=at.contact_id, now=at.now)
-    return [link_reply(staff, at.inbound.channel, effect.language)]
+    return [link_reply(staff, effect.language)]
 
 
 # What applies each effect; the replies it returns follow the handler's.

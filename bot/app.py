@@ -82,12 +82,17 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _register_pages(app: Flask) -> None:
-    """The start page and the error pages (JSON for the API, webhooks and the simulator's API)."""
+    """The start page, the favicon and the error pages (JSON for the API, webhooks and the simulator's API)."""
 
     @app.get("/")
     def index():
         """The start page: the staff inbox (its login page links to the simulator)."""
         return redirect(url_for("inbox.conversations"))
+
+    @app.get("/favicon.ico")
+    def favicon():
+        """The icon browsers ask for on every page (a 404 there fills the console)."""
+        return app.send_static_file("favicon.ico")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

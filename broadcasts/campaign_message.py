@@ -83,7 +83,11 @@ def _button(item: Any, path: str) -> dict[str, str]:
     value = item[kinds[0]]
     if not isinstance(value, str) or (kinds[0] == "url" and not re.match(r"^https?://", value)):
         raise CampaignError(f"{kinds[0]} must be {'an http(s) URL' if kinds[0] == 'url' else 'a string'}", path)
-    return {"label": item["label"].strip()[:40], kinds[0]: value[:1000]}
+    label = " ".join(item["label"].split())
+    if m.label_width(label) > m.LABEL_LIMIT:  # a cut label would read "Pesan sekar…" on LINE
+        raise CampaignError(f"a button label is at most {m.LABEL_LIMIT} characters (an emoji counts as 2): "
+                            f"{label!r} is {m.label_width(label)}", f"{path}.label")
+    return {"label": label, kinds[0]: value[:1000]}
 
 
 def is_personal(message: dict[str, Any]) -> bool:

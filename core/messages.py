@@ -65,6 +65,41 @@ class Inbound:
         return self.text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() or None
 
 
+# LINE's limit for an action label (quick reply, postback, message, URI buttons), the
+# strictest of our platforms: https://developers.line.biz/en/reference/messaging-api/#action-objects
+LABEL_LIMIT = 20
+ELLIPSIS = "…"
+
+
+def label_width(label: str) -> int:
+    """A label's length as the strictest platform counts it (UTF-16 units: an emoji counts twice)."""
+    return len(label.encode("utf-16-le")) // 2
+
+
+def shorten_label(label: str, limit: int = LABEL_LIMIT) -> str:
+    """`label` within `limit`, cut after a whole word with "…" (only for names the shop typed).
+
+    Our own labels are written to fit; this is the last resort for a product, store or
+    question too long for a button. A first word longer than the limit is cut inside.
+    """
+    label = " ".join(label.split())
+    if label_width(label) <= limit:
+        return label
+    room = limit - label_width(ELLIPSIS)
+    kept = ""
+    for word in label.split(" "):
+        candidate = f"{kept} {word}" if kept else word
+        if label_width(candidate) > room:
+            break
+        kept = candidate
+    if not kept:  # one long word: cut it, keeping whole characters
+        for char in label:
+            if label_width(kept + char) > room:
+                break
+            kept += char
+    return kept.rstrip(" ,.;:-\u200d\ufe0f") + ELLIPSIS
+
+
 @dataclass(frozen=True)
 class Choice:
     """A button: sends `data` back as a postback, or `text` as if typed, or opens `url`,

@@ -20,7 +20,7 @@ CHAT = Catalog("chat", {
         "en": "Hi {name}! Here is what I can help with, just pick one 👇",
     },
     "menu_group": {
-        "id": "Halo semua! Aku asisten {shop}. Mention aku kalau butuh bantuan ya.",
+        "id": "Halo semua! Aku asisten {shop}. Sebut aku (@) kalau butuh bantuan ya.",
         "en": "Hi everyone! I'm {shop}'s assistant. Mention me when you need help.",
     },
     "choice_received": {
@@ -46,7 +46,6 @@ CHAT = Catalog("chat", {
                 "en": "Sure, I'm passing you to our staff. Please wait a moment, they will reply in this chat 🙏"},
     "handoff_unsure": {"id": "Maaf kak, aku belum bisa menjawab itu dengan yakin. Aku sambungkan ke admin ya, mohon ditunggu 🙏",
                        "en": "Sorry, I can't answer that with confidence. I'm passing you to our staff, please wait 🙏"},
-    "talk_to_staff": {"id": "🙋 Bicara dengan admin", "en": "🙋 Talk to staff"},
     "empty": {"id": "Hmm, pesannya kosong kak 😅 Ada yang bisa dibantu?", "en": "Hmm, that message was empty 😅 How can I help?"},
     "sticker": {"id": "Hehe, stikernya lucu 😄 Ada yang bisa aku bantu?", "en": "Nice sticker 😄 How can I help?"},
     # orders
@@ -82,8 +81,8 @@ CHAT = Catalog("chat", {
                  "en": "Sorry, order #{number} is already {status}, so it can't be cancelled any more. I can connect you with our staff if there is a problem 🙏"},
     "nothing_to_cancel": {"id": "Tidak ada pesanan yang bisa dibatalkan kak.", "en": "There is no order that can be cancelled."},
     "keep_order": {"id": "Oke kak, pesanan tetap diproses 👍", "en": "OK, the order stays 👍"},
-    "status_changed": {"id": "Update pesanan #{number}: {status} {emoji}", "en": "Order #{number} update: {status} {emoji}"},
-    "complaint_status": {"id": "Update tiket keluhan {number}: {status}", "en": "Complaint ticket {number} update: {status}"},
+    "status_changed": {"id": "Kabar pesanan #{number}: {status} {emoji}", "en": "Order #{number} update: {status} {emoji}"},
+    "complaint_status": {"id": "Kabar tiket keluhan {number}: {status}", "en": "Complaint ticket {number} update: {status}"},
     "complaint_in_progress": {"id": "sedang kami tangani 🙏", "en": "we are working on it 🙏"},
     "complaint_resolved": {"id": "sudah selesai ✅ Terima kasih atas kesabarannya", "en": "resolved ✅ Thank you for your patience"},
     "complaint_closed": {"id": "ditutup", "en": "closed"},
@@ -161,7 +160,6 @@ CHAT = Catalog("chat", {
     # location
     "ask_location": {"id": "Boleh kirim lokasi kakak (tombol 📍) atau ketik nama daerahnya, misalnya \"Kemang\"? Lokasinya hanya kami pakai untuk mencari toko terdekat.",
                      "en": "Please share your location (📍 button) or type an area name, e.g. \"Kemang\". We only use it to find your nearest store."},
-    "share_location": {"id": "📍 Kirim lokasi", "en": "📍 Share location"},
     "nearest": {"id": "Toko terdekat dari {place} 👇 (lokasi kakak kami simpan untuk info toko & promo terdekat; ketik \"hapus lokasi\" kapan saja untuk menghapusnya)",
                 "en": "Nearest stores to {place} 👇 (we keep your location for nearby store info & offers; type \"forget my location\" anytime to remove it)"},
     "your_location": {"id": "lokasi kakak", "en": "your location"},
@@ -172,18 +170,18 @@ CHAT = Catalog("chat", {
     "open_now": {"id": "buka", "en": "open"},
     "closed_now": {"id": "tutup", "en": "closed"},
     "offers_here": {"id": "🎁 Promo di sekitar sini: {offers}", "en": "🎁 Offers around here: {offers}"},
-    # broadcasts: opt-out and back in ({channel}: LINE, Telegram)
-    "opted_out": {"id": "Oke, kamu tidak akan menerima pesan promo lagi di {channel}. Chat dan pesanan tetap "
+    # broadcasts: opt-out and back in (per chat; the words name no platform)
+    "opted_out": {"id": "Oke, kamu tidak akan menerima pesan promo lagi di chat ini. Ngobrol dan pesan tetap "
                         "bisa seperti biasa. Ketik MULAI kalau mau menerima promo lagi.",
-                  "en": "Done, you won't get promotional messages on {channel} any more. Chatting and ordering "
-                        "work as usual. Type MULAI (or SUBSCRIBE) to get promos again."},
-    "opted_in": {"id": "Siap, kamu akan menerima info promo lagi di {channel} 🎉 Ketik STOP kapan saja untuk "
+                  "en": "Done, you won't get promotional messages in this chat any more. Chatting and ordering "
+                        "work as usual. Type SUBSCRIBE to get promos again."},
+    "opted_in": {"id": "Siap, kamu akan menerima info promo lagi di chat ini 🎉 Ketik BERHENTI kapan saja untuk "
                        "berhenti.",
-                 "en": "Great, you'll get our promos on {channel} again 🎉 Type STOP any time to stop."},
+                 "en": "Great, you'll get our promos in this chat again 🎉 Type STOP any time to stop."},
     # a staff member links their chat account with a code from the inbox
-    "staff_linked": {"id": "Beres! Akun {channel} ini sekarang terhubung ke {name} di inbox. Tes kirim kampanye "
+    "staff_linked": {"id": "Beres! Chat ini sekarang terhubung ke {name} di inbox. Tes kirim kampanye "
                            "akan masuk ke chat ini.",
-                     "en": "Done! This {channel} account is now linked to {name} in the inbox. Campaign "
+                     "en": "Done! This chat is now linked to {name} in the inbox. Campaign "
                            "test-sends will arrive in this chat."},
     "staff_link_invalid": {"id": "Kode itu tidak berlaku (salah, sudah dipakai, atau kedaluwarsa). Minta kode baru "
                                  "di halaman \"Akun chat saya\" di inbox.",
@@ -195,7 +193,7 @@ CHAT = Catalog("chat", {
     "menu.promotion": {"id": "🎁 Promo", "en": "🎁 Promos"},
     "menu.location": {"id": "📍 Toko terdekat", "en": "📍 Nearest store"},
     "menu.faq": {"id": "❓ Tanya-tanya", "en": "❓ Questions"},
-    "menu.human_handoff": {"id": "🙋 Bicara dengan admin", "en": "🙋 Talk to staff"},
+    "menu.human_handoff": {"id": "🙋 Hubungi admin", "en": "🙋 Talk to staff"},
     # order statuses in the customer's words
     "status.new": {"id": "diterima", "en": "received"},
     "status.confirmed": {"id": "dikonfirmasi", "en": "confirmed"},
@@ -214,6 +212,7 @@ CHAT = Catalog("chat", {
     "button.no_keep": {"id": "Tidak jadi", "en": "No, keep it"},
     "button.map": {"id": "🗺️ Peta", "en": "🗺️ Map"},
     "button.check_status": {"id": "📦 Cek pesanan", "en": "📦 Check order"},
+    "button.share_location": {"id": "📍 Kirim lokasi", "en": "📍 Share location"},
 })
 
 # The main menu, in this order.

@@ -5,15 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Callable
+from urllib.parse import parse_qs
 
 from sqlmodel import Session, select
 
 from core import messages as m
+from core.texts import MENU_INTENTS, menu_label
 from crm import contacts
 from core.db import utcnow
 from crm.models import ChannelIdentity, Contact, Conversation, Message
 
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)  # how fresh `Contact.last_seen_at` is kept
+RECENT_BUTTON_MESSAGES = 30  # bot messages searched for the button a postback came from
+SHORTENED_DATA_MIN = 32  # received data this long may be a platform's shortened copy of ours
 
 # Inbound kinds that are stored as a history entry of their own type.
 EVENT_TYPES = {
@@ -157,10 +161,60 @@ def _apply(session: Session, inbound: m.Inbound, conversation: Conversation, con
             member_identity, _ = _identity_for(session, inbound, external_id)
             change = contacts.add_member if inbound.kind == m.MEMBER_JOINED else contacts.remove_member
             change(session=session, conversation_id=conversation.id, contact_id=member_identity.contact_id)
+    if inbound.kind == m.POSTBACK:
+        # Staff read the button's words; the data ("order:add:3") stays in the payload for code.
+        data = {**data, "postback_data": inbound.postback_data}
+        label = postback_label(session=session, inbound=inbound, conversation=conversation,
+                               language=(contact.language if contact else None) or inbound.language)
+        return _new_message(inbound, conversation, contact, "postback", label, data)
     if inbound.kind in EVENT_TYPES:
-        text = inbound.postback_data if inbound.kind == m.POSTBACK else None
-        return _new_message(inbound, conversation, contact, EVENT_TYPES[inbound.kind], text, data)
+        return _new_message(inbound, conversation, contact, EVENT_TYPES[inbound.kind], None, data)
     return None
+
+
+def postback_label(*, session: Session, inbound: m.Inbound, conversation: Conversation,
+                   language: str | None = None) -> str | None:
+    """The words on the button a postback came from, or None when they cannot be known.
+
+    The simulator and Telegram send the label along; LINE sends only the button's data, so
+    the label is found on the chat's recent outbound messages (a card's button names its
+    card: "Pesan 1 · Kopi Susu"), or is the main menu's (a LINE rich menu sends `intent=…`).
+    """
+    given = str(inbound.data.get("label") or "").strip()
+    if given or not inbound.postback_data:
+        return given or None
+    found = _label_on_recent_messages(session, conversation, inbound.postback_data) if conversation.id else None
+    intent = parse_qs(inbound.postback_data).get("intent", [None])[0]
+    if found is None and intent in MENU_INTENTS:
+        found = menu_label(intent, "en" if (language or "").lower().startswith("en") else "id")
+    return found
+
+
+def _label_on_recent_messages(session: Session, conversation: Conversation, data: str) -> str | None:
+    payloads = session.exec(select(Message.payload).where(
+        Message.conversation_id == conversation.id, Message.direction == "out")
+        .order_by(Message.id.desc()).limit(RECENT_BUTTON_MESSAGES)).all()
+    for payload in payloads:
+        reply = (payload or {}).get("reply") or {}
+        for choice in reply.get("choices") or ():
+            if _same_button(choice.get("data"), data):
+                return choice.get("label") or None
+        for card in reply.get("cards") or ():
+            for choice in card.get("buttons") or ():
+                if _same_button(choice.get("data"), data):
+                    return " · ".join(part for part in (choice.get("label"), card.get("title")) if part) or None
+    return None
+
+
+def tapped_label(message: Message) -> str | None:
+    """The button words of a stored postback (None when unknown; older rows kept only the raw data)."""
+    payload = message.payload or {}
+    return message.text if "postback_data" in payload else payload.get("label")
+
+
+def _same_button(sent: str | None, received: str) -> bool:
+    # A platform may shorten long data (Telegram keeps 64 bytes): a long prefix is the same button.
+    return bool(sent) and (sent == received or (len(received) >= SHORTENED_DATA_MIN and sent.startswith(received)))
 
 
 def record_outbound(*, session: Session, conversation: Conversation, replies: list[m.Reply], batch_id: str,

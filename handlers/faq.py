@@ -55,8 +55,9 @@ class FaqHandler:
         suggestions = [hit for hit in hits if hit.score >= SUGGEST][:3]
         if len(suggestions) == 1 and not ctx.state.get("faq_clarify"):  # one candidate: offer it, not a menu of one
             ctx.state["faq_clarify"] = True
+            talk = m.Choice(menu_label("human_handoff", ctx.language), data="intent=human_handoff")
             return Answer([m.Reply(text=ctx.say("faq_maybe") + "\n" + answer_text(suggestions[0].entry, ctx.language),
-                                   choices=(m.Choice(menu_label("human_handoff", ctx.language), data="intent=human_handoff"),))])
+                                   choices=(talk,))])
         if suggestions and not ctx.state.get("faq_clarify"):  # a clarifying question with the real candidates
             ctx.state["faq_clarify"] = True
             choices = tuple(m.Choice(_question(hit.entry, ctx.language), data=f"faq:{hit.entry.id}")

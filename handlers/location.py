@@ -66,4 +66,4 @@ class LocationHandler:
             name, lat, lon = area
             return Answer(_stores_reply(ctx, lat, lon, name))
         return Answer([m.Reply(text=ctx.say("ask_location"),
-                               choices=(m.Choice(ctx.say("share_location"), location=True),))])
+                               choices=(m.Choice(button("share_location", ctx.language), location=True),))])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from core import messages as m
+from core.texts import text
 from handlers.base import Context
 from handlers.effects import Answer, RecordClick, SetOptOut
 from handlers.menu import menu_choices
@@ -18,16 +19,20 @@ STOP = re.compile(r"^\s*/?(stop|berhenti|unsubscribe|unsub|stop promo|berhenti p
                   r"jangan kirim promo)\s*[.!]*\s*$", re.IGNORECASE)
 START = re.compile(r"^\s*/?(mulai|mulai promo|subscribe|langganan|langganan lagi|start promo)\s*[.!]*\s*$",
                    re.IGNORECASE)
-CHANNEL_NAMES = {"line": "LINE", "telegram": "Telegram", "simulator": "simulator"}
-
-
-def channel_name(channel: str) -> str:
-    """A channel as customers call it ("LINE")."""
-    return CHANNEL_NAMES.get(channel, channel)
+INDONESIAN = re.compile(r"berhenti|jangan|mulai|langganan", re.IGNORECASE)
 
 
 def _text_of(inbound: m.Inbound) -> str:
     return inbound.text or "" if inbound.message_type == "text" else ""
+
+
+def _language(said: str, ctx: Context) -> str:
+    """Indonesian for an Indonesian word; for "stop" or "subscribe", which Indonesians say too,
+    the customer's saved language (the NLU's guess from one word is noise)."""
+    if INDONESIAN.search(said):
+        return "id"
+    saved = (ctx.data.contact_language or "").lower() if ctx.data is not None else ""
+    return ("en" if saved.startswith("en") else "id") if saved else ctx.language
 
 
 class OptOutHandler:
@@ -46,10 +51,10 @@ class OptOutHandler:
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Record the choice and confirm it."""
-        out = bool(STOP.match(_text_of(inbound)))
+        said = _text_of(inbound)
+        out = bool(STOP.match(said))
         ctx.intent = "opt_out" if out else "opt_in"
-        words = ctx.say("opted_out" if out else "opted_in", channel=channel_name(inbound.channel))
-        return Answer([m.Reply(text=words)], (SetOptOut(out),))
+        return Answer([m.Reply(text=text("opted_out" if out else "opted_in", _language(said, ctx)))], (SetOptOut(out),))
 
 
 class CampaignButtonHandler:

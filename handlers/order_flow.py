@@ -196,7 +196,7 @@ def _ask_store(ctx: Context, order: dict) -> m.Reply:
 def _ask_address(ctx: Context, order: dict) -> m.Reply:
     key = "address_unclear" if order.get("address") and not order.get("address_usable") else "ask_address"
     return m.Reply(text=ctx.say(key, address=order.get("address") or ""),
-                   choices=(m.Choice(ctx.say("share_location"), location=True),))
+                   choices=(m.Choice(button("share_location", ctx.language), location=True),))
 
 
 def _ask_time(ctx: Context, order: dict) -> m.Reply:

@@ -15,7 +15,6 @@ from crm import staff_links
 from crm.models import StaffUser
 from handlers.base import Context
 from handlers.effects import Answer, LinkStaffAccount
-from handlers.marketing import channel_name
 
 
 class StaffLinkHandler:
@@ -39,9 +38,8 @@ class StaffLinkHandler:
         return Answer([], (LinkStaffAccount(staff_links.code_in(inbound.text) or "", language),))
 
 
-def link_reply(staff: StaffUser | None, channel: str, language: str) -> m.Reply:
+def link_reply(staff: StaffUser | None, language: str) -> m.Reply:
     """The answer to a link code: linked to whom, or not valid."""
     if staff is None:
         return m.Reply(text=text("staff_link_invalid", language))
-    return m.Reply(text=text("staff_linked", language, channel=channel_name(channel),
-                             name=staff.display_name or staff.email))
+    return m.Reply(text=text("staff_linked", language, name=staff.display_name or staff.email))

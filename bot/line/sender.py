@@ -24,7 +24,7 @@ from linebot.v3.messaging import (
 )
 from linebot.v3.messaging.exceptions import ApiException
 
-from core.messages import Card, Choice, Reply
+from core.messages import LABEL_LIMIT, Card, Choice, Reply, label_width, shorten_label
 from core.sending import Outcome, SendRequest, retry_key
 from core.settings import LineSettings
 
@@ -34,8 +34,14 @@ MAX_QUICK_REPLIES = 13
 MAX_MULTICAST = 500  # user ids per multicast request
 
 
-def _label(text: str, limit: int = 20) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _label(text: str) -> str:
+    """A label LINE accepts: ours fit by design; a name the shop typed that does not is shortened
+    after a whole word (and logged), never cut mid-word or refused by LINE with a 400."""
+    if label_width(text) <= LABEL_LIMIT:
+        return text
+    short = shorten_label(text)
+    log.warning("LINE button label over %d characters, shown as %r: %r", LABEL_LIMIT, short, text)
+    return short
 
 
 def render_action(choice: Choice) -> dict[str, Any]:

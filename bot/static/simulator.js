@@ -5,6 +5,12 @@
   const store = window.localStorage;
   let user = store.getItem("sapa.sim.user") || newUser();
   let lastId = 0;
+  // Ids of the messages on screen: an answer that arrives twice (a retried or slow poll) is shown once.
+  const shown = new Set();
+  // One poll at a time: a poll asked for while one is out runs once, after it.
+  let polling = false, pollAgain = false;
+  // Follow new messages while the customer is at the end of the chat (or just sent one).
+  let followEnd = true;
 
   function newUser() {
     const id = "sim-" + Math.random().toString(36).slice(2, 10);
@@ -45,6 +51,7 @@
       $("status").textContent = "Server sibuk, mengirim ulang… / Server busy, sending again…";
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
+    followEnd = true;
     setTimeout(poll, 150);
   }
 
@@ -82,6 +89,7 @@
 
   function render(item) {
     const li = document.createElement("li");
+    li.dataset.id = item.id;
     const reply = (item.payload || {}).reply || {};
     const system = item.direction === "in" && ["follow", "unfollow"].includes(item.type);
     li.className = "msg " + (system ? "event" : item.direction);
@@ -93,6 +101,7 @@
     if (image) {
       const img = document.createElement("img");
       img.className = "photo";
+      img.addEventListener("load", () => { if (followEnd) { scrollToEnd(); } });
       img.src = image;
       img.alt = "image";
       li.appendChild(img);
@@ -117,16 +126,35 @@
     }
   }
 
+  function scrollToEnd() {
+    const chat = $("chat");
+    chat.scrollTop = chat.scrollHeight;
+  }
+
   async function poll() {
+    if (polling) { pollAgain = true; return; }
+    polling = true;
+    const asked = user;  // "New customer" during the poll: its answer belongs to the old one
     try {
-      const res = await fetch("api/messages?user=" + encodeURIComponent(user) + "&after=" + lastId);
-      if (res.ok) {
+      const res = await fetch("api/messages?user=" + encodeURIComponent(asked) + "&after=" + lastId);
+      if (res.ok && asked === user) {
         const data = await res.json();
-        data.items.forEach((item) => { render(item); lastId = Math.max(lastId, item.id); });
-        if (data.items.length) { $("chat").scrollTop = $("chat").scrollHeight; }
+        const fresh = data.items.filter((item) => !shown.has(item.id));
+        fresh.forEach((item) => { shown.add(item.id); render(item); lastId = Math.max(lastId, item.id); });
+        if (fresh.length && followEnd) { scrollToEnd(); }
       }
     } catch (err) { /* next poll retries */ }
+    finally {
+      polling = false;
+      if (pollAgain) { pollAgain = false; poll(); }
+    }
   }
+
+  // Reading older messages stops the following; scrolling back to the end resumes it.
+  $("chat").addEventListener("scroll", () => {
+    const chat = $("chat");
+    followEnd = chat.scrollHeight - chat.scrollTop - chat.clientHeight < 40;
+  });
 
   $("composer").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -143,7 +171,14 @@
       fallback, { timeout: 3000 });
   }
   $("location").addEventListener("click", shareLocation);
-  $("reset").addEventListener("click", () => { user = newUser(); lastId = 0; $("chat").replaceChildren(); $("choices").replaceChildren(); });
+  $("reset").addEventListener("click", () => {
+    user = newUser();
+    lastId = 0;
+    shown.clear();
+    followEnd = true;
+    $("chat").replaceChildren();
+    $("choices").replaceChildren();
+  });
   $("style").addEventListener("change", (e) => setStyle(e.target.value));
   $("name").value = store.getItem("sapa.sim.name") || "";
   $("name").addEventListener("change", () => store.setItem("sapa.sim.name", $("name").value));

@@ -12,6 +12,8 @@ from telegram import Update
 
 from core import messages as m
 
+# Callback data of a button that says its text for the customer (the sender writes it).
+TEXT_CALLBACK = "text:"
 UPDATE_FIELDS = (
     "message", "edited_message", "callback_query", "my_chat_member", "channel_post",
     "edited_channel_post", "inline_query", "chat_member", "chat_join_request",
@@ -26,6 +28,16 @@ def event_type(raw: dict[str, Any]) -> str:
             return name
     others = ["".join(ch for ch in key if ch.isprintable())[:40] for key in raw if key != "update_id"]
     return next((key for key in others if key), "unknown")
+
+
+def _tapped_label(message: Any, data: str | None) -> str | None:
+    """The text of the inline button carrying `data` on the message it was tapped on."""
+    markup = getattr(message, "reply_markup", None)
+    for row in getattr(markup, "inline_keyboard", None) or ():
+        for button in row:
+            if data and button.callback_data == data:
+                return button.text
+    return None
 
 
 def parse_update(raw: dict[str, Any]) -> Update:
@@ -118,12 +130,14 @@ def to_inbound(raw: dict[str, Any], event_id: int | None = None, bot_username: s
         query = update.callback_query
         chat = query.message.chat if query.message else None
         chat_id = str(chat.id) if chat else str(query.from_user.id)
-        return m.Inbound(
-            kind=m.POSTBACK, chat_id=chat_id, chat_type=_chat_type(chat.type) if chat else "direct",
-            postback_data=query.data, reply_token=query.id, addressed=True,
-            message_id=str(query.message.message_id) if query.message else None,
-            **base, **_user_fields(query.from_user),
-        )
+        fields = dict(chat_id=chat_id, chat_type=_chat_type(chat.type) if chat else "direct", reply_token=query.id,
+                      addressed=True, message_id=str(query.message.message_id) if query.message else None,
+                      **base, **_user_fields(query.from_user))
+        if (query.data or "").startswith(TEXT_CALLBACK):  # a "say this" button: as if the customer typed it
+            return m.Inbound(kind=m.MESSAGE, message_type="text", text=query.data[len(TEXT_CALLBACK):],
+                             **{**fields, "message_id": None})  # the id is the bot's message, not one typed
+        label = _tapped_label(query.message, query.data)
+        return m.Inbound(kind=m.POSTBACK, postback_data=query.data, data={"label": label} if label else {}, **fields)
     if update.my_chat_member:
         member = update.my_chat_member
         status = member.new_chat_member.status

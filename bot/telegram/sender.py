@@ -17,7 +17,8 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardBu
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.request import HTTPXRequest
 
-from core.messages import Choice, Reply
+from bot.telegram.adapter import TEXT_CALLBACK
+from core.messages import Choice, Reply, label_width
 from core.sending import Outcome, SendRequest
 from core.settings import TelegramSettings
 
@@ -42,8 +43,26 @@ class LoopThread:
         self.thread.join(timeout=5)
 
 
+# Two buttons share a row only when both labels fit half a phone's width; a longer label
+# gets a row of its own so Telegram shows it whole instead of "Bicara deng…".
+HALF_ROW_WIDTH = 14
+
+
+def button_rows(buttons: list[InlineKeyboardButton]) -> list[list[InlineKeyboardButton]]:
+    """Two short buttons a row, in order; a long label alone on its row."""
+    rows: list[list[InlineKeyboardButton]] = []
+    for button in buttons:
+        short = label_width(button.text) <= HALF_ROW_WIDTH
+        last = rows[-1] if rows else None
+        if short and last is not None and len(last) == 1 and label_width(last[0].text) <= HALF_ROW_WIDTH:
+            last.append(button)
+        else:
+            rows.append([button])
+    return rows
+
+
 def keyboard(choices: tuple[Choice, ...]) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
-    """An inline keyboard, two buttons a row; typed-text choices send their text as callback data.
+    """An inline keyboard (see `button_rows`); typed-text choices send their text as callback data.
 
     Only a reply keyboard can ask for the user's location, so a location choice gets one.
     """
@@ -58,9 +77,9 @@ def keyboard(choices: tuple[Choice, ...]) -> InlineKeyboardMarkup | ReplyKeyboar
         if choice.url:
             buttons.append(InlineKeyboardButton(choice.label, url=choice.url))
         else:
-            data = choice.data or f"text:{choice.text or choice.label}"
+            data = choice.data or f"{TEXT_CALLBACK}{choice.text or choice.label}"
             buttons.append(InlineKeyboardButton(choice.label, callback_data=data.encode()[:64].decode("utf-8", "ignore")))
-    return InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)])
+    return InlineKeyboardMarkup(button_rows(buttons))
 
 
 def _seconds(value: int | float | timedelta) -> float:

@@ -31,6 +31,7 @@ from core.db import as_utc
 from crm.inbox import account_views, auth, conversation_views, live, shop_views
 from crm.inbox.blueprint import inbox
 from crm.inbox.i18n import CATALOG, LANGUAGES, current_language, t
+from crm.history import tapped_label
 from crm.media import image_src
 
 PAGES = (account_views, conversation_views, shop_views, live)  # imported for their routes, which join `inbox`
@@ -96,5 +97,6 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(t=t, catalog=CATALOG, can=auth.can, current_staff=auth.current_staff, nav=NAV, languages=LANGUAGES,
                                  current_language=current_language, js_texts=js_texts,
                                  get_flashed_messages=get_flashed_messages,
-                                 simulator_enabled=app.config["SAPA"].simulator_enabled, image_src=image_src)
+                                 simulator_enabled=app.config["SAPA"].simulator_enabled, image_src=image_src,
+                                 tapped_label=tapped_label)
     app.jinja_env.filters.update(ago=_ago, local=local, rupiah=_rupiah, task_title=_task_title)

@@ -30,7 +30,6 @@ STATUSES = ("open", "pending", "snoozed", "resolved")
 SCOPES = ("mine", "unassigned", "all")
 MAX_TEXT = 5000  # LINE's limit for one text message
 MAX_QUICK_REPLIES = 13  # LINE quick reply items
-MAX_LABEL = 20  # LINE quick reply label length
 LABEL = re.compile(r"^[\w .:/&+-]{1,40}$", re.UNICODE)
 
 
@@ -175,7 +174,8 @@ def list_conversations(*, session: Session, staff: StaffUser, filters: Filters, 
     result = []
     for conversation, contact in rows:
         message = last.get(conversation.id)
-        result.append(ListRow(conversation, contact, (message.text or "") if message and not message.hidden else "",
+        shown = (history.tapped_label(message) if message.type == "postback" else message.text) if message else None
+        result.append(ListRow(conversation, contact, (shown or "") if message and not message.hidden else "",
                               message.type if message else "", names.get(conversation.assignee_id, "")))
     return result
 
@@ -294,8 +294,8 @@ def build_replies(draft: ReplyDraft) -> list[m.Reply]:
         label = label.strip()
         if not label:
             continue
-        if len(label) > MAX_LABEL:
-            raise InboxError(f"quick_reply_too_long:{MAX_LABEL}")
+        if m.label_width(label) > m.LABEL_LIMIT:  # counted as LINE may count it: an emoji is 2
+            raise InboxError(f"quick_reply_too_long:{m.LABEL_LIMIT}")
         choices.append(m.Choice(label=label, text=label))
     if len(choices) > MAX_QUICK_REPLIES:
         raise InboxError(f"too_many_quick_replies:{MAX_QUICK_REPLIES}")

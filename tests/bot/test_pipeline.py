@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import select
 
 from bot import events, pipeline
+from core import messages as m
 from crm import contacts, history, outbound
 from core.db import session_scope, utcnow
 from crm.models import ChannelIdentity, Contact, Conversation, ConversationMember, Message, WebhookEvent
@@ -92,9 +93,27 @@ def test_unsend_hides_the_message_and_edit_keeps_history(hooks, session, client,
 def test_postback_with_datetime_params_is_stored_and_routed(hooks, session, fake_line):
     hooks.line(line_event("postback", USER, postback={"data": "intent=order", "params": {"datetime": "2026-12-01T10:00"}}))
     postback = rows(session, Message.type == "postback")[0]
-    assert postback.text == "intent=order" and postback.payload["params"] == {"datetime": "2026-12-01T10:00"}
+    # A rich-menu tap (no bot message carried the button): staff read the menu's words, not the data.
+    assert postback.text == "🛒 Pesan" and postback.payload["postback_data"] == "intent=order"
+    assert postback.payload["params"] == {"datetime": "2026-12-01T10:00"}
     assert postback.intent == "order"
     assert len(fake_line.calls("/v2/bot/message/reply")) == 1
+
+
+def test_a_tapped_button_is_stored_with_its_words_not_its_data(hooks, session, runtime):
+    hooks.line(line_text("halo", user=USER))
+    conversation = session.exec(select(Conversation)).one()
+    card = m.Card(title="Kopi Susu Aren · Rp25.000", buttons=(m.Choice("Pesan 1", data="order:add:3"),))
+    with session_scope(runtime.engine) as s:
+        history.record_outbound(session=s, conversation=s.get(Conversation, conversation.id), batch_id="b-menu",
+                                replies=[m.Reply(text="Menu", cards=(card,),
+                                                 choices=(m.Choice("Bisa bayar pakai QRIS?", data="faq:9"),))])
+    hooks.line(line_event("postback", USER, postback={"data": "order:add:3"}))
+    hooks.line(line_event("postback", USER, postback={"data": "faq:9"}))
+    hooks.line(line_event("postback", USER, postback={"data": "bc:1::0"}))  # from no message we know
+    tapped = rows(session, Message.type == "postback")
+    assert [row.text for row in tapped] == ["Pesan 1 · Kopi Susu Aren · Rp25.000", "Bisa bayar pakai QRIS?", None]
+    assert [row.payload["postback_data"] for row in tapped] == ["order:add:3", "faq:9", "bc:1::0"]
 
 
 def test_location_is_kept_on_the_contact(hooks, session):
@@ -242,8 +261,18 @@ def test_telegram_callback_query_is_answered_and_routed(hooks, session, fake_tel
     hooks.telegram(tg_update("callback_query"))
     assert len(fake_telegram.calls("answerCallbackQuery")) == 1
     postback = rows(session, Message.type == "postback")[0]
-    assert postback.text == "menu:book:2025-01-01"
+    assert postback.text == "Book" and postback.payload["postback_data"] == "menu:book:2025-01-01"
     assert len(fake_telegram.calls("sendMessage")) == 1
+
+
+def test_a_telegram_say_this_button_arrives_as_typed_text(hooks, session, fake_telegram):
+    update = tg_update("callback_query")
+    update["callback_query"]["data"] = "text:Sudah cukup"
+    hooks.telegram(update)
+    assert len(fake_telegram.calls("answerCallbackQuery")) == 1
+    assert rows(session, Message.type == "postback") == []
+    typed, = rows(session, Message.direction == "in")
+    assert typed.type == "text" and typed.text == "Sudah cukup"
 
 
 def test_telegram_group_answers_only_when_addressed(hooks, session, fake_telegram):

@@ -85,6 +85,8 @@ def test_scheduled_campaign_pause_resume_cancel(client, auth, spec, runtime, fak
     ({"name": "x", "message": {"text": "hi"}, "send_at": "2001-01-01T00:00:00Z"}, "send_at"),
     ({"name": "x", "message": {"text": "hi"}, "segment_id": 12345}, "segment_id"),
     ({"name": "x", "message": {"text": "hi", "buttons": [{"label": "a"}]}}, "message.buttons[0]"),
+    ({"name": "x", "message": {"text": "hi", "buttons": [{"label": "🛒 Pesan sekarang juga ya", "text": "pesan"}]}},
+     "message.buttons[0].label"),  # over LINE's 20: refused, never cut mid-word
     ({"name": "x", "message": {"text": "hi"}, "rules": {"field": "tag", "op": "gt", "value": 1}}, "rules"),
     ({"name": "x", "message": {"text": "hi"}, "timezone": "Mars/Olympus"}, "timezone"),
     ({"name": "x"}, "message"),
@@ -141,7 +143,7 @@ def test_berhenti_in_chat_opts_out_with_a_confirmation_and_mulai_opts_back_in(cl
     hooks = Webhooks(client)
     user = 9_100_000_000_077
     hooks.telegram(tg_text("berhenti", user_id=user))
-    assert "tidak akan menerima pesan promo lagi di Telegram" in fake_telegram.texts_to(user)[-1]
+    assert "tidak akan menerima pesan promo lagi di chat ini" in fake_telegram.texts_to(user)[-1]
     with session_scope(runtime.engine) as session:
         row = session.execute(select(ChannelConsent)).scalar_one()
         assert row.opted_out and row.channel == "telegram"

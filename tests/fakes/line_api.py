@@ -284,12 +284,18 @@ class FakeLine(FakeServer):
                     elif len(text) > 5000:
                         details.append({"message": "Length must be between 0 and 5000",
                                         "property": f"{prop}.text"})
+                if msg["type"] == "flex":
+                    details.extend(_flex_errors(msg, prop))
                 qr = msg.get("quickReply")
                 if qr is not None:
                     items = qr.get("items") if isinstance(qr, dict) else None
                     if not isinstance(items, list) or not 1 <= len(items) <= 13:
                         details.append({"message": "Size must be between 1 and 13",
                                         "property": f"{prop}.quickReply.items"})
+                    else:
+                        for j, item in enumerate(items):
+                            details.extend(_label_errors((item or {}).get("action"),
+                                                         f"{prop}.quickReply.items[{j}].action", QUICK_REPLY_LABEL))
         if details:
             return _err(400, f"The request body has {len(details)} error(s)", details)
         return None
@@ -418,3 +424,44 @@ class FakeLine(FakeServer):
         """Set the recipients of broadcast and narrowcast."""
         with self.lock:
             self.followers = list(user_ids)
+
+
+QUICK_REPLY_LABEL, FLEX_BUTTON_LABEL, MAX_BUBBLES = 20, 40, 12
+
+
+def _label_width(label: str) -> int:
+    return len(label.encode("utf-16-le")) // 2  # counted as the strictest reading of LINE's limit
+
+
+def _label_errors(action: Any, prop: str, limit: int) -> list[dict]:
+    """An action without a label, or with one over `limit` characters."""
+    label = action.get("label") if isinstance(action, dict) else None
+    if action is None or (isinstance(action, dict) and action.get("type") == "location" and label is None):
+        return []
+    if not isinstance(label, str) or not label:
+        return [{"message": "must be specified", "property": f"{prop}.label"}]
+    if _label_width(label) > limit:
+        return [{"message": f"Length must be between 0 and {limit}", "property": f"{prop}.label"}]
+    return []
+
+
+def _flex_errors(msg: dict, prop: str) -> list[dict]:
+    """A flex message's altText, container type, bubble count and button labels."""
+    errors = []
+    if not msg.get("altText"):
+        errors.append({"message": "must be specified", "property": f"{prop}.altText"})
+    contents = msg.get("contents") or {}
+    bubbles = [contents] if contents.get("type") == "bubble" else contents.get("contents")
+    if contents.get("type") not in ("bubble", "carousel") or not isinstance(bubbles, list) \
+            or not 1 <= len(bubbles) <= MAX_BUBBLES:
+        return errors + [{"message": "invalid flex container", "property": f"{prop}.contents"}]
+    for i, bubble in enumerate(bubbles):
+        if (bubble or {}).get("type") != "bubble":
+            errors.append({"message": "must be bubble", "property": f"{prop}.contents.contents[{i}].type"})
+            continue
+        footer = (bubble.get("footer") or {}).get("contents") or []
+        for j, part in enumerate(footer):
+            if (part or {}).get("type") == "button":
+                errors.extend(_label_errors(part.get("action"), f"{prop}.contents.contents[{i}].footer.contents[{j}]"
+                                                                 ".action", FLEX_BUTTON_LABEL))
+    return errors

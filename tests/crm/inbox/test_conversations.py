@@ -206,8 +206,9 @@ def test_the_timeline_shows_every_kind_of_event(agent, webhooks, session, fake_l
     conversation = session.exec(select(Conversation).where(Conversation.external_chat_id == user)).one()
     page = agent.get(f"/inbox/c/{conversation.id}").get_data(as_text=True)
     for expected in ("Pelanggan mengikuti akun", "Stiker", "Kantor", "-6.20000, 106.80000", "openstreetmap.org",
-                     f"/inbox/media/", "intent=promotion", "Pelanggan memblokir akun", "from-bot"):
+                     f"/inbox/media/", "Menekan tombol: <strong>🎁 Promo</strong>", "Pelanggan memblokir akun", "from-bot"):
         assert expected in page, expected
+    assert "intent=promotion" not in page  # staff read the button, never its data
     image = session.exec(select(Message).where(Message.type == "image")).one()
     media = agent.get(f"/inbox/media/{image.id}")
     assert media.status_code == 200 and media.mimetype == "image/png"
