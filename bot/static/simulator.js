@@ -29,6 +29,8 @@
 
   async function send(payload) {
     $("status").textContent = "";
+    followEnd = true;  // whoever writes wants to see the answer
+    scrollToEnd();
     const eventId = Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
     const body = Object.assign({ user, name: $("name").value, language: $("language").value, style: $("style").value,
                                  event_id: eventId }, payload);
@@ -51,7 +53,6 @@
       $("status").textContent = "Server sibuk, mengirim ulang… / Server busy, sending again…";
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
-    followEnd = true;
     setTimeout(poll, 150);
   }
 
@@ -106,13 +107,23 @@
       img.alt = "image";
       li.appendChild(img);
     }
+    // Cards side by side, scrolled sideways, as a LINE carousel shows them.
+    const cards = document.createElement("div");
+    cards.className = "cards";
     (reply.cards || []).forEach((card) => {
       const div = document.createElement("div");
-      div.className = "buttons";
-      div.appendChild(document.createTextNode(card.title + (card.subtitle ? " — " + card.subtitle : "")));
-      (card.buttons || []).forEach((c) => div.appendChild(button(c)));
-      li.appendChild(div);
+      div.className = "card";
+      const title = document.createElement("strong");
+      title.textContent = card.title;
+      div.appendChild(title);
+      if (card.subtitle) { div.appendChild(document.createTextNode("\n" + card.subtitle)); }
+      const buttons = document.createElement("div");
+      buttons.className = "buttons";
+      (card.buttons || []).forEach((c) => buttons.appendChild(button(c)));
+      div.appendChild(buttons);
+      cards.appendChild(div);
     });
+    if (cards.childElementCount) { li.classList.add("carousel"); li.appendChild(cards); }
     if (item.direction === "out") {
       const meta = document.createElement("span");
       meta.className = "meta";
@@ -137,8 +148,8 @@
     const asked = user;  // "New customer" during the poll: its answer belongs to the old one
     try {
       const res = await fetch("api/messages?user=" + encodeURIComponent(asked) + "&after=" + lastId);
-      if (res.ok && asked === user) {
-        const data = await res.json();
+      const data = res.ok ? await res.json() : null;
+      if (data && asked === user) {
         const fresh = data.items.filter((item) => !shown.has(item.id));
         fresh.forEach((item) => { shown.add(item.id); render(item); lastId = Math.max(lastId, item.id); });
         if (fresh.length && followEnd) { scrollToEnd(); }
