@@ -83,13 +83,12 @@ def customer(client, fake_line, shop) -> Customer:
 
 
 def place_order(customer: Customer) -> None:
+    """A typed delivery order, each question answered in words, confirmed with the button."""
     replies = customer.says("kak mau pesen es kopi susu 2 ya, anter ke kantor di jl sudirman 21")
-    assert "2× Es Kopi Susu" in texts(replies)
-    if "order:confirm" not in postbacks(replies):
-        replies = customer.taps("order:fulfil:delivery")
-        if "order:confirm" not in postbacks(replies):
-            replies = customer.says("Jl. Sudirman No. 21, Jakarta")
-    assert "order:confirm" in postbacks(replies)
+    assert "Nomor HP" in texts(replies)  # the items and a usable address are taken: the phone is next
+    assert "bayar" in texts(customer.says("0812 3456 7890")).lower()
+    replies = customer.says("qris")
+    assert "2× Es Kopi Susu" in texts(replies) and "order:confirm" in postbacks(replies)
     placed = customer.taps("order:confirm")
     assert "#10001" in texts(placed)
 
@@ -97,7 +96,8 @@ def place_order(customer: Customer) -> None:
 def test_an_order_is_started_carted_and_placed(customer, session, client, api_token):
     place_order(customer)
     order = session.exec(select(Order)).one()
-    assert order.number == "10001" and order.total == 50_000 and order.status == "new"
+    assert order.number == "10001" and order.subtotal == 50_000 and order.status == "new"
+    assert order.delivery_fee > 0 and order.total == order.subtotal + order.delivery_fee  # under the free threshold
     body = client.get("/api/v1/orders", headers={"Authorization": f"Bearer {api_token}"}).get_json()
     assert body["items"][0]["items"] == [{"product": "Es Kopi Susu", "variant": None, "quantity": 2, "price": 25_000,
                                        "note": None}]
@@ -153,7 +153,12 @@ def test_location_in_the_ocean_gets_a_polite_answer(customer):
     assert "Maaf" in texts(replies) and "25 km" in texts(replies)
 
 
-def test_handoff_makes_the_bot_silent_until_resolved(customer, session, fake_line):
+def test_handoff_makes_the_bot_silent_until_resolved(customer, session, fake_line, runtime):
+    from crm.shop_settings import save_settings
+
+    with session_scope(runtime.engine) as s:  # staff on duty whatever the clock says
+        save_settings(s, {"staff_hours": {day: [["00:00", "24:00"]] for day in
+                                          ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}})
     replies = customer.says("mau ngomong sama admin dong")
     assert "admin" in texts(replies).lower()
     conversation = session.exec(select(Conversation)).one()
@@ -261,7 +266,8 @@ def test_stock_is_taken_and_returned_on_cancel(customer, session, client, api_to
     customer.says("mau pesan croissant 2")
     customer.taps("order:fulfil:pickup")
     store_tap = next(d for d in postbacks(customer.taps("order:fulfil:pickup")) if d.startswith("order:store:"))
-    customer.taps(store_tap)
+    assert "order:pay:qris" in postbacks(customer.taps(store_tap))
+    customer.taps("order:pay:qris")
     customer.taps("order:confirm")
     croissant = session.exec(select(Product).where(Product.sku == "MKN-CRO")).one()
     assert croissant.stock == 13

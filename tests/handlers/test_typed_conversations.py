@@ -1,0 +1,162 @@
+"""Typed conversations through the real pipeline: answers in words, changes, digressions, handoffs, language."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from core.db import session_scope, utcnow
+from crm.complaints import Complaint
+from crm.models import Conversation
+from crm.orders import Order
+from crm.shop_settings import save_settings
+from tests.handlers.test_conversations import Customer, postbacks, shop, texts  # noqa: F401
+
+ALL_DAY = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+NEVER = {day: [] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+
+@pytest.fixture
+def customer(client, fake_line, shop) -> Customer:  # noqa: F811
+    return Customer(client, fake_line)
+
+
+def _staff_hours(runtime, hours: dict) -> None:
+    with session_scope(runtime.engine) as session:
+        save_settings(session, {"staff_hours": hours})
+
+
+def _order(session) -> Order:
+    session.expire_all()
+    return session.exec(select(Order)).one()
+
+
+def test_a_typed_order_is_confirmed_by_a_typed_yes(customer, session, client, auth):
+    customer.says("kak mau pesen kopsus 2 sama croissant 1 ya")
+    replies = customer.says("ambil sendiri aja di blok m")
+    assert "bayar" in texts(replies).lower()  # store and fulfilment taken from the words: payment is next
+    customer.says("qris")
+    summary = texts(customer.says("eh ga jadi croissantnya"))
+    assert "dihapus" in summary and "× Croissant" not in summary and "2× Es Kopi Susu" in summary
+    placed = customer.says("iya")
+    assert "#10001" in texts(placed)
+    body = client.get(f"/api/v1/orders/{_order(session).id}", headers=auth).get_json()
+    assert body["fulfilment"] == "pickup" and body["payment_method"] == "qris" and body["address"] is None
+    assert [(i["product"], i["quantity"]) for i in body["items"]] == [("Es Kopi Susu", 2)]
+    assert body["subtotal"] == body["total"] == 50_000 and body["delivery_fee"] == 0
+
+
+def test_a_delivery_needs_a_usable_address_and_a_phone(customer, session):
+    customer.says("I'd like to order 2 iced coffee with milk and a croissant, deliver to my office")
+    replies = texts(customer.says("cod"))
+    assert "street" in replies or "location" in replies  # "my office" is not an address: asked again, in English
+    replies = texts(customer.says("Jl. Sudirman No. 21, Jakarta"))
+    assert "phone" in replies
+    summary = texts(customer.says("0812-3456-7890"))
+    assert "2× Iced Milk Coffee" in summary and "1× Butter Croissant" in summary and "+6281234567890" in summary
+    customer.says("yes")
+    order = _order(session)
+    assert (order.fulfilment, order.phone, order.payment_method) == ("delivery", "+6281234567890", "cod")
+    assert "Sudirman" in order.address and order.subtotal == 78_000 and order.total == 78_000 + order.delivery_fee
+
+
+def test_a_question_in_the_middle_is_answered_and_the_order_goes_on(customer, session):
+    customer.says("mau es kopi susu 3")
+    replies = customer.says("bisa bayar pake qris ga?")
+    words = texts(replies)
+    assert "QRIS" in words and "3× Es Kopi Susu" in words  # the answer, then the order where it was
+    assert "order:fulfil:pickup" in postbacks(replies)
+
+
+def test_only_batal_semua_drops_the_order(customer, session):
+    customer.says("mau latte 2 sama matcha 1")
+    assert "× Matcha" not in texts(customer.says("matchanya ga jadi"))
+    assert "dibatalkan" in texts(customer.says("batal semua"))
+    conversation = session.exec(select(Conversation)).one()
+    session.refresh(conversation)
+    assert "order" not in conversation.state
+    assert session.exec(select(Order)).first() is None
+
+
+def test_a_product_not_on_the_menu_is_said_never_dropped_silently(customer):
+    words = texts(customer.says("pesen burger 1 sama americano 2"))
+    assert "burger" in words and "tidak ada di menu" in words and "2× Americano" in words
+
+
+def test_a_typed_yes_cancels_an_existing_order(customer, session):
+    customer.says("mau americano 2, ambil di menteng, bayar qris")
+    customer.says("iya")
+    order = _order(session)
+    assert f"#{order.number}" in texts(customer.says("batalin pesanan aku dong"))
+    customer.says("iya")
+    assert _order(session).status == "cancelled"
+
+
+def test_a_complaint_is_about_the_order_still_going_not_the_cancelled_one(customer, session):
+    customer.says("mau americano 2, ambil di menteng, bayar qris")
+    customer.says("iya")
+    first = _order(session)
+    customer.says("mau latte 2, ambil di menteng, bayar qris")
+    customer.says("iya")
+    customer.says("batalin pesanan aku dong")
+    customer.says("iya")
+    customer.says("kopinya basi banget, kecewa parah")
+    complaint = session.exec(select(Complaint)).one()
+    assert complaint.order_id == first.id
+
+
+def test_a_handoff_on_duty_goes_quiet_then_the_bot_says_staff_are_late(customer, session, runtime, fake_line):
+    from bot.clock import give_back_unanswered
+
+    _staff_hours(runtime, ALL_DAY)
+    assert "beberapa menit" in texts(customer.says("mau ngomong sama admin dong"))
+    assert customer.says("halo?") == []  # staff have it for now
+    with session_scope(runtime.engine) as s:
+        conversation = s.exec(select(Conversation)).one()
+        conversation.handoff_until = utcnow() - timedelta(seconds=1)
+        s.add(conversation)
+    assert give_back_unanswered() == 1 and give_back_unanswered() == 0
+    pushed = fake_line.calls("/v2/bot/message/push")
+    assert pushed and "admin belum sempat membalas" in pushed[-1].json["messages"][0]["text"]
+    conversation = session.exec(select(Conversation)).one()
+    session.refresh(conversation)
+    assert conversation.bot_active and conversation.status == "open"  # still flagged for staff
+    assert customer.says("mau pesan americano") != []
+
+
+def test_a_handoff_nobody_answers_is_said_on_the_next_message_too(customer, runtime):
+    _staff_hours(runtime, ALL_DAY)
+    customer.says("mau ngomong sama admin dong")
+    with session_scope(runtime.engine) as s:
+        conversation = s.exec(select(Conversation)).one()
+        conversation.handoff_until = utcnow() - timedelta(seconds=1)
+        s.add(conversation)
+    assert "admin belum sempat membalas" in texts(customer.says("halo, ada orang?"))
+
+
+def test_off_duty_the_bot_says_when_staff_answer_and_keeps_helping(customer, session, runtime):
+    _staff_hours(runtime, {**NEVER, "mon": [["08:00", "17:00"]]})
+    words = texts(customer.says("mau ngomong sama admin dong"))
+    assert "tidak bertugas" in words
+    conversation = session.exec(select(Conversation)).one()
+    assert conversation.bot_active and conversation.handoff_at is not None
+    assert "Americano" in texts(customer.says("mau pesan americano 1"))
+
+
+@pytest.mark.parametrize("first, then, language", [
+    ("hello, what time do you close?", "ok", "en"),
+    ("halo kak, jam berapa tutup?", "stop", "id"),
+])
+def test_one_language_per_reply_and_ambiguous_words_keep_it(customer, first, then, language):
+    customer.says(first)
+    words = texts(customer.says(then))
+    indonesian = any(word in words.split() for word in ("kak", "Aku", "aku", "kamu", "Kamu", "kakak"))
+    assert indonesian == (language == "id"), words
+    assert "LINE" not in words and "Telegram" not in words
+
+
+def test_an_english_customer_saying_hello_gets_english(customer):
+    words = texts(customer.says("hello"))
+    assert "Hi" in words or "Welcome" in words or "help" in words
