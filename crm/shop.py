@@ -123,7 +123,7 @@ class ShopView:
         return stores.nearest_stores(session=self._session, lat=lat, lon=lon, k=k, max_km=max_km, at=now, tz=self.tz)
 
     def nearest_store_km(self, lat: float, lon: float) -> tuple[stores.Store, float] | None:
-        """The nearest active store and its distance in km, however far (None without stores; ValueError on bad lat/lon)."""
+        """The nearest active store and its km, however far (None without stores; ValueError on bad lat/lon)."""
         hits = stores.nearest_stores(session=self._session, lat=lat, lon=lon, k=1, max_km=None, tz=self.tz)
         return (hits[0].store, hits[0].km) if hits else None
 

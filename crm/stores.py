@@ -135,7 +135,10 @@ def hours_open_at(hours: dict[str, Any] | None, when: datetime | None = None, tz
 
 def next_hours_opening(hours: dict[str, Any] | None, after: datetime | None = None,
                        tz: ZoneInfo = JAKARTA) -> datetime | None:
-    """The next start of a window of `hours` strictly after `after` (local time in `tz`), None if none within a week."""
+    """The next start of a window of `hours` strictly after `after` (aware, in `tz`); None if none within a week.
+
+    Windows that touch are one stretch, so hours that never close have no next start either.
+    """
     local, spans = _local_spans(hours, after, tz)
     return next((opens for opens, _ in spans if opens > local), None)
 
@@ -146,7 +149,7 @@ def store_open_at(store: Store, when: datetime | None = None, tz: ZoneInfo = JAK
 
 
 def next_store_opening(store: Store, after: datetime | None = None, tz: ZoneInfo = JAKARTA) -> datetime | None:
-    """When the store next opens after `after` (a pre-order's time), None when it has no hours within a week."""
+    """When the store next opens after `after` (a pre-order's time); None when it opens on no day of the next week."""
     return next_hours_opening(store.opening_hours, after, tz)
 
 
