@@ -285,7 +285,8 @@ class OrderHandler:
         top = ctx.analysis.intent if ctx.analysis is not None else None
         if top in ("complaint", "order_status", "cancel_order") and all(c.quantity is None for c in r.items):
             return False  # "td aku pesen kopsus, statusnya?" names a product of a past order
-        return ctx.wants("order") or bool(r.items)
+        # A product named only vaguely ("kopi", "coffee beans") in a message that is not an order starts none.
+        return ctx.wants("order") or any(c.product_id is not None for c in r.items)
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Apply what the customer said or tapped, then ask the next thing (or place the order)."""
@@ -316,7 +317,8 @@ class OrderHandler:
         if ambiguous is not None:
             ctx.state["pending"] = ambiguous
             return Answer([self._which(ctx, ambiguous, said)])
-        if pending == "confirm" and r.yes and not changed and not said and flow.missing(ctx, order) is None:
+        agreed = r.yes or r.done_adding  # "that's it, thanks" to the summary agrees to it
+        if pending == "confirm" and agreed and not changed and not said and flow.missing(ctx, order) is None:
             return _place(ctx, order)
         if pending == "confirm" and r.no and not changed:
             return Answer([m.Reply(text=ctx.say("what_to_change"),

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from core.db import session_scope, utcnow
 from crm import complaints as complaint_data
 from crm import orders as order_data
+from crm import stores as store_data
 from crm.ids import id_arg
 from crm.inbox import customer_data, data, shop_data
 from crm.inbox.auth import current_staff, permission_required
@@ -36,7 +37,9 @@ def orders():
     size = settings().inbox.page_size
     with Session(engine()) as db:
         rows, items, counts = shop_data.list_orders(session=db, status=status, q=q, limit=size, offset=_page() * size)
+        store_names = {store.id: store.name for store in store_data.list_stores(session=db)}
         return render_template("inbox/orders.html", rows=rows, items=items, counts=counts, status=status, q=q,
+                               store_names=store_names,
                                statuses=order_data.STATUSES, transitions=order_data.TRANSITIONS, page=_page())
 
 

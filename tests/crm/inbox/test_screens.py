@@ -91,6 +91,21 @@ def test_order_status_change_notifies_the_customer_and_schedules_a_follow_up(age
     assert events[-1].by == f"staff:{staff['agent']}"
 
 
+def test_the_orders_screen_shows_how_it_is_delivered_and_paid(agent, runtime, line_chat):
+    conversation_id, contact_id = line_chat
+    with session_scope(runtime.engine) as s:
+        product = order_data.Product(sku="T-LAT", name="Latte", price=30_000)
+        s.add(product)
+        s.flush()
+        order_data.place_order(session=s, contact_id=contact_id, conversation_id=conversation_id, channel="line",
+                               lines=[order_data.CartLine(product.id, 2, note="less sugar")],
+                               address="Jl. Melati No. 1", phone="+6281234567890", payment_method="qris",
+                               delivery_fee=8_000, note="titip satpam")
+    page = agent.get("/inbox/orders").get_data(as_text=True)
+    for shown in ("less sugar", "Jl. Melati No. 1", "+6281234567890", "qris", "Rp8.000", "titip satpam"):
+        assert shown in page
+
+
 def test_an_impossible_order_transition_is_a_clear_409(agent, order, session):
     order_id, _ = order
     response = agent.post(f"/inbox/orders/{order_id}/status", {"status": "delivered"})
