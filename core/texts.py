@@ -101,6 +101,7 @@ CHAT = Catalog("chat", {
                         "en": "\"{address}\" is not enough for the courier 🙏 Please type the street and number "
                               "(or building/complex), or share your location 📍"},
     "ask_time": {"id": "Jam berapa kak?", "en": "At what time?"},
+    "time_passed": {"id": "Jam itu sudah lewat kak.", "en": "That time has already passed."},
     "ask_payment": {"id": "Mau bayar pakai apa kak?", "en": "How would you like to pay?"},
     "payment_not_here": {"id": "{method} tidak bisa untuk pesanan ini kak.", "en": "{method} isn't available for this order."},
     "below_minimum": {"id": "Minimal pesanan antar {minimum} kak (sekarang {amount}). Mau tambah menu lagi, atau "

@@ -9,6 +9,7 @@ summary confirms, "ga jadi croissantnya" removes that line only. Buttons post
 from __future__ import annotations
 
 import copy
+from datetime import date, datetime
 from rapidfuzz import fuzz, process
 
 from core import messages as m
@@ -199,8 +200,16 @@ def _change_details(ctx: Context, order: dict, r: OrderText) -> list[str]:
             method = next((p for p in ctx.data.settings().payment_methods if p.code == r.payment), None)
             label = flow.payment_label(method, ctx.language) if method else r.payment
             said.append(ctx.say("payment_not_here", method=label))
-    if r.when:
-        order["when"] = r.when.isoformat()
+    when = r.when
+    if when and order.get("day") and when.date().isoformat() != order["day"] and not r.day:
+        # "besok" then "jam 8": the time on the day said before
+        when = datetime.combine(date.fromisoformat(order["day"]), when.timetz())
+    if when and when < ctx.now:
+        said.append(ctx.say("time_passed"))  # "hari ini jam 8" at ten: asked again, not guessed
+        order["day"] = when.date().isoformat()
+        order.pop("when", None)
+    elif when:
+        order["when"] = when.isoformat()
         order.pop("day", None)
     elif r.day:
         order["day"] = r.day.isoformat()  # "besok": the time is asked next
