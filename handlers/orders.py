@@ -9,6 +9,7 @@ summary confirms, "ga jadi croissantnya" removes that line only. Buttons post
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from datetime import date, datetime
 from rapidfuzz import fuzz, process
 
@@ -145,7 +146,11 @@ def _set(ctx: Context, order: dict, product_id: int, quantity: int | None, note:
 def _change_items(ctx: Context, order: dict, r: OrderText) -> tuple[list[str], dict | None]:
     """Apply the item changes; returns what to tell the customer and an ambiguous mention to ask about."""
     said, ambiguous = [], None
+    asked = ctx.state.get("pending") or {}
     for change in r.items:
+        if asked.get("slot") == "which" and change.product_id in asked["candidates"] and change.quantity is None:
+            # "kopi 2" → "which?" → "yang susu": the quantity and note said before go with the answer
+            change = replace(change, quantity=asked.get("qty"), note=change.note or asked.get("note"))
         if change.product_id is None:
             if change.candidates and ambiguous is None:
                 ambiguous = {"slot": "which", "candidates": list(change.candidates), "qty": change.quantity,

@@ -160,3 +160,9 @@ def test_one_language_per_reply_and_ambiguous_words_keep_it(customer, first, the
 def test_an_english_customer_saying_hello_gets_english(customer):
     words = texts(customer.says("hello"))
     assert "Hi" in words or "Welcome" in words or "help" in words
+
+
+def test_which_one_is_answered_in_words_and_keeps_the_quantity(customer):
+    replies = customer.says("mau kopi 2 dong")
+    assert len([d for d in postbacks(replies) if d.startswith("order:pick:")]) >= 2  # real alternatives, not one
+    assert "2× Americano" in texts(customer.says("americano aja"))
