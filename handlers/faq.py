@@ -30,10 +30,11 @@ class FaqHandler:
             return (inbound.postback_data or "").startswith("faq:") or ctx.requested_intent == "faq"
         if inbound.message_type != "text":
             return False
-        # A question the intents do not cover ("ada lowongan?") is looked up too, then clarified or handed over.
-        other_question = ctx.analysis is not None and ctx.analysis.intent == "other" and \
-            looks_like_question(inbound.text or "")
-        return ctx.wants("faq") or other_question
+        # A question the intents do not cover ("ada lowongan?") or the NLU is unsure of is looked up too,
+        # then clarified or handed over.
+        unplaced_question = ctx.analysis is not None and (ctx.analysis.intent == "other" or not ctx.confident) \
+            and looks_like_question(inbound.text or "")
+        return ctx.wants("faq") or unplaced_question
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """The answer, or a clarifying question with suggestions, or a handoff."""

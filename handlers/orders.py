@@ -297,8 +297,11 @@ class OrderHandler:
         if intent in ("complaint", "order_status", "cancel_order", "human_handoff"):
             return False
         top = ctx.analysis.intent if ctx.analysis is not None else None
-        if top in ("complaint", "order_status", "cancel_order") and all(c.quantity is None for c in r.items):
+        no_quantity = all(c.quantity is None for c in r.items)
+        if top in ("complaint", "order_status", "cancel_order") and no_quantity:
             return False  # "td aku pesen kopsus, statusnya?" names a product of a past order
+        if looks_like_question(inbound.text or "") and no_quantity and not ctx.wants("order"):
+            return False  # "how many calories in a matcha latte?" asks, it does not order
         # A product named only vaguely ("kopi", "coffee beans") in a message that is not an order starts none.
         return ctx.wants("order") or any(c.product_id is not None for c in r.items)
 
