@@ -22,7 +22,7 @@ from broadcasts.models import Campaign
 from core import messages as m
 from core.db import utcnow
 from core.runtime import Runtime
-from crm import complaints, history, orders, shop, staff_links
+from crm import complaints, history, orders, shop, shop_settings, staff_links
 from crm.models import Contact, Conversation, Message
 from handlers import effects as fx
 from handlers.base import Context
@@ -121,15 +121,9 @@ def decide(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.
         return Decision([], (), ctx.intent, label, None, last_intent, False, now)
     answer = rt.router.route(inbound, ctx)
     replies = answer.replies
-    if handoff_over and not _staff_answered(conversation):
+    if handoff_over and history.staff_asked_for(conversation):
         replies = [m.Reply(text=ctx.say("staff_late")), *replies]
     return Decision(replies, answer.effects, ctx.intent, _label(message, ctx), ctx.state, None, handoff_over, now)
-
-
-def _staff_answered(conversation: Conversation) -> bool:
-    """True when staff replied since the bot last handed the chat over."""
-    return conversation.handoff_at is not None and conversation.first_response_at is not None \
-        and conversation.first_response_at >= conversation.handoff_at
 
 
 def apply(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.Recorded, decision: Decision,
@@ -182,6 +176,8 @@ def _label(message: Message | None, ctx: Context) -> tuple[str, float | None] | 
         return None
     analysis = ctx.analysis
     intent = analysis.intent if analysis else (ctx.requested_intent or ctx.intent)
+    if ctx.intent == "order" and analysis is not None:
+        return "order", None  # an answer to the order's question ("qris", "ga jadi croissantnya") is about the order
     if intent is None:
         return None
     return intent, round(analysis.confidence, 4) if analysis else None
@@ -246,7 +242,10 @@ def _place_order(at: _Target, effect: fx.PlaceOrder) -> list[m.Reply]:
                                    delivery_fee=effect.delivery_fee, lat=effect.lat, lon=effect.lon)
     except orders.OrderError as exc:
         raise EffectRefused(f"order refused: {exc.code}") from exc
-    return [placed_reply(order, effect.language)]
+    shop.remember_contact_details(session=at.session, contact=at.recorded.contact, phone=effect.phone,
+                                  address=effect.address if effect.lat is None else None)
+    method = shop_settings.load_settings(at.session).payment_method(order.payment_method)
+    return [placed_reply(order, effect.language, method.how_to_pay(effect.language) if method else None)]
 
 
 def _cancel_order(at: _Target, effect: fx.CancelOrder) -> list[m.Reply]:

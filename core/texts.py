@@ -62,6 +62,8 @@ CHAT = Catalog("chat", {
     "confirm": {"id": "Cek pesanan dulu ya kak:\n{cart}\n{fulfilment}\nTotal: {total}\n\nSudah benar?",
                 "en": "Please check your order:\n{cart}\n{fulfilment}\nTotal: {total}\n\nIs this right?"},
     "deliver_to": {"id": "🛵 Diantar ke: {address}", "en": "🛵 Deliver to: {address}"},
+    "deliver_from": {"id": "🏪 Dari: {store}", "en": "🏪 From: {store}"},
+    "got_items": {"id": "Siap, dicatat:\n{cart}", "en": "Got it:\n{cart}"},
     "pickup_at": {"id": "🏪 Ambil di: {store}", "en": "🏪 Pick up at: {store}"},
     "placed": {"id": "Pesanan #{number} sudah kami terima 🎉 Total {total}. Kami kabari lagi kalau pesanan dikonfirmasi ya!",
                "en": "Order #{number} received 🎉 Total {total}. We'll let you know when it's confirmed!"},
@@ -112,9 +114,9 @@ CHAT = Catalog("chat", {
                             "ambil sendiri, atau kirim alamat lain?",
                      "en": "Sorry, that address is more than {km} km from our stores, so we can't deliver there 🙏 "
                            "Pick up instead, or send another address?"},
-    "summary": {"id": "Cek pesanan dulu ya kak:\n{cart}\n{money}\nTotal: {total}\n{details}\n\nSudah benar? "
+    "summary": {"id": "Cek pesanan dulu ya kak:\n{cart}\n{money}Total: {total}\n{details}\n\nSudah benar? "
                       "Ketik \"iya\" untuk pesan, atau tulis yang mau diubah.",
-                "en": "Please check your order:\n{cart}\n{money}\nTotal: {total}\n{details}\n\nIs this right? "
+                "en": "Please check your order:\n{cart}\n{money}Total: {total}\n{details}\n\nIs this right? "
                       "Type \"yes\" to order, or tell me what to change."},
     "subtotal": {"id": "Subtotal: {amount}", "en": "Subtotal: {amount}"},
     "fee_line": {"id": "Ongkir: {amount}", "en": "Delivery: {amount}"},

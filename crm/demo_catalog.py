@@ -53,9 +53,19 @@ STORES = [
 
 SETTINGS = {
     "payment_methods": [
-        {"code": "qris", "label": "QRIS", "label_en": "QRIS"},
-        {"code": "transfer", "label": "Transfer bank", "label_en": "Bank transfer"},
-        {"code": "cod", "label": "COD / bayar di kasir", "label_en": "Cash / COD"},
+        {"code": "qris", "label": "QRIS", "label_en": "QRIS",
+         "instructions": "Kode QRIS kami kirim di chat ini begitu pesanan dikonfirmasi; bisa dibayar pakai "
+                         "GoPay, OVO, DANA, ShopeePay atau m-banking.",
+         "instructions_en": "We send the QRIS code in this chat once the order is confirmed; pay with GoPay, "
+                            "OVO, DANA, ShopeePay or mobile banking."},
+        {"code": "transfer", "label": "Transfer bank", "label_en": "Bank transfer",
+         "instructions": "Transfer ke BCA 123-456-7890 a.n. PT Sapa Kopi Nusantara, lalu kirim foto bukti "
+                         "transfernya di chat ini ya.",
+         "instructions_en": "Transfer to BCA 123-456-7890 (PT Sapa Kopi Nusantara), then send a photo of the "
+                            "receipt in this chat."},
+        {"code": "cod", "label": "COD / bayar di kasir", "label_en": "Cash / COD",
+         "instructions": "Bayar tunai saat pesanan diterima atau diambil.",
+         "instructions_en": "Pay in cash when you receive or collect the order."},
     ],
     "delivery": {"mode": "per_km", "base_fee": 8_000, "base_km": 3, "per_km": 2_500, "free_above": 150_000,
                  "min_order": 30_000, "max_km": 25},

@@ -240,14 +240,22 @@ def record_outbound(*, session: Session, conversation: Conversation, replies: li
     conversation.last_message_at = conversation.updated_at = now
     if intent:
         conversation.last_intent = intent
-    # The customer stops waiting when staff answer, or the bot does while it still handles the chat.
-    if sender == "staff" or (sender == "bot" and conversation.bot_active):
+    # The customer stops waiting when staff answer, or the bot does while it still handles the chat
+    # and nobody asked for staff (a handoff off duty stays waiting for staff while the bot helps).
+    if sender == "staff" or (sender == "bot" and conversation.bot_active and not staff_asked_for(conversation)):
         conversation.waiting_since = None
     if sender == "staff" and conversation.first_response_at is None:
         conversation.first_response_at = now
     session.add(conversation)
     session.flush()
     return rows
+
+
+def staff_asked_for(conversation: Conversation) -> bool:
+    """True when the bot handed the chat to staff in this open period and no staff member has answered since."""
+    handoff = conversation.handoff_at
+    return handoff is not None and (conversation.opened_at is None or handoff >= conversation.opened_at) and (
+        conversation.first_response_at is None or conversation.first_response_at < handoff)
 
 
 def notify_customer(*, session: Session, contact_id: int, conversation_id: int | None, words: Callable[[str], str],

@@ -181,7 +181,7 @@ def give_back_unanswered(*, session: Session, now: datetime, words: Callable[[st
                                                    Conversation.handoff_until <= now)).all()
     batches = []
     for conversation in late:
-        if conversation.first_response_at is not None and conversation.first_response_at >= conversation.handoff_at:
+        if not history.staff_asked_for(conversation):
             continue  # staff answered: the bot comes back silently when their own time runs out
         conversation.bot_active, conversation.handoff_until = True, None
         session.add(conversation)
@@ -191,6 +191,16 @@ def give_back_unanswered(*, session: Session, now: datetime, words: Callable[[st
         if batch_id:
             batches.append(batch_id)
     return batches
+
+
+def remember_contact_details(*, session: Session, contact: Contact | None, phone: str | None,
+                             address: str | None) -> None:
+    """Keep the phone and address an order gave on the customer's profile, where it has none yet."""
+    if contact is None:
+        return
+    contact.phone = contact.phone or phone
+    contact.address = contact.address or address
+    session.add(contact)
 
 
 def remember_location(*, session: Session, contact: Contact | None, lat: float, lon: float) -> None:

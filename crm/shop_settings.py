@@ -50,6 +50,13 @@ class PaymentMethod(BaseModel):
     label_en: Annotated[str, Field(min_length=1, max_length=60, pattern=r"\S")] | None = None
     fulfilment: Annotated[list[Literal["delivery", "pickup"]], Field(min_length=1, max_length=2)] = \
         ["delivery", "pickup"]
+    # How to pay, told to the customer once the order is placed (an account number, "we send the QR").
+    instructions: Annotated[str, Field(max_length=500)] | None = None
+    instructions_en: Annotated[str, Field(max_length=500)] | None = None
+
+    def how_to_pay(self, language: str) -> str | None:
+        """The instructions in `language` (Indonesian when there are no English ones)."""
+        return (self.instructions_en if language == "en" and self.instructions_en else self.instructions) or None
 
     @field_validator("fulfilment")
     @classmethod

@@ -8,6 +8,7 @@ from crm import shop_settings
 from handlers.base import Context
 from handlers.effects import Answer, HandOff
 from handlers.menu import menu_choices
+from handlers.order_flow import when_text
 
 UNSURE_INTENTS = 2  # how many guesses to offer as buttons
 
@@ -30,7 +31,7 @@ def hand_over(ctx: Context, reason: str, key: str = "handoff") -> Answer:
         return Answer([m.Reply(text=ctx.say(key) + " " + ctx.say("staff_on_duty", hours=_hours_text(ctx)))],
                       (HandOff(reason),))
     back = shop_settings.next_staff_time(settings, ctx.now, ctx.data.tz)
-    when = back.astimezone(ctx.data.tz).strftime("%d/%m %H:%M") if back else "-"
+    when = when_text(ctx, back) if back else "-"
     return Answer([m.Reply(text=ctx.say("staff_off_duty", when=when), choices=menu_choices(ctx.language)[:4])],
                   (HandOff(reason, quiet=False),))
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 from core import messages as m
-from core.texts import text
 from handlers.base import Context
 from handlers.effects import Answer, RecordClick, SetOptOut
 from handlers.menu import menu_choices
@@ -19,20 +18,10 @@ STOP = re.compile(r"^\s*/?(stop|berhenti|unsubscribe|unsub|stop promo|berhenti p
                   r"jangan kirim promo)\s*[.!]*\s*$", re.IGNORECASE)
 START = re.compile(r"^\s*/?(mulai|mulai promo|subscribe|langganan|langganan lagi|start promo)\s*[.!]*\s*$",
                    re.IGNORECASE)
-INDONESIAN = re.compile(r"berhenti|jangan|mulai|langganan", re.IGNORECASE)
 
 
 def _text_of(inbound: m.Inbound) -> str:
     return inbound.text or "" if inbound.message_type == "text" else ""
-
-
-def _language(said: str, ctx: Context) -> str:
-    """Indonesian for an Indonesian word; for "stop" or "subscribe", which Indonesians say too,
-    the customer's saved language (the NLU's guess from one word is noise)."""
-    if INDONESIAN.search(said):
-        return "id"
-    saved = (ctx.data.contact_language or "").lower() if ctx.data is not None else ""
-    return ("en" if saved.startswith("en") else "id") if saved else ctx.language
 
 
 class OptOutHandler:
@@ -54,7 +43,8 @@ class OptOutHandler:
         said = _text_of(inbound)
         out = bool(STOP.match(said))
         ctx.intent = "opt_out" if out else "opt_in"
-        return Answer([m.Reply(text=text("opted_out" if out else "opted_in", _language(said, ctx)))], (SetOptOut(out),))
+        # ctx.language is the message's, or the customer's last one for a word either language uses ("stop").
+        return Answer([m.Reply(text=ctx.say("opted_out" if out else "opted_in"))], (SetOptOut(out),))
 
 
 class CampaignButtonHandler:

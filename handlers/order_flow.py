@@ -277,6 +277,9 @@ def summary(ctx: Context, order: dict) -> m.Reply:
         details.append(ctx.say("deliver_to", address=where))
         if order.get("phone"):
             details.append(f"📞 {order['phone']}")
+        store, _km = origin(ctx, order)
+        if store is not None:
+            details.append(ctx.say("deliver_from", store=store.name))
     else:
         store = ctx.data.store(order["store_id"])
         details.append(ctx.say("pickup_at", store=store.name if store else "-"))
@@ -288,10 +291,11 @@ def summary(ctx: Context, order: dict) -> m.Reply:
         details.append(f"💳 {payment_label(method, lang)}")
     if order.get("note"):
         details.append(f"📝 {order['note']}")
-    money = [ctx.say("subtotal", amount=rupiah(sub))]
+    money = []  # pickup: the total alone
     if order["fulfilment"] == "delivery":
-        money.append(ctx.say("fee_line", amount=rupiah(fee)) if fee else ctx.say("fee_free"))
-    return m.Reply(text=ctx.say("summary", cart=cart_text(ctx, order), money="\n".join(money),
+        money = [ctx.say("subtotal", amount=rupiah(sub)),
+                 ctx.say("fee_line", amount=rupiah(fee)) if fee else ctx.say("fee_free")]
+    return m.Reply(text=ctx.say("summary", cart=cart_text(ctx, order), money="".join(f"{line}\n" for line in money),
                                 total=rupiah(sub + fee), details="\n".join(details)),
                    choices=(m.Choice(button("confirm", lang), data="order:confirm"),
                             m.Choice(button("drop", lang), data="order:drop")))

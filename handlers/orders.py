@@ -252,9 +252,10 @@ def _place(ctx: Context, order: dict) -> Answer:
                   for line in order["lines"])
     when, _pre_order = flow.ready_time(ctx, order)
     delivery = order["fulfilment"] == "delivery"
+    made_at, _km = flow.origin(ctx, order)  # for a delivery: the nearest store, when the address tells
     effect = PlaceOrder(lines=lines, fulfilment=order["fulfilment"],
                         address=(order.get("address") or ctx.say("shared_location")) if delivery else None,
-                        store_id=None if delivery else order.get("store_id"),
+                        store_id=made_at.id if made_at is not None else None,
                         phone=order.get("phone"), payment_method=flow.chosen_payment(ctx, order),
                         scheduled_for=when, note=order.get("note"), delivery_fee=flow.delivery_fee(ctx, order),
                         lat=order.get("lat") if delivery else None, lon=order.get("lon") if delivery else None,
@@ -263,9 +264,10 @@ def _place(ctx: Context, order: dict) -> Answer:
     return Answer([], (effect,))
 
 
-def placed_reply(order: Order, language: str) -> m.Reply:
-    """The confirmation of a placed order, with its number and a status button."""
-    return m.Reply(text=text("placed", language, number=order.number, total=rupiah(order.total)),
+def placed_reply(order: Order, language: str, how_to_pay: str | None = None) -> m.Reply:
+    """The confirmation of a placed order, with its number, how to pay, and a status button."""
+    words = text("placed", language, number=order.number, total=rupiah(order.total))
+    return m.Reply(text=f"{words}\n\n💳 {how_to_pay}" if how_to_pay else words,
                    choices=(m.Choice(button("check_status", language), data=f"status:{order.id}"),))
 
 
@@ -346,6 +348,9 @@ class OrderHandler:
         if not changed and not said and not r.done_adding:
             return Answer([self._reask(ctx, order)])
         question = flow.next_question(ctx, order)
+        if order["lines"] != before.get("lines") and flow.pending_slot(ctx) not in ("fulfilment", "confirm"):
+            # the items changed and the next question does not show them: say what was understood first
+            said.append(ctx.say("got_items", cart=flow.cart_text(ctx, order)))
         if said:
             question = m.Reply(text="\n".join(said) + "\n\n" + question.text, choices=question.choices,
                                cards=question.cards)

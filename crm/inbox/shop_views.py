@@ -17,6 +17,7 @@ from crm.inbox.auth import current_staff, permission_required
 from crm.inbox.blueprint import back_to, get_or_404, inbox, refused
 from crm.inbox.i18n import t
 from crm.models import FollowUpTask
+from crm.shop_settings import load_settings
 from crm.web import engine, settings
 
 
@@ -38,8 +39,9 @@ def orders():
     with Session(engine()) as db:
         rows, items, counts = shop_data.list_orders(session=db, status=status, q=q, limit=size, offset=_page() * size)
         store_names = {store.id: store.name for store in store_data.list_stores(session=db)}
+        payment_labels = {p.code: p.label for p in load_settings(db).payment_methods}
         return render_template("inbox/orders.html", rows=rows, items=items, counts=counts, status=status, q=q,
-                               store_names=store_names,
+                               store_names=store_names, payment_labels=payment_labels,
                                statuses=order_data.STATUSES, transitions=order_data.TRANSITIONS, page=_page())
 
 

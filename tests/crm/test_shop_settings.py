@@ -160,8 +160,9 @@ def test_the_demo_seeds_sapa_coffees_settings_once_and_keeps_a_shops_own(sqlite_
     with Session(engine) as session:
         settings = load_settings(session)
     assert [(m.code, m.label) for m in settings.payment_methods] == [
-        ("qris", "QRIS"), ("transfer", "Transfer bank (BCA/Mandiri/BRI)"), ("cod", "COD (bayar di tempat)")]
-    assert settings.payment_method("cod").label_en == "Cash on delivery / at the counter"
+        ("qris", "QRIS"), ("transfer", "Transfer bank"), ("cod", "COD / bayar di kasir")]  # fit a button
+    assert settings.payment_method("cod").label_en == "Cash / COD"
+    assert "BCA" in settings.payment_method("transfer").how_to_pay("id")
     assert settings.delivery.model_dump() == {"mode": "per_km", "flat_fee": 0, "base_fee": 8_000, "base_km": 3.0,
                                               "per_km": 2_500, "free_above": 150_000, "min_order": 30_000,
                                               "max_km": 25.0}

@@ -41,7 +41,7 @@ def test_a_typed_order_is_confirmed_by_a_typed_yes(customer, session, client, au
     summary = texts(customer.says("eh ga jadi croissantnya"))
     assert "dihapus" in summary and "× Croissant" not in summary and "2× Es Kopi Susu" in summary
     placed = customer.says("iya")
-    assert "#10001" in texts(placed)
+    assert "#10001" in texts(placed) and "Kode QRIS" in texts(placed)  # how to pay, from the shop's settings
     body = client.get(f"/api/v1/orders/{_order(session).id}", headers=auth).get_json()
     assert body["fulfilment"] == "pickup" and body["payment_method"] == "qris" and body["address"] is None
     assert [(i["product"], i["quantity"]) for i in body["items"]] == [("Es Kopi Susu", 2)]
@@ -140,9 +140,11 @@ def test_off_duty_the_bot_says_when_staff_answer_and_keeps_helping(customer, ses
     _staff_hours(runtime, {**NEVER, "mon": [["08:00", "17:00"]]})
     words = texts(customer.says("mau ngomong sama admin dong"))
     assert "tidak bertugas" in words
-    conversation = session.exec(select(Conversation)).one()
-    assert conversation.bot_active and conversation.handoff_at is not None
     assert "Americano" in texts(customer.says("mau pesan americano 1"))
+    conversation = session.exec(select(Conversation)).one()
+    session.refresh(conversation)
+    # the bot helps meanwhile, and the inbox still shows the customer waiting for staff
+    assert conversation.bot_active and conversation.handoff_at is not None and conversation.waiting_since
 
 
 @pytest.mark.parametrize("first, then, language", [

@@ -102,7 +102,7 @@ def test_the_orders_screen_shows_how_it_is_delivered_and_paid(agent, runtime, li
                                address="Jl. Melati No. 1", phone="+6281234567890", payment_method="qris",
                                delivery_fee=8_000, note="titip satpam")
     page = agent.get("/inbox/orders").get_data(as_text=True)
-    for shown in ("less sugar", "Jl. Melati No. 1", "+6281234567890", "qris", "Rp8.000", "titip satpam"):
+    for shown in ("less sugar", "Jl. Melati No. 1", "+6281234567890", "QRIS", "Rp8.000", "titip satpam"):
         assert shown in page
 
 
