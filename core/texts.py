@@ -147,6 +147,8 @@ CHAT = Catalog("chat", {
                           "aku bantu dulu ya.",
                    "en": "Sorry, our staff haven't replied yet 🙏 Your message stays in their queue; meanwhile "
                          "I'll help as best I can."},
+    "faq_unknown": {"id": "Maaf kak, aku belum punya jawaban untuk itu 🙏 Yang sering ditanyakan:",
+                    "en": "Sorry, I don't have an answer for that yet 🙏 What people often ask:"},
     "faq_maybe": {"id": "Mungkin ini yang kakak maksud:", "en": "This may be what you mean:"},
     # complaints
     "complaint": {"id": "Mohon maaf banget kak atas ketidaknyamanannya 🙏 Keluhan kakak sudah kami catat dengan nomor tiket {number}. Tim kami akan menghubungi paling lambat {due}.",

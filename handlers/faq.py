@@ -66,5 +66,14 @@ class FaqHandler:
             lines = "\n".join(f"• {_question(hit.entry, ctx.language)}" for hit in suggestions)
             talk = m.Choice(menu_label("human_handoff", ctx.language), data="intent=human_handoff")
             return Answer([m.Reply(text=f"{ctx.say('faq_clarify')}\n{lines}", choices=choices + (talk,))])
+        if not ctx.state.get("faq_clarify"):
+            # Nothing close: one clarifying question with what people do ask (and the menu), before staff.
+            ctx.state["faq_clarify"] = True
+            entries = ctx.data.faqs(limit=3)
+            lines = "\n".join(f"• {_question(entry, ctx.language)}" for entry in entries)
+            choices = tuple(m.Choice(_question(entry, ctx.language), data=f"faq:{entry.id}") for entry in entries)
+            return Answer([m.Reply(text=f"{ctx.say('faq_unknown')}\n{lines}", choices=choices + (
+                m.Choice(menu_label("order", ctx.language), data="intent=order"),
+                m.Choice(menu_label("human_handoff", ctx.language), data="intent=human_handoff")))])
         ctx.state.pop("faq_clarify", None)
         return hand_over(ctx, f"Question the FAQ could not answer: {inbound.text}", "handoff_unsure")
