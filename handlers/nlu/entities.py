@@ -102,10 +102,12 @@ _ADDR_TRIGGER = re.compile(
     r"(?:\s+(?:aja|saja|ya|yaa|kak|min|it|them|this))?\s+(?:ke|kesini|to)\b\s*)"
 )
 _ADDR_STREET = re.compile(
-    r"(?i:\b(?:jl|jln)\b)\.?\s*(?=\w)|\b[Jj]alan\s+(?=[A-Z])|(?i:\bjalan\s+(?=\w+\s+(?:no|nomor|gg|gang|blok|rt)\b))"
+    r"(?i:\b(?:jl|jln)\b)\.?\s*(?=\w)|(?i:\b(?:gg\.?|gang)\s+(?=[^\W\d_]+\.?\s+(?:no\.?\s*)?\d))|\b[Jj]alan\s+(?=[A-Z])|(?i:\bjalan\s+(?=\w+\s+(?:no|nomor|gg|gang|blok|rt)\b))"
 )
 _ADDR_QUESTION = re.compile(r"(?i)\b(?:dimana|di mana|mana|where|berapa|brp|apa|gimana|kapan|bisa|ga|gak|nggak|tidak)\b|\?")
-_ADDR_ABBR = frozenset("jl jln no gg rt rw kel kec kab blok kav lt perum komp apt st rd ave dr ds".split())
+_ADDR_ABBR = frozenset("jl jln no gg rt rw kel kec kab blok kav lt perum komp apt st rd ave dr ds".split()) | frozenset(
+    # titles in street names: "Jl. Ir. H. Juanda", "Jl. KH. Mas Mansyur", "Jl. Prof. Dr. Satrio", "Jl. Jend. Sudirman"
+    "ir h hj kh drs prof jend jen letjen mayjen brigjen kol kapt laks marsekal mr dra st sh tb ki nyi pangeran".split())
 _ADDR_CUT = frozenset("""
 ya yaa yah kak kakak min admin dong deh sih nih tuh please pls plz thanks thank makasih trims gan sis
 jam pukul besok lusa nanti sekarang hari tomorrow today tonight at before sebelum sama dan terus trus
@@ -121,7 +123,7 @@ def _trim_address(s: str) -> str:
     while m:
         if m.group(0) == ".":
             prev = re.findall(r"(\w+)\.$", s[: m.end()])
-            if prev and prev[0].lower() in _ADDR_ABBR:
+            if prev and (prev[0].lower() in _ADDR_ABBR or (len(prev[0]) == 1 and prev[0].isalpha())):  # "M.H. Thamrin"
                 m = re.compile(r"[!?]|(?<=\w)\.(?=\s|$)").search(s, m.end())
                 continue
         s = s[: m.start()]

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from core.lexicon import NUMBER_WORDS
+
 from .order_message import QUANTITY_SKIP, Message, ones, quantities, read_numbers
 from .order_terms import DROPPABLE, ProductIndex, words
 from .order_words import (
-    ADD_MORE, DECREASE, FUNCTION_WORDS, NOTE_AFTER, NOTE_BEFORE, ORDER_NOTE_OBJECTS, ORDER_VERBS, REMOVE_AFTER,
-    REMOVE_BEFORE, SET_BEFORE, SET_TO, SWAP_MIDDLE, SWAP_OPEN,
+    ADD_MORE, DECREASE, FUNCTION_WORDS, NOTE_AFTER, NOTE_BEFORE, ONLY_AFTER, ONLY_BEFORE, ORDER_NOTE_OBJECTS,
+    ORDER_VERBS, REMOVE_AFTER, REMOVE_BEFORE, SET_BEFORE, SET_TO, SWAP_MIDDLE, SWAP_OPEN,
 )
 
 
@@ -181,6 +183,28 @@ def item_changes(msg: Message, spans, notes, *, cart: tuple[int, ...], last_prod
         return changes
     change = _change_to_last(msg, numbers, notes, target, expecting)
     return [change] if change else []
+
+
+_AROUND_ONLY = QUANTITY_SKIP | frozenset(NUMBER_WORDS) | {"the", "my", "yang", "yg", "nya"}
+
+
+def said_only(msg: Message, spans) -> bool:
+    """Whether the products are named as all the customer wants: "cuma latte", "just the latte",
+    "kopinya aja deh", "2 latte only" (quantities and "the"/"yang"/"nya" may stand between)."""
+    def skippable(k: int) -> bool:
+        return msg.raw[k] in _AROUND_ONLY or msg.raw[k].isdigit()
+
+    for i, j, _ in spans:
+        b = i
+        while b > 0 and skippable(b - 1):
+            b -= 1
+        k = j
+        while k < len(msg) and skippable(k):
+            k += 1
+        if (b > 0 and msg.phrase_ending(b, ONLY_BEFORE) is not None) or \
+                (k < len(msg) and msg.phrase_at(k, ONLY_AFTER, free=False)):
+            return True
+    return False
 
 
 def _said_again(msg: Message, numbers: dict[int, tuple[int, int]], i: int, j: int) -> bool:

@@ -15,15 +15,15 @@ from datetime import date, datetime
 from .dates import find_when
 from .entities import _trim_address, address_usable, extract_addresses
 from .order_items import (
-    ItemChange, head_spans, item_changes, note_spans, product_spans, unknown_phrases, with_prefixes,
+    ItemChange, head_spans, item_changes, note_spans, product_spans, said_only, unknown_phrases, with_prefixes,
 )
 from .order_message import FILLER, Message
 from .order_terms import (
     PaymentTerm, ProductTerm, ShopTerms, StoreTerm, payment_index, product_index, shop_terms, store_index,
 )
 from .order_words import (
-    AMBIL, AMBIL_PICKUP_NEXT, ASAP, CANCEL_ALL, CANCEL_BARE, DELIVERY, DONE, NEGATION, NO, NOTE_ALONE,
-    NOTE_OBJECTS, ORDER_NOTE_HANDOVER, ORDER_NOTE_OBJECTS, PICKUP, YES, canon,
+    AMBIL, AMBIL_PICKUP_NEXT, ASAP, CANCEL_ALL, CANCEL_BARE, DELIVERY, DONE, FULFILMENT_NEGATION, NEGATION, NO,
+    NOTE_ALONE, NOTE_OBJECTS, ORDER_NOTE_HANDOVER, ORDER_NOTE_OBJECTS, PICKUP, YES, canon,
 )
 from .phones import find_phones, read_phone
 
@@ -52,6 +52,7 @@ class OrderText:
     no: bool = False
     cancel_all: bool = False               # "batal semua", "ga jadi pesan", "cancel the order"
     done_adding: bool = False              # "udah itu aja", "that's all"
+    only: bool = False                     # the cart should hold just the products named ("cuma latte", "kopinya aja")
 
 
 def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: str | None = None,
@@ -74,12 +75,14 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
     when = find_when(msg.text, now, bare_hour=expecting == "time")
     if when.at or when.day:
         out["when"], out["day"] = when.at, when.day
-        for start, end in when.spans:
-            msg.take_chars(start, end)
+    for start, end in when.spans:  # "after lunch" names no time, but its words are no product
+        msg.take_chars(start, end)
     if msg.find(ASAP):
         out["asap"] = True
     _payment(msg, out, terms, expecting)  # before fulfilment: "cash on delivery" is a payment
     _fulfilment_and_store(msg, out, terms, expecting)
+    if expecting == "address" and "address" not in out:
+        _expected_address(msg, out)
 
     order_notes = note_spans(msg, ORDER_NOTE_OBJECTS, frozenset()) + msg.find(ORDER_NOTE_HANDOVER)
     spans, item_notes = [], []
@@ -91,6 +94,8 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
     target = last_product if last_product is not None else (cart[-1] if cart else None)
     items = item_changes(msg, spans, item_notes, cart=cart, last_product=last_product, expecting=expecting,
                          target=target)
+    if cart and any(c.op != "remove" and not c.again for c in items) and said_only(msg, spans):
+        out["only"] = True
     if not spans and item_notes and target is None:
         order_notes += item_notes
     if order_notes:
@@ -107,6 +112,8 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
         msg.take(i, j)
     if not out.get("cancel_all"):
         _yes_or_no(msg, out)
+    if expecting == "confirm" and done and done[0][0] == (content or [len(msg)])[0] and not out.get("no"):
+        out["yes"] = True  # "that's all" / "udah itu aja" to "is this right?"
     return OrderText(items=tuple(items), unknown=unknown_phrases(msg, expecting, spans), **out)
 
 
@@ -136,13 +143,36 @@ def _contact(msg: Message, out: dict, expecting: str | None) -> None:
         out["phone"] = bare
         msg.take(0, len(msg))
     addresses = [a for a in (_before_phone(msg.text, a, phones) for a in extract_addresses(msg.text)) if len(a) >= 3]
-    if not addresses and expecting == "address" and msg.content():
-        addresses = [a for a in [_trim_address(msg.text).strip()] if len(a) >= 3]
+    if expecting == "address" and msg.content():
+        whole = _trim_address(msg.text).strip()  # "kos melati kamar 3, jl. kaliurang 5": all of it, not the street
+        if address_usable(whole) and any(a in whole for a in addresses):
+            addresses = [whole]
     if addresses:
-        address = next((a for a in addresses if address_usable(a)), addresses[0])
-        out["address"], out["address_usable"] = address, address_usable(address)
-        start = msg.text.find(address)
-        msg.take_chars(start, start + len(address))
+        _set_address(msg, out, next((a for a in addresses if address_usable(a)), addresses[0]))
+
+
+def _set_address(msg: Message, out: dict, address: str) -> None:
+    out["address"], out["address_usable"] = address, address_usable(address)
+    start = msg.text.find(address)
+    msg.take_chars(start, start + len(address))
+
+
+_NOT_AN_ADDRESS_START = frozenset(w for word in """berapa brp apa gimana bagaimana kapan bisa boleh can how what when
+                                  where why dimana mana kenapa ada is are do does ga no bukan iya ok yes""".split()
+                                  for w in canon(word))
+
+
+def _expected_address(msg: Message, out: dict) -> None:
+    """The answer to "what is the address?" is the address, unless it says something else: a change to
+    pickup, a store, a payment, a cancel, a question, a yes or a no."""
+    content = msg.content()
+    if not content or out.get("fulfilment") == "pickup" or "store_id" in out or out.get("cancel_all") \
+            or msg.text.rstrip().endswith("?") or msg.phrase_at(content[0], CANCEL_BARE) \
+            or any(w in _NOT_AN_ADDRESS_START for w in msg.canon[content[0]]):
+        return
+    address = _trim_address(msg.text[msg.spans[content[0]][0]:]).strip()
+    if len(address) >= 3 and (address_usable(address) or "payment" not in out):
+        _set_address(msg, out, address)
 
 
 # ------------------------------------------------------------------------------ fulfilment, store, payment
@@ -156,16 +186,25 @@ def _fulfilment_and_store(msg: Message, out: dict, terms: ShopTerms, expecting: 
     stores = store_index(terms.stores).find(msg.raw, msg.free) if terms.stores else []
     store_starts = {i for i, _, _ in stores}
     cues = [(i, "pickup") for i, _ in msg.find(PICKUP)] + [(i, "delivery") for i, _ in msg.find(DELIVERY)]
+    for i, kind in cues:
+        if kind == "pickup" and i > 0 and msg.raw[i - 1] == "tak":  # Javanese "tak ambil sendiri": I'll fetch it
+            msg.take(i - 1, i)
     for i, _ in msg.find(AMBIL, take=False):  # "ambil di kemang" is a pickup, "aku ambil 2 kopi" an order
         after = i + 1
-        if expecting == "fulfilment" or after >= len(msg) or msg.is_separator(after) or after in store_starts \
-                or (not msg.free[after] and not msg.raw[after].isdigit()) \
+        if i > 0 and msg.raw[i - 1] == "tak" and msg.free[i - 1]:  # Javanese "tak ambil": I'll fetch it
+            msg.take(i - 1, after)
+            cues.append((i - 1, "pickup"))
+        elif expecting == "fulfilment" or after >= len(msg) or msg.is_separator(after) or after in store_starts \
+                or not msg.free[after] \
                 or any(w in AMBIL_PICKUP_NEXT for w in msg.canon[after]):
             msg.take(i, after)
             cues.append((i, "pickup"))
     fulfilment = None
     for i, kind in sorted(cues):
-        fulfilment = _OPPOSITE[kind] if i > 0 and msg.phrase_ending(i, NEGATION, 2) is not None else kind
+        turned = msg.phrase_ending(i, FULFILMENT_NEGATION, 2) if i > 0 and msg.raw[i - 1] != "tak" else None
+        fulfilment = kind if turned is None else _OPPOSITE[kind]
+        if turned is not None:
+            msg.take(turned, i)  # "ga jadi dikirim" is no cancel
     if fulfilment:
         out["fulfilment"] = fulfilment
     for i, j, store_id in stores:
