@@ -113,7 +113,9 @@ ya yaa yah kak kakak min admin dong deh sih nih tuh please pls plz thanks thank 
 jam pukul besok lusa nanti sekarang hari tomorrow today tonight at before sebelum sama dan terus trus
 tapi bayar pakai pake cod atas a/n an. biar soalnya karena krn mau 🙏 segera asap thx, tq
 """.split())
-_ADDR_CONT = re.compile(r"^\s*(?:[A-Z0-9]|(?:no|rt|rw|kel|kec|kab|kota|blok|gg|gang|kav|lt|komp|perum|jl|jln|jalan)\b)")
+_ADDR_CONT = re.compile(r"^\s*(?:[A-Z0-9]|(?i:no|rt|rw|kel|kec|kab|kota|blok|gg|gang|kav|lt|komp|perum|jl|jln|jalan|"
+                        r"gedung|gd|tower|menara|wisma|apartemen|apt|unit|lantai|kamar|ruko|cluster|kos|kost|"
+                        r"dekat|deket|depan|samping|sebelah|belakang|seberang|near|next to|opposite)\b)")
 
 
 def _trim_address(s: str) -> str:
@@ -192,6 +194,11 @@ _BUILDING = re.compile(
     r"(?i)\b(?:apartemen|apartment|apt|tower|gedung|wisma|menara|plaza|mall|mal|ruko|komplek|kompleks|komp|"
     r"perumahan|perum|cluster|residence|residen|kost|kos|asrama|hotel|rusun)\b")
 _STREET = re.compile(r"(?i)\b(?:jl|jln|jalan|gg|gang|street|st|road|rd|avenue|blok|block|kav|no)\b")
+
+
+def names_a_building(text: str) -> bool:
+    """Whether the text names a building or housing complex ("kos putri melati", "Gedung Wisma 46")."""
+    return _BUILDING.search(text) is not None
 
 
 def address_usable(address: str | None) -> bool:

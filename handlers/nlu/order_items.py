@@ -94,12 +94,16 @@ def with_prefixes(msg: Message, index: ProductIndex, spans):
     return grown
 
 
+_LIKE = frozenset("seperti kayak kaya kyk spt like as".split())
+
+
 def note_spans(msg: Message, objects: frozenset, alone: frozenset) -> list[tuple[int, int]]:
-    """Modifier phrases: [before words] object [after words] ("gak pake es", "gulanya dikit"), or a word alone."""
+    """Modifier phrases: [before words] object [after words] ("gak pake es", "gulanya dikit"), or a word alone
+    (not after "seperti"/"like": "seperti biasa" is the usual order, not a plain one)."""
     found = []
     k = 0
     while k < len(msg):
-        if not msg.free[k]:
+        if not msg.free[k] or (k > 0 and msg.raw[k - 1] in _LIKE):
             k += 1
             continue
         start, end = k, None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from .dates import find_when
-from .entities import _trim_address, address_usable, extract_addresses
+from .entities import _trim_address, address_usable, extract_addresses, names_a_building
 from .order_items import (
     ItemChange, head_spans, item_changes, note_spans, product_spans, said_only, unknown_phrases, with_prefixes,
 )
@@ -94,7 +94,7 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
     target = last_product if last_product is not None else (cart[-1] if cart else None)
     items = item_changes(msg, spans, item_notes, cart=cart, last_product=last_product, expecting=expecting,
                          target=target)
-    if cart and any(c.op != "remove" and not c.again for c in items) and said_only(msg, spans):
+    if _only(msg, spans, items, cart, expecting):
         out["only"] = True
     if not spans and item_notes and target is None:
         order_notes += item_notes
@@ -115,6 +115,14 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
     if expecting == "confirm" and done and done[0][0] == (content or [len(msg)])[0] and not out.get("no"):
         out["yes"] = True  # "that's all" / "udah itu aja" to "is this right?"
     return OrderText(items=tuple(items), unknown=unknown_phrases(msg, expecting, spans), **out)
+
+
+def _only(msg: Message, spans, items: list[ItemChange], cart: tuple[int, ...], expecting: str | None) -> bool:
+    """Whether the cart should hold just the products named: said so ("cuma latte", "kopinya aja") about a
+    product in the cart, or when confirming; "latte aja" to "anything else?" adds a latte."""
+    kept = [c for c in items if c.op != "remove" and not c.again]
+    in_cart = any(c.product_id in cart or set(c.candidates) & set(cart) for c in kept)
+    return bool(kept) and (in_cart or (expecting == "confirm" and bool(cart))) and said_only(msg, spans)
 
 
 # ------------------------------------------------------------------------------ phone and address
@@ -145,7 +153,7 @@ def _contact(msg: Message, out: dict, expecting: str | None) -> None:
     addresses = [a for a in (_before_phone(msg.text, a, phones) for a in extract_addresses(msg.text)) if len(a) >= 3]
     if expecting == "address" and msg.content():
         whole = _trim_address(msg.text).strip()  # "kos melati kamar 3, jl. kaliurang 5": all of it, not the street
-        if address_usable(whole) and any(a in whole for a in addresses):
+        if any(a in whole and names_a_building(whole[:whole.find(a)]) for a in addresses):
             addresses = [whole]
     if addresses:
         _set_address(msg, out, next((a for a in addresses if address_usable(a)), addresses[0]))
@@ -211,10 +219,17 @@ def _fulfilment_and_store(msg: Message, out: dict, terms: ShopTerms, expecting: 
         before = msg.canon[i - 1] if i else ()
         # "kirim ke kemang" is an area to deliver to, "yang di kemang" a store
         if expecting == "store" or fulfilment == "pickup" or "cabang" in before or "outlet" in before or \
-                (fulfilment != "delivery" and any(w in _STORE_CUES for w in before)):
+                (fulfilment != "delivery" and any(w in _STORE_CUES for w in before)
+                 and (expecting != "address" or _which_store(msg, i))):
             out["store_id"] = store_id
             msg.take(i, j)
             return
+
+
+def _which_store(msg: Message, i: int) -> bool:
+    """Whether the words before token i pick one of the shop's stores ("yang di kemang"), not a place
+    ("rumah saya di kemang")."""
+    return any(w in ("yang", "yg", "toko", "store", "branch") for k in range(max(0, i - 2), i) for w in msg.canon[k])
 
 
 _QUESTION_OPENERS = frozenset("bisa can boleh apakah apa do does terima accept ada".split())

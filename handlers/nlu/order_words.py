@@ -31,7 +31,7 @@ YES = phrases("iya", "ya", "yes", "yep", "yup", "yeah", "yea", "betul", "bener",
               "thats right", "go ahead", "lets go", "let's go", "yes please", "absolutely", "right", "alright",
               "yoi", "yess", "iyes", "iyup", "okay", "okey", "okei", "sesuai", "mantul", "cus", "cuss", "gaskeun",
               "lanjutin", "proses", "proses aja", "diproses", "ya udah", "yaudah", "looks good", "look good",
-              "looks great", "looks right", "looks fine", "perfect", "good", "great", "fine", "exactly",
+              "looks great", "looks right", "looks fine", "perfect", "good to go", "exactly",
               "all correct", "all right", "place the order", "process it", "bener semua", "benar semua")
 # "udah bener", "semua sesuai", "all good": a yes after "already" / "all"
 YES |= combine(("udah", "sudah", "dah", "semua", "semuanya", "all", "everything"),
@@ -39,7 +39,7 @@ YES |= combine(("udah", "sudah", "dah", "semua", "semuanya", "all", "everything"
 NO = phrases("ga", "no", "nope", "bukan", "jangan", "belum", "nah", "salah", "not really", "tidak usah")
 NEGATION = phrases("ga", "jangan", "no", "not", "bukan", "without", "tanpa", "ga usah", "ga perlu", "don't", "dont")
 # what turns a fulfilment cue around: "ga jadi dikirim" is a pickup
-FULFILMENT_NEGATION = NEGATION | phrases("ga jadi", "batal", "cancel", "instead of", "rather than", "bukan")
+FULFILMENT_NEGATION = NEGATION | phrases("ga jadi", "batal", "cancel", "instead of", "rather than")
 
 _CANCEL_VERBS = ("batal", "batalkan", "batalin", "cancel", "gajadi", "hapus", "kosongin", "kosongkan", "clear",
                  "forget", "delete", "never mind", "nevermind", "dibatalkan", "dibatalin", "dicancel")
@@ -79,7 +79,7 @@ PICKUP = phrases("ambil sendiri", "ambil di toko", "ambil ke toko", "ambil di ou
                  "bawa pulang", "pick it up", "collect", "ambil langsung", "ambil di tempat", "ambil aja",
                  "ambil sendiri aja", "i'll pick", "ambil ke outlet", "pick up myself", "get it myself",
                  "grab it myself", "it myself", "i'll grab it", "i'll grab", "grab it up", "come grab it",
-                 "come get it", "come pick it up", "collect it", "i'll collect", "in store pickup", "to go",
+                 "come get it", "come pick it up", "collect it", "i'll collect", "in store pickup",
                  "samperin", "nyamperin", "disamperin", "mampir", "datang ke toko", "dateng ke toko",
                  "datang ke outlet", "dateng ke outlet", "ke toko aja", "ke outlet aja", "jupuk dewe", "ambil dewe")
 # "ambil" alone orders ("aku ambil 2 kopi"); before these words it is a pickup ("tak ambil" is Javanese: I'll take it)

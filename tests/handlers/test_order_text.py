@@ -550,7 +550,8 @@ def test_yes_in_many_words(text, terms):
     assert r.yes and not r.no and not r.cancel_all and r.items == () and r.unknown == ()
 
 
-@pytest.mark.parametrize("text", ["udah bener?", "bener ga sih", "ga bener", "belum sesuai", "sip, tapi kok mahal?"])
+@pytest.mark.parametrize("text", ["udah bener?", "bener ga sih", "ga bener", "belum sesuai", "sip, tapi kok mahal?",
+                                  "good morning", "great question, how much is it?"])
 def test_not_a_yes(text):
     assert not read(text, expecting="confirm", cart=(LATTE,)).yes
 
@@ -590,13 +591,20 @@ def test_a_quantity_after_a_modifier_is_the_products(terms, text, expected):
     (BAKERY, "donatnya aja"), (BAKERY, "cuma brownies 2"), (BAKERY, "just the sourdough please"),
 ])
 def test_only_the_named_products(terms, text):
-    r = read(text, terms, cart=tuple(p.id for p in terms.products[:4]))
+    r = read(text, terms, cart=tuple(p.id for p in terms.products))
     assert r.only and r.items
+
+
+@pytest.mark.parametrize("text", ["latte aja", "cuma latte", "croissant aja kak"])
+def test_naming_one_more_product_when_asked_for_more_is_no_only(text):
+    assert not read(text, expecting="item", cart=(KOPI_SUSU,)).only
+    assert read(text, expecting="confirm", cart=(KOPI_SUSU,)).only
 
 
 @pytest.mark.parametrize("text, cart", [
     ("ambil di kemang aja", (LATTE,)), ("2 latte aja", ()), ("latte 2", (LATTE,)), ("tambah latte 1 aja", (LATTE,)),
     ("panas aja kak", (LATTE,)), ("ga jadi latte aja", (LATTE, CROISSANT)), ("udah itu aja", (LATTE,)),
+    ("croissant aja", (LATTE,)),
 ])
 def test_not_only(text, cart):
     assert not read(text, cart=cart).only
@@ -646,6 +654,17 @@ def test_a_change_of_fulfilment_is_not_an_address(terms, text, fulfilment, store
 def test_other_answers_to_the_address_question(text, field, value):
     r = read(text, expecting="address")
     assert getattr(r, field) == value and r.address is None
+
+
+@pytest.mark.parametrize("text", ["rumah saya di kemang", "kantor di blok m, gedung sapa lt 3", "kos di dago no 5"])
+def test_a_place_named_like_a_store_in_an_address_is_the_address(text):
+    r = read(text, expecting="address")
+    assert r.address == text and r.store_id is None
+
+
+def test_the_usual_is_not_a_plain_item():
+    r = read("seperti biasa ya kak", cart=(LATTE,), last_product=LATTE)
+    assert r.items == ()
 
 
 def test_an_address_with_a_payment_is_both():
