@@ -9,7 +9,7 @@ from .order_message import QUANTITY_SKIP, Message, ones, quantities, read_number
 from .order_terms import DROPPABLE, ProductIndex, words
 from .order_words import (
     ADD_MORE, DECREASE, FUNCTION_WORDS, NOTE_AFTER, NOTE_BEFORE, ONLY_AFTER, ONLY_BEFORE, ORDER_NOTE_OBJECTS,
-    ORDER_VERBS, REMOVE_AFTER, REMOVE_BEFORE, SET_BEFORE, SET_TO, SWAP_MIDDLE, SWAP_OPEN,
+    ORDER_VERBS, REMOVE_AFTER, REMOVE_BEFORE, SET_BEFORE, SET_TO, SWAP_MIDDLE, SWAP_OPEN, VARIANTS,
 )
 
 
@@ -165,6 +165,7 @@ def item_changes(msg: Message, spans, notes, *, cart: tuple[int, ...], last_prod
                 msg.take(start, b)
         ops.append((op, quantity, op == "add" and _said_again(msg, numbers, i, j)))
     numbers.update(ones(msg, [(i, j) for i, j, _ in spans]))
+    notes = sorted(notes + _variants(msg, spans))
     said = quantities(msg, [(i, j) for i, j, _ in spans], numbers,
                       frozenset(k for a, b in notes + msg.prefix_notes for k in range(a, b)))
     _swaps(msg, spans, ops)
@@ -209,6 +210,17 @@ def said_only(msg: Message, spans) -> bool:
                 (k < len(msg) and msg.phrase_at(k, ONLY_AFTER, free=False)):
             return True
     return False
+
+
+def _variants(msg: Message, spans) -> list[tuple[int, int]]:
+    """Size or variant words right after a product's name ("croissant biasa", "kopsus yang gede"): its notes."""
+    found = []
+    for _, j, _ in spans:
+        k = j + (j < len(msg) and msg.raw[j] in ("yang", "yg") and msg.free[j])
+        if k < len(msg) and (end := msg.phrase_at(k, VARIANTS)):
+            msg.take(j, end)
+            found.append((j, end))
+    return found
 
 
 def _said_again(msg: Message, numbers: dict[int, tuple[int, int]], i: int, j: int) -> bool:

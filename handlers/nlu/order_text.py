@@ -165,9 +165,8 @@ def _set_address(msg: Message, out: dict, address: str) -> None:
     msg.take_chars(start, start + len(address))
 
 
-_NOT_AN_ADDRESS_START = frozenset(w for word in """berapa brp apa gimana bagaimana kapan bisa boleh can how what when
-                                  where why dimana mana kenapa ada is are do does ga no bukan iya ok yes""".split()
-                                  for w in canon(word))
+_QUESTION_WORDS = frozenset(w for word in """berapa brp apa gimana bagaimana kapan bisa boleh can how what when where
+                            why dimana mana kenapa ada is are do does""".split() for w in canon(word))
 
 
 def _expected_address(msg: Message, out: dict) -> None:
@@ -176,7 +175,8 @@ def _expected_address(msg: Message, out: dict) -> None:
     content = msg.content()
     if not content or out.get("fulfilment") == "pickup" or "store_id" in out or out.get("cancel_all") \
             or msg.text.rstrip().endswith("?") or msg.phrase_at(content[0], CANCEL_BARE) \
-            or any(w in _NOT_AN_ADDRESS_START for w in msg.canon[content[0]]):
+            or any(w in _QUESTION_WORDS for w in msg.canon[content[0]]) \
+            or msg.phrase_at(content[0], YES) or msg.phrase_at(content[0], NO):
         return
     address = _trim_address(msg.text[msg.spans[content[0]][0]:]).strip()
     if len(address) >= 3 and (address_usable(address) or "payment" not in out):
@@ -256,10 +256,18 @@ def _payment(msg: Message, out: dict, terms: ShopTerms, expecting: str | None) -
 
 # ------------------------------------------------------------------------------ yes and no
 
+_TAK_NEGATES = frozenset("usah perlu mau jadi bisa ada pake pakai apa apa2".split())
+
+
+def _javanese_i_will(msg: Message, k: int) -> bool:
+    """Whether token k is the Javanese "tak" before a verb ("tak transfer", "tak kirim"): "I'll", not "not"."""
+    return msg.raw[k] == "tak" and k + 1 < len(msg) and msg.raw[k + 1].isalpha() \
+        and msg.raw[k + 1] not in _TAK_NEGATES
+
 def _yes_or_no(msg: Message, out: dict) -> None:
     """A yes or a no leading the message ("iya betul", "ok, pesan", "ga, ambil sendiri aja")."""
     for k in range(len(msg)):
-        if msg.is_separator(k):
+        if msg.is_separator(k) or _javanese_i_will(msg, k):
             continue
         if not msg.free[k]:
             return  # something else leads the message

@@ -100,10 +100,10 @@ NOTE_OBJECTS = phrases("es", "ice", "gula", "sugar", "susu", "milk", "oat", "sho
                        "sugar level", "ice level")
 NOTE_ALONE = phrases("oat milk", "susu oat", "soy milk", "almond milk", "panas", "hot", "dingin", "cold", "anget",
                      "hangat", "warm", "large", "regular", "small", "medium", "besar", "kecil", "normal ice",
-                     "normal sugar", "less ice", "less sugar", "no ice", "no sugar", "extra shot", "double shot",
-                     # the size or variant of an item: "croissant biasa 2", "kopsus gede 3"
-                     "biasa", "gede", "jumbo", "ori", "original", "plain", "polos", "reguler", "sedang", "tall",
-                     "grande", "venti", "mini", "single", "spesial", "special")
+                     "normal sugar", "less ice", "less sugar", "no ice", "no sugar", "extra shot", "double shot")
+# the size or variant of an item, a note only right after its name: "croissant biasa 2", "kopsus gede 3"
+VARIANTS = phrases("biasa", "gede", "jumbo", "ori", "original", "plain", "polos", "reguler", "sedang", "tall", "grande",
+                   "venti", "mini", "single", "spesial", "special", "gedean", "kecilan", "xl")
 NOTE_BEFORE = phrases("ga", "tanpa", "no", "without", "less", "kurang", "extra", "ekstra", "double", "more",
                       "tambah", "pake", "pakai", "with", "sedikit", "dikit", "banyak", "banyakin", "normal", "half",
                       "setengah", "ga pake", "ga pakai", "ga usah", "ga terlalu", "jangan terlalu", "jangan",

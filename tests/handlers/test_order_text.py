@@ -745,3 +745,28 @@ def test_a_delay_with_an_order():
     r = read("2 latte, ambil 30 menit lagi", now=NOW.replace(hour=10))
     assert lines(r) == [("add", "Caffe Latte", 2)] and r.fulfilment == "pickup"
     assert (r.when.hour, r.when.minute) == (10, 30)
+
+
+@pytest.mark.parametrize("text, expecting", [
+    ("tak transfer ya", "payment"), ("tak kirim alamatnya", "address"), ("tak tunggu", "confirm"),
+    ("tak ambil jam 5", None),
+])
+def test_javanese_tak_before_a_verb_is_no_no(text, expecting):
+    assert not read(text, expecting=expecting, cart=(LATTE,)).no
+
+
+@pytest.mark.parametrize("text", ["tak usah", "tak perlu kak", "tak jadi"])
+def test_tak_usah_is_still_a_no(text):
+    r = read(text, expecting="confirm", cart=(LATTE,))
+    assert (r.no or r.cancel_all) and not r.yes
+
+
+@pytest.mark.parametrize("text", ["gede ga porsinya?", "yang jumbo ada?", "biasa aja", "menu biasa"])
+def test_a_size_word_without_a_product_is_no_note(text):
+    assert read(text, cart=(LATTE,), last_product=LATTE).items == ()
+
+
+@pytest.mark.parametrize("text", ["oke kak", "siap", "yup", "sounds good", "nope", "gak usah", "thanks, that's right"])
+def test_a_yes_or_no_answering_the_address_question_is_no_address(text):
+    r = read(text, expecting="address", cart=(LATTE,))
+    assert r.address is None and (r.yes or r.no)
