@@ -216,7 +216,9 @@ def _variants(msg: Message, spans) -> list[tuple[int, int]]:
     """Size or variant words right after a product's name ("croissant biasa", "kopsus yang gede"): its notes."""
     found = []
     for _, j, _ in spans:
-        k = j + (j < len(msg) and msg.raw[j] in ("yang", "yg") and msg.free[j])
+        k = j
+        while k < len(msg) and msg.raw[k] in ("yang", "yg", "ukuran", "size") and msg.free[k]:
+            k += 1
         if k < len(msg) and (end := msg.phrase_at(k, VARIANTS)):
             msg.take(j, end)
             found.append((j, end))

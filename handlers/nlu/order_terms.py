@@ -222,11 +222,13 @@ PAYMENT_FAMILIES: dict[str, tuple[str, ...]] = {
                  "btn", "bank", "rekening", "virtual account", "va", "m banking", "mbanking", "mobile banking",
                  "internet banking", "ibanking", "livin", "brimo", "bank transfer", "transfer bank"),
     "cod": ("cod", "bayar di tempat", "bayar ditempat", "cash on delivery", "bayar pas sampai", "bayar di rumah",
-            "pay on delivery", "bayar ke kurir", "bayar ke driver", "bayar pas diantar", "bayar pas nyampe"),
+            "pay on delivery", "bayar ke kurir", "bayar ke driver", "bayar pas diantar", "bayar pas nyampe",
+            "bayar pas dateng", "bayar pas datang", "bayar pas sampe", "pas barang dateng", "pas barang sampai",
+            "when it arrives", "on arrival"),
     "cash": ("cash", "tunai", "uang tunai", "kontan", "bayar di kasir", "bayar di toko", "bayar di outlet",
              "bayar pas ambil", "bayar waktu ambil", "bayar saat ambil", "bayar di store", "pay at the counter",
              "pay at the store", "pay in store", "pay at pickup", "pay on pickup", "pay at the cashier",
-             "pay when i pick up", "pay when i pick it up", "bayar langsung"),
+             "pay when i pick up", "pay when i pick it up", "bayar langsung", "kasir", "cashier", "at the counter"),
     "card": ("kartu", "card", "debit", "kredit", "credit", "edc"),
 }
 # how a shop's own method of each family is spelled, and the families to look for, nearest first

@@ -32,7 +32,8 @@ YES = phrases("iya", "ya", "yes", "yep", "yup", "yeah", "yea", "betul", "bener",
               "yoi", "yess", "iyes", "iyup", "okay", "okey", "okei", "sesuai", "mantul", "cus", "cuss", "gaskeun",
               "lanjutin", "proses", "proses aja", "diproses", "ya udah", "yaudah", "looks good", "look good",
               "looks great", "looks right", "looks fine", "perfect", "good to go", "exactly",
-              "all correct", "all right", "place the order", "process it", "bener semua", "benar semua")
+              "all correct", "all right", "place the order", "process it", "bener semua", "benar semua", "confirmed",
+              "lanjutt", "yoa", "okok", "ok ok", "iya iya", "proceed")
 # "udah bener", "semua sesuai", "all good": a yes after "already" / "all"
 YES |= combine(("udah", "sudah", "dah", "semua", "semuanya", "all", "everything"),
                ("bener", "benar", "betul", "ok", "oke", "sesuai", "cocok", "good", "correct", "fine", "right", "mantap"))
@@ -72,7 +73,8 @@ DONE = phrases("itu aja", "segitu aja", "cukup", "udah cukup", "cukup itu", "tha
                "done", "that will be all", "udah semua", "itu semua", "udah", "that's everything",
                "all good", "no more", "itu doang", "segitu dulu", "cukup segitu")
 ASAP = phrases("sekarang", "now", "secepatnya", "asap", "segera", "right now", "right away", "langsung",
-               "as soon as possible", "buruan", "sekarang juga", "sesegera mungkin")
+               "as soon as possible", "buruan", "sekarang juga", "sesegera mungkin", "bentar lagi", "sebentar lagi",
+               "in a bit", "in a few minutes", "shortly")
 
 PICKUP = phrases("ambil sendiri", "ambil di toko", "ambil ke toko", "ambil di outlet", "ambil di store",
                  "ambil ditoko", "diambil", "pickup", "pick up", "self pickup", "take away", "takeaway",
@@ -80,7 +82,8 @@ PICKUP = phrases("ambil sendiri", "ambil di toko", "ambil ke toko", "ambil di ou
                  "ambil sendiri aja", "i'll pick", "ambil ke outlet", "pick up myself", "get it myself",
                  "grab it myself", "it myself", "i'll grab it", "i'll grab", "grab it up", "come grab it",
                  "come get it", "come pick it up", "collect it", "i'll collect", "in store pickup",
-                 "samperin", "nyamperin", "disamperin", "mampir", "datang ke toko", "dateng ke toko",
+                 "samperin", "nyamperin", "disamperin", "mampir", "jemput", "dijemput", "jemput sendiri",
+                 "swing by", "stop by", "drop by", "come by", "grab it", "datang ke toko", "dateng ke toko",
                  "datang ke outlet", "dateng ke outlet", "ke toko aja", "ke outlet aja", "jupuk dewe", "ambil dewe")
 # "ambil" alone orders ("aku ambil 2 kopi"); before these words it is a pickup ("tak ambil" is Javanese: I'll take it)
 AMBIL = phrases("ambil", "jupuk")
@@ -107,7 +110,7 @@ VARIANTS = phrases("biasa", "gede", "jumbo", "ori", "original", "plain", "polos"
 NOTE_BEFORE = phrases("ga", "tanpa", "no", "without", "less", "kurang", "extra", "ekstra", "double", "more",
                       "tambah", "pake", "pakai", "with", "sedikit", "dikit", "banyak", "banyakin", "normal", "half",
                       "setengah", "ga pake", "ga pakai", "ga usah", "ga terlalu", "jangan terlalu", "jangan",
-                      "jangan pake", "minta", "pakai", "yang", "add")
+                      "jangan pake", "minta", "pakai", "yang", "add", "ukuran", "size")
 NOTE_AFTER = phrases("sedikit", "dikit", "sedikitin", "dikitin", "banyak", "banyakin", "extra", "less", "normal",
                      "dipisah", "pisah", "terpisah", "ga", "ga pake", "aja", "dikurangi", "dikurangin", "full",
                      "penuh", "setengah", "half")

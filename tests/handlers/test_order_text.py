@@ -542,7 +542,8 @@ def test_cash_on_delivery_is_a_payment():
     "udah bener semua", "bener kak lanjut", "oke gas", "sip lanjutkan", "mantap pesan", "yoi", "boleh kak",
     "sudah sesuai kak", "udah oke", "semua sesuai", "ya udah proses aja", "okey", "gaskeun", "cuss",
     "iyes", "that's right", "looks good", "correct", "perfect, thanks", "all correct", "yes that's correct",
-    "all good", "udah itu aja", "that's it",
+    "all good", "udah itu aja", "that's it", "confirmed", "lanjutt", "udh bener", "dah oke", "yes go ahead",
+    "ok proceed", "iya bener kak, lanjut bayar",
 ])
 @pytest.mark.parametrize("terms", [DEMO, BAKERY])
 def test_yes_in_many_words(text, terms):
@@ -577,6 +578,10 @@ def test_a_yes_that_restates_the_cart_keeps_its_items(terms, text, product):
     (BAKERY, "donat gula tiga biji", ("Donat Gula", 3, None)),
     (BAKERY, "brownies yang original 4", ("Brownies Panggang", 4, "original")),
     (BAKERY, "sourdough plain 2", ("Sourdough", 2, "plain")),
+    (DEMO, "croissant yang biasa aja 2", ("Croissant Butter", 2, "biasa")),
+    (DEMO, "latte ukuran besar 2", ("Caffe Latte", 2, "ukuran besar")),
+    (DEMO, "kopsus ukuran gede 2", ("Es Kopi Susu", 2, "ukuran gede")),
+    (BAKERY, "donat yg mini 6", ("Donat Gula", 6, "mini")),
 ])
 def test_a_quantity_after_a_modifier_is_the_products(terms, text, expected):
     r = read(text, terms)
@@ -620,6 +625,8 @@ def test_not_only(text, cart):
     ("anterin ya kak", "delivery"), ("kirimin aja", "delivery"), ("pake kurir", "delivery"),
     ("gojek-in aja", "delivery"), ("grab aja", "delivery"), ("send it over", "delivery"),
     ("bring it to my office", "delivery"), ("bawain ke rumah ya", "delivery"), ("batal ambil, kirim aja", "delivery"),
+    ("saya jemput sendiri", "pickup"), ("i'll swing by the store", "pickup"), ("I'll come by and grab it", "pickup"),
+    ("ntar gw ambil", "pickup"), ("gak usah dianter, aku mampir", "pickup"), ("kirim via gojek", "delivery"),
 ])
 @pytest.mark.parametrize("expecting", [None, "fulfilment"])
 def test_fulfilment_cues(text, fulfilment, expecting):
@@ -710,6 +717,8 @@ def test_addresses_inside_a_message(text, address):
     ("pakai ovo", "qris", "ovo"), ("pakai gopay", "qris", None), ("pake dana aja", "qris", None),
     ("tf bca", "transfer", "transfer"), ("m-banking", "transfer", "transfer"), ("mobile banking", "transfer", "transfer"),
     ("scan qr aja", "qris", None), ("transfer mandiri", "transfer", "transfer"),
+    ("bayar nanti di kasir", "cod", "cash"), ("bayar pas barang dateng", "cod", "cash"), ("pake shopeepay", "qris", None),
+    ("saya transfer via mbanking", "transfer", "transfer"), ("pay with gopay", "qris", None),
 ])
 def test_payment_words_choose_the_shops_method(text, demo, bakery):
     assert read(text, DEMO, expecting="payment").payment == demo
@@ -739,6 +748,12 @@ def test_times_said_in_many_ways(text, now_hour, expected, expecting):
 def test_a_moment_without_an_hour_is_no_time(text):
     r = read(text, expecting="time", cart=(LATTE,))
     assert (r.when, r.items, r.unknown) == (None, (), ())
+
+
+@pytest.mark.parametrize("text", ["bentar lagi", "in a few minutes", "sebentar lagi ya kak"])
+def test_shortly_is_as_soon_as_possible(text):
+    r = read(text, expecting="time", cart=(LATTE,))
+    assert r.asap and r.when is None and r.items == ()
 
 
 def test_a_delay_with_an_order():
