@@ -248,19 +248,21 @@ class PaymentIndex:
 
     def __init__(self, payments: tuple[PaymentTerm, ...]):
         phrases: dict[tuple[str, ...], str] = {}
-        texts = {p.code: " ".join(words(f"{p.code} {p.label} {p.label_en or ''}")) for p in payments}
+        # each method's own words, space-padded so a phrase is found as whole words
+        texts = {p.code: " {} ".format(" ".join(words(" ".join(filter(None, (p.code, p.label, p.label_en))))))
+                 for p in payments}
+
+        def named_by(phrase: str) -> str | None:
+            """The code whose own words hold the phrase as whole words."""
+            return next((code for code, text in texts.items() if f" {phrase} " in text), None)
 
         def method_of(family: str) -> str | None:
-            for mark in _FAMILY_MARKS[family]:
-                for code, text in texts.items():
-                    if re.search(rf"\b{mark}\b", text):
-                        return code
-            return None
+            return next(filter(None, map(named_by, _FAMILY_MARKS[family])), None)
 
         for family, said in PAYMENT_FAMILIES.items():
             code = next(filter(None, map(method_of, _FAMILY_CHOICES.get(family, (family,)))), None)
             for phrase in said:
-                direct = next((c for c, text in texts.items() if re.search(rf"\b{phrase}\b", text)), None)
+                direct = named_by(phrase)
                 if direct or code:
                     phrases[payment_words(phrase)] = direct or code  # type: ignore[assignment]
         for p in payments:  # the shop's own words win
