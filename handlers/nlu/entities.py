@@ -102,7 +102,10 @@ _ADDR_TRIGGER = re.compile(
     r"(?:\s+(?:aja|saja|ya|yaa|kak|min|it|them|this))?\s+(?:ke|kesini|to)\b\s*)"
 )
 _ADDR_STREET = re.compile(
-    r"(?i:\b(?:jl|jln)\b)\.?\s*(?=\w)|(?i:\b(?:gg\.?|gang)\s+(?=[^\W\d_]+\.?\s+(?:no\.?\s*)?\d))|\b[Jj]alan\s+(?=[A-Z])|(?i:\bjalan\s+(?=\w+\s+(?:no|nomor|gg|gang|blok|rt)\b))"
+    r"(?i:\b(?:jl|jln)\b)\.?\s*(?=\w)|(?i:\b(?:gg\.?|gang)\s+(?=[^\W\d_]+\.?\s+(?:no\.?\s*)?\d))|"
+    # a building or housing complex with a number in the next words: "kos melati no 2", "apartemen X tower 2"
+    r"(?i:\b(?:kos|kost|kosan|apartemen|apartment|perum|perumahan|komplek|kompleks|cluster|ruko|gedung|wisma|"
+    r"menara|rusun|asrama)\b)(?=[^\n,.!?\d]{1,40}\d)|\b[Jj]alan\s+(?=[A-Z])|(?i:\bjalan\s+(?=\w+\s+(?:no|nomor|gg|gang|blok|rt)\b))"
 )
 _ADDR_QUESTION = re.compile(r"(?i)\b(?:dimana|di mana|mana|where|berapa|brp|apa|gimana|kapan|bisa|ga|gak|nggak|tidak)\b|\?")
 _ADDR_ABBR = frozenset("jl jln no gg rt rw kel kec kab blok kav lt perum komp apt st rd ave dr ds".split()) | frozenset(
@@ -157,6 +160,8 @@ def extract_addresses(text: str) -> tuple[str, ...]:
     res: list[tuple[int, str]] = []
     taken: list[tuple[int, int]] = []
     for m in _ADDR_STREET.finditer(text):
+        if any(a <= m.start() < b for a, b in taken):  # "Tower 2" inside "Apartemen X Tower 2 unit 5"
+            continue
         a = _trim_address(text[m.start():])
         if len(a) > len(m.group(0).strip()) + 1:
             res.append((m.start(), a))
@@ -196,9 +201,13 @@ _BUILDING = re.compile(
 _STREET = re.compile(r"(?i)\b(?:jl|jln|jalan|gg|gang|street|st|road|rd|avenue|blok|block|kav|no)\b")
 
 
-def names_a_building(text: str) -> bool:
-    """Whether the text names a building or housing complex ("kos putri melati", "Gedung Wisma 46")."""
-    return _BUILDING.search(text) is not None
+_PLACE = re.compile(r"(?i)\b(?:rumah|kantor|office|home|kampus|sekolah|warung|pabrik|gudang|masjid|gereja|"
+                    r"puskesmas|klinik|rs)\b")
+
+
+def names_a_place(text: str) -> bool:
+    """Whether the text names a building, a housing complex or a kind of place ("kos putri melati", "kantor")."""
+    return _BUILDING.search(text) is not None or _PLACE.search(text) is not None
 
 
 def address_usable(address: str | None) -> bool:

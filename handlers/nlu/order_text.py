@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from .dates import find_when
-from .entities import _trim_address, address_usable, extract_addresses, names_a_building
+from .entities import _trim_address, address_usable, extract_addresses, names_a_place
 from .order_items import (
     ItemChange, head_spans, item_changes, note_spans, product_spans, said_only, unknown_phrases, with_prefixes,
 )
@@ -152,8 +152,9 @@ def _contact(msg: Message, out: dict, expecting: str | None) -> None:
         msg.take(0, len(msg))
     addresses = [a for a in (_before_phone(msg.text, a, phones) for a in extract_addresses(msg.text)) if len(a) >= 3]
     if expecting == "address" and msg.content():
-        whole = _trim_address(msg.text).strip()  # "kos melati kamar 3, jl. kaliurang 5": all of it, not the street
-        if any(a in whole and names_a_building(whole[:whole.find(a)]) for a in addresses):
+        # "kos melati kamar 3, jl. kaliurang 5", "kantor di blok m, gedung X lt 3": all of it, not the street
+        whole = _trim_address(msg.text).strip()
+        if any(a in whole and names_a_place(whole[:whole.find(a)]) for a in addresses):
             addresses = [whole]
     if addresses:
         _set_address(msg, out, next((a for a in addresses if address_usable(a)), addresses[0]))

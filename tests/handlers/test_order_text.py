@@ -663,8 +663,10 @@ def test_other_answers_to_the_address_question(text, field, value):
     assert getattr(r, field) == value and r.address is None
 
 
-@pytest.mark.parametrize("text", ["rumah saya di kemang", "kantor di blok m, gedung sapa lt 3", "kos di dago no 5"])
+@pytest.mark.parametrize("text", ["rumah saya di kemang", "kantor di blok m, gedung sapa lt 3", "kos di dago no 5",
+                                  "rumah pak budi, jl mawar 3"])
 def test_a_place_named_like_a_store_in_an_address_is_the_address(text):
+    """The answer to "address?" is read whole when it starts with a place: not cut at the street."""
     r = read(text, expecting="address")
     assert r.address == text and r.store_id is None
 
@@ -703,6 +705,8 @@ def test_a_titled_street_without_a_number_is_kept_but_not_usable(text):
     ("2 latte antar ke Jl. Jend. Sudirman Kav. 52, besok jam 9", "Jl. Jend. Sudirman Kav. 52"),
     ("kirim ke gg. mawar 2 ya", "gg. mawar 2"),
     ("Jl. Melati No. 5. Besok jam 8 ya", "Jl. Melati No. 5"),
+    ("tolong anterin 3 kopsus ke kos melati no 2", "kos melati no 2"),
+    ("2 latte ke gedung wisma 46 lt 12 ya", "gedung wisma 46 lt 12"),
 ])
 def test_addresses_inside_a_message(text, address):
     assert read(text).address == address
