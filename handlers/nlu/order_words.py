@@ -73,8 +73,7 @@ DONE = phrases("itu aja", "segitu aja", "cukup", "udah cukup", "cukup itu", "tha
                "done", "that will be all", "udah semua", "itu semua", "udah", "that's everything",
                "all good", "no more", "itu doang", "segitu dulu", "cukup segitu")
 ASAP = phrases("sekarang", "now", "secepatnya", "asap", "segera", "right now", "right away", "langsung",
-               "as soon as possible", "buruan", "sekarang juga", "sesegera mungkin", "bentar lagi", "sebentar lagi",
-               "in a bit", "in a few minutes", "shortly")
+               "as soon as possible", "buruan", "sekarang juga", "sesegera mungkin")
 
 PICKUP = phrases("ambil sendiri", "ambil di toko", "ambil ke toko", "ambil di outlet", "ambil di store",
                  "ambil ditoko", "diambil", "pickup", "pick up", "self pickup", "take away", "takeaway",

@@ -754,12 +754,6 @@ def test_a_moment_without_an_hour_is_no_time(text):
     assert (r.when, r.items, r.unknown) == (None, (), ())
 
 
-@pytest.mark.parametrize("text", ["bentar lagi", "in a few minutes", "sebentar lagi ya kak"])
-def test_shortly_is_as_soon_as_possible(text):
-    r = read(text, expecting="time", cart=(LATTE,))
-    assert r.asap and r.when is None and r.items == ()
-
-
 def test_a_delay_with_an_order():
     r = read("2 latte, ambil 30 menit lagi", now=NOW.replace(hour=10))
     assert lines(r) == [("add", "Caffe Latte", 2)] and r.fulfilment == "pickup"
