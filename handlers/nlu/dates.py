@@ -200,6 +200,32 @@ class When:
     spans: tuple[tuple[int, int], ...] = ()     # where in the text it was said
 
 
+_AMOUNTS = {"setengah": 0.5, "half a": 0.5, "half an": 0.5, "a": 1, "an": 1, "one": 1, "se": 1, "satu": 1,
+            "dua": 2, "two": 2, "tiga": 3, "three": 3, "empat": 4, "four": 4, "lima": 5, "five": 5}
+_AMOUNT = r"(\d{1,3}|" + "|".join(sorted(_AMOUNTS, key=len, reverse=True)) + ")"
+_UNIT = r"(menit|mnt|mins?|minutes?|jam|hours?|hrs?)"
+_IN_A_WHILE = re.compile(  # "in 30 minutes", "30 menit lagi", "sejam lagi", "an hour from now"
+    rf"\b(?:(?:in|dalam|within)\s+(?:about\s+|around\s+|sekitar\s+)?{_AMOUNT}\s*{_UNIT}\b(?:\s+(?:lagi|from now))?"
+    rf"|{_AMOUNT}\s*{_UNIT}(?:an)?\s+(?:lagi|from now|dari sekarang)\b)"
+)
+# after a meal or work: a moment customers mean but no hour we can read, so no time (the conversation asks)
+_VAGUE_AFTER = re.compile(r"\b(?:after|abis|habis|setelah|sesudah|pulang)\s+(?:lunch|dinner|work|makan(?:\s+(?:siang|"
+                          r"malam|malem))?|kerja|kantor|maghrib|magrib|isya|sholat\s+\w+|jumatan)\b")
+
+
+def _in_a_while(t: str, now: datetime) -> When | None:
+    """A moment said as a delay from now ("30 menit lagi", "in an hour"), to the minute."""
+    m = _IN_A_WHILE.search(t)
+    if m is None:
+        return None
+    amount, unit = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+    minutes = (int(amount) if amount.isdigit() else _AMOUNTS[amount]) * (60 if unit[0] in "jh" else 1)
+    if not 0 < minutes <= 24 * 60:
+        return None
+    at = (now + timedelta(minutes=minutes)).replace(second=0, microsecond=0)
+    return When(at=at, spans=(m.span(),))
+
+
 def _day_in(t: str, today: date) -> tuple[date | None, list[tuple[int, int]]]:
     """The first day named in lowercase text t (past days are not orders' days)."""
     found: list[tuple[int, int, date]] = []
@@ -267,8 +293,12 @@ def find_when(text: str, now: datetime, *, bare_hour: bool = False) -> When:
     `bare_hour` reads a lone number ("8", "8an") as an hour: for answers to "what time?".
     """
     t = text.lower()
+    if (later := _in_a_while(t, now)) is not None:
+        return later
     today = now.date()
     day, spans = _day_in(t, today) if _DATE_CUE.search(t) else (None, [])
+    if (vague := _VAGUE_AFTER.search(t)) is not None:
+        return When(day=day, spans=(*spans, vague.span()))
     hour = minute = None
     qual = None
     for rx in (_TIME_JAM, _BARE_QUALIFIED, _TIME_HHMM, _TIME_DOT, _TIME_AMPM):

@@ -102,16 +102,23 @@ _ADDR_TRIGGER = re.compile(
     r"(?:\s+(?:aja|saja|ya|yaa|kak|min|it|them|this))?\s+(?:ke|kesini|to)\b\s*)"
 )
 _ADDR_STREET = re.compile(
-    r"(?i:\b(?:jl|jln)\b)\.?\s*(?=\w)|\b[Jj]alan\s+(?=[A-Z])|(?i:\bjalan\s+(?=\w+\s+(?:no|nomor|gg|gang|blok|rt)\b))"
+    r"(?i:\b(?:jl|jln)\b)\.?\s*(?=\w)|(?i:\b(?:gg\.?|gang)\s+(?=[^\W\d_]+\.?\s+(?:no\.?\s*)?\d))|"
+    # a building or housing complex with a number in the next words: "kos melati no 2", "apartemen X tower 2"
+    r"(?i:\b(?:kos|kost|kosan|apartemen|apartment|perum|perumahan|komplek|kompleks|cluster|ruko|gedung|wisma|"
+    r"menara|rusun|asrama)\b)(?=[^\n,.!?\d]{1,40}\d)|\b[Jj]alan\s+(?=[A-Z])|(?i:\bjalan\s+(?=\w+\s+(?:no|nomor|gg|gang|blok|rt)\b))"
 )
 _ADDR_QUESTION = re.compile(r"(?i)\b(?:dimana|di mana|mana|where|berapa|brp|apa|gimana|kapan|bisa|ga|gak|nggak|tidak)\b|\?")
-_ADDR_ABBR = frozenset("jl jln no gg rt rw kel kec kab blok kav lt perum komp apt st rd ave dr ds".split())
+_ADDR_ABBR = frozenset("jl jln no gg rt rw kel kec kab blok kav lt perum komp apt st rd ave dr ds".split()) | frozenset(
+    # titles in street names: "Jl. Ir. H. Juanda", "Jl. KH. Mas Mansyur", "Jl. Prof. Dr. Satrio", "Jl. Jend. Sudirman"
+    "ir h hj kh drs prof jend jen letjen mayjen brigjen kol kapt laks marsekal mr dra st sh tb ki nyi pangeran".split())
 _ADDR_CUT = frozenset("""
 ya yaa yah kak kakak min admin dong deh sih nih tuh please pls plz thanks thank makasih trims gan sis
 jam pukul besok lusa nanti sekarang hari tomorrow today tonight at before sebelum sama dan terus trus
 tapi bayar pakai pake cod atas a/n an. biar soalnya karena krn mau 🙏 segera asap thx, tq
 """.split())
-_ADDR_CONT = re.compile(r"^\s*(?:[A-Z0-9]|(?:no|rt|rw|kel|kec|kab|kota|blok|gg|gang|kav|lt|komp|perum|jl|jln|jalan)\b)")
+_ADDR_CONT = re.compile(r"^\s*(?:[A-Z0-9]|(?i:no|rt|rw|kel|kec|kab|kota|blok|gg|gang|kav|lt|komp|perum|jl|jln|jalan|"
+                        r"gedung|gd|tower|menara|wisma|apartemen|apt|unit|lantai|kamar|ruko|cluster|kos|kost|"
+                        r"dekat|deket|depan|samping|sebelah|belakang|seberang|near|next to|opposite)\b)")
 
 
 def _trim_address(s: str) -> str:
@@ -121,7 +128,7 @@ def _trim_address(s: str) -> str:
     while m:
         if m.group(0) == ".":
             prev = re.findall(r"(\w+)\.$", s[: m.end()])
-            if prev and prev[0].lower() in _ADDR_ABBR:
+            if prev and (prev[0].lower() in _ADDR_ABBR or (len(prev[0]) == 1 and prev[0].isalpha())):  # "M.H. Thamrin"
                 m = re.compile(r"[!?]|(?<=\w)\.(?=\s|$)").search(s, m.end())
                 continue
         s = s[: m.start()]
@@ -153,6 +160,8 @@ def extract_addresses(text: str) -> tuple[str, ...]:
     res: list[tuple[int, str]] = []
     taken: list[tuple[int, int]] = []
     for m in _ADDR_STREET.finditer(text):
+        if any(a <= m.start() < b for a, b in taken):  # "Tower 2" inside "Apartemen X Tower 2 unit 5"
+            continue
         a = _trim_address(text[m.start():])
         if len(a) > len(m.group(0).strip()) + 1:
             res.append((m.start(), a))
@@ -190,6 +199,15 @@ _BUILDING = re.compile(
     r"(?i)\b(?:apartemen|apartment|apt|tower|gedung|wisma|menara|plaza|mall|mal|ruko|komplek|kompleks|komp|"
     r"perumahan|perum|cluster|residence|residen|kost|kos|asrama|hotel|rusun)\b")
 _STREET = re.compile(r"(?i)\b(?:jl|jln|jalan|gg|gang|street|st|road|rd|avenue|blok|block|kav|no)\b")
+
+
+_PLACE = re.compile(r"(?i)\b(?:rumah|kantor|office|home|kampus|sekolah|warung|pabrik|gudang|masjid|gereja|"
+                    r"puskesmas|klinik|rs)\b")
+
+
+def names_a_place(text: str) -> bool:
+    """Whether the text names a building, a housing complex or a kind of place ("kos putri melati", "kantor")."""
+    return _BUILDING.search(text) is not None or _PLACE.search(text) is not None
 
 
 def address_usable(address: str | None) -> bool:

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from core.lexicon import NUMBER_WORDS
+
 from .order_message import QUANTITY_SKIP, Message, ones, quantities, read_numbers
 from .order_terms import DROPPABLE, ProductIndex, words
 from .order_words import (
-    ADD_MORE, DECREASE, FUNCTION_WORDS, NOTE_AFTER, NOTE_BEFORE, ORDER_NOTE_OBJECTS, ORDER_VERBS, REMOVE_AFTER,
-    REMOVE_BEFORE, SET_BEFORE, SET_TO, SWAP_MIDDLE, SWAP_OPEN,
+    ADD_MORE, DECREASE, FUNCTION_WORDS, NOTE_AFTER, NOTE_BEFORE, ONLY_AFTER, ONLY_BEFORE, ORDER_NOTE_OBJECTS,
+    ORDER_VERBS, REMOVE_AFTER, REMOVE_BEFORE, SET_BEFORE, SET_TO, SWAP_MIDDLE, SWAP_OPEN, VARIANTS,
 )
 
 
@@ -92,12 +94,16 @@ def with_prefixes(msg: Message, index: ProductIndex, spans):
     return grown
 
 
+_LIKE = frozenset("seperti kayak kaya kyk spt like as".split())
+
+
 def note_spans(msg: Message, objects: frozenset, alone: frozenset) -> list[tuple[int, int]]:
-    """Modifier phrases: [before words] object [after words] ("gak pake es", "gulanya dikit"), or a word alone."""
+    """Modifier phrases: [before words] object [after words] ("gak pake es", "gulanya dikit"), or a word alone
+    (not after "seperti"/"like": "seperti biasa" is the usual order, not a plain one)."""
     found = []
     k = 0
     while k < len(msg):
-        if not msg.free[k]:
+        if not msg.free[k] or (k > 0 and msg.raw[k - 1] in _LIKE):
             k += 1
             continue
         start, end = k, None
@@ -159,6 +165,7 @@ def item_changes(msg: Message, spans, notes, *, cart: tuple[int, ...], last_prod
                 msg.take(start, b)
         ops.append((op, quantity, op == "add" and _said_again(msg, numbers, i, j)))
     numbers.update(ones(msg, [(i, j) for i, j, _ in spans]))
+    notes = sorted(notes + _variants(msg, spans))
     said = quantities(msg, [(i, j) for i, j, _ in spans], numbers,
                       frozenset(k for a, b in notes + msg.prefix_notes for k in range(a, b)))
     _swaps(msg, spans, ops)
@@ -181,6 +188,41 @@ def item_changes(msg: Message, spans, notes, *, cart: tuple[int, ...], last_prod
         return changes
     change = _change_to_last(msg, numbers, notes, target, expecting)
     return [change] if change else []
+
+
+_AROUND_ONLY = QUANTITY_SKIP | frozenset(NUMBER_WORDS) | {"the", "my", "yang", "yg", "nya"}
+
+
+def said_only(msg: Message, spans) -> bool:
+    """Whether the products are named as all the customer wants: "cuma latte", "just the latte",
+    "kopinya aja deh", "2 latte only" (quantities and "the"/"yang"/"nya" may stand between)."""
+    def skippable(k: int) -> bool:
+        return msg.raw[k] in _AROUND_ONLY or msg.raw[k].isdigit()
+
+    for i, j, _ in spans:
+        b = i
+        while b > 0 and skippable(b - 1):
+            b -= 1
+        k = j
+        while k < len(msg) and skippable(k):
+            k += 1
+        if (b > 0 and msg.phrase_ending(b, ONLY_BEFORE) is not None) or \
+                (k < len(msg) and msg.phrase_at(k, ONLY_AFTER, free=False)):
+            return True
+    return False
+
+
+def _variants(msg: Message, spans) -> list[tuple[int, int]]:
+    """Size or variant words right after a product's name ("croissant biasa", "kopsus yang gede"): its notes."""
+    found = []
+    for _, j, _ in spans:
+        k = j
+        while k < len(msg) and msg.raw[k] in ("yang", "yg", "ukuran", "size") and msg.free[k]:
+            k += 1
+        if k < len(msg) and (end := msg.phrase_at(k, VARIANTS)):
+            msg.take(j, end)
+            found.append((j, end))
+    return found
 
 
 def _said_again(msg: Message, numbers: dict[int, tuple[int, int]], i: int, j: int) -> bool:

@@ -163,7 +163,8 @@ def quantities(msg: Message, spans: list[tuple[int, int]], numbers: dict[int, tu
 
     def after(j: int) -> int | None:
         k = j
-        while k < len(msg) and (msg.raw[k] in ("x", "nya", "sebanyak", "qty", "jumlah") or k in notes) \
+        while k < len(msg) and (msg.raw[k] in ("x", "nya", "sebanyak", "qty", "jumlah", "aja", "saja", "yang", "yg")
+                                or k in notes) \
                 and k not in numbers:
             k += 1
         return k if k in numbers else None

@@ -14,6 +14,8 @@ from rapidfuzz import fuzz, process
 
 from core.normalize import KNOWN
 
+from .order_words import canon
+
 # ------------------------------------------------------------------------------------------ terms
 
 
@@ -213,43 +215,60 @@ class StoreIndex:
 
 # payment words customers use -> the family of method they mean
 PAYMENT_FAMILIES: dict[str, tuple[str, ...]] = {
-    "qris": ("qris", "gopay", "ovo", "dana", "shopeepay", "ewallet", "e wallet", "linkaja", "dompet digital",
-             "scan", "qr"),
-    "transfer": ("transfer", "tf", "trf", "bca", "mandiri", "bri", "bni", "bank", "rekening", "virtual account"),
-    "cod": ("cod", "bayar di tempat", "bayar ditempat", "cash on delivery", "bayar pas sampai", "bayar di rumah"),
-    "cash": ("cash", "tunai", "uang tunai", "kontan"),
+    "qris": ("qris", "gopay", "ovo", "dana", "shopeepay", "shopee pay", "spay", "linkaja", "link aja", "scan",
+             "qr", "qr code", "scan qr", "scan barcode"),
+    "ewallet": ("ewallet", "e wallet", "dompet digital", "digital wallet", "e money", "emoney", "dompet elektronik"),
+    "transfer": ("transfer", "tf", "trf", "bca", "mandiri", "bri", "bni", "bsi", "cimb", "permata", "jenius", "seabank",
+                 "btn", "bank", "rekening", "virtual account", "va", "m banking", "mbanking", "mobile banking",
+                 "internet banking", "ibanking", "livin", "brimo", "bank transfer", "transfer bank"),
+    "cod": ("cod", "bayar di tempat", "bayar ditempat", "cash on delivery", "bayar pas sampai", "bayar di rumah",
+            "pay on delivery", "bayar ke kurir", "bayar ke driver", "bayar pas diantar", "bayar pas nyampe",
+            "bayar pas dateng", "bayar pas datang", "bayar pas sampe", "pas barang dateng", "pas barang sampai",
+            "when it arrives", "on arrival"),
+    "cash": ("cash", "tunai", "uang tunai", "kontan", "bayar di kasir", "bayar di toko", "bayar di outlet",
+             "bayar pas ambil", "bayar waktu ambil", "bayar saat ambil", "bayar di store", "pay at the counter",
+             "pay at the store", "pay in store", "pay at pickup", "pay on pickup", "pay at the cashier",
+             "pay when i pick up", "pay when i pick it up", "bayar langsung", "kasir", "cashier", "at the counter"),
     "card": ("kartu", "card", "debit", "kredit", "credit", "edc"),
 }
-# when the shop has no method of the family, the nearest one it may have
-_FAMILY_FALLBACK = {"cash": "cod", "cod": "cash"}
+# how a shop's own method of each family is spelled, and the families to look for, nearest first
 _FAMILY_MARKS = {"qris": ("qris",), "transfer": ("transfer", "tf", "bank"), "cod": ("cod", "bayar di tempat",
-                 "cash on delivery"), "cash": ("cash", "tunai"), "card": ("card", "kartu", "debit")}
+                 "cash on delivery"), "cash": ("cash", "tunai"), "card": ("card", "kartu", "debit"),
+                 "ewallet": ("e wallet", "ewallet", "gopay", "ovo", "dana", "shopeepay", "linkaja")}
+_FAMILY_CHOICES = {"cash": ("cash", "cod"), "cod": ("cod", "cash"), "ewallet": ("qris", "ewallet")}
+
+
+def payment_words(text: str) -> tuple[str, ...]:
+    """A payment phrase as the canonical words a message is read in ("tf" and "transfer" alike)."""
+    return tuple(w for word in words(text) for w in canon(word))
 
 
 class PaymentIndex:
-    """Phrases (as word tuples) -> the shop's payment code they choose."""
+    """Phrases (as canonical word tuples) -> the shop's payment code they choose."""
 
     def __init__(self, payments: tuple[PaymentTerm, ...]):
         phrases: dict[tuple[str, ...], str] = {}
-        texts = {p.code: " ".join(words(f"{p.code} {p.label} {p.label_en or ''}")) for p in payments}
+        # each method's own words, space-padded so a phrase is found as whole words
+        texts = {p.code: " {} ".format(" ".join(words(" ".join(filter(None, (p.code, p.label, p.label_en))))))
+                 for p in payments}
+
+        def named_by(phrase: str) -> str | None:
+            """The code whose own words hold the phrase as whole words."""
+            return next((code for code, text in texts.items() if f" {phrase} " in text), None)
 
         def method_of(family: str) -> str | None:
-            for mark in _FAMILY_MARKS[family]:
-                for code, text in texts.items():
-                    if re.search(rf"\b{mark}\b", text):
-                        return code
-            return None
+            return next(filter(None, map(named_by, _FAMILY_MARKS[family])), None)
 
         for family, said in PAYMENT_FAMILIES.items():
-            code = method_of(family) or (method_of(_FAMILY_FALLBACK[family]) if family in _FAMILY_FALLBACK else None)
+            code = next(filter(None, map(method_of, _FAMILY_CHOICES.get(family, (family,)))), None)
             for phrase in said:
-                direct = next((c for c, text in texts.items() if re.search(rf"\b{phrase}\b", text)), None)
+                direct = named_by(phrase)
                 if direct or code:
-                    phrases[words(phrase)] = direct or code  # type: ignore[assignment]
+                    phrases[payment_words(phrase)] = direct or code  # type: ignore[assignment]
         for p in payments:  # the shop's own words win
             for surface in (p.code, p.label, p.label_en):
-                if surface and words(surface):
-                    phrases[words(surface)] = p.code
+                if surface and payment_words(surface):
+                    phrases[payment_words(surface)] = p.code
         self.phrases = phrases
         self.max_len = max((len(k) for k in phrases), default=0)
 

@@ -13,17 +13,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from .dates import find_when
-from .entities import _trim_address, address_usable, extract_addresses
+from .entities import _trim_address, address_usable, extract_addresses, names_a_place
 from .order_items import (
-    ItemChange, head_spans, item_changes, note_spans, product_spans, unknown_phrases, with_prefixes,
+    ItemChange, head_spans, item_changes, note_spans, product_spans, said_only, unknown_phrases, with_prefixes,
 )
 from .order_message import FILLER, Message
 from .order_terms import (
     PaymentTerm, ProductTerm, ShopTerms, StoreTerm, payment_index, product_index, shop_terms, store_index,
 )
 from .order_words import (
-    AMBIL, AMBIL_PICKUP_NEXT, ASAP, CANCEL_ALL, CANCEL_BARE, DELIVERY, DONE, NEGATION, NO, NOTE_ALONE,
-    NOTE_OBJECTS, ORDER_NOTE_HANDOVER, ORDER_NOTE_OBJECTS, PICKUP, YES, canon,
+    AMBIL, AMBIL_PICKUP_NEXT, ASAP, CANCEL_ALL, CANCEL_BARE, DELIVERY, DONE, FULFILMENT_NEGATION, NEGATION, NO,
+    NOTE_ALONE, NOTE_OBJECTS, ORDER_NOTE_HANDOVER, ORDER_NOTE_OBJECTS, PICKUP, YES, canon,
 )
 from .phones import find_phones, read_phone
 
@@ -52,6 +52,7 @@ class OrderText:
     no: bool = False
     cancel_all: bool = False               # "batal semua", "ga jadi pesan", "cancel the order"
     done_adding: bool = False              # "udah itu aja", "that's all"
+    only: bool = False                     # the cart should hold just the products named ("cuma latte", "kopinya aja")
 
 
 def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: str | None = None,
@@ -74,12 +75,14 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
     when = find_when(msg.text, now, bare_hour=expecting == "time")
     if when.at or when.day:
         out["when"], out["day"] = when.at, when.day
-        for start, end in when.spans:
-            msg.take_chars(start, end)
+    for start, end in when.spans:  # "after lunch" names no time, but its words are no product
+        msg.take_chars(start, end)
     if msg.find(ASAP):
         out["asap"] = True
     _payment(msg, out, terms, expecting)  # before fulfilment: "cash on delivery" is a payment
     _fulfilment_and_store(msg, out, terms, expecting)
+    if expecting == "address" and "address" not in out:
+        _expected_address(msg, out)
 
     order_notes = note_spans(msg, ORDER_NOTE_OBJECTS, frozenset()) + msg.find(ORDER_NOTE_HANDOVER)
     spans, item_notes = [], []
@@ -91,6 +94,8 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
     target = last_product if last_product is not None else (cart[-1] if cart else None)
     items = item_changes(msg, spans, item_notes, cart=cart, last_product=last_product, expecting=expecting,
                          target=target)
+    if _only(msg, spans, items, cart, expecting):
+        out["only"] = True
     if not spans and item_notes and target is None:
         order_notes += item_notes
     if order_notes:
@@ -107,7 +112,17 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
         msg.take(i, j)
     if not out.get("cancel_all"):
         _yes_or_no(msg, out)
+    if expecting == "confirm" and done and done[0][0] == (content or [len(msg)])[0] and not out.get("no"):
+        out["yes"] = True  # "that's all" / "udah itu aja" to "is this right?"
     return OrderText(items=tuple(items), unknown=unknown_phrases(msg, expecting, spans), **out)
+
+
+def _only(msg: Message, spans, items: list[ItemChange], cart: tuple[int, ...], expecting: str | None) -> bool:
+    """Whether the cart should hold just the products named: said so ("cuma latte", "kopinya aja") about a
+    product in the cart, or when confirming; "latte aja" to "anything else?" adds a latte."""
+    kept = [c for c in items if c.op != "remove" and not c.again]
+    in_cart = any(c.product_id in cart or set(c.candidates) & set(cart) for c in kept)
+    return bool(kept) and (in_cart or (expecting == "confirm" and bool(cart))) and said_only(msg, spans)
 
 
 # ------------------------------------------------------------------------------ phone and address
@@ -136,13 +151,37 @@ def _contact(msg: Message, out: dict, expecting: str | None) -> None:
         out["phone"] = bare
         msg.take(0, len(msg))
     addresses = [a for a in (_before_phone(msg.text, a, phones) for a in extract_addresses(msg.text)) if len(a) >= 3]
-    if not addresses and expecting == "address" and msg.content():
-        addresses = [a for a in [_trim_address(msg.text).strip()] if len(a) >= 3]
+    if expecting == "address" and msg.content():
+        # "kos melati kamar 3, jl. kaliurang 5", "kantor di blok m, gedung X lt 3": all of it, not the street
+        whole = _trim_address(msg.text).strip()
+        if any(a in whole and names_a_place(whole[:whole.find(a)]) for a in addresses):
+            addresses = [whole]
     if addresses:
-        address = next((a for a in addresses if address_usable(a)), addresses[0])
-        out["address"], out["address_usable"] = address, address_usable(address)
-        start = msg.text.find(address)
-        msg.take_chars(start, start + len(address))
+        _set_address(msg, out, next((a for a in addresses if address_usable(a)), addresses[0]))
+
+
+def _set_address(msg: Message, out: dict, address: str) -> None:
+    out["address"], out["address_usable"] = address, address_usable(address)
+    start = msg.text.find(address)
+    msg.take_chars(start, start + len(address))
+
+
+_QUESTION_WORDS = frozenset(w for word in """berapa brp apa gimana bagaimana kapan bisa boleh can how what when where
+                            why dimana mana kenapa ada is are do does""".split() for w in canon(word))
+
+
+def _expected_address(msg: Message, out: dict) -> None:
+    """The answer to "what is the address?" is the address, unless it says something else: a change to
+    pickup, a store, a payment, a cancel, a question, a yes or a no."""
+    content = msg.content()
+    if not content or out.get("fulfilment") == "pickup" or "store_id" in out or out.get("cancel_all") \
+            or msg.text.rstrip().endswith("?") or msg.phrase_at(content[0], CANCEL_BARE) \
+            or any(w in _QUESTION_WORDS for w in msg.canon[content[0]]) \
+            or msg.phrase_at(content[0], YES) or msg.phrase_at(content[0], NO):
+        return
+    address = _trim_address(msg.text[msg.spans[content[0]][0]:]).strip()
+    if len(address) >= 3 and (address_usable(address) or "payment" not in out):
+        _set_address(msg, out, address)
 
 
 # ------------------------------------------------------------------------------ fulfilment, store, payment
@@ -156,26 +195,42 @@ def _fulfilment_and_store(msg: Message, out: dict, terms: ShopTerms, expecting: 
     stores = store_index(terms.stores).find(msg.raw, msg.free) if terms.stores else []
     store_starts = {i for i, _, _ in stores}
     cues = [(i, "pickup") for i, _ in msg.find(PICKUP)] + [(i, "delivery") for i, _ in msg.find(DELIVERY)]
+    for i, kind in cues:
+        if kind == "pickup" and i > 0 and msg.raw[i - 1] == "tak":  # Javanese "tak ambil sendiri": I'll fetch it
+            msg.take(i - 1, i)
     for i, _ in msg.find(AMBIL, take=False):  # "ambil di kemang" is a pickup, "aku ambil 2 kopi" an order
         after = i + 1
-        if expecting == "fulfilment" or after >= len(msg) or msg.is_separator(after) or after in store_starts \
-                or (not msg.free[after] and not msg.raw[after].isdigit()) \
+        if i > 0 and msg.raw[i - 1] == "tak" and msg.free[i - 1]:  # Javanese "tak ambil": I'll fetch it
+            msg.take(i - 1, after)
+            cues.append((i - 1, "pickup"))
+        elif expecting == "fulfilment" or after >= len(msg) or msg.is_separator(after) or after in store_starts \
+                or not msg.free[after] \
                 or any(w in AMBIL_PICKUP_NEXT for w in msg.canon[after]):
             msg.take(i, after)
             cues.append((i, "pickup"))
     fulfilment = None
     for i, kind in sorted(cues):
-        fulfilment = _OPPOSITE[kind] if i > 0 and msg.phrase_ending(i, NEGATION, 2) is not None else kind
+        turned = msg.phrase_ending(i, FULFILMENT_NEGATION, 2) if i > 0 and msg.raw[i - 1] != "tak" else None
+        fulfilment = kind if turned is None else _OPPOSITE[kind]
+        if turned is not None:
+            msg.take(turned, i)  # "ga jadi dikirim" is no cancel
     if fulfilment:
         out["fulfilment"] = fulfilment
     for i, j, store_id in stores:
         before = msg.canon[i - 1] if i else ()
         # "kirim ke kemang" is an area to deliver to, "yang di kemang" a store
         if expecting == "store" or fulfilment == "pickup" or "cabang" in before or "outlet" in before or \
-                (fulfilment != "delivery" and any(w in _STORE_CUES for w in before)):
+                (fulfilment != "delivery" and any(w in _STORE_CUES for w in before)
+                 and (expecting != "address" or _which_store(msg, i))):
             out["store_id"] = store_id
             msg.take(i, j)
             return
+
+
+def _which_store(msg: Message, i: int) -> bool:
+    """Whether the words before token i pick one of the shop's stores ("yang di kemang"), not a place
+    ("rumah saya di kemang")."""
+    return any(w in ("yang", "yg", "toko", "store", "branch") for k in range(max(0, i - 2), i) for w in msg.canon[k])
 
 
 _QUESTION_OPENERS = frozenset("bisa can boleh apakah apa do does terima accept ada".split())
@@ -202,10 +257,18 @@ def _payment(msg: Message, out: dict, terms: ShopTerms, expecting: str | None) -
 
 # ------------------------------------------------------------------------------ yes and no
 
+_TAK_NEGATES = frozenset("usah perlu mau jadi bisa ada pake pakai apa apa2".split())
+
+
+def _javanese_i_will(msg: Message, k: int) -> bool:
+    """Whether token k is the Javanese "tak" before a verb ("tak transfer", "tak kirim"): "I'll", not "not"."""
+    return msg.raw[k] == "tak" and k + 1 < len(msg) and msg.raw[k + 1].isalpha() \
+        and msg.raw[k + 1] not in _TAK_NEGATES
+
 def _yes_or_no(msg: Message, out: dict) -> None:
     """A yes or a no leading the message ("iya betul", "ok, pesan", "ga, ambil sendiri aja")."""
     for k in range(len(msg)):
-        if msg.is_separator(k):
+        if msg.is_separator(k) or _javanese_i_will(msg, k):
             continue
         if not msg.free[k]:
             return  # something else leads the message

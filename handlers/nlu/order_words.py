@@ -28,9 +28,19 @@ def combine(first: tuple[str, ...], second: tuple[str, ...]) -> frozenset[tuple[
 YES = phrases("iya", "ya", "yes", "yep", "yup", "yeah", "yea", "betul", "bener", "benar", "ok", "oke", "sip",
               "siap", "gas", "gass", "gaskan", "lanjut", "lanjutkan", "boleh", "setuju", "confirm", "konfirmasi",
               "correct", "sure", "mantap", "cocok", "fix", "of course", "sounds good", "that's right",
-              "thats right", "go ahead", "lets go", "let's go", "yes please", "absolutely", "right", "alright")
+              "thats right", "go ahead", "lets go", "let's go", "yes please", "absolutely", "right", "alright",
+              "yoi", "yess", "iyes", "iyup", "okay", "okey", "okei", "sesuai", "mantul", "cus", "cuss", "gaskeun",
+              "lanjutin", "proses", "proses aja", "diproses", "ya udah", "yaudah", "looks good", "look good",
+              "looks great", "looks right", "looks fine", "perfect", "good to go", "exactly",
+              "all correct", "all right", "place the order", "process it", "bener semua", "benar semua", "confirmed",
+              "lanjutt", "yoa", "okok", "ok ok", "iya iya", "proceed")
+# "udah bener", "semua sesuai", "all good": a yes after "already" / "all"
+YES |= combine(("udah", "sudah", "dah", "semua", "semuanya", "all", "everything"),
+               ("bener", "benar", "betul", "ok", "oke", "sesuai", "cocok", "good", "correct", "fine", "right", "mantap"))
 NO = phrases("ga", "no", "nope", "bukan", "jangan", "belum", "nah", "salah", "not really", "tidak usah")
 NEGATION = phrases("ga", "jangan", "no", "not", "bukan", "without", "tanpa", "ga usah", "ga perlu", "don't", "dont")
+# what turns a fulfilment cue around: "ga jadi dikirim" is a pickup
+FULFILMENT_NEGATION = NEGATION | phrases("ga jadi", "batal", "cancel", "instead of", "rather than")
 
 _CANCEL_VERBS = ("batal", "batalkan", "batalin", "cancel", "gajadi", "hapus", "kosongin", "kosongkan", "clear",
                  "forget", "delete", "never mind", "nevermind", "dibatalkan", "dibatalin", "dicancel")
@@ -68,14 +78,21 @@ ASAP = phrases("sekarang", "now", "secepatnya", "asap", "segera", "right now", "
 PICKUP = phrases("ambil sendiri", "ambil di toko", "ambil ke toko", "ambil di outlet", "ambil di store",
                  "ambil ditoko", "diambil", "pickup", "pick up", "self pickup", "take away", "takeaway",
                  "bawa pulang", "pick it up", "collect", "ambil langsung", "ambil di tempat", "ambil aja",
-                 "ambil sendiri aja", "i'll pick", "ambil ke outlet")
-# "ambil" alone orders ("aku ambil 2 kopi"); before these words it is a pickup
-AMBIL = phrases("ambil")
+                 "ambil sendiri aja", "i'll pick", "ambil ke outlet", "pick up myself", "get it myself",
+                 "grab it myself", "it myself", "i'll grab it", "i'll grab", "grab it up", "come grab it",
+                 "come get it", "come pick it up", "collect it", "i'll collect", "in store pickup",
+                 "samperin", "nyamperin", "disamperin", "mampir", "jemput", "dijemput", "jemput sendiri",
+                 "swing by", "stop by", "drop by", "come by", "grab it", "datang ke toko", "dateng ke toko",
+                 "datang ke outlet", "dateng ke outlet", "ke toko aja", "ke outlet aja", "jupuk dewe", "ambil dewe")
+# "ambil" alone orders ("aku ambil 2 kopi"); before these words it is a pickup ("tak ambil" is Javanese: I'll take it)
+AMBIL = phrases("ambil", "jupuk")
 AMBIL_PICKUP_NEXT = frozenset(w for p in phrases("di", "ke", "sendiri", "aja", "nanti", "jam", "besok",
                                                  "sekarang", "pas", "ya", "dong", "kak") for w in p)
 DELIVERY = phrases("antar", "diantar", "diantarkan", "antarkan", "kirim", "dikirim", "kirimkan", "deliver",
                    "delivery", "delivered", "send", "ship", "gofood", "grabfood", "shopeefood", "gosend",
-                   "kurir", "pesan antar", "dianterin", "delivery aja", "deliv", "ojol")
+                   "kurir", "pesan antar", "dianterin", "delivery aja", "deliv", "ojol", "bring", "bring it",
+                   "bawain", "dibawain", "bawakan", "anterin", "anterkan", "kirimin", "dikirimin", "courier",
+                   "drop it off", "drop off", "door to door", "ojek online", "grabin", "gojekin", "gosendin")
 
 # what a note on one item is about, and the words around it
 NOTE_OBJECTS = phrases("es", "ice", "gula", "sugar", "susu", "milk", "oat", "shot", "espresso", "whip",
@@ -86,10 +103,13 @@ NOTE_OBJECTS = phrases("es", "ice", "gula", "sugar", "susu", "milk", "oat", "sho
 NOTE_ALONE = phrases("oat milk", "susu oat", "soy milk", "almond milk", "panas", "hot", "dingin", "cold", "anget",
                      "hangat", "warm", "large", "regular", "small", "medium", "besar", "kecil", "normal ice",
                      "normal sugar", "less ice", "less sugar", "no ice", "no sugar", "extra shot", "double shot")
+# the size or variant of an item, a note only right after its name: "croissant biasa 2", "kopsus gede 3"
+VARIANTS = phrases("biasa", "gede", "jumbo", "ori", "original", "plain", "polos", "reguler", "sedang", "tall", "grande",
+                   "venti", "mini", "single", "spesial", "special", "gedean", "kecilan", "xl")
 NOTE_BEFORE = phrases("ga", "tanpa", "no", "without", "less", "kurang", "extra", "ekstra", "double", "more",
                       "tambah", "pake", "pakai", "with", "sedikit", "dikit", "banyak", "banyakin", "normal", "half",
                       "setengah", "ga pake", "ga pakai", "ga usah", "ga terlalu", "jangan terlalu", "jangan",
-                      "jangan pake", "minta", "pakai", "yang", "add")
+                      "jangan pake", "minta", "pakai", "yang", "add", "ukuran", "size")
 NOTE_AFTER = phrases("sedikit", "dikit", "sedikitin", "dikitin", "banyak", "banyakin", "extra", "less", "normal",
                      "dipisah", "pisah", "terpisah", "ga", "ga pake", "aja", "dikurangi", "dikurangin", "full",
                      "penuh", "setengah", "half")
@@ -100,6 +120,10 @@ ORDER_NOTE_OBJECTS = phrases("sedotan", "straw", "straws", "plastik", "plastic",
 ORDER_NOTE_HANDOVER = phrases("titip satpam", "titip di satpam", "titip ke satpam", "titip resepsionis",
                               "titip di resepsionis", "titip di lobby", "taruh di lobby", "titip di pos",
                               "leave it at the lobby", "leave at reception", "leave it with security")
+
+# the cart should hold just the products named: "cuma latte", "kopinya aja", "just the latte", "latte only"
+ONLY_BEFORE = phrases("cuma", "hanya", "just", "only", "cukup")
+ONLY_AFTER = phrases("aja", "saja", "doang", "only")
 
 ORDER_VERBS = phrases("pesan", "order", "beli", "mau", "minta", "tambah", "add", "want", "get", "ambil", "have",
                       "like", "i'd like", "need", "take", "buy", "pengen", "pgn")

@@ -534,3 +534,252 @@ def test_setting_a_named_lines_quantity(text):
 def test_cash_on_delivery_is_a_payment():
     r = read("i'll pay cash on delivery")
     assert r.payment == "cod"
+
+
+# ---------------------------------------------------------------------------------- yes, in the ways customers say it
+
+@pytest.mark.parametrize("text", [
+    "udah bener semua", "bener kak lanjut", "oke gas", "sip lanjutkan", "mantap pesan", "yoi", "boleh kak",
+    "sudah sesuai kak", "udah oke", "semua sesuai", "ya udah proses aja", "okey", "gaskeun", "cuss",
+    "iyes", "that's right", "looks good", "correct", "perfect, thanks", "all correct", "yes that's correct",
+    "all good", "udah itu aja", "that's it", "confirmed", "lanjutt", "udh bener", "dah oke", "yes go ahead",
+    "ok proceed", "iya bener kak, lanjut bayar",
+])
+@pytest.mark.parametrize("terms", [DEMO, BAKERY])
+def test_yes_in_many_words(text, terms):
+    r = read(text, terms, expecting="confirm", cart=(terms.products[0].id,))
+    assert r.yes and not r.no and not r.cancel_all and r.items == () and r.unknown == ()
+
+
+@pytest.mark.parametrize("text", ["udah bener?", "bener ga sih", "ga bener", "belum sesuai", "sip, tapi kok mahal?",
+                                  "good morning", "great question, how much is it?"])
+def test_not_a_yes(text):
+    assert not read(text, expecting="confirm", cart=(LATTE,)).yes
+
+
+@pytest.mark.parametrize("terms, text, product", [
+    (DEMO, "iya americano aja", "Americano"), (DEMO, "ok, latte nya 1 aja", "Caffe Latte"),
+    (BAKERY, "iya donat aja kak", "Donat Gula"), (DEMO, "yes, just the croissant", "Croissant Butter"),
+])
+def test_a_yes_that_restates_the_cart_keeps_its_items(terms, text, product):
+    r = read(text, terms, expecting="confirm", cart=tuple(p.id for p in terms.products[:3]))
+    assert r.yes and [NAME[c.product_id] for c in r.items] == [product] and r.only
+
+
+# ---------------------------------------------------------------------------------- quantities after modifiers
+
+@pytest.mark.parametrize("terms, text, expected", [
+    (DEMO, "croissant biasa 2", ("Croissant Butter", 2, "biasa")),
+    (DEMO, "latte yang dingin 2", ("Caffe Latte", 2, "dingin")),
+    (DEMO, "kopsus gede 3", ("Es Kopi Susu", 3, "gede")),
+    (DEMO, "americano yg panas 2 ya", ("Americano", 2, "panas")),
+    (DEMO, "matcha jumbo dua", ("Matcha Latte", 2, "jumbo")),
+    (DEMO, "latte large 2", ("Caffe Latte", 2, "large")),
+    (BAKERY, "donat gula tiga biji", ("Donat Gula", 3, None)),
+    (BAKERY, "brownies yang original 4", ("Brownies Panggang", 4, "original")),
+    (BAKERY, "sourdough plain 2", ("Sourdough", 2, "plain")),
+    (DEMO, "croissant yang biasa aja 2", ("Croissant Butter", 2, "biasa")),
+    (DEMO, "latte ukuran besar 2", ("Caffe Latte", 2, "ukuran besar")),
+    (DEMO, "kopsus ukuran gede 2", ("Es Kopi Susu", 2, "ukuran gede")),
+    (BAKERY, "donat yg mini 6", ("Donat Gula", 6, "mini")),
+])
+def test_a_quantity_after_a_modifier_is_the_products(terms, text, expected):
+    r = read(text, terms)
+    assert [(NAME[c.product_id], c.quantity, c.note) for c in r.items] == [expected] and r.unknown == ()
+
+
+# ---------------------------------------------------------------------------------- "only"
+
+@pytest.mark.parametrize("terms, text", [
+    (DEMO, "kopinya aja deh"), (DEMO, "cuma latte"), (DEMO, "latte aja kak"), (DEMO, "just the latte"),
+    (DEMO, "latte only"), (DEMO, "hanya 1 croissant"), (DEMO, "2 latte aja"),
+    (BAKERY, "donatnya aja"), (BAKERY, "cuma brownies 2"), (BAKERY, "just the sourdough please"),
+])
+def test_only_the_named_products(terms, text):
+    r = read(text, terms, cart=tuple(p.id for p in terms.products))
+    assert r.only and r.items
+
+
+@pytest.mark.parametrize("text", ["latte aja", "cuma latte", "croissant aja kak"])
+def test_naming_one_more_product_when_asked_for_more_is_no_only(text):
+    assert not read(text, expecting="item", cart=(KOPI_SUSU,)).only
+    assert read(text, expecting="confirm", cart=(KOPI_SUSU,)).only
+
+
+@pytest.mark.parametrize("text, cart", [
+    ("ambil di kemang aja", (LATTE,)), ("2 latte aja", ()), ("latte 2", (LATTE,)), ("tambah latte 1 aja", (LATTE,)),
+    ("panas aja kak", (LATTE,)), ("ga jadi latte aja", (LATTE, CROISSANT)), ("udah itu aja", (LATTE,)),
+    ("croissant aja", (LATTE,)),
+])
+def test_not_only(text, cart):
+    assert not read(text, cart=cart).only
+
+
+# ---------------------------------------------------------------------------------- fulfilment cues
+
+@pytest.mark.parametrize("text, fulfilment", [
+    ("tak ambil", "pickup"), ("tak ambil sendiri ya", "pickup"), ("ambil ke outlet", "pickup"),
+    ("diambil aja", "pickup"), ("gw samperin ke toko", "pickup"), ("aku mampir ke toko aja", "pickup"),
+    ("I'll grab it myself", "pickup"), ("I'll pick it up", "pickup"), ("collect at the store", "pickup"),
+    ("take away", "pickup"), ("I'll come get it", "pickup"), ("ga jadi dikirim, ambil aja", "pickup"),
+    ("anterin ya kak", "delivery"), ("kirimin aja", "delivery"), ("pake kurir", "delivery"),
+    ("gojek-in aja", "delivery"), ("grab aja", "delivery"), ("send it over", "delivery"),
+    ("bring it to my office", "delivery"), ("bawain ke rumah ya", "delivery"), ("batal ambil, kirim aja", "delivery"),
+    ("saya jemput sendiri", "pickup"), ("i'll swing by the store", "pickup"), ("I'll come by and grab it", "pickup"),
+    ("ntar gw ambil", "pickup"), ("gak usah dianter, aku mampir", "pickup"), ("kirim via gojek", "delivery"),
+])
+@pytest.mark.parametrize("expecting", [None, "fulfilment"])
+def test_fulfilment_cues(text, fulfilment, expecting):
+    r = read(text, expecting=expecting, cart=(LATTE,))
+    assert r.fulfilment == fulfilment and not r.no and not r.cancel_all and r.items == ()
+
+
+def test_bakery_pickup_in_slang_names_the_store():
+    r = read("gw samperin ke yang di tunjungan", BAKERY)
+    assert (r.fulfilment, r.store_id) == ("pickup", 202)
+
+
+# ---------------------------------------------------------------------------------- the expected slot swallows nothing else
+
+@pytest.mark.parametrize("terms, text, fulfilment, store", [
+    (DEMO, "eh ganti ke ambil sendiri aja di kemang", "pickup", STORE["kemang"]),
+    (DEMO, "ga jadi dikirim, ambil aja", "pickup", None),
+    (DEMO, "yang di blok m aja", None, STORE["blok m"]),
+    (DEMO, "I'll pick it up at SCBD", "pickup", STORE["scbd"]),
+    (BAKERY, "ambil sendiri aja di cihampelas", "pickup", 201),
+])
+def test_a_change_of_fulfilment_is_not_an_address(terms, text, fulfilment, store):
+    r = read(text, terms, expecting="address")
+    assert (r.address, r.fulfilment, r.store_id) == (None, fulfilment, store)
+
+
+@pytest.mark.parametrize("text, field, value", [
+    ("bayar cash aja", "payment", "cod"), ("pake qris ya", "payment", "qris"), ("batal aja deh", "cancel_all", True),
+    ("ga jadi pesan", "cancel_all", True), ("berapa ongkirnya?", "address", None), ("bisa kirim ke bsd?", "address", None),
+    ("ok", "address", None),
+])
+def test_other_answers_to_the_address_question(text, field, value):
+    r = read(text, expecting="address")
+    assert getattr(r, field) == value and r.address is None
+
+
+@pytest.mark.parametrize("text", ["rumah saya di kemang", "kantor di blok m, gedung sapa lt 3", "kos di dago no 5",
+                                  "rumah pak budi, jl mawar 3"])
+def test_a_place_named_like_a_store_in_an_address_is_the_address(text):
+    """The answer to "address?" is read whole when it starts with a place: not cut at the street."""
+    r = read(text, expecting="address")
+    assert r.address == text and r.store_id is None
+
+
+def test_the_usual_is_not_a_plain_item():
+    r = read("seperti biasa ya kak", cart=(LATTE,), last_product=LATTE)
+    assert r.items == ()
+
+
+def test_an_address_with_a_payment_is_both():
+    r = read("kos melati no 5, cod ya", expecting="address")
+    assert (r.address, r.address_usable, r.payment) == ("kos melati no 5", True, "cod")
+
+
+# ---------------------------------------------------------------------------------- addresses
+
+@pytest.mark.parametrize("text", [
+    "jl. ir. h. juanda no 300", "Jl. H. Usman No. 7", "jl. kh. mas mansyur 12", "Jl. Prof. Dr. Satrio Kav 3",
+    "jl. jend. sudirman no 1", "Jl. M.H. Thamrin No. 10", "gg. mawar 2", "Gang Kelinci no 4",
+    "apartemen kalibata city tower jasmine unit 12B", "perum griya asri blok c2 no 5",
+    "kos putri melati kamar 3, jl. kaliurang km 5", "Jl. KH. Hasyim Ashari 25, Jakarta Pusat",
+])
+def test_addresses_with_titles_and_complexes_are_kept_whole(text):
+    r = read(text, expecting="address")
+    assert r.address == text and r.address_usable
+
+
+@pytest.mark.parametrize("text", ["jl. dr. saharjo", "jl. prof. dr. satrio", "jl. jend. sudirman", "jl. m.h. thamrin"])
+def test_a_titled_street_without_a_number_is_kept_but_not_usable(text):
+    r = read(text, expecting="address")
+    assert r.address == text and not r.address_usable
+
+
+@pytest.mark.parametrize("text, address", [
+    ("tolong kirim ke jl. ir. h. juanda no 300 ya kak", "jl. ir. h. juanda no 300"),
+    ("2 latte antar ke Jl. Jend. Sudirman Kav. 52, besok jam 9", "Jl. Jend. Sudirman Kav. 52"),
+    ("kirim ke gg. mawar 2 ya", "gg. mawar 2"),
+    ("Jl. Melati No. 5. Besok jam 8 ya", "Jl. Melati No. 5"),
+    ("tolong anterin 3 kopsus ke kos melati no 2", "kos melati no 2"),
+    ("2 latte ke gedung wisma 46 lt 12 ya", "gedung wisma 46 lt 12"),
+])
+def test_addresses_inside_a_message(text, address):
+    assert read(text).address == address
+
+
+# ---------------------------------------------------------------------------------- payment words
+
+@pytest.mark.parametrize("text, demo, bakery", [
+    ("bayar di kasir", "cod", "cash"), ("bayar di tempat", "cod", "cash"), ("bayar pas ambil", "cod", "cash"),
+    ("cash aja", "cod", "cash"), ("tunai", "cod", "cash"), ("cod", "cod", "cash"), ("pay at the counter", "cod", "cash"),
+    ("pay cash", "cod", "cash"), ("e-wallet", "qris", "ovo"), ("pakai dompet digital", "qris", "ovo"),
+    ("pakai ovo", "qris", "ovo"), ("pakai gopay", "qris", None), ("pake dana aja", "qris", None),
+    ("tf bca", "transfer", "transfer"), ("m-banking", "transfer", "transfer"), ("mobile banking", "transfer", "transfer"),
+    ("scan qr aja", "qris", None), ("transfer mandiri", "transfer", "transfer"),
+    ("bayar nanti di kasir", "cod", "cash"), ("bayar pas barang dateng", "cod", "cash"), ("pake shopeepay", "qris", None),
+    ("saya transfer via mbanking", "transfer", "transfer"), ("pay with gopay", "qris", None),
+])
+def test_payment_words_choose_the_shops_method(text, demo, bakery):
+    assert read(text, DEMO, expecting="payment").payment == demo
+    assert read(text, BAKERY, expecting="payment").payment == bakery
+
+
+# ---------------------------------------------------------------------------------- times
+
+@pytest.mark.parametrize("text, now_hour, expected", [
+    ("jam 8 pagi", 19, (1, 8, 0)), ("jam 3 sore", 10, (0, 15, 0)), ("nanti siang jam 1", 10, (0, 13, 0)),
+    ("besok pagi", 19, (1, 9, 0)), ("at noon", 10, (0, 12, 0)), ("tonight at 7", 12, (0, 19, 0)),
+    ("30 menit lagi", 19, (0, 19, 30)), ("in 30 minutes", 19, (0, 19, 30)), ("sejam lagi", 19, (0, 20, 0)),
+    ("2 jam lagi", 23, (1, 1, 0)), ("setengah jam lagi ya", 10, (0, 10, 30)), ("in an hour", 10, (0, 11, 0)),
+    ("in half an hour", 10, (0, 10, 30)), ("15 mins from now", 10, (0, 10, 15)),
+])
+@pytest.mark.parametrize("expecting", [None, "time"])
+def test_times_said_in_many_ways(text, now_hour, expected, expecting):
+    now = NOW.replace(hour=now_hour)
+    r = read(text, expecting=expecting, now=now, cart=(LATTE,), last_product=LATTE)
+    days, hour, minute = expected
+    assert r.when is not None and (r.when.date() - now.date(), r.when.hour, r.when.minute) == (
+        timedelta(days=days), hour, minute)
+    assert r.items == () and r.unknown == ()
+
+
+@pytest.mark.parametrize("text", ["after lunch", "abis makan siang", "pulang kerja aja", "after work"])
+def test_a_moment_without_an_hour_is_no_time(text):
+    r = read(text, expecting="time", cart=(LATTE,))
+    assert (r.when, r.items, r.unknown) == (None, (), ())
+
+
+def test_a_delay_with_an_order():
+    r = read("2 latte, ambil 30 menit lagi", now=NOW.replace(hour=10))
+    assert lines(r) == [("add", "Caffe Latte", 2)] and r.fulfilment == "pickup"
+    assert (r.when.hour, r.when.minute) == (10, 30)
+
+
+@pytest.mark.parametrize("text, expecting", [
+    ("tak transfer ya", "payment"), ("tak kirim alamatnya", "address"), ("tak tunggu", "confirm"),
+    ("tak ambil jam 5", None),
+])
+def test_javanese_tak_before_a_verb_is_no_no(text, expecting):
+    assert not read(text, expecting=expecting, cart=(LATTE,)).no
+
+
+@pytest.mark.parametrize("text", ["tak usah", "tak perlu kak", "tak jadi"])
+def test_tak_usah_is_still_a_no(text):
+    r = read(text, expecting="confirm", cart=(LATTE,))
+    assert (r.no or r.cancel_all) and not r.yes
+
+
+@pytest.mark.parametrize("text", ["gede ga porsinya?", "yang jumbo ada?", "biasa aja", "menu biasa"])
+def test_a_size_word_without_a_product_is_no_note(text):
+    assert read(text, cart=(LATTE,), last_product=LATTE).items == ()
+
+
+@pytest.mark.parametrize("text", ["oke kak", "siap", "yup", "sounds good", "nope", "gak usah", "thanks, that's right"])
+def test_a_yes_or_no_answering_the_address_question_is_no_address(text):
+    r = read(text, expecting="address", cart=(LATTE,))
+    assert r.address is None and (r.yes or r.no)
