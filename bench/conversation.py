@@ -63,17 +63,20 @@ def outcomes() -> dict:
         raise RuntimeError(f"the dialogue suite did not run (pytest exit {code})")
     played = [json.loads(line) for line in report.read_text().splitlines()]
     result = {}
-    for shop in ("coffee", "bakery"):
-        rows = [row for row in played if row["shop"] == shop]
-        right = [row for row in rows if row["ok"]]
-        orders = [row for row in right if row["kind"] == "order"]
-        result[shop] = {
-            "dialogues": len(rows), "right": len(right), "share": round(len(right) / len(rows), 4) if rows else None,
-            "turns_per_completed_order": round(statistics.mean(row["turns"] for row in orders), 2) if orders else None,
-            "wrong": [f"{row['id']}: {row['problems']}" for row in rows if not row["ok"]],
-        }
-    result["all"] = {"dialogues": len(played), "right": sum(row["ok"] for row in played),
-                     "share": round(sum(row["ok"] for row in played) / len(played), 4) if played else None}
+    for group in ("written", "fresh"):
+        for shop in ("coffee", "bakery"):
+            rows = [row for row in played if row["shop"] == shop and row["set"] == group]
+            right = [row for row in rows if row["ok"]]
+            orders = [row for row in right if row["kind"] == "order"]
+            result[f"{group} {shop}"] = {
+                "dialogues": len(rows), "right": len(right),
+                "share": round(len(right) / len(rows), 4) if rows else None,
+                "turns_per_completed_order": round(statistics.mean(r["turns"] for r in orders), 2) if orders else None,
+                "wrong": [f"{row['id']}: {row['problems']}" for row in rows if not row["ok"]],
+            }
+        rows = [row for row in played if row["set"] == group]
+        result[f"{group} all"] = {"dialogues": len(rows), "right": sum(row["ok"] for row in rows),
+                                  "share": round(sum(row["ok"] for row in rows) / len(rows), 4) if rows else None}
     return result
 
 
@@ -221,12 +224,12 @@ def main() -> int:
     if not args.skip_outcomes:
         say("part 1: outcomes of the typed dialogues (tests/dialogues)")
         results["outcomes"] = outcomes()
-        for shop in ("coffee", "bakery"):
-            o = results["outcomes"][shop]
-            say(f"  {shop}: {o['right']}/{o['dialogues']} right ({o['share']:.1%}), "
-                f"{o['turns_per_completed_order']} turns per completed order")
-        share = results["outcomes"]["all"]["share"]
-        say(f"  all: {share:.1%} (goal >= {GOAL_SHARE:.0%})")
+        for name, o in results["outcomes"].items():
+            if "turns_per_completed_order" in o:
+                say(f"  {name}: {o['right']}/{o['dialogues']} right ({o['share']:.1%}), "
+                    f"{o['turns_per_completed_order']} turns per completed order")
+        for group in ("written", "fresh"):
+            say(f"  {group}, both shops: {results['outcomes'][group + ' all']['share']:.1%} (goal >= {GOAL_SHARE:.0%})")
     if not args.skip_latency:
         say("part 2: webhook -> reply latency on the real stack")
         with tempfile.TemporaryDirectory(prefix="sapa-conv-") as tmp:

@@ -26,6 +26,7 @@ MAX_CARDS = 10
 MAX_QUANTITY = 999
 # Intents a customer may ask about in the middle of an order; the order waits and resumes.
 DIGRESSIONS = ("faq", "promotion", "location", "order_status", "complaint", "human_handoff", "greeting")
+MENU_WORDS = frozenset("menu menunya makanan makan minuman minum food foods drinks drink snack snacks cemilan".split())
 MENU_QUESTION_WORDS = ("ada", "apa", "menu", "what", "do", "is", "are", "any", "which")
 
 
@@ -74,14 +75,19 @@ def _answers_pending(r: OrderText, pending: str | None) -> bool:
     return bool(filled.get(pending or ""))
 
 
+def _names_the_menu(words: str | None) -> bool:
+    """True when the words speak of the menu itself ("menu", "makanan", "drinks")."""
+    return bool(MENU_WORDS & set((words or "").lower().replace("?", " ").split()))
+
+
 def _asks_what_is_sold(words: str, r: OrderText) -> bool:
     """"ada croissant?", "what food do you have?": a question about the menu with no quantity in it."""
     first = words.strip().lower().split(" ", 1)[0]
     return looks_like_question(words) and first in MENU_QUESTION_WORDS and all(c.quantity is None for c in r.items)
 
 
-def catalog_reply(ctx: Context, intro: str | None = None) -> m.Reply:
-    """The products on sale as a carousel with an order button each."""
+def catalog_reply(ctx: Context, intro: str | None = None, lead: str | None = None) -> m.Reply:
+    """The products on sale as a carousel with an order button each (`lead` comes before the usual intro)."""
     products = [p for p in ctx.data.products() if p.in_stock][:MAX_CARDS]
     if not products:
         return m.Reply(text=ctx.say("catalog_empty"))
@@ -91,7 +97,8 @@ def catalog_reply(ctx: Context, intro: str | None = None) -> m.Reply:
                buttons=(m.Choice(button("order_one", ctx.language), data=f"order:add:{p.id}"),))
         for p in products
     )
-    return m.Reply(text=intro or ctx.say("catalog_intro", example=products[0].name.lower()), cards=cards)
+    intro = intro or ctx.say("catalog_intro", example=products[0].name.lower())
+    return m.Reply(text=f"{lead} {intro}" if lead else intro, cards=cards)
 
 
 def _closest(ctx: Context, words: str) -> list[str]:
@@ -174,6 +181,12 @@ def _change_items(ctx: Context, order: dict, r: OrderText) -> tuple[list[str], d
             problem = _add(ctx, order, change.product_id, change.quantity or 1, change.note)
         if problem:
             said.append(problem)
+    if r.only:  # "kopinya aja": the cart keeps just what was named
+        named = {change.product_id for change in r.items if change.op != "remove"}
+        for line in [line for line in order["lines"] if line["product_id"] not in named]:
+            order["lines"].remove(line)
+            product = ctx.data.product(line["product_id"])
+            said.append(ctx.say("removed", product=product.name if product else "-"))
     if r.unknown:
         closest = _closest(ctx, " ".join(r.unknown))
         words = ", ".join(f"\"{u}\"" for u in r.unknown)
@@ -302,6 +315,8 @@ class OrderHandler:
         no_quantity = all(c.quantity is None for c in r.items)
         if top in ("complaint", "order_status", "cancel_order") and no_quantity:
             return False  # "td aku pesen kopsus, statusnya?" names a product of a past order
+        if _asks_what_is_sold(inbound.text or "", r) and (r.items or r.unknown or _names_the_menu(inbound.text)):
+            return True  # "ada makanan apa aja?", "ada croissant vegan?": the menu answers it
         if looks_like_question(inbound.text or "") and no_quantity and not ctx.wants("order"):
             return False  # "how many calories in a matcha latte?" asks, it does not order
         # A product named only vaguely ("kopi", "coffee beans") in a message that is not an order starts none.
@@ -324,7 +339,8 @@ class OrderHandler:
             return Answer([flow.next_question(ctx, order)])
         if not order["lines"] and not pending and _asks_what_is_sold(inbound.text or "", r):
             flow.drop(ctx)  # "ada makanan apa aja?" asks about the menu, it orders nothing
-            return Answer([catalog_reply(ctx)])
+            lead = ctx.say("not_on_menu", items=", ".join(f"\"{u}\"" for u in r.unknown)) if r.unknown else None
+            return Answer([catalog_reply(ctx, lead=lead)])
         if r.cancel_all or (intent == "cancel_order" and not r.items and order["lines"]):
             flow.drop(ctx)
             return Answer([m.Reply(text=ctx.say("cart_cleared"))])

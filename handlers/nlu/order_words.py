@@ -25,7 +25,7 @@ def combine(first: tuple[str, ...], second: tuple[str, ...]) -> frozenset[tuple[
     return phrases(*(f"{a} {b}" for a in first for b in second))
 
 
-YES = phrases("iya", "ya", "yes", "yep", "yup", "yeah", "yea", "betul", "bener", "benar", "ok", "oke", "sip",
+YES = phrases("iya", "iyap", "iyo", "iyoo", "y", "yakin", "ho oh", "nggih", "enggih", "injih", "muhun", "ya", "yes", "yep", "yup", "yeah", "yea", "betul", "bener", "benar", "ok", "oke", "sip",
               "siap", "gas", "gass", "gaskan", "lanjut", "lanjutkan", "boleh", "setuju", "confirm", "konfirmasi",
               "correct", "sure", "mantap", "cocok", "fix", "of course", "sounds good", "that's right",
               "thats right", "go ahead", "lets go", "let's go", "yes please", "absolutely", "right", "alright",

@@ -168,3 +168,16 @@ def test_which_one_is_answered_in_words_and_keeps_the_quantity(customer):
     replies = customer.says("mau kopi 2 dong")
     assert len([d for d in postbacks(replies) if d.startswith("order:pick:")]) >= 2  # real alternatives, not one
     assert "2× Americano" in texts(customer.says("americano aja"))
+
+
+def test_just_the_named_product_keeps_only_that_line(customer):
+    customer.says("mau kopsus 2 sama croissant 1")
+    words = texts(customer.says("kopinya aja deh"))
+    assert "× Croissant" not in words and "2× Es Kopi Susu" in words
+
+
+def test_a_question_about_the_menu_is_answered_with_the_menu_not_a_handoff(customer, session):
+    replies = customer.says("ada menu vegan?")
+    assert any(reply.get("type") == "flex" for reply in replies)  # the carousel of what is on sale
+    conversation = session.exec(select(Conversation)).one()
+    assert conversation.bot_active and conversation.handoff_at is None
