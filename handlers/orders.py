@@ -305,9 +305,9 @@ class OrderHandler:
         intent = ctx.analysis.intent if ctx.analysis is not None and ctx.confident else None
         if flow.has_draft(ctx):
             pending = flow.pending_slot(ctx)
-            if intent in DIGRESSIONS and looks_like_question(inbound.text or "") and not (
+            if (intent in DIGRESSIONS or intent is None) and looks_like_question(inbound.text or "") and not (
                     r.items or r.cancel_all or _answers_pending(r, pending)):
-                return False
+                return False  # a question beside the order (the FAQ or staff answer it); the order resumes
             return _about_order(r, pending) or intent not in DIGRESSIONS
         if intent in ("complaint", "order_status", "cancel_order", "human_handoff"):
             return False

@@ -25,7 +25,7 @@ def combine(first: tuple[str, ...], second: tuple[str, ...]) -> frozenset[tuple[
     return phrases(*(f"{a} {b}" for a in first for b in second))
 
 
-YES = phrases("iya", "iyap", "iyo", "iyoo", "y", "yakin", "ho oh", "nggih", "enggih", "injih", "muhun", "ya", "yes", "yep", "yup", "yeah", "yea", "betul", "bener", "benar", "ok", "oke", "sip",
+YES = phrases("iya", "leres", "iyap", "iyo", "iyoo", "y", "yakin", "ho oh", "nggih", "enggih", "injih", "muhun", "ya", "yes", "yep", "yup", "yeah", "yea", "betul", "bener", "benar", "ok", "oke", "sip",
               "siap", "gas", "gass", "gaskan", "lanjut", "lanjutkan", "boleh", "setuju", "confirm", "konfirmasi",
               "correct", "sure", "mantap", "cocok", "fix", "of course", "sounds good", "that's right",
               "thats right", "go ahead", "lets go", "let's go", "yes please", "absolutely", "right", "alright",
@@ -131,6 +131,7 @@ SEPARATORS = frozenset(",.;!?+&/\n") | frozenset(w for p in phrases("dan", "and"
                                                                       "also", "plus", "juga", "n") for w in p)
 # words that are never part of a product-like phrase the customer may have meant
 FUNCTION_WORDS = frozenset(w for word in """
+them they those these ones semuanya keduanya
 saya kamu aku i i'd i'm me my we you your kak admin min ya yaa dong deh sih nih tuh lah kah kan yuk ayo nya
 mau pesan order beli minta tambah add want would like get have please pls tolong the a an of for to in at on
 with and or but di ke dari ini itu yang yg ada apa aja saja juga lagi dulu nanti sekarang hari besok

@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 
 from core.db import session_scope
 from crm.models import ChannelIdentity, Conversation
+from crm.orders import Product
 from tests.factories import Webhooks, line_text
 
 HERE = Path(__file__).parent
@@ -68,6 +69,14 @@ class Shop:
         self.client, self.runtime, self.hooks, self.fake = client, runtime, Webhooks(client), fake_line
         self.auth = {"Authorization": f"Bearer {token}"}
         self.store_names = store_names
+        with Session(runtime.engine) as session:  # each dialogue starts on a fresh day's stock
+            self.stock = {p.id: p.stock for p in session.exec(select(Product)).all() if p.stock is not None}
+
+    def restock(self) -> None:
+        """Put the limited products back to the day's stock (every customer is on a day of their own)."""
+        with session_scope(self.runtime.engine) as session:
+            for product_id, stock in self.stock.items():
+                session.get(Product, product_id).stock = stock
 
     def api(self, path: str) -> Any:
         response = self.client.get(f"/api/v1{path}", headers=self.auth)
@@ -110,6 +119,7 @@ class Shop:
     def play(self, dialogue: dict, setup_order=None) -> Played:
         """Send the turns, answer what the bot still asks, and judge the outcome."""
         played = Played(dialogue)
+        self.restock()
         user = "U" + uuid.uuid4().hex[:31]
         setup_ids: set[int] = set()
         if dialogue.get("setup") == "has_order" and setup_order is not None:
@@ -210,7 +220,7 @@ def _items(order: dict) -> str:
 
 def existing_order(runtime, product_name: str):
     """A setup: gives a customer a new delivery order of two `product_name` (returns a function of the contact)."""
-    from crm.orders import CartLine, Product, place_order
+    from crm.orders import CartLine, place_order
 
     def create(contact_id: int) -> int:
         with session_scope(runtime.engine) as session:
