@@ -337,6 +337,9 @@ class OrderHandler:
         intent = ctx.analysis.intent if ctx.analysis is not None and ctx.confident else None
         if r is None:
             return Answer([flow.next_question(ctx, order)])
+        if not any(p.in_stock for p in ctx.data.products()):
+            flow.drop(ctx)
+            return Answer([catalog_reply(ctx)])  # nothing on sale: say so, ask nothing
         if not order["lines"] and not pending and _asks_what_is_sold(inbound.text or "", r):
             flow.drop(ctx)  # "ada makanan apa aja?" asks about the menu, it orders nothing
             lead = ctx.say("not_on_menu", items=", ".join(f"\"{u}\"" for u in r.unknown)) if r.unknown else None

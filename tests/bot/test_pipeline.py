@@ -483,6 +483,8 @@ def test_an_effect_refused_since_the_reads_is_decided_again_under_the_lock(known
     for data in (f"order:add:{product_id}", "order:fulfil:delivery"):
         hooks.line(line_event("postback", USER, postback={"data": data}))
     hooks.line(line_text("Jl. Kemang Raya 1", user=USER))
+    hooks.line(line_text("0812 3456 7890", user=USER))
+    hooks.line(line_event("postback", USER, postback={"data": "order:pay:qris"}))  # the summary is next
     outcomes = spy_answers(monkeypatch)
     real_route = runtime.router.route
     routed: list[str] = []
