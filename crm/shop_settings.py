@@ -98,7 +98,7 @@ PaymentMethods = Annotated[list[PaymentMethod], Field(max_length=20), AfterValid
 DEFAULT_PAYMENT_METHODS = (
     PaymentMethod(code="qris", label="QRIS", label_en="QRIS"),
     PaymentMethod(code="transfer", label="Transfer bank", label_en="Bank transfer"),
-    PaymentMethod(code="cod", label="COD (bayar di tempat)", label_en="Cash on delivery / at the counter"),
+    PaymentMethod(code="cod", label="Bayar di tempat", label_en="Cash on delivery"),  # fit a button
 )
 DEFAULT_STAFF_HOURS = {day: [["08:00", "21:00"]] for day in WEEKDAYS}
 

@@ -24,9 +24,9 @@ def test_settings_need_a_token(client):
 def test_a_new_shop_gets_the_defaults(client, auth, spec):
     body = check(spec, "/settings", "get", client.get("/api/v1/settings", headers=auth))
     assert [m["code"] for m in body["payment_methods"]] == ["qris", "transfer", "cod"]
-    assert body["payment_methods"][2] == {"code": "cod", "label": "COD (bayar di tempat)",
-                                          "label_en": "Cash on delivery / at the counter",
-                                          "fulfilment": ["delivery", "pickup"]}
+    assert body["payment_methods"][2] == {"code": "cod", "label": "Bayar di tempat", "label_en": "Cash on delivery",
+                                          "fulfilment": ["delivery", "pickup"], "instructions": None,
+                                          "instructions_en": None}
     assert body["delivery"]["mode"] == "flat" and body["delivery"]["min_order"] == 0
     assert body["staff_hours"]["mon"] == [["08:00", "21:00"]]
 
