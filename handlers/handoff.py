@@ -5,6 +5,7 @@ from __future__ import annotations
 from core import messages as m
 from core.texts import MENU_INTENTS
 from crm import shop_settings
+from crm.stores import WEEKDAYS
 from handlers.base import Context
 from handlers.effects import Answer, HandOff
 from handlers.menu import menu_choices
@@ -16,7 +17,7 @@ UNSURE_INTENTS = 2  # how many guesses to offer as buttons
 def _hours_text(ctx: Context) -> str:
     """Today's staff hours as the customer reads them ("08:00–21:00"), or "-" when none today."""
     local = ctx.now.astimezone(ctx.data.tz)
-    windows = ctx.data.settings().staff_hours.get(("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()])
+    windows = ctx.data.settings().staff_hours.get(WEEKDAYS[local.weekday()])
     return ", ".join(f"{start}–{end}" for start, end in windows or ()) or "-"
 
 

@@ -80,24 +80,14 @@ def _play(running, name: str, dialogue: dict, first_product: str) -> None:
     assert played.ok, f"{dialogue['id']}: {'; '.join(played.problems)}\n" + "\n".join(played.transcript)
 
 
-@pytest.mark.parametrize("dialogue", COFFEE, ids=[d["id"] for d in COFFEE])
-def test_coffee_dialogue(running, dialogue):
-    _play(running, "coffee", dialogue, "Es Kopi Susu")
+FIRST_PRODUCT = {"coffee": "Es Kopi Susu", "bakery": "Roti Sobek Coklat"}  # of the order a customer already has
+CASES = [("coffee", d) for d in COFFEE] + [("bakery", d) for d in BAKERY] + \
+    [("coffee", d) for d in FRESH_COFFEE] + [("bakery", d) for d in FRESH_BAKERY]
 
 
-@pytest.mark.parametrize("dialogue", BAKERY, ids=[d["id"] for d in BAKERY])
-def test_bakery_dialogue(running, dialogue):
-    _play(running, "bakery", dialogue, "Roti Sobek Coklat")
-
-
-@pytest.mark.parametrize("dialogue", FRESH_COFFEE, ids=[d["id"] for d in FRESH_COFFEE])
-def test_fresh_coffee_dialogue(running, dialogue):
-    _play(running, "coffee", dialogue, "Es Kopi Susu")
-
-
-@pytest.mark.parametrize("dialogue", FRESH_BAKERY, ids=[d["id"] for d in FRESH_BAKERY])
-def test_fresh_bakery_dialogue(running, dialogue):
-    _play(running, "bakery", dialogue, "Roti Sobek Coklat")
+@pytest.mark.parametrize("shop, dialogue", CASES, ids=[d["id"] for _, d in CASES])
+def test_dialogue(running, shop, dialogue):
+    _play(running, shop, dialogue, FIRST_PRODUCT[shop])
 
 
 def test_the_suite_is_mostly_informal_indonesian_and_large_enough():
