@@ -5,12 +5,15 @@
    API) is played as typed text; the share that ends with the expected order / ticket /
    answer (goal >= 95 %), and turns per completed order (customer messages, typed only).
 2. Latency (the real stack: `sapa web` under gunicorn, `sapa worker`, the fake LINE API in
-   this process): --conversations customers (default 50) chat at once, each waiting for the
-   bot's reply and --think seconds before typing the next message. Webhook POST -> arrival of
-   the reply at the fake LINE API (same clock): p50 / p99 (goal p99 <= 250 ms). The baseline,
-   in the same run on the same processes: the same customers sending one-line greetings.
+   this process): --conversations customers (default 50) chat at once for --seconds (default
+   60), each waiting for the bot's reply and --think seconds before typing the next message; a
+   customer who is done is replaced by a new one, so 50 conversations are always in progress,
+   started at different moments. Webhook POST -> arrival of the reply at the fake LINE API
+   (same clock): p50 / p99 (goal p99 <= 250 ms). The baseline, in the same run on the same
+   processes: the same number of customers sending one-line greetings. The load average after
+   each phase is recorded: other work on the machine shows in the tail.
 
-    .venv/bin/python bench/conversation.py                 # both parts, ~3 minutes
+    .venv/bin/python bench/conversation.py                 # both parts, ~4 minutes
     .venv/bin/python bench/conversation.py --skip-latency  # outcomes only
     .venv/bin/python bench/conversation.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/sapa_bench
 
@@ -126,47 +129,65 @@ def _event(user: str, text: str) -> tuple[bytes, str]:
     return json.dumps({"destination": "Ubench", "events": [event]}).encode(), token
 
 
-def _customer(port: int, replies: Replies, user: str, messages: list[str], think: float, out: list,
-              errors: list) -> None:
+def _post(connection: http.client.HTTPConnection, body: bytes) -> None:
+    connection.request("POST", "/webhooks/line", body=body,
+                       headers={"Content-Type": "application/json", "X-Line-Signature": sign(body)})
+    connection.getresponse().read()
+
+
+def _customer(port: int, replies: Replies, scripts, think: float, until: float, out: list, errors: list) -> None:
+    """One customer after another at one place in the queue: each plays a script as a new user, till `until`."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    for text in messages:
-        body, token = _event(user, text)
-        sent = time.monotonic()
-        try:
-            connection.request("POST", "/webhooks/line", body=body,
-                               headers={"Content-Type": "application/json", "X-Line-Signature": sign(body)})
-            connection.getresponse().read()
-        except OSError as exc:
-            errors.append(str(exc))
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            continue
-        arrived = replies.wait(token, 10)
-        if arrived is None:
-            errors.append(f"no reply to {text!r}")
-        else:
-            out.append(arrived - sent)
-        time.sleep(random.uniform(0.5, 1.5) * think)
+    time.sleep(random.uniform(0, think))  # customers start at different moments, as they do
+    while True:
+        user = "U" + uuid.uuid4().hex
+        for text in scripts():
+            body, token = _event(user, text)
+            sent = time.monotonic()
+            try:
+                _post(connection, body)
+            except OSError:
+                # The server closed the idle keep-alive connection while the customer was typing:
+                # send again on a new one, as LINE does.
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                sent = time.monotonic()
+                try:
+                    _post(connection, body)
+                except OSError as exc:
+                    errors.append(str(exc))
+                    continue
+            arrived = replies.wait(token, 10)
+            if arrived is None:
+                errors.append(f"no reply to {text!r}")
+            else:
+                out.append(arrived - sent)
+            time.sleep(random.uniform(0.5, 1.5) * think)
+        if time.monotonic() >= until:
+            return
 
 
-def _phase(port: int, replies: Replies, scripts: list[list[str]], think: float, label: str) -> dict:
+def _phase(port: int, replies: Replies, scripts, n: int, think: float, seconds: float, label: str) -> dict:
+    """`n` customers chatting at once for `seconds` (each finishes the script it is in), new ones replacing them."""
     latencies, errors, threads = [], [], []
     started = time.monotonic()
-    for script in scripts:
-        user = "U" + uuid.uuid4().hex
-        thread = threading.Thread(target=_customer, args=(port, replies, user, script, think, latencies, errors))
+    for _ in range(n):
+        thread = threading.Thread(target=_customer,
+                                  args=(port, replies, scripts, think, started + seconds, latencies, errors))
         thread.start()
         threads.append(thread)
     for thread in threads:
         thread.join()
-    seconds = time.monotonic() - started
+    elapsed = time.monotonic() - started
     latencies.sort()
-    result = {"messages": len(latencies), "errors": len(errors), "seconds": round(seconds, 1),
-              "rate_per_s": round(len(latencies) / seconds, 1),
+    result = {"messages": len(latencies), "errors": len(errors), "error_list": errors[:20],
+              "seconds": round(elapsed, 1), "rate_per_s": round(len(latencies) / elapsed, 1),
+              "load_average_after": os.getloadavg()[0],
               "latency_ms": {"p50": ms(percentile(latencies, 50)), "p90": ms(percentile(latencies, 90)),
                              "p99": ms(percentile(latencies, 99)), "max": ms(latencies[-1] if latencies else None)}}
     lat = result["latency_ms"]
-    say(f"  {label}: {result['messages']} replies in {seconds:.0f} s ({result['rate_per_s']}/s), "
-        f"p50 {lat['p50']} ms, p99 {lat['p99']} ms, max {lat['max']} ms, errors {len(errors)}")
+    say(f"  {label}: {result['messages']} replies in {elapsed:.0f} s ({result['rate_per_s']}/s), "
+        f"p50 {lat['p50']} ms, p90 {lat['p90']} ms, p99 {lat['p99']} ms, max {lat['max']} ms, errors {len(errors)}")
     return result
 
 
@@ -196,28 +217,35 @@ def latency(args, tmp: Path) -> dict:
         n = args.conversations
         dialogues = [d for d in load("coffee") if "order" in (d.get("expect") or {})]
         say(f"phase: warm-up ({n} customers, one greeting each)")
-        _phase(port, replies, [[random.choice(GREETINGS)] for _ in range(n)], 0.1, "warm-up")
-        say(f"phase: baseline — {n} customers at once, greetings only")
-        baseline = _phase(port, replies, [random.sample(GREETINGS, 4) for _ in range(n)], args.think, "baseline")
-        say(f"phase: {n} typed order conversations at once")
-        scripts = [[str(t) for t in dialogues[i % len(dialogues)]["turns"]] + FOLLOW_UPS for i in range(n)]
-        typed = _phase(port, replies, scripts, args.think, "conversations")
-        return {"conversations": n, "think_seconds": args.think, "database": db_url.split(":", 1)[0],
+        _phase(port, replies, lambda: [random.choice(GREETINGS)], n, 0.1, 0, "warm-up")
+        say(f"phase: baseline — {n} customers at once for {args.seconds:.0f} s, greetings only")
+        baseline = _phase(port, replies, lambda: random.sample(GREETINGS, 4), n, args.think, args.seconds,
+                          "baseline")
+        say(f"phase: {n} typed order conversations at once for {args.seconds:.0f} s")
+        typed = _phase(port, replies, lambda: [str(t) for t in random.choice(dialogues)["turns"]] + FOLLOW_UPS,
+                       n, args.think, args.seconds, "conversations")
+        return {"conversations": n, "think_seconds": args.think, "seconds": args.seconds, "database": db_url.split(":", 1)[0],
                 "baseline_greetings": baseline, "typed_conversations": typed}
     finally:
         replies.stop = True
         for proc in procs:
             proc.stop()
+            if args.keep_logs:
+                Path(args.keep_logs).mkdir(parents=True, exist_ok=True)
+                (Path(args.keep_logs) / proc.log_path.name).write_bytes(proc.log_path.read_bytes())
         fake.stop()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--conversations", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60.0,
+                        help="how long each phase keeps --conversations customers chatting")
     parser.add_argument("--think", type=float, default=1.0, help="seconds a customer takes to type the next message")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-outcomes", action="store_true")
+    parser.add_argument("--keep-logs", metavar="DIR", help="copy the web and worker logs here")
     args = parser.parse_args()
     results: dict = {"benchmark": "conversation", "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                      "cpus": os.cpu_count()}

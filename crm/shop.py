@@ -25,11 +25,15 @@ _catalog_cache: dict[str, object] = {"version": None, "names": {}}
 class ShopView:
     """Read-only access to the shop and one customer, for handlers."""
 
-    __slots__ = ("_session", "_contact", "tz", "channel", "_settings")
+    __slots__ = ("_session", "_contact", "tz", "channel", "_settings", "_products", "_stores")
 
     def __init__(self, *, session: Session, contact: Contact | None, tz: ZoneInfo, channel: str = "") -> None:
         self._session, self._contact, self.tz, self.channel = session, contact, tz, channel
         self._settings: ShopSettings | None = None
+        # A view lives for one message: the catalog and stores are read once, however many
+        # handlers ask (up to five times per message before).
+        self._products: list[orders.Product] | None = None
+        self._stores: list[stores.Store] | None = None
 
     @property
     def contact_id(self) -> int | None:
@@ -51,8 +55,10 @@ class ShopView:
     # --- catalog ------------------------------------------------------------------
 
     def products(self) -> list[orders.Product]:
-        """Products on sale."""
-        return orders.active_products(session=self._session)
+        """Products on sale (read once per view)."""
+        if self._products is None:
+            self._products = orders.active_products(session=self._session)
+        return self._products
 
     def product(self, product_id: int) -> orders.Product | None:
         """One product (None when unknown)."""
@@ -128,9 +134,11 @@ class ShopView:
         return (hits[0].store, hits[0].km) if hits else None
 
     def stores(self) -> list:
-        """All active stores (for pickup choices)."""
-        return list(self._session.exec(select(stores.Store).where(stores.Store.active == True)  # noqa: E712
-                                      .order_by(stores.Store.name)).all())
+        """All active stores (for pickup choices; read once per view)."""
+        if self._stores is None:
+            self._stores = list(self._session.exec(select(stores.Store).where(stores.Store.active == True)  # noqa: E712
+                                                   .order_by(stores.Store.name)).all())
+        return self._stores
 
     def store(self, store_id: int):
         """One store."""

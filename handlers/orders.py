@@ -20,7 +20,7 @@ from handlers import order_flow as flow
 from handlers.base import Context
 from handlers.effects import Answer, PlaceOrder
 from handlers.nlu.lang import looks_like_question
-from handlers.nlu.order_text import OrderText, PaymentTerm, ProductTerm, ShopTerms, StoreTerm, read_order_text
+from handlers.nlu.order_text import OrderText, read_order_text, shop_terms
 
 MAX_CARDS = 10
 MAX_QUANTITY = 999
@@ -36,15 +36,6 @@ def _postback(inbound: m.Inbound) -> list[str] | None:
     return inbound.postback_data.split(":")[1:]
 
 
-def shop_terms(ctx: Context) -> ShopTerms:
-    """The words of this shop the reader matches: products, stores, payment methods."""
-    return ShopTerms(
-        products=tuple(ProductTerm(p.id, p.name, p.name_en, tuple(p.aliases or ()), p.category)
-                       for p in ctx.data.products()),
-        stores=tuple(StoreTerm(s.id, s.name, s.area, s.address) for s in ctx.data.stores()),
-        payments=tuple(PaymentTerm(p.code, p.label, p.label_en) for p in ctx.data.settings().payment_methods))
-
-
 def reading(inbound: m.Inbound, ctx: Context) -> OrderText | None:
     """The message read as order details against the draft and the pending question (once per message)."""
     if ctx.data is None or inbound.kind != m.MESSAGE or inbound.message_type != "text":
@@ -52,10 +43,10 @@ def reading(inbound: m.Inbound, ctx: Context) -> OrderText | None:
     if ctx.reading is None:
         order = ctx.state.get("order") if ctx.state.get("v") == flow.STATE_VERSION else None
         lines = (order or {}).get("lines", ())
-        ctx.reading = read_order_text(inbound.text or "", shop_terms(ctx), now=ctx.now.astimezone(ctx.data.tz),
-                                      expecting=flow.pending_slot(ctx) or (
-                                          "confirm" if ctx.state.get("cancel_asked") else None),
-                                      cart=tuple(line["product_id"] for line in lines),
+        terms = shop_terms(ctx.data.products(), ctx.data.stores(), ctx.data.settings().payment_methods)
+        expecting = flow.pending_slot(ctx) or ("confirm" if ctx.state.get("cancel_asked") else None)
+        ctx.reading = read_order_text(inbound.text or "", terms, now=ctx.now.astimezone(ctx.data.tz),
+                                      expecting=expecting, cart=tuple(line["product_id"] for line in lines),
                                       last_product=(order or {}).get("last_product"))
     return ctx.reading
 
@@ -73,6 +64,11 @@ def _answers_pending(r: OrderText, pending: str | None) -> bool:
               "store": r.store_id, "address": r.address, "reach": r.address, "phone": r.phone,
               "payment": r.payment, "time": r.when or r.asap, "confirm": r.yes or r.no}
     return bool(filled.get(pending or ""))
+
+
+def _gives_details(r: OrderText) -> bool:
+    """True when a message asking something also gives the order a detail ("can you deliver instead? Jl. X 5")."""
+    return bool(r.address_usable or r.phone or (r.fulfilment and r.store_id))
 
 
 def _names_the_menu(words: str | None) -> bool:
@@ -306,7 +302,7 @@ class OrderHandler:
         if flow.has_draft(ctx):
             pending = flow.pending_slot(ctx)
             if (intent in DIGRESSIONS or intent is None) and looks_like_question(inbound.text or "") and not (
-                    r.items or r.cancel_all or _answers_pending(r, pending)):
+                    r.items or r.cancel_all or _answers_pending(r, pending) or _gives_details(r)):
                 return False  # a question beside the order (the FAQ or staff answer it); the order resumes
             return _about_order(r, pending) or intent not in DIGRESSIONS
         if intent in ("complaint", "order_status", "cancel_order", "human_handoff"):

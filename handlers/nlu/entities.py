@@ -114,9 +114,11 @@ _ADDR_ABBR = frozenset("jl jln no gg rt rw kel kec kab blok kav lt perum komp ap
 _ADDR_CUT = frozenset("""
 ya yaa yah kak kakak min admin dong deh sih nih tuh please pls plz thanks thank makasih trims gan sis
 jam pukul besok lusa nanti sekarang hari tomorrow today tonight at before sebelum sama dan terus trus
-tapi bayar pakai pake cod atas a/n an. biar soalnya karena krn mau 🙏 segera asap thx, tq
+tapi bayar pakai pake cod atas a/n an. biar soalnya karena krn mau 🙏 segera asap thx, tq and plus
 """.split())
-_ADDR_CONT = re.compile(r"^\s*(?:[A-Z0-9]|(?i:no|rt|rw|kel|kec|kab|kota|blok|gg|gang|kav|lt|komp|perum|jl|jln|jalan|"
+# A part after a comma that goes on with the address: a name, a postcode or RT/RW ("003/005"), or an
+# address word; not "2 kopsus" (a number that starts the next thing said).
+_ADDR_CONT = re.compile(r"^\s*(?:[A-Z]|\d{5}\b|\d{1,3}\s*/\s*\d{1,3}\b|(?i:no|rt|rw|kel|kec|kab|kota|blok|gg|gang|kav|lt|komp|perum|jl|jln|jalan|"
                         r"gedung|gd|tower|menara|wisma|apartemen|apt|unit|lantai|kamar|ruko|cluster|kos|kost|"
                         r"dekat|deket|depan|samping|sebelah|belakang|seberang|near|next to|opposite)\b)")
 

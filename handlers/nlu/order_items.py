@@ -4,12 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from core.lexicon import NUMBER_WORDS
+from core.normalize import KNOWN
 
 from .order_message import QUANTITY_SKIP, Message, ones, quantities, read_numbers
-from .order_terms import DROPPABLE, ProductIndex, words
+from .order_terms import DROPPABLE, NOT_HEAD, ProductIndex, words
 from .order_words import (
     ADD_MORE, DECREASE, FUNCTION_WORDS, NOTE_AFTER, NOTE_BEFORE, ONLY_AFTER, ONLY_BEFORE, ORDER_NOTE_OBJECTS,
-    ORDER_VERBS, REMOVE_AFTER, REMOVE_BEFORE, SET_BEFORE, SET_TO, SWAP_MIDDLE, SWAP_OPEN, VARIANTS,
+    NO, ORDER_VERBS, REMOVE_AFTER, REMOVE_BEFORE, SET_BEFORE, SET_TO, SWAP_MIDDLE, SWAP_OPEN, VARIANTS, YES,
 )
 
 
@@ -51,6 +52,12 @@ def product_spans(msg: Message, index: ProductIndex) -> list[tuple[int, int, fro
                 ids = index.joined.get(key[0])
             if ids:
                 found.append((j - i, score - typos, i, j, frozenset(ids)))  # type: ignore[arg-type]
+    for i in range(len(msg) - 1):  # two words that only together spell a name, misspelt: "cafe late"
+        if all(msg.free[i:i + 2]) and msg.raw[i].isalpha() and msg.raw[i + 1].isalpha() \
+                and not any(c[2] <= i < c[3] or c[2] <= i + 1 < c[3] for c in found):
+            ids = index.pair(msg.raw[i], msg.raw[i + 1])
+            if ids:
+                found.append((2, 0, i, i + 2, ids))
     found.sort(key=lambda c: (-c[0], -c[1], c[2]))
     spans = []
     for _, _, i, j, ids in found:
@@ -74,10 +81,40 @@ def head_spans(msg: Message, index: ProductIndex) -> list[tuple[int, int, frozen
         while j < len(msg) and msg.free[j] and (nf := index.form(msg.raw[j])) and ids & index.heads.get(nf[0], set()):
             ids &= index.heads[nf[0]]
             j += 1
+        start, end = _named_kind(msg, index, k, j)
+        if (start, end) != (k, j):  # "thai tea", "kue lumpur": a product of that kind the shop does not sell
+            msg.take(start, end)
+            msg.unknown_names.append((start, end))
+            k = end
+            continue
         msg.take(k, j)
         spans.append((k, j, frozenset(ids)))
         k = j
     return spans
+
+
+# words that say which one of a kind without naming another product: "kopi gede", "roti biasa"
+_PLAIN = frozenset("""
+gede jumbo biasa ori original reguler spesial special premium enak mantap best terlaris favorit andalan
+""".split())
+
+
+def _named_kind(msg: Message, index: ProductIndex, i: int, j: int) -> tuple[int, int]:
+    """The span grown over unknown words right around a product word ("thai tea", "kue lumpur")."""
+    def unknown(k: int) -> bool:
+        w = msg.raw[k]
+        return msg.free[k] and w.isalpha() and len(w) >= 3 and msg.canon[k] == (w,) and w not in KNOWN \
+            and w not in NOT_HEAD and w not in _PLAIN and w not in FUNCTION_WORDS and (w,) not in YES \
+            and (w,) not in NO and not msg.separators[k] and index.form(w) is None
+
+    if msg.raw[j - 1].endswith("nya"):  # "kopinya": the one already spoken of, not a new kind
+        return i, j
+    start, end = i, j
+    while start > 0 and i - start < 2 and unknown(start - 1):
+        start -= 1
+    while end < len(msg) and end - j < 2 and unknown(end):
+        end += 1
+    return start, end
 
 
 def with_prefixes(msg: Message, index: ProductIndex, spans):
@@ -168,6 +205,10 @@ def item_changes(msg: Message, spans, notes, *, cart: tuple[int, ...], last_prod
     notes = sorted(notes + _variants(msg, spans))
     said = quantities(msg, [(i, j) for i, j, _ in spans], numbers,
                       frozenset(k for a, b in notes + msg.prefix_notes for k in range(a, b)))
+    if len(spans) == 1 and said[0] is None and ops[0][0] == "add" and len(numbers) == 1 \
+            and msg.raw[start := next(iter(numbers))].isdigit():
+        said[0] = numbers[start][1]  # "es kopi susu yg hot bisa? 2 ya": the one number is its quantity
+        msg.take(start, numbers[start][0])
     _swaps(msg, spans, ops)
     note_of: dict[int, list[str]] = {}
     for a, b in msg.prefix_notes:
@@ -184,6 +225,9 @@ def item_changes(msg: Message, spans, notes, *, cart: tuple[int, ...], last_prod
                                   quantity=quantity if op == "set" else said[n], note=_join(note_of.get(n)),
                                   words=msg.words(i, j), again=again))
     changes = _references_merged(changes)
+    if len(changes) == 1 and len(set(cart)) == 1 and _swapped_to(msg, spans[0][0]) \
+            and changes[0].op == "add" and changes[0].product_id not in cart:
+        changes.insert(0, ItemChange("remove", cart[0]))
     if spans or target is None:
         return changes
     change = _change_to_last(msg, numbers, notes, target, expecting)
@@ -271,6 +315,19 @@ def _change_to_last(msg: Message, numbers: dict[int, tuple[int, int]], notes: li
     return None
 
 
+def _swapped_to(msg: Message, i: int) -> bool:
+    """Whether the product at token i is what the customer swaps to, the old one unnamed ("ganti jadi croissant")."""
+    k = i - (i > 0 and msg.raw[i - 1] in ("the", "a", "an", "one", "yang", "yg"))
+    middle = msg.phrase_ending(k, SWAP_MIDDLE)  # "jadi", or "ganti jadi" whole
+    if middle is None:
+        return msg.phrase_ending(k, SWAP_OPEN) is not None
+    if msg.phrase_at(middle, SWAP_OPEN) is not None:
+        return True
+    while middle > 0 and msg.raw[middle - 1] in ("it", "that", "this", "itu", "nya", "aja"):  # "change it to"
+        middle -= 1
+    return msg.phrase_ending(middle, SWAP_OPEN) is not None
+
+
 def _references_merged(changes: list[ItemChange]) -> list[ItemChange]:
     """A product added earlier in the message and named again without a quantity ("2 kopsus sama 1 latte,
     yang kopsus less sugar") is that line again: its note joins the line, no new line is added."""
@@ -338,7 +395,7 @@ def unknown_phrases(msg: Message, expecting: str | None, spans) -> tuple[str, ..
             starts.add(k + 1)
     if expecting == "item" and not spans:
         starts.add(0)
-    phrases = []
+    phrases = [msg.words(i, j) for i, j in msg.unknown_names]
     for start in sorted(starts):
         k = start
         while k < len(msg) and msg.free[k] and (msg.raw[k] in QUANTITY_SKIP or msg.raw[k] in ("a", "an")):
@@ -353,4 +410,7 @@ def unknown_phrases(msg: Message, expecting: str | None, spans) -> tuple[str, ..
         if end > k:
             phrases.append(msg.words(k, end))
             msg.take(k, end)
-    return tuple(phrases)
+    first: dict[str, str] = {}  # "kue lumpur" asked about, then ordered: named back once
+    for phrase in phrases:
+        first.setdefault(phrase.lower(), phrase)
+    return tuple(first.values())

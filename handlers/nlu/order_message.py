@@ -35,6 +35,7 @@ class Message:
             self.clauses[k] = self.clauses[k - 1] + self.separators[k - 1]
         self.free = [True] * len(self.raw)
         self.prefix_notes: list[tuple[int, int]] = []   # "iced" before a product named without it
+        self.unknown_names: list[tuple[int, int]] = []  # "kue lumpur": a kind of product the shop has not
 
     def __len__(self) -> int:
         return len(self.raw)

@@ -87,6 +87,7 @@ small large big regular medium besar kecil sedang cold dingin warm hangat
 """.split())
 _FILLER = frozenset("with dengan pake pakai and dan n".split())
 _FUZZY_CUTOFF = 82.0
+_PAIR_CUTOFF = 85.0  # two words misspelt together: a stricter bar than one word
 _UNSEEN = object()
 
 
@@ -164,6 +165,14 @@ class ProductIndex:
         self._forms[token] = found
         return found
 
+    def pair(self, first: str, second: str) -> frozenset[int]:
+        """Products whose two-word name two message words misspell together ("cafe late" -> Caffe Latte)."""
+        joined = first + second
+        if len(joined) < 7 or not self.joined:
+            return frozenset()
+        hit = process.extractOne(joined, list(self.joined), scorer=fuzz.ratio, score_cutoff=_PAIR_CUTOFF)
+        return frozenset(self.joined[hit[0]]) if hit else frozenset()
+
 
 class StoreIndex:
     """Ways customers name a store: its name without the brand, its area when only it is there."""
@@ -219,7 +228,7 @@ PAYMENT_FAMILIES: dict[str, tuple[str, ...]] = {
              "qr", "qr code", "scan qr", "scan barcode"),
     "ewallet": ("ewallet", "e wallet", "dompet digital", "digital wallet", "e money", "emoney", "dompet elektronik"),
     "transfer": ("transfer", "tf", "trf", "bca", "mandiri", "bri", "bni", "bsi", "cimb", "permata", "jenius", "seabank",
-                 "btn", "bank", "rekening", "virtual account", "va", "m banking", "mbanking", "mobile banking",
+                 "btn", "bank", "virtual account", "va", "m banking", "mbanking", "mobile banking",
                  "internet banking", "ibanking", "livin", "brimo", "bank transfer", "transfer bank"),
     "cod": ("cod", "bayar di tempat", "bayar ditempat", "cash on delivery", "bayar pas sampai", "bayar di rumah",
             "pay on delivery", "bayar ke kurir", "bayar ke driver", "bayar pas diantar", "bayar pas nyampe",

@@ -221,7 +221,9 @@ def _fulfilment_and_store(msg: Message, out: dict, terms: ShopTerms, expecting: 
         # "kirim ke kemang" is an area to deliver to, "yang di kemang" a store
         if expecting == "store" or fulfilment == "pickup" or "cabang" in before or "outlet" in before or \
                 (fulfilment != "delivery" and any(w in _STORE_CUES for w in before)
-                 and (expecting != "address" or _which_store(msg, i))):
+                 and (expecting != "address" or _which_store(msg, i))) or \
+                (fulfilment is None and "address" not in out and expecting not in ("address", "reach")
+                 and any(w in ("ke", "to") for w in before)):  # "ke blok m aja": the store to go to
             out["store_id"] = store_id
             msg.take(i, j)
             return
@@ -273,7 +275,7 @@ def _yes_or_no(msg: Message, out: dict) -> None:
         if not msg.free[k]:
             return  # something else leads the message
         if (end := msg.phrase_at(k, YES)) and not msg.text.rstrip().endswith("?") \
-                and not any(msg.phrase_at(i, NEGATION) for i in msg.content()):
+                and not any(msg.phrase_at(i, NEGATION) for i in msg.content() if not k <= i < end):  # "ga papa"
             out["yes"] = True
         elif end := msg.phrase_at(k, NO):
             out["no"] = True

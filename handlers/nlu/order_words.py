@@ -33,7 +33,8 @@ YES = phrases("iya", "leres", "iyap", "iyo", "iyoo", "y", "yakin", "ho oh", "ngg
               "lanjutin", "proses", "proses aja", "diproses", "ya udah", "yaudah", "looks good", "look good",
               "looks great", "looks right", "looks fine", "perfect", "good to go", "exactly",
               "all correct", "all right", "place the order", "process it", "bener semua", "benar semua", "confirmed",
-              "lanjutt", "yoa", "okok", "ok ok", "iya iya", "proceed")
+              "lanjutt", "yoa", "okok", "ok ok", "iya iya", "proceed", "fine", "that's fine", "thats fine",
+              "that's ok", "gpp", "gapapa", "ga papa", "gak papa", "nggak papa", "no problem")
 # "udah bener", "semua sesuai", "all good": a yes after "already" / "all"
 YES |= combine(("udah", "sudah", "dah", "semua", "semuanya", "all", "everything"),
                ("bener", "benar", "betul", "ok", "oke", "sesuai", "cocok", "good", "correct", "fine", "right", "mantap"))

@@ -783,3 +783,72 @@ def test_a_size_word_without_a_product_is_no_note(text):
 def test_a_yes_or_no_answering_the_address_question_is_no_address(text):
     r = read(text, expecting="address", cart=(LATTE,))
     assert r.address is None and (r.yes or r.no)
+
+
+# ------------------------------------------------------------------ words customers use that the menu lacks
+
+@pytest.mark.parametrize("text, product", [
+    ("cafe late 1", "Caffe Latte"), ("2 capucino sama 1 cafe late", "Caffe Latte"), ("kopi sus 1", "Es Kopi Susu"),
+])
+def test_a_two_word_name_misspelt_in_both_words(text, product):
+    assert ID[product] in [c.product_id for c in read(text).items]
+
+
+@pytest.mark.parametrize("text, unknown, kept", [
+    ("teh tarik 1 sama americano 2", "teh tarik", [("add", "Americano", 2)]),
+    ("pesen kopi luwak 2 dong", "kopi luwak", []),
+    ("roti tawar 1, latte 1", "roti tawar", [("add", "Caffe Latte", 1)]),
+])
+def test_a_kind_of_product_the_shop_lacks_is_named_back_not_asked_about(text, unknown, kept):
+    r = read(text)
+    assert r.unknown == (unknown,) and lines(r) == kept
+
+
+@pytest.mark.parametrize("text", ["kopi 2", "kopi gede 2", "kopi yang enak 1"])
+def test_a_plain_word_for_a_kind_still_asks_which_one(text):
+    (change,) = read(text).items
+    assert change.product_id is None and len(change.candidates) > 1
+
+
+def test_a_kind_asked_about_then_ordered_is_named_back_once():
+    r = read("ada kue lumpur? pesen kue lumpur 3 sama donat 2", BAKERY)
+    assert r.unknown == ("kue lumpur",) and lines(r) == [("add", "Donat Gula", 2)]
+
+
+@pytest.mark.parametrize("text, quantity", [
+    ("ganti jadi latte aja 3", 3), ("diganti americano ya", None), ("can you change it to a latte", 1),
+])
+def test_swapping_to_a_product_without_naming_the_old_one_replaces_the_only_line(text, quantity):
+    r = read(text, cart=(CROISSANT,))
+    assert [(c.op, c.product_id) for c in r.items][0] == ("remove", CROISSANT)
+    assert r.items[1].op == "add" and r.items[1].quantity == quantity and r.items[1].product_id != CROISSANT
+
+
+def test_swapping_to_a_product_with_several_lines_in_the_cart_removes_nothing():
+    assert lines(read("ganti jadi latte", cart=(CROISSANT, KOPI_SUSU))) == [("add", "Caffe Latte", None)]
+
+
+def test_the_one_number_in_a_message_naming_one_product_is_its_quantity():
+    assert lines(read("croissant masih ada kan? 3 ya")) == [("add", "Croissant Butter", 3)]
+    assert lines(read("latte, ambil jam 2")) == [("add", "Caffe Latte", None)]  # a time is no quantity
+
+
+def test_a_store_after_ke_switches_the_pickup_store():
+    assert read("ke menteng aja deh", expecting="payment").store_id == STORE["menteng"]
+    assert read("kirim ke menteng").store_id is None  # an area to deliver to
+
+
+def test_an_address_stops_before_the_items_said_after_it():
+    r = read("antar ke jl. melati raya no. 8, 3 latte and 1 croissant")
+    assert r.address == "jl. melati raya no. 8"
+    assert lines(r) == [("add", "Caffe Latte", 3), ("add", "Croissant Butter", 1)]
+    assert read("kirim ke Jl. Mawar No. 5, RT 003/005, Tebet 12820").address == "Jl. Mawar No. 5, RT 003/005, Tebet 12820"
+
+
+@pytest.mark.parametrize("text", ["fine, that's all", "ga papa, gitu aja", "gpp kak lanjut"])
+def test_easygoing_yes_to_the_summary(text):
+    assert read(text, expecting="confirm", cart=(LATTE,)).yes
+
+
+def test_a_rek_at_the_end_of_a_sentence_is_no_bank_transfer():
+    assert read("ambil sendiri ya rek, latte 1").payment is None
