@@ -181,3 +181,13 @@ def test_a_question_about_the_menu_is_answered_with_the_menu_not_a_handoff(custo
     assert any(reply.get("type") == "flex" for reply in replies)  # the carousel of what is on sale
     conversation = session.exec(select(Conversation)).one()
     assert conversation.bot_active and conversation.handoff_at is None
+
+
+@pytest.mark.parametrize("words", [
+    "mejanya di outlet menteng jorok banget, banyak semut",  # names a store, complains about it
+    "The almond croissant I got at Kemang was soggy and smelled sour, please check it",  # names a product
+])
+def test_an_upset_message_about_a_store_or_a_product_opens_a_complaint(customer, session, words):
+    customer.says(words)
+    assert session.exec(select(Complaint)).one().order_id is None
+    assert session.exec(select(Order)).first() is None
