@@ -13,7 +13,7 @@ from core import messages as m
 from handlers.base import Context, Handler
 from handlers.complaints import ComplaintHandler
 from handlers.effects import AlertStaff, Answer, Effect
-from handlers.faq import FaqHandler
+from handlers.faq import FaqHandler, KnownQuestionHandler
 from handlers.handoff import HandoffHandler, UnsureHandler
 from handlers.location import LocationHandler
 from handlers.marketing import CampaignButtonHandler, OptOutHandler, WelcomeJourneyHandler
@@ -112,7 +112,9 @@ def default_router(understand: Callable[[str, Context], object] | None = None) -
     return Router([
         StaffLinkHandler(),  # a staff member's link code, before any conversation
         WelcomeJourneyHandler(), WelcomeHandler(), OptOutHandler(), CampaignButtonHandler(),
-        OrderHandler(), CancelOrderHandler(), OrderStatusHandler(), ComplaintHandler(), HandoffHandler(),
+        HandoffHandler(),  # an explicit request for a person wins over a product or a question it names
+        KnownQuestionHandler(),  # a question the FAQ answers, before it is taken for an order or a promo
+        OrderHandler(), CancelOrderHandler(), OrderStatusHandler(), ComplaintHandler(),
         LocationHandler(), PromotionHandler(), FaqHandler(), GreetingHandler(),
         UnsureHandler(), StalePostbackHandler(), MenuHandler(),
     ], understand)

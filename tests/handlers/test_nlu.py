@@ -27,7 +27,7 @@ from handlers.nlu.cli import evaluate, nlu
 from handlers.nlu.dates import extract_dates
 from handlers.nlu.entities import extract_addresses, extract_order_numbers, extract_phones
 from handlers.nlu.products import catalog_matcher, extract_products
-from handlers.nlu.lang import detect_language
+from handlers.nlu.lang import asks_for_information, detect_language, looks_like_question
 from core.normalize import normalize
 
 TESTSET = Path(__file__).with_name("nlu_testset.jsonl")
@@ -322,6 +322,19 @@ def test_sentiment(model, text, neg):
 ])
 def test_language(text, lang):
     assert detect_language(text) == lang
+
+
+@pytest.mark.parametrize("text, question, information", [
+    ("min, berapa lama antarnya", True, True),  # after the greeting words, a question word
+    ("cara daftar member gmn ya", True, False),  # a question word further on
+    ("promo minggu ini apa aja", True, False),
+    ("bisa bayar qris", True, False),  # asks for something to be done, not for information
+    ("What time do you close", True, True),
+    ("mau pesan kopsus 2", False, False),
+    ("americano aja", False, False),
+])
+def test_questions_are_told_from_requests(text, question, information):
+    assert (looks_like_question(text), asks_for_information(text)) == (question, information)
 
 
 # ----------------------------------------------------------------------------- robustness

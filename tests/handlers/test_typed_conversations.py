@@ -191,3 +191,30 @@ def test_an_upset_message_about_a_store_or_a_product_opens_a_complaint(customer,
     customer.says(words)
     assert session.exec(select(Complaint)).one().order_id is None
     assert session.exec(select(Order)).first() is None
+
+
+@pytest.mark.parametrize("words", [
+    "I'd like to sell you our pastries, can I speak with someone from your team?",
+    "kak aku mau kerja sama soal cup kopi, bisa ngobrol sama orang aja?",
+])
+def test_an_explicit_request_for_a_person_is_handed_over_whatever_it_names(customer, session, words):
+    customer.says(words)
+    conversation = session.exec(select(Conversation)).one()
+    assert conversation.handoff_at is not None and "order" not in (conversation.state or {})
+
+
+@pytest.mark.parametrize("words, answer", [
+    ("kalian nerima pesanan katering buat acara kantor ga?", "Rp45.000/orang"),  # "pesanan" is no order
+    ("poin membernya bisa dituker apa aja kak", "50 poin"),  # membership is no promo
+    ("is there free internet in the cafe?", "free wifi"),  # "internet" is no product
+])
+def test_a_question_the_faq_answers_is_not_taken_for_an_order_or_a_promo(customer, session, words, answer):
+    assert answer in texts(customer.says(words))
+    assert session.exec(select(Order)).first() is None
+
+
+def test_a_question_about_a_product_asks_back_instead_of_starting_an_order(customer, session):
+    words = texts(customer.says("how much caffeine does an americano have?"))
+    assert "Your cart" not in words and "Delivery or pick up" not in words
+    conversation = session.exec(select(Conversation)).one()
+    assert "order" not in (conversation.state or {}) or not conversation.state["order"].get("lines")
