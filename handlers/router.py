@@ -17,7 +17,7 @@ from handlers.faq import FaqHandler, KnownQuestionHandler
 from handlers.handoff import HandoffHandler, UnsureHandler
 from handlers.location import LocationHandler
 from handlers.marketing import CampaignButtonHandler, OptOutHandler, WelcomeJourneyHandler
-from handlers.menu import MenuHandler, StalePostbackHandler, postback_intent
+from handlers.menu import MenuHandler, MenuQuestionHandler, StalePostbackHandler, postback_intent
 from handlers.nlu import analyze, get_model
 from handlers.nlu.lang import reply_language
 from handlers.order_status import CancelOrderHandler, OrderStatusHandler
@@ -114,7 +114,7 @@ def default_router(understand: Callable[[str, Context], object] | None = None) -
         WelcomeJourneyHandler(), WelcomeHandler(), OptOutHandler(), CampaignButtonHandler(),
         HandoffHandler(),  # an explicit request for a person wins over a product or a question it names
         KnownQuestionHandler(),  # a question the FAQ answers, before it is taken for an order or a promo
-        OrderHandler(), CancelOrderHandler(), OrderStatusHandler(), ComplaintHandler(),
+        OrderHandler(), MenuQuestionHandler(), CancelOrderHandler(), OrderStatusHandler(), ComplaintHandler(),
         LocationHandler(), PromotionHandler(), FaqHandler(), GreetingHandler(),
         UnsureHandler(), StalePostbackHandler(), MenuHandler(),
     ], understand)

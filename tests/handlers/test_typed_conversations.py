@@ -218,3 +218,11 @@ def test_a_question_about_a_product_asks_back_instead_of_starting_an_order(custo
     assert "Your cart" not in words and "Delivery or pick up" not in words
     conversation = session.exec(select(Conversation)).one()
     assert "order" not in (conversation.state or {}) or not conversation.state["order"].get("lines")
+
+
+@pytest.mark.parametrize("words", ["minumannya ada apa aja min", "can you send me your menu"])
+def test_asking_for_the_menu_shows_the_menu(customer, session, words):
+    replies = customer.says(words)
+    assert any(reply.get("type") == "flex" for reply in replies)  # the carousel of what is on sale
+    conversation = session.exec(select(Conversation)).one()
+    assert conversation.handoff_at is None and not (conversation.state or {}).get("faq_clarify")
