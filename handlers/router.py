@@ -115,6 +115,6 @@ def default_router(understand: Callable[[str, Context], object] | None = None) -
         HandoffHandler(),  # an explicit request for a person wins over a product or a question it names
         KnownQuestionHandler(),  # a question the FAQ answers, before it is taken for an order or a promo
         OrderHandler(), MenuQuestionHandler(), CancelOrderHandler(), OrderStatusHandler(), ComplaintHandler(),
-        LocationHandler(), PromotionHandler(), FaqHandler(), GreetingHandler(),
+        PromotionHandler(), LocationHandler(), FaqHandler(), GreetingHandler(),
         UnsureHandler(), StalePostbackHandler(), MenuHandler(),
     ], understand)

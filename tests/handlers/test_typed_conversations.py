@@ -226,3 +226,9 @@ def test_asking_for_the_menu_shows_the_menu(customer, session, words):
     assert any(reply.get("type") == "flex" for reply in replies)  # the carousel of what is on sale
     conversation = session.exec(select(Conversation)).one()
     assert conversation.handoff_at is None and not (conversation.state or {}).get("faq_clarify")
+
+
+def test_a_question_naming_a_promotion_gets_that_promotion(customer):
+    words = texts(customer.says("is the Kemang drop-in deal on weekends too?"))  # tied to a store, named in English
+    assert "Sapa Coffee Kemang" in words and "Weekday" not in words
+    assert "HALOSAPA20" in texts(customer.says("kode HALOSAPA20 buat apa aja kak?"))
