@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from core.db import session_scope, utcnow
 from crm.complaints import Complaint
-from crm.models import Conversation
+from crm.models import Conversation, Message
 from crm.orders import Order
 from crm.shop_settings import save_settings
 from tests.handlers.test_conversations import Customer, postbacks, shop, texts  # noqa: F401
@@ -232,3 +232,9 @@ def test_a_question_naming_a_promotion_gets_that_promotion(customer):
     words = texts(customer.says("is the Kemang drop-in deal on weekends too?"))  # tied to a store, named in English
     assert "Sapa Coffee Kemang" in words and "Weekday" not in words
     assert "HALOSAPA20" in texts(customer.says("kode HALOSAPA20 buat apa aja kak?"))
+
+
+def test_thanks_get_a_courtesy_labelled_as_one(customer, session):
+    assert "Sama-sama" in texts(customer.says("oke makasih banyak ya min"))
+    out = session.exec(select(Message).where(Message.direction == "out")).all()
+    assert [message.intent for message in out] == ["greeting"]
