@@ -83,7 +83,7 @@ class UnsureHandler:
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Clarify with buttons, or hand over when already asked."""
-        if ctx.state.get("unsure"):
+        if ctx.clarifying:
             return hand_over(ctx, f"Bot unsure twice; last message: {inbound.text}", "handoff_unsure")
         ctx.state["unsure"] = True
         ranked = sorted(ctx.analysis.scores.items(), key=lambda item: -item[1])

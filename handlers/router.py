@@ -54,8 +54,6 @@ class Router:
                     if resume is not None:
                         answer = Answer([*answer.replies, resume], answer.effects)
                 break
-        if ctx.intent not in ("unsure",):
-            ctx.state.pop("unsure", None)
         if ctx.intent != "cancel_order":
             ctx.state.pop("cancel_asked", None)  # a later "iya" must not cancel an order asked about before
         alert = self.alert_if_upset(inbound, ctx)
@@ -71,6 +69,8 @@ class Router:
 
     def prepare(self, inbound: m.Inbound, ctx: Context) -> None:
         """Understand the message: menu-button intent, or NLU for text (language follows it)."""
+        # The clarifying question the bot asked last is answered by this message: a handler may ask anew.
+        ctx.clarifying = bool(ctx.state.pop("unsure", False))
         if inbound.kind == m.POSTBACK:
             ctx.requested_intent = postback_intent(inbound.postback_data)
         if self.understand is not None and inbound.kind == m.MESSAGE and inbound.message_type == "text" \

@@ -238,3 +238,20 @@ def test_thanks_get_a_courtesy_labelled_as_one(customer, session):
     assert "Sama-sama" in texts(customer.says("oke makasih banyak ya min"))
     out = session.exec(select(Message).where(Message.direction == "out")).all()
     assert [message.intent for message in out] == ["greeting"]
+
+
+def test_a_close_call_about_the_order_under_way_gets_its_status(customer, session):
+    customer.says("mau americano 2, ambil di menteng, bayar qris")
+    customer.says("iya")
+    number = _order(session).number
+    words = texts(customer.says("yg americano td pesen udh otw?"))  # the NLU is torn between order and status
+    assert f"#{number}" in words and session.exec(select(Order)).one()
+
+
+def test_asking_about_an_order_the_bot_cannot_see_offers_staff(customer, session):
+    replies = customer.says("pesanan saya kemarin udah diproses belum ya?")
+    assert "intent=human_handoff" in postbacks(replies)
+    customer.says("bukan, mau ngobrol sama admin aja")
+    conversation = session.exec(select(Conversation)).one()
+    session.refresh(conversation)
+    assert conversation.handoff_at is not None
