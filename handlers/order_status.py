@@ -10,6 +10,8 @@ from handlers.effects import Answer, CancelOrder
 from handlers.order_flow import drop, has_draft
 from handlers.orders import reading
 
+FINISHED = ("delivered", "cancelled")  # an order in these statuses is no longer under way
+
 
 def _postback(inbound: m.Inbound, prefix: str) -> list[str] | None:
     if inbound.kind != m.POSTBACK or not (inbound.postback_data or "").startswith(prefix + ":"):
@@ -44,7 +46,7 @@ class OrderStatusHandler:
         r = reading(inbound, ctx)
         if "order_status" not in best_two or r is None or any(item.quantity is not None for item in r.items):
             return False
-        return any(order.status not in ("cancelled", "completed") for order in ctx.data.latest_orders(limit=1))
+        return any(order.status not in FINISHED for order in ctx.data.latest_orders(limit=1))
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """The named order's status, or the latest orders."""
