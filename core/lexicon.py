@@ -175,6 +175,7 @@ any anything something some more less than then now later tonight morning noon m
 wednesday thursday friday saturday sunday next last first second please kindly asap let know
 check update confirm confirmed confirmation hasn't haven't been waiting wait waited received
 receive item items package parcel courier driver rider app website online account there
+look looks looked looking taste tasted tastes smell smells
 """.split())
 
 # Loanwords used in everyday Indonesian chat: ignored by language detection.

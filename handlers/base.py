@@ -50,6 +50,7 @@ class Context:
     threshold: float = 0.6  # below this NLU confidence the bot is unsure
     requested_intent: str | None = None  # from a menu button (postback `intent=…`)
     intent: str | None = None  # set by the handler that answered
+    clarifying: bool = False  # the bot's last message asked the customer which of a few things they meant
 
     def wants(self, intent: str) -> bool:
         """True when the customer asked for `intent` by button, or said it with confidence."""

@@ -20,9 +20,12 @@ class ComplaintHandler:
     name = "complaint"
 
     def matches(self, inbound: m.Inbound, ctx: Context) -> bool:
-        """Complaints said in text (the NLU is confident)."""
-        return ctx.data is not None and ctx.data.contact_id is not None and inbound.message_type == "text" \
-            and ctx.wants("complaint")
+        """Complaints said in text: the NLU is confident, or it leans to a complaint and the words are upset."""
+        if ctx.data is None or ctx.data.contact_id is None or inbound.message_type != "text":
+            return False
+        # "toiletnya kotor banget, tolong dong" names a store too; upset words settle a close call.
+        upset = ctx.analysis is not None and ctx.analysis.intent == "complaint" and ctx.analysis.negative
+        return ctx.wants("complaint") or (ctx.requested_intent is None and upset)
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Open the ticket (linked to the order it is about); the apology names it once it exists."""

@@ -8,9 +8,13 @@ from crm.faq import answer_text
 from handlers.base import Context
 from handlers.effects import Answer
 from handlers.handoff import hand_over
-from handlers.nlu.lang import looks_like_question
+from handlers.nlu.lang import asks_for_information, looks_like_question
+from handlers.order_flow import has_draft
+from handlers.orders import reading
 
 CONFIDENT, SUGGEST = 0.5, 0.25  # search_faq score thresholds (see crm.faq.search_faq)
+# What the NLU takes a knowledge-base question for when it names a product or a perk ("member dapet apa?").
+FAQ_LOOKALIKES = ("faq", "order", "promotion", "other")
 
 
 def _question(entry, language: str) -> str:
@@ -77,3 +81,29 @@ class FaqHandler:
                 m.Choice(menu_label("human_handoff", ctx.language), data="intent=human_handoff")))])
         ctx.state.pop("faq_clarify", None)
         return hand_over(ctx, f"Question the FAQ could not answer: {inbound.text}", "handoff_unsure")
+
+
+class KnownQuestionHandler(FaqHandler):
+    """A question before any order is under way, answered from the FAQ rather than taken as an order or a promo.
+
+    "bisa pesen buat catering kantor?" and "do you have wifi?" ask what the shop's knowledge base
+    answers; "how many calories in a matcha latte?" asks to know something, not to get the drink.
+    """
+
+    def matches(self, inbound: m.Inbound, ctx: Context) -> bool:
+        """A typed question, no order being built, that the FAQ answers or that asks for information only."""
+        if ctx.data is None or inbound.kind != m.MESSAGE or inbound.message_type != "text" \
+                or ctx.analysis is None or has_draft(ctx):
+            return False
+        words = inbound.text or ""
+        if not looks_like_question(words):
+            return False
+        if ctx.confident and ctx.analysis.intent not in FAQ_LOOKALIKES:
+            return False  # "where is my order?", "nearest store?": their own handlers answer
+        if asks_for_information(words) and not ctx.wants("order"):
+            return True
+        names_a_product = any(item.product_id is not None for item in reading(inbound, ctx).items)
+        if names_a_product:
+            return False  # "ada croissant?", "bisa pesan kopsus?": the order handler knows the menu
+        hits = ctx.data.search_faq(words, ctx.language)
+        return bool(hits) and hits[0].score >= CONFIDENT

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from core import messages as m
 from core.texts import MENU_INTENTS
 from crm import shop_settings
@@ -12,6 +14,21 @@ from handlers.menu import menu_choices
 from handlers.order_flow import when_text
 
 UNSURE_INTENTS = 2  # how many guesses to offer as buttons
+_STAFF = r"(?:orang|manusia|admin|cs|staf|staff|petugas|karyawan|pegawai|manager|manajer|person|human|someone|" \
+    r"somebody|agent|customer service|real person|representative)"
+# An explicit request for a person, whatever else the message names ("…our beans. Who should I contact?").
+ASKS_FOR_A_PERSON = re.compile(
+    rf"\b(?:(?:ngomong|bicara|ngobrol|chat|ngechat|hubungi|sambungin|sambungkan|disambungkan|tanya)\s+"
+    rf"(?:sama|sm|dengan|dgn|ke|langsung)?\s*(?:sama\s+)?{_STAFF}"
+    rf"|(?:talk|speak|chat)\s+(?:to|with)\s+(?:a|an|the|your|some)?\s*{_STAFF}"
+    rf"|who\s+(?:should|do|can|could)\s+i\s+(?:contact|talk\s+to|speak\s+(?:to|with)|reach)"
+    rf"|siapa\s+yang\s+bisa\s+(?:saya\s+|aku\s+|gw\s+|gue\s+)?(?:dihubungi|hubungi|ditanya)"
+    rf"|hubungi\s+siapa)\b", re.IGNORECASE)
+
+
+def asks_for_a_person(text: str) -> bool:
+    """True when the customer asks outright for a human ("mau ngomong sama orang", "can I talk to a person")."""
+    return bool(ASKS_FOR_A_PERSON.search(text))
 
 
 def _hours_text(ctx: Context) -> str:
@@ -43,8 +60,11 @@ class HandoffHandler:
     name = "human_handoff"
 
     def matches(self, inbound: m.Inbound, ctx: Context) -> bool:
-        """Handoff requests."""
-        return ctx.data is not None and ctx.wants("human_handoff")
+        """Handoff requests: said or tapped, or asked for outright whatever else the message names."""
+        if ctx.data is None:
+            return False
+        typed = inbound.message_type == "text" and ctx.requested_intent is None
+        return ctx.wants("human_handoff") or (typed and asks_for_a_person(inbound.text or ""))
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Hand over and say so."""
@@ -63,7 +83,7 @@ class UnsureHandler:
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Clarify with buttons, or hand over when already asked."""
-        if ctx.state.get("unsure"):
+        if ctx.clarifying:
             return hand_over(ctx, f"Bot unsure twice; last message: {inbound.text}", "handoff_unsure")
         ctx.state["unsure"] = True
         ranked = sorted(ctx.analysis.scores.items(), key=lambda item: -item[1])

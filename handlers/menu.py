@@ -8,6 +8,12 @@ from core import messages as m
 from core.texts import MENU_INTENTS, menu_label, text
 from handlers.base import Context
 from handlers.effects import Answer
+from handlers.nlu.lang import looks_like_question
+from handlers.order_flow import has_draft
+from handlers.orders import MENU_WORDS, catalog_reply, reading
+
+SHOW_WORDS = frozenset("liat lihat minta kirim kirimin share show see send list daftar".split())
+MENU_NOUNS = MENU_WORDS - {"makan", "minum"}  # "bisa makan di tempat?" asks about dining in, not the menu
 
 
 def menu_choices(language: str) -> tuple[m.Choice, ...]:
@@ -33,6 +39,29 @@ class StalePostbackHandler:
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Apologise and offer the current menu."""
         return Answer([m.Reply(text=text("unknown_button", ctx.language), choices=menu_choices(ctx.language))])
+
+
+def _names_the_menu(words: list[str]) -> bool:
+    """True when a word is the menu itself, with or without its suffix ("menunya", "minumannya")."""
+    return any(word in MENU_NOUNS or (word.endswith("nya") and word[:-3] in MENU_NOUNS) for word in words)
+
+
+class MenuQuestionHandler:
+    """"menunya apa aja?", "minta daftar menu dong": the products on sale, not a guess at an FAQ entry."""
+
+    name = "menu"
+
+    def matches(self, inbound: m.Inbound, ctx: Context) -> bool:
+        """A typed question or request about the menu that names no product, with no order being built."""
+        if ctx.data is None or inbound.kind != m.MESSAGE or inbound.message_type != "text" or has_draft(ctx):
+            return False
+        words = (inbound.text or "").lower().replace("?", " ").replace(",", " ").split()
+        asks = looks_like_question(inbound.text or "") or bool(SHOW_WORDS & set(words))
+        return asks and _names_the_menu(words) and not reading(inbound, ctx).items
+
+    def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
+        """The catalog carousel with an order button on each product."""
+        return Answer([catalog_reply(ctx)])
 
 
 class MenuHandler:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from core import messages as m
-from core.texts import button, rupiah, status_label
+from core.texts import button, menu_label, rupiah, status_label
 from crm.orders import CUSTOMER_CANCELLABLE
 from handlers.base import Context
 from handlers.effects import Answer, CancelOrder
 from handlers.order_flow import drop, has_draft
 from handlers.orders import reading
+
+FINISHED = ("delivered", "cancelled")  # an order in these statuses is no longer under way
 
 
 def _postback(inbound: m.Inbound, prefix: str) -> list[str] | None:
@@ -30,8 +32,21 @@ class OrderStatusHandler:
     name = "order_status"
 
     def matches(self, inbound: m.Inbound, ctx: Context) -> bool:
-        """Status buttons and status questions."""
-        return ctx.data is not None and (_postback(inbound, "status") is not None or ctx.wants("order_status"))
+        """Status buttons and status questions, and a close call about the order the customer has under way."""
+        return ctx.data is not None and (_postback(inbound, "status") is not None or ctx.wants("order_status")
+                                         or self._about_order_under_way(inbound, ctx))
+
+    @staticmethod
+    def _about_order_under_way(inbound: m.Inbound, ctx: Context) -> bool:
+        """Unsure whether "td aku pesen kopsus, statusnya?" orders or asks: with an order going and no quantity, it asks."""
+        analysis = ctx.analysis
+        if analysis is None or ctx.requested_intent is not None or ctx.confident or has_draft(ctx):
+            return False
+        best_two = sorted(analysis.scores, key=lambda intent: -analysis.scores[intent])[:2]
+        r = reading(inbound, ctx)
+        if "order_status" not in best_two or r is None or any(item.quantity is not None for item in r.items):
+            return False
+        return any(order.status not in FINISHED for order in ctx.data.latest_orders(limit=1))
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """The named order's status, or the latest orders."""
@@ -46,9 +61,11 @@ class OrderStatusHandler:
                 return Answer([m.Reply(text=ctx.say("order_not_found", number=numbers[0].lstrip("#")))])
             return Answer([m.Reply(text=order_summary(ctx, order))])
         orders = ctx.data.latest_orders()
-        if not orders:
-            return Answer([m.Reply(text=ctx.say("no_orders"),
-                                   choices=(m.Choice(button("order_one", ctx.language), data="intent=order"),))])
+        if not orders:  # the customer means one the bot cannot see (in a store, by phone): staff can look
+            ctx.state["unsure"] = True  # a clarifying question: a second unclear answer goes to staff
+            return Answer([m.Reply(text=ctx.say("no_orders"), choices=(
+                m.Choice(button("order_one", ctx.language), data="intent=order"),
+                m.Choice(menu_label("human_handoff", ctx.language), data="intent=human_handoff")))])
         lines = "\n".join(order_summary(ctx, order) for order in orders)
         return Answer([m.Reply(text=f"{ctx.say('orders_intro')}\n{lines}")])
 

@@ -13,11 +13,11 @@ from core import messages as m
 from handlers.base import Context, Handler
 from handlers.complaints import ComplaintHandler
 from handlers.effects import AlertStaff, Answer, Effect
-from handlers.faq import FaqHandler
+from handlers.faq import FaqHandler, KnownQuestionHandler
 from handlers.handoff import HandoffHandler, UnsureHandler
 from handlers.location import LocationHandler
 from handlers.marketing import CampaignButtonHandler, OptOutHandler, WelcomeJourneyHandler
-from handlers.menu import MenuHandler, StalePostbackHandler, postback_intent
+from handlers.menu import MenuHandler, MenuQuestionHandler, StalePostbackHandler, postback_intent
 from handlers.nlu import analyze, get_model
 from handlers.nlu.lang import reply_language
 from handlers.order_status import CancelOrderHandler, OrderStatusHandler
@@ -54,8 +54,6 @@ class Router:
                     if resume is not None:
                         answer = Answer([*answer.replies, resume], answer.effects)
                 break
-        if ctx.intent not in ("unsure",):
-            ctx.state.pop("unsure", None)
         if ctx.intent != "cancel_order":
             ctx.state.pop("cancel_asked", None)  # a later "iya" must not cancel an order asked about before
         alert = self.alert_if_upset(inbound, ctx)
@@ -71,6 +69,8 @@ class Router:
 
     def prepare(self, inbound: m.Inbound, ctx: Context) -> None:
         """Understand the message: menu-button intent, or NLU for text (language follows it)."""
+        # The clarifying question the bot asked last is answered by this message: a handler may ask anew.
+        ctx.clarifying = bool(ctx.state.pop("unsure", False))
         if inbound.kind == m.POSTBACK:
             ctx.requested_intent = postback_intent(inbound.postback_data)
         if self.understand is not None and inbound.kind == m.MESSAGE and inbound.message_type == "text" \
@@ -112,7 +112,9 @@ def default_router(understand: Callable[[str, Context], object] | None = None) -
     return Router([
         StaffLinkHandler(),  # a staff member's link code, before any conversation
         WelcomeJourneyHandler(), WelcomeHandler(), OptOutHandler(), CampaignButtonHandler(),
-        OrderHandler(), CancelOrderHandler(), OrderStatusHandler(), ComplaintHandler(), HandoffHandler(),
-        LocationHandler(), PromotionHandler(), FaqHandler(), GreetingHandler(),
+        HandoffHandler(),  # an explicit request for a person wins over a product or a question it names
+        KnownQuestionHandler(),  # a question the FAQ answers, before it is taken for an order or a promo
+        OrderHandler(), MenuQuestionHandler(), CancelOrderHandler(), OrderStatusHandler(), ComplaintHandler(),
+        PromotionHandler(), LocationHandler(), FaqHandler(), GreetingHandler(),
         UnsureHandler(), StalePostbackHandler(), MenuHandler(),
     ], understand)

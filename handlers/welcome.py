@@ -41,8 +41,7 @@ class GreetingHandler:
         return ctx.wants("greeting") or (ctx.analysis.intent == "other" and bool(THANKS.search(inbound.text or "")))
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
-        """Greet with the menu, or thank."""
+        """Greet with the menu, or answer thanks (a courtesy answered on purpose: labelled greeting, not other)."""
         if ctx.analysis.intent == "other":
-            ctx.intent = "other"
             return Answer([m.Reply(text=ctx.say("thanks"))])
         return Answer([m.Reply(text=ctx.say("greeting", name=ctx.contact_name), choices=menu_choices(ctx.language))])

@@ -79,9 +79,34 @@ def reply_language(text: str, previous: str | None = None) -> str | None:
 
 _QUESTION_STARTS = frozenset("apa apakah berapa brp bisa bs ada jam kapan dimana gimana bagaimana kenapa mengapa "
                              "can could do does what how when where is are which why".split())
+# Words that ask wherever they stand ("poin member gmn cara ngumpulinnya", "itu statusnya apa ya").
+_QUESTION_WORDS = frozenset("apakah berapa brp kapan kpn dimana dmn gimana gmn gmna bagaimana bgmn kenapa knp mengapa "
+                            "how what when where why".split())
+_ASKING_PHRASES = ("di mana", "apa aja", "apa saja", "apa ya", "apa sih", "apa gak", "apa nggak", "apa ga ")
+# Said before the question itself: "kak, bisa qris?", "halo min, jam berapa buka?".
+_ADDRESS_WORDS = frozenset("kak ka kakak min mimin admin gan sis bang mas mbak halo hallo hai hi hello permisi "
+                           "eh oh um".split())
+# Question words that ask for information rather than ask for something to be done ("bisa"/"can" request).
+_WH_WORDS = frozenset("apa apakah berapa brp kapan dimana gimana gmn bagaimana kenapa mengapa "
+                      "how what when where why which".split())
+
+
+def _words_after_address(text: str) -> list[str]:
+    words = _WORD.findall(text.lower())
+    while words and words[0] in _ADDRESS_WORDS:
+        words = words[1:]
+    return words
 
 
 def looks_like_question(text: str) -> bool:
-    """True for a question: a question mark, or a question word first ("bisa qris", "where is…")."""
-    words = _WORD.findall(text.lower())
-    return "?" in text or bool(words and words[0] in _QUESTION_STARTS) or "di mana" in text.lower()
+    """True for a question: a question mark, a question word first ("bisa qris", "where is…"), or one that asks anywhere."""
+    words = _words_after_address(text)
+    low = f"{text.lower()} "
+    return "?" in text or bool(words and words[0] in _QUESTION_STARTS) or bool(_QUESTION_WORDS & set(words)) \
+        or any(phrase in low for phrase in _ASKING_PHRASES)
+
+
+def asks_for_information(text: str) -> bool:
+    """True for a wh-question ("how many calories…", "berapa lama…"), which asks to know, not to get something."""
+    words = _words_after_address(text)
+    return bool(words and words[0] in _WH_WORDS)

@@ -16,7 +16,7 @@ NEG: dict[str, float] = {
     "menyesal": 0.9, "kapok": 0.9, "tumpah": 0.6, "basi": 0.9, "jamuran": 0.9, "busuk": 0.9,
     "rusak": 0.7, "cacat": 0.7, "pecah": 0.6, "retak": 0.6, "penyok": 0.6, "sobek": 0.6, "robek": 0.6,
     "bocor": 0.6, "hancur": 0.7, "berantakan": 0.5, "luntur": 0.5, "gosong": 0.5, "hambar": 0.5,
-    "asem": 0.3, "keras": 0.2, "encer": 0.4, "kemanisan": 0.4, "keasinan": 0.4, "dingin": 0.15,
+    "asem": 0.3, "keras": 0.3, "encer": 0.4, "kemanisan": 0.4, "keasinan": 0.4, "dingin": 0.15,
     "jelek": 0.7, "buruk": 0.8, "kesal": 0.8, "marah": 0.7, "emosi": 0.6, "geram": 0.8, "jengkel": 0.8,
     "sedih": 0.5, "nyebelin": 0.7, "payah": 0.6, "lambat": 0.5, "terlambat": 0.5, "kelamaan": 0.6,
     "lama": 0.4, "salah": 0.45, "ketuker": 0.5, "tertukar": 0.5, "hilang": 0.5, "nyasar": 0.4,
@@ -26,7 +26,9 @@ NEG: dict[str, float] = {
     "anjir": 0.6, "anjing": 0.8, "bangsat": 0.9, "tai": 0.7, "sialan": 0.8, "kampret": 0.7,
     "brengsek": 0.9, "goblok": 0.8, "bego": 0.7, "tolol": 0.8, "ampun": 0.3, "astaga": 0.3,
     "aduh": 0.2, "waduh": 0.25, "capek": 0.3, "males": 0.3, "bete": 0.6, "kecoak": 0.6, "semut": 0.3,
-    "rambut": 0.2, "lalat": 0.4, "ulat": 0.4, "bau": 0.4, "aneh": 0.3, "ganti rugi": 0.6,
+    "rambut": 0.2, "lalat": 0.4, "ulat": 0.4, "bau": 0.5, "aneh": 0.3, "ganti rugi": 0.6,
+    # the state of food or a store ("udah keras kayak sisa kemarin", "toiletnya kotor", "rasanya asam")
+    "kotor": 0.6, "jorok": 0.7, "apek": 0.6, "pesing": 0.7, "sisa kemarin": 0.5, "asam": 0.3, "alot": 0.4,
     "ngecewain": 0.9, "nyesek": 0.6, "bintang satu": 0.8,
     # English
     "bad": 0.6, "terrible": 0.9, "awful": 0.9, "worst": 1.0, "horrible": 0.9, "disappointed": 0.9,
@@ -36,7 +38,8 @@ NEG: dict[str, float] = {
     "scam": 1.0, "fake": 0.7, "poor": 0.6, "useless": 0.7, "annoyed": 0.7, "annoying": 0.7,
     "frustrated": 0.8, "hate": 0.8, "disgusting": 0.9, "gross": 0.7, "never": 0.15, "complaint": 0.5,
     "cracked": 0.6, "leaking": 0.5, "shrank": 0.5, "overcharged": 0.7, "wtf": 0.7, "sucks": 0.8,
-    "crap": 0.7, "damn": 0.4, "ugh": 0.4,
+    "crap": 0.7, "damn": 0.4, "ugh": 0.4, "dirty": 0.6, "filthy": 0.8, "smelly": 0.6, "stinks": 0.7,
+    "sour": 0.6, "soggy": 0.5, "burnt": 0.5, "undercooked": 0.6, "tasteless": 0.5,
 }
 NEG.update({e: 0.7 for e in NEGATIVE_EMOJI})
 NEG["emjsad"] = 0.5

@@ -27,7 +27,7 @@ from handlers.nlu.cli import evaluate, nlu
 from handlers.nlu.dates import extract_dates
 from handlers.nlu.entities import extract_addresses, extract_order_numbers, extract_phones
 from handlers.nlu.products import catalog_matcher, extract_products
-from handlers.nlu.lang import detect_language
+from handlers.nlu.lang import asks_for_information, detect_language, looks_like_question
 from core.normalize import normalize
 
 TESTSET = Path(__file__).with_name("nlu_testset.jsonl")
@@ -297,7 +297,8 @@ def test_analyze_entities_together(model):
     ("kecewa bgt", True), ("parah sih", True), ("lama bgt", True), ("zonk", True), ("nyesel beli disini", True),
     ("kopinya tumpah", True), ("rotinya basi", True), ("gak sesuai", True), ("anjir", True),
     ("kecewaaaa bangettt", True), ("ga enak bgt", True), ("terrible service", True),
-    ("the coffee was not good", True), ("😡😡", True),
+    ("the coffee was not good", True), ("😡😡", True), ("mejanya jorok", True), ("the bathroom was filthy", True),
+    ("the milk smelled sour", True), ("bolunya alot banget", True),
     ("gak kecewa kok", False), ("not bad", False), ("makasih kak", False), ("kopinya enak banget", False),
     ("mau pesan kopi susu 2", False), ("pesanan saya belum sampai ya", False), ("ga lama kok", False),
     ("i'm not disappointed at all", False),
@@ -321,6 +322,19 @@ def test_sentiment(model, text, neg):
 ])
 def test_language(text, lang):
     assert detect_language(text) == lang
+
+
+@pytest.mark.parametrize("text, question, information", [
+    ("min, berapa lama antarnya", True, True),  # after the greeting words, a question word
+    ("cara daftar member gmn ya", True, False),  # a question word further on
+    ("promo minggu ini apa aja", True, False),
+    ("bisa bayar qris", True, False),  # asks for something to be done, not for information
+    ("What time do you close", True, True),
+    ("mau pesan kopsus 2", False, False),
+    ("americano aja", False, False),
+])
+def test_questions_are_told_from_requests(text, question, information):
+    assert (looks_like_question(text), asks_for_information(text)) == (question, information)
 
 
 # ----------------------------------------------------------------------------- robustness
@@ -349,6 +363,7 @@ def test_fuzz_never_raises(model, text):
 def test_normalize_slang():
     assert normalize("Kakkk pesananku blm nyampe bangettt!!") == "kak pesanan saya belum sampai banget"
     assert normalize("gk jd, udh tf") == "tidak jadi sudah transfer"
+    assert normalize("please look into it") == "please look into it"  # an English word, not "lok" (lokasi)
 
 
 def test_import_does_not_need_sklearn_for_inference(model_path):

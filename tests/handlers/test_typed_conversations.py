@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from core.db import session_scope, utcnow
 from crm.complaints import Complaint
-from crm.models import Conversation
+from crm.models import Conversation, Message
 from crm.orders import Order
 from crm.shop_settings import save_settings
 from tests.handlers.test_conversations import Customer, postbacks, shop, texts  # noqa: F401
@@ -181,3 +181,77 @@ def test_a_question_about_the_menu_is_answered_with_the_menu_not_a_handoff(custo
     assert any(reply.get("type") == "flex" for reply in replies)  # the carousel of what is on sale
     conversation = session.exec(select(Conversation)).one()
     assert conversation.bot_active and conversation.handoff_at is None
+
+
+@pytest.mark.parametrize("words", [
+    "mejanya di outlet menteng jorok banget, banyak semut",  # names a store, complains about it
+    "The almond croissant I got at Kemang was soggy and smelled sour, please check it",  # names a product
+])
+def test_an_upset_message_about_a_store_or_a_product_opens_a_complaint(customer, session, words):
+    customer.says(words)
+    assert session.exec(select(Complaint)).one().order_id is None
+    assert session.exec(select(Order)).first() is None
+
+
+@pytest.mark.parametrize("words", [
+    "I'd like to sell you our pastries, can I speak with someone from your team?",
+    "kak aku mau kerja sama soal cup kopi, bisa ngobrol sama orang aja?",
+])
+def test_an_explicit_request_for_a_person_is_handed_over_whatever_it_names(customer, session, words):
+    customer.says(words)
+    conversation = session.exec(select(Conversation)).one()
+    assert conversation.handoff_at is not None and "order" not in (conversation.state or {})
+
+
+@pytest.mark.parametrize("words, answer", [
+    ("kalian nerima pesanan katering buat acara kantor ga?", "Rp45.000/orang"),  # "pesanan" is no order
+    ("poin membernya bisa dituker apa aja kak", "50 poin"),  # membership is no promo
+    ("is there free internet in the cafe?", "free wifi"),  # "internet" is no product
+])
+def test_a_question_the_faq_answers_is_not_taken_for_an_order_or_a_promo(customer, session, words, answer):
+    assert answer in texts(customer.says(words))
+    assert session.exec(select(Order)).first() is None
+
+
+def test_a_question_about_a_product_asks_back_instead_of_starting_an_order(customer, session):
+    words = texts(customer.says("how much caffeine does an americano have?"))
+    assert "Your cart" not in words and "Delivery or pick up" not in words
+    conversation = session.exec(select(Conversation)).one()
+    assert "order" not in (conversation.state or {}) or not conversation.state["order"].get("lines")
+
+
+@pytest.mark.parametrize("words", ["minumannya ada apa aja min", "can you send me your menu"])
+def test_asking_for_the_menu_shows_the_menu(customer, session, words):
+    replies = customer.says(words)
+    assert any(reply.get("type") == "flex" for reply in replies)  # the carousel of what is on sale
+    conversation = session.exec(select(Conversation)).one()
+    assert conversation.handoff_at is None and not (conversation.state or {}).get("faq_clarify")
+
+
+def test_a_question_naming_a_promotion_gets_that_promotion(customer):
+    words = texts(customer.says("is the Kemang drop-in deal on weekends too?"))  # tied to a store, named in English
+    assert "Sapa Coffee Kemang" in words and "Weekday" not in words
+    assert "HALOSAPA20" in texts(customer.says("kode HALOSAPA20 buat apa aja kak?"))
+
+
+def test_thanks_get_a_courtesy_labelled_as_one(customer, session):
+    assert "Sama-sama" in texts(customer.says("oke makasih banyak ya min"))
+    out = session.exec(select(Message).where(Message.direction == "out")).all()
+    assert [message.intent for message in out] == ["greeting"]
+
+
+def test_a_close_call_about_the_order_under_way_gets_its_status(customer, session):
+    customer.says("mau americano 2, ambil di menteng, bayar qris")
+    customer.says("iya")
+    number = _order(session).number
+    words = texts(customer.says("yg americano td pesen udh otw?"))  # the NLU is torn between order and status
+    assert f"#{number}" in words and session.exec(select(Order)).one()
+
+
+def test_asking_about_an_order_the_bot_cannot_see_offers_staff(customer, session):
+    replies = customer.says("pesanan saya kemarin udah diproses belum ya?")
+    assert "intent=human_handoff" in postbacks(replies)
+    customer.says("bukan, mau ngobrol sama admin aja")
+    conversation = session.exec(select(Conversation)).one()
+    session.refresh(conversation)
+    assert conversation.handoff_at is not None
