@@ -62,6 +62,13 @@ class Context:
     def confident(self) -> bool:
         return self.analysis is not None and self.analysis.confidence >= self.threshold
 
+    @property
+    def complains(self) -> bool:
+        """True when the customer complains: said with confidence, or leant to and in upset words."""
+        if self.requested_intent is not None or self.analysis is None or self.analysis.intent != "complaint":
+            return False
+        return self.confident or self.analysis.negative
+
     def say(self, key: str, **values: Any) -> str:
         """Wording for `key` in the customer's language."""
         return text(key, self.language, **values)

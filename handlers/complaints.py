@@ -24,8 +24,7 @@ class ComplaintHandler:
         if ctx.data is None or ctx.data.contact_id is None or inbound.message_type != "text":
             return False
         # "toiletnya kotor banget, tolong dong" names a store too; upset words settle a close call.
-        upset = ctx.analysis is not None and ctx.analysis.intent == "complaint" and ctx.analysis.negative
-        return ctx.wants("complaint") or (ctx.requested_intent is None and upset)
+        return ctx.wants("complaint") or ctx.complains
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Open the ticket (linked to the order it is about); the apology names it once it exists."""

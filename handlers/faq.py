@@ -10,7 +10,7 @@ from handlers.effects import Answer
 from handlers.handoff import hand_over
 from handlers.nlu.lang import asks_for_information, looks_like_question
 from handlers.order_flow import has_draft
-from handlers.orders import reading
+from handlers.orders import priced_products, reading
 
 CONFIDENT, SUGGEST = 0.5, 0.25  # search_faq score thresholds (see crm.faq.search_faq)
 # What the NLU takes a knowledge-base question for when it names a product or a perk ("member dapet apa?").
@@ -93,13 +93,15 @@ class KnownQuestionHandler(FaqHandler):
     def matches(self, inbound: m.Inbound, ctx: Context) -> bool:
         """A typed question, no order being built, that the FAQ answers or that asks for information only."""
         if ctx.data is None or inbound.kind != m.MESSAGE or inbound.message_type != "text" \
-                or ctx.analysis is None or has_draft(ctx):
-            return False
+                or ctx.analysis is None or has_draft(ctx) or ctx.complains:
+            return False  # "kok kopinya basi? gimana sih": a complaint asked as a question is a complaint
         words = inbound.text or ""
         if not looks_like_question(words):
             return False
         if ctx.confident and ctx.analysis.intent not in FAQ_LOOKALIKES:
             return False  # "where is my order?", "nearest store?": their own handlers answer
+        if priced_products(words, reading(inbound, ctx)):
+            return False  # "berapa harga kopsus?": the menu knows its prices
         if asks_for_information(words) and not ctx.wants("order"):
             return True
         names_a_product = any(item.product_id is not None for item in reading(inbound, ctx).items)

@@ -11,7 +11,7 @@ from crm.stores import WEEKDAYS
 from handlers.base import Context
 from handlers.effects import Answer, HandOff
 from handlers.menu import menu_choices
-from handlers.order_flow import when_text
+from handlers.order_flow import resume_reply, when_text
 
 UNSURE_INTENTS = 2  # how many guesses to offer as buttons
 _STAFF = r"(?:orang|manusia|admin|cs|staf|staff|petugas|karyawan|pegawai|manager|manajer|person|human|someone|" \
@@ -41,7 +41,9 @@ def _hours_text(ctx: Context) -> str:
 def hand_over(ctx: Context, reason: str, key: str = "handoff") -> Answer:
     """Flag the chat for staff, saying when they answer; off duty, the bot goes on helping meanwhile."""
     ctx.intent = "human_handoff"
-    keep = {k: ctx.state[k] for k in ("v", "lang") if k in ctx.state}
+    # The order being built is kept: off duty the customer goes on with it ("iya jadi pesen"), on duty
+    # it is there when the bot answers again.
+    keep = {k: ctx.state[k] for k in ("v", "lang", "order", "pending") if k in ctx.state}
     ctx.state.clear()
     ctx.state.update(keep)
     settings = ctx.data.settings()
@@ -50,6 +52,9 @@ def hand_over(ctx: Context, reason: str, key: str = "handoff") -> Answer:
                       (HandOff(reason),))
     back = shop_settings.next_staff_time(settings, ctx.now, ctx.data.tz)
     when = when_text(ctx, back) if back else "-"
+    resume = resume_reply(ctx)
+    if resume is not None:  # off duty, the order goes on where it was
+        return Answer([m.Reply(text=ctx.say("staff_off_duty", when=when)), resume], (HandOff(reason, quiet=False),))
     return Answer([m.Reply(text=ctx.say("staff_off_duty", when=when), choices=menu_choices(ctx.language)[:4])],
                   (HandOff(reason, quiet=False),))
 

@@ -75,8 +75,8 @@ def origin(ctx: Context, order: dict) -> tuple[Any, float | None]:
     elif order.get("address"):
         area = ctx.data.area(order["address"])
         point = (area[1], area[2]) if area else None
-    if point is None:
-        return None, None
+    if point is None:  # an address the bot cannot place: from the store the customer chose
+        return (ctx.data.store(order["store_id"]) if order.get("store_id") else None), None
     nearest = ctx.data.nearest_store_km(*point)
     return nearest if nearest else (None, None)
 
@@ -309,3 +309,11 @@ def next_question(ctx: Context, order: dict) -> m.Reply:
         return summary(ctx, order)
     ctx.state["pending"] = {"slot": slot.name}
     return slot.ask(ctx, order)
+
+
+def resume_reply(ctx: Context) -> m.Reply | None:
+    """After an answer to something else, the order being built and its pending question again."""
+    if not has_draft(ctx) or not draft(ctx)["lines"]:
+        return None
+    question = next_question(ctx, draft(ctx))
+    return m.Reply(text=ctx.say("resume") + "\n" + question.text, choices=question.choices)

@@ -9,6 +9,7 @@ summary confirms, "ga jadi croissantnya" removes that line only. Buttons post
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import replace
 from datetime import date, datetime
 from rapidfuzz import fuzz, process
@@ -27,6 +28,7 @@ MAX_QUANTITY = 999
 # Intents a customer may ask about in the middle of an order; the order waits and resumes.
 DIGRESSIONS = ("faq", "promotion", "location", "order_status", "complaint", "human_handoff", "greeting")
 MENU_WORDS = frozenset("menu menunya makanan makan minuman minum food foods drinks drink snack snacks cemilan".split())
+_PRICE = re.compile(r"\b(?:harga|harganya|hrg|berapa|brp|how much|price|prices|cost|costs)\b", re.IGNORECASE)
 MENU_QUESTION_WORDS = ("ada", "apa", "menu", "what", "do", "is", "are", "any", "which")
 
 
@@ -82,9 +84,17 @@ def _asks_what_is_sold(words: str, r: OrderText) -> bool:
     return looks_like_question(words) and first in MENU_QUESTION_WORDS and all(c.quantity is None for c in r.items)
 
 
-def catalog_reply(ctx: Context, intro: str | None = None, lead: str | None = None) -> m.Reply:
-    """The products on sale as a carousel with an order button each (`lead` comes before the usual intro)."""
-    products = [p for p in ctx.data.products() if p.in_stock][:MAX_CARDS]
+def priced_products(text: str, r: OrderText | None) -> set[int]:
+    """The products a question asks the price of ("berapa harga kopsus?", "how much is a latte?")."""
+    if r is None or not _PRICE.search(text) or not looks_like_question(text):
+        return set()
+    return {p for c in r.items for p in ((c.product_id,) if c.product_id is not None else c.candidates)}
+
+
+def catalog_reply(ctx: Context, intro: str | None = None, lead: str | None = None,
+                  only: set[int] | None = None) -> m.Reply:
+    """The products on sale (or `only` these) as a carousel with an order button each (`lead` before the intro)."""
+    products = [p for p in ctx.data.products() if p.in_stock and (only is None or p.id in only)][:MAX_CARDS]
     if not products:
         return m.Reply(text=ctx.say("catalog_empty"))
     cards = tuple(
@@ -311,6 +321,8 @@ class OrderHandler:
         no_quantity = all(c.quantity is None for c in r.items)
         if top in ("complaint", "order_status", "cancel_order") and no_quantity:
             return False  # "td aku pesen kopsus, statusnya?" names a product of a past order
+        if priced_products(inbound.text or "", r):
+            return True  # "harga croissant brp?": the menu's prices answer it
         if _asks_what_is_sold(inbound.text or "", r) and (r.items or r.unknown or _names_the_menu(inbound.text)):
             return True  # "ada makanan apa aja?", "ada croissant vegan?": the menu answers it
         if looks_like_question(inbound.text or "") and no_quantity and not ctx.wants("order"):
@@ -336,11 +348,20 @@ class OrderHandler:
         if not any(p.in_stock for p in ctx.data.products()):
             flow.drop(ctx)
             return Answer([catalog_reply(ctx)])  # nothing on sale: say so, ask nothing
+        priced = priced_products(inbound.text or "", r)
+        if priced:  # a price asked is answered with the products' cards; an order under way goes on
+            if not order["lines"]:
+                flow.drop(ctx)
+                return Answer([catalog_reply(ctx, intro=ctx.say("prices"), only=priced)])
+            return Answer([catalog_reply(ctx, intro=ctx.say("prices"), only=priced), flow.resume_reply(ctx)])
         if not order["lines"] and not pending and _asks_what_is_sold(inbound.text or "", r):
             flow.drop(ctx)  # "ada makanan apa aja?" asks about the menu, it orders nothing
             lead = ctx.say("not_on_menu", items=", ".join(f"\"{u}\"" for u in r.unknown)) if r.unknown else None
             return Answer([catalog_reply(ctx, lead=lead)])
-        if r.cancel_all or (intent == "cancel_order" and not r.items and order["lines"]):
+        # "gk jadi dianter, ambil sendiri aja" sounds like a cancel to the NLU, and changes a detail instead
+        gives_detail = r.fulfilment or r.store_id or r.address or r.phone or r.payment or r.when or r.day or r.note
+        if r.cancel_all or (intent == "cancel_order" and not r.items and not gives_detail and not r.yes
+                            and order["lines"]):
             flow.drop(ctx)
             return Answer([m.Reply(text=ctx.say("cart_cleared"))])
         before = {key: copy.deepcopy(value) for key, value in order.items() if key != "last_product"}
@@ -425,11 +446,3 @@ class OrderHandler:
         else:
             return Answer([m.Reply(text=ctx.say("stale_button"))])
         return Answer([flow.next_question(ctx, order)])
-
-
-def resume_reply(ctx: Context) -> m.Reply | None:
-    """After an answer to something else, the order being built and its pending question again."""
-    if not flow.has_draft(ctx) or not flow.draft(ctx)["lines"]:
-        return None
-    question = flow.next_question(ctx, flow.draft(ctx))
-    return m.Reply(text=ctx.say("resume") + "\n" + question.text, choices=question.choices)

@@ -21,7 +21,8 @@ from handlers.menu import MenuHandler, MenuQuestionHandler, StalePostbackHandler
 from handlers.nlu import analyze, get_model
 from handlers.nlu.lang import reply_language
 from handlers.order_status import CancelOrderHandler, OrderStatusHandler
-from handlers.orders import OrderHandler, resume_reply
+from handlers.order_flow import resume_reply
+from handlers.orders import OrderHandler
 from handlers.promotions import PromotionHandler
 from handlers.staff_link import StaffLinkHandler
 from handlers.welcome import GreetingHandler, WelcomeHandler

@@ -184,6 +184,9 @@ _PARTS_OF_DAY = {  # default hour, and the qualifier _hour() understands
     "evening": (19, "pm"), "tonight": (19, "pm"),
 }
 _PART = re.compile(r"\b(" + "|".join(_PARTS_OF_DAY) + r")\b")
+_GREETING = re.compile(r"\b(?:selamat|slmt|met|good)\s+(?:pagi|siang|sore|malam|malem|morning|afternoon|evening)\b"
+                       r"|^\W*(?:pagi|siang|sore|malam|malem|morning)\b(?=\s*(?:[,!.]|$)|\W*(?:kak|ka|min|gan|sis|bang|"
+                       r"mas|mbak|bro|all|semua|everyone)\b)")
 _BARE_QUALIFIED = re.compile(r"(?<![\d.:/])(\d{1,2})(?:[.:](\d{2}))?\s*(pagi|siang|sore|malam|malem)\b")
 _BARE_HOUR = re.compile(
     r"^\W*(?:(?:jam|jm|pukul|pkl|at|around|sekitar)\s*)?(\d{1,2})(?:[.:](\d{2}))?\s*(?:an)?\s*(?:wib)?"
@@ -322,7 +325,9 @@ def find_when(text: str, now: datetime, *, bare_hour: bool = False) -> When:
         if m:
             hour, minute = int(m.group(1)), int(m.group(2) or 0)
             spans.append(m.span())
-    part = _PART.search(t)
+    greeting = None if bare_hour else _GREETING.search(t)  # "selamat pagi min", "pagi kak": no time
+    part = next((p for p in _PART.finditer(t) if not (greeting and greeting.start() <= p.start() < greeting.end())),
+                None)
     if part and not any(a <= part.start() < b for a, b in spans):
         spans.append(part.span())
         if hour is not None and qual is None:

@@ -69,6 +69,9 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
         return OrderText()
     alone = len(msg.content()) == 1  # "udah" alone is done; "udah transfer" is not
     out: dict = {}
+    if said := _NOTE_SAID.search(msg.text):  # "catatan: titip di satpam", "add a note: ring the bell"
+        out["note"] = said.group("note").strip(" .,;")
+        msg.take_chars(said.start(), said.end())
     _contact(msg, out, expecting)
     if msg.find(CANCEL_ALL):
         out["cancel_all"] = True
@@ -99,7 +102,7 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
     if not spans and item_notes and target is None:
         order_notes += item_notes
     if order_notes:
-        out["note"] = ", ".join(msg.note(i, j) for i, j in sorted(order_notes))
+        out["note"] = ", ".join([*filter(None, [out.get("note")]), *(msg.note(i, j) for i, j in sorted(order_notes))])
 
     content = msg.content()
     bare_cancel = msg.phrase_at(content[0], CANCEL_BARE) if content and not spans else None
@@ -235,6 +238,9 @@ def _which_store(msg: Message, i: int) -> bool:
     return any(w in ("yang", "yg", "toko", "store", "branch") for k in range(max(0, i - 2), i) for w in msg.canon[k])
 
 
+# A note said as one ("catatan: ...", "note for the driver: ...", "tambah catatan ya: ..."): all after the colon.
+_NOTE_SAID = re.compile(r"(?i)\b(?:(?:add|tambah|tambahin|kasih|tulis)\s+(?:a\s+)?)?(?:note|notes|catatan|keterangan)\b"
+                        r"[^:\n]{0,30}:\s*(?P<note>[^\n]+)")
 _QUESTION_OPENERS = frozenset("bisa can boleh apakah apa do does terima accept ada".split())
 _SENTENCE_END = re.compile(r"[.!?\n]")
 

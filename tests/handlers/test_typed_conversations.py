@@ -255,3 +255,44 @@ def test_asking_about_an_order_the_bot_cannot_see_offers_staff(customer, session
     conversation = session.exec(select(Conversation)).one()
     session.refresh(conversation)
     assert conversation.handoff_at is not None
+
+
+def test_switching_to_pickup_in_words_keeps_the_cart(customer, session):
+    customer.says("americano 2, antar ke jl. kenanga no. 4 jakarta")
+    words = texts(customer.says("ga jadi dianter deh, ambil sendiri aja di menteng"))
+    assert "dibatalkan" not in words and "bayar" in words  # a changed detail, not a cancel: payment is next
+    conversation = session.exec(select(Conversation)).one()
+    session.refresh(conversation)
+    assert conversation.state["order"]["fulfilment"] == "pickup" and conversation.state["order"]["lines"]
+
+
+def test_asking_for_a_person_off_duty_keeps_the_order_and_a_yes_still_places_it(customer, session, runtime):
+    _staff_hours(runtime, NEVER)
+    customer.says("latte 1 ambil di kemang bayar qris")
+    words = texts(customer.says("bisa sambungin ke admin?"))
+    assert "tidak bertugas" in words and "1× Caffe Latte" in words  # said, and the order goes on
+    assert "#10001" in texts(customer.says("iya jadi pesen"))
+    assert _order(session).payment_method == "qris"
+
+
+def test_an_order_note_said_as_one_in_english(customer, session):
+    customer.says("1 americano, pick up at kemang, qris")
+    summary = texts(customer.says("add a note: extra hot please"))
+    assert "1× Americano" in summary and "extra hot please" in summary  # a note, not one more americano
+    customer.says("yes")
+    assert _order(session).note == "extra hot please"
+
+
+def test_a_greeting_names_no_pickup_time(customer, session):
+    summary = texts(customer.says("selamat pagi kak, pesen americano 1 ambil di kemang bayar qris"))
+    assert "09:00" not in summary
+
+
+@pytest.mark.parametrize("question", ["berapa harga croissant?", "how much is a caffe latte?"])
+def test_a_price_question_shows_the_product_and_starts_no_order(customer, session, question):
+    replies = customer.says(question)
+    cards = [card for reply in replies for card in (reply.get("contents", {}).get("contents") or [])]
+    assert texts(replies) and "Rp" in str(replies) and cards  # the product's card, with its price
+    conversation = session.exec(select(Conversation)).one()
+    session.refresh(conversation)
+    assert not (conversation.state.get("order") or {}).get("lines")
