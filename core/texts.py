@@ -97,6 +97,7 @@ CHAT = Catalog("chat", {
     "maybe": {"id": "Mungkin mau: {names}?", "en": "Maybe: {names}?"},
     "which_product": {"id": "\"{words}\" yang mana kak? 👇", "en": "Which \"{words}\" do you mean? 👇"},
     "removed": {"id": "Oke, {product} dihapus dari pesanan.", "en": "OK, {product} is removed from the order."},
+    "pickup_at": {"id": "Oke, ambil di {store} ya 🏪", "en": "OK, pick up at {store} 🏪"},
     "prices": {"id": "Ini harganya kak 👇 Tekan tombolnya kalau mau pesan.", "en": "Here are the prices 👇 Tap to order."},
     "ask_phone": {"id": "Nomor HP yang bisa dihubungi kurir berapa kak? 📞",
                   "en": "Which phone number can the courier call? 📞"},

@@ -151,6 +151,11 @@ def chosen_payment(ctx: Context, order: dict) -> str | None:
     return methods[0].code if len(methods) == 1 else None
 
 
+def product_name(ctx: Context, product) -> str:
+    """The product's name in the reply's language (its English name when it has one)."""
+    return product.name_en if ctx.language == "en" and product.name_en else product.name
+
+
 def cart_text(ctx: Context, order: dict) -> str:
     """The lines as the customer reads them."""
     lines = []
@@ -158,7 +163,7 @@ def cart_text(ctx: Context, order: dict) -> str:
         product = ctx.data.product(line["product_id"])
         if product is None:
             continue
-        name = product.name_en if ctx.language == "en" and product.name_en else product.name
+        name = product_name(ctx, product)
         note = f" ({line['note']})" if line.get("note") else ""
         lines.append(f"• {line['qty']}× {name}{note} — {rupiah(product.price * line['qty'])}")
     return "\n".join(lines)

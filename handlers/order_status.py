@@ -64,7 +64,7 @@ class OrderStatusHandler:
         if not orders:  # the customer means one the bot cannot see (in a store, by phone): staff can look
             ctx.state["unsure"] = True  # a clarifying question: a second unclear answer goes to staff
             return Answer([m.Reply(text=ctx.say("no_orders"), choices=(
-                m.Choice(button("order_one", ctx.language), data="intent=order"),
+                m.Choice(menu_label("order", ctx.language), data="intent=order"),
                 m.Choice(menu_label("human_handoff", ctx.language), data="intent=human_handoff")))])
         lines = "\n".join(order_summary(ctx, order) for order in orders)
         return Answer([m.Reply(text=f"{ctx.say('orders_intro')}\n{lines}")])

@@ -98,7 +98,7 @@ def catalog_reply(ctx: Context, intro: str | None = None, lead: str | None = Non
     if not products:
         return m.Reply(text=ctx.say("catalog_empty"))
     cards = tuple(
-        m.Card(title=f"{(p.name_en if ctx.language == 'en' and p.name_en else p.name)} · {rupiah(p.price)}",
+        m.Card(title=f"{flow.product_name(ctx, p)} · {rupiah(p.price)}",
                subtitle=p.description[:120], image_url=p.image_url,
                buttons=(m.Choice(button("order_one", ctx.language), data=f"order:add:{p.id}"),))
         for p in products
@@ -110,7 +110,7 @@ def catalog_reply(ctx: Context, intro: str | None = None, lead: str | None = Non
 def _closest(ctx: Context, words: str) -> list[str]:
     """The products on sale whose names are nearest to words that matched nothing."""
     products = [p for p in ctx.data.products() if p.in_stock]
-    names = {p.name_en if ctx.language == "en" and p.name_en else p.name: p for p in products}
+    names = {flow.product_name(ctx, p): p for p in products}
     found = process.extract(words, list(names), scorer=fuzz.WRatio, limit=3, score_cutoff=50)
     return [name for name, _score, _index in found]
 
@@ -124,10 +124,11 @@ def _add(ctx: Context, order: dict, product_id: int, quantity: int, note: str | 
     wanted = quantity + (current["qty"] if current else 0)
     if product.stock is not None and product.stock < wanted:
         if product.stock <= 0:
-            others = [name for name in _closest(ctx, product.category or product.name) if name != product.name]
-            return ctx.say("out_of_stock", product=product.name) + (
+            name = flow.product_name(ctx, product)
+            others = [other for other in _closest(ctx, product.category or product.name) if other != name]
+            return ctx.say("out_of_stock", product=name) + (
                 " " + ctx.say("maybe", names=", ".join(others)) if others else "")
-        return ctx.say("only_left", product=product.name, available=str(product.stock))
+        return ctx.say("only_left", product=flow.product_name(ctx, product), available=str(product.stock))
     if current:
         current["qty"] = min(wanted, MAX_QUANTITY)
         current["note"] = note or current.get("note")
@@ -146,9 +147,9 @@ def _set(ctx: Context, order: dict, product_id: int, quantity: int | None, note:
     if quantity is not None:
         if quantity <= 0:
             order["lines"].remove(line)
-            return ctx.say("removed", product=product.name if product else "-")
+            return ctx.say("removed", product=flow.product_name(ctx, product) if product else "-")
         if product is not None and product.stock is not None and product.stock < quantity:
-            return ctx.say("only_left", product=product.name, available=str(product.stock))
+            return ctx.say("only_left", product=flow.product_name(ctx, product), available=str(product.stock))
         line["qty"] = min(quantity, MAX_QUANTITY)
     if note:
         line["note"] = note
@@ -176,7 +177,7 @@ def _change_items(ctx: Context, order: dict, r: OrderText) -> tuple[list[str], d
                 line["qty"] -= change.quantity
             elif line is not None:
                 order["lines"].remove(line)
-                said.append(ctx.say("removed", product=product.name if product else "-"))
+                said.append(ctx.say("removed", product=flow.product_name(ctx, product) if product else "-"))
             continue
         in_cart = any(line["product_id"] == change.product_id for line in order["lines"])
         if change.op == "set" or (in_cart and not change.again):
@@ -192,7 +193,7 @@ def _change_items(ctx: Context, order: dict, r: OrderText) -> tuple[list[str], d
         for line in [line for line in order["lines"] if line["product_id"] not in named]:
             order["lines"].remove(line)
             product = ctx.data.product(line["product_id"])
-            said.append(ctx.say("removed", product=product.name if product else "-"))
+            said.append(ctx.say("removed", product=flow.product_name(ctx, product) if product else "-"))
     if r.unknown:
         closest = _closest(ctx, " ".join(r.unknown))
         words = ", ".join(f"\"{u}\"" for u in r.unknown)
@@ -254,10 +255,10 @@ def _unavailable(ctx: Context, order: dict) -> list[str]:
             continue
         if product is not None and product.active and product.stock:
             line["qty"] = product.stock  # what is left, said plainly before confirming again
-            said.append(ctx.say("only_left", product=product.name, available=str(product.stock)))
+            said.append(ctx.say("only_left", product=flow.product_name(ctx, product), available=str(product.stock)))
         else:
             order["lines"].remove(line)
-            said.append(ctx.say("out_of_stock", product=product.name if product else "-"))
+            said.append(ctx.say("out_of_stock", product=flow.product_name(ctx, product) if product else "-"))
     return said
 
 
@@ -387,6 +388,10 @@ class OrderHandler:
         if order["lines"] != before.get("lines") and flow.pending_slot(ctx) not in ("fulfilment", "confirm"):
             # the items changed and the next question does not show them: say what was understood first
             said.append(ctx.say("got_items", cart=flow.cart_text(ctx, order)))
+        store = ctx.data.store(order["store_id"]) if order.get("store_id") else None
+        if store is not None and order.get("fulfilment") == "pickup" and order.get("store_id") != before.get(
+                "store_id") and flow.pending_slot(ctx) != "confirm":  # the summary shows it; otherwise say it
+            said.append(ctx.say("pickup_at", store=store.name))
         if said:
             question = m.Reply(text="\n".join(said) + "\n\n" + question.text, choices=question.choices,
                                cards=question.cards)
@@ -401,8 +406,7 @@ class OrderHandler:
         for product_id in ambiguous["candidates"]:
             product = ctx.data.product(product_id)
             if product is not None:
-                names.append((product_id, product.name_en if ctx.language == "en" and product.name_en
-                              else product.name))
+                names.append((product_id, flow.product_name(ctx, product)))
         words = ctx.say("which_product", words=ambiguous.get("words") or "")
         return m.Reply(text="\n".join([*said, words]).strip(),
                        choices=tuple(m.Choice(name, data=f"order:pick:{pid}") for pid, name in names[:13]))
