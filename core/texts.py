@@ -150,15 +150,15 @@ CHAT = Catalog("chat", {
                           "aku bantu dulu ya.",
                    "en": "Sorry, our staff haven't replied yet 🙏 Your message stays in their queue; meanwhile "
                          "I'll help as best I can."},
-    "faq_unknown": {"id": "Maaf kak, aku belum punya jawaban untuk itu 🙏 Yang sering ditanyakan:",
-                    "en": "Sorry, I don't have an answer for that yet 🙏 What people often ask:"},
+    "faq_unknown": {"id": "Maaf kak, aku belum punya jawaban untuk itu 🙏 Yang sering ditanyakan (ketik nomornya):",
+                    "en": "Sorry, I don't have an answer for that yet 🙏 What people often ask (type its number):"},
     "faq_maybe": {"id": "Mungkin ini yang kakak maksud:", "en": "This may be what you mean:"},
     # complaints
     "complaint": {"id": "Mohon maaf banget kak atas ketidaknyamanannya 🙏 Keluhan kakak sudah kami catat dengan nomor tiket {number}. Tim kami akan menghubungi paling lambat {due}.",
                   "en": "We're very sorry about this 🙏 Your complaint is logged as ticket {number}. Our team will get back to you by {due} at the latest."},
     "complaint_order": {"id": "Terkait pesanan #{number}.", "en": "About order #{number}."},
     # faq
-    "faq_clarify": {"id": "Maksud kakak yang mana ya? 👇", "en": "Which of these do you mean? 👇"},
+    "faq_clarify": {"id": "Maksud kakak yang mana ya? Ketik nomornya 👇", "en": "Which of these do you mean? Type its number 👇"},
     # promotions
     "promos": {"id": "Promo buat kakak hari ini 🎁", "en": "Today's offers for you 🎁"},
     "no_promos": {"id": "Belum ada promo yang berlaku buat kakak saat ini. Nanti kami kabari ya! 😊",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from core import messages as m
 from core.texts import menu_label
 from crm.faq import answer_text
@@ -21,6 +23,24 @@ def _question(entry, language: str) -> str:
     return (entry.question_en if language == "en" and entry.question_en else entry.question)
 
 
+KEYCAPS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣")
+_PICK = re.compile(r"\s*(?:no\.?|nomor|number|yang|yg)?\s*([1-5])\s*(?:aja|ya|please)?\s*[.!]?\s*", re.IGNORECASE)
+
+
+def listed(ctx: Context, entries: list, intro: str) -> tuple[str, tuple[m.Choice, ...]]:
+    """Questions by number in the text, their numbers as buttons: a whole question never fits a label."""
+    ctx.state["faq_options"] = [entry.id for entry in entries]
+    lines = "\n".join(f"{KEYCAPS[n]} {_question(entry, ctx.language)}" for n, entry in enumerate(entries))
+    return f"{intro}\n{lines}", tuple(m.Choice(KEYCAPS[n], data=f"faq:{entry.id}") for n, entry in enumerate(entries))
+
+
+def _picked(inbound: m.Inbound, ctx: Context) -> int | None:
+    """The FAQ entry a typed number picks from the questions just listed ("2", "yang 1")."""
+    options = ctx.state.get("faq_options") or []
+    said = _PICK.fullmatch(inbound.text or "") if inbound.message_type == "text" else None
+    return options[int(said.group(1)) - 1] if said and int(said.group(1)) <= len(options) else None
+
+
 class FaqHandler:
     """Answers questions with the best FAQ entry when sure; otherwise offers the top matches."""
 
@@ -38,21 +58,20 @@ class FaqHandler:
         # then clarified or handed over.
         unplaced_question = ctx.analysis is not None and (ctx.analysis.intent == "other" or not ctx.confident) \
             and looks_like_question(inbound.text or "")
-        return ctx.wants("faq") or unplaced_question
+        return ctx.wants("faq") or unplaced_question or _picked(inbound, ctx) is not None
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """The answer, or a clarifying question with suggestions, or a handoff."""
         if ctx.requested_intent == "faq":  # the menu button: show common questions
-            entries = ctx.data.faqs(limit=5)
-            lines = "\n".join(f"• {_question(entry, ctx.language)}" for entry in entries)
-            return Answer([m.Reply(text=f"{ctx.say('faq_clarify')}\n{lines}",
-                                   choices=tuple(m.Choice(_question(e, ctx.language), data=f"faq:{e.id}")
-                                                 for e in entries))])
-        if inbound.kind == m.POSTBACK:
-            entry_id = (inbound.postback_data or "").split(":", 1)[1]
+            words, choices = listed(ctx, ctx.data.faqs(limit=5), ctx.say("faq_clarify"))
+            return Answer([m.Reply(text=words, choices=choices)])
+        picked = _picked(inbound, ctx)
+        if inbound.kind == m.POSTBACK or picked is not None:
+            entry_id = str(picked) if picked is not None else (inbound.postback_data or "").split(":", 1)[1]
             entry = ctx.data.faq(int(entry_id)) if entry_id.isdigit() else None
-            ctx.state.pop("faq_clarify", None)
+            ctx.state.pop("faq_clarify", None), ctx.state.pop("faq_options", None)
             return Answer([m.Reply(text=answer_text(entry, ctx.language) if entry else ctx.say("stale_button"))])
+        ctx.state.pop("faq_options", None)
         hits = ctx.data.search_faq(inbound.text or "", ctx.language)
         if hits and hits[0].score >= CONFIDENT:
             ctx.state.pop("faq_clarify", None)
@@ -65,18 +84,14 @@ class FaqHandler:
                                    choices=(talk,))])
         if suggestions and not ctx.state.get("faq_clarify"):  # a clarifying question with the real candidates
             ctx.state["faq_clarify"] = True
-            choices = tuple(m.Choice(_question(hit.entry, ctx.language), data=f"faq:{hit.entry.id}")
-                            for hit in suggestions)
-            lines = "\n".join(f"• {_question(hit.entry, ctx.language)}" for hit in suggestions)
+            words, choices = listed(ctx, [hit.entry for hit in suggestions], ctx.say("faq_clarify"))
             talk = m.Choice(menu_label("human_handoff", ctx.language), data="intent=human_handoff")
-            return Answer([m.Reply(text=f"{ctx.say('faq_clarify')}\n{lines}", choices=choices + (talk,))])
+            return Answer([m.Reply(text=words, choices=choices + (talk,))])
         if not ctx.state.get("faq_clarify"):
             # Nothing close: one clarifying question with what people do ask (and the menu), before staff.
             ctx.state["faq_clarify"] = True
-            entries = ctx.data.faqs(limit=3)
-            lines = "\n".join(f"• {_question(entry, ctx.language)}" for entry in entries)
-            choices = tuple(m.Choice(_question(entry, ctx.language), data=f"faq:{entry.id}") for entry in entries)
-            return Answer([m.Reply(text=f"{ctx.say('faq_unknown')}\n{lines}", choices=choices + (
+            words, choices = listed(ctx, ctx.data.faqs(limit=3), ctx.say("faq_unknown"))
+            return Answer([m.Reply(text=words, choices=choices + (
                 m.Choice(menu_label("order", ctx.language), data="intent=order"),
                 m.Choice(menu_label("human_handoff", ctx.language), data="intent=human_handoff")))])
         ctx.state.pop("faq_clarify", None)
@@ -91,7 +106,10 @@ class KnownQuestionHandler(FaqHandler):
     """
 
     def matches(self, inbound: m.Inbound, ctx: Context) -> bool:
-        """A typed question, no order being built, that the FAQ answers or that asks for information only."""
+        """A number picking a question just listed; a typed question, no order being built, that the FAQ
+        answers or that asks for information only."""
+        if _picked(inbound, ctx) is not None:
+            return True  # before the order handler, which would take "2" for a quantity
         if ctx.data is None or inbound.kind != m.MESSAGE or inbound.message_type != "text" \
                 or ctx.analysis is None or has_draft(ctx) or ctx.complains:
             return False  # "kok kopinya basi? gimana sih": a complaint asked as a question is a complaint

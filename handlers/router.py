@@ -57,6 +57,8 @@ class Router:
                 break
         if ctx.intent != "cancel_order":
             ctx.state.pop("cancel_asked", None)  # a later "iya" must not cancel an order asked about before
+        if ctx.intent != "faq":
+            ctx.state.pop("faq_options", None)  # a later "2" is a quantity, not the second question listed
         alert = self.alert_if_upset(inbound, ctx)
         return Answer(answer.replies, (*answer.effects, alert)) if alert else answer
 

@@ -296,3 +296,11 @@ def test_a_price_question_shows_the_product_and_starts_no_order(customer, sessio
     conversation = session.exec(select(Conversation)).one()
     session.refresh(conversation)
     assert not (conversation.state.get("order") or {}).get("lines")
+
+
+def test_questions_offered_are_numbered_and_a_typed_number_picks_one(customer):
+    replies = customer.says("bayarnya bisa pake apa aja dan ongkirnya brp?")
+    labels = [item["action"]["label"] for reply in replies for item in (reply.get("quickReply") or {}).get("items", [])]
+    assert "1️⃣" in labels and "2️⃣" in labels and "1️⃣" in texts(replies)  # whole questions in the text, not labels
+    assert "QRIS" in texts(customer.says("1"))
+    assert "Jabodetabek" not in texts(customer.says("2"))  # the list was answered: "2" picks nothing now
