@@ -146,4 +146,5 @@ bungkus potong slice piece pieces cups glass glasses x ukuran size enak paling m
 rb ribu k jt juta orang person people tadi kemarin so just also then too very really sangat banget cuma
 doang kira sekitar around about kali dua tiga satu two three one four five empat lima jadi komplain complain
 tanya info cek check status lokasi promo diskon voucher tutup buka open close kenapa why kok tumpah
+not back do does did don't was were be been only instead actually anyway still again okay sure
 """.split() for w in canon(word))
