@@ -23,7 +23,9 @@ ASKS_FOR_A_PERSON = re.compile(
     rf"|(?:talk|speak|chat)\s+(?:to|with)\s+(?:a|an|the|your|some)?\s*{_STAFF}"
     rf"|who\s+(?:should|do|can|could)\s+i\s+(?:contact|talk\s+to|speak\s+(?:to|with)|reach)"
     rf"|siapa\s+yang\s+bisa\s+(?:saya\s+|aku\s+|gw\s+|gue\s+)?(?:dihubungi|hubungi|ditanya)"
-    rf"|hubungi\s+siapa)\b", re.IGNORECASE)
+    rf"|hubungi\s+siapa"
+    rf"|(?:minta|panggil|panggilin|butuh|perlu|mau\s+ke|pengen\s+ke)\s+(?:sama\s+)?(?:admin|cs|staf|staff|manusia|petugas)"
+    rf"|^\W*(?:admin|cs|mimin)\s*,?\s*(?:dong|donk|please|pls|plis|tolong))\b", re.IGNORECASE)
 
 
 def asks_for_a_person(text: str) -> bool:

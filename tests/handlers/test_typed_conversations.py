@@ -196,6 +196,7 @@ def test_an_upset_message_about_a_store_or_a_product_opens_a_complaint(customer,
 @pytest.mark.parametrize("words", [
     "I'd like to sell you our pastries, can I speak with someone from your team?",
     "kak aku mau kerja sama soal cup kopi, bisa ngobrol sama orang aja?",
+    "admin dong, mau tanya soal sewa tempat buat acara kantor",
 ])
 def test_an_explicit_request_for_a_person_is_handed_over_whatever_it_names(customer, session, words):
     customer.says(words)
