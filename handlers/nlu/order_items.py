@@ -220,6 +220,10 @@ def item_changes(msg: Message, spans, notes, *, cart: tuple[int, ...], last_prod
         note_of.setdefault(near[0] if near else -1, []).append(msg.note(a, b))
     changes = []
     for n, ((i, j, ids), (op, quantity, again)) in enumerate(zip(spans, ops)):
+        if changes and _topping(msg, spans[n - 1][1], i) and op == "add" and said[n] is None:
+            # "croissant with chocolate": what the first comes with, not a second product
+            changes[-1] = replace(changes[-1], note=_join([*filter(None, [changes[-1].note]), msg.words(i, j)]))
+            continue
         product, candidates = _resolve(ids, cart, last_product, op)
         changes.append(ItemChange(op=op, product_id=product, candidates=candidates,
                                   quantity=quantity if op == "set" else said[n], note=_join(note_of.get(n)),
@@ -313,6 +317,11 @@ def _change_to_last(msg: Message, numbers: dict[int, tuple[int, int]], notes: li
     if notes:
         return ItemChange("set", target, note=note, words=note or "")
     return None
+
+
+def _topping(msg: Message, end: int, start: int) -> bool:
+    """Whether only "with"/"pake" stands between two product spans ("croissant with chocolate")."""
+    return start == end + 1 and msg.raw[end] in ("with", "pake", "pakai")
 
 
 def _swapped_to(msg: Message, i: int) -> bool:

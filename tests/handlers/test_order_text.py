@@ -852,3 +852,9 @@ def test_easygoing_yes_to_the_summary(text):
 
 def test_a_rek_at_the_end_of_a_sentence_is_no_bank_transfer():
     assert read("ambil sendiri ya rek, latte 1").payment is None
+
+
+def test_a_product_with_another_products_word_is_one_item_with_a_note():
+    assert [(c.product_id, c.quantity, c.note) for c in read("one croissant with chocolate please").items] == [
+        (CROISSANT, 1, "chocolate")]
+    assert lines(read("1 latte with 1 croissant")) == [("add", "Caffe Latte", 1), ("add", "Croissant Butter", 1)]
