@@ -217,7 +217,7 @@ def item_changes(msg: Message, spans, notes, *, cart: tuple[int, ...], last_prod
         same = [n for n, (i, _, _) in enumerate(spans) if msg.clauses[i] == msg.clauses[a]]
         near = [n for n in same if spans[n][1] <= a][-1:] or [n for n in same if spans[n][0] >= b][:1] or \
             [n for n, (_, j, _) in enumerate(spans) if j <= a][-1:]
-        note_of.setdefault(near[0] if near else -1, []).append(msg.note(a, b))
+        note_of.setdefault(near[0] if near else -1, []).append(msg.note(_for_one(msg, a), b))
     changes = []
     for n, ((i, j, ids), (op, quantity, again)) in enumerate(zip(spans, ops)):
         if changes and _topping(msg, spans[n - 1][1], i) and op == "add" and said[n] is None:
@@ -317,6 +317,14 @@ def _change_to_last(msg: Message, numbers: dict[int, tuple[int, int]], notes: li
     if notes:
         return ItemChange("set", target, note=note, words=note or "")
     return None
+
+
+_FOR_ONE = (("yang", "satu"), ("yg", "satu"), ("satunya",), ("one", "of", "them"), ("one", "of", "those"))
+
+
+def _for_one(msg: Message, a: int) -> int:
+    """Where a note for one of several starts ("yg satu less ice"): the staff read it with those words."""
+    return next((a - len(words) for words in _FOR_ONE if tuple(msg.raw[max(0, a - len(words)):a]) == words), a)
 
 
 def _topping(msg: Message, end: int, start: int) -> bool:

@@ -858,3 +858,11 @@ def test_a_product_with_another_products_word_is_one_item_with_a_note():
     assert [(c.product_id, c.quantity, c.note) for c in read("one croissant with chocolate please").items] == [
         (CROISSANT, 1, "chocolate")]
     assert lines(read("1 latte with 1 croissant")) == [("add", "Caffe Latte", 1), ("add", "Croissant Butter", 1)]
+
+
+@pytest.mark.parametrize("text, note", [
+    ("latte 2, yang satu less sugar", "satu less sugar"), ("2 lattes, one of them with oat milk", "one of them with oat milk"),
+])
+def test_a_note_for_one_of_several_says_so(text, note):
+    (change,) = read(text).items
+    assert (change.quantity, change.note) == (2, note)
