@@ -12,7 +12,7 @@ from handlers.effects import Answer
 from handlers.handoff import hand_over
 from handlers.nlu.lang import asks_for_information, looks_like_question
 from handlers.order_flow import has_draft
-from handlers.orders import priced_products, reading
+from handlers.orders import asks_what_is_sold, names_a_kind_of_product, priced_products, reading
 
 CONFIDENT, SUGGEST = 0.5, 0.25  # search_faq score thresholds (see crm.faq.search_faq)
 # What the NLU takes a knowledge-base question for when it names a product or a perk ("member dapet apa?").
@@ -118,8 +118,9 @@ class KnownQuestionHandler(FaqHandler):
             return False
         if ctx.confident and ctx.analysis.intent not in FAQ_LOOKALIKES:
             return False  # "where is my order?", "nearest store?": their own handlers answer
-        if priced_products(words, reading(inbound, ctx)):
-            return False  # "berapa harga kopsus?": the menu knows its prices
+        r = reading(inbound, ctx)
+        if priced_products(words, r) or (asks_what_is_sold(words, r) and names_a_kind_of_product(ctx, r.unknown)):
+            return False  # "berapa harga kopsus?", "ada thai tea?": the menu knows its prices and products
         if asks_for_information(words) and not ctx.wants("order"):
             return True
         names_a_product = any(item.product_id is not None for item in reading(inbound, ctx).items)

@@ -20,7 +20,7 @@ from crm.orders import CartLine, Order
 from handlers import order_flow as flow
 from handlers.base import Context
 from handlers.effects import Answer, PlaceOrder
-from handlers.nlu.lang import looks_like_question
+from handlers.nlu.lang import looks_like_question, words_after_greeting
 from handlers.nlu.order_text import OrderText, read_order_text, shop_terms
 
 MAX_CARDS = 10
@@ -49,7 +49,8 @@ def reading(inbound: m.Inbound, ctx: Context) -> OrderText | None:
         expecting = flow.pending_slot(ctx) or ("confirm" if ctx.state.get("cancel_asked") else None)
         ctx.reading = read_order_text(inbound.text or "", terms, now=ctx.now.astimezone(ctx.data.tz),
                                       expecting=expecting, cart=tuple(line["product_id"] for line in lines),
-                                      last_product=(order or {}).get("last_product"))
+                                      last_product=(order or {}).get("last_product"),
+                                      pickup=(order or {}).get("fulfilment") == "pickup")
     return ctx.reading
 
 
@@ -70,7 +71,7 @@ def _answers_pending(r: OrderText, pending: str | None) -> bool:
 
 def _gives_details(r: OrderText) -> bool:
     """True when a message asking something also gives the order a detail ("can you deliver instead? Jl. X 5")."""
-    return bool(r.address_usable or r.phone or (r.fulfilment and r.store_id))
+    return bool(r.address_usable or r.phone or r.store_id)
 
 
 def _names_the_menu(words: str | None) -> bool:
@@ -78,10 +79,19 @@ def _names_the_menu(words: str | None) -> bool:
     return bool(MENU_WORDS & set((words or "").lower().replace("?", " ").split()))
 
 
-def _asks_what_is_sold(words: str, r: OrderText) -> bool:
+def asks_what_is_sold(words: str, r: OrderText) -> bool:
     """"ada croissant?", "what food do you have?": a question about the menu with no quantity in it."""
-    first = words.strip().lower().split(" ", 1)[0]
+    first = (words_after_greeting(words) or [""])[0]  # "kak, ada thai tea?"
     return looks_like_question(words) and first in MENU_QUESTION_WORDS and all(c.quantity is None for c in r.items)
+
+
+def names_a_kind_of_product(ctx: Context, phrases: tuple[str, ...]) -> bool:
+    """True when words not on the menu share a word with it ("thai tea", "kue lumpur"; not "wifi")."""
+    said = {form for phrase in phrases for word in phrase.lower().split() if len(word) >= 3
+            for form in (word, word.removesuffix("s"), word.removesuffix("nya"))}  # "cakes", "kuenya"
+    menu = {word for p in ctx.data.products()
+            for name in (p.name, p.name_en, p.category, *(p.aliases or ())) if name for word in name.lower().split()}
+    return bool(said & menu)
 
 
 def priced_products(text: str, r: OrderText | None) -> set[int]:
@@ -161,7 +171,14 @@ def _change_items(ctx: Context, order: dict, r: OrderText) -> tuple[list[str], d
     """Apply the item changes; returns what to tell the customer and an ambiguous mention to ask about."""
     said, ambiguous = [], None
     asked = ctx.state.get("pending") or {}
+    removed = [c for c in r.items if c.op == "remove" and c.quantity is None]
+    added = [c for c in r.items if c.op == "add" and c.quantity is None and not c.again]
+    held = {line["product_id"] for line in order["lines"]}
+    swapped = next((line["qty"] for line in order["lines"] if len(removed) == len(added) == 1
+                    and added[0].product_id not in held and line["product_id"] == removed[0].product_id), None)
     for change in r.items:
+        if swapped and change is added[0]:  # "kopsusnya ganti latte aja": as many lattes as there were kopsus
+            change = replace(change, quantity=swapped)
         if asked.get("slot") == "which" and change.product_id in asked["candidates"] and change.quantity is None:
             # "kopi 2" → "which?" → "yang susu": the quantity and note said before go with the answer
             change = replace(change, quantity=asked.get("qty"), note=change.note or asked.get("note"))
@@ -241,7 +258,7 @@ def _change_details(ctx: Context, order: dict, r: OrderText) -> list[str]:
         order.pop("when", None)
     elif r.asap:
         order.pop("when", None), order.pop("day", None)
-    if r.note and not r.items:
+    if r.note:  # the order's own note ("catatan: ..."); notes on an item travel with the item
         order["note"] = r.note[:500]
     return said
 
@@ -324,7 +341,8 @@ class OrderHandler:
             return False  # "td aku pesen kopsus, statusnya?" names a product of a past order
         if priced_products(inbound.text or "", r):
             return True  # "harga croissant brp?": the menu's prices answer it
-        if _asks_what_is_sold(inbound.text or "", r) and (r.items or r.unknown or _names_the_menu(inbound.text)):
+        if asks_what_is_sold(inbound.text or "", r) and (
+                r.items or names_a_kind_of_product(ctx, r.unknown) or _names_the_menu(inbound.text)):
             return True  # "ada makanan apa aja?", "ada croissant vegan?": the menu answers it
         if looks_like_question(inbound.text or "") and no_quantity and not ctx.wants("order"):
             return False  # "how many calories in a matcha latte?" asks, it does not order
@@ -355,7 +373,7 @@ class OrderHandler:
                 flow.drop(ctx)
                 return Answer([catalog_reply(ctx, intro=ctx.say("prices"), only=priced)])
             return Answer([catalog_reply(ctx, intro=ctx.say("prices"), only=priced), flow.resume_reply(ctx)])
-        if not order["lines"] and not pending and _asks_what_is_sold(inbound.text or "", r):
+        if not order["lines"] and not pending and asks_what_is_sold(inbound.text or "", r):
             flow.drop(ctx)  # "ada makanan apa aja?" asks about the menu, it orders nothing
             lead = ctx.say("not_on_menu", items=", ".join(f"\"{u}\"" for u in r.unknown)) if r.unknown else None
             return Answer([catalog_reply(ctx, lead=lead)])
@@ -368,6 +386,8 @@ class OrderHandler:
         before = {key: copy.deepcopy(value) for key, value in order.items() if key != "last_product"}
         said, ambiguous = _change_items(ctx, order, r)
         said += _change_details(ctx, order, r)
+        if pending and looks_like_question(inbound.text or "") and _answers_pending(r, pending) and not said:
+            said.append(ctx.say("yes_we_can"))  # "bisa qris gk?" at "how will you pay?": yes, and it is chosen
         changed = {key: value for key, value in order.items() if key != "last_product"} != before
         # ("iya, americano aja" restates the cart: still a yes)
         if ambiguous is not None:
@@ -382,8 +402,8 @@ class OrderHandler:
         if not order["lines"] and not changed and not said:
             if ctx.wants("order") or not pending:
                 return Answer([catalog_reply(ctx)])
-        if not changed and not said and not r.done_adding:
-            return Answer([self._reask(ctx, order)])
+        if not changed and not said and not r.done_adding and not r.items:
+            return Answer([self._reask(ctx, order)])  # a restated cart ("kopsusnya aja") is understood, asked on
         question = flow.next_question(ctx, order)
         if order["lines"] != before.get("lines") and flow.pending_slot(ctx) not in ("fulfilment", "confirm"):
             # the items changed and the next question does not show them: say what was understood first
@@ -391,7 +411,7 @@ class OrderHandler:
         store = ctx.data.store(order["store_id"]) if order.get("store_id") else None
         if store is not None and order.get("fulfilment") == "pickup" and order.get("store_id") != before.get(
                 "store_id") and flow.pending_slot(ctx) != "confirm":  # the summary shows it; otherwise say it
-            said.append(ctx.say("pickup_at", store=store.name))
+            said.append(ctx.say("store_chosen", store=store.name))
         if said:
             question = m.Reply(text="\n".join(said) + "\n\n" + question.text, choices=question.choices,
                                cards=question.cards)

@@ -97,7 +97,7 @@ def extract_phones(text: str) -> tuple[str, ...]:
 # ============================================================================ addresses
 _ADDR_TRIGGER = re.compile(
     r"(?i)(?:\b(?:alamat(?:nya)?|almt|address)(?:\s+(?:saya|aku|ku|gw|gue|lengkap|kirim|pengiriman|rumah|kantor|is|di))*"
-    r"\s*(?:[:=-]|\bdi\b)?\s*"
+    r"\s*(?:[:=-]|\bdi\b|\b(?:jadi\s+|ke\s+|to\s+)+)?\s*"
     r"|\b(?:antar|anter|antarin|anterin|kirim|kirimin|dikirim|diantar|dianter|krm|deliver(?:ed)?|send(?: it)?|ship(?: it)?)"
     r"(?:\s+(?:aja|saja|ya|yaa|kak|min|it|them|this))?\s+(?:ke|kesini|to)\b\s*)"
 )

@@ -5,6 +5,8 @@ import re
 
 from core.lexicon import EN_WORDS, ID_WORDS, LOAN_WORDS, SLANG
 
+from .entities import extract_addresses
+
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _RUN3 = re.compile(r"([a-z])\1{2,}")
 _ID = (frozenset(ID_WORDS) | frozenset(SLANG)) - LOAN_WORDS
@@ -61,8 +63,12 @@ def reply_language(text: str, previous: str | None = None) -> str | None:
     """The language to answer this message in, or None when it could be either ("ok", "stop", 👍).
 
     One word of evidence ("jl", "iya") does not switch away from the language the customer
-    wrote in `previous`ly: an English speaker typing an Indonesian street name stays English.
+    wrote in `previous`ly, and an address is no evidence: an English speaker typing "Jl. Kemang
+    Raya No. 10, Jakarta Selatan" stays English.
     """
+    if previous:
+        for address in extract_addresses(text):
+            text = text.replace(address, " ")
     words = _WORD.findall(text.lower())
     if not words or all(w in _EITHER for w in words):
         return None
@@ -91,7 +97,8 @@ _WH_WORDS = frozenset("apa apakah berapa brp kapan dimana gimana gmn bagaimana k
                       "how what when where why which".split())
 
 
-def _words_after_address(text: str) -> list[str]:
+def words_after_greeting(text: str) -> list[str]:
+    """The words of a message after the greeting or name it opens with ("kak, ada thai tea?" -> ada thai tea)."""
     words = _WORD.findall(text.lower())
     while words and words[0] in _ADDRESS_WORDS:
         words = words[1:]
@@ -100,7 +107,7 @@ def _words_after_address(text: str) -> list[str]:
 
 def looks_like_question(text: str) -> bool:
     """True for a question: a question mark, a question word first ("bisa qris", "where is…"), or one that asks anywhere."""
-    words = _words_after_address(text)
+    words = words_after_greeting(text)
     low = f"{text.lower()} "
     return "?" in text or bool(words and words[0] in _QUESTION_STARTS) or bool(_QUESTION_WORDS & set(words)) \
         or any(phrase in low for phrase in _ASKING_PHRASES)
@@ -108,5 +115,5 @@ def looks_like_question(text: str) -> bool:
 
 def asks_for_information(text: str) -> bool:
     """True for a wh-question ("how many calories…", "berapa lama…"), which asks to know, not to get something."""
-    words = _words_after_address(text)
+    words = words_after_greeting(text)
     return bool(words and words[0] in _WH_WORDS)

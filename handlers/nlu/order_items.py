@@ -117,6 +117,27 @@ def _named_kind(msg: Message, index: ProductIndex, i: int, j: int) -> tuple[int,
     return start, end
 
 
+def joined_names(msg: Message, index: ProductIndex, spans):
+    """Neighbouring spans that together name one product ("chocolate" + "toast", "roti bakar" + "coklat")."""
+    def name_words(product_id: int) -> set[str]:
+        return {w for surface in index.surfaces(product_id) for w in words(surface)}
+
+    def said(i: int, j: int) -> set[str]:
+        return {form[0] if (form := index.form(w)) else w for w in msg.raw[i:j]}
+
+    merged: list = []
+    for i, j, ids in sorted(spans):
+        if merged and merged[-1][1] == i:
+            a, _, before = merged[-1]
+            both = said(a, j)
+            ids_both = frozenset(p for p in before | ids if both <= name_words(p))
+            if ids_both:
+                merged[-1] = (a, j, ids_both)
+                continue
+        merged.append((i, j, ids))
+    return merged
+
+
 def with_prefixes(msg: Message, index: ProductIndex, spans):
     """Spans grown over a word like "iced" or "hot" just before them; a note when no name of the product has it."""
     grown = []
@@ -229,9 +250,9 @@ def item_changes(msg: Message, spans, notes, *, cart: tuple[int, ...], last_prod
                                   quantity=quantity if op == "set" else said[n], note=_join(note_of.get(n)),
                                   words=msg.words(i, j), again=again))
     changes = _references_merged(changes)
-    if len(changes) == 1 and len(set(cart)) == 1 and _swapped_to(msg, spans[0][0]) \
+    if len(changes) == 1 and target in cart and _swapped_to(msg, spans[0][0]) \
             and changes[0].op == "add" and changes[0].product_id not in cart:
-        changes.insert(0, ItemChange("remove", cart[0]))
+        changes.insert(0, ItemChange("remove", target))  # the only line, or the last one spoken of
     if spans or target is None:
         return changes
     change = _change_to_last(msg, numbers, notes, target, expecting)

@@ -15,7 +15,8 @@ from datetime import date, datetime
 from .dates import find_when
 from .entities import _trim_address, address_usable, extract_addresses, names_a_place
 from .order_items import (
-    ItemChange, head_spans, item_changes, note_spans, product_spans, said_only, unknown_phrases, with_prefixes,
+    ItemChange, head_spans, item_changes, joined_names, note_spans, product_spans, said_only, unknown_phrases,
+    with_prefixes,
 )
 from .order_message import FILLER, Message
 from .order_terms import (
@@ -56,13 +57,14 @@ class OrderText:
 
 
 def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: str | None = None,
-                    cart: tuple[int, ...] = (), last_product: int | None = None) -> OrderText:
+                    cart: tuple[int, ...] = (), last_product: int | None = None, pickup: bool = False) -> OrderText:
     """What an order message says, read against the shop's terms.
 
     `expecting` is the slot the bot just asked for ("item", "quantity", "fulfilment", "store", "address",
     "phone", "payment", "time", "confirm"): the first context for a short answer. `cart` holds the product
     ids in the cart (it picks "the coffee" among several), `last_product` the one a bare "1 lagi" or "less
-    sugar" is about (the cart's last one when None).
+    sugar" is about (the cart's last one when None). `pickup`: the order is a pickup, so a store named
+    alone ("Kemang instead") is the store to pick up from.
     """
     msg = Message((text or "")[:MAX_CHARS])
     if not msg.raw:
@@ -83,7 +85,7 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
     if msg.find(ASAP):
         out["asap"] = True
     _payment(msg, out, terms, expecting)  # before fulfilment: "cash on delivery" is a payment
-    _fulfilment_and_store(msg, out, terms, expecting)
+    _fulfilment_and_store(msg, out, terms, expecting, pickup)
     if expecting == "address" and "address" not in out:
         _expected_address(msg, out)
 
@@ -93,7 +95,7 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
         index = product_index(terms.products)
         spans = product_spans(msg, index)  # whole names first, so "hot chocolate" is not a note and a word
         item_notes = note_spans(msg, NOTE_OBJECTS, NOTE_ALONE)
-        spans = with_prefixes(msg, index, sorted(spans + head_spans(msg, index)))
+        spans = with_prefixes(msg, index, joined_names(msg, index, spans + head_spans(msg, index)))
     target = last_product if last_product is not None else (cart[-1] if cart else None)
     items = item_changes(msg, spans, item_notes, cart=cart, last_product=last_product, expecting=expecting,
                          target=target)
@@ -193,7 +195,7 @@ _STORE_CUES = frozenset(w for p in ("cabang", "outlet", "toko", "store", "branch
 _OPPOSITE = {"pickup": "delivery", "delivery": "pickup"}
 
 
-def _fulfilment_and_store(msg: Message, out: dict, terms: ShopTerms, expecting: str | None) -> None:
+def _fulfilment_and_store(msg: Message, out: dict, terms: ShopTerms, expecting: str | None, pickup: bool) -> None:
     """Pickup or delivery (the last cue wins; "ga usah dianter" is a pickup), and the store named for it."""
     stores = store_index(terms.stores).find(msg.raw, msg.free) if terms.stores else []
     store_starts = {i for i, _, _ in stores}
@@ -226,7 +228,8 @@ def _fulfilment_and_store(msg: Message, out: dict, terms: ShopTerms, expecting: 
                 (fulfilment != "delivery" and any(w in _STORE_CUES for w in before)
                  and (expecting != "address" or _which_store(msg, i))) or \
                 (fulfilment is None and "address" not in out and expecting not in ("address", "reach")
-                 and any(w in ("ke", "to") for w in before)):  # "ke blok m aja": the store to go to
+                 and (any(w in ("ke", "to") for w in before)  # "ke blok m aja": the store to go to
+                      or (pickup and (msg.find(SWITCH, take=False) or "?" not in msg.text)))):  # "Kemang instead"
             out["store_id"] = store_id
             msg.take(i, j)
             return
@@ -241,6 +244,8 @@ def _which_store(msg: Message, i: int) -> bool:
 # A note said as one ("catatan: ...", "note for the driver: ...", "tambah catatan ya: ..."): all after the colon.
 _NOTE_SAID = re.compile(r"(?i)\b(?:(?:add|tambah|tambahin|kasih|tulis)\s+(?:a\s+)?)?(?:note|notes|catatan|keterangan)\b"
                         r"[^:\n]{0,30}:\s*(?P<note>[^\n]+)")
+# words that change something already said ("can I switch to the Kemang store?")
+SWITCH = frozenset((w,) for w in "switch change instead ganti pindah ubah diganti dipindah".split())
 _QUESTION_OPENERS = frozenset("bisa can boleh apakah apa do does terima accept ada".split())
 _SENTENCE_END = re.compile(r"[.!?\n]")
 

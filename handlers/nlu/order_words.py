@@ -147,4 +147,5 @@ rb ribu k jt juta orang person people tadi kemarin so just also then too very re
 doang kira sekitar around about kali dua tiga satu two three one four five empat lima jadi komplain complain
 tanya info cek check status lokasi promo diskon voucher tutup buka open close kenapa why kok tumpah
 not back do does did don't was were be been only instead actually anyway still again okay sure
+vouchers promos discounts deals offers voucher promo discount deal offer diskonnya promonya
 """.split() for w in canon(word))

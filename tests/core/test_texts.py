@@ -58,3 +58,15 @@ def test_system_texts_are_indonesian_in_indonesian(key):
 
 def test_the_english_word_check_can_fail():
     assert (_words("Ketik STOP kapan saja") & _words("Type STOP any time")) - LOANWORDS == {"stop"}
+
+
+def test_no_wording_key_is_written_twice():
+    """A key written twice in a catalog silently keeps the last wording (a summary once read as chat)."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(__file__).resolve().parents[2].joinpath("core", "texts.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
+            assert len(keys) == len(set(keys)), sorted({k for k in keys if keys.count(k) > 1})

@@ -824,8 +824,11 @@ def test_swapping_to_a_product_without_naming_the_old_one_replaces_the_only_line
     assert r.items[1].op == "add" and r.items[1].quantity == quantity and r.items[1].product_id != CROISSANT
 
 
-def test_swapping_to_a_product_with_several_lines_in_the_cart_removes_nothing():
-    assert lines(read("ganti jadi latte", cart=(CROISSANT, KOPI_SUSU))) == [("add", "Caffe Latte", None)]
+def test_swapping_to_a_product_with_several_lines_replaces_the_last_one_spoken_of():
+    assert lines(read("ganti jadi latte", cart=(CROISSANT, KOPI_SUSU))) == [
+        ("remove", "Es Kopi Susu", None), ("add", "Caffe Latte", None)]
+    assert lines(read("ganti jadi latte", cart=(CROISSANT, KOPI_SUSU), last_product=CROISSANT))[0] == (
+        "remove", "Croissant Butter", None)
 
 
 def test_the_one_number_in_a_message_naming_one_product_is_its_quantity():
@@ -866,3 +869,12 @@ def test_a_product_with_another_products_word_is_one_item_with_a_note():
 def test_a_note_for_one_of_several_says_so(text, note):
     (change,) = read(text).items
     assert (change.quantity, change.note) == (2, note)
+
+
+@pytest.mark.parametrize("text, product, quantity", [
+    ("two chocolate toasts and one cappuccino please", "Roti Bakar Coklat Keju", 2),
+    ("pesen roti bakar coklat 2 sm americano 1", "Roti Bakar Coklat Keju", 2),
+])
+def test_neighbouring_words_of_one_products_name_are_that_product(text, product, quantity):
+    first = read(text).items[0]
+    assert (first.product_id, first.quantity) == (ID[product], quantity) and len(read(text).items) == 2

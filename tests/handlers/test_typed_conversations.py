@@ -305,3 +305,38 @@ def test_questions_offered_are_numbered_and_a_typed_number_picks_one(customer):
     assert "1️⃣" in labels and "2️⃣" in labels and "1️⃣" in texts(replies)  # whole questions in the text, not labels
     assert "QRIS" in texts(customer.says("1"))
     assert "Jabodetabek" not in texts(customer.says("2"))  # the list was answered: "2" picks nothing now
+
+
+def test_an_order_note_in_the_first_message_is_kept(customer, session):
+    summary = texts(customer.says("pesen americano 2 ambil di kemang bayar qris, catatan: tanpa gula ya"))
+    assert "tanpa gula" in summary
+    customer.says("iya")
+    assert "tanpa gula" in _order(session).note
+
+
+def test_a_kind_of_drink_not_on_the_menu_is_said_with_the_menu(customer):
+    words = texts(customer.says("kak ada thai tea gk?"))
+    assert "thai tea" in words and "tidak ada di menu" in words
+
+
+def test_an_amenity_question_is_never_called_off_the_menu(customer):
+    words = texts(customer.says("do you have wifi at your stores?"))
+    assert "not on our menu" not in words and "wifi" in words.lower()
+
+
+def test_a_swap_keeps_the_quantity_and_the_store_can_change_in_english(customer, session):
+    customer.says("2 iced milk coffee, pick up at blok m")
+    assert "2× Caffe Latte" in texts(customer.says("change the iced milk coffee to caffe latte"))
+    words = texts(customer.says("no wait, Kemang instead"))
+    assert "Kemang" in words
+    words = texts(customer.says("do you accept QRIS?"))
+    assert "Yes, we can" in words and "Kemang" in words  # the answer, and the summary at the new store
+    customer.says("yes")
+    order = _order(session)
+    assert order.payment_method == "qris" and order.store_id is not None
+
+
+def test_an_english_customer_typing_an_indonesian_address_is_answered_in_english(customer):
+    customer.says("hi, I'd like 2 americanos delivered please")
+    words = texts(customer.says("Jl. Kemang Raya No. 10, Jakarta Selatan"))
+    assert "phone" in words.lower() and "Nomor HP" not in words
