@@ -69,7 +69,8 @@ class FaqHandler:
         if inbound.kind == m.POSTBACK or picked is not None:
             entry_id = str(picked) if picked is not None else (inbound.postback_data or "").split(":", 1)[1]
             entry = ctx.data.faq(int(entry_id)) if entry_id.isdigit() else None
-            ctx.state.pop("faq_clarify", None), ctx.state.pop("faq_options", None)
+            ctx.state.pop("faq_clarify", None)
+            ctx.state.pop("faq_options", None)
             return Answer([m.Reply(text=answer_text(entry, ctx.language) if entry else ctx.say("stale_button"))])
         ctx.state.pop("faq_options", None)
         hits = ctx.data.search_faq(inbound.text or "", ctx.language)
@@ -123,8 +124,7 @@ class KnownQuestionHandler(FaqHandler):
             return False  # "berapa harga kopsus?", "ada thai tea?": the menu knows its prices and products
         if asks_for_information(words) and not ctx.wants("order"):
             return True
-        names_a_product = any(item.product_id is not None for item in reading(inbound, ctx).items)
-        if names_a_product:
+        if any(item.product_id is not None for item in r.items):
             return False  # "ada croissant?", "bisa pesan kopsus?": the order handler knows the menu
         hits = ctx.data.search_faq(words, ctx.language)
         return bool(hits) and hits[0].score >= CONFIDENT

@@ -10,7 +10,7 @@ from handlers.base import Context
 from handlers.effects import Answer
 from handlers.nlu.lang import looks_like_question
 from handlers.order_flow import has_draft
-from handlers.orders import MENU_WORDS, catalog_reply, reading
+from handlers.orders import MENU_WORDS, catalog_reply, names_the_menu, reading
 
 SHOW_WORDS = frozenset("liat lihat minta kirim kirimin share show see send list daftar".split())
 MENU_NOUNS = MENU_WORDS - {"makan", "minum"}  # "bisa makan di tempat?" asks about dining in, not the menu
@@ -41,11 +41,6 @@ class StalePostbackHandler:
         return Answer([m.Reply(text=text("unknown_button", ctx.language), choices=menu_choices(ctx.language))])
 
 
-def _names_the_menu(words: list[str]) -> bool:
-    """True when a word is the menu itself, with or without its suffix ("menunya", "minumannya")."""
-    return any(word in MENU_NOUNS or (word.endswith("nya") and word[:-3] in MENU_NOUNS) for word in words)
-
-
 class MenuQuestionHandler:
     """"menunya apa aja?", "minta daftar menu dong": the products on sale, not a guess at an FAQ entry."""
 
@@ -57,7 +52,7 @@ class MenuQuestionHandler:
             return False
         words = (inbound.text or "").lower().replace("?", " ").replace(",", " ").split()
         asks = looks_like_question(inbound.text or "") or bool(SHOW_WORDS & set(words))
-        return asks and _names_the_menu(words) and not reading(inbound, ctx).items
+        return asks and names_the_menu(inbound.text, MENU_NOUNS) and not reading(inbound, ctx).items
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """The catalog carousel with an order button on each product."""

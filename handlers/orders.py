@@ -74,9 +74,10 @@ def _gives_details(r: OrderText) -> bool:
     return bool(r.address_usable or r.phone or r.store_id)
 
 
-def _names_the_menu(words: str | None) -> bool:
-    """True when the words speak of the menu itself ("menu", "makanan", "drinks")."""
-    return bool(MENU_WORDS & set((words or "").lower().replace("?", " ").split()))
+def names_the_menu(text: str | None, nouns: frozenset[str] = MENU_WORDS) -> bool:
+    """True when a word speaks of the menu itself, with or without its suffix ("menu", "menunya", "drinks")."""
+    words = (text or "").lower().replace("?", " ").replace(",", " ").split()
+    return any(word in nouns or (word.endswith("nya") and word[:-3] in nouns) for word in words)
 
 
 def asks_what_is_sold(words: str, r: OrderText) -> bool:
@@ -342,7 +343,7 @@ class OrderHandler:
         if priced_products(inbound.text or "", r):
             return True  # "harga croissant brp?": the menu's prices answer it
         if asks_what_is_sold(inbound.text or "", r) and (
-                r.items or names_a_kind_of_product(ctx, r.unknown) or _names_the_menu(inbound.text)):
+                r.items or names_a_kind_of_product(ctx, r.unknown) or names_the_menu(inbound.text)):
             return True  # "ada makanan apa aja?", "ada croissant vegan?": the menu answers it
         if looks_like_question(inbound.text or "") and no_quantity and not ctx.wants("order"):
             return False  # "how many calories in a matcha latte?" asks, it does not order
