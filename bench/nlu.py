@@ -5,7 +5,7 @@ test-set F1.  Run: .venv/bin/python bench/nlu.py [--model PATH] [--calls N] [--j
 
 Measurements run in a fresh child interpreter pinned to one CPU core, so the model load
 time and RSS are those of a process that only loads the model (no scikit-learn import).
-Per call, the message-level caches (normalised text, per-message prediction) are cleared
+Per call, the message-level caches (normalised text, embedding, per-message prediction) are cleared
 outside the timed region, so every call does the full work; word-level caches stay warm
 as they would in a running bot.  A 'cold' row clears every cache before each call.
 """
@@ -22,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 TESTSET = ROOT / "tests" / "handlers" / "nlu_testset.jsonl"
-TARGETS = {"msg_per_s": 2000, "p99_ms": 2.0, "load_s": 1.0, "rss_mb": 200}
+# Issue 18: the whole analysis <= 10 ms p99 on one core, load <= 2 s, a worker <= 400 MB.
+TARGETS = {"msg_per_s": 200, "p99_ms": 10.0, "load_s": 2.0, "rss_mb": 400}
 
 CATALOG = [
     "Es Kopi Susu", "Americano", "Croissant", "Matcha Latte", "Cappuccino", "Caffe Latte", "Roti Bakar",
@@ -58,6 +59,7 @@ def child(model_path: str, calls: int) -> dict:
     t0 = time.perf_counter()
     # Imported here, in the child, because their import time is one of the figures measured.
     from core.normalize import normalize
+    from core import encoder
     from handlers.nlu import analyze, load_model
     from handlers.nlu.cli import evaluate
     from handlers.nlu.products import catalog_matcher
@@ -67,6 +69,7 @@ def child(model_path: str, calls: int) -> dict:
     t1 = time.perf_counter()
     c1 = time.process_time()
     model = load_model(model_path)
+    model.embedding("warm up")  # the sentence encoder's weights are part of loading
     t_load = time.perf_counter() - t1
     c_load = time.process_time() - c1
     rss_loaded = _rss_mb()
@@ -82,6 +85,7 @@ def child(model_path: str, calls: int) -> dict:
             t = texts[i % len(texts)]
             normalize.cache_clear()
             model._cache.clear()
+            encoder._cache.clear()
             if cold:
                 model._wcache.clear()
                 catalog_matcher(CATALOG)._tok_cache.clear()

@@ -40,6 +40,8 @@ CHAT = Catalog("chat", {
     "greeting": {"id": "Halo {name}! 😊 Ada yang bisa aku bantu?", "en": "Hi {name}! 😊 How can I help?"},
     "thanks": {"id": "Sama-sama kak 🙏 Kabari aja kalau butuh apa-apa ya.",
                "en": "You're welcome 🙏 Just message us whenever you need anything."},
+    "out_of_scope": {"id": "Maaf kak, soal itu aku belum bisa bantu 🙏 Yang bisa aku bantu di sini 👇",
+                     "en": "Sorry, I can't help with that here 🙏 This is what I can help with 👇"},
     "unsure": {"id": "Maaf kak, aku kurang yakin maksudnya 🙏 Apakah salah satu ini?",
                "en": "Sorry, I'm not sure what you mean 🙏 Is it one of these?"},
     "handoff": {"id": "Baik kak, aku sambungkan ke admin kami ya. Mohon ditunggu sebentar, admin akan membalas di chat ini 🙏",

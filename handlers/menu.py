@@ -59,6 +59,26 @@ class MenuQuestionHandler:
         return Answer([catalog_reply(ctx)])
 
 
+OFF_TOPIC_WORDS = 3  # fewer words ("ok", "wkwk", "👍") are chat noise: the menu, not "I can't help with that"
+
+
+class OutOfScopeHandler:
+    """A message the NLU is sure is not for the shop (trivia, homework, a job, spam): said plainly, with the menu."""
+
+    name = "out_of_scope"
+
+    def matches(self, inbound: m.Inbound, ctx: Context) -> bool:
+        """Confident `other` with a few words, from a customer in a direct chat."""
+        analysis = ctx.analysis
+        return inbound.is_direct and inbound.message_type == "text" and analysis is not None \
+            and ctx.requested_intent is None and ctx.wants("other") \
+            and len((inbound.text or "").split()) >= OFF_TOPIC_WORDS
+
+    def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
+        """What the bot can do instead, as buttons; staff see it in the inbox like any chat."""
+        return Answer([m.Reply(text=ctx.say("out_of_scope"), choices=menu_choices(ctx.language))])
+
+
 class MenuHandler:
     """Fallback: any message gets the menu (groups get a short hint)."""
 

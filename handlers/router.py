@@ -17,7 +17,7 @@ from handlers.faq import FaqHandler, KnownQuestionHandler
 from handlers.handoff import HandoffHandler, UnsureHandler
 from handlers.location import LocationHandler
 from handlers.marketing import CampaignButtonHandler, OptOutHandler, WelcomeJourneyHandler
-from handlers.menu import MenuHandler, MenuQuestionHandler, StalePostbackHandler, postback_intent
+from handlers.menu import MenuHandler, MenuQuestionHandler, OutOfScopeHandler, StalePostbackHandler, postback_intent
 from handlers.nlu import analyze, get_model
 from handlers.nlu.lang import reply_language
 from handlers.order_status import CancelOrderHandler, OrderStatusHandler
@@ -119,5 +119,6 @@ def default_router(understand: Callable[[str, Context], object] | None = None) -
         KnownQuestionHandler(),  # a question the FAQ answers, before it is taken for an order or a promo
         OrderHandler(), MenuQuestionHandler(), CancelOrderHandler(), OrderStatusHandler(), ComplaintHandler(),
         PromotionHandler(), LocationHandler(), FaqHandler(), GreetingHandler(),
+        OutOfScopeHandler(),  # sure it is not for the shop: said so, not a guess
         UnsureHandler(), StalePostbackHandler(), MenuHandler(),
     ], understand)

@@ -9,9 +9,9 @@ from core.normalize import normalize
 
 from .entities import Entities, extract_entities
 from .lang import detect_language
-from .model import CORE_INTENTS, Model, model_text
+from .model import CORE_INTENTS, Model
 from .products import CatalogMatcher, catalog_matcher
-from .sentiment import NEGATIVE_THRESHOLD, negative_score
+from .sentiment import negative_score
 from .store import get_model
 
 MAX_CHARS = 2000  # longer texts are truncated (head) before analysis
@@ -58,8 +58,7 @@ def analyze(
     if not norm:
         return Analysis(text, "other", None, 1.0, detect_language(t), False, 0.0, Entities(), dict(_EMPTY_SCORES))
     m = model if model is not None else get_model()
-    neg = negative_score(norm.split(), t)
-    p, fine = m.predict_normalized(model_text(t, norm, neg))
+    p, fine, negative = m.read(t, norm, negative_score(norm.split(), t))
     k = int(p.argmax())
     ents = extract_entities(t, catalog_matcher(catalog) if catalog else None, today)
     return Analysis(
@@ -68,8 +67,8 @@ def analyze(
         fine_intent=fine,
         confidence=round(float(p[k]), 4),
         lang=detect_language(t),
-        negative=neg >= NEGATIVE_THRESHOLD,
-        negative_score=neg,
+        negative=m.is_negative(negative),
+        negative_score=round(negative, 4),
         entities=ents,
         scores=dict(zip(CORE_INTENTS, p.round(6).tolist())),
     )

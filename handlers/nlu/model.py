@@ -1,5 +1,7 @@
-"""Intent model: TF-IDF (word 1-2 grams + char_wb 2-5 grams over normalised text) into a
-linear classifier, calibrated with temperature scaling fitted on out-of-fold scores.
+"""Intent model: TF-IDF (word 1-2 grams + char_wb 2-5 grams over normalised text) and the
+sentence embedding of the message (``core/encoder.py``) into a linear classifier, calibrated with
+temperature scaling fitted on out-of-fold scores; and the negative-sentiment classifier
+(logistic regression over the embedding and the lexicon's score).
 
 The saved artifact holds only plain Python dicts and numpy arrays (no scikit-learn
 objects), so loading it does not import scikit-learn: load is fast (~0.1 s) and the
@@ -21,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from core import encoder
 from core.normalize import normalize
 from .sentiment import NEGATIVE_THRESHOLD, negative_score
 
@@ -29,7 +32,7 @@ CORE_INTENTS: tuple[str, ...] = (
     "location", "greeting", "human_handoff", "other",
 )
 DEFAULT_MODEL_PATH = "data/nlu/model.joblib"
-MODEL_FORMAT = 2
+MODEL_FORMAT = 3
 # Below this confidence the caller should ask a clarifying question or hand over
 # (on the test set, predictions under 0.7 are right ~65% of the time, above 0.9 ~99%).
 LOW_CONFIDENCE = 0.6
@@ -40,6 +43,12 @@ WORD_NGRAMS = (1, 2)
 
 
 NEG_TOKEN = "sentneg"
+
+
+def encoder_text(text: str) -> str:
+    """The encoder's input: the message as written, lower-cased, spaces collapsed (the
+    normalised text was worse in cross-validation: it rewrites words the encoder knows)."""
+    return " ".join((text or "").lower().split())
 
 
 def model_text(text: str, norm: str | None = None, neg: float | None = None) -> str:
@@ -99,6 +108,9 @@ class Model:
     word_weight: float = 1.0
     meta: dict[str, Any] = field(default_factory=dict)
     format: int = MODEL_FORMAT
+    E: np.ndarray | None = None       # (encoder.DIM, n_columns) float32: weights of the embedding
+    dense_weight: float = 0.0          # the embedding's scale in the feature vector
+    negative: dict[str, Any] | None = None  # {"w": (DIM + 1,), "b", "threshold"}: P(negative)
 
     def __post_init__(self) -> None:
         self._setup()
@@ -107,6 +119,7 @@ class Model:
         self._nw = len(self.vocab_w)
         self._b64 = self.b.astype(np.float64)
         self._W64 = np.ascontiguousarray(self.W, dtype=np.float64)  # stored float32, used float64
+        self._E64 = None if self.E is None else np.ascontiguousarray(self.E, dtype=np.float64) * self.dense_weight
         self._idf_w = self.idf_w.tolist()  # Python lists: faster scalar indexing
         self._idf_c = self.idf_c.tolist()
         self._nc = len(CORE_INTENTS)
@@ -139,8 +152,21 @@ class Model:
             out.extend(ids)
         return out
 
+    def embedding(self, text: str) -> np.ndarray | None:
+        """The message's sentence embedding, or None when this model uses none."""
+        if self._E64 is None and self.negative is None:
+            return None
+        return encoder.embed(encoder_text(text))
+
+    def logits(self, norm_text: str, emb: np.ndarray | None) -> np.ndarray:
+        """Raw decision scores of all columns: the n-gram part plus ``emb @ E * dense_weight``."""
+        z = self.logits_normalized(norm_text)
+        if self._E64 is not None and emb is not None:
+            z = z + emb @ self._E64
+        return z
+
     def logits_normalized(self, norm_text: str) -> np.ndarray:
-        """Raw decision scores of all columns for an already normalised text:
+        """Decision scores from the n-grams of an already normalised text:
         ``[tfidf_word(x) * ww, tfidf_char(x) * wc] @ W + b`` with sublinear TF and each
         block L2-normalised, exactly as the scikit-learn pipeline used in training."""
         if not norm_text:
@@ -171,12 +197,19 @@ class Model:
             return self._b64.copy()
         return np.array(val) @ self._W64[idx] + self._b64
 
-    def predict_normalized(self, norm_text: str):
-        """-> (core probabilities in CORE_INTENTS order, fine intent or None)."""
-        hit = self._cache.get(norm_text)
+    def read(self, text: str, norm: str | None = None, lexicon: float | None = None):
+        """-> (core probabilities in CORE_INTENTS order, fine intent or None, P(negative)).
+
+        ``norm`` and ``lexicon`` (the lexicon's negative score) are computed when not given."""
+        hit = self._cache.get(text)
         if hit is not None:
             return hit
-        z = self.logits_normalized(norm_text)
+        if norm is None:
+            norm = normalize(text or "")
+        if lexicon is None:
+            lexicon = negative_score(norm.split(), text or "") if norm else 0.0
+        emb = self.embedding(text) if norm else None
+        z = self.logits(model_text(text, norm, lexicon), emb)
         zc = z[: self._nc] / self.temperature
         zc -= zc.max()
         p = np.exp(zc)
@@ -189,18 +222,30 @@ class Model:
             best = cols[int(np.argmax(z[cols]))]
             if self.labels[best] != core:
                 fine = self.labels[best]
-        res = (p, fine)
+        res = (p, fine, self.negative_probability(emb, lexicon))
         if len(self._cache) >= 4096:
             try:  # drop the oldest entry; tolerate concurrent use from threads
                 self._cache.pop(next(iter(self._cache)), None)
             except (RuntimeError, StopIteration):
                 self._cache.clear()
-        self._cache[norm_text] = res
+        self._cache[text] = res
         return res
+
+    def negative_probability(self, emb: np.ndarray | None, lexicon: float) -> float:
+        """P(the writer is unhappy): the trained classifier, or the lexicon's score without one."""
+        if self.negative is None or emb is None:
+            return float(lexicon)
+        w = self.negative["w"]
+        z = float(emb @ w[:-1] + lexicon * w[-1] + self.negative["b"])
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def is_negative(self, probability: float) -> bool:
+        """Whether a P(negative) from ``read`` counts as negative (the threshold chosen in training)."""
+        return probability >= (self.negative["threshold"] if self.negative else NEGATIVE_THRESHOLD)
 
     def predict(self, text: str) -> tuple[str, str | None, float, dict[str, float]]:
         """-> (core intent, fine intent or None, confidence, {core: prob})."""
-        p, fine = self.predict_normalized(model_text(text or ""))
+        p, fine, _ = self.read(text or "")
         k = int(p.argmax())
         return CORE_INTENTS[k], fine, float(p[k]), dict(zip(CORE_INTENTS, p.tolist()))
 

@@ -1,6 +1,10 @@
-"""Training the intent model: the YAML examples plus the shop's, TF-IDF and a linear
-classifier per level (core intent, fine intents), a temperature fitted on out-of-fold
-scores, cross-validated scores in ``model.meta``.
+"""Training the models: the YAML examples plus the shop's plus public data (``data/public``,
+see DATA.md); TF-IDF and the sentence embedding into a linear classifier per level (core
+intent, fine intents), a temperature fitted on out-of-fold scores, cross-validated scores in
+``model.meta``; and the negative-sentiment classifier.
+
+Cross-validation folds run over our own examples only (public data is always in training):
+they measure how well the model reads shop chat, which is what the settings are chosen for.
 
 scikit-learn is imported inside the functions that fit: inference (``model.py``) never
 needs it, and importing it would cost every process that only classifies 0.8 s CPU and
@@ -8,6 +12,8 @@ needs it, and importing it would cost every process that only classifies 0.8 s C
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import time
@@ -16,9 +22,17 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .model import CORE_INTENTS, Model, char_wb_ngrams, model_text, word_ngrams
+from core import encoder
+from core.normalize import normalize
+
+from .model import CORE_INTENTS, Model, char_wb_ngrams, encoder_text, model_text, word_ngrams
+from .sentiment import negative_score
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "intents"
+PUBLIC_DIR = Path(__file__).resolve().parent / "data" / "public" / "train"
+# Our own examples that say whether the writer is unhappy: complaints are, these are not
+# (status questions, cancels and requests for a person can be either: left out).
+NOT_NEGATIVE_INTENTS = ("order", "faq", "promotion", "location", "greeting")
 
 
 def load_examples(data_dir: Path | str | None = None) -> dict[str, list[str]]:
@@ -44,12 +58,15 @@ def core_of(label: str) -> str:
     return label.split(".", 1)[0]
 
 
+# dense: the embedding's weight (0 = none); public: examples kept per public label (0 = none).
 VARIANTS = {
-    "lr": {"clf": "lr", "C": 10.0, "char": True, "word": True},
-    "svm": {"clf": "svm", "C": 0.5, "char": True, "word": True},
-    "svm_char": {"clf": "svm", "C": 0.5, "char": True, "word": False},
+    "ngrams": {"clf": "svm", "C": 0.5, "char": True, "word": True, "dense": 0.0, "public": 0},
+    "svm": {"clf": "svm", "C": 0.5, "char": True, "word": True, "dense": 1.0, "public": 60},
+    "lr": {"clf": "lr", "C": 10.0, "char": True, "word": True, "dense": 1.0, "public": 60},
 }
 DEFAULT_VARIANT = "svm"
+# The negative classifier: C of its logistic regression, public sentiment examples kept per file.
+NEGATIVE = {"C": 1.0, "public": 1500}
 
 
 def _collect(extra_examples, custom_intents, data_dir) -> dict[str, list[str]]:
@@ -73,6 +90,37 @@ def _collect(extra_examples, custom_intents, data_dir) -> dict[str, list[str]]:
     return data
 
 
+def _stable_order(text: str) -> str:
+    """A fixed pseudo-random order (the same on every machine) for sampling public data."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def load_public_intents(per_label: int, public_dir: Path | None = None) -> list[tuple[str, str]]:
+    """(text, core intent) from the public training files, at most ``per_label`` per source label."""
+    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for f in sorted((public_dir or PUBLIC_DIR).glob("intents_*.jsonl")):
+        for line in f.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            key = (f.stem, f"{row.get('bot', '')}/{row['source_label']}")
+            groups.setdefault(key, []).append((row["text"], row["intent"]))
+    out: list[tuple[str, str]] = []
+    for key in sorted(groups):
+        out.extend(sorted(groups[key], key=lambda r: _stable_order(r[0]))[:per_label])
+    return out
+
+
+def load_public_sentiment(per_file: int, public_dir: Path | None = None) -> list[tuple[str, bool]]:
+    """(text, negative) from the public sentiment files, at most ``per_file`` from each, half negative where they can."""
+    out: list[tuple[str, bool]] = []
+    for f in sorted((public_dir or PUBLIC_DIR).glob("sentiment_*.jsonl")):
+        rows = [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines()]
+        rows = [(r["text"], bool(r["negative"])) for r in rows if r["text"]]
+        for negative in (True, False):
+            side = sorted((r for r in rows if r[1] is negative), key=lambda r: _stable_order(r[0]))
+            out.extend(side[:per_file // 2])
+    return out
+
+
 def _fit_vectorizers(docs):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -81,13 +129,13 @@ def _fit_vectorizers(docs):
     return vw, vc
 
 
-def _transform(vw, vc, docs, cfg):
+def _transform(vw, vc, docs, cfg, emb=None):
     from scipy import sparse
 
-    return sparse.hstack([
-        vw.transform(docs) * (1.0 if cfg["word"] else 0.0),
-        vc.transform(docs) * (1.0 if cfg["char"] else 0.0),
-    ]).tocsr()
+    blocks = [vw.transform(docs) * (1.0 if cfg["word"] else 0.0), vc.transform(docs) * (1.0 if cfg["char"] else 0.0)]
+    if cfg["dense"] and emb is not None:
+        blocks.append(sparse.csr_matrix(emb * cfg["dense"]))
+    return sparse.hstack(blocks).tocsr()
 
 
 def _make_clf(cfg, seed):
@@ -136,34 +184,59 @@ def ece(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
     return float(e)
 
 
-def _prepare(data):
-    labels = sorted(data)
-    texts, y_core, y_lab = [], [], []
-    for lab in labels:
-        for t in data[lab]:
-            texts.append(model_text(t))
-            y_core.append(CORE_INTENTS.index(core_of(lab)))
-            y_lab.append(lab)
-    return texts, np.array(y_core), y_lab
+class Corpus:
+    """Texts ready for the classifiers: classifier input, embedding, core label, full label."""
+
+    def __init__(self, texts: list[str], labels: list[str], embed: bool) -> None:
+        self.raw = texts
+        self.docs = [model_text(t) for t in texts]
+        self.labels = labels
+        self.y = np.array([CORE_INTENTS.index(core_of(lab)) for lab in labels])
+        self.emb = encoder.embed_many([encoder_text(t) for t in texts]) if embed else None
+
+    def rows(self, idx) -> tuple[list[str], np.ndarray | None, np.ndarray]:
+        return [self.docs[i] for i in idx], None if self.emb is None else self.emb[idx], self.y[idx]
 
 
-def cross_validate(data: dict[str, list[str]], variant: str = DEFAULT_VARIANT, folds: int = 5, seed: int = 0) -> dict:
-    """Stratified k-fold out-of-fold evaluation of the core-intent classifier ->
-    macro-F1, accuracy, ECE (after temperature scaling), fitted temperature."""
+def _corpora(data: dict[str, list[str]], cfg) -> tuple[Corpus, Corpus | None]:
+    """Our own examples and, when the variant takes them, the public ones."""
+    own = [(t, lab) for lab in sorted(data) for t in data[lab]]
+    mine = Corpus([t for t, _ in own], [lab for _, lab in own], bool(cfg["dense"]))
+    public = load_public_intents(cfg["public"]) if cfg["public"] else []
+    theirs = Corpus([t for t, _ in public], [lab for _, lab in public], bool(cfg["dense"])) if public else None
+    return mine, theirs
+
+
+def _fit(cfg, seed, mine: Corpus, idx, theirs: Corpus | None):
+    """Vectorizers and the core classifier fitted on our rows ``idx`` plus all public rows."""
+    docs, emb, y = mine.rows(idx)
+    if theirs is not None:
+        docs = docs + theirs.docs
+        emb = None if emb is None else np.vstack([emb, theirs.emb])
+        y = np.concatenate([y, theirs.y])
+    vw, vc = _fit_vectorizers(docs)
+    X = _transform(vw, vc, docs, cfg, emb)
+    return vw, vc, _make_clf(cfg, seed).fit(X, y)
+
+
+def cross_validate(data: dict[str, list[str]], variant: str = DEFAULT_VARIANT, folds: int = 5, seed: int = 0,
+                   corpora: tuple[Corpus, Corpus | None] | None = None) -> dict:
+    """Stratified k-fold out-of-fold evaluation of the core-intent classifier on our own
+    examples -> macro-F1, accuracy, ECE (after temperature scaling), fitted temperature."""
     from sklearn.metrics import f1_score
     from sklearn.model_selection import StratifiedKFold
 
     cfg = VARIANTS[variant]
-    texts, y, _ = _prepare(data)
-    z = np.zeros((len(texts), len(CORE_INTENTS)))
+    mine, theirs = corpora or _corpora(data, cfg)
+    y = mine.y
+    z = np.zeros((len(y), len(CORE_INTENTS)))
     fit_s = 0.0
-    for tr, te in StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(texts, y):
-        tr_docs = [texts[i] for i in tr]
-        vw, vc = _fit_vectorizers(tr_docs)
+    for tr, te in StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(mine.docs, y):
         t0 = time.perf_counter()
-        clf = _make_clf(cfg, seed).fit(_transform(vw, vc, tr_docs, cfg), y[tr])
+        vw, vc, clf = _fit(cfg, seed, mine, tr, theirs)
         fit_s += time.perf_counter() - t0
-        z[te] = clf.decision_function(_transform(vw, vc, [texts[i] for i in te], cfg))
+        docs, emb, _ = mine.rows(te)
+        z[te] = clf.decision_function(_transform(vw, vc, docs, cfg, emb))
     T = _fit_temperature(z, y)
     p = _softmax(z / T)
     pred = p.argmax(axis=1)
@@ -177,8 +250,53 @@ def cross_validate(data: dict[str, list[str]], variant: str = DEFAULT_VARIANT, f
         "nll": round(float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1)))), 4),
         "temperature": T,
         "fit_seconds": round(fit_s / folds, 3),
-        "n": len(texts),
+        "n": len(y),
+        "n_public": 0 if theirs is None else len(theirs.y),
     }
+
+
+def _negative_rows(mine: Corpus) -> tuple[list[int], np.ndarray]:
+    """Our examples that say whether the writer is unhappy, and whether they are."""
+    keep = [i for i, lab in enumerate(mine.labels) if core_of(lab) in NOT_NEGATIVE_INTENTS + ("complaint",)]
+    return keep, np.array([core_of(mine.labels[i]) == "complaint" for i in keep])
+
+
+def _lexicon(texts: list[str]) -> np.ndarray:
+    return np.array([negative_score(normalize(t).split(), t) for t in texts])
+
+
+def train_negative(mine: Corpus, *, folds: int = 5, seed: int = 0) -> tuple[dict, dict]:
+    """The negative-sentiment classifier (logistic regression over the embedding and the
+    lexicon's score) on public sentiment data plus our complaints and calm examples; its
+    threshold maximises F1 on out-of-fold predictions of our own examples."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import StratifiedKFold
+
+    keep, y_own = _negative_rows(mine)
+    own_texts = [mine.raw[i] for i in keep]
+    X_own = np.hstack([mine.emb[keep], _lexicon(own_texts)[:, None]])
+    public = load_public_sentiment(NEGATIVE["public"])
+    X_pub = np.hstack([encoder.embed_many([encoder_text(t) for t, _ in public]),
+                       _lexicon([t for t, _ in public])[:, None]]) if public else np.zeros((0, X_own.shape[1]))
+    y_pub = np.array([neg for _, neg in public], dtype=bool)
+
+    def fit(rows):
+        X, y = np.vstack([X_own[rows], X_pub]), np.concatenate([y_own[rows], y_pub])
+        return LogisticRegression(C=NEGATIVE["C"], max_iter=3000, class_weight="balanced").fit(X, y)
+
+    oof = np.zeros(len(y_own))
+    for tr, te in StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(X_own, y_own):
+        oof[te] = fit(tr).predict_proba(X_own[te])[:, 1]
+    thresholds = np.linspace(0.2, 0.8, 25)
+    scores = [f1_score(y_own, oof >= t) for t in thresholds]
+    threshold = float(thresholds[int(np.argmax(scores))])
+    clf = fit(np.arange(len(y_own)))
+    report = {"folds": folds, "threshold": round(threshold, 3), "negative_f1": round(float(max(scores)), 4),
+              "lexicon_f1": round(float(f1_score(y_own, X_own[:, -1] >= 0.5)), 4),
+              "n": len(y_own), "n_public": len(y_pub)}
+    weights = {"w": clf.coef_[0].astype(np.float64), "b": float(clf.intercept_[0]), "threshold": threshold}
+    return weights, report
 
 
 def train(
@@ -190,39 +308,42 @@ def train(
     cv_folds: int = 5,
     seed: int = 0,
 ) -> Model:
-    """Train on the YAML data (+ shop extras).
+    """Train on the YAML data (+ shop extras, + public data where the variant takes it).
 
     ``extra_examples`` maps a core (or fine) intent to more examples; ``custom_intents``
     maps a fine intent name to ``{"core": <core intent>, "examples": [...]}``.
     A core-intent classifier is trained on all examples; for every core intent with
-    fine intents a second classifier picks the fine intent (or none).  The core
-    probabilities are calibrated by a temperature fitted on ``cv_folds``-fold
-    out-of-fold scores, which also give the cross-validated scores in ``model.meta``
-    (``cv_folds=0`` skips it and keeps temperature 1)."""
+    fine intents a second classifier (our examples only: public data has no fine intents)
+    picks the fine intent (or none).  The core probabilities are calibrated by a
+    temperature fitted on ``cv_folds``-fold out-of-fold scores, which also give the
+    cross-validated scores in ``model.meta`` (``cv_folds=0`` skips it and keeps temperature 1)."""
     t0 = time.perf_counter()
     cfg = VARIANTS[variant]
     data = _collect(extra_examples, custom_intents, data_dir)
-    texts, y, y_lab = _prepare(data)
-    cv = cross_validate(data, variant, cv_folds, seed) if cv_folds and cv_folds > 1 else None
-    vw, vc = _fit_vectorizers(texts)
-    X = _transform(vw, vc, texts, cfg)
-    clf = _make_clf(cfg, seed).fit(X, y)
+    mine, theirs = _corpora(data, cfg)
+    cv = cross_validate(data, variant, cv_folds, seed, (mine, theirs)) if cv_folds and cv_folds > 1 else None
+    everything = np.arange(len(mine.y))
+    vw, vc, clf = _fit(cfg, seed, mine, everything, theirs)
     coefs, icpts = [clf.coef_], [clf.intercept_]
     labels = list(CORE_INTENTS)
     fine_groups: dict[str, list[int]] = {}
+    docs, emb, y = mine.rows(everything)
+    X = _transform(vw, vc, docs, cfg, emb)
     for k, core in enumerate(CORE_INTENTS):
         idx = np.flatnonzero(y == k)
-        labs = sorted({y_lab[i] for i in idx})
+        labs = sorted({mine.labels[i] for i in idx})
         if len(labs) < 2:
             continue
-        yy = np.array([labs.index(y_lab[i]) for i in idx])
+        yy = np.array([labs.index(mine.labels[i]) for i in idx])
         fclf = _make_clf(cfg, seed).fit(X[idx], yy)
         c, b = _coef(fclf, len(labs))
         fine_groups[core] = list(range(len(labels), len(labels) + len(labs)))
         labels.extend(labs)
         coefs.append(c)
         icpts.append(b)
-    W = np.ascontiguousarray(np.vstack(coefs).T, dtype=np.float32)
+    W = np.vstack(coefs).T
+    n_grams = len(vw.vocabulary_) + len(vc.vocabulary_)
+    negative, negative_cv = train_negative(mine, folds=max(cv_folds, 2), seed=seed) if cfg["dense"] else (None, None)
     import sklearn
 
     counts: dict[str, int] = {}
@@ -234,8 +355,10 @@ def train(
         "sklearn": sklearn.__version__,
         "examples_per_intent": {c: counts.get(c, 0) for c in CORE_INTENTS},
         "examples_per_label": {lab: len(v) for lab, v in sorted(data.items())},
+        "public_examples": 0 if theirs is None else len(theirs.y),
         "n_features": int(W.shape[0]),
         "cv": cv,
+        "negative_cv": negative_cv,
         "custom_intents": sorted(custom_intents or {}),
     }
     m = Model(
@@ -245,12 +368,15 @@ def train(
         idf_w=vw.idf_.astype(np.float64),
         vocab_c={k: int(v) for k, v in vc.vocabulary_.items()},
         idf_c=vc.idf_.astype(np.float64),
-        W=W,
+        W=np.ascontiguousarray(W[:n_grams], dtype=np.float32),
         b=np.concatenate(icpts).astype(np.float64),
         temperature=cv["temperature"] if cv else 1.0,
         char_weight=1.0 if cfg["char"] else 0.0,
         word_weight=1.0 if cfg["word"] else 0.0,
         meta=meta,
+        E=np.ascontiguousarray(W[n_grams:], dtype=np.float32) if cfg["dense"] else None,
+        dense_weight=cfg["dense"],
+        negative=negative,
     )
     meta["train_seconds"] = round(time.perf_counter() - t0, 3)
     return m

@@ -136,7 +136,8 @@ def test_fast_path_matches_sklearn(model):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     data = training._collect(None, None, None)
-    docs, _, _ = training._prepare(data)
+    mine, theirs = training._corpora(data, {**training.VARIANTS[model.meta["variant"]], "dense": 0.0})  # n-grams only
+    docs = mine.docs + (theirs.docs if theirs is not None else [])
     vw = TfidfVectorizer(analyzer=model_mod.word_ngrams, sublinear_tf=True, lowercase=False).fit(docs)
     vc = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=False).fit(docs)
     assert vw.vocabulary_ == model.vocab_w
