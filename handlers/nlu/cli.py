@@ -14,7 +14,7 @@ import orjson
 from .analyze import analyze
 from .config import shop_config
 from .model import CORE_INTENTS
-from .store import get_model
+from .store import SHIPPED_MODEL, get_model, initial_model
 from .training import train
 
 
@@ -32,15 +32,22 @@ def nlu() -> None:
 @click.option("--model", "model_path", type=click.Path(dir_okay=False), default=None,
               help="Where to save the model (default: settings nlu.model_path or data/nlu/model.joblib).")
 @click.option("--folds", default=5, show_default=True, help="Cross-validation folds (calibration + report).")
-def train_cmd(if_missing: bool, model_path: str | None, folds: int) -> None:
-    """Train the intent model from handlers/nlu/data/intents/*.yaml plus shop config."""
+@click.option("--shipped", is_flag=True,
+              help=f"Rebuild the model shipped in the repo ({SHIPPED_MODEL.name}): the data in the repo only.")
+def train_cmd(if_missing: bool, model_path: str | None, folds: int, shipped: bool) -> None:
+    """Train the models from handlers/nlu/data (our examples, public data) plus the shop's examples."""
     cfg = shop_config()
-    path = Path(model_path or cfg["model_path"])
+    path = SHIPPED_MODEL if shipped else Path(model_path or cfg["model_path"])
     if if_missing and path.exists():
         click.echo(f"NLU model already exists at {path}; not retraining (drop --if-missing to retrain).")
         return
     t0 = time.perf_counter()
-    m = train(cfg["extra_examples"], cfg["custom_intents"], cv_folds=folds)
+    if shipped:
+        m = train(cv_folds=folds)
+    elif if_missing:  # a fresh install: the shipped model when the shop has no examples of its own
+        m = initial_model(cfg["extra_examples"], cfg["custom_intents"])
+    else:
+        m = train(cfg["extra_examples"], cfg["custom_intents"], cv_folds=folds)
     saved = m.save(path)
     dt = time.perf_counter() - t0
     counts = m.meta["examples_per_intent"]
@@ -53,8 +60,13 @@ def train_cmd(if_missing: bool, model_path: str | None, folds: int) -> None:
     if cv:
         click.echo(f"Cross-validated ({cv['folds']}-fold) macro-F1: {cv['macro_f1']:.3f}  "
                    f"accuracy: {cv['accuracy']:.3f}  calibration error (ECE): {cv['ece']:.3f}")
-    click.echo(f"Model: {m.meta['variant']} over {m.meta['n_features']} word+char n-gram features; "
-               f"trained in {dt:.1f}s")
+    negative = m.meta.get("negative_cv")
+    if negative:
+        click.echo(f"Negative sentiment, cross-validated F1 on our examples: {negative['negative_f1']:.3f} "
+                   f"(the word list alone: {negative['lexicon_f1']:.3f})")
+    click.echo(f"Model: {m.meta['variant']} over {m.meta['n_features']} word+char n-gram features"
+               + (" and the sentence encoder" if m.E is not None else "")
+               + f", {m.meta.get('public_examples', 0)} public examples; ready in {dt:.1f}s")
     click.echo(f"Saved to {saved}")
 
 

@@ -35,6 +35,16 @@ PUBLIC_DIR = Path(__file__).resolve().parent / "data" / "public" / "train"
 NOT_NEGATIVE_INTENTS = ("order", "faq", "promotion", "location", "greeting")
 
 
+def data_fingerprint() -> str:
+    """A hash of everything the default model is trained from (our examples, the public data,
+    the settings of the default variant): the shipped model is current while it matches."""
+    digest = hashlib.sha256(json.dumps([VARIANTS[DEFAULT_VARIANT], NEGATIVE, encoder.VERSION]).encode())
+    for f in sorted(DATA_DIR.glob("*.yaml")) + sorted(PUBLIC_DIR.glob("*.jsonl")):
+        digest.update(f.name.encode())
+        digest.update(f.read_bytes())
+    return digest.hexdigest()
+
+
 def load_examples(data_dir: Path | str | None = None) -> dict[str, list[str]]:
     """Read ``<intent>.yaml`` files -> {label: [examples]} where label is a core intent
     or a fine intent (``faq.payment``) declared under ``fine_intents``."""
@@ -360,6 +370,8 @@ def train(
         "cv": cv,
         "negative_cv": negative_cv,
         "custom_intents": sorted(custom_intents or {}),
+        "data": data_fingerprint() if not extra_examples and not custom_intents and data_dir is None
+        and variant == DEFAULT_VARIANT else None,
     }
     m = Model(
         labels=labels,
