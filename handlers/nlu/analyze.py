@@ -11,7 +11,7 @@ from .entities import Entities, extract_entities
 from .lang import detect_language
 from .model import CORE_INTENTS, Model
 from .products import CatalogMatcher, catalog_matcher
-from .sentiment import negative_score
+from .sentiment import lexicon_features
 from .store import get_model
 
 MAX_CHARS = 2000  # longer texts are truncated (head) before analysis
@@ -58,7 +58,7 @@ def analyze(
     if not norm:
         return Analysis(text, "other", None, 1.0, detect_language(t), False, 0.0, Entities(), dict(_EMPTY_SCORES))
     m = model if model is not None else get_model()
-    p, fine, negative = m.read(t, norm, negative_score(norm.split(), t))
+    p, fine, negative = m.read(t, norm, lexicon_features(norm.split(), t))
     k = int(p.argmax())
     ents = extract_entities(t, catalog_matcher(catalog) if catalog else None, today)
     return Analysis(

@@ -25,7 +25,7 @@ import numpy as np
 
 from core import encoder
 from core.normalize import normalize
-from .sentiment import NEGATIVE_THRESHOLD, negative_score
+from .sentiment import NEGATIVE_THRESHOLD, lexicon_features, negative_score
 
 CORE_INTENTS: tuple[str, ...] = (
     "order", "order_status", "cancel_order", "complaint", "faq", "promotion",
@@ -197,19 +197,19 @@ class Model:
             return self._b64.copy()
         return np.array(val) @ self._W64[idx] + self._b64
 
-    def read(self, text: str, norm: str | None = None, lexicon: float | None = None):
+    def read(self, text: str, norm: str | None = None, lexicon: tuple[float, float] | None = None):
         """-> (core probabilities in CORE_INTENTS order, fine intent or None, P(negative)).
 
-        ``norm`` and ``lexicon`` (the lexicon's negative score) are computed when not given."""
+        ``norm`` and ``lexicon`` (``sentiment.lexicon_features``) are computed when not given."""
         hit = self._cache.get(text)
         if hit is not None:
             return hit
         if norm is None:
             norm = normalize(text or "")
         if lexicon is None:
-            lexicon = negative_score(norm.split(), text or "") if norm else 0.0
+            lexicon = lexicon_features(norm.split(), text or "") if norm else (0.0, 0.0)
         emb = self.embedding(text) if norm else None
-        z = self.logits(model_text(text, norm, lexicon), emb)
+        z = self.logits(model_text(text, norm, lexicon[0]), emb)
         zc = z[: self._nc] / self.temperature
         zc -= zc.max()
         p = np.exp(zc)
@@ -231,12 +231,12 @@ class Model:
         self._cache[text] = res
         return res
 
-    def negative_probability(self, emb: np.ndarray | None, lexicon: float) -> float:
+    def negative_probability(self, emb: np.ndarray | None, lexicon: tuple[float, float]) -> float:
         """P(the writer is unhappy): the trained classifier, or the lexicon's score without one."""
         if self.negative is None or emb is None:
-            return float(lexicon)
+            return float(lexicon[0])
         w = self.negative["w"]
-        z = float(emb @ w[:-1] + lexicon * w[-1] + self.negative["b"])
+        z = float(emb @ w[:-2] + lexicon[0] * w[-2] + lexicon[1] * w[-1] + self.negative["b"])
         return 1.0 / (1.0 + math.exp(-z))
 
     def is_negative(self, probability: float) -> bool:

@@ -76,10 +76,19 @@ _SOFT = frozenset("lama".split())
 
 def negative_score(tokens: list[str], raw: str = "") -> float:
     """-> score in [0, 1]; >= NEGATIVE_THRESHOLD means negative."""
+    return lexicon_features(tokens, raw)[0]
+
+
+def lexicon_features(tokens: list[str], raw: str = "") -> tuple[float, float]:
+    """-> (the negative score in [0, 1], the weight of negative words denied: "gak kecewa kok" 0.9).
+
+    The second tells a classifier over sentence embeddings what they miss: a denied complaint
+    embeds close to the complaint itself."""
     if not tokens:
-        return 0.0
+        return 0.0, 0.0
     neg = 0.0
     pos = 0.0
+    denied = 0.0
     n = len(tokens)
     for i, t in enumerate(tokens):
         if i + 1 < n:
@@ -106,6 +115,7 @@ def negative_score(tokens: list[str], raw: str = "") -> float:
         if negated:
             if wn is not None and wn > 0:
                 pos += 0.2 * wn  # "gak kecewa kok", "not bad"
+                denied += wn
             if t in NEGATED_NEG:
                 neg += NEGATED_NEG[t] * mult
             continue
@@ -121,6 +131,5 @@ def negative_score(tokens: list[str], raw: str = "") -> float:
         if letters >= 8 and sum(map(str.isupper, raw)) / letters > 0.7:
             neg *= 1.2
     raw_score = neg - 0.6 * pos
-    if raw_score <= 0:
-        return 0.0
-    return round(1.0 - math.exp(-1.2 * raw_score), 4)
+    score = 0.0 if raw_score <= 0 else round(1.0 - math.exp(-1.2 * raw_score), 4)
+    return score, min(denied, 1.0)
