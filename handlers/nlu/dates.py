@@ -346,6 +346,8 @@ def find_when(text: str, now: datetime, *, bare_hour: bool = False) -> When:
     days = [day] if day else [today, today + timedelta(days=1)]
     if day is None and _TODAY_WORDS.search(t):
         days = [today]
+    if day == today and _WD.search(t) and not _TODAY_WORDS.search(t):
+        days.append(today + timedelta(days=7))  # "Monday 9am" said on Monday at 10: next Monday
     for d in days:
         for h in sorted(candidates):
             at = datetime.combine(d, time(h, minute), tzinfo=now.tzinfo)

@@ -74,11 +74,15 @@ def core_of(label: str) -> str:
 
 
 # dense: the embedding's weight (0 = none); public: examples kept per public label (0 = none).
-# public_weight: the sample weight of a public example (ours weigh 1).
+# public_weight: the sample weight of a public example (ours weigh 1); public_other: examples kept per
+# public label mapped to `other` (thousands of off-topic requests otherwise make any unfamiliar
+# wording look off-topic).
 VARIANTS = {
     "ngrams": {"clf": "svm", "C": 0.5, "char": True, "word": True, "dense": 0.0, "public": 0, "public_weight": 0.0},
-    "svm": {"clf": "svm", "C": 1.0, "char": True, "word": True, "dense": 1.0, "public": 60, "public_weight": 1.0},
-    "lr": {"clf": "lr", "C": 10.0, "char": True, "word": True, "dense": 1.0, "public": 60, "public_weight": 1.0},
+    "svm": {"clf": "svm", "C": 1.0, "char": True, "word": True, "dense": 1.0, "public": 60, "public_weight": 1.0,
+            "public_other": 5},
+    "lr": {"clf": "lr", "C": 10.0, "char": True, "word": True, "dense": 1.0, "public": 60, "public_weight": 1.0,
+           "public_other": 5},
 }
 DEFAULT_VARIANT = "svm"
 # The negative classifier: C of its logistic regression, public sentiment examples kept per file,
@@ -112,8 +116,10 @@ def _stable_order(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def load_public_intents(per_label: int, public_dir: Path | None = None) -> list[tuple[str, str]]:
-    """(text, core intent) from the public training files, at most ``per_label`` per source label."""
+def load_public_intents(per_label: int, per_other_label: int | None = None,
+                        public_dir: Path | None = None) -> list[tuple[str, str]]:
+    """(text, core intent) from the public training files, at most ``per_label`` per source label
+    (``per_other_label`` for labels mapped to `other`: weather, banking, alarms...)."""
     groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for f in sorted((public_dir or PUBLIC_DIR).glob("intents_*.jsonl")):
         for line in f.read_text(encoding="utf-8").splitlines():
@@ -122,7 +128,9 @@ def load_public_intents(per_label: int, public_dir: Path | None = None) -> list[
             groups.setdefault(key, []).append((row["text"], row["intent"]))
     out: list[tuple[str, str]] = []
     for key in sorted(groups):
-        out.extend(sorted(groups[key], key=lambda r: _stable_order(r[0]))[:per_label])
+        rows = groups[key]
+        cap = per_label if per_other_label is None or rows[0][1] != "other" else per_other_label
+        out.extend(sorted(rows, key=lambda r: _stable_order(r[0]))[:cap])
     return out
 
 
@@ -219,7 +227,7 @@ def _corpora(data: dict[str, list[str]], cfg) -> tuple[Corpus, Corpus | None]:
     """Our own examples and, when the variant takes them, the public ones."""
     own = [(t, lab) for lab in sorted(data) for t in data[lab]]
     mine = Corpus([t for t, _ in own], [lab for _, lab in own], bool(cfg["dense"]))
-    public = load_public_intents(cfg["public"]) if cfg["public"] else []
+    public = load_public_intents(cfg["public"], cfg.get("public_other")) if cfg["public"] else []
     theirs = Corpus([t for t, _ in public], [lab for _, lab in public], bool(cfg["dense"])) if public else None
     return mine, theirs
 
