@@ -38,12 +38,13 @@ import numpy as np
 from sqlalchemy import JSON, Column, Text, func
 from sqlmodel import Field, Session, SQLModel, select
 
+from core import encoder
 from core.db import utcnow
 from core.normalize import normalize
 
 CONFIDENT, SUGGEST = 0.5, 0.25  # calibrated score thresholds (see the module docstring)
 # Raw-score knots of the calibration: (raw, calibrated), linear in between.
-_CALIBRATION = ((0.0, 0.0), (0.17, SUGGEST), (0.34, CONFIDENT), (0.8, 1.0))
+_CALIBRATION = ((0.0, 0.0), (0.2, SUGGEST), (0.355, CONFIDENT), (0.8, 1.0))
 
 
 class FaqEntry(SQLModel, table=True):
@@ -108,10 +109,17 @@ def _clean(text: str) -> str:
     return " ".join(w for w in normalize(text or "").split() if w not in STOPWORDS)
 
 
-class FaqIndex:
-    """Blended TF-IDF retrieval over each entry's question, English question and keywords."""
+def encoder_text(text: str) -> str:
+    """The sentence encoder's input: the text as written, lower-cased, spaces collapsed — the same
+    as handlers.nlu.model.encoder_text, so a message the NLU has embedded is embedded once."""
+    return " ".join((text or "").lower().split())
 
-    CHAR_WEIGHT, WORD_WEIGHT = 0.6, 0.4
+
+class FaqIndex:
+    """TF-IDF (characters and words) and sentence-encoder similarity over each entry's question,
+    English question and keywords, blended."""
+
+    CHAR_WEIGHT, WORD_WEIGHT, ENCODER_WEIGHT = 0.42, 0.28, 0.30
 
     def __init__(self, entries: list[tuple[int, str, str | None, list[str]]]) -> None:
         """Index (id, question, question_en, keywords) tuples."""
@@ -120,6 +128,7 @@ class FaqIndex:
 
         self.ids = [entry[0] for entry in entries]
         fields, owners, combined = [], [], []
+        enc_fields, enc_combined = [], []
         for row, (_, question, question_en, keywords) in enumerate(entries):
             parts = [question, question_en or "", " ".join(keywords or [])]
             for part in parts:
@@ -127,6 +136,8 @@ class FaqIndex:
                     fields.append(_clean(part))
                     owners.append(row)
             combined.append(_clean(" ".join(parts)))
+            enc_fields += [question, question_en or "", ", ".join(keywords or [])]
+            enc_combined.append(" ".join(parts))
         self._owners = np.array(owners, dtype=np.intp)
         self._n_fields = len(fields)
         docs = fields + combined
@@ -134,20 +145,31 @@ class FaqIndex:
         for weight, options in ((self.CHAR_WEIGHT, {"analyzer": "char_wb", "ngram_range": (3, 5)}),
                                 (self.WORD_WEIGHT, {"analyzer": "word", "ngram_range": (1, 2),
                                                     "token_pattern": r"(?u)\b\w+\b"})):
-            vectorizer = TfidfVectorizer(sublinear_tf=True, **options)
-            self._vectorizers.append((weight, vectorizer, vectorizer.fit_transform(docs).T.tocsr()))
+            if weight:
+                vectorizer = TfidfVectorizer(sublinear_tf=True, **options)
+                self._vectorizers.append((weight, vectorizer, vectorizer.fit_transform(docs).T.tocsr()))
+        # Sentence embeddings, once per index: three fields per entry (an absent one is the zero
+        # vector, similarity 0), then the whole entry.
+        self._embeddings = None
+        if self.ENCODER_WEIGHT:
+            self._embeddings = encoder.embed_many([encoder_text(t) for t in enc_fields + enc_combined])
 
     def raw_scores(self, text: str) -> np.ndarray:
         """Uncalibrated similarity of `text` to every entry, in index order."""
         query = _clean(text)
-        total = np.zeros(len(self.ids))
+        n = len(self.ids)
+        total = np.zeros(n)
         if not query:
             return total
         for weight, vectorizer, matrix in self._vectorizers:
             sims = np.asarray((vectorizer.transform([query]) @ matrix).todense()).ravel()
-            best_field = np.zeros(len(self.ids))
+            best_field = np.zeros(n)
             np.maximum.at(best_field, self._owners, sims[:self._n_fields])
             total += weight * (0.5 * best_field + 0.5 * sims[self._n_fields:])
+        if self._embeddings is not None:
+            sims = self._embeddings @ encoder.embed(encoder_text(text))
+            best_field = sims[:3 * n].reshape(n, 3).max(axis=1)
+            total += self.ENCODER_WEIGHT * (0.5 * best_field + 0.5 * sims[3 * n:])
         return total
 
 
