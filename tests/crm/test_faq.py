@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from crm import faq
@@ -64,9 +67,25 @@ def test_unrelated_chat_is_never_confident(index, text):
     assert best(index, text)[1] < CONFIDENT
 
 
+HELD_OUT = [row for row in map(json.loads, (Path(__file__).parent / "faq_questions" / "questions.jsonl")
+                               .read_text(encoding="utf-8").splitlines()) if row["split"] == "heldout"]
+
+
+def test_held_out_questions_rank_right_and_unrelated_chat_is_never_confident(index):
+    """The held-out half of tests/crm/faq_questions (see its BRIEF.md), never used for tuning:
+    measured 35/40 right at top-1 and no unrelated line at 0.5 or above (crm/faq.py's docstring)."""
+    questions = [row for row in HELD_OUT if row["entry_question_starts"]]
+    unrelated = [row["text"] for row in HELD_OUT if not row["entry_question_starts"]]
+    assert len(questions) == 40 and len(unrelated) == 17
+    right = [row["text"] for row in questions
+             if best(index, row["text"])[0].startswith(tuple(row["entry_question_starts"]))]
+    assert len(right) >= 33, sorted({row["text"] for row in questions} - set(right))
+    assert [text for text in unrelated if best(index, text)[1] >= CONFIDENT] == []
+
+
 def test_calibration_is_monotone_and_bounded():
-    assert calibrate(0.0) == 0.0 and calibrate(0.2) == pytest.approx(SUGGEST)
-    assert calibrate(0.355) == pytest.approx(CONFIDENT) and calibrate(5.0) == 1.0
+    assert calibrate(0.0) == 0.0 and calibrate(0.19) == pytest.approx(SUGGEST)
+    assert calibrate(0.345) == pytest.approx(CONFIDENT) and calibrate(5.0) == 1.0
     assert calibrate(0.1) < calibrate(0.25) < calibrate(0.3) < calibrate(0.5) < calibrate(0.9) == 1.0
 
 
