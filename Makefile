@@ -48,6 +48,7 @@ bench: install-dev
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/nlu.py
 	$(BIN)/python bench/order_text.py
+	$(BIN)/python bench/faq.py
 	$(BIN)/python bench/geo.py
 	$(BIN)/python bench/inbox.py
 	$(BIN)/python bench/broadcast.py
