@@ -28,6 +28,10 @@ class Marketing(Protocol):
         ...
 
 
+UPSET = 0.8  # P(negative) above which a customer is very upset (staff are alerted, a complaint is heard)
+TORN = 0.25  # the model's probability of a complaint that, with a very upset customer, makes it one
+
+
 @dataclass
 class Context:
     """Everything a handler may read about the customer, without touching an SDK or writing.
@@ -64,10 +68,13 @@ class Context:
 
     @property
     def complains(self) -> bool:
-        """True when the customer complains: said with confidence, or leant to and in upset words."""
-        if self.requested_intent is not None or self.analysis is None or self.analysis.intent != "complaint":
+        """True when the customer complains: said with confidence, or leant to and in upset words, or
+        very upset with a complaint in the running ("kemarin beli croissant, keras kayak batu")."""
+        if self.requested_intent is not None or self.analysis is None:
             return False
-        return self.confident or self.analysis.negative
+        if self.analysis.intent == "complaint":
+            return self.confident or self.analysis.negative
+        return self.analysis.negative_score >= UPSET and self.analysis.scores.get("complaint", 0.0) >= TORN
 
     def say(self, key: str, **values: Any) -> str:
         """Wording for `key` in the customer's language."""

@@ -122,8 +122,11 @@ class KnownQuestionHandler(FaqHandler):
         r = reading(inbound, ctx)
         if priced_products(words, r) or (asks_what_is_sold(words, r) and names_a_kind_of_product(ctx, r.unknown)):
             return False  # "berapa harga kopsus?", "ada thai tea?": the menu knows its prices and products
-        if any(item.product_id is not None and item.quantity is not None for item in r.items):
-            return False  # "what time does Menteng close? I want 2 cappuccinos there": an order, with a question
+        if any(item.product_id is not None and item.quantity is not None
+               and (item.quantity > 1 or ctx.analysis.intent == "order") for item in r.items):
+            # "what time does Menteng close? I want 2 cappuccinos there": an order, with a question
+            # (not "how many calories in a matcha latte?": "a" is no order)
+            return False
         if asks_for_information(words) and not ctx.wants("order"):
             return True
         if any(item.product_id is not None for item in r.items):

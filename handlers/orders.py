@@ -346,7 +346,7 @@ class OrderHandler:
             return False
         top = ctx.analysis.intent if ctx.analysis is not None else None
         no_quantity = all(c.quantity is None for c in r.items)
-        if top in ("complaint", "order_status", "cancel_order") and no_quantity:
+        if (top in ("complaint", "order_status", "cancel_order") or ctx.complains) and no_quantity:
             return False  # "td aku pesen kopsus, statusnya?" names a product of a past order
         if priced_products(inbound.text or "", r):
             return True  # "harga croissant brp?": the menu's prices answer it

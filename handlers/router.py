@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from core import messages as m
-from handlers.base import Context, Handler
+from handlers.base import UPSET, Context, Handler
 from handlers.complaints import ComplaintHandler
 from handlers.effects import AlertStaff, Answer, Effect
 from handlers.faq import FaqHandler, KnownQuestionHandler
@@ -28,7 +28,7 @@ from handlers.staff_link import StaffLinkHandler
 from handlers.welcome import GreetingHandler, WelcomeHandler
 
 log = logging.getLogger(__name__)
-STRONGLY_NEGATIVE = 0.8  # negative_score above which staff are alerted proactively
+STRONGLY_NEGATIVE = UPSET  # negative_score above which staff are alerted proactively
 
 
 class Router:
