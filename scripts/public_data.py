@@ -385,12 +385,17 @@ def build(repos: dict[str, Repo]) -> Build:
                 kept.append(row)
         return kept, {"held_out_exact": n_exact, "held_out_near": n_near}
 
+    def mapped_intents(name, splits):
+        """The training file (and the benchmark file, when there is a test split) of one dataset."""
+        m = mapping(name)["labels"]
+        check_labels(name, m, {l for s in splits.values() for _, l, _ in s}, CORE_INTENTS | {None})
+        rows, d = decontaminate(splits["train"])
+        b.add(f"{TRAIN_DIR}/intents_{name}.jsonl", intent_rows(rows, m), "intent", d)
+        if "test" in splits:
+            b.add(f"{BENCH_DIR}/{name}_test.jsonl", intent_rows(splits["test"], m), "intent")
+
     # ---- intents: training files
-    m = mapping("clinc150")["labels"]
-    check_labels("clinc150", m, {l for s in clinc.values() for _, l, _ in s}, CORE_INTENTS | {None})
-    rows, d = decontaminate(clinc["train"])
-    b.add(f"{TRAIN_DIR}/intents_clinc150.jsonl", intent_rows(rows, m), "intent", d)
-    b.add(f"{BENCH_DIR}/clinc150_test.jsonl", intent_rows(clinc["test"], m), "intent")
+    mapped_intents("clinc150", clinc)
 
     hm = mapping("hint3")["bots"]
     for bot in HINT3_BOTS:
@@ -402,16 +407,8 @@ def build(repos: dict[str, Repo]) -> Build:
         test = [r for r in hint3["test"] if r[2] == bot]
         b.add(f"{BENCH_DIR}/hint3_{bot}_test.jsonl", intent_rows(test, None, bot_table=hm), "intent")
 
-    m = mapping("banking77")["labels"]
-    check_labels("banking77", m, {l for s in bank.values() for _, l, _ in s}, CORE_INTENTS | {None})
-    rows, d = decontaminate(bank["train"])
-    b.add(f"{TRAIN_DIR}/intents_banking77.jsonl", intent_rows(rows, m), "intent", d)
-    b.add(f"{BENCH_DIR}/banking77_test.jsonl", intent_rows(bank["test"], m), "intent")
-
-    m = mapping("xsid")["labels"]
-    check_labels("xsid", m, {l for _, l, _ in xsid["train"]}, CORE_INTENTS | {None})
-    rows, d = decontaminate(xsid["train"])
-    b.add(f"{TRAIN_DIR}/intents_xsid.jsonl", intent_rows(rows, m), "intent", d)
+    mapped_intents("banking77", bank)
+    mapped_intents("xsid", {"train": xsid["train"]})
 
     # ---- sentiment
     def sent_rows(rows, table, lang):
