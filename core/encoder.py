@@ -55,7 +55,3 @@ def embed(text: str) -> np.ndarray:
         _cache[text] = hit
     return hit
 
-
-def loaded() -> bool:
-    """Whether this process has loaded the encoder's weights."""
-    return _use is not None
