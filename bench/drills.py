@@ -180,6 +180,11 @@ class Sapa:
         return code
 
 
+def _accepted(call) -> bool:
+    """True when the fake platform answered the call with success (2xx)."""
+    return call.status is not None and 200 <= call.status < 300
+
+
 class Customer:
     """LINE customers sending text messages; like the platform, redelivers each event until it gets 200."""
 
@@ -222,14 +227,18 @@ class Customer:
         return count
 
     def answers(self) -> Counter:
-        """How many answers (reply or push calls) each of our customers got."""
+        """How many answers (reply or push calls LINE accepted) each of our customers got.
+
+        A retry after an uncertain send tries the reply token again on purpose: LINE rejects a used
+        token (400), the customer gets nothing twice, and such a call is no answer."""
         counts: Counter = Counter()
         for call in self.fake.calls("/v2/bot/message/reply"):
             token = (call.json or {}).get("replyToken", "")
-            if token.startswith("rt-"):
+            if token.startswith("rt-") and _accepted(call):
                 counts[token[3:]] += 1
         for call in self.fake.calls("/v2/bot/message/push"):
-            counts[(call.json or {}).get("to", "")] += 1
+            if _accepted(call):
+                counts[(call.json or {}).get("to", "")] += 1
         return counts
 
     def wait_answered(self, timeout: float) -> tuple[float, Counter]:
