@@ -297,9 +297,9 @@ def cross_validate(data: dict[str, list[str]], variant: str = DEFAULT_VARIANT, f
     }
 
 
-def _negative_rows(mine: Corpus) -> tuple[list[int], np.ndarray]:
-    """Our examples that say whether the writer is unhappy, and whether they are."""
-    calm = _lexicon(mine.raw)[:, 0] < NEGATIVE_THRESHOLD
+def _negative_rows(mine: Corpus, lexicon: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """Our examples that say whether the writer is unhappy, and whether they are (``lexicon``: ``_lexicon(mine.raw)``)."""
+    calm = lexicon[:, 0] < NEGATIVE_THRESHOLD
     keep = [i for i, lab in enumerate(mine.labels)
             if core_of(lab) in NOT_NEGATIVE_INTENTS + ("complaint",) or calm[i]]
     return keep, np.array([core_of(mine.labels[i]) == "complaint" for i in keep])
@@ -321,8 +321,9 @@ def train_negative(mine: Corpus, *, folds: int = 5, seed: int = 0, settings: dic
     from sklearn.model_selection import StratifiedKFold
 
     settings = settings or NEGATIVE
-    keep, y_own = _negative_rows(mine)
-    X_own = np.hstack([mine.emb[keep], _lexicon([mine.raw[i] for i in keep])])
+    lexicon = _lexicon(mine.raw)  # once: it also says which of our examples are calm
+    keep, y_own = _negative_rows(mine, lexicon)
+    X_own = np.hstack([mine.emb[keep], lexicon[keep]])
     public = load_public_sentiment(settings["public"])
     X_pub = np.hstack([encoder.embed_many([encoder_text(t) for t, _ in public]),
                        _lexicon([t for t, _ in public])]) if public else np.zeros((0, X_own.shape[1]))
