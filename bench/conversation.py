@@ -161,7 +161,7 @@ def _customer(port: int, replies: Replies, scripts, think: float, until: float, 
             if arrived is None:
                 errors.append(f"no reply to {text!r}")
             else:
-                out.append(arrived - sent)
+                out.append((arrived - sent, text, sent))
             time.sleep(random.uniform(0.5, 1.5) * think)
         if time.monotonic() >= until:
             return
@@ -179,8 +179,11 @@ def _phase(port: int, replies: Replies, scripts, n: int, think: float, seconds: 
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
-    latencies.sort()
+    timed = sorted(latencies)
+    latencies = [seconds for seconds, *_ in timed]
     result = {"messages": len(latencies), "errors": len(errors), "error_list": errors[:20],
+              # When and what: a stall shows as slow replies bunched at one moment, load as spread ones.
+              "slowest": [[ms(seconds), text, round(sent - started, 1)] for seconds, text, sent in timed[::-1][:30]],
               "seconds": round(elapsed, 1), "rate_per_s": round(len(latencies) / elapsed, 1),
               "load_average_after": os.getloadavg()[0],
               "latency_ms": {"p50": ms(percentile(latencies, 50)), "p90": ms(percentile(latencies, 90)),
