@@ -64,6 +64,18 @@ def model_text(text: str, norm: str | None = None, neg: float | None = None) -> 
     return f"{norm} {NEG_TOKEN}" if neg >= NEGATIVE_THRESHOLD else norm
 
 
+def tfidf(ids: list[int], idf, scale: float) -> tuple[list[int], list[float]]:
+    """The non-zero entries of a TF-IDF vector from the vocabulary ids of a document's terms, as
+    scikit-learn's ``TfidfVectorizer(sublinear_tf=True)`` makes it (L2-normalised), times ``scale``."""
+    if not ids:
+        return [], []
+    cnt = Counter(ids)
+    sub = _SUBLINEAR
+    vs = [(sub[c] if c < 256 else 1.0 + math.log(c)) * idf[k] for k, c in cnt.items()]
+    nrm = scale / math.sqrt(sum([x * x for x in vs]))
+    return list(cnt), [x * nrm for x in vs]
+
+
 # --------------------------------------------------------------------------- analyzers
 def word_ngrams(doc: str) -> list[str]:
     """Word 1-2 grams of an already normalised string."""
@@ -110,7 +122,8 @@ class Model:
     format: int = MODEL_FORMAT
     E: np.ndarray | None = None       # (encoder.DIM, n_columns) float32: weights of the embedding
     dense_weight: float = 0.0          # the embedding's scale in the feature vector
-    negative: dict[str, Any] | None = None  # {"w": (DIM + 1,), "b", "threshold"}: P(negative)
+    # P(negative): {"w": (DIM + 2,), "b", "threshold"} and, for the word n-grams, "vocab", "idf", "v"
+    negative: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self._setup()
@@ -125,6 +138,9 @@ class Model:
         self._nc = len(CORE_INTENTS)
         self._cache: dict[str, tuple] = {}
         self._wcache: dict[str, tuple[int, ...]] = {}
+        words = self.negative is not None and "vocab" in self.negative
+        self._negative_idf = np.asarray(self.negative["idf"], dtype=np.float64).tolist() if words else None
+        self._negative_v = np.asarray(self.negative["v"], dtype=np.float64).tolist() if words else None
 
     def __getstate__(self):
         d = dict(self.__dict__)
@@ -173,26 +189,16 @@ class Model:
             return self._b64.copy()
         idx: list[int] = []
         val: list[float] = []
-        sub = _SUBLINEAR
         if self.word_weight:
-            ids = [j for j in map(self.vocab_w.get, word_ngrams(norm_text)) if j is not None]
-            if ids:
-                cnt = Counter(ids)
-                idf = self._idf_w
-                vs = [(sub[c] if c < 256 else 1.0 + math.log(c)) * idf[k] for k, c in cnt.items()]
-                nrm = self.word_weight / math.sqrt(sum([x * x for x in vs]))
-                idx.extend(cnt)
-                val.extend([x * nrm for x in vs])
+            ids, vs = tfidf([j for j in map(self.vocab_w.get, word_ngrams(norm_text)) if j is not None],
+                            self._idf_w, self.word_weight)
+            idx.extend(ids)
+            val.extend(vs)
         if self.char_weight:
-            ids = self._char_ids(norm_text.split())
-            if ids:
-                cnt = Counter(ids)
-                idf = self._idf_c
-                vs = [(sub[c] if c < 256 else 1.0 + math.log(c)) * idf[k] for k, c in cnt.items()]
-                nrm = self.char_weight / math.sqrt(sum([x * x for x in vs]))
-                off = self._nw
-                idx.extend([k + off for k in cnt])
-                val.extend([x * nrm for x in vs])
+            ids, vs = tfidf(self._char_ids(norm_text.split()), self._idf_c, self.char_weight)
+            off = self._nw
+            idx.extend([k + off for k in ids])
+            val.extend(vs)
         if not idx:
             return self._b64.copy()
         return np.array(val) @ self._W64[idx] + self._b64
@@ -209,7 +215,8 @@ class Model:
         if lexicon is None:
             lexicon = lexicon_features(norm.split(), text or "") if norm else (0.0, 0.0)
         emb = self.embedding(text) if norm else None
-        z = self.logits(model_text(text, norm, lexicon[0]), emb)
+        doc = model_text(text, norm, lexicon[0])
+        z = self.logits(doc, emb)
         zc = z[: self._nc] / self.temperature
         zc -= zc.max()
         p = np.exp(zc)
@@ -222,7 +229,7 @@ class Model:
             best = cols[int(np.argmax(z[cols]))]
             if self.labels[best] != core:
                 fine = self.labels[best]
-        res = (p, fine, self.negative_probability(emb, lexicon))
+        res = (p, fine, self.negative_probability(emb, lexicon, doc))
         if len(self._cache) >= 4096:
             try:  # drop the oldest entry; tolerate concurrent use from threads
                 self._cache.pop(next(iter(self._cache)), None)
@@ -231,12 +238,19 @@ class Model:
         self._cache[text] = res
         return res
 
-    def negative_probability(self, emb: np.ndarray | None, lexicon: tuple[float, float]) -> float:
-        """P(the writer is unhappy): the trained classifier, or the lexicon's score without one."""
+    def negative_probability(self, emb: np.ndarray | None, lexicon: tuple[float, float], doc: str = "") -> float:
+        """P(the writer is unhappy): the trained classifier (embedding, word list and, when it has a
+        vocabulary, the word n-grams of ``doc``, the ``model_text``), or the word list's score without one."""
         if self.negative is None or emb is None:
             return float(lexicon[0])
-        w = self.negative["w"]
-        z = float(emb @ w[:-2] + lexicon[0] * w[-2] + lexicon[1] * w[-1] + self.negative["b"])
+        negative = self.negative
+        w = negative["w"]
+        z = float(emb @ w[:-2] + lexicon[0] * w[-2] + lexicon[1] * w[-1] + negative["b"])
+        if self._negative_v is not None and doc:
+            ids, vs = tfidf([j for j in map(negative["vocab"].get, word_ngrams(doc)) if j is not None],
+                            self._negative_idf, 1.0)
+            v = self._negative_v
+            z += sum([x * v[k] for k, x in zip(ids, vs)])
         return 1.0 / (1.0 + math.exp(-z))
 
     def is_negative(self, probability: float) -> bool:

@@ -29,6 +29,9 @@ from .model import CORE_INTENTS, Model, char_wb_ngrams, encoder_text, model_text
 from .sentiment import NEGATIVE_THRESHOLD, lexicon_features
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "intents"
+# Shop talk labelled with intent and negative per message (BRIEF.md there), written for training by
+# someone who had read neither our examples nor the test sets; part of the repo's data (DATA_DIR).
+LABELLED_DIR = DATA_DIR.parent / "shop_talk"
 # Public training data, rebuilt by scripts/public_data.py from dataset snapshots (DATA.md); absent
 # on a fresh clone, where training uses our and the shop's examples and the shipped model the rest.
 PUBLIC_DIR = Path(__file__).resolve().parent / "data" / "public" / "train"
@@ -44,17 +47,33 @@ def data_fingerprint() -> str:
     its manifest pins it, the settings of the default variant): the shipped model is current while
     it matches. The public texts themselves are not in the repo (DATA.md), their manifest is."""
     digest = hashlib.sha256(json.dumps([VARIANTS[DEFAULT_VARIANT], NEGATIVE, encoder.VERSION]).encode())
-    for f in sorted(DATA_DIR.glob("*.yaml")) + [PUBLIC_MANIFEST]:
+    for f in sorted(DATA_DIR.glob("*.yaml")) + sorted(LABELLED_DIR.glob("*.jsonl")) + [PUBLIC_MANIFEST]:
         digest.update(f.name.encode())
         digest.update(f.read_bytes())
     return digest.hexdigest()
 
 
+def load_labelled() -> list[dict]:
+    """The labelled shop talk: ``{"text", "intent", "negative"}`` rows."""
+    rows = []
+    for f in sorted(LABELLED_DIR.glob("*.jsonl")):
+        for number, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+            row = json.loads(line)
+            if row.get("intent") not in CORE_INTENTS or not isinstance(row.get("negative"), bool):
+                raise ValueError(f"{f}:{number}: needs a core intent and a true/false negative")
+            rows.append(row)
+    return rows
+
+
 def load_examples(data_dir: Path | str | None = None) -> dict[str, list[str]]:
     """Read ``<intent>.yaml`` files -> {label: [examples]} where label is a core intent
-    or a fine intent (``faq.payment``) declared under ``fine_intents``."""
+    or a fine intent (``faq.payment``) declared under ``fine_intents``; the repo's own data
+    (no ``data_dir``) adds the labelled shop talk."""
     d = Path(data_dir) if data_dir else DATA_DIR
     out: dict[str, list[str]] = {}
+    if data_dir is None:
+        for row in load_labelled():
+            out.setdefault(row["intent"], []).append(row["text"])
     for f in sorted(d.glob("*.yaml")):
         doc = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
         intent = doc.get("intent") or f.stem
@@ -86,8 +105,8 @@ VARIANTS = {
 }
 DEFAULT_VARIANT = "svm"
 # The negative classifier: C of its logistic regression, public sentiment examples kept per file,
-# the sample weight of ours (the public ones weigh 1).
-NEGATIVE = {"C": 1.0, "public": 6000, "own_weight": 8.0}
+# the sample weight of ours (the public ones weigh 1), the scale of its word n-grams.
+NEGATIVE = {"C": 3.0, "public": 6000, "own_weight": 8.0, "words": 1.0}
 
 
 def _collect(extra_examples, custom_intents, data_dir) -> dict[str, list[str]]:
@@ -298,11 +317,13 @@ def cross_validate(data: dict[str, list[str]], variant: str = DEFAULT_VARIANT, f
 
 
 def _negative_rows(mine: Corpus, lexicon: np.ndarray) -> tuple[list[int], np.ndarray]:
-    """Our examples that say whether the writer is unhappy, and whether they are (``lexicon``: ``_lexicon(mine.raw)``)."""
+    """Our examples that say whether the writer is unhappy, and whether they are (``lexicon``: ``_lexicon(mine.raw)``):
+    the labelled shop talk says it; of the rest, complaints are and the calm intents are not."""
+    said = {row["text"]: row["negative"] for row in load_labelled()}
     calm = lexicon[:, 0] < NEGATIVE_THRESHOLD
     keep = [i for i, lab in enumerate(mine.labels)
-            if core_of(lab) in NOT_NEGATIVE_INTENTS + ("complaint",) or calm[i]]
-    return keep, np.array([core_of(mine.labels[i]) == "complaint" for i in keep])
+            if mine.raw[i] in said or core_of(lab) in NOT_NEGATIVE_INTENTS + ("complaint",) or calm[i]]
+    return keep, np.array([said.get(mine.raw[i], core_of(mine.labels[i]) == "complaint") for i in keep])
 
 
 def _lexicon(texts: list[str]) -> np.ndarray:
@@ -311,11 +332,13 @@ def _lexicon(texts: list[str]) -> np.ndarray:
 
 
 def train_negative(mine: Corpus, *, folds: int = 5, seed: int = 0, settings: dict | None = None) -> tuple[dict, dict]:
-    """The negative-sentiment classifier (logistic regression over the embedding and the
-    lexicon's score) on public sentiment data plus our complaints and calm examples.
+    """The negative-sentiment classifier (logistic regression over the embedding, the lexicon's
+    features and word n-grams) on public sentiment data plus our labelled, complaint and calm examples.
 
     Cross-validated like the intents (both ours and the public rows folded; ``score`` is the
     mean of both F1s); the threshold maximises F1 on the out-of-fold predictions of ours."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
     from sklearn.model_selection import StratifiedKFold
@@ -325,36 +348,52 @@ def train_negative(mine: Corpus, *, folds: int = 5, seed: int = 0, settings: dic
     keep, y_own = _negative_rows(mine, lexicon)
     X_own = np.hstack([mine.emb[keep], lexicon[keep]])
     public = load_public_sentiment(settings["public"])
-    X_pub = np.hstack([encoder.embed_many([encoder_text(t) for t, _ in public]),
-                       _lexicon([t for t, _ in public])]) if public else np.zeros((0, X_own.shape[1]))
+    public_lexicon = _lexicon([t for t, _ in public])
+    X_pub = np.hstack([encoder.embed_many([encoder_text(t) for t, _ in public]), public_lexicon]) \
+        if public else np.zeros((0, X_own.shape[1]))
     y_pub = np.array([neg for _, neg in public], dtype=bool)
+    # The classifier's word input is the intent model's (``model_text``), as at inference.
+    docs_own = [mine.docs[i] for i in keep]
+    docs_pub = [model_text(t, None, public_lexicon[i, 0]) for i, (t, _) in enumerate(public)]
 
     def fit(rows, public_rows):
-        X, y = np.vstack([X_own[rows], X_pub[public_rows]]), np.concatenate([y_own[rows], y_pub[public_rows]])
+        vectorizer = TfidfVectorizer(analyzer=word_ngrams, sublinear_tf=True, lowercase=False, min_df=2)
+        vectorizer.fit([docs_own[i] for i in rows] + [docs_pub[i] for i in public_rows])
+        X, y = features(vectorizer, rows, public_rows), np.concatenate([y_own[rows], y_pub[public_rows]])
         weights = np.concatenate([np.full(len(rows), settings["own_weight"]), np.ones(len(public_rows))])
-        return LogisticRegression(C=settings["C"], max_iter=3000, class_weight="balanced").fit(X, y, sample_weight=weights)
+        clf = LogisticRegression(C=settings["C"], max_iter=3000, class_weight="balanced")
+        return vectorizer, clf.fit(X, y, sample_weight=weights)
 
+    def features(vectorizer, rows, public_rows):
+        dense = np.vstack([X_own[rows], X_pub[public_rows]])
+        words = vectorizer.transform([docs_own[i] for i in rows] + [docs_pub[i] for i in public_rows])
+        return sparse.hstack([sparse.csr_matrix(dense), words * settings["words"]]).tocsr()
+
+    none = np.array([], dtype=int)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     own_folds = list(splitter.split(X_own, y_own))
-    public_folds = list(splitter.split(X_pub, y_pub)) if len(y_pub) >= folds else [(np.arange(len(y_pub)), [])] * folds
+    public_folds = list(splitter.split(X_pub, y_pub)) if len(y_pub) >= folds else [(np.arange(len(y_pub)), none)] * folds
     oof, public_oof = np.zeros(len(y_own)), np.zeros(len(y_pub))
     for (tr, te), (public_tr, public_te) in zip(own_folds, public_folds):
-        clf = fit(tr, public_tr)
-        oof[te] = clf.predict_proba(X_own[te])[:, 1]
+        vectorizer, clf = fit(tr, public_tr)
+        oof[te] = clf.predict_proba(features(vectorizer, te, none))[:, 1]
         if len(public_te):
-            public_oof[public_te] = clf.predict_proba(X_pub[public_te])[:, 1]
+            public_oof[public_te] = clf.predict_proba(features(vectorizer, none, public_te))[:, 1]
     thresholds = np.linspace(0.2, 0.8, 25)
     scores = [f1_score(y_own, oof >= t) for t in thresholds]
     threshold = float(thresholds[int(np.argmax(scores))])
     own_f1 = float(max(scores))
     public_f1 = float(f1_score(y_pub, public_oof >= threshold)) if len(y_pub) else None
-    clf = fit(np.arange(len(y_own)), np.arange(len(y_pub)))
+    vectorizer, clf = fit(np.arange(len(y_own)), np.arange(len(y_pub)))
     report = {"folds": folds, "threshold": round(threshold, 3), "negative_f1": round(own_f1, 4),
               "public_negative_f1": None if public_f1 is None else round(public_f1, 4),
               "score": round(own_f1 if public_f1 is None else (own_f1 + public_f1) / 2, 4),
               "lexicon_f1": round(float(f1_score(y_own, X_own[:, -2] >= 0.5)), 4),
               "n": len(y_own), "n_public": len(y_pub)}
-    weights = {"w": clf.coef_[0].astype(np.float64), "b": float(clf.intercept_[0]), "threshold": threshold}
+    coef, dims = clf.coef_[0].astype(np.float64), X_own.shape[1]
+    weights = {"w": coef[:dims], "b": float(clf.intercept_[0]), "threshold": threshold,
+               "vocab": {k: int(v) for k, v in vectorizer.vocabulary_.items()},
+               "idf": vectorizer.idf_.astype(np.float32), "v": (coef[dims:] * settings["words"]).astype(np.float32)}
     return weights, report
 
 

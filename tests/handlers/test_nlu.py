@@ -31,6 +31,7 @@ from handlers.nlu.lang import asks_for_information, detect_language, looks_like_
 from core.normalize import normalize
 
 TESTSET = Path(__file__).with_name("nlu_testset.jsonl")
+FRESH = Path(__file__).parents[1] / "nlu" / "fresh"
 TODAY = date(2026, 11, 24)  # a Tuesday
 MACRO_F1_FLOOR = 0.92       # measured 0.955 on nlu_testset.jsonl
 
@@ -127,6 +128,15 @@ def test_testset_separate_from_training(testset):
     train_texts = {normalize(t) for exs in training.load_examples().values() for t in exs}
     overlap = [r["text"] for r in testset if normalize(r["text"]) in train_texts]
     assert overlap == []
+
+
+def test_fresh_sets_separate_from_the_labelled_shop_talk():
+    """The shop talk written for training repeats no message of the fresh test sets (tests/nlu/fresh)."""
+    fresh = {normalize(json.loads(line)["text"]) for f in FRESH.glob("*.jsonl")
+             for line in f.read_text(encoding="utf-8").splitlines() if line.strip()}
+    labelled = training.load_labelled()
+    assert len(labelled) > 1000 and len(fresh) > 600
+    assert [row["text"] for row in labelled if normalize(row["text"]) in fresh] == []
 
 
 def test_calibration(model, testset):
@@ -313,6 +323,31 @@ def test_a_plain_not_arrived_yet_does_not_alert_staff(model):
 
     assert analyze("pesanan saya belum sampai ya", model=model).negative_score < STRONGLY_NEGATIVE
     assert analyze("pesanan saya belum sampai ya, kecewa banget parah", model=model).negative_score >= STRONGLY_NEGATIVE
+
+
+def test_negative_word_ngrams_match_sklearn(model):
+    """The hand-written negative classifier equals its scikit-learn features (embedding, word list, word TF-IDF)."""
+    import math
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from handlers.nlu.sentiment import lexicon_features
+
+    neg = model.negative
+    assert len(neg["vocab"]) > 1000
+    vectorizer = TfidfVectorizer(analyzer=model_mod.word_ngrams, sublinear_tf=True, lowercase=False,
+                                 vocabulary=neg["vocab"])
+    vectorizer.idf_ = np.asarray(neg["idf"], dtype=np.float64)
+    for text in ["kopinya basi, kecewa banget", "mau pesen 2 latte", "udah 2 jam ga dateng woy!!", "gak kecewa kok",
+                 "the barista was rude", "zzzq"]:
+        norm = normalize(text)
+        lexicon = lexicon_features(norm.split(), text)
+        doc = model_mod.model_text(text, norm, lexicon[0])
+        emb = model.embedding(text)
+        words = vectorizer.transform([doc]).toarray()[0] @ np.asarray(neg["v"], dtype=np.float64)
+        z = emb @ neg["w"][:-2] + lexicon[0] * neg["w"][-2] + lexicon[1] * neg["w"][-1] + neg["b"] + words
+        assert model.negative_probability(emb, lexicon, doc) == pytest.approx(1 / (1 + math.exp(-z)), abs=1e-6)
+        assert model.read(text)[2] == pytest.approx(1 / (1 + math.exp(-z)), abs=1e-6)
 
 
 @pytest.mark.parametrize("text,neg", [
