@@ -126,6 +126,26 @@ def test_a_handoff_on_duty_goes_quiet_then_the_bot_says_staff_are_late(customer,
     assert customer.says("mau pesan americano") != []
 
 
+def test_on_telegram_too_the_bot_says_staff_are_late(client, shop, session, runtime, fake_telegram):  # noqa: F811
+    """The proactive "staff are late" message goes out on Telegram as well (sendMessage), in the customer's language."""
+    from bot.clock import give_back_unanswered
+    from tests.factories import Webhooks, tg_text
+
+    _staff_hours(runtime, ALL_DAY)
+    hooks = Webhooks(client)
+    assert hooks.telegram(tg_text("can I talk to a real person please?", user_id=6_100_000_001)).status_code == 200
+    assert "within minutes" in fake_telegram.calls("sendMessage")[-1].json["text"]
+    with session_scope(runtime.engine) as s:
+        conversation = s.exec(select(Conversation)).one()
+        conversation.handoff_until = utcnow() - timedelta(seconds=1)
+        s.add(conversation)
+    sent = len(fake_telegram.calls("sendMessage"))
+    assert give_back_unanswered() == 1
+    late = fake_telegram.calls("sendMessage")[sent:]
+    assert len(late) == 1 and late[0].json["chat_id"] in (6_100_000_001, "6100000001")
+    assert "haven't replied yet" in late[0].json["text"]
+
+
 def test_a_handoff_nobody_answers_is_said_on_the_next_message_too(customer, runtime):
     _staff_hours(runtime, ALL_DAY)
     customer.says("mau ngomong sama admin dong")
