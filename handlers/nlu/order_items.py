@@ -232,13 +232,14 @@ def item_changes(msg: Message, spans, notes, *, cart: tuple[int, ...], last_prod
         msg.take(start, numbers[start][0])
     _swaps(msg, spans, ops)
     note_of: dict[int, list[str]] = {}
+    product_clauses = {msg.clauses[i] for i, _, _ in spans}
     for a, b in msg.prefix_notes:
         note_of.setdefault(next(n for n, (i, _, _) in enumerate(spans) if i == a), []).append(msg.note(a, b))
     for a, b in notes:
         same = [n for n, (i, _, _) in enumerate(spans) if msg.clauses[i] == msg.clauses[a]]
         near = [n for n in same if spans[n][1] <= a][-1:] or [n for n in same if spans[n][0] >= b][:1] or \
             [n for n, (_, j, _) in enumerate(spans) if j <= a][-1:]
-        note_of.setdefault(near[0] if near else -1, []).append(msg.note(_for_one(msg, a), b))
+        note_of.setdefault(near[0] if near else -1, []).append(msg.note(_for_one(msg, a, product_clauses), b))
     changes = []
     for n, ((i, j, ids), (op, quantity, again)) in enumerate(zip(spans, ops)):
         if changes and _topping(msg, spans[n - 1][1], i) and op == "add" and said[n] is None:
@@ -343,9 +344,18 @@ def _change_to_last(msg: Message, numbers: dict[int, tuple[int, int]], notes: li
 _FOR_ONE = (("yang", "satu"), ("yg", "satu"), ("satunya",), ("one", "of", "them"), ("one", "of", "those"))
 
 
-def _for_one(msg: Message, a: int) -> int:
-    """Where a note for one of several starts ("yg satu less ice"): the staff read it with those words."""
-    return next((a - len(words) for words in _FOR_ONE if tuple(msg.raw[max(0, a - len(words)):a]) == words), a)
+_COUNTS = frozenset({"1", "2", "3", "satu", "dua", "tiga", "one", "two", "three"})
+
+
+def _for_one(msg: Message, a: int, product_clauses: set[int]) -> int:
+    """Where a note for one or some of several starts ("yg satu less ice"; "2 latte, 1 yang panas"): the
+    staff read it with those words. A count in a product's own clause is its quantity ("kopsus 2 less sugar")."""
+    said = next((a - len(words) for words in _FOR_ONE if tuple(msg.raw[max(0, a - len(words)):a]) == words), a)
+    if said == a:
+        k = a - (a > 0 and msg.raw[a - 1] in ("yang", "yg"))
+        if k > 0 and msg.raw[k - 1] in _COUNTS and msg.clauses[k - 1] not in product_clauses:
+            return k - 1
+    return said
 
 
 def _topping(msg: Message, end: int, start: int) -> bool:

@@ -272,6 +272,17 @@ def test_item_notes_go_to_their_own_item():
     assert r.note == "jangan pake sedotan"
 
 
+@pytest.mark.parametrize("text, note", [
+    ("2 latte, 1 yang panas", "1 yang panas"), ("latte 2, satu panas satu dingin", "satu panas, satu dingin"),
+    ("3 latte, 2 yg oat milk", "2 yg oat milk"), ("2 latte, one hot", "one hot"),
+    ("kopsus 2 less sugar", "less sugar"), ("latte satu panas", "panas"),  # the count is the line's quantity
+])
+def test_a_note_for_some_of_a_line_keeps_its_count(text, note):
+    """Staff read "2× Caffe Latte (1 yang panas)", never "(panas)" for both."""
+    [change] = read(text).items
+    assert change.note == note
+
+
 def test_a_temperature_before_a_product_named_without_it_is_a_note():
     r = read("mau 2 iced latte 1 matcha")
     assert [(NAME[c.product_id], c.quantity, c.note) for c in r.items] == [
