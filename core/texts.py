@@ -142,6 +142,7 @@ CHAT = Catalog("chat", {
                              "instead\"."},
     "didnt_catch": {"id": "Maaf kak, aku belum nangkep maksudnya 🙏", "en": "Sorry, I didn't catch that 🙏"},
     "resume": {"id": "Lanjut pesanannya ya kak 👇", "en": "Back to your order 👇"},
+    "order_store_hours": {"id": "{store} {status} 🕒", "en": "{store}: {status} 🕒"},
     # handing over to staff, and when they answer
     "staff_on_duty": {"id": "Admin biasanya membalas dalam beberapa menit (jam kerja hari ini {hours}).",
                       "en": "Staff usually reply within minutes (today's hours {hours})."},

@@ -7,6 +7,7 @@ import re
 from core import messages as m
 from core.texts import menu_label
 from crm.faq import answer_text
+from crm.stores import opening_text
 from handlers.base import Context
 from handlers.effects import Answer
 from handlers.handoff import hand_over
@@ -41,6 +42,12 @@ def _picked(inbound: m.Inbound, ctx: Context) -> int | None:
     return options[int(said.group(1)) - 1] if said and int(said.group(1)) <= len(options) else None
 
 
+def _order_store(ctx: Context):
+    """The store of the order being built (None when none is chosen yet)."""
+    store_id = (ctx.state.get("order") or {}).get("store_id") if has_draft(ctx) else None
+    return ctx.data.store(store_id) if store_id else None
+
+
 class FaqHandler:
     """Answers questions with the best FAQ entry when sure; otherwise offers the top matches."""
 
@@ -73,6 +80,12 @@ class FaqHandler:
             ctx.state.pop("faq_options", None)
             return Answer([m.Reply(text=answer_text(entry, ctx.language) if entry else ctx.say("stale_button"))])
         ctx.state.pop("faq_options", None)
+        store = _order_store(ctx)
+        if store is not None and ctx.analysis is not None and ctx.analysis.fine_intent == "faq.hours":
+            # Mid-order, "jam berapa tutup?" is about the store the order is made at, not the whole chain.
+            ctx.state.pop("faq_clarify", None)
+            status = opening_text(store, ctx.now, ctx.data.tz, ctx.language)
+            return Answer([m.Reply(text=ctx.say("order_store_hours", store=store.name, status=status))])
         hits = ctx.data.search_faq(inbound.text or "", ctx.language)
         if hits and hits[0].score >= CONFIDENT:
             ctx.state.pop("faq_clarify", None)

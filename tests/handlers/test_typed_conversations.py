@@ -70,6 +70,13 @@ def test_a_question_in_the_middle_is_answered_and_the_order_goes_on(customer, se
     assert "order:fulfil:pickup" in postbacks(replies)
 
 
+def test_asked_when_it_closes_mid_order_the_bot_answers_for_the_chosen_store(customer):
+    customer.says("mau es kopi susu 2, ambil di blok m")
+    words = texts(customer.says("jam berapa tutup?"))
+    assert "Sapa Coffee Blok M" in words and ("buka sampai" in words or "buka lagi" in words or "24 jam" in words)
+    assert "Sebagian besar outlet" not in words and "Lanjut pesanannya" in words  # not the chain FAQ; the order goes on
+
+
 def test_only_batal_semua_drops_the_order(customer, session):
     customer.says("mau latte 2 sama matcha 1")
     assert "× Matcha" not in texts(customer.says("matchanya ga jadi"))
