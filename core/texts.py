@@ -161,6 +161,8 @@ CHAT = Catalog("chat", {
     "complaint": {"id": "Mohon maaf banget kak atas ketidaknyamanannya 🙏 Keluhan kakak sudah kami catat dengan nomor tiket {number}. Tim kami akan menghubungi paling lambat {due}.",
                   "en": "We're very sorry about this 🙏 Your complaint is logged as ticket {number}. Our team will get back to you by {due} at the latest."},
     "complaint_order": {"id": "Terkait pesanan #{number}.", "en": "About order #{number}."},
+    "complaint_noted": {"id": "Sudah kami catat di tiket {number} ya kak 🙏 Pesan ini juga kami teruskan ke tim kami.",
+                        "en": "This is noted on ticket {number} 🙏 We've passed this message on to our team too."},
     # faq
     "faq_clarify": {"id": "Maksud kakak yang mana ya? Ketik nomornya 👇", "en": "Which of these do you mean? Type its number 👇"},
     # promotions

@@ -15,7 +15,7 @@ from sqlalchemy import and_, bindparam, exists
 from sqlmodel import Session, select
 
 from core.db import utcnow
-from crm import faq, history, orders, promotions, stores
+from crm import complaints, faq, history, orders, promotions, stores
 from crm.models import ChannelIdentity, Contact, Conversation
 from crm.shop_settings import ShopSettings, load_settings
 
@@ -101,6 +101,14 @@ class ShopView:
     def orders_count(self) -> int:
         """How many orders the customer has placed."""
         return orders.orders_count(session=self._session, contact_id=self.contact_id) if self.contact_id else 0
+
+    def open_complaint_since(self, since: datetime) -> complaints.Complaint | None:
+        """The customer's latest complaint still open that was made after `since` (None when none)."""
+        if self.contact_id is None:
+            return None
+        recent = [c for c in complaints.open_complaints(session=self._session, contact_id=self.contact_id)
+                  if c.created_at >= since]
+        return max(recent, key=lambda c: c.created_at, default=None)
 
     # --- knowledge, offers, stores ------------------------------------------------
 

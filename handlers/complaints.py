@@ -12,6 +12,8 @@ from handlers.base import Context
 from handlers.effects import Answer, OpenComplaint
 
 RECENT_ORDER = timedelta(days=3)  # a complaint right after an order is most likely about it
+# More upset messages soon after a ticket ("parah banget", "kecewa") are that ticket's, not new ones.
+SAME_TICKET = timedelta(hours=2)
 
 
 class ComplaintHandler:
@@ -29,6 +31,10 @@ class ComplaintHandler:
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Open the ticket (linked to the order it is about); the apology names it once it exists."""
         analysis = ctx.analysis
+        ctx.state["alerted"] = True  # the complaint alert covers the negative-sentiment alert
+        open_ticket = ctx.data.open_complaint_since(ctx.now - SAME_TICKET)
+        if open_ticket is not None:  # staff read this message in the chat, next to the ticket
+            return Answer([m.Reply(text=ctx.say("complaint_noted", number=open_ticket.number))])
         order = None
         for number in analysis.entities.order_numbers:
             order = ctx.data.find_order(number)  # only the customer's own orders
@@ -38,7 +44,6 @@ class ComplaintHandler:
             recent = [o for o in ctx.data.latest_orders(limit=3) if o.status != "cancelled"]
             if recent and ctx.now - recent[0].created_at <= RECENT_ORDER:
                 order = recent[0]
-        ctx.state["alerted"] = True  # the complaint alert covers the negative-sentiment alert
         return Answer([], (OpenComplaint(inbound.text or "", analysis.negative_score, order.id if order else None,
                                          order.number if order else None, ctx.language),))
 

@@ -72,6 +72,16 @@ INTENSIFIERS = {
 }
 # negator followed by these does not negate the next word ("gak sabar", "tidak lama")
 _SOFT = frozenset("lama".split())
+# Swear words that are animals first: "boleh bawa anjing?" and "anjing saya" mean the dog.
+ANIMALS = frozenset("anjing babi monyet".split())
+_LITERAL_BEFORE = frozenset("bawa bawain ajak ajakin makanan hewan peliharaan pet daging mengandung minyak ras "
+                            "kandang jenis sama".split())
+_LITERAL_AFTER = frozenset("saya aku ku gue gw kami kita peliharaan kecil".split())
+
+
+def _literal_animal(tokens: list[str], i: int) -> bool:
+    """Whether the animal word at i is the animal, not a curse ("bawa anjing", "anjing saya")."""
+    return (i > 0 and tokens[i - 1] in _LITERAL_BEFORE) or (i + 1 < len(tokens) and tokens[i + 1] in _LITERAL_AFTER)
 
 
 def negative_score(tokens: list[str], raw: str = "") -> float:
@@ -97,7 +107,7 @@ def lexicon_features(tokens: list[str], raw: str = "") -> tuple[float, float]:
                 neg += wb
         wn = NEG.get(t)
         wp = POS.get(t)
-        if wn is None and wp is None:
+        if wn is None and wp is None or t in ANIMALS and _literal_animal(tokens, i):
             continue
         # negation within the previous two tokens (skipping particles)
         negated = False

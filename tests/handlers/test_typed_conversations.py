@@ -77,6 +77,18 @@ def test_asked_when_it_closes_mid_order_the_bot_answers_for_the_chosen_store(cus
     assert "Sebagian besar outlet" not in words and "Lanjut pesanannya" in words  # not the chain FAQ; the order goes on
 
 
+def test_more_upset_messages_soon_after_a_ticket_go_to_that_ticket(customer, session):
+    assert "C00001" in texts(customer.says("kopinya basi banget, kecewa parah"))
+    assert "C00001" in texts(customer.says("parah sih, udah bayar mahal2 rasanya kayak gini"))
+    assert len(session.exec(select(Complaint)).all()) == 1
+
+
+def test_asking_to_bring_a_dog_is_a_question_not_a_complaint(customer, session):
+    customer.says("bisa bawa anjing ke outlet?")
+    words = texts(customer.says("bukan dua duanya kak, saya mau tanya boleh bawa anjing atau ngga"))
+    assert "tiket" not in words and session.exec(select(Complaint)).first() is None  # "anjing" is the dog here
+
+
 def test_only_batal_semua_drops_the_order(customer, session):
     customer.says("mau latte 2 sama matcha 1")
     assert "× Matcha" not in texts(customer.says("matchanya ga jadi"))
