@@ -12,7 +12,7 @@ CHAT = Catalog("chat", {
               "check an order, see promos and find the nearest store. What would you like today?",
     },
     "welcome_back": {
-        "id": "Halo lagi {name}, senang kamu kembali! 😊 Ada yang bisa dibantu?",
+        "id": "Halo lagi {name}, senang kakak kembali! 😊 Ada yang bisa dibantu?",
         "en": "Welcome back, {name}! 😊 How can I help?",
     },
     "menu": {
@@ -24,7 +24,7 @@ CHAT = Catalog("chat", {
         "en": "Hi everyone! I'm {shop}'s assistant. Mention me when you need help.",
     },
     "choice_received": {
-        "id": "Siap, kamu pilih \"{label}\". Tim kami akan bantu sebentar lagi 🙏",
+        "id": "Siap, kakak pilih \"{label}\". Tim kami akan bantu sebentar lagi 🙏",
         "en": "Got it, you chose \"{label}\". Our team will help you shortly 🙏",
     },
     "non_text": {
@@ -101,6 +101,7 @@ CHAT = Catalog("chat", {
     "removed": {"id": "Oke, {product} dihapus dari pesanan.", "en": "OK, {product} is removed from the order."},
     "yes_we_can": {"id": "Bisa kak 👍", "en": "Yes, we can 👍"},
     "store_chosen": {"id": "Oke, ambil di {store} ya 🏪", "en": "OK, pick up at {store} 🏪"},
+    "time_chosen": {"id": "Oke, {when} ya ⏱️", "en": "OK, {when} ⏱️"},
     "prices": {"id": "Ini harganya kak 👇 Tekan tombolnya kalau mau pesan.", "en": "Here are the prices 👇 Tap to order."},
     "ask_phone": {"id": "Nomor HP yang bisa dihubungi kurir berapa kak? 📞",
                   "en": "Which phone number can the courier call? 📞"},
@@ -185,11 +186,11 @@ CHAT = Catalog("chat", {
     "closed_now": {"id": "tutup", "en": "closed"},
     "offers_here": {"id": "🎁 Promo di sekitar sini: {offers}", "en": "🎁 Offers around here: {offers}"},
     # broadcasts: opt-out and back in (per chat; the words name no platform)
-    "opted_out": {"id": "Oke, kamu tidak akan menerima pesan promo lagi di chat ini. Ngobrol dan pesan tetap "
+    "opted_out": {"id": "Oke kak, kakak tidak akan menerima pesan promo lagi di chat ini. Ngobrol dan pesan tetap "
                         "bisa seperti biasa. Ketik MULAI kalau mau menerima promo lagi.",
                   "en": "Done, you won't get promotional messages in this chat any more. Chatting and ordering "
                         "work as usual. Type SUBSCRIBE to get promos again."},
-    "opted_in": {"id": "Siap, kamu akan menerima info promo lagi di chat ini 🎉 Ketik BERHENTI kapan saja untuk "
+    "opted_in": {"id": "Siap kak, kakak akan menerima info promo lagi di chat ini 🎉 Ketik BERHENTI kapan saja untuk "
                        "berhenti.",
                  "en": "Great, you'll get our promos in this chat again 🎉 Type STOP any time to stop."},
     # a staff member links their chat account with a code from the inbox

@@ -63,7 +63,7 @@ SETTINGS = {
                          "transfernya di chat ini ya.",
          "instructions_en": "Transfer to BCA 123-456-7890 (PT Sapa Kopi Nusantara), then send a photo of the "
                             "receipt in this chat."},
-        {"code": "cod", "label": "COD / bayar di kasir", "label_en": "Cash / COD",
+        {"code": "cod", "label": "COD / tunai", "label_en": "Cash / COD",
          "instructions": "Bayar tunai saat pesanan diterima atau diambil.",
          "instructions_en": "Pay in cash when you receive or collect the order."},
     ],

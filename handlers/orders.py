@@ -421,6 +421,9 @@ class OrderHandler:
         if store is not None and order.get("fulfilment") == "pickup" and order.get("store_id") != before.get(
                 "store_id") and flow.pending_slot(ctx) != "confirm":  # the summary shows it; otherwise say it
             said.append(ctx.say("store_chosen", store=store.name))
+        if order.get("when") and order.get("when") != before.get("when") and flow.pending_slot(ctx) != "confirm":
+            # "jam 2 siang" answered with the next question alone left the customer unsure it was understood
+            said.append(ctx.say("time_chosen", when=flow.when_text(ctx, datetime.fromisoformat(order["when"]))))
         if said:
             question = m.Reply(text="\n".join(said) + "\n\n" + question.text, choices=question.choices,
                                cards=question.cards)

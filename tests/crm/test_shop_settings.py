@@ -160,7 +160,7 @@ def test_the_demo_seeds_sapa_coffees_settings_once_and_keeps_a_shops_own(sqlite_
     with Session(engine) as session:
         settings = load_settings(session)
     assert [(m.code, m.label) for m in settings.payment_methods] == [
-        ("qris", "QRIS"), ("transfer", "Transfer bank"), ("cod", "COD / bayar di kasir")]  # fit a button
+        ("qris", "QRIS"), ("transfer", "Transfer bank"), ("cod", "COD / tunai")]  # fit a button
     assert settings.payment_method("cod").label_en == "Cash / COD"
     assert "BCA" in settings.payment_method("transfer").how_to_pay("id")
     assert settings.delivery.model_dump() == {"mode": "per_km", "flat_fee": 0, "base_fee": 8_000, "base_km": 3.0,

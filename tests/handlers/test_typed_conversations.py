@@ -89,6 +89,12 @@ def test_asking_to_bring_a_dog_is_a_question_not_a_complaint(customer, session):
     assert "tiket" not in words and session.exec(select(Complaint)).first() is None  # "anjing" is the dog here
 
 
+def test_a_time_typed_in_words_is_acknowledged(customer):
+    customer.says("mau es kopi susu 2, ambil di blok m")
+    words = texts(customer.says("jam 2 siang"))
+    assert "14:00" in words and "bayar" in words.lower()  # what was understood, then the next question
+
+
 def test_only_batal_semua_drops_the_order(customer, session):
     customer.says("mau latte 2 sama matcha 1")
     assert "× Matcha" not in texts(customer.says("matchanya ga jadi"))
