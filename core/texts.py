@@ -79,6 +79,7 @@ CHAT = Catalog("chat", {
     "order_not_found": {"id": "Maaf kak, pesanan #{number} tidak ditemukan di akun kakak. Coba cek lagi nomornya ya 🙏",
                         "en": "Sorry, I can't find order #{number} on your account. Please check the number 🙏"},
     "order_line": {"id": "#{number} · {status} · {total} · {date}", "en": "#{number} · {status} · {total} · {date}"},
+    "order_for": {"id": "untuk {when}", "en": "for {when}"},
     "orders_intro": {"id": "Ini pesanan terakhir kakak:", "en": "Your latest orders:"},
     "ask_cancel": {"id": "Yakin mau batalkan pesanan #{number} ({total})?", "en": "Cancel order #{number} ({total})?"},
     "cancelled": {"id": "Pesanan #{number} sudah dibatalkan ✅", "en": "Order #{number} is cancelled ✅"},

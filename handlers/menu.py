@@ -10,7 +10,7 @@ from handlers.base import Context
 from handlers.effects import Answer
 from handlers.nlu.lang import looks_like_question
 from handlers.order_flow import has_draft
-from handlers.orders import MENU_WORDS, catalog_reply, names_the_menu, reading
+from handlers.orders import MENU_WORDS, asks_for_the_menu, catalog_reply, reading
 
 SHOW_WORDS = frozenset("liat lihat minta kirim kirimin share show see send list daftar".split())
 MENU_NOUNS = MENU_WORDS - {"makan", "minum"}  # "bisa makan di tempat?" asks about dining in, not the menu
@@ -52,7 +52,7 @@ class MenuQuestionHandler:
             return False
         words = (inbound.text or "").lower().replace("?", " ").replace(",", " ").split()
         asks = looks_like_question(inbound.text or "") or bool(SHOW_WORDS & set(words))
-        return asks and names_the_menu(inbound.text, MENU_NOUNS) and not reading(inbound, ctx).items
+        return asks and asks_for_the_menu(ctx, inbound.text, MENU_NOUNS) and not reading(inbound, ctx).items
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """The catalog carousel with an order button on each product."""

@@ -20,8 +20,10 @@ def _postback(inbound: m.Inbound, prefix: str) -> list[str] | None:
 
 
 def order_summary(ctx: Context, order) -> str:
-    """One line about an order for the customer."""
+    """One line about an order for the customer: when it is for (a pre-order), else when it was placed."""
     date = order.created_at.astimezone(ctx.data.tz).strftime("%d/%m %H:%M")
+    if order.scheduled_for is not None:
+        date = ctx.say("order_for", when=order.scheduled_for.astimezone(ctx.data.tz).strftime("%d/%m %H:%M"))
     return ctx.say("order_line", number=order.number, status=status_label(order.status, ctx.language),
                    total=rupiah(order.total), date=date)
 

@@ -88,6 +88,24 @@ def names_the_menu(text: str | None, nouns: frozenset[str] = MENU_WORDS) -> bool
     return any(word in nouns or (word.endswith("nya") and word[:-3] in nouns) for word in words)
 
 
+# The words of a plain request for the menu ("kak, menunya apa aja ya?", "can I see your menu please").
+PLAIN_MENU_WORDS = MENU_WORDS | frozenset(
+    "liat lihat minta kirim kirimin share show see send list daftar ada apa aja saja dong deh ya yah kak kakak ka "
+    "min gan sis bang mas mbak yang yg nya boleh bisa tolong dan sama ini itu hari sekarang lengkap lengkapnya "
+    "semua full the a an what whats is are your you do have on me please pls can i any of in today there".split())
+
+
+def asks_for_the_menu(ctx: Context, text: str | None, nouns: frozenset[str] = MENU_WORDS) -> bool:
+    """Names the menu and asks nothing narrower than a kind of product on it ("menunya apa aja?", "menu kopi
+    apa aja?"); "ada menu vegan?" asks something about the menu, which the knowledge base or staff answer."""
+    if not names_the_menu(text, nouns):
+        return False
+    words = (text or "").lower().replace("?", " ").replace(",", " ").split()
+    about = [word for word in (w.strip(".!'") for w in words) if word.isalpha() and word not in PLAIN_MENU_WORDS
+             and not (word.endswith("nya") and word[:-3] in nouns)]
+    return not about or names_a_kind_of_product(ctx, tuple(about))
+
+
 def asks_what_is_sold(words: str, r: OrderText) -> bool:
     """"ada croissant?", "what food do you have?": a question about the menu with no quantity in it."""
     first = (words_after_greeting(words) or [""])[0]  # "kak, ada thai tea?"
@@ -351,7 +369,7 @@ class OrderHandler:
         if priced_products(inbound.text or "", r):
             return True  # "harga croissant brp?": the menu's prices answer it
         if asks_what_is_sold(inbound.text or "", r) and (
-                r.items or names_a_kind_of_product(ctx, r.unknown) or names_the_menu(inbound.text)):
+                r.items or names_a_kind_of_product(ctx, r.unknown) or asks_for_the_menu(ctx, inbound.text)):
             return True  # "ada makanan apa aja?", "ada croissant vegan?": the menu answers it
         if looks_like_question(inbound.text or "") and no_quantity and not ctx.wants("order"):
             return False  # "how many calories in a matcha latte?" asks, it does not order

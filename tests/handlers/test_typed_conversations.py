@@ -12,6 +12,7 @@ from crm.complaints import Complaint
 from crm.models import Conversation, Message
 from crm.orders import Order
 from crm.shop_settings import save_settings
+from crm.stores import JAKARTA
 from tests.handlers.test_conversations import Customer, postbacks, shop, texts  # noqa: F401
 
 ALL_DAY = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -93,6 +94,24 @@ def test_a_time_typed_in_words_is_acknowledged(customer):
     customer.says("mau es kopi susu 2, ambil di blok m")
     words = texts(customer.says("jam 2 siang"))
     assert "14:00" in words and "bayar" in words.lower()  # what was understood, then the next question
+
+
+def test_my_orders_show_when_a_pre_order_is_for(customer, session):
+    customer.says("mau americano 2 buat besok jam 9 pagi, ambil di menteng, bayar qris")
+    customer.says("iya")
+    order = _order(session)
+    assert order.scheduled_for is not None
+    words = texts(customer.says("pesanan saya?"))
+    assert "untuk " + order.scheduled_for.astimezone(JAKARTA).strftime("%d/%m %H:%M") in words
+
+
+def test_a_question_about_the_menu_gets_an_answer_not_the_whole_menu_nor_a_handoff(customer, session):
+    words = texts(customer.says("ada menu vegan?"))
+    assert "oat" in words.lower()  # the knowledge base's dairy-free answer, offered
+    conversation = session.exec(select(Conversation)).one()
+    assert conversation.bot_active and conversation.handoff_at is None
+    for plain in ("menunya apa aja kak?", "minta daftar menu dong", "can I see your menu please", "menu kopi apa aja?"):
+        assert any(reply.get("type") == "flex" for reply in customer.says(plain)), plain  # the catalog itself
 
 
 def test_only_batal_semua_drops_the_order(customer, session):
@@ -221,13 +240,6 @@ def test_just_the_named_product_keeps_only_that_line(customer):
     customer.says("mau kopsus 2 sama croissant 1")
     words = texts(customer.says("kopinya aja deh"))
     assert "× Croissant" not in words and "2× Es Kopi Susu" in words
-
-
-def test_a_question_about_the_menu_is_answered_with_the_menu_not_a_handoff(customer, session):
-    replies = customer.says("ada menu vegan?")
-    assert any(reply.get("type") == "flex" for reply in replies)  # the carousel of what is on sale
-    conversation = session.exec(select(Conversation)).one()
-    assert conversation.bot_active and conversation.handoff_at is None
 
 
 @pytest.mark.parametrize("words", [
