@@ -25,6 +25,7 @@ def _question(entry, language: str) -> str:
 
 
 KEYCAPS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣")
+_DECLINES = re.compile(r"\b(?:bukan|ngga?k?|gak|ga|tidak|enggak|engga|neither|none|nope|not)\b", re.IGNORECASE)
 _PICK = re.compile(r"\s*(?:no\.?|nomor|number|yang|yg)?\s*([1-5])\s*(?:aja|ya|please)?\s*[.!]?\s*", re.IGNORECASE)
 
 
@@ -65,7 +66,10 @@ class FaqHandler:
         # then clarified or handed over.
         unplaced_question = ctx.analysis is not None and (ctx.analysis.intent == "other" or not ctx.confident) \
             and looks_like_question(inbound.text or "")
-        return ctx.wants("faq") or unplaced_question or _picked(inbound, ctx) is not None
+        # The answer to "which of these do you mean?": none of them, or the question again in other words.
+        clarifying = bool(ctx.state.get("faq_clarify")) and (looks_like_question(inbound.text or "") or bool(
+            _DECLINES.search(inbound.text or ""))) and not reading(inbound, ctx).items
+        return ctx.wants("faq") or unplaced_question or clarifying or _picked(inbound, ctx) is not None
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """The answer, or a clarifying question with suggestions, or a handoff."""

@@ -88,6 +88,7 @@ def test_asking_to_bring_a_dog_is_a_question_not_a_complaint(customer, session):
     customer.says("bisa bawa anjing ke outlet?")
     words = texts(customer.says("bukan dua duanya kak, saya mau tanya boleh bawa anjing atau ngga"))
     assert "tiket" not in words and session.exec(select(Complaint)).first() is None  # "anjing" is the dog here
+    assert session.exec(select(Conversation)).one().handoff_at is not None  # neither suggestion: staff answer it
 
 
 def test_a_time_typed_in_words_is_acknowledged(customer):
