@@ -12,7 +12,7 @@ import copy
 import re
 from dataclasses import replace
 from datetime import date, datetime
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
 from core import messages as m
 from core.texts import button, rupiah, text
@@ -146,10 +146,15 @@ def catalog_reply(ctx: Context, intro: str | None = None, lead: str | None = Non
 
 def _closest(ctx: Context, words: str) -> list[str]:
     """The products on sale whose names are nearest to words that matched nothing."""
-    products = [p for p in ctx.data.products() if p.in_stock]
-    names = {flow.product_name(ctx, p): p for p in products}
-    found = process.extract(words, list(names), scorer=fuzz.WRatio, limit=3, score_cutoff=50)
-    return [name for name, _score, _index in found]
+    # Every name a product goes by counts ("thai tea" is nearest "Lychee Iced Tea", not "Matcha Latte").
+    scored = []
+    for p in ctx.data.products():
+        if p.in_stock:
+            surfaces = [s for s in (p.name, p.name_en, *(p.aliases or ())) if s]
+            best = max(fuzz.WRatio(words, s, processor=str.lower) for s in surfaces)
+            if best >= 50:
+                scored.append((-best, flow.product_name(ctx, p)))
+    return [name for _score, name in sorted(scored)[:3]]
 
 
 def _add(ctx: Context, order: dict, product_id: int, quantity: int, note: str | None) -> str | None:

@@ -377,6 +377,7 @@ def test_an_order_note_in_the_first_message_is_kept(customer, session):
 def test_a_kind_of_drink_not_on_the_menu_is_said_with_the_menu(customer):
     words = texts(customer.says("kak ada thai tea gk?"))
     assert "thai tea" in words and "tidak ada di menu" in words
+    assert "Mungkin mau: Es Teh Leci," in texts(customer.says("mau thai tea 1"))  # the nearest is the tea
 
 
 def test_an_amenity_question_is_never_called_off_the_menu(customer):
