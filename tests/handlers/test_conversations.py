@@ -6,7 +6,8 @@ import pytest
 from sqlmodel import select
 
 from crm import demo
-from crm.complaints import Complaint, StaffAlert
+from crm.alerts import StaffAlert
+from crm.complaints import Complaint
 from core.db import session_scope
 from crm.models import Contact, Conversation, Message
 from crm.orders import Order, Product
