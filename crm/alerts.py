@@ -9,7 +9,9 @@ from sqlalchemy import text as sql
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, func, select
 
-from core.db import utcnow
+from core.db import as_utc, utcnow
+from crm.complaints import SLA as SLA_SPANS
+from crm.complaints import Complaint
 
 KINDS = ("complaint", "negative", "handoff", "sla", "order_waiting", "payment_proof", "send_failed",
          "campaign_paused", "low_rating")
@@ -162,3 +164,32 @@ def conversations_with_open_alerts(*, session: Session, conversation_ids: list[i
         return set()
     return set(session.exec(select(StaffAlert.conversation_id).where(
         StaffAlert.conversation_id.in_(conversation_ids), StaffAlert.status != "done")).all())
+
+
+SLA_WARNING = 0.25  # the last quarter of a complaint's SLA time is "about to breach"
+
+
+def alert_complaint_sla(*, session: Session, now: datetime | None = None) -> int:
+    """Alert on open complaints about to breach their SLA (high) or breached (critical), once per stage; how many."""
+    now = now or utcnow()
+    raised = 0
+    rows = session.exec(select(Complaint).where(Complaint.status.in_(("open", "in_progress")),
+                                                Complaint.sla_due_at <= now + max(SLA_SPANS.values()) * SLA_WARNING)).all()
+    for complaint in rows:
+        due = as_utc(complaint.sla_due_at)
+        span = SLA_SPANS.get(complaint.severity, SLA_SPANS["medium"])
+        if due <= now:
+            severity, words = "critical", f"Complaint {complaint.number}: SLA breached"
+        elif due - now <= span * SLA_WARNING:
+            severity, words = "high", f"Complaint {complaint.number}: SLA ends in {int((due - now).total_seconds() // 60)} min"
+        else:
+            continue
+        # Each stage once: a stage staff already handled is not raised again every minute.
+        told = session.exec(select(StaffAlert.id).where(StaffAlert.kind == "sla", StaffAlert.complaint_id == complaint.id,
+                                                        StaffAlert.severity == severity)).first()
+        if told is None:
+            raise_alert(session=session, kind="sla", severity=severity, text=words, contact_id=complaint.contact_id,
+                        conversation_id=complaint.conversation_id, order_id=complaint.order_id,
+                        complaint_id=complaint.id, now=now)
+            raised += 1
+    return raised

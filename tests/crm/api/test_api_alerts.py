@@ -118,3 +118,29 @@ def test_the_database_refuses_a_second_open_alert_of_one_cause(runtime, hooks):
         assert alerts.raise_alert(session=s, kind="handoff", conversation_id=conversation_id).repeats == 1
         rows = s.exec(select(alerts.StaffAlert)).all()
         assert sorted(row.status for row in rows) == ["done", "new"]
+
+
+def test_a_complaint_near_and_past_its_sla_alerts_once_per_stage(client, auth, spec, hooks, runtime):
+    from datetime import timedelta
+
+    from crm.complaints import Complaint
+
+    hooks.line(line_text(UPSET_COMPLAINT, user=LINE_USER))
+    with session_scope(runtime.engine) as s:
+        complaint = s.exec(select(Complaint)).one()
+        due, complaint_id = complaint.sla_due_at, complaint.id
+        early = due - (due - complaint.created_at) / 2
+        assert alerts.alert_complaint_sla(session=s, now=early) == 0  # half the time left: nothing yet
+        assert alerts.alert_complaint_sla(session=s, now=due - timedelta(minutes=5)) == 1
+        assert alerts.alert_complaint_sla(session=s, now=due - timedelta(minutes=4)) == 0  # told already
+    soon = _alerts(client, auth, spec, "?kind=sla")
+    assert [(a["severity"], a["complaint_id"], a["status"]) for a in soon] == [("high", complaint_id, "new")]
+    client.patch(f"/api/v1/alerts/{soon[0]['id']}", json={"status": "seen"}, headers=auth)
+    with session_scope(runtime.engine) as s:
+        assert alerts.alert_complaint_sla(session=s, now=due + timedelta(minutes=1)) == 1
+        assert alerts.alert_complaint_sla(session=s, now=due + timedelta(minutes=2)) == 0
+    breached = _alerts(client, auth, spec, "?kind=sla")
+    assert [(a["id"], a["severity"], a["status"]) for a in breached] == [(soon[0]["id"], "critical", "new")]
+    client.patch(f"/api/v1/alerts/{soon[0]['id']}", json={"status": "done"}, headers=auth)
+    with session_scope(runtime.engine) as s:
+        assert alerts.alert_complaint_sla(session=s, now=due + timedelta(hours=1)) == 0  # handled: not again
