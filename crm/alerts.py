@@ -158,6 +158,13 @@ def fingerprint(*, session: Session) -> tuple[int, int, str]:
     return count_new(session=session), count, str(newest)
 
 
+def newest_new_kind(*, session: Session) -> tuple[str, str] | None:
+    """The kind and severity of the latest alert nobody has seen (what a notification names)."""
+    row = session.exec(select(StaffAlert.kind, StaffAlert.severity).where(StaffAlert.status == "new")
+                       .order_by(StaffAlert.updated_at.desc(), StaffAlert.id.desc()).limit(1)).first()
+    return tuple(row) if row else None
+
+
 def conversations_with_open_alerts(*, session: Session, conversation_ids: list[int]) -> set[int]:
     """Which of these conversations have an open alert."""
     if not conversation_ids:
