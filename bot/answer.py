@@ -242,6 +242,7 @@ def _place_order(at: _Target, effect: fx.PlaceOrder) -> list[m.Reply]:
                                    delivery_fee=effect.delivery_fee, lat=effect.lat, lon=effect.lon)
     except orders.OrderError as exc:
         raise EffectRefused(f"order refused: {exc.code}") from exc
+    at.alert("order_waiting", f"Order #{order.number} waits for confirmation ({order.total:,} IDR)", order_id=order.id)
     shop.remember_contact_details(session=at.session, contact=at.recorded.contact, phone=effect.phone,
                                   address=effect.address if effect.lat is None else None)
     method = shop_settings.load_settings(at.session).payment_method(order.payment_method)

@@ -135,6 +135,16 @@ def change_status(*, session: Session, alert: StaffAlert, status: str, staff_id:
     return alert
 
 
+def settle(*, session: Session, kind: str, order_id: int, now: datetime | None = None) -> int:
+    """Mark done the open alerts of `kind` about an order whose cause went away (e.g. it was confirmed); how many."""
+    rows = session.exec(select(StaffAlert).where(StaffAlert.kind == kind, StaffAlert.order_id == order_id,
+                                                 StaffAlert.status != "done")).all()
+    for alert in rows:
+        alert.status, alert.done_at, alert.updated_at = "done", now or utcnow(), now or utcnow()
+        session.add(alert)
+    return len(rows)
+
+
 def list_alerts(*, session: Session, status: str | None = None, kind: str | None = None,
                 limit: int = 100) -> list[StaffAlert]:
     """Alerts, newest first, filtered by status and kind."""
