@@ -17,7 +17,7 @@ KINDS = ("complaint", "negative", "handoff", "sla", "order_waiting", "payment_pr
          "campaign_paused", "low_rating")
 STATUSES = ("new", "seen", "done")
 SEVERITIES = ("low", "medium", "high", "critical")
-HIGH = ("high", "critical")  # severities that deserve a sound and a notification
+COMPLAINT_KINDS = ("complaint", "sla")  # settled when their complaint is resolved or closed
 # The status an alert may move to from each status (the same status again is a no-op).
 NEXT = {"new": ("seen", "done"), "seen": ("done",), "done": ()}
 OPEN = "status != 'done'"  # the rows the uniqueness below covers
@@ -135,10 +135,11 @@ def change_status(*, session: Session, alert: StaffAlert, status: str, staff_id:
     return alert
 
 
-def settle(*, session: Session, kind: str, order_id: int, now: datetime | None = None) -> int:
-    """Mark done the open alerts of `kind` about an order whose cause went away (e.g. it was confirmed); how many."""
-    rows = session.exec(select(StaffAlert).where(StaffAlert.kind == kind, StaffAlert.order_id == order_id,
-                                                 StaffAlert.status != "done")).all()
+def settle(*, session: Session, kinds: tuple[str, ...], order_id: int | None = None, complaint_id: int | None = None,
+           now: datetime | None = None) -> int:
+    """Mark done the open alerts of `kinds` about an order or complaint whose cause went away; how many."""
+    about = StaffAlert.order_id == order_id if order_id is not None else StaffAlert.complaint_id == complaint_id
+    rows = session.exec(select(StaffAlert).where(StaffAlert.kind.in_(kinds), about, StaffAlert.status != "done")).all()
     for alert in rows:
         alert.status, alert.done_at, alert.updated_at = "done", now or utcnow(), now or utcnow()
         session.add(alert)

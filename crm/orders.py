@@ -250,7 +250,7 @@ def change_status(*, session: Session, order: Order, status: str, by: str, note:
                 session.execute(update(Product).where(Product.id == item.product_id, Product.stock.is_not(None))
                                 .values(stock=Product.stock + item.quantity, updated_at=utcnow()))
     if order.status == "new":
-        alerts.settle(session=session, kind="order_waiting", order_id=order.id)  # nobody has to confirm it any more
+        alerts.settle(session=session, kinds=("order_waiting",), order_id=order.id)  # nobody has to confirm it any more
     order.status, order.updated_at = status, utcnow()
     session.add(order)
     session.add(OrderEvent(order_id=order.id, status=status, by=by, note=note))

@@ -144,3 +144,14 @@ def test_a_complaint_near_and_past_its_sla_alerts_once_per_stage(client, auth, s
     client.patch(f"/api/v1/alerts/{soon[0]['id']}", json={"status": "done"}, headers=auth)
     with session_scope(runtime.engine) as s:
         assert alerts.alert_complaint_sla(session=s, now=due + timedelta(hours=1)) == 0  # handled: not again
+
+
+def test_resolving_the_complaint_settles_its_alerts(client, auth, spec, hooks, runtime):
+    hooks.line(line_text(UPSET_COMPLAINT, user=LINE_USER))
+    hooks.line(line_text("mau ngomong sama admin aja", user=LINE_USER))
+    complaint = client.get("/api/v1/complaints", headers=auth).get_json()["items"][0]
+    client.patch(f"/api/v1/complaints/{complaint['id']}", json={"status": "in_progress"}, headers=auth)
+    assert {a["kind"] for a in _alerts(client, auth, spec, "?status=new")} == {"complaint", "handoff"}
+    client.patch(f"/api/v1/complaints/{complaint['id']}", json={"status": "resolved"}, headers=auth)
+    assert [a["kind"] for a in _alerts(client, auth, spec, "?status=new")] == ["handoff"]  # not the complaint's
+    assert [a["kind"] for a in _alerts(client, auth, spec, "?status=done")] == ["complaint"]
