@@ -12,6 +12,7 @@ from sqlmodel import Field, Session, SQLModel, func, select
 from core.db import as_utc, utcnow
 from crm.complaints import SLA as SLA_SPANS
 from crm.complaints import Complaint
+from crm.models import Conversation
 
 KINDS = ("complaint", "negative", "handoff", "sla", "order_waiting", "payment_proof", "send_failed",
          "campaign_paused", "low_rating")
@@ -169,9 +170,11 @@ def fingerprint(*, session: Session) -> tuple[int, int, str]:
     return count_new(session=session), count, str(newest)
 
 
-def newest_new_kind(*, session: Session) -> tuple[str, str] | None:
-    """The kind and severity of the latest alert nobody has seen (what a notification names)."""
-    row = session.exec(select(StaffAlert.kind, StaffAlert.severity).where(StaffAlert.status == "new")
+def newest_new(*, session: Session) -> tuple[str, str, int | None] | None:
+    """The kind, severity and chat assignee of the latest alert nobody has seen (what a notification names)."""
+    row = session.exec(select(StaffAlert.kind, StaffAlert.severity, Conversation.assignee_id)
+                       .join(Conversation, Conversation.id == StaffAlert.conversation_id, isouter=True)
+                       .where(StaffAlert.status == "new")
                        .order_by(StaffAlert.updated_at.desc(), StaffAlert.id.desc()).limit(1)).first()
     return tuple(row) if row else None
 

@@ -75,9 +75,11 @@ def poll(*, session: Session, cursor: dict, conversation_id: int | None, staff_i
     alerts_now = alert_data.fingerprint(session=session)
     if list(alerts_now) != cursor.get("alerts"):
         cursor["alerts"] = list(alerts_now)
-        kind, severity = alert_data.newest_new_kind(session=session) or ("", "")
+        kind, severity, assignee = alert_data.newest_new(session=session) or ("", "", None)
+        # The chat's assignee is told first; an unassigned chat's alert is for everyone on duty.
         frames.append(_event("alerts", {"new": alerts_now[0], "open": alerts_now[1], "kind": kind,
-                                        "severity": severity, "label": t(f"alert_kind_{kind}") if kind else ""}))
+                                        "severity": severity, "label": t(f"alert_kind_{kind}") if kind else "",
+                                        "for_me": assignee in (None, staff_id)}))
     if conversation_id is not None:
         pending_rows = session.exec(select(Message.id, Message.status, Message.error).where(
             Message.conversation_id == conversation_id, Message.direction == "out",

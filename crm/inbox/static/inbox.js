@@ -94,8 +94,9 @@
     });
   }
 
-  // Alerts: the top bar's count and panel, kept live; for a new high-severity alert a short
-  // sound and, when this staff member opted in, a browser notification.
+  // Alerts: the top bar's count and panel, kept live; for a new high-severity alert on a chat
+  // assigned to this staff member, or to nobody, a short sound and, when they opted in, a
+  // browser notification.
   var alertsToggle = document.getElementById("alerts-toggle");
   var alertsCount = document.getElementById("alerts-count");
   var alertsPanel = document.getElementById("alerts-panel");
@@ -130,7 +131,7 @@
     var before = setAlertCount(data.new);
     refreshAlerts();
     refreshList();
-    if (data.new > before && (data.severity === "high" || data.severity === "critical")) {
+    if (data.new > before && data.for_me && (data.severity === "high" || data.severity === "critical")) {
       ding();
       if (notifyOn()) {
         new Notification(tr("alerts_notification_title", {kind: data.label}),

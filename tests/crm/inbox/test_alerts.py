@@ -7,7 +7,7 @@ import re
 
 from sqlmodel import Session, select
 
-from core.db import utcnow
+from core.db import session_scope, utcnow
 from crm.alerts import StaffAlert
 from crm.inbox import live
 from crm.models import Conversation
@@ -69,9 +69,17 @@ def test_the_live_stream_reports_a_new_alert_once(runtime, webhooks, staff):
             frames = live.poll(session=db, cursor=cursor, conversation_id=None, staff_id=staff["agent"])
         return [json.loads(f.split("data: ", 1)[1]) for f in frames if f.startswith("event: alerts")]
 
-    assert alert_events() == [{"new": 0, "open": 0, "kind": "", "severity": "", "label": ""}]
+    assert alert_events() == [{"new": 0, "open": 0, "kind": "", "severity": "", "label": "", "for_me": True}]
     assert alert_events() == []
     webhooks.line(line_text(COMPLAINT, user=LINE_USER))
     [event] = alert_events()
-    assert event["new"] == 1 and event["kind"] == "complaint" and event["label"] == "Keluhan"
+    assert event["new"] == 1 and event["kind"] == "complaint" and event["label"] == "Keluhan" and event["for_me"]
     assert alert_events() == []
+    # Assigned to someone else: the count still moves, the sound and notification are theirs.
+    with session_scope(runtime.engine) as s:
+        conversation = s.exec(select(Conversation)).one()
+        conversation.assignee_id = staff["admin"]
+        s.add(conversation)
+    webhooks.line(line_text("mau ngomong sama admin aja", user=LINE_USER))
+    [event] = alert_events()
+    assert event["new"] == 2 and event["kind"] == "handoff" and not event["for_me"]
