@@ -155,3 +155,35 @@ def test_resolving_the_complaint_settles_its_alerts(client, auth, spec, hooks, r
     client.patch(f"/api/v1/complaints/{complaint['id']}", json={"status": "resolved"}, headers=auth)
     assert [a["kind"] for a in _alerts(client, auth, spec, "?status=new")] == ["handoff"]  # not the complaint's
     assert [a["kind"] for a in _alerts(client, auth, spec, "?status=done")] == ["complaint"]
+
+
+def test_workers_raising_the_same_alert_at_once_leave_one_open_alert(runtime, hooks):
+    import threading
+    import time
+
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer at a time: there is no race to lose")
+    hooks.line(line_text("halo kak", user=LINE_USER))
+    conversation_id = _conversation_id(runtime)
+    workers = 4
+    barrier, errors = threading.Barrier(workers), []
+
+    def raise_one() -> None:
+        try:
+            with session_scope(runtime.engine) as s:
+                barrier.wait()  # each looked for an open alert before any of them commits
+                alerts.raise_alert(session=s, kind="handoff", conversation_id=conversation_id)
+                time.sleep(0.2)  # the others' inserts wait on this one's uncommitted row
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=raise_one) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert errors == []
+    with session_scope(runtime.engine) as s:
+        rows = s.exec(select(alerts.StaffAlert).where(alerts.StaffAlert.kind == "handoff")).all()
+        assert [(row.status, row.conversation_id) for row in rows] == [("new", conversation_id)]
+        assert rows[0].repeats >= 1
