@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index
+from sqlalchemy import Index, and_, or_
 from sqlalchemy import text as sql
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, func, select
@@ -205,9 +205,13 @@ def alert_complaint_sla(*, session: Session, now: datetime | None = None) -> int
             severity, words = "high", f"Complaint {complaint.number}: SLA ends in {int((due - now).total_seconds() // 60)} min"
         else:
             continue
-        # Each stage once: a stage staff already handled is not raised again every minute.
-        told = session.exec(select(StaffAlert.id).where(StaffAlert.kind == "sla", StaffAlert.complaint_id == complaint.id,
-                                                        StaffAlert.severity == severity)).first()
+        # Each stage once: a stage staff already handled is not raised again every minute, and a
+        # chat's open SLA alert at this stage or worse already covers its other complaints.
+        at_least = SEVERITIES[SEVERITIES.index(severity):]
+        told = session.exec(select(StaffAlert.id).where(StaffAlert.kind == "sla", or_(
+            and_(StaffAlert.complaint_id == complaint.id, StaffAlert.severity == severity),
+            and_(StaffAlert.conversation_id == complaint.conversation_id, StaffAlert.status != "done",
+                 StaffAlert.severity.in_(at_least))))).first()
         if told is None:
             raise_alert(session=session, kind="sla", severity=severity, text=words, contact_id=complaint.contact_id,
                         conversation_id=complaint.conversation_id, order_id=complaint.order_id,

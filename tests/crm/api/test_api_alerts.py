@@ -187,3 +187,24 @@ def test_workers_raising_the_same_alert_at_once_leave_one_open_alert(runtime, ho
         rows = s.exec(select(alerts.StaffAlert).where(alerts.StaffAlert.kind == "handoff")).all()
         assert [(row.status, row.conversation_id) for row in rows] == [("new", conversation_id)]
         assert rows[0].repeats >= 1
+
+
+def test_two_complaints_of_one_chat_near_their_sla_share_one_alert_that_stays_put(client, auth, spec, hooks, runtime):
+    from datetime import timedelta
+
+    from crm import complaints
+
+    hooks.line(line_text("halo kak", user=LINE_USER))
+    conversation_id = _conversation_id(runtime)
+    with session_scope(runtime.engine) as s:
+        contact_id = s.get(Conversation, conversation_id).contact_id
+        first = complaints.open_complaint(session=s, contact_id=contact_id, conversation_id=conversation_id,
+                                          text="kopinya basi", negative_score=0.9)
+        complaints.open_complaint(session=s, contact_id=contact_id, conversation_id=conversation_id,
+                                  text="kurirnya kasar", negative_score=0.9)
+        soon = first.sla_due_at - timedelta(minutes=10)
+    for minute in range(3):  # the clock's job every minute: the alert is raised once, not bumped again
+        with session_scope(runtime.engine) as s:
+            alerts.alert_complaint_sla(session=s, now=soon + timedelta(minutes=minute))
+    items = _alerts(client, auth, spec, "?kind=sla")
+    assert [(a["severity"], a["status"], a["repeats"]) for a in items] == [("high", "new", 0)]
