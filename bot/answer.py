@@ -22,7 +22,7 @@ from broadcasts.models import Campaign
 from core import messages as m
 from core.db import utcnow
 from core.runtime import Runtime
-from crm import complaints, history, orders, shop, shop_settings, staff_links
+from crm import alerts, complaints, history, orders, shop, shop_settings, staff_links
 from crm.models import Contact, Conversation, Message
 from handlers import effects as fx
 from handlers.base import Context
@@ -225,11 +225,11 @@ class _Target:
     def message_id(self) -> int | None:
         return self.recorded.message.id if self.recorded.message is not None else None
 
-    def alert(self, kind: str, text: str, severity: str = "medium") -> None:
-        """Tell staff about this conversation now."""
-        complaints.alert_staff(session=self.session, kind=kind, text=text, severity=severity,
-                               contact_id=self.contact_id, conversation_id=self.recorded.conversation.id,
-                               message_id=self.message_id)
+    def alert(self, kind: str, text: str, severity: str = "medium", **links: int | None) -> None:
+        """Tell staff about this conversation now (`links`: its order_id, complaint_id)."""
+        alerts.raise_alert(session=self.session, kind=kind, text=text, severity=severity,
+                           contact_id=self.contact_id, conversation_id=self.recorded.conversation.id,
+                           message_id=self.message_id, now=self.now, **links)
 
 
 def _place_order(at: _Target, effect: fx.PlaceOrder) -> list[m.Reply]:
@@ -242,6 +242,7 @@ def _place_order(at: _Target, effect: fx.PlaceOrder) -> list[m.Reply]:
                                    delivery_fee=effect.delivery_fee, lat=effect.lat, lon=effect.lon)
     except orders.OrderError as exc:
         raise EffectRefused(f"order refused: {exc.code}") from exc
+    at.alert("order_waiting", f"Order #{order.number} waits for confirmation ({order.total:,} IDR)", order_id=order.id)
     shop.remember_contact_details(session=at.session, contact=at.recorded.contact, phone=effect.phone,
                                   address=effect.address if effect.lat is None else None)
     method = shop_settings.load_settings(at.session).payment_method(order.payment_method)
@@ -263,7 +264,8 @@ def _open_complaint(at: _Target, effect: fx.OpenComplaint) -> list[m.Reply]:
     complaint = complaints.open_complaint(
         session=at.session, contact_id=at.contact_id, text=effect.text, negative_score=effect.negative_score,
         conversation_id=at.recorded.conversation.id, order_id=effect.order_id, message_id=at.message_id)
-    at.alert("complaint", f"Complaint {complaint.number} ({complaint.severity}): {effect.text}", complaint.severity)
+    at.alert("complaint", f"Complaint {complaint.number} ({complaint.severity}): {effect.text}", complaint.severity,
+             complaint_id=complaint.id, order_id=complaint.order_id)
     return [complaint_reply(complaint, effect.order_number, effect.language, at.rt.settings.tz)]
 
 

@@ -21,7 +21,7 @@ from core.queue import configure_queue
 from core.runtime import get_runtime
 from core.settings import Settings
 from core.texts import text
-from crm import shop
+from crm import alerts, shop
 from crm.inbox.data import wake_snoozed as wake
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,12 @@ def wake_snoozed() -> int:
         return wake(session=session)
 
 
+def watch_complaint_sla() -> int:
+    """Alert staff on complaints about to breach their SLA, and on breached ones."""
+    with session_scope(get_runtime().engine) as session:
+        return alerts.alert_complaint_sla(session=session, now=utcnow())
+
+
 def give_back_unanswered() -> int:
     """Handoffs no staff member answered in time: the bot tells the customer and answers again."""
     runtime = get_runtime()
@@ -147,6 +153,8 @@ def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
     scheduler.add_job("bot.clock:sweep", "interval", seconds=SWEEP_SECONDS, id="sweep-stale-work",
                       replace_existing=True)
     scheduler.add_job("bot.clock:wake_snoozed", "interval", seconds=WAKE_SECONDS, id="wake-snoozed",
+                      replace_existing=True)
+    scheduler.add_job("bot.clock:watch_complaint_sla", "interval", seconds=WAKE_SECONDS, id="watch-complaint-sla",
                       replace_existing=True)
     scheduler.add_job("bot.clock:give_back_unanswered", "interval", seconds=WAKE_SECONDS, id="give-back-unanswered",
                       replace_existing=True)

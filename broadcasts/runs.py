@@ -35,6 +35,7 @@ from broadcasts.models import Campaign, CampaignRun, ChannelConsent, CampaignRec
 from broadcasts.segments import compile_rules
 from core.db import session_scope, utcnow
 from core.runtime import Runtime
+from crm import alerts
 from crm.models import ChannelIdentity, Contact
 from crm.promotions import Promotion
 
@@ -222,6 +223,8 @@ def check_quota(rt: Runtime, run_id: int) -> str | None:
                     campaign = session.get(Campaign, run.campaign_id)
                     campaign.status, campaign.notice, campaign.updated_at = "paused", notice, utcnow()
                     session.add_all([run, campaign])
+                    alerts.raise_alert(session=session, kind="campaign_paused", severity="high",
+                                       text=f"{campaign.name}: {notice}")
                 return notice
     with session_scope(rt.engine) as session:
         run = session.get(CampaignRun, run_id)

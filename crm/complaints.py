@@ -1,4 +1,4 @@
-"""Complaint tickets with severity and SLA, and staff alerts for unhappy customers."""
+"""Complaint tickets with severity and SLA (staff are alerted through crm.alerts)."""
 
 from __future__ import annotations
 
@@ -43,20 +43,6 @@ class Complaint(SQLModel, table=True):
     sla_due_at: datetime
     created_at: datetime = Field(default_factory=utcnow)
     resolved_at: datetime | None = None
-
-
-class StaffAlert(SQLModel, table=True):
-    """Something staff should look at now (a very unhappy customer, a new complaint, a handoff)."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=20)  # negative_sentiment | complaint | handoff
-    severity: str = Field(default="medium", max_length=10)
-    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
-    conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
-    message_id: int | None = Field(default=None, foreign_key="message.id")
-    text: str = Field(default="", max_length=1000)
-    created_at: datetime = Field(default_factory=utcnow, index=True)
-    acknowledged_at: datetime | None = None
 
 
 def categorize(text: str) -> str:
@@ -111,13 +97,3 @@ def open_complaints(*, session: Session, contact_id: int) -> list[Complaint]:
     """A customer's complaints that are not resolved yet."""
     return list(session.exec(select(Complaint).where(Complaint.contact_id == contact_id,
                                                      Complaint.status.in_(("open", "in_progress")))).all())
-
-
-def alert_staff(*, session: Session, kind: str, text: str, severity: str = "medium", contact_id: int | None = None,
-                conversation_id: int | None = None, message_id: int | None = None) -> StaffAlert:
-    """Raise an alert for staff (shown in the inbox)."""
-    alert = StaffAlert(kind=kind, severity=severity, contact_id=contact_id, conversation_id=conversation_id,
-                       message_id=message_id, text=text[:1000])
-    session.add(alert)
-    session.flush()
-    return alert

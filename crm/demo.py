@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from sqlmodel import Session, select
 
 from core.db import utcnow
-from crm import complaints, contacts, orders
+from crm import alerts, complaints, contacts, orders
 from crm.demo_catalog import load_catalog
 from crm.models import CannedResponse, Contact, Conversation, FollowUpTask, Message, Note, StaffUser
 from crm.orders import Product
@@ -180,9 +180,17 @@ def _inbox_scene(session: Session) -> None:
                               lines=[orders.CartLine(products["NON-MAT"].id, 3)], address="Jl. Kemang Raya 5",
                               delivery_fee=10_000)
     orders.change_status(session=session, order=late, status="confirmed", by="staff:demo")
-    complaints.open_complaint(session=session, contact_id=rina.id, conversation_id=rina_chat.id, order_id=late.id,
-                              text="pesananku kok blm nyampe ya kak, udah 2 jam", negative_score=0.9,
-                              now=now - timedelta(hours=5))
+    complaint = complaints.open_complaint(session=session, contact_id=rina.id, conversation_id=rina_chat.id,
+                                          order_id=late.id, text="pesananku kok blm nyampe ya kak, udah 2 jam",
+                                          negative_score=0.9, now=now - timedelta(hours=5))
+    # The alerts the bot would have raised for Rina: her complaint, her asking for staff, its SLA now past.
+    alerts.raise_alert(session=session, kind="complaint", severity=complaint.severity, contact_id=rina.id,
+                       conversation_id=rina_chat.id, order_id=late.id, complaint_id=complaint.id,
+                       text=f"Complaint {complaint.number} ({complaint.severity}): {complaint.text}",
+                       now=complaint.created_at)
+    alerts.raise_alert(session=session, kind="handoff", contact_id=rina.id, conversation_id=rina_chat.id,
+                       text="Customer asked for staff", now=rina_chat.handoff_at)
+    alerts.alert_complaint_sla(session=session, now=now)
     session.add(FollowUpTask(contact_id=rina.id, title="Telepon Rina soal pesanan terlambat", due_on=now.date(),
                              assignee_id=agent.id, created_by_id=admin.id))
 

@@ -12,6 +12,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from core.db import utcnow
 from core.geo import valid_coordinates
+from crm import alerts
 from crm.models import FollowUpTask
 from crm.shop_settings import load_settings
 from crm.stores import Store
@@ -248,6 +249,8 @@ def change_status(*, session: Session, order: Order, status: str, by: str, note:
             if item.product_id is not None:
                 session.execute(update(Product).where(Product.id == item.product_id, Product.stock.is_not(None))
                                 .values(stock=Product.stock + item.quantity, updated_at=utcnow()))
+    if order.status == "new":
+        alerts.settle(session=session, kinds=("order_waiting",), order_id=order.id)  # nobody has to confirm it any more
     order.status, order.updated_at = status, utcnow()
     session.add(order)
     session.add(OrderEvent(order_id=order.id, status=status, by=by, note=note))

@@ -21,7 +21,7 @@ from core import messages as m
 from core.db import session_scope, utcnow, write_lock
 from core.runtime import Runtime
 from core.sending import Outcome, SendRequest
-from crm import contacts, history
+from crm import alerts, contacts, history
 from crm.models import Conversation, Message
 
 log = logging.getLogger(__name__)
@@ -185,10 +185,12 @@ def record(rt: Runtime, message_ids: list[int | None], outcomes: list[Outcome], 
             payload = connection.execute(select(MESSAGES.c.payload).where(MESSAGES.c.id == message_id)).scalar_one()
             connection.execute(update(MESSAGES).where(MESSAGES.c.id == message_id)
                                .values(payload={**payload, "reply_uncertain": True}))
-        if blocked:
+        failed = [row["row_id"] for row in params if row["new_status"] == "failed"]
+        if blocked or failed:
             with Session(bind=connection) as session:  # in this transaction
                 for chat_id in sorted(blocked):
                     _mark_blocked(session, channel, chat_id)
+                _alert_failed_staff_replies(session, failed)
                 session.flush()
         if also is not None:
             also(connection)
@@ -201,13 +203,27 @@ def _mark_blocked(session: Session, channel: str, chat_id: str) -> None:
         contacts.set_blocked(session=session, identity=identity, blocked=True)
 
 
+def _alert_failed_staff_replies(session: Session, message_ids: list[int]) -> None:
+    # A bot reply that fails is logged; a person's reply that fails must reach a person.
+    if not message_ids:
+        return
+    for row in session.exec(select(Message).where(Message.id.in_(message_ids), Message.sender == "staff")).all():
+        alerts.raise_alert(session=session, kind="send_failed", severity="high", contact_id=row.contact_id,
+                           conversation_id=row.conversation_id, message_id=row.id,
+                           text=f"{row.error or 'not delivered'}: {row.text or ''}")
+
+
 def give_up_batch(rt: Runtime, batch_id: str, reason: str) -> None:
     """Mark the still-unsent messages of a batch failed after the last retry."""
     with session_scope(rt.engine) as session:
+        failed = []
         for row in history.batch_messages(session=session, batch_id=batch_id):
             if row.status in SENDABLE:
                 row.status, row.error = "failed", f"gave up after retries: {reason}"
                 session.add(row)
+                failed.append(row.id)
+        session.flush()
+        _alert_failed_staff_replies(session, failed)
 
 
 def stale_batches(rt: Runtime, cutoff, limit: int = 500) -> list[str]:

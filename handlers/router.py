@@ -96,7 +96,7 @@ class Router:
             return None
         if ctx.state.pop("alerted", False):
             return None  # a complaint ticket already alerted staff
-        return AlertStaff("negative_sentiment",
+        return AlertStaff("negative",
                           f"Very unhappy customer ({analysis.negative_score:.2f}): {inbound.text}", "high")
 
 

@@ -73,6 +73,12 @@ def main() -> None:
             page.click("button[type=submit]")
             page.click(f"button[name=lang][value={language}]")
             page.goto(f"{base}/inbox/?status=any")
+            if name == "desktop":
+                page.click("#alerts-toggle")
+                page.locator("#alerts-panel .alert-item").first.wait_for()
+                page.wait_for_timeout(300)
+                page.screenshot(path=str(OUT / "alerts.png"))
+                page.click("#alerts-toggle")
             first = page.locator(".conv a").first
             first.click()
             page.wait_for_selector("#timeline")

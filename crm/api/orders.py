@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from crm import alerts
 from crm import complaints as complaint_data
 from crm import history
 from crm import orders as order_data
@@ -318,6 +319,8 @@ def update_complaint(complaint_id: int):
         if complaint is None:
             raise ApiError(404, f"complaint {complaint_id} not found")
         complaint_data.change_complaint_status(session=session, complaint=complaint, status=change.status)
+        if complaint.resolved_at is not None:
+            alerts.settle(session=session, kinds=alerts.COMPLAINT_KINDS, complaint_id=complaint.id)
         return dump(_complaint_public(complaint, utcnow()))
 
 

@@ -26,15 +26,18 @@ from datetime import datetime, timezone
 
 from flask import Flask, get_flashed_messages
 from markupsafe import Markup
+from sqlmodel import Session
 
 from core.db import as_utc
-from crm.inbox import account_views, auth, conversation_views, live, shop_views
+from crm import alerts
+from crm.inbox import account_views, alert_views, auth, conversation_views, live, shop_views
 from crm.inbox.blueprint import inbox
 from crm.inbox.i18n import CATALOG, LANGUAGES, current_language, t
 from crm.history import tapped_label
 from crm.media import image_src
+from crm.web import engine
 
-PAGES = (account_views, conversation_views, shop_views, live)  # imported for their routes, which join `inbox`
+PAGES = (account_views, alert_views, conversation_views, shop_views, live)  # imported for their routes, which join `inbox`
 
 # (endpoint, catalog key, permission): the navigation of base.html. Other blueprints append.
 NAV: list[tuple[str, str, str]] = [
@@ -49,7 +52,8 @@ NAV: list[tuple[str, str, str]] = [
 ]
 
 JS_KEYS = ("live_connected", "live_offline", "presence_viewing", "presence_typing", "new_activity",
-           "delivery_queued", "delivery_sending", "delivery_sent", "delivery_failed", "delivery_unknown")
+           "delivery_queued", "delivery_sending", "delivery_sent", "delivery_failed", "delivery_unknown",
+           "alerts_notification_title", "alerts_notification_body")
 
 
 def _ago(value: datetime | None) -> str:
@@ -77,6 +81,12 @@ def _rupiah(amount: int | None) -> str:
     return "Rp" + f"{amount or 0:,}".replace(",", ".")
 
 
+def _alerts_new() -> int:
+    """How many alerts nobody has looked at yet (the top bar's count)."""
+    with Session(engine()) as db:
+        return alerts.count_new(session=db)
+
+
 def register(app: Flask) -> None:
     """Serve the inbox on `app`: its blueprint, its security extensions and its template helpers."""
     auth.init_app(app)
@@ -94,7 +104,7 @@ def register(app: Flask) -> None:
         payload = json.dumps({key: CATALOG[key][language] for key in JS_KEYS})
         return Markup(payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
-    app.jinja_env.globals.update(t=t, catalog=CATALOG, can=auth.can, current_staff=auth.current_staff, nav=NAV, languages=LANGUAGES,
+    app.jinja_env.globals.update(alerts_new=_alerts_new, t=t, catalog=CATALOG, can=auth.can, current_staff=auth.current_staff, nav=NAV, languages=LANGUAGES,
                                  current_language=current_language, js_texts=js_texts,
                                  get_flashed_messages=get_flashed_messages,
                                  simulator_enabled=app.config["SAPA"].simulator_enabled, image_src=image_src,

@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from core import messages as m
 from core.db import as_utc, utcnow
-from crm import history
+from crm import alerts, history
 from crm import orders as order_data
 from crm.models import AuditLog, Contact, Conversation, Message, Note, StaffPresence, StaffUser
 
@@ -143,6 +143,7 @@ class ListRow:
     last_text: str
     last_type: str
     assignee: str
+    alerted: bool = False  # an open alert on this chat
 
 
 def wake_snoozed(*, session: Session) -> int:
@@ -171,12 +172,14 @@ def list_conversations(*, session: Session, staff: StaffUser, filters: Filters, 
         for message in session.exec(select(Message).where(Message.id.in_(latest))).all():
             last[message.conversation_id] = message
     names = staff_names(session=session)
+    alerted = alerts.conversations_with_open_alerts(session=session, conversation_ids=ids)
     result = []
     for conversation, contact in rows:
         message = last.get(conversation.id)
         shown = (history.tapped_label(message) if message.type == "postback" else message.text) if message else None
         result.append(ListRow(conversation, contact, (shown or "") if message and not message.hidden else "",
-                              message.type if message else "", names.get(conversation.assignee_id, "")))
+                              message.type if message else "", names.get(conversation.assignee_id, ""),
+                              conversation.id in alerted))
     return result
 
 

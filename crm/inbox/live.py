@@ -1,7 +1,7 @@
 """Live updates for the inbox: a server-sent event stream read from the database.
 
 The stream polls the database (new message ids, conversations whose `updated_at` moved,
-delivery statuses of the watched conversation, presence rows) every
+delivery statuses of the watched conversation, presence rows, open alerts) every
 `inbox.live_poll_seconds`. Polling the shared database, not process memory, is what makes
 it work with any number of gunicorn workers and machines: an event stored by a worker on
 another machine shows up like one stored here. A stream ends after
@@ -23,10 +23,12 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core.db import as_utc, session_scope, utcnow
+from crm import alerts as alert_data
 from crm.ids import as_id, id_arg
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
 from crm.inbox.blueprint import inbox
+from crm.inbox.i18n import t
 from crm.models import Conversation, Message
 from crm.web import engine, settings
 
@@ -70,6 +72,14 @@ def poll(*, session: Session, cursor: dict, conversation_id: int | None, staff_i
     for conv_id, status, updated_at in changed:
         frames.append(_event("conversation", {"id": conv_id, "status": status}))
         cursor["updated"] = max(cursor["updated"], as_utc(updated_at))
+    alerts_now = alert_data.fingerprint(session=session)
+    if list(alerts_now) != cursor.get("alerts"):
+        cursor["alerts"] = list(alerts_now)
+        kind, severity, assignee = alert_data.newest_new(session=session) or ("", "", None)
+        # The chat's assignee is told first; an unassigned chat's alert is for everyone on duty.
+        frames.append(_event("alerts", {"new": alerts_now[0], "open": alerts_now[1], "kind": kind,
+                                        "severity": severity, "label": t(f"alert_kind_{kind}") if kind else "",
+                                        "for_me": assignee in (None, staff_id)}))
     if conversation_id is not None:
         pending_rows = session.exec(select(Message.id, Message.status, Message.error).where(
             Message.conversation_id == conversation_id, Message.direction == "out",
@@ -92,7 +102,7 @@ def poll(*, session: Session, cursor: dict, conversation_id: int | None, staff_i
 @inbox.get("/events")
 @permission_required("conversations.view")
 def events():
-    """The live stream: `message`, `conversation`, `status` and `presence` events."""
+    """The live stream: `message`, `conversation`, `status`, `presence` and `alerts` events."""
     staff = current_staff()
     limits = settings().inbox
     conversation_id = id_arg("conversation")

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from core.db import as_utc, utcnow
 from core.texts import text
+from crm import alerts
 from crm import complaints as complaint_data
 from crm import history
 from crm import orders as order_data
@@ -88,6 +89,8 @@ def change_complaint_status(*, session: Session, staff: StaffUser, complaint: co
         raise InboxError("bad_status")
     before = complaint.status
     complaint_data.change_complaint_status(session=session, complaint=complaint, status=status)
+    if complaint.resolved_at is not None:
+        alerts.settle(session=session, kinds=alerts.COMPLAINT_KINDS, complaint_id=complaint.id)
     audit(session=session, staff=staff, action="complaint.status", target_type="complaint", target_id=complaint.id,
           details={"from": before, "to": status})
     if not notify or status == before:

@@ -71,6 +71,27 @@ def test_migrations_match_the_models(tmp_path):
     assert diff == [], "models changed without a migration: run bot.migrate.revision(...)"
 
 
+def test_old_staff_alerts_are_carried_into_the_alert_states(tmp_path):
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    upgrade(url, "0009")
+    with get_engine(url).connect() as connection:
+        connection.execute(text("PRAGMA foreign_keys=OFF"))  # alert rows alone, without their chat
+        for kind, acknowledged in (("negative_sentiment", None), ("complaint", "2026-01-02"), ("handoff", None),
+                                   ("handoff", None)):
+            connection.execute(text("INSERT INTO staffalert (kind, severity, conversation_id, text, created_at, "
+                                    "acknowledged_at) VALUES (:kind, 'high', 1, '', '2026-01-01', :at)"),
+                               {"kind": kind, "at": acknowledged})
+        connection.commit()
+    upgrade(url)
+    with get_engine(url).connect() as connection:
+        rows = connection.execute(text("SELECT kind, status FROM staffalert ORDER BY id")).all()
+    # Renamed, acknowledged = done, and of two open alerts of one cause only the newest stays open.
+    assert [tuple(row) for row in rows] == [("negative", "new"), ("complaint", "done"), ("handoff", "done"),
+                                            ("handoff", "new")]
+
+
 def test_demo_is_idempotent_and_prints_the_login(sapa, sqlite_url):
     code, out = sapa("demo")
     assert code == 0 and "admin@sapa.local" in out

@@ -452,7 +452,8 @@ def test_a_chat_changed_meanwhile_is_answered_again_under_the_lock(known_custome
 
 def test_a_handlers_effects_are_written_with_the_message_before_the_lock(known_customer, runtime, session,
                                                                          fake_line, monkeypatch):
-    from crm.complaints import Complaint, StaffAlert
+    from crm.alerts import StaffAlert
+    from crm.complaints import Complaint
 
     outcomes = spy_answers(monkeypatch)
     event_id = store(runtime, "line", line_text("kopinya tumpah semua, kecewa bgt", user=USER), "e-writes")
@@ -509,7 +510,8 @@ def test_an_effect_refused_since_the_reads_is_decided_again_under_the_lock(known
 
 
 def test_effects_are_applied_once_when_an_event_is_processed_again(known_customer, runtime, session, fake_line):
-    from crm.complaints import Complaint, StaffAlert
+    from crm.alerts import StaffAlert
+    from crm.complaints import Complaint
 
     event_id = store(runtime, "line", line_text("kopinya tumpah semua, kecewa bgt", user=USER), "e-again")
     pipeline.process_event(runtime, event_id)
@@ -525,7 +527,8 @@ def test_effects_are_applied_once_when_an_event_is_processed_again(known_custome
 
 def test_effects_are_applied_once_when_an_event_is_retried_after_a_failure(known_customer, runtime, session,
                                                                            fake_line, monkeypatch):
-    from crm.complaints import Complaint, StaffAlert
+    from crm.alerts import StaffAlert
+    from crm.complaints import Complaint
 
     real_record_outbound = history.record_outbound
     calls: list[int] = []

@@ -11,6 +11,7 @@ from broadcasts import consent, delivery, runs
 from broadcasts.results import stats
 from broadcasts.models import Campaign, CampaignRun, CampaignRecipient
 from core.db import session_scope, utcnow
+from crm.alerts import StaffAlert
 from crm.models import ChannelIdentity, Contact
 from tests.broadcasts.helpers import line_id, make_campaign, run_to_end, seed, statuses, tg_id
 
@@ -169,6 +170,9 @@ def test_line_quota_refuses_before_sending_with_a_clear_message(runtime, fake_li
         campaign = session.get(Campaign, campaign_id)
     assert campaign.status == "paused"
     assert "10 LINE messages needed but only 5 are left" in campaign.notice
+    with session_scope(runtime.engine) as session:  # staff see it without opening the campaign
+        alert = session.exec(select(StaffAlert).where(StaffAlert.kind == "campaign_paused")).one()
+        assert alert[0].status == "new" and "only 5 are left" in alert[0].text
 
 
 def test_line_quota_trims_when_the_campaign_says_so(runtime, fake_line):

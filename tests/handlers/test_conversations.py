@@ -6,7 +6,8 @@ import pytest
 from sqlmodel import select
 
 from crm import demo
-from crm.complaints import Complaint, StaffAlert
+from crm.alerts import StaffAlert
+from crm.complaints import Complaint
 from core.db import session_scope
 from crm.models import Contact, Conversation, Message
 from crm.orders import Order, Product
@@ -101,6 +102,12 @@ def test_an_order_is_started_carted_and_placed(customer, session, client, api_to
     body = client.get("/api/v1/orders", headers={"Authorization": f"Bearer {api_token}"}).get_json()
     assert body["items"][0]["items"] == [{"product": "Es Kopi Susu", "variant": None, "quantity": 2, "price": 25_000,
                                        "note": None}]
+    # Staff are alerted that it waits for them; confirming it settles the alert.
+    auth = {"Authorization": f"Bearer {api_token}"}
+    waiting = client.get("/api/v1/alerts?kind=order_waiting", headers=auth).get_json()["items"]
+    assert [(a["order_id"], a["status"]) for a in waiting] == [(order.id, "new")]
+    assert client.patch(f"/api/v1/orders/{order.id}", json={"status": "confirmed"}, headers=auth).status_code == 200
+    assert client.get("/api/v1/alerts?kind=order_waiting", headers=auth).get_json()["items"][0]["status"] == "done"
 
 
 def test_status_inquiry_finds_the_customers_latest_order(customer):

@@ -1,4 +1,4 @@
-// Sapa inbox: live updates (server-sent events), presence, canned replies, SLA timers.
+// Sapa inbox: live updates (server-sent events), alerts, presence, canned replies, SLA timers.
 // Customer-supplied text only ever arrives as server-rendered, escaped HTML fragments or is
 // written with textContent: nothing here builds markup from data.
 (function () {
@@ -94,12 +94,83 @@
     });
   }
 
+  // Alerts: the top bar's count and panel, kept live; for a new high-severity alert on a chat
+  // assigned to this staff member, or to nobody, a short sound and, when they opted in, a
+  // browser notification.
+  var alertsToggle = document.getElementById("alerts-toggle");
+  var alertsCount = document.getElementById("alerts-count");
+  var alertsPanel = document.getElementById("alerts-panel");
+  var alertsBody = document.getElementById("alerts-body");
+  var notifyButton = document.getElementById("alerts-notify");
+  function refreshAlerts() {
+    if (!alertsPanel || alertsPanel.hidden) { return; }
+    var next = encodeURIComponent(location.pathname + location.search);
+    get(alertsPanel.dataset.url + "?next=" + next).then(function (html) { alertsBody.innerHTML = html; }).catch(function () {});
+  }
+  function setAlertCount(count) {
+    if (!alertsCount) { return 0; }
+    var before = parseInt(alertsCount.dataset.count, 10) || 0;
+    alertsCount.textContent = String(count);
+    alertsCount.dataset.count = String(count);
+    alertsToggle.classList.toggle("has-new", count > 0);
+    return before;
+  }
+  function ding() {
+    try {
+      var audio = new (window.AudioContext || window.webkitAudioContext)();
+      var tone = audio.createOscillator(), gain = audio.createGain();
+      tone.frequency.value = 880; gain.gain.value = 0.08;
+      tone.connect(gain); gain.connect(audio.destination);
+      tone.start(); tone.stop(audio.currentTime + 0.25);
+    } catch (e) { /* no audio before the first click: the count still shows */ }
+  }
+  function notifyOn() {
+    return window.Notification && Notification.permission === "granted" && localStorage.getItem("sapa.notify") === "1";
+  }
+  function showAlerts(data) {
+    var before = setAlertCount(data.new);
+    refreshAlerts();
+    refreshList();
+    if (data.new > before && data.for_me && (data.severity === "high" || data.severity === "critical")) {
+      ding();
+      if (notifyOn()) {
+        new Notification(tr("alerts_notification_title", {kind: data.label}),
+                         {body: tr("alerts_notification_body", {count: data.new}), tag: "sapa-alerts"});
+      }
+    }
+  }
+  if (alertsToggle && alertsPanel) {
+    alertsToggle.addEventListener("click", function (e) {
+      e.preventDefault();
+      alertsPanel.hidden = !alertsPanel.hidden;
+      alertsToggle.setAttribute("aria-expanded", String(!alertsPanel.hidden));
+      refreshAlerts();
+    });
+    alertsPanel.addEventListener("submit", function (e) {
+      var form = e.target;
+      if (!form.classList.contains("alert-form")) { return; }
+      e.preventDefault();
+      post(form.action, {status: e.submitter ? e.submitter.value : "done"})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (body) { if (body) { setAlertCount(body.new); } refreshAlerts(); refreshList(); })
+        .catch(function () {});
+    });
+    if (notifyButton && window.Notification && !notifyOn()) {
+      notifyButton.hidden = false;
+      notifyButton.addEventListener("click", function () {
+        Notification.requestPermission().then(function (answer) {
+          if (answer === "granted") { localStorage.setItem("sapa.notify", "1"); notifyButton.hidden = true; }
+        });
+      });
+    }
+  }
+
   var liveDot = document.getElementById("live-status");
   function live(state) {
     if (liveDot) { liveDot.dataset.state = state; liveDot.title = tr(state === "on" ? "live_connected" : "live_offline"); }
     document.body.dataset.live = state;
   }
-  if (window.EventSource && (listPane || pane)) {
+  if (window.EventSource && (listPane || pane || alertsCount)) {
     var pending = [];
     document.querySelectorAll('.delivery[data-status="queued"], .delivery[data-status="sending"]').forEach(function (el) {
       var li = el.closest("li[data-id]");
@@ -121,6 +192,7 @@
     source.addEventListener("conversation", function () { refreshList(); });
     source.addEventListener("status", function (e) { setStatus(JSON.parse(e.data)); });
     source.addEventListener("presence", function (e) { showPresence(JSON.parse(e.data)); });
+    source.addEventListener("alerts", function (e) { showAlerts(JSON.parse(e.data)); });
   }
 
   // Presence: "viewing" every few seconds while the conversation is open, "typing" on input.

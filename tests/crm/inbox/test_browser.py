@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import pytest
 from sqlmodel import select
 from werkzeug.serving import make_server
 
 from core.db import session_scope
+from crm.alerts import StaffAlert
 from crm.models import CannedResponse, Conversation, Note
 from tests.conftest import make_settings, service_or_skip
 from tests.factories import line_event, line_text
@@ -135,6 +137,37 @@ def test_agent_answers_a_line_customer_live(open_page, server, webhooks, session
     conversation = session.get(Conversation, _conversation_id(session))
     assert conversation.status == "resolved" and conversation.labels == ["pesanan", "vip"]
     assert session.exec(select(Note)).one().text == "Pelanggan baru, tawarkan promo member"
+    assert page.dialogs == []
+
+
+def test_a_line_complaint_raises_the_alert_count_and_panel_live_and_done_clears_it(open_page, webhooks, session,
+                                                                                     fake_line, staff):
+    fake_line.profiles[LINE_USER] = {"displayName": "Rina Kecewa", "userId": LINE_USER}
+    assert webhooks.line(line_text("halo kak", user=LINE_USER)).status_code == 200  # the model is loaded by now
+    page = open_page("agent")
+    page.locator("#live-status[data-state=on]").wait_for(timeout=5000)
+    assert page.inner_text("#alerts-count") == "0"
+    page.click("#alerts-toggle")  # the panel is open while the complaint arrives
+    page.locator("#alerts-panel .empty").wait_for(timeout=3000)
+
+    started = time.monotonic()
+    assert webhooks.line(line_text("kopinya tumpah semua, kecewa bgt", user=LINE_USER)).status_code == 200
+    page.locator("#alerts-count[data-count='1']").wait_for(timeout=3000)
+    item = page.locator("#alerts-panel .alert-item[data-kind=complaint]")
+    item.wait_for(timeout=max(1, 3000 - (time.monotonic() - started) * 1000))
+    assert time.monotonic() - started < 3, "the alert must show within 3 s"
+    assert "Rina Kecewa" in item.inner_text() and item.get_attribute("data-status") == "new"
+    page.locator(".conv.has-alert", has_text="Rina Kecewa").wait_for(timeout=3000)
+
+    item.locator(".alert-done").click()
+    page.locator("#alerts-count[data-count='0']").wait_for(timeout=3000)
+    page.locator("#alerts-panel .empty").wait_for(timeout=3000)
+    page.locator(".conv.has-alert").wait_for(state="detached", timeout=3000)
+    session.expire_all()
+    alert = session.exec(select(StaffAlert)).one()
+    assert (alert.kind, alert.status, alert.done_by) == ("complaint", "done", staff["agent"])
+    page.reload()
+    assert page.inner_text("#alerts-count") == "0"
     assert page.dialogs == []
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from core.db import session_scope
+from crm.alerts import StaffAlert
 from crm.models import AuditLog, Conversation, Message, Note
 from tests.factories import line_text, tg_text
 from tests.crm.inbox.conftest import LINE_USER
@@ -57,6 +58,9 @@ def test_a_platform_error_is_shown_to_the_agent(agent, line_chat, session, fake_
     assert row.status == "failed" and row.error
     page = agent.get(f"/inbox/c/{conversation_id}").get_data(as_text=True)
     assert "gagal" in page and "error-text" in page
+    # A person's reply that did not arrive is an alert for the team, linked to the chat.
+    alert = session.exec(select(StaffAlert).where(StaffAlert.kind == "send_failed")).one()
+    assert (alert.conversation_id, alert.message_id, alert.status) == (conversation_id, row.id, "new")
 
 
 def test_staff_reply_on_telegram(agent, webhooks, session, fake_telegram):
