@@ -270,7 +270,7 @@ def _open_complaint(at: _Target, effect: fx.OpenComplaint) -> list[m.Reply]:
 
 
 def _alert_staff(at: _Target, effect: fx.AlertStaff) -> list[m.Reply]:
-    at.alert(effect.kind, effect.text, effect.severity)
+    at.alert(effect.kind, effect.text, effect.severity, complaint_id=effect.complaint_id, order_id=effect.order_id)
     return []
 
 

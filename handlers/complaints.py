@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 from core import messages as m
 from core.texts import text
-from crm.complaints import Complaint
+from crm.complaints import Complaint, severity_for
 from handlers.base import Context
-from handlers.effects import Answer, OpenComplaint
+from handlers.effects import AlertStaff, Answer, OpenComplaint
 
 RECENT_ORDER = timedelta(days=3)  # a complaint right after an order is most likely about it
 # More upset messages soon after a ticket ("parah banget", "kecewa") are that ticket's, not new ones.
@@ -33,8 +33,11 @@ class ComplaintHandler:
         analysis = ctx.analysis
         ctx.state["alerted"] = True  # the complaint alert covers the negative-sentiment alert
         open_ticket = ctx.data.open_complaint_since(ctx.now - SAME_TICKET)
-        if open_ticket is not None:  # staff read this message in the chat, next to the ticket
-            return Answer([m.Reply(text=ctx.say("complaint_noted", number=open_ticket.number))])
+        if open_ticket is not None:  # staff read this message in the chat, next to the ticket, and look again
+            words = inbound.text or ""
+            again = AlertStaff("complaint", f"Complaint {open_ticket.number} again: {words}",
+                               severity_for(words, analysis.negative_score), open_ticket.id, open_ticket.order_id)
+            return Answer([m.Reply(text=ctx.say("complaint_noted", number=open_ticket.number))], (again,))
         order = None
         for number in analysis.entities.order_numbers:
             order = ctx.data.find_order(number)  # only the customer's own orders

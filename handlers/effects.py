@@ -58,6 +58,8 @@ class AlertStaff:
     kind: str
     text: str
     severity: str = "medium"
+    complaint_id: int | None = None  # the ticket it is about
+    order_id: int | None = None
 
 
 @dataclass(frozen=True)
