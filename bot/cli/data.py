@@ -84,6 +84,25 @@ def user_add(email: str, role: str, name: str) -> None:
         fail(f"{exc}\n{error_text(exc.code)}" if exc.code else str(exc))  # English, then Indonesian
 
 
+@user.command("link-code")
+@click.argument("email")
+def user_link_code(email: str) -> None:
+    """A one-time code (15 minutes) linking this staff member's own LINE or Telegram chat; printed alone last."""
+    from sqlmodel import select
+
+    from crm import staff_links
+    from crm.models import StaffUser
+
+    with session_scope(config.engine()) as session:
+        member = session.exec(select(StaffUser).where(StaffUser.email == email.strip().lower())).first()
+        if member is None or not member.active:
+            fail(f"no active staff member with the email {email}")
+        code, expires_at = staff_links.new_code(session=session, staff_user_id=member.id)
+    click.echo(f"Send this code from {member.email}'s own chat before {as_utc(expires_at):%H:%M} UTC: to the "
+               f"Telegram bot as /start {code}, or to the LINE account as a message.")
+    click.echo(code)
+
+
 @click.group()
 def token() -> None:
     """REST API tokens."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -23,9 +24,9 @@ from bot.runtime import build_runtime
 from core.db import get_engine, session_scope
 from core.runtime import set_runtime
 from core.settings import get_settings
-from crm.models import ApiToken, StaffUser, WebhookEvent
+from crm.models import ApiToken, StaffChatLink, StaffUser, WebhookEvent
 from tests.conftest import make_settings
-from tests.factories import TELEGRAM_SECRET, Webhooks, line_text
+from tests.factories import TELEGRAM_SECRET, Webhooks, line_text, tg_text
 
 
 @pytest.fixture
@@ -123,6 +124,26 @@ def test_token_add_prints_a_token_that_works(sapa, sqlite_url, fake_line, fake_t
         assert session.exec(select(ApiToken)).one().token_hash != token
     client = create_app(make_settings(sqlite_url)).test_client()
     assert client.get("/api/v1/contacts", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_user_link_code_links_the_staff_members_telegram_chat(sapa, sqlite_url, fake_line, fake_telegram):
+    """The code alone on the last line; "/start CODE" from a Telegram chat links that chat to the staff member."""
+    sapa("user", "add", "owner@shop.id", "--role", "admin", input="correct horse battery\n")
+    code, out = sapa("user", "link-code", "Owner@Shop.id")
+    link = out.strip().splitlines()[-1]
+    assert code == 0 and re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", link)
+    settings = make_settings(sqlite_url, fake_line, fake_telegram)
+    previous = set_runtime(build_runtime(settings))
+    try:
+        Webhooks(create_app(settings).test_client()).telegram(tg_text(f"/start {link}", user_id=7_700_000_009))
+    finally:
+        set_runtime(previous).close()
+    with Session(get_engine(sqlite_url)) as session:
+        owner = session.exec(select(StaffUser)).one()
+        linked = session.exec(select(StaffChatLink)).one()
+        assert (linked.staff_user_id, linked.channel, linked.external_id) == (owner.id, "telegram", "7700000009")
+    code, out = sapa("user", "link-code", "nobody@shop.id")
+    assert code != 0 and "no active staff member" in out
 
 
 def test_contacts_history_shows_both_directions(sapa, sqlite_url, fake_line, fake_telegram):
