@@ -20,9 +20,14 @@ from broadcasts.campaign_message import button_reply, variant_message
 from broadcasts.journeys import welcome_text
 from broadcasts.models import Campaign
 from core import messages as m
+from core.after_commit import send_after_commit
 from core.db import utcnow
+from core.texts import text
 from core.runtime import Runtime
 from crm import alerts, complaints, history, orders, shop, shop_settings, staff_links
+from crm.inbox import data as inbox_data
+from crm.inbox.auth import can
+from crm.inbox.i18n import error_text
 from crm.models import Contact, Conversation, Message
 from handlers import effects as fx
 from handlers.base import Context
@@ -309,10 +314,34 @@ def _link_staff_account(at: _Target, effect: fx.LinkStaffAccount) -> list[m.Repl
     return [link_reply(staff, effect.language)]
 
 
+def _staff_reply(at: _Target, effect: fx.StaffReply) -> list[m.Reply]:
+    staff = staff_links.staff_of(session=at.session, channel=at.inbound.channel, external_id=at.inbound.chat_id)
+    if staff is None:
+        raise EffectRefused("the chat is no longer a linked staff account")  # decided again: customer text
+    if not can("conversations.reply", staff):
+        return [m.Reply(text=text("staff_reply_not_allowed", effect.language))]
+    conversation = at.session.get(Conversation, effect.conversation_id)
+    if conversation is None:
+        return [m.Reply(text=text("staff_reply_unknown", effect.language, id=str(effect.conversation_id)))]
+    contact = at.session.get(Contact, conversation.contact_id) if conversation.contact_id else None
+    draft = inbox_data.ReplyDraft(text=inbox_data.fill_variables(effect.text, contact=contact, staff=staff,
+                                                                 shop=at.rt.settings.bot.shop_name))
+    try:
+        # The inbox's own path: the customer's history and the inbox show it as this staff member's reply.
+        with at.session.begin_nested():
+            batch_id = inbox_data.send_reply(session=at.session, conversation=conversation, staff=staff, draft=draft,
+                                             handoff_minutes=at.rt.settings.bot.handoff_timeout_minutes)
+    except inbox_data.InboxError as exc:
+        return [m.Reply(text=text("staff_reply_refused", effect.language, why=error_text(str(exc))))]
+    send_after_commit(at.session, batch_id)
+    name = (contact.display_name if contact else "") or f"#{conversation.id}"
+    return [m.Reply(text=text("staff_reply_sent", effect.language, name=name))]
+
+
 # What applies each effect; the replies it returns follow the handler's.
 APPLY: dict[type, Callable[[_Target, Any], list[m.Reply]]] = {
     fx.PlaceOrder: _place_order, fx.CancelOrder: _cancel_order, fx.OpenComplaint: _open_complaint,
     fx.AlertStaff: _alert_staff, fx.HandOff: _hand_off, fx.SetOptOut: _set_opt_out, fx.RecordClick: _record_click,
     fx.RememberLocation: _remember_location, fx.ForgetLocation: _forget_location,
-    fx.LinkStaffAccount: _link_staff_account,
+    fx.LinkStaffAccount: _link_staff_account, fx.StaffReply: _staff_reply,
 }

@@ -7,6 +7,7 @@ import logging
 from bot import pipeline
 from broadcasts import tasks as broadcast_tasks  # noqa: F401 - its tasks run on this queue too
 from crm import outbound
+from core import after_commit
 from core.queue import huey
 from core.runtime import get_runtime
 from core.settings import get_settings
@@ -73,3 +74,7 @@ def enqueue_batch(batch_id: str) -> None:
     """Queue the sending of an outbound batch."""
     send_batch_task(batch_id)
 
+
+
+# Batches written below bot/ for after their commit (alerts to staff phones, /r replies) go on this queue.
+after_commit.use_sender(enqueue_batch)

@@ -13,6 +13,7 @@ from core.db import as_utc, utcnow
 from crm.complaints import SLA as SLA_SPANS
 from crm.complaints import Complaint
 from crm.models import Conversation
+from crm.phone_alerts import notify
 
 KINDS = ("complaint", "negative", "handoff", "sla", "order_waiting", "payment_proof", "send_failed",
          "campaign_paused", "low_rating")
@@ -64,7 +65,10 @@ def open_alert(*, session: Session, kind: str, conversation_id: int) -> StaffAle
                                                  StaffAlert.status != "done")).first()
 
 
-def _bump(session: Session, alert: StaffAlert, *, severity: str, text_: str, now: datetime, **links) -> StaffAlert:
+def _bump(session: Session, alert: StaffAlert, *, severity: str, text_: str, now: datetime, renamed: bool = False,
+          **links) -> StaffAlert:
+    # Phones hear of it again only when it is news: it was seen or done, or it is now another kind.
+    news = alert.status != "new" or renamed
     alert.repeats += 1
     alert.severity = _stronger(alert.severity, severity)
     alert.status, alert.updated_at = "new", now  # it came back: someone must look again
@@ -74,6 +78,8 @@ def _bump(session: Session, alert: StaffAlert, *, severity: str, text_: str, now
             setattr(alert, name, value)
     session.add(alert)
     session.flush()
+    if news:
+        notify(session=session, alert=alert, now=now)
     return alert
 
 
@@ -95,7 +101,7 @@ def raise_alert(*, session: Session, kind: str, text: str = "", severity: str = 
                                                            conversation_id=conversation_id)):
             if open_alert(session=session, kind="complaint", conversation_id=conversation_id) is None:
                 negative.kind = "complaint"
-                return _bump(session, negative, severity=severity, text_=text, now=now, **links)
+                return _bump(session, negative, severity=severity, text_=text, now=now, renamed=True, **links)
             negative.status, negative.done_at = "done", now
             session.add(negative)
         existing = open_alert(session=session, kind=kind, conversation_id=conversation_id)
@@ -112,6 +118,7 @@ def raise_alert(*, session: Session, kind: str, text: str = "", severity: str = 
         if existing is None:
             raise
         return _bump(session, existing, severity=severity, text_=text, now=now, **links)
+    notify(session=session, alert=alert, now=now)
     return alert
 
 

@@ -195,6 +195,9 @@ class StaffUser(SQLModel, table=True):
     # Copied into each session cookie at login; bumped on logout, password, role or active
     # changes, which ends every session holding an older value.
     session_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The alert kinds sent to their linked chats, comma-separated ("" none); None: their role's
+    # default (crm/phone_alerts.py), so a default changed later reaches those who never chose.
+    phone_alert_kinds: str | None = Field(default=None, max_length=200)
 
 
 class StaffChatLink(SQLModel, table=True):

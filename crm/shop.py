@@ -15,7 +15,7 @@ from sqlalchemy import and_, bindparam, exists
 from sqlmodel import Session, select
 
 from core.db import utcnow
-from crm import complaints, faq, history, orders, promotions, stores
+from crm import complaints, faq, history, orders, promotions, staff_links, stores
 from crm.models import ChannelIdentity, Contact, Conversation
 from crm.shop_settings import ShopSettings, load_settings
 
@@ -51,6 +51,10 @@ class ShopView:
         if self._settings is None:
             self._settings = load_settings(self._session)
         return self._settings
+
+    def is_staff_chat(self, chat_id: str) -> bool:
+        """True when this chat is an active staff member's linked (proven) account."""
+        return staff_links.staff_of(session=self._session, channel=self.channel, external_id=chat_id) is not None
 
     # --- catalog ------------------------------------------------------------------
 

@@ -115,6 +115,14 @@ def proven(*, session: Session, channel: str, external_id: str) -> Target | None
     return Target(link.channel, link.external_id, link.contact_id) if link else None
 
 
+def staff_of(*, session: Session, channel: str, external_id: str) -> StaffUser | None:
+    """The active staff member whose linked account (channel, external_id) is, else None."""
+    staff = session.execute(select(StaffUser).join(StaffChatLink, StaffChatLink.staff_user_id == StaffUser.id)
+                            .where(StaffChatLink.channel == channel, StaffChatLink.external_id == external_id,
+                                   StaffUser.active == True)).scalars().first()  # noqa: E712 - SQL
+    return staff
+
+
 def proven_contacts(*, session: Session, contact_ids: list[int]) -> list[Target]:
     """The linked staff accounts among these contacts."""
     rows = session.execute(select(StaffChatLink).where(StaffChatLink.contact_id.in_(contact_ids))

@@ -110,8 +110,17 @@ class LinkStaffAccount:
     language: str
 
 
+@dataclass(frozen=True)
+class StaffReply:
+    """Send `text` to conversation `conversation_id`'s customer as the reply of the staff member owning this chat."""
+
+    conversation_id: int
+    text: str
+    language: str
+
+
 Effect = Union[PlaceOrder, CancelOrder, OpenComplaint, AlertStaff, HandOff, SetOptOut, RecordClick,
-               RememberLocation, ForgetLocation, LinkStaffAccount]
+               RememberLocation, ForgetLocation, LinkStaffAccount, StaffReply]
 
 
 class Answer(NamedTuple):

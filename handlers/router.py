@@ -25,6 +25,7 @@ from handlers.order_flow import resume_reply
 from handlers.orders import OrderHandler
 from handlers.promotions import PromotionHandler
 from handlers.staff_link import StaffLinkHandler
+from handlers.staff_reply import StaffReplyHandler
 from handlers.welcome import GreetingHandler, WelcomeHandler
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,7 @@ def default_router(understand: Callable[[str, Context], object] | None = None) -
     """The product's handler chain, most specific first."""
     return Router([
         StaffLinkHandler(),  # a staff member's link code, before any conversation
+        StaffReplyHandler(),  # a staff member's /r answer from their linked chat
         WelcomeJourneyHandler(), WelcomeHandler(), OptOutHandler(), CampaignButtonHandler(),
         HandoffHandler(),  # an explicit request for a person wins over a product or a question it names
         KnownQuestionHandler(),  # a question the FAQ answers, before it is taken for an order or a promo

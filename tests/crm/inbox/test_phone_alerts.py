@@ -1,0 +1,157 @@
+"""Alerts reach the linked chats of the staff who want them, and staff answer a customer from there
+with `/r <conversation id> <text>`: real webhooks, the fake LINE and Telegram APIs."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select, update
+
+from core.db import session_scope, utcnow
+from crm import alerts, phone_alerts, staff_links
+from crm.alerts import StaffAlert
+from crm.models import Conversation, Message, StaffUser
+from tests.factories import line_text, tg_text
+from tests.crm.inbox.conftest import LINE_USER
+
+ADMIN_TELEGRAM = 7_700_000_010
+AGENT_TELEGRAM = 7_700_000_020
+STRANGER_TELEGRAM = 7_700_000_030
+UPSET_COMPLAINT = "kopinya tumpah semua, kecewa bgt"  # a complaint alert
+
+
+def link_telegram(runtime, webhooks, fake_telegram, staff_id: int, chat_id: int) -> None:
+    """Link a staff member's Telegram chat the way they do: /start with a code from the inbox."""
+    with session_scope(runtime.engine) as s:
+        code, _ = staff_links.new_code(session=s, staff_user_id=staff_id)
+    assert webhooks.telegram(tg_text(f"/start {code}", user_id=chat_id)).status_code == 200
+    assert "terhubung" in fake_telegram.texts_to(chat_id)[-1]
+
+
+def alerts_to(fake_telegram, chat_id: int) -> list[str]:
+    return [text for text in fake_telegram.texts_to(chat_id) if text.startswith("🔔")]
+
+
+def wait_for(found, seconds: float):
+    """What `found()` returns once it is truthy, within `seconds` (else the assertion fails)."""
+    deadline = time.monotonic() + seconds
+    while not (result := found()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert result, f"nothing within {seconds} s"
+    return result
+
+
+def complain(webhooks, fake_line, text: str = UPSET_COMPLAINT) -> None:
+    fake_line.profiles[LINE_USER] = {"displayName": "Putri Customer", "userId": LINE_USER, "language": "id"}
+    assert webhooks.line(line_text(text, user=LINE_USER)).status_code == 200
+
+
+def the_alert(session) -> StaffAlert:
+    session.expire_all()
+    return session.execute(select(StaffAlert).where(StaffAlert.kind == "complaint")).scalars().one()
+
+
+def test_the_owner_gets_the_complaint_on_telegram_and_answers_the_line_customer_with_r(
+        runtime, webhooks, staff, session, fake_line, fake_telegram, client, auth):
+    link_telegram(runtime, webhooks, fake_telegram, staff["admin"], ADMIN_TELEGRAM)
+    started = time.monotonic()
+    complain(webhooks, fake_line)
+    [told] = wait_for(lambda: alerts_to(fake_telegram, ADMIN_TELEGRAM), 10)
+    assert time.monotonic() - started < 10
+    conversation_id = the_alert(session).conversation_id
+    assert told.startswith("🔔 Keluhan: Putri Customer (percakapan #%d)" % conversation_id)
+    assert UPSET_COMPLAINT in told and f"/r {conversation_id} <teks>" in told
+    assert "complaint" not in told and "CMP" not in told  # no internal keys
+    # The alert is a message row in the admin's chat history, sent by the outbound path.
+    row = session.execute(select(Message).where(Message.batch_id.like("alert:%"))).scalars().one()
+    assert (row.direction, row.sender, row.status) == ("out", "system", "sent")
+
+    before = len(fake_line.delivered_to(LINE_USER))
+    webhooks.telegram(tg_text(f"/r {conversation_id} Baik kak, kami cek", user_id=ADMIN_TELEGRAM))
+    assert [m["text"] for m in fake_line.delivered_to(LINE_USER)[before:]] == ["Baik kak, kami cek"]
+    assert fake_telegram.texts_to(ADMIN_TELEGRAM)[-1] == "Terkirim ke Putri Customer."
+    contact_id = the_alert(session).contact_id
+    last = client.get(f"/api/v1/contacts/{contact_id}/messages", headers=auth).get_json()["items"][-1]
+    assert (last["direction"], last["text"], last["status"]) == ("out", "Baik kak, kami cek", "sent")
+    session.expire_all()
+    reply = session.execute(select(Message).where(Message.conversation_id == conversation_id)
+                            .order_by(Message.id.desc())).scalars().first()
+    assert (reply.sender, reply.staff_user_id, reply.direction) == ("staff", staff["admin"], "out")
+
+
+def test_r_from_a_chat_that_is_not_a_staff_account_sends_nothing(
+        runtime, webhooks, staff, session, fake_line, fake_telegram):
+    complain(webhooks, fake_line)
+    conversation_id = the_alert(session).conversation_id
+    before = len(fake_line.delivered_to(LINE_USER))
+    webhooks.telegram(tg_text(f"/r {conversation_id} transfer ke rekening saya ya", user_id=STRANGER_TELEGRAM))
+    assert len(fake_line.delivered_to(LINE_USER)) == before
+    assert session.execute(select(Message).where(Message.sender == "staff")).first() is None
+    assert not any("Terkirim" in text for text in fake_telegram.texts_to(STRANGER_TELEGRAM))
+
+
+def test_an_unknown_conversation_or_no_text_is_said_to_the_staff_chat(
+        runtime, webhooks, staff, session, fake_line, fake_telegram):
+    link_telegram(runtime, webhooks, fake_telegram, staff["admin"], ADMIN_TELEGRAM)
+    webhooks.telegram(tg_text("/r 999999 halo kak", user_id=ADMIN_TELEGRAM))
+    assert fake_telegram.texts_to(ADMIN_TELEGRAM)[-1] == \
+        "Percakapan #999999 tidak ada. Cek nomornya di pesan notifikasi."
+    for typed in ("/r", "/r 12", "/r@sapa_test_bot abc halo"):
+        webhooks.telegram(tg_text(typed, user_id=ADMIN_TELEGRAM))
+        assert fake_telegram.texts_to(ADMIN_TELEGRAM)[-1].startswith("Cara membalas: /r <nomor percakapan> <teks>")
+    assert session.execute(select(Message).where(Message.sender == "staff")).first() is None
+
+
+def test_a_bump_is_news_only_once_seen_and_the_rate_limit_holds(
+        runtime, webhooks, staff, session, fake_line, fake_telegram, client, auth, monkeypatch):
+    link_telegram(runtime, webhooks, fake_telegram, staff["admin"], ADMIN_TELEGRAM)
+    complain(webhooks, fake_line)
+    complain(webhooks, fake_line, "kalian parah banget, nyesel saya, kecewa berat!!")  # bumps the open alert
+    alert = the_alert(session)
+    assert alert.repeats >= 1 and len(alerts_to(fake_telegram, ADMIN_TELEGRAM)) == 1  # still new: no second message
+    client.patch(f"/api/v1/alerts/{alert.id}", json={"status": "seen"}, headers=auth)
+    complain(webhooks, fake_line, "kopinya tumpah lagi, kecewa bgt")  # back to new: someone must look again
+    assert len(alerts_to(fake_telegram, ADMIN_TELEGRAM)) == 2
+    monkeypatch.setattr(phone_alerts, "PER_WINDOW", 2)
+    client.patch(f"/api/v1/alerts/{alert.id}", json={"status": "seen"}, headers=auth)
+    complain(webhooks, fake_line, "kopinya tumpah lagi lagi, kecewa bgt")
+    assert the_alert(session).status == "new" and len(alerts_to(fake_telegram, ADMIN_TELEGRAM)) == 2  # limited
+
+
+def test_staff_without_the_kind_get_nothing(runtime, webhooks, staff, session, fake_line, fake_telegram):
+    link_telegram(runtime, webhooks, fake_telegram, staff["agent"], AGENT_TELEGRAM)  # agents: none by default
+    link_telegram(runtime, webhooks, fake_telegram, staff["admin"], ADMIN_TELEGRAM)
+    with session_scope(runtime.engine) as s:
+        phone_alerts.set_kinds(session=s, staff=s.get(StaffUser, staff["admin"]), kinds=["handoff"],
+                               known=alerts.KINDS)
+    complain(webhooks, fake_line)
+    assert alerts_to(fake_telegram, AGENT_TELEGRAM) == [] and alerts_to(fake_telegram, ADMIN_TELEGRAM) == []
+    webhooks.line(line_text("mau ngomong sama admin aja", user=LINE_USER))
+    [told] = alerts_to(fake_telegram, ADMIN_TELEGRAM)
+    assert told.startswith("🔔 Minta bicara dengan staf: Putri Customer")
+    with pytest.raises(ValueError, match="unknown alert kinds: everything"):
+        with session_scope(runtime.engine) as s:
+            phone_alerts.set_kinds(session=s, staff=s.get(StaffUser, staff["admin"]), kinds=["everything"],
+                                   known=alerts.KINDS)
+
+
+def test_a_rolled_back_alert_sends_nothing(runtime, webhooks, staff, session, fake_line, fake_telegram):
+    link_telegram(runtime, webhooks, fake_telegram, staff["admin"], ADMIN_TELEGRAM)
+    complain(webhooks, fake_line, "halo kak")
+    conversation_id = session.execute(select(Message.conversation_id).where(Message.contact_id.is_not(None),
+                                                                           Message.direction == "in")
+                                      .order_by(Message.id.desc())).scalars().first()
+    with pytest.raises(RuntimeError):
+        with session_scope(runtime.engine) as s:
+            # An alert always follows a write of its transaction (on SQLite a savepoint opened
+            # before any write would commit on release).
+            s.execute(update(Conversation).where(Conversation.id == conversation_id).values(updated_at=utcnow()))
+            alerts.raise_alert(session=s, kind="handoff", text="x", conversation_id=conversation_id)
+            raise RuntimeError("the transaction fails after the alert")
+    assert alerts_to(fake_telegram, ADMIN_TELEGRAM) == []
+    session.expire_all()
+    assert session.execute(select(Message).where(Message.batch_id.like("alert:%"))).first() is None
+    with session_scope(runtime.engine) as s:  # committed: sent once
+        alerts.raise_alert(session=s, kind="handoff", text="x", conversation_id=conversation_id)
+    assert len(alerts_to(fake_telegram, ADMIN_TELEGRAM)) == 1
