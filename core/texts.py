@@ -196,9 +196,9 @@ CHAT = Catalog("chat", {
                  "en": "Great, you'll get our promos in this chat again 🎉 Type STOP any time to stop."},
     # a staff member links their chat account with a code from the inbox
     "staff_linked": {"id": "Beres! Chat ini sekarang terhubung ke {name} di inbox. Tes kirim kampanye "
-                           "akan masuk ke chat ini.",
+                           "dan notifikasi yang dipilih akan masuk ke chat ini.",
                      "en": "Done! This chat is now linked to {name} in the inbox. Campaign "
-                           "test-sends will arrive in this chat."},
+                           "test-sends and the alerts chosen will arrive in this chat."},
     "staff_link_invalid": {"id": "Kode itu tidak berlaku (salah, sudah dipakai, atau kedaluwarsa). Minta kode baru "
                                  "di halaman \"Akun chat saya\" di inbox.",
                            "en": "That code is not valid (wrong, already used or expired). Get a new one on the "

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from broadcasts.web.base import marketing
 from core.db import as_utc, session_scope, utcnow
-from crm import staff_links
+from crm import alerts, phone_alerts, staff_links
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
 from crm.inbox.i18n import t
@@ -36,6 +36,19 @@ def profile():
         # answered) must not post again and make a new code.
         session[LINK_CODE_KEY] = [code, expires_at.isoformat()]
         return redirect(url_for("marketing.profile"), 303)
+    if action == "alerts":
+        with session_scope(engine()) as db:
+            user = db.get(StaffUser, staff.id)
+            try:
+                phone_alerts.set_kinds(session=db, staff=user, kinds=request.form.getlist("kinds"),
+                                       known=alerts.KINDS)
+            except ValueError as exc:
+                flash(str(exc), "error")
+                return _profile_page(staff, status=400)
+            data.audit(session=db, staff=staff, action="staff.phone_alerts", target_type="staff",
+                       target_id=staff.id, details={"kinds": user.phone_alert_kinds})
+        flash(t("phone_alerts_saved"), "info")
+        return redirect(url_for("marketing.profile"), 303)
     channel = request.form.get("channel", "")
     if action == "unlink" and channel in CHANNELS:
         with session_scope(engine()) as db:
@@ -52,12 +65,13 @@ def profile():
 def _profile_page(staff: StaffUser, status: int = 200):
     with Session(engine()) as db:
         links = staff_links.links_of(session=db, staff_user_id=staff.id)
+        wanted = phone_alerts.kinds_of(db.get(StaffUser, staff.id))
     code, expires_at = _pending_code(links)
     username = settings().telegram.username
     return render_template("marketing/profile.html", links=links, code=code, minutes=staff_links.CODE_MINUTES,
                            expires=expires_at.astimezone(settings().tz).strftime("%H:%M") if expires_at else "",
                            telegram_link=f"https://t.me/{username}?start={code}" if code and username else None,
-                           channels=settings().channels), status
+                           channels=settings().channels, kinds=alerts.KINDS, wanted=wanted), status
 
 
 def _pending_code(links) -> tuple[str | None, datetime | None]:

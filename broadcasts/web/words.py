@@ -236,6 +236,12 @@ WORDS: dict[str, dict[str, str]] = {
                        "en": "Send this code as a message to the shop's LINE account or Telegram bot, from your phone. "
                              "Valid {minutes} minutes (until {until}), once."},
     "open_in_telegram": {"id": "Buka di Telegram", "en": "Open in Telegram"},
+    "phone_alerts": {"id": "Notifikasi ke HP", "en": "Alerts on my phone"},
+    "phone_alerts_help": {"id": "Notifikasi yang dicentang dikirim ke akun terhubung Anda, kapan saja. Balas pelanggan "
+                                "dari sana dengan /r <nomor percakapan> <teks>.",
+                          "en": "The ticked alerts go to your linked accounts, at any hour. Answer the customer from "
+                                "there with /r <conversation number> <text>."},
+    "phone_alerts_saved": {"id": "Pilihan notifikasi disimpan.", "en": "Alert choices saved."},
     "code_then_reload": {"id": "Bot membalas saat akun terhubung; lalu muat ulang halaman ini.",
                          "en": "The bot answers when the account is linked; then reload this page."},
     "err_link_with_code": {"id": "Akun hanya bisa dihubungkan dengan kode yang dikirim dari akun itu.",

@@ -155,3 +155,37 @@ def test_a_rolled_back_alert_sends_nothing(runtime, webhooks, staff, session, fa
     with session_scope(runtime.engine) as s:  # committed: sent once
         alerts.raise_alert(session=s, kind="handoff", text="x", conversation_id=conversation_id)
     assert len(alerts_to(fake_telegram, ADMIN_TELEGRAM)) == 1
+
+
+def test_staff_choose_their_alert_kinds_on_their_own_page(as_role, staff, session):
+    admin = as_role("admin")
+    page = admin.get("/inbox/me").get_data(as_text=True)
+    assert 'value="complaint" checked' in page and 'value="handoff" checked' in page
+    assert 'value="sla" checked' not in page  # the admin default: complaint, negative, handoff
+    saved = admin.post("/inbox/me", {"action": "alerts", "kinds": ["handoff", "sla"]})
+    assert saved.status_code == 303 and saved.location.endswith("/inbox/me")
+    session.expire_all()
+    assert session.get(StaffUser, staff["admin"]).phone_alert_kinds == "handoff,sla"
+    assert 'value="complaint" checked' not in admin.get("/inbox/me").get_data(as_text=True)
+    refused = admin.post("/inbox/me", {"action": "alerts", "kinds": ["everything"]})
+    assert refused.status_code == 400 and "unknown alert kinds: everything" in refused.get_data(as_text=True)
+    admin.post("/inbox/me", {"action": "alerts"})  # none ticked: none
+    session.expire_all()
+    assert phone_alerts.kinds_of(session.get(StaffUser, staff["admin"])) == ()
+
+
+def test_r_from_a_linked_line_chat_answers_the_customer_too(runtime, webhooks, staff, session, fake_line):
+    staff_line = "U" + "6" * 32
+    with session_scope(runtime.engine) as s:
+        code, _ = staff_links.new_code(session=s, staff_user_id=staff["agent"])
+    webhooks.line(line_text(code, user=staff_line))
+    complain(webhooks, fake_line)
+    conversation_id = the_alert(session).conversation_id
+    before = len(fake_line.delivered_to(LINE_USER))
+    webhooks.line(line_text(f"/r {conversation_id} Sudah kami kirim ulang ya kak", user=staff_line,
+                            reply_token="tok-r"))
+    assert fake_line.replied[-1][0] == "tok-r" and fake_line.replied[-1][1]["text"] == "Terkirim ke Putri Customer."
+    assert [m["text"] for m in fake_line.delivered_to(LINE_USER)[before:]] == ["Sudah kami kirim ulang ya kak"]
+    session.expire_all()
+    reply = session.execute(select(Message).where(Message.sender == "staff")).scalars().one()
+    assert (reply.conversation_id, reply.staff_user_id, reply.status) == (conversation_id, staff["agent"], "sent")
