@@ -22,8 +22,8 @@ from broadcasts.models import Campaign
 from core import messages as m
 from core.after_commit import send_after_commit
 from core.db import utcnow
-from core.texts import text
 from core.runtime import Runtime
+from core.texts import text
 from crm import alerts, complaints, history, orders, shop, shop_settings, staff_links
 from crm.inbox import data as inbox_data
 from crm.inbox.auth import can
