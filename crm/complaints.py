@@ -93,7 +93,9 @@ def change_complaint_status(*, session: Session, complaint: Complaint, status: s
     return complaint
 
 
-def open_complaints(*, session: Session, contact_id: int) -> list[Complaint]:
-    """A customer's complaints that are not resolved yet."""
-    return list(session.exec(select(Complaint).where(Complaint.contact_id == contact_id,
-                                                     Complaint.status.in_(("open", "in_progress")))).all())
+def open_complaints(*, session: Session, contact_id: int, since: datetime | None = None) -> list[Complaint]:
+    """A customer's complaints that are not resolved yet (made after `since`, when given), newest first."""
+    query = select(Complaint).where(Complaint.contact_id == contact_id, Complaint.status.in_(("open", "in_progress")))
+    if since is not None:
+        query = query.where(Complaint.created_at >= since)
+    return list(session.exec(query.order_by(Complaint.created_at.desc(), Complaint.id.desc())).all())

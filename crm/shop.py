@@ -110,9 +110,8 @@ class ShopView:
         """The customer's latest complaint still open that was made after `since` (None when none)."""
         if self.contact_id is None:
             return None
-        recent = [c for c in complaints.open_complaints(session=self._session, contact_id=self.contact_id)
-                  if c.created_at >= since]
-        return max(recent, key=lambda c: c.created_at, default=None)
+        recent = complaints.open_complaints(session=self._session, contact_id=self.contact_id, since=since)
+        return recent[0] if recent else None
 
     # --- knowledge, offers, stores ------------------------------------------------
 

@@ -10,9 +10,8 @@ from handlers.base import Context
 from handlers.effects import Answer
 from handlers.nlu.lang import looks_like_question
 from handlers.order_flow import has_draft
-from handlers.orders import MENU_WORDS, asks_for_the_menu, catalog_reply, reading
+from handlers.orders import MENU_WORDS, SHOW_WORDS, asks_for_the_menu, catalog_reply, menu_words, reading
 
-SHOW_WORDS = frozenset("liat lihat minta kirim kirimin share show see send list daftar".split())
 MENU_NOUNS = MENU_WORDS - {"makan", "minum"}  # "bisa makan di tempat?" asks about dining in, not the menu
 
 
@@ -50,8 +49,7 @@ class MenuQuestionHandler:
         """A typed question or request about the menu that names no product, with no order being built."""
         if ctx.data is None or inbound.kind != m.MESSAGE or inbound.message_type != "text" or has_draft(ctx):
             return False
-        words = (inbound.text or "").lower().replace("?", " ").replace(",", " ").split()
-        asks = looks_like_question(inbound.text or "") or bool(SHOW_WORDS & set(words))
+        asks = looks_like_question(inbound.text or "") or bool(SHOW_WORDS & set(menu_words(inbound.text)))
         return asks and asks_for_the_menu(ctx, inbound.text, MENU_NOUNS) and not reading(inbound, ctx).items
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:

@@ -82,15 +82,21 @@ def _gives_details(r: OrderText) -> bool:
     return bool(r.address_usable or r.phone or r.store_id)
 
 
+def menu_words(text: str | None) -> list[str]:
+    """The lower-case words of a message about the menu, without question marks and commas."""
+    return (text or "").lower().replace("?", " ").replace(",", " ").split()
+
+
 def names_the_menu(text: str | None, nouns: frozenset[str] = MENU_WORDS) -> bool:
     """True when a word speaks of the menu itself, with or without its suffix ("menu", "menunya", "drinks")."""
-    words = (text or "").lower().replace("?", " ").replace(",", " ").split()
+    words = menu_words(text)
     return any(word in nouns or (word.endswith("nya") and word[:-3] in nouns) for word in words)
 
 
+SHOW_WORDS = frozenset("liat lihat minta kirim kirimin share show see send list daftar".split())  # "minta menu"
 # The words of a plain request for the menu ("kak, menunya apa aja ya?", "can I see your menu please").
-PLAIN_MENU_WORDS = MENU_WORDS | frozenset(
-    "liat lihat minta kirim kirimin share show see send list daftar ada apa aja saja dong deh ya yah kak kakak ka "
+PLAIN_MENU_WORDS = MENU_WORDS | SHOW_WORDS | frozenset(
+    "ada apa aja saja dong deh ya yah kak kakak ka "
     "min gan sis bang mas mbak yang yg nya boleh bisa tolong dan sama ini itu hari sekarang lengkap lengkapnya "
     "semua full the a an what whats is are your you do have on me please pls can i any of in today there".split())
 
@@ -100,8 +106,7 @@ def asks_for_the_menu(ctx: Context, text: str | None, nouns: frozenset[str] = ME
     apa aja?"); "ada menu vegan?" asks something about the menu, which the knowledge base or staff answer."""
     if not names_the_menu(text, nouns):
         return False
-    words = (text or "").lower().replace("?", " ").replace(",", " ").split()
-    about = [word for word in (w.strip(".!'") for w in words) if word.isalpha() and word not in PLAIN_MENU_WORDS
+    about = [word for word in (w.strip(".!'") for w in menu_words(text)) if word.isalpha() and word not in PLAIN_MENU_WORDS
              and not (word.endswith("nya") and word[:-3] in nouns)]
     return not about or names_a_kind_of_product(ctx, tuple(about))
 
