@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from datetime import datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -140,6 +141,17 @@ def give_back_unanswered() -> int:
     return len(batches)
 
 
+def release_phone_alerts(now: datetime | None = None) -> int:
+    """Alerts held for staff hours or a daily digest: sent to the staff phones once due, once."""
+    runtime = get_runtime()
+    configure_queue(runtime.settings.queue_url)
+    with session_scope(runtime.engine) as session:
+        batches = alerts.release_phone_alerts(session=session, now=now or utcnow(), tz=runtime.settings.tz)
+    for batch_id in batches:
+        tasks.enqueue_batch(batch_id)
+    return len(batches)
+
+
 def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
     """A scheduler with the database job store and the standing jobs registered."""
     # The product's engine: its SQLite busy timeout, its PostgreSQL pre-ping (a dropped
@@ -157,6 +169,8 @@ def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
     scheduler.add_job("bot.clock:watch_complaint_sla", "interval", seconds=WAKE_SECONDS, id="watch-complaint-sla",
                       replace_existing=True)
     scheduler.add_job("bot.clock:give_back_unanswered", "interval", seconds=WAKE_SECONDS, id="give-back-unanswered",
+                      replace_existing=True)
+    scheduler.add_job("bot.clock:release_phone_alerts", "interval", seconds=WAKE_SECONDS, id="release-phone-alerts",
                       replace_existing=True)
     register_campaign_jobs(scheduler, settings)  # campaign schedules, stalled-run sweep, journeys
     return scheduler

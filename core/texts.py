@@ -208,6 +208,12 @@ CHAT = Catalog("chat", {
                     "en": "🔔 {kind}: {name} (conversation #{id})"},
     "phone_alert_answer": {"id": "Balas dari sini: /r {id} <teks>", "en": "Answer from here: /r {id} <text>"},
     "phone_alert_someone": {"id": "pelanggan", "en": "a customer"},
+    # alerts held for a staff member's hours or daily digest, sent as one message
+    "phone_alert_held": {"id": "🔔 {count} notifikasi selama di luar jam kerja:",
+                         "en": "🔔 {count} alerts while you were off:"},
+    "phone_alert_digest": {"id": "🔔 Ringkasan: {count} notifikasi sejak ringkasan terakhir:",
+                           "en": "🔔 Digest: {count} alerts since the last digest:"},
+    "phone_alert_line": {"id": "• {kind}: {name} (percakapan #{id})", "en": "• {kind}: {name} (conversation #{id})"},
     "alert.complaint": {"id": "Keluhan", "en": "Complaint"},
     "alert.negative": {"id": "Pelanggan sangat kecewa", "en": "Very unhappy customer"},
     "alert.handoff": {"id": "Minta bicara dengan staf", "en": "Asks for staff"},

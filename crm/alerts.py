@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Index, and_, or_
 from sqlalchemy import text as sql
@@ -13,7 +14,7 @@ from core.db import as_utc, utcnow
 from crm.complaints import SLA as SLA_SPANS
 from crm.complaints import Complaint
 from crm.models import Conversation
-from crm.phone_alerts import notify
+from crm.phone_alerts import notify, release_held
 
 KINDS = ("complaint", "negative", "handoff", "sla", "order_waiting", "payment_proof", "send_failed",
          "campaign_paused", "low_rating")
@@ -225,3 +226,10 @@ def alert_complaint_sla(*, session: Session, now: datetime | None = None) -> int
                         complaint_id=complaint.id, now=now)
             raised += 1
     return raised
+
+
+def release_phone_alerts(*, session: Session, now: datetime, tz: ZoneInfo) -> list[str]:
+    """Send staff phones what their hours or digest held back, once due (the clock, every minute); batch ids."""
+    def by_id(ids: list[int]) -> dict[int, StaffAlert]:
+        return {alert.id: alert for alert in session.exec(select(StaffAlert).where(StaffAlert.id.in_(ids))).all()}
+    return release_held(session=session, now=now, tz=tz, alerts_by_id=by_id)

@@ -198,6 +198,10 @@ class StaffUser(SQLModel, table=True):
     # The alert kinds sent to their linked chats, comma-separated ("" none); None: their role's
     # default (crm/phone_alerts.py), so a default changed later reaches those who never chose.
     phone_alert_kinds: str | None = Field(default=None, max_length=200)
+    # When alerts reach their phone: weekly windows in the shop's timezone (None: any time), and
+    # a daily digest time "HH:MM" (None: at once). Outside them alerts wait (crm/phone_alerts.py).
+    phone_hours: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    phone_digest_at: str | None = Field(default=None, max_length=5)
 
 
 class StaffChatLink(SQLModel, table=True):

@@ -5,22 +5,34 @@ transaction (a rolled-back alert leaves no message) and sent after its commit by
 every message takes. Its batch id names the alert event (alert, repeat, recipient, channel),
 so one event is never sent twice. At most `PER_WINDOW` alerts reach one chat per `WINDOW`;
 the rest are skipped with a log line (the inbox still shows them).
+
+A staff member may set their own hours (weekly windows in the shop's timezone) and a daily
+digest time. An alert outside their hours, or any alert for a digest, is held (a
+`PhoneAlertHold` row in the alert's transaction); the clock releases what is held in one
+message when their hours start, or at the digest time, under a batch id naming the last
+hold released, so a release is sent once however often the clock runs.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime, time, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, func, select
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, Session, SQLModel, func, select
 
 from core import messages as m
 from core.after_commit import send_after_commit
 from core.db import utcnow
+from core.runtime import get_runtime
 from core.texts import text
 from crm import contacts, history, staff_links
 from crm.models import Contact, Message, StaffUser
+from crm.stores import hours_open_at, validate_opening_hours
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +41,22 @@ DEFAULT_KINDS = {"admin": ("complaint", "negative", "handoff")}
 WINDOW = timedelta(minutes=10)
 PER_WINDOW = 5
 QUOTE_CHARS = 120
+HELD_PREFIX = "alerts-held"  # not "alert:": a release is one message and not counted in the rate limit
+DIGEST_TIME = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")  # HH:MM; 24:00 is no time of day
+
+
+class PhoneAlertHold(SQLModel, table=True):
+    """An alert event held back from a staff member's phone (outside their hours, or for their digest)."""
+
+    __table_args__ = (UniqueConstraint("staff_user_id", "alert_id", "repeats", name="uq_phonealerthold_event"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_user_id: int = Field(foreign_key="staffuser.id", index=True)
+    alert_id: int = Field(foreign_key="staffalert.id")
+    repeats: int = 0  # the alert event: raised (0) or bumped back to new
+    held_at: datetime = Field(default_factory=utcnow)
+    released_at: datetime | None = Field(default=None, index=True)
+    batch_id: str | None = Field(default=None, max_length=80)  # the message it went out in (None: nothing sent)
 
 
 def kinds_of(staff: StaffUser) -> tuple[str, ...]:
@@ -47,8 +75,36 @@ def set_kinds(*, session: Session, staff: StaffUser, kinds: list[str], known: tu
     session.add(staff)
 
 
-def notify(*, session: Session, alert: Any, now: datetime | None = None) -> list[str]:
-    """Queue `alert` (a StaffAlert just raised or bumped to new) to the chats of the staff who want it; batch ids."""
+def set_schedule(*, session: Session, staff: StaffUser, hours: dict | None, digest_at: str | None) -> None:
+    """Store when alerts reach the staff member's phone: their weekly hours (None: any time) and a daily
+    digest time (None: at once); ValueError naming the field when malformed."""
+    if hours is not None:
+        try:
+            hours = validate_opening_hours(hours)
+        except ValueError as exc:
+            raise ValueError(f"phone_hours: {exc}") from None
+    if digest_at is not None and not DIGEST_TIME.fullmatch(digest_at):
+        raise ValueError(f"digest_at: {digest_at!r} is not a time of day HH:MM")
+    staff.phone_hours, staff.phone_digest_at = hours, digest_at
+    session.add(staff)
+
+
+def held_back(staff: StaffUser, now: datetime, tz: ZoneInfo) -> bool:
+    """True when an alert now waits for the staff member's digest or the start of their hours."""
+    if staff.phone_digest_at is not None:
+        return True
+    return staff.phone_hours is not None and not hours_open_at(staff.phone_hours, now, tz)
+
+
+def _shop_tz() -> ZoneInfo:
+    return get_runtime().settings.tz
+
+
+def notify(*, session: Session, alert: Any, now: datetime | None = None, tz: ZoneInfo | None = None) -> list[str]:
+    """Queue `alert` (a StaffAlert just raised or bumped to new) to the chats of the staff who want it; batch ids.
+
+    For a staff member outside their hours or on a digest the alert is held instead (see `release_held`).
+    """
     if alert.conversation_id is None:
         return []
     now = now or utcnow()
@@ -57,9 +113,14 @@ def notify(*, session: Session, alert: Any, now: datetime | None = None) -> list
                               .order_by(StaffUser.id)).all():
         if alert.kind not in kinds_of(staff):
             continue
-        for target in staff_links.targets_of(session=session, staff_user_id=staff.id):
-            if target.contact_id == alert.contact_id:
-                continue  # their own chat raised it (a test): no alert about themselves
+        # Their own chat raised it (a test): no alert about themselves.
+        targets = [target for target in staff_links.targets_of(session=session, staff_user_id=staff.id)
+                   if target.contact_id != alert.contact_id]
+        if targets and (staff.phone_hours is not None or staff.phone_digest_at is not None) \
+                and held_back(staff, now, tz or _shop_tz()):
+            _hold(session, staff, alert, now)
+            continue
+        for target in targets:
             batch_id = f"alert:{alert.id}:{alert.repeats}:{staff.id}:{target.channel}"
             if history.batch_messages(session=session, batch_id=batch_id):
                 continue  # this alert event is already on its way
@@ -76,6 +137,94 @@ def notify(*, session: Session, alert: Any, now: datetime | None = None) -> list
             send_after_commit(session, batch_id)
             batches.append(batch_id)
     return batches
+
+
+def _hold(session: Session, staff: StaffUser, alert: Any, now: datetime) -> None:
+    held = session.exec(select(PhoneAlertHold.id).where(
+        PhoneAlertHold.staff_user_id == staff.id, PhoneAlertHold.alert_id == alert.id,
+        PhoneAlertHold.repeats == alert.repeats)).first()
+    if held is None:  # this alert event is held already
+        session.add(PhoneAlertHold(staff_user_id=staff.id, alert_id=alert.id, repeats=alert.repeats, held_at=now))
+        session.flush()
+
+
+def release_due(staff: StaffUser, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """Until when held alerts go out now: the last digest time passed, or now within their hours; None: not yet."""
+    if not staff.active:
+        return now  # nobody to tell: let them go without a message
+    if staff.phone_digest_at is not None:
+        local = now.astimezone(tz)
+        hour, minute = map(int, staff.phone_digest_at.split(":"))
+        digest = datetime.combine(local.date(), time(hour, minute), tz)
+        return digest if digest <= local else datetime.combine(local.date() - timedelta(days=1), time(hour, minute), tz)
+    if staff.phone_hours is not None and not hours_open_at(staff.phone_hours, now, tz):
+        return None
+    return now
+
+
+def release_held(*, session: Session, now: datetime, tz: ZoneInfo,
+                 alerts_by_id: Callable[[list[int]], dict[int, Any]]) -> list[str]:
+    """Send each staff member what was held for them and is due, in one message per linked chat; batch ids.
+
+    `alerts_by_id` reads the StaffAlert rows (crm.alerts owns them). An alert already done is
+    left out; held alerts that all are go out as nothing.
+    """
+    batches: list[str] = []
+    pending = session.exec(select(PhoneAlertHold.staff_user_id)
+                           .where(PhoneAlertHold.released_at.is_(None)).distinct()).all()
+    for staff_id in sorted(pending):
+        staff = session.get(StaffUser, staff_id)
+        until = release_due(staff, now, tz)
+        if until is None:
+            continue
+        # Locked, so a second clock run at the same moment waits and then finds them released.
+        holds = list(session.exec(select(PhoneAlertHold).where(
+            PhoneAlertHold.staff_user_id == staff_id, PhoneAlertHold.released_at.is_(None),
+            PhoneAlertHold.held_at <= until.astimezone(timezone.utc)).order_by(PhoneAlertHold.id).with_for_update()).all())
+        if not holds:
+            continue
+        found = alerts_by_id(sorted({hold.alert_id for hold in holds}))
+        listed = [found[alert_id] for alert_id in dict.fromkeys(hold.alert_id for hold in holds)
+                  if alert_id in found and found[alert_id].status != "done"]
+        batch_id = f"{HELD_PREFIX}:{staff.id}:{holds[-1].id}"
+        sent = _send_held(session, staff, listed, batch_id, digest=staff.phone_digest_at is not None) \
+            if listed and staff.active else []
+        for hold in holds:
+            hold.released_at, hold.batch_id = now, batch_id if sent else None
+            session.add(hold)
+        batches.extend(sent)
+    session.flush()
+    return batches
+
+
+def _send_held(session: Session, staff: StaffUser, listed: list, batch_id: str, *, digest: bool) -> list[str]:
+    words = held_text(session, listed, staff.language, digest=digest)
+    batches = []
+    for target in staff_links.targets_of(session=session, staff_user_id=staff.id):
+        channel_batch = f"{batch_id}:{target.channel}"
+        if history.batch_messages(session=session, batch_id=channel_batch):
+            continue  # already on its way
+        conversation = contacts.get_or_create_conversation(
+            session=session, channel=target.channel, chat_id=target.external_id, kind="direct",
+            contact_id=target.contact_id)
+        history.record_outbound(session=session, conversation=conversation, batch_id=channel_batch, sender="system",
+                                replies=[m.Reply(text=words)],
+                                meta={"alert_ids": [alert.id for alert in listed], "chat_type": "direct"})
+        batches.append(channel_batch)
+    return batches
+
+
+def held_text(session: Session, listed: Iterable[Any], language: str, *, digest: bool) -> str:
+    """One message for held alerts: how many, one line each (kind, customer, conversation id), how to answer."""
+    listed = list(listed)
+    lines = [text("phone_alert_digest" if digest else "phone_alert_held", language, count=str(len(listed)))]
+    for alert in listed:
+        contact = session.get(Contact, alert.contact_id) if alert.contact_id else None
+        lines.append(text("phone_alert_line", language, kind=text(f"alert.{alert.kind}", language),
+                          name=(contact.display_name if contact else "") or text("phone_alert_someone", language),
+                          id=str(alert.conversation_id)))
+    lines.append(text("phone_alert_answer", language, id=str(listed[0].conversation_id)))
+    return "\n".join(lines)
 
 
 def alert_text(session: Session, alert: Any, language: str) -> str:

@@ -1,4 +1,4 @@
-"""The shop's own rules, edited by staff: payment methods, delivery fees, staff hours.
+"""The shop's own rules, edited by staff: payment methods, delivery fees, staff hours and their exceptions.
 
 Stored as one row per top-level key (``shopsetting``: key → JSON): a PATCH replaces the
 keys it names and nothing else, two staff saving different keys at once cannot undo each
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, Mapping
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,10 @@ from sqlmodel import Session, SQLModel, select
 
 from core.db import utcnow
 from crm.schemas import json_int
-from crm.stores import HHMM_PATTERN, JAKARTA, WEEKDAYS, hours_open_at, next_hours_opening, validate_opening_hours
+from crm.stores import (
+    HHMM_PATTERN, JAKARTA, WEEKDAYS, HoursExceptions, hours_open_at, next_hours_opening, validate_opening_hours,
+    windows_on,
+)
 
 FULFILMENTS = ("delivery", "pickup")
 Money = json_int(0, 1_000_000_000)  # rupiah
@@ -113,6 +116,8 @@ class ShopSettings(BaseModel):
     staff_hours: WeeklyHours = Field(default_factory=lambda: {d: [list(w) for w in ws]
                                                               for d, ws in DEFAULT_STAFF_HOURS.items()},
                                      description="when staff answer chats, local time: weekday → [[HH:MM, HH:MM]]")
+    staff_hours_exceptions: HoursExceptions = Field(
+        default_factory=list, description="dates when staff_hours do not apply (a holiday closed, Ramadan windows)")
 
     def payment_method(self, code: str | None) -> PaymentMethod | None:
         """The payment method with this code (None when unknown)."""
@@ -175,10 +180,15 @@ def delivery_fee(settings: ShopSettings, subtotal: int, km: float | None) -> int
 
 
 def staff_on_duty(settings: ShopSettings, now: datetime, tz: ZoneInfo = JAKARTA) -> bool:
-    """True when `now` falls in one of the staff hours (local time in the shop's timezone `tz`)."""
-    return hours_open_at(settings.staff_hours, now, tz)
+    """True when `now` falls in one of the staff hours, exceptions included (local time in the shop's timezone `tz`)."""
+    return hours_open_at(settings.staff_hours, now, tz, settings.staff_hours_exceptions)
 
 
 def next_staff_time(settings: ShopSettings, now: datetime, tz: ZoneInfo = JAKARTA) -> datetime | None:
-    """The next start of a staff window after `now` (aware, in `tz`); None when no staff hours are set."""
-    return next_hours_opening(settings.staff_hours, now, tz)
+    """The next start of a staff window after `now` (aware, in `tz`), past any holiday; None when no staff hours are set."""
+    return next_hours_opening(settings.staff_hours, now, tz, settings.staff_hours_exceptions)
+
+
+def staff_windows_on(settings: ShopSettings, day: date) -> list[list[str]]:
+    """The staff windows of local date `day`, its exception's when one covers it."""
+    return windows_on(settings.staff_hours, day, settings.staff_hours_exceptions)

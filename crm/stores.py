@@ -3,7 +3,10 @@
 Opening hours are stored per weekday as local-time windows, e.g.
 ``{"mon": [["08:00", "22:00"]], ..., "sun": []}``. A window whose end is not after its
 start (``["22:00", "02:00"]``) runs past midnight into the next day; ``"24:00"`` is
-accepted as an end. The nearest-store search uses :class:`core.geo.NearestIndex`,
+accepted as an end. Exceptions (a holiday closed, Ramadan hours for a date range, a day off)
+replace the weekly windows on the local dates they cover: ``[{"label": "Idul Fitri",
+"start": "2027-03-20", "end": "2027-03-21", "closed": true, "windows": []}]``; every
+evaluation below takes them. The nearest-store search uses :class:`core.geo.NearestIndex`,
 built once per process and database and rebuilt only when a store changes.
 """
 
@@ -13,9 +16,13 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from threading import Lock
-from typing import Any
+from typing import Annotated, Any, Sequence
 from zoneinfo import ZoneInfo
 
+from pydantic import (
+    AfterValidator, BaseModel, ConfigDict, Field as PydanticField, StringConstraints, TypeAdapter, ValidationError,
+    field_validator, model_validator,
+)
 from sqlalchemy import JSON, Column, func
 from sqlmodel import Field, Session, SQLModel, select
 
@@ -44,6 +51,9 @@ class Store(SQLModel, table=True):
     lon: float
     phone: str | None = Field(default=None, max_length=40)
     opening_hours: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # HoursException dumps (JSON), dates in the shop's timezone; validated on every write.
+    hours_exceptions: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
     active: bool = Field(default=True, index=True)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -62,6 +72,24 @@ class StoreHit:
 # --- opening hours ---------------------------------------------------------------------
 
 
+def validate_windows(windows: Any, where: str) -> list[list[str]]:
+    """A list of [open, close] local-time windows, checked; ValueError naming `where` when malformed."""
+    if not isinstance(windows, list):
+        raise ValueError(f"{where}: expected a list of [open, close] windows")
+    checked = []
+    for window in windows:
+        if not (isinstance(window, (list, tuple)) and len(window) == 2
+                and all(isinstance(t, str) and _HHMM.match(t) for t in window)):
+            raise ValueError(f"{where}: each window must be [\"HH:MM\", \"HH:MM\"], got {window!r}")
+        start, end = window
+        if start == "24:00":
+            raise ValueError(f"{where}: a window cannot open at 24:00")
+        if start == end:
+            raise ValueError(f"{where}: window {start}–{end} is empty; use [\"00:00\", \"24:00\"] for all day")
+        checked.append([start, end])
+    return checked
+
+
 def validate_opening_hours(value: Any) -> dict[str, list[list[str]]]:
     """The hours normalised to all seven weekdays (missing days closed); ValueError when malformed."""
     if not isinstance(value, dict):
@@ -69,23 +97,111 @@ def validate_opening_hours(value: Any) -> dict[str, list[list[str]]]:
     unknown = sorted(set(value) - set(WEEKDAYS))
     if unknown:
         raise ValueError(f"unknown weekday key(s) {', '.join(map(str, unknown))}; use {', '.join(WEEKDAYS)}")
-    hours: dict[str, list[list[str]]] = {}
-    for day in WEEKDAYS:
-        windows = value.get(day) or []
-        if not isinstance(windows, list):
-            raise ValueError(f"{day}: expected a list of [open, close] windows")
-        hours[day] = []
-        for window in windows:
-            if not (isinstance(window, (list, tuple)) and len(window) == 2
-                    and all(isinstance(t, str) and _HHMM.match(t) for t in window)):
-                raise ValueError(f"{day}: each window must be [\"HH:MM\", \"HH:MM\"], got {window!r}")
-            start, end = window
-            if start == "24:00":
-                raise ValueError(f"{day}: a window cannot open at 24:00")
-            if start == end:
-                raise ValueError(f"{day}: window {start}–{end} is empty; use [\"00:00\", \"24:00\"] for all day")
-            hours[day].append([start, end])
-    return hours
+    return {day: validate_windows(value.get(day) or [], day) for day in WEEKDAYS}
+
+
+def parse_windows(typed: str) -> list[list[str]]:
+    """Windows typed in a form ("08:00-12:00, 13:00-17:00"; empty: none); ValueError when malformed."""
+    windows = []
+    for part in filter(None, (p.strip() for p in (typed or "").split(","))):
+        times = [t.strip() for t in re.split(r"[-–]", part)]
+        if len(times) != 2:
+            raise ValueError(f"{part!r} is not a window like 08:00-17:00")
+        windows.append(times)
+    return validate_windows(windows, "windows")
+
+
+def windows_text(windows: Sequence[Sequence[str]]) -> str:
+    """Windows the way a form shows them ("08:00-12:00, 13:00-17:00")."""
+    return ", ".join(f"{start}-{end}" for start, end in windows)
+
+
+MAX_EXCEPTIONS = 100
+MAX_EXCEPTION_DAYS = 366
+
+
+class HoursException(BaseModel):
+    """A local date or date range with its own hours: closed (a holiday, a day off) or its own windows (Ramadan)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=r"\S")]
+    start: date
+    end: date | None = PydanticField(default=None, description="the last day of the range; null: the start day only")
+    closed: bool = False
+    windows: list[Annotated[list[Annotated[str, PydanticField(pattern=HHMM_PATTERN)]],
+                            PydanticField(min_length=2, max_length=2)]] = PydanticField(
+        default=[], max_length=10, description="[open, close] local-time windows on those days (empty when closed)")
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, end: date | None, info) -> date | None:
+        start = info.data.get("start")
+        if end is not None and start is not None:
+            if end < start:
+                raise ValueError(f"end {end} is before start {start}")
+            if (end - start).days >= MAX_EXCEPTION_DAYS:
+                raise ValueError(f"a range covers at most {MAX_EXCEPTION_DAYS} days")
+        return end
+
+    @field_validator("windows")
+    @classmethod
+    def _valid_windows(cls, windows: list) -> list:
+        return validate_windows(windows, "windows")
+
+    @model_validator(mode="after")
+    def _closed_or_windows(self):
+        if self.closed == bool(self.windows):
+            raise ValueError("give either closed: true or the day's windows, not both or neither")
+        if self.end is None:
+            self.end = self.start
+        return self
+
+    def covers(self, day: date) -> bool:
+        """True when `day` is one of the exception's dates."""
+        return self.start <= day <= (self.end or self.start)
+
+
+def _no_overlap(exceptions: list[HoursException]) -> list[HoursException]:
+    ordered = sorted(exceptions, key=lambda e: e.start)
+    for before, after in zip(ordered, ordered[1:]):
+        if after.start <= before.end:
+            raise ValueError(f"exceptions {before.label!r} and {after.label!r} overlap on {after.start}")
+    return ordered
+
+
+HoursExceptions = Annotated[list[HoursException], PydanticField(max_length=MAX_EXCEPTIONS),
+                            AfterValidator(_no_overlap)]
+_EXCEPTIONS = TypeAdapter(HoursExceptions)
+
+
+def validate_exceptions(value: Any) -> list[dict[str, Any]]:
+    """Exceptions checked and sorted by date, as stored (JSON); ValueError naming the field when bad."""
+    try:
+        return _EXCEPTIONS.dump_python(_EXCEPTIONS.validate_python(value), mode="json")
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(map(str, ("hours_exceptions", *error["loc"])))
+        raise ValueError(f"{where}: {error['msg']}") from None
+
+
+def exceptions_of(stored: Sequence[Any] | None) -> list[HoursException]:
+    """Stored exceptions (JSON, or already models) as models."""
+    return [e if isinstance(e, HoursException) else HoursException.model_validate(e) for e in stored or ()]
+
+
+def exception_on(exceptions: Sequence[HoursException], day: date) -> HoursException | None:
+    """The exception covering local date `day`, if any."""
+    return next((e for e in exceptions if e.covers(day)), None)
+
+
+def windows_on(hours: dict[str, Any] | None, day: date,
+               exceptions: Sequence[HoursException] = ()) -> list[list[str]]:
+    """The windows of local date `day`: its exception's (none when closed), else its weekday's."""
+    special = exception_on(exceptions, day)
+    if special is not None:
+        return special.windows
+    return (hours or {}).get(WEEKDAYS[day.weekday()], [])
 
 
 def _minutes(hhmm: str) -> int:
@@ -99,12 +215,13 @@ def _local(at: datetime | None, tz: ZoneInfo) -> datetime:
     return (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(tz)
 
 
-def _intervals(hours: dict[str, Any], day: date, tz: ZoneInfo, days: range) -> list[tuple[datetime, datetime]]:
+def _intervals(hours: dict[str, Any], day: date, tz: ZoneInfo, days: range,
+               exceptions: Sequence[HoursException] = ()) -> list[tuple[datetime, datetime]]:
     """The open intervals of `hours` (aware, merged, sorted) for local dates day+d for d in `days`."""
     spans: list[tuple[datetime, datetime]] = []
     for offset in days:
         current = day + timedelta(days=offset)
-        for window in hours.get(WEEKDAYS[current.weekday()], []):
+        for window in windows_on(hours, current, exceptions):
             start, end = _minutes(window[0]), _minutes(window[1])
             length = (end - start) % _DAY_MINUTES or _DAY_MINUTES  # end <= start: past midnight
             opens = datetime.combine(current, time(), tz) + timedelta(minutes=start)
@@ -120,65 +237,75 @@ def _intervals(hours: dict[str, Any], day: date, tz: ZoneInfo, days: range) -> l
     return merged
 
 
-def _local_spans(hours: dict[str, Any] | None, at: datetime | None, tz: ZoneInfo) -> tuple[datetime, list]:
+def _local_spans(hours: dict[str, Any] | None, at: datetime | None, tz: ZoneInfo,
+                 exceptions: Sequence[HoursException] = ()) -> tuple[datetime, list]:
     local = _local(at, tz)
-    # Yesterday's window may run past midnight into today; a week ahead finds the next opening.
-    spans = _intervals(hours or {}, local.date(), tz, range(-1, 8))
+    # Yesterday's window may run past midnight into today; a week ahead finds the next opening,
+    # a week past the last exception still to come when it closes longer (a renovation).
+    last = max((e.end for e in exceptions if e.end >= local.date()), default=local.date())
+    spans = _intervals(hours or {}, local.date(), tz, range(-1, 8 + (last - local.date()).days), exceptions)
     return local, spans
 
 
-def hours_open_at(hours: dict[str, Any] | None, when: datetime | None = None, tz: ZoneInfo = JAKARTA) -> bool:
-    """True when weekly `hours` (the opening_hours format) have a window open at `when` (default now)."""
-    local, spans = _local_spans(hours, when, tz)
+def hours_open_at(hours: dict[str, Any] | None, when: datetime | None = None, tz: ZoneInfo = JAKARTA,
+                  exceptions: Sequence[HoursException] = ()) -> bool:
+    """True when weekly `hours` (the opening_hours format) with `exceptions` have a window open at `when` (default now)."""
+    local, spans = _local_spans(hours, when, tz, exceptions)
     return any(opens <= local < closes for opens, closes in spans)
 
 
 def next_hours_opening(hours: dict[str, Any] | None, after: datetime | None = None,
-                       tz: ZoneInfo = JAKARTA) -> datetime | None:
+                       tz: ZoneInfo = JAKARTA, exceptions: Sequence[HoursException] = ()) -> datetime | None:
     """The next start of a window of `hours` strictly after `after` (aware, in `tz`); None if none within a week.
 
-    Windows that touch are one stretch, so hours that never close have no next start either.
+    Exceptions replace the weekly windows on their dates (a holiday is skipped). Windows that
+    touch are one stretch, so hours that never close have no next start either.
     """
-    local, spans = _local_spans(hours, after, tz)
+    local, spans = _local_spans(hours, after, tz, exceptions)
     return next((opens for opens, _ in spans if opens > local), None)
 
 
 def store_open_at(store: Store, when: datetime | None = None, tz: ZoneInfo = JAKARTA) -> bool:
     """True when the store is open at `when` (default now) in the shop's timezone."""
-    return hours_open_at(store.opening_hours, when, tz)
+    return hours_open_at(store.opening_hours, when, tz, exceptions_of(store.hours_exceptions))
 
 
 def next_store_opening(store: Store, after: datetime | None = None, tz: ZoneInfo = JAKARTA) -> datetime | None:
     """When the store next opens after `after` (a pre-order's time); None when it opens on no day of the next week."""
-    return next_hours_opening(store.opening_hours, after, tz)
+    return next_hours_opening(store.opening_hours, after, tz, exceptions_of(store.hours_exceptions))
 
 
 def opening_text(store: Store, at: datetime | None = None, tz: ZoneInfo = JAKARTA, lang: str = "id") -> str:
-    """A short status line: "buka sampai 22:00" / "closed, opens Monday 08:00"."""
+    """A short status line: "buka sampai 22:00" / "closed (Idul Fitri), opens Monday 08:00"."""
     en = lang == "en"
-    local, spans = _local_spans(store.opening_hours, at, tz)
+    exceptions = exceptions_of(store.hours_exceptions)
+    local, spans = _local_spans(store.opening_hours, at, tz, exceptions)
+    today = exception_on(exceptions, local.date())
+    why = f" ({today.label})" if today is not None else ""  # "tutup (Idul Fitri)", "buka sampai 16:00 (Ramadan)"
     for opens, closes in spans:
         if opens <= local < closes:
             if closes - local >= timedelta(days=6):
                 return "open 24 hours" if en else "buka 24 jam"
-            return f"{'open until' if en else 'buka sampai'} {closes:%H:%M}"
+            return f"{'open until' if en else 'buka sampai'} {closes:%H:%M}{why}"
     upcoming = [opens for opens, _ in spans if opens > local]
     if not upcoming:
-        return "temporarily closed" if en else "tutup sementara"
+        return f"temporarily closed{why}" if en else f"tutup sementara{why}"
     opens = upcoming[0]
     days = (opens.date() - local.date()).days
     if days == 0:
         when = "today" if en else "hari ini"
     elif days == 1:
         when = "tomorrow" if en else "besok"
-    else:
+    elif days < 7:
         when = DAY_NAMES["en" if en else "id"][opens.weekday()]
-    return f"closed, opens {when} {opens:%H:%M}" if en else f"tutup, buka lagi {when} {opens:%H:%M}"
+    else:  # past a long closure: the date, not a weekday that may be next week's
+        when = f"{DAY_NAMES['en' if en else 'id'][opens.weekday()]} {opens:%d/%m}"
+    return f"closed{why}, opens {when} {opens:%H:%M}" if en else f"tutup{why}, buka lagi {when} {opens:%H:%M}"
 
 
 # --- create and update -----------------------------------------------------------------
 
-STORE_FIELDS = ("name", "address", "area", "lat", "lon", "phone", "opening_hours", "active")
+STORE_FIELDS = ("name", "address", "area", "lat", "lon", "phone", "opening_hours", "hours_exceptions", "active")
 
 
 def _apply(store: Store, changes: dict[str, Any]) -> None:
@@ -187,6 +314,8 @@ def _apply(store: Store, changes: dict[str, Any]) -> None:
         raise ValueError(f"unknown store field(s): {', '.join(sorted(unknown))}")
     if "opening_hours" in changes:
         changes = {**changes, "opening_hours": validate_opening_hours(changes["opening_hours"])}
+    if "hours_exceptions" in changes:
+        changes = {**changes, "hours_exceptions": validate_exceptions(changes["hours_exceptions"])}
     for field, value in changes.items():
         setattr(store, field, value)
     if not valid_coordinates(store.lat, store.lon):
@@ -194,11 +323,12 @@ def _apply(store: Store, changes: dict[str, Any]) -> None:
 
 
 def create_store(*, session: Session, name: str, lat: float, lon: float, address: str = "", area: str = "",
-                 phone: str | None = None, opening_hours: dict | None = None, active: bool = True) -> Store:
-    """Add a store (validates coordinates and hours)."""
+                 phone: str | None = None, opening_hours: dict | None = None,
+                 hours_exceptions: list | None = None, active: bool = True) -> Store:
+    """Add a store (validates coordinates, hours and their exceptions)."""
     store = Store(name=name, lat=lat, lon=lon)
-    _apply(store, {"address": address, "area": area, "phone": phone,
-                   "opening_hours": opening_hours or {}, "active": active})
+    _apply(store, {"address": address, "area": area, "phone": phone, "opening_hours": opening_hours or {},
+                   "hours_exceptions": hours_exceptions or [], "active": active})
     session.add(store)
     session.flush()
     return store

@@ -7,7 +7,6 @@ import re
 from core import messages as m
 from core.texts import MENU_INTENTS
 from crm import shop_settings
-from crm.stores import WEEKDAYS
 from handlers.base import Context
 from handlers.effects import Answer, HandOff
 from handlers.menu import menu_choices
@@ -37,7 +36,7 @@ def asks_for_a_person(text: str) -> bool:
 def _hours_text(ctx: Context) -> str:
     """Today's staff hours as the customer reads them ("08:00–21:00"), or "-" when none today."""
     local = ctx.now.astimezone(ctx.data.tz)
-    windows = ctx.data.settings().staff_hours.get(WEEKDAYS[local.weekday()])
+    windows = shop_settings.staff_windows_on(ctx.data.settings(), local.date())
     return ", ".join(f"{start}–{end}" for start, end in windows or ()) or "-"
 
 

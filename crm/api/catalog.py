@@ -69,6 +69,8 @@ class StoreCreate(BaseModel):
     phone: str | None = Field(default=None, max_length=40)
     opening_hours: OpeningHours = Field(default={}, description="weekday → [open, close] windows; "
                                         "close not after open runs past midnight")
+    hours_exceptions: store_data.HoursExceptions = Field(
+        default=[], description="dates with their own hours: closed (a holiday) or other windows (Ramadan)")
     active: bool = True
 
     _check_hours = field_validator("opening_hours")(_hours)
@@ -84,6 +86,7 @@ class StoreUpdate(PatchModel):
     lon: Lon | None = None
     phone: str | None = Field(default=None, max_length=40)
     opening_hours: OpeningHours | None = None
+    hours_exceptions: store_data.HoursExceptions | None = None
     active: bool | None = None
 
     _check_hours = field_validator("opening_hours")(_hours)
@@ -98,6 +101,7 @@ class StorePublic(BaseModel):
     lon: float
     phone: str | None
     opening_hours: dict[str, list[list[str]]]
+    hours_exceptions: list[store_data.HoursException]
     active: bool
     open_now: bool
     opening_text: str
@@ -116,7 +120,8 @@ def store_public(store: store_data.Store, distance_km: float | None = None) -> S
     now, tz = utcnow(), settings().tz
     return StorePublic(
         id=store.id, name=store.name, address=store.address, area=store.area, lat=store.lat, lon=store.lon,
-        phone=store.phone, opening_hours=store.opening_hours or {}, active=store.active,
+        phone=store.phone, opening_hours=store.opening_hours or {},
+        hours_exceptions=store_data.exceptions_of(store.hours_exceptions), active=store.active,
         open_now=store_data.store_open_at(store, now, tz), opening_text=store_data.opening_text(store, now, tz, "en"),
         map_url=map_link(store.lat, store.lon),
         distance_km=None if distance_km is None else round(distance_km, 3),

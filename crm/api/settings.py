@@ -1,4 +1,4 @@
-"""REST API for the shop's settings: payment methods, delivery-fee rules, staff hours."""
+"""REST API for the shop's settings: payment methods, delivery-fee rules, staff hours and their exceptions."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from crm.api.base import (
 )
 from crm.schemas import PatchModel
 from crm.shop_settings import DeliveryRules, PaymentMethods, ShopSettings, WeeklyHours
+from crm.stores import HoursExceptions
 from crm.web import engine
 
 
@@ -21,6 +22,7 @@ class SettingsUpdate(PatchModel):
     payment_methods: PaymentMethods | None = None
     delivery: DeliveryRules | None = None
     staff_hours: WeeklyHours | None = None
+    staff_hours_exceptions: HoursExceptions | None = None
 
 
 @api.get("/settings")
@@ -47,7 +49,7 @@ def update_settings():
 OPENAPI_MODELS.extend([ShopSettings, SettingsUpdate])
 OPENAPI_PATHS.update({
     "/settings": {
-        "get": {"summary": "The shop's settings: payment methods, delivery-fee rules, staff hours",
+        "get": {"summary": "The shop's settings: payment methods, delivery-fee rules, staff hours and exceptions",
                 "responses": {"200": schema_response("ShopSettings"), **ERRORS}},
         "patch": {"summary": "Replace the given top-level keys of the settings (the others stay)",
                   "requestBody": json_body("SettingsUpdate"),
