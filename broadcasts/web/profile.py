@@ -13,8 +13,9 @@ from core.db import as_utc, session_scope, utcnow
 from crm import alerts, phone_alerts, staff_links
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
-from crm.inbox.i18n import t
+from crm.inbox.i18n import current_language, t
 from crm.models import CHANNELS, StaffUser
+from crm.stores import DAY_NAMES, WEEKDAYS, parse_windows, windows_text
 from crm.web import engine, settings
 
 LINK_CODE_KEY = "link_code"
@@ -49,6 +50,19 @@ def profile():
                        target_id=staff.id, details={"kinds": user.phone_alert_kinds})
         flash(t("phone_alerts_saved"), "info")
         return redirect(url_for("marketing.profile"), 303)
+    if action == "alert_schedule":
+        with session_scope(engine()) as db:
+            user = db.get(StaffUser, staff.id)
+            try:
+                hours, digest_at = _typed_schedule(request.form)
+                phone_alerts.set_schedule(session=db, staff=user, hours=hours, digest_at=digest_at)
+            except ValueError as exc:
+                flash(str(exc), "error")
+                return _profile_page(staff, status=400)
+            data.audit(session=db, staff=staff, action="staff.phone_alert_schedule", target_type="staff",
+                       target_id=staff.id, details={"hours": hours, "digest_at": digest_at})
+        flash(t("phone_schedule_saved"), "info")
+        return redirect(url_for("marketing.profile"), 303)
     channel = request.form.get("channel", "")
     if action == "unlink" and channel in CHANNELS:
         with session_scope(engine()) as db:
@@ -62,16 +76,38 @@ def profile():
     return _profile_page(staff, status=400)
 
 
+def _typed_schedule(form) -> tuple[dict | None, str | None]:
+    """The phone hours (None: any time) and digest time (None: at once) the form describes; ValueError when bad."""
+    hours = None
+    if form.get("hours_mode") == "hours":
+        hours = {}
+        for day in WEEKDAYS:
+            try:
+                hours[day] = parse_windows(form.get(f"hours_{day}", ""))
+            except ValueError as exc:
+                raise ValueError(f"phone_hours.{day}: {exc}") from None
+    digest_at = (form.get("digest_at") or "").strip() or None
+    if form.get("delivery") != "digest":
+        return hours, None
+    if digest_at is None:
+        raise ValueError(t("phone_digest_time_missing"))
+    return hours, digest_at
+
+
 def _profile_page(staff: StaffUser, status: int = 200):
     with Session(engine()) as db:
         links = staff_links.links_of(session=db, staff_user_id=staff.id)
-        wanted = phone_alerts.kinds_of(db.get(StaffUser, staff.id))
+        user = db.get(StaffUser, staff.id)
+        wanted = phone_alerts.kinds_of(user)
+        schedule = {"hours": user.phone_hours, "digest_at": user.phone_digest_at}
     code, expires_at = _pending_code(links)
     username = settings().telegram.username
     return render_template("marketing/profile.html", links=links, code=code, minutes=staff_links.CODE_MINUTES,
                            expires=expires_at.astimezone(settings().tz).strftime("%H:%M") if expires_at else "",
                            telegram_link=f"https://t.me/{username}?start={code}" if code and username else None,
-                           channels=settings().channels, kinds=alerts.KINDS, wanted=wanted), status
+                           channels=settings().channels, kinds=alerts.KINDS, wanted=wanted, schedule=schedule,
+                           days=list(zip(WEEKDAYS, DAY_NAMES[current_language()])),
+                           windows_text=windows_text), status
 
 
 def _pending_code(links) -> tuple[str | None, datetime | None]:

@@ -79,6 +79,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "dashboard.view": ALL,
     "canned.manage": ADMIN,
     "users.manage": ADMIN,
+    "hours.manage": ADMIN,  # exceptions to the staff and store hours
     "audit.view": ADMIN,
     "segments.manage": MARKETING,
     "campaigns.manage": MARKETING,  # campaigns, results, journeys

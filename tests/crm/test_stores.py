@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -164,3 +165,69 @@ def test_demo_catalog_loads_once(session):
     scbd = next(s for s in stores.list_stores(session=session) if "SCBD" in s.name)
     assert not store_open_at(scbd, local(2024, 6, 9, 12, 0), JKT)  # closed on Sunday
     assert opening_text(scbd, local(2024, 6, 9, 12, 0), JKT, "id") == "tutup, buka lagi besok 06:30"
+
+
+# --- exceptions: holidays, Ramadan hours, a day off -------------------------------------------
+
+IDUL_FITRI = {"label": "Idul Fitri", "start": "2024-06-04", "end": "2024-06-05", "closed": True}  # Tue–Wed
+RAMADAN = {"label": "Ramadan", "start": "2024-06-06", "end": "2024-06-07", "windows": [["10:00", "16:00"]]}
+
+
+def with_exceptions(*exceptions: dict, hours: dict = HOURS) -> Store:
+    return Store(name="x", lat=0, lon=0, opening_hours=hours, hours_exceptions=stores.validate_exceptions(
+        list(exceptions)))
+
+
+def test_a_holiday_closes_the_store_and_the_next_opening_is_after_it():
+    store = with_exceptions(IDUL_FITRI, RAMADAN)
+    assert store_open_at(store, local(2024, 6, 3, 12, 0), JKT)  # Monday: the weekly hours
+    assert not store_open_at(store, local(2024, 6, 4, 12, 0), JKT)  # the holiday
+    assert opening_text(store, local(2024, 6, 4, 12, 0), JKT, "id") == "tutup (Idul Fitri), buka lagi Kamis 10:00"
+    assert opening_text(store, local(2024, 6, 4, 12, 0), JKT, "en") == "closed (Idul Fitri), opens Thursday 10:00"
+    # Monday evening the next opening skips both holiday days and keeps Ramadan's later start.
+    assert stores.next_store_opening(store, local(2024, 6, 3, 22, 0), JKT) == local(2024, 6, 6, 10, 0)
+    assert store_open_at(store, local(2024, 6, 6, 15, 59), JKT) and not store_open_at(store, local(2024, 6, 6, 16, 0), JKT)
+    assert opening_text(store, local(2024, 6, 6, 12, 0), JKT, "en") == "open until 16:00 (Ramadan)"
+    assert stores.hours_open_at(HOURS, local(2024, 6, 4, 12, 0), JKT)  # without the exceptions: open
+
+
+def test_a_closure_longer_than_a_week_still_finds_the_opening_after_it():
+    renovation = {"label": "Renovasi", "start": "2024-06-03", "end": "2024-06-20", "closed": True}
+    store = with_exceptions(renovation)
+    assert stores.next_store_opening(store, local(2024, 6, 3, 9, 0), JKT) == local(2024, 6, 21, 8, 0)
+    assert opening_text(store, local(2024, 6, 3, 9, 0), JKT, "id") == "tutup (Renovasi), buka lagi Jumat 21/06 08:00"
+
+
+@pytest.mark.parametrize(("bad", "field"), [
+    ({"label": "x", "start": "2024-06-05", "end": "2024-06-04", "closed": True}, "hours_exceptions.0.end"),
+    ({"label": "x", "start": "2024-13-01", "closed": True}, "hours_exceptions.0.start"),
+    ({"label": "x", "start": "2024-06-05"}, "hours_exceptions.0:"),  # neither closed nor windows
+    ({"label": "x", "start": "2024-06-05", "closed": True, "windows": [["10:00", "12:00"]]}, "hours_exceptions.0:"),
+    ({"label": "x", "start": "2024-06-05", "windows": [["12:00", "12:00"]]}, "hours_exceptions.0.windows"),
+    ({"label": "", "start": "2024-06-05", "closed": True}, "hours_exceptions.0.label"),
+    ({"label": "x", "start": "2024-01-01", "end": "2025-06-01", "closed": True}, "hours_exceptions.0.end"),
+])
+def test_bad_exceptions_are_refused_naming_the_field(bad, field):
+    with pytest.raises(ValueError, match=re.escape(field)):
+        stores.validate_exceptions([bad])
+
+
+def test_overlapping_exceptions_are_refused_and_the_store_keeps_its_own(runtime):
+    with pytest.raises(ValueError, match="overlap on 2024-06-05"):
+        stores.validate_exceptions([IDUL_FITRI, {"label": "Cuti", "start": "2024-06-05", "closed": True}])
+    with session_scope(runtime.engine) as session:
+        store = stores.create_store(session=session, name="x", lat=0, lon=0, opening_hours=HOURS,
+                                    hours_exceptions=[IDUL_FITRI])
+        with pytest.raises(ValueError):
+            stores.update_store(session=session, store=store, changes={"hours_exceptions": [{"label": "x"}]})
+    with session_scope(runtime.engine) as session:
+        [stored] = session.get(Store, store.id).hours_exceptions
+        assert stored == {**IDUL_FITRI, "windows": []}
+
+
+def test_windows_typed_in_a_form():
+    assert stores.parse_windows("08:00-12:00, 13:00 – 17:00") == [["08:00", "12:00"], ["13:00", "17:00"]]
+    assert stores.parse_windows(" ") == []
+    for bad in ("8-17", "08:00", "08:00-08:00", "08:00-12:00-13:00"):
+        with pytest.raises(ValueError):
+            stores.parse_windows(bad)

@@ -76,6 +76,10 @@ def test_a_near_search_for_inactive_stores_finds_none(client, auth):
     ({"opening_hours": {"mon": [["08:00", "24:30"]]}}, "opening_hours"),
     ({"opening_hours": {"mon": [["09:00", "09:00"]]}}, "opening_hours"),
     ({"opening_hours": {"mon": [["09:00"]]}}, "opening_hours"), ({"colour": "red"}, "colour"),
+    ({"hours_exceptions": [{"label": "Nyepi", "start": "2027-03-10", "end": "2027-03-09", "closed": True}]},
+     "hours_exceptions.0.end"),
+    ({"hours_exceptions": [{"label": "Nyepi", "start": "2027-02-30", "closed": True}]}, "hours_exceptions.0.start"),
+    ({"hours_exceptions": [{"label": "Nyepi", "start": "2027-03-10", "closed": False}]}, "hours_exceptions.0"),
 ])
 def test_store_bad_fields_are_422(client, auth, spec, change, field):
     response = client.post("/api/v1/stores", json={**KEMANG, **change}, headers=auth)
@@ -94,6 +98,23 @@ def test_store_patch_bad_input_and_unknown_id(client, auth, spec, store):
         response = method("/api/v1/stores/999999", headers=auth)
         assert response.status_code == 404 and check(spec, "/stores/{store_id}", "get", response)["error"]
     assert client.patch("/api/v1/stores/999999", json={"phone": "1"}, headers=auth).status_code == 404
+
+
+def test_a_store_holiday_closes_it_in_the_api_and_a_bad_one_changes_nothing(client, auth, spec, store):
+    url = f"/api/v1/stores/{store['id']}"
+    today = datetime.now(timezone(timedelta(hours=7))).date()  # the shop's timezone (Asia/Jakarta)
+    # From yesterday, so that no window of yesterday's runs past midnight into today.
+    holiday = {"label": "Idul Fitri", "start": (today - timedelta(days=1)).isoformat(),
+               "end": (today + timedelta(days=1)).isoformat(), "closed": True}
+    body = check(spec, "/stores/{store_id}", "patch", client.patch(url, json={"hours_exceptions": [holiday]},
+                                                                    headers=auth))
+    assert body["hours_exceptions"] == [{**holiday, "windows": []}]
+    assert body["open_now"] is False and body["opening_text"].startswith("closed (Idul Fitri), opens ")
+    overlapping = [holiday, {"label": "Cuti", "start": today.isoformat(), "closed": True}]
+    response = client.patch(url, json={"hours_exceptions": overlapping, "name": "Renamed"}, headers=auth)
+    assert response.status_code == 422 and response.get_json()["details"][0]["field"] == "hours_exceptions"
+    after = client.get(url, headers=auth).get_json()
+    assert after["name"] == "Sapa Kemang" and after["hours_exceptions"] == body["hours_exceptions"]
 
 
 def promotion(**fields) -> dict:

@@ -60,6 +60,15 @@ def test_patch_replaces_the_given_keys_only(client, auth, spec):
     ({"staff_hours": {"mon": [["09:00", "09:00"]]}}, "staff_hours"),
     ({"staff_hours": {"someday": []}}, "staff_hours.someday.[key]"),
     ({"staff_hours": {"mon": [["9:00", "17:00"]]}}, "staff_hours.mon.0.0"),
+    ({"staff_hours_exceptions": [{"label": "Lebaran", "start": "2027-03-21", "end": "2027-03-20", "closed": True}]},
+     "staff_hours_exceptions.0.end"),
+    ({"staff_hours_exceptions": [{"label": "Lebaran", "start": "21/03/2027", "closed": True}]},
+     "staff_hours_exceptions.0.start"),
+    ({"staff_hours_exceptions": [{"label": "Ramadan", "start": "2027-03-01", "windows": [["16:00", "16:00"]]}]},
+     "staff_hours_exceptions.0.windows"),
+    ({"staff_hours_exceptions": [{"label": "Ramadan", "start": "2027-03-01"}]}, "staff_hours_exceptions.0"),
+    ({"staff_hours_exceptions": [{"label": "a", "start": "2027-03-01", "end": "2027-03-05", "closed": True},
+                                 {"label": "b", "start": "2027-03-05", "closed": True}]}, "staff_hours_exceptions"),
 ])
 def test_bad_input_is_a_422_naming_the_field_and_changes_nothing(client, auth, body, field):
     before = client.get("/api/v1/settings", headers=auth).get_json()
@@ -111,3 +120,16 @@ def test_orders_show_their_details(client, auth, spec, runtime):
     assert [o["id"] for o in listed] == [ids[1], ids[0]]
     assert listed[0]["fulfilment"] == "pickup" and listed[0]["address"] is None and listed[0]["scheduled_for"] is None
     assert listed[0]["phone"] is None and listed[0]["payment_method"] is None and listed[0]["delivery_fee"] == 0
+
+
+def test_staff_hours_exceptions_are_saved_sorted_and_returned(client, auth, spec):
+    exceptions = [{"label": "Ramadan", "start": "2027-02-08", "end": "2027-03-09", "windows": [["10:00", "16:00"]]},
+                  {"label": "Idul Fitri", "start": "2027-03-10", "end": "2027-03-11", "closed": True},
+                  {"label": "Cuti bersama", "start": "2027-01-02", "closed": True}]
+    body = check(spec, "/settings", "patch", client.patch("/api/v1/settings", json={
+        "staff_hours_exceptions": exceptions}, headers=auth))
+    assert [(e["label"], e["start"], e["end"], e["closed"]) for e in body["staff_hours_exceptions"]] == [
+        ("Cuti bersama", "2027-01-02", "2027-01-02", True), ("Ramadan", "2027-02-08", "2027-03-09", False),
+        ("Idul Fitri", "2027-03-10", "2027-03-11", True)]
+    assert client.get("/api/v1/settings", headers=auth).get_json() == body
+    assert body["staff_hours"]["mon"] == [["08:00", "21:00"]]  # the weekly hours stay
