@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from sqlmodel import select
@@ -212,6 +212,42 @@ def test_off_duty_the_bot_says_when_staff_answer_and_keeps_helping(customer, ses
     session.refresh(conversation)
     # the bot helps meanwhile, and the inbox still shows the customer waiting for staff
     assert conversation.bot_active and conversation.handoff_at is not None and conversation.waiting_since
+
+
+def test_on_a_staff_holiday_the_away_message_names_the_next_real_on_duty_time_and_the_bot_keeps_answering(
+        customer, session, runtime):
+    # Staff work all day every day, but not today (a holiday) and only 10:00–14:00 tomorrow (Ramadan hours).
+    today = utcnow().astimezone(runtime.settings.tz).date()
+    with session_scope(runtime.engine) as s:
+        save_settings(s, {"staff_hours": ALL_DAY, "staff_hours_exceptions": [
+            {"label": "Idul Fitri", "start": today.isoformat(), "closed": True},
+            {"label": "Ramadan", "start": (today + timedelta(days=1)).isoformat(), "windows": [["10:00", "14:00"]]}]})
+    words = texts(customer.says("mau ngomong sama admin dong"))
+    assert "tidak bertugas" in words and "besok 10:00" in words
+    assert "Americano" in texts(customer.says("mau pesan americano 1"))  # the bot goes on helping
+    conversation = session.exec(select(Conversation)).one()
+    session.refresh(conversation)
+    assert conversation.bot_active and conversation.handoff_at is not None and conversation.waiting_since
+
+
+def test_a_store_holiday_says_closed_and_moves_a_pre_order_to_the_next_opening_after_it(customer, session, runtime):
+    from crm import stores
+
+    # Blok M opens 07:00–22:00 daily; closed yesterday (no window runs into today), today and tomorrow.
+    today = utcnow().astimezone(runtime.settings.tz).date()
+    with session_scope(runtime.engine) as s:
+        blok_m = s.exec(select(stores.Store).where(stores.Store.name == "Sapa Coffee Blok M")).one()
+        stores.update_store(session=s, store=blok_m, changes={"hours_exceptions": [
+            {"label": "Idul Fitri", "start": (today - timedelta(days=1)).isoformat(),
+             "end": (today + timedelta(days=1)).isoformat(), "closed": True}]})
+    customer.says("mau americano 2, ambil di blok m, bayar qris")
+    words = texts(customer.says("jam berapa tutup?"))
+    assert "tutup (Idul Fitri), buka lagi" in words and "07:00" in words
+    customer.says("iya")
+    order = _order(session)
+    assert order.scheduled_for is not None
+    assert order.scheduled_for.astimezone(runtime.settings.tz).replace(tzinfo=None) == \
+        datetime.combine(today + timedelta(days=2), time(7, 0))
 
 
 @pytest.mark.parametrize("first, then, language", [

@@ -4,6 +4,8 @@ with `/r <conversation id> <text>`: real webhooks, the fake LINE and Telegram AP
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
+from datetime import time as clock_time
 
 import pytest
 from sqlalchemy import select, update
@@ -189,3 +191,88 @@ def test_r_from_a_linked_line_chat_answers_the_customer_too(runtime, webhooks, s
     session.expire_all()
     reply = session.execute(select(Message).where(Message.sender == "staff")).scalars().one()
     assert (reply.conversation_id, reply.staff_user_id, reply.status) == (conversation_id, staff["agent"], "sent")
+
+
+# --- each staff member's own hours and daily digest -------------------------------------------
+
+
+def complaint_and_handoff(webhooks, fake_line, session) -> int:
+    """Two alerts (a complaint, then a handoff request) from one LINE customer; their conversation id."""
+    complain(webhooks, fake_line)
+    webhooks.line(line_text("mau ngomong sama admin aja", user=LINE_USER))
+    return the_alert(session).conversation_id
+
+
+def test_outside_their_hours_alerts_wait_and_arrive_in_one_message_when_their_hours_start(
+        runtime, webhooks, staff, session, fake_line, fake_telegram):
+    from bot.clock import release_phone_alerts
+
+    link_telegram(runtime, webhooks, fake_telegram, staff["admin"], ADMIN_TELEGRAM)
+    tz = runtime.settings.tz
+    later = utcnow().astimezone(tz).date() + timedelta(days=2)  # their only hours: the day after tomorrow
+    with session_scope(runtime.engine) as s:
+        phone_alerts.set_schedule(session=s, staff=s.get(StaffUser, staff["admin"]),
+                                  hours={later.strftime("%a").lower(): [["09:00", "17:00"]]}, digest_at=None)
+    conversation_id = complaint_and_handoff(webhooks, fake_line, session)
+    assert alerts_to(fake_telegram, ADMIN_TELEGRAM) == []  # not at once
+    starts = datetime.combine(later, clock_time(9, 0), tz)
+    assert release_phone_alerts() == 0 and release_phone_alerts(starts - timedelta(minutes=1)) == 0
+    assert release_phone_alerts(starts) == 1
+    [told] = alerts_to(fake_telegram, ADMIN_TELEGRAM)
+    assert told.startswith("🔔 2 notifikasi selama di luar jam kerja:")
+    assert f"• Keluhan: Putri Customer (percakapan #{conversation_id})" in told
+    assert f"• Minta bicara dengan staf: Putri Customer (percakapan #{conversation_id})" in told
+    assert f"/r {conversation_id} <teks>" in told
+    assert release_phone_alerts(starts + timedelta(minutes=1)) == 0  # released once
+    assert len(alerts_to(fake_telegram, ADMIN_TELEGRAM)) == 1
+
+
+def test_a_daily_digest_lists_the_alerts_since_the_last_one_and_is_sent_once(
+        runtime, webhooks, staff, session, fake_line, fake_telegram):
+    from bot.clock import release_phone_alerts
+
+    link_telegram(runtime, webhooks, fake_telegram, staff["admin"], ADMIN_TELEGRAM)
+    with session_scope(runtime.engine) as s:
+        phone_alerts.set_schedule(session=s, staff=s.get(StaffUser, staff["admin"]), hours=None, digest_at="18:00")
+    conversation_id = complaint_and_handoff(webhooks, fake_line, session)
+    assert alerts_to(fake_telegram, ADMIN_TELEGRAM) == []  # for the digest, even within any hours
+    tz = runtime.settings.tz
+    now = utcnow().astimezone(tz)
+    digest = datetime.combine(now.date(), clock_time(18, 0), tz)
+    digest += timedelta(days=1) if digest <= now else timedelta(0)
+    assert release_phone_alerts(digest - timedelta(minutes=1)) == 0
+    assert release_phone_alerts(digest) == 1 and release_phone_alerts(digest) == 0  # the clock runs twice: sent once
+    [told] = alerts_to(fake_telegram, ADMIN_TELEGRAM)
+    assert told.startswith("🔔 Ringkasan: 2 notifikasi sejak ringkasan terakhir:")
+    assert f"Keluhan: Putri Customer (percakapan #{conversation_id})" in told and "Minta bicara dengan staf" in told
+    assert f"Balas dari sini: /r {conversation_id} <teks>" in told
+    # The digest is a message row of the admin's chat, sent by the outbound path under an idempotent batch id.
+    session.expire_all()
+    [row] = session.execute(select(Message).where(Message.batch_id.like("alerts-held:%"))).scalars().all()
+    assert (row.direction, row.sender, row.status) == ("out", "system", "sent")
+    assert release_phone_alerts(digest + timedelta(days=1)) == 0  # nothing new: no empty digest
+
+
+def test_staff_set_their_alert_hours_and_digest_on_their_own_page(as_role, staff, session):
+    admin = as_role("admin")
+    page = admin.get("/inbox/me").get_data(as_text=True)
+    assert 'name="hours_mode" value="any" checked' in page and 'name="delivery" value="now" checked' in page
+    saved = admin.post("/inbox/me", {"action": "alert_schedule", "hours_mode": "hours", "hours_mon": "08:00-12:00, 13:00-17:00",
+                                     "hours_sat": "09:00-12:00", "delivery": "digest", "digest_at": "19:30"})
+    assert saved.status_code == 303
+    session.expire_all()
+    user = session.get(StaffUser, staff["admin"])
+    assert user.phone_hours["mon"] == [["08:00", "12:00"], ["13:00", "17:00"]] and user.phone_hours["sun"] == []
+    assert user.phone_digest_at == "19:30"
+    assert 'value="08:00-12:00, 13:00-17:00"' in admin.get("/inbox/me").get_data(as_text=True)
+    for bad, field in (({"hours_mode": "hours", "hours_tue": "9-17"}, "phone_hours.tue"),
+                       ({"delivery": "digest", "digest_at": "25:00"}, "digest_at"),
+                       ({"delivery": "digest", "digest_at": ""}, "digest_at")):
+        refused = admin.post("/inbox/me", {"action": "alert_schedule", **bad})
+        assert refused.status_code == 400 and field in refused.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(StaffUser, staff["admin"]).phone_digest_at == "19:30"  # nothing half-written
+    admin.post("/inbox/me", {"action": "alert_schedule", "hours_mode": "any", "delivery": "now"})
+    session.expire_all()
+    user = session.get(StaffUser, staff["admin"])
+    assert (user.phone_hours, user.phone_digest_at) == (None, None)
