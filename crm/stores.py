@@ -240,10 +240,15 @@ def _intervals(hours: dict[str, Any], day: date, tz: ZoneInfo, days: range,
 def _local_spans(hours: dict[str, Any] | None, at: datetime | None, tz: ZoneInfo,
                  exceptions: Sequence[HoursException] = ()) -> tuple[datetime, list]:
     local = _local(at, tz)
+    today = local.date()
     # Yesterday's window may run past midnight into today; a week ahead finds the next opening,
-    # a week past the last exception still to come when it closes longer (a renovation).
-    last = max((e.end for e in exceptions if e.end >= local.date()), default=local.date())
-    spans = _intervals(hours or {}, local.date(), tz, range(-1, 8 + (last - local.date()).days), exceptions)
+    # unless exceptions close days in it: then a week past the end of that chain of exceptions
+    # (a renovation), never further because of one far in the future.
+    horizon = today + timedelta(days=7)
+    for exception in sorted(exceptions, key=lambda e: e.start):
+        if exception.start <= horizon and exception.end >= today:
+            horizon = max(horizon, exception.end + timedelta(days=7))
+    spans = _intervals(hours or {}, today, tz, range(-1, (horizon - today).days + 1), exceptions)
     return local, spans
 
 

@@ -237,9 +237,9 @@ WORDS: dict[str, dict[str, str]] = {
                              "Valid {minutes} minutes (until {until}), once."},
     "open_in_telegram": {"id": "Buka di Telegram", "en": "Open in Telegram"},
     "phone_alerts": {"id": "Notifikasi ke HP", "en": "Alerts on my phone"},
-    "phone_alerts_help": {"id": "Notifikasi yang dicentang dikirim ke akun terhubung Anda, kapan saja. Balas pelanggan "
+    "phone_alerts_help": {"id": "Notifikasi yang dicentang dikirim ke akun terhubung Anda (kapan, lihat di bawah). Balas pelanggan "
                                 "dari sana dengan /r <nomor percakapan> <teks>.",
-                          "en": "The ticked alerts go to your linked accounts, at any hour. Answer the customer from "
+                          "en": "The ticked alerts go to your linked accounts (when: see below). Answer the customer from "
                                 "there with /r <conversation number> <text>."},
     "phone_alerts_saved": {"id": "Pilihan notifikasi disimpan.", "en": "Alert choices saved."},
     "code_then_reload": {"id": "Bot membalas saat akun terhubung; lalu muat ulang halaman ini.",
