@@ -76,8 +76,7 @@ def set_kinds(*, session: Session, staff: StaffUser, kinds: list[str], known: tu
 
 
 def set_schedule(*, session: Session, staff: StaffUser, hours: dict | None, digest_at: str | None) -> None:
-    """Store when alerts reach the staff member's phone: their weekly hours (None: any time) and a daily
-    digest time (None: at once); ValueError naming the field when malformed."""
+    """Store the member's phone hours (None: any time) and digest time (None: at once); ValueError naming the field."""
     if hours is not None:
         try:
             hours = validate_opening_hours(hours)
@@ -164,10 +163,10 @@ def release_due(staff: StaffUser, now: datetime, tz: ZoneInfo) -> datetime | Non
 
 def release_held(*, session: Session, now: datetime, tz: ZoneInfo,
                  alerts_by_id: Callable[[list[int]], dict[int, Any]]) -> list[str]:
-    """Send each staff member what was held for them and is due, in one message per linked chat; batch ids.
+    """Send each staff member what was held for them and is due, one message per linked chat; batch ids.
 
-    `alerts_by_id` reads the StaffAlert rows (crm.alerts owns them). An alert already done is
-    left out; held alerts that all are go out as nothing.
+    `alerts_by_id` reads the StaffAlert rows (crm.alerts owns them). Alerts done meanwhile are
+    left out; when all are, nothing is sent.
     """
     batches: list[str] = []
     pending = session.exec(select(PhoneAlertHold.staff_user_id)
