@@ -67,8 +67,6 @@ def test_patch_replaces_the_given_keys_only(client, auth, spec):
     ({"staff_hours_exceptions": [{"label": "Ramadan", "start": "2027-03-01", "windows": [["16:00", "16:00"]]}]},
      "staff_hours_exceptions.0.windows"),
     ({"staff_hours_exceptions": [{"label": "Ramadan", "start": "2027-03-01"}]}, "staff_hours_exceptions.0"),
-    ({"staff_hours_exceptions": [{"label": "a", "start": "2027-03-01", "end": "2027-03-05", "closed": True},
-                                 {"label": "b", "start": "2027-03-05", "closed": True}]}, "staff_hours_exceptions"),
 ])
 def test_bad_input_is_a_422_naming_the_field_and_changes_nothing(client, auth, body, field):
     before = client.get("/api/v1/settings", headers=auth).get_json()
@@ -133,3 +131,10 @@ def test_staff_hours_exceptions_are_saved_sorted_and_returned(client, auth, spec
         ("Idul Fitri", "2027-03-10", "2027-03-11", True)]
     assert client.get("/api/v1/settings", headers=auth).get_json() == body
     assert body["staff_hours"]["mon"] == [["08:00", "21:00"]]  # the weekly hours stay
+    overlapping = [{"label": "a", "start": "2027-03-01", "end": "2027-03-05", "closed": True},
+                   {"label": "b", "start": "2027-03-05", "closed": True}]
+    response = client.patch("/api/v1/settings", json={"staff_hours_exceptions": overlapping}, headers=auth)
+    assert response.status_code == 422
+    [detail] = response.get_json()["details"]
+    assert detail["field"] == "staff_hours_exceptions" and "'b' and 'a' overlap on 2027-03-05" in detail["message"]
+    assert client.get("/api/v1/settings", headers=auth).get_json() == body
