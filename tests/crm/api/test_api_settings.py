@@ -136,5 +136,5 @@ def test_staff_hours_exceptions_are_saved_sorted_and_returned(client, auth, spec
     response = client.patch("/api/v1/settings", json={"staff_hours_exceptions": overlapping}, headers=auth)
     assert response.status_code == 422
     [detail] = response.get_json()["details"]
-    assert detail["field"] == "staff_hours_exceptions" and "'b' and 'a' overlap on 2027-03-05" in detail["message"]
+    assert detail["field"] == "staff_hours_exceptions" and "'a' and 'b' overlap on 2027-03-05" in detail["message"]
     assert client.get("/api/v1/settings", headers=auth).get_json() == body
