@@ -82,6 +82,8 @@ def set_schedule(*, session: Session, staff: StaffUser, hours: dict | None, dige
             hours = validate_opening_hours(hours)
         except ValueError as exc:
             raise ValueError(f"phone_hours: {exc}") from None
+        if not any(hours.values()):  # alerts would wait for ever
+            raise ValueError("phone_hours: give at least one window, or let alerts come any time")
     if digest_at is not None and not DIGEST_TIME.fullmatch(digest_at):
         raise ValueError(f"digest_at: {digest_at!r} is not a time of day HH:MM")
     staff.phone_hours, staff.phone_digest_at = hours, digest_at

@@ -267,7 +267,8 @@ def test_staff_set_their_alert_hours_and_digest_on_their_own_page(as_role, staff
     assert 'value="08:00-12:00, 13:00-17:00"' in admin.get("/inbox/me").get_data(as_text=True)
     for bad, field in (({"hours_mode": "hours", "hours_tue": "9-17"}, "phone_hours.tue"),
                        ({"delivery": "digest", "digest_at": "25:00"}, "digest_at"),
-                       ({"delivery": "digest", "digest_at": ""}, "digest_at")):
+                       ({"delivery": "digest", "digest_at": ""}, "digest_at"),
+                       ({"hours_mode": "hours"}, "phone_hours: give at least one window")):
         refused = admin.post("/inbox/me", {"action": "alert_schedule", **bad})
         assert refused.status_code == 400 and field in refused.get_data(as_text=True)
     session.expire_all()
