@@ -7,7 +7,7 @@ import re
 from core import messages as m
 from core.texts import menu_label
 from crm.faq import answer_text
-from crm.stores import opening_text
+from crm.stores import exception_on, exceptions_of, opening_text
 from handlers.base import Context
 from handlers.effects import Answer
 from handlers.handoff import hand_over
@@ -47,6 +47,14 @@ def _order_store(ctx: Context):
     """The store of the order being built (None when none is chosen yet)."""
     store_id = (ctx.state.get("order") or {}).get("store_id") if has_draft(ctx) else None
     return ctx.data.store(store_id) if store_id else None
+
+
+def _special_hours(ctx: Context) -> list[str]:
+    """Today's status of each store whose hours an exception changes today (a holiday, Ramadan hours)."""
+    today = ctx.now.astimezone(ctx.data.tz).date()
+    return [ctx.say("order_store_hours", store=store.name, status=opening_text(store, ctx.now, ctx.data.tz,
+                                                                                ctx.language))
+            for store in ctx.data.stores() if exception_on(exceptions_of(store.hours_exceptions), today)]
 
 
 class FaqHandler:
@@ -93,7 +101,11 @@ class FaqHandler:
         hits = ctx.data.search_faq(inbound.text or "", ctx.language)
         if hits and hits[0].score >= CONFIDENT:
             ctx.state.pop("faq_clarify", None)
-            return Answer([m.Reply(text=answer_text(hits[0].entry, ctx.language))])
+            words = answer_text(hits[0].entry, ctx.language)
+            if ctx.analysis is not None and ctx.analysis.fine_intent == "faq.hours":
+                # The knowledge base says the usual hours; today a holiday may close a store.
+                words = "\n".join([words, *_special_hours(ctx)])
+            return Answer([m.Reply(text=words)])
         suggestions = [hit for hit in hits if hit.score >= SUGGEST][:3]
         if len(suggestions) == 1 and not ctx.state.get("faq_clarify"):  # one candidate: offer it, not a menu of one
             ctx.state["faq_clarify"] = True

@@ -240,6 +240,8 @@ def test_a_store_holiday_says_closed_and_moves_a_pre_order_to_the_next_opening_a
         stores.update_store(session=s, store=blok_m, changes={"hours_exceptions": [
             {"label": "Idul Fitri", "start": (today - timedelta(days=1)).isoformat(),
              "end": (today + timedelta(days=1)).isoformat(), "closed": True}]})
+    words = texts(customer.says("halo kak, jam berapa tutup?"))  # the usual hours, and today's holiday
+    assert "Sapa Coffee Blok M tutup (Idul Fitri), buka lagi" in words and "Sapa Coffee Menteng" not in words
     customer.says("mau americano 2, ambil di blok m, bayar qris")
     words = texts(customer.says("jam berapa tutup?"))
     assert "tutup (Idul Fitri), buka lagi" in words and "07:00" in words
