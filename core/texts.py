@@ -214,6 +214,7 @@ CHAT = Catalog("chat", {
     "phone_alert_digest": {"id": "🔔 Ringkasan: {count} notifikasi sejak ringkasan terakhir:",
                            "en": "🔔 Digest: {count} alerts since the last digest:"},
     "phone_alert_line": {"id": "• {kind}: {name} (percakapan #{id})", "en": "• {kind}: {name} (conversation #{id})"},
+    "phone_alert_more": {"id": "… dan {count} lainnya di inbox", "en": "… and {count} more in the inbox"},
     "alert.complaint": {"id": "Keluhan", "en": "Complaint"},
     "alert.negative": {"id": "Pelanggan sangat kecewa", "en": "Very unhappy customer"},
     "alert.handoff": {"id": "Minta bicara dengan staf", "en": "Asks for staff"},

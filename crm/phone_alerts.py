@@ -41,6 +41,7 @@ DEFAULT_KINDS = {"admin": ("complaint", "negative", "handoff")}
 WINDOW = timedelta(minutes=10)
 PER_WINDOW = 5
 QUOTE_CHARS = 120
+HELD_LINES = 30  # alerts listed in one held message; a chat message has room for ~4,000 characters
 HELD_PREFIX = "alerts-held"  # not "alert:": a release is one message and not counted in the rate limit
 DIGEST_TIME = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")  # HH:MM; 24:00 is no time of day
 
@@ -144,7 +145,7 @@ def _hold(session: Session, staff: StaffUser, alert: Any, now: datetime) -> None
     held = session.exec(select(PhoneAlertHold.id).where(
         PhoneAlertHold.staff_user_id == staff.id, PhoneAlertHold.alert_id == alert.id,
         PhoneAlertHold.repeats == alert.repeats)).first()
-    if held is None:  # this alert event is held already
+    if held is None:  # one hold per alert event
         session.add(PhoneAlertHold(staff_user_id=staff.id, alert_id=alert.id, repeats=alert.repeats, held_at=now))
         session.flush()
 
@@ -181,7 +182,8 @@ def release_held(*, session: Session, now: datetime, tz: ZoneInfo,
         # Locked, so a second clock run at the same moment waits and then finds them released.
         holds = list(session.exec(select(PhoneAlertHold).where(
             PhoneAlertHold.staff_user_id == staff_id, PhoneAlertHold.released_at.is_(None),
-            PhoneAlertHold.held_at <= until.astimezone(timezone.utc)).order_by(PhoneAlertHold.id).with_for_update()).all())
+            PhoneAlertHold.held_at <= until.astimezone(timezone.utc))
+            .order_by(PhoneAlertHold.id).with_for_update()).all())
         if not holds:
             continue
         found = alerts_by_id(sorted({hold.alert_id for hold in holds}))
@@ -219,11 +221,13 @@ def held_text(session: Session, listed: Iterable[Any], language: str, *, digest:
     """One message for held alerts: how many, one line each (kind, customer, conversation id), how to answer."""
     listed = list(listed)
     lines = [text("phone_alert_digest" if digest else "phone_alert_held", language, count=str(len(listed)))]
-    for alert in listed:
+    for alert in listed[:HELD_LINES]:
         contact = session.get(Contact, alert.contact_id) if alert.contact_id else None
         lines.append(text("phone_alert_line", language, kind=text(f"alert.{alert.kind}", language),
                           name=(contact.display_name if contact else "") or text("phone_alert_someone", language),
                           id=str(alert.conversation_id)))
+    if len(listed) > HELD_LINES:
+        lines.append(text("phone_alert_more", language, count=str(len(listed) - HELD_LINES)))
     lines.append(text("phone_alert_answer", language, id=str(listed[0].conversation_id)))
     return "\n".join(lines)
 

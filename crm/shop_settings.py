@@ -185,7 +185,7 @@ def staff_on_duty(settings: ShopSettings, now: datetime, tz: ZoneInfo = JAKARTA)
 
 
 def next_staff_time(settings: ShopSettings, now: datetime, tz: ZoneInfo = JAKARTA) -> datetime | None:
-    """The next start of a staff window after `now` (aware, in `tz`), past any holiday; None when no staff hours are set."""
+    """The next start of a staff window after `now` (aware, in `tz`), past any holiday; None when there is none."""
     return next_hours_opening(settings.staff_hours, now, tz, settings.staff_hours_exceptions)
 
 

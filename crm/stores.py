@@ -254,7 +254,7 @@ def _local_spans(hours: dict[str, Any] | None, at: datetime | None, tz: ZoneInfo
 
 def hours_open_at(hours: dict[str, Any] | None, when: datetime | None = None, tz: ZoneInfo = JAKARTA,
                   exceptions: Sequence[HoursException] = ()) -> bool:
-    """True when weekly `hours` (the opening_hours format) with `exceptions` have a window open at `when` (default now)."""
+    """True when weekly `hours` (opening_hours format) with `exceptions` have a window open at `when` (default now)."""
     local, spans = _local_spans(hours, when, tz, exceptions)
     return any(opens <= local < closes for opens, closes in spans)
 

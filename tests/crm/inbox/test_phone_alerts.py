@@ -257,8 +257,9 @@ def test_staff_set_their_alert_hours_and_digest_on_their_own_page(as_role, staff
     admin = as_role("admin")
     page = admin.get("/inbox/me").get_data(as_text=True)
     assert 'name="hours_mode" value="any" checked' in page and 'name="delivery" value="now" checked' in page
-    saved = admin.post("/inbox/me", {"action": "alert_schedule", "hours_mode": "hours", "hours_mon": "08:00-12:00, 13:00-17:00",
-                                     "hours_sat": "09:00-12:00", "delivery": "digest", "digest_at": "19:30"})
+    saved = admin.post("/inbox/me", {"action": "alert_schedule", "hours_mode": "hours",
+                                     "hours_mon": "08:00-12:00, 13:00-17:00", "hours_sat": "09:00-12:00",
+                                     "delivery": "digest", "digest_at": "19:30"})
     assert saved.status_code == 303
     session.expire_all()
     user = session.get(StaffUser, staff["admin"])
@@ -277,3 +278,13 @@ def test_staff_set_their_alert_hours_and_digest_on_their_own_page(as_role, staff
     session.expire_all()
     user = session.get(StaffUser, staff["admin"])
     assert (user.phone_hours, user.phone_digest_at) == (None, None)
+
+
+def test_a_long_digest_lists_the_first_alerts_and_counts_the_rest():
+    from types import SimpleNamespace
+
+    held = [SimpleNamespace(kind="handoff", contact_id=None, conversation_id=n) for n in range(1, 33)]
+    words = phone_alerts.held_text(None, held, "en", digest=True).splitlines()
+    assert words[0] == "🔔 Digest: 32 alerts since the last digest:"
+    assert words[1] == "• Asks for staff: a customer (conversation #1)" and len(words) == 1 + 30 + 2
+    assert words[-2:] == ["… and 2 more in the inbox", "Answer from here: /r 1 <text>"]
