@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Index, and_, or_
+from sqlalchemy import JSON, Column, Index, and_, or_
 from sqlalchemy import text as sql
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, func, select
@@ -37,7 +38,9 @@ class StaffAlert(SQLModel, table=True):
     order_id: int | None = Field(default=None, foreign_key="order.id")
     complaint_id: int | None = Field(default=None, foreign_key="complaint.id")
     message_id: int | None = Field(default=None, foreign_key="message.id")
-    text: str = Field(default="", max_length=1000)
+    text: str = Field(default="", max_length=1000)  # in English, for the API and the logs
+    # What the inbox words the line from, in each staff member's language: {"line": key, values...}.
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
     repeats: int = 0  # how many more times the cause came back while the alert was open
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)

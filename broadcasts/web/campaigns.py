@@ -31,6 +31,7 @@ from crm import staff_links
 from crm.ids import id_arg
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
+from crm.inbox import i18n
 from crm.inbox.i18n import t
 from crm.web import engine, settings
 
@@ -154,7 +155,7 @@ def campaign_preview():
                 out["errors"].append({"field": (exc.field or "") + suffix, "message": str(exc)})
         if form.get("when") == "cron":
             try:
-                out["next_runs"] = [moment.astimezone(config.tz).strftime("%a %d %b %Y %H:%M") for moment in
+                out["next_runs"] = [i18n.moment(when, config.tz) for when in
                                     sched.next_fire_times(form.get("recurrence", ""), config.tz, utcnow(), 3)]
             except (ValueError, KeyError) as exc:
                 out["errors"].append({"field": "recurrence", "message": f"{t('err_cron')} ({exc})"})
