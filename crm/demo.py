@@ -197,9 +197,12 @@ def _inbox_scene(session: Session) -> None:
     alerts.raise_alert(session=session, kind="complaint", severity=complaint.severity, contact_id=rina.id,
                        conversation_id=rina_chat.id, order_id=late.id, complaint_id=complaint.id,
                        text=f"Complaint {complaint.number} ({complaint.severity}): {complaint.text}",
+                       params={"line": "complaint", "number": complaint.number, "quote": complaint.text},
                        now=complaint.created_at)
     alerts.raise_alert(session=session, kind="handoff", contact_id=rina.id, conversation_id=rina_chat.id,
-                       text="Customer asked for staff", now=rina_chat.handoff_at)
+                       text="Customer asked for staff: minta admin dong",
+                       params={"line": "handoff_asked", "quote": "minta admin dong"},
+                       now=rina_chat.handoff_at)
     alerts.alert_complaint_sla(session=session, now=now)
     session.add(FollowUpTask(contact_id=rina.id, title="Telepon Rina soal pesanan terlambat", due_on=now.date(),
                              assignee_id=agent.id, created_by_id=admin.id))

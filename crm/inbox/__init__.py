@@ -32,7 +32,7 @@ from core.db import as_utc
 from crm import alerts
 from crm.inbox import account_views, alert_views, auth, conversation_views, live, shop_views
 from crm.inbox.blueprint import inbox
-from crm.inbox.i18n import CATALOG, LANGUAGES, current_language, day, moment, t
+from crm.inbox.i18n import CATALOG, LANGUAGES, alert_line, current_language, day, moment, t
 from crm.history import tapped_label
 from crm.media import image_src
 from crm.web import engine
@@ -109,5 +109,5 @@ def register(app: Flask) -> None:
                                  current_language=current_language, js_texts=js_texts,
                                  get_flashed_messages=get_flashed_messages,
                                  simulator_enabled=app.config["SAPA"].simulator_enabled, image_src=image_src,
-                                 tapped_label=tapped_label)
+                                 tapped_label=tapped_label, alert_line=alert_line)
     app.jinja_env.filters.update(ago=_ago, local=local, day=day, rupiah=_rupiah, task_title=_task_title)

@@ -61,3 +61,18 @@ def day(value: date | str | None) -> str:
     if not value:
         return ""
     return format_day(date.fromisoformat(value) if isinstance(value, str) else value, current_language())
+
+
+def alert_line(alert) -> str:
+    """An alert's one line in the staff member's language, from its kind's words and stored values.
+
+    Alerts stored without values (older ones) keep their English text.
+    """
+    values = dict(alert.params or {})
+    key = f"alert_line_{values.pop('line', '')}"
+    if key not in CATALOG:
+        return alert.text
+    try:
+        return t(key, **values)
+    except (KeyError, IndexError):  # values of another version of the words: the stored text is still true
+        return alert.text
