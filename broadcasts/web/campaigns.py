@@ -208,7 +208,11 @@ def campaign(campaign_id: int):
         if campaign.variants:
             per = results.stats(session=db, campaign_id=campaign_id, attribution_days=days, by_variant=True)
             variants = {v["name"]: per.get(v["name"]) for v in campaign.variants}
-        series = results.timeseries(session=db, campaign_id=campaign_id, bucket=bucket)
+        series = results.timeseries(session=db, campaign_id=campaign_id, bucket=bucket, tz=settings().tz)
+        for point in series:  # the shop's time, in the staff member's words
+            moment = datetime.fromisoformat(point["t"].replace("Z", "+00:00"))
+            point["label"] = i18n.day(moment.astimezone(settings().tz).date()) if bucket == "day" else \
+                i18n.moment(moment, settings().tz)
         segment = db.get(Segment, campaign.segment_id) if campaign.segment_id else None
         promotion = db.get(promo_data.Promotion, campaign.promotion_id) if campaign.promotion_id else None
         linked = bool(staff_links.targets_of(session=db, staff_user_id=current_staff().id))
