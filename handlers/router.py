@@ -98,8 +98,9 @@ class Router:
             return None
         if ctx.state.pop("alerted", False):
             return None  # a complaint ticket already alerted staff
-        return AlertStaff("negative",
-                          f"Very unhappy customer ({analysis.negative_score:.2f}): {inbound.text}", "high")
+        return AlertStaff("negative", f"Very unhappy customer ({analysis.negative_score:.2f}): {inbound.text}", "high",
+                          params={"line": "negative", "score": f"{analysis.negative_score:.2f}",
+                                  "quote": inbound.text or ""})
 
 
 def nlu_understanding(model_path: str, threshold: float) -> Callable[[str, Context], object]:
