@@ -51,5 +51,6 @@ class PaymentProofHandler:
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Thank the customer with the order's number; staff see the photo in the chat, linked from the alert."""
         order = awaiting_payment(ctx)
-        alert = AlertStaff("payment_proof", f"Payment proof for order {order.number}", "high", order_id=order.id)
+        alert = AlertStaff("payment_proof", f"Payment proof for order #{order.number}", "high", order_id=order.id,
+                           params={"line": "payment_proof", "number": order.number})
         return Answer([m.Reply(text=ctx.say("payment_proof", number=order.number))], (alert,))

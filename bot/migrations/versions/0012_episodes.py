@@ -1,9 +1,9 @@
 """conversation episodes (each open period keeps its first response and resolution times; every
 conversation that was ever opened becomes one episode), and the parameters of staff alert lines
 
-Revision ID: 0014
+Revision ID: 0012
 Revises: 0011
-Create Date: 2027-02-15 10:00:00.000000
+Create Date: 2026-12-07 08:00:00.000000
 """
 
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '0014'
+revision = '0012'
 down_revision = '0011'
 branch_labels = None
 depends_on = None
