@@ -33,7 +33,7 @@ from crm import orders as order_data  # noqa: E402
 from core.db import get_engine, session_scope, utcnow  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
 from crm.models import (  # noqa: E402
-    ChannelIdentity, Contact, Conversation, FollowUpTask, Message, Note,
+    ChannelIdentity, Contact, Conversation, ConversationEpisode, FollowUpTask, Message, Note,
 )
 from crm.staff import create_user  # noqa: E402
 
@@ -88,6 +88,10 @@ def seed(url: str, contacts: int, messages: int) -> dict:
                 if row["status"] == "resolved" else None
             row["handoff_at"] = row["opened_at"] if not row["bot_active"] else None
         c.execute(insert(Conversation), conversations)
+        c.execute(insert(ConversationEpisode), [{  # the dashboard's figures are read from the episodes
+            "conversation_id": row["id"], "opened_at": row["opened_at"], "first_response_at": row["first_response_at"],
+            "responder_id": row["assignee_id"], "resolved_at": row["resolved_at"],
+            "resolver_id": row["assignee_id"] if row["resolved_at"] else None} for row in conversations])
         batch, per = [], messages // contacts
         for i in range(messages):
             contact = (i // per) % contacts + 1

@@ -230,9 +230,10 @@ class _Target:
     def message_id(self) -> int | None:
         return self.recorded.message.id if self.recorded.message is not None else None
 
-    def alert(self, kind: str, text: str, severity: str = "medium", **links: int | None) -> None:
-        """Tell staff about this conversation now (`links`: its order_id, complaint_id)."""
-        alerts.raise_alert(session=self.session, kind=kind, text=text, severity=severity,
+    def alert(self, kind: str, text: str, severity: str = "medium", params: dict | None = None,
+              **links: int | None) -> None:
+        """Tell staff about this conversation now (`params`: its line in staff words; `links`: order_id, complaint_id)."""
+        alerts.raise_alert(session=self.session, kind=kind, text=text, severity=severity, params=params,
                            contact_id=self.contact_id, conversation_id=self.recorded.conversation.id,
                            message_id=self.message_id, now=self.now, **links)
 
@@ -247,7 +248,9 @@ def _place_order(at: _Target, effect: fx.PlaceOrder) -> list[m.Reply]:
                                    delivery_fee=effect.delivery_fee, lat=effect.lat, lon=effect.lon)
     except orders.OrderError as exc:
         raise EffectRefused(f"order refused: {exc.code}") from exc
-    at.alert("order_waiting", f"Order #{order.number} waits for confirmation ({order.total:,} IDR)", order_id=order.id)
+    at.alert("order_waiting", f"Order #{order.number} waits for confirmation ({order.total:,} IDR)",
+             params={"line": "order_waiting", "number": order.number, "total": f"Rp{order.total:,}".replace(",", ".")},
+             order_id=order.id)
     shop.remember_contact_details(session=at.session, contact=at.recorded.contact, phone=effect.phone,
                                   address=effect.address if effect.lat is None else None)
     method = shop_settings.load_settings(at.session).payment_method(order.payment_method)
@@ -270,19 +273,21 @@ def _open_complaint(at: _Target, effect: fx.OpenComplaint) -> list[m.Reply]:
         session=at.session, contact_id=at.contact_id, text=effect.text, negative_score=effect.negative_score,
         conversation_id=at.recorded.conversation.id, order_id=effect.order_id, message_id=at.message_id)
     at.alert("complaint", f"Complaint {complaint.number} ({complaint.severity}): {effect.text}", complaint.severity,
+             params={"line": "complaint", "number": complaint.number, "quote": effect.text},
              complaint_id=complaint.id, order_id=complaint.order_id)
     return [complaint_reply(complaint, effect.order_number, effect.language, at.rt.settings.tz)]
 
 
 def _alert_staff(at: _Target, effect: fx.AlertStaff) -> list[m.Reply]:
-    at.alert(effect.kind, effect.text, effect.severity, complaint_id=effect.complaint_id, order_id=effect.order_id)
+    at.alert(effect.kind, effect.text, effect.severity, effect.params, complaint_id=effect.complaint_id,
+             order_id=effect.order_id)
     return []
 
 
 def _hand_off(at: _Target, effect: fx.HandOff) -> list[m.Reply]:
     shop.hand_off(session=at.session, conversation=at.recorded.conversation,
                   minutes=at.rt.settings.bot.handoff_answer_minutes if effect.quiet else 0)
-    at.alert("handoff", effect.reason)
+    at.alert("handoff", effect.reason, params=effect.params)
     return []
 
 

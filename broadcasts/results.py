@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, distinct, exists, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -119,8 +120,15 @@ def _reasons(session: Session, campaign_id: int, by_variant: bool) -> dict[str, 
     return out
 
 
-def timeseries(*, session: Session, campaign_id: int, bucket: str = "hour") -> list[dict[str, Any]]:
-    """Sent, failed and clicks per hour (or day) since the first delivery, for charts."""
+def timeseries(*, session: Session, campaign_id: int, bucket: str = "hour",
+               tz: ZoneInfo | None = None) -> list[dict[str, Any]]:
+    """Sent, failed and clicks per minute, hour or day since the first delivery, for charts.
+
+    Each point's `t` is the UTC start of its bucket; with `tz` a day is the shop's day (counted
+    from hours, exact for whole-hour offsets such as Indonesia's), else a UTC day.
+    """
+    if bucket == "day" and tz is not None:
+        return _local_days(timeseries(session=session, campaign_id=campaign_id, bucket="hour"), tz)
     d = CampaignRecipient.__table__.c
     c = CampaignClick.__table__.c
     fmt = {"hour": "%Y-%m-%dT%H:00:00", "day": "%Y-%m-%dT00:00:00", "minute": "%Y-%m-%dT%H:%M:00"}[bucket]
@@ -145,6 +153,19 @@ def timeseries(*, session: Session, campaign_id: int, bucket: str = "hour") -> l
                                 .group_by(truncate(c.clicked_at))):
         series.setdefault(t, {"sent": 0, "failed": 0, "unknown": 0, "blocked": 0, "clicked": 0})["clicked"] += int(n)
     return [{"t": t + "Z", **values} for t, values in sorted(series.items())]
+
+
+def _local_days(hours: list[dict[str, Any]], tz: ZoneInfo) -> list[dict[str, Any]]:
+    """Hourly points summed into the shop's days (each `t` the UTC moment its day begins)."""
+    days: dict[str, dict[str, Any]] = {}
+    for point in hours:
+        moment = datetime.fromisoformat(point["t"].replace("Z", "+00:00")).astimezone(tz)
+        start = moment.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
+        day = days.setdefault(start.strftime("%Y-%m-%dT%H:%M:%SZ"), {key: 0 for key in point if key != "t"})
+        for key, value in point.items():
+            if key != "t":
+                day[key] += value
+    return [{"t": t, **values} for t, values in sorted(days.items())]
 
 
 CSV_COLUMNS = ("delivery_id", "contact_id", "display_name", "channel", "external_id", "variant", "status", "reason",

@@ -224,7 +224,8 @@ def check_quota(rt: Runtime, run_id: int) -> str | None:
                     campaign.status, campaign.notice, campaign.updated_at = "paused", notice, utcnow()
                     session.add_all([run, campaign])
                     alerts.raise_alert(session=session, kind="campaign_paused", severity="high",
-                                       text=f"{campaign.name}: {notice}")
+                                       text=f"{campaign.name}: {notice}",
+                                       params={"line": "campaign_paused", "name": campaign.name})
                 return notice
     with session_scope(rt.engine) as session:
         run = session.get(CampaignRun, run_id)

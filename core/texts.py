@@ -165,6 +165,10 @@ CHAT = Catalog("chat", {
     "complaint_order": {"id": "Terkait pesanan #{number}.", "en": "About order #{number}."},
     "complaint_noted": {"id": "Sudah kami catat di tiket {number} ya kak 🙏 Pesan ini juga kami teruskan ke tim kami.",
                         "en": "This is noted on ticket {number} 🙏 We've passed this message on to our team too."},
+    "payment_proof": {"id": "Makasih kak, bukti bayarnya sudah kami terima 🙏 Tim kami cek dulu untuk pesanan {number}, "
+                             "nanti kami kabari ya.",
+                      "en": "Thank you, we've got your proof of payment 🙏 Our team will check it for order {number} "
+                            "and let you know."},
     # faq
     "faq_clarify": {"id": "Maksud kakak yang mana ya? Ketik nomornya 👇", "en": "Which of these do you mean? Type its number 👇"},
     # promotions

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Index, and_, or_
+from sqlalchemy import JSON, Column, Index, and_, or_
 from sqlalchemy import text as sql
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, func, select
@@ -38,7 +39,9 @@ class StaffAlert(SQLModel, table=True):
     order_id: int | None = Field(default=None, foreign_key="order.id")
     complaint_id: int | None = Field(default=None, foreign_key="complaint.id")
     message_id: int | None = Field(default=None, foreign_key="message.id")
-    text: str = Field(default="", max_length=1000)
+    text: str = Field(default="", max_length=1000)  # in English, for the API and the logs
+    # What the inbox words the line from, in each staff member's language: {"line": key, values...}.
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
     repeats: int = 0  # how many more times the cause came back while the alert was open
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -67,13 +70,14 @@ def open_alert(*, session: Session, kind: str, conversation_id: int) -> StaffAle
 
 
 def _bump(session: Session, alert: StaffAlert, *, severity: str, text_: str, now: datetime, renamed: bool = False,
-          **links) -> StaffAlert:
+          params: dict[str, Any] | None = None, **links) -> StaffAlert:
     # Phones hear of it again only when it is news: it was seen or done, or it is now another kind.
     news = alert.status != "new" or renamed
     alert.repeats += 1
     alert.severity = _stronger(alert.severity, severity)
     alert.status, alert.updated_at = "new", now  # it came back: someone must look again
     alert.text = text_[:1000] or alert.text
+    alert.params = params or alert.params
     for name, value in links.items():
         if value is not None:
             setattr(alert, name, value)
@@ -87,8 +91,12 @@ def _bump(session: Session, alert: StaffAlert, *, severity: str, text_: str, now
 def raise_alert(*, session: Session, kind: str, text: str = "", severity: str = "medium",
                 contact_id: int | None = None, conversation_id: int | None = None, order_id: int | None = None,
                 complaint_id: int | None = None, message_id: int | None = None,
-                now: datetime | None = None) -> StaffAlert:
-    """Raise an alert for staff, or bump the open one of the same cause in the same conversation."""
+                now: datetime | None = None, params: dict[str, Any] | None = None) -> StaffAlert:
+    """Raise an alert for staff, or bump the open one of the same cause in the same conversation.
+
+    `text` is the line in English (the API's); `params` name the inbox's words for it in each
+    language, `{"line": key, **values}` (crm/inbox/words.yaml `alert_line_<key>`).
+    """
     if kind not in KINDS:
         raise AlertError(f"kind must be one of {', '.join(KINDS)}")
     now = now or utcnow()
@@ -102,14 +110,15 @@ def raise_alert(*, session: Session, kind: str, text: str = "", severity: str = 
                                                            conversation_id=conversation_id)):
             if open_alert(session=session, kind="complaint", conversation_id=conversation_id) is None:
                 negative.kind = "complaint"
-                return _bump(session, negative, severity=severity, text_=text, now=now, renamed=True, **links)
+                return _bump(session, negative, severity=severity, text_=text, now=now, renamed=True, params=params,
+                             **links)
             negative.status, negative.done_at = "done", now
             session.add(negative)
         existing = open_alert(session=session, kind=kind, conversation_id=conversation_id)
         if existing is not None:
-            return _bump(session, existing, severity=severity, text_=text, now=now, **links)
+            return _bump(session, existing, severity=severity, text_=text, now=now, params=params, **links)
     alert = StaffAlert(kind=kind, severity=severity, conversation_id=conversation_id, text=text[:1000],
-                       created_at=now, updated_at=now, **links)
+                       params=params or {}, created_at=now, updated_at=now, **links)
     try:
         with session.begin_nested():  # another worker may insert the same open alert first
             session.add(alert)
@@ -118,7 +127,7 @@ def raise_alert(*, session: Session, kind: str, text: str = "", severity: str = 
         existing = open_alert(session=session, kind=kind, conversation_id=conversation_id)
         if existing is None:
             raise
-        return _bump(session, existing, severity=severity, text_=text, now=now, **links)
+        return _bump(session, existing, severity=severity, text_=text, now=now, params=params, **links)
     notify(session=session, alert=alert, now=now)
     return alert
 
@@ -207,10 +216,13 @@ def alert_complaint_sla(*, session: Session, now: datetime | None = None) -> int
     for complaint in rows:
         due = as_utc(complaint.sla_due_at)
         span = SLA_SPANS.get(complaint.severity, SLA_SPANS["medium"])
+        minutes = int((due - now).total_seconds() // 60)
         if due <= now:
             severity, words = "critical", f"Complaint {complaint.number}: SLA breached"
+            params = {"line": "sla_breached", "number": complaint.number}
         elif due - now <= span * SLA_WARNING:
-            severity, words = "high", f"Complaint {complaint.number}: SLA ends in {int((due - now).total_seconds() // 60)} min"
+            severity, words = "high", f"Complaint {complaint.number}: SLA ends in {minutes} min"
+            params = {"line": "sla_ends", "number": complaint.number, "minutes": minutes}
         else:
             continue
         # Each stage once: a stage staff already handled is not raised again every minute, and a
@@ -223,7 +235,7 @@ def alert_complaint_sla(*, session: Session, now: datetime | None = None) -> int
         if told is None:
             raise_alert(session=session, kind="sla", severity=severity, text=words, contact_id=complaint.contact_id,
                         conversation_id=complaint.conversation_id, order_id=complaint.order_id,
-                        complaint_id=complaint.id, now=now)
+                        complaint_id=complaint.id, now=now, params=params)
             raised += 1
     return raised
 

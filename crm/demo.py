@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, select
 
 from core.db import utcnow
-from crm import alerts, complaints, contacts, orders
+from crm import alerts, complaints, contacts, episodes, orders
 from crm.demo_catalog import load_catalog
 from crm.models import CannedResponse, Contact, Conversation, FollowUpTask, Message, Note, StaffUser
 from crm.orders import Product
@@ -144,6 +144,16 @@ def load_staff_and_canned(session: Session) -> bool:
     return added
 
 
+def _backdate(session: Session, chat: Conversation, opened_at: datetime, *, first_response_at: datetime | None = None,
+              resolved_at: datetime | None = None, staff_id: int | None = None) -> None:
+    """Give a demo chat its episode as if it had been opened, answered and resolved at these times."""
+    episodes.open_episode(session=session, conversation=chat, now=opened_at)
+    if first_response_at is not None:
+        episodes.staff_replied(session=session, conversation=chat, staff_user_id=staff_id, now=first_response_at)
+    if resolved_at is not None:
+        episodes.resolve(session=session, conversation=chat, staff_user_id=staff_id, now=resolved_at)
+
+
 def _inbox_scene(session: Session) -> None:
     """Give the demo conversations inbox states: assigned, handed off, labelled, with notes, orders, a complaint."""
     now = utcnow()
@@ -162,7 +172,7 @@ def _inbox_scene(session: Session) -> None:
     budi.attributes = {**budi.attributes, "kantor": "Menara Sudirman lt. 12"}
     budi_chat.assignee_id, budi_chat.labels = agent.id, ["vip", "kantor"]
     budi_chat.waiting_since, budi_chat.unread_count, budi_chat.last_intent = now - timedelta(minutes=12), 1, "order"
-    budi_chat.opened_at = now - timedelta(hours=3)
+    _backdate(session, budi_chat, now - timedelta(hours=3))
     past = orders.place_order(session=session, contact_id=budi.id, conversation_id=budi_chat.id, channel="line",
                               lines=[orders.CartLine(products["KOP-EKS"].id, 2), orders.CartLine(products["MKN-CRO"].id, 1)],
                               address=budi.address, delivery_fee=10_000)
@@ -175,7 +185,7 @@ def _inbox_scene(session: Session) -> None:
     rina_chat.bot_active, rina_chat.handoff_until = False, now + timedelta(hours=3)
     rina_chat.handoff_at, rina_chat.waiting_since = now - timedelta(minutes=40), now - timedelta(minutes=40)
     rina_chat.last_intent, rina_chat.labels, rina_chat.unread_count = "order_status", ["terlambat"], 1
-    rina_chat.opened_at = now - timedelta(hours=2)
+    _backdate(session, rina_chat, now - timedelta(hours=2))
     late = orders.place_order(session=session, contact_id=rina.id, conversation_id=rina_chat.id, channel="line",
                               lines=[orders.CartLine(products["NON-MAT"].id, 3)], address="Jl. Kemang Raya 5",
                               delivery_fee=10_000)
@@ -187,17 +197,20 @@ def _inbox_scene(session: Session) -> None:
     alerts.raise_alert(session=session, kind="complaint", severity=complaint.severity, contact_id=rina.id,
                        conversation_id=rina_chat.id, order_id=late.id, complaint_id=complaint.id,
                        text=f"Complaint {complaint.number} ({complaint.severity}): {complaint.text}",
+                       params={"line": "complaint", "number": complaint.number, "quote": complaint.text},
                        now=complaint.created_at)
     alerts.raise_alert(session=session, kind="handoff", contact_id=rina.id, conversation_id=rina_chat.id,
-                       text="Customer asked for staff", now=rina_chat.handoff_at)
+                       text="Customer asked for staff: minta admin dong",
+                       params={"line": "handoff_asked", "quote": "minta admin dong"},
+                       now=rina_chat.handoff_at)
     alerts.alert_complaint_sla(session=session, now=now)
     session.add(FollowUpTask(contact_id=rina.id, title="Telepon Rina soal pesanan terlambat", due_on=now.date(),
                              assignee_id=agent.id, created_by_id=admin.id))
 
     siti, siti_chat = people["Siti Rahma"]
-    siti_chat.status, siti_chat.resolved_at, siti_chat.last_intent = "resolved", now - timedelta(hours=1), "promotion"
-    siti_chat.opened_at, siti_chat.first_response_at = now - timedelta(hours=2, minutes=30), now - timedelta(hours=2)
-    siti_chat.assignee_id = agent.id
+    siti_chat.status, siti_chat.last_intent, siti_chat.assignee_id = "resolved", "promotion", agent.id
+    _backdate(session, siti_chat, now - timedelta(hours=2, minutes=30), first_response_at=now - timedelta(hours=2),
+              resolved_at=now - timedelta(hours=1), staff_id=agent.id)
 
     james, james_chat = people["James Miller"]
     james_chat.status, james_chat.last_intent = "pending", "location"

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from core import messages as m
 from core.texts import MENU_INTENTS, menu_label
-from crm import contacts
+from crm import contacts, episodes
 from core.db import utcnow
 from crm.models import ChannelIdentity, Contact, Conversation, Message
 
@@ -93,20 +93,19 @@ def record_inbound(*, session: Session, inbound: m.Inbound, first_attempt: bool 
         session.add(message)
         conversation.last_message_at = conversation.updated_at = now
         if inbound.kind in (m.MESSAGE, m.POSTBACK):
-            _customer_wrote(conversation, now)
+            _customer_wrote(session, conversation, now)
         session.add(conversation)
     if flush:
         session.flush()
     return Recorded(conversation, contact, identity, message, is_new_contact=is_new)
 
 
-def _customer_wrote(conversation: Conversation, now) -> None:
+def _customer_wrote(session: Session, conversation: Conversation, now) -> None:
     """Inbox bookkeeping for a customer message: unread, waiting, reopening a resolved or snoozed chat."""
-    if conversation.status == "resolved":  # a new episode: its response and resolution times start over
-        conversation.opened_at = conversation.first_response_at = conversation.resolved_at = None
+    if episodes.needs_new_episode(conversation):  # the earlier episode keeps its response and resolution times
+        episodes.open_episode(session=session, conversation=conversation, now=now)
     if conversation.status in ("resolved", "snoozed"):
         conversation.status, conversation.snoozed_until = "open", None
-    conversation.opened_at = conversation.opened_at or now
     conversation.unread_count = (conversation.unread_count or 0) + 1
     conversation.waiting_since = conversation.waiting_since or now
 
@@ -244,8 +243,8 @@ def record_outbound(*, session: Session, conversation: Conversation, replies: li
     # and nobody asked for staff (a handoff off duty stays waiting for staff while the bot helps).
     if sender == "staff" or (sender == "bot" and conversation.bot_active and not staff_asked_for(conversation)):
         conversation.waiting_since = None
-    if sender == "staff" and conversation.first_response_at is None:
-        conversation.first_response_at = now
+    if sender == "staff":
+        episodes.staff_replied(session=session, conversation=conversation, staff_user_id=staff_user_id, now=now)
     session.add(conversation)
     session.flush()
     return rows

@@ -97,11 +97,29 @@ class Conversation(SQLModel, table=True):
     waiting_since: datetime | None = Field(default=None, index=True)  # oldest unanswered customer message
     last_intent: str | None = Field(default=None, max_length=40, index=True)
     snoozed_until: datetime | None = None
+    # The current episode's times, cached here for the inbox (crm.episodes keeps both; figures read the episodes):
     opened_at: datetime | None = None  # start of the current open period (response times count from it)
     first_response_at: datetime | None = None  # first staff reply of the current open period
     resolved_at: datetime | None = None
     handoff_at: datetime | None = None  # last time the bot handed over to staff
     updated_at: datetime | None = Field(default_factory=utcnow, index=True)  # live-update cursor
+
+
+class ConversationEpisode(SQLModel, table=True):
+    """One open period of a conversation, from the message that (re)opened it to its resolution.
+
+    Reopening a resolved chat starts a new episode; the earlier ones keep their figures.
+    """
+
+    __table_args__ = (Index("ix_episode_conversation_opened", "conversation_id", "opened_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    opened_at: datetime
+    first_response_at: datetime | None = Field(default=None, index=True)  # the first staff reply (bots don't count)
+    responder_id: int | None = Field(default=None, foreign_key="staffuser.id")  # who sent it
+    resolved_at: datetime | None = Field(default=None, index=True)
+    resolver_id: int | None = Field(default=None, foreign_key="staffuser.id")  # who resolved it
 
 
 class ConversationMember(SQLModel, table=True):

@@ -210,7 +210,8 @@ def _alert_failed_staff_replies(session: Session, message_ids: list[int]) -> Non
     for row in session.exec(select(Message).where(Message.id.in_(message_ids), Message.sender == "staff")).all():
         alerts.raise_alert(session=session, kind="send_failed", severity="high", contact_id=row.contact_id,
                            conversation_id=row.conversation_id, message_id=row.id,
-                           text=f"{row.error or 'not delivered'}: {row.text or ''}")
+                           text=f"{row.error or 'not delivered'}: {row.text or ''}",
+                           params={"line": "send_failed", "error": row.error or "-", "quote": row.text or ""})
 
 
 def give_up_batch(rt: Runtime, batch_id: str, reason: str) -> None:

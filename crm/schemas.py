@@ -139,6 +139,16 @@ class ConversationList(BaseModel):
     items: list[ConversationPublic]
 
 
+class EpisodePublic(BaseModel):
+    opened_at: UtcDatetime
+    first_response_at: UtcDatetime | None
+    resolved_at: UtcDatetime | None
+
+
+class ConversationDetail(ConversationPublic):
+    episodes: list[EpisodePublic]  # oldest first; the open one last, with resolved_at null
+
+
 class Error(BaseModel):
     error: str
     details: list[dict[str, Any]] | None = None

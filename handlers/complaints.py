@@ -36,7 +36,8 @@ class ComplaintHandler:
         if open_ticket is not None:  # staff read this message in the chat, next to the ticket, and look again
             words = inbound.text or ""
             again = AlertStaff("complaint", f"Complaint {open_ticket.number} again: {words}",
-                               severity_for(words, analysis.negative_score), open_ticket.id, open_ticket.order_id)
+                               severity_for(words, analysis.negative_score), open_ticket.id, open_ticket.order_id,
+                               {"line": "complaint_again", "number": open_ticket.number, "quote": words})
             return Answer([m.Reply(text=ctx.say("complaint_noted", number=open_ticket.number))], (again,))
         order = None
         for number in analysis.entities.order_numbers:

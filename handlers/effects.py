@@ -7,9 +7,9 @@ outcome the customer is told (a new order's number) is worded after it is applie
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple, Union
+from typing import Any, NamedTuple, Union
 
 from core.messages import Reply
 from crm.orders import CartLine
@@ -60,6 +60,7 @@ class AlertStaff:
     severity: str = "medium"
     complaint_id: int | None = None  # the ticket it is about
     order_id: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)  # the alert line in staff words (crm.alerts.raise_alert)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class HandOff:
 
     reason: str
     quiet: bool = True
+    params: dict[str, Any] = field(default_factory=dict)  # the alert line in staff words (crm.alerts.raise_alert)
 
 
 @dataclass(frozen=True)

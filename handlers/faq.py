@@ -125,7 +125,8 @@ class FaqHandler:
                 m.Choice(menu_label("order", ctx.language), data="intent=order"),
                 m.Choice(menu_label("human_handoff", ctx.language), data="intent=human_handoff")))])
         ctx.state.pop("faq_clarify", None)
-        return hand_over(ctx, f"Question the FAQ could not answer: {inbound.text}", "handoff_unsure")
+        return hand_over(ctx, f"Question the FAQ could not answer: {inbound.text}", "handoff_unsure",
+                         {"line": "handoff_faq", "quote": inbound.text or ""})
 
 
 class KnownQuestionHandler(FaqHandler):

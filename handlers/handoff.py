@@ -40,8 +40,11 @@ def _hours_text(ctx: Context) -> str:
     return ", ".join(f"{start}–{end}" for start, end in windows or ()) or "-"
 
 
-def hand_over(ctx: Context, reason: str, key: str = "handoff") -> Answer:
-    """Flag the chat for staff, saying when they answer; off duty, the bot goes on helping meanwhile."""
+def hand_over(ctx: Context, reason: str, key: str = "handoff", line: dict | None = None) -> Answer:
+    """Flag the chat for staff, saying when they answer; off duty, the bot goes on helping meanwhile.
+
+    `reason` is the alert's line in English, `line` its key and values in staff words (crm.alerts).
+    """
     ctx.intent = "human_handoff"
     # The order being built is kept: off duty the customer goes on with it ("iya jadi pesen"), on duty
     # it is there when the bot answers again.
@@ -51,14 +54,15 @@ def hand_over(ctx: Context, reason: str, key: str = "handoff") -> Answer:
     settings = ctx.data.settings()
     if shop_settings.staff_on_duty(settings, ctx.now, ctx.data.tz):
         return Answer([m.Reply(text=ctx.say(key) + " " + ctx.say("staff_on_duty", hours=_hours_text(ctx)))],
-                      (HandOff(reason),))
+                      (HandOff(reason, params=line or {}),))
     back = shop_settings.next_staff_time(settings, ctx.now, ctx.data.tz)
     when = when_text(ctx, back) if back else "-"
     resume = resume_reply(ctx)
     if resume is not None:  # off duty, the order goes on where it was
-        return Answer([m.Reply(text=ctx.say("staff_off_duty", when=when)), resume], (HandOff(reason, quiet=False),))
+        return Answer([m.Reply(text=ctx.say("staff_off_duty", when=when)), resume],
+                      (HandOff(reason, quiet=False, params=line or {}),))
     return Answer([m.Reply(text=ctx.say("staff_off_duty", when=when), choices=menu_choices(ctx.language)[:4])],
-                  (HandOff(reason, quiet=False),))
+                  (HandOff(reason, quiet=False, params=line or {}),))
 
 
 class HandoffHandler:
@@ -78,7 +82,8 @@ class HandoffHandler:
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Hand over and say so."""
-        return hand_over(ctx, f"Customer asked for staff: {inbound.text or inbound.postback_data or ''}")
+        asked = inbound.text or inbound.postback_data or ""
+        return hand_over(ctx, f"Customer asked for staff: {asked}", line={"line": "handoff_asked", "quote": asked})
 
 
 class UnsureHandler:
@@ -94,7 +99,8 @@ class UnsureHandler:
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Clarify with buttons, or hand over when already asked."""
         if ctx.clarifying:
-            return hand_over(ctx, f"Bot unsure twice; last message: {inbound.text}", "handoff_unsure")
+            return hand_over(ctx, f"Bot unsure twice; last message: {inbound.text}", "handoff_unsure",
+                             {"line": "handoff_unsure", "quote": inbound.text or ""})
         ctx.state["unsure"] = True
         ranked = sorted(ctx.analysis.scores.items(), key=lambda item: -item[1])
         guesses = [intent for intent, _ in ranked

@@ -23,6 +23,7 @@ from handlers.nlu.lang import reply_language
 from handlers.order_status import CancelOrderHandler, OrderStatusHandler
 from handlers.order_flow import resume_reply
 from handlers.orders import OrderHandler
+from handlers.payment_proof import PaymentProofHandler
 from handlers.promotions import PromotionHandler
 from handlers.staff_link import StaffLinkHandler
 from handlers.staff_reply import StaffReplyHandler
@@ -97,8 +98,9 @@ class Router:
             return None
         if ctx.state.pop("alerted", False):
             return None  # a complaint ticket already alerted staff
-        return AlertStaff("negative",
-                          f"Very unhappy customer ({analysis.negative_score:.2f}): {inbound.text}", "high")
+        return AlertStaff("negative", f"Very unhappy customer ({analysis.negative_score:.2f}): {inbound.text}", "high",
+                          params={"line": "negative", "score": f"{analysis.negative_score:.2f}",
+                                  "quote": inbound.text or ""})
 
 
 def nlu_understanding(model_path: str, threshold: float) -> Callable[[str, Context], object]:
@@ -117,6 +119,7 @@ def default_router(understand: Callable[[str, Context], object] | None = None) -
         StaffLinkHandler(),  # a staff member's link code, before any conversation
         StaffReplyHandler(),  # a staff member's /r answer from their linked chat
         WelcomeJourneyHandler(), WelcomeHandler(), OptOutHandler(), CampaignButtonHandler(),
+        PaymentProofHandler(),  # a photo while an order waits for a transfer, before the photo is just thanked
         HandoffHandler(),  # an explicit request for a person wins over a product or a question it names
         KnownQuestionHandler(),  # a question the FAQ answers, before it is taken for an order or a promo
         OrderHandler(), MenuQuestionHandler(), CancelOrderHandler(), OrderStatusHandler(), ComplaintHandler(),

@@ -235,7 +235,7 @@ def campaign_timeseries(campaign_id: int):
             cmp.get_campaign(session=session, campaign_id=campaign_id)
         except CampaignError as exc:
             raise campaign_error(exc) from None
-        items = results.timeseries(session=session, campaign_id=campaign_id, bucket=bucket)
+        items = results.timeseries(session=session, campaign_id=campaign_id, bucket=bucket, tz=settings().tz)
         return dump(TimeSeries(bucket=bucket, items=[TimePoint(**item) for item in items]))
 
 

@@ -63,7 +63,7 @@
       if (kind === "number") { return op === "in" ? [1] : 1; }
       if (kind === "near") { return config.stores.length ? {store_id: config.stores[0].id, km: 5} : {lat: -6.2, lon: 106.8, km: 5}; }
       if (kind === "offer") { return config.offers.length ? config.offers[0].id : 0; }
-      if (kind === "date") { return new Date().toISOString().slice(0, 10); }
+      if (kind === "date") { return config.today; }
       return op === "in" ? [""] : "";
     }
 
@@ -333,7 +333,7 @@
     var colours = {sent: "#0f766e", failed: "#dc2626", unknown: "#d97706", blocked: "#4b5563", clicked: "#2563eb"};
     new window.Chart(document.getElementById("chart-series"), {
       type: "line",
-      data: {labels: charts.series.map(function (p) { return p.t; }),
+      data: {labels: charts.series.map(function (p) { return p.label || p.t; }),
              datasets: Object.keys(colours).map(function (k) {
                return {label: charts.labels[k] || k, data: charts.series.map(function (p) { return p[k]; }),
                        borderColor: colours[k], backgroundColor: colours[k], tension: 0.3};

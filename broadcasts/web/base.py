@@ -4,6 +4,7 @@ quota with its audience check, the rule builder's pickers and a campaign's look-
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify
@@ -15,6 +16,7 @@ from broadcasts.models import Campaign
 from crm import promotions as promo_data
 from crm import stores as store_data
 from crm.inbox.i18n import t
+from crm.web import settings
 
 # The templates and static files stay in the broadcasts package (broadcasts/templates, broadcasts/static).
 marketing = Blueprint("marketing", __name__, url_prefix="/inbox", template_folder="../templates",
@@ -66,6 +68,7 @@ def builder_context(session: Session) -> dict[str, Any]:
             "stores": [{"id": s.id, "name": s.name} for s in store_data.list_stores(session=session)],
             "offers": [{"id": p.id, "name": p.title} for p in promo_data.list_promotions(session=session)
                        if p.location_based],
+            "today": datetime.now(settings().tz).date().isoformat(),  # a date rule's default: the shop's today
             "field_labels": {name: t(f"field_{name}") for name in FIELD_KINDS},
             "op_labels": {name: t(f"op_{name}") for name in OPS},
             "texts": {key: t(key) for key in ("match_all", "match_any", "add_rule", "add_group", "remove", "near_store",

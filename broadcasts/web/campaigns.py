@@ -31,6 +31,7 @@ from crm import staff_links
 from crm.ids import id_arg
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
+from crm.inbox import i18n
 from crm.inbox.i18n import t
 from crm.web import engine, settings
 
@@ -154,7 +155,7 @@ def campaign_preview():
                 out["errors"].append({"field": (exc.field or "") + suffix, "message": str(exc)})
         if form.get("when") == "cron":
             try:
-                out["next_runs"] = [moment.astimezone(config.tz).strftime("%a %d %b %Y %H:%M") for moment in
+                out["next_runs"] = [i18n.moment(when, config.tz) for when in
                                     sched.next_fire_times(form.get("recurrence", ""), config.tz, utcnow(), 3)]
             except (ValueError, KeyError) as exc:
                 out["errors"].append({"field": "recurrence", "message": f"{t('err_cron')} ({exc})"})
@@ -207,7 +208,11 @@ def campaign(campaign_id: int):
         if campaign.variants:
             per = results.stats(session=db, campaign_id=campaign_id, attribution_days=days, by_variant=True)
             variants = {v["name"]: per.get(v["name"]) for v in campaign.variants}
-        series = results.timeseries(session=db, campaign_id=campaign_id, bucket=bucket)
+        series = results.timeseries(session=db, campaign_id=campaign_id, bucket=bucket, tz=settings().tz)
+        for point in series:  # the shop's time, in the staff member's words
+            moment = datetime.fromisoformat(point["t"].replace("Z", "+00:00"))
+            point["label"] = i18n.day(moment.astimezone(settings().tz).date()) if bucket == "day" else \
+                i18n.moment(moment, settings().tz)
         segment = db.get(Segment, campaign.segment_id) if campaign.segment_id else None
         promotion = db.get(promo_data.Promotion, campaign.promotion_id) if campaign.promotion_id else None
         linked = bool(staff_links.targets_of(session=db, staff_user_id=current_staff().id))

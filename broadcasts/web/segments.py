@@ -12,12 +12,13 @@ from sqlmodel import Session
 from broadcasts import segments as seg
 from broadcasts.models import Campaign, Segment
 from broadcasts.web.base import builder_context, fetch_error, marketing
-from core.db import session_scope
+from core.db import as_utc, session_scope
 from crm import contacts as contact_data
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
+from crm.inbox import i18n
 from crm.inbox.i18n import t
-from crm.web import engine
+from crm.web import engine, settings
 
 
 def _parse_rules(raw: str) -> Any:
@@ -133,5 +134,5 @@ def segment_preview():
         return jsonify(count=count, sample=[
             {"id": c.id, "name": c.display_name or f"#{c.id}", "url": url_for("inbox.contact_page", contact_id=c.id),
              "channels": sorted({i.channel for i in identities[c.id]}),
-             "last_seen": c.last_seen_at.strftime("%Y-%m-%d") if c.last_seen_at else ""} for c in sample])
+             "last_seen": i18n.day(as_utc(c.last_seen_at).astimezone(settings().tz).date()) if c.last_seen_at else ""} for c in sample])
 

@@ -8,18 +8,20 @@ from sqlmodel import Session, select
 from core.db import session_scope
 from core.runtime import get_runtime
 from crm import contacts as contact_data
-from crm import history
+from crm import episodes, history
 from crm.api.base import (
     CONTACT_FILTER, ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, api, contact_filter, dump, enum_arg, enum_param,
-    int_arg, json_body, limit_param, path_param, query_param, query_value, read_body, require_token, schema_response,
+    get_row, int_arg, json_body, limit_param, path_param, query_param, query_value, read_body, require_token, schema_response,
 )
 from crm.models import CHANNELS, ChannelIdentity, Contact, Conversation, Message
 from crm.schemas import (
     ContactList,
     ContactPublic,
     ContactUpdate,
+    ConversationDetail,
     ConversationList,
     ConversationPublic,
+    EpisodePublic,
     IdentityPublic,
     MessageList,
     MessagePublic,
@@ -153,18 +155,33 @@ def list_conversations():
     limit = int_arg("limit", 100, 1, 1000)
     with Session(engine()) as session:
         rows = session.exec(query.order_by(Conversation.last_message_at.desc().nulls_last()).limit(limit)).all()
-        items = [ConversationPublic(
-            id=c.id, contact_id=c.contact_id, channel=c.channel, kind=c.kind, status=c.status,
-            assignee=c.assignee_id, labels=list(c.labels or []), bot_active=c.bot_active,
-            last_message_at=c.last_message_at) for c in rows]
-        return dump(ConversationList(items=items))
+        return dump(ConversationList(items=[ConversationPublic(**_conversation_fields(c)) for c in rows]))
+
+
+def _conversation_fields(conversation: Conversation) -> dict:
+    return dict(id=conversation.id, contact_id=conversation.contact_id, channel=conversation.channel,
+                kind=conversation.kind, status=conversation.status, assignee=conversation.assignee_id,
+                labels=list(conversation.labels or []), bot_active=conversation.bot_active,
+                last_message_at=conversation.last_message_at)
+
+
+@api.get("/conversations/<int:conversation_id>")
+@require_token
+def get_conversation(conversation_id: int):
+    """One conversation with its episodes (each open period's first response and resolution times)."""
+    with Session(engine()) as session:
+        conversation = get_row(session, Conversation, conversation_id, "conversation")
+        rows = episodes.of_conversation(session=session, conversation_id=conversation_id)
+        return dump(ConversationDetail(**_conversation_fields(conversation), episodes=[
+            EpisodePublic(opened_at=e.opened_at, first_response_at=e.first_response_at, resolved_at=e.resolved_at)
+            for e in rows]))
 
 
 # --- OpenAPI ------------------------------------------------------------------------
 
 CONTACT_ID = path_param("contact_id")
 OPENAPI_MODELS.extend([ContactPublic, ContactList, ContactUpdate, MessagePublic, MessageList, ConversationPublic,
-                       ConversationList, IdentityPublic])
+                       ConversationList, ConversationDetail, EpisodePublic, IdentityPublic])
 OPENAPI_PATHS.update({
     "/contacts": {"get": {"summary": "Search contacts",
                           "parameters": [query_param("q"), enum_param("channel", CHANNELS), limit_param(500)],
@@ -188,4 +205,8 @@ OPENAPI_PATHS.update({
         "summary": "Conversations",
         "parameters": [enum_param("status", CONVERSATION_STATUSES), CONTACT_FILTER, limit_param(1000)],
         "responses": {"200": schema_response("ConversationList"), **ERRORS}}},
+    "/conversations/{conversation_id}": {"get": {
+        "summary": "One conversation with its episodes, oldest first",
+        "parameters": [path_param("conversation_id")],
+        "responses": {"200": schema_response("ConversationDetail"), "404": schema_response("Error"), **ERRORS}}},
 })

@@ -32,7 +32,7 @@ from core.db import as_utc
 from crm import alerts
 from crm.inbox import account_views, alert_views, auth, conversation_views, hours_views, live, shop_views
 from crm.inbox.blueprint import inbox
-from crm.inbox.i18n import CATALOG, LANGUAGES, current_language, t
+from crm.inbox.i18n import CATALOG, LANGUAGES, alert_line, current_language, day, moment, t
 from crm.history import tapped_label
 from crm.media import image_src
 from crm.web import engine
@@ -94,9 +94,10 @@ def register(app: Flask) -> None:
     app.register_blueprint(inbox)
     tz = app.config["SAPA"].tz
 
-    def local(value: datetime | None, fmt: str = "%d %b %H:%M") -> str:
-        if value is None:
-            return ""
+    def local(value: datetime | None, fmt: str | None = None) -> str:
+        """A timestamp in the shop's timezone: as staff read it, or in `fmt` for a form field's value."""
+        if value is None or fmt is None:
+            return moment(value, tz)
         return as_utc(value).astimezone(tz).strftime(fmt)
 
     def js_texts() -> Markup:
@@ -109,5 +110,5 @@ def register(app: Flask) -> None:
                                  current_language=current_language, js_texts=js_texts,
                                  get_flashed_messages=get_flashed_messages,
                                  simulator_enabled=app.config["SAPA"].simulator_enabled, image_src=image_src,
-                                 tapped_label=tapped_label)
-    app.jinja_env.filters.update(ago=_ago, local=local, rupiah=_rupiah, task_title=_task_title)
+                                 tapped_label=tapped_label, alert_line=alert_line)
+    app.jinja_env.filters.update(ago=_ago, local=local, day=day, rupiah=_rupiah, task_title=_task_title)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlmodel import Session, select
@@ -260,7 +260,8 @@ def contact_update(contact_id: int):
             form = request.form.to_dict()
             if "marketing_consent" in request.form:  # a hidden 0 followed by the checkbox's 1 when ticked
                 form["marketing_consent"] = request.form.getlist("marketing_consent")[-1]
-            customer_data.update_contact(session=db, contact=contact, staff=staff, form=form)
+            customer_data.update_contact(session=db, contact=contact, staff=staff, form=form,
+                                         today=datetime.now(settings().tz).date())
     except data.InboxError as exc:
         return refused(exc, contact_page, contact_id)
     flash(t("contact_saved"), "info")

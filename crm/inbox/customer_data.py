@@ -92,8 +92,12 @@ def contact_360(*, session: Session, contact: Contact, with_notes: bool) -> dict
 PROFILE_FIELDS = ("display_name", "phone", "email", "address", "language")
 
 
-def update_contact(*, session: Session, contact: Contact, staff: StaffUser, form: dict[str, str]) -> list[str]:
-    """Apply an inline edit (profile fields, birthday, tags, consent, custom fields); the fields changed."""
+def update_contact(*, session: Session, contact: Contact, staff: StaffUser, form: dict[str, str],
+                   today: date) -> list[str]:
+    """Apply an inline edit (profile fields, birthday, tags, consent, custom fields); the fields changed.
+
+    `today` is the shop's date (a birthday cannot be after it).
+    """
     changed = []
     for name in PROFILE_FIELDS:
         if name in form:
@@ -116,7 +120,7 @@ def update_contact(*, session: Session, contact: Contact, staff: StaffUser, form
             birthday = date.fromisoformat(raw) if raw else None
         except ValueError:
             raise InboxError("bad_birthday") from None
-        if birthday and birthday > date.today():
+        if birthday and birthday > today:
             raise InboxError("bad_birthday")
         if contact.birthday != birthday:
             contact.birthday = birthday

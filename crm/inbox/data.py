@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from core import messages as m
 from core.db import as_utc, utcnow
-from crm import alerts, history
+from crm import alerts, episodes, history
 from crm import orders as order_data
 from crm.models import AuditLog, Contact, Conversation, Message, Note, StaffPresence, StaffUser
 
@@ -389,11 +389,11 @@ def set_status(*, session: Session, conversation: Conversation, staff: StaffUser
         conversation.snoozed_until = None
     before = conversation.status
     if status == "resolved":
-        conversation.resolved_at = now
+        episodes.resolve(session=session, conversation=conversation, staff_user_id=staff.id, now=now)
         conversation.waiting_since = None
         conversation.bot_active, conversation.handoff_until = True, None
     elif before == "resolved":
-        conversation.opened_at, conversation.first_response_at, conversation.resolved_at = now, None, None
+        episodes.open_episode(session=session, conversation=conversation, now=now)
     conversation.status = status
     _touch(session, conversation)
     audit(session=session, staff=staff, action="conversation.status", target_type="conversation",

@@ -8,10 +8,13 @@ keys with `register({...})`. A test checks that every key has both languages.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import g, has_request_context, request
 
+from core.localtime import format_day, format_moment
 from core.words import LANGUAGES, Catalog
 
 DEFAULT = "id"
@@ -46,3 +49,30 @@ def error_text(code: str) -> str:
     """The agent-facing text of an InboxError code like `text_too_long:5000`."""
     name, _, arg = code.partition(":")
     return t(f"err_{name}", arg=arg) if f"err_{name}" in CATALOG else code
+
+
+def moment(value: datetime | None, tz: ZoneInfo) -> str:
+    """A timestamp as the staff member reads it: the shop's local time, in their language's one date format."""
+    return format_moment(value, current_language(), tz) if value is not None else ""
+
+
+def day(value: date | str | None) -> str:
+    """A date (or an ISO date) as the staff member reads it, in their language's one date format."""
+    if not value:
+        return ""
+    return format_day(date.fromisoformat(value) if isinstance(value, str) else value, current_language())
+
+
+def alert_line(alert) -> str:
+    """An alert's one line in the staff member's language, from its kind's words and stored values.
+
+    Alerts stored without values (older ones) keep their English text.
+    """
+    values = dict(alert.params or {})
+    key = f"alert_line_{values.pop('line', '')}"
+    if key not in CATALOG:
+        return alert.text
+    try:
+        return t(key, **values)
+    except (KeyError, IndexError):  # values of another version of the words: the stored text is still true
+        return alert.text

@@ -7,11 +7,13 @@ import uuid
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from core.db import as_utc, utcnow
+from core.localtime import count_per_day, day_start, local_days
 from core.texts import text
 from crm import alerts
 from crm import complaints as complaint_data
@@ -19,7 +21,8 @@ from crm import history
 from crm import orders as order_data
 from crm.api.orders import notify_status
 from crm.inbox.data import MAX_TEXT, InboxError, ReplyDraft, audit, build_replies, contains, staff_names
-from crm.models import CannedResponse, Contact, Conversation, Message, StaffUser
+from crm.stores import JAKARTA
+from crm.models import CannedResponse, Contact, Conversation, ConversationEpisode, Message, StaffUser
 
 
 # --- orders and complaints ------------------------------------------------------------
@@ -150,40 +153,49 @@ def _seconds(session: Session, later, earlier):
     return func.extract("epoch", later - earlier)
 
 
-def dashboard(*, session: Session, days: int = 30, now: datetime | None = None) -> dict[str, Any]:
-    """Support figures over the last `days`: response and resolution times, intents, channels, handoffs, agents."""
+def _episode_seconds(session: Session, end, staff, since: datetime) -> list[tuple[int | None, float]]:
+    """(staff id, seconds from opening) of the episodes whose `end` (first response, resolution) is since `since`."""
+    seconds = _seconds(session, end, ConversationEpisode.opened_at)
+    rows = session.exec(select(staff, seconds).where(end >= since)).all()
+    return [(who, float(value)) for who, value in rows if value is not None and value >= 0]
+
+
+def dashboard(*, session: Session, days: int = 30, now: datetime | None = None, tz: ZoneInfo = JAKARTA) -> dict[str, Any]:
+    """Support figures over the last `days`: response and resolution times, intents, channels, handoffs, agents.
+
+    Response and resolution times are those of each episode (a reopened chat keeps its earlier
+    ones), counted when they happened; days are the shop's days in `tz`.
+    """
     now = now or utcnow()
     since = now - timedelta(days=days)
-    first_s = _seconds(session, Conversation.first_response_at, Conversation.opened_at)
-    resolution_s = _seconds(session, Conversation.resolved_at, Conversation.opened_at)
     rows = session.exec(select(Conversation.channel, Conversation.last_intent, Conversation.assignee_id,
-                               Conversation.status, first_s, resolution_s, Conversation.handoff_at >= since)
+                               Conversation.status, Conversation.handoff_at >= since)
                         .where(Conversation.last_message_at >= since)).all()
     names = staff_names(session=session)
-    first, resolution = [], []
     by_channel, by_intent, by_status = Counter(), Counter(), Counter()
     agents: dict[str, dict[str, list]] = {}
+
+    def agent(staff_id: int | None) -> dict[str, list]:
+        return agents.setdefault(names.get(staff_id, "—") if staff_id else "—", {"first": [], "resolution": [], "count": []})
+
     handoffs = 0
-    for channel, intent, assignee, status, first_seconds, resolution_seconds, handed_off in rows:
+    for channel, intent, assignee, status, handed_off in rows:
         by_channel[channel] += 1
         by_intent[intent or "other"] += 1
         by_status[status] += 1
         handoffs += bool(handed_off)
-        agent = agents.setdefault(names.get(assignee, "—") if assignee else "—",
-                                  {"first": [], "resolution": [], "count": []})
-        agent["count"].append(1)
-        if first_seconds is not None and first_seconds >= 0:
-            first.append(float(first_seconds))
-            agent["first"].append(first[-1])
-        if resolution_seconds is not None and resolution_seconds >= 0:
-            resolution.append(float(resolution_seconds))
-            agent["resolution"].append(resolution[-1])
-    per_day = Counter({(now - timedelta(days=back)).date().isoformat(): 0 for back in range(14)})  # days without messages too
-    day = func.date(Message.created_at)
-    for value, count in session.exec(select(day, func.count(Message.id))
-                                     .where(Message.created_at >= now - timedelta(days=14), Message.direction == "in")
-                                     .group_by(day)).all():
-        per_day[str(value)] = count
+        agent(assignee)["count"].append(1)
+    first = _episode_seconds(session, ConversationEpisode.first_response_at, ConversationEpisode.responder_id, since)
+    resolution = _episode_seconds(session, ConversationEpisode.resolved_at, ConversationEpisode.resolver_id, since)
+    for staff_id, seconds in first:
+        agent(staff_id)["first"].append(seconds)
+    for staff_id, seconds in resolution:
+        agent(staff_id)["resolution"].append(seconds)
+    first, resolution = [seconds for _, seconds in first], [seconds for _, seconds in resolution]
+    shop_days = local_days(now, tz, 14)  # the shop's days, those without messages too
+    counts = session.exec(select(*count_per_day(Message.created_at, shop_days, tz))
+                          .where(Message.created_at >= day_start(shop_days[0], tz), Message.direction == "in")).one()
+    per_day = {day.isoformat(): int(count) for day, count in zip(shop_days, counts)}
     staff_replies = session.exec(select(Message.staff_user_id, func.count(Message.id))
                                  .where(Message.sender == "staff", Message.created_at >= since)
                                  .group_by(Message.staff_user_id)).all()
@@ -198,5 +210,5 @@ def dashboard(*, session: Session, days: int = 30, now: datetime | None = None) 
         "agents": [{"name": name, "conversations": len(v["count"]), "first_response": _minutes(v["first"]),
                     "resolution": _minutes(v["resolution"])} for name, v in sorted(agents.items())],
         "replies_by_agent": {names.get(staff_id, "?"): count for staff_id, count in staff_replies},
-        "messages_per_day": dict(sorted(per_day.items())),
+        "messages_per_day": per_day,
     }

@@ -161,4 +161,5 @@ def dashboard():
     days = request.args.get("days", 30, type=int)
     days = days if days in (7, 30, 90) else 30
     with Session(engine()) as db:
-        return render_template("inbox/dashboard.html", figures=shop_data.dashboard(session=db, days=days))
+        return render_template("inbox/dashboard.html", figures=shop_data.dashboard(session=db, days=days,
+                                                                                   tz=settings().tz))

@@ -237,3 +237,33 @@ def test_token_list_and_revoke_by_name_or_id(sapa, sqlite_url):
 def test_user_add_refuses_a_common_password(sapa):
     code, out = sapa("user", "add", "x@shop.id", "--role", "agent", input="12345678\n")
     assert code != 0 and "too common or too easy to guess" in out and "Kata sandi terlalu umum" in out
+
+
+def test_each_opened_conversation_becomes_one_episode_with_its_times(tmp_path):
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    upgrade(url, "0011")
+    with get_engine(url).connect() as connection:
+        connection.execute(text("PRAGMA foreign_keys=OFF"))  # chats alone, without contacts
+        connection.execute(text("INSERT INTO staffuser (id, email, display_name, password_hash, role, language, active, "
+                                "notes_access, created_at, session_generation) VALUES (7, 'a@x', 'A', 'h', 'agent', "
+                                "'id', 1, 0, '2026-01-01', 0)"))
+        for chat, opened, first, resolved in (("a", "2026-01-01 01:00:00", "2026-01-01 01:05:00", "2026-01-01 02:00:00"),
+                                              ("b", "2026-01-02 01:00:00", None, None), ("c", None, None, None)):
+            connection.execute(text(
+                "INSERT INTO conversation (channel, external_chat_id, kind, status, assignee_id, labels, bot_active, "
+                "bot_member, state, unread_count, created_at, opened_at, first_response_at, resolved_at) VALUES "
+                "('line', :chat, 'direct', 'open', 7, '[]', 1, 1, '{}', 0, '2026-01-01', :opened, :first, :resolved)"),
+                {"chat": chat, "opened": opened, "first": first, "resolved": resolved})
+        connection.execute(text("INSERT INTO message (conversation_id, channel, direction, sender, staff_user_id, type, "
+                                "payload, status, attempts, hidden, seq, created_at) VALUES (1, 'line', 'out', 'staff', "
+                                "7, 'text', '{}', 'sent', 1, 0, 0, '2026-01-01 01:05:00')"))
+        connection.commit()
+    upgrade(url)
+    with get_engine(url).connect() as connection:
+        rows = connection.execute(text("SELECT conversation_id, opened_at, first_response_at, responder_id, "
+                                       "resolved_at, resolver_id FROM conversationepisode ORDER BY id")).all()
+    assert [tuple(row) for row in rows] == [
+        (1, "2026-01-01 01:00:00", "2026-01-01 01:05:00", 7, "2026-01-01 02:00:00", 7),
+        (2, "2026-01-02 01:00:00", None, None, None, None)]  # never opened: no episode

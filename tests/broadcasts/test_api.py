@@ -190,3 +190,21 @@ def test_line_quota_endpoint(client, auth, spec, fake_line):
     fake_line.quota, fake_line.quota_used = 500, 120
     body = check(spec, "/broadcasts/quota", "get", client.get("/api/v1/broadcasts/quota", headers=auth))
     assert body == {"limit": 500, "used": 120, "left": 380}
+
+
+def test_timeseries_days_are_the_shops_days(client, auth, spec, runtime, fake_line):
+    from datetime import datetime, timezone
+
+    from broadcasts.models import CampaignRecipient
+
+    seed(runtime.engine, line=2)
+    created = client.post("/api/v1/campaigns", headers=auth, json={
+        "name": "Subuh", "rules": {"all": []}, "message": {"text": "Halo"}, "send_at": None}).get_json()
+    with session_scope(runtime.engine) as s:
+        late, early = s.execute(select(CampaignRecipient)).scalars().all()
+        late.sent_at = datetime(2026, 3, 1, 16, 30, tzinfo=timezone.utc)  # 23:30 WIB on 1 March
+        early.sent_at = datetime(2026, 3, 1, 21, 30, tzinfo=timezone.utc)  # 04:30 WIB on 2 March
+    series = check(spec, "/campaigns/{id}/timeseries", "get",
+                   client.get(f"/api/v1/campaigns/{created['id']}/timeseries?bucket=day", headers=auth))
+    assert [(point["t"], point["sent"]) for point in series["items"]] == [
+        ("2026-02-28T17:00:00Z", 1), ("2026-03-01T17:00:00Z", 1)]  # each WIB day starts at 17:00 UTC

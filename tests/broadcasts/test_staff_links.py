@@ -4,7 +4,7 @@ only there, through the outbound path every message takes, and land in that acco
 from __future__ import annotations
 
 import re
-from datetime import timedelta, timezone
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from broadcasts.models import Campaign
 from crm import staff_links
 from core.db import session_scope, utcnow
+from core.localtime import format_moment
 from crm.models import Contact, Message, StaffChatLink
 from tests.factories import Webhooks, line_text, tg_text
 from tests.openapi import check
@@ -182,6 +183,5 @@ def test_reloading_the_page_shows_the_same_code_until_it_links_an_account(market
     page = marketer.get("/inbox/me").get_data(as_text=True)
     assert shown_code(marketer) is None and "terhubung" in page
     linked = session.execute(select(StaffChatLink.linked_at)).scalar_one()
-    shop_time = linked.replace(tzinfo=timezone.utc).astimezone(ZoneInfo("Asia/Jakarta")) if linked.tzinfo is None \
-        else linked.astimezone(ZoneInfo("Asia/Jakarta"))
-    assert shop_time.strftime("%Y-%m-%d %H:%M") in page  # the shop's time, as the code's expiry is shown
+    # the shop's time, as the code's expiry is shown, in the staff's one date format ("7 Des 2026 14.27")
+    assert format_moment(linked, "id", ZoneInfo("Asia/Jakarta")) in page

@@ -8,10 +8,11 @@
   document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
     var series = figures[canvas.dataset.key] || {};
     var labels = Object.keys(series);
+    var shown = canvas.dataset.labels ? JSON.parse(canvas.dataset.labels) : labels;  // days in the staff's words
     var kind = canvas.dataset.chart;
     new window.Chart(canvas, {
       type: kind,
-      data: {labels: labels, datasets: [{data: labels.map(function (k) { return series[k]; }),
+      data: {labels: shown, datasets: [{data: labels.map(function (k) { return series[k]; }),
         backgroundColor: kind === "line" ? "rgba(15,118,110,.2)" : palette, borderColor: kind === "line" ? "#0f766e" : palette,
         fill: kind === "line", tension: 0.3}]},
       options: {responsive: true, maintainAspectRatio: false, animation: false,

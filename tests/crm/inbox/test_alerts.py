@@ -83,3 +83,31 @@ def test_the_live_stream_reports_a_new_alert_once(runtime, webhooks, staff):
     webhooks.line(line_text("mau ngomong sama admin aja", user=LINE_USER))
     [event] = alert_events()
     assert event["new"] == 2 and event["kind"] == "handoff" and not event["for_me"]
+
+
+def test_alert_lines_are_in_the_staff_members_language_and_the_api_keeps_english(agent, webhooks, session, runtime,
+                                                                                   client, auth):
+    from datetime import timedelta
+
+    from crm import alerts, complaints
+
+    webhooks.line(line_text(COMPLAINT, user=LINE_USER))
+    webhooks.line(line_text("mau ngomong sama admin dong", user=LINE_USER))
+    conversation = session.exec(select(Conversation)).one()
+    with session_scope(runtime.engine) as s:
+        complaint = s.exec(select(complaints.Complaint)).one()
+        number = complaint.number
+        complaint.sla_due_at = utcnow() - timedelta(minutes=1)
+        alerts.alert_complaint_sla(session=s)
+    panel = agent.get("/inbox/alerts/panel").get_data(as_text=True)
+    assert f"Keluhan {number}: SLA terlewati" in panel and "SLA breached" not in panel
+    assert "Pelanggan minta dibantu staf: mau ngomong sama admin dong" in panel
+    assert f"Keluhan {number}: {COMPLAINT}" in panel and "Complaint" not in panel
+
+    agent.post("/inbox/language", {"lang": "en", "next": "/inbox/"})
+    panel = agent.get("/inbox/alerts/panel").get_data(as_text=True)
+    assert f"Complaint {number}: SLA breached" in panel and "Customer asked for staff: mau ngomong" in panel
+
+    items = client.get(f"/api/v1/alerts?kind=sla", headers=auth).get_json()["items"]
+    assert [item["text"] for item in items] == [f"Complaint {number}: SLA breached"]
+    assert "params" not in items[0] and items[0]["conversation_id"] == conversation.id

@@ -278,3 +278,18 @@ def test_a_simulated_customer_typing_while_the_database_is_held_is_stored_once_a
     texts = [e.payload for e in session.exec(select(WebhookEvent).where(WebhookEvent.channel == "simulator")).all()]
     assert len(texts) == 1 and "halo kak" in texts[0]
     context.close()
+
+
+def test_the_dashboard_chart_names_the_shops_days_in_the_staff_language(open_page, server, webhooks, runtime):
+    from datetime import datetime
+
+    from core.localtime import format_day
+
+    assert webhooks.line(line_text("halo kak", user=LINE_USER)).status_code == 200
+    page = open_page("agent")
+    page.goto(f"{server}/inbox/dashboard")
+    labels = page.evaluate("window.Chart.getChart('chart-days').data.labels")
+    counts = page.evaluate("window.Chart.getChart('chart-days').data.datasets[0].data")
+    today = datetime.now(runtime.settings.tz).date()
+    assert len(labels) == 14 and labels[-1] == format_day(today, "id")  # "7 Des 2026": WIB, in Indonesian
+    assert counts[-1] == 1
