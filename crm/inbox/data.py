@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from core import messages as m
 from core.db import as_utc, utcnow
-from crm import alerts, history
+from crm import alerts, csat, history
 from crm import orders as order_data
 from crm.models import AuditLog, Contact, Conversation, Message, Note, StaffPresence, StaffUser
 
@@ -392,6 +392,7 @@ def set_status(*, session: Session, conversation: Conversation, staff: StaffUser
         conversation.resolved_at = now
         conversation.waiting_since = None
         conversation.bot_active, conversation.handoff_until = True, None
+        csat.after_resolve(session=session, conversation=conversation, staff_user_id=staff.id, now=now)
     elif before == "resolved":
         conversation.opened_at, conversation.first_response_at, conversation.resolved_at = now, None, None
     conversation.status = status
