@@ -359,8 +359,8 @@ def _comment_on_service(at: _Target, effect: fx.CommentOnService) -> list[m.Repl
 
 
 def _alert_low_rating(at: _Target, survey: csat.CsatSurvey) -> None:
-    about = f" (order #{order.number})" if survey.order_id and (order := at.session.get(orders.Order, survey.order_id)) \
-        else ""
+    order = at.session.get(orders.Order, survey.order_id) if survey.order_id else None
+    about = f" (order #{order.number})" if order else ""
     comment = f": {survey.comment}" if survey.comment else ""
     at.alert("low_rating", f"Rating {survey.score}/5{about}{comment}", "high" if survey.score == 1 else "medium",
              order_id=survey.order_id)

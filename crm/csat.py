@@ -194,9 +194,9 @@ def _send(session: Session, survey: CsatSurvey, conversation: Conversation, idle
     language = state.get("lang") or contact.language or ""
     language = "en" if language.startswith("en") else "id"
     batch_id = f"csat:{survey.id}"
-    history.record_outbound(session=session, conversation=conversation, replies=[question(session, survey, contact,
-                                                                                          language)],
-                            batch_id=batch_id, sender="system", meta={"csat_survey_id": survey.id, "chat_type": "direct"})
+    history.record_outbound(session=session, conversation=conversation, batch_id=batch_id, sender="system",
+                            replies=[question(session, survey, contact, language)],
+                            meta={"csat_survey_id": survey.id, "chat_type": "direct"})
     # The next message may answer it (typed): the handlers read this, and drop it for anything else.
     state["csat"] = {"survey": survey.id, "stage": "rating"}
     conversation.state, conversation.state_updated_at = state, now
