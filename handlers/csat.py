@@ -45,6 +45,7 @@ WORDS = {
     **dict.fromkeys(("biasa", "ok", "okay", "standar", "average", "cukup", "fine", "netral", "neutral"), 3),
     **dict.fromkeys(("kecewa", "jelek", "buruk", "lambat", "lama", "bad", "poor", "slow", "meh", "disappointed",
                      "disappointing", "mengecewakan"), 2),
+    **{f"phrase{score}": score for score in range(1, 6)},  # see PHRASES
     **dict.fromkeys(("parah", "terrible", "awful", "horrible", "worst", "hancur", "benci", "hate", "kapok", "zonk"), 1),
 }
 PHRASES = {("luar", "biasa"): 5, ("so", "so"): 3, ("b", "saja"): 3, ("not", "bad"): 4}
@@ -81,7 +82,8 @@ def read_score(said: str) -> Score | None:
         return None
     if first := SCORE_FIRST.match(said):
         rest = first.group(2).strip()
-        return Score(int(first.group(1)), rest if re.search(r"\w", rest) else None)
+        says_more = any(word not in FILLERS for word in tokens(rest))  # "5 ya kak" says no more than "5"
+        return Score(int(first.group(1)), rest if says_more else None)
     if stars := STARS.match(said):
         return Score(len(stars.group(1)), None)
     faces = [FACES[char] for char in said.replace("\ufe0f", "") if char in FACES]
@@ -96,33 +98,36 @@ def read_score(said: str) -> Score | None:
 
 
 def _word_scores(said: str) -> tuple[list[int], int] | None:
-    """The scores the words say and how many other words there are (None: too many to be an answer)."""
-    # Faces are read from the text itself (FACES); their `emj…` tokens say nothing more.
-    words = [word for word in tokens(said) if word not in FILLERS and not word.startswith("emj")]
+    """The scores the words say and how many other words there are (None: a request, or too many to be an answer)."""
+    words = [word for word in _phrases(tokens(said)) if word not in FILLERS and not word.startswith("emj")]
+    # Faces were read from the text itself (FACES); their `emj…` tokens say nothing more.
     if "?" in said or ASKING & set(words):
         return None
-    scores, topic, index = [], 0, 0
-    while index < len(words):
-        word, pair = words[index], tuple(words[index:index + 2])
-        negated = index > 0 and words[index - 1] in NEGATIONS
-        if pair in PHRASES:
-            scores.append(PHRASES[pair])
-            index += 2
-            continue
+    scores, topic = [], 0
+    for index, word in enumerate(words):
+        before, after = words[index - 1] if index else "", words[index + 1] if index + 1 < len(words) else ""
         if word in WORDS:
             score = WORDS[word]
-            if negated:
+            if before in NEGATIONS:
                 score = 2 if score >= 3 else 4  # "ga bagus", "kurang puas"; "ga jelek"
-            elif {words[index - 1] if index else "", words[index + 1] if index + 1 < len(words) else ""} \
-                    & INTENSIFIERS:
+            elif {before, after} & INTENSIFIERS:
                 score = {4: 5, 2: 1}.get(score, score)  # "bagus banget", "jelek bgt", "sangat kecewa"
             scores.append(score)
-        elif word == "kurang" and (index + 1 == len(words) or words[index + 1] not in WORDS):
+        elif word == "kurang" and after not in WORDS:
             scores.append(2)  # "kurang" alone: not good enough
         elif word not in NEGATIONS and word not in INTENSIFIERS:
             topic += 1
-        index += 1
     return None if topic > MAX_TOPIC_WORDS else (scores, topic)
+
+
+def _phrases(words: list[str]) -> list[str]:
+    """The words with each two-word phrase of PHRASES as one word ("luar biasa" → the word for 5)."""
+    merged, index = [], 0
+    while index < len(words):
+        pair = tuple(words[index:index + 2])
+        merged.append(f"phrase{PHRASES[pair]}" if pair in PHRASES else words[index])
+        index += 2 if pair in PHRASES else 1
+    return merged
 
 
 class SurveyHandler:

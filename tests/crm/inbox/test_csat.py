@@ -241,3 +241,37 @@ def test_a_delivered_order_gets_its_survey_after_the_delay(runtime, webhooks, li
     webhooks.line(line_text("4", user=LINE_USER))
     survey = survey_of(session, contact_id)
     assert (survey.order_id, survey.score, survey.trigger) == (order_id, 4, "delivered")
+
+
+def test_the_dashboard_shows_csat_per_day_agent_and_channel_and_the_customer_panel_the_scores(
+        runtime, as_role, staff, webhooks, line_chat, telegram_chat, session, fake_line, fake_telegram):
+    agent, admin = as_role("agent"), as_role("admin")
+    resolve(agent, line_chat[0])
+    resolve(admin, telegram_chat[0])
+    assert clock.send_surveys() == 2
+    line_survey, tg_survey = survey_of(session, line_chat[1]), survey_of(session, telegram_chat[1])
+    webhooks.line(line_event("postback", LINE_USER, postback={"data": f"csat:{line_survey.id}:5"}))
+    webhooks.telegram(tg_text("jelek", user_id=TG_USER, first_name="Tono"))
+
+    page = agent.get("/inbox/dashboard?days=7").get_data(as_text=True)
+    assert "Kepuasan pelanggan (CSAT)" in page and 'id="csat-data"' in page
+    assert "<b>50.0%</b>" in page and "<b>100.0%</b>" in page  # CSAT (4-5 of 2 ratings), surveys answered
+    from crm import csat
+    from crm.inbox.data import staff_names
+
+    figures = csat.figures(session=session, days=7, tz=runtime.settings.tz, names=staff_names(session=session))
+    assert (figures["csat"], figures["ratings"], figures["average"], figures["sent"]) == (50.0, 2, 3.5, 2)
+    assert figures["by_channel"] == {"line": 100.0, "telegram": 0.0}
+    assert [(a["name"], a["ratings"], a["csat"]) for a in figures["agents"]] == \
+        [("Admin Test", 1, 0.0), ("Agent Test", 1, 100.0)]
+    assert list(figures["trend"].values()) == [None] * 6 + [50.0]  # seven days, today last
+    assert figures["distribution"] == {"1 😞": 0, "2 🙁": 1, "3 😐": 0, "4 🙂": 0, "5 😊": 1}
+    assert '<td data-label="Agen">Admin Test</td><td data-label="Penilaian">1</td>' in page
+
+    panel = agent.get(f"/inbox/contacts/{telegram_chat[1]}").get_data(as_text=True)
+    assert "Penilaian kepuasan" in panel and 'csat-low">2/5</span>' in panel and "setelah chat" in panel
+
+
+def test_no_ratings_yet_says_so_on_the_dashboard(agent):
+    page = agent.get("/inbox/dashboard").get_data(as_text=True)
+    assert "Belum ada penilaian di periode ini." in page and "chart-csat-trend" not in page
