@@ -35,6 +35,7 @@ SCORES = (1, 2, 3, 4, 5)
 SATISFIED = 4  # a rating of 4 or 5 counts as satisfied (the CSAT share)
 LOW = 2  # a rating of 1 or 2 alerts staff
 FACES = {1: "😞", 2: "🙁", 3: "😐", 4: "🙂", 5: "😊"}
+TREND_DAYS = 7  # each day of the trend is the CSAT of the week up to it (a few ratings a day are noise)
 COMMENT_CHARS = 1000
 SEND_PER_RUN = 200
 TRIGGERS = ("resolved", "delivered")
@@ -277,28 +278,39 @@ def share_satisfied(scores: list[int]) -> float | None:
 
 def figures(*, session: Session, days: int, tz: ZoneInfo, names: dict[int, str],
             now: datetime | None = None) -> dict[str, Any]:
-    """CSAT over the last `days`: the share of 4–5 ratings, its trend per day, per agent and per channel."""
+    """CSAT over the last `days`: the share of 4–5 ratings, its trend (a rolling week per day), per agent and channel."""
     now = now or utcnow()
     since = now - timedelta(days=days)
     rows = session.exec(select(CsatSurvey.score, CsatSurvey.rated_at, CsatSurvey.staff_user_id, CsatSurvey.channel)
-                        .where(CsatSurvey.rated_at >= since, CsatSurvey.score.is_not(None))).all()
+                        .where(CsatSurvey.rated_at >= since - timedelta(days=TREND_DAYS),
+                               CsatSurvey.score.is_not(None))).all()
     sent, answered = session.exec(select(func.count(CsatSurvey.id), func.count(CsatSurvey.score))
                                   .where(CsatSurvey.sent_at >= since)).one()
-    per_day: dict[str, list[int]] = {(now - timedelta(days=back)).astimezone(tz).date().isoformat(): []
-                                     for back in range(days - 1, -1, -1)}
+    first_day = (now - timedelta(days=days + TREND_DAYS - 2)).astimezone(tz).date()
+    per_day: dict[str, list[int]] = {(first_day + timedelta(days=n)).isoformat(): []
+                                     for n in range(days + TREND_DAYS - 1)}
     per_agent: dict[str, list[int]] = defaultdict(list)
     per_channel: dict[str, list[int]] = defaultdict(list)
+    scores = []
     for score, rated_at, staff_user_id, channel in rows:
-        per_day.setdefault(as_utc(rated_at).astimezone(tz).date().isoformat(), []).append(score)
+        day = as_utc(rated_at).astimezone(tz).date().isoformat()
+        if day in per_day:
+            per_day[day].append(score)
+        if as_utc(rated_at) < since:
+            continue  # only in the trend's first weeks
+        scores.append(score)
         per_agent[names.get(staff_user_id, "—") if staff_user_id else "—"].append(score)
         per_channel[channel or "—"].append(score)
-    scores = [row[0] for row in rows]
+    ordered = list(per_day.values())
+    trend = {day: share_satisfied([score for values in ordered[max(0, n - TREND_DAYS + 1):n + 1] for score in values])
+             for n, day in enumerate(per_day) if n >= TREND_DAYS - 1}
+    counts = Counter(scores)
     return {
         "csat": share_satisfied(scores), "ratings": len(scores),
         "average": round(sum(scores) / len(scores), 2) if scores else None,
         "sent": sent, "response_rate": round(100 * answered / sent, 1) if sent else None,
-        "distribution": {f"{score} {FACES[score]}": Counter(scores)[score] for score in SCORES},
-        "trend": {day: share_satisfied(values) for day, values in sorted(per_day.items())},
+        "distribution": {str(score): counts[score] for score in SCORES},
+        "trend": trend,
         "by_channel": {channel: share_satisfied(values) for channel, values in sorted(per_channel.items())},
         "agents": [{"name": name, "ratings": len(values), "csat": share_satisfied(values),
                     "average": round(sum(values) / len(values), 2)} for name, values in sorted(per_agent.items())],

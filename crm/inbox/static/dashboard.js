@@ -17,9 +17,10 @@
       type: kind,
       data: {labels: labels, datasets: [{data: labels.map(function (k) { return series[k]; }),
         backgroundColor: kind === "line" ? "rgba(15,118,110,.2)" : colors, borderColor: kind === "line" ? "#0f766e" : colors,
-        fill: kind === "line", tension: 0.3}]},
+        fill: kind === "line", tension: 0.3, cubicInterpolationMode: "monotone"}]},  // monotone: no overshoot
       options: {responsive: true, maintainAspectRatio: false, animation: false, spanGaps: true,
-        scales: canvas.dataset.max ? {y: {min: 0, max: Number(canvas.dataset.max)}} : undefined,
+        scales: kind === "doughnut" ? undefined : {y: canvas.dataset.max ? {min: 0, max: Number(canvas.dataset.max)}
+                                                                       : {beginAtZero: true, ticks: {precision: 0}}},
         plugins: {legend: {display: kind === "doughnut"}}}
     });
   });
