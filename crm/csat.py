@@ -1,9 +1,9 @@
 """Customer satisfaction (CSAT): a short survey after a resolved chat or a delivered order, and its ratings.
 
 Resolving a chat records a survey that is *due* (`after_resolve`); so does an order marked
-delivered (found by `find_deliveries`). The clock's `send_due` sends it through the outbound path (a message row in the
-customer's chat, batch id `csat:<survey id>`, so it is never sent twice) once its delay has
-passed, unless the customer opted out, blocked the account or had a survey in the last
+delivered (found by `find_deliveries`). The clock's `send_due` sends it through the outbound
+path (a message row in the customer's chat, batch id `csat:<survey id>`, so it is never sent
+twice) once its delay has passed, unless the customer opted out, blocked the account or had a survey in the last
 `csat.min_days_between` days. The customer's answer (a button, or typed) is read by
 `handlers.csat` and stored here with `rate` / `add_comment`.
 """
@@ -38,9 +38,6 @@ FACES = {1: "😞", 2: "🙁", 3: "😐", 4: "🙂", 5: "😊"}
 TREND_DAYS = 7  # each day of the trend is the CSAT of the week up to it (a few ratings a day are noise)
 COMMENT_CHARS = 1000
 SEND_PER_RUN = 200
-TRIGGERS = ("resolved", "delivered")
-# due → sent → rated; due → skipped (skip_reason says why).
-STATUSES = ("due", "sent", "rated", "skipped")
 
 
 class CsatSurvey(SQLModel, table=True):
@@ -55,8 +52,8 @@ class CsatSurvey(SQLModel, table=True):
     staff_user_id: int | None = Field(default=None, foreign_key="staffuser.id")  # the agent who handled it
     trigger: str = Field(max_length=10)  # resolved | delivered
     channel: str | None = Field(default=None, max_length=16)
-    status: str = Field(default="due", max_length=10, index=True)
-    skip_reason: str | None = Field(default=None, max_length=20)
+    status: str = Field(default="due", max_length=10, index=True)  # due → sent → rated, or due → skipped
+    skip_reason: str | None = Field(default=None, max_length=20)  # opted_out, too_soon, blocked, reopened, …
     ready_at: datetime = Field(default_factory=utcnow)  # when the chat was resolved / the order delivered
     sent_at: datetime | None = None
     score: int | None = None
@@ -128,7 +125,7 @@ def send_due(*, session: Session, rules: CsatSettings, idle_minutes: int,
             _skip(session, survey, "disabled")
             continue
         conversation = _chat_of(session, survey)
-        reason = _reason_not_to_send(session, survey, conversation, rules, opted_out, now)
+        reason = _reason_not_to_send(session, survey, conversation, rules, opted_out, idle_minutes, now)
         if reason == "wait":
             if as_utc(survey.ready_at) + timedelta(hours=rules.send_within_hours) <= now:
                 _skip(session, survey, "expired")
@@ -156,7 +153,8 @@ def _chat_of(session: Session, survey: CsatSurvey) -> Conversation | None:
 
 
 def _reason_not_to_send(session: Session, survey: CsatSurvey, conversation: Conversation | None, rules: CsatSettings,
-                        opted_out: Callable[[Session, int, str], bool], now: datetime) -> str | None:
+                        opted_out: Callable[[Session, int, str], bool], idle_minutes: int,
+                        now: datetime) -> str | None:
     """Why this survey must not go out (None: send it; "wait": not now)."""
     if conversation is None or conversation.kind != "direct":
         return "no_chat"
@@ -173,9 +171,18 @@ def _reason_not_to_send(session: Session, survey: CsatSurvey, conversation: Conv
     if rules.min_days_between and last_sent(session=session, contact_id=contact.id,
                                             since=now - timedelta(days=rules.min_days_between)):
         return "too_soon"
-    if not conversation.bot_active or (conversation.state or {}).get("order"):
+    if not conversation.bot_active or _live_state(conversation, idle_minutes, now).get("order"):
         return "wait"  # staff have the chat, or the customer is typing an order: not now
     return None
+
+
+def _live_state(conversation: Conversation, idle_minutes: int, now: datetime) -> dict:
+    """The chat's state while it is fresh (the bot forgets it after `idle_minutes`), keeping the language."""
+    state = dict(conversation.state or {})
+    updated = conversation.state_updated_at
+    if updated is None or now - as_utc(updated) > timedelta(minutes=idle_minutes):
+        return {"lang": state["lang"]} if state.get("lang") else {}
+    return state
 
 
 def last_sent(*, session: Session, contact_id: int, since: datetime) -> CsatSurvey | None:
@@ -187,11 +194,7 @@ def last_sent(*, session: Session, contact_id: int, since: datetime) -> CsatSurv
 def _send(session: Session, survey: CsatSurvey, conversation: Conversation, idle_minutes: int, now: datetime) -> str:
     """Write the question with its score buttons in the chat, and remember in the chat that it waits for an answer."""
     contact = session.get(Contact, survey.contact_id)
-    state = dict(conversation.state or {})
-    fresh = conversation.state_updated_at is not None and \
-        now - as_utc(conversation.state_updated_at) <= timedelta(minutes=idle_minutes)
-    if not fresh:
-        state = {"lang": state["lang"]} if state.get("lang") else {}
+    state = _live_state(conversation, idle_minutes, now)
     language = state.get("lang") or contact.language or ""
     language = "en" if language.startswith("en") else "id"
     batch_id = f"csat:{survey.id}"
@@ -278,7 +281,7 @@ def share_satisfied(scores: list[int]) -> float | None:
 
 def figures(*, session: Session, days: int, tz: ZoneInfo, names: dict[int, str],
             now: datetime | None = None) -> dict[str, Any]:
-    """CSAT over the last `days`: the share of 4–5 ratings, its trend (a rolling week per day), per agent and channel."""
+    """CSAT over the last `days`: the share of 4–5 ratings, its trend (a rolling week per day), per agent, channel."""
     now = now or utcnow()
     since = now - timedelta(days=days)
     rows = session.exec(select(CsatSurvey.score, CsatSurvey.rated_at, CsatSurvey.staff_user_id, CsatSurvey.channel)

@@ -275,3 +275,18 @@ def test_the_dashboard_shows_csat_per_day_agent_and_channel_and_the_customer_pan
 def test_no_ratings_yet_says_so_on_the_dashboard(agent):
     page = agent.get("/inbox/dashboard").get_data(as_text=True)
     assert "Belum ada penilaian di periode ini." in page and "chart-csat-trend" not in page
+
+
+def test_a_survey_waits_while_staff_have_the_chat_and_is_dropped_after_send_within_hours(
+        runtime, agent, line_chat, session, fake_line):
+    conversation_id, contact_id = line_chat
+    resolve(agent, conversation_id)
+    assert agent.post(f"/inbox/c/{conversation_id}/bot", {"active": "0"}).status_code == 303  # staff take it over
+    assert clock.send_surveys() == 0
+    assert survey_of(session, contact_id).status == "due"
+    with session_scope(runtime.engine) as s:  # two days pass
+        s.execute(update(CsatSurvey).values(ready_at=utcnow() - timedelta(hours=49)))
+    assert clock.send_surveys() == 0
+    assert (survey_of(session, contact_id).status, survey_of(session, contact_id).skip_reason) == \
+        ("skipped", "expired")
+    assert not any("nilai 1–5" in text for text in line_texts(fake_line))
