@@ -24,7 +24,7 @@ from core.after_commit import send_after_commit
 from core.db import utcnow
 from core.runtime import Runtime
 from core.texts import text
-from crm import alerts, complaints, csat, history, orders, shop, shop_settings, staff_links
+from crm import alerts, complaints, csat, episodes, history, orders, shop, shop_settings, staff_links
 from crm.inbox import data as inbox_data
 from crm.inbox.auth import can
 from crm.inbox.i18n import error_text
@@ -348,8 +348,16 @@ def _rate_service(at: _Target, effect: fx.RateService) -> list[m.Reply]:
     if survey is None or survey.score is not None:
         raise EffectRefused("survey unknown or already rated")  # decided again: "already noted"
     csat.rate(session=at.session, survey=survey, score=effect.score, comment=effect.comment, now=at.now)
+    episodes.keep_resolved(session=at.session, conversation=at.recorded.conversation, since=survey.sent_at)
     if effect.score <= csat.LOW:
         _alert_low_rating(at, survey)
+    return []
+
+
+def _skip_survey_comment(at: _Target, effect: fx.SkipSurveyComment) -> list[m.Reply]:
+    survey = csat.get_survey(session=at.session, survey_id=effect.survey_id, contact_id=at.contact_id)
+    if survey is not None:
+        episodes.keep_resolved(session=at.session, conversation=at.recorded.conversation, since=survey.sent_at)
     return []
 
 
@@ -358,6 +366,7 @@ def _comment_on_service(at: _Target, effect: fx.CommentOnService) -> list[m.Repl
     if survey is None or survey.score is None:
         return []
     csat.add_comment(session=at.session, survey=survey, comment=effect.text)
+    episodes.keep_resolved(session=at.session, conversation=at.recorded.conversation, since=survey.sent_at)
     if survey.score <= csat.LOW:
         _alert_low_rating(at, survey)  # staff see why (the open alert is updated)
     return []
@@ -380,5 +389,5 @@ APPLY: dict[type, Callable[[_Target, Any], list[m.Reply]]] = {
     fx.AlertStaff: _alert_staff, fx.HandOff: _hand_off, fx.SetOptOut: _set_opt_out, fx.RecordClick: _record_click,
     fx.RememberLocation: _remember_location, fx.ForgetLocation: _forget_location,
     fx.LinkStaffAccount: _link_staff_account, fx.StaffReply: _staff_reply,
-    fx.RateService: _rate_service, fx.CommentOnService: _comment_on_service,
+    fx.RateService: _rate_service, fx.CommentOnService: _comment_on_service, fx.SkipSurveyComment: _skip_survey_comment,
 }

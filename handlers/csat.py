@@ -17,7 +17,7 @@ from core.normalize import tokens
 from core.texts import button
 from crm.csat import LOW
 from handlers.base import Context
-from handlers.effects import Answer, CommentOnService, RateService
+from handlers.effects import Answer, CommentOnService, RateService, SkipSurveyComment
 from handlers.menu import menu_choices
 
 BUTTON = re.compile(r"^csat:(\d+):([1-5]|skip)$")
@@ -158,14 +158,15 @@ class SurveyHandler:
             survey_id, choice = BUTTON.match(inbound.postback_data).groups()
             if choice == "skip":
                 ctx.state.pop("csat", None)
-                return Answer([m.Reply(text=ctx.say("csat_skipped"))])
+                return Answer([m.Reply(text=ctx.say("csat_skipped"))], (SkipSurveyComment(int(survey_id)),))
             return self._rate(ctx, int(survey_id), Score(int(choice), None))
         waiting = ctx.state["csat"]
         if waiting.get("stage") == "comment":
             ctx.state.pop("csat", None)
             said = inbound.text or ""
             if SKIP.match(said) or all(word in FILLERS for word in tokens(said)):
-                return Answer([m.Reply(text=ctx.say("csat_skipped"))])  # "ga ada", "makasih kak": no comment
+                return Answer([m.Reply(text=ctx.say("csat_skipped"))],  # "ga ada", "makasih kak": no comment
+                              (SkipSurveyComment(waiting["survey"]),))
             return Answer([m.Reply(text=ctx.say("csat_comment_noted"))],
                           (CommentOnService(waiting["survey"], said),))
         return self._rate(ctx, waiting["survey"], read_score(inbound.text or ""))

@@ -139,8 +139,16 @@ class CommentOnService:
     text: str
 
 
+@dataclass(frozen=True)
+class SkipSurveyComment:
+    """The customer gave no comment for survey `survey_id`: the message answered only the survey."""
+
+    survey_id: int
+
+
 Effect = Union[PlaceOrder, CancelOrder, OpenComplaint, AlertStaff, HandOff, SetOptOut, RecordClick,
-               RememberLocation, ForgetLocation, LinkStaffAccount, StaffReply, RateService, CommentOnService]
+               RememberLocation, ForgetLocation, LinkStaffAccount, StaffReply, RateService, CommentOnService,
+               SkipSurveyComment]
 
 
 class Answer(NamedTuple):

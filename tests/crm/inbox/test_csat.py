@@ -290,3 +290,38 @@ def test_a_survey_waits_while_staff_have_the_chat_and_is_dropped_after_send_with
     assert (survey_of(session, contact_id).status, survey_of(session, contact_id).skip_reason) == \
         ("skipped", "expired")
     assert not any("nilai 1–5" in text for text in line_texts(fake_line))
+
+
+def test_answering_the_survey_leaves_the_resolved_chat_resolved_with_one_episode(
+        runtime, agent, webhooks, line_chat, session, fake_line, client, auth):
+    conversation_id, contact_id = line_chat
+    resolve(agent, conversation_id)
+    assert clock.send_surveys() == 1
+    survey = survey_of(session, contact_id)
+
+    def chat() -> tuple[str, int, list]:
+        body = client.get(f"/api/v1/conversations/{conversation_id}", headers=auth).get_json()
+        return body["status"], len(body["episodes"]), body["episodes"][-1]["resolved_at"]
+
+    status, episodes, resolved_at = chat()
+    assert (status, episodes) == ("resolved", 1) and resolved_at
+    webhooks.line(line_event("postback", LINE_USER, postback={"data": f"csat:{survey.id}:4"}))
+    assert chat() == ("resolved", 1, resolved_at)  # a score is no new question for staff
+    webhooks.line(line_text("mantap, cepet banget", user=LINE_USER))
+    assert survey_of(session, contact_id).comment == "mantap, cepet banget"
+    assert chat() == ("resolved", 1, resolved_at)
+    webhooks.line(line_text("kak, mau tanya ada promo ga?", user=LINE_USER))  # a new question opens a new episode
+    assert chat()[:2] == ("open", 2)
+
+
+def test_skipping_the_comment_leaves_the_resolved_chat_resolved(runtime, agent, webhooks, line_chat, session,
+                                                               fake_line, client, auth):
+    conversation_id, contact_id = line_chat
+    resolve(agent, conversation_id)
+    assert clock.send_surveys() == 1
+    survey = survey_of(session, contact_id)
+    webhooks.line(line_text("5", user=LINE_USER))
+    webhooks.line(line_text("ga ada kak", user=LINE_USER))
+    body = client.get(f"/api/v1/conversations/{conversation_id}", headers=auth).get_json()
+    assert survey_of(session, contact_id).score == 5 and survey.id == survey_of(session, contact_id).id
+    assert (body["status"], len(body["episodes"])) == ("resolved", 1)
