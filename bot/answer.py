@@ -24,7 +24,7 @@ from core.after_commit import send_after_commit
 from core.db import utcnow
 from core.runtime import Runtime
 from core.texts import text
-from crm import alerts, complaints, history, orders, shop, shop_settings, staff_links
+from crm import alerts, complaints, csat, episodes, history, orders, shop, shop_settings, staff_links
 from crm.inbox import data as inbox_data
 from crm.inbox.auth import can
 from crm.inbox.i18n import error_text
@@ -343,10 +343,51 @@ def _staff_reply(at: _Target, effect: fx.StaffReply) -> list[m.Reply]:
     return [m.Reply(text=text("staff_reply_sent", effect.language, name=name))]
 
 
+def _rate_service(at: _Target, effect: fx.RateService) -> list[m.Reply]:
+    survey = csat.get_survey(session=at.session, survey_id=effect.survey_id, contact_id=at.contact_id)
+    if survey is None or survey.score is not None:
+        raise EffectRefused("survey unknown or already rated")  # decided again: "already noted"
+    csat.rate(session=at.session, survey=survey, score=effect.score, comment=effect.comment, now=at.now)
+    episodes.keep_resolved(session=at.session, conversation=at.recorded.conversation, since=survey.sent_at)
+    if effect.score <= csat.LOW:
+        _alert_low_rating(at, survey)
+    return []
+
+
+def _skip_survey_comment(at: _Target, effect: fx.SkipSurveyComment) -> list[m.Reply]:
+    survey = csat.get_survey(session=at.session, survey_id=effect.survey_id, contact_id=at.contact_id)
+    if survey is not None:
+        episodes.keep_resolved(session=at.session, conversation=at.recorded.conversation, since=survey.sent_at)
+    return []
+
+
+def _comment_on_service(at: _Target, effect: fx.CommentOnService) -> list[m.Reply]:
+    survey = csat.get_survey(session=at.session, survey_id=effect.survey_id, contact_id=at.contact_id)
+    if survey is None or survey.score is None:
+        return []
+    csat.add_comment(session=at.session, survey=survey, comment=effect.text)
+    episodes.keep_resolved(session=at.session, conversation=at.recorded.conversation, since=survey.sent_at)
+    if survey.score <= csat.LOW:
+        _alert_low_rating(at, survey)  # staff see why (the open alert is updated)
+    return []
+
+
+def _alert_low_rating(at: _Target, survey: csat.CsatSurvey) -> None:
+    order = at.session.get(orders.Order, survey.order_id) if survey.order_id else None
+    about = f" (order #{order.number})" if order else ""
+    comment = f": {survey.comment}" if survey.comment else ""
+    line = "low_rating_order" if order else "low_rating"
+    params = {"line": line + ("_comment" if survey.comment else ""), "score": survey.score,
+              "number": order.number if order else None, "quote": survey.comment}
+    at.alert("low_rating", f"Rating {survey.score}/5{about}{comment}", "high" if survey.score == 1 else "medium",
+             params=params, order_id=survey.order_id)
+
+
 # What applies each effect; the replies it returns follow the handler's.
 APPLY: dict[type, Callable[[_Target, Any], list[m.Reply]]] = {
     fx.PlaceOrder: _place_order, fx.CancelOrder: _cancel_order, fx.OpenComplaint: _open_complaint,
     fx.AlertStaff: _alert_staff, fx.HandOff: _hand_off, fx.SetOptOut: _set_opt_out, fx.RecordClick: _record_click,
     fx.RememberLocation: _remember_location, fx.ForgetLocation: _forget_location,
     fx.LinkStaffAccount: _link_staff_account, fx.StaffReply: _staff_reply,
+    fx.RateService: _rate_service, fx.CommentOnService: _comment_on_service, fx.SkipSurveyComment: _skip_survey_comment,
 }

@@ -16,13 +16,14 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from bot import events, tasks
+from broadcasts import consent
 from broadcasts.scheduler import register as register_campaign_jobs
 from core.db import get_engine, is_transient_db_error, session_scope, short_reason, utcnow
 from core.queue import configure_queue
 from core.runtime import get_runtime
 from core.settings import Settings
 from core.texts import text
-from crm import alerts, shop
+from crm import alerts, csat, shop
 from crm.inbox.data import wake_snoozed as wake
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,20 @@ def release_phone_alerts(now: datetime | None = None) -> int:
     return len(batches)
 
 
+def send_surveys() -> int:
+    """Satisfaction surveys that are due go out (customers who opted out of marketing on that chat get none)."""
+    runtime = get_runtime()
+    configure_queue(runtime.settings.queue_url)
+    with session_scope(runtime.engine) as session:
+        return len(csat.send_due(session=session, now=utcnow(), rules=runtime.settings.csat,
+                                 idle_minutes=runtime.settings.bot.conversation_idle_minutes,
+                                 opted_out=_opted_out))
+
+
+def _opted_out(session, contact_id: int, channel: str) -> bool:
+    return channel in consent.opted_out_channels(session=session, contact_id=contact_id)
+
+
 def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
     """A scheduler with the database job store and the standing jobs registered."""
     # The product's engine: its SQLite busy timeout, its PostgreSQL pre-ping (a dropped
@@ -171,6 +186,8 @@ def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
     scheduler.add_job("bot.clock:give_back_unanswered", "interval", seconds=WAKE_SECONDS, id="give-back-unanswered",
                       replace_existing=True)
     scheduler.add_job("bot.clock:release_phone_alerts", "interval", seconds=WAKE_SECONDS, id="release-phone-alerts",
+                      replace_existing=True)
+    scheduler.add_job("bot.clock:send_surveys", "interval", seconds=WAKE_SECONDS, id="send-surveys",
                       replace_existing=True)
     register_campaign_jobs(scheduler, settings)  # campaign schedules, stalled-run sweep, journeys
     return scheduler

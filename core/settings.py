@@ -168,6 +168,16 @@ class InboxSettings(BaseModel):
         return value
 
 
+class CsatSettings(BaseModel):
+    """Satisfaction surveys after a resolved chat and a delivered order."""
+
+    enabled: bool = True
+    min_days_between: int = Field(14, ge=0)
+    after_resolve_minutes: int = Field(0, ge=0)
+    after_delivery_minutes: int = Field(120, ge=0)
+    send_within_hours: int = Field(48, ge=1)
+
+
 class Settings(BaseSettings):
     """Every setting of Sapa, validated once at start-up.
 
@@ -199,6 +209,7 @@ class Settings(BaseSettings):
     nlu: NluSettings = NluSettings()
     broadcasts: BroadcastSettings = BroadcastSettings()
     inbox: InboxSettings = InboxSettings()
+    csat: CsatSettings = CsatSettings()
 
     @classmethod
     def settings_customise_sources(

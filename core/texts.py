@@ -236,6 +236,29 @@ CHAT = Catalog("chat", {
     "staff_reply_refused": {"id": "Balasan tidak dikirim: {why}", "en": "Reply not sent: {why}"},
     "staff_reply_not_allowed": {"id": "Akun staf ini tidak boleh membalas pelanggan.",
                                 "en": "This staff account may not answer customers."},
+    # the satisfaction survey after a resolved chat or a delivered order, and its answers
+    "csat_question_chat": {"id": "Makasih sudah ngobrol sama kami, kak {name}! 🙏 Gimana pelayanan kami tadi? "
+                                 "Kasih nilai 1–5 ya (5 = puas banget).",
+                           "en": "Thanks for chatting with us, {name}! 🙏 How did we do? "
+                                 "Give us a score from 1 to 5 (5 = very happy)."},
+    "csat_question_order": {"id": "Pesanan #{number} sudah sampai ya, kak {name} 🎉 Gimana pengalaman kakak? "
+                                  "Kasih nilai 1–5 ya (5 = puas banget).",
+                            "en": "Your order #{number} has arrived, {name} 🎉 How was it? "
+                                  "Give us a score from 1 to 5 (5 = very happy)."},
+    "csat_thanks": {"id": "Makasih banyak atas nilainya, kak! 🙏 Ada yang mau kakak sampaikan? Ketik aja di sini, "
+                          "atau pilih Lewati.",
+                    "en": "Thank you for your score! 🙏 Anything you'd like to tell us? Just type it here, or tap Skip."},
+    "csat_thanks_low": {"id": "Makasih sudah jujur, kak 🙏 Maaf pengalamannya kurang menyenangkan, tim kami sudah "
+                              "diberi tahu. Boleh cerita apa yang kurang? Ketik aja di sini, atau pilih Lewati.",
+                        "en": "Thank you for being honest 🙏 We're sorry it wasn't better; our team has been told. "
+                              "What went wrong? Just type it here, or tap Skip."},
+    "csat_thanks_with_comment": {"id": "Makasih banyak atas nilai dan masukannya, kak! 🙏 Sudah kami catat.",
+                                 "en": "Thank you for your score and your words! 🙏 We've noted them."},
+    "csat_comment_noted": {"id": "Siap, masukannya sudah kami catat. Makasih ya, kak! 😊",
+                           "en": "Noted, thank you for telling us! 😊"},
+    "csat_skipped": {"id": "Oke kak, makasih ya! 😊", "en": "OK, thank you! 😊"},
+    "csat_already": {"id": "Nilai dari kakak sudah kami catat sebelumnya. Makasih ya! 😊",
+                     "en": "We already have your score. Thank you! 😊"},
     # the main menu's buttons, by intent (postback `intent=<name>`)
     "menu.order": {"id": "🛒 Pesan", "en": "🛒 Order"},
     "menu.order_status": {"id": "📦 Cek pesanan", "en": "📦 My order"},
@@ -262,6 +285,7 @@ CHAT = Catalog("chat", {
     "button.map": {"id": "🗺️ Peta", "en": "🗺️ Map"},
     "button.check_status": {"id": "📦 Cek pesanan", "en": "📦 Check order"},
     "button.share_location": {"id": "📍 Kirim lokasi", "en": "📍 Share location"},
+    "button.skip": {"id": "Lewati", "en": "Skip"},
 })
 
 # The main menu, in this order.

@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from core.db import utcnow
 from crm import alerts, complaints, contacts, episodes, orders
+from crm.csat import CsatSurvey
 from crm.demo_catalog import load_catalog
 from crm.models import CannedResponse, Contact, Conversation, FollowUpTask, Message, Note, StaffUser
 from crm.orders import Product
@@ -217,4 +218,36 @@ def _inbox_scene(session: Session) -> None:
     for _, (contact, conversation) in people.items():
         session.add(contact)
         session.add(conversation)
+    session.flush()
+    _ratings(session, people, {"agent": agent.id, "admin": admin.id}, past.id, now)
+
+
+# Satisfaction scores the demo customers gave (customer, days ago, score, who handled it, comment, after their
+# delivered order): two weeks apart at least, as csat.min_days_between asks.
+RATINGS = [
+    ("Budi Santoso", 1, 5, "agent", "Kopinya mantap, kurirnya ramah 👍", True),
+    ("Budi Santoso", 15, 4, "agent", None, False),
+    ("Budi Santoso", 29, 5, "agent", None, False),
+    ("Siti Rahma", 0, 4, "agent", "Info promonya jelas, makasih kak", False),
+    ("Siti Rahma", 16, 5, "agent", None, False),
+    ("Siti Rahma", 28, 3, "admin", None, False),
+    ("Rina Wijaya", 3, 2, "admin", "Pesanan sebelumnya telat hampir 1 jam", False),
+    ("Rina Wijaya", 18, 4, "admin", None, False),
+    ("James Miller", 6, 5, "admin", "Great coffee and quick answers", False),
+    ("James Miller", 21, 4, "agent", None, False),
+    ("James Miller", 27, 3, "admin", None, False),
+]
+
+
+def _ratings(session: Session, people: dict, staff: dict[str, int], delivered_order_id: int, now) -> None:
+    """The demo customers' satisfaction scores, so the dashboard's CSAT block and the customer panel have some."""
+    for name, days_ago, score, handler, comment, after_order in RATINGS:
+        contact, conversation = people[name]
+        rated_at = now - timedelta(days=days_ago, minutes=20)
+        sent_at = rated_at - timedelta(minutes=7)
+        session.add(CsatSurvey(contact_id=contact.id, conversation_id=conversation.id, staff_user_id=staff[handler],
+                               order_id=delivered_order_id if after_order else None,
+                               trigger="delivered" if after_order else "resolved", channel=conversation.channel,
+                               status="rated", ready_at=sent_at, sent_at=sent_at, score=score, comment=comment,
+                               rated_at=rated_at))
     session.flush()

@@ -59,3 +59,20 @@ def of_conversation(*, session: Session, conversation_id: int) -> list[Conversat
     """The conversation's episodes, oldest first (the open one last)."""
     return list(session.exec(select(ConversationEpisode).where(ConversationEpisode.conversation_id == conversation_id)
                              .order_by(ConversationEpisode.opened_at, ConversationEpisode.id)).all())
+
+
+def keep_resolved(*, session: Session, conversation: Conversation, since: datetime | None) -> None:
+    """A message that only answered the satisfaction survey (sent at `since`) leaves a resolved chat resolved:
+    the episode it opened, with no staff reply yet, is taken back, so the earlier one stays the last."""
+    episodes = of_conversation(session=session, conversation_id=conversation.id) if since is not None else []
+    if len(episodes) < 2 or episodes[-2].resolved_at is None:
+        return
+    last = episodes[-1]
+    if last.resolved_at is not None or last.first_response_at is not None or last.opened_at < since:
+        return
+    session.delete(last)
+    previous = episodes[-2]
+    conversation.opened_at, conversation.first_response_at, conversation.resolved_at = \
+        previous.opened_at, previous.first_response_at, previous.resolved_at
+    conversation.status, conversation.waiting_since, conversation.unread_count = "resolved", None, 0
+    session.add(conversation)

@@ -87,6 +87,20 @@ class ContactList(BaseModel):
     items: list[ContactPublic]
 
 
+class CsatRating(BaseModel):
+    """A satisfaction score the customer gave (1–5), with their comment."""
+
+    score: int = Field(ge=1, le=5)
+    comment: str | None = None
+    at: UtcDatetime
+
+
+class ContactDetail(ContactPublic):
+    """One contact, with the satisfaction scores they gave (newest first)."""
+
+    csat: list[CsatRating] = []
+
+
 class ContactUpdate(PatchModel):
     """Fields a PATCH may change; anything else is refused."""
 

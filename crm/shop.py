@@ -15,7 +15,7 @@ from sqlalchemy import and_, bindparam, exists
 from sqlmodel import Session, select
 
 from core.db import utcnow
-from crm import complaints, faq, history, orders, promotions, staff_links, stores
+from crm import complaints, csat, faq, history, orders, promotions, staff_links, stores
 from crm.models import ChannelIdentity, Contact, Conversation
 from crm.shop_settings import ShopSettings, load_settings
 
@@ -55,6 +55,10 @@ class ShopView:
     def is_staff_chat(self, chat_id: str) -> bool:
         """True when this chat is an active staff member's linked (proven) account."""
         return staff_links.staff_of(session=self._session, channel=self.channel, external_id=chat_id) is not None
+
+    def survey(self, survey_id: int) -> csat.CsatSurvey | None:
+        """One of this customer's satisfaction surveys (None when unknown or someone else's)."""
+        return csat.get_survey(session=self._session, survey_id=survey_id, contact_id=self.contact_id)
 
     # --- catalog ------------------------------------------------------------------
 

@@ -121,8 +121,34 @@ class StaffReply:
     language: str
 
 
+@dataclass(frozen=True)
+class RateService:
+    """Store the customer's satisfaction score (1–5) for survey `survey_id`, with their comment if they gave one;
+    a low score alerts staff."""
+
+    survey_id: int
+    score: int
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class CommentOnService:
+    """Keep the customer's comment with their satisfaction score."""
+
+    survey_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class SkipSurveyComment:
+    """The customer gave no comment for survey `survey_id`: the message answered only the survey."""
+
+    survey_id: int
+
+
 Effect = Union[PlaceOrder, CancelOrder, OpenComplaint, AlertStaff, HandOff, SetOptOut, RecordClick,
-               RememberLocation, ForgetLocation, LinkStaffAccount, StaffReply]
+               RememberLocation, ForgetLocation, LinkStaffAccount, StaffReply, RateService, CommentOnService,
+               SkipSurveyComment]
 
 
 class Answer(NamedTuple):

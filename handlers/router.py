@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from core import messages as m
 from handlers.base import UPSET, Context, Handler
 from handlers.complaints import ComplaintHandler
+from handlers.csat import SurveyHandler
 from handlers.effects import AlertStaff, Answer, Effect
 from handlers.faq import FaqHandler, KnownQuestionHandler
 from handlers.handoff import HandoffHandler, UnsureHandler
@@ -61,6 +62,8 @@ class Router:
             ctx.state.pop("cancel_asked", None)  # a later "iya" must not cancel an order asked about before
         if ctx.intent != "faq":
             ctx.state.pop("faq_options", None)  # a later "2" is a quantity, not the second question listed
+        if ctx.intent != "csat":
+            ctx.state.pop("csat", None)  # not an answer to the satisfaction survey: it is dropped
         alert = self.alert_if_upset(inbound, ctx)
         return Answer(answer.replies, (*answer.effects, alert)) if alert else answer
 
@@ -119,6 +122,7 @@ def default_router(understand: Callable[[str, Context], object] | None = None) -
         StaffLinkHandler(),  # a staff member's link code, before any conversation
         StaffReplyHandler(),  # a staff member's /r answer from their linked chat
         WelcomeJourneyHandler(), WelcomeHandler(), OptOutHandler(), CampaignButtonHandler(),
+        SurveyHandler(),  # a score or comment for the satisfaction survey the chat waits on
         PaymentProofHandler(),  # a photo while an order waits for a transfer, before the photo is just thanked
         HandoffHandler(),  # an explicit request for a person wins over a product or a question it names
         KnownQuestionHandler(),  # a question the FAQ answers, before it is taken for an order or a promo

@@ -97,6 +97,7 @@ def main() -> None:
                 page.goto(base + path)
                 page.wait_for_timeout(300)
                 page.screenshot(path=str(OUT / f"{shot}.png"), full_page=shot != "dashboard")
+            page.locator("#csat").screenshot(path=str(OUT / "csat.png"))  # the dashboard's CSAT block
             marketing_screens(page, base)
             page.close()
         browser.close()

@@ -8,19 +8,21 @@ from sqlmodel import Session, select
 from core.db import session_scope
 from core.runtime import get_runtime
 from crm import contacts as contact_data
-from crm import episodes, history
+from crm import csat, episodes, history
 from crm.api.base import (
     CONTACT_FILTER, ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, api, contact_filter, dump, enum_arg, enum_param,
     get_row, int_arg, json_body, limit_param, path_param, query_param, query_value, read_body, require_token, schema_response,
 )
 from crm.models import CHANNELS, ChannelIdentity, Contact, Conversation, Message
 from crm.schemas import (
+    ContactDetail,
     ContactList,
     ContactPublic,
     ContactUpdate,
     ConversationDetail,
     ConversationList,
     ConversationPublic,
+    CsatRating,
     EpisodePublic,
     IdentityPublic,
     MessageList,
@@ -43,6 +45,14 @@ def contact_public(contact: Contact, identities: list[ChannelIdentity]) -> Conta
         address=contact.address, marketing_consent=contact.marketing_consent, attributes=dict(contact.attributes or {}),
         created_at=contact.created_at, last_seen_at=contact.last_seen_at,
     )
+
+
+def contact_detail(session: Session, contact: Contact) -> ContactDetail:
+    """The API shape of one contact: its identities and the satisfaction scores it gave."""
+    identities = contact_data.identities_of(session=session, contact_ids=[contact.id])[contact.id]
+    ratings = [CsatRating(score=row.score, comment=row.comment, at=row.rated_at)
+               for row in csat.ratings_of(session=session, contact_id=contact.id)]
+    return ContactDetail(**dict(contact_public(contact, identities)), csat=ratings)
 
 
 def message_public(message: Message) -> MessagePublic:
@@ -79,11 +89,9 @@ def list_contacts():
 @api.get("/contacts/<int:contact_id>")
 @require_token
 def get_contact(contact_id: int):
-    """One contact with its channel identities."""
+    """One contact with its channel identities and satisfaction scores."""
     with Session(engine()) as session:
-        contact = _get_contact(session, contact_id)
-        identities = contact_data.identities_of(session=session, contact_ids=[contact_id])[contact_id]
-        return dump(contact_public(contact, identities))
+        return dump(contact_detail(session, _get_contact(session, contact_id)))
 
 
 @api.patch("/contacts/<int:contact_id>")
@@ -99,8 +107,7 @@ def update_contact(contact_id: int):
             setattr(contact, field, value)
         session.add(contact)
         session.flush()
-        identities = contact_data.identities_of(session=session, contact_ids=[contact_id])[contact_id]
-        return dump(contact_public(contact, identities))
+        return dump(contact_detail(session, contact))
 
 
 @api.get("/contacts/<int:contact_id>/messages")
@@ -180,17 +187,17 @@ def get_conversation(conversation_id: int):
 # --- OpenAPI ------------------------------------------------------------------------
 
 CONTACT_ID = path_param("contact_id")
-OPENAPI_MODELS.extend([ContactPublic, ContactList, ContactUpdate, MessagePublic, MessageList, ConversationPublic,
-                       ConversationList, ConversationDetail, EpisodePublic, IdentityPublic])
+OPENAPI_MODELS.extend([ContactPublic, ContactDetail, CsatRating, ContactList, ContactUpdate, MessagePublic, MessageList,
+                       ConversationPublic, ConversationList, ConversationDetail, EpisodePublic, IdentityPublic])
 OPENAPI_PATHS.update({
     "/contacts": {"get": {"summary": "Search contacts",
                           "parameters": [query_param("q"), enum_param("channel", CHANNELS), limit_param(500)],
                           "responses": {"200": schema_response("ContactList"), **ERRORS}}},
     "/contacts/{contact_id}": {
         "get": {"summary": "One contact", "parameters": [CONTACT_ID],
-                "responses": {"200": schema_response("ContactPublic"), "404": schema_response("Error"), **ERRORS}},
+                "responses": {"200": schema_response("ContactDetail"), "404": schema_response("Error"), **ERRORS}},
         "patch": {"summary": "Update a contact", "parameters": [CONTACT_ID], "requestBody": json_body("ContactUpdate"),
-                  "responses": {"200": schema_response("ContactPublic"), "404": schema_response("Error"),
+                  "responses": {"200": schema_response("ContactDetail"), "404": schema_response("Error"),
                                 "422": schema_response("Error"), **ERRORS}}},
     "/contacts/{contact_id}/messages": {"get": {
         "summary": "A contact's history, oldest first", "parameters": [CONTACT_ID, limit_param(5000)],

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from core.db import as_utc, utcnow
 from crm import complaints as complaint_data
 from crm import contacts as contact_data
+from crm import csat
 from crm import orders as order_data
 from crm.inbox.data import InboxError, audit, staff_names
 from crm.models import Contact, Conversation, FollowUpTask, Message, Note, StaffUser
@@ -77,6 +78,10 @@ def contact_360(*, session: Session, contact: Contact, with_notes: bool) -> dict
     tasks = session.exec(select(FollowUpTask).where(FollowUpTask.contact_id == contact.id, FollowUpTask.done_at.is_(None))
                          .order_by(FollowUpTask.due_on)).all()
     conversations = session.exec(select(Conversation).where(Conversation.contact_id == contact.id)).all()
+    ratings = csat.ratings_of(session=session, contact_id=contact.id, limit=10)
+    rated_orders = [r.order_id for r in ratings if r.order_id]
+    order_numbers = dict(session.exec(select(order_data.Order.id, order_data.Order.number)
+                                      .where(order_data.Order.id.in_(rated_orders))).all()) if rated_orders else {}
     totals = session.exec(select(func.count(order_data.Order.id), func.coalesce(func.sum(order_data.Order.total), 0))
                           .where(order_data.Order.contact_id == contact.id,
                                  order_data.Order.status != "cancelled")).one()
@@ -86,6 +91,7 @@ def contact_360(*, session: Session, contact: Contact, with_notes: bool) -> dict
         "notes": notes, "tasks": tasks, "conversations": conversations,
         "activity": activity_status(contact.last_seen_at, now), "interests": interests(session=session, contact_id=contact.id),
         "orders_count": int(totals[0]), "total_spent": int(totals[1]), "names": staff_names(session=session),
+        "ratings": ratings, "order_numbers": order_numbers,
     }
 
 

@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from core import messages as m
 from core.db import as_utc, utcnow
-from crm import alerts, episodes, history
+from crm import alerts, csat, episodes, history
 from crm import orders as order_data
 from crm.models import AuditLog, Contact, Conversation, Message, Note, StaffPresence, StaffUser
 
@@ -392,6 +392,7 @@ def set_status(*, session: Session, conversation: Conversation, staff: StaffUser
         episodes.resolve(session=session, conversation=conversation, staff_user_id=staff.id, now=now)
         conversation.waiting_since = None
         conversation.bot_active, conversation.handoff_until = True, None
+        csat.after_resolve(session=session, conversation=conversation, staff_user_id=staff.id, now=now)
     elif before == "resolved":
         episodes.open_episode(session=session, conversation=conversation, now=now)
     conversation.status = status

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from core.db import session_scope, utcnow
 from crm import complaints as complaint_data
+from crm import csat
 from crm import orders as order_data
 from crm import stores as store_data
 from crm.ids import id_arg
@@ -162,4 +163,6 @@ def dashboard():
     days = days if days in (7, 30, 90) else 30
     with Session(engine()) as db:
         return render_template("inbox/dashboard.html", figures=shop_data.dashboard(session=db, days=days,
-                                                                                   tz=settings().tz))
+                                                                                   tz=settings().tz),
+                               csat=csat.figures(session=db, days=days, tz=settings().tz,
+                                                 names=data.staff_names(session=db)))
