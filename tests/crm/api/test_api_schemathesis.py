@@ -24,7 +24,9 @@ def test_schemathesis_all_checks_find_nothing(server, api_token, runtime, tmp_pa
         session.add(Product(sku="KOPI", name="Kopi", price=18000, stock=5))
     command = [str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(CONFIG),
                "run", f"{server}/api/v1/openapi.json",
-               "--checks", "all", "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1",
+               # DELETE deactivates (schemathesis.toml says why); its per-operation switch is not
+               # honoured by the stateful phase, and only stores, promotions and FAQs have a DELETE.
+               "--checks", "all", "--exclude-checks", "use_after_free", "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1",
                "--header", f"Authorization: Bearer {api_token}", "--request-timeout", "30",
                "--generation-database", "none", "--no-color", "--output-truncate", "false",
                # The app refuses NUL in any string with a 400 the document gives every operation
