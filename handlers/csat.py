@@ -18,11 +18,13 @@ from core.texts import button
 from crm.csat import LOW
 from handlers.base import Context
 from handlers.effects import Answer, CommentOnService, RateService, SkipSurveyComment
+from handlers.handoff import asks_for_a_person
 from handlers.menu import menu_choices
 
 BUTTON = re.compile(r"^csat:(\d+):([1-5]|skip)$")
 # Intents that ask for something: a message the NLU is sure is one of these is not a comment.
 REQUESTS = {"order", "order_status", "cancel_order", "faq", "promotion", "location", "human_handoff"}
+ORDER_ACTIONS = {"order", "order_status", "cancel_order"}
 
 # "5", "4 mantap", "4/5", "nilai 4", "5 bintang", "aku kasih 5 ya kak" (not "5.000", not "10").
 SCORE_FIRST = re.compile(r"^\s*(?:(?:nilai(?:nya)?|rating|rate|skor|score|bintang|(?:aku |saya |ku )?kasih)\s*:?\s*)?"
@@ -82,7 +84,8 @@ def read_score(said: str) -> Score | None:
         return None
     if first := SCORE_FIRST.match(said):
         rest = first.group(2).strip()
-        says_more = any(word not in FILLERS for word in tokens(rest))  # "5 ya kak" says no more than "5"
+        # "5 ya kak" and "4 mantap" say no more than the score: the comment is still asked for.
+        says_more = any(word not in FILLERS and word not in WORDS and word not in INTENSIFIERS for word in tokens(rest))
         return Score(int(first.group(1)), rest if says_more else None)
     if stars := STARS.match(said):
         return Score(len(stars.group(1)), None)
@@ -143,7 +146,7 @@ class SurveyHandler:
         if not waiting or inbound.kind != m.MESSAGE or inbound.message_type != "text" or inbound.command:
             return False
         if waiting.get("stage") == "comment":
-            return not self._asks_something(ctx)
+            return not self._asks_instead_of_commenting(inbound, ctx)
         score = read_score(inbound.text or "")
         # "2 kopi susu ya" starts with a number too: an order (or a question) the NLU is sure of is not a score.
         return score is not None and (score.comment is None or not self._asks_something(ctx))
@@ -151,6 +154,17 @@ class SurveyHandler:
     @staticmethod
     def _asks_something(ctx: Context) -> bool:
         return ctx.analysis is not None and ctx.analysis.intent in REQUESTS and ctx.confident
+
+    @staticmethod
+    def _asks_instead_of_commenting(inbound: m.Inbound, ctx: Context) -> bool:
+        """After "any comment?" nearly anything is the comment ("adminnya ramah bgt", "nunggu balesan agak lama"):
+        only an outright request for a person, an order action, or a question leaves the survey."""
+        said = inbound.text or ""
+        if asks_for_a_person(said):
+            return True
+        if ctx.analysis is None or not ctx.confident or ctx.analysis.intent not in REQUESTS - {"human_handoff"}:
+            return False
+        return ctx.analysis.intent in ORDER_ACTIONS or "?" in said or bool(ASKING & set(tokens(said)))
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """Thank for the score and offer the comment; keep the comment; or say the score is already in."""
@@ -163,6 +177,8 @@ class SurveyHandler:
         waiting = ctx.state["csat"]
         if waiting.get("stage") == "comment":
             ctx.state.pop("csat", None)
+            if waiting.get("low"):
+                ctx.state["alerted"] = True  # the low-rating alert, updated with this comment, covers it
             said = inbound.text or ""
             if SKIP.match(said) or all(word in FILLERS for word in tokens(said)):
                 return Answer([m.Reply(text=ctx.say("csat_skipped"))],  # "ga ada", "makasih kak": no comment
@@ -181,10 +197,12 @@ class SurveyHandler:
             ctx.state.pop("csat", None)
             return Answer([m.Reply(text=ctx.say("csat_already"))])
         rated = RateService(survey_id, said.score, said.comment)
+        if said.score <= LOW:
+            ctx.state["alerted"] = True  # the low-rating alert covers the negative-message one
         if said.comment:
             ctx.state.pop("csat", None)
             return Answer([m.Reply(text=ctx.say("csat_thanks_with_comment"))], (rated,))
-        ctx.state["csat"] = {"survey": survey_id, "stage": "comment"}
+        ctx.state["csat"] = {"survey": survey_id, "stage": "comment", "low": said.score <= LOW}
         skip = m.Choice(label=button("skip", ctx.language), data=f"csat:{survey_id}:skip")
         words = "csat_thanks_low" if said.score <= LOW else "csat_thanks"
         return Answer([m.Reply(text=ctx.say(words), choices=(skip,))], (rated,))

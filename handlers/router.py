@@ -97,10 +97,9 @@ class Router:
     def alert_if_upset(inbound: m.Inbound, ctx: Context) -> Effect | None:
         """A strongly negative message alerts staff proactively (once per message)."""
         analysis = ctx.analysis
-        if analysis is None or ctx.data is None or analysis.negative_score < STRONGLY_NEGATIVE:
+        covered = ctx.state.pop("alerted", False)  # this message's complaint ticket or low rating alerted staff
+        if covered or analysis is None or ctx.data is None or analysis.negative_score < STRONGLY_NEGATIVE:
             return None
-        if ctx.state.pop("alerted", False):
-            return None  # a complaint ticket already alerted staff
         return AlertStaff("negative", f"Very unhappy customer ({analysis.negative_score:.2f}): {inbound.text}", "high",
                           params={"line": "negative", "score": f"{analysis.negative_score:.2f}",
                                   "quote": inbound.text or ""})

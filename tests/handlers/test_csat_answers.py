@@ -21,8 +21,12 @@ def test_a_typed_score(typed, score):
     assert read_score(typed) == Score(score, None)
 
 
+@pytest.mark.parametrize("typed, score", [("4 mantap", 4), ("5 bagus banget kak", 5), ("2 jelek", 2)])
+def test_a_score_with_only_a_word_of_praise_or_blame_still_asks_for_the_comment(typed, score):
+    assert read_score(typed) == Score(score, None)
+
+
 @pytest.mark.parametrize("typed, score, comment", [
-    ("4 mantap", 4, "mantap"),
     ("5, kurirnya ramah banget", 5, "kurirnya ramah banget"),
     ("kopinya enak", 4, "kopinya enak"),
     ("lama banget nyampenya, kopinya dingin", 1, "lama banget nyampenya, kopinya dingin"),

@@ -145,7 +145,8 @@ def tg_callback(data: str, user_id: int) -> dict:
 
 
 @pytest.mark.parametrize("typed, score, comment", [
-    ("5", 5, None), ("bagus banget", 5, None), ("4 mantap", 4, "mantap"), ("😊", 5, None),
+    ("5", 5, None), ("bagus banget", 5, None), ("4 mantap", 4, None), ("4, kurirnya ramah", 4, "kurirnya ramah"),
+    ("😊", 5, None),
     ("great service, thanks!", 5, None), ("not good", 2, None),
 ])
 def test_typed_answers_on_line_are_stored(runtime, agent, webhooks, line_chat, session, fake_line,
@@ -325,3 +326,27 @@ def test_skipping_the_comment_leaves_the_resolved_chat_resolved(runtime, agent, 
     body = client.get(f"/api/v1/conversations/{conversation_id}", headers=auth).get_json()
     assert survey_of(session, contact_id).score == 5 and survey.id == survey_of(session, contact_id).id
     assert (body["status"], len(body["episodes"])) == ("resolved", 1)
+
+
+def test_a_comment_about_the_admin_is_the_comment_not_a_request_for_staff(
+        runtime, agent, webhooks, line_chat, session, fake_line, client, auth):
+    conversation_id, contact_id = line_chat
+    resolve(agent, conversation_id)
+    assert clock.send_surveys() == 1
+    webhooks.line(line_text("5", user=LINE_USER))
+    webhooks.line(line_text("adminnya ramah bgt, fast respon", user=LINE_USER))  # not a request for a person
+    assert survey_of(session, contact_id).comment == "adminnya ramah bgt, fast respon"
+    body = client.get(f"/api/v1/conversations/{conversation_id}", headers=auth).get_json()
+    assert body["status"] == "resolved" and alerts_of(session, "handoff") == []
+
+
+
+def test_a_low_score_and_its_angry_comment_raise_one_alert(runtime, agent, webhooks, line_chat, session, fake_line):
+    conversation_id, contact_id = line_chat
+    resolve(agent, conversation_id)
+    assert clock.send_surveys() == 1
+    webhooks.line(line_text("jelek bgt", user=LINE_USER))
+    webhooks.line(line_text("pesanan dateng telat sejam, kopinya dingin, kecewa parah", user=LINE_USER))
+    assert survey_of(session, contact_id).score == 1
+    assert len(alerts_of(session)) == 1 and alerts_of(session, "negative") == []  # one alert for one answer
+    assert alerts_of(session, "complaint") == []
