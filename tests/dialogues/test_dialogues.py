@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from bot.runtime import build_runtime
 from core.runtime import set_runtime
@@ -25,6 +28,16 @@ FRESH_COFFEE, FRESH_BAKERY = harness.load("fresh/coffee"), harness.load("fresh/b
 # simply passes); anything else failing fails the suite. Regenerated from a run with
 # `SAPA_DIALOGUE_REPORT=… pytest tests/dialogues` (see bench/conversation.py).
 KNOWN_FAILURES: dict[str, str] = harness.load("known_failures") or {}
+# The customers speak of "sore ini", "jam 4", "besok pagi": every dialogue is played at one moment of the
+# shop's week (a Monday, 14:00 in Jakarta, the stores open), so no answer depends on when the suite runs.
+PLAYED_AT = datetime(2026, 12, 7, 14, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shop_clock():
+    """The clock of every process-wide `now` (time-machine), moving on from PLAYED_AT."""
+    with time_machine.travel(PLAYED_AT, tick=True):
+        yield
 
 
 @pytest.fixture(scope="module")
