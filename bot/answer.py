@@ -7,7 +7,6 @@ replies as one batch.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -104,7 +103,7 @@ def decide(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.
         language=reply_language(rt, contact, inbound),
         shop_name=rt.settings.bot.shop_name,
         now=now,
-        state=_live_state(rt, conversation, now),
+        state=history.live_state(conversation, timedelta(minutes=rt.settings.bot.conversation_idle_minutes), now),
         data=shop.ShopView(session=session, contact=contact, tz=rt.settings.tz, channel=inbound.channel),
         marketing=CampaignReads(session),
         threshold=rt.settings.nlu.confidence_threshold,
@@ -186,14 +185,6 @@ def _label(message: Message | None, ctx: Context) -> tuple[str, float | None] | 
     if intent is None:
         return None
     return intent, round(analysis.confidence, 4) if analysis else None
-
-
-def _live_state(rt: Runtime, conversation: Conversation, now: datetime) -> dict:
-    """The conversation state, or a fresh one when it has been idle too long."""
-    idle = timedelta(minutes=rt.settings.bot.conversation_idle_minutes)
-    if conversation.state and conversation.state_updated_at and now - conversation.state_updated_at > idle:
-        return {}
-    return copy.deepcopy(conversation.state or {})  # the handlers' working copy, changed in place
 
 
 def _store_replies(session: Session, inbound: m.Inbound, recorded: history.Recorded, batch_id: str,

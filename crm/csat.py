@@ -178,11 +178,7 @@ def _reason_not_to_send(session: Session, survey: CsatSurvey, conversation: Conv
 
 def _live_state(conversation: Conversation, idle_minutes: int, now: datetime) -> dict:
     """The chat's state while it is fresh (the bot forgets it after `idle_minutes`), keeping the language."""
-    state = dict(conversation.state or {})
-    updated = conversation.state_updated_at
-    if updated is None or now - as_utc(updated) > timedelta(minutes=idle_minutes):
-        return {"lang": state["lang"]} if state.get("lang") else {}
-    return state
+    return history.live_state(conversation, timedelta(minutes=idle_minutes), now, keep=("lang",))
 
 
 def last_sent(*, session: Session, contact_id: int, since: datetime) -> CsatSurvey | None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Callable
 from urllib.parse import parse_qs
 
@@ -12,7 +13,7 @@ from sqlmodel import Session, select
 from core import messages as m
 from core.texts import MENU_INTENTS, menu_label
 from crm import contacts, episodes
-from core.db import utcnow
+from core.db import as_utc, utcnow
 from crm.models import ChannelIdentity, Contact, Conversation, Message
 
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)  # how fresh `Contact.last_seen_at` is kept
@@ -291,3 +292,12 @@ def contact_messages(*, session: Session, contact_id: int, limit: int = 500, bef
         query = query.where(Message.id < before_id)
     rows = session.exec(query.order_by(Message.id.desc()).limit(limit)).all()
     return list(reversed(rows))
+
+
+def live_state(conversation: Conversation, idle: timedelta, now: datetime, keep: tuple[str, ...] = ()) -> dict:
+    """The chat's state as the bot left it (a copy to change), or only its `keep` keys once idle longer than `idle`."""
+    state = copy.deepcopy(conversation.state or {})
+    updated = conversation.state_updated_at
+    if state and updated is not None and now - as_utc(updated) > idle:
+        return {key: state[key] for key in keep if key in state}
+    return state
