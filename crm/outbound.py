@@ -16,9 +16,10 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, String, bindparam, func, update
 from sqlmodel import Session, select
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from core import messages as m
-from core.db import session_scope, utcnow, write_lock
+from core.db import is_transient_db_error, session_scope, utcnow, write_lock
 from core.runtime import Runtime
 from core.sending import Outcome, SendRequest
 from crm import alerts, contacts, history
@@ -66,6 +67,7 @@ def deliver_batch(rt: Runtime, batch_id: str, also: Callable[[Connection], None]
     with session_scope(rt.engine) as session:
         rows = [row for row in history.batch_messages(session=session, batch_id=batch_id) if row.status in SENDABLE]
         conversation = session.get(Conversation, rows[0].conversation_id) if rows else None
+        caught_mid_send = any(row.status == "sending" for row in rows)
         if conversation is not None and conversation.channel == "telegram":
             for row in rows:
                 if row.status == "sending":
@@ -79,18 +81,20 @@ def deliver_batch(rt: Runtime, batch_id: str, also: Callable[[Connection], None]
             also(session.connection())
     if not rows:
         return []
-    return _send(rt, batch_id, rows, conversation, also)
+    return _send(rt, batch_id, rows, conversation, also, caught_mid_send)
 
 
 def _send(rt: Runtime, batch_id: str, rows: list[Message], conversation: Conversation,
-          also: Callable[[Connection], None] | None) -> list[Message]:
+          also: Callable[[Connection], None] | None, caught_mid_send: bool = False) -> list[Message]:
     meta = rows[0].payload
     request = SendRequest(
         chat_id=conversation.external_chat_id,
         replies=[m.Reply.from_payload(row.payload.get("reply", {})) for row in rows],
         # A retry tries the reply token again (free, and LINE rejects it if it was used);
-        # after an uncertain attempt a rejected token means "maybe delivered": no push.
-        retry_key=batch_id, reply_token=meta.get("reply_token"), reply_uncertain=bool(meta.get("reply_uncertain")),
+        # after an uncertain attempt, or one caught mid-send, a rejected token means "maybe
+        # delivered": no push.
+        retry_key=batch_id, reply_token=meta.get("reply_token"),
+        reply_uncertain=caught_mid_send or bool(meta.get("reply_uncertain")),
         chat_type=conversation.kind,
     )
     outcomes = _guarded(lambda: rt.senders.get(conversation.channel).deliver(request), len(rows), "retry",
@@ -177,6 +181,16 @@ def record(rt: Runtime, message_ids: list[int | None], outcomes: list[Outcome], 
         if outcome.uncertain:
             uncertain.append(message_id)
     blocked = {chat for chat, outcome in zip(chat_ids, outcomes) if chat and outcome.blocked}
+    # The platform has acted: a dropped connection must not lose what it did (written again
+    # on a new connection; every statement here can run twice).
+    retrying = Retrying(retry=retry_if_exception(is_transient_db_error), reraise=True, stop=stop_after_attempt(3),
+                        wait=wait_exponential(multiplier=0.2, max=2))
+    retrying(_write_outcomes, rt, channel, params, uncertain, blocked, also)
+    return retry
+
+
+def _write_outcomes(rt: Runtime, channel: str, params: list[dict], uncertain: list[int], blocked: set[str],
+                    also: Callable[[Connection], None] | None) -> None:
     # Core statements on a bare connection: a session costs more than these updates.
     with write_lock(rt.engine), rt.engine.begin() as connection:
         if params:
@@ -194,7 +208,6 @@ def record(rt: Runtime, message_ids: list[int | None], outcomes: list[Outcome], 
                 session.flush()
         if also is not None:
             also(connection)
-    return retry
 
 
 def _mark_blocked(session: Session, channel: str, chat_id: str) -> None:

@@ -189,6 +189,44 @@ def test_push_accepted_before_a_crash_is_not_sent_twice(runtime, fake_line, sess
     assert rows(session, Message.batch_id == batch)[0].status == "sent"
 
 
+def test_reply_accepted_before_a_crash_is_not_pushed_again(runtime, fake_line, session):
+    event_id = store(runtime, "line", line_text("halo", user=USER, reply_token="tok-crash"), "e-crash")
+    pipeline.process_event(runtime, event_id)
+    batch = f"event:{event_id}"
+    with session_scope(runtime.engine) as s:  # the worker died after LINE took the reply, before "sent" was written
+        for row in s.exec(select(Message).where(Message.batch_id == batch)).all():
+            row.status = "sending"
+            s.add(row)
+    outbound.deliver_batch(runtime, batch)
+    assert [call.status for call in fake_line.calls("/v2/bot/message/reply")] == [200, 400]
+    assert fake_line.calls("/v2/bot/message/push") == []
+    assert rows(session, Message.batch_id == batch)[0].status == "unknown"
+
+
+def test_an_outcome_meeting_a_dropped_connection_is_written_again(runtime, fake_line, session):
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    dropped = []
+
+    def drop_once(_conn, _cursor, statement, _params, _context, _many):
+        if not dropped and statement.lstrip().upper().startswith("UPDATE MESSAGE SET STATUS"):
+            dropped.append(statement)
+            raise OperationalError(statement, None, Exception("server closed the connection unexpectedly"),
+                                   connection_invalidated=True)
+
+    event.listen(runtime.engine, "before_cursor_execute", drop_once)
+    try:
+        event_id = store(runtime, "line", line_text("halo", user=USER, reply_token="tok-drop"), "e-drop")
+        pipeline.process_event(runtime, event_id)
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", drop_once)
+    assert dropped, "the outcome was never written"
+    assert [call.status for call in fake_line.calls("/v2/bot/message/reply")] == [200]
+    assert rows(session, Message.direction == "out")[0].status == "sent"
+    assert session.get(WebhookEvent, event_id).status == "processed"
+
+
 def test_reply_5xx_then_token_rejected_is_unknown_not_pushed(runtime, fake_line, session):
     fake_line.fail_next("/v2/bot/message/reply", 500)
     event_id = store(runtime, "line", line_text("halo", user=USER, reply_token="tok-5xx"), "e-5xx")
