@@ -145,6 +145,8 @@ CHAT = Catalog("chat", {
     "didnt_catch": {"id": "Maaf kak, aku belum nangkep maksudnya 🙏", "en": "Sorry, I didn't catch that 🙏"},
     "resume": {"id": "Lanjut pesanannya ya kak 👇", "en": "Back to your order 👇"},
     "order_store_hours": {"id": "{store} {status} 🕒", "en": "{store}: {status} 🕒"},
+    "hours_today_differ": {"id": "Hari ini jamnya berbeda:\n{today}\n\nBiasanya: {usual}",
+                           "en": "Today's hours differ:\n{today}\n\nUsually: {usual}"},
     # handing over to staff, and when they answer
     "staff_on_duty": {"id": "Admin biasanya membalas dalam beberapa menit (jam kerja hari ini {hours}).",
                       "en": "Staff usually reply within minutes (today's hours {hours})."},

@@ -12,6 +12,7 @@ from handlers.base import Context
 from handlers.effects import Answer
 from handlers.handoff import hand_over
 from handlers.nlu.lang import asks_for_information, looks_like_question
+from handlers.nlu.order_text import shop_terms, stores_named
 from handlers.order_flow import has_draft
 from handlers.orders import asks_what_is_sold, names_a_kind_of_product, priced_products, reading
 
@@ -26,6 +27,8 @@ def _question(entry, language: str) -> str:
 
 KEYCAPS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣")
 _DECLINES = re.compile(r"\b(?:bukan|ngga?k?|gak|ga|tidak|enggak|engga|neither|none|nope|not)\b", re.IGNORECASE)
+_OPEN_OR_CLOSED = re.compile(r"\b(?:buka|bukak|tutup|open|opens|opening|close|closes|closed|closing)\b",
+                             re.IGNORECASE)
 _PICK = re.compile(r"\s*(?:no\.?|nomor|number|yang|yg)?\s*([1-5])\s*(?:aja|ya|please)?\s*[.!]?\s*", re.IGNORECASE)
 
 
@@ -49,12 +52,28 @@ def _order_store(ctx: Context):
     return ctx.data.store(store_id) if store_id else None
 
 
+def _store_status(ctx: Context, store) -> str:
+    return ctx.say("order_store_hours", store=store.name, status=opening_text(store, ctx.now, ctx.data.tz,
+                                                                              ctx.language))
+
+
 def _special_hours(ctx: Context) -> list[str]:
     """Today's status of each store whose hours an exception changes today (a holiday, Ramadan hours)."""
     today = ctx.now.astimezone(ctx.data.tz).date()
-    return [ctx.say("order_store_hours", store=store.name, status=opening_text(store, ctx.now, ctx.data.tz,
-                                                                                ctx.language))
-            for store in ctx.data.stores() if exception_on(exceptions_of(store.hours_exceptions), today)]
+    return [_store_status(ctx, store) for store in ctx.data.stores()
+            if exception_on(exceptions_of(store.hours_exceptions), today)]
+
+
+def _asks_hours(inbound: m.Inbound, ctx: Context) -> bool:
+    """An opening-hours question, by the NLU or by its words ("kemang udah buka?")."""
+    return (ctx.analysis is not None and ctx.analysis.fine_intent == "faq.hours") or \
+        bool(_OPEN_OR_CLOSED.search(inbound.text or ""))
+
+
+def _stores_asked_about(inbound: m.Inbound, ctx: Context) -> list:
+    """The stores a message names ("cabang kemang buka ga?")."""
+    named = stores_named(inbound.text or "", shop_terms(stores=ctx.data.stores()))
+    return [ctx.data.store(store_id) for store_id in dict.fromkeys(named)]
 
 
 class FaqHandler:
@@ -98,13 +117,18 @@ class FaqHandler:
             ctx.state.pop("faq_clarify", None)
             status = opening_text(store, ctx.now, ctx.data.tz, ctx.language)
             return Answer([m.Reply(text=ctx.say("order_store_hours", store=store.name, status=status))])
+        asked = _stores_asked_about(inbound, ctx) if _asks_hours(inbound, ctx) else []
+        if asked:  # "is Kemang open?" is answered from that store's hours today, holidays included
+            ctx.state.pop("faq_clarify", None)
+            return Answer([m.Reply(text="\n".join(_store_status(ctx, store) for store in asked))])
         hits = ctx.data.search_faq(inbound.text or "", ctx.language)
         if hits and hits[0].score >= CONFIDENT:
             ctx.state.pop("faq_clarify", None)
             words = answer_text(hits[0].entry, ctx.language)
-            if ctx.analysis is not None and ctx.analysis.fine_intent == "faq.hours":
-                # The knowledge base says the usual hours; today a holiday may close a store.
-                words = "\n".join([words, *_special_hours(ctx)])
+            special = _special_hours(ctx) if ctx.analysis is not None and ctx.analysis.fine_intent == "faq.hours" else []
+            if special:
+                # The knowledge base says the usual hours; today's holiday comes first, apart from them.
+                words = ctx.say("hours_today_differ", today="\n".join(special), usual=words)
             return Answer([m.Reply(text=words)])
         suggestions = [hit for hit in hits if hit.score >= SUGGEST][:3]
         if len(suggestions) == 1 and not ctx.state.get("faq_clarify"):  # one candidate: offer it, not a menu of one

@@ -56,6 +56,14 @@ class OrderText:
     only: bool = False                     # the cart should hold just the products named ("cuma latte", "kopinya aja")
 
 
+def stores_named(text: str, terms: ShopTerms) -> list[int]:
+    """The ids of the shop's stores a message names anywhere ("cabang kemang buka ga?"), in order."""
+    if not terms.stores:
+        return []
+    msg = Message(text)
+    return [store_id for _, _, store_id in store_index(terms.stores).find(msg.raw, msg.free)]
+
+
 def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: str | None = None,
                     cart: tuple[int, ...] = (), last_product: int | None = None, pickup: bool = False) -> OrderText:
     """What an order message says, read against the shop's terms.

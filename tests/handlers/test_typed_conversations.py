@@ -252,6 +252,39 @@ def test_a_store_holiday_says_closed_and_moves_a_pre_order_to_the_next_opening_a
         datetime.combine(today + timedelta(days=2), time(7, 0))
 
 
+@pytest.mark.parametrize("said, store, status", [
+    ("cabang kemang buka ga?", "Sapa Coffee Kemang", "buka"),
+    ("is the blok m branch open today?", "Sapa Coffee Blok M", "closed (Natal), opens tomorrow 07:00"),
+    ("blok m tutup jam brp?", "Sapa Coffee Blok M", "tutup (Natal), buka lagi besok 07:00"),
+])
+def test_asked_whether_a_named_store_is_open_the_bot_answers_from_its_hours_today(customer, runtime, said, store,
+                                                                                 status):
+    from crm import stores
+
+    today = utcnow().astimezone(runtime.settings.tz).date()
+    with session_scope(runtime.engine) as s:
+        blok_m = s.exec(select(stores.Store).where(stores.Store.name == "Sapa Coffee Blok M")).one()
+        stores.update_store(session=s, store=blok_m, changes={"hours_exceptions": [
+            {"label": "Natal", "start": today.isoformat(), "closed": True}]})
+    words = texts(customer.says(said))
+    assert store in words and status in words, words
+    assert "outlet" not in words.lower()  # not the chain's usual hours, nor a guess at another question
+
+
+def test_on_a_holiday_the_usual_hours_come_after_today_s_change(customer, runtime):
+    from crm import stores
+
+    today = utcnow().astimezone(runtime.settings.tz).date()
+    with session_scope(runtime.engine) as s:
+        blok_m = s.exec(select(stores.Store).where(stores.Store.name == "Sapa Coffee Blok M")).one()
+        stores.update_store(session=s, store=blok_m, changes={"hours_exceptions": [
+            {"label": "Natal", "start": today.isoformat(), "closed": True}]})
+    words = texts(customer.says("jam buka?"))
+    today_part, usual = words.split("Biasanya:")
+    assert "Sapa Coffee Blok M tutup (Natal)" in today_part and "outlet" not in today_part
+    assert "buka setiap hari" in usual
+
+
 @pytest.mark.parametrize("first, then, language", [
     ("hello, what time do you close?", "ok", "en"),
     ("halo kak, jam berapa tutup?", "stop", "id"),
