@@ -7,7 +7,9 @@ broadcasts alike, and keeps the outbound message rows in step with what the plat
 from __future__ import annotations
 
 import logging
+import mimetypes
 import uuid
+from pathlib import Path
 
 from core.sending import Outcome, SendRequest, Sender
 from core.settings import Settings
@@ -20,6 +22,9 @@ class SimulatorSender:
 
     channel = "simulator"
 
+    def __init__(self, media_dir: str | Path = "data/media") -> None:
+        self.media_dir = Path(media_dir)
+
     def deliver(self, request: SendRequest) -> list[Outcome]:
         """Mark every reply sent."""
         return [Outcome("sent", platform_message_id=f"sim-{uuid.uuid4().hex[:12]}") for _ in request.replies]
@@ -29,8 +34,12 @@ class SimulatorSender:
         return None
 
     def content(self, message_id: str, data: dict) -> tuple[bytes, str] | None:
-        """Simulated customers send no media."""
-        return None
+        """A photo a simulated customer sent, from the media folder (None when gone)."""
+        name = Path(str(data.get("media") or message_id or "")).name
+        path = self.media_dir / name
+        if not name or not path.is_file():
+            return None
+        return path.read_bytes(), mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 class SenderRegistry:
@@ -48,7 +57,7 @@ class SenderRegistry:
 
     def _build(self, channel: str) -> Sender:
         if channel == "simulator":
-            return SimulatorSender()
+            return SimulatorSender(self.settings.media_dir)
         # The SDKs load with their first sender, not at the top: LINE's messaging models alone add
         # ~20 MB to every web process, which sends nothing (it only fetches a media file now and then).
         if channel == "line" and self.settings.line.enabled:

@@ -6,6 +6,8 @@ router → sender), on the channel `simulator`.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import uuid
@@ -20,11 +22,17 @@ from bot.webhooks import store_and_queue
 from core import messages as m
 from crm import contacts, history
 from crm.api.contacts import message_public
+from crm.media import MediaError, check_image
 
 simulator = Blueprint("simulator", __name__, url_prefix="/simulator")
 USER_ID = re.compile(r"^[A-Za-z0-9_-]{3,40}$")
 EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-KINDS = {"text", "postback", "location", "follow", "unfollow", "sticker"}
+KINDS = {"text", "postback", "location", "follow", "unfollow", "sticker", "image"}
+# Why a photo was refused, in the simulator's two languages (crm.media's reasons).
+PHOTO_REFUSED = {"image_empty": "foto kosong / the photo is empty",
+                 "image_too_large": "foto lebih dari 5 MB / the photo is over 5 MB",
+                 "image_type": "kirim foto JPEG atau PNG / send a JPEG or PNG photo",
+                 "image_too_many_pixels": "foto terlalu besar / the photo has too many pixels"}
 
 
 @simulator.get("/")
@@ -67,6 +75,15 @@ def send():
         if not (-90 <= event["lat"] <= 90 and -180 <= event["lon"] <= 180):
             return _error("lat must be within ±90 and lon within ±180")
         event["title"] = str(body.get("title") or "")[:100]
+    elif kind == "image":
+        try:
+            image = check_image(base64.b64decode(str(body.get("image") or ""), validate=True))
+        except (binascii.Error, ValueError) as exc:
+            reason = PHOTO_REFUSED.get(str(exc)) if isinstance(exc, MediaError) else None
+            return _error(reason or "image must be a base64 JPEG or PNG")
+        # Kept like a platform keeps a customer's photo: the event names it, the inbox fetches it.
+        image.write(current_app.config["SAPA"].media_dir)
+        event["media"] = image.name
     # The page names each action, as LINE names each event, and sends it again under the same
     # name after a 503 (a held database): stored once however often it arrives.
     event_id = body.get("event_id")
@@ -105,6 +122,9 @@ def to_inbound(raw: dict[str, Any], event_id: int | None = None) -> m.Inbound | 
     if kind == "location":
         return m.Inbound(kind=m.MESSAGE, message_type="location", data={
             "lat": raw.get("lat"), "lon": raw.get("lon"), "title": raw.get("title", ""), "address": ""}, **base)
+    if kind == "image":
+        return m.Inbound(kind=m.MESSAGE, message_type="image", message_id=raw.get("media"),
+                         data={"media": raw.get("media")}, **base)
     if kind == "sticker":
         return m.Inbound(kind=m.MESSAGE, message_type="sticker", data={"package_id": "1", "sticker_id": "1"}, **base)
     if kind == "follow":

@@ -94,11 +94,13 @@
     const reply = (item.payload || {}).reply || {};
     const system = item.direction === "in" && ["follow", "unfollow"].includes(item.type);
     li.className = "msg " + (system ? "event" : item.direction);
-    li.appendChild(document.createTextNode(item.direction === "out" ? (reply.text || item.text || "") : describe(item)));
+    const sentPhoto = item.direction === "in" && item.type === "image" && (item.payload || {}).media;
+    li.appendChild(document.createTextNode(item.direction === "out" ? (reply.text || item.text || "")
+      : (sentPhoto ? "" : describe(item))));
     if (reply.location) {
       li.appendChild(document.createTextNode("\n📍 " + reply.location.title + " — " + reply.location.address));
     }
-    const image = imageSrc(reply.image_url);
+    const image = sentPhoto ? "/media/" + encodeURIComponent(item.payload.media) : imageSrc(reply.image_url);
     if (image) {
       const img = document.createElement("img");
       img.className = "photo";
@@ -182,6 +184,16 @@
       fallback, { timeout: 3000 });
   }
   $("location").addEventListener("click", shareLocation);
+  // A photo (a payment proof, a damaged item) goes as the platforms send one: the file itself.
+  $("photo").addEventListener("click", () => $("photo-file").click());
+  $("photo-file").addEventListener("change", (e) => {
+    const file = e.target.files[0];
+    e.target.value = "";
+    if (!file) { return; }
+    const reader = new FileReader();
+    reader.onload = () => send({ kind: "image", image: String(reader.result).split(",", 2)[1] || "" });
+    reader.readAsDataURL(file);
+  });
   $("reset").addEventListener("click", () => {
     user = newUser();
     lastId = 0;

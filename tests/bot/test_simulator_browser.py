@@ -140,3 +140,21 @@ def test_the_favicon_is_served_and_linked(open_simulator, client):
     assert status == 200
     login = client.get("/inbox/login").get_data(as_text=True)
     assert '<link rel="icon" href="/favicon.ico">' in login
+
+
+def test_a_customer_sends_a_photo_and_sees_it_in_the_chat(open_simulator, tmp_path):
+    import io
+
+    from PIL import Image
+
+    photo = tmp_path / "bukti-transfer.jpg"
+    out = io.BytesIO()
+    Image.new("RGB", (60, 40), (20, 160, 90)).save(out, "JPEG")
+    photo.write_bytes(out.getvalue())
+    page = open_simulator(PHONE)
+    page.set_input_files("#photo-file", str(photo))
+    sent = page.locator("#chat .msg.in img.photo")
+    sent.wait_for(timeout=15000)
+    page.wait_for_function("document.querySelector('#chat .msg.in img.photo').naturalWidth === 60")
+    page.locator("#chat .msg.out").first.wait_for(timeout=15000)  # and the bot answers it
+    assert page.failed == []
