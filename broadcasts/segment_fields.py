@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Boolean, Float, and_, cast, exists, extract, func, not_, or_, select
 from sqlalchemy.ext.compiler import compiles
@@ -30,10 +31,11 @@ OPEN_COMPLAINT = ("open", "in_progress")
 
 @dataclass
 class RuleContext:
-    """What a field's condition may read: the session (stores, promotions) and the moment of evaluation."""
+    """What a field's condition may read: the session (stores, promotions), the moment of evaluation, the shop's timezone."""
 
     session: Session | None
     now: datetime
+    tz: ZoneInfo
 
 
 class BadValue(Exception):
@@ -78,7 +80,8 @@ def _set(column: Any, op: str, items: list) -> ColumnElement:
     return column == items[0] if op == "eq" else or_(column != items[0], column.is_(None))
 
 
-def _when(value: Any) -> datetime:
+def _when(value: Any, tz: ZoneInfo) -> datetime:
+    """An ISO date or date-time; a bare date is the shop's midnight, a time without an offset the shop's clock."""
     if not isinstance(value, str):
         raise BadValue("must be an ISO date or date-time, e.g. 2026-12-01")
     try:
@@ -86,7 +89,7 @@ def _when(value: Any) -> datetime:
             datetime.combine(date.fromisoformat(value), time())
     except ValueError:
         raise BadValue("must be an ISO date or date-time, e.g. 2026-12-01") from None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    return (parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed).astimezone(timezone.utc)
 
 
 # --- fields ---------------------------------------------------------------------------
@@ -151,7 +154,7 @@ def _days_ago(column_of: Callable[[], Any]) -> Callable[[RuleContext, str, Any],
 
 def _moment(column_of: Callable[[], Any]) -> Callable[[RuleContext, str, Any], ColumnElement]:
     def build(c: RuleContext, op: str, value: Any) -> ColumnElement:
-        return _compare(column_of(), op, _when(value))
+        return _compare(column_of(), op, _when(value, c.tz))
     return build
 
 

@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, false, func, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
@@ -39,6 +40,7 @@ from sqlmodel import Session
 from broadcasts.models import Segment
 from broadcasts.segment_fields import FIELD_NAMES, FIELDS, BadValue, RuleContext, custom_condition
 from core.db import utcnow
+from core.settings import get_settings
 from crm.models import Contact
 
 __all__ = ["FIELDS", "FIELD_NAMES", "SegmentError", "compile_rules", "count", "create_segment", "sample",
@@ -124,11 +126,15 @@ class _Compiler(RuleContext):
 
 
 
-def compile_rules(rules: Any, *, session: Session | None = None, now: datetime | None = None) -> ColumnElement:
-    """The SQL condition on `contact` for `rules`; SegmentError listing every problem."""
+def compile_rules(rules: Any, *, session: Session | None = None, now: datetime | None = None,
+                  tz: ZoneInfo | None = None) -> ColumnElement:
+    """The SQL condition on `contact` for `rules`; SegmentError listing every problem.
+
+    Dates in the rules are the shop's (`tz`, by default the configured timezone).
+    """
     if rules is None or rules == {}:
         return true()  # no rules: everyone
-    compiler = _Compiler(session=session, now=now or utcnow(), errors=[])
+    compiler = _Compiler(session=session, now=now or utcnow(), tz=tz or get_settings().tz, errors=[])
     condition = compiler.node(rules, "rules", 0)
     if compiler.errors:
         raise SegmentError(compiler.errors)

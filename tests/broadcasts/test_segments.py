@@ -127,3 +127,16 @@ def test_too_deep_is_refused():
         rules = {"all": [rules]}
     with pytest.raises(seg.SegmentError, match="deeper"):
         seg.compile_rules(rules)
+
+
+def test_a_bare_date_is_the_shop_s_day_not_utc_s(runtime):
+    from datetime import datetime, timezone
+
+    # 04:30 on 7 December in Jakarta is still 6 December in UTC
+    early = seed(runtime.engine, line=1, start=50, created_at=datetime(2026, 12, 6, 21, 30, tzinfo=timezone.utc))[0]
+    late = seed(runtime.engine, line=1, start=51, created_at=datetime(2026, 12, 6, 16, 59, tzinfo=timezone.utc))[0]
+    assert match(runtime, {"field": "first_seen_at", "op": "gte", "value": "2026-12-07"}) == {early}
+    assert match(runtime, {"field": "first_seen_at", "op": "lt", "value": "2026-12-07"}) == {late}
+    # a time without an offset is read on the shop's clock; one with an offset as given
+    assert match(runtime, {"field": "first_seen_at", "op": "gte", "value": "2026-12-07T04:00"}) == {early}
+    assert match(runtime, {"field": "first_seen_at", "op": "gte", "value": "2026-12-06T21:00+00:00"}) == {early}
