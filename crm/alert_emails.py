@@ -16,6 +16,7 @@ import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import Column, Text, bindparam, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, func, select
 
 from core import mail
@@ -83,8 +84,12 @@ def queue(*, session: Session, staff: StaffUser, key: str, subject: str, body: s
                      message_id=f"<{key.replace(':', '.')}@{domain}>", created_at=now,
                      # The handoff after the commit sends it; the sweep only if that was lost.
                      next_attempt_at=now + FIRST_RETRY)
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():  # another worker may decide the same event at the same moment
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return None
     batch_id = f"{BATCH_PREFIX}{row.id}"
     send_after_commit(session, batch_id)
     return batch_id

@@ -10,7 +10,7 @@ from email import message_from_bytes, policy
 import pytest
 import time_machine
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.db import session_scope, utcnow
 from crm import alerts, phone_alerts
@@ -182,6 +182,28 @@ def test_the_smtp_server_down_then_up_delivers_once(runtime, webhooks, staff, se
     assert len(box.to(ADMIN)) == 1
     [row] = email_rows(session)
     assert (row.status, row.attempts, row.error) == ("sent", 2, None)
+
+
+def test_an_email_caught_mid_send_is_left_alone_until_stale_then_sent_under_the_same_message_id(
+        runtime, webhooks, staff, session, fake_line, smtp_port):
+    from bot.clock import sweep
+
+    choose_email(runtime, staff["admin"])
+    complain(webhooks, fake_line)  # the server is down: queued
+    with session_scope(runtime.engine) as s:  # a worker claimed it and died before the outcome
+        s.execute(update(AlertEmail).values(status="sending", claimed_at=utcnow()))
+    box, controller = start_mailbox(smtp_port)
+    try:
+        with time_machine.travel(utcnow() + timedelta(minutes=2), tick=False):
+            sweep()  # due by its wait, but another worker may still be sending it
+            assert box.messages == []
+        with time_machine.travel(utcnow() + timedelta(minutes=11), tick=False):
+            sweep()
+    finally:
+        controller.stop()
+    [mail] = box.to(ADMIN)
+    [row] = email_rows(session)
+    assert row.status == "sent" and mail["Message-ID"] == row.message_id
 
 
 def test_a_refused_recipient_fails_the_row_and_is_not_retried(runtime, webhooks, staff, session, fake_line,
