@@ -6,7 +6,7 @@ import logging
 
 from bot import pipeline
 from broadcasts import tasks as broadcast_tasks  # noqa: F401 - its tasks run on this queue too
-from crm import outbound
+from crm import alert_emails, outbound
 from core import after_commit
 from core.queue import huey
 from core.runtime import get_runtime
@@ -70,9 +70,19 @@ def enqueue_events(event_ids: list[int]) -> None:
         process_events_task(event_ids[i:i + EVENTS_PER_TASK])
 
 
+@huey.task(priority=5)
+def send_alert_email_task(row_id: int) -> None:
+    """Send one alert email; a failed attempt waits in its row for the clock's sweep (growing waits)."""
+    alert_emails.deliver(get_runtime(), row_id)
+
+
 def enqueue_batch(batch_id: str) -> None:
-    """Queue the sending of an outbound batch."""
-    send_batch_task(batch_id)
+    """Queue the sending of an outbound batch, or of an alert email ("email:<id>")."""
+    row_id = alert_emails.email_id(batch_id)
+    if row_id is not None:
+        send_alert_email_task(row_id)
+    else:
+        send_batch_task(batch_id)
 
 
 

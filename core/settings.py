@@ -178,6 +178,38 @@ class CsatSettings(BaseModel):
     send_within_hours: int = Field(48, ge=1)
 
 
+class SmtpSettings(BaseModel):
+    """The mail server for staff alerts by email; off unless a host is set (the password only from the environment)."""
+
+    host: str = ""
+    port: int = Field(587, ge=1, le=65535)
+    from_address: str = ""
+    tls: Literal["none", "starttls", "ssl"] = "starttls"
+    username: str = ""
+    password: str = ""
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+    @model_validator(mode="after")
+    def _sender_when_on(self) -> SmtpSettings:
+        if self.host and "@" not in self.from_address:
+            raise ValueError("smtp.from_address must be an email address when smtp.host is set")
+        return self
+
+
+class _YamlWithoutSecrets(YamlConfigSettingsSource):
+    """config.yaml, refusing the secrets that may come only from the environment."""
+
+    def __call__(self) -> dict[str, Any]:
+        values = super().__call__()
+        if ((values.get("smtp") or {}).get("password")):
+            raise ValueError("smtp.password is a secret: set SAPA_SMTP__PASSWORD in the environment, not config.yaml")
+        return values
+
+
 class Settings(BaseSettings):
     """Every setting of Sapa, validated once at start-up.
 
@@ -210,6 +242,7 @@ class Settings(BaseSettings):
     broadcasts: BroadcastSettings = BroadcastSettings()
     inbox: InboxSettings = InboxSettings()
     csat: CsatSettings = CsatSettings()
+    smtp: SmtpSettings = SmtpSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -220,7 +253,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=config_path())
+        yaml_source = _YamlWithoutSecrets(settings_cls, yaml_file=config_path())
         return (init_settings, env_settings, dotenv_settings, yaml_source)
 
     @field_validator("timezone")

@@ -220,6 +220,9 @@ class StaffUser(SQLModel, table=True):
     # a daily digest time "HH:MM" (None: at once). Outside them alerts wait (crm/phone_alerts.py).
     phone_hours: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     phone_digest_at: str | None = Field(default=None, max_length=5)
+    # Alerts also by email to their login address, under the same kinds, hours and digest
+    # (crm/alert_emails.py; only while the shop has a mail server set).
+    email_alerts: bool = False
 
 
 class StaffChatLink(SQLModel, table=True):

@@ -11,6 +11,9 @@ digest time. An alert outside their hours, or any alert for a digest, is held (a
 `PhoneAlertHold` row in the alert's transaction); the clock releases what is held in one
 message when their hours start, or at the digest time, under a batch id naming the last
 hold released, so a release is sent once however often the clock runs.
+
+A staff member may also get them by email (crm/alert_emails.py): one more recipient of the
+same decision, under the same kinds, hours, digest and rate limit.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from core.after_commit import send_after_commit
 from core.db import utcnow
 from core.runtime import get_runtime
 from core.texts import text
-from crm import contacts, history, staff_links
+from crm import alert_emails, contacts, history, staff_links
 from crm.models import Contact, Message, StaffUser
 from crm.stores import hours_open_at, validate_opening_hours
 
@@ -43,6 +46,8 @@ PER_WINDOW = 5
 QUOTE_CHARS = 120
 HELD_LINES = 30  # alerts listed in one held message; a chat message has room for ~4,000 characters
 HELD_PREFIX = "alerts-held"  # not "alert:": a release is one message and not counted in the rate limit
+EMAIL_QUOTE_CHARS = 2000
+INBOX_CONVERSATION, INBOX_ME = "/inbox/c/{id}", "/inbox/me"  # the inbox pages an email links to
 DIGEST_TIME = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")  # HH:MM; 24:00 is no time of day
 
 
@@ -116,9 +121,10 @@ def notify(*, session: Session, alert: Any, now: datetime | None = None, tz: Zon
         if alert.kind not in kinds_of(staff):
             continue
         # Their own chat raised it (a test): no alert about themselves.
-        targets = [target for target in staff_links.targets_of(session=session, staff_user_id=staff.id)
-                   if target.contact_id != alert.contact_id]
-        if targets and (staff.phone_hours is not None or staff.phone_digest_at is not None) \
+        linked = staff_links.targets_of(session=session, staff_user_id=staff.id)
+        targets = [target for target in linked if target.contact_id != alert.contact_id]
+        by_email = alert_emails.wanted(staff) and all(target.contact_id != alert.contact_id for target in linked)
+        if (targets or by_email) and (staff.phone_hours is not None or staff.phone_digest_at is not None) \
                 and held_back(staff, now, tz or _shop_tz()):
             _hold(session, staff, alert, now)
             continue
@@ -138,7 +144,20 @@ def notify(*, session: Session, alert: Any, now: datetime | None = None, tz: Zon
                                     meta={"alert_id": alert.id, "chat_type": "direct"})
             send_after_commit(session, batch_id)
             batches.append(batch_id)
+        if by_email:
+            batches.extend(_email_alert(session, staff, alert, now))
     return batches
+
+
+def _email_alert(session: Session, staff: StaffUser, alert: Any, now: datetime) -> list[str]:
+    if alert_emails.recent(session=session, staff_user_id=staff.id, since=now - WINDOW) >= PER_WINDOW:
+        log.info("alert %s not emailed to staff %s: %d alerts in the last %s already", alert.id, staff.id,
+                 PER_WINDOW, WINDOW)
+        return []
+    subject, body = alert_email(session, alert, staff.language)
+    batch_id = alert_emails.queue(session=session, staff=staff, key=f"alert:{alert.id}:{alert.repeats}:{staff.id}",
+                                  subject=subject, body=body, now=now)
+    return [batch_id] if batch_id else []
 
 
 def _hold(session: Session, staff: StaffUser, alert: Any, now: datetime) -> None:
@@ -190,10 +209,14 @@ def release_held(*, session: Session, now: datetime, tz: ZoneInfo,
         listed = [found[alert_id] for alert_id in dict.fromkeys(hold.alert_id for hold in holds)
                   if alert_id in found and found[alert_id].status != "done"]
         batch_id = f"{HELD_PREFIX}:{staff.id}:{holds[-1].id}"
-        sent = _send_held(session, staff, listed, batch_id, digest=staff.phone_digest_at is not None) \
-            if listed and staff.active else []
+        digest, sent, emailed = staff.phone_digest_at is not None, [], None
+        if listed and staff.active:
+            sent = _send_held(session, staff, listed, batch_id, digest=digest)
+            if alert_emails.wanted(staff):  # sent after the commit, not among the batches returned to the clock
+                emailed = alert_emails.queue(session=session, staff=staff, key=batch_id, now=now,
+                                             **held_email(session, listed, staff.language, digest=digest))
         for hold in holds:
-            hold.released_at, hold.batch_id = now, batch_id if sent else None
+            hold.released_at, hold.batch_id = now, batch_id if sent or emailed else None
             session.add(hold)
         batches.extend(sent)
     session.flush()
@@ -217,35 +240,76 @@ def _send_held(session: Session, staff: StaffUser, listed: list, batch_id: str, 
     return batches
 
 
-def held_text(session: Session, listed: Iterable[Any], language: str, *, digest: bool) -> str:
-    """One message for held alerts: how many, one line each (kind, customer, conversation id), how to answer."""
-    listed = list(listed)
+def _customer(session: Session | None, alert: Any, language: str) -> str:
+    contact = session.get(Contact, alert.contact_id) if alert.contact_id else None
+    return (contact.display_name if contact else "") or text("phone_alert_someone", language)
+
+
+def _quote(session: Session, alert: Any, chars: int) -> str:
+    """The customer's message that raised the alert, cut to `chars`; "" when there is none."""
+    message = session.get(Message, alert.message_id) if alert.message_id else None
+    quote = (message.text or "").strip() if message is not None and message.direction == "in" else ""
+    return quote[:chars - 1].rstrip() + "…" if len(quote) > chars else quote
+
+
+def _link(path: str) -> str:
+    return get_runtime().settings.public_url.rstrip("/") + path
+
+
+def _held_lines(session: Session | None, listed: list, language: str, *, digest: bool, links: bool) -> list[str]:
     lines = [text("phone_alert_digest" if digest else "phone_alert_held", language, count=str(len(listed)))]
     for alert in listed[:HELD_LINES]:
-        contact = session.get(Contact, alert.contact_id) if alert.contact_id else None
         lines.append(text("phone_alert_line", language, kind=text(f"alert.{alert.kind}", language),
-                          name=(contact.display_name if contact else "") or text("phone_alert_someone", language),
-                          id=str(alert.conversation_id)))
+                          name=_customer(session, alert, language), id=str(alert.conversation_id)))
+        if links:
+            lines.append("  " + _link(INBOX_CONVERSATION.format(id=alert.conversation_id)))
     if len(listed) > HELD_LINES:
         lines.append(text("phone_alert_more", language, count=str(len(listed) - HELD_LINES)))
+    return lines
+
+
+def held_text(session: Session | None, listed: Iterable[Any], language: str, *, digest: bool) -> str:
+    """One message for held alerts: how many, one line each (kind, customer, conversation id), how to answer."""
+    listed = list(listed)
+    lines = _held_lines(session, listed, language, digest=digest, links=False)
     lines.append(text("phone_alert_answer", language, id=str(listed[0].conversation_id)))
     return "\n".join(lines)
 
 
+def held_email(session: Session, listed: list, language: str, *, digest: bool) -> dict[str, str]:
+    """The email for held alerts: subject (how many) and body (one line and link each)."""
+    subject = text("email_digest_subject" if digest else "email_held_subject", language,
+                   shop=get_runtime().settings.bot.shop_name, count=str(len(listed)))
+    lines = _held_lines(session, listed, language, digest=digest, links=True)
+    return {"subject": subject, "body": "\n".join([*lines, "", _email_footer(language)])}
+
+
 def alert_text(session: Session, alert: Any, language: str) -> str:
     """The phone message: the kind in words, the customer, a short quote, the conversation id and how to answer."""
-    contact = session.get(Contact, alert.contact_id) if alert.contact_id else None
-    message = session.get(Message, alert.message_id) if alert.message_id else None
-    quote = (message.text or "").strip() if message is not None and message.direction == "in" else ""
-    if len(quote) > QUOTE_CHARS:
-        quote = quote[:QUOTE_CHARS - 1].rstrip() + "…"
-    lines = [text("phone_alert", language, kind=text(f"alert.{alert.kind}", language),
-                  name=(contact.display_name if contact else "") or text("phone_alert_someone", language),
-                  id=str(alert.conversation_id))]
+    kind, name, quote = text(f"alert.{alert.kind}", language), _customer(session, alert, language), \
+        _quote(session, alert, QUOTE_CHARS)
+    lines = [text("phone_alert", language, kind=kind, name=name, id=str(alert.conversation_id))]
     if quote:
         lines.append(f"“{quote}”")
     lines.append(text("phone_alert_answer", language, id=str(alert.conversation_id)))
     return "\n".join(lines)
+
+
+def alert_email(session: Session, alert: Any, language: str) -> tuple[str, str]:
+    """The email: subject (the kind, the customer); body (conversation id, the quoted message, a link to it)."""
+    kind, name, quote = text(f"alert.{alert.kind}", language), _customer(session, alert, language), \
+        _quote(session, alert, EMAIL_QUOTE_CHARS)
+    subject = text("email_alert_subject", language, shop=get_runtime().settings.bot.shop_name, kind=kind, name=name)
+    lines = [text("phone_alert", language, kind=kind, name=name, id=str(alert.conversation_id)), ""]
+    if quote:
+        lines += [f"“{quote}”", ""]
+    lines += [text("email_alert_open", language, link=_link(INBOX_CONVERSATION.format(id=alert.conversation_id))),
+              "", _email_footer(language)]
+    return subject, "\n".join(lines)
+
+
+def _email_footer(language: str) -> str:
+    return "-- \n" + text("email_alert_why", language, link=_link(INBOX_ME))
 
 
 def _recent(session: Session, conversation_id: int, now: datetime) -> int:

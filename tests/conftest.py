@@ -13,7 +13,7 @@ import os
 os.environ["SAPA_ENV"] = "test"
 os.environ["SAPA_QUEUE_URL"] = "memory:"
 os.environ.setdefault("PTB_TIMEDELTA", "1")
-for _key in [k for k in os.environ if k.startswith(("SAPA_LINE__", "SAPA_TELEGRAM__", "SAPA_DATABASE"))]:
+for _key in [k for k in os.environ if k.startswith(("SAPA_LINE__", "SAPA_TELEGRAM__", "SAPA_SMTP__", "SAPA_DATABASE"))]:
     del os.environ[_key]
 
 from collections.abc import Iterator  # noqa: E402

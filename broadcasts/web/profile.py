@@ -46,8 +46,10 @@ def profile():
             except ValueError as exc:
                 flash(str(exc), "error")
                 return _profile_page(staff, status=400)
+            if settings().smtp.enabled:  # the box is shown only then
+                user.email_alerts = request.form.get("email_alerts") == "1"
             data.audit(session=db, staff=staff, action="staff.phone_alerts", target_type="staff",
-                       target_id=staff.id, details={"kinds": user.phone_alert_kinds})
+                       target_id=staff.id, details={"kinds": user.phone_alert_kinds, "email": user.email_alerts})
         flash(t("phone_alerts_saved"), "info")
         return redirect(url_for("marketing.profile"), 303)
     if action == "alert_schedule":
@@ -100,12 +102,14 @@ def _profile_page(staff: StaffUser, status: int = 200):
         user = db.get(StaffUser, staff.id)
         wanted = phone_alerts.kinds_of(user)
         schedule = {"hours": user.phone_hours, "digest_at": user.phone_digest_at}
+        by_email = {"on": settings().smtp.enabled, "chosen": user.email_alerts, "address": user.email}
     code, expires_at = _pending_code(links)
     username = settings().telegram.username
     return render_template("marketing/profile.html", links=links, code=code, minutes=staff_links.CODE_MINUTES,
                            expires=expires_at.astimezone(settings().tz).strftime("%H:%M") if expires_at else "",
                            telegram_link=f"https://t.me/{username}?start={code}" if code and username else None,
                            channels=settings().channels, kinds=alerts.KINDS, wanted=wanted, schedule=schedule,
+                           by_email=by_email,
                            days=list(zip(WEEKDAYS, DAY_NAMES[current_language()])),
                            windows_text=windows_text), status
 

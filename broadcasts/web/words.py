@@ -242,6 +242,10 @@ WORDS: dict[str, dict[str, str]] = {
                           "en": "The ticked alerts go to your linked accounts (when: see below). Answer the customer from "
                                 "there with /r <conversation number> <text>."},
     "phone_alerts_saved": {"id": "Pilihan notifikasi disimpan.", "en": "Alert choices saved."},
+    "alerts_by_email": {"id": "Juga lewat email ke {address} (jam dan ringkasan sama seperti di bawah)",
+                        "en": "Also by email to {address} (same hours and digest as below)"},
+    "alerts_by_email_off": {"id": "Notifikasi lewat email belum diaktifkan untuk toko ini.",
+                            "en": "Alerts by email are not switched on for this shop."},
     "code_then_reload": {"id": "Bot membalas saat akun terhubung; lalu muat ulang halaman ini.",
                          "en": "The bot answers when the account is linked; then reload this page."},
     "err_link_with_code": {"id": "Akun hanya bisa dihubungkan dengan kode yang dikirim dari akun itu.",

@@ -62,3 +62,22 @@ def test_every_config_key_is_documented_in_config_yaml():
 
     missing = [key for key in keys(Settings) if f"{key.split('.')[-1]}:" not in text]
     assert missing == []
+
+
+def test_email_is_off_until_a_host_is_set_and_its_password_comes_only_from_the_environment(monkeypatch, tmp_path):
+    assert not Settings().smtp.enabled
+    with pytest.raises(ValidationError, match="from_address"):
+        Settings(smtp={"host": "mail.shop.test"})
+    with pytest.raises(ValidationError):
+        Settings(smtp={"host": "mail.shop.test", "from_address": "a@shop.test", "tls": "tls"})
+    monkeypatch.setenv("SAPA_SMTP__HOST", "mail.shop.test")
+    monkeypatch.setenv("SAPA_SMTP__FROM_ADDRESS", "alerts@shop.test")
+    monkeypatch.setenv("SAPA_SMTP__TLS", "ssl")
+    monkeypatch.setenv("SAPA_SMTP__PASSWORD", "from-the-environment")
+    smtp = Settings().smtp
+    assert smtp.enabled and (smtp.tls, smtp.password) == ("ssl", "from-the-environment")
+    config = tmp_path / "config.yaml"
+    config.write_text("smtp:\n  host: mail.shop.test\n  password: hunter2\n")
+    monkeypatch.setenv("SAPA_CONFIG", str(config))
+    with pytest.raises(ValueError, match="SAPA_SMTP__PASSWORD"):
+        Settings()

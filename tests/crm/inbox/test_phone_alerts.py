@@ -171,9 +171,13 @@ def test_staff_choose_their_alert_kinds_on_their_own_page(as_role, staff, sessio
     assert 'value="complaint" checked' not in admin.get("/inbox/me").get_data(as_text=True)
     refused = admin.post("/inbox/me", {"action": "alerts", "kinds": ["everything"]})
     assert refused.status_code == 400 and "unknown alert kinds: everything" in refused.get_data(as_text=True)
-    admin.post("/inbox/me", {"action": "alerts"})  # none ticked: none
+    admin.post("/inbox/me", {"action": "alerts", "email_alerts": "1"})  # none ticked: none
     session.expire_all()
     assert phone_alerts.kinds_of(session.get(StaffUser, staff["admin"])) == ()
+    # No mail server set: no email box, and a forged one changes nothing.
+    assert not session.get(StaffUser, staff["admin"]).email_alerts
+    page = admin.get("/inbox/me").get_data(as_text=True)
+    assert 'name="email_alerts"' not in page and "Notifikasi lewat email belum diaktifkan" in page
 
 
 def test_r_from_a_linked_line_chat_answers_the_customer_too(runtime, webhooks, staff, session, fake_line):
