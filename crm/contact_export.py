@@ -1,8 +1,9 @@
 """Export contacts (all, a search, or any condition on `contact` such as a segment's) as CSV or XLSX.
 
 The columns are the import's field names first (name, phone, email, birthday, tags,
-line_user_id, telegram_chat_id, custom.<name>), so an export imports again unchanged, then
-the fields only the CRM keeps (id, language, address, status, consent, dates). Every cell goes
+line_user_id, telegram_chat_id, custom.<name>, contact_id: it finds a contact that has no phone,
+email or chat id), so an export imports again unchanged, then the fields only the CRM keeps
+(language, address, status, consent, dates). Every cell goes
 through the formula-safe `safe_cell`, in XLSX too (openpyxl stores text starting with `=` as a formula).
 """
 
@@ -22,7 +23,7 @@ from crm.csv_export import SafeWriter, safe_cell
 from crm.models import Contact
 
 HEADER = ["name", "phone", "email", "birthday", "tags", "line_user_id", "telegram_chat_id"]
-CRM_HEADER = ["id", "language", "address", "status", "marketing_consent", "created_at", "last_seen_at"]
+CRM_HEADER = ["contact_id", "language", "address", "status", "marketing_consent", "created_at", "last_seen_at"]
 PAGE = 1000
 
 

@@ -33,7 +33,7 @@ from core.db import utcnow
 from crm.csv_export import SafeWriter
 from crm.models import ChannelIdentity, Contact, ContactImport, ContactImportRow
 
-FIELDS = ("name", "phone", "email", "birthday", "tags", "line_user_id", "telegram_chat_id")
+FIELDS = ("name", "phone", "email", "birthday", "tags", "line_user_id", "telegram_chat_id", "contact_id")
 CUSTOM = "custom."
 CHANNEL_FIELDS = {"line_user_id": "line", "telegram_chat_id": "telegram"}
 REGION = "ID"  # numbers written without a country code are Indonesian
@@ -167,6 +167,7 @@ class Record:
     birthday: date | None = None
     tags: list[str] = field(default_factory=list)
     ids: dict[str, str] = field(default_factory=dict)  # channel → external id
+    contact_id: int | None = None  # from an export of ours: finds a contact that has no other key
     custom: dict[str, Any] = field(default_factory=dict)
     cells: list[Any] = field(default_factory=list)  # as read, for the rejected-rows report
 
@@ -230,15 +231,15 @@ def _serial(value: float) -> date:
 def validate(row: int, cells: list[Any], mapping: dict[int, str], header: list[str]) -> Record | Rejected:
     """The row as a Record, or Rejected naming the column and the reason."""
     record = Record(row=row, name="", cells=cells)
+    name = next((i for i, target in mapping.items() if target == "name"), None)
+    if name is None or name >= len(cells) or not text_of(cells[name]):
+        return Rejected(row, header[name] if name is not None else "name", "no name", list(cells))
     for index, target in mapping.items():
         raw = cells[index] if index < len(cells) else None
         try:
             _set(record, target, raw)
         except _Invalid as exc:
             return Rejected(row, header[index], exc.reason, list(cells))
-    if not record.name:
-        column = next((header[i] for i, target in mapping.items() if target == "name"), "name")
-        return Rejected(row, column, "no name", list(cells))
     return record
 
 
@@ -266,6 +267,8 @@ def _set(record: Record, target: str, raw: Any) -> None:
         if not re.fullmatch(r"-?\d{1,20}", value):
             raise _Invalid(f"not a Telegram chat id (a number): {value!r}")
         record.ids["telegram"] = value
+    elif target == "contact_id":
+        record.contact_id = int(value) if value.isdigit() else None
     elif target == "line_user_id":
         if len(value) > 64 or re.search(r"\s", value):
             raise _Invalid(f"not a LINE user id: {value!r}")
@@ -298,7 +301,11 @@ class _Plan:
         self.by_email: dict[str, Any] = {}
         self.by_identity: dict[tuple[str, str], Any] = {}
         self.channels: dict[Any, dict[str, str]] = {}  # contact → channel → the external id it has there
-        for contact_id, phone, email in session.execute(select(_CONTACT.c.id, _CONTACT.c.phone, _CONTACT.c.email)):
+        self.keyless: dict[int, str] = {}  # contacts with no phone, email or identity → their name
+        for contact_id, name, phone, email in session.execute(
+                select(_CONTACT.c.id, _CONTACT.c.display_name, _CONTACT.c.phone, _CONTACT.c.email)):
+            if not phone and not email:
+                self.keyless[contact_id] = name
             if phone:
                 self.by_phone.setdefault(phone if _E164.match(phone) else (e164(phone) or phone), contact_id)
             if email:
@@ -307,6 +314,7 @@ class _Plan:
                 select(_IDENTITY.c.contact_id, _IDENTITY.c.channel, _IDENTITY.c.external_id).order_by(_IDENTITY.c.id)):
             self.by_identity[(channel, external_id)] = contact_id
             self.channels.setdefault(contact_id, {}).setdefault(channel, external_id)
+            self.keyless.pop(contact_id, None)
         self.by_row: dict[int, int] = {}
         if job is not None and job.id is not None:
             self.by_row = dict(session.execute(select(ContactImportRow.row, ContactImportRow.contact_id)
@@ -333,6 +341,8 @@ class _Plan:
             if key and key in index:
                 return index[key]
         if not record.phone and not record.email and not record.ids:
+            if record.contact_id is not None and self.keyless.get(record.contact_id) == record.name:
+                return record.contact_id  # an export of ours, read back: its id and name agree
             return self.by_row.get(record.row)
         return None
 

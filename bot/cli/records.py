@@ -11,6 +11,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from bot.cli.common import fail
+from broadcasts import segments
 from core import cli as config
 from core.db import session_scope
 from crm import contact_import
@@ -108,34 +109,18 @@ def contacts_export(output: Path, segment_id: int | None, rules: str | None) -> 
     """Export contacts with every field as CSV or XLSX (by the file's extension)."""
     if segment_id is not None and rules is not None:
         fail("give --segment or --rules, not both")
+    try:
+        parsed = json.loads(rules) if rules is not None else None
+    except ValueError as exc:
+        fail(f"--rules is not JSON: {exc}")
     with Session(config.engine()) as session:
-        condition = segment_condition(session, segment_id, rules)
+        try:
+            condition = segments.audience_condition(session=session, segment_id=segment_id, rules=parsed)
+        except segments.SegmentError as exc:
+            fail(f"{exc} (see `sapa segments list`)")
         header, rows = export_table(session=session, condition=condition)
         count = write_export(output, header, rows)
     click.echo(f"exported {count} contacts to {output}")
-
-
-def segment_condition(session: Session, segment_id: int | None, rules: str | None):
-    """The condition on `contact` of a saved segment or of rules given as JSON (None: everyone)."""
-    from broadcasts import segments
-    from broadcasts.models import Segment
-
-    if segment_id is not None:
-        segment = session.get(Segment, segment_id)
-        if segment is None:
-            fail(f"no segment {segment_id}; see `sapa segments list`")
-        rules = segment.rules
-    elif rules is not None:
-        try:
-            rules = json.loads(rules)
-        except ValueError as exc:
-            fail(f"--rules is not JSON: {exc}")
-    else:
-        return None
-    try:
-        return segments.compile_rules(rules, session=session)
-    except segments.SegmentError as exc:
-        fail(f"invalid rules: {exc}")
 
 
 @click.group()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from broadcasts.api.schemas import BUCKETS, CAMPAIGN_STATUSES, MODELS
+from crm.models import CHANNELS
 from crm.api.base import (
     ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, enum_param, json_body, limit_param, path_param, schema_response,
 )
@@ -60,6 +61,14 @@ PATHS = {
         "summary": "Deliveries as CSV", "parameters": [_ID],
         "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
                       **_MISSING, **ERRORS}}},
+    "/contacts/export.csv": {"get": {
+        "summary": "Contacts with every field as CSV: all, a saved segment, rules (JSON) or a search",
+        "parameters": [{"name": "segment_id", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                       {"name": "rules", "in": "query", "schema": {"type": "string"}},
+                       {"name": "q", "in": "query", "schema": {"type": "string"}},
+                       enum_param("channel", CHANNELS)],
+        "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                      **_INVALID, **ERRORS}}},
     "/journeys": {"get": {"summary": "Triggered journeys", "responses": {"200": schema_response("JourneyList"), **ERRORS}}},
     "/journeys/{key}": {"patch": {
         "summary": "Switch or edit a journey",
