@@ -18,6 +18,7 @@ from core.db import session_scope
 from crm.api.base import ApiError, dump, enum_arg, int_arg, query_value, read_body, require_token
 from crm import contacts as contact_data
 from crm.contact_export import export_table
+from crm.ids import MAX_ID
 from crm.csv_export import stream_csv
 from crm.models import CHANNELS
 from crm.api.contacts import contact_public
@@ -94,7 +95,7 @@ def preview_segment():
 @require_token
 def export_contacts():
     """Contacts with every field as CSV (streamed): all, a saved segment, rules (JSON), or a search."""
-    segment_id = int_arg("segment_id", None, 1, 2**31 - 1)
+    segment_id = int_arg("segment_id", None, 1, MAX_ID)
     rules = _json_arg("rules")
     search = contact_data.search_condition(q=query_value("q"), channel=enum_arg("channel", CHANNELS))
     with Session(engine()) as session:  # refuse bad rules before the download starts
