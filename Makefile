@@ -52,6 +52,7 @@ bench: install-dev
 	$(BIN)/python bench/geo.py
 	$(BIN)/python bench/inbox.py
 	$(BIN)/python bench/broadcast.py
+	$(BIN)/python bench/contacts_import.py
 
 clean:
 	rm -rf $(VENV) data/*.db data/*.db-* .pytest_cache node_modules crm/inbox/static/vendor

@@ -43,7 +43,7 @@ from core.db import utcnow
 from core.settings import get_settings
 from crm.models import Contact
 
-__all__ = ["FIELDS", "FIELD_NAMES", "SegmentError", "compile_rules", "count", "create_segment", "sample",
+__all__ = ["FIELDS", "FIELD_NAMES", "SegmentError", "audience_condition", "compile_rules", "count", "create_segment", "sample",
            "validate_rules"]
 
 MAX_DEPTH = 6
@@ -159,6 +159,16 @@ def sample(*, session: Session, rules: Any, limit: int = 10, now: datetime | Non
     query = (select(Contact).where(condition)
              .order_by(Contact.last_seen_at.desc().nulls_last(), Contact.id.desc()).limit(limit))
     return list(session.execute(query).scalars().all())
+
+
+def audience_condition(*, session: Session, segment_id: int | None = None, rules: Any = None) -> ColumnElement:
+    """The condition on `contact` of a saved segment or of rules (everyone for neither); SegmentError otherwise."""
+    if segment_id is not None:
+        segment = session.get(Segment, segment_id)
+        if segment is None:
+            raise SegmentError([{"field": "segment_id", "message": f"no segment {segment_id}"}])
+        rules = segment.rules
+    return compile_rules(rules, session=session)
 
 
 def create_segment(*, session: Session, name: str, rules: Any) -> Segment:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam
+from sqlalchemy import and_, bindparam, true
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
 from core.db import utcnow
@@ -106,19 +107,23 @@ def set_blocked(*, session: Session, identity: ChannelIdentity, blocked: bool) -
     session.add(contact)
 
 
-def search_contacts(*, session: Session, q: str | None = None, channel: str | None = None, limit: int = 50) -> list[Contact]:
-    """Contacts matching a name/phone/identity search and channel, most recently seen first."""
-    query = select(Contact)
+def search_condition(*, q: str | None = None, channel: str | None = None) -> ColumnElement:
+    """The condition on `contact` of a name/phone/identity search and a channel (true() for neither)."""
+    condition = true()
     if channel:
-        query = query.where(Contact.id.in_(select(ChannelIdentity.contact_id).where(ChannelIdentity.channel == channel)))
+        condition = Contact.id.in_(select(ChannelIdentity.contact_id).where(ChannelIdentity.channel == channel))
     if q:
         # `%` and `_` typed in a search are the characters themselves, not wildcards.
-        query = query.where(
-            Contact.display_name.icontains(q, autoescape=True)
-            | Contact.phone.icontains(q, autoescape=True)
-            | Contact.id.in_(select(ChannelIdentity.contact_id)
-                             .where(ChannelIdentity.external_id.icontains(q, autoescape=True)))
-        )
+        condition = and_(condition, Contact.display_name.icontains(q, autoescape=True)
+                         | Contact.phone.icontains(q, autoescape=True)
+                         | Contact.id.in_(select(ChannelIdentity.contact_id)
+                                          .where(ChannelIdentity.external_id.icontains(q, autoescape=True))))
+    return condition
+
+
+def search_contacts(*, session: Session, q: str | None = None, channel: str | None = None, limit: int = 50) -> list[Contact]:
+    """Contacts matching a name/phone/identity search and channel, most recently seen first."""
+    query = select(Contact).where(search_condition(q=q, channel=channel))
     query = query.order_by(Contact.last_seen_at.desc().nulls_last(), Contact.id.desc()).limit(limit)
     return list(session.exec(query).all())
 

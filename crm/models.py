@@ -341,3 +341,35 @@ class StaffPresence(SQLModel, table=True):
     conversation_id: int = Field(foreign_key="conversation.id", primary_key=True)
     state: str = Field(default="viewing", max_length=10)  # viewing | typing
     at: datetime = Field(default_factory=utcnow, index=True)
+
+
+# --- contact import -------------------------------------------------------------------
+
+
+class ContactImport(SQLModel, table=True):
+    """One import of a contacts file with one column mapping: resumable and idempotent.
+
+    `key` is the SHA-256 of the file's bytes and the mapping, so importing the same file again
+    finds this row: a rerun continues after `rows_done` (the data rows already committed), or,
+    once `done`, plans every row again against the contacts (they all come out unchanged).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    file_name: str = Field(default="", max_length=300)
+    status: str = Field(default="running", max_length=10)  # running | done
+    rows_done: int = 0
+    created: int = 0
+    merged: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
+class ContactImportRow(SQLModel, table=True):
+    """A contact an import created from a row with no phone, email or chat id: a rerun of the file finds it here."""
+
+    import_id: int = Field(foreign_key="contactimport.id", primary_key=True)
+    row: int = Field(primary_key=True)  # the row's line in the file (the header is line 1)
+    contact_id: int = Field(foreign_key="contact.id", index=True)

@@ -1,17 +1,22 @@
-"""`sapa contacts`, `sapa events`: read contacts and their history, inspect and retry stored webhook events."""
+"""`sapa contacts`, `sapa events`: read, import and export contacts and their history, inspect and retry stored webhook events."""
 
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import click
 from sqlalchemy import update
 from sqlmodel import Session, select
 
 from bot.cli.common import fail
+from broadcasts import segments
 from core import cli as config
 from core.db import session_scope
+from crm import contact_import
 from crm.api.contacts import contact_public, message_public
+from crm.contact_export import export_table, write_export
 from crm.contacts import identities_of, search_contacts
 from crm.history import contact_messages
 from crm.models import Contact, WebhookEvent
@@ -63,6 +68,59 @@ def contacts_history(contact_id: int, as_json: bool) -> None:
         text = row["text"] if row["text"] is not None else f"[{row['type']}]"
         flags = f" [{row['status']}]" if row["direction"] == "out" else (f" ({row['intent']})" if row["intent"] else "")
         click.echo(f"{row['created_at'][:19]} {row['channel']:<9} {arrow} {text}{flags}")
+
+
+@contacts.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("more_maps", nargs=-1, metavar="")
+@click.option("--dry-run", is_flag=True, help="only show what would be created, merged or rejected")
+@click.option("--map", "maps", multiple=True, metavar="COLUMN=FIELD",
+              help=f"read COLUMN as FIELD ({', '.join(contact_import.FIELDS)}, custom.<name>; empty skips it); "
+                   "without it, columns named like a field are read as that field")
+def contacts_import(file: Path, more_maps: tuple[str, ...], dry_run: bool, maps: tuple[str, ...]) -> None:
+    """Import contacts from a CSV or XLSX file; rejected rows go to <name>.rejected.csv beside it."""
+    overrides = {}
+    for item in maps + more_maps:  # `--map A=name B=phone` works as well as `--map A=name --map B=phone`
+        column, sep, target = item.partition("=")
+        if not sep:
+            fail(f"--map takes COLUMN=FIELD, not {item!r}")
+        overrides[column] = target
+    with click.progressbar(length=1, label="dry run" if dry_run else "importing", file=sys.stderr) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, done, 1)
+            bar.update(done - bar.pos)
+
+        try:
+            result = contact_import.import_contacts(engine=config.engine(), path=file, overrides=overrides,
+                                                    dry_run=dry_run, progress=progress)
+        except contact_import.ImportFileError as exc:
+            fail(str(exc))
+    if result.rejected:
+        click.echo(f"rejected rows, with the column and the reason: {result.report_path}", err=True)
+    click.echo(result.line())
+
+
+@contacts.command("export")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="FILE.csv or FILE.xlsx")
+@click.option("--segment", "segment_id", type=int, default=None, help="only the contacts of this saved segment")
+@click.option("--rules", default=None, help='only the contacts matching these segment rules (JSON)')
+def contacts_export(output: Path, segment_id: int | None, rules: str | None) -> None:
+    """Export contacts with every field as CSV or XLSX (by the file's extension)."""
+    if segment_id is not None and rules is not None:
+        fail("give --segment or --rules, not both")
+    try:
+        parsed = json.loads(rules) if rules is not None else None
+    except ValueError as exc:
+        fail(f"--rules is not JSON: {exc}")
+    with Session(config.engine()) as session:
+        try:
+            condition = segments.audience_condition(session=session, segment_id=segment_id, rules=parsed)
+        except segments.SegmentError as exc:
+            fail(f"{exc} (see `sapa segments list`)")
+        header, rows = export_table(session=session, condition=condition)
+        count = write_export(output, header, rows)
+    click.echo(f"exported {count} contacts to {output}")
 
 
 @click.group()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from broadcasts.api.schemas import BUCKETS, CAMPAIGN_STATUSES, MODELS
+from crm.models import CHANNELS
 from crm.api.base import (
-    ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, enum_param, json_body, limit_param, path_param, schema_response,
+    ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, enum_param, json_body, limit_param, path_param, query_param,
+    schema_response,
 )
+from crm.ids import MAX_ID
 
 _ID = path_param("id")
 _INVALID = {"422": schema_response("Error", "Invalid fields or rules")}
@@ -60,6 +63,12 @@ PATHS = {
         "summary": "Deliveries as CSV", "parameters": [_ID],
         "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
                       **_MISSING, **ERRORS}}},
+    "/contacts/export.csv": {"get": {
+        "summary": "Contacts with every field as CSV: all, a saved segment, rules (JSON) or a search",
+        "parameters": [query_param("segment_id", "integer", minimum=1, maximum=MAX_ID), query_param("rules"),
+                       query_param("q"), enum_param("channel", CHANNELS)],
+        "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                      **_INVALID, **ERRORS}}},
     "/journeys": {"get": {"summary": "Triggered journeys", "responses": {"200": schema_response("JourneyList"), **ERRORS}}},
     "/journeys/{key}": {"patch": {
         "summary": "Switch or edit a journey",

@@ -1,9 +1,13 @@
-"""Segment endpoints: save, list, read one, and the live count and sample of rules."""
+"""Segment endpoints: save, list, read one, the live count and sample of rules, and the contacts export."""
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 from sqlmodel import Session
+
+from flask import Response, stream_with_context
 
 from broadcasts import segments as seg
 from broadcasts.api.base import broadcasts_api, segment_error
@@ -11,8 +15,12 @@ from broadcasts.api.schemas import PreviewResult, SegmentCreate, SegmentList, Se
 from broadcasts.models import Segment
 
 from core.db import session_scope
-from crm.api.base import ApiError, dump, int_arg, read_body, require_token
+from crm.api.base import ApiError, dump, enum_arg, int_arg, query_value, read_body, require_token
 from crm import contacts as contact_data
+from crm.contact_export import export_table
+from crm.ids import MAX_ID
+from crm.csv_export import stream_csv
+from crm.models import CHANNELS
 from crm.api.contacts import contact_public
 from crm.web import engine
 
@@ -82,3 +90,35 @@ def preview_segment():
         identities = contact_data.identities_of(session=session, contact_ids=[c.id for c in sample])
         return dump(PreviewResult(count=count, sample=[contact_public(c, identities[c.id]) for c in sample]))
 
+
+@broadcasts_api.get("/contacts/export.csv")
+@require_token
+def export_contacts():
+    """Contacts with every field as CSV (streamed): all, a saved segment, rules (JSON), or a search."""
+    segment_id = int_arg("segment_id", None, 1, MAX_ID)
+    rules = _json_arg("rules")
+    search = contact_data.search_condition(q=query_value("q"), channel=enum_arg("channel", CHANNELS))
+    with Session(engine()) as session:  # refuse bad rules before the download starts
+        try:
+            seg.audience_condition(session=session, segment_id=segment_id, rules=rules)
+        except seg.SegmentError as exc:
+            raise segment_error(exc) from None
+
+    def generate():
+        with Session(engine()) as session:
+            condition = seg.audience_condition(session=session, segment_id=segment_id, rules=rules) & search
+            header, rows = export_table(session=session, condition=condition)
+            yield from stream_csv(header, rows)
+
+    return Response(stream_with_context(generate()), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="contacts.csv"'})
+
+
+def _json_arg(name: str):
+    raw = query_value(name)
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ApiError(422, "invalid rules", [{"field": name, "message": "not JSON"}]) from None

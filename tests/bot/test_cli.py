@@ -267,3 +267,35 @@ def test_each_opened_conversation_becomes_one_episode_with_its_times(tmp_path):
     assert [tuple(row) for row in rows] == [
         (1, "2026-01-01 01:00:00", "2026-01-01 01:05:00", 7, "2026-01-01 02:00:00", 7),
         (2, "2026-01-02 01:00:00", None, None, None, None)]  # never opened: no episode
+
+
+def test_contacts_import_prints_one_summary_line_and_the_export_reads_back(sqlite_url, monkeypatch, tmp_path):
+    monkeypatch.setenv("SAPA_DATABASE_URL", sqlite_url)
+    get_settings.cache_clear()
+    source = tmp_path / "pelanggan.csv"
+    source.write_text("Nama;HP;kota\nBudi;0812-3456-7890;Bogor\nAni;+62 813 1111 2222;\n;08123;\n", encoding="utf-8")
+    runner = CliRunner()
+
+    def run(*args: str):
+        result = runner.invoke(main, list(args), catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr
+
+    code, out, err = run("contacts", "import", str(source), "--dry-run", "--map", "Nama=name", "HP=phone",
+                         "--map", "kota=custom.kota")
+    assert (code, out) == (0, "created 2, merged 0, unchanged 0, rejected 1\n")
+    assert "pelanggan.rejected.csv" in err
+    assert run("contacts", "import", str(source), "--map", "Nama=name", "--map", "HP=phone")[1] == \
+        "created 2, merged 0, unchanged 0, rejected 1\n"
+    assert run("contacts", "import", str(source), "--map", "Nama=name", "--map", "HP=phone")[1] == \
+        "created 0, merged 0, unchanged 2, rejected 1\n"
+    assert (tmp_path / "pelanggan.rejected.csv").read_text(encoding="utf-8-sig").splitlines()[1].startswith(
+        "4,Nama,no name")
+    exported = tmp_path / "semua.xlsx"
+    assert run("contacts", "export", "-o", str(exported), "--rules",
+               '{"field": "channel", "op": "eq", "value": "line"}')[1] == f"exported 0 contacts to {exported}\n"
+    assert run("contacts", "export", "-o", str(exported))[1] == f"exported 2 contacts to {exported}\n"
+    assert run("contacts", "import", str(exported))[1] == "created 0, merged 0, unchanged 2, rejected 0\n"
+    code, out, err = run("contacts", "import", str(source), "--map", "Telepon=phone")
+    assert code == 1 and "no column 'Telepon'" in err
+    assert run("contacts", "export", "-o", str(exported), "--segment", "99")[0] == 1
+    get_settings.cache_clear()

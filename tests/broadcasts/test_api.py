@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from broadcasts.models import Campaign, ChannelConsent
 from crm import orders
+from crm.contacts import get_or_create_identity
+from crm.models import Contact
 from core.db import session_scope
 from tests.broadcasts.helpers import line_id, seed
 from tests.factories import Webhooks, line_event, line_text, tg_text
@@ -208,3 +210,29 @@ def test_timeseries_days_are_the_shops_days(client, auth, spec, runtime, fake_li
                    client.get(f"/api/v1/campaigns/{created['id']}/timeseries?bucket=day", headers=auth))
     assert [(point["t"], point["sent"]) for point in series["items"]] == [
         ("2026-02-28T17:00:00Z", 1), ("2026-03-01T17:00:00Z", 1)]  # each WIB day starts at 17:00 UTC
+
+
+def test_contacts_export_csv_is_all_a_segment_rules_or_a_search(client, auth, runtime):
+    with session_scope(runtime.engine) as session:
+        budi, _ = get_or_create_identity(session=session, channel="line", external_id="Ubudi", display_name="Budi")
+        get_or_create_identity(session=session, channel="telegram", external_id="42", display_name="=Ani")
+        session.get(Contact, budi.contact_id).attributes = {"kota": "Bogor"}
+
+    def names(query: str) -> list[str]:
+        answer = client.get(f"/api/v1/contacts/export.csv{query}", headers=auth)
+        assert answer.status_code == 200 and answer.mimetype == "text/csv"
+        rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True))))
+        return [row["name"] for row in rows]
+
+    assert names("") == ["Budi", "'=Ani"]
+    assert names('?rules={"field":"channel","op":"eq","value":"telegram"}') == ["'=Ani"]
+    assert names("?q=bud") == ["Budi"]
+    segment = client.post("/api/v1/segments", headers=auth,
+                          json={"name": "LINE", "rules": {"field": "channel", "op": "eq", "value": "line"}}).get_json()
+    assert names(f"?segment_id={segment['id']}") == ["Budi"]
+    header = client.get("/api/v1/contacts/export.csv", headers=auth).get_data(as_text=True).splitlines()[0]
+    assert header.startswith("name,phone,email,birthday,tags,line_user_id,telegram_chat_id,custom.kota,contact_id")
+    bad = client.get('/api/v1/contacts/export.csv?rules={"field":"nope"}', headers=auth)
+    assert bad.status_code == 422 and bad.get_json()["details"]
+    assert client.get("/api/v1/contacts/export.csv?segment_id=999", headers=auth).status_code == 422
+    assert client.get("/api/v1/contacts/export.csv").status_code == 401
