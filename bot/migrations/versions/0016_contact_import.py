@@ -1,7 +1,7 @@
 """contact import: one row per imported file (resumable, idempotent), the keyless rows it created
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2027-02-20 10:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlmodel
 
 
 revision = '0016'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
