@@ -143,6 +143,7 @@ CHAT = Catalog("chat", {
                        "en": "OK, what should I change? Just write it, e.g. \"make it 3 coffees\" or \"pick up "
                              "instead\"."},
     "didnt_catch": {"id": "Maaf kak, aku belum nangkep maksudnya 🙏", "en": "Sorry, I didn't catch that 🙏"},
+    "noted": {"id": "Siap kak, sudah sesuai 👍", "en": "Got it, that's what I have 👍"},
     "resume": {"id": "Lanjut pesanannya ya kak 👇", "en": "Back to your order 👇"},
     "order_store_hours": {"id": "{store} {status} 🕒", "en": "{store}: {status} 🕒"},
     "hours_today_differ": {"id": "Hari ini jamnya berbeda:\n{today}\n\nBiasanya: {usual}",

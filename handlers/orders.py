@@ -440,6 +440,10 @@ class OrderHandler:
             if ctx.wants("order") or not pending:
                 return Answer([catalog_reply(ctx)])
         if not changed and not said and not r.done_adding and not r.items:
+            if gives_detail or r.asap:  # "sekarang" to a summary that says "now": understood, asked on
+                question = flow.next_question(ctx, order)
+                return Answer([m.Reply(text=ctx.say("noted") + "\n" + question.text, choices=question.choices,
+                                       cards=question.cards)])
             return Answer([self._reask(ctx, order)])  # a restated cart ("kopsusnya aja") is understood, asked on
         question = flow.next_question(ctx, order)
         if order["lines"] != before.get("lines") and flow.pending_slot(ctx) not in ("fulfilment", "confirm"):

@@ -85,12 +85,13 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
     _contact(msg, out, expecting)
     if msg.find(CANCEL_ALL):
         out["cancel_all"] = True
+    asap = bool(msg.find(ASAP, take=False))  # before the dates, which read "skrg" as today
     when = find_when(msg.text, now, bare_hour=expecting == "time")
-    if when.at or when.day:
+    if when.at or (when.day and not (asap and when.day == now.date())):
         out["when"], out["day"] = when.at, when.day
     for start, end in when.spans:  # "after lunch" names no time, but its words are no product
         msg.take_chars(start, end)
-    if msg.find(ASAP):
+    if asap or msg.find(ASAP):
         out["asap"] = True
     _payment(msg, out, terms, expecting)  # before fulfilment: "cash on delivery" is a payment
     _fulfilment_and_store(msg, out, terms, expecting, pickup)

@@ -63,6 +63,16 @@ def test_a_delivery_needs_a_usable_address_and_a_phone(customer, session):
     assert "Sudirman" in order.address and order.subtotal == 78_000 and order.total == 78_000 + order.delivery_fee
 
 
+@pytest.mark.parametrize("restated", ["skrg", "sekarang aja", "ambil di kemang", "transfer"])
+def test_a_detail_the_summary_already_shows_is_understood_and_the_order_goes_on(customer, session, restated):
+    customer.says("mau pesen es kopi susu 2 ambil di kemang")
+    assert "Waktu: sekarang" in texts(customer.says("bayar transfer aja"))
+    words = texts(customer.says(restated))  # what the summary already says: no "didn't catch", no new question
+    assert "belum nangkep" not in words and "Jam berapa" not in words and "Sudah benar?" in words, words
+    customer.says("iya")
+    assert _order(session).scheduled_for is None
+
+
 def test_a_question_in_the_middle_is_answered_and_the_order_goes_on(customer, session):
     customer.says("mau es kopi susu 3")
     replies = customer.says("bisa bayar pake qris ga?")
