@@ -284,6 +284,20 @@ CHAT = Catalog("chat", {
     "status.shipped": {"id": "dalam pengiriman", "en": "on the way"},
     "status.delivered": {"id": "sudah sampai", "en": "delivered"},
     "status.cancelled": {"id": "dibatalkan", "en": "cancelled"},
+    # what happens next to an order under way, after its status ("when will it arrive?")
+    "status_next.new": {"id": "Pesanan #{number} menunggu konfirmasi toko; kami kabari begitu dikonfirmasi ya kak.",
+                        "en": "Order #{number} is waiting for the shop to confirm it; we'll message you as soon as "
+                              "it is."},
+    "status_next.confirmed": {"id": "Pesanan #{number} sudah dikonfirmasi dan segera disiapkan; kami kabari lagi "
+                                    "saat {ready} ya kak.",
+                              "en": "Order #{number} is confirmed and about to be prepared; we'll message you when "
+                                    "{ready}."},
+    "status_next.preparing": {"id": "Pesanan #{number} sedang disiapkan; kami kabari lagi saat {ready} ya kak.",
+                              "en": "Order #{number} is being prepared; we'll message you when {ready}."},
+    "status_next.shipped": {"id": "Pesanan #{number} sedang diantar kurir ke alamat kakak 🛵",
+                            "en": "Order #{number} is with the courier, on its way to you 🛵"},
+    "ready.delivery": {"id": "dikirim", "en": "it's on its way"},
+    "ready.pickup": {"id": "siap diambil", "en": "it's ready to collect"},
     # button labels
     "button.add_more": {"id": "➕ Tambah", "en": "➕ Add more"},
     "button.delivery": {"id": "🛵 Diantar", "en": "🛵 Delivery"},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core import messages as m
-from core.texts import button, menu_label, rupiah, status_label
+from core.texts import CHAT, button, menu_label, rupiah, status_label
 from crm.orders import CUSTOMER_CANCELLABLE
 from handlers.base import Context
 from handlers.effects import Answer, CancelOrder
@@ -26,6 +26,18 @@ def order_summary(ctx: Context, order) -> str:
         date = ctx.say("order_for", when=order.scheduled_for.astimezone(ctx.data.tz).strftime("%d/%m %H:%M"))
     return ctx.say("order_line", number=order.number, status=status_label(order.status, ctx.language),
                    total=rupiah(order.total), date=date)
+
+
+def what_comes_next(ctx: Context, order) -> str | None:
+    """For an order under way, what happens next and that the customer will be told ("when will it arrive?")."""
+    if order.status in FINISHED or f"status_next.{order.status}" not in CHAT:
+        return None
+    ready = ctx.say("ready.delivery" if order.fulfilment == "delivery" else "ready.pickup")
+    return ctx.say(f"status_next.{order.status}", number=order.number, ready=ready)
+
+
+def _one_order(ctx: Context, order) -> str:
+    return "\n\n".join(filter(None, [order_summary(ctx, order), what_comes_next(ctx, order)]))
 
 
 class OrderStatusHandler:
@@ -55,13 +67,13 @@ class OrderStatusHandler:
         args = _postback(inbound, "status")
         if args:
             order = ctx.data.order_by_id(int(args[0])) if args[0].isdigit() else None
-            return Answer([m.Reply(text=order_summary(ctx, order) if order else ctx.say("stale_button"))])
+            return Answer([m.Reply(text=_one_order(ctx, order) if order else ctx.say("stale_button"))])
         numbers = ctx.analysis.entities.order_numbers if ctx.analysis else ()
         if numbers:
             order = ctx.data.find_order(numbers[0])
             if order is None:
                 return Answer([m.Reply(text=ctx.say("order_not_found", number=numbers[0].lstrip("#")))])
-            return Answer([m.Reply(text=order_summary(ctx, order))])
+            return Answer([m.Reply(text=_one_order(ctx, order))])
         orders = ctx.data.latest_orders()
         if not orders:  # the customer means one the bot cannot see (in a store, by phone): staff can look
             ctx.state["unsure"] = True  # a clarifying question: a second unclear answer goes to staff
@@ -69,7 +81,8 @@ class OrderStatusHandler:
                 m.Choice(menu_label("order", ctx.language), data="intent=order"),
                 m.Choice(menu_label("human_handoff", ctx.language), data="intent=human_handoff")))])
         lines = "\n".join(order_summary(ctx, order) for order in orders)
-        return Answer([m.Reply(text=f"{ctx.say('orders_intro')}\n{lines}")])
+        return Answer([m.Reply(text="\n\n".join(filter(None, [f"{ctx.say('orders_intro')}\n{lines}",
+                                                              what_comes_next(ctx, orders[0])])))])
 
 
 class CancelOrderHandler:

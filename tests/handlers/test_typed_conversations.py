@@ -116,6 +116,21 @@ def test_my_orders_show_when_a_pre_order_is_for(customer, session):
     assert "untuk " + order.scheduled_for.astimezone(JAKARTA).strftime("%d/%m %H:%M") in words
 
 
+def test_asked_when_an_order_arrives_the_bot_says_what_comes_next(customer, session, client, auth):
+    customer.says("I'd like 2 americano delivered to Jl. Sudirman No. 21, Jakarta")
+    customer.says("0812-3456-7890")
+    customer.says("cod")
+    customer.says("yes")
+    number = _order(session).number
+    words = texts(customer.says("when will it arrive?"))
+    assert f"#{number}" in words and "waiting for the shop to confirm" in words
+    for status in ("confirmed", "preparing"):
+        assert client.patch(f"/api/v1/orders/{_order(session).id}", json={"status": status},
+                            headers=auth).status_code == 200
+    words = texts(customer.says("udah sampe mana kak pesenanku?"))
+    assert "sedang disiapkan" in words and "saat dikirim" in words
+
+
 def test_a_question_about_the_menu_gets_an_answer_not_the_whole_menu_nor_a_handoff(customer, session):
     words = texts(customer.says("ada menu vegan?"))
     assert "oat" in words.lower()  # the knowledge base's dairy-free answer, offered
