@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from broadcasts.campaign_message import CampaignError
 from broadcasts.campaigns import get_campaign
-from broadcasts.models import CampaignClick, CampaignRecipient, TrackedLink
+from broadcasts.models import CampaignClick, CampaignRecipient, CampaignRun, TrackedLink
 from core.db import utcnow
 from crm.models import Contact, Message
 from crm.orders import Order
@@ -118,6 +118,34 @@ def _reasons(session: Session, campaign_id: int, by_variant: bool) -> dict[str, 
         bucket = out.setdefault(key, {})
         bucket[f"{status}:{reason}"] = bucket.get(f"{status}:{reason}", 0) + int(n)
     return out
+
+
+CHANNEL_NAMES = {"line": "LINE", "telegram": "Telegram", "simulator": "Simulator"}
+
+
+def reach_notes(*, session: Session, campaign_id: int) -> list[tuple[str, dict[str, Any]]]:
+    """Why the latest run reached fewer people than its audience: ("channel_off", {channel, count}) per
+    channel that is not connected, or ("nobody_matched", {}) when no contact matched the audience."""
+    d = CampaignRecipient.__table__.c
+    run = session.execute(select(CampaignRun).where(CampaignRun.campaign_id == campaign_id)
+                          .order_by(CampaignRun.id.desc()).limit(1)).scalars().first()
+    if run is None or run.status == "resolving":
+        return []
+    rows = session.execute(select(d.channel, d.reason, func.count()).where(d.run_id == run.id)
+                           .group_by(d.channel, d.reason)).all()
+    if not rows:
+        return [("nobody_matched", {})]
+    return [("channel_off", {"channel": CHANNEL_NAMES.get(channel, channel), "count": int(n)})
+            for channel, reason, n in sorted(rows) if reason == "channel_off"]
+
+
+NOTES_EN = {"channel_off": "{channel} is not connected: {count} recipient(s) skipped",
+            "nobody_matched": "no contact matched the audience on the campaign's channels"}
+
+
+def notes_text(notes: list[tuple[str, dict[str, Any]]]) -> str | None:
+    """The reach notes as one English sentence for the API (None when there are none)."""
+    return "; ".join(NOTES_EN[key].format(**values) for key, values in notes) or None
 
 
 def timeseries(*, session: Session, campaign_id: int, bucket: str = "hour",
