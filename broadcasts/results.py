@@ -236,6 +236,13 @@ def record_link_click(*, session: Session, link: TrackedLink, visitor: str, cont
         delivery_id=delivery_id, kind="link", clicked_at=utcnow()).on_conflict_do_nothing())
 
 
+def tested(*, session: Session, campaign_id: int) -> bool:
+    """True when the campaign has reached someone (sent, or maybe sent) — an A/B test has something to judge."""
+    d = CampaignRecipient.__table__.c
+    return session.execute(select(d.id).where(d.campaign_id == campaign_id, d.status.in_(("sent", "unknown")))
+                           .limit(1)).first() is not None
+
+
 def choose_winner(*, session: Session, campaign_id: int, attribution_days: int, variant: str | None = None) -> str:
     """The A/B winner: the named variant, or the best by the test's metric (ties: first variant)."""
     campaign = get_campaign(session=session, campaign_id=campaign_id)
@@ -244,6 +251,9 @@ def choose_winner(*, session: Session, campaign_id: int, attribution_days: int, 
         raise CampaignError("this campaign has no variants", status=409)
     if campaign.winner:
         raise CampaignError(f"the winner is already {campaign.winner}", status=409)
+    if not tested(session=session, campaign_id=campaign_id):
+        raise CampaignError("the A/B test has sent nothing yet: launch the campaign and let its test group get the "
+                            "variants before sending a winner to the rest", status=409)
     if variant is not None:
         if variant not in names:
             raise CampaignError(f"variant must be one of {', '.join(names)}", "variant")

@@ -148,8 +148,12 @@ def campaign_preview():
         if promotion_id is not None:
             promotion = db.get(promo_data.Promotion, promotion_id)
         for suffix in ("", "_b") if form.get("ab") else ("",):
+            written = message_of(form, suffix)
+            if not (written["text"].strip() or written.get("image_url") or written["buttons"]
+                    or written["quick_replies"]):
+                continue  # nothing written yet (a form just opened): nothing to preview, nothing wrong
             try:
-                message = validate_message(message_of(form, suffix))
+                message = validate_message(written)
                 out["render" + suffix] = actions.render_preview(config, message, current_staff().display_name or "Budi",
                                                                 promotion)
             except CampaignError as exc:

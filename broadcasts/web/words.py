@@ -154,6 +154,10 @@ WORDS: dict[str, dict[str, str]] = {
     "link_accounts": {"id": "Hubungkan akun chat saya", "en": "Link my chat accounts"},
     "send_winner": {"id": "Kirim pemenang ke sisanya", "en": "Send the winner to the rest"},
     "best_variant": {"id": "terbaik otomatis", "en": "best automatically"},
+    "winner_untested": {"id": "Belum ada yang terkirim dari tes A/B ini: luncurkan dulu kampanyenya, lalu pilih "
+                               "pemenang setelah grup tes menerima variannya.",
+                        "en": "This A/B test has sent nothing yet: launch the campaign first, then pick a winner once "
+                              "its test group has got the variants."},
     "winner": {"id": "Pemenang", "en": "Winner"},
     "notice": {"id": "Catatan sistem", "en": "System notice"},
     "test_simulator": {"id": "Chat simulator tujuan tes", "en": "Simulator chat to test-send to"},

@@ -3,6 +3,11 @@ as a channel campaigns and test-sends reach (LINE not connected here; Telegram a
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
@@ -39,9 +44,9 @@ def campaign(client, auth, **fields) -> dict:
 
 def test_a_campaign_says_line_is_not_connected_and_reaches_the_simulator(client, auth, spec, runtime,
                                                                           fake_telegram):
+    simulator_customer(client, "sim-ani", "Ani")  # first: seed() writes its own ids, past the sequence
     seed(runtime.engine, line=12)
     seed(runtime.engine, telegram=2, start=100)
-    simulator_customer(client, "sim-ani", "Ani")
     created = client.post("/api/v1/campaigns", headers=auth, json={
         "name": "Promo Jumat", "rules": {"all": []}, "message": {"text": "Diskon 10% hari ini!"}})
     body = check(spec, "/campaigns/{id}", "get", client.get(f"/api/v1/campaigns/{created.get_json()['id']}",
@@ -98,3 +103,43 @@ def test_a_test_send_reaches_a_simulator_chat(client, auth, spec, as_role, runti
     flashed = marketer.post(f"/inbox/campaigns/{campaign_id}/test", {"simulator": "sim-budi"}, follow_redirects=True)
     assert "Tes terkirim ke Simulator" in flashed.get_data(as_text=True)
     assert [m["text"] for m in simulator_chat(client, "sim-budi")].count("Tes promo Budi") == 2
+
+
+AB = {"name": "A/B", "rules": {"all": []}, "draft": True, "ab_test": {"test_percent": 50},
+      "variants": [{"name": "A", "weight": 50, "message": {"text": "Varian A"}},
+                   {"name": "B", "weight": 50, "message": {"text": "Varian B"}}]}
+
+
+def test_the_ab_winner_is_refused_while_the_test_has_sent_nothing(client, auth, spec, as_role, runtime,  # noqa: F811
+                                                                   session, fake_telegram):
+    seed(runtime.engine, telegram=6)
+    created = client.post("/api/v1/campaigns", headers=auth, json=AB)
+    assert created.status_code == 201, created.get_json()
+    campaign_id = created.get_json()["id"]
+    refused = client.post(f"/api/v1/campaigns/{campaign_id}/winner", headers=auth, json={"variant": "B"})
+    assert refused.status_code == 409 and "sent nothing yet" in check(spec, "/campaigns/{id}/winner", "post",
+                                                                       refused)["error"]
+    marketer = as_role("marketer")
+    page = marketer.get(f"/inbox/campaigns/{campaign_id}").get_data(as_text=True)
+    assert 'id="winner-campaign" disabled' in page and "Belum ada yang terkirim dari tes A/B ini" in page
+    flashed = marketer.post(f"/inbox/campaigns/{campaign_id}/winner", {"variant": "A"}, follow_redirects=True)
+    assert "sent nothing yet" in flashed.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Campaign, campaign_id).winner is None and not fake_telegram.sent
+    assert client.post(f"/api/v1/campaigns/{campaign_id}/resume", headers=auth).status_code == 200  # launch
+    assert 0 < len(fake_telegram.sent) < 6
+    assert 'id="winner-campaign" disabled' not in marketer.get(f"/inbox/campaigns/{campaign_id}").get_data(as_text=True)
+    chosen = client.post(f"/api/v1/campaigns/{campaign_id}/winner", headers=auth, json={"variant": "B"})
+    assert chosen.status_code == 200 and chosen.get_json()["winner"] == "B" and len(fake_telegram.sent) == 6
+
+
+def test_the_readmes_campaign_example_stays_valid(client, auth, runtime):
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assignment = re.search(r"^SEND_AT=.*$", readme, re.MULTILINE).group(0)
+    send_at = subprocess.run(["bash", "-c", f'{assignment}; printf %s "$SEND_AT"'], capture_output=True, text=True,
+                             check=True).stdout
+    body = re.search(r"-d '(\{\"name\": \"VIP\".*?)' http://127\.0\.0\.1:8000/api/v1/campaigns", readme, re.DOTALL)
+    created = client.post("/api/v1/campaigns", headers=auth,
+                          json=json.loads(body.group(1).replace("'\"$SEND_AT\"'", send_at)))
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["status"] == "scheduled"
