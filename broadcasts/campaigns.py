@@ -24,6 +24,10 @@ from broadcasts.segments import SegmentError, validate_rules
 from core.db import utcnow
 from crm.promotions import Promotion
 
+# The simulator is a channel like the others: a campaign reaches the simulator's customers while it is on.
+CHANNELS = ("line", "telegram", "simulator")
+
+
 def _variants(raw: Any) -> list[dict[str, Any]]:
     if not raw:
         return []
@@ -88,8 +92,8 @@ def campaign_fields(*, session: Session, name: str, message: Any, segment_id: in
         rules = validate_rules(rules or {}, session=session)
     except SegmentError as exc:
         raise CampaignError(str(exc), "rules") from None
-    channels = channels or ["line", "telegram"]
-    if not isinstance(channels, list) or not channels or set(channels) - {"line", "telegram", "simulator"}:
+    channels = channels or list(CHANNELS)
+    if not isinstance(channels, list) or not channels or set(channels) - set(CHANNELS):
         raise CampaignError("channels is a list of line, telegram (and simulator)", "channels")
     if promotion_id is not None:
         if session.get(Promotion, promotion_id) is None:

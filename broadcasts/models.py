@@ -48,7 +48,7 @@ class Campaign(SQLModel, table=True):
     status: str = Field(default="draft", max_length=12, index=True)
     segment_id: int | None = Field(default=None, foreign_key="segment.id")
     rules: dict[str, Any] = _json({})  # used when there is no segment (copied at creation)
-    channels: list[str] = _json(["line", "telegram"])
+    channels: list[str] = _json(["line", "telegram", "simulator"])
     message: dict[str, Any] = _json({})
     variants: list[dict[str, Any]] = _json([])  # A/B: [{"name", "weight", "message"}]
     ab_test: dict[str, Any] = _json({})  # {"test_percent", "metric"}; the rest waits for the winner

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from broadcasts.campaign_message import CampaignError
 from broadcasts.campaigns import get_campaign
-from broadcasts.models import CampaignClick, CampaignRecipient, TrackedLink
+from broadcasts.models import CampaignClick, CampaignRecipient, CampaignRun, TrackedLink
 from core.db import utcnow
 from crm.models import Contact, Message
 from crm.orders import Order
@@ -120,6 +120,34 @@ def _reasons(session: Session, campaign_id: int, by_variant: bool) -> dict[str, 
     return out
 
 
+CHANNEL_NAMES = {"line": "LINE", "telegram": "Telegram", "simulator": "Simulator"}
+
+
+def reach_notes(*, session: Session, campaign_id: int) -> list[tuple[str, dict[str, Any]]]:
+    """Why the latest run reached fewer people than its audience: ("channel_off", {channel, count}) per
+    channel that is not connected, or ("nobody_matched", {}) when no contact matched the audience."""
+    d = CampaignRecipient.__table__.c
+    run = session.execute(select(CampaignRun).where(CampaignRun.campaign_id == campaign_id)
+                          .order_by(CampaignRun.id.desc()).limit(1)).scalars().first()
+    if run is None or run.status == "resolving":
+        return []
+    rows = session.execute(select(d.channel, d.reason, func.count()).where(d.run_id == run.id)
+                           .group_by(d.channel, d.reason)).all()
+    if not rows:
+        return [("nobody_matched", {})]
+    return [("channel_off", {"channel": CHANNEL_NAMES.get(channel, channel), "count": int(n)})
+            for channel, reason, n in sorted(rows) if reason == "channel_off"]
+
+
+NOTES_EN = {"channel_off": "{channel} is not connected: {count} recipient(s) skipped",
+            "nobody_matched": "no contact matched the audience on the campaign's channels"}
+
+
+def notes_text(notes: list[tuple[str, dict[str, Any]]]) -> str | None:
+    """The reach notes as one English sentence for the API (None when there are none)."""
+    return "; ".join(NOTES_EN[key].format(**values) for key, values in notes) or None
+
+
 def timeseries(*, session: Session, campaign_id: int, bucket: str = "hour",
                tz: ZoneInfo | None = None) -> list[dict[str, Any]]:
     """Sent, failed and clicks per minute, hour or day since the first delivery, for charts.
@@ -208,6 +236,13 @@ def record_link_click(*, session: Session, link: TrackedLink, visitor: str, cont
         delivery_id=delivery_id, kind="link", clicked_at=utcnow()).on_conflict_do_nothing())
 
 
+def tested(*, session: Session, campaign_id: int) -> bool:
+    """True when the campaign has reached someone (sent, or maybe sent) — an A/B test has something to judge."""
+    d = CampaignRecipient.__table__.c
+    return session.execute(select(d.id).where(d.campaign_id == campaign_id, d.status.in_(("sent", "unknown")))
+                           .limit(1)).first() is not None
+
+
 def choose_winner(*, session: Session, campaign_id: int, attribution_days: int, variant: str | None = None) -> str:
     """The A/B winner: the named variant, or the best by the test's metric (ties: first variant)."""
     campaign = get_campaign(session=session, campaign_id=campaign_id)
@@ -216,6 +251,9 @@ def choose_winner(*, session: Session, campaign_id: int, attribution_days: int, 
         raise CampaignError("this campaign has no variants", status=409)
     if campaign.winner:
         raise CampaignError(f"the winner is already {campaign.winner}", status=409)
+    if not tested(session=session, campaign_id=campaign_id):
+        raise CampaignError("the A/B test has sent nothing yet: launch the campaign and let its test group get the "
+                            "variants before sending a winner to the rest", status=409)
     if variant is not None:
         if variant not in names:
             raise CampaignError(f"variant must be one of {', '.join(names)}", "variant")

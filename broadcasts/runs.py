@@ -41,6 +41,7 @@ from crm.promotions import Promotion
 
 CHUNK = 500  # LINE multicast: at most 500 user ids per request
 IN_FLIGHT = ("queued", "sending")
+CHANNEL_OFF = "channel_off"  # the reason of a recipient skipped because their channel is not connected
 D = CampaignRecipient.__table__
 C = Contact.__table__
 I = ChannelIdentity.__table__
@@ -152,9 +153,16 @@ def _insert_batch(rt: Runtime, session: Session, campaign: Campaign, run: Campai
     channels = _channels(rt, campaign)
     condition = compile_rules(campaign.rules, session=session, now=now)
     other = aliased(ChannelIdentity.__table__)
-    # One channel per person: their most recent reachable account on the campaign's channels.
-    best = (select(other.c.id).where(other.c.contact_id == C.c.id, other.c.channel.in_(channels or ["-"]))
-            .order_by(other.c.blocked, other.c.id.desc()).limit(1).scalar_subquery())
+    # One channel per person: their most recent reachable account on the campaign's channels, one on a
+    # channel that is switched on first. A person only on a channel that is off gets a skipped row, so the
+    # marketer sees who was left out and why ("LINE is not connected: 12 recipients skipped").
+    switched_off = I.c.channel.notin_(channels or ["-"])
+    # The simulator's customers are the shop's own trials: no audience while the simulator is off.
+    wanted = [c for c in campaign.channels if c in channels or c != "simulator"]
+    best = (select(other.c.id).where(other.c.contact_id == C.c.id, other.c.channel.in_(wanted or ["-"]))
+            .order_by(case((other.c.channel.in_(channels or ["-"]), 0), else_=1), other.c.blocked,
+                      other.c.id.desc())
+            .limit(1).scalar_subquery())
     consent = ChannelConsent.__table__
     opted_out = or_(C.c.marketing_consent == false(),
                     exists().where(consent.c.contact_id == C.c.id, consent.c.channel == I.c.channel,
@@ -168,10 +176,10 @@ def _insert_batch(rt: Runtime, session: Session, campaign: Campaign, run: Campai
     else:
         capped = false()
     variant, held = _variant_columns(campaign)
-    status = case((I.c.blocked == True, "blocked"), (opted_out, "skipped"), (capped, "skipped"),  # noqa: E712
-                  (held, "held"), else_="queued")
-    reason = case((I.c.blocked == True, "blocked"), (opted_out, "opted_out"), (capped, "frequency_cap"),  # noqa: E712
-                  else_=null())
+    status = case((switched_off, "skipped"), (I.c.blocked == True, "blocked"), (opted_out, "skipped"),  # noqa: E712
+                  (capped, "skipped"), (held, "held"), else_="queued")
+    reason = case((switched_off, CHANNEL_OFF), (I.c.blocked == True, "blocked"), (opted_out, "opted_out"),  # noqa: E712
+                  (capped, "frequency_cap"), else_=null())
     created = literal(now, type_=D.c.created_at.type)
     query = (select(literal(campaign.id), literal(run.id), C.c.id, I.c.channel, I.c.external_id, variant,
                     status, reason, literal(0), created)

@@ -180,6 +180,10 @@ CHAT = Catalog("chat", {
                   "en": "There are no offers for you right now. We'll let you know! 😊"},
     "voucher": {"id": "Kode voucher: {code}", "en": "Voucher code: {code}"},
     "valid_until": {"id": "Berlaku s.d. {date}", "en": "Valid until {date}"},
+    "valid_on": {"id": "Berlaku {when}", "en": "Valid {when}"},
+    "promo_not_now": {"id": "{title} berlaku {when} ya kak, jadi belum bisa dipakai sekarang 🙏",
+                      "en": "{title} is valid {when}, so it can't be used right now 🙏"},
+    "promos_now": {"id": "Promo yang berlaku sekarang 👇", "en": "Offers valid right now 👇"},
     # location
     "ask_location": {"id": "Boleh kirim lokasi kakak (tombol 📍) atau ketik nama daerahnya, misalnya \"Kemang\"? Lokasinya hanya kami pakai untuk mencari toko terdekat.",
                      "en": "Please share your location (📍 button) or type an area name, e.g. \"Kemang\". We only use it to find your nearest store."},

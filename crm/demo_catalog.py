@@ -210,7 +210,7 @@ def _promotions(now) -> list[dict]:
          "title_en": "Weekday Saver Bundle",
          "description_en": "Monday to Friday: 2 Iced Milk Coffees + 1 Croissant for only Rp65,000. "
                            "Use code WEEKDAY-HEMAT.",
-         "starts_at": now - 7 * day, "ends_at": now + 60 * day},
+         "starts_at": now - 7 * day, "ends_at": now + 60 * day, "weekdays": [0, 1, 2, 3, 4]},
         {"title": "Diskon 20% Pelanggan Baru", "voucher_code": "HALOSAPA20",
          "description": "Pesanan pertama lewat chat diskon 20% (maks. Rp25.000). Kode HALOSAPA20.",
          "title_en": "20% Off Your First Order",

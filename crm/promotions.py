@@ -5,6 +5,10 @@ The audience is a small set of optional rules (all must hold):
 "min_orders": 2}``. ``tags`` matches when the contact has any of the tags. A promotion
 with ``store_id`` and ``radius_km`` is location-based: it applies only to customers within
 that distance of the store.
+
+A promotion may also be valid only on some weekdays (0–6, Monday = 0) and within local-time
+windows (``[["15:00", "17:00"]]``, happy hour) in the shop's timezone; null means every day, all day.
+A window whose end is not after its start runs past midnight into the next day.
 """
 
 from __future__ import annotations
@@ -12,13 +16,15 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel.dates import get_day_names
 from sqlalchemy import JSON, CheckConstraint, Column
 from sqlmodel import Field, Session, SQLModel, select
 
 from core.db import utcnow
 from crm.models import Contact
-from crm.stores import Store
+from crm.stores import JAKARTA, WEEKDAYS, Store, hours_open_at, validate_windows
 from core.geo import haversine_km, valid_coordinates
 
 AUDIENCE_KEYS = ("channels", "tags", "languages", "new_customers", "min_orders")
@@ -42,6 +48,8 @@ class Promotion(SQLModel, table=True):
     audience: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     store_id: int | None = Field(default=None, foreign_key="store.id", index=True)
     radius_km: float | None = None
+    weekdays: list[int] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    hours: list[list[str]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
 
     @property
@@ -77,6 +85,63 @@ def validate_audience(value: Any) -> dict[str, Any]:
     return rules
 
 
+def validate_weekdays(value: Any) -> list[int] | None:
+    """The weekdays (0–6, Monday = 0) sorted without repeats, None for every day; ValueError when malformed."""
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ValueError("weekdays must be a non-empty list of days 0–6 (Monday = 0), or null for every day")
+    if not all(isinstance(day, int) and not isinstance(day, bool) and 0 <= day <= 6 for day in value):
+        raise ValueError(f"weekdays must be days 0–6 (Monday = 0, Sunday = 6), got {list(value)!r}")
+    return sorted(set(value))
+
+
+def validate_hours(value: Any) -> list[list[str]] | None:
+    """The local-time windows [["HH:MM", "HH:MM"], …], None for all day; ValueError when malformed."""
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ValueError('hours must be a non-empty list of ["HH:MM", "HH:MM"] windows, or null for all day')
+    return validate_windows([list(window) if isinstance(window, tuple) else window for window in value], "hours")
+
+
+def weekly_hours(promotion: Promotion) -> dict[str, list[list[str]]]:
+    """The promotion's weekdays and hours as store opening hours (mon … sun → windows)."""
+    days = promotion.weekdays if promotion.weekdays is not None else range(7)
+    windows = promotion.hours or [["00:00", "24:00"]]
+    return {WEEKDAYS[day]: windows for day in days}
+
+
+def valid_at(promotion: Promotion, now: datetime, tz: ZoneInfo) -> bool:
+    """True when the promotion is on and `now` is in its dates, weekdays and hours (local to `tz`)."""
+    if not (promotion.active and promotion.starts_at <= now < promotion.ends_at):
+        return False
+    if promotion.weekdays is None and not promotion.hours:
+        return True
+    return hours_open_at(weekly_hours(promotion), now, tz)
+
+
+# Customers read "Senin–Jumat" and "Mon–Fri" (CLDR's wide Indonesian and abbreviated English day names).
+_DAYS = {"id": get_day_names("wide", locale="id"), "en": get_day_names("abbreviated", locale="en")}
+
+
+def _day_span(days: list[int], lang: str) -> str:
+    names = _DAYS[lang]
+    if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
+        return f"{names[days[0]]}–{names[days[-1]]}"
+    return ", ".join(names[day] for day in days)
+
+
+def validity_text(promotion: Promotion, lang: str) -> str:
+    """When in the week the promotion holds: "Senin–Jumat, 10:00–14:00" / "Monday–Friday"; "" when always."""
+    parts = []
+    if promotion.weekdays is not None and len(promotion.weekdays) < 7:
+        parts.append(_day_span(promotion.weekdays, "en" if lang == "en" else "id"))
+    if promotion.hours:
+        parts.append(", ".join(f"{start}–{end}" for start, end in promotion.hours))
+    return ", ".join(parts)
+
+
 def _check(promotion: Promotion) -> None:
     if promotion.ends_at <= promotion.starts_at:
         raise ValueError("ends_at must be after starts_at")
@@ -89,7 +154,7 @@ def _check(promotion: Promotion) -> None:
 
 
 PROMOTION_FIELDS = ("title", "description", "title_en", "description_en", "voucher_code", "starts_at", "ends_at",
-                    "active", "audience", "store_id", "radius_km")
+                    "active", "audience", "store_id", "radius_km", "weekdays", "hours")
 
 
 def create_promotion(*, session: Session, title: str, starts_at: datetime, ends_at: datetime,
@@ -106,6 +171,10 @@ def update_promotion(*, session: Session, promotion: Promotion, changes: dict[st
         raise ValueError(f"unknown promotion field(s): {', '.join(sorted(unknown))}")
     if "audience" in changes:
         changes = {**changes, "audience": validate_audience(changes["audience"])}
+    if "weekdays" in changes:
+        changes = {**changes, "weekdays": validate_weekdays(changes["weekdays"])}
+    if "hours" in changes:
+        changes = {**changes, "hours": validate_hours(changes["hours"])}
     for field, value in changes.items():
         setattr(promotion, field, value)
     _check(promotion)
@@ -124,18 +193,20 @@ def voucher_taken(*, session: Session, code: str, exclude_id: int | None = None)
     return session.exec(query).first() is not None
 
 
-def list_promotions(*, session: Session, active_at: datetime | None = None) -> list[Promotion]:
-    """All promotions (newest first), or only those running at `active_at` (ending soonest first)."""
+def list_promotions(*, session: Session, active_at: datetime | None = None, tz: ZoneInfo = JAKARTA) -> list[Promotion]:
+    """All promotions (newest first), or only those valid at `active_at` (ending soonest first)."""
     if active_at is None:
         return list(session.exec(select(Promotion).order_by(Promotion.starts_at.desc(), Promotion.id.desc())).all())
-    return _running(session, active_at)
+    return _running(session, active_at, tz)
 
 
-def _running(session: Session, now: datetime) -> list[Promotion]:
+def _running(session: Session, now: datetime, tz: ZoneInfo | None) -> list[Promotion]:
+    """Promotions on and within their dates at `now`; with `tz` also within their weekdays and hours."""
     query = (select(Promotion)
              .where(Promotion.active == True, Promotion.starts_at <= now, Promotion.ends_at > now)  # noqa: E712
              .order_by(Promotion.ends_at, Promotion.id))
-    return list(session.exec(query).all())
+    rows = list(session.exec(query).all())
+    return rows if tz is None else [p for p in rows if valid_at(p, now, tz)]
 
 
 def audience_matches(audience: dict[str, Any], *, contact: Contact, orders_count: int,
@@ -169,13 +240,15 @@ def _distance(promotion: Promotion, stores: dict[int, Store], point: tuple[float
 
 
 def promotions_for(*, session: Session, contact: Contact, now: datetime, orders_count: int = 0,
-                   channel: str | None = None, near: tuple[float, float] | None = None) -> list[Promotion]:
+                   channel: str | None = None, near: tuple[float, float] | None = None, tz: ZoneInfo = JAKARTA,
+                   any_hour: bool = False) -> list[Promotion]:
     """The running promotions this contact qualifies for, ending soonest first.
 
     Location-based offers count only near their store: `near`, or else the contact's last
-    shared location; without either they are left out.
+    shared location; without either they are left out. `any_hour`: also those within their
+    dates but outside their weekdays or hours now (to tell the customer when they hold).
     """
-    running = [p for p in _running(session, now)
+    running = [p for p in _running(session, now, None if any_hour else tz)
                if audience_matches(p.audience or {}, contact=contact, orders_count=orders_count, channel=channel)]
     if near is None and contact.last_lat is not None and contact.last_lon is not None:
         near = (contact.last_lat, contact.last_lon)
@@ -186,11 +259,12 @@ def promotions_for(*, session: Session, contact: Contact, now: datetime, orders_
             if not p.location_based or (near is not None and _distance(p, stores, near) is not None)]
 
 
-def offers_near(*, session: Session, lat: float, lon: float, now: datetime) -> list[tuple[Promotion, Store, float]]:
+def offers_near(*, session: Session, lat: float, lon: float, now: datetime,
+                tz: ZoneInfo = JAKARTA) -> list[tuple[Promotion, Store, float]]:
     """Location-based offers valid at this point as (promotion, store, km), nearest store first."""
     if not valid_coordinates(lat, lon):
         raise ValueError(f"invalid coordinates lat={lat!r}, lon={lon!r}")
-    running = [p for p in _running(session, now) if p.location_based]
+    running = [p for p in _running(session, now, tz) if p.location_based]
     stores = _stores(session, running)
     found = []
     for promotion in running:

@@ -128,16 +128,18 @@ class ShopView:
         entry = self._session.get(faq.FaqEntry, entry_id)
         return entry if entry is not None and entry.active else None
 
-    def promotions(self, now: datetime, near: tuple[float, float] | None = None) -> list[promotions.Promotion]:
-        """Offers this customer qualifies for now."""
+    def promotions(self, now: datetime, near: tuple[float, float] | None = None,
+                   any_hour: bool = False) -> list[promotions.Promotion]:
+        """Offers this customer qualifies for now (`any_hour`: also those outside their weekdays or hours now)."""
         if self._contact is None:
             return []
         return promotions.promotions_for(session=self._session, contact=self._contact, now=now,
-                                         orders_count=self.orders_count(), channel=self.channel, near=near)
+                                         orders_count=self.orders_count(), channel=self.channel, near=near,
+                                         tz=self.tz, any_hour=any_hour)
 
     def offers_near(self, lat: float, lon: float, now: datetime) -> list:
         """Location-based offers valid at a point: (promotion, store, km)."""
-        return promotions.offers_near(session=self._session, lat=lat, lon=lon, now=now)
+        return promotions.offers_near(session=self._session, lat=lat, lon=lon, now=now, tz=self.tz)
 
     def nearest_stores(self, lat: float, lon: float, now: datetime, k: int = 3, max_km: float = 25.0) -> list:
         """The nearest stores with distance and whether they are open now."""

@@ -3,7 +3,8 @@
 The inbox shows a staff member a short code (valid `CODE_MINUTES`, single use); when the bot
 receives exactly that code from a LINE, Telegram (`/start CODE` too) or simulator chat, that
 chat is linked to them. Only linked accounts receive campaign test-sends: an id typed into a
-form proves nothing, so there is no way to link one.
+form proves nothing, so there is no way to link one. The customer simulator's chats are the
+exception: its customers are the shop's own trials, so any of them may get a test-send.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from core.db import as_utc, utcnow
-from crm.models import Contact, StaffChatLink, StaffLinkCode, StaffUser
+from crm.models import ChannelIdentity, Contact, StaffChatLink, StaffLinkCode, StaffUser
 
 CODE_MINUTES = 15
 # No 0/O, 1/I/L: a code read off a screen is typed on a phone.
@@ -136,3 +137,15 @@ def unlink(*, session: Session, staff_user_id: int, channel: str) -> bool:
     result = session.execute(delete(StaffChatLink).where(StaffChatLink.staff_user_id == staff_user_id,
                                                          StaffChatLink.channel == channel))
     return result.rowcount > 0
+
+
+def simulator_targets(*, session: Session, external_ids: list[str] | None = None,
+                      contact_ids: list[int] | None = None, limit: int = 20) -> list[Target]:
+    """Simulator chats a test-send may go to (the ones named, or the latest `limit`), newest first."""
+    query = select(ChannelIdentity).where(ChannelIdentity.channel == "simulator")
+    if external_ids is not None:
+        query = query.where(ChannelIdentity.external_id.in_(external_ids))
+    if contact_ids is not None:
+        query = query.where(ChannelIdentity.contact_id.in_(contact_ids))
+    rows = session.execute(query.order_by(ChannelIdentity.id.desc()).limit(limit)).scalars().all()
+    return [Target(row.channel, row.external_id, row.contact_id) for row in rows]

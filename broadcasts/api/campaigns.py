@@ -54,7 +54,8 @@ def campaign_public(session: Session, campaign: Campaign) -> CampaignPublic:
         stats=Stats(**{key: totals[key] for key in results.STAT_KEYS}), results=_results(totals), variants=variants,
         segment_id=campaign.segment_id, rules=campaign.rules or {}, channels=list(campaign.channels or []),
         message=campaign.message or {}, send_at=campaign.send_at, recurrence=campaign.recurrence,
-        timezone=campaign.timezone, next_run_at=next_run, winner=campaign.winner, notice=campaign.notice or None,
+        timezone=campaign.timezone, next_run_at=next_run, winner=campaign.winner,
+        notice=campaign.notice or results.notes_text(results.reach_notes(session=session, campaign_id=campaign.id)),
         created_at=campaign.created_at, updated_at=campaign.updated_at)
 
 
@@ -170,7 +171,7 @@ def choose_winner(campaign_id: int):
 @broadcasts_api.post("/campaigns/<int:campaign_id>/test")
 @require_token
 def test_send(campaign_id: int):
-    """Send the campaign now to staff members' proven chat accounts only (not counted in results or caps)."""
+    """Send the campaign now to staff members' proven chat accounts or simulator chats only (not counted in results or caps)."""
     body = read_body(TestSend)
     if not body.targets and not body.contact_ids:
         raise ApiError(422, "invalid fields", [{"field": "targets", "message": "name at least one target "
@@ -192,20 +193,26 @@ def test_send(campaign_id: int):
                                                status=o.status, error=o.error) for target, o in outcomes]))
 
 
-NOT_PROVEN = "not a linked staff account (staff link their own accounts with a code on the inbox's My chat accounts page)"
+NOT_PROVEN = ("not a linked staff account (staff link their own accounts with a code on the inbox's My chat accounts "
+              "page) nor a customer simulator chat")
 
 
 def _proven_targets(session: Session, body: TestSend) -> tuple[list[staff_links.Target], list[dict[str, str]]]:
     """The staff accounts a test-send names, and an error for each target that is not one."""
     targets, errors = [], []
+    simulator = settings().simulator_enabled
     for i, item in enumerate(body.targets):
         target = staff_links.proven(session=session, channel=item.channel, external_id=item.external_id)
+        if target is None and simulator and item.channel == "simulator":
+            target = next(iter(staff_links.simulator_targets(session=session, external_ids=[item.external_id])), None)
         if target is None:
             errors.append({"field": f"targets[{i}]", "message": NOT_PROVEN})
         elif target not in targets:
             targets.append(target)
     if body.contact_ids:
         linked = staff_links.proven_contacts(session=session, contact_ids=body.contact_ids)
+        if simulator:
+            linked += staff_links.simulator_targets(session=session, contact_ids=body.contact_ids)
         for i, contact_id in enumerate(body.contact_ids):
             if not any(target.contact_id == contact_id for target in linked):
                 errors.append({"field": f"contact_ids[{i}]", "message": NOT_PROVEN})

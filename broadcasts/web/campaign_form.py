@@ -52,12 +52,17 @@ class FormError(Exception):
         self.field = field
 
 
+def offered_channels() -> list[str]:
+    """The channels a campaign can pick: LINE and Telegram, and the simulator while it is on."""
+    return ["line", "telegram"] + (["simulator"] if settings().simulator_enabled else [])
+
+
 def campaign_values(form) -> dict[str, Any]:
     """The arguments of `campaigns.create_campaign` from the campaign form."""
     config = settings()
     values: dict[str, Any] = {"name": form.get("name", ""), "timezone_name": config.timezone,
                               "quota_policy": form.get("quota_policy") or config.broadcasts.quota_policy,
-                              "channels": form.getlist("channels") or ["line", "telegram"],
+                              "channels": form.getlist("channels") or offered_channels(),
                               "promotion_id": id_arg("promotion_id", form),
                               "misfire_grace_seconds": config.broadcasts.misfire_grace_seconds}
     if form.get("audience") == "segment":
@@ -107,7 +112,8 @@ def form_context(db: Session, form: dict[str, Any]) -> dict[str, Any]:
     return {"form": form, "segments": db.execute(select(Segment).order_by(Segment.name)).scalars().all(),
             "promotions": promo_data.list_promotions(session=db), "variables": VARIABLES,
             "builder": builder_context(db), "cron_presets": CRON_PRESETS, "quota": quota(),
-            "default_policy": settings().broadcasts.quota_policy, "max_buttons": MAX_BUTTONS}
+            "default_policy": settings().broadcasts.quota_policy, "max_buttons": MAX_BUTTONS,
+            "channel_choices": offered_channels()}
 
 
 def form_from_campaign(campaign: Campaign, copy: bool = True) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from broadcasts import actions
 from broadcasts import campaigns as cmp
@@ -22,7 +22,7 @@ from broadcasts.models import Campaign, Segment
 from broadcasts.tasks import enqueue_campaign
 from broadcasts.web.base import campaign_or_404, line_audience, marketing, quota
 from broadcasts.web.campaign_form import (
-    FormError, campaign_values, form_context, form_from_campaign, message_of, quota_warning,
+    FormError, campaign_values, form_context, form_from_campaign, message_of, offered_channels, quota_warning,
 )
 from core.db import session_scope, utcnow
 from core.runtime import get_runtime
@@ -33,6 +33,7 @@ from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
 from crm.inbox import i18n
 from crm.inbox.i18n import t
+from crm.models import Contact
 from crm.web import engine, settings
 
 
@@ -62,7 +63,7 @@ def campaigns():
 def campaign_new():
     """The campaign form: content, audience, A/B, schedule, with previews; saves a draft or schedules."""
     if request.method == "GET":
-        form: dict[str, Any] = {"channels": ["line", "telegram"], "audience": "rules", "rules": '{"all": []}',
+        form: dict[str, Any] = {"channels": offered_channels(), "audience": "rules", "rules": '{"all": []}',
                                 "when": "now", "split_a": 50, "test_percent": 20}
         source, offer, segment_id = id_arg("from"), id_arg("offer"), id_arg("segment")
         with Session(engine()) as db:
@@ -147,8 +148,12 @@ def campaign_preview():
         if promotion_id is not None:
             promotion = db.get(promo_data.Promotion, promotion_id)
         for suffix in ("", "_b") if form.get("ab") else ("",):
+            written = message_of(form, suffix)
+            if not (written["text"].strip() or written.get("image_url") or written["buttons"]
+                    or written["quick_replies"]):
+                continue  # nothing written yet (a form just opened): nothing to preview, nothing wrong
             try:
-                message = validate_message(message_of(form, suffix))
+                message = validate_message(written)
                 out["render" + suffix] = actions.render_preview(config, message, current_staff().display_name or "Budi",
                                                                 promotion)
             except CampaignError as exc:
@@ -166,7 +171,7 @@ def campaign_preview():
             else:
                 rules = json.loads(form.get("rules") or "{}")
             if rules is not None:
-                channels = form.getlist("channels") or ["line", "telegram"]
+                channels = form.getlist("channels") or offered_channels()
                 out["audience"] = seg.count(session=db, rules=rules)
                 out["line_audience"] = line_audience(db, rules, channels)
                 monthly = quota()
@@ -216,6 +221,9 @@ def campaign(campaign_id: int):
         segment = db.get(Segment, campaign.segment_id) if campaign.segment_id else None
         promotion = db.get(promo_data.Promotion, campaign.promotion_id) if campaign.promotion_id else None
         linked = bool(staff_links.targets_of(session=db, staff_user_id=current_staff().id))
+        trials = staff_links.simulator_targets(session=db) if settings().simulator_enabled else []
+        names = {c.id: c.display_name for c in db.execute(select(Contact).where(
+            Contact.id.in_([trial.contact_id for trial in trials]))).scalars()}
         charts = {"funnel": [[key, totals[key]] for key in ("targeted", "sent", "clicked", "replied", "orders")],
                   "series": series, "labels": {key: t(f"stat_{key}") for key in
                                                ("targeted", "sent", "failed", "unknown", "blocked", "clicked",
@@ -223,7 +231,8 @@ def campaign(campaign_id: int):
         return render_template("marketing/campaign.html", campaign=campaign, totals=totals, variants=variants,
                                charts=charts, segment=segment, promotion=promotion, next_runs=_next_runs(campaign),
                                bucket=bucket, quota=quota(), days=days,
-                               linked=linked)
+                               linked=linked, trials=[(trial.external_id, names.get(trial.contact_id) or trial.external_id)
+                                                      for trial in trials], notes=results.reach_notes(session=db, campaign_id=campaign_id))
 
 
 DONE = {"pause": "campaign_paused", "resume": "campaign_resumed", "cancel": "campaign_cancelled",
@@ -297,10 +306,13 @@ def campaign_winner(campaign_id: int):
 @marketing.post("/campaigns/<int:campaign_id>/test")
 @permission_required("campaigns.manage")
 def campaign_test(campaign_id: int):
-    """Test-send to the staff member's own proven chat accounts only (it lands in their history)."""
+    """Test-send to the staff member's own proven chat accounts, or a simulator chat (it lands in their history)."""
     staff = current_staff()
     with Session(engine()) as db:
         targets = staff_links.targets_of(session=db, staff_user_id=staff.id)
+        chosen = request.form.get("simulator")
+        if chosen and settings().simulator_enabled:
+            targets += staff_links.simulator_targets(session=db, external_ids=[chosen])
     if not targets:
         flash(t("test_needs_accounts"), "error")
         return redirect(url_for("marketing.profile"), 303)

@@ -39,6 +39,11 @@ OpensAt = Annotated[str, Field(pattern=r"^(?:[01]\d|2[0-3]):[0-5]\d$", descripti
 HHMM = Annotated[str, Field(pattern=r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$", description="local time HH:MM")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 OpeningHours = dict[Weekday, list[tuple[OpensAt, HHMM]]]
+PromoWeekdays = Annotated[list[json_int(0, 6)], Field(min_length=1, max_length=7, description=(
+    "the weekdays it holds, 0–6 with Monday = 0, in the shop's timezone; null: every day"))]
+PromoHours = Annotated[list[tuple[OpensAt, HHMM]], Field(min_length=1, max_length=10, description=(
+    "[start, end] local-time windows it holds in (happy hour); an end not after the start runs past midnight; "
+    "null: all day"))]
 VoucherCode = Annotated[str, Field(pattern=r"^[A-Z0-9-]{3,32}$")]
 Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"\S")]
 # `near=lat,lon` in decimal degrees, within the ranges of latitude and longitude (the document says the same).
@@ -53,6 +58,13 @@ def _hours(value: dict | None) -> dict | None:
         return None
     hours = store_data.validate_opening_hours({day: [list(w) for w in windows] for day, windows in value.items()})
     return {day: [tuple(w) for w in windows] for day, windows in hours.items()}
+
+
+def _promo_hours(value: list | None) -> list | None:
+    # Rules the types cannot say: an empty window, or one that starts at 24:00.
+    if value is None:
+        return None
+    return [tuple(w) for w in promo_data.validate_hours([list(w) for w in value])]
 
 
 # --- stores -----------------------------------------------------------------------------
@@ -248,6 +260,10 @@ class PromotionCreate(BaseModel):
     audience: Audience = Audience()
     store_id: RowId | None = Field(default=None, description="location-based: valid near this store")
     radius_km: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
+    weekdays: PromoWeekdays | None = None
+    hours: PromoHours | None = None
+
+    _check_hours = field_validator("hours")(_promo_hours)
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -260,7 +276,7 @@ class PromotionCreate(BaseModel):
 
 
 class PromotionUpdate(PatchModel):
-    NULLABLE = frozenset({"title_en", "description_en", "voucher_code", "store_id", "radius_km"})
+    NULLABLE = frozenset({"title_en", "description_en", "voucher_code", "store_id", "radius_km", "weekdays", "hours"})
 
     title: Annotated[Text, Field(max_length=200)] | None = None
     description: str | None = Field(default=None, max_length=2000)
@@ -273,6 +289,10 @@ class PromotionUpdate(PatchModel):
     audience: Audience | None = None
     store_id: RowId | None = None
     radius_km: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
+    weekdays: PromoWeekdays | None = None
+    hours: PromoHours | None = None
+
+    _check_hours = field_validator("hours")(_promo_hours)
 
 
 class PromotionPublic(BaseModel):
@@ -285,10 +305,12 @@ class PromotionPublic(BaseModel):
     starts_at: UtcDatetime
     ends_at: UtcDatetime
     active: bool
-    running: bool = Field(description="active and within its validity window now")
+    running: bool = Field(description="active and within its dates, weekdays and hours now")
     audience: dict[str, Any]
     store_id: int | None
     radius_km: float | None
+    weekdays: list[int] | None = Field(description="0–6, Monday = 0; null: every day")
+    hours: list[list[str]] | None = Field(description="[start, end] local-time windows; null: all day")
     created_at: UtcDatetime
 
 
@@ -302,9 +324,9 @@ def promotion_public(promotion: promo_data.Promotion, now: datetime) -> Promotio
         id=promotion.id, title=promotion.title, description=promotion.description, title_en=promotion.title_en,
         description_en=promotion.description_en, voucher_code=promotion.voucher_code,
         starts_at=promotion.starts_at, ends_at=promotion.ends_at, active=promotion.active,
-        running=promotion.active and promotion.starts_at <= now < promotion.ends_at,
+        running=promo_data.valid_at(promotion, now, settings().tz),
         audience=dict(promotion.audience or {}), store_id=promotion.store_id, radius_km=promotion.radius_km,
-        created_at=promotion.created_at)
+        weekdays=promotion.weekdays, hours=promotion.hours, created_at=promotion.created_at)
 
 
 def _save_promotion(session: Session, promotion: promo_data.Promotion | None, changes: dict) -> promo_data.Promotion:
@@ -326,15 +348,15 @@ def _save_promotion(session: Session, promotion: promo_data.Promotion | None, ch
 @api.get("/promotions")
 @require_token
 def list_promotions():
-    """Promotions, newest first; ?active=true only those running now (ending soonest first)."""
+    """Promotions, newest first; ?active=true only those valid now, weekdays and hours included (ending soonest first)."""
     active, now = bool_arg("active"), utcnow()
     with Session(engine()) as session:
         if active:
-            rows = promo_data.list_promotions(session=session, active_at=now)
+            rows = promo_data.list_promotions(session=session, active_at=now, tz=settings().tz)
         else:
             rows = promo_data.list_promotions(session=session)
             if active is False:
-                rows = [p for p in rows if not (p.active and p.starts_at <= now < p.ends_at)]
+                rows = [p for p in rows if not promo_data.valid_at(p, now, settings().tz)]
         return dump(PromotionList(items=[promotion_public(p, now) for p in rows]))
 
 

@@ -232,6 +232,19 @@ def test_the_preview_renders_per_channel_with_buttons_and_reports_bad_content(ma
     assert bad["errors"][0]["field"] == "message.text" and "{nama}" in bad["errors"][0]["message"]
 
 
+def test_the_empty_campaign_form_opens_clean(marketer, runtime):
+    page = marketer.get("/inbox/campaigns/new").get_data(as_text=True)
+    assert 'id="preview-errors"></ul>' in page
+    opened = {"name": "", "text": "", "channels": ["line", "telegram", "simulator"], "audience": "rules",
+              "rules": json.dumps({"all": []}), "when": "now", "split_a": "50", "test_percent": "20",
+              "quota_policy": "refuse"}  # what the page posts for its first preview
+    body = marketer.client.post("/inbox/campaigns/preview", data=opened,
+                                headers={"X-CSRFToken": marketer.token}).get_json()
+    assert body["errors"] == [] and "render" not in body and body["audience"] == 0
+    refused = marketer.post("/inbox/campaigns/new", campaign_form(text=""))
+    assert refused.status_code == 422  # sending an empty message is still refused, with the reason
+
+
 def test_a_line_audience_over_the_quota_needs_a_confirmation(marketer, runtime, session, fake_line):
     seed(runtime.engine, line=3)
     fake_line.quota, fake_line.quota_used = 10, 8

@@ -35,6 +35,8 @@ def test_a_marketer_builds_a_segment_and_sends_a_campaign(open_page, server, run
     page.wait_for_url(re.compile(r"/inbox/segments/\d+$"))
 
     page.goto(f"{server}/inbox/campaigns/new")
+    page.locator("#preview-audience", has_text="5 · LINE 3").wait_for(timeout=5000)  # the preview ran on opening
+    assert page.locator("#preview-errors li").count() == 0  # an empty form opens clean
     page.fill("input[name=name]", "Promo LINE")
     page.fill("textarea[name=text]", "Halo dari {shop}, ada promo!")
     page.locator("#preview-line .lb-bubble", has_text="ada promo!").wait_for(timeout=5000)

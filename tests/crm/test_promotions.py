@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlmodel import select
 
 from crm import promotions, stores
 from crm.models import Contact
-from crm.promotions import audience_matches, create_promotion, promotions_for, validate_audience
+from crm.promotions import (
+    audience_matches, create_promotion, promotions_for, valid_at, validate_audience, validity_text,
+)
 
 NOW = datetime(2024, 6, 3, 5, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
@@ -104,10 +108,52 @@ def test_offers_near(session, catalog):
     {"audience": {"tags": "vip"}},
     {"audience": {"new_customers": "yes"}},
     {"colour": "red"},
+    {"weekdays": [7]}, {"weekdays": []}, {"weekdays": [True]}, {"weekdays": "0-4"},
+    {"hours": [["17:00"]]}, {"hours": [["09:00", "09:00"]]}, {"hours": []}, {"hours": [["9:00", "10:00"]]},
 ])
 def test_inconsistent_promotions_are_refused(session, fields):
     with pytest.raises(ValueError):
         promo(session, "bad", **fields)
+
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    """A moment of the week of 3 June 2024 (a Monday) in Jakarta."""
+    return datetime(2024, 6, day, hour, minute, tzinfo=JAKARTA).astimezone(timezone.utc)
+
+
+def test_weekdays_and_hours_in_the_shops_timezone(session):
+    weekday = promo(session, "weekday", weekdays=[4, 0, 1, 2, 3])
+    happy = promo(session, "happy hour", hours=[["15:00", "17:00"]])
+    late = promo(session, "late night weekend", weekdays=[4, 5], hours=[["22:00", "02:00"]])
+    assert weekday.weekdays == [0, 1, 2, 3, 4]
+    assert valid_at(weekday, at(3, 0, 30), JAKARTA) and valid_at(weekday, at(7, 23, 59), JAKARTA)
+    assert not valid_at(weekday, at(8, 12), JAKARTA) and not valid_at(weekday, at(9, 12), JAKARTA)
+    # Monday 00:30 in Jakarta is still Sunday in UTC: the shop's day counts.
+    assert not valid_at(weekday, at(9, 23, 30), JAKARTA) and valid_at(weekday, at(10, 0, 30), JAKARTA)
+    assert valid_at(happy, at(4, 15), JAKARTA) and not valid_at(happy, at(4, 17), JAKARTA)
+    assert not valid_at(happy, at(4, 14, 59), JAKARTA)
+    # A window past midnight belongs to the day it starts: Saturday 01:00 is Friday night's.
+    assert valid_at(late, at(8, 1), JAKARTA) and valid_at(late, at(9, 1), JAKARTA)
+    assert not valid_at(late, at(7, 1), JAKARTA) and not valid_at(late, at(10, 1), JAKARTA)
+    contact = Contact(display_name="Budi", tags=[], language="id")
+    saturday = titles(promotions_for(session=session, contact=contact, now=at(8, 15, 30), tz=JAKARTA))
+    assert saturday == ["happy hour"]
+    assert titles(promotions_for(session=session, contact=contact, now=at(8, 15, 30), tz=JAKARTA, any_hour=True)) == [
+        "weekday", "happy hour", "late night weekend"]
+    assert titles(promotions.list_promotions(session=session, active_at=at(3, 12), tz=JAKARTA)) == ["weekday"]
+
+
+def test_validity_is_worded_for_the_customer(session):
+    assert validity_text(promo(session, "a", weekdays=[0, 1, 2, 3, 4]), "id") == "Senin–Jumat"
+    assert validity_text(promo(session, "b", weekdays=[0, 1, 2, 3, 4], hours=[["10:00", "14:00"]]), "en") == (
+        "Mon–Fri, 10:00–14:00")
+    assert validity_text(promo(session, "c", weekdays=[5, 6]), "id") == "Sabtu, Minggu"
+    assert validity_text(promo(session, "d", hours=[["15:00", "17:00"]]), "id") == "15:00–17:00"
+    assert validity_text(promo(session, "e", weekdays=list(range(7))), "en") == ""
+    assert validity_text(promo(session, "f"), "en") == ""
 
 
 def test_validate_audience_normalises():
@@ -127,3 +173,5 @@ def test_demo_promotions(session):
     assert "VIP: Gratis Upsize" not in found and not any("Ramadan" in t for t in found)
     vip = Contact(display_name="y", tags=["vip"])
     assert "VIP: Gratis Upsize" in titles(promotions_for(session=session, contact=vip, now=now, orders_count=4))
+    weekday = session.exec(select(promotions.Promotion).where(promotions.Promotion.title == "Paket Hemat Weekday")).one()
+    assert weekday.weekdays == [0, 1, 2, 3, 4]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
+import time_machine
 from sqlmodel import select
 
 from crm import demo
@@ -13,6 +17,7 @@ from crm.models import Contact, Conversation, Message
 from crm.orders import Order, Product
 from tests.factories import Webhooks, line_event, line_text
 
+JAKARTA = ZoneInfo("Asia/Jakarta")
 USER = "U5555555555555555555555555555555e"
 OTHER = "U6666666666666666666666666666666f"
 
@@ -216,6 +221,29 @@ def test_another_customers_order_number_does_not_leak(customer, client, fake_lin
 def test_out_of_stock_product_is_explained(customer):
     replies = customer.says("mau pesan banana bread 1")
     assert "habis" in texts(replies)
+
+
+def _next(weekday: int, hour: int) -> datetime:
+    """The next such weekday (0 = Monday) at `hour` in Jakarta, within the demo promotions' dates."""
+    today = datetime.now(JAKARTA).date() + timedelta(days=1)
+    day = today + timedelta(days=(weekday - today.weekday()) % 7)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=JAKARTA)
+
+
+def test_weekday_promo_on_saturday_says_when_it_is_valid(customer):
+    with time_machine.travel(_next(5, 12), tick=True):
+        said = texts(customer.says("ada promo weekday ga?"))
+        assert "Paket Hemat Weekday berlaku Senin–Jumat" in said and "WEEKDAY-HEMAT" not in said
+        offers = texts(customer.says("ada promo apa?"))
+        assert "Paket Hemat Weekday" not in offers and "Diskon 20% Pelanggan Baru" in offers
+        english = texts(customer.says("is the weekday promo on today?"))
+        assert "Weekday Saver Bundle is valid Mon–Fri" in english
+
+
+def test_weekday_promo_on_monday_is_offered_with_its_days(customer):
+    with time_machine.travel(_next(0, 12), tick=True):
+        said = texts(customer.says("ada promo weekday ga?"))
+        assert "Paket Hemat Weekday" in said and "Berlaku Senin–Jumat" in said and "berlaku Senin–Jumat ya" not in said
 
 
 def test_english_customer_gets_english(customer):

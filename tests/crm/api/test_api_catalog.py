@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import time_machine
 
 from tests.openapi import check
 
@@ -158,6 +159,50 @@ def test_promotion_bad_fields_are_422(client, auth, spec, fields, field):
     response = client.post("/api/v1/promotions", json=promotion(**fields), headers=auth)
     body = check(spec, "/promotions", "post", response)
     assert response.status_code == 422 and body["details"][0]["field"].startswith(field)
+
+
+SATURDAY_NOON = datetime(2026, 12, 12, 5, 0, tzinfo=timezone.utc)  # 12:00 in Jakarta
+MONDAY_NOON = datetime(2026, 12, 14, 5, 0, tzinfo=timezone.utc)
+
+
+def test_promotion_weekdays_and_hours_decide_running(client, auth, spec):
+    window = {"starts_at": iso(SATURDAY_NOON - timedelta(days=7)), "ends_at": iso(SATURDAY_NOON + timedelta(days=30))}
+    with time_machine.travel(SATURDAY_NOON, tick=False):
+        weekday = check(spec, "/promotions", "post", client.post("/api/v1/promotions", json=promotion(
+            title="Paket Hemat Weekday", weekdays=[4, 0, 1, 2, 3, 0], **window), headers=auth))
+        happy = check(spec, "/promotions", "post", client.post("/api/v1/promotions", json=promotion(
+            title="Happy Hour", hours=[["15:00", "17:00"]], **window), headers=auth))
+        assert weekday["weekdays"] == [0, 1, 2, 3, 4] and weekday["hours"] is None and not weekday["running"]
+        assert happy["hours"] == [["15:00", "17:00"]] and happy["weekdays"] is None and not happy["running"]
+        assert client.get("/api/v1/promotions?active=true", headers=auth).get_json()["items"] == []
+    with time_machine.travel(SATURDAY_NOON + timedelta(hours=3, minutes=30), tick=False):  # 15:30 in Jakarta
+        assert [p["title"] for p in client.get("/api/v1/promotions?active=true", headers=auth).get_json()["items"]] == [
+            "Happy Hour"]
+    with time_machine.travel(MONDAY_NOON, tick=False):
+        url = f"/api/v1/promotions/{weekday['id']}"
+        assert check(spec, "/promotions/{promotion_id}", "get", client.get(url, headers=auth))["running"]
+        assert [p["title"] for p in client.get("/api/v1/promotions?active=false", headers=auth).get_json()["items"]] == [
+            "Happy Hour"]
+        patched = client.patch(url, json={"weekdays": [5, 6], "hours": [["22:00", "02:00"]]}, headers=auth)
+        assert check(spec, "/promotions/{promotion_id}", "patch", patched)["running"] is False
+        everyday = client.patch(url, json={"weekdays": None, "hours": None}, headers=auth).get_json()
+        assert everyday["weekdays"] is None and everyday["hours"] is None and everyday["running"]
+
+
+@pytest.mark.parametrize("fields", [
+    {"weekdays": [7]}, {"weekdays": [-1]}, {"weekdays": []}, {"weekdays": ["mon"]}, {"weekdays": [1.5]},
+    {"weekdays": 1}, {"hours": []}, {"hours": [["15:00"]]}, {"hours": [["15:00", "25:00"]]},
+    {"hours": [["3pm", "5pm"]]}, {"hours": [["15:00", "15:00"]]}, {"hours": [["24:00", "02:00"]]},
+    {"hours": "15:00-17:00"},
+])
+def test_promotion_bad_weekdays_or_hours_are_422_with_a_reason(client, auth, spec, fields):
+    response = client.post("/api/v1/promotions", json=promotion(**fields), headers=auth)
+    body = check(spec, "/promotions", "post", response)
+    assert response.status_code == 422 and body["details"][0]["field"].startswith(next(iter(fields)))
+    assert body["details"][0]["message"]
+    created = client.post("/api/v1/promotions", json=promotion(), headers=auth).get_json()
+    patched = client.patch(f"/api/v1/promotions/{created['id']}", json=fields, headers=auth)
+    assert patched.status_code == 422 and patched.get_json()["details"][0]["field"].startswith(next(iter(fields)))
 
 
 def test_promotion_rules_checked_after_merge_and_unknown_store(client, auth, spec, store):
