@@ -21,7 +21,7 @@ from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
 from crm.inbox.blueprint import get_or_404, inbox
 from crm.inbox.i18n import LANGUAGES, current_language, t
-from crm.inbox.store_views import validated, what_changed
+from crm.inbox.store_views import save_changes, validated
 from crm.web import engine
 
 FAQ_LABELS = {"question": "faq_question", "answer": "faq_answer", "question_en": "faq_question_en",
@@ -45,6 +45,10 @@ def _form_of(entry: faq.FaqEntry) -> dict[str, str]:
     return {"question": entry.question, "answer": entry.answer, "question_en": entry.question_en or "",
             "answer_en": entry.answer_en or "", "phrasings": "\n".join(entry.keywords or []),
             "category": entry.category, "active": "1" if entry.active else ""}
+
+
+def _update(db: Session, entry: faq.FaqEntry, changes: dict[str, Any]) -> None:
+    faq.update_faq(session=db, entry=entry, changes=changes)
 
 
 def _verdict(hits: list[faq.FaqHit]) -> str:
@@ -97,12 +101,7 @@ def faq_edit(faq_id: int):
         return _faq_page(entry)
     try:
         changes = validated(FaqUpdate, _typed_faq(request.form, editing=True), FAQ_LABELS)
-        with session_scope(engine()) as db:
-            row = get_or_404(db, faq.FaqEntry, faq_id)
-            before = {field: getattr(row, field) for field in changes}
-            faq.update_faq(session=db, entry=row, changes=changes)
-            data.audit(session=db, staff=current_staff(), action="faq.update", target_type="faq", target_id=row.id,
-                       details=what_changed(before, row))
+        save_changes(faq.FaqEntry, faq_id, changes, _update, "faq.update")
     except ValueError as exc:
         flash(str(exc), "error")
         return _faq_page(entry, status=400)
@@ -114,10 +113,6 @@ def faq_edit(faq_id: int):
 @permission_required("stores.manage")
 def faq_deactivate(faq_id: int):
     """Stop the bot answering with an entry (kept, so the form can turn it on again)."""
-    with session_scope(engine()) as db:
-        entry = get_or_404(db, faq.FaqEntry, faq_id)
-        faq.update_faq(session=db, entry=entry, changes={"active": False})
-        data.audit(session=db, staff=current_staff(), action="faq.deactivate", target_type="faq", target_id=entry.id,
-                   details={"question": entry.question})
+    save_changes(faq.FaqEntry, faq_id, {"active": False}, _update, "faq.deactivate")
     flash(t("faq_deactivated"), "info")
     return redirect(url_for("inbox.faq_list"), 303)

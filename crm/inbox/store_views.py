@@ -8,7 +8,7 @@ The bot reads stores fresh for every message, so a change answers customers at o
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from flask import flash, redirect, render_template, request, url_for
 from pydantic import BaseModel, ValidationError
@@ -43,10 +43,22 @@ def validated(model: type[BaseModel], typed: dict[str, Any], labels: dict[str, s
         raise ValueError(invalid_text(exc, labels)) from None
 
 
-def what_changed(before: dict[str, Any], row: Any) -> dict[str, dict[str, Any]]:
-    """The audit details of an edit: the fields whose value moved, before and after."""
-    moved = [field for field, value in before.items() if value != getattr(row, field)]
-    return {"from": {field: before[field] for field in moved}, "to": {field: getattr(row, field) for field in moved}}
+def save_changes(table: type, row_id: int, changes: dict[str, Any], update: Callable[[Session, Any, dict], Any],
+                 action: str) -> Any:
+    """Write `changes` with the crm function `update` and audit the fields that moved, in one transaction; the row."""
+    with session_scope(engine()) as db:
+        row = get_or_404(db, table, row_id)
+        before = {field: getattr(row, field) for field in changes}
+        update(db, row, changes)
+        moved = [field for field, value in before.items() if value != getattr(row, field)]
+        data.audit(session=db, staff=current_staff(), action=action, target_type=action.partition(".")[0],
+                   target_id=row.id, details={"from": {field: before[field] for field in moved},
+                                              "to": {field: getattr(row, field) for field in moved}})
+        return row
+
+
+def _update(db: Session, store: stores.Store, changes: dict[str, Any]) -> None:
+    stores.update_store(session=db, store=store, changes=changes)
 
 
 def _days() -> list[tuple[str, str]]:
@@ -124,12 +136,7 @@ def store_edit(store_id: int):
         return _stores_page(store)
     try:
         changes = validated(StoreUpdate, _typed_store(request.form, editing=True), STORE_LABELS)
-        with session_scope(engine()) as db:
-            row = get_or_404(db, stores.Store, store_id)
-            before = {field: getattr(row, field) for field in changes}
-            stores.update_store(session=db, store=row, changes=changes)
-            data.audit(session=db, staff=current_staff(), action="store.update", target_type="store",
-                       target_id=row.id, details=what_changed(before, row))
+        save_changes(stores.Store, store_id, changes, _update, "store.update")
     except ValueError as exc:
         flash(str(exc), "error")
         return _stores_page(store, status=400)
@@ -141,10 +148,6 @@ def store_edit(store_id: int):
 @permission_required("stores.manage")
 def store_deactivate(store_id: int):
     """Take a store out of the bot's answers (it stays in order history; the form can activate it again)."""
-    with session_scope(engine()) as db:
-        store = get_or_404(db, stores.Store, store_id)
-        stores.update_store(session=db, store=store, changes={"active": False})
-        data.audit(session=db, staff=current_staff(), action="store.deactivate", target_type="store",
-                   target_id=store.id, details={"name": store.name})
+    store = save_changes(stores.Store, store_id, {"active": False}, _update, "store.deactivate")
     flash(t("stores_deactivated", name=store.name), "info")
     return redirect(url_for("inbox.stores_list"), 303)
