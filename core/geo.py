@@ -39,7 +39,9 @@ __all__ = [
     "Place",
     "find_area",
     "haversine_km",
+    "MapPinError",
     "map_link",
+    "map_pin",
     "valid_coordinates",
 ]
 
@@ -92,6 +94,45 @@ def map_link(lat: float, lon: float) -> str:
     """Google Maps search URL for a point, coordinates with 6 decimals (~0.1 m)."""
     _check_coordinates(lat, lon)
     return f"https://www.google.com/maps/search/?api=1&query={lat:.6f},{lon:.6f}"
+
+
+class MapPinError(ValueError):
+    """A map pin that gives no coordinates; `code` says why ("short_link", "out_of_range", "unreadable")."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+_NUMBER = r"(-?\d{1,3}(?:\.\d+)?)"
+_PAIR = re.compile(rf"{_NUMBER}\s*,\s*{_NUMBER}")
+# Where a Google Maps link carries the point: the place's own pin (!3d lat !4d lon) is
+# more exact than the view's centre (@lat,lon,zoom); ?q= / ?query= / ?ll= hold a searched point.
+_LINK_PINS = (re.compile(rf"!3d{_NUMBER}!4d{_NUMBER}"), re.compile(rf"@{_NUMBER},{_NUMBER}"),
+              re.compile(rf"[?&](?:q|query|ll|center|destination)=(?:loc:)?{_NUMBER}(?:,|%2C)\s*(?:\+|%20)?{_NUMBER}",
+                         re.IGNORECASE))
+# Short links only redirect to the real one, which needs the network to find out.
+_SHORT_LINK = re.compile(r"^(?:https?://)?(?:maps\.app\.goo\.gl|goo\.gl/maps|g\.co/kgs)/", re.IGNORECASE)
+
+
+def map_pin(text: str) -> tuple[float, float]:
+    """(lat, lon) from typed coordinates ("-6.26, 106.81") or a pasted Google Maps link; MapPinError when none."""
+    typed = (text or "").strip()
+    if _SHORT_LINK.match(typed):
+        raise MapPinError("short_link", "a short maps link cannot be read offline; paste the coordinates instead")
+    if _PAIR.fullmatch(typed):
+        found = [_PAIR.fullmatch(typed)]
+    elif typed.lower().startswith(("http://", "https://", "maps.google.", "www.google.", "google.")):
+        found = [match for match in (pattern.search(typed) for pattern in _LINK_PINS) if match]
+    else:
+        found = []
+    for match in found:
+        lat, lon = float(match.group(1)), float(match.group(2))
+        if not valid_coordinates(lat, lon):
+            raise MapPinError("out_of_range", f"latitude must be in [-90, 90] and longitude in [-180, 180], "
+                                              f"got {lat:g}, {lon:g}")
+        return lat, lon
+    raise MapPinError("unreadable", f"no coordinates in {typed[:80]!r}: type them as lat, lon (e.g. -6.2615, 106.8106)")
 
 
 # --------------------------------------------------------------------------- #

@@ -82,7 +82,9 @@ from core import encoder
 from core.db import utcnow
 from core.normalize import normalize
 
-CONFIDENT, SUGGEST = 0.5, 0.25  # calibrated score thresholds (see the module docstring)
+# Calibrated score thresholds (see the module docstring): the bot answers from CONFIDENT on, offers
+# "did you mean" suggestions from SUGGEST on, and below asks once more, then hands over to staff.
+CONFIDENT, SUGGEST = 0.5, 0.25
 # Raw-score knots of the calibration: (raw, calibrated), linear in between.
 _CALIBRATION = ((0.0, 0.0), (0.19, SUGGEST), (0.345, CONFIDENT), (0.8, 1.0))
 

@@ -6,7 +6,7 @@ import re
 
 from core import messages as m
 from core.texts import menu_label
-from crm.faq import answer_text
+from crm.faq import CONFIDENT, SUGGEST, answer_text
 from crm.stores import exception_on, exceptions_of, opening_text
 from handlers.base import Context
 from handlers.effects import Answer
@@ -16,7 +16,6 @@ from handlers.nlu.order_text import shop_terms, stores_named
 from handlers.order_flow import has_draft
 from handlers.orders import asks_what_is_sold, names_a_kind_of_product, priced_products, reading
 
-CONFIDENT, SUGGEST = 0.5, 0.25  # search_faq score thresholds (see crm.faq.search_faq)
 # What the NLU takes a knowledge-base question for when it names a product or a perk ("member dapet apa?").
 FAQ_LOOKALIKES = ("faq", "order", "promotion", "other")
 

@@ -99,6 +99,7 @@ def main() -> None:
                 page.screenshot(path=str(OUT / f"{shot}.png"), full_page=shot != "dashboard")
             page.locator("#csat").screenshot(path=str(OUT / "csat.png"))  # the dashboard's CSAT block
             marketing_screens(page, base)
+            shop_screens(page, base)
             page.close()
         browser.close()
     server.shutdown()
@@ -133,6 +134,20 @@ def marketing_screens(page, base: str) -> None:
         page.goto(base + path)
         page.wait_for_timeout(300)
         page.screenshot(path=str(OUT / f"{shot}.png"), full_page=True)
+
+
+def shop_screens(page, base: str, suffix: str = "") -> None:
+    """The admin's stores page (a store open for editing) and FAQ page (a question tested), at 1366x768."""
+    if not suffix:
+        page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{base}/inbox/stores")
+    page.locator("#stores tr.store a").first.click()
+    page.wait_for_timeout(300)
+    page.locator("#store-form fieldset").scroll_into_view_if_needed()
+    page.screenshot(path=str(OUT / f"stores{suffix}.png"))
+    page.goto(f"{base}/inbox/faqs?q=bisa+bayar+pake+qris+ga+kak")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(OUT / f"faqs{suffix}.png"))
 
 
 if __name__ == "__main__":
