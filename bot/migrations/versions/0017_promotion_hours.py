@@ -1,7 +1,7 @@
 """promotion hours: the weekdays and local-time windows a promotion is valid in (happy hour)
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 Create Date: 2027-03-01 10:00:00.000000
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0017'
-down_revision = '0014'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
