@@ -16,6 +16,7 @@ import os
 import pathlib
 import random
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -155,8 +156,18 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=10_000)
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary database (its path is printed)")
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="sapa-bench-inbox-")
+    try:
+        run(args, folder)
+    finally:  # at 2M messages the database is over a gigabyte: never left behind unless asked
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, folder: str) -> None:
+    """Seed a database in `folder`, log in, time every main page, print the table."""
     url = f"sqlite:///{folder}/bench.db"
     started = time.perf_counter()
     upgrade(url)
