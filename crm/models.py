@@ -259,6 +259,7 @@ class ApiToken(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100)
     token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    role: str | None = Field(default=None, max_length=16)  # None: full access; else what that staff role does
     revoked: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: datetime | None = None

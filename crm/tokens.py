@@ -1,4 +1,9 @@
-"""REST API tokens: random, shown once, stored as SHA-256 hashes."""
+"""REST API tokens: random, shown once, stored as SHA-256 hashes; full access, or limited to one staff role.
+
+A limited token may do through the API what that role does in the inbox: an agent the chats,
+contacts, orders, complaints and alerts (and read the catalog); a marketer the segments,
+campaigns, journeys and promotions (and read contacts, chats and the catalog); an admin all.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,14 @@ from crm.ids import as_id
 from crm.models import ApiToken
 
 PREFIX = "sapa_"
+TOKEN_ROLES = ("admin", "agent", "marketer")
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+# What each limited role may change and read, by the first part of the path under /api/v1/.
+_SUPPORT = frozenset({"conversations", "messages", "contacts", "orders", "complaints", "alerts"})
+_MARKETING = frozenset({"segments", "campaigns", "journeys", "promotions", "broadcasts"})
+_CATALOG = frozenset({"products", "stores", "faqs", "promotions", "openapi.json"})
+WRITES = {"agent": _SUPPORT, "marketer": _MARKETING}
+READS_ALSO = {"agent": _SUPPORT | _CATALOG, "marketer": _MARKETING | _CATALOG | {"contacts", "conversations", "messages"}}
 
 
 def _hash(token: str) -> str:
@@ -19,12 +32,25 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(*, session: Session, name: str) -> str:
-    """Create a token named `name`; returns the plaintext (never stored)."""
+def create_token(*, session: Session, name: str, role: str | None = None) -> str:
+    """Create a token named `name` (full access, or limited to `role`); returns the plaintext (never stored)."""
+    if role is not None and role not in TOKEN_ROLES:
+        raise TokenError(f"role must be one of {', '.join(TOKEN_ROLES)} (or none for full access)")
     token = PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(name=name, token_hash=_hash(token)))
+    session.add(ApiToken(name=name, token_hash=_hash(token), role=role))
     session.flush()
     return token
+
+
+def token_allows(role: str | None, method: str, path: str) -> bool:
+    """Whether a token of `role` (None: full access) may make this request."""
+    if role is None or role == "admin":
+        return True
+    parts = path.removeprefix("/api/v1/").split("/")
+    if role == "marketer" and len(parts) == 3 and parts[0] == "contacts" and parts[2] == "consent":
+        return True  # marketing consent is the marketer's to record
+    allowed = READS_ALSO if method.upper() in READS else WRITES
+    return parts[0] in allowed.get(role, ())
 
 
 def verify_token(*, session: Session, token: str) -> ApiToken | None:

@@ -12,7 +12,7 @@ from core import cli as config
 from core.db import as_utc, session_scope
 from crm import demo as demo_data
 from crm.staff import StaffError, create_user
-from crm.tokens import TokenError, create_token, find_tokens, list_tokens, revoke_tokens
+from crm.tokens import TOKEN_ROLES, TokenError, create_token, find_tokens, list_tokens, revoke_tokens
 
 
 @click.group()
@@ -110,19 +110,21 @@ def token() -> None:
 
 @token.command("add")
 @click.argument("name")
-def token_add(name: str) -> None:
+@click.option("--role", type=click.Choice(TOKEN_ROLES),
+              help="limit the token to what this staff role does (default: full access)")
+def token_add(name: str, role: str | None) -> None:
     """Create an API token and print it once (it is stored hashed)."""
     if not name.strip():
         fail("give the token a name, e.g. `sapa token add pos-system`")
     with session_scope(config.engine()) as session:
-        value = create_token(session=session, name=name.strip())
+        value = create_token(session=session, name=name.strip(), role=role)
     click.echo(value)
     click.echo(f"Store it now: it cannot be shown again. Use it as 'Authorization: Bearer {value[:9]}…'", err=True)
 
 
 @token.command("list")
 def token_list() -> None:
-    """List the API tokens: id, name, created, last used, revoked (in the shop's timezone, as on the Staff page)."""
+    """List the API tokens: id, name, access (full or a role), created, last used, revoked (in the shop's timezone, as on the Staff page)."""
     tz = config.settings().tz
 
     def when(value) -> str:
@@ -132,10 +134,10 @@ def token_list() -> None:
 
     with Session(config.engine()) as session:
         rows = list_tokens(session=session)
-    click.echo(f"{'ID':>5}  {'NAME':<24}  {'CREATED':<16}  {'LAST USED':<16}  REVOKED")
+    click.echo(f"{'ID':>5}  {'NAME':<24}  {'ACCESS':<8}  {'CREATED':<16}  {'LAST USED':<16}  REVOKED")
     for row in rows:
-        click.echo(f"{row.id:>5}  {row.name:<24}  {when(row.created_at):<16}  {when(row.last_used_at):<16}  "
-                   f"{when(row.revoked_at) if row.revoked else 'no'}")
+        click.echo(f"{row.id:>5}  {row.name:<24}  {row.role or 'full':<8}  {when(row.created_at):<16}  "
+                   f"{when(row.last_used_at):<16}  {when(row.revoked_at) if row.revoked else 'no'}")
 
 
 @token.command("revoke")

@@ -68,7 +68,7 @@ PATHS = {
         "parameters": [query_param("segment_id", "integer", minimum=1, maximum=MAX_ID), query_param("rules"),
                        query_param("q"), enum_param("channel", CHANNELS)],
         "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
-                      **_INVALID, **ERRORS}}},
+                      **_MISSING, **_INVALID, **ERRORS}}},
     "/journeys": {"get": {"summary": "Triggered journeys", "responses": {"200": schema_response("JourneyList"), **ERRORS}}},
     "/journeys/{key}": {"patch": {
         "summary": "Switch or edit a journey",

@@ -99,6 +99,8 @@ def export_contacts():
     rules = _json_arg("rules")
     search = contact_data.search_condition(q=query_value("q"), channel=enum_arg("channel", CHANNELS))
     with Session(engine()) as session:  # refuse bad rules before the download starts
+        if segment_id is not None and session.get(Segment, segment_id) is None:
+            raise ApiError(404, f"segment {segment_id} not found")
         try:
             seg.audience_condition(session=session, segment_id=segment_id, rules=rules)
         except seg.SegmentError as exc:

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from core.db import session_scope
 from crm.ids import MAX_ID
 from crm.schemas import Error
-from crm.tokens import verify_token
+from crm.tokens import token_allows, verify_token
 from crm.web import engine
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -47,6 +47,9 @@ def require_token(view: Callable) -> Callable:
             row = verify_token(session=session, token=token.strip())
             if row is None:
                 raise ApiError(401, "invalid or revoked token")
+            if not token_allows(row.role, request.method, request.path):
+                raise ApiError(403, f"this token is limited to what the {row.role} role does: it cannot "
+                                    f"{request.method} {request.path}")
             g.api_token_name = row.name
         return view(*args, **kwargs)
     return wrapper
@@ -134,6 +137,7 @@ def schema_response(model: str, description: str = "OK") -> dict:
 
 
 ERRORS = {"401": schema_response("Error", "Missing or invalid token"),
+          "403": schema_response("Error", "The token is limited to a staff role that cannot do this"),
           "400": schema_response("Error", "Bad parameter (or a query string the app refuses, e.g. with NUL bytes)")}
 # Every operation with a body can answer these; openapi_document() adds them where an endpoint did not.
 BODY_ERRORS = {"400": schema_response("Error", "Malformed JSON, not a JSON object, too deeply nested, or NUL bytes"),

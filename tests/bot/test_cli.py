@@ -220,9 +220,9 @@ def test_token_list_and_revoke_by_name_or_id(sapa, sqlite_url):
     code, out = sapa("token", "list")
     assert code == 0
     header, first, second = out.splitlines()
-    assert header.split() == ["ID", "NAME", "CREATED", "LAST", "USED", "REVOKED"]
-    assert first.split()[:2] == ["1", "pos"] and first.split()[-1] == "no" and first.split()[4] != "-"  # used
-    assert second.split()[:2] == ["2", "sheet"] and second.split()[4] == "-"  # never used
+    assert header.split() == ["ID", "NAME", "ACCESS", "CREATED", "LAST", "USED", "REVOKED"]
+    assert first.split()[:3] == ["1", "pos", "full"] and first.split()[-1] == "no" and first.split()[5] != "-"  # used
+    assert second.split()[:2] == ["2", "sheet"] and second.split()[5] == "-"  # never used
     assert sapa("token", "revoke", "pos") == (0, "revoked token 1 (pos)\n")
     assert client.get("/api/v1/contacts", headers={"Authorization": f"Bearer {pos}"}).status_code == 401
     assert sapa("token", "revoke", "2") == (0, "revoked token 2 (sheet)\n")
@@ -232,6 +232,27 @@ def test_token_list_and_revoke_by_name_or_id(sapa, sqlite_url):
     assert revoked.split()[-2].startswith("20")  # the date it was revoked
     code, out = sapa("token", "revoke", "nope")
     assert code != 0 and "no token has the id or name 'nope'" in out
+
+
+def test_a_token_limited_to_a_role_does_what_that_role_does(sapa, sqlite_url):
+    agent = sapa("token", "add", "till", "--role", "agent")[1].splitlines()[0].strip()
+    marketer = sapa("token", "add", "mailer", "--role", "marketer")[1].splitlines()[0].strip()
+    code, out = sapa("token", "add", "x", "--role", "owner")
+    assert code != 0 and "owner" in out and "admin" in out
+    client = create_app(make_settings(sqlite_url)).test_client()
+
+    def status(token, method, path, **body):
+        return client.open(path, method=method, headers={"Authorization": f"Bearer {token}"}, **body).status_code
+
+    assert status(agent, "GET", "/api/v1/conversations") == 200 and status(agent, "GET", "/api/v1/products") == 200
+    refused = client.patch("/api/v1/settings", json={}, headers={"Authorization": f"Bearer {agent}"})
+    assert refused.status_code == 403 and "agent" in refused.get_json()["error"]
+    assert status(agent, "POST", "/api/v1/segments", json={"name": "x", "rules": {}}) == 403
+    assert status(marketer, "POST", "/api/v1/segments", json={"name": "x", "rules": {}}) == 201
+    assert status(marketer, "GET", "/api/v1/contacts") == 200
+    assert status(marketer, "POST", "/api/v1/products", json={"sku": "A1", "name": "A", "price": 1}) == 403
+    assert status(marketer, "GET", "/api/v1/settings") == 403
+    assert sapa("token", "list")[1].splitlines()[1].split()[2] == "agent"
 
 
 def test_user_add_refuses_a_common_password(sapa):

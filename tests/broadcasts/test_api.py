@@ -234,5 +234,5 @@ def test_contacts_export_csv_is_all_a_segment_rules_or_a_search(client, auth, ru
     assert header.startswith("name,phone,email,birthday,tags,line_user_id,telegram_chat_id,custom.kota,contact_id")
     bad = client.get('/api/v1/contacts/export.csv?rules={"field":"nope"}', headers=auth)
     assert bad.status_code == 422 and bad.get_json()["details"]
-    assert client.get("/api/v1/contacts/export.csv?segment_id=999", headers=auth).status_code == 422
+    assert client.get("/api/v1/contacts/export.csv?segment_id=999", headers=auth).status_code == 404
     assert client.get("/api/v1/contacts/export.csv").status_code == 401
