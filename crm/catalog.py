@@ -167,6 +167,16 @@ def move_product(*, session: Session, product: Product, step: int) -> bool:
     return True
 
 
+def rename_category(*, session: Session, old: str, new: str) -> int:
+    """Give the products of category `old` the name `new` (after those already there, same order); how many."""
+    new = checked(ProductUpdate, {"category": new.strip()}).category
+    rows = [p for p in list_products(session=session) if p.category == old]
+    if new != old:
+        for product in rows:
+            update_product(session=session, product=product, changes={"category": new})
+    return len(rows) if new != old else 0
+
+
 def set_prices(*, session: Session, prices: dict[int, Any]) -> list[tuple[Product, int, int]]:
     """New prices by product id, all or none; returns (product, old, new) for each one changed."""
     problems, changed = [], []
@@ -283,7 +293,7 @@ def import_catalog(*, session: Session, sheet: Sheet) -> ImportSummary:
                 update_product(session=session, product=product, changes=changes)
                 summary.updated.append(sku)
         if isinstance(sort_order, int) and 0 <= sort_order <= MAX_STOCK and sort_order != product.sort_order:
-            product.sort_order = sort_order
+            product.sort_order, product.updated_at = sort_order, utcnow()  # the bot's cache watches updated_at
             session.add(product)
     session.flush()
     return summary

@@ -89,9 +89,9 @@ def catalog_sold_out(product_id: int):
     def write(db, product):
         before = product.stock
         catalog.update_product(session=db, product=product, changes={"stock": 0 if sold_out else None})
+        flash(t("catalog_marked_sold_out" if sold_out else "catalog_marked_available"), "info")
         return {"stock": [before, product.stock]}
 
-    flash(t("catalog_marked_sold_out" if sold_out else "catalog_marked_available"), "info")
     return _product_write(product_id, "catalog.sold_out", write)
 
 
@@ -103,9 +103,9 @@ def catalog_delete(product_id: int):
 
     def write(db, product):
         catalog.update_product(session=db, product=product, changes={"active": active})
+        flash(t("catalog_restored" if active else "catalog_removed"), "info")
         return {"active": active}
 
-    flash(t("catalog_restored" if active else "catalog_removed"), "info")
     return _product_write(product_id, "catalog.restore" if active else "catalog.remove", write)
 
 
@@ -125,6 +125,24 @@ def catalog_prices():
         _flash_refusal(exc)
         return _list_page(400)
     flash(t("catalog_prices_saved", count=len(changed)), "info")
+    return redirect(url_for("inbox.catalog_list"), 303)
+
+
+@inbox.post("/catalog/category")
+@permission_required("catalog.manage")
+def catalog_category():
+    """Rename a category (to an existing name: the two become one)."""
+    old, new = request.form.get("old", ""), request.form.get("new", "")
+    try:
+        with session_scope(engine()) as db:
+            moved = catalog.rename_category(session=db, old=old, new=new)
+            if moved:
+                data.audit(session=db, staff=current_staff(), action="catalog.category", target_type="product",
+                           details={"from": old, "to": new.strip(), "products": moved})
+    except catalog.CatalogError as exc:
+        _flash_refusal(exc)
+        return _list_page(400)
+    flash(t("catalog_category_renamed", count=moved), "info")
     return redirect(url_for("inbox.catalog_list"), 303)
 
 

@@ -264,3 +264,22 @@ def test_only_admins_open_or_change_the_catalog(as_role, session, runtime):
             assert client.post(path, form).status_code == 403, (role, path)
     product = one(session, "KOPI")
     assert (product.price, product.stock, product.active) == (18_000, None, True)
+
+
+def test_renaming_a_category_moves_its_products_after_those_already_in_the_new_name(as_role, session):
+    admin = as_role("admin")
+    add(admin, sku="A", name="Americano", category="Kopi Panas", name_en="", aliases="")
+    add(admin, sku="L", name="Latte", category="Kopi Panas", name_en="", aliases="")
+    add(admin, sku="K", name="Kopsus", category="Kopi", name_en="", aliases="")
+    assert admin.post("/inbox/catalog/category", {"old": "Kopi Panas", "new": " Kopi "}).status_code == 303
+    session.expire_all()
+    from crm.catalog import list_products
+
+    assert [(p.sku, p.category) for p in list_products(session=session)] == [("K", "Kopi"), ("A", "Kopi"),
+                                                                               ("L", "Kopi")]
+    audit = session.exec(select(AuditLog).where(AuditLog.action == "catalog.category")).one()
+    assert audit.details == {"from": "Kopi Panas", "to": "Kopi", "products": 2}
+    refused = admin.post("/inbox/catalog/category", {"old": "Kopi", "new": "x" * 101})
+    assert refused.status_code == 400 and "Kategori: terlalu panjang (maks. 100 karakter)" in refused.get_data(
+        as_text=True)
+    assert as_role("agent").post("/inbox/catalog/category", {"old": "Kopi", "new": "Teh"}).status_code == 403
