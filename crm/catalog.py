@@ -69,14 +69,15 @@ class Problem:
     field: str
     kind: str
     limit: Any = None
+    row: int | None = None  # the import row
 
 
 class CatalogError(ValueError):
-    """A catalog write refused (nothing written); `problems` name the fields, `row` the import row."""
+    """A catalog write refused (nothing written); `problems` name the fields (and the import rows)."""
 
-    def __init__(self, problems: list[Problem], row: int | None = None) -> None:
+    def __init__(self, problems: list[Problem]) -> None:
         super().__init__("; ".join(f"{p.field}: {p.kind}" for p in problems))
-        self.problems, self.row = problems, row
+        self.problems = problems
 
 
 _KINDS = {"missing": "required", "string_too_short": "required", "too_short": "required",
@@ -85,14 +86,14 @@ _KINDS = {"missing": "required", "string_too_short": "required", "too_short": "r
           "string_pattern_mismatch": "pattern"}
 
 
-def problems_of(exc: ValidationError) -> list[Problem]:
+def problems_of(exc: ValidationError, row: int | None = None) -> list[Problem]:
     """The fields a pydantic model refused, in the catalog's few kinds of problem."""
     found = []
     for error in exc.errors():
         name = str(error["loc"][0]) if error["loc"] else ""
         context = error.get("ctx") or {}
         limit = next((context[key] for key in ("max_length", "le", "ge") if key in context), None)
-        found.append(Problem(name, _KINDS.get(error["type"], "invalid"), limit))
+        found.append(Problem(name, _KINDS.get(error["type"], "invalid"), limit, row))
     return found
 
 
@@ -101,7 +102,7 @@ def checked(model: type[BaseModel], values: dict[str, Any], row: int | None = No
     try:
         return model.model_validate(values)
     except ValidationError as exc:
-        raise CatalogError(problems_of(exc), row) from None
+        raise CatalogError(problems_of(exc, row)) from None
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -131,7 +132,7 @@ def _last_place(session: Session, category: str) -> int:
 def create_product(*, session: Session, data: ProductCreate, row: int | None = None) -> Product:
     """Add a product at the end of its category (CatalogError when its sku is taken)."""
     if session.exec(select(Product.id).where(Product.sku == data.sku)).first() is not None:
-        raise CatalogError([Problem("sku", "taken")], row)
+        raise CatalogError([Problem("sku", "taken", row=row)])
     product = Product(**data.model_dump(), sort_order=_last_place(session, data.category))
     session.add(product)
     session.flush()
@@ -266,34 +267,47 @@ def _cell_value(name: str, raw: Any) -> Any:
 
 
 def import_catalog(*, session: Session, sheet: Sheet) -> ImportSummary:
-    """Create or update products by sku from a sheet under (some of) HEADER, all rows or none (CatalogError)."""
+    """Create or update products by sku from a sheet under (some of) HEADER; every row or none.
+
+    A refusal (CatalogError) names the problems of every bad row, not only the first one's.
+    """
     columns = {i: name.strip().lower() for i, name in enumerate(sheet.header) if name.strip().lower() in HEADER}
     if "sku" not in columns.values():
-        raise CatalogError([Problem("sku", "required")], 1)
-    summary, seen = ImportSummary(), set()
+        raise CatalogError([Problem("sku", "required", row=1)])
+    summary, seen, problems = ImportSummary(), set(), []
     for number, cells in enumerate(sheet.rows, start=2):
         values = {name: _cell_value(name, cells[i] if i < len(cells) else None) for i, name in columns.items()}
         if not any(v not in ("", None, []) for v in values.values()):
             continue  # a blank line
-        sku, sort_order = values.pop("sku"), values.pop("sort_order", None)
-        if sku in seen:
-            raise CatalogError([Problem("sku", "taken")], number)
-        seen.add(sku)
-        product = session.exec(select(Product).where(Product.sku == sku)).first()
-        if product is None:
-            product = create_product(session=session, data=checked(ProductCreate, {"sku": sku, **values}, number),
-                                     row=number)
-            summary.created.append(sku)
-        else:
-            changes = checked(ProductUpdate, values, number).model_dump(exclude_unset=True)
-            changes = {k: v for k, v in changes.items() if getattr(product, k) != v}
-            if not changes:
-                summary.unchanged += 1
-            else:
-                update_product(session=session, product=product, changes=changes)
-                summary.updated.append(sku)
-        if isinstance(sort_order, int) and 0 <= sort_order <= MAX_STOCK and sort_order != product.sort_order:
-            product.sort_order, product.updated_at = sort_order, utcnow()  # the bot's cache watches updated_at
-            session.add(product)
+        try:
+            _import_row(session, values, number, seen, summary)
+        except CatalogError as exc:
+            problems += exc.problems
+    if problems:
+        raise CatalogError(problems)
     session.flush()
     return summary
+
+
+def _import_row(session: Session, values: dict[str, Any], number: int, seen: set[str],
+                summary: ImportSummary) -> None:
+    sku, sort_order = values.pop("sku"), values.pop("sort_order", None)
+    if sku in seen:
+        raise CatalogError([Problem("sku", "taken", row=number)])
+    seen.add(sku)
+    product = session.exec(select(Product).where(Product.sku == sku)).first()
+    if product is None:
+        product = create_product(session=session, data=checked(ProductCreate, {"sku": sku, **values}, number),
+                                 row=number)
+        summary.created.append(sku)
+    else:
+        changes = checked(ProductUpdate, values, number).model_dump(exclude_unset=True)
+        changes = {k: v for k, v in changes.items() if getattr(product, k) != v}
+        if not changes:
+            summary.unchanged += 1
+        else:
+            update_product(session=session, product=product, changes=changes)
+            summary.updated.append(sku)
+    if isinstance(sort_order, int) and 0 <= sort_order <= MAX_STOCK and sort_order != product.sort_order:
+        product.sort_order, product.updated_at = sort_order, utcnow()  # the bot's cache watches updated_at
+        session.add(product)

@@ -35,10 +35,15 @@ def problem_text(problem: catalog.Problem) -> str:
     return t("catalog_problem", field=label, reason=t(f"catalog_problem_{problem.kind}", limit=problem.limit))
 
 
+MAX_SHOWN = 20  # problems listed after a refused import; the rest are counted
+
+
 def _flash_refusal(exc: catalog.CatalogError) -> None:
-    for problem in exc.problems:
-        where = t("catalog_row", row=exc.row) + " " if exc.row else ""
+    for problem in exc.problems[:MAX_SHOWN]:
+        where = t("catalog_row", row=problem.row) + " " if problem.row else ""
         flash(where + problem_text(problem), "error")
+    if len(exc.problems) > MAX_SHOWN:
+        flash(t("catalog_more_problems", count=len(exc.problems) - MAX_SHOWN), "error")
 
 
 # --- the list -------------------------------------------------------------------------

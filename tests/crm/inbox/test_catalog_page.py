@@ -233,12 +233,14 @@ def test_export_then_import_round_trips_and_an_import_with_a_bad_row_writes_noth
     sheet.active.append(["sku", "name", "price"])
     sheet.active.append(["KOPSUS", "Kopi Susu Baru", 1])
     sheet.active.append(["ROTI", "Roti", "gratis"])
+    sheet.active.append(["DONAT", None, 5000])
     data = io.BytesIO()
     sheet.save(data)
     refused = admin.post("/inbox/catalog/import", {"file": (io.BytesIO(data.getvalue()), "catalog.xlsx")},
                          content_type="multipart/form-data")
     page = refused.get_data(as_text=True)
     assert refused.status_code == 400 and "Baris 3: Harga (Rp): harus angka bulat" in page
+    assert "Baris 4: Nama: wajib diisi" in page  # every bad row is named, not only the first
     assert one(session, "KOPSUS").name == "Es Kopi Susu"  # row 2 was fine, but nothing is written
     unreadable = admin.post("/inbox/catalog/import", {"file": (io.BytesIO(b"\x00\x01"), "catalog.xlsx")},
                             content_type="multipart/form-data")
