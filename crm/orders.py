@@ -47,6 +47,7 @@ class Product(SQLModel, table=True):
     aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     image_url: str | None = Field(default=None, max_length=500)
     active: bool = True
+    sort_order: int = Field(default=0, ge=0)  # the place inside its category (then the name)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -123,9 +124,9 @@ class CartLine:
 
 
 def active_products(*, session: Session) -> list[Product]:
-    """The catalog as customers see it, by category then name."""
+    """The catalog as customers see it, by category, the shop's order, then name."""
     return list(session.exec(select(Product).where(Product.active == True)  # noqa: E712
-                             .order_by(Product.category, Product.name)).all())
+                             .order_by(Product.category, Product.sort_order, Product.name)).all())
 
 
 def catalog_version(*, session: Session) -> tuple:

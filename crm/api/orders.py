@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from flask import current_app, g
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from crm import alerts
+from crm import alerts, catalog
 from crm import complaints as complaint_data
 from crm import history
 from crm import orders as order_data
@@ -19,14 +19,10 @@ from crm.api.base import (
     enum_param, int_arg, json_body, limit_param, path_param, query_param, read_body, require_token, schema_response,
 )
 from core.db import session_scope, utcnow
-from crm.schemas import PatchModel, UtcDatetime, json_int
+from crm.catalog import ProductCreate, ProductUpdate
+from crm.schemas import UtcDatetime
 from crm.web import engine
 from core.texts import STATUS_EMOJI, status_label, text
-
-
-MAX_STOCK = 1_000_000_000  # the column is a 32-bit integer on PostgreSQL
-Price = json_int(0, 1_000_000_000)  # rupiah
-Stock = json_int(0, MAX_STOCK)
 
 
 class ProductPublic(BaseModel):
@@ -42,40 +38,11 @@ class ProductPublic(BaseModel):
     aliases: list[str]
     image_url: str | None
     active: bool
+    sort_order: int
 
 
 class ProductList(BaseModel):
     items: list[ProductPublic]
-
-
-class ProductCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    sku: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    name_en: str | None = Field(default=None, max_length=200)
-    category: str = Field(default="", max_length=100)
-    description: str = Field(default="", max_length=1000)
-    price: Price
-    stock: Stock | None = Field(default=None, description="null = unlimited")
-    variants: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default=[], max_length=20)
-    aliases: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default=[], max_length=20)
-    image_url: str | None = Field(default=None, max_length=500, pattern=r"^https://")
-    active: bool = True
-
-
-class ProductUpdate(PatchModel):
-    NULLABLE = frozenset({"name_en", "stock", "image_url"})
-
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    name_en: str | None = Field(default=None, max_length=200)
-    category: str | None = Field(default=None, max_length=100)
-    description: str | None = Field(default=None, max_length=1000)
-    price: Price | None = None
-    stock: Stock | None = Field(default=None, description="null = unlimited")
-    aliases: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(default=None, max_length=20)
-    image_url: str | None = Field(default=None, max_length=500, pattern=r"^https://")
-    active: bool | None = None
 
 
 class OrderLinePublic(BaseModel):
@@ -184,25 +151,21 @@ def _complaint_public(complaint: complaint_data.Complaint, now: datetime) -> Com
 @require_token
 def list_products():
     """The catalog (inactive products too with `all=true`)."""
-    query = select(order_data.Product).order_by(order_data.Product.category, order_data.Product.name)
-    if not bool_arg("all"):
-        query = query.where(order_data.Product.active == True)  # noqa: E712
+    active = None if bool_arg("all") else True
     with Session(engine()) as session:
-        return dump(ProductList(items=[_product_public(p) for p in session.exec(query).all()]))
+        return dump(ProductList(items=[_product_public(p) for p in catalog.list_products(session=session,
+                                                                                         active=active)]))
 
 
 @api.post("/products")
 @require_token
 def create_product():
-    """Add a product."""
+    """Add a product (at the end of its category)."""
     data = read_body(ProductCreate)
     try:
         with session_scope(engine()) as session:
-            product = order_data.Product(**data.model_dump())
-            session.add(product)
-            session.flush()
-            return dump(_product_public(product)), 201
-    except IntegrityError:
+            return dump(_product_public(catalog.create_product(session=session, data=data))), 201
+    except (catalog.CatalogError, IntegrityError):  # taken: seen first, or lost the race on the unique key
         raise ApiError(409, f"a product with sku {data.sku!r} exists already") from None
 
 
@@ -215,12 +178,7 @@ def update_product(product_id: int):
         product = session.get(order_data.Product, product_id)
         if product is None:
             raise ApiError(404, f"product {product_id} not found")
-        for field, value in changes.items():
-            setattr(product, field, value)
-        product.updated_at = utcnow()
-        session.add(product)
-        session.flush()
-        return dump(_product_public(product))
+        return dump(_product_public(catalog.update_product(session=session, product=product, changes=changes)))
 
 
 # --- orders -------------------------------------------------------------------------

@@ -57,6 +57,17 @@ def test_product_patch_takes_unlimited_stock_and_create_refuses_huge_stock(clien
     _refused(client.post("/api/v1/products", json={**PRODUCT, "sku": "X-2", "stock": 10**20}, headers=auth), "stock")
 
 
+def test_products_keep_the_catalog_screens_order_and_take_variants(client, auth, product_id):
+    second = client.post("/api/v1/products", json={**PRODUCT, "sku": "KOPI-2", "name": "Americano"}, headers=auth)
+    assert second.status_code == 201 and second.get_json()["sort_order"] == 1  # last of its category
+    listed = client.get("/api/v1/products", headers=auth).get_json()["items"]
+    assert [p["name"] for p in listed] == ["Kopi Susu", "Americano"]  # the shop's order, not the alphabet
+    patched = client.patch(f"/api/v1/products/{product_id}", json={"variants": ["panas", "dingin"]}, headers=auth)
+    assert patched.get_json()["variants"] == ["panas", "dingin"]
+    taken = client.post("/api/v1/products", json={**PRODUCT, "name": "Lain"}, headers=auth)
+    assert taken.status_code == 409
+
+
 @pytest.mark.parametrize("path, body, field", [
     ("/api/v1/campaigns", {"name": "x", "segment_id": 2**31, "message": {"text": "hi"}}, "segment_id"),
     ("/api/v1/campaigns", {"name": "x", "promotion_id": 10**20, "message": {"text": "hi"}}, "promotion_id"),
