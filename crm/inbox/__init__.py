@@ -30,14 +30,14 @@ from sqlmodel import Session
 
 from core.db import as_utc
 from crm import alerts
-from crm.inbox import account_views, alert_views, auth, conversation_views, hours_views, live, shop_views
+from crm.inbox import account_views, alert_views, auth, conversation_views, hours_views, live, settings_views, shop_views
 from crm.inbox.blueprint import inbox
 from crm.inbox.i18n import CATALOG, LANGUAGES, alert_line, current_language, day, moment, t
 from crm.history import tapped_label
 from crm.media import image_src
 from crm.web import engine
 
-PAGES = (account_views, alert_views, conversation_views, hours_views, shop_views, live)  # imported for their routes, which join `inbox`
+PAGES = (account_views, alert_views, conversation_views, hours_views, settings_views, shop_views, live)  # imported for their routes, which join `inbox`
 
 # (endpoint, catalog key, permission): the navigation of base.html. Other blueprints append.
 NAV: list[tuple[str, str, str]] = [
@@ -49,6 +49,7 @@ NAV: list[tuple[str, str, str]] = [
     ("inbox.canned", "nav_canned", "canned.manage"),
     ("inbox.users", "nav_users", "users.manage"),
     ("inbox.hours", "nav_hours", "hours.manage"),
+    ("inbox.shop_settings_page", "nav_settings", "settings.manage"),
     ("inbox.audit_log", "nav_audit", "audit.view"),
 ]
 

@@ -80,6 +80,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "canned.manage": ADMIN,
     "users.manage": ADMIN,
     "hours.manage": ADMIN,  # exceptions to the staff and store hours
+    "settings.manage": ADMIN,  # the shop settings: name, languages, payment, delivery, bot times, broadcasts
     "audit.view": ADMIN,
     "segments.manage": MARKETING,
     "campaigns.manage": MARKETING,  # campaigns, results, journeys
