@@ -307,7 +307,7 @@ class CannedResponse(SQLModel, table=True):
 
     def text_for(self, language: str | None) -> str:
         """The text in `language` (Indonesian when there is no English one)."""
-        return self.text_en if language == "en" and self.text_en else self.text
+        return self.text_en if (language or "").lower().startswith("en") and self.text_en else self.text
 
 
 class AuditLog(SQLModel, table=True):
