@@ -22,6 +22,7 @@ from core import messages as m
 from core.after_commit import send_after_commit
 from core.db import utcnow
 from core.runtime import Runtime
+from core.settings import Settings
 from core.texts import text
 from crm import alerts, complaints, csat, episodes, history, orders, shop, shop_settings, staff_links
 from crm.inbox import data as inbox_data
@@ -86,10 +87,11 @@ def understand(rt: Runtime, session: Session, inbound: m.Inbound) -> Any:
     return ctx.analysis
 
 
-def reply_language(rt: Runtime, contact: Contact | None, inbound: m.Inbound) -> str:
-    """Reply in the customer's language: English for English speakers, else Indonesian."""
-    language = (contact.language if contact else None) or inbound.language or rt.settings.bot.default_language
-    return "en" if language.lower().startswith("en") else "id"
+def reply_language(rt: Runtime, rules: shop_settings.ShopSettings, contact: Contact | None,
+                   inbound: m.Inbound) -> str:
+    """Reply in the customer's language when the shop offers it (English or Indonesian), else the shop's default."""
+    wanted = (contact.language if contact else None) or inbound.language
+    return shop_settings.reply_language(rules, rt.settings, wanted)
 
 
 def decide(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.Recorded,
@@ -97,14 +99,16 @@ def decide(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.
     """Route the event through the handlers, from reads only (nothing in the session is changed)."""
     conversation, contact, message = recorded.conversation, recorded.contact, recorded.message
     now = utcnow()
+    rules = shop_settings.load_settings(session)  # staff's latest save, read fresh for every message
+    config = shop_settings.effective_config(rt.settings, rules)
     ctx = Context(
         contact_id=contact.id if contact else None,
         contact_name=(contact.display_name if contact else "") or inbound.display_name or "Kak",
-        language=reply_language(rt, contact, inbound),
-        shop_name=rt.settings.bot.shop_name,
+        language=reply_language(rt, rules, contact, inbound),
+        shop_name=config.bot.shop_name,
         now=now,
-        state=history.live_state(conversation, timedelta(minutes=rt.settings.bot.conversation_idle_minutes), now),
-        data=shop.ShopView(session=session, contact=contact, tz=rt.settings.tz, channel=inbound.channel),
+        state=history.live_state(conversation, timedelta(minutes=config.bot.conversation_idle_minutes), now),
+        data=shop.ShopView(session=session, contact=contact, tz=config.tz, channel=inbound.channel, settings=rules),
         marketing=CampaignReads(session),
         threshold=rt.settings.nlu.confidence_threshold,
         analysis=analysis,
@@ -150,7 +154,8 @@ def apply(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.R
     replies = list(decision.replies)
     if decision.effects:
         session.flush()  # the effects link to the customer's message by its id
-        target = _Target(rt, session, inbound, recorded, decision.now)
+        target = _Target(rt, session, inbound, recorded, decision.now,
+                         shop_settings.effective_config(rt.settings, shop_settings.load_settings(session)))
         for effect in decision.effects:
             replies += APPLY[type(effect)](target, effect)
     if not replies:
@@ -212,6 +217,7 @@ class _Target:
     inbound: m.Inbound
     recorded: history.Recorded
     now: datetime
+    config: Settings  # config.yaml with the shop settings staff saved laid over it
 
     @property
     def contact_id(self) -> int | None:
@@ -245,7 +251,10 @@ def _place_order(at: _Target, effect: fx.PlaceOrder) -> list[m.Reply]:
     shop.remember_contact_details(session=at.session, contact=at.recorded.contact, phone=effect.phone,
                                   address=effect.address if effect.lat is None else None)
     method = shop_settings.load_settings(at.session).payment_method(order.payment_method)
-    return [placed_reply(order, effect.language, method.how_to_pay(effect.language) if method else None)]
+    placed = placed_reply(order, effect.language, method.how_to_pay(effect.language) if method else None)
+    if method is None or not method.image_url:
+        return [placed]
+    return [m.Reply(image_url=method.image_url, preview_url=method.preview_url), placed]  # the QR, then the words
 
 
 def _cancel_order(at: _Target, effect: fx.CancelOrder) -> list[m.Reply]:
@@ -266,7 +275,7 @@ def _open_complaint(at: _Target, effect: fx.OpenComplaint) -> list[m.Reply]:
     at.alert("complaint", f"Complaint {complaint.number} ({complaint.severity}): {effect.text}", complaint.severity,
              params={"line": "complaint", "number": complaint.number, "quote": effect.text},
              complaint_id=complaint.id, order_id=complaint.order_id)
-    return [complaint_reply(complaint, effect.order_number, effect.language, at.rt.settings.tz)]
+    return [complaint_reply(complaint, effect.order_number, effect.language, at.config.tz)]
 
 
 def _alert_staff(at: _Target, effect: fx.AlertStaff) -> list[m.Reply]:
@@ -277,7 +286,7 @@ def _alert_staff(at: _Target, effect: fx.AlertStaff) -> list[m.Reply]:
 
 def _hand_off(at: _Target, effect: fx.HandOff) -> list[m.Reply]:
     shop.hand_off(session=at.session, conversation=at.recorded.conversation,
-                  minutes=at.rt.settings.bot.handoff_answer_minutes if effect.quiet else 0)
+                  minutes=at.config.bot.handoff_answer_minutes if effect.quiet else 0)
     at.alert("handoff", effect.reason, params=effect.params)
     return []
 
@@ -321,12 +330,12 @@ def _staff_reply(at: _Target, effect: fx.StaffReply) -> list[m.Reply]:
         return [m.Reply(text=text("staff_reply_unknown", effect.language, id=str(effect.conversation_id)))]
     contact = at.session.get(Contact, conversation.contact_id) if conversation.contact_id else None
     draft = inbox_data.ReplyDraft(text=inbox_data.fill_variables(effect.text, contact=contact, staff=staff,
-                                                                 shop=at.rt.settings.bot.shop_name))
+                                                                 shop=at.config.bot.shop_name))
     try:
         # The inbox's own path: the customer's history and the inbox show it as this staff member's reply.
         with at.session.begin_nested():
             batch_id = inbox_data.send_reply(session=at.session, conversation=conversation, staff=staff, draft=draft,
-                                             handoff_minutes=at.rt.settings.bot.handoff_timeout_minutes)
+                                             handoff_minutes=at.config.bot.handoff_timeout_minutes)
     except inbox_data.InboxError as exc:
         return [m.Reply(text=text("staff_reply_refused", effect.language, why=error_text(str(exc))))]
     send_after_commit(at.session, batch_id)

@@ -23,7 +23,7 @@ from core.queue import configure_queue
 from core.runtime import get_runtime
 from core.settings import Settings
 from core.texts import text
-from crm import alerts, csat, shop
+from crm import alerts, csat, shop, shop_settings
 from crm.inbox.data import wake_snoozed as wake
 
 log = logging.getLogger(__name__)
@@ -147,7 +147,8 @@ def release_phone_alerts(now: datetime | None = None) -> int:
     runtime = get_runtime()
     configure_queue(runtime.settings.queue_url)
     with session_scope(runtime.engine) as session:
-        batches = alerts.release_phone_alerts(session=session, now=now or utcnow(), tz=runtime.settings.tz)
+        tz = shop_settings.current_config(session, runtime.settings).tz  # the timezone staff set last
+        batches = alerts.release_phone_alerts(session=session, now=now or utcnow(), tz=tz)
     for batch_id in batches:
         tasks.enqueue_batch(batch_id)
     return len(batches)
@@ -158,8 +159,8 @@ def send_surveys() -> int:
     runtime = get_runtime()
     configure_queue(runtime.settings.queue_url)
     with session_scope(runtime.engine) as session:
-        return len(csat.send_due(session=session, now=utcnow(), rules=runtime.settings.csat,
-                                 idle_minutes=runtime.settings.bot.conversation_idle_minutes,
+        idle = shop_settings.current_config(session, runtime.settings).bot.conversation_idle_minutes
+        return len(csat.send_due(session=session, now=utcnow(), rules=runtime.settings.csat, idle_minutes=idle,
                                  opted_out=_opted_out))
 
 

@@ -35,7 +35,7 @@ from broadcasts.models import Campaign, CampaignRun, ChannelConsent, CampaignRec
 from broadcasts.segments import compile_rules
 from core.db import session_scope, utcnow
 from core.runtime import Runtime
-from crm import alerts
+from crm import alerts, shop_settings
 from crm.models import ChannelIdentity, Contact
 from crm.promotions import Promotion
 
@@ -149,7 +149,7 @@ def _variant_columns(campaign: Campaign):
 
 def _insert_batch(rt: Runtime, session: Session, campaign: Campaign, run: CampaignRun, lo: int, hi: int,
                   now: datetime):
-    settings = rt.settings.broadcasts
+    settings = shop_settings.current_config(session, rt.settings).broadcasts  # the cap staff set last
     channels = _channels(rt, campaign)
     condition = compile_rules(campaign.rules, session=session, now=now)
     other = aliased(ChannelIdentity.__table__)
@@ -251,7 +251,9 @@ def check_quota(rt: Runtime, run_id: int) -> str | None:
 
 def quiet_hours_end(rt: Runtime, campaign: Campaign, now: datetime) -> datetime | None:
     """When the quiet hours around `now` end in the campaign's time zone; None outside them."""
-    return sched.quiet_until(rt.settings.broadcasts.quiet_hours, ZoneInfo(campaign.timezone), now)
+    with Session(rt.engine) as session:  # the quiet hours staff set last, in any process
+        quiet_hours = shop_settings.current_config(session, rt.settings).broadcasts.quiet_hours
+    return sched.quiet_until(quiet_hours, ZoneInfo(campaign.timezone), now)
 
 
 def dispatch(rt: Runtime, run_id: int, now: datetime | None = None) -> Plan:
@@ -389,7 +391,7 @@ def render_context(rt: Runtime, session: Session, campaign: Campaign, variant: s
                    delivery_id: int | None = None, promotion=None) -> RenderContext:
     """What rendering one variant on one channel needs: the shop, the secret, the variant's tracked links."""
     return RenderContext(campaign_id=campaign.id, variant=variant, channel=channel,
-                         shop=rt.settings.bot.shop_name, public_url=rt.settings.public_url,
+                         shop=shop_settings.current_config(session, rt.settings).bot.shop_name, public_url=rt.settings.public_url,
                          secret=rt.settings.secret_key, name=name, promotion=promotion,
                          links=links_of(session=session, campaign_id=campaign.id, variant=variant),
                          delivery_id=delivery_id)

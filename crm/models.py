@@ -223,6 +223,9 @@ class StaffUser(SQLModel, table=True):
     # Alerts also by email to their login address, under the same kinds, hours and digest
     # (crm/alert_emails.py; only while the shop has a mail server set).
     email_alerts: bool = False
+    # A password reset link an admin made (crm/staff.py): its token's SHA-256, until used or expired.
+    reset_token_hash: str | None = Field(default=None, max_length=64)
+    reset_expires_at: datetime | None = None
 
 
 class StaffChatLink(SQLModel, table=True):
@@ -298,8 +301,14 @@ class CannedResponse(SQLModel, table=True):
     shortcut: str = Field(max_length=40, sa_column_kwargs={"unique": True})
     title: str = Field(max_length=200)
     text: str = Field(sa_column=Column(Text, nullable=False))
+    text_en: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # for English-speaking customers
     quick_replies: list[str] = _json([])
+    position: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # the order staff see them in
     created_at: datetime = Field(default_factory=utcnow)
+
+    def text_for(self, language: str | None) -> str:
+        """The text in `language` (Indonesian when there is no English one)."""
+        return self.text_en if (language or "").lower().startswith("en") and self.text_en else self.text
 
 
 class AuditLog(SQLModel, table=True):

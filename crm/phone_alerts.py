@@ -35,6 +35,7 @@ from core.runtime import get_runtime
 from core.texts import text
 from crm import alert_emails, contacts, history, staff_links
 from crm.models import Contact, Message, StaffUser
+from crm.shop_settings import current_config
 from crm.stores import hours_open_at, validate_opening_hours
 
 log = logging.getLogger(__name__)
@@ -279,7 +280,7 @@ def held_text(session: Session | None, listed: Iterable[Any], language: str, *, 
 def held_email(session: Session, listed: list, language: str, *, digest: bool) -> dict[str, str]:
     """The email for held alerts: subject (how many) and body (one line and link each)."""
     subject = text("email_digest_subject" if digest else "email_held_subject", language,
-                   shop=get_runtime().settings.bot.shop_name, count=str(len(listed)))
+                   shop=current_config(session, get_runtime().settings).bot.shop_name, count=str(len(listed)))
     lines = _held_lines(session, listed, language, digest=digest, links=True)
     return {"subject": subject, "body": "\n".join([*lines, "", _email_footer(language)])}
 
@@ -299,7 +300,7 @@ def alert_email(session: Session, alert: Any, language: str) -> tuple[str, str]:
     """The email: subject (the kind, the customer); body (conversation id, the quoted message, a link to it)."""
     kind, name, quote = text(f"alert.{alert.kind}", language), _customer(session, alert, language), \
         _quote(session, alert, EMAIL_QUOTE_CHARS)
-    subject = text("email_alert_subject", language, shop=get_runtime().settings.bot.shop_name, kind=kind, name=name)
+    subject = text("email_alert_subject", language, shop=current_config(session, get_runtime().settings).bot.shop_name, kind=kind, name=name)
     lines = [text("phone_alert", language, kind=kind, name=name, id=str(alert.conversation_id)), ""]
     if quote:
         lines += [f"“{quote}”", ""]

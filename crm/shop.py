@@ -27,9 +27,10 @@ class ShopView:
 
     __slots__ = ("_session", "_contact", "tz", "channel", "_settings", "_products", "_stores")
 
-    def __init__(self, *, session: Session, contact: Contact | None, tz: ZoneInfo, channel: str = "") -> None:
+    def __init__(self, *, session: Session, contact: Contact | None, tz: ZoneInfo, channel: str = "",
+                 settings: ShopSettings | None = None) -> None:
         self._session, self._contact, self.tz, self.channel = session, contact, tz, channel
-        self._settings: ShopSettings | None = None
+        self._settings = settings  # read on first use when not given
         # A view lives for one message: the catalog and stores are read once, however many
         # handlers ask (up to five times per message before).
         self._products: list[orders.Product] | None = None

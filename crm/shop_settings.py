@@ -1,9 +1,14 @@
-"""The shop's own rules, edited by staff: payment methods, delivery fees, staff hours and their exceptions.
+"""The shop's own rules, edited by staff: its name and languages, payment methods, delivery fees, staff hours and
+their exceptions, the bot's waiting times and the broadcasts' quiet hours and frequency cap.
 
 Stored as one row per top-level key (``shopsetting``: key → JSON): a PATCH replaces the
 keys it names and nothing else, two staff saving different keys at once cannot undo each
 other's change, and a new group of settings needs no migration. Missing keys read as
 their defaults, so a new shop works before anyone saves anything.
+
+The keys that config.yaml also has (shop name, languages, timezone, times, quiet hours,
+cap) read as None until staff save them: config.yaml's value applies, and `effective_config`
+lays the saved ones over it.
 
 Settings are read fresh, not cached: one query of a few rows plus validation took 0.3–0.6 ms
 (SQLite and PostgreSQL, measured), no more than the fingerprint query a cache would need to
@@ -16,14 +21,15 @@ import logging
 import math
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Mapping
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from sqlalchemy import JSON, Column
 import sqlmodel
 from sqlmodel import Session, SQLModel, select
 
 from core.db import utcnow
+from core.settings import BroadcastSettings, Settings
 from crm.schemas import json_int
 from crm.stores import (
     HHMM_PATTERN, JAKARTA, WEEKDAYS, HoursExceptions, hours_open_at, next_hours_opening, validate_opening_hours,
@@ -33,6 +39,9 @@ from crm.stores import (
 FULFILMENTS = ("delivery", "pickup")
 Money = json_int(0, 1_000_000_000)  # rupiah
 Km = Annotated[float, Field(ge=0, le=20_000, allow_inf_nan=False)]
+Language = Literal["id", "en"]
+Minutes = json_int(1, 7 * 24 * 60)
+MediaUrl = Annotated[str, Field(max_length=500, pattern=r"^https?://\S+$")]
 
 
 class ShopSetting(SQLModel, table=True):
@@ -56,6 +65,9 @@ class PaymentMethod(BaseModel):
     # How to pay, told to the customer once the order is placed (an account number, "we send the QR").
     instructions: Annotated[str, Field(max_length=500)] | None = None
     instructions_en: Annotated[str, Field(max_length=500)] | None = None
+    # A picture sent with the instructions (the shop's QRIS code): an uploaded image's public URL and its preview's.
+    image_url: MediaUrl | None = None
+    preview_url: MediaUrl | None = None
 
     def how_to_pay(self, language: str) -> str | None:
         """The instructions in `language` (Indonesian when there are no English ones)."""
@@ -106,6 +118,37 @@ DEFAULT_PAYMENT_METHODS = (
 DEFAULT_STAFF_HOURS = {day: [["08:00", "21:00"]] for day in WEEKDAYS}
 
 
+def _distinct_languages(languages: list[str]) -> list[str]:
+    if len(set(languages)) != len(languages):
+        raise ValueError("languages lists each of id, en at most once")
+    return languages
+
+
+def _known_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {name!r}; use an IANA name like Asia/Jakarta") from None
+    return name
+
+
+def _quiet_hours(value: str) -> str:
+    try:
+        return BroadcastSettings(quiet_hours=value).quiet_hours  # the one format check, config.yaml's
+    except ValidationError:
+        raise ValueError("quiet_hours must look like 21:00-08:00 (empty: none)") from None
+
+
+Languages = Annotated[list[Language], Field(min_length=1, max_length=2), AfterValidator(_distinct_languages)]
+Timezone = Annotated[str, Field(max_length=64), AfterValidator(_known_timezone)]
+QuietHours = Annotated[str, Field(max_length=11), AfterValidator(_quiet_hours)]
+ShopName = Annotated[str, Field(min_length=1, max_length=80, pattern=r"\S")]
+Cap = json_int(0, 100)
+# The keys config.yaml also has: None means its value (see effective_config).
+CONFIG_KEYS = frozenset({"shop_name", "languages", "default_language", "timezone", "handoff_timeout_minutes",
+                         "handoff_answer_minutes", "conversation_idle_minutes", "quiet_hours", "max_per_week"})
+
+
 class ShopSettings(BaseModel):
     """Everything staff can set about the shop (read-only: a change goes through save_settings)."""
 
@@ -118,6 +161,33 @@ class ShopSettings(BaseModel):
                                      description="when staff answer chats, local time: weekday → [[HH:MM, HH:MM]]")
     staff_hours_exceptions: HoursExceptions = Field(
         default_factory=list, description="dates when staff_hours do not apply (a holiday closed, Ramadan windows)")
+    # None below: config.yaml's value applies (see effective_config).
+    shop_name: ShopName | None = Field(
+        default=None, description="the shop's name in the bot's greetings; null = config.yaml bot.shop_name")
+    languages: Languages | None = Field(
+        default=None, description="the languages the bot answers in; others get default_language; null = both")
+    default_language: Language | None = Field(
+        default=None, description="the reply language when the customer's is unknown or not offered; "
+                                  "null = config.yaml bot.default_language")
+    timezone: Timezone | None = Field(default=None, description="IANA name; null = config.yaml timezone")
+    handoff_timeout_minutes: Minutes | None = Field(
+        default=None, description="the bot stays silent this long after staff answer; null = config.yaml")
+    handoff_answer_minutes: Minutes | None = Field(
+        default=None, description="a handoff nobody answers within this long goes back to the bot; null = config.yaml")
+    conversation_idle_minutes: Minutes | None = Field(
+        default=None, description="an order or question in progress expires after this idle time; null = config.yaml")
+    quiet_hours: QuietHours | None = Field(
+        default=None, description="no broadcasts in this window, e.g. 21:00-08:00; empty = none; null = config.yaml")
+    max_per_week: Cap | None = Field(
+        default=None, description="frequency cap: marketing messages per contact per 7 days; null = config.yaml")
+
+    @field_validator("default_language")
+    @classmethod
+    def _default_is_offered(cls, value: str | None, info: ValidationInfo) -> str | None:
+        offered = info.data.get("languages")
+        if value and offered and value not in offered:
+            raise ValueError("default_language must be one of languages")
+        return value
 
     def payment_method(self, code: str | None) -> PaymentMethod | None:
         """The payment method with this code (None when unknown)."""
@@ -161,6 +231,37 @@ def save_settings(session: Session, patch: Mapping[str, Any]) -> ShopSettings:
 
 
 # --- rules ------------------------------------------------------------------------------
+
+
+def effective_config(config: Settings, shop: ShopSettings) -> Settings:
+    """`config` with the values staff saved in the shop settings laid over config.yaml's."""
+    bot = {key: getattr(shop, key) for key in ("shop_name", "default_language", "handoff_timeout_minutes",
+                                               "handoff_answer_minutes", "conversation_idle_minutes")}
+    broadcasts = {key: getattr(shop, key) for key in ("quiet_hours", "max_per_week")}
+    top = {"timezone": shop.timezone} if shop.timezone else {}
+    return config.model_copy(update={
+        **top,
+        "bot": config.bot.model_copy(update={k: v for k, v in bot.items() if v is not None}),
+        "broadcasts": config.broadcasts.model_copy(update={k: v for k, v in broadcasts.items() if v is not None}),
+    })
+
+
+def current_config(session: Session, config: Settings) -> Settings:
+    """`config` as the shop settings saved now change it (read fresh: a save in any process counts at once)."""
+    return effective_config(config, load_settings(session))
+
+
+def reply_language(shop: ShopSettings, config: Settings, wanted: str | None) -> Language:
+    """The language to answer in: the customer's when the shop offers it, else the shop's default."""
+    default = shop.default_language or config.bot.default_language
+    wanted = (wanted or default).lower()
+    language = "en" if wanted.startswith("en") else "id"
+    offered = shop.languages or ["id", "en"]
+    if language in offered:
+        return language
+    return default if default in offered else offered[0]
+
+
 
 
 def delivery_fee(settings: ShopSettings, subtotal: int, km: float | None) -> int:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from datetime import timedelta
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 from zxcvbn import zxcvbn
 
+from core.db import as_utc, utcnow
 from crm.models import ROLES, StaffUser
 
 _hasher = PasswordHasher()
@@ -17,6 +22,7 @@ MAX_PASSWORD = 1000  # the login form reads no more than this
 MIN_PASSWORD_SCORE = 2
 # zxcvbn's work grows with the length; a longer password is not weak because of its tail.
 PASSWORD_CHECKED_CHARS = 100
+RESET_VALID = timedelta(hours=24)  # how long a password reset link an admin made works
 
 
 class StaffError(ValueError):
@@ -90,3 +96,38 @@ def change_password(*, session: Session, user: StaffUser, current: str, new: str
     user.password_hash = _hasher.hash(new)
     end_sessions(user)
     session.add(user)
+
+
+def _reset_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_reset(*, session: Session, user: StaffUser) -> str:
+    """A new one-time password reset token for `user` (only its hash is kept; an older link stops working)."""
+    token = secrets.token_urlsafe(32)
+    user.reset_token_hash, user.reset_expires_at = _reset_hash(token), utcnow() + RESET_VALID
+    session.add(user)
+    return token
+
+
+def user_of_reset(*, session: Session, token: str) -> StaffUser | None:
+    """The active user whose unexpired reset link carries `token`, else None."""
+    if not token or len(token) > 100:
+        return None
+    user = session.exec(select(StaffUser).where(StaffUser.reset_token_hash == _reset_hash(token))).first()
+    if user is None or not user.active or user.reset_expires_at is None or as_utc(user.reset_expires_at) <= utcnow():
+        return None
+    return user
+
+
+def finish_reset(*, session: Session, token: str, new: str) -> StaffUser:
+    """Set the password of the reset link's user; the link is used up and every session of theirs ends."""
+    user = user_of_reset(session=session, token=token)
+    if user is None:
+        raise StaffError("this reset link is used, expired or unknown", code="reset_link")
+    check_password(new, email=user.email, display_name=user.display_name)
+    user.password_hash = _hasher.hash(new)
+    user.reset_token_hash = user.reset_expires_at = None
+    end_sessions(user)
+    session.add(user)
+    return user

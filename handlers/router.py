@@ -91,7 +91,10 @@ class Router:
             said = reply_language(inbound.text or "", ctx.state.get("lang"))
             if said is not None:
                 ctx.state["lang"] = said
-            ctx.language = said or ctx.state.get("lang") or ctx.language
+            chosen = said or ctx.state.get("lang")
+            offered = ctx.data.settings().languages if ctx.data is not None else None
+            if chosen and (not offered or chosen in offered):  # else the shop's language chosen before stands
+                ctx.language = chosen
 
     @staticmethod
     def alert_if_upset(inbound: m.Inbound, ctx: Context) -> Effect | None:

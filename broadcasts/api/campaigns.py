@@ -28,6 +28,7 @@ from core.db import session_scope, utcnow
 from core.runtime import get_runtime
 from crm.api.base import ApiError, dump, enum_arg, int_arg, read_body, require_token
 from crm import staff_links
+from crm.shop_settings import current_config
 from crm.web import engine, settings
 
 
@@ -64,7 +65,8 @@ def campaign_public(session: Session, campaign: Campaign) -> CampaignPublic:
 def create_campaign():
     """Create a campaign: sent now (send_at null), at a time, or on a cron recurrence."""
     body = read_body(CampaignCreate)
-    config = settings()
+    with Session(engine()) as db:
+        config = current_config(db, settings())  # a new campaign runs in the timezone staff set last
     if body.segment_id is not None and body.rules is not None:
         raise ApiError(422, "invalid fields", [{"field": "rules", "message": "give segment_id or rules, not both"}])
     if body.message is None and not body.variants:
@@ -229,7 +231,9 @@ def preview_message():
         message = validate_message(body.message)
     except CampaignError as exc:
         raise campaign_error(exc) from None
-    return dump(RenderedPreview(**actions.render_preview(settings(), message, body.name)))
+    with Session(engine()) as db:
+        config = current_config(db, settings())  # the shop name and timezone staff set last
+    return dump(RenderedPreview(**actions.render_preview(config, message, body.name)))
 
 
 @broadcasts_api.get("/campaigns/<int:campaign_id>/timeseries")

@@ -17,7 +17,8 @@ from broadcasts.web.base import builder_context, line_audience, quota
 from crm import promotions as promo_data
 from crm.ids import id_arg
 from crm.inbox.i18n import t
-from crm.web import settings
+from crm.shop_settings import current_config
+from crm.web import engine, settings
 
 CRON_PRESETS = (("0 10 * * fri", "cron_friday"), ("0 9 * * *", "cron_daily"), ("0 10 1 * *", "cron_monthly"))
 
@@ -59,7 +60,8 @@ def offered_channels() -> list[str]:
 
 def campaign_values(form) -> dict[str, Any]:
     """The arguments of `campaigns.create_campaign` from the campaign form."""
-    config = settings()
+    with Session(engine()) as db:
+        config = current_config(db, settings())  # a new campaign runs in the timezone staff set last
     values: dict[str, Any] = {"name": form.get("name", ""), "timezone_name": config.timezone,
                               "quota_policy": form.get("quota_policy") or config.broadcasts.quota_policy,
                               "channels": form.getlist("channels") or offered_channels(),

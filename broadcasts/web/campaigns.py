@@ -34,6 +34,7 @@ from crm.inbox.auth import current_staff, permission_required
 from crm.inbox import i18n
 from crm.inbox.i18n import t
 from crm.models import Contact
+from crm.shop_settings import current_config
 from crm.web import engine, settings
 
 
@@ -141,9 +142,9 @@ def campaign_preview():
     """JSON for the form: the message per channel, the next fire times, the audience and the quota check."""
     form = request.form
     out: dict[str, Any] = {"errors": []}
-    config = settings()
     promotion = None
     with Session(engine()) as db:
+        config = current_config(db, settings())  # the shop name and timezone staff set last
         promotion_id = id_arg("promotion_id", form)
         if promotion_id is not None:
             promotion = db.get(promo_data.Promotion, promotion_id)

@@ -1,4 +1,5 @@
-"""REST API for the shop's settings: payment methods, delivery-fee rules, staff hours and their exceptions."""
+"""REST API for the shop's settings: name, languages, payment methods, delivery-fee rules, staff hours and their
+exceptions, the bot's waiting times, quiet hours and the frequency cap."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from crm.api.base import (
     ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, api, dump, json_body, read_body, require_token, schema_response,
 )
 from crm.schemas import PatchModel
-from crm.shop_settings import DeliveryRules, PaymentMethods, ShopSettings, WeeklyHours
+from crm.shop_settings import (
+    Cap, DeliveryRules, Language, Languages, Minutes, PaymentMethods, QuietHours, ShopName, ShopSettings, Timezone,
+    WeeklyHours,
+)
 from crm.stores import HoursExceptions
 from crm.web import engine
 
@@ -19,10 +23,21 @@ from crm.web import engine
 class SettingsUpdate(PatchModel):
     """The top-level keys a PATCH replaces (each whole); keys left out stay as they are."""
 
+    NULLABLE = shop_settings.CONFIG_KEYS  # null: back to config.yaml's value
+
     payment_methods: PaymentMethods | None = None
     delivery: DeliveryRules | None = None
     staff_hours: WeeklyHours | None = None
     staff_hours_exceptions: HoursExceptions | None = None
+    shop_name: ShopName | None = None
+    languages: Languages | None = None
+    default_language: Language | None = None
+    timezone: Timezone | None = None
+    handoff_timeout_minutes: Minutes | None = None
+    handoff_answer_minutes: Minutes | None = None
+    conversation_idle_minutes: Minutes | None = None
+    quiet_hours: QuietHours | None = None
+    max_per_week: Cap | None = None
 
 
 @api.get("/settings")
@@ -49,7 +64,7 @@ def update_settings():
 OPENAPI_MODELS.extend([ShopSettings, SettingsUpdate])
 OPENAPI_PATHS.update({
     "/settings": {
-        "get": {"summary": "The shop's settings: payment methods, delivery-fee rules, staff hours and exceptions",
+        "get": {"summary": "The shop's settings: name, languages, payment, delivery, staff hours, bot times, broadcasts",
                 "responses": {"200": schema_response("ShopSettings"), **ERRORS}},
         "patch": {"summary": "Replace the given top-level keys of the settings (the others stay)",
                   "requestBody": json_body("SettingsUpdate"),

@@ -11,8 +11,11 @@ from crm.inbox import auth, data, shop_data
 from crm.inbox.auth import current_staff, permission_required
 from crm.inbox.blueprint import back_to, get_or_404, inbox, safe_next
 from crm.inbox.i18n import LANGUAGES, error_text, t
-from crm.models import ROLES, ApiToken, AuditLog, StaffUser
-from crm.staff import MAX_PASSWORD, StaffError, authenticate, change_password, create_user, end_sessions
+from crm.models import ROLES, ApiToken, AuditLog, CannedResponse, StaffUser
+from crm.staff import (
+    MAX_PASSWORD, StaffError, authenticate, change_password, create_user, end_sessions, finish_reset, start_reset,
+    user_of_reset,
+)
 from crm.tokens import list_tokens, revoke_tokens
 from crm.web import engine
 
@@ -119,30 +122,64 @@ def language():
 # --- admin ---------------------------------------------------------------------------
 
 
+def _canned_page(status: int = 200, editing: int | None = None):
+    """The canned replies; a refused form shows again with what was typed (`editing`: the row's id, None: the add form)."""
+    with Session(engine()) as db:
+        return render_template("inbox/canned.html", rows=shop_data.canned_responses(session=db),
+                               typed=request.form if status != 200 else {}, editing=editing), status
+
+
+def _canned_form() -> dict[str, object]:
+    form = request.form
+    return {"shortcut": form.get("shortcut", ""), "title": form.get("title", ""), "text": form.get("text", ""),
+            "text_en": form.get("text_en", ""), "quick_replies": form.get("quick_replies", "").split(",")}
+
+
 @inbox.route("/canned", methods=["GET", "POST"])
 @permission_required("canned.manage")
 def canned():
-    """Manage canned responses."""
-    if request.method == "POST":
-        try:
-            with session_scope(engine()) as db:
-                shop_data.save_canned(session=db, staff=current_staff(), shortcut=request.form.get("shortcut", ""),
-                                      title=request.form.get("title", ""), text=request.form.get("text", ""),
-                                      quick_replies=request.form.get("quick_replies", "").split(","))
-        except data.InboxError as exc:
-            flash(error_text(str(exc)), "error")
-            with Session(engine()) as db:
-                return render_template("inbox/canned.html", rows=shop_data.canned_responses(session=db)), 400
-        flash(t("canned_added"), "info")
-        return redirect(url_for("inbox.canned"), 303)
-    with Session(engine()) as db:
-        return render_template("inbox/canned.html", rows=shop_data.canned_responses(session=db))
+    """Canned replies in the order staff see them: add one (Indonesian text, English optional)."""
+    if request.method == "GET":
+        return _canned_page()
+    try:
+        with session_scope(engine()) as db:
+            shop_data.save_canned(session=db, staff=current_staff(), **_canned_form())
+    except data.InboxError as exc:
+        flash(error_text(str(exc)), "error")
+        return _canned_page(400)
+    flash(t("canned_added"), "info")
+    return redirect(url_for("inbox.canned"), 303)
 
 
-def _users_page(status: int = 200):
+@inbox.post("/canned/<int:canned_id>")
+@permission_required("canned.manage")
+def canned_update(canned_id: int):
+    """Change, delete or move one canned reply (`action`: save, delete, up, down)."""
+    action = request.form.get("action", "save")
+    try:
+        with session_scope(engine()) as db:
+            row = db.get(CannedResponse, canned_id)
+            if row is None:
+                raise data.InboxError("canned_unknown")
+            if action == "delete":
+                shop_data.delete_canned(session=db, staff=current_staff(), canned=row)
+            elif action in ("up", "down"):
+                shop_data.move_canned(session=db, staff=current_staff(), canned=row, step=-1 if action == "up" else 1)
+            else:
+                shop_data.save_canned(session=db, staff=current_staff(), canned=row, **_canned_form())
+    except data.InboxError as exc:
+        flash(error_text(str(exc)), "error")
+        return _canned_page(404 if str(exc) == "canned_unknown" else 400, editing=canned_id)
+    if action in ("save", "delete"):
+        flash(t("canned_deleted" if action == "delete" else "canned_updated"), "info")
+    return redirect(url_for("inbox.canned", _anchor=f"canned-{canned_id}" if action != "delete" else None), 303)
+
+
+def _users_page(status: int = 200, reset: tuple[StaffUser, str] | None = None):
     with Session(engine()) as db:
         users = db.exec(select(StaffUser).order_by(StaffUser.id)).all()
-        return render_template("inbox/users.html", users=users, roles=ROLES, tokens=list_tokens(session=db)), status
+        return render_template("inbox/users.html", users=users, roles=ROLES, tokens=list_tokens(session=db),
+                               reset=reset), status
 
 
 @inbox.route("/users", methods=["GET", "POST"])
@@ -193,6 +230,48 @@ def user_update(user_id: int):
                    details={"from": before, "to": {"role": role, "active": active, "notes_access": user.notes_access}})
     flash(t("user_updated"), "info")
     return redirect(url_for("inbox.users"), 303)
+
+
+@inbox.post("/users/<int:user_id>/reset")
+@permission_required("users.manage")
+def user_reset(user_id: int):
+    """Make a one-time password reset link for a staff member, shown on this page once (never stored readable)."""
+    with session_scope(engine()) as db:
+        user = get_or_404(db, StaffUser, user_id)
+        token = start_reset(session=db, user=user)
+        data.audit(session=db, staff=current_staff(), action="staff.reset_link", target_type="staff",
+                   target_id=user.id, ip=auth.client_ip())
+        db.flush()
+        db.expunge(user)
+    link = url_for("inbox.password_reset", token=token, _external=True)
+    response = current_app.make_response(_users_page(reset=(user, link)))
+    response.headers["Cache-Control"] = "no-store"  # the link is shown once: no copy in the browser's cache
+    return response
+
+
+@inbox.route("/reset/<token>", methods=["GET", "POST"])
+def password_reset(token: str):
+    """The page a reset link opens (no login): set a new password; the link is used up, every session ends."""
+    with Session(engine()) as db:
+        user = user_of_reset(session=db, token=token)
+        email = user.email if user else None
+    if email is None:
+        return render_template("inbox/error.html", message=error_text("reset_link"), code=404), 404
+    if request.method == "GET":
+        return render_template("inbox/reset.html", email=email), 200, {"Cache-Control": "no-store"}
+    new = request.form.get("new_password", "")
+    try:
+        if new != request.form.get("confirm_password", ""):
+            raise StaffError("the two new passwords differ", code="password_mismatch")
+        with session_scope(engine()) as db:
+            user = finish_reset(session=db, token=token, new=new)
+            data.audit(session=db, staff=user, action="staff.password_reset", target_type="staff", target_id=user.id,
+                       ip=auth.client_ip())
+    except StaffError as exc:
+        flash(_staff_error(exc), "error")
+        return render_template("inbox/reset.html", email=email), 400
+    flash(t("reset_done"), "info")
+    return redirect(url_for("inbox.login"), 303)
 
 
 @inbox.post("/tokens/<int:token_id>/revoke")

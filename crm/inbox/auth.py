@@ -82,6 +82,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "hours.manage": ADMIN,  # exceptions to the staff and store hours
     "stores.manage": ADMIN,  # stores and the FAQ
     "catalog.manage": ADMIN,  # products, prices, stock, photos; catalog import/export
+    "settings.manage": ADMIN,  # the shop settings: name, languages, payment, delivery, bot times, broadcasts
     "audit.view": ADMIN,
     "segments.manage": MARKETING,
     "campaigns.manage": MARKETING,  # campaigns, results, journeys

@@ -18,6 +18,7 @@ from crm.inbox.blueprint import back_to, get_or_404, inbox, refused
 from crm.inbox.i18n import t
 from crm.media import MAX_UPLOAD_BYTES, CheckedImage, MediaError, check_image
 from crm.models import Contact, Conversation, StaffUser
+from crm.shop_settings import current_config
 from crm.web import engine, settings
 
 
@@ -147,9 +148,10 @@ def reply(conversation_id: int):
             conv = get_or_404(db, Conversation, conversation_id)
             image = _checked_upload(upload, conv, draft) if upload is not None and upload.filename else None
             contact = db.get(Contact, conv.contact_id) if conv.contact_id else None
-            draft.text = data.fill_variables(draft.text, contact=contact, staff=staff, shop=settings().bot.shop_name)
+            config = current_config(db, settings())
+            draft.text = data.fill_variables(draft.text, contact=contact, staff=staff, shop=config.bot.shop_name)
             batch_id = data.send_reply(session=db, conversation=conv, staff=staff, draft=draft,
-                                       handoff_minutes=settings().bot.handoff_timeout_minutes)
+                                       handoff_minutes=config.bot.handoff_timeout_minutes)
             if image is not None:
                 image.write(settings().media_dir)  # only for a reply that is sent; before its commit
     except data.InboxError as exc:
@@ -184,9 +186,9 @@ def manage(conversation_id: int, action: str):
     """Assign / transfer, label, change status (snooze, resolve), take over from the bot or hand back."""
     staff = current_staff()
     form = request.form
-    minutes = settings().bot.handoff_timeout_minutes
     try:
         with session_scope(engine()) as db:
+            minutes = current_config(db, settings()).bot.handoff_timeout_minutes
             conv = get_or_404(db, Conversation, conversation_id)
             if action == "assign":
                 assignee_id = id_arg("assignee_id", form)

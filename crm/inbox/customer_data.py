@@ -116,6 +116,8 @@ def update_contact(*, session: Session, contact: Contact, staff: StaffUser, form
                 raise InboxError("bad_email")
             if name == "phone" and value and not re.match(r"^\+?[0-9 ()-]{5,40}$", value):
                 raise InboxError("bad_phone")
+            if name == "language" and value not in ("", "id", "en", contact.language):  # a choice, not free text
+                raise InboxError("bad_language")
             new = value or (None if name != "display_name" else "")
             if getattr(contact, name) != new:
                 setattr(contact, name, new)

@@ -109,27 +109,65 @@ def change_complaint_status(*, session: Session, staff: StaffUser, complaint: co
 
 
 def canned_responses(*, session: Session) -> list[CannedResponse]:
-    """All canned responses by shortcut."""
-    return list(session.exec(select(CannedResponse).order_by(CannedResponse.shortcut)).all())
+    """All canned responses in the order staff set (then by shortcut)."""
+    return list(session.exec(select(CannedResponse).order_by(CannedResponse.position, CannedResponse.shortcut)).all())
 
 
-def save_canned(*, session: Session, staff: StaffUser, shortcut: str, title: str, text: str,
-                quick_replies: list[str]) -> CannedResponse:
-    """Add a canned response (shortcut unique)."""
+def _check_canned(*, session: Session, row: CannedResponse, shortcut: str, title: str, text: str,
+                  text_en: str, quick_replies: list[str]) -> None:
+    """Put the typed values on `row` once they pass (InboxError with the reason, `row` untouched, otherwise)."""
     shortcut = shortcut.strip().lstrip("/").lower()
     if not re.match(r"^[a-z0-9_-]{1,40}$", shortcut):
         raise InboxError("bad_shortcut")
-    if not text.strip() or len(text) > MAX_TEXT or not title.strip() or len(title) > 200:
+    if not text.strip() or len(text) > MAX_TEXT or not title.strip() or len(title) > 200 or len(text_en) > MAX_TEXT:
         raise InboxError("bad_canned")
-    if session.exec(select(CannedResponse).where(CannedResponse.shortcut == shortcut)).first():
+    taken = session.exec(select(CannedResponse.id).where(CannedResponse.shortcut == shortcut)).first()
+    if taken is not None and taken != row.id:
         raise InboxError("shortcut_exists")
-    build_replies(ReplyDraft(text=text, quick_replies=quick_replies))  # the same limits as sending
-    row = CannedResponse(shortcut=shortcut, title=title.strip(), text=text.strip(),
-                         quick_replies=[q.strip() for q in quick_replies if q.strip()])
+    for variant in (text, text_en):  # the same limits as sending, for each language's text
+        if variant.strip():
+            build_replies(ReplyDraft(text=variant, quick_replies=quick_replies))
+    row.shortcut, row.title, row.text = shortcut, title.strip(), text.strip()
+    row.text_en = text_en.strip() or None
+    row.quick_replies = [q.strip() for q in quick_replies if q.strip()]
+
+
+def save_canned(*, session: Session, staff: StaffUser, shortcut: str, title: str, text: str,
+                quick_replies: list[str], text_en: str = "", canned: CannedResponse | None = None) -> CannedResponse:
+    """Add a canned response at the end of the list, or change `canned` (shortcut unique)."""
+    row = canned or CannedResponse(shortcut="", title="", text="")
+    if canned is None:
+        last = session.exec(select(func.max(CannedResponse.position))).one()
+        row.position = (last or 0) + 1
+    before = None if canned is None else {"shortcut": row.shortcut, "title": row.title}
+    _check_canned(session=session, row=row, shortcut=shortcut, title=title, text=text, text_en=text_en,
+                  quick_replies=quick_replies)
     session.add(row)
     session.flush()
-    audit(session=session, staff=staff, action="canned.add", target_type="canned", target_id=row.id)
+    audit(session=session, staff=staff, action="canned.add" if canned is None else "canned.update",
+          target_type="canned", target_id=row.id, details={"shortcut": row.shortcut, **({"from": before} if before else {})})
     return row
+
+
+def delete_canned(*, session: Session, staff: StaffUser, canned: CannedResponse) -> None:
+    """Delete a canned response (kept in the audit log by shortcut and text)."""
+    audit(session=session, staff=staff, action="canned.delete", target_type="canned", target_id=canned.id,
+          details={"shortcut": canned.shortcut, "text": canned.text})
+    session.delete(canned)
+
+
+def move_canned(*, session: Session, staff: StaffUser, canned: CannedResponse, step: int) -> None:
+    """Move a canned response one place up (step -1) or down (+1); the list is renumbered 1..n."""
+    rows = canned_responses(session=session)
+    at = next(i for i, row in enumerate(rows) if row.id == canned.id)
+    to = min(max(at + step, 0), len(rows) - 1)
+    rows.insert(to, rows.pop(at))
+    for position, row in enumerate(rows, start=1):
+        if row.position != position:
+            row.position = position
+            session.add(row)
+    audit(session=session, staff=staff, action="canned.move", target_type="canned", target_id=canned.id,
+          details={"position": to + 1})
 
 
 # --- dashboard -----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from broadcasts.models import Campaign, CampaignRun, CampaignRecipient
 from core.db import session_scope, utcnow
 from crm.alerts import StaffAlert
 from crm.models import ChannelIdentity, Contact
+from crm.shop_settings import save_settings
 from tests.broadcasts.helpers import line_id, make_campaign, run_to_end, seed, statuses, tg_id
 
 MULTICAST = "/v2/bot/message/multicast"
@@ -158,6 +159,19 @@ def test_quiet_hours_hold_the_campaign_until_the_window_ends(runtime, fake_line)
     assert not plan.chunks and not fake_line.calls(MULTICAST)
     noon = datetime(2026, 12, 2, 12, 0, tzinfo=timezone(timedelta(hours=7)))
     assert runs.dispatch(runtime, run_id, now=noon).chunks
+
+
+def test_the_cap_and_quiet_hours_staff_save_apply_to_the_next_run_over_config_yaml(runtime, fake_line):
+    seed(runtime.engine, line=2)
+    with session_scope(runtime.engine) as session:
+        save_settings(session, {"max_per_week": 1, "quiet_hours": "21:00-08:00"})
+    run_to_end(runtime, make_campaign(runtime, name="first"))
+    second = make_campaign(runtime, name="second")
+    run_id = runs.open_run(runtime, second, "now")
+    runs.resolve(runtime, run_id)
+    late = datetime(2026, 12, 1, 22, 30, tzinfo=timezone(timedelta(hours=7)))
+    assert runs.dispatch(runtime, run_id, now=late).wait_until is not None  # config.yaml has no quiet hours
+    assert statuses(runtime.engine, second) == {"skipped": 2}  # config.yaml's cap is 3
 
 
 def test_line_quota_refuses_before_sending_with_a_clear_message(runtime, fake_line):

@@ -10,9 +10,11 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from core.db import get_engine, session_scope
+from core.settings import Settings
 from crm import shop_settings
 from crm.shop_settings import (
-    ShopSetting, ShopSettings, delivery_fee, load_settings, next_staff_time, save_settings, staff_on_duty,
+    ShopSetting, ShopSettings, delivery_fee, effective_config, load_settings, next_staff_time, save_settings,
+    staff_on_duty,
 )
 
 JKT = ZoneInfo("Asia/Jakarta")
@@ -167,3 +169,27 @@ def test_the_demo_seeds_sapa_coffees_settings_once_and_keeps_a_shops_own(sqlite_
                                               "per_km": 2_500, "free_above": 150_000, "min_order": 30_000,
                                               "max_km": 25.0}
     assert settings.staff_hours["mon"] == [["09:00", "17:00"]] and settings.staff_hours["tue"] == []
+
+
+def test_saved_shop_wide_values_lay_over_config_yaml_and_unsaved_ones_keep_it():
+    config = Settings(bot={"shop_name": "Sapa Coffee", "handoff_timeout_minutes": 240},
+                      broadcasts={"max_per_week": 3, "quiet_hours": ""})
+    untouched = effective_config(config, ShopSettings())
+    assert (untouched.bot.shop_name, untouched.timezone, untouched.broadcasts.max_per_week) == \
+        ("Sapa Coffee", config.timezone, 3)
+    saved = ShopSettings(shop_name="Warung Bu Sri", timezone="Asia/Jayapura", handoff_timeout_minutes=15,
+                         quiet_hours="21:00-08:00", max_per_week=0)
+    changed = effective_config(config, saved)
+    assert (changed.bot.shop_name, changed.tz, changed.bot.handoff_timeout_minutes) == \
+        ("Warung Bu Sri", ZoneInfo("Asia/Jayapura"), 15)
+    assert (changed.broadcasts.quiet_hours, changed.broadcasts.max_per_week) == ("21:00-08:00", 0)
+    assert config.bot.shop_name == "Sapa Coffee"  # the process-wide config is not changed
+
+
+@pytest.mark.parametrize(("languages", "default", "wanted", "answer"), [
+    (None, None, "en-US", "en"), (None, None, None, "id"), (None, "en", None, "en"),
+    (["id"], None, "en", "id"), (["en"], None, "id", "en"), (["en"], "en", None, "en"),
+])
+def test_the_reply_language_is_one_the_shop_offers(languages, default, wanted, answer):
+    shop = ShopSettings(languages=languages, default_language=default)
+    assert shop_settings.reply_language(shop, Settings(), wanted) == answer

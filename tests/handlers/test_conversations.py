@@ -15,6 +15,7 @@ from crm.complaints import Complaint
 from core.db import session_scope
 from crm.models import Contact, Conversation, Message
 from crm.orders import Order, Product
+from crm.shop_settings import save_settings
 from tests.factories import Webhooks, line_event, line_text
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -311,3 +312,28 @@ def test_stock_is_taken_and_returned_on_cancel(customer, session, client, api_to
                  headers={"Authorization": f"Bearer {api_token}"})
     session.expire_all()
     assert session.get(Product, croissant.id).stock == 15
+
+
+def test_the_shop_settings_staff_save_apply_to_the_next_message(customer, runtime, fake_line):
+    assert "Hi " in texts(customer.says("hello good morning"))  # both languages offered: English
+    with session_scope(runtime.engine) as session:
+        save_settings(session, {"shop_name": "Warung Bu Sri", "languages": ["id"]})
+    before = customer._count()
+    customer.hooks.line(line_event("follow", USER, follow={"isUnblocked": False}))
+    assert "Selamat datang di Warung Bu Sri" in texts(customer._replies(before))
+    assert "Halo " in texts(customer.says("hello good morning"))  # the shop answers in Indonesian only
+
+
+def test_the_qris_picture_staff_saved_comes_with_the_placed_order(customer, runtime, shop):
+    qris = {"code": "qris", "label": "QRIS", "instructions": "Scan QR ini ya kak",
+            "image_url": "https://shop.example/media/qris.png", "preview_url": "https://shop.example/media/qris-s.jpg"}
+    with session_scope(runtime.engine) as session:
+        save_settings(session, {"payment_methods": [qris]})
+    replies = customer.says("kak mau pesen es kopi susu 2 ya, anter ke kantor di jl sudirman 21")
+    customer.says("0812 3456 7890")
+    customer.says("qris")
+    placed = customer.taps("order:confirm")
+    images = [r for r in placed if r["type"] == "image"]
+    assert replies and images == [{"type": "image", "originalContentUrl": qris["image_url"],
+                                   "previewImageUrl": qris["preview_url"]}]
+    assert "Scan QR ini ya kak" in texts(placed)

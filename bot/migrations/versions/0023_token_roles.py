@@ -1,7 +1,7 @@
 """token roles: an API token may be limited to what one staff role does
 
 Revision ID: 0023
-Revises: 0018
+Revises: 0020
 Create Date: 2026-12-07 11:30:00.000000
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0023'
-down_revision = '0018'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 

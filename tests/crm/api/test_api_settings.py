@@ -26,7 +26,10 @@ def test_a_new_shop_gets_the_defaults(client, auth, spec):
     assert [m["code"] for m in body["payment_methods"]] == ["qris", "transfer", "cod"]
     assert body["payment_methods"][2] == {"code": "cod", "label": "Bayar di tempat", "label_en": "Cash on delivery",
                                           "fulfilment": ["delivery", "pickup"], "instructions": None,
-                                          "instructions_en": None}
+                                          "instructions_en": None, "image_url": None, "preview_url": None}
+    # What config.yaml also sets reads null until staff save it: config.yaml's value applies.
+    assert all(body[key] is None for key in ("shop_name", "languages", "default_language", "timezone",
+                                             "handoff_timeout_minutes", "quiet_hours", "max_per_week"))
     assert body["delivery"]["mode"] == "flat" and body["delivery"]["min_order"] == 0
     assert body["staff_hours"]["mon"] == [["08:00", "21:00"]]
 
@@ -67,6 +70,16 @@ def test_patch_replaces_the_given_keys_only(client, auth, spec):
     ({"staff_hours_exceptions": [{"label": "Ramadan", "start": "2027-03-01", "windows": [["16:00", "16:00"]]}]},
      "staff_hours_exceptions.0.windows"),
     ({"staff_hours_exceptions": [{"label": "Ramadan", "start": "2027-03-01"}]}, "staff_hours_exceptions.0"),
+    ({"languages": ["id", "id"]}, "languages"),
+    ({"languages": ["jv"]}, "languages.0"),
+    ({"languages": ["id"], "default_language": "en"}, "default_language"),
+    ({"timezone": "Asia/Atlantis"}, "timezone"),
+    ({"quiet_hours": "9-17"}, "quiet_hours"),
+    ({"max_per_week": -1}, "max_per_week"),
+    ({"handoff_timeout_minutes": 0}, "handoff_timeout_minutes"),
+    ({"shop_name": "   "}, "shop_name"),
+    ({"payment_methods": [{"code": "qris", "label": "QRIS", "image_url": "javascript:alert(1)"}]},
+     "payment_methods.0.image_url"),
 ])
 def test_bad_input_is_a_422_naming_the_field_and_changes_nothing(client, auth, body, field):
     before = client.get("/api/v1/settings", headers=auth).get_json()
@@ -75,6 +88,19 @@ def test_bad_input_is_a_422_naming_the_field_and_changes_nothing(client, auth, b
     if field:
         assert field in [d["field"] for d in response.get_json()["details"]], response.get_json()
     assert client.get("/api/v1/settings", headers=auth).get_json() == before
+
+
+def test_shop_wide_settings_are_saved_and_null_gives_back_config_yaml(client, auth, spec):
+    body = check(spec, "/settings", "patch", client.patch("/api/v1/settings", json={
+        "shop_name": "Kopi Kenangan Mantan", "languages": ["id"], "default_language": "id",
+        "timezone": "Asia/Makassar", "handoff_timeout_minutes": 30, "handoff_answer_minutes": 5,
+        "conversation_idle_minutes": 90, "quiet_hours": "22:00-07:00", "max_per_week": 2}, headers=auth))
+    assert (body["shop_name"], body["languages"], body["timezone"], body["quiet_hours"], body["max_per_week"]) == \
+        ("Kopi Kenangan Mantan", ["id"], "Asia/Makassar", "22:00-07:00", 2)
+    assert body["payment_methods"][0]["code"] == "qris"  # the rest stays
+    back = client.patch("/api/v1/settings", json={"shop_name": None, "quiet_hours": ""}, headers=auth).get_json()
+    assert back["shop_name"] is None and back["quiet_hours"] == "" and back["timezone"] == "Asia/Makassar"
+    assert client.patch("/api/v1/settings", json={"delivery": None}, headers=auth).status_code == 422
 
 
 def test_a_body_that_is_no_json_object(client, auth):

@@ -40,6 +40,10 @@ CASES = [
     ("POST", "/inbox/users", {"email": "n@shop.test", "password": "long-password", "role": "agent"}, {A}),
     ("POST", "/inbox/users/1", {"role": "admin", "active": "1"}, {A}),
     ("GET", "/inbox/audit", {}, {A}),
+    ("GET", "/inbox/settings", {}, {A}),
+    ("POST", "/inbox/settings", {"section": "bot"}, {A}),
+    ("POST", "/inbox/canned/999", {"action": "delete"}, {A}),
+    ("POST", "/inbox/users/1/reset", {}, {A}),
     ("GET", "/inbox/events?once=1", {}, {A, G, M}),
     # the marketer's screens (broadcasts/web.py): agents never manage segments or campaigns
     ("GET", "/inbox/segments", {}, {A, M}),
