@@ -1,6 +1,14 @@
-// The import's progress bar: polls the progress JSON until the import is done, failed or stalled.
+// The import screen: the mapping's custom field boxes, and the progress bar that polls the progress JSON until the import is done, failed or stalled.
 (function () {
   "use strict";
+  // The custom field's name box shows only when "custom field" is chosen for its column.
+  document.querySelectorAll("#import-mapping select").forEach(function (select) {
+    select.addEventListener("change", function () {
+      var box = select.parentNode.querySelector("input");
+      box.hidden = select.value !== "custom";
+      if (!box.hidden) box.focus();
+    });
+  });
   var box = document.getElementById("progress");
   if (!box) return;
   var words = JSON.parse(document.getElementById("import-words").textContent);
