@@ -214,3 +214,10 @@ def test_an_xlsx_file_imports_like_a_csv(as_role, session):
     [wati] = session.exec(select(Contact)).all()
     assert (wati.display_name, wati.phone, str(wati.birthday)) == ("Wati", "+6281299990000", "1990-08-17")
 
+
+
+def test_a_file_over_the_request_limit_gets_the_import_page_with_the_reason(as_role):
+    admin = as_role("admin")
+    refused = upload(admin, b"x" * 10_500_000, "huge.csv")
+    assert refused.status_code == 413 and "terlalu besar (maksimal 8 MB)" in refused.get_data(as_text=True)
+    assert 'id="import-upload"' in refused.get_data(as_text=True)
