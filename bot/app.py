@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # In-memory queues run tasks at once (tests, the simulator without a worker): no thread.
     app.extensions["sapa.hand_off"] = HandOff(tasks.enqueue_events, enqueue_together, background=not queue.immediate)
     app.extensions["sapa.enqueue_batch"] = tasks.enqueue_batch
+    app.extensions["sapa.enqueue_import"] = tasks.import_contacts_task
     webhooks.register(app)
     media.register(app)
     crm.api.register(app)

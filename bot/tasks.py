@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from bot import pipeline
 from broadcasts import tasks as broadcast_tasks  # noqa: F401 - its tasks run on this queue too
-from crm import alert_emails, outbound
+from crm import alert_emails, contact_uploads, outbound
 from core import after_commit
 from core.queue import huey
 from core.runtime import get_runtime
@@ -74,6 +75,13 @@ def enqueue_events(event_ids: list[int]) -> None:
 def send_alert_email_task(row_id: int) -> None:
     """Send one alert email; a failed attempt waits in its row for the clock's sweep (growing waits)."""
     alert_emails.deliver(get_runtime(), row_id)
+
+
+@huey.task(**RETRY)
+def import_contacts_task(root: str, token: str) -> None:
+    """Import an uploaded contacts file; a retry (or a second run) continues from the last committed batch."""
+    upload = contact_uploads.open_upload(root=Path(root), token=token)
+    contact_uploads.run_import(engine=get_runtime().engine, upload=upload)
 
 
 def enqueue_batch(batch_id: str) -> None:

@@ -49,7 +49,14 @@ _IDENTITY = ChannelIdentity.__table__
 
 
 class ImportFileError(ValueError):
-    """The file or the mapping cannot be imported at all (nothing was written)."""
+    """The file or the mapping cannot be imported at all (nothing was written).
+
+    `code` (empty, unreadable, no_column, unknown_field, twice) and `arg` let a screen say it in the reader's language.
+    """
+
+    def __init__(self, message: str, code: str, arg: str = "") -> None:
+        super().__init__(message)
+        self.code, self.arg = code, arg
 
 
 @dataclass
@@ -103,7 +110,7 @@ def read_file(path: Path, data: bytes) -> Sheet:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = next(reader, None)
     if header is None:
-        raise ImportFileError("the file is empty")
+        raise ImportFileError("the file is empty", "empty")
     return Sheet([str(cell).strip() for cell in header], reader, max(text.count("\n") - 1, 1))
 
 
@@ -111,12 +118,12 @@ def _read_xlsx(data: bytes) -> Sheet:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a damaged file
-        raise ImportFileError(f"not a readable XLSX file ({type(exc).__name__})") from None
+        raise ImportFileError(f"not a readable XLSX file ({type(exc).__name__})", "unreadable") from None
     sheet = book.worksheets[0]
     rows = sheet.iter_rows(values_only=True)
     header = next(rows, None)
     if header is None:
-        raise ImportFileError("the file is empty")
+        raise ImportFileError("the file is empty", "empty")
     return Sheet(["" if cell is None else str(cell).strip() for cell in header], (list(row) for row in rows),
                  max((sheet.max_row or 2) - 1, 1))
 
@@ -132,10 +139,12 @@ def build_mapping(header: list[str], overrides: dict[str, str] | None = None) ->
     for column, target in overrides.items():
         index = by_name.get(column.strip().lower())
         if index is None:
-            raise ImportFileError(f"no column {column!r} in the file; its columns are: {', '.join(header)}")
+            raise ImportFileError(f"no column {column!r} in the file; its columns are: {', '.join(header)}",
+                                  "no_column", column)
         target = target.strip()
         if target and not is_field(target):
-            raise ImportFileError(f"unknown field {target!r}; use one of {', '.join(FIELDS)} or custom.<name>")
+            raise ImportFileError(f"unknown field {target!r}; use one of {', '.join(FIELDS)} or custom.<name>",
+                                  "unknown_field", target)
         mapping[index] = target
     for i, name in enumerate(header):
         if i not in mapping and is_field(name.strip().lower() if not name.startswith(CUSTOM) else name.strip()):
@@ -144,7 +153,7 @@ def build_mapping(header: list[str], overrides: dict[str, str] | None = None) ->
     taken = [target for target in mapping.values()]
     twice = sorted({target for target in taken if taken.count(target) > 1})
     if twice:
-        raise ImportFileError(f"more than one column is mapped to {', '.join(twice)}")
+        raise ImportFileError(f"more than one column is mapped to {', '.join(twice)}", "twice", ", ".join(twice))
     return mapping
 
 

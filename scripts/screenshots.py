@@ -100,6 +100,7 @@ def main() -> None:
             page.locator("#csat").screenshot(path=str(OUT / "csat.png"))  # the dashboard's CSAT block
             marketing_screens(page, base)
             shop_screens(page, base)
+            import_screen(page, base, Path(folder))
             page.close()
         browser.close()
     server.shutdown()
@@ -148,6 +149,25 @@ def shop_screens(page, base: str, suffix: str = "") -> None:
     page.goto(f"{base}/inbox/faqs?q=bisa+bayar+pake+qris+ga+kak")
     page.wait_for_timeout(300)
     page.screenshot(path=str(OUT / f"faqs{suffix}.png"))
+
+
+def import_screen(page, base: str, folder: Path) -> None:
+    """The admin's contacts import at 1366x768: a file with a few bad rows mapped and dry-run."""
+    from tests.crm.inbox.test_contact_import_page import people_csv
+
+    page.set_viewport_size({"width": 1366, "height": 768})
+    file = folder / "pelanggan.csv"
+    file.write_bytes(people_csv())
+    page.goto(f"{base}/inbox/contacts/import")
+    page.set_input_files("#import-upload input[type=file]", str(file))
+    page.click("#import-upload button.primary")
+    for column, field in (("Nama", "name"), ("HP", "phone"), ("Surel", "email"), ("Kota", "custom")):
+        page.locator(f"#import-mapping tr[data-column={column}] select").select_option(field)
+    page.locator("#import-mapping tr[data-column=Kota] input").fill("kota")
+    page.click("#dry-run")
+    page.evaluate("window.scrollTo(0, document.getElementById('dry-run-result').offsetTop - 260)")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(OUT / "import.png"))
 
 
 if __name__ == "__main__":
