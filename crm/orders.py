@@ -250,7 +250,7 @@ def place_order(*, session: Session, contact_id: int, lines: list[CartLine], ful
                 promotions.redeem(session=session, promotion=promotion, contact_id=contact_id, order_id=order.id,
                                   now=utcnow(), tz=tz)
             except promotions.VoucherError as exc:
-                raise OrderError("voucher", str(exc), reason=exc.code, voucher=promotion.voucher_code) from None
+                raise OrderError("voucher", str(exc), reason=exc.code, voucher=voucher_code.upper()) from None
     return order
 
 

@@ -394,25 +394,26 @@ def redeem(*, session: Session, promotion: Promotion, contact_id: int, order_id:
     Call inside the order's transaction: the budget is taken by a conditional update, and the
     unique key refuses a second live use of a single-use offer even when two orders race.
     """
+    code = promotion.voucher_code  # read now: a failed flush below expires the row
     if not valid_at(promotion, now, tz):
-        raise VoucherError("not_now", f"voucher {promotion.voucher_code} is not valid now")
+        raise VoucherError("not_now", f"voucher {code} is not valid now")
     once = promotion.per_customer == "once"
     if once and used_once(session=session, contact_id=contact_id, promotion_ids=[promotion.id]):
-        raise VoucherError("used", f"voucher {promotion.voucher_code} was already used by this customer")
+        raise VoucherError("used", f"voucher {code} was already used by this customer")
     with session.begin_nested():
         taken = session.execute(update(Promotion).where(
             Promotion.id == promotion.id,
             (Promotion.max_redemptions == None) | (Promotion.redeemed < Promotion.max_redemptions))  # noqa: E711
             .values(redeemed=Promotion.redeemed + 1))
         if taken.rowcount != 1:
-            raise VoucherError("spent", f"voucher {promotion.voucher_code} has no redemptions left")
+            raise VoucherError("spent", f"voucher {code} has no redemptions left")
         redemption = PromotionRedemption(promotion_id=promotion.id, contact_id=contact_id, order_id=order_id,
                                          once_contact_id=contact_id if once else None, at=now)
         session.add(redemption)
         try:
             session.flush()
         except IntegrityError:  # a second order of the same customer won the race
-            raise VoucherError("used", f"voucher {promotion.voucher_code} was already used by this customer") from None
+            raise VoucherError("used", f"voucher {code} was already used by this customer") from None
     session.refresh(promotion)
     return redemption
 
