@@ -31,7 +31,8 @@ from sqlmodel import Session
 from core.db import as_utc
 from crm import alerts
 from crm.inbox import (
-    account_views, alert_views, auth, conversation_views, faq_views, hours_views, live, shop_views, store_views,
+    account_views, alert_views, auth, conversation_views, faq_views, hours_views, live, promotion_views, shop_views,
+    store_views,
 )
 from crm.inbox.blueprint import inbox
 from crm.inbox.i18n import CATALOG, LANGUAGES, alert_line, current_language, day, moment, t
@@ -39,7 +40,8 @@ from crm.history import tapped_label
 from crm.media import image_src
 from crm.web import engine
 
-PAGES = (account_views, alert_views, conversation_views, faq_views, hours_views, shop_views, store_views, live)  # imported for their routes, which join `inbox`
+PAGES = (account_views, alert_views, conversation_views, faq_views, hours_views, promotion_views, shop_views, store_views,
+         live)  # imported for their routes, which join `inbox`
 
 # (endpoint, catalog key, permission): the navigation of base.html. Other blueprints append.
 NAV: list[tuple[str, str, str]] = [
@@ -52,6 +54,7 @@ NAV: list[tuple[str, str, str]] = [
     ("inbox.users", "nav_users", "users.manage"),
     ("inbox.hours", "nav_hours", "hours.manage"),
     ("inbox.stores_list", "nav_stores", "stores.manage"),
+    ("inbox.promotions_list", "nav_promotions", "promotions.manage"),
     ("inbox.audit_log", "nav_audit", "audit.view"),
 ]
 

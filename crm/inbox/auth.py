@@ -81,6 +81,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "users.manage": ADMIN,
     "hours.manage": ADMIN,  # exceptions to the staff and store hours
     "stores.manage": ADMIN,  # stores and the FAQ
+    "promotions.manage": ADMIN,
     "audit.view": ADMIN,
     "segments.manage": MARKETING,
     "campaigns.manage": MARKETING,  # campaigns, results, journeys
