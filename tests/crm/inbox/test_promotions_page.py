@@ -106,3 +106,21 @@ def test_only_admins_manage_promotions(as_role, role):
     assert other.get("/inbox/promotions").status_code == 403
     assert other.post("/inbox/promotions", FORM).status_code == 403
     assert 'href="/inbox/promotions"' not in other.get("/inbox/").get_data(as_text=True)
+
+
+def test_staff_see_the_voucher_an_order_used(as_role, runtime):
+    from crm.orders import CartLine, Product, place_order
+
+    with session_scope(runtime.engine) as s:
+        now = datetime.now(timezone.utc)
+        promotions.create_promotion(session=s, title="Hemat", voucher_code="HEMAT10", starts_at=now.replace(year=2020),
+                                    ends_at=now.replace(year=2040))
+        budi, coffee = Contact(display_name="Budi"), Product(sku="KOPI", name="Kopi", price=20_000)
+        s.add_all([budi, coffee])
+        s.flush()
+        place_order(session=s, contact_id=budi.id, lines=[CartLine(coffee.id, 1)], fulfilment="pickup",
+                    voucher_code="HEMAT10")
+    page = as_role("admin").get("/inbox/orders").get_data(as_text=True)
+    assert '<span class="pill voucher">HEMAT10</span>' in page
+    listed = as_role("admin").get("/inbox/promotions").get_data(as_text=True)
+    assert 'class="redeemed">1</td>' in listed  # one use, no budget
