@@ -242,7 +242,8 @@ def _place_order(at: _Target, effect: fx.PlaceOrder) -> list[m.Reply]:
                                    conversation_id=at.recorded.conversation.id, channel=at.inbound.channel,
                                    phone=effect.phone, payment_method=effect.payment_method,
                                    scheduled_for=effect.scheduled_for, note=effect.note,
-                                   delivery_fee=effect.delivery_fee, lat=effect.lat, lon=effect.lon)
+                                   delivery_fee=effect.delivery_fee, lat=effect.lat, lon=effect.lon,
+                                   voucher_code=effect.voucher_code, tz=at.rt.settings.tz)
     except orders.OrderError as exc:
         raise EffectRefused(f"order refused: {exc.code}") from exc
     at.alert("order_waiting", f"Order #{order.number} waits for confirmation ({order.total:,} IDR)",

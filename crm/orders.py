@@ -6,16 +6,17 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, Column, Index, func, update
 from sqlmodel import Field, Session, SQLModel, select
 
 from core.db import utcnow
 from core.geo import valid_coordinates
-from crm import alerts
+from crm import alerts, promotions
 from crm.models import FollowUpTask
 from crm.shop_settings import load_settings
-from crm.stores import Store
+from crm.stores import JAKARTA, Store
 
 STATUSES = ("new", "confirmed", "preparing", "shipped", "delivered", "cancelled")
 # Which status may follow which (staff); customers may cancel only while CUSTOMER_CANCELLABLE.
@@ -76,6 +77,8 @@ class Order(SQLModel, table=True):
     lat: float | None = None  # a delivery location the customer shared
     lon: float | None = None
     note: str | None = Field(default=None, max_length=ORDER_NOTE_MAX)
+    voucher_code: str | None = Field(default=None, max_length=32)  # the promotion's code the customer used
+    promotion_id: int | None = Field(default=None, foreign_key="promotion.id")
     subtotal: int = 0
     delivery_fee: int = 0
     total: int = 0
@@ -176,11 +179,14 @@ def place_order(*, session: Session, contact_id: int, lines: list[CartLine], ful
                 address: str | None = None, store_id: int | None = None, conversation_id: int | None = None,
                 channel: str = "", delivery_fee: int = 0, note: str | None = None, by: str = "customer",
                 phone: str | None = None, payment_method: str | None = None, scheduled_for: datetime | None = None,
-                lat: float | None = None, lon: float | None = None) -> Order:
+                lat: float | None = None, lon: float | None = None, voucher_code: str | None = None,
+                tz: ZoneInfo = JAKARTA) -> Order:
     """Create an order and take its items out of stock, atomically (all lines or none).
 
+    With `voucher_code`, the promotion's redemption is recorded in the same transaction.
     Refused with an OrderError whose code names the rule: empty, fulfilment, address, unknown_product,
-    quantity, note, minimum, payment_method, store, phone, scheduled_for, location, out_of_stock.
+    quantity, note, minimum, payment_method, store, phone, scheduled_for, location, out_of_stock, voucher
+    (details["reason"]: unknown, not_now, spent, used).
     """
     if not lines:
         raise OrderError("empty", "the cart is empty")
@@ -204,6 +210,11 @@ def place_order(*, session: Session, contact_id: int, lines: list[CartLine], ful
     note = _clean_note(note, ORDER_NOTE_MAX, "the order's note")
     _check_details(session, fulfilment=fulfilment, subtotal=subtotal, store_id=store_id, phone=phone,
                    payment_method=payment_method, scheduled_for=scheduled_for, lat=lat, lon=lon)
+    promotion = None
+    if voucher_code is not None:
+        promotion = promotions.find_voucher(session=session, code=voucher_code)
+        if promotion is None:
+            raise OrderError("voucher", f"no promotion has the voucher code {voucher_code!r}", reason="unknown")
     delivered = fulfilment == "delivery"
     # A savepoint: a line out of stock undoes the lines taken before it, whatever the caller does next.
     with session.begin_nested():
@@ -223,7 +234,9 @@ def place_order(*, session: Session, contact_id: int, lines: list[CartLine], ful
                       address=address if delivered else None, store_id=store_id, note=note, phone=phone,
                       payment_method=payment_method, scheduled_for=scheduled_for,
                       lat=lat if delivered else None, lon=lon if delivered else None,
-                      subtotal=subtotal, delivery_fee=delivery_fee if delivered else 0)
+                      subtotal=subtotal, delivery_fee=delivery_fee if delivered else 0,
+                      voucher_code=promotion.voucher_code if promotion else None,
+                      promotion_id=promotion.id if promotion else None)
         order.total = order.subtotal + order.delivery_fee
         session.add(order)
         session.flush()
@@ -233,6 +246,12 @@ def place_order(*, session: Session, contact_id: int, lines: list[CartLine], ful
             session.add(item)
         session.add(OrderEvent(order_id=order.id, status="new", by=by))
         session.flush()
+        if promotion is not None:
+            try:
+                promotions.redeem(session=session, promotion=promotion, contact_id=contact_id, order_id=order.id,
+                                  now=utcnow(), tz=tz)
+            except promotions.VoucherError as exc:
+                raise OrderError("voucher", str(exc), reason=exc.code, voucher=voucher_code.upper()) from None
     return order
 
 
@@ -246,6 +265,7 @@ def change_status(*, session: Session, order: Order, status: str, by: str, note:
         raise OrderError("transition", f"an order that is {order.status} cannot become {status}",
                          current=order.status)
     if status == "cancelled":
+        promotions.release(session=session, order_id=order.id, now=utcnow())
         for item in order_items(session=session, order_id=order.id):
             if item.product_id is not None:
                 session.execute(update(Product).where(Product.id == item.product_id, Product.stock.is_not(None))

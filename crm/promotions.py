@@ -9,6 +9,11 @@ that distance of the store.
 A promotion may also be valid only on some weekdays (0–6, Monday = 0) and within local-time
 windows (``[["15:00", "17:00"]]``, happy hour) in the shop's timezone; null means every day, all day.
 A window whose end is not after its start runs past midnight into the next day.
+
+A promotion with a voucher code may have a budget (``max_redemptions``, null = unlimited) and be
+single-use per customer (``per_customer = "once"``) or ``"shared"``. Each order placed with the code
+is a `PromotionRedemption`; cancelling the order releases it. ``redeemed`` counts the live ones and
+is raised by a conditional update, so two customers racing for the last redemption cannot both win.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import get_day_names
-from sqlalchemy import JSON, CheckConstraint, Column
+from sqlalchemy import JSON, CheckConstraint, Column, UniqueConstraint, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
 from core.db import utcnow
@@ -29,6 +35,7 @@ from core.geo import haversine_km, valid_coordinates
 
 AUDIENCE_KEYS = ("channels", "tags", "languages", "new_customers", "min_orders")
 VOUCHER_CODE = re.compile(r"^[A-Z0-9-]{3,32}$")
+PER_CUSTOMER = ("shared", "once")
 
 
 class Promotion(SQLModel, table=True):
@@ -50,11 +57,37 @@ class Promotion(SQLModel, table=True):
     radius_km: float | None = None
     weekdays: list[int] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     hours: list[list[str]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    max_redemptions: int | None = None  # the budget; None = unlimited
+    per_customer: str = Field(default="shared", max_length=8)  # shared | once
+    redeemed: int = 0  # live redemptions (orders placed with the voucher and not cancelled)
     created_at: datetime = Field(default_factory=utcnow)
 
     @property
     def location_based(self) -> bool:
         return self.store_id is not None and self.radius_km is not None
+
+    @property
+    def spent(self) -> bool:
+        """True when the budget is used up."""
+        return self.max_redemptions is not None and self.redeemed >= self.max_redemptions
+
+
+class PromotionRedemption(SQLModel, table=True):
+    """One use of a promotion's voucher by an order; `released_at` set when that order was cancelled.
+
+    `once_contact_id` is the contact while the use counts against a single-use promotion (else
+    null), so the unique key lets each customer hold one live use of it.
+    """
+
+    __table_args__ = (UniqueConstraint("promotion_id", "once_contact_id", name="uq_redemption_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    promotion_id: int = Field(foreign_key="promotion.id", index=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    order_id: int = Field(foreign_key="order.id", index=True)
+    once_contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    at: datetime = Field(default_factory=utcnow)
+    released_at: datetime | None = None
 
 
 def validate_audience(value: Any) -> dict[str, Any]:
@@ -151,10 +184,19 @@ def _check(promotion: Promotion) -> None:
         raise ValueError("a location-based offer needs both store_id and radius_km")
     if promotion.radius_km is not None and not promotion.radius_km > 0:
         raise ValueError("radius_km must be positive")
+    if promotion.per_customer not in PER_CUSTOMER:
+        raise ValueError("per_customer must be once or shared")
+    if promotion.max_redemptions is not None and (isinstance(promotion.max_redemptions, bool)
+                                                  or not isinstance(promotion.max_redemptions, int)
+                                                  or promotion.max_redemptions < 1):
+        raise ValueError("max_redemptions must be a positive whole number, or null for no limit")
+    if (promotion.max_redemptions is not None or promotion.per_customer == "once") and not promotion.voucher_code:
+        raise ValueError("a budget or single use per customer needs a voucher code (redemptions are counted by it)")
 
 
 PROMOTION_FIELDS = ("title", "description", "title_en", "description_en", "voucher_code", "starts_at", "ends_at",
-                    "active", "audience", "store_id", "radius_km", "weekdays", "hours")
+                    "active", "audience", "store_id", "radius_km", "weekdays", "hours", "max_redemptions",
+                    "per_customer")
 
 
 def create_promotion(*, session: Session, title: str, starts_at: datetime, ends_at: datetime,
@@ -183,6 +225,26 @@ def update_promotion(*, session: Session, promotion: Promotion, changes: dict[st
     session.add(promotion)
     session.flush()
     return promotion
+
+
+class VoucherTaken(ValueError):
+    """Another promotion already has this voucher code."""
+
+
+def save_promotion(*, session: Session, promotion: Promotion | None, changes: dict[str, Any]) -> Promotion:
+    """Create (`promotion` None) or change a promotion; VoucherTaken when its code is another's, ValueError when invalid."""
+    code = changes.get("voucher_code")
+    taken = VoucherTaken(f"voucher code {code} is already used by another promotion")
+    if code and voucher_taken(session=session, code=code, exclude_id=promotion.id if promotion else None):
+        raise taken
+    try:
+        # A savepoint, so a lost race on the unique voucher code leaves the session usable.
+        with session.begin_nested():
+            if promotion is None:
+                return create_promotion(session=session, **changes)
+            return update_promotion(session=session, promotion=promotion, changes=changes)
+    except IntegrityError:
+        raise taken from None
 
 
 def voucher_taken(*, session: Session, code: str, exclude_id: int | None = None) -> bool:
@@ -242,12 +304,29 @@ def _distance(promotion: Promotion, stores: dict[int, Store], point: tuple[float
 def promotions_for(*, session: Session, contact: Contact, now: datetime, orders_count: int = 0,
                    channel: str | None = None, near: tuple[float, float] | None = None, tz: ZoneInfo = JAKARTA,
                    any_hour: bool = False) -> list[Promotion]:
-    """The running promotions this contact qualifies for, ending soonest first.
+    """The running promotions this contact qualifies for and can still use, ending soonest first.
 
     Location-based offers count only near their store: `near`, or else the contact's last
     shared location; without either they are left out. `any_hour`: also those within their
     dates but outside their weekdays or hours now (to tell the customer when they hold).
+    Offers whose budget is spent, or single-use ones the contact already used, are left out.
     """
+    found = _qualifying(session, contact, now, orders_count, channel, near, tz, any_hour)
+    used = used_once(session=session, contact_id=contact.id, promotion_ids=[p.id for p in found])
+    return [p for p in found if why_unusable(p, used) is None]
+
+
+def used_up_for(*, session: Session, contact: Contact, now: datetime, orders_count: int = 0,
+                channel: str | None = None, tz: ZoneInfo = JAKARTA) -> list[tuple[Promotion, str]]:
+    """The running promotions this contact qualifies for but cannot use: (promotion, "used" | "spent")."""
+    found = _qualifying(session, contact, now, orders_count, channel, None, tz, True)
+    used = used_once(session=session, contact_id=contact.id, promotion_ids=[p.id for p in found])
+    return [(p, why_unusable(p, used)) for p in found if why_unusable(p, used) is not None]
+
+
+def _qualifying(session: Session, contact: Contact, now: datetime, orders_count: int, channel: str | None,
+                near: tuple[float, float] | None, tz: ZoneInfo, any_hour: bool) -> list[Promotion]:
+    """The running promotions whose audience and place this contact fits (used or not)."""
     running = [p for p in _running(session, now, None if any_hour else tz)
                if audience_matches(p.audience or {}, contact=contact, orders_count=orders_count, channel=channel)]
     if near is None and contact.last_lat is not None and contact.last_lon is not None:
@@ -273,3 +352,79 @@ def offers_near(*, session: Session, lat: float, lon: float, now: datetime,
             found.append((promotion, stores[promotion.store_id], km))
     found.sort(key=lambda hit: (hit[2], hit[0].ends_at))
     return found
+
+
+# --- vouchers and their redemptions -------------------------------------------------------
+
+
+class VoucherError(ValueError):
+    """A voucher cannot be used; `code` says why: unknown, not_now, spent, used."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def find_voucher(*, session: Session, code: str) -> Promotion | None:
+    """The promotion with this voucher code (any case), None when no promotion has it."""
+    code = (code or "").strip().upper()
+    return session.exec(select(Promotion).where(Promotion.voucher_code == code)).first() if code else None
+
+
+def used_once(*, session: Session, contact_id: int, promotion_ids: list[int]) -> set[int]:
+    """The single-use promotions among these the contact holds a live redemption of."""
+    if not promotion_ids:
+        return set()
+    query = select(PromotionRedemption.promotion_id).where(PromotionRedemption.once_contact_id == contact_id,
+                                                           PromotionRedemption.promotion_id.in_(promotion_ids))
+    return set(session.exec(query).all())
+
+
+def why_unusable(promotion: Promotion, used: set[int]) -> str | None:
+    """"used" when the customer already used this single-use offer, "spent" when its budget is gone, else None."""
+    if promotion.per_customer == "once" and promotion.id in used:
+        return "used"
+    return "spent" if promotion.spent else None
+
+
+def redeem(*, session: Session, promotion: Promotion, contact_id: int, order_id: int, now: datetime,
+           tz: ZoneInfo = JAKARTA) -> PromotionRedemption:
+    """Record that an order used the voucher (VoucherError when it is not valid now, used up or already used).
+
+    Call inside the order's transaction: the budget is taken by a conditional update, and the
+    unique key refuses a second live use of a single-use offer even when two orders race.
+    """
+    code = promotion.voucher_code  # read now: a failed flush below expires the row
+    if not valid_at(promotion, now, tz):
+        raise VoucherError("not_now", f"voucher {code} is not valid now")
+    once = promotion.per_customer == "once"
+    if once and used_once(session=session, contact_id=contact_id, promotion_ids=[promotion.id]):
+        raise VoucherError("used", f"voucher {code} was already used by this customer")
+    with session.begin_nested():
+        taken = session.execute(update(Promotion).where(
+            Promotion.id == promotion.id,
+            (Promotion.max_redemptions == None) | (Promotion.redeemed < Promotion.max_redemptions))  # noqa: E711
+            .values(redeemed=Promotion.redeemed + 1))
+        if taken.rowcount != 1:
+            raise VoucherError("spent", f"voucher {code} has no redemptions left")
+        redemption = PromotionRedemption(promotion_id=promotion.id, contact_id=contact_id, order_id=order_id,
+                                         once_contact_id=contact_id if once else None, at=now)
+        session.add(redemption)
+        try:
+            session.flush()
+        except IntegrityError:  # a second order of the same customer won the race
+            raise VoucherError("used", f"voucher {code} was already used by this customer") from None
+    session.refresh(promotion)
+    return redemption
+
+
+def release(*, session: Session, order_id: int, now: datetime) -> None:
+    """Give back the voucher use of a cancelled order (the budget and the customer's single use)."""
+    live = session.exec(select(PromotionRedemption).where(PromotionRedemption.order_id == order_id,
+                                                          PromotionRedemption.released_at == None)).all()  # noqa: E711
+    for redemption in live:
+        redemption.released_at, redemption.once_contact_id = now, None
+        session.add(redemption)
+        session.execute(update(Promotion).where(Promotion.id == redemption.promotion_id, Promotion.redeemed > 0)
+                        .values(redeemed=Promotion.redeemed - 1))
+    session.flush()

@@ -138,6 +138,28 @@ class ShopView:
                                          orders_count=self.orders_count(), channel=self.channel, near=near,
                                          tz=self.tz, any_hour=any_hour)
 
+    def used_up_promotions(self, now: datetime) -> list[tuple[promotions.Promotion, str]]:
+        """Offers this customer qualifies for but can no longer use: (promotion, "used" | "spent")."""
+        if self._contact is None:
+            return []
+        return promotions.used_up_for(session=self._session, contact=self._contact, now=now,
+                                      orders_count=self.orders_count(), channel=self.channel, tz=self.tz)
+
+    def voucher(self, code: str, now: datetime) -> tuple[promotions.Promotion | None, str | None]:
+        """The promotion with this voucher code and why this customer cannot use it now (None: they can).
+
+        Reasons: unknown, used, spent, not_now (outside its dates, weekdays or hours), not_for_you.
+        """
+        promotion = promotions.find_voucher(session=self._session, code=code)
+        if promotion is None or not promotion.active:
+            return None, "unknown"
+        if any(p.id == promotion.id for p in self.promotions(now)):
+            return promotion, None
+        reason = dict((p.id, why) for p, why in self.used_up_promotions(now)).get(promotion.id)
+        if reason is None:
+            reason = "not_now" if not promotions.valid_at(promotion, now, self.tz) else "not_for_you"
+        return promotion, reason
+
     def offers_near(self, lat: float, lon: float, now: datetime) -> list:
         """Location-based offers valid at a point: (promotion, store, km)."""
         return promotions.offers_near(session=self._session, lat=lat, lon=lon, now=now, tz=self.tz)

@@ -31,6 +31,7 @@ class PlaceOrder:
     delivery_fee: int = 0
     lat: float | None = None
     lon: float | None = None
+    voucher_code: str | None = None  # a promotion's code the customer typed; its redemption is recorded
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from core import messages as m
 from core.texts import button, rupiah
 from crm import shop_settings, stores
 from handlers.base import Context
+from handlers.vouchers import voucher_line
 
 STATE_VERSION = 2  # the shape of state["order"]; an older draft is dropped, not misread
 ASAP_MINUTES = 30  # how soon "now" is, for a pickup time said plainly
@@ -296,6 +297,8 @@ def summary(ctx: Context, order: dict) -> m.Reply:
         details.append(f"💳 {payment_label(method, lang)}")
     if order.get("note"):
         details.append(f"📝 {order['note']}")
+    if voucher_line(ctx, order):
+        details.append(voucher_line(ctx, order))
     money = []  # pickup: the total alone
     if order["fulfilment"] == "delivery":
         money = [ctx.say("subtotal", amount=rupiah(sub)),

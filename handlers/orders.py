@@ -22,6 +22,7 @@ from handlers.base import Context
 from handlers.effects import Answer, PlaceOrder
 from handlers.nlu.lang import looks_like_question, words_after_greeting
 from handlers.nlu.order_text import OrderText, read_order_text, shop_terms
+from handlers.vouchers import apply_voucher, check_voucher, voucher_said, without_voucher
 
 MAX_CARDS = 10
 MAX_QUANTITY = 999
@@ -47,7 +48,7 @@ def reading(inbound: m.Inbound, ctx: Context) -> OrderText | None:
         lines = (order or {}).get("lines", ())
         terms = shop_terms(ctx.data.products(), ctx.data.stores(), ctx.data.settings().payment_methods)
         expecting = flow.pending_slot(ctx) or ("confirm" if ctx.state.get("cancel_asked") else None)
-        ctx.reading = read_order_text(inbound.text or "", terms, now=ctx.now.astimezone(ctx.data.tz),
+        ctx.reading = read_order_text(without_voucher(ctx, inbound.text), terms, now=ctx.now.astimezone(ctx.data.tz),
                                       expecting=expecting, cart=tuple(line["product_id"] for line in lines),
                                       last_product=(order or {}).get("last_product"),
                                       pickup=(order or {}).get("fulfilment") == "pickup")
@@ -318,7 +319,7 @@ def _unavailable(ctx: Context, order: dict) -> list[str]:
 
 def _place(ctx: Context, order: dict) -> Answer:
     """The order as an effect (placed under the write lock); the reply names its number."""
-    said = _unavailable(ctx, order)
+    said = _unavailable(ctx, order) + check_voucher(ctx, order)
     if said:
         question = flow.next_question(ctx, order)
         return Answer([m.Reply(text="\n".join(said) + "\n\n" + question.text, choices=question.choices)])
@@ -333,7 +334,7 @@ def _place(ctx: Context, order: dict) -> Answer:
                         phone=order.get("phone"), payment_method=flow.chosen_payment(ctx, order),
                         scheduled_for=when, note=order.get("note"), delivery_fee=flow.delivery_fee(ctx, order),
                         lat=order.get("lat") if delivery else None, lon=order.get("lon") if delivery else None,
-                        language=ctx.language)
+                        voucher_code=order.get("voucher"), language=ctx.language)
     flow.drop(ctx)
     return Answer([], (effect,))
 
@@ -363,6 +364,8 @@ class OrderHandler:
         r = reading(inbound, ctx)
         if r is None:
             return False
+        if flow.has_draft(ctx) and voucher_said(ctx, inbound.text):
+            return True  # "pakai kode HEMAT10" during an order goes on the order
         intent = ctx.analysis.intent if ctx.analysis is not None and ctx.confident else None
         if flow.has_draft(ctx):
             pending = flow.pending_slot(ctx)
@@ -421,7 +424,9 @@ class OrderHandler:
             flow.drop(ctx)
             return Answer([m.Reply(text=ctx.say("cart_cleared"))])
         before = {key: copy.deepcopy(value) for key, value in order.items() if key != "last_product"}
+        voucher = apply_voucher(ctx, order, inbound.text)
         said, ambiguous = _change_items(ctx, order, r)
+        said = voucher + said
         said += _change_details(ctx, order, r)
         if pending and looks_like_question(inbound.text or "") and _answers_pending(r, pending) and not said:
             said.append(ctx.say("yes_we_can"))  # "bisa qris gk?" at "how will you pay?": yes, and it is chosen

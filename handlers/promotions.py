@@ -87,10 +87,11 @@ class PromotionHandler:
         later = [] if named or not text else not_now(ctx, text, running)
         promos = (named or running)[:MAX_CARDS]
         cards = tuple(promotion_card(p, ctx) for p in promos)
-        if later:
-            when = "\n".join(ctx.say("promo_not_now", title=_title(p, ctx), when=validity_text(p, ctx.language))
-                             for p in later)
-            return Answer([m.Reply(text=f"{when}\n{ctx.say('promos_now')}" if cards else when, cards=cards)])
+        why = [ctx.say("promo_not_now", title=_title(p, ctx), when=validity_text(p, ctx.language)) for p in later]
+        why += [ctx.say(f"promo_{reason}", title=_title(p, ctx)) for p, reason in used_up(ctx, text, named)]
+        if why:
+            said = "\n".join(why)
+            return Answer([m.Reply(text=f"{said}\n{ctx.say('promos_now')}" if cards else said, cards=cards)])
         if not promos:
             return Answer([m.Reply(text=ctx.say("no_promos"))])
         return Answer([m.Reply(text=ctx.say("promos"), cards=cards)])
@@ -101,3 +102,11 @@ def not_now(ctx: Context, text: str, running: list) -> list:
     said, now_ids = _words(text), {p.id for p in running}
     return [p for p in ctx.data.promotions(ctx.now, any_hour=True)
             if p.id not in now_ids and validity_text(p, ctx.language) and _mentions(p, said)]
+
+
+def used_up(ctx: Context, text: str, named: list) -> list:
+    """The customer's offers this text names that they already used (once per customer) or that ran out."""
+    if not text or named:
+        return []
+    said = _words(text)
+    return [(p, reason) for p, reason in ctx.data.used_up_promotions(ctx.now) if _mentions(p, said)]

@@ -138,7 +138,7 @@ def marketing_screens(page, base: str) -> None:
 
 
 def shop_screens(page, base: str, suffix: str = "") -> None:
-    """The admin's stores page (a store open for editing) and FAQ page (a question tested), at 1366x768."""
+    """The admin's stores page (a store open for editing), FAQ page (a question tested) and promotions, at 1366x768."""
     if not suffix:
         page.set_viewport_size({"width": 1366, "height": 768})
     page.goto(f"{base}/inbox/stores")
@@ -149,6 +149,9 @@ def shop_screens(page, base: str, suffix: str = "") -> None:
     page.goto(f"{base}/inbox/faqs?q=bisa+bayar+pake+qris+ga+kak")
     page.wait_for_timeout(300)
     page.screenshot(path=str(OUT / f"faqs{suffix}.png"))
+    page.goto(f"{base}/inbox/promotions")  # the list with each one's state, the form to add one below
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(OUT / f"promotions{suffix}.png"))
 
 
 def import_screen(page, base: str, folder: Path) -> None:

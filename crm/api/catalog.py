@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from crm import promotions as promo_data
@@ -45,6 +44,10 @@ PromoHours = Annotated[list[tuple[OpensAt, HHMM]], Field(min_length=1, max_lengt
     "[start, end] local-time windows it holds in (happy hour); an end not after the start runs past midnight; "
     "null: all day"))]
 VoucherCode = Annotated[str, Field(pattern=r"^[A-Z0-9-]{3,32}$")]
+Budget = Annotated[json_int(1, 1_000_000_000), Field(description=(
+    "how many orders may use the voucher in all (needs voucher_code); null: unlimited"))]
+PerCustomer = Annotated[Literal["once", "shared"], Field(description=(
+    "once: each customer may use the voucher once (needs voucher_code); shared: no limit per customer"))]
 Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"\S")]
 # `near=lat,lon` in decimal degrees, within the ranges of latitude and longitude (the document says the same).
 LAT = r"-?(?:90(?:\.0+)?|[1-8]?\d(?:\.\d+)?)"
@@ -262,6 +265,8 @@ class PromotionCreate(BaseModel):
     radius_km: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
     weekdays: PromoWeekdays | None = None
     hours: PromoHours | None = None
+    max_redemptions: Budget | None = None
+    per_customer: PerCustomer = "shared"
 
     _check_hours = field_validator("hours")(_promo_hours)
 
@@ -276,7 +281,8 @@ class PromotionCreate(BaseModel):
 
 
 class PromotionUpdate(PatchModel):
-    NULLABLE = frozenset({"title_en", "description_en", "voucher_code", "store_id", "radius_km", "weekdays", "hours"})
+    NULLABLE = frozenset({"title_en", "description_en", "voucher_code", "store_id", "radius_km", "weekdays", "hours",
+                          "max_redemptions"})
 
     title: Annotated[Text, Field(max_length=200)] | None = None
     description: str | None = Field(default=None, max_length=2000)
@@ -291,6 +297,8 @@ class PromotionUpdate(PatchModel):
     radius_km: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
     weekdays: PromoWeekdays | None = None
     hours: PromoHours | None = None
+    max_redemptions: Budget | None = None
+    per_customer: PerCustomer | None = None
 
     _check_hours = field_validator("hours")(_promo_hours)
 
@@ -311,6 +319,9 @@ class PromotionPublic(BaseModel):
     radius_km: float | None
     weekdays: list[int] | None = Field(description="0–6, Monday = 0; null: every day")
     hours: list[list[str]] | None = Field(description="[start, end] local-time windows; null: all day")
+    max_redemptions: int | None = Field(description="the budget: how many orders may use the voucher; null: unlimited")
+    per_customer: str = Field(description="once: each customer may use the voucher once; shared: no such limit")
+    redemptions: int = Field(description="orders placed with the voucher and not cancelled")
     created_at: UtcDatetime
 
 
@@ -326,23 +337,17 @@ def promotion_public(promotion: promo_data.Promotion, now: datetime) -> Promotio
         starts_at=promotion.starts_at, ends_at=promotion.ends_at, active=promotion.active,
         running=promo_data.valid_at(promotion, now, settings().tz),
         audience=dict(promotion.audience or {}), store_id=promotion.store_id, radius_km=promotion.radius_km,
-        weekdays=promotion.weekdays, hours=promotion.hours, created_at=promotion.created_at)
+        weekdays=promotion.weekdays, hours=promotion.hours, max_redemptions=promotion.max_redemptions,
+        per_customer=promotion.per_customer, redemptions=promotion.redeemed, created_at=promotion.created_at)
 
 
 def _save_promotion(session: Session, promotion: promo_data.Promotion | None, changes: dict) -> promo_data.Promotion:
-    code = changes.get("voucher_code")
-    if code and promo_data.voucher_taken(session=session, code=code, exclude_id=promotion.id if promotion else None):
-        raise ApiError(409, f"voucher code {code} is already used by another promotion")
     try:
-        # A savepoint, so a lost race on the unique voucher code leaves the session usable.
-        with session.begin_nested():
-            if promotion is None:
-                return promo_data.create_promotion(session=session, **changes)
-            return promo_data.update_promotion(session=session, promotion=promotion, changes=changes)
+        return promo_data.save_promotion(session=session, promotion=promotion, changes=changes)
+    except promo_data.VoucherTaken as exc:
+        raise ApiError(409, str(exc)) from None
     except ValueError as exc:
         raise _invalid(exc) from None
-    except IntegrityError:
-        raise ApiError(409, f"voucher code {code} is already used by another promotion") from None
 
 
 @api.get("/promotions")

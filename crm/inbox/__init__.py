@@ -32,7 +32,7 @@ from core.db import as_utc
 from crm import alerts
 from crm.inbox import (
     account_views, alert_views, auth, catalog_views, contact_views, conversation_views, faq_views, hours_views, live,
-    settings_views, shop_views, store_views,
+    promotion_views, settings_views, shop_views, store_views,
 )
 from crm.inbox.blueprint import inbox
 from crm.inbox.i18n import CATALOG, LANGUAGES, alert_line, current_language, day, moment, t
@@ -41,7 +41,7 @@ from crm.media import image_src
 from crm.web import engine
 
 PAGES = (account_views, alert_views, catalog_views, contact_views, conversation_views, faq_views, hours_views,
-         settings_views, shop_views, store_views, live)  # imported for their routes, which join `inbox`
+         promotion_views, settings_views, shop_views, store_views, live)  # imported for their routes, which join `inbox`
 
 # (endpoint, catalog key, permission): the navigation of base.html. Other blueprints append.
 NAV: list[tuple[str, str, str]] = [
@@ -57,6 +57,7 @@ NAV: list[tuple[str, str, str]] = [
     ("inbox.stores_list", "nav_stores", "stores.manage"),
     ("inbox.shop_settings_page", "nav_settings", "settings.manage"),
     ("inbox.contacts", "nav_contacts", "contacts.view"),
+    ("inbox.promotions_list", "nav_promotions", "promotions.manage"),
     ("inbox.audit_log", "nav_audit", "audit.view"),
 ]
 

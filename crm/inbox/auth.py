@@ -85,6 +85,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "stores.manage": ADMIN,  # stores and the FAQ
     "catalog.manage": ADMIN,  # products, prices, stock, photos; catalog import/export
     "settings.manage": ADMIN,  # the shop settings: name, languages, payment, delivery, bot times, broadcasts
+    "promotions.manage": ADMIN,
     "audit.view": ADMIN,
     "segments.manage": MARKETING,
     "campaigns.manage": MARKETING,  # campaigns, results, journeys

@@ -7,6 +7,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 
+from core.db import session_scope
+from crm.models import Contact
+from crm.orders import CartLine, Product, place_order
 from tests.openapi import check
 
 KEMANG = {"name": "Sapa Kemang", "address": "Jl. Kemang Raya 12", "area": "Jakarta Selatan",
@@ -272,3 +275,30 @@ def test_faq_bad_query_and_unknown_id(client, auth):
     assert client.patch("/api/v1/faqs/999999", json={"answer": "x"}, headers=auth).status_code == 404
     assert client.patch("/api/v1/faqs/999999", json={"answer": None}, headers=auth).status_code == 422
     assert client.delete("/api/v1/faqs/999999", headers=auth).status_code == 404
+
+
+def test_promotion_budget_and_single_use_with_the_redemptions_count(client, auth, spec, runtime):
+    created = check(spec, "/promotions", "post", client.post("/api/v1/promotions", json=promotion(
+        voucher_code="SEKALI-1", max_redemptions=100, per_customer="once"), headers=auth))
+    assert (created["max_redemptions"], created["per_customer"], created["redemptions"]) == (100, "once", 0)
+    url = f"/api/v1/promotions/{created['id']}"
+    with session_scope(runtime.engine) as session:
+        contact = Contact(display_name="Budi")
+        coffee = Product(sku="KOPI", name="Kopi", price=20_000)
+        session.add_all([contact, coffee])
+        session.flush()
+        place_order(session=session, contact_id=contact.id, lines=[CartLine(coffee.id, 1)], fulfilment="pickup",
+                    voucher_code="SEKALI-1")
+    assert check(spec, "/promotions/{promotion_id}", "get", client.get(url, headers=auth))["redemptions"] == 1
+    patched = check(spec, "/promotions/{promotion_id}", "patch",
+                    client.patch(url, json={"max_redemptions": None, "per_customer": "shared"}, headers=auth))
+    assert (patched["max_redemptions"], patched["per_customer"], patched["redemptions"]) == (None, "shared", 1)
+
+
+@pytest.mark.parametrize("fields", [
+    {"max_redemptions": 0, "voucher_code": "X-100"}, {"max_redemptions": "many", "voucher_code": "X-100"},
+    {"per_customer": "twice", "voucher_code": "X-100"}, {"max_redemptions": 5}, {"per_customer": "once"},
+])
+def test_promotion_bad_budget_or_use_is_422(client, auth, spec, fields):
+    response = client.post("/api/v1/promotions", json=promotion(**fields), headers=auth)
+    assert response.status_code == 422 and check(spec, "/promotions", "post", response)["details"][0]["message"]
