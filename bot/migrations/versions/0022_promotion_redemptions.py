@@ -1,7 +1,7 @@
 """promotion redemptions: voucher uses per order, a promotion's budget and single use per customer
 
 Revision ID: 0022
-Revises: 0023
+Revises: 0021
 Create Date: 2026-12-07 11:04:55.300451
 """
 
@@ -11,7 +11,7 @@ import sqlmodel
 
 
 revision = '0022'
-down_revision = '0023'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 
