@@ -350,3 +350,19 @@ def test_a_low_score_and_its_angry_comment_raise_one_alert(runtime, agent, webho
     assert survey_of(session, contact_id).score == 1
     assert len(alerts_of(session)) == 1 and alerts_of(session, "negative") == []  # one alert for one answer
     assert alerts_of(session, "complaint") == []
+
+
+def test_a_survey_answer_keeps_the_chat_s_intent(runtime, agent, webhooks, line_chat, session, fake_line):
+    conversation_id, contact_id = line_chat
+    webhooks.line(line_text("pesanan saya sudah sampai mana ya?", user=LINE_USER))
+    session.expire_all()
+    topic = session.get(Conversation, conversation_id).last_intent
+    assert topic == "order_status"
+    resolve(agent, conversation_id)
+    assert clock.send_surveys() == 1
+    survey = survey_of(session, contact_id)
+    webhooks.line(line_event("postback", LINE_USER, postback={"data": f"csat:{survey.id}:5"}))
+    webhooks.line(line_text("mantap, cepet banget", user=LINE_USER))
+    assert survey_of(session, contact_id).comment == "mantap, cepet banget"
+    session.expire_all()
+    assert session.get(Conversation, conversation_id).last_intent == topic
