@@ -35,7 +35,7 @@ from crm.inbox import (
     promotion_views, settings_views, shop_views, store_views,
 )
 from crm.inbox.blueprint import inbox
-from crm.inbox.i18n import CATALOG, LANGUAGES, alert_line, current_language, day, moment, t
+from crm.inbox.i18n import CATALOG, LANGUAGES, alert_line, channel_name, current_language, day, intent_name, moment, t
 from crm.history import tapped_label
 from crm.media import image_src
 from crm.web import engine
@@ -120,4 +120,5 @@ def register(app: Flask) -> None:
                                  get_flashed_messages=get_flashed_messages,
                                  simulator_enabled=app.config["SAPA"].simulator_enabled, image_src=image_src,
                                  tapped_label=tapped_label, alert_line=alert_line)
-    app.jinja_env.filters.update(ago=_ago, local=local, day=day, rupiah=_rupiah, task_title=_task_title)
+    app.jinja_env.filters.update(ago=_ago, local=local, day=day, rupiah=_rupiah, task_title=_task_title,
+                                 intent_name=intent_name, channel_name=channel_name)

@@ -51,6 +51,22 @@ def error_text(code: str) -> str:
     return t(f"err_{name}", arg=arg) if f"err_{name}" in CATALOG else code
 
 
+def intent_name(code: str | None) -> str:
+    """What a chat or message is about (an intent code like `human_handoff`), in the staff member's words."""
+    if not code:
+        return ""
+    key = f"intent_{code}"
+    return t(key) if key in CATALOG else code.replace("_", " ").capitalize()
+
+
+def channel_name(code: str | None) -> str:
+    """A channel (`line`, `telegram`) as staff call it."""
+    if not code:
+        return ""
+    key = f"ch_{code}"
+    return t(key) if key in CATALOG else code.capitalize()
+
+
 def moment(value: datetime | None, tz: ZoneInfo) -> str:
     """A timestamp as the staff member reads it: the shop's local time, in their language's one date format."""
     return format_moment(value, current_language(), tz) if value is not None else ""
