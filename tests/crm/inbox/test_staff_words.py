@@ -43,3 +43,21 @@ def test_intents_and_channels_have_human_names_in_the_staff_language(agent, line
     page = agent.get("/inbox/dashboard?days=7").get_data(as_text=True)
     assert "Asked for staff" in chart_labels(page, "chart-intent")
     assert "Asked for staff" in agent.get(f"/inbox/c/{conversation_id}").get_data(as_text=True)
+
+
+def test_a_refused_alert_schedule_keeps_what_was_typed_in_plain_words(as_role):
+    admin = as_role("admin")
+    typed = {"action": "alert_schedule", "hours_mode": "hours", "hours_mon": "08:00-17:00", "hours_tue": "9-17",
+             "delivery": "digest", "digest_at": "19:30"}
+    page = admin.post("/inbox/me", typed).get_data(as_text=True)
+    assert "Selasa: Tulis jam seperti 08:00-17:00" in page and "phone_hours" not in page
+    assert 'name="hours_mon" placeholder="08:00-17:00"\n      value="08:00-17:00"' in page
+    assert 'value="9-17"' in page and 'value="19:30"' in page
+    assert 'name="hours_mode" value="hours" checked' in page and 'name="delivery" value="digest" checked' in page
+    switch_language(admin, "en")
+    page = admin.post("/inbox/me", {**typed, "hours_tue": "10:00-10:00"}).get_data(as_text=True)
+    assert "Tuesday: Opening and closing time cannot be the same." in page
+    refused = admin.post("/inbox/me", {"action": "alerts", "kinds": ["complaint", "everything"]})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "Choose alert kinds from the list." in page
+    assert 'value="complaint" checked' in page and 'value="handoff" checked' not in page  # the ticks kept
