@@ -8,7 +8,11 @@ import json
 import re
 from datetime import datetime
 
+from core.db import session_scope
 from core.localtime import format_day
+from core.money import rupiah
+from crm import orders as order_data
+from crm.models import Message
 from tests.crm.inbox.conftest import LINE_USER
 from tests.factories import line_text
 
@@ -61,3 +65,66 @@ def test_a_refused_alert_schedule_keeps_what_was_typed_in_plain_words(as_role):
     page = refused.get_data(as_text=True)
     assert refused.status_code == 400 and "Choose alert kinds from the list." in page
     assert 'value="complaint" checked' in page and 'value="handoff" checked' not in page  # the ticks kept
+
+
+def add_messages(runtime, conversation_id: int, contact_id: int, *rows: dict) -> None:
+    """Store messages in the chat as the pipeline would have (postbacks, labelled and failed replies)."""
+    with session_scope(runtime.engine) as s:
+        for row in rows:
+            s.add(Message(conversation_id=conversation_id, contact_id=contact_id, channel="line", **row))
+
+
+def test_the_chat_shows_words_not_keys_buttons_errors_or_codes(agent, line_chat, runtime):
+    conversation_id, contact_id = line_chat
+    add_messages(runtime, conversation_id, contact_id,
+                 {"direction": "in", "type": "postback", "text": None, "payload": {"postback_data": "order:confirm"}},
+                 {"direction": "in", "type": "postback", "text": "order:fulfil:pickup",
+                  "payload": {"postback_data": "order:fulfil:pickup"}},
+                 {"direction": "in", "type": "postback", "text": None, "payload": {"postback_data": "intent=order_status"}},
+                 {"direction": "in", "type": "text", "text": "mau promo dong", "intent": "opt_in"},
+                 {"direction": "out", "sender": "bot", "type": "text", "text": "Maksudnya?", "intent": "unsure"},
+                 {"direction": "out", "sender": "staff", "type": "text", "text": "Halo kak", "status": "failed",
+                  "error": "channel 'line' is not configured (set its credentials in the environment)"})
+    page = agent.get(f"/inbox/c/{conversation_id}").get_data(as_text=True)
+    for words in ("Menekan tombol: <strong>Mengonfirmasi pesanan</strong>", "<strong>Memilih ambil sendiri</strong>",
+                  "<strong>Memilih menu: Cek pesanan</strong>", ">Mau terima promo<", ">Belum jelas<",
+                  "Kanal LINE belum tersambung (admin belum mengisi kredensialnya), jadi pesan tidak terkirim."):
+        assert words in page, words
+    shown = re.sub(r'(title|value|data-[a-z-]+)="[^"]*"', "", page)  # what staff read, not attributes
+    for raw in ("order:confirm", "order:fulfil", "intent=", "opt_in", "unsure", "is not configured", ">line<"):
+        assert raw not in shown, raw
+    switch_language(agent, "en")
+    page = agent.get(f"/inbox/c/{conversation_id}").get_data(as_text=True)
+    assert "Pressed a button: <strong>Confirmed the order</strong>" in page and "LINE is not connected yet" in page
+
+
+def test_one_rupiah_format_per_language_everywhere():
+    assert (rupiah(78_000, "id"), rupiah(78_000, "en"), rupiah(0), rupiah(-5_000, "id")) == \
+        ("Rp78.000", "Rp78,000", "Rp0", "-Rp5.000")
+    assert rupiah(1_250_000, "en-US") == "Rp1,250,000"
+
+
+def test_staff_screens_show_rupiah_and_dates_in_their_language(agent, line_chat, runtime):
+    conversation_id, contact_id = line_chat
+    with session_scope(runtime.engine) as s:
+        product = order_data.Product(sku="T-KOP", name="Kopi Tubruk", price=39_000, aliases=["tubruk"])
+        s.add(product)
+        s.flush()
+        order_data.place_order(session=s, contact_id=contact_id, conversation_id=conversation_id,
+                               lines=[order_data.CartLine(product.id, 2)], address="Jl. Melati 1", channel="line")
+    today = datetime.now(runtime.settings.tz).date()
+    page = agent.get("/inbox/orders").get_data(as_text=True)
+    assert "Rp78.000" in page and "Rp78,000" not in page
+    assert f"· {format_day(today, 'id')}</h1>" in agent.get("/inbox/agenda").get_data(as_text=True)
+    switch_language(agent, "en")
+    page = agent.get("/inbox/orders").get_data(as_text=True)
+    assert "Rp78,000" in page and "Rp78.000" not in page
+    assert f"· {format_day(today, 'en')}</h1>" in agent.get("/inbox/agenda").get_data(as_text=True)
+
+
+def test_bot_texts_use_the_customer_language_rupiah(webhooks, runtime, fake_line):
+    with session_scope(runtime.engine) as s:
+        s.add(order_data.Product(sku="T-CRO", name="Croissant", price=32_000, aliases=["croissant"]))
+    webhooks.line(line_text("I want to order 1 croissant please", user=LINE_USER))
+    said = " ".join(str(message.get("text", "")) + str(message.get("altText", "")) for _, message in fake_line.replied)
+    assert "Rp32,000" in said and "Rp32.000" not in said
