@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from broadcasts.web.base import marketing
 from core.db import as_utc, session_scope, utcnow
+from core.localtime import format_clock
 from crm import alerts, phone_alerts, staff_links
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
@@ -120,7 +121,7 @@ def _profile_page(staff: StaffUser, status: int = 200, typed=None):
     code, expires_at = _pending_code(links)
     username = settings().telegram.username
     return render_template("marketing/profile.html", links=links, code=code, minutes=staff_links.CODE_MINUTES,
-                           expires=expires_at.astimezone(settings().tz).strftime("%H:%M") if expires_at else "",
+                           expires=format_clock(expires_at, current_language(), settings().tz) if expires_at else "",
                            telegram_link=f"https://t.me/{username}?start={code}" if code and username else None,
                            channels=settings().channels, kinds=alerts.KINDS, wanted=wanted, schedule=schedule,
                            by_email=by_email,
