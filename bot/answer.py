@@ -21,6 +21,7 @@ from broadcasts.models import Campaign
 from core import messages as m
 from core.after_commit import send_after_commit
 from core.db import utcnow
+from core.money import rupiah
 from core.runtime import Runtime
 from core.settings import Settings
 from core.texts import text
@@ -247,7 +248,7 @@ def _place_order(at: _Target, effect: fx.PlaceOrder) -> list[m.Reply]:
     except orders.OrderError as exc:
         raise EffectRefused(f"order refused: {exc.code}") from exc
     at.alert("order_waiting", f"Order #{order.number} waits for confirmation ({order.total:,} IDR)",
-             params={"line": "order_waiting", "number": order.number, "total": f"Rp{order.total:,}".replace(",", ".")},
+             params={"line": "order_waiting", "number": order.number, "total": rupiah(order.total)},
              order_id=order.id)
     shop.remember_contact_details(session=at.session, contact=at.recorded.contact, phone=effect.phone,
                                   address=effect.address if effect.lat is None else None)

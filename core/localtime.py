@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, get_date_format, get_datetime_format, get_time_format
+from babel.dates import (format_date, format_datetime, format_time, get_date_format, get_datetime_format,
+                         get_time_format)
 from sqlalchemy import and_, case, func
 
 from core.db import as_utc
@@ -54,3 +55,8 @@ def format_moment(value: datetime, language: str, tz: ZoneInfo) -> str:
 def format_day(value: date, language: str) -> str:
     """A date as staff read it, worded in `language`."""
     return format_date(value, "medium", locale=language)
+
+
+def format_clock(value: datetime, language: str, tz: ZoneInfo) -> str:
+    """A stored timestamp's local time of day as staff read it ("17.30" in Indonesian, "5:30 PM" in English)."""
+    return format_time(as_utc(value), "short", tzinfo=tz, locale=language)

@@ -354,7 +354,3 @@ def button(key: str, language: str) -> str:
     """A button label."""
     return CHAT.text(f"button.{key}", language)
 
-
-def rupiah(amount: int) -> str:
-    """Rupiah the Indonesian way: Rp25.000."""
-    return "Rp" + f"{amount:,}".replace(",", ".")

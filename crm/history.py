@@ -217,6 +217,10 @@ def _same_button(sent: str | None, received: str) -> bool:
     return bool(sent) and (sent == received or (len(received) >= SHORTENED_DATA_MIN and sent.startswith(received)))
 
 
+# Replies that answer something the shop asked (the satisfaction survey), not what the chat is about.
+NOT_A_TOPIC = frozenset({"csat"})
+
+
 def record_outbound(*, session: Session, conversation: Conversation, replies: list[m.Reply], batch_id: str,
                     sender: str = "bot", staff_user_id: int | None = None, intent: str | None = None,
                     meta: dict[str, Any] | None = None, sending: bool = False) -> list[Message]:
@@ -238,7 +242,7 @@ def record_outbound(*, session: Session, conversation: Conversation, replies: li
         rows.append(row)
     now = utcnow()
     conversation.last_message_at = conversation.updated_at = now
-    if intent:
+    if intent and intent not in NOT_A_TOPIC:
         conversation.last_intent = intent
     # The customer stops waiting when staff answer, or the bot does while it still handles the chat
     # and nobody asked for staff (a handoff off duty stays waiting for staff while the bot helps).

@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from core import messages as m
-from core.texts import button, rupiah
+from core.money import rupiah
+from core.texts import button
 from crm import shop_settings, stores
 from handlers.base import Context
 from handlers.vouchers import voucher_line
@@ -166,7 +167,7 @@ def cart_text(ctx: Context, order: dict) -> str:
             continue
         name = product_name(ctx, product)
         note = f" ({line['note']})" if line.get("note") else ""
-        lines.append(f"• {line['qty']}× {name}{note} — {rupiah(product.price * line['qty'])}")
+        lines.append(f"• {line['qty']}× {name}{note} — {rupiah(product.price * line['qty'], ctx.language)}")
     return "\n".join(lines)
 
 
@@ -178,7 +179,7 @@ def _ask_items(ctx: Context, order: dict) -> m.Reply:
 
 def _ask_fulfilment(ctx: Context, order: dict) -> m.Reply:
     lang = ctx.language
-    return m.Reply(text=ctx.say("added", cart=cart_text(ctx, order), total=rupiah(subtotal(ctx, order))),
+    return m.Reply(text=ctx.say("added", cart=cart_text(ctx, order), total=rupiah(subtotal(ctx, order), ctx.language)),
                    choices=(m.Choice(button("delivery", lang), data="order:fulfil:delivery"),
                             m.Choice(button("pickup", lang), data="order:fulfil:pickup"),
                             m.Choice(button("drop", lang), data="order:drop")))
@@ -227,7 +228,7 @@ def _above_minimum(ctx: Context, order: dict) -> bool:
 def _ask_more_or_pickup(ctx: Context, order: dict) -> m.Reply:
     minimum, sub = settings(ctx).delivery.min_order, subtotal(ctx, order)
     lang = ctx.language
-    return m.Reply(text=ctx.say("below_minimum", minimum=rupiah(minimum), amount=rupiah(sub)),
+    return m.Reply(text=ctx.say("below_minimum", minimum=rupiah(minimum, ctx.language), amount=rupiah(sub, ctx.language)),
                    choices=(m.Choice(button("pickup", lang), data="order:fulfil:pickup"),
                             m.Choice(button("drop", lang), data="order:drop")))
 
@@ -301,10 +302,10 @@ def summary(ctx: Context, order: dict) -> m.Reply:
         details.append(voucher_line(ctx, order))
     money = []  # pickup: the total alone
     if order["fulfilment"] == "delivery":
-        money = [ctx.say("subtotal", amount=rupiah(sub)),
-                 ctx.say("fee_line", amount=rupiah(fee)) if fee else ctx.say("fee_free")]
+        money = [ctx.say("subtotal", amount=rupiah(sub, ctx.language)),
+                 ctx.say("fee_line", amount=rupiah(fee, ctx.language)) if fee else ctx.say("fee_free")]
     return m.Reply(text=ctx.say("summary", cart=cart_text(ctx, order), money="".join(f"{line}\n" for line in money),
-                                total=rupiah(sub + fee), details="\n".join(details)),
+                                total=rupiah(sub + fee, ctx.language), details="\n".join(details)),
                    choices=(m.Choice(button("confirm", lang), data="order:confirm"),
                             m.Choice(button("drop", lang), data="order:drop")))
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from core import messages as m
-from core.texts import CHAT, button, menu_label, rupiah, status_label
+from core.money import rupiah
+from core.texts import CHAT, button, menu_label, status_label
 from crm.orders import CUSTOMER_CANCELLABLE
 from handlers.base import Context
 from handlers.effects import Answer, CancelOrder
@@ -25,7 +26,7 @@ def order_summary(ctx: Context, order) -> str:
     if order.scheduled_for is not None:
         date = ctx.say("order_for", when=order.scheduled_for.astimezone(ctx.data.tz).strftime("%d/%m %H:%M"))
     return ctx.say("order_line", number=order.number, status=status_label(order.status, ctx.language),
-                   total=rupiah(order.total), date=date)
+                   total=rupiah(order.total, ctx.language), date=date)
 
 
 def what_comes_next(ctx: Context, order) -> str | None:
@@ -138,6 +139,6 @@ class CancelOrderHandler:
             return Answer([m.Reply(text=ctx.say("too_late", number=order.number,
                                                 status=status_label(order.status, lang)))])
         ctx.state["cancel_asked"] = order.id
-        return Answer([m.Reply(text=ctx.say("ask_cancel", number=order.number, total=rupiah(order.total)),
+        return Answer([m.Reply(text=ctx.say("ask_cancel", number=order.number, total=rupiah(order.total, ctx.language)),
                                choices=(m.Choice(button("yes_cancel", lang), data=f"cancel:yes:{order.id}"),
                                         m.Choice(button("no_keep", lang), data="cancel:no")))])

@@ -15,7 +15,8 @@ from datetime import date, datetime
 from rapidfuzz import fuzz
 
 from core import messages as m
-from core.texts import button, rupiah, text
+from core.money import rupiah
+from core.texts import button, text
 from crm.orders import CartLine, Order
 from handlers import order_flow as flow
 from handlers.base import Context
@@ -141,7 +142,7 @@ def catalog_reply(ctx: Context, intro: str | None = None, lead: str | None = Non
     if not products:
         return m.Reply(text=ctx.say("catalog_empty"))
     cards = tuple(
-        m.Card(title=f"{flow.product_name(ctx, p)} · {rupiah(p.price)}",
+        m.Card(title=f"{flow.product_name(ctx, p)} · {rupiah(p.price, ctx.language)}",
                subtitle=p.description[:120], image_url=p.image_url,
                buttons=(m.Choice(button("order_one", ctx.language), data=f"order:add:{p.id}"),))
         for p in products
@@ -341,7 +342,7 @@ def _place(ctx: Context, order: dict) -> Answer:
 
 def placed_reply(order: Order, language: str, how_to_pay: str | None = None) -> m.Reply:
     """The confirmation of a placed order, with its number, how to pay, and a status button."""
-    words = text("placed", language, number=order.number, total=rupiah(order.total))
+    words = text("placed", language, number=order.number, total=rupiah(order.total, language))
     return m.Reply(text=f"{words}\n\n💳 {how_to_pay}" if how_to_pay else words,
                    choices=(m.Choice(button("check_status", language), data=f"status:{order.id}"),))
 

@@ -335,7 +335,8 @@ def campaign_test(campaign_id: int):
         elif outcome.status in ("queued", "sending"):
             flash(t("test_queued", channel=channel), "info")
         else:
-            flash(t("test_failed", channel=channel, error=outcome.error or outcome.status), "error")
+            flash(t("test_failed", channel=channel,
+                    error=i18n.delivery_error(outcome.error or outcome.status)), "error")
     return redirect(url_for("marketing.campaign", campaign_id=campaign_id), 303)
 
 

@@ -10,9 +10,11 @@ from sqlmodel import Session
 
 from broadcasts.web.base import marketing
 from core.db import as_utc, session_scope, utcnow
+from core.localtime import format_clock
 from crm import alerts, phone_alerts, staff_links
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
+from crm.inbox.form_errors import hours_error
 from crm.inbox.i18n import current_language, t
 from crm.models import CHANNELS, StaffUser
 from crm.stores import DAY_NAMES, WEEKDAYS, parse_windows, windows_text
@@ -44,8 +46,8 @@ def profile():
                 phone_alerts.set_kinds(session=db, staff=user, kinds=request.form.getlist("kinds"),
                                        known=alerts.KINDS)
             except ValueError as exc:
-                flash(str(exc), "error")
-                return _profile_page(staff, status=400)
+                flash(hours_error(exc), "error")
+                return _profile_page(staff, status=400, typed=request.form)
             if settings().smtp.enabled:  # the box is shown only then
                 user.email_alerts = request.form.get("email_alerts") == "1"
             data.audit(session=db, staff=staff, action="staff.phone_alerts", target_type="staff",
@@ -59,8 +61,8 @@ def profile():
                 hours, digest_at = _typed_schedule(request.form)
                 phone_alerts.set_schedule(session=db, staff=user, hours=hours, digest_at=digest_at)
             except ValueError as exc:
-                flash(str(exc), "error")
-                return _profile_page(staff, status=400)
+                flash(hours_error(exc), "error")
+                return _profile_page(staff, status=400, typed=request.form)
             data.audit(session=db, staff=staff, action="staff.phone_alert_schedule", target_type="staff",
                        target_id=staff.id, details={"hours": hours, "digest_at": digest_at})
         flash(t("phone_schedule_saved"), "info")
@@ -92,26 +94,38 @@ def _typed_schedule(form) -> tuple[dict | None, str | None]:
     if form.get("delivery") != "digest":
         return hours, None
     if digest_at is None:
-        raise ValueError(t("phone_digest_time_missing"))
+        raise ValueError("digest_at: missing")
     return hours, digest_at
 
 
-def _profile_page(staff: StaffUser, status: int = 200):
+def _schedule(user: StaffUser, typed) -> dict:
+    """The schedule form's values: what was just typed (a refused form keeps them), else what is stored."""
+    if typed is not None and typed.get("action") == "alert_schedule":
+        return {"any_time": typed.get("hours_mode") != "hours", "digest": typed.get("delivery") == "digest",
+                "digest_at": typed.get("digest_at", ""), "hours": {day: typed.get(f"hours_{day}", "") for day in WEEKDAYS}}
+    return {"any_time": user.phone_hours is None, "digest": user.phone_digest_at is not None,
+            "digest_at": user.phone_digest_at or "",
+            "hours": {day: windows_text((user.phone_hours or {}).get(day, [])) for day in WEEKDAYS}}
+
+
+def _profile_page(staff: StaffUser, status: int = 200, typed=None):
     with Session(engine()) as db:
         links = staff_links.links_of(session=db, staff_user_id=staff.id)
         user = db.get(StaffUser, staff.id)
         wanted = phone_alerts.kinds_of(user)
-        schedule = {"hours": user.phone_hours, "digest_at": user.phone_digest_at}
         by_email = {"on": settings().smtp.enabled, "chosen": user.email_alerts, "address": user.email}
+        if typed is not None and typed.get("action") == "alerts":
+            wanted = typed.getlist("kinds")
+            by_email["chosen"] = typed.get("email_alerts") == "1"
+        schedule = _schedule(user, typed)
     code, expires_at = _pending_code(links)
     username = settings().telegram.username
     return render_template("marketing/profile.html", links=links, code=code, minutes=staff_links.CODE_MINUTES,
-                           expires=expires_at.astimezone(settings().tz).strftime("%H:%M") if expires_at else "",
+                           expires=format_clock(expires_at, current_language(), settings().tz) if expires_at else "",
                            telegram_link=f"https://t.me/{username}?start={code}" if code and username else None,
                            channels=settings().channels, kinds=alerts.KINDS, wanted=wanted, schedule=schedule,
                            by_email=by_email,
-                           days=list(zip(WEEKDAYS, DAY_NAMES[current_language()])),
-                           windows_text=windows_text), status
+                           days=list(zip(WEEKDAYS, DAY_NAMES[current_language()]))), status
 
 
 def _pending_code(links) -> tuple[str | None, datetime | None]:

@@ -29,14 +29,15 @@ from markupsafe import Markup
 from sqlmodel import Session
 
 from core.db import as_utc
+from core.money import rupiah
 from crm import alerts
 from crm.inbox import (
     account_views, alert_views, auth, catalog_views, contact_views, conversation_views, faq_views, hours_views, live,
     promotion_views, settings_views, shop_views, store_views,
 )
 from crm.inbox.blueprint import inbox
-from crm.inbox.i18n import CATALOG, LANGUAGES, alert_line, current_language, day, moment, t
-from crm.history import tapped_label
+from crm.inbox.i18n import (CATALOG, LANGUAGES, alert_line, button_words, channel_name, current_language, day,
+                            delivery_error, intent_name, message_kind, moment, t)
 from crm.media import image_src
 from crm.web import engine
 
@@ -88,7 +89,8 @@ def _task_title(task) -> str:
 
 
 def _rupiah(amount: int | None) -> str:
-    return "Rp" + f"{amount or 0:,}".replace(",", ".")
+    """An amount in the staff member's language's one Rupiah format."""
+    return rupiah(amount, current_language())
 
 
 def _alerts_new() -> int:
@@ -119,5 +121,7 @@ def register(app: Flask) -> None:
                                  current_language=current_language, js_texts=js_texts,
                                  get_flashed_messages=get_flashed_messages,
                                  simulator_enabled=app.config["SAPA"].simulator_enabled, image_src=image_src,
-                                 tapped_label=tapped_label, alert_line=alert_line)
-    app.jinja_env.filters.update(ago=_ago, local=local, day=day, rupiah=_rupiah, task_title=_task_title)
+                                 button_words=button_words, alert_line=alert_line)
+    app.jinja_env.filters.update(ago=_ago, local=local, day=day, rupiah=_rupiah, task_title=_task_title,
+                                 intent_name=intent_name, channel_name=channel_name,
+                                 message_kind=message_kind, delivery_error=delivery_error)

@@ -17,6 +17,7 @@ from crm import shop_settings, stores
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
 from crm.inbox.blueprint import inbox
+from crm.inbox.form_errors import hours_error
 from crm.inbox.i18n import current_language, t
 from crm.web import engine
 
@@ -79,7 +80,7 @@ def hours():
         flash(t("hours_unknown_target"), "error")
         return _hours_page(400)
     except ValueError as exc:
-        flash(str(exc), "error")
+        flash(hours_error(exc), "error")
         return _hours_page(400)
     flash(t("hours_removed" if action == "remove" else "hours_added"), "info")
     return redirect(url_for("inbox.hours"), 303)

@@ -28,7 +28,7 @@ from crm.ids import as_id, id_arg
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
 from crm.inbox.blueprint import inbox
-from crm.inbox.i18n import t
+from crm.inbox.i18n import delivery_error, t
 from crm.models import Conversation, Message
 from crm.web import engine, settings
 
@@ -87,7 +87,7 @@ def poll(*, session: Session, cursor: dict, conversation_id: int | None, staff_i
         for message_id, status, error in pending_rows:
             if watched.get(message_id) != status:
                 if message_id in watched or status not in PENDING:
-                    frames.append(_event("status", {"id": message_id, "status": status, "error": error or ""}))
+                    frames.append(_event("status", {"id": message_id, "status": status, "error": delivery_error(error)}))
                 watched[message_id] = status
             if status not in PENDING:
                 watched.pop(message_id, None)

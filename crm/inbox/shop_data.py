@@ -230,7 +230,7 @@ def dashboard(*, session: Session, days: int = 30, now: datetime | None = None, 
     for staff_id, seconds in resolution:
         agent(staff_id)["resolution"].append(seconds)
     first, resolution = [seconds for _, seconds in first], [seconds for _, seconds in resolution]
-    shop_days = local_days(now, tz, 14)  # the shop's days, those without messages too
+    shop_days = local_days(now, tz, days)  # the shop's days of the period, those without messages too
     counts = session.exec(select(*count_per_day(Message.created_at, shop_days, tz))
                           .where(Message.created_at >= day_start(shop_days[0], tz), Message.direction == "in")).one()
     per_day = {day.isoformat(): int(count) for day, count in zip(shop_days, counts)}

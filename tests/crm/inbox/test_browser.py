@@ -291,5 +291,10 @@ def test_the_dashboard_chart_names_the_shops_days_in_the_staff_language(open_pag
     labels = page.evaluate("window.Chart.getChart('chart-days').data.labels")
     counts = page.evaluate("window.Chart.getChart('chart-days').data.datasets[0].data")
     today = datetime.now(runtime.settings.tz).date()
-    assert len(labels) == 14 and labels[-1] == format_day(today, "id")  # "7 Des 2026": WIB, in Indonesian
+    assert len(labels) == 30 and labels[-1] == format_day(today, "id")  # "7 Des 2026": WIB, in Indonesian
     assert counts[-1] == 1
+    intents = page.evaluate("window.Chart.getChart('chart-intent').data.labels")
+    assert intents and not any("_" in label or label.islower() for label in intents), intents  # names, not codes
+    assert page.evaluate("window.Chart.getChart('chart-channel').data.labels") == ["LINE"]
+    page.goto(f"{server}/inbox/dashboard?days=7")
+    assert len(page.evaluate("window.Chart.getChart('chart-days').data.labels")) == 7

@@ -4,13 +4,14 @@ against the fake LINE and Telegram APIs."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
 
 from bot import clock
 from core.db import session_scope, utcnow
+from core.localtime import format_day
 from crm import orders
 from crm.alerts import StaffAlert
 from crm.csat import CsatSurvey
@@ -268,6 +269,12 @@ def test_the_dashboard_shows_csat_per_day_agent_and_channel_and_the_customer_pan
     assert list(figures["trend"].values()) == [None] * 6 + [50.0]  # seven days, today last
     assert figures["distribution"] == {"1": 0, "2": 1, "3": 0, "4": 0, "5": 1}
     assert '<td data-label="Agen">Admin Test</td><td data-label="Penilaian">1</td>' in page
+    from tests.crm.inbox.test_staff_words import chart_labels
+
+    today = datetime.now(runtime.settings.tz).date()
+    assert chart_labels(page, "chart-csat-trend") == [format_day(today - timedelta(days=back), "id")
+                                                      for back in range(6, -1, -1)]  # "7 Des 2026", not ISO
+    assert chart_labels(page, "chart-csat-channel") == ["LINE", "Telegram"]
 
     panel = agent.get(f"/inbox/contacts/{telegram_chat[1]}").get_data(as_text=True)
     assert "Penilaian kepuasan" in panel and 'csat-low">2/5</span>' in panel and "setelah chat" in panel
@@ -350,3 +357,19 @@ def test_a_low_score_and_its_angry_comment_raise_one_alert(runtime, agent, webho
     assert survey_of(session, contact_id).score == 1
     assert len(alerts_of(session)) == 1 and alerts_of(session, "negative") == []  # one alert for one answer
     assert alerts_of(session, "complaint") == []
+
+
+def test_a_survey_answer_keeps_the_chat_s_intent(runtime, agent, webhooks, line_chat, session, fake_line):
+    conversation_id, contact_id = line_chat
+    webhooks.line(line_text("pesanan saya sudah sampai mana ya?", user=LINE_USER))
+    session.expire_all()
+    topic = session.get(Conversation, conversation_id).last_intent
+    assert topic == "order_status"
+    resolve(agent, conversation_id)
+    assert clock.send_surveys() == 1
+    survey = survey_of(session, contact_id)
+    webhooks.line(line_event("postback", LINE_USER, postback={"data": f"csat:{survey.id}:5"}))
+    webhooks.line(line_text("mantap, cepet banget", user=LINE_USER))
+    assert survey_of(session, contact_id).comment == "mantap, cepet banget"
+    session.expire_all()
+    assert session.get(Conversation, conversation_id).last_intent == topic

@@ -86,7 +86,7 @@ def test_a_message_at_0430_wib_counts_on_that_wib_day(line_chat, session, runtim
     figures = shop_data.dashboard(session=session, now=datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc),
                                   tz=ZoneInfo("Asia/Jakarta"))
     days = figures["messages_per_day"]
-    assert len(days) == 14 and list(days)[-1] == "2026-03-02"
+    assert len(days) == 30 and list(days)[-1] == "2026-03-02"  # the default period, 30 days
     assert days["2026-03-02"] == 1 and days["2026-03-01"] == 0  # 04:30 WIB on the 2nd, though 21:30 UTC on the 1st
 
 

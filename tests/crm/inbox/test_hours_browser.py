@@ -21,7 +21,7 @@ def test_an_admin_adds_a_staff_holiday_and_removes_it_in_the_browser(open_page, 
     form.locator("button.primary").click()
     staff_hours = page.locator("#hours-staff")
     staff_hours.locator("li.exception", has_text="Idul Fitri").wait_for()
-    assert "2027-03-20 – 2027-03-21" in staff_hours.inner_text()
+    assert "20 Mar 2027 – 21 Mar 2027" in staff_hours.inner_text()
     session.expire_all()
     assert [e.label for e in load_settings(session).staff_hours_exceptions] == ["Idul Fitri"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from core.db import session_scope
 from crm import stores
 from crm.shop_settings import load_settings
@@ -28,7 +30,7 @@ def test_an_admin_adds_and_removes_a_staff_holiday_and_ramadan_hours_for_a_store
         {"label": "Ramadan", "start": "2027-02-18", "end": "2027-03-19", "closed": False,
          "windows": [["10:00", "16:00"], ["19:00", "23:00"]]}]
     page = admin.get("/inbox/hours").get_data(as_text=True)
-    assert "Idul Fitri" in page and "2027-03-20 – 2027-03-21" in page and "10:00-16:00, 19:00-23:00" in page
+    assert "Idul Fitri" in page and "20 Mar 2027 – 21 Mar 2027" in page and "10:00-16:00, 19:00-23:00" in page
 
     removed = admin.post("/inbox/hours", {"action": "remove", "target": "staff", "start": "2027-03-20"})
     assert removed.status_code == 303 and load_settings(session).staff_hours_exceptions == []
@@ -36,18 +38,27 @@ def test_an_admin_adds_and_removes_a_staff_holiday_and_ramadan_hours_for_a_store
     assert len(session.get(stores.Store, store_id).hours_exceptions) == 1  # the store's stays
 
 
-def test_bad_exceptions_are_a_400_naming_the_field_and_nothing_is_saved(as_role, runtime, session):
+def test_bad_exceptions_are_a_400_in_plain_words_keeping_what_was_typed_and_nothing_is_saved(as_role, runtime, session):
     admin = as_role("admin")
     admin.post("/inbox/hours", {"action": "add", "target": "staff", "label": "Cuti", "start": "2027-05-01",
                                 "kind": "closed"})
-    for form, field in (({"start": "2027-05-10", "end": "2027-05-09"}, "end"),
-                        ({"start": "not a date"}, "start"),
-                        ({"start": "2027-05-10", "kind": "windows", "windows": "9-17"}, "windows"),
-                        ({"start": "2027-05-10", "kind": "windows", "windows": ""}, "closed"),
-                        ({"start": "2027-05-01"}, "overlap")):
+    for form, words in (({"start": "2027-05-10", "end": "2027-05-09"}, "Tanggal akhir tidak boleh sebelum tanggal mulai."),
+                        ({"start": "not a date"}, "Isi tanggal mulai dengan tanggal yang benar."),
+                        ({"start": "2027-05-10", "kind": "windows", "windows": "9-17"}, "Tulis jam seperti 08:00-17:00"),
+                        ({"start": "2027-05-10", "kind": "windows", "windows": "10:00-10:00"}, "tidak boleh sama"),
+                        ({"start": "2027-05-10", "kind": "windows", "windows": ""}, "isi jamnya"),
+                        ({"start": "2027-05-01"}, "bertumpuk dengan pengecualian lain")):
         refused = admin.post("/inbox/hours", {"action": "add", "target": "staff", "label": "Libur", "kind": "closed",
                                               **form})
-        assert refused.status_code == 400 and field in refused.get_data(as_text=True), form
+        page = refused.get_data(as_text=True)
+        assert refused.status_code == 400 and html.escape(words, quote=True) in page, (form, page[:3000])
+        assert 'name="label" required maxlength="60" value="Libur"' in page  # what was typed stays
+        for developer_words in ("hours_exceptions", "Value error", "Input should", "windows:"):
+            assert developer_words not in page, (form, developer_words)
+    admin.post("/inbox/language", {"lang": "en"})
+    refused = admin.post("/inbox/hours", {"action": "add", "target": "staff", "label": "Off", "kind": "closed",
+                                          "start": "2027-05-10", "end": "2027-05-09"})
+    assert "The end date cannot be before the start date." in refused.get_data(as_text=True)
     unknown = admin.post("/inbox/hours", {"action": "add", "target": "store:999999", "label": "x",
                                           "start": "2027-05-10", "kind": "closed"})
     assert unknown.status_code == 400
