@@ -45,20 +45,23 @@ PAGES = (account_views, alert_views, catalog_views, contact_views, conversation_
          promotion_views, settings_views, shop_views, store_views, live)  # imported for their routes, which join `inbox`
 
 # (endpoint, catalog key, permission): the navigation of base.html. Other blueprints append.
+# NAV is the day's work, one row; SHOP_NAV the shop's setup, under one "Manage shop" menu.
 NAV: list[tuple[str, str, str]] = [
     ("inbox.conversations", "nav_inbox", "conversations.view"),
     ("inbox.orders", "nav_orders", "orders.view"),
     ("inbox.complaints", "nav_complaints", "complaints.view"),
     ("inbox.agenda", "nav_agenda", "agenda.view"),
+    ("inbox.contacts", "nav_contacts", "contacts.view"),
     ("inbox.dashboard", "nav_dashboard", "dashboard.view"),
-    ("inbox.canned", "nav_canned", "canned.manage"),
-    ("inbox.users", "nav_users", "users.manage"),
-    ("inbox.hours", "nav_hours", "hours.manage"),
+]
+SHOP_NAV: list[tuple[str, str, str]] = [
     ("inbox.catalog_list", "nav_catalog", "catalog.manage"),
     ("inbox.stores_list", "nav_stores", "stores.manage"),
-    ("inbox.shop_settings_page", "nav_settings", "settings.manage"),
-    ("inbox.contacts", "nav_contacts", "contacts.view"),
     ("inbox.promotions_list", "nav_promotions", "promotions.manage"),
+    ("inbox.shop_settings_page", "nav_settings", "settings.manage"),
+    ("inbox.hours", "nav_hours", "hours.manage"),
+    ("inbox.canned", "nav_canned", "canned.manage"),
+    ("inbox.users", "nav_users", "users.manage"),
     ("inbox.audit_log", "nav_audit", "audit.view"),
 ]
 
@@ -117,7 +120,7 @@ def register(app: Flask) -> None:
         payload = json.dumps({key: CATALOG[key][language] for key in JS_KEYS})
         return Markup(payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
-    app.jinja_env.globals.update(alerts_new=_alerts_new, t=t, catalog=CATALOG, can=auth.can, current_staff=auth.current_staff, nav=NAV, languages=LANGUAGES,
+    app.jinja_env.globals.update(alerts_new=_alerts_new, t=t, catalog=CATALOG, can=auth.can, current_staff=auth.current_staff, nav=NAV, shop_nav=SHOP_NAV, languages=LANGUAGES,
                                  current_language=current_language, js_texts=js_texts,
                                  get_flashed_messages=get_flashed_messages,
                                  simulator_enabled=app.config["SAPA"].simulator_enabled, image_src=image_src,
