@@ -214,7 +214,8 @@ def dashboard(*, session: Session, days: int = 30, now: datetime | None = None, 
     agents: dict[str, dict[str, list]] = {}
 
     def agent(staff_id: int | None) -> dict[str, list]:
-        return agents.setdefault(names.get(staff_id, "—") if staff_id else "—", {"first": [], "resolution": [], "count": []})
+        # "" is nobody: the page says "unassigned" in the staff member's language
+        return agents.setdefault(names.get(staff_id, "—") if staff_id else "", {"first": [], "resolution": [], "count": []})
 
     handoffs = 0
     for channel, intent, assignee, status, handed_off in rows:
