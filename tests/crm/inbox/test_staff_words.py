@@ -128,3 +128,9 @@ def test_bot_texts_use_the_customer_language_rupiah(webhooks, runtime, fake_line
     webhooks.line(line_text("I want to order 1 croissant please", user=LINE_USER))
     said = " ".join(str(message.get("text", "")) + str(message.get("altText", "")) for _, message in fake_line.replied)
     assert "Rp32,000" in said and "Rp32.000" not in said
+
+
+def test_chats_nobody_took_are_named_unassigned_in_the_agent_table(agent, line_chat):
+    page = agent.get("/inbox/dashboard?days=7").get_data(as_text=True)
+    names = re.findall(r'<td data-label="Agen">([^<]*)</td>', page)
+    assert "Belum ditugaskan" in names and "—" not in names and "" not in names
