@@ -152,6 +152,11 @@ def shop_screens(page, base: str, suffix: str = "") -> None:
     page.goto(f"{base}/inbox/promotions")  # the list with each one's state, the form to add one below
     page.wait_for_timeout(300)
     page.screenshot(path=str(OUT / f"promotions{suffix}.png"))
+    for shot, path in (("catalog", "/inbox/catalog"), ("settings", "/inbox/settings"), ("canned", "/inbox/canned"),
+                       ("users", "/inbox/users")):
+        page.goto(base + path)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(OUT / f"{shot}{suffix}.png"))
 
 
 def import_screen(page, base: str, folder: Path) -> None:
