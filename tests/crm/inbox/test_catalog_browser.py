@@ -32,6 +32,7 @@ def test_an_owner_adds_a_product_with_a_photo_and_an_alias_and_the_simulator_cus
     Image.new("RGB", (320, 240), "saddlebrown").save(photo)
     page = open_page("admin")
     page.set_viewport_size(LAPTOP)
+    page.click(".nav-more summary")  # the shop's setup screens are under "Kelola toko"
     page.click("nav >> text=Katalog")
     page.click("#catalog-new")
     form = page.locator("#product-form")

@@ -12,6 +12,7 @@ pytestmark = pytest.mark.browser
 
 def test_an_admin_adds_a_staff_holiday_and_removes_it_in_the_browser(open_page, session):  # noqa: F811
     page = open_page("admin")
+    page.click(".nav-more summary")  # the shop's setup screens are under "Kelola toko"
     page.click("nav >> text=Jam buka")
     form = page.locator("#add-exception")
     form.locator("select[name=target]").select_option("staff")

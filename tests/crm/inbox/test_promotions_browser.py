@@ -34,6 +34,7 @@ def test_an_admin_adds_a_weekday_promo_and_on_saturday_the_customer_is_not_offer
                                                                                       session):  # noqa: F811
     with time_machine.travel(SATURDAY_NOON, tick=True):
         page = open_page("admin")
+        page.click(".nav-more summary")  # the shop's setup screens are under "Kelola toko"
         page.click("nav a[href='/inbox/promotions']")
         form = page.locator("#promo-form")
         form.locator("input[name=title]").fill("Paket Makan Siang Kantor")

@@ -51,6 +51,7 @@ def _say(page, text: str, answers: int) -> None:
 def test_an_owner_changes_the_qris_payment_and_the_next_order_shows_it(open_page, browser, server, catalog):  # noqa: F811
     owner = open_page("admin")
     owner.set_viewport_size(DESKTOP)
+    owner.click(".nav-more summary")  # the shop's setup screens are under "Kelola toko"
     owner.click("nav >> text=Pengaturan")
     qris = owner.locator("#payment-qris")
     qris.locator("textarea[name=instructions]").fill(QRIS_TEXT)

@@ -43,6 +43,7 @@ def test_an_admin_closes_a_store_on_sunday_and_the_bot_says_so_on_sunday(open_pa
         assert "Sapa Coffee Kemang buka sampai 01:00" in _bot_says(fake_line, webhooks, "cabang kemang buka ga?")
 
         page = open_page("admin")
+        page.click(".nav-more summary")  # the shop's setup screens are under "Kelola toko"
         page.click("nav >> text=Toko & FAQ")
         page.locator("#stores tr.store", has_text="Sapa Coffee Kemang").locator("a").first.click()
         form = page.locator("#store-form")
@@ -62,6 +63,7 @@ def test_an_admin_closes_a_store_on_sunday_and_the_bot_says_so_on_sunday(open_pa
 
 def test_an_admin_adds_a_faq_entry_and_the_test_box_answers_it(open_page, session):  # noqa: F811
     page = open_page("admin")
+    page.click(".nav-more summary")  # the shop's setup screens are under "Kelola toko"
     page.click("nav >> text=Toko & FAQ")
     page.click(".section-tabs >> text=FAQ")
     form = page.locator("#faq-form")
