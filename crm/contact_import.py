@@ -22,7 +22,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
 from sqlalchemy import bindparam, insert, select, update
@@ -30,13 +29,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.db import utcnow
+from core.phones import e164
 from crm.csv_export import SafeWriter
 from crm.models import ChannelIdentity, Contact, ContactImport, ContactImportRow
 
 FIELDS = ("name", "phone", "email", "birthday", "tags", "line_user_id", "telegram_chat_id", "contact_id")
 CUSTOM = "custom."
 CHANNEL_FIELDS = {"line_user_id": "line", "telegram_chat_id": "telegram"}
-REGION = "ID"  # numbers written without a country code are Indonesian
 BATCH = 5000
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 _CUSTOM_NAME = re.compile(r"^[A-Za-z0-9_\-]{1,50}$")
@@ -197,17 +196,6 @@ def text_of(value: Any) -> str:
         value = int(value)
     text = str(value).strip()
     return text[1:].strip() if text.startswith("'") else text
-
-
-def e164(value: str) -> str | None:
-    """`value` as an E.164 number (`08…`, `62…`, `+62…` are one number); None when it is not a valid phone."""
-    try:
-        number = phonenumbers.parse(value, REGION)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def read_date(value: Any) -> date:

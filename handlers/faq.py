@@ -114,8 +114,7 @@ class FaqHandler:
         if store is not None and ctx.analysis is not None and ctx.analysis.fine_intent == "faq.hours":
             # Mid-order, "jam berapa tutup?" is about the store the order is made at, not the whole chain.
             ctx.state.pop("faq_clarify", None)
-            status = opening_text(store, ctx.now, ctx.data.tz, ctx.language)
-            return Answer([m.Reply(text=ctx.say("order_store_hours", store=store.name, status=status))])
+            return Answer([m.Reply(text=_store_status(ctx, store))])
         asked = _stores_asked_about(inbound, ctx) if _asks_hours(inbound, ctx) else []
         if asked:  # "is Kemang open?" is answered from that store's hours today, holidays included
             ctx.state.pop("faq_clarify", None)

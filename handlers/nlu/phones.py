@@ -1,15 +1,11 @@
-"""Phone numbers in a message, as E.164, with Google's libphonenumber (metadata only, no geocoder).
-
-`phonenumberslite` rather than `phonenumbers`: the same parser and validation without the
-geocoding, carrier and time-zone tables we never read (5 MB installed instead of 48 MB).
-"""
+"""Phone numbers in a message, as E.164 (core.phones: libphonenumber, metadata only)."""
 from __future__ import annotations
 
 import re
 
 import phonenumbers
 
-REGION = "ID"  # numbers written without a country code are Indonesian
+from core.phones import REGION, e164
 _DIGITS = re.compile(r"\d")
 _BARE = re.compile(r"^\D*(\+?[\d\s().-]{8,20})\D*$")
 
@@ -28,12 +24,4 @@ def find_phones(text: str, region: str = REGION) -> list[tuple[int, int, str]]:
 def read_phone(text: str, region: str = REGION) -> str | None:
     """The phone number a whole answer is (for "what is your number?"), E.164; None if it is not one."""
     m = _BARE.match(text)
-    if m is None:
-        return None
-    try:
-        number = phonenumbers.parse(m.group(1), region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164(m.group(1), region) if m is not None else None
