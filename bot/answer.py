@@ -56,6 +56,8 @@ class Decision:
     last_intent: str | None  # the chat's latest topic, noted while the bot leaves the chat to staff
     bot_back: bool  # the handoff timed out: the bot answers again
     now: datetime
+    rules: shop_settings.ShopSettings  # the shop settings staff saved, as read for this decision
+    config: Settings  # config.yaml with those settings laid over it
 
 
 class CampaignReads:
@@ -123,16 +125,17 @@ def decide(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.
         answer = rt.router.answer_while_bot_inactive(inbound, ctx)
         label = _label(message, ctx)
         if answer is not None:
-            return Decision(answer.replies, answer.effects, ctx.intent, label, None, None, False, now)
+            return Decision(answer.replies, answer.effects, ctx.intent, label, None, None, False, now, rules, config)
         intent = message.intent if message is not None and message.intent else (label[0] if label else None)
         confident = ctx.analysis is None or ctx.analysis.confidence >= ctx.threshold
         last_intent = intent if intent not in (None, "other") and confident else None
-        return Decision([], (), ctx.intent, label, None, last_intent, False, now)
+        return Decision([], (), ctx.intent, label, None, last_intent, False, now, rules, config)
     answer = rt.router.route(inbound, ctx)
     replies = answer.replies
     if handoff_over and history.staff_asked_for(conversation):
         replies = [m.Reply(text=ctx.say("staff_late")), *replies]
-    return Decision(replies, answer.effects, ctx.intent, _label(message, ctx), ctx.state, None, handoff_over, now)
+    return Decision(replies, answer.effects, ctx.intent, _label(message, ctx), ctx.state, None, handoff_over, now,
+                    rules, config)
 
 
 def apply(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.Recorded, decision: Decision,
@@ -155,8 +158,7 @@ def apply(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.R
     replies = list(decision.replies)
     if decision.effects:
         session.flush()  # the effects link to the customer's message by its id
-        target = _Target(rt, session, inbound, recorded, decision.now,
-                         shop_settings.effective_config(rt.settings, shop_settings.load_settings(session)))
+        target = _Target(rt, session, inbound, recorded, decision.now, decision.config, decision.rules)
         for effect in decision.effects:
             replies += APPLY[type(effect)](target, effect)
     if not replies:
@@ -219,6 +221,7 @@ class _Target:
     recorded: history.Recorded
     now: datetime
     config: Settings  # config.yaml with the shop settings staff saved laid over it
+    rules: shop_settings.ShopSettings  # those saved settings (payment methods)
 
     @property
     def contact_id(self) -> int | None:
@@ -252,7 +255,7 @@ def _place_order(at: _Target, effect: fx.PlaceOrder) -> list[m.Reply]:
              order_id=order.id)
     shop.remember_contact_details(session=at.session, contact=at.recorded.contact, phone=effect.phone,
                                   address=effect.address if effect.lat is None else None)
-    method = shop_settings.load_settings(at.session).payment_method(order.payment_method)
+    method = at.rules.payment_method(order.payment_method)
     placed = placed_reply(order, effect.language, method.how_to_pay(effect.language) if method else None)
     if method is None or not method.image_url:
         return [placed]
