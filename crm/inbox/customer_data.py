@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from core.db import as_utc, utcnow
 from crm import complaints as complaint_data
 from crm import contacts as contact_data
-from crm import csat
+from crm import consent_log, csat
 from crm import orders as order_data
 from crm.inbox.data import InboxError, audit, staff_names
 from crm.models import Contact, Conversation, FollowUpTask, Message, Note, StaffUser
@@ -145,6 +145,8 @@ def update_contact(*, session: Session, contact: Contact, staff: StaffUser, form
         if consent != contact.marketing_consent:
             contact.marketing_consent = consent
             changed.append("marketing_consent")
+            consent_log.record(session=session, contact_id=contact.id, opt_in=consent, source="staff",
+                               staff_user_id=staff.id)
     if form.get("attr_key", "").strip():
         key = form["attr_key"].strip()
         if not re.match(r"^[\w .-]{1,40}$", key):
