@@ -92,6 +92,7 @@ def contact_360(*, session: Session, contact: Contact, with_notes: bool) -> dict
         "activity": activity_status(contact.last_seen_at, now), "interests": interests(session=session, contact_id=contact.id),
         "orders_count": int(totals[0]), "total_spent": int(totals[1]), "names": staff_names(session=session),
         "ratings": ratings, "order_numbers": order_numbers,
+        "consents": consent_log.history(session=session, contact_id=contact.id, limit=20),
     }
 
 
