@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -147,9 +147,13 @@ class Erasure:
     media: list[str] = field(default_factory=list)
 
 
-def erase_contact(*, session: Session, contact_id: int, staff_user_id: int | None = None,
-                  actor: str = "") -> Erasure | None:
-    """Anonymise a contact, keeping order totals (None when unknown; erasing again changes nothing)."""
+def erase_contact(*, session: Session, contact_id: int, staff_user_id: int | None = None, actor: str = "",
+                  also: Iterable[Callable[..., None]] = ()) -> Erasure | None:
+    """Anonymise a contact, keeping order totals (None when unknown; erasing again changes nothing).
+
+    `also`: what the floors above keep about a contact, each called as `(session=, contact_id=)` in
+    the same transaction (the app factory hands them over as `sapa.erasers`).
+    """
     contact = session.get(Contact, contact_id, with_for_update=True)
     if contact is None:
         return None
@@ -177,6 +181,8 @@ def erase_contact(*, session: Session, contact_id: int, staff_user_id: int | Non
     session.execute(update(CsatSurvey).where(CsatSurvey.contact_id == contact_id).values(comment=None))
     session.execute(update(Note).where(Note.contact_id == contact_id).values(text=ERASED_TEXT))
     session.execute(update(FollowUpTask).where(FollowUpTask.contact_id == contact_id).values(title=ERASED_TEXT))
+    for forget in also:
+        forget(session=session, contact_id=contact_id)
     if contact.marketing_consent:
         consent_log.record(session=session, contact_id=contact_id, opt_in=False, source="erasure",
                            staff_user_id=staff_user_id, actor=actor)

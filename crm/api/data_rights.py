@@ -32,7 +32,8 @@ def erase_contact(contact_id: int):
     """Anonymise a contact, keeping order totals for the books; done before the 202 (erasing again is fine)."""
     # Inline rather than queued: one contact's rows are a few updates, and the answer can say it is done.
     with session_scope(engine()) as session:
-        done = data_rights.erase_contact(session=session, contact_id=contact_id, actor=f"api:{g.api_token_name}")
+        done = data_rights.erase_contact(session=session, contact_id=contact_id, actor=f"api:{g.api_token_name}",
+                                         also=current_app.extensions.get("sapa.erasers", ()))
         if done is None:
             raise ApiError(404, f"contact {contact_id} not found")
     data_rights.delete_media(current_app.config["SAPA"].media_dir, done.media)

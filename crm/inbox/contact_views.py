@@ -113,7 +113,8 @@ def contact_erase(contact_id: int):
         flash(t("err_erase_unconfirmed"), "error")
         return redirect(url_for("inbox.contact_page", contact_id=contact_id), 303)
     with session_scope(engine()) as db:
-        done = data_rights.erase_contact(session=db, contact_id=contact_id, staff_user_id=staff.id)
+        done = data_rights.erase_contact(session=db, contact_id=contact_id, staff_user_id=staff.id,
+                                         also=current_app.extensions.get("sapa.erasers", ()))
         if done is None:
             abort(404)
     data_rights.delete_media(settings().media_dir, done.media)

@@ -133,6 +133,33 @@ def test_the_same_line_user_writing_after_erasure_is_a_new_contact(client, auth,
     assert [c.contact_id for c in conversations] == [customer, identity.contact_id]
 
 
+def test_campaign_recipients_forget_the_chat_account(client, auth, customer, runtime, session):
+    from broadcasts.models import Campaign, CampaignRecipient, CampaignRun
+
+    with session_scope(runtime.engine) as s:
+        campaign = Campaign(name="Promo")
+        s.add(campaign)
+        s.flush()
+        run = CampaignRun(campaign_id=campaign.id, run_key="now")
+        s.add(run)
+        s.flush()
+        for number, status in ((1, "sent"), (2, "queued")):
+            s.add(CampaignRecipient(campaign_id=campaign.id, run_id=run.id if number == 1 else _another_run(s, campaign),
+                                    contact_id=customer, channel="line", external_id=LINE_USER, status=status))
+    client.post(f"/api/v1/contacts/{customer}/erase", headers=auth)
+    rows = session.exec(select(CampaignRecipient).order_by(CampaignRecipient.id)).all()
+    assert [(r.status, r.reason, r.external_id) for r in rows] == [("sent", None, ""), ("cancelled", "erased", "")]
+
+
+def _another_run(s, campaign) -> int:
+    from broadcasts.models import CampaignRun
+
+    run = CampaignRun(campaign_id=campaign.id, run_key="later")
+    s.add(run)
+    s.flush()
+    return run.id
+
+
 def test_unknown_contacts_are_404(client, auth):
     assert client.get("/api/v1/contacts/999999/export", headers=auth).status_code == 404
     assert client.post("/api/v1/contacts/999999/erase", headers=auth).status_code == 404
