@@ -26,7 +26,8 @@ from crm.contacts import identities_of, search_condition, search_contacts
 from crm.csv_export import stream_csv
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
-from crm.inbox.blueprint import inbox
+from crm.inbox.blueprint import inbox, refused
+from crm.inbox.conversation_views import contact_page
 from crm.inbox.i18n import t
 from crm.models import CHANNELS
 from crm.web import engine, settings
@@ -110,8 +111,7 @@ def contact_erase(contact_id: int):
     """Erase a customer's personal data (they asked for it), once the admin ticked that they mean it."""
     staff = current_staff()
     if request.form.get("confirm") != "1":
-        flash(t("err_erase_unconfirmed"), "error")
-        return redirect(url_for("inbox.contact_page", contact_id=contact_id), 303)
+        return refused(data.InboxError("erase_unconfirmed"), contact_page, contact_id)
     with session_scope(engine()) as db:
         done = data_rights.erase_contact(session=db, contact_id=contact_id, staff_user_id=staff.id,
                                          also=current_app.extensions.get("sapa.erasers", ()))
