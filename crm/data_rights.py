@@ -33,6 +33,7 @@ from crm import consent_log
 from crm.complaints import Complaint
 from crm.csat import CsatSurvey
 from crm.csv_export import SafeWriter
+from crm.history import PRIVATE_PAYLOAD_KEYS
 from crm.media import NAME as MEDIA_NAME
 from crm.models import (
     AuditLog, ChannelIdentity, Contact, Conversation, FollowUpTask, Message, Note, StaffChatLink, WebhookEvent,
@@ -41,7 +42,6 @@ from crm.orders import Order, OrderEvent, OrderItem
 
 ERASED_NAME = "Dihapus"
 ERASED_TEXT = "[dihapus]"
-PRIVATE_PAYLOAD_KEYS = {"reply_token", "reply_uncertain"}  # ours, not the customer's
 
 
 # --- export --------------------------------------------------------------------------------
@@ -81,7 +81,7 @@ def contact_data(*, session: Session, contact: Contact) -> dict[str, Any]:
         "order_history": [_plain(event) for event in events],
         "complaints": [_plain(row) for row in session.exec(
             select(Complaint).where(Complaint.contact_id == contact_id).order_by(Complaint.id))],
-        "conversations": [_plain(row, ["state"]) for row in session.exec(
+        "conversations": [_plain(row) for row in session.exec(
             select(Conversation).where(Conversation.contact_id == contact_id).order_by(Conversation.id))],
         "messages": [{**_plain(row, ["event_id", "batch_id", "seq", "attempts"]),
                       "payload": {k: v for k, v in (row.payload or {}).items() if k not in PRIVATE_PAYLOAD_KEYS}}
@@ -175,7 +175,7 @@ def erase_contact(*, session: Session, contact_id: int, staff_user_id: int | Non
     session.execute(delete(StaffChatLink).where(StaffChatLink.contact_id == contact_id))
     order_ids = select(Order.id).where(Order.contact_id == contact_id)
     session.execute(update(Order).where(Order.contact_id == contact_id)
-                 .values(address=None, phone=None, note=None, lat=None, lon=None))
+                    .values(address=None, phone=None, note=None, lat=None, lon=None))
     session.execute(update(OrderEvent).where(OrderEvent.order_id.in_(order_ids)).values(note=None))
     session.execute(update(Complaint).where(Complaint.contact_id == contact_id).values(text=ERASED_TEXT))
     session.execute(update(CsatSurvey).where(CsatSurvey.contact_id == contact_id).values(comment=None))

@@ -31,7 +31,6 @@ from crm.schemas import (
 from crm.web import engine
 
 MEDIA_TYPES = {"image", "video", "audio", "file"}
-PRIVATE_PAYLOAD_KEYS = {"reply_token", "reply_uncertain"}
 CONVERSATION_STATUSES = ("open", "pending", "snoozed", "resolved")
 
 
@@ -57,7 +56,7 @@ def contact_detail(session: Session, contact: Contact) -> ContactDetail:
 
 def message_public(message: Message) -> MessagePublic:
     """The API shape of a message (hidden messages keep no text)."""
-    payload = {k: v for k, v in (message.payload or {}).items() if k not in PRIVATE_PAYLOAD_KEYS}
+    payload = {k: v for k, v in (message.payload or {}).items() if k not in history.PRIVATE_PAYLOAD_KEYS}
     return MessagePublic(
         id=message.id, conversation_id=message.conversation_id, channel=message.channel,
         direction=message.direction, sender=message.sender, type=message.type,
