@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from core.db import as_utc, utcnow
 from crm import complaints as complaint_data
 from crm import contacts as contact_data
-from crm import csat
+from crm import consent_log, csat
 from crm import orders as order_data
 from crm.inbox.data import InboxError, audit, staff_names
 from crm.models import Contact, Conversation, FollowUpTask, Message, Note, StaffUser
@@ -92,6 +92,7 @@ def contact_360(*, session: Session, contact: Contact, with_notes: bool) -> dict
         "activity": activity_status(contact.last_seen_at, now), "interests": interests(session=session, contact_id=contact.id),
         "orders_count": int(totals[0]), "total_spent": int(totals[1]), "names": staff_names(session=session),
         "ratings": ratings, "order_numbers": order_numbers,
+        "consents": consent_log.history(session=session, contact_id=contact.id, limit=20),
     }
 
 
@@ -145,6 +146,8 @@ def update_contact(*, session: Session, contact: Contact, staff: StaffUser, form
         if consent != contact.marketing_consent:
             contact.marketing_consent = consent
             changed.append("marketing_consent")
+            consent_log.record(session=session, contact_id=contact.id, opt_in=consent, source="staff",
+                               staff_user_id=staff.id)
     if form.get("attr_key", "").strip():
         key = form["attr_key"].strip()
         if not re.match(r"^[\w .-]{1,40}$", key):
