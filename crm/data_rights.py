@@ -29,7 +29,7 @@ from sqlalchemy import delete, or_, update
 from sqlmodel import Session, SQLModel, select
 
 from core.db import utcnow
-from crm import consent_log
+from crm import consent_log, episodes
 from crm.complaints import Complaint
 from crm.csat import CsatSurvey
 from crm.csv_export import SafeWriter
@@ -170,6 +170,9 @@ def erase_contact(*, session: Session, contact_id: int, staff_user_id: int | Non
         # The chat id is the customer's account: renamed, so their next message opens a new chat.
         conversation.external_chat_id, conversation.title = f"erased-{conversation.id}", None
         conversation.state, conversation.labels = {}, []
+        if conversation.status != "resolved":  # nobody can answer an erased chat: off the inbox's open list
+            episodes.resolve(session=session, conversation=conversation, staff_user_id=staff_user_id, now=utcnow())
+            conversation.status, conversation.waiting_since, conversation.snoozed_until = "resolved", None, None
         session.add(conversation)
     session.execute(delete(ChannelIdentity).where(ChannelIdentity.contact_id == contact_id))
     session.execute(delete(StaffChatLink).where(StaffChatLink.contact_id == contact_id))

@@ -102,7 +102,8 @@ def test_erase_anonymises_and_keeps_the_books(client, auth, spec, customer, sess
     assert (stored.address, stored.phone, stored.note) == (None, None, None)
     assert not (tmp_path / "media" / PHOTO).exists()
     assert all(LINE_USER not in e.payload for e in session.exec(select(WebhookEvent)).all())
-    assert session.exec(select(Conversation)).one().external_chat_id.startswith("erased-")
+    chat = session.exec(select(Conversation)).one()
+    assert chat.external_chat_id.startswith("erased-") and chat.status == "resolved"  # off the open list
     [audit] = session.exec(select(AuditLog).where(AuditLog.action == "contact.erase")).all()
     assert audit.target_id == customer and audit.details == {"by": "api:tests"}
     assert [(c.opt_in, c.source) for c in consent_log.history(session=session, contact_id=customer)][0] \
