@@ -58,6 +58,11 @@ def test_an_admin_adds_edits_and_deactivates_a_promotion(as_role, runtime, sessi
     assert actions[-3:] == ["promotion.add", "promotion.update", "promotion.deactivate"]
     update = session.exec(select(AuditLog).where(AuditLog.action == "promotion.update")).one()
     assert update.details["from"]["title_en"] == "Coffee Happy Hour" and "title" not in update.details["from"]
+    # The period in the inbox's one date format, in the staff member's language (the shop's time).
+    assert "1 Jan 2030 00.00 – 1 Feb 2030 00.00" in admin.get("/inbox/promotions").get_data(as_text=True)
+    admin.post("/inbox/language", {"lang": "en"})
+    assert "Jan 1, 2030, 12:00\u202fAM – Feb 1, 2030, 12:00\u202fAM" in \
+        admin.get("/inbox/promotions").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("form, says", [
