@@ -320,6 +320,34 @@ def test_journeys_are_switched_and_edited(marketer, runtime, session, offer):
     assert audited(session, "journey.update") == 3
 
 
+@pytest.mark.parametrize("form, says", [
+    ({"store_id": "1", "radius_km": ""}, "Toko perlu radius (km)."),
+    ({"store_id": "1", "radius_km": "jauh"}, "Radius (km): isi dengan angka."),
+    ({"store_id": "1", "radius_km": "-2"}, "Periksa Radius (km)"),
+    ({"store_id": "1", "radius_km": "3", "starts_at": "besok"}, "Berlaku dari: tanggal dan jam tidak terbaca."),
+    ({"store_id": "1", "radius_km": "3", "starts_at": "2030-02-01T00:00", "ends_at": "2030-01-01T00:00"},
+     "Tanggal berakhir harus setelah tanggal mulai."),
+])
+def test_bad_offer_input_says_why_in_the_staff_language_and_saves_nothing(marketer, session, offer, form, says):
+    def stored():
+        session.expire_all()
+        promo = session.get(promotions.Promotion, offer)
+        return promo.store_id, promo.radius_km, promo.starts_at, promo.ends_at
+
+    before = stored()
+    refused = marketer.post(f"/inbox/offers/{offer}", {"active": "1", **form}, follow_redirects=True)
+    assert says in refused.get_data(as_text=True)
+    assert stored() == before and audited(session, "offer.update") == 0
+
+
+def test_the_offers_page_is_where_the_store_and_radius_are_set_and_admins_get_a_link_to_the_rest(
+        as_role, marketer, offer):  # noqa: F811
+    admin_page = as_role("admin").get("/inbox/offers").get_data(as_text=True)
+    assert f'href="/inbox/promotions/{offer}"' in admin_page and 'name="radius_km"' in admin_page
+    marketer_page = marketer.get("/inbox/offers").get_data(as_text=True)
+    assert 'name="radius_km"' in marketer_page and f'href="/inbox/promotions/{offer}"' not in marketer_page
+
+
 def test_location_offers_are_edited_and_become_a_campaign_audience(marketer, runtime, session, offer):
     seed(runtime.engine, line=2, last_lat=-6.261, last_lon=106.811)
     seed(runtime.engine, line=1, start=50, last_lat=-6.9, last_lon=107.6)
