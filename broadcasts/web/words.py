@@ -26,6 +26,9 @@ WORDS: dict[str, dict[str, str]] = {
     "sample_contacts": {"id": "Contoh pelanggan", "en": "Sample customers"},
     "counting": {"id": "Menghitung…", "en": "Counting…"},
     "segment_saved": {"id": "Segmen tersimpan.", "en": "Segment saved."},
+    "segment_export": {"id": "Ekspor pelanggannya", "en": "Export its customers"},
+    "segment_export_help": {"id": "Semua data tiap pelanggan yang cocok dengan aturan tersimpan; filenya bisa diimpor lagi.",
+                            "en": "Every field of each customer matching the saved rules; the file imports again."},
     "segment_deleted": {"id": "Segmen dihapus.", "en": "Segment deleted."},
     "segment_in_use": {"id": "Segmen dipakai kampanye, tidak bisa dihapus.",
                        "en": "A campaign uses this segment; it cannot be deleted."},
@@ -213,8 +216,8 @@ WORDS: dict[str, dict[str, str]] = {
     "quick_reply": {"id": "Balasan cepat", "en": "Quick reply"},
     # offers
     "offers": {"id": "Promo berbasis lokasi", "en": "Location-based offers"},
-    "offers_help": {"id": "Promo yang terikat ke toko dengan radius dikirim ke pelanggan yang lokasinya di dalam radius, dan dijawab bot saat pelanggan berbagi lokasi.",
-                    "en": "Promotions tied to a store with a radius go to customers whose last location is inside it, and the bot answers with them when a customer shares a location."},
+    "offers_help": {"id": "Promo yang terikat ke toko dengan radius dikirim ke pelanggan yang lokasinya di dalam radius, dan dijawab bot saat pelanggan berbagi lokasi. Toko dan radius promo diatur di sini.",
+                    "en": "Promotions tied to a store with a radius go to customers whose last location is inside it, and the bot answers with them when a customer shares a location. A promotion's store and radius are set here."},
     "store": {"id": "Toko", "en": "Store"},
     "no_store": {"id": "— tanpa toko —", "en": "— no store —"},
     "radius_km": {"id": "Radius (km)", "en": "Radius (km)"},
@@ -225,6 +228,8 @@ WORDS: dict[str, dict[str, str]] = {
     "running": {"id": "berjalan", "en": "running"},
     "err_radius": {"id": "Toko perlu radius (km).", "en": "A store needs a radius (km)."},
     "err_offer": {"id": "Promo tidak tersimpan: {arg}", "en": "The offer was not saved: {arg}"},
+    "offer_edit_promotion": {"id": "Ubah teks, hari, audiens dan voucher promo ini di Promosi",
+                             "en": "Edit this promotion's texts, days, audience and voucher in Promotions"},
     # profile
     "me_help": {"id": "Tes kirim kampanye hanya masuk ke akun chat Anda sendiri. Hubungkan akun dengan mengirim kode "
                       "sekali pakai ke bot dari akun itu.",
