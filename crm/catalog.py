@@ -29,6 +29,22 @@ Price = json_int(0, 1_000_000_000)  # rupiah
 Stock = json_int(0, MAX_STOCK)
 Word = Annotated[str, Field(min_length=1, max_length=100)]
 Words = Annotated[list[Word], Field(max_length=20)]
+VariantPrices = Annotated[dict[Word, Price], Field(max_length=20, description=(
+    "what a variant adds to the price in rupiah, by variant name (each one of `variants`); a variant left out "
+    "adds nothing"))]
+
+
+class Addon(BaseModel):
+    """An extra a customer may add to a product ("Extra shot", "Oat milk"), with its price."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Word
+    name_en: str | None = Field(default=None, max_length=100)
+    price: Price
+
+
+Addons = Annotated[list[Addon], Field(max_length=20)]
 
 
 class ProductCreate(BaseModel):
@@ -42,6 +58,8 @@ class ProductCreate(BaseModel):
     price: Price
     stock: Stock | None = Field(default=None, description="null = unlimited")
     variants: Words = Field(default=[])
+    variant_prices: VariantPrices = Field(default={})
+    addons: Addons = Field(default=[])
     aliases: Words = Field(default=[])
     image_url: str | None = Field(default=None, max_length=500, pattern=r"^https://")
     active: bool = True
@@ -57,6 +75,8 @@ class ProductUpdate(PatchModel):
     price: Price | None = None
     stock: Stock | None = Field(default=None, description="null = unlimited")
     variants: Words | None = None
+    variant_prices: VariantPrices | None = None
+    addons: Addons | None = None
     aliases: Words | None = None
     image_url: str | None = Field(default=None, max_length=500, pattern=r"^https://")
     active: bool | None = None
@@ -64,7 +84,8 @@ class ProductUpdate(PatchModel):
 
 @dataclass(frozen=True)
 class Problem:
-    """One field refused: `kind` is required, too_long, too_many, number, range, pattern, taken or invalid."""
+    """One field refused: `kind` is required, too_long, too_many, number, range, pattern, taken, unknown_variant,
+    duplicate or invalid."""
 
     field: str
     kind: str
@@ -124,6 +145,18 @@ def categories(*, session: Session) -> list[str]:
 # --- writing ----------------------------------------------------------------------------
 
 
+def _check_options(variants: list[str], variant_prices: dict[str, int], addons: list[dict],
+                   row: int | None = None) -> None:
+    """Rules across fields: a price for a variant the product has, add-on names used once."""
+    problems = [Problem("variant_prices", "unknown_variant", name, row) for name in variant_prices
+                if name not in variants]
+    names = [a["name"].casefold() for a in addons]
+    problems += [Problem("addons", "duplicate", a["name"], row) for n, a in enumerate(addons)
+                 if a["name"].casefold() in names[:n]]
+    if problems:
+        raise CatalogError(problems)
+
+
 def _last_place(session: Session, category: str) -> int:
     top = session.exec(select(func.max(Product.sort_order)).where(Product.category == category)).one()
     return 0 if top is None else top + 1
@@ -133,6 +166,7 @@ def create_product(*, session: Session, data: ProductCreate, row: int | None = N
     """Add a product at the end of its category (CatalogError when its sku is taken)."""
     if session.exec(select(Product.id).where(Product.sku == data.sku)).first() is not None:
         raise CatalogError([Problem("sku", "taken", row=row)])
+    _check_options(data.variants, data.variant_prices, data.model_dump()["addons"], row)
     product = Product(**data.model_dump(), sort_order=_last_place(session, data.category))
     session.add(product)
     session.flush()
@@ -140,7 +174,16 @@ def create_product(*, session: Session, data: ProductCreate, row: int | None = N
 
 
 def update_product(*, session: Session, product: Product, changes: dict[str, Any]) -> Product:
-    """Apply checked changes (a ProductUpdate's set fields); a product moved to another category goes last there."""
+    """Apply checked changes (a ProductUpdate's set fields); a product moved to another category goes last there.
+
+    Variants taken away lose their prices; CatalogError when a price names a variant the product does not have.
+    """
+    variants = changes.get("variants", product.variants or [])
+    if "variant_prices" not in changes and "variants" in changes:
+        changes = {**changes, "variant_prices": {k: v for k, v in (product.variant_prices or {}).items()
+                                                 if k in variants}}
+    _check_options(variants, changes.get("variant_prices", product.variant_prices or {}),
+                   changes.get("addons", product.addons or []))
     if "category" in changes and changes["category"] != product.category:
         product.sort_order = _last_place(session, changes["category"])
     for name, value in changes.items():

@@ -17,7 +17,7 @@ from rapidfuzz import fuzz
 from core import messages as m
 from core.money import rupiah
 from core.texts import button, text
-from crm.orders import CartLine, Order
+from crm.orders import CartLine, Order, default_variant, options_named, options_text
 from handlers import order_flow as flow
 from handlers.base import Context
 from handlers.effects import Answer, PlaceOrder
@@ -143,12 +143,25 @@ def catalog_reply(ctx: Context, intro: str | None = None, lead: str | None = Non
         return m.Reply(text=ctx.say("catalog_empty"))
     cards = tuple(
         m.Card(title=f"{flow.product_name(ctx, p)} · {rupiah(p.price, ctx.language)}",
-               subtitle=p.description[:120], image_url=p.image_url,
-               buttons=(m.Choice(button("order_one", ctx.language), data=f"order:add:{p.id}"),))
+               subtitle=" — ".join(filter(None, (options_text(p, ctx.language), p.description)))[:120],
+               image_url=p.image_url, buttons=_order_buttons(ctx, p))
         for p in products
     )
     intro = intro or ctx.say("catalog_intro", example=products[0].name.lower())
     return m.Reply(text=f"{lead} {intro}" if lead else intro, cards=cards)
+
+
+MAX_VARIANT_BUTTONS = 3
+
+
+def _order_buttons(ctx: Context, product) -> tuple[m.Choice, ...]:
+    """One order button, or one per variant when the variants cost differently ("Large +Rp5.000")."""
+    if default_variant(product) is None:
+        return (m.Choice(button("order_one", ctx.language), data=f"order:add:{product.id}"),)
+    prices = product.variant_prices or {}
+    return tuple(m.Choice(f"{v} +{rupiah(prices[v], ctx.language)}" if prices.get(v) else v,
+                          data=f"order:add:{product.id}:{n}")
+                 for n, v in enumerate(product.variants[:MAX_VARIANT_BUTTONS]))
 
 
 def _closest(ctx: Context, words: str) -> list[str]:
@@ -164,13 +177,28 @@ def _closest(ctx: Context, words: str) -> list[str]:
     return [name for _score, name in sorted(scored)[:3]]
 
 
-def _add(ctx: Context, order: dict, product_id: int, quantity: int, note: str | None) -> str | None:
-    """Add to the cart; returns a problem to tell the customer, if any."""
+def _with_options(product, line: dict, names: tuple[str, ...]) -> None:
+    """Give a cart line the variant and add-ons named (a variant replaces the line's, add-ons join its own)."""
+    variant, addons = options_named(product, names)
+    line["variant"] = variant or line.get("variant") or default_variant(product)
+    line["addons"] = list(dict.fromkeys([*(line.get("addons") or ()), *addons]))
+    for key in ("variant", "addons"):  # a product without options keeps the plain line it always had
+        if not line[key]:
+            del line[key]
+
+
+def _add(ctx: Context, order: dict, product_id: int, quantity: int, note: str | None,
+         options: tuple[str, ...] = ()) -> str | None:
+    """Add to the cart (a line per variant and add-ons); returns a problem to tell the customer, if any."""
     product = ctx.data.product(product_id)
     if product is None or not product.active:
         return ctx.say("stale_button")
-    current = next((line for line in order["lines"] if line["product_id"] == product_id), None)
-    wanted = quantity + (current["qty"] if current else 0)
+    new = {"product_id": product_id}
+    _with_options(product, new, options)
+    current = next((line for line in order["lines"] if line["product_id"] == product_id
+                    and (line.get("variant"), line.get("addons")) == (new.get("variant"), new.get("addons"))), None)
+    held = sum(line["qty"] for line in order["lines"] if line["product_id"] == product_id)
+    wanted = quantity + held
     if product.stock is not None and product.stock < wanted:
         if product.stock <= 0:
             name = flow.product_name(ctx, product)
@@ -179,20 +207,23 @@ def _add(ctx: Context, order: dict, product_id: int, quantity: int, note: str | 
                 " " + ctx.say("maybe", names=", ".join(others)) if others else "")
         return ctx.say("only_left", product=flow.product_name(ctx, product), available=str(product.stock))
     if current:
-        current["qty"] = min(wanted, MAX_QUANTITY)
+        current["qty"] = min(current["qty"] + quantity, MAX_QUANTITY)
         current["note"] = note or current.get("note")
     else:
-        order["lines"].append({"product_id": product_id, "qty": min(quantity, MAX_QUANTITY), "note": note})
+        order["lines"].append({**new, "qty": min(quantity, MAX_QUANTITY), "note": note})
     order["last_product"] = product_id
     return None
 
 
-def _set(ctx: Context, order: dict, product_id: int, quantity: int | None, note: str | None) -> str | None:
-    """Change a line's quantity (0 removes it) or note; a product not in the cart is added."""
-    line = next((line for line in order["lines"] if line["product_id"] == product_id), None)
+def _set(ctx: Context, order: dict, product_id: int, quantity: int | None, note: str | None,
+         options: tuple[str, ...] = ()) -> str | None:
+    """Change a line's quantity (0 removes it), options or note; a product not in the cart is added."""
+    line = next((line for line in reversed(order["lines"]) if line["product_id"] == product_id), None)
     if line is None:
-        return _add(ctx, order, product_id, quantity or 1, note)
+        return _add(ctx, order, product_id, quantity or 1, note, options)
     product = ctx.data.product(product_id)
+    if options and product is not None:
+        _with_options(product, line, options)
     if quantity is not None:
         if quantity <= 0:
             order["lines"].remove(line)
@@ -239,9 +270,9 @@ def _change_items(ctx: Context, order: dict, r: OrderText) -> tuple[list[str], d
         if change.op == "set" or (in_cart and not change.again):
             # Named again without "tambah"/"lagi": "croissantnya 2" is the line's new quantity,
             # "americano aja" (no number) changes nothing but its note.
-            problem = _set(ctx, order, change.product_id, change.quantity, change.note)
+            problem = _set(ctx, order, change.product_id, change.quantity, change.note, change.options)
         else:
-            problem = _add(ctx, order, change.product_id, change.quantity or 1, change.note)
+            problem = _add(ctx, order, change.product_id, change.quantity or 1, change.note, change.options)
         if problem:
             said.append(problem)
     if r.only:  # "kopinya aja": the cart keeps just what was named
@@ -324,7 +355,8 @@ def _place(ctx: Context, order: dict) -> Answer:
     if said:
         question = flow.next_question(ctx, order)
         return Answer([m.Reply(text="\n".join(said) + "\n\n" + question.text, choices=question.choices)])
-    lines = tuple(CartLine(product_id=line["product_id"], quantity=line["qty"], note=line.get("note"))
+    lines = tuple(CartLine(product_id=line["product_id"], quantity=line["qty"], note=line.get("note"),
+                           variant=line.get("variant"), addons=tuple(line.get("addons") or ()))
                   for line in order["lines"])
     when, _pre_order = flow.ready_time(ctx, order)
     delivery = order["fulfilment"] == "delivery"
@@ -492,7 +524,10 @@ class OrderHandler:
         order = flow.draft(ctx)
         action, arg = args[0], (args[1] if len(args) > 1 else "")
         if action == "add" and arg.isdigit():
-            problem = _add(ctx, order, int(arg), 1, None)
+            product, picked = ctx.data.product(int(arg)), args[2] if len(args) > 2 else ""
+            variants = (product.variants or []) if product is not None else []
+            chosen = (variants[int(picked)],) if picked.isdigit() and int(picked) < len(variants) else ()
+            problem = _add(ctx, order, int(arg), 1, None, chosen)
             question = flow.next_question(ctx, order)
             return Answer(([m.Reply(text=problem)] if problem else []) + [question])
         if action == "more":
