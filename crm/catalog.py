@@ -91,6 +91,7 @@ class Problem:
     kind: str
     limit: Any = None
     row: int | None = None  # the import row
+    item: str | None = None  # which entry of a list or map field: an add-on's place (1, 2, …), a variant's name
 
 
 class CatalogError(ValueError):
@@ -114,7 +115,9 @@ def problems_of(exc: ValidationError, row: int | None = None) -> list[Problem]:
         name = str(error["loc"][0]) if error["loc"] else ""
         context = error.get("ctx") or {}
         limit = next((context[key] for key in ("max_length", "le", "ge") if key in context), None)
-        found.append(Problem(name, _KINDS.get(error["type"], "invalid"), limit, row))
+        place = error["loc"][1] if len(error["loc"]) > 1 else None
+        item = str(place + 1) if isinstance(place, int) else place  # an add-on counted from 1, a variant by name
+        found.append(Problem(name, _KINDS.get(error["type"], "invalid"), limit, row, item))
     return found
 
 
@@ -148,10 +151,10 @@ def categories(*, session: Session) -> list[str]:
 def _check_options(variants: list[str], variant_prices: dict[str, int], addons: list[dict],
                    row: int | None = None) -> None:
     """Rules across fields: a price for a variant the product has, add-on names used once."""
-    problems = [Problem("variant_prices", "unknown_variant", name, row) for name in variant_prices
+    problems = [Problem("variant_prices", "unknown_variant", row=row, item=name) for name in variant_prices
                 if name not in variants]
     names = [a["name"].casefold() for a in addons]
-    problems += [Problem("addons", "duplicate", a["name"], row) for n, a in enumerate(addons)
+    problems += [Problem("addons", "duplicate", row=row, item=str(n + 1)) for n, a in enumerate(addons)
                  if a["name"].casefold() in names[:n]]
     if problems:
         raise CatalogError(problems)
@@ -293,6 +296,27 @@ def whole_number(text: str) -> Any:
 def words(text: str) -> list[str]:
     """A comma-separated cell or field as a list of its non-empty parts."""
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+_VARIANT_COMMA = re.compile(r"(?<!\d),|,(?!\d{3}(?!\d))")  # a comma, not the one in "+5,000"
+
+
+def variants_and_prices(text: str) -> tuple[list[str], dict[str, Any]]:
+    """Variants as typed, "Regular, Large +5.000": their names, and what those with a "+" add (left to the
+    models to refuse when not a number)."""
+    names, prices = [], {}
+    for part in filter(None, (p.strip() for p in _VARIANT_COMMA.split(text))):
+        name, plus, price = (piece.strip() for piece in part.partition("+"))
+        names.append(name)
+        if plus:
+            prices[name] = whole_number(price)
+    return names, prices
+
+
+def variants_text(product: Product) -> str:
+    """A product's variants the way they are typed: "Regular, Large +5000"."""
+    prices = product.variant_prices or {}
+    return ", ".join(f"{v} +{prices[v]}" if prices.get(v) else v for v in product.variants or ())
 
 
 def _cell_value(name: str, raw: Any) -> Any:

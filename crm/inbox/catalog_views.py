@@ -20,9 +20,9 @@ from crm.csv_export import stream_csv
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
 from crm.inbox.blueprint import get_or_404, inbox
-from crm.inbox.i18n import CATALOG, error_text, t
+from crm.inbox.i18n import CATALOG, current_language, error_text, t
 from crm.media import MAX_UPLOAD_BYTES, CheckedImage, MediaError, check_image
-from crm.orders import Product
+from crm.orders import Product, options_text
 from crm.web import engine, settings
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -32,6 +32,8 @@ def problem_text(problem: catalog.Problem) -> str:
     """One refused field in the staff member's words (a bulk price names its product)."""
     key = f"catalog_field_{problem.field}"
     label = t(key) if key in CATALOG else problem.field
+    if problem.item:  # "Add-on 2", "Variant price Large"
+        label = f"{label} {problem.item}"
     return t("catalog_problem", field=label, reason=t(f"catalog_problem_{problem.kind}", limit=problem.limit))
 
 
@@ -55,7 +57,8 @@ def _list_page(status: int = 200):
         groups: dict[str, list[Product]] = {}
         for product in products:
             groups.setdefault(product.category, []).append(product)
-        return render_template("inbox/catalog.html", groups=groups, form=request.form if status != 200 else {}), status
+        return render_template("inbox/catalog.html", groups=groups, form=request.form if status != 200 else {},
+                               options_text=lambda product: options_text(product, current_language())), status
 
 
 @inbox.get("/catalog")
@@ -159,11 +162,39 @@ def _typed_values(form) -> dict[str, Any]:
     stock_mode = form.get("stock_mode", "unlimited")
     stock = None if stock_mode == "unlimited" else 0 if stock_mode == "sold_out" else \
         catalog.whole_number(form.get("stock", ""))
+    variants, variant_prices = catalog.variants_and_prices(form.get("variants", ""))
     return {"name": form.get("name", "").strip(), "name_en": form.get("name_en", "").strip() or None,
             "category": form.get("category", "").strip(), "description": form.get("description", "").strip(),
             "price": catalog.whole_number(form.get("price", "")), "stock": stock,
-            "variants": catalog.words(form.get("variants", "")), "aliases": catalog.words(form.get("aliases", "")),
-            "active": form.get("active") == "1"}
+            "variants": variants, "variant_prices": variant_prices, "addons": _addon_rows(form),
+            "aliases": catalog.words(form.get("aliases", "")), "active": form.get("active") == "1"}
+
+
+BLANK_ADDON_ROWS = 2  # empty rows under the product's add-ons; saving gives two more
+
+
+def _addon_rows(form) -> list[dict[str, Any]]:
+    """The add-on rows filled in (name, English name, price), in the form's order; empty rows are skipped."""
+    rows = []
+    for n in sorted(int(key[11:]) for key in form if key.startswith("addon_name_") and key[11:].isdigit()):
+        name, name_en = form.get(f"addon_name_{n}", "").strip(), form.get(f"addon_name_en_{n}", "").strip()
+        price = form.get(f"addon_price_{n}", "").strip()
+        if name or name_en or price:
+            rows.append({"name": name, "name_en": name_en or None, "price": catalog.whole_number(price)})
+    return rows
+
+
+def addon_form_rows(product: Product | None, form) -> list[dict[str, Any]]:
+    """The rows the form shows: what was typed (after a refusal) or the product's add-ons, then blank rows."""
+    if form is not None:
+        rows = [{"name": form.get(f"addon_name_{n}", ""), "name_en": form.get(f"addon_name_en_{n}", ""),
+                 "price": form.get(f"addon_price_{n}", "")}
+                for n in sorted(int(key[11:]) for key in form if key.startswith("addon_name_") and key[11:].isdigit())]
+        rows = [row for row in rows if any(row.values())]
+    else:
+        rows = [{"name": a["name"], "name_en": a.get("name_en") or "", "price": a["price"]}
+                for a in (product.addons if product else None) or []]
+    return rows + [{"name": "", "name_en": "", "price": ""}] * BLANK_ADDON_ROWS
 
 
 def _photo() -> CheckedImage | None:
@@ -179,9 +210,11 @@ def _photo() -> CheckedImage | None:
 
 def _form_page(product: Product | None, status: int = 200):
     with Session(engine()) as db:
+        form = request.form if status != 200 else None
         return render_template("inbox/catalog_product.html", product=product,
-                               categories=catalog.categories(session=db),
-                               form=request.form if status != 200 else None), status
+                               categories=catalog.categories(session=db), form=form,
+                               variants_text=catalog.variants_text(product) if product else "",
+                               addon_rows=addon_form_rows(product, form)), status
 
 
 @inbox.route("/catalog/new", methods=["GET", "POST"])
