@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from openpyxl import Workbook
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -22,6 +22,7 @@ from core.db import utcnow
 from crm.contact_import import Sheet, text_of
 from crm.csv_export import safe_cell
 from crm.orders import Product
+from crm.stores import HHMM_PATTERN, validate_windows
 from crm.schemas import PatchModel, json_int
 
 MAX_STOCK = 1_000_000_000  # the column is a 32-bit integer on PostgreSQL
@@ -32,6 +33,17 @@ Words = Annotated[list[Word], Field(max_length=20)]
 VariantPrices = Annotated[dict[Word, Price], Field(max_length=20, description=(
     "what a variant adds to the price in rupiah, by variant name (each one of `variants`); a variant left out "
     "adds nothing"))]
+
+
+HHMM = Annotated[str, Field(pattern=HHMM_PATTERN, description="local time HH:MM")]
+Hours = Annotated[list[Annotated[list[HHMM], Field(min_length=2, max_length=2)]], Field(min_length=1, max_length=10, description=(
+    "[start, end] windows in the shop's timezone it is sold in, every day (breakfast 07:00–11:00); an end not "
+    "after the start runs past midnight; null: all day"))]
+
+
+def _windows(value: list | None) -> list[list[str]] | None:
+    # Rules the types cannot say: an empty window, or one that starts at 24:00.
+    return None if value is None else validate_windows([list(w) for w in value], "available_hours")
 
 
 class Addon(BaseModel):
@@ -60,13 +72,16 @@ class ProductCreate(BaseModel):
     variants: Words = Field(default=[])
     variant_prices: VariantPrices = Field(default={})
     addons: Addons = Field(default=[])
+    available_hours: Hours | None = None
     aliases: Words = Field(default=[])
     image_url: str | None = Field(default=None, max_length=500, pattern=r"^https://")
     active: bool = True
 
+    _check_hours = field_validator("available_hours")(_windows)
+
 
 class ProductUpdate(PatchModel):
-    NULLABLE = frozenset({"name_en", "stock", "image_url"})
+    NULLABLE = frozenset({"name_en", "stock", "image_url", "available_hours"})
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     name_en: str | None = Field(default=None, max_length=200)
@@ -77,15 +92,18 @@ class ProductUpdate(PatchModel):
     variants: Words | None = None
     variant_prices: VariantPrices | None = None
     addons: Addons | None = None
+    available_hours: Hours | None = None
     aliases: Words | None = None
     image_url: str | None = Field(default=None, max_length=500, pattern=r"^https://")
     active: bool | None = None
+
+    _check_hours = field_validator("available_hours")(_windows)
 
 
 @dataclass(frozen=True)
 class Problem:
     """One field refused: `kind` is required, too_long, too_many, number, range, pattern, taken, unknown_variant,
-    duplicate or invalid."""
+    duplicate, hours or invalid."""
 
     field: str
     kind: str
@@ -113,12 +131,15 @@ def problems_of(exc: ValidationError, row: int | None = None) -> list[Problem]:
     found = []
     for error in exc.errors():
         name = str(error["loc"][0]) if error["loc"] else ""
+        if name == "available_hours":  # whatever is wrong with a window, the remedy is the same
+            found.append(Problem(name, "hours", row=row))
+            continue
         context = error.get("ctx") or {}
         limit = next((context[key] for key in ("max_length", "le", "ge") if key in context), None)
         place = error["loc"][1] if len(error["loc"]) > 1 else None
         item = str(place + 1) if isinstance(place, int) else place  # an add-on counted from 1, a variant by name
         found.append(Problem(name, _KINDS.get(error["type"], "invalid"), limit, row, item))
-    return found
+    return list(dict.fromkeys(found))
 
 
 def checked(model: type[BaseModel], values: dict[str, Any], row: int | None = None):
@@ -212,6 +233,26 @@ def move_product(*, session: Session, product: Product, step: int) -> bool:
             session.add(row)
     session.flush()
     return True
+
+
+def reorder_category(*, session: Session, category: str, product_ids: list[int]) -> bool:
+    """Put a category's products in the given order (every one of them, once); False when nothing moved.
+
+    CatalogError when the ids are not exactly the category's products (a stale page: another admin changed it).
+    """
+    rows = [p for p in list_products(session=session) if p.category == category]
+    by_id = {p.id: p for p in rows}
+    if sorted(product_ids) != sorted(by_id):
+        raise CatalogError([Problem("sort_order", "invalid")])
+    now, moved = utcnow(), False
+    for place, product_id in enumerate(product_ids):
+        product = by_id[product_id]
+        if product.sort_order != place:
+            product.sort_order, product.updated_at, moved = place, now, True
+            session.add(product)
+    moved = moved and [p.id for p in rows] != product_ids
+    session.flush()
+    return moved
 
 
 def rename_category(*, session: Session, old: str, new: str) -> int:
@@ -311,6 +352,12 @@ def variants_and_prices(text: str) -> tuple[list[str], dict[str, Any]]:
         if plus:
             prices[name] = whole_number(price)
     return names, prices
+
+
+def typed_hours(text: str) -> Any:
+    """Windows as typed, "07:00-11:00, 17:00-21:00" (empty: all day; left to the models to refuse)."""
+    parts = [re.split(r"\s*[-–]\s*", part.strip()) for part in text.split(",") if part.strip()]
+    return [part if len(part) == 2 else [text] for part in parts] or None
 
 
 def variants_text(product: Product) -> str:

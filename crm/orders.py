@@ -18,7 +18,7 @@ from core.geo import valid_coordinates
 from crm import alerts, promotions
 from crm.models import FollowUpTask
 from crm.shop_settings import load_settings
-from crm.stores import JAKARTA, Store
+from crm.stores import JAKARTA, WEEKDAYS, Store, hours_open_at, next_hours_opening
 
 STATUSES = ("new", "confirmed", "preparing", "shipped", "delivered", "cancelled")
 # Which status may follow which (staff); customers may cancel only while CUSTOMER_CANCELLABLE.
@@ -51,6 +51,8 @@ class Product(SQLModel, table=True):
     variant_prices: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # extras a customer may add, each with its price: [{"name", "name_en", "price"}]
     addons: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # [start, end] local-time windows it is sold in every day (breakfast 07:00–11:00); None: all day
+    available_hours: list[list[str]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     image_url: str | None = Field(default=None, max_length=500)
     active: bool = True
@@ -167,6 +169,27 @@ def options_text(product: Product, language: str) -> str:
              for v in product.variants or () if prices.get(v) or len(product.variants) > 1]
     parts += [f"{addon_label(a, language)} +{rupiah(a['price'], language)}" for a in product.addons or ()]
     return " · ".join(parts)
+
+
+def _every_day(windows: list[list[str]]) -> dict[str, list[list[str]]]:
+    return {day: windows for day in WEEKDAYS}
+
+
+def available_at(product: Product, when: datetime, tz: ZoneInfo) -> bool:
+    """True when the product is sold at `when` (always, when it has no hours)."""
+    return not product.available_hours or hours_open_at(_every_day(product.available_hours), when, tz)
+
+
+def next_available(product: Product, after: datetime, tz: ZoneInfo) -> datetime | None:
+    """When the product's next window opens after `after` (None when it has no hours)."""
+    if not product.available_hours:
+        return None
+    return next_hours_opening(_every_day(product.available_hours), after, tz)
+
+
+def hours_text(product: Product) -> str:
+    """The product's hours as people write them ("07:00–11:00, 17:00–21:00"); empty when all day."""
+    return ", ".join(f"{start}–{end}" for start, end in product.available_hours or ())
 
 
 def default_variant(product: Product) -> str | None:

@@ -17,7 +17,9 @@ from rapidfuzz import fuzz
 from core import messages as m
 from core.money import rupiah
 from core.texts import button, text
-from crm.orders import CartLine, Order, default_variant, options_named, options_text
+from crm.orders import (
+    CartLine, Order, available_at, default_variant, hours_text, next_available, options_named, options_text,
+)
 from handlers import order_flow as flow
 from handlers.base import Context
 from handlers.effects import Answer, PlaceOrder
@@ -143,7 +145,9 @@ def catalog_reply(ctx: Context, intro: str | None = None, lead: str | None = Non
         return m.Reply(text=ctx.say("catalog_empty"))
     cards = tuple(
         m.Card(title=f"{flow.product_name(ctx, p)} · {rupiah(p.price, ctx.language)}",
-               subtitle=" — ".join(filter(None, (options_text(p, ctx.language), p.description)))[:120],
+               subtitle=" — ".join(filter(None, (options_text(p, ctx.language),
+                                                 f"🕒 {hours_text(p)}" if p.available_hours else "",
+                                                 p.description)))[:120],
                image_url=p.image_url, buttons=_order_buttons(ctx, p))
         for p in products
     )
@@ -187,12 +191,29 @@ def _with_options(product, line: dict, names: tuple[str, ...]) -> None:
             del line[key]
 
 
+def _order_time(ctx: Context, order: dict) -> datetime:
+    """When the order is for: the time the customer said, else now."""
+    return datetime.fromisoformat(order["when"]) if order.get("when") else ctx.now
+
+
+def _not_now(ctx: Context, product, at: datetime) -> str | None:
+    """Why a product outside its hours at `at` cannot be had then, with when it can ("besok 07:00")."""
+    if available_at(product, at, ctx.data.tz):
+        return None
+    opens = next_available(product, at, ctx.data.tz)
+    name = flow.product_name(ctx, product)
+    example = f"{name.lower()} {flow.when_text(ctx, opens)}" if opens else name.lower()
+    return ctx.say("not_now", product=name, hours=hours_text(product), example=example)
+
+
 def _add(ctx: Context, order: dict, product_id: int, quantity: int, note: str | None,
-         options: tuple[str, ...] = ()) -> str | None:
+         options: tuple[str, ...] = (), at: datetime | None = None) -> str | None:
     """Add to the cart (a line per variant and add-ons); returns a problem to tell the customer, if any."""
     product = ctx.data.product(product_id)
     if product is None or not product.active:
         return ctx.say("stale_button")
+    if problem := _not_now(ctx, product, at or _order_time(ctx, order)):
+        return problem
     new = {"product_id": product_id}
     _with_options(product, new, options)
     current = next((line for line in order["lines"] if line["product_id"] == product_id
@@ -216,11 +237,11 @@ def _add(ctx: Context, order: dict, product_id: int, quantity: int, note: str | 
 
 
 def _set(ctx: Context, order: dict, product_id: int, quantity: int | None, note: str | None,
-         options: tuple[str, ...] = ()) -> str | None:
+         options: tuple[str, ...] = (), at: datetime | None = None) -> str | None:
     """Change a line's quantity (0 removes it), options or note; a product not in the cart is added."""
     line = next((line for line in reversed(order["lines"]) if line["product_id"] == product_id), None)
     if line is None:
-        return _add(ctx, order, product_id, quantity or 1, note, options)
+        return _add(ctx, order, product_id, quantity or 1, note, options, at)
     product = ctx.data.product(product_id)
     if options and product is not None:
         _with_options(product, line, options)
@@ -241,6 +262,7 @@ def _change_items(ctx: Context, order: dict, r: OrderText) -> tuple[list[str], d
     """Apply the item changes; returns what to tell the customer and an ambiguous mention to ask about."""
     said, ambiguous = [], None
     asked = ctx.state.get("pending") or {}
+    at = r.when or _order_time(ctx, order)  # "nasi uduk besok jam 7": a pre-order, said with the product
     removed = [c for c in r.items if c.op == "remove" and c.quantity is None]
     added = [c for c in r.items if c.op == "add" and c.quantity is None and not c.again]
     held = {line["product_id"] for line in order["lines"]}
@@ -270,9 +292,9 @@ def _change_items(ctx: Context, order: dict, r: OrderText) -> tuple[list[str], d
         if change.op == "set" or (in_cart and not change.again):
             # Named again without "tambah"/"lagi": "croissantnya 2" is the line's new quantity,
             # "americano aja" (no number) changes nothing but its note.
-            problem = _set(ctx, order, change.product_id, change.quantity, change.note, change.options)
+            problem = _set(ctx, order, change.product_id, change.quantity, change.note, change.options, at)
         else:
-            problem = _add(ctx, order, change.product_id, change.quantity or 1, change.note, change.options)
+            problem = _add(ctx, order, change.product_id, change.quantity or 1, change.note, change.options, at)
         if problem:
             said.append(problem)
     if r.only:  # "kopinya aja": the cart keeps just what was named
@@ -334,10 +356,16 @@ def _change_details(ctx: Context, order: dict, r: OrderText) -> list[str]:
 
 
 def _unavailable(ctx: Context, order: dict) -> list[str]:
-    """Lines crm.orders.place_order would refuse now (sold out or gone since added), removed; what to say."""
+    """Lines crm.orders.place_order would refuse now (sold out or gone since added) or that are not sold at the
+    order's time, removed; what to say."""
     said = []
+    at = flow.ready_time(ctx, order)[0] or ctx.now
     for line in list(order["lines"]):
         product = ctx.data.product(line["product_id"])
+        if product is not None and product.active and (problem := _not_now(ctx, product, at)):
+            order["lines"].remove(line)
+            said.append(problem)
+            continue
         if product is not None and product.active and (product.stock is None or product.stock >= line["qty"]):
             continue
         if product is not None and product.active and product.stock:

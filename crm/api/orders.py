@@ -37,6 +37,8 @@ class ProductPublic(BaseModel):
     variants: list[str]
     variant_prices: dict[str, int] = Field(description="what a variant adds to the price, by variant name")
     addons: list[catalog.Addon]
+    available_hours: list[list[str]] | None = Field(description="[start, end] local-time windows it is sold in "
+                                                    "every day; null: all day")
     aliases: list[str]
     image_url: str | None
     active: bool

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from sqlmodel import Session
 
 from core.db import session_scope
@@ -22,7 +22,8 @@ from crm.inbox.auth import current_staff, permission_required
 from crm.inbox.blueprint import get_or_404, inbox
 from crm.inbox.i18n import CATALOG, current_language, error_text, t
 from crm.media import MAX_UPLOAD_BYTES, CheckedImage, MediaError, check_image
-from crm.orders import Product, options_text
+from crm.orders import Product, hours_text, options_text
+from crm.stores import windows_text
 from crm.web import engine, settings
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -58,7 +59,8 @@ def _list_page(status: int = 200):
         for product in products:
             groups.setdefault(product.category, []).append(product)
         return render_template("inbox/catalog.html", groups=groups, form=request.form if status != 200 else {},
-                               options_text=lambda product: options_text(product, current_language())), status
+                               options_text=lambda product: options_text(product, current_language()),
+                               hours_text=hours_text), status
 
 
 @inbox.get("/catalog")
@@ -86,6 +88,25 @@ def catalog_move(product_id: int):
     step = -1 if request.form.get("direction") == "up" else 1
     return _product_write(product_id, "catalog.move", lambda db, product: {"step": step} if catalog.move_product(
         session=db, product=product, step=step) else None)
+
+
+@inbox.post("/catalog/order")
+@permission_required("catalog.manage")
+def catalog_reorder():
+    """Save the order a category's products were dragged into (JSON {"category", "ids"}); answers JSON."""
+    body = request.get_json(silent=True) or {}
+    category, ids = body.get("category"), body.get("ids")
+    if not isinstance(category, str) or not isinstance(ids, list) or not all(type(i) is int for i in ids):
+        return jsonify(error=t("catalog_reorder_stale")), 400
+    try:
+        with session_scope(engine()) as db:
+            moved = catalog.reorder_category(session=db, category=category, product_ids=ids)
+            if moved:
+                data.audit(session=db, staff=current_staff(), action="catalog.reorder", target_type="product",
+                           details={"category": category, "ids": ids})
+    except catalog.CatalogError:
+        return jsonify(error=t("catalog_reorder_stale")), 409
+    return jsonify(moved=moved)
 
 
 @inbox.post("/catalog/<int:product_id>/sold-out")
@@ -167,6 +188,7 @@ def _typed_values(form) -> dict[str, Any]:
             "category": form.get("category", "").strip(), "description": form.get("description", "").strip(),
             "price": catalog.whole_number(form.get("price", "")), "stock": stock,
             "variants": variants, "variant_prices": variant_prices, "addons": _addon_rows(form),
+            "available_hours": catalog.typed_hours(form.get("available_hours", "")),
             "aliases": catalog.words(form.get("aliases", "")), "active": form.get("active") == "1"}
 
 
@@ -214,6 +236,7 @@ def _form_page(product: Product | None, status: int = 200):
         return render_template("inbox/catalog_product.html", product=product,
                                categories=catalog.categories(session=db), form=form,
                                variants_text=catalog.variants_text(product) if product else "",
+                               hours_text=windows_text(product.available_hours or []) if product else "",
                                addon_rows=addon_form_rows(product, form)), status
 
 

@@ -88,3 +88,24 @@ def test_in_english_the_add_on_has_its_english_name(customer, session):
     customer.says("I'd like a large latte with oat milk")
     summary = texts(customer.says("pick up at blok m, pay by qris"))
     assert "1× Caffe Latte · Large · Oat milk — Rp43,000" in summary, summary
+
+
+def test_a_breakfast_product_is_not_added_at_night_but_can_be_pre_ordered_for_the_morning(customer, session, runtime):
+    import time_machine
+
+    from tests.handlers.test_conversations import _next
+
+    with session_scope(runtime.engine) as s:
+        s.exec(select(Product).where(Product.sku == "MKN-CRO")).one().available_hours = [["07:00", "11:00"]]
+    with time_machine.travel(_next(1, 19), tick=True):  # a Tuesday evening
+        assert "🕒 07:00–11:00" in texts(customer.says("harga croissant brp?"))
+        refused = texts(customer.says("mau croissant 1"))
+        assert "Croissant Butter hanya tersedia jam 07:00–11:00" in refused and "besok 07:00" in refused, refused
+        customer.says("croissant besok jam 8")
+        customer.says("ambil di blok m")
+        summary = texts(customer.says("qris"))
+        assert "1× Croissant Butter — Rp28.000" in summary and "besok 08:00" in summary, summary
+        customer.says("iya")
+        session.expire_all()
+        order = session.exec(select(Order)).one()
+        assert order.scheduled_for is not None and [i.product_name for i in _items(session)] == ["Croissant Butter"]

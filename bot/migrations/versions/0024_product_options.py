@@ -1,4 +1,4 @@
-"""product options: variant prices and add-ons on a product, the add-ons chosen on an order line
+"""product options: variant prices, add-ons and availability hours on a product, the add-ons chosen on an order line
 
 Revision ID: 0024
 Revises: 0022
@@ -19,6 +19,7 @@ def upgrade() -> None:
     with op.batch_alter_table('product', schema=None) as batch_op:
         batch_op.add_column(sa.Column('variant_prices', sa.JSON(), server_default='{}', nullable=False))
         batch_op.add_column(sa.Column('addons', sa.JSON(), server_default='[]', nullable=False))
+        batch_op.add_column(sa.Column('available_hours', sa.JSON(), nullable=True))
 
     with op.batch_alter_table('orderitem', schema=None) as batch_op:
         batch_op.add_column(sa.Column('addons', sa.JSON(), server_default='[]', nullable=False))
@@ -29,5 +30,6 @@ def downgrade() -> None:
         batch_op.drop_column('addons')
 
     with op.batch_alter_table('product', schema=None) as batch_op:
+        batch_op.drop_column('available_hours')
         batch_op.drop_column('addons')
         batch_op.drop_column('variant_prices')

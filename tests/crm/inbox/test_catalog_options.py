@@ -65,3 +65,70 @@ def test_an_agent_cannot_change_a_products_options(as_role, session):
     assert refused.status_code == 403
     product = one(session, "KOPSUS")
     assert (product.variant_prices, product.addons) == ({}, [])
+
+
+def test_an_owner_sets_breakfast_hours_and_bad_hours_are_refused(as_role, session):
+    admin = as_role("admin")
+    assert add(admin, available_hours="07:00-11:00, 17:00 – 19:00").status_code == 303
+    product = one(session, "KOPSUS")
+    assert product.available_hours == [["07:00", "11:00"], ["17:00", "19:00"]]
+    assert "🕒 07:00–11:00, 17:00–19:00" in admin.get("/inbox/catalog").get_data(as_text=True)
+    assert 'value="07:00-11:00, 17:00-19:00"' in admin.get(f"/inbox/catalog/{product.id}").get_data(as_text=True)
+    for typed in ("pagi", "07:00-07:00", "7-11", "25:00-26:00"):
+        refused = admin.post(f"/inbox/catalog/{product.id}", product_form(available_hours=typed),
+                             content_type="multipart/form-data")
+        page = refused.get_data(as_text=True)
+        assert refused.status_code == 400 and "Jam tersedia: tulis jam seperti 07:00-11:00" in page, typed
+        assert f'value="{typed}"' in page
+    cleared = admin.post(f"/inbox/catalog/{product.id}", product_form(available_hours=""),
+                         content_type="multipart/form-data")
+    assert cleared.status_code == 303 and one(session, "KOPSUS").available_hours is None
+
+
+def _order(staff, body, **kwargs):
+    """The list's script posting a dragged order: JSON with the CSRF token in a header."""
+    headers = {"X-CSRFToken": staff.token, "X-Requested-With": "fetch"}
+    if body is None:
+        return staff.client.post("/inbox/catalog/order", data="x", content_type="text/plain", headers=headers)
+    return staff.client.post("/inbox/catalog/order", json=body, headers=headers, **kwargs)
+
+
+def _three(admin, session) -> list[int]:
+    for sku, name in (("A", "Americano"), ("B", "Bandrek"), ("C", "Cappuccino")):
+        add(admin, sku=sku, name=name, aliases="")
+    return [one(session, sku).id for sku in "ABC"]
+
+
+def test_a_dragged_order_is_saved_and_audited(as_role, session):
+    admin = as_role("admin")
+    a, b, c = _three(admin, session)
+    saved = _order(admin, {"category": "Kopi", "ids": [c, a, b]})
+    assert saved.status_code == 200 and saved.get_json() == {"moved": True}
+    session.expire_all()
+    assert [p.name for p in session.exec(select(Product).order_by(Product.sort_order)).all()] == \
+        ["Cappuccino", "Americano", "Bandrek"]
+    audit = session.exec(select(AuditLog).where(AuditLog.action == "catalog.reorder")).one()
+    assert audit.details == {"category": "Kopi", "ids": [c, a, b]}
+    assert _order(admin, {"category": "Kopi", "ids": [c, a, b]}).get_json() == \
+        {"moved": False}
+
+
+@pytest.mark.parametrize("body", [{"category": "Kopi", "ids": "1,2"}, {"category": "Kopi"}, {"ids": []}, None])
+def test_a_malformed_or_stale_order_is_refused_and_nothing_moves(as_role, session, body):
+    admin = as_role("admin")
+    a, b, c = _three(admin, session)
+    for sent in (body, {"category": "Kopi", "ids": [c, a]}, {"category": "Kopi", "ids": [c, a, b, b]}):
+        refused = _order(admin, sent)
+        assert refused.status_code in (400, 409) and "Muat ulang" in refused.get_json()["error"]
+    session.expire_all()
+    assert [p.sort_order for p in session.exec(select(Product).order_by(Product.id)).all()] == [0, 1, 2]
+
+
+def test_only_admins_reorder_and_only_with_the_csrf_token(as_role, session):
+    admin = as_role("admin")
+    a, b, c = _three(admin, session)
+    assert _order(as_role("agent"), {"category": "Kopi", "ids": [c, b, a]}).status_code == 403
+    no_token = admin.client.post("/inbox/catalog/order", json={"category": "Kopi", "ids": [c, b, a]})
+    assert no_token.status_code == 400  # CSRF
+    session.expire_all()
+    assert [p.sort_order for p in session.exec(select(Product).order_by(Product.id)).all()] == [0, 1, 2]
