@@ -22,7 +22,7 @@ from core.db import utcnow
 from crm.contact_import import Sheet, text_of
 from crm.csv_export import safe_cell
 from crm.orders import Product
-from crm.stores import HHMM_PATTERN, validate_windows
+from crm.stores import HHMM_PATTERN, validate_windows, windows_text
 from crm.schemas import PatchModel, json_int
 
 MAX_STOCK = 1_000_000_000  # the column is a 32-bit integer on PostgreSQL
@@ -289,16 +289,16 @@ def set_prices(*, session: Session, prices: dict[int, Any]) -> list[tuple[Produc
 # --- export and import --------------------------------------------------------------------
 
 HEADER = ["sku", "name", "name_en", "category", "description", "price", "stock", "variants", "aliases", "image_url",
-          "active", "sort_order"]
-LISTS = ("variants", "aliases")  # comma-separated in a cell
+          "active", "sort_order", "addons", "available_hours"]
+LISTS = ("aliases",)  # comma-separated in a cell
 
 
 def export_rows(*, session: Session) -> Iterator[list[Any]]:
     """The catalog as table rows under HEADER (inactive products too), in the screen's order."""
     for p in list_products(session=session):
         yield [p.sku, p.name, p.name_en or "", p.category, p.description, p.price, "" if p.stock is None else p.stock,
-               ", ".join(p.variants or []), ", ".join(p.aliases or []), p.image_url or "",
-               "yes" if p.active else "no", p.sort_order]
+               variants_text(p), ", ".join(p.aliases or []), p.image_url or "",
+               "yes" if p.active else "no", p.sort_order, addons_text(p), windows_text(p.available_hours or [])]
 
 
 def xlsx_bytes(header: list[str], rows: Iterable[list[Any]], title: str = "catalog") -> bytes:
@@ -360,6 +360,22 @@ def typed_hours(text: str) -> Any:
     return [part if len(part) == 2 else [text] for part in parts] or None
 
 
+def typed_addons(text: str) -> list[dict[str, Any]]:
+    """Add-ons as written in a cell, "Tambah shot / Extra shot +4000, Susu oat +8000" (left to the models to refuse)."""
+    addons = []
+    for part in filter(None, (p.strip() for p in _VARIANT_COMMA.split(text))):
+        names, _, price = (piece.strip() for piece in part.partition("+"))
+        name, _, name_en = (piece.strip() for piece in names.partition("/"))
+        addons.append({"name": name, "name_en": name_en or None, "price": whole_number(price)})
+    return addons
+
+
+def addons_text(product: Product) -> str:
+    """A product's add-ons the way a cell holds them: "Tambah shot / Extra shot +4000, Susu oat +8000"."""
+    return ", ".join(f"{a['name']}{' / ' + a['name_en'] if a.get('name_en') else ''} +{a['price']}"
+                     for a in product.addons or ())
+
+
 def variants_text(product: Product) -> str:
     """A product's variants the way they are typed: "Regular, Large +5000"."""
     prices = product.variant_prices or {}
@@ -371,6 +387,10 @@ def _cell_value(name: str, raw: Any) -> Any:
     text = text_of(raw)
     if name in LISTS:
         return words(text)
+    if name == "addons":
+        return typed_addons(text)
+    if name == "available_hours":
+        return typed_hours(text)
     if name == "active":
         return True if text.lower() in YES else False if text.lower() in NO else text
     if name in ("price", "stock", "sort_order"):
@@ -393,6 +413,8 @@ def import_catalog(*, session: Session, sheet: Sheet) -> ImportSummary:
         values = {name: _cell_value(name, cells[i] if i < len(cells) else None) for i, name in columns.items()}
         if not any(v not in ("", None, []) for v in values.values()):
             continue  # a blank line
+        if "variants" in values:  # "Regular, Large +5000": the names and what they add
+            values["variants"], values["variant_prices"] = variants_and_prices(text_of(values["variants"]))
         try:
             _import_row(session, values, number, seen, summary)
         except CatalogError as exc:

@@ -132,3 +132,31 @@ def test_only_admins_reorder_and_only_with_the_csrf_token(as_role, session):
     assert no_token.status_code == 400  # CSRF
     session.expire_all()
     assert [p.sort_order for p in session.exec(select(Product).order_by(Product.id)).all()] == [0, 1, 2]
+
+
+def test_options_and_hours_round_trip_through_the_csv_and_a_bad_cell_is_named(as_role, session):
+    import csv
+    import io
+
+    admin = as_role("admin")
+    add(admin, variants="Regular, Large +5.000", available_hours="07:00-11:00", **ADDONS)
+    [row] = list(csv.DictReader(io.StringIO(admin.get("/inbox/catalog/export.csv").get_data(as_text=True))))
+    assert (row["variants"], row["addons"], row["available_hours"]) == (
+        "Regular, Large +5000", "Tambah shot / Extra shot +4000, Susu oat / Oat milk +8000", "07:00-11:00")
+
+    def upload(**cells):
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(row))
+        writer.writeheader()
+        writer.writerow({**row, **cells})
+        return admin.post("/inbox/catalog/import", {"file": (io.BytesIO(out.getvalue().encode()), "catalog.csv")},
+                          content_type="multipart/form-data")
+
+    assert upload(variants="Regular, Large +6,000, Jumbo +9.000", addons="Keju +3000").status_code == 303
+    product = one(session, "KOPSUS")
+    assert product.variant_prices == {"Large": 6_000, "Jumbo": 9_000}
+    assert product.addons == [{"name": "Keju", "name_en": None, "price": 3_000}]
+    refused = upload(addons="Keju")
+    assert refused.status_code == 400 and "Baris 2: Tambahan (add-on) 1: harus angka bulat" in \
+        refused.get_data(as_text=True)
+    assert one(session, "KOPSUS").addons == [{"name": "Keju", "name_en": None, "price": 3_000}]
