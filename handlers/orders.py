@@ -262,7 +262,8 @@ def _change_items(ctx: Context, order: dict, r: OrderText) -> tuple[list[str], d
     """Apply the item changes; returns what to tell the customer and an ambiguous mention to ask about."""
     said, ambiguous = [], None
     asked = ctx.state.get("pending") or {}
-    at = r.when or _order_time(ctx, order)  # "nasi uduk besok jam 7": a pre-order, said with the product
+    # "nasi uduk besok jam 7": a pre-order said with the product (a time already past is asked again, not used)
+    at = r.when if r.when and r.when >= ctx.now else _order_time(ctx, order)
     removed = [c for c in r.items if c.op == "remove" and c.quantity is None]
     added = [c for c in r.items if c.op == "add" and c.quantity is None and not c.again]
     held = {line["product_id"] for line in order["lines"]}

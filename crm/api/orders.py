@@ -180,7 +180,7 @@ def create_product():
 
 def _refused(exc: catalog.CatalogError) -> ApiError:
     """A rule across fields refused (a price for a variant the product lacks, an add-on named twice)."""
-    return ApiError(422, "invalid fields", [{"field": p.field, "message": f"{p.kind}: {p.limit}"}
+    return ApiError(422, "invalid fields", [{"field": p.field, "message": p.kind + (f": {p.item}" if p.item else "")}
                                             for p in exc.problems])
 
 
