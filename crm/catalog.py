@@ -36,7 +36,8 @@ VariantPrices = Annotated[dict[Word, Price], Field(max_length=20, description=(
 
 
 HHMM = Annotated[str, Field(pattern=HHMM_PATTERN, description="local time HH:MM")]
-Hours = Annotated[list[Annotated[list[HHMM], Field(min_length=2, max_length=2)]], Field(min_length=1, max_length=10, description=(
+Window = Annotated[list[HHMM], Field(min_length=2, max_length=2)]
+Hours = Annotated[list[Window], Field(min_length=1, max_length=10, description=(
     "[start, end] windows in the shop's timezone it is sold in, every day (breakfast 07:00–11:00); an end not "
     "after the start runs past midnight; null: all day"))]
 
@@ -339,14 +340,14 @@ def words(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-_VARIANT_COMMA = re.compile(r"(?<!\d),|,(?!\d{3}(?!\d))")  # a comma, not the one in "+5,000"
+_LIST_COMMA = re.compile(r"(?<!\d),|,(?!\d{3}(?!\d))")  # a comma, not the one in "+5,000"
 
 
 def variants_and_prices(text: str) -> tuple[list[str], dict[str, Any]]:
     """Variants as typed, "Regular, Large +5.000": their names, and what those with a "+" add (left to the
     models to refuse when not a number)."""
     names, prices = [], {}
-    for part in filter(None, (p.strip() for p in _VARIANT_COMMA.split(text))):
+    for part in filter(None, (p.strip() for p in _LIST_COMMA.split(text))):
         name, plus, price = (piece.strip() for piece in part.partition("+"))
         names.append(name)
         if plus:
@@ -363,7 +364,7 @@ def typed_hours(text: str) -> Any:
 def typed_addons(text: str) -> list[dict[str, Any]]:
     """Add-ons as written in a cell, "Tambah shot / Extra shot +4000, Susu oat +8000" (left to the models to refuse)."""
     addons = []
-    for part in filter(None, (p.strip() for p in _VARIANT_COMMA.split(text))):
+    for part in filter(None, (p.strip() for p in _LIST_COMMA.split(text))):
         names, _, price = (piece.strip() for piece in part.partition("+"))
         name, _, name_en = (piece.strip() for piece in names.partition("/"))
         addons.append({"name": name, "name_en": name_en or None, "price": whole_number(price)})

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,8 +13,8 @@ from sqlalchemy import JSON, Column, Index, func, update
 from sqlmodel import Field, Session, SQLModel, select
 
 from core.db import utcnow
-from core.money import rupiah
 from core.geo import valid_coordinates
+from core.money import rupiah
 from crm import alerts, promotions
 from crm.models import FollowUpTask
 from crm.shop_settings import load_settings

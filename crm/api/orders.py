@@ -130,7 +130,8 @@ def _product_public(product: order_data.Product) -> ProductPublic:
 
 def _order_public(session: Session, order: order_data.Order, with_history: bool = False) -> OrderPublic:
     lines = [OrderLinePublic(product=i.product_name, variant=i.variant, addons=i.addons or [], quantity=i.quantity,
-                             price=i.price, note=i.note) for i in order_data.order_items(session=session, order_id=order.id)]
+                             price=i.price, note=i.note)
+             for i in order_data.order_items(session=session, order_id=order.id)]
     events = [OrderEventPublic(status=e.status, by=e.by, note=e.note, at=e.at)
               for e in order_data.order_history(session=session, order_id=order.id)] if with_history else []
     return OrderPublic(id=order.id, number=order.number, contact_id=order.contact_id, status=order.status,

@@ -195,10 +195,15 @@ def _typed_values(form) -> dict[str, Any]:
 BLANK_ADDON_ROWS = 2  # empty rows under the product's add-ons; saving gives two more
 
 
+def _addon_indexes(form) -> list[int]:
+    """The numbers of the form's add-on rows (addon_name_0, addon_name_1, …), in order."""
+    return sorted(int(key[11:]) for key in form if key.startswith("addon_name_") and key[11:].isdigit())
+
+
 def _addon_rows(form) -> list[dict[str, Any]]:
     """The add-on rows filled in (name, English name, price), in the form's order; empty rows are skipped."""
     rows = []
-    for n in sorted(int(key[11:]) for key in form if key.startswith("addon_name_") and key[11:].isdigit()):
+    for n in _addon_indexes(form):
         name, name_en = form.get(f"addon_name_{n}", "").strip(), form.get(f"addon_name_en_{n}", "").strip()
         price = form.get(f"addon_price_{n}", "").strip()
         if name or name_en or price:
@@ -206,12 +211,12 @@ def _addon_rows(form) -> list[dict[str, Any]]:
     return rows
 
 
-def addon_form_rows(product: Product | None, form) -> list[dict[str, Any]]:
+def _addon_form_rows(product: Product | None, form) -> list[dict[str, Any]]:
     """The rows the form shows: what was typed (after a refusal) or the product's add-ons, then blank rows."""
     if form is not None:
         rows = [{"name": form.get(f"addon_name_{n}", ""), "name_en": form.get(f"addon_name_en_{n}", ""),
                  "price": form.get(f"addon_price_{n}", "")}
-                for n in sorted(int(key[11:]) for key in form if key.startswith("addon_name_") and key[11:].isdigit())]
+                for n in _addon_indexes(form)]
         rows = [row for row in rows if any(row.values())]
     else:
         rows = [{"name": a["name"], "name_en": a.get("name_en") or "", "price": a["price"]}
@@ -237,7 +242,7 @@ def _form_page(product: Product | None, status: int = 200):
                                categories=catalog.categories(session=db), form=form,
                                variants_text=catalog.variants_text(product) if product else "",
                                hours_text=windows_text(product.available_hours or []) if product else "",
-                               addon_rows=addon_form_rows(product, form)), status
+                               addon_rows=_addon_form_rows(product, form)), status
 
 
 @inbox.route("/catalog/new", methods=["GET", "POST"])

@@ -69,7 +69,8 @@ def product_spans(msg: Message, index: ProductIndex) -> list[tuple[int, int, fro
 
 
 # words that may lead an option after the product: "latte yang large", "latte pake oat milk", "latte + extra shot"
-_OPTION_LEAD = frozenset("yang yg size ukuran pake pakai with dengan plus tambah add extra ekstra and dan sama + ,".split())
+_OPTION_LEAD = frozenset(
+    "yang yg size ukuran pake pakai with dengan plus tambah add extra ekstra and dan sama + ,".split())
 OptionSpan = tuple[int, int, str, bool]  # start, end, the option's catalog name, said before the product
 
 

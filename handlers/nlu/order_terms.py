@@ -60,7 +60,8 @@ def shop_terms(products: Iterable = (), stores: Iterable = (), payments: Iterabl
 
     def options(p) -> tuple[str, ...]:
         addons = getattr(p, "addons", None) or ()
-        return (*(getattr(p, "variants", None) or ()), *(n for a in addons for n in (a.get("name"), a.get("name_en")) if n))
+        return (*(getattr(p, "variants", None) or ()),
+                *(name for a in addons for name in (a.get("name"), a.get("name_en")) if name))
 
     return ShopTerms(
         products=tuple(ProductTerm(id=p.id, name=p.name, name_en=getattr(p, "name_en", None) or None,

@@ -25,7 +25,7 @@
       body: JSON.stringify({category: list.dataset.category, ids: ids})})
       .then(function (r) { return r.json().then(function (body) { return {ok: r.ok, body: body}; }); })
       .then(function (answer) {
-        if (answer.ok) { list.dataset.saved = ids.join(","); error.hidden = true; return; }
+        if (answer.ok) { error.hidden = true; return; }
         error.textContent = answer.body.error || "";
         error.hidden = false;
       });
