@@ -58,6 +58,10 @@ CHAT = Catalog("chat", {
               "en": "Done! Your cart:\n{cart}\nTotal: {total}\n\nDelivery or pick up at a store?"},
     "out_of_stock": {"id": "Maaf kak, {product} sedang habis 🙏", "en": "Sorry, {product} is out of stock 🙏"},
     "only_left": {"id": "Maaf kak, {product} tinggal {available}.", "en": "Sorry, only {available} {product} left."},
+    "not_now": {"id": "Maaf kak, {product} hanya tersedia jam {hours} 🙏 Bisa pre-order kok, sebutkan waktunya ya, "
+                      "mis. \"{example}\".",
+                "en": "Sorry, {product} is only available {hours} 🙏 You can pre-order it: just say when, "
+                      "e.g. \"{example}\"."},
     "ask_address": {"id": "Mau diantar ke mana kak? Ketik alamat lengkapnya ya 📍",
                     "en": "Where should we deliver? Please type the full address 📍"},
     "choose_store": {"id": "Mau ambil di toko mana kak?", "en": "Which store will you pick up from?"},

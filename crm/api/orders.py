@@ -35,6 +35,10 @@ class ProductPublic(BaseModel):
     price: int
     stock: int | None
     variants: list[str]
+    variant_prices: dict[str, int] = Field(description="what a variant adds to the price, by variant name")
+    addons: list[catalog.Addon]
+    available_hours: list[list[str]] | None = Field(description="[start, end] local-time windows it is sold in "
+                                                    "every day; null: all day")
     aliases: list[str]
     image_url: str | None
     active: bool
@@ -48,8 +52,9 @@ class ProductList(BaseModel):
 class OrderLinePublic(BaseModel):
     product: str
     variant: str | None = None
+    addons: list[str] = Field(default=[], description="the add-ons chosen (their names)")
     quantity: int
-    price: int
+    price: int = Field(description="one unit, the variant's and the add-ons' prices included")
     note: str | None = None
 
 
@@ -124,8 +129,9 @@ def _product_public(product: order_data.Product) -> ProductPublic:
 
 
 def _order_public(session: Session, order: order_data.Order, with_history: bool = False) -> OrderPublic:
-    lines = [OrderLinePublic(product=i.product_name, variant=i.variant, quantity=i.quantity, price=i.price,
-                             note=i.note) for i in order_data.order_items(session=session, order_id=order.id)]
+    lines = [OrderLinePublic(product=i.product_name, variant=i.variant, addons=i.addons or [], quantity=i.quantity,
+                             price=i.price, note=i.note)
+             for i in order_data.order_items(session=session, order_id=order.id)]
     events = [OrderEventPublic(status=e.status, by=e.by, note=e.note, at=e.at)
               for e in order_data.order_history(session=session, order_id=order.id)] if with_history else []
     return OrderPublic(id=order.id, number=order.number, contact_id=order.contact_id, status=order.status,
@@ -165,8 +171,18 @@ def create_product():
     try:
         with session_scope(engine()) as session:
             return dump(_product_public(catalog.create_product(session=session, data=data))), 201
-    except (catalog.CatalogError, IntegrityError):  # taken: seen first, or lost the race on the unique key
+    except catalog.CatalogError as exc:
+        if any(p.kind != "taken" for p in exc.problems):
+            raise _refused(exc) from None
         raise ApiError(409, f"a product with sku {data.sku!r} exists already") from None
+    except IntegrityError:  # lost the race on the unique key
+        raise ApiError(409, f"a product with sku {data.sku!r} exists already") from None
+
+
+def _refused(exc: catalog.CatalogError) -> ApiError:
+    """A rule across fields refused (a price for a variant the product lacks, an add-on named twice)."""
+    return ApiError(422, "invalid fields", [{"field": p.field, "message": p.kind + (f": {p.item}" if p.item else "")}
+                                            for p in exc.problems])
 
 
 @api.patch("/products/<int:product_id>")
@@ -178,7 +194,10 @@ def update_product(product_id: int):
         product = session.get(order_data.Product, product_id)
         if product is None:
             raise ApiError(404, f"product {product_id} not found")
-        return dump(_product_public(catalog.update_product(session=session, product=product, changes=changes)))
+        try:
+            return dump(_product_public(catalog.update_product(session=session, product=product, changes=changes)))
+        except catalog.CatalogError as exc:
+            raise _refused(exc) from None
 
 
 # --- orders -------------------------------------------------------------------------
