@@ -13,7 +13,8 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from core.db import utcnow
 from core.geo import valid_coordinates
-from crm import alerts, promotions
+from core.settings import LoyaltySettings
+from crm import alerts, loyalty, promotions
 from crm.models import FollowUpTask
 from crm.shop_settings import load_settings
 from crm.stores import JAKARTA, Store
@@ -25,7 +26,7 @@ TRANSITIONS = {
     "confirmed": {"preparing", "cancelled"},
     "preparing": {"shipped", "cancelled"},
     "shipped": {"delivered"},
-    "delivered": set(),
+    "delivered": {"cancelled"},  # a refund after delivery: its points are taken back
     "cancelled": set(),
 }
 CUSTOMER_CANCELLABLE = {"new", "confirmed"}
@@ -255,8 +256,12 @@ def place_order(*, session: Session, contact_id: int, lines: list[CartLine], ful
     return order
 
 
-def change_status(*, session: Session, order: Order, status: str, by: str, note: str | None = None) -> Order:
-    """Move an order to `status` if the rules allow; cancelling puts stock back."""
+def change_status(*, session: Session, order: Order, status: str, by: str, note: str | None = None,
+                  points_rules: LoyaltySettings | None = None) -> Order:
+    """Move an order to `status` if the rules allow; cancelling puts stock back, delivering earns points.
+
+    `points_rules`: the loyalty rules in force (`loyalty.rules_for`); None reads the shop settings' or the defaults.
+    """
     if status not in STATUSES:
         raise OrderError("status", f"status must be one of {', '.join(STATUSES)}")
     if status == order.status:
@@ -266,10 +271,13 @@ def change_status(*, session: Session, order: Order, status: str, by: str, note:
                          current=order.status)
     if status == "cancelled":
         promotions.release(session=session, order_id=order.id, now=utcnow())
-        for item in order_items(session=session, order_id=order.id):
-            if item.product_id is not None:
-                session.execute(update(Product).where(Product.id == item.product_id, Product.stock.is_not(None))
-                                .values(stock=Product.stock + item.quantity, updated_at=utcnow()))
+        if order.status == "delivered":  # the goods left the shop: no stock comes back, the points do
+            loyalty.reverse_for_order(session=session, order_id=order.id, by=by)
+        else:
+            for item in order_items(session=session, order_id=order.id):
+                if item.product_id is not None:
+                    session.execute(update(Product).where(Product.id == item.product_id, Product.stock.is_not(None))
+                                    .values(stock=Product.stock + item.quantity, updated_at=utcnow()))
     if order.status == "new":
         alerts.settle(session=session, kinds=("order_waiting",), order_id=order.id)  # nobody has to confirm it any more
     order.status, order.updated_at = status, utcnow()
@@ -277,6 +285,9 @@ def change_status(*, session: Session, order: Order, status: str, by: str, note:
     session.add(OrderEvent(order_id=order.id, status=status, by=by, note=note))
     if status == "delivered":
         _schedule_follow_up(session, order)
+        rules = points_rules or load_settings(session).loyalty or LoyaltySettings()
+        loyalty.earn_for_order(session=session, order_id=order.id, contact_id=order.contact_id, total=order.total,
+                               delivery_fee=order.delivery_fee, rules=rules, by=by)
     session.flush()
     return order
 
