@@ -160,8 +160,7 @@ def earn_for_order(*, session: Session, order_id: int, contact_id: int, total: i
 
 def reverse_for_order(*, session: Session, order_id: int, by: str, now: datetime | None = None) -> PointsEntry | None:
     """Take back a cancelled order's points once; only what is left when the customer spent some (None: nothing to take)."""
-    earned = session.exec(select(PointsEntry).where(PointsEntry.order_id == order_id,
-                                                    PointsEntry.kind == "earn")).first()
+    earned = order_entry(session=session, order_id=order_id, kind="earn")
     if earned is None:
         return None
     now = now or utcnow()
@@ -280,6 +279,11 @@ def entries(*, session: Session, contact_id: int, limit: int = 200) -> list[Poin
     """The contact's ledger, newest first."""
     return list(session.exec(select(PointsEntry).where(PointsEntry.contact_id == contact_id)
                              .order_by(PointsEntry.at.desc(), PointsEntry.id.desc()).limit(limit)).all())
+
+
+def order_entry(*, session: Session, order_id: int, kind: str) -> PointsEntry | None:
+    """The order's earn or reverse entry (None when it has none)."""
+    return session.exec(select(PointsEntry).where(PointsEntry.order_id == order_id, PointsEntry.kind == kind)).first()
 
 
 def earned_since(*, session: Session, contact_id: int, since: datetime) -> int:

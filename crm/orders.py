@@ -30,6 +30,7 @@ TRANSITIONS = {
     "cancelled": set(),
 }
 CUSTOMER_CANCELLABLE = {"new", "confirmed"}
+FORWARD = ("new", "confirmed", "preparing", "shipped", "delivered")  # the way an order goes when all goes well
 ORDER_NUMBER_BASE = 10_000  # order numbers are customer-friendly: #10001, #10002, …
 ORDER_NOTE_MAX, ITEM_NOTE_MAX = 500, 200
 
@@ -303,6 +304,13 @@ def _schedule_follow_up(session: Session, order: Order) -> None:
         due = (utcnow() + timedelta(days=FOLLOW_UP_AFTER_DELIVERY_DAYS)).date()
         session.add(FollowUpTask(contact_id=order.contact_id, title=f"Follow up order #{order.number}",
                                  due_on=due, source="order_delivered", order_id=order.id))
+
+
+def steps_to(status: str) -> tuple[str, ...]:
+    """The statuses a new order passes through to reach `status` (ValueError when it is not on the way)."""
+    if status not in FORWARD:
+        raise ValueError(f"status must be one of {', '.join(FORWARD)}")
+    return FORWARD[1:FORWARD.index(status) + 1]
 
 
 def cancel_by_customer(*, session: Session, order: Order) -> Order:
