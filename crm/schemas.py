@@ -129,8 +129,9 @@ class PointsAdjust(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    points: int = Field(ge=-100_000_000, le=100_000_000, description="not 0")
-    reason: str = Field(min_length=1, max_length=200)
+    points: int = Field(ge=-100_000_000, le=100_000_000, description="not 0",
+                        json_schema_extra={"not": {"const": 0}})
+    reason: str = Field(min_length=1, max_length=200, pattern=r"\S")
 
 
 class ContactUpdate(PatchModel):

@@ -100,10 +100,11 @@ class OrderUpdate(BaseModel):
 class OrderLineCreate(BaseModel):
     """One line of a counter purchase: a product by its sku or its id."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [{"required": ["sku"]},
+                                                                           {"required": ["product_id"]}]})
 
-    sku: str | None = Field(default=None, min_length=1, max_length=40)
-    product_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    sku: str = Field(default=None, min_length=1, max_length=40)  # not nullable: give it or leave it out
+    product_id: int = Field(default=None, ge=1, le=MAX_ID)
     quantity: int = Field(default=1, ge=1, le=999)
 
     @model_validator(mode="after")
