@@ -74,6 +74,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "contacts.export": ADMIN,  # every field of every contact, as a file
     "orders.view": STAFF,
     "orders.edit": STAFF,
+    "points.adjust": STAFF,  # add or take a customer's points with a reason (at the counter, a correction)
     "complaints.view": STAFF,
     "complaints.edit": STAFF,
     "agenda.view": STAFF,
