@@ -94,8 +94,7 @@ def complaint_status(complaint_id: int):
             complaint = get_or_404(db, complaint_data.Complaint, complaint_id)
             batch_id = shop_data.change_complaint_status(session=db, staff=staff, complaint=complaint,
                                                          status=request.form.get("status", ""),
-                                                         notify=request.form.get("notify", "1") == "1",
-                                                     points_rules=loyalty.rules_for(db, settings()))
+                                                         notify=request.form.get("notify", "1") == "1")
     except data.InboxError as exc:
         return refused(exc, complaints)
     if batch_id:
