@@ -68,3 +68,23 @@ def test_a_marketer_sees_the_points_but_cannot_adjust(as_role, line_chat, runtim
 
 def test_an_unknown_contact_is_404(agent):
     assert agent.post("/inbox/contacts/999999/points", {"points": "10", "reason": "x"}).status_code == 404
+
+
+def test_editing_a_reward_voucher_keeps_it_the_customers_own(as_role, line_chat, runtime, session):
+    from core.settings import LoyaltySettings
+    from crm.promotions import Promotion
+
+    _, contact_id = line_chat
+    rules = LoyaltySettings()
+    with session_scope(runtime.engine) as db:
+        loyalty.adjust(session=db, contact_id=contact_id, points=100, reason="x", by="staff:1")
+        _, voucher = loyalty.redeem_reward(session=db, contact_id=contact_id, reward=rules.rewards[0], rules=rules,
+                                           by="customer")
+        voucher_id = voucher.id
+    admin = as_role("admin")
+    form = {"title": "Gratis kopi susu (diperpanjang)", "voucher_code": voucher.voucher_code, "per_customer": "once",
+            "max_redemptions": "1", "active": "1", "starts_at": "2026-01-01T00:00", "ends_at": "2099-01-01T00:00"}
+    assert admin.post(f"/inbox/promotions/{voucher_id}", form).status_code == 303
+    session.expire_all()
+    promotion = session.get(Promotion, voucher_id)
+    assert promotion.title == "Gratis kopi susu (diperpanjang)" and promotion.audience == {"contacts": [contact_id]}
