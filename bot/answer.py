@@ -21,7 +21,6 @@ from broadcasts.models import Campaign
 from core import messages as m
 from core.after_commit import send_after_commit
 from core.db import utcnow
-from core.money import rupiah
 from core.runtime import Runtime
 from core.settings import Settings
 from core.texts import text
@@ -250,11 +249,11 @@ def _place_order(at: _Target, effect: fx.PlaceOrder) -> list[m.Reply]:
                                    phone=effect.phone, payment_method=effect.payment_method,
                                    scheduled_for=effect.scheduled_for, note=effect.note,
                                    delivery_fee=effect.delivery_fee, lat=effect.lat, lon=effect.lon,
-                                   voucher_code=effect.voucher_code, tz=at.rt.settings.tz)
+                                   voucher_code=effect.voucher_code, tz=at.config.tz)
     except orders.OrderError as exc:
         raise EffectRefused(f"order refused: {exc.code}") from exc
     at.alert("order_waiting", f"Order #{order.number} waits for confirmation ({order.total:,} IDR)",
-             params={"line": "order_waiting", "number": order.number, "total": rupiah(order.total)},
+             params={"line": "order_waiting", "number": order.number, "amount": order.total},
              order_id=order.id)
     shop.remember_contact_details(session=at.session, contact=at.recorded.contact, phone=effect.phone,
                                   address=effect.address if effect.lat is None else None)

@@ -31,7 +31,7 @@ from sqlmodel import Session
 from core.db import utcnow
 from core.phones import e164
 from crm.csv_export import SafeWriter
-from crm.models import ChannelIdentity, Contact, ContactImport, ContactImportRow
+from crm.models import ChannelIdentity, ConsentChange, Contact, ContactImport, ContactImportRow
 
 FIELDS = ("name", "phone", "email", "birthday", "tags", "line_user_id", "telegram_chat_id", "contact_id")
 CUSTOM = "custom."
@@ -427,6 +427,10 @@ class _Plan:
                                        rows).scalars().all()
             for new, contact_id in zip(self.new, ids, strict=True):
                 new.id = contact_id
+            # The consent every imported contact starts with is on the shop's list: say where it came from.
+            self.session.execute(insert(ConsentChange.__table__), [
+                {"contact_id": contact_id, "opt_in": True, "source": "import", "channel": None, "staff_user_id": None,
+                 "actor": f"import {job.id}", "at": now} for contact_id in ids])
             keyless = [{"import_id": job.id, "row": new.row, "contact_id": new.id} for new in self.new if new.keyless]
             if keyless:
                 self.session.execute(insert(ContactImportRow.__table__), keyless)

@@ -47,6 +47,7 @@ class Contact(ContactBase, table=True):
     last_location_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow, index=True)
     last_seen_at: datetime | None = Field(default=None, index=True)
+    erased_at: datetime | None = None  # the person's data was erased on request (crm/data_rights.py)
 
 
 class ChannelIdentity(SQLModel, table=True):
@@ -351,6 +352,21 @@ class StaffPresence(SQLModel, table=True):
     conversation_id: int = Field(foreign_key="conversation.id", primary_key=True)
     state: str = Field(default="viewing", max_length=10)  # viewing | typing
     at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ConsentChange(SQLModel, table=True):
+    """One change of a contact's marketing consent: what, from where, by whom, when (append-only)."""
+
+    __table_args__ = (Index("ix_consentchange_contact_at", "contact_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id")
+    opt_in: bool
+    source: str = Field(max_length=10)  # chat | staff | import | api | erasure
+    channel: str | None = Field(default=None, max_length=16)  # the channel it applies to; None: every channel
+    staff_user_id: int | None = Field(default=None, foreign_key="staffuser.id")
+    actor: str = Field(default="", max_length=100)  # "customer", the API token's name, "import <id>"
+    at: datetime = Field(default_factory=utcnow)
 
 
 # --- contact import -------------------------------------------------------------------

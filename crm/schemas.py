@@ -81,6 +81,7 @@ class ContactPublic(BaseModel):
     attributes: dict[str, Any] = {}
     created_at: UtcDatetime
     last_seen_at: UtcDatetime | None
+    erased_at: UtcDatetime | None = None  # set once the person's data was erased on request
 
 
 class ContactList(BaseModel):
@@ -148,6 +149,15 @@ class ContactUpdate(PatchModel):
     address: str | None = Field(default=None, max_length=500)
     marketing_consent: bool | None = None
     attributes: dict[str, Annotated[str, Field(max_length=500)]] | None = Field(default=None, max_length=100)
+
+
+class Erasure(BaseModel):
+    """The answer to an erasure: done (`already_erased` when it had been done before)."""
+
+    id: int
+    status: Literal["erased"]
+    erased_at: UtcDatetime
+    already_erased: bool = False
 
 
 class MessagePublic(BaseModel):

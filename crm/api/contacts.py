@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 from core.db import session_scope
 from core.runtime import get_runtime
 from crm import contacts as contact_data
-from crm import csat, episodes, history, loyalty
+from crm import consent_log, csat, episodes, history, loyalty
 from crm.api.base import (
     CONTACT_FILTER, ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, api, contact_filter, dump, enum_arg, enum_param,
     get_row, int_arg, json_body, limit_param, path_param, query_param, query_value, read_body, require_token, schema_response,
@@ -34,7 +34,6 @@ from crm.schemas import (
 from crm.web import engine, settings
 
 MEDIA_TYPES = {"image", "video", "audio", "file"}
-PRIVATE_PAYLOAD_KEYS = {"reply_token", "reply_uncertain"}
 CONVERSATION_STATUSES = ("open", "pending", "snoozed", "resolved")
 
 
@@ -46,7 +45,7 @@ def contact_public(contact: Contact, identities: list[ChannelIdentity]) -> Conta
                                    blocked=i.blocked) for i in identities],
         language=contact.language, phone=contact.phone, email=contact.email, birthday=contact.birthday,
         address=contact.address, marketing_consent=contact.marketing_consent, attributes=dict(contact.attributes or {}),
-        created_at=contact.created_at, last_seen_at=contact.last_seen_at,
+        created_at=contact.created_at, last_seen_at=contact.last_seen_at, erased_at=contact.erased_at,
     )
 
 
@@ -70,7 +69,7 @@ def points_ledger(session: Session, contact_id: int, limit: int = 200) -> Points
 
 def message_public(message: Message) -> MessagePublic:
     """The API shape of a message (hidden messages keep no text)."""
-    payload = {k: v for k, v in (message.payload or {}).items() if k not in PRIVATE_PAYLOAD_KEYS}
+    payload = {k: v for k, v in (message.payload or {}).items() if k not in history.PRIVATE_PAYLOAD_KEYS}
     return MessagePublic(
         id=message.id, conversation_id=message.conversation_id, channel=message.channel,
         direction=message.direction, sender=message.sender, type=message.type,
@@ -116,6 +115,9 @@ def update_contact(contact_id: int):
         contact = _get_contact(session, contact_id)
         if "tags" in changes:
             changes["tags"] = sorted({tag.strip() for tag in changes["tags"] if tag.strip()})
+        if changes.get("marketing_consent") is not None and changes["marketing_consent"] != contact.marketing_consent:
+            consent_log.record(session=session, contact_id=contact.id, opt_in=changes["marketing_consent"],
+                               source="api", actor=g.api_token_name)
         for field, value in changes.items():
             setattr(contact, field, value)
         session.add(contact)

@@ -39,7 +39,7 @@ from crm.inbox.blueprint import inbox
 from crm.inbox.i18n import (CATALOG, LANGUAGES, alert_line, button_words, channel_name, current_language, day,
                             delivery_error, intent_name, message_kind, moment, t)
 from crm.media import image_src
-from crm.web import engine
+from crm.web import engine, settings
 
 PAGES = (account_views, alert_views, catalog_views, contact_views, conversation_views, faq_views, hours_views,
          promotion_views, settings_views, shop_views, store_views, live)  # imported for their routes, which join `inbox`
@@ -106,10 +106,10 @@ def register(app: Flask) -> None:
     """Serve the inbox on `app`: its blueprint, its security extensions and its template helpers."""
     auth.init_app(app)
     app.register_blueprint(inbox)
-    tz = app.config["SAPA"].tz
 
     def local(value: datetime | None, fmt: str | None = None) -> str:
         """A timestamp in the shop's timezone: as staff read it, or in `fmt` for a form field's value."""
+        tz = settings().tz
         if value is None or fmt is None:
             return moment(value, tz)
         return as_utc(value).astimezone(tz).strftime(fmt)

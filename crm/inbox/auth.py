@@ -71,7 +71,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "contacts.view": ALL,
     "contacts.edit": ALL,
     "contacts.import": ADMIN,  # contacts files: upload, dry run, import
-    "contacts.export": ADMIN,  # every field of every contact, as a file
+    "contacts.export": ADMIN,  # every field of every contact, as a file; everything about one contact, as a zip
+    "contacts.erase": ADMIN,  # erase a customer's personal data on their request
     "orders.view": STAFF,
     "orders.edit": STAFF,
     "points.adjust": STAFF,  # add or take a customer's points with a reason (at the counter, a correction)

@@ -14,7 +14,7 @@ from core.db import as_utc, utcnow
 from crm import complaints as complaint_data
 from crm import contacts as contact_data
 from core.settings import LoyaltySettings
-from crm import csat, loyalty
+from crm import consent_log, csat, loyalty
 from crm import orders as order_data
 from crm.inbox.data import InboxError, audit, staff_names
 from crm.models import Contact, Conversation, FollowUpTask, Message, Note, StaffUser
@@ -96,6 +96,7 @@ def contact_360(*, session: Session, contact: Contact, with_notes: bool,
         "ratings": ratings, "order_numbers": order_numbers,
         "points": loyalty.standing(session=session, contact_id=contact.id, rules=points_rules, now=now),
         "points_entries": loyalty.entries(session=session, contact_id=contact.id, limit=5),
+        "consents": consent_log.history(session=session, contact_id=contact.id, limit=20),
     }
 
 
@@ -166,6 +167,8 @@ def update_contact(*, session: Session, contact: Contact, staff: StaffUser, form
         if consent != contact.marketing_consent:
             contact.marketing_consent = consent
             changed.append("marketing_consent")
+            consent_log.record(session=session, contact_id=contact.id, opt_in=consent, source="staff",
+                               staff_user_id=staff.id)
     if form.get("attr_key", "").strip():
         key = form["attr_key"].strip()
         if not re.match(r"^[\w .-]{1,40}$", key):

@@ -51,3 +51,30 @@ def test_a_marketer_builds_a_segment_and_sends_a_campaign(open_page, server, run
     assert page.locator("#chart-funnel").count() == 1 and page.evaluate("typeof window.Chart") == "function"
     assert fake_line.calls("/v2/bot/message/multicast") and len(fake_line.deliveries_per_user()) == 3
     assert page.dialogs == []
+
+
+def test_the_builder_picks_products_from_the_catalog_and_names_its_choices(open_page, server, runtime):  # noqa: F811
+    from core.db import session_scope
+    from crm import demo
+    from crm.orders import Order, OrderItem
+
+    buyer, _other = seed(runtime.engine, line=2)
+    with session_scope(runtime.engine) as session:
+        demo.load_products(session)
+        order = Order(contact_id=buyer, status="delivered", subtotal=30_000, total=30_000)
+        session.add(order)
+        session.flush()
+        session.add(OrderItem(order_id=order.id, product_name="Caffe Latte", quantity=1, price=30_000))
+    page = open_page("marketer")
+    page.goto(f"{server}/inbox/segments/new")
+    live = page.locator("#live-segment .count")
+    live.filter(has_text=re.compile(r"^2$")).wait_for(timeout=5000)
+    page.click("#builder-segment .add-rule")
+    status_choices = page.locator("#builder-segment .rule select >> nth=0")
+    status_choices.select_option("status")
+    assert "Bisa dihubungi" in page.inner_text("#builder-segment .rule")  # a choice in words, not "active"
+    status_choices.select_option("product_bought")
+    value = page.locator("#builder-segment .rule select >> nth=2")
+    assert "Caffe Latte" in value.inner_text() and "Americano" in value.inner_text()  # the catalog, not a text box
+    value.select_option("Caffe Latte")
+    live.filter(has_text=re.compile(r"^1$")).wait_for(timeout=5000)

@@ -1,7 +1,7 @@
 """loyalty points: an append-only ledger per contact and the balance kept with it
 
 Revision ID: 0028
-Revises: 0022
+Revises: 0027
 Create Date: 2026-12-07 13:41:49.103840
 """
 
@@ -11,7 +11,7 @@ import sqlmodel
 
 
 revision = '0028'
-down_revision = '0022'
+down_revision = '0027'
 branch_labels = None
 depends_on = None
 
