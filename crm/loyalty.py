@@ -87,9 +87,9 @@ class Standing:
         return None if self.next_tier is None else self.next_tier.min_points - self.earned_last_year
 
 
-def rules_for(session: Session, config: Settings) -> LoyaltySettings:
-    """The loyalty rules now: the shop settings' when staff saved some, else config.yaml's."""
-    return load_settings(session).loyalty or config.loyalty
+def rules_for(session: Session, config: Settings | None = None) -> LoyaltySettings:
+    """The loyalty rules now: the shop settings' when staff saved some, else config.yaml's (the defaults without it)."""
+    return load_settings(session).loyalty or (config.loyalty if config is not None else LoyaltySettings())
 
 
 def points_for(amount: int, rules: LoyaltySettings) -> int:
@@ -275,8 +275,8 @@ def balance(*, session: Session, contact_id: int) -> int:
     return _current(session, contact_id)
 
 
-def entries(*, session: Session, contact_id: int, limit: int = 200) -> list[PointsEntry]:
-    """The contact's ledger, newest first."""
+def entries(*, session: Session, contact_id: int, limit: int | None = 200) -> list[PointsEntry]:
+    """The contact's ledger, newest first (all of it with `limit` None)."""
     return list(session.exec(select(PointsEntry).where(PointsEntry.contact_id == contact_id)
                              .order_by(PointsEntry.at.desc(), PointsEntry.id.desc()).limit(limit)).all())
 

@@ -261,7 +261,8 @@ def change_status(*, session: Session, order: Order, status: str, by: str, note:
                   points_rules: LoyaltySettings | None = None) -> Order:
     """Move an order to `status` if the rules allow; cancelling puts stock back, delivering earns points.
 
-    `points_rules`: the loyalty rules in force (`loyalty.rules_for`); None reads the shop settings' or the defaults.
+    `points_rules`: the loyalty rules in force (`loyalty.rules_for` with the config); None: the shop settings' or
+    the defaults.
     """
     if status not in STATUSES:
         raise OrderError("status", f"status must be one of {', '.join(STATUSES)}")
@@ -286,9 +287,8 @@ def change_status(*, session: Session, order: Order, status: str, by: str, note:
     session.add(OrderEvent(order_id=order.id, status=status, by=by, note=note))
     if status == "delivered":
         _schedule_follow_up(session, order)
-        rules = points_rules or load_settings(session).loyalty or LoyaltySettings()
         loyalty.earn_for_order(session=session, order_id=order.id, contact_id=order.contact_id, total=order.total,
-                               delivery_fee=order.delivery_fee, rules=rules, by=by)
+                               delivery_fee=order.delivery_fee, rules=points_rules or loyalty.rules_for(session), by=by)
     session.flush()
     return order
 

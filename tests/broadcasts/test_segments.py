@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session
 
 from broadcasts import segments as seg
-from crm import orders
+from crm import loyalty, orders
 from crm.complaints import Complaint
 from core.db import session_scope, utcnow
 from crm.stores import Store
@@ -143,15 +143,12 @@ def test_a_bare_date_is_the_shop_s_day_not_utc_s(runtime):
 
 
 def test_points_and_tier_come_from_the_ledger(runtime, people):
-    from crm import loyalty
-    from crm.loyalty import PointsEntry
-
     with session_scope(runtime.engine) as session:
         loyalty.adjust(session=session, contact_id=people["tg_en"], points=40, reason="hadiah", by="staff:1")
         loyalty.earn_for_order(session=session, order_id=None, contact_id=people["buyer"], total=620_000,
                                delivery_fee=0, rules=loyalty.LoyaltySettings(), by="test")
         # Earned more than a year ago: points still there, but no longer counted for the tier.
-        session.add(PointsEntry(contact_id=people["dormant"], kind="earn", points=900, by="test",
+        session.add(loyalty.PointsEntry(contact_id=people["dormant"], kind="earn", points=900, by="test",
                                 at=utcnow() - timedelta(days=400)))
         session.add(loyalty.PointsAccount(contact_id=people["dormant"], balance=900))
     everyone = set(people.values())

@@ -8,7 +8,7 @@ from sqlmodel import select
 from core.db import session_scope
 from crm import loyalty
 from crm.models import Contact, Message
-from crm.orders import Order
+from crm.orders import Order, change_status, steps_to
 from handlers.loyalty import asks_for_points, asks_to_redeem
 from tests.handlers.test_conversations import Customer, postbacks, shop, texts  # noqa: F401
 
@@ -69,8 +69,7 @@ def test_delivered_orders_points_are_the_balance_in_chat(customer, runtime, sess
     customer.taps("order:confirm")
     with session_scope(runtime.engine) as db:
         order = db.exec(select(Order)).one()
-        for status in ("confirmed", "preparing", "shipped", "delivered"):
-            from crm.orders import change_status
+        for status in steps_to("delivered"):
             change_status(session=db, order=order, status=status, by="staff:1")
         earned = order.subtotal // 1000
     assert f"Poin kakak: {earned}" in texts(customer.says("cek poin"))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
+
 import pytest
 
 from core.db import session_scope
@@ -102,3 +106,11 @@ def test_staff_adjust_points_with_a_reason(client, auth, spec, customer):
     assert _points(client, auth, spec, customer)["balance"] == 120
     assert client.post("/api/v1/contacts/424242/points", json={"points": 1, "reason": "x"}, headers=auth).status_code == 404
     assert client.get("/api/v1/contacts/424242/points", headers=auth).status_code == 404
+
+
+def test_the_contact_export_holds_the_points_ledger(client, auth, customer):
+    order = _post_order(client, auth, contact_id=customer, items=[{"sku": "KOPI", "quantity": 2}]).get_json()
+    archive = zipfile.ZipFile(io.BytesIO(client.get(f"/api/v1/contacts/{customer}/export", headers=auth).data))
+    points = json.loads(archive.read("contact.json"))["contact"]["points"]
+    assert [(p["kind"], p["points"], p["order_id"]) for p in points] == [("earn", 51, order["id"])]
+    assert "earn" in archive.read("points.csv").decode()

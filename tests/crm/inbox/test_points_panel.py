@@ -7,7 +7,9 @@ from sqlmodel import Session, select
 
 from core.db import session_scope
 from crm import loyalty
+from core.settings import LoyaltySettings
 from crm.models import AuditLog
+from crm.promotions import Promotion
 
 
 def _balance(runtime, contact_id: int) -> int:
@@ -71,9 +73,6 @@ def test_an_unknown_contact_is_404(agent):
 
 
 def test_editing_a_reward_voucher_keeps_it_the_customers_own(as_role, line_chat, runtime, session):
-    from core.settings import LoyaltySettings
-    from crm.promotions import Promotion
-
     _, contact_id = line_chat
     rules = LoyaltySettings()
     with session_scope(runtime.engine) as db:
