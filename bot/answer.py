@@ -24,7 +24,7 @@ from core.db import utcnow
 from core.runtime import Runtime
 from core.settings import Settings
 from core.texts import text
-from crm import alerts, complaints, csat, episodes, history, orders, shop, shop_settings, staff_links
+from crm import alerts, complaints, csat, episodes, history, loyalty, orders, shop, shop_settings, staff_links
 from crm.inbox import data as inbox_data
 from crm.inbox.auth import can
 from crm.inbox.i18n import error_text
@@ -110,7 +110,8 @@ def decide(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.
         shop_name=config.bot.shop_name,
         now=now,
         state=history.live_state(conversation, timedelta(minutes=config.bot.conversation_idle_minutes), now),
-        data=shop.ShopView(session=session, contact=contact, tz=config.tz, channel=inbound.channel, settings=rules),
+        data=shop.ShopView(session=session, contact=contact, tz=config.tz, channel=inbound.channel, settings=rules,
+                           loyalty_rules=config.loyalty),
         marketing=CampaignReads(session),
         threshold=rt.settings.nlu.confidence_threshold,
         analysis=analysis,
@@ -189,6 +190,8 @@ def _label(message: Message | None, ctx: Context) -> tuple[str, float | None] | 
     intent = analysis.intent if analysis else (ctx.requested_intent or ctx.intent)
     if ctx.intent == "order" and analysis is not None:
         return "order", None  # an answer to the order's question ("qris", "ga jadi croissantnya") is about the order
+    if ctx.intent == "points":
+        return "points", None  # a precise rule, over the model (which reads "poin saya berapa?" as a promotion)
     if intent is None:
         return None
     return intent, round(analysis.confidence, 4) if analysis else None
@@ -387,6 +390,22 @@ def _alert_low_rating(at: _Target, survey: csat.CsatSurvey) -> None:
              params=params, order_id=survey.order_id)
 
 
+def _redeem_reward(at: _Target, effect: fx.RedeemReward) -> list[m.Reply]:
+    rules = at.config.loyalty
+    if effect.index >= len(rules.rewards) or rules.rewards[effect.index].points != effect.points:
+        raise EffectRefused("the reward list changed")  # decided again: the new list is offered
+    reward = rules.rewards[effect.index]
+    try:
+        entry, voucher = loyalty.redeem_reward(session=at.session, contact_id=at.contact_id, reward=reward,
+                                               rules=rules, by="customer", now=at.now)
+    except loyalty.LoyaltyError as exc:  # spent meanwhile (another chat, the counter): decided again, "too few"
+        raise EffectRefused(f"redeem refused: {exc.code}") from exc
+    until = voucher.ends_at.astimezone(at.config.tz).strftime("%d/%m/%Y")
+    left = loyalty.balance(session=at.session, contact_id=at.contact_id)
+    return [m.Reply(text=text("points_redeemed", effect.language, points=str(reward.points), code=entry.voucher_code,
+                              reward=loyalty.reward_name(reward, effect.language), until=until, balance=str(left)))]
+
+
 # What applies each effect; the replies it returns follow the handler's.
 APPLY: dict[type, Callable[[_Target, Any], list[m.Reply]]] = {
     fx.PlaceOrder: _place_order, fx.CancelOrder: _cancel_order, fx.OpenComplaint: _open_complaint,
@@ -394,4 +413,5 @@ APPLY: dict[type, Callable[[_Target, Any], list[m.Reply]]] = {
     fx.RememberLocation: _remember_location, fx.ForgetLocation: _forget_location,
     fx.LinkStaffAccount: _link_staff_account, fx.StaffReply: _staff_reply,
     fx.RateService: _rate_service, fx.CommentOnService: _comment_on_service, fx.SkipSurveyComment: _skip_survey_comment,
+    fx.RedeemReward: _redeem_reward,
 }

@@ -22,7 +22,10 @@ Fields and their ops:
 * ``delivered_order_days`` (gt gte lt lte eq) — days since an order was delivered
 * ``abandoned_order_minutes`` (gt gte lt lte) — an order in progress in the chat, idle that long
 * ``received_campaign`` (eq has ne) — value ``{"campaign_id", "days"}``: got it in the last days
-* ``custom.<name>`` / ``loyalty_tier`` (eq ne in gt gte lt lte has) — a custom attribute
+* ``points`` (eq ne gt gte lt lte) — the loyalty points balance
+* ``tier`` (eq ne in) — the loyalty tier by the points earned in the last 12 months (a tier name)
+* ``custom.<name>`` (eq ne in gt gte lt lte has) — a custom attribute; ``loyalty_tier``, the custom
+  attribute segments used before points were kept, stays for the segments saved with it
 """
 
 from __future__ import annotations

@@ -318,6 +318,32 @@ CHAT = Catalog("chat", {
                             "en": "Order #{number} is with the courier, on its way to you 🛵"},
     "ready.delivery": {"id": "dikirim", "en": "it's on its way"},
     "ready.pickup": {"id": "siap diambil", "en": "it's ready to collect"},
+    # loyalty points (handlers.loyalty, the delivered order's notification)
+    "points_earned": {"id": "Kakak dapat +{points} poin dari pesanan #{number} 🎁 Poin kakak sekarang {balance}.",
+                      "en": "You earned +{points} points with order #{number} 🎁 Your balance is now {balance} points."},
+    "points_reversed": {"id": "{points} poin dari pesanan #{number} kami tarik kembali karena pesanannya dibatalkan. "
+                              "Poin kakak sekarang {balance}.",
+                        "en": "{points} points of order #{number} were taken back as the order was cancelled. "
+                              "Your balance is now {balance} points."},
+    "points_balance": {"id": "Poin kakak: {balance} ⭐ Level: {tier}.", "en": "Your points: {balance} ⭐ Tier: {tier}."},
+    "points_next_tier": {"id": "Kumpulkan {points} poin lagi dalam 12 bulan untuk naik ke {tier} ya kak.",
+                         "en": "Earn {points} more points within 12 months to reach {tier}."},
+    "points_rewards": {"id": "Bisa ditukar dengan:\n{rewards}\nKetik \"tukar poin\" untuk menukar.",
+                       "en": "They buy:\n{rewards}\nType \"redeem points\" to redeem."},
+    "points_no_rewards": {"id": "Belum ada hadiah yang bisa ditukar saat ini kak.",
+                          "en": "There are no rewards to redeem right now."},
+    "points_reward_line": {"id": "{number}. {name} — {points} poin", "en": "{number}. {name} — {points} points"},
+    "points_earn_how": {"id": "Dapat {rate} poin tiap belanja Rp1.000 (di luar ongkir) 🙂",
+                        "en": "You earn {rate} points per Rp1,000 spent (delivery not included) 🙂"},
+    "points_pick_reward": {"id": "Poin kakak {balance}. Mau tukar yang mana? Pilih ya 👇\n{rewards}",
+                           "en": "You have {balance} points. Which reward would you like? Pick one 👇\n{rewards}"},
+    "points_too_few": {"id": "Poin kakak {balance}, belum cukup untuk {reward} ({points} poin) 🙏 Yuk kumpulkan lagi!",
+                       "en": "You have {balance} points, not enough for {reward} ({points} points) 🙏 Keep collecting!"},
+    "points_redeemed": {"id": "Berhasil! 🎉 {points} poin ditukar dengan {reward}. Kode voucher kakak: {code} "
+                              "(berlaku sampai {until}). Pakai saat pesan: \"pakai kode {code}\". Sisa poin: {balance}.",
+                        "en": "Done! 🎉 {points} points redeemed for {reward}. Your voucher code: {code} "
+                              "(valid until {until}). Use it when you order: \"use code {code}\". Points left: {balance}."},
+    "button.redeem_points": {"id": "🎁 Tukar poin", "en": "🎁 Redeem points"},
     # button labels
     "button.add_more": {"id": "➕ Tambah", "en": "➕ Add more"},
     "button.delivery": {"id": "🛵 Diantar", "en": "🛵 Delivery"},

@@ -15,7 +15,8 @@ from sqlmodel import Field, Session, SQLModel, select
 from core.db import utcnow
 from core.geo import valid_coordinates
 from core.money import rupiah
-from crm import alerts, promotions
+from core.settings import LoyaltySettings
+from crm import alerts, loyalty, promotions
 from crm.models import FollowUpTask
 from crm.shop_settings import load_settings
 from crm.stores import JAKARTA, WEEKDAYS, Store, hours_open_at, next_hours_opening
@@ -27,10 +28,11 @@ TRANSITIONS = {
     "confirmed": {"preparing", "cancelled"},
     "preparing": {"shipped", "cancelled"},
     "shipped": {"delivered"},
-    "delivered": set(),
+    "delivered": {"cancelled"},  # a refund after delivery: its points are taken back
     "cancelled": set(),
 }
 CUSTOMER_CANCELLABLE = {"new", "confirmed"}
+FORWARD = ("new", "confirmed", "preparing", "shipped", "delivered")  # the way an order goes when all goes well
 ORDER_NUMBER_BASE = 10_000  # order numbers are customer-friendly: #10001, #10002, …
 ORDER_NOTE_MAX, ITEM_NOTE_MAX = 500, 200
 
@@ -332,8 +334,13 @@ def place_order(*, session: Session, contact_id: int, lines: list[CartLine], ful
     return order
 
 
-def change_status(*, session: Session, order: Order, status: str, by: str, note: str | None = None) -> Order:
-    """Move an order to `status` if the rules allow; cancelling puts stock back."""
+def change_status(*, session: Session, order: Order, status: str, by: str, note: str | None = None,
+                  points_rules: LoyaltySettings | None = None) -> Order:
+    """Move an order to `status` if the rules allow; cancelling puts stock back, delivering earns points.
+
+    `points_rules`: the loyalty rules in force (`loyalty.rules_for` with the config); None: the shop settings' or
+    the defaults.
+    """
     if status not in STATUSES:
         raise OrderError("status", f"status must be one of {', '.join(STATUSES)}")
     if status == order.status:
@@ -343,10 +350,13 @@ def change_status(*, session: Session, order: Order, status: str, by: str, note:
                          current=order.status)
     if status == "cancelled":
         promotions.release(session=session, order_id=order.id, now=utcnow())
-        for item in order_items(session=session, order_id=order.id):
-            if item.product_id is not None:
-                session.execute(update(Product).where(Product.id == item.product_id, Product.stock.is_not(None))
-                                .values(stock=Product.stock + item.quantity, updated_at=utcnow()))
+        if order.status == "delivered":  # the goods left the shop: no stock comes back, the points do
+            loyalty.reverse_for_order(session=session, order_id=order.id, by=by)
+        else:
+            for item in order_items(session=session, order_id=order.id):
+                if item.product_id is not None:
+                    session.execute(update(Product).where(Product.id == item.product_id, Product.stock.is_not(None))
+                                    .values(stock=Product.stock + item.quantity, updated_at=utcnow()))
     if order.status == "new":
         alerts.settle(session=session, kinds=("order_waiting",), order_id=order.id)  # nobody has to confirm it any more
     order.status, order.updated_at = status, utcnow()
@@ -354,6 +364,8 @@ def change_status(*, session: Session, order: Order, status: str, by: str, note:
     session.add(OrderEvent(order_id=order.id, status=status, by=by, note=note))
     if status == "delivered":
         _schedule_follow_up(session, order)
+        loyalty.earn_for_order(session=session, order_id=order.id, contact_id=order.contact_id, total=order.total,
+                               delivery_fee=order.delivery_fee, rules=points_rules or loyalty.rules_for(session), by=by)
     session.flush()
     return order
 
@@ -369,6 +381,13 @@ def _schedule_follow_up(session: Session, order: Order) -> None:
         due = (utcnow() + timedelta(days=FOLLOW_UP_AFTER_DELIVERY_DAYS)).date()
         session.add(FollowUpTask(contact_id=order.contact_id, title=f"Follow up order #{order.number}",
                                  due_on=due, source="order_delivered", order_id=order.id))
+
+
+def steps_to(status: str) -> tuple[str, ...]:
+    """The statuses a new order passes through to reach `status` (ValueError when it is not on the way)."""
+    if status not in FORWARD:
+        raise ValueError(f"status must be one of {', '.join(FORWARD)}")
+    return FORWARD[1:FORWARD.index(status) + 1]
 
 
 def cancel_by_customer(*, session: Session, order: Order) -> Order:

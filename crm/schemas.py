@@ -97,9 +97,42 @@ class CsatRating(BaseModel):
 
 
 class ContactDetail(ContactPublic):
-    """One contact, with the satisfaction scores they gave (newest first)."""
+    """One contact, with the satisfaction scores they gave (newest first) and their loyalty points."""
 
     csat: list[CsatRating] = []
+    points: int = Field(default=0, ge=0, description="the points balance")
+    tier: str = Field(default="", description="the loyalty tier by the points earned in the last 12 months")
+
+
+class PointsEntryPublic(BaseModel):
+    """One change of a contact's points (newest first in a ledger)."""
+
+    id: int
+    kind: Literal["earn", "redeem", "expire", "adjust", "reverse"]
+    points: int = Field(description="positive: added; negative: taken")
+    order_id: int | None
+    voucher_code: str | None = Field(default=None, description="redeem: the reward's voucher code")
+    reason: str
+    by: str
+    at: UtcDatetime
+
+
+class PointsLedger(BaseModel):
+    """A contact's points: the balance, the tier and the ledger, newest first."""
+
+    balance: int = Field(ge=0)
+    tier: str
+    items: list[PointsEntryPublic]
+
+
+class PointsAdjust(BaseModel):
+    """Staff add (positive) or take (negative) points, with a reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    points: int = Field(ge=-100_000_000, le=100_000_000, description="not 0",
+                        json_schema_extra={"not": {"const": 0}})
+    reason: str = Field(min_length=1, max_length=200, pattern=r"\S")
 
 
 class ContactUpdate(PatchModel):

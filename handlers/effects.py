@@ -147,9 +147,19 @@ class SkipSurveyComment:
     survey_id: int
 
 
+@dataclass(frozen=True)
+class RedeemReward:
+    """Spend the points of reward `index` of the shop's list (it cost `points` when offered) for a voucher code;
+    told in `language` with the code."""
+
+    index: int
+    points: int
+    language: str
+
+
 Effect = Union[PlaceOrder, CancelOrder, OpenComplaint, AlertStaff, HandOff, SetOptOut, RecordClick,
                RememberLocation, ForgetLocation, LinkStaffAccount, StaffReply, RateService, CommentOnService,
-               SkipSurveyComment]
+               SkipSurveyComment, RedeemReward]
 
 
 class Answer(NamedTuple):

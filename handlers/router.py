@@ -17,6 +17,7 @@ from handlers.effects import AlertStaff, Answer, Effect
 from handlers.faq import FaqHandler, KnownQuestionHandler
 from handlers.handoff import HandoffHandler, UnsureHandler
 from handlers.location import LocationHandler
+from handlers.loyalty import PointsHandler
 from handlers.marketing import CampaignButtonHandler, OptOutHandler, WelcomeJourneyHandler
 from handlers.menu import MenuHandler, MenuQuestionHandler, OutOfScopeHandler, StalePostbackHandler, postback_intent
 from handlers.nlu import analyze, get_model
@@ -127,6 +128,7 @@ def default_router(understand: Callable[[str, Context], object] | None = None) -
         SurveyHandler(),  # a score or comment for the satisfaction survey the chat waits on
         PaymentProofHandler(),  # a photo while an order waits for a transfer, before the photo is just thanked
         HandoffHandler(),  # an explicit request for a person wins over a product or a question it names
+        PointsHandler(),  # "poin saya berapa?", "tukar poin": a precise rule over the model (it says promotion)
         KnownQuestionHandler(),  # a question the FAQ answers, before it is taken for an order or a promo
         OrderHandler(), MenuQuestionHandler(), CancelOrderHandler(), OrderStatusHandler(), ComplaintHandler(),
         PromotionHandler(), LocationHandler(), FaqHandler(), GreetingHandler(),

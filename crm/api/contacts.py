@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 from core.db import session_scope
 from core.runtime import get_runtime
 from crm import contacts as contact_data
-from crm import consent_log, csat, episodes, history
+from crm import consent_log, csat, episodes, history, loyalty
 from crm.api.base import (
     CONTACT_FILTER, ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, api, contact_filter, dump, enum_arg, enum_param,
     get_row, int_arg, json_body, limit_param, path_param, query_param, query_value, read_body, require_token, schema_response,
@@ -27,8 +27,11 @@ from crm.schemas import (
     IdentityPublic,
     MessageList,
     MessagePublic,
+    PointsAdjust,
+    PointsEntryPublic,
+    PointsLedger,
 )
-from crm.web import engine
+from crm.web import engine, settings
 
 MEDIA_TYPES = {"image", "video", "audio", "file"}
 CONVERSATION_STATUSES = ("open", "pending", "snoozed", "resolved")
@@ -47,11 +50,21 @@ def contact_public(contact: Contact, identities: list[ChannelIdentity]) -> Conta
 
 
 def contact_detail(session: Session, contact: Contact) -> ContactDetail:
-    """The API shape of one contact: its identities and the satisfaction scores it gave."""
+    """The API shape of one contact: its identities, the satisfaction scores it gave, its points and tier."""
     identities = contact_data.identities_of(session=session, contact_ids=[contact.id])[contact.id]
     ratings = [CsatRating(score=row.score, comment=row.comment, at=row.rated_at)
                for row in csat.ratings_of(session=session, contact_id=contact.id)]
-    return ContactDetail(**dict(contact_public(contact, identities)), csat=ratings)
+    standing = loyalty.standing(session=session, contact_id=contact.id, rules=loyalty.rules_for(session, settings()))
+    return ContactDetail(**dict(contact_public(contact, identities)), csat=ratings, points=standing.balance,
+                         tier=standing.tier.name)
+
+
+def points_ledger(session: Session, contact_id: int, limit: int = 200) -> PointsLedger:
+    """The API shape of a contact's points: balance, tier and ledger (newest first)."""
+    standing = loyalty.standing(session=session, contact_id=contact_id, rules=loyalty.rules_for(session, settings()))
+    items = [PointsEntryPublic.model_validate(entry, from_attributes=True)
+             for entry in loyalty.entries(session=session, contact_id=contact_id, limit=limit)]
+    return PointsLedger(balance=standing.balance, tier=standing.tier.name, items=items)
 
 
 def message_public(message: Message) -> MessagePublic:
@@ -123,6 +136,32 @@ def contact_messages(contact_id: int):
         return dump(MessageList(items=[message_public(row) for row in rows]))
 
 
+@api.get("/contacts/<int:contact_id>/points")
+@require_token
+def contact_points(contact_id: int):
+    """A contact's points balance, tier and ledger, newest first."""
+    limit = int_arg("limit", 200, 1, 1000)
+    with Session(engine()) as session:
+        _get_contact(session, contact_id)
+        return dump(points_ledger(session, contact_id, limit))
+
+
+@api.post("/contacts/<int:contact_id>/points")
+@require_token
+def adjust_points(contact_id: int):
+    """Staff add or take points with a reason (never below zero)."""
+    change = read_body(PointsAdjust)
+    with session_scope(engine()) as session:
+        _get_contact(session, contact_id)
+        try:
+            loyalty.adjust(session=session, contact_id=contact_id, points=change.points, reason=change.reason,
+                           by=f"api:{g.api_token_name}")
+        except loyalty.LoyaltyError as exc:
+            field = "reason" if exc.code == "reason" else "points"
+            raise ApiError(422, str(exc), [{"field": field, "message": str(exc)}]) from None
+        return dump(points_ledger(session, contact_id)), 201
+
+
 @api.get("/messages/<int:message_id>/content")
 @require_token
 def message_content(message_id: int):
@@ -190,6 +229,7 @@ def get_conversation(conversation_id: int):
 
 CONTACT_ID = path_param("contact_id")
 OPENAPI_MODELS.extend([ContactPublic, ContactDetail, CsatRating, ContactList, ContactUpdate, MessagePublic, MessageList,
+                       PointsLedger, PointsEntryPublic, PointsAdjust,
                        ConversationPublic, ConversationList, ConversationDetail, EpisodePublic, IdentityPublic])
 OPENAPI_PATHS.update({
     "/contacts": {"get": {"summary": "Search contacts",
@@ -204,6 +244,14 @@ OPENAPI_PATHS.update({
     "/contacts/{contact_id}/messages": {"get": {
         "summary": "A contact's history, oldest first", "parameters": [CONTACT_ID, limit_param(5000)],
         "responses": {"200": schema_response("MessageList"), "404": schema_response("Error"), **ERRORS}}},
+    "/contacts/{contact_id}/points": {
+        "get": {"summary": "A contact's points: balance, tier and ledger, newest first",
+                "parameters": [CONTACT_ID, limit_param(1000)],
+                "responses": {"200": schema_response("PointsLedger"), "404": schema_response("Error"), **ERRORS}},
+        "post": {"summary": "Add or take points with a reason (never below zero)", "parameters": [CONTACT_ID],
+                 "requestBody": json_body("PointsAdjust"),
+                 "responses": {"201": schema_response("PointsLedger"), "404": schema_response("Error"),
+                               "422": schema_response("Error"), **ERRORS}}},
     "/messages/{message_id}/content": {"get": {
         "summary": "Media of an inbound message (bytes, fetched from the platform)",
         "parameters": [path_param("message_id")],

@@ -75,6 +75,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "contacts.erase": ADMIN,  # erase a customer's personal data on their request
     "orders.view": STAFF,
     "orders.edit": STAFF,
+    "points.adjust": STAFF,  # add or take a customer's points with a reason (at the counter, a correction)
     "complaints.view": STAFF,
     "complaints.edit": STAFF,
     "agenda.view": STAFF,

@@ -203,7 +203,10 @@ def promotion_edit(promotion_id: int):
     if request.method == "GET":
         return _page(promotion)
     try:
-        changes = validated(PromotionUpdate, _typed_promotion(request.form, editing=True), PROMO_LABELS)
+        typed = _typed_promotion(request.form, editing=True)
+        if (promotion.audience or {}).get("contacts"):  # a loyalty reward's voucher stays its customer's
+            typed["audience"]["contacts"] = promotion.audience["contacts"]
+        changes = validated(PromotionUpdate, typed, PROMO_LABELS)
         _save(promotion_id, changes, "promotion.update")
     except ValueError as exc:
         flash(str(exc), "error")

@@ -1,7 +1,7 @@
 """faq phrasings: an FAQ entry's alternative phrasings get a field of their own, apart from its keywords
 
 Revision ID: 0025
-Revises: 0022
+Revises: 0024
 Create Date: 2026-12-07 13:55:00.000000
 
 The FAQ screen used to store "other phrasings" in `keywords`. Only what is clearly a phrasing moves:
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '0025'
-down_revision = '0022'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 
