@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Table, func, select, tuple_, update
@@ -308,15 +308,14 @@ def undo(*, session: Session, merge_id: int, staff_user_id: int | None = None,
 
 
 def _parse(model: type, name: str, value: Any) -> Any:
-    """A field's value back from the merge record's JSON."""
-    if value is None or not isinstance(value, str):
+    """A field's value back from the merge record's JSON (dates and times were written as ISO text)."""
+    if not isinstance(value, str):
         return value
-    column = model.__table__.c[name]
-    python_type = column.type.python_type
-    if python_type is datetime:
+    annotation = str(model.model_fields[name].annotation)
+    if "datetime" in annotation:
         return datetime.fromisoformat(value)
-    if python_type.__name__ == "date":
-        return python_type.fromisoformat(value)
+    if "date" in annotation:
+        return date.fromisoformat(value)
     return value
 
 
