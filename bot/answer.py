@@ -368,7 +368,6 @@ def _link_accounts(at: _Target, effect: fx.LinkAccounts) -> list[m.Reply]:
             batch_id=f"link:{redeemed.record.id}", intent="account_link")
         if batch_id is not None:
             send_after_commit(at.session, batch_id)
-        # Where the outbound `contact.merged` event is written once webhooks exist (same transaction).
     return [redeemed_reply(redeemed.status, effect.language)]
 
 

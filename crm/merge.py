@@ -225,6 +225,8 @@ def merge(*, session: Session, survivor_id: int, merged_id: int, source: str = "
                           moved=moved, changed=changed, created_at=now)
     session.add(record)
     session.flush()
+    # The outbound webhook `contact.merged` ({"survivor_id", "merged_id", "merge_id"}) is written to the outbox
+    # here, in this transaction: every merge (chat, inbox, API) passes through this line.
     # Objects of this session loaded before the merge (the event's conversation) see the moved values.
     session.expire_all()
     return record

@@ -60,7 +60,6 @@ def merge_contacts(contact_id: int):
             record = merge.merge(session=session, survivor_id=contact_id, merged_id=body.other_id, source="api")
         except merge.MergeError as exc:
             raise _refused(exc) from None
-        # The outbound `contact.merged` event belongs here (and in the inbox and chat merges), same transaction.
         return dump(merge_public(record))
 
 

@@ -66,7 +66,6 @@ def contact_merge_confirm(contact_id: int):
                        target_id=contact_id, details={"merged_id": other_id, "merge_id": record.id,
                                                       "moved": {k: len(v) for k, v in record.moved.items()}},
                        ip=request.remote_addr)
-            # The outbound `contact.merged` event is written here once webhooks exist (same transaction).
     except merge.MergeError as exc:
         return contact_merge(contact_id, error=exc.code)
     flash(t("merge_done"), "info")

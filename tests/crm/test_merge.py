@@ -272,3 +272,16 @@ def test_a_message_arriving_for_the_merged_contact_during_the_merge_ends_with_th
     with session_scope(engine) as s:
         row = s.execute(select(Message).where(Message.text == "kak, pesananku mana?")).scalars().one()
         assert row.contact_id == survivor
+
+
+def test_a_merged_away_contact_is_in_no_audience_or_search(engine):
+    from broadcasts import segments
+    from crm.contacts import search_contacts
+    survivor, merged = seed(engine, line=1, telegram=1, display_name="Dewi")
+    with session_scope(engine) as s:
+        assert segments.count(session=s, rules=None) == 2
+        merge.merge(session=s, survivor_id=survivor, merged_id=merged)
+    with session_scope(engine) as s:
+        assert segments.count(session=s, rules=None) == 1
+        assert segments.count(session=s, rules={"all": [{"field": "channel", "op": "eq", "value": "telegram"}]}) == 1
+        assert [c.id for c in search_contacts(session=s, q="Dewi")] == [survivor]
