@@ -97,3 +97,21 @@ def test_codes_are_unambiguous_single_shaped_and_never_a_word():
     assert account_links.asks_for_code("Hubungkan akun.", None) and account_links.asks_for_code(None, "link")
     assert not account_links.asks_for_code("akun saya kena hack, tolong hubungkan ke admin", None)
     assert explicit_request("link account") and not explicit_request("ada promo?")
+
+
+def test_deep_links_go_to_the_other_configured_channels_only():
+    from types import SimpleNamespace
+
+    from bot.answer import _link_urls
+    from core.settings import Settings
+
+    settings = Settings(env="test", database_url="sqlite://", line={"channel_secret": "s", "access_token": "t",
+                                                                    "basic_id": "@123abcde"},
+                        telegram={"bot_token": "1:x", "username": "toko_bot"})
+    rt = SimpleNamespace(settings=settings, senders=SimpleNamespace(get=lambda channel: None))
+    assert _link_urls(rt, "line", "K7MQ2PX9A") == ["https://t.me/toko_bot?start=K7MQ2PX9A"]
+    assert _link_urls(rt, "telegram", "K7MQ2PX9A") == ["https://line.me/R/oaMessage/%40123abcde/?K7M-Q2P-X9A"]
+    assert len(_link_urls(rt, "simulator", "K7MQ2PX9A")) == 2
+    no_basic_id = SimpleNamespace(settings=Settings(env="test", database_url="sqlite://",
+                                                    line={"channel_secret": "s", "access_token": "t"}))
+    assert _link_urls(no_basic_id, "telegram", "K7MQ2PX9A") == []  # the code alone

@@ -285,3 +285,22 @@ def test_a_merged_away_contact_is_in_no_audience_or_search(engine):
         assert segments.count(session=s, rules=None) == 1
         assert segments.count(session=s, rules={"all": [{"field": "channel", "op": "eq", "value": "telegram"}]}) == 1
         assert [c.id for c in search_contacts(session=s, q="Dewi")] == [survivor]
+
+
+def test_one_link_code_sent_from_two_accounts_at_once_links_one(engine):
+    from crm import account_links
+    asker, first, second = seed(engine, line=1, telegram=2)
+    with session_scope(engine) as s:
+        code, _ = account_links.new_code(session=s, contact_id=asker, conversation_id=None)
+
+    def send_from(contact_id):
+        def step():
+            with session_scope(engine) as s:
+                status = account_links.redeem(session=s, code=code, contact_id=contact_id).status
+                time.sleep(0.2)
+            return status
+        return step
+
+    assert sorted(_together(send_from(first), send_from(second))) == ["linked", "used"]
+    with session_scope(engine) as s:
+        assert s.execute(select(func.count()).select_from(ContactMerge)).scalar_one() == 1
