@@ -26,8 +26,8 @@ from core.money import rupiah
 from core.runtime import Runtime
 from core.settings import Settings
 from core.texts import text
-from crm import account_links, alerts, complaints, csat, episodes, history, orders, shop, shop_settings, staff_links
-from crm import merge
+from crm import (account_links, alerts, complaints, csat, episodes, history, merge, orders, shop, shop_settings,
+                 staff_links)
 from crm.inbox import data as inbox_data
 from crm.inbox.auth import can
 from crm.inbox.i18n import error_text

@@ -25,7 +25,7 @@ from sqlalchemy import Table, func, select, tuple_, update
 from sqlmodel import Session, SQLModel
 
 from core.db import as_utc, utcnow
-from crm.models import ChannelIdentity, Contact, ContactMerge, Conversation
+from crm.models import ChannelIdentity, Contact, ContactMerge
 
 log = logging.getLogger(__name__)
 
@@ -327,9 +327,3 @@ def merges_of(*, session: Session, contact_id: int) -> list[ContactMerge]:
                                                            ContactMerge.undone_at.is_(None))
                                 .order_by(ContactMerge.id.desc())).scalars().all())
 
-
-def direct_conversations(*, session: Session, contact_id: int) -> list[Conversation]:
-    """The contact's 1:1 chats, most recent first."""
-    return list(session.execute(select(Conversation).where(Conversation.contact_id == contact_id,
-                                                           Conversation.kind == "direct")
-                                .order_by(Conversation.last_message_at.desc().nulls_last())).scalars().all())

@@ -198,8 +198,9 @@ def get_conversation(conversation_id: int):
 # --- OpenAPI ------------------------------------------------------------------------
 
 CONTACT_ID = path_param("contact_id")
-OPENAPI_MODELS.extend([ContactPublic, ContactDetail, MergedContact, ContactAnswer, CsatRating, ContactList, ContactUpdate, MessagePublic, MessageList,
-                       ConversationPublic, ConversationList, ConversationDetail, EpisodePublic, IdentityPublic])
+OPENAPI_MODELS.extend([ContactPublic, ContactDetail, MergedContact, ContactAnswer, CsatRating, ContactList,
+                       ContactUpdate, MessagePublic, MessageList, ConversationPublic, ConversationList,
+                       ConversationDetail, EpisodePublic, IdentityPublic])
 OPENAPI_PATHS.update({
     "/contacts": {"get": {"summary": "Search contacts",
                           "parameters": [query_param("q"), enum_param("channel", CHANNELS), limit_param(500)],
