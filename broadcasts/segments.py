@@ -135,13 +135,14 @@ def compile_rules(rules: Any, *, session: Session | None = None, now: datetime |
 
     Dates in the rules are the shop's (`tz`, by default the configured timezone).
     """
+    live = Contact.merged_into.is_(None)  # a contact merged into another is that other one now
     if rules is None or rules == {}:
-        return true()  # no rules: everyone
+        return live  # no rules: everyone
     compiler = _Compiler(session=session, now=now or utcnow(), tz=tz or get_settings().tz, errors=[])
     condition = compiler.node(rules, "rules", 0)
     if compiler.errors:
         raise SegmentError(compiler.errors)
-    return condition
+    return and_(live, condition)
 
 
 def validate_rules(rules: Any, *, session: Session | None = None) -> dict:

@@ -38,6 +38,7 @@ class LineSettings(BaseModel):
     access_token: str = ""
     api_base: str = "https://api.line.me"
     timeout_seconds: float = 10.0
+    basic_id: str = ""  # "@123abcde": the account-link code's LINE link (empty: the code alone)
 
     @property
     def enabled(self) -> bool:

@@ -230,6 +230,30 @@ CHAT = Catalog("chat", {
                                  "di halaman \"Akun chat saya\" di inbox.",
                            "en": "That code is not valid (wrong, already used or expired). Get a new one on the "
                                  "\"My chat accounts\" page of the inbox."},
+    # a customer links their accounts on two channels: a one-time code asked for in one chat, sent from the other
+    "link_code": {"id": "Kode untuk menghubungkan akun kakak: {code}\nKirim kode ini dari akun chat kakak yang lain "
+                        "dalam {minutes} menit (hanya sekali pakai). Riwayat chat, pesanan, dan data kakak akan jadi satu.",
+                  "en": "Your code to link your accounts: {code}\nSend it from your other chat account within {minutes} "
+                        "minutes (it works once). Your chats, orders and details become one."},
+    "link_code_url": {"id": "Atau buka tautan ini dari akun yang lain: {url}", "en": "Or open this link from the other account: {url}"},
+    "account_linked": {"id": "Beres kak! Akun ini sekarang terhubung dengan akun kakak yang lain. Riwayat chat dan "
+                             "pesanan kakak sudah jadi satu 🎉",
+                       "en": "Done! This account is now linked to your other account. Your chats and orders are one "
+                             "history now 🎉"},
+    "account_linked_asker": {"id": "Beres kak! Akun chat kakak yang lain sudah terhubung ke akun ini 🎉",
+                             "en": "Done! Your other chat account is now linked to this one 🎉"},
+    "link_code_unknown": {"id": "Maaf kak, kode itu tidak kami kenali 🙏 Cek lagi kodenya, atau ketik \"hubungkan akun\" "
+                                "di akun yang lain untuk kode baru.",
+                          "en": "Sorry, I don't recognise that code 🙏 Please check it, or type \"link account\" in "
+                                "your other account for a new one."},
+    "link_code_expired": {"id": "Maaf kak, kode itu sudah kedaluwarsa (berlaku {minutes} menit) 🙏 Ketik \"hubungkan "
+                                "akun\" di akun yang lain untuk kode baru.",
+                          "en": "Sorry, that code has expired (it lasts {minutes} minutes) 🙏 Type \"link account\" in "
+                                "your other account for a new one."},
+    "link_code_used": {"id": "Kode itu sudah terpakai kak. Ketik \"hubungkan akun\" di akun yang lain untuk kode baru.",
+                       "en": "That code has been used already. Type \"link account\" in your other account for a new one."},
+    "link_code_same": {"id": "Kode ini dari akun ini sendiri kak 😊 Kirim kodenya dari akun chat kakak yang lain ya.",
+                       "en": "This code came from this very account 😊 Please send it from your other chat account."},
     # an alert on a staff member's linked chat, and their answer to it with /r
     "phone_alert": {"id": "🔔 {kind}: {name} (percakapan #{id})",
                     "en": "🔔 {kind}: {name} (conversation #{id})"},

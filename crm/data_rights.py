@@ -36,7 +36,7 @@ from crm.csv_export import SafeWriter
 from crm.history import PRIVATE_PAYLOAD_KEYS
 from crm.media import NAME as MEDIA_NAME
 from crm.models import (
-    AuditLog, ChannelIdentity, Contact, Conversation, FollowUpTask, Message, Note, StaffChatLink, WebhookEvent,
+    AuditLog, ChannelIdentity, Contact, ContactMerge, Conversation, FollowUpTask, Message, Note, StaffChatLink, WebhookEvent,
 )
 from crm.orders import Order, OrderEvent, OrderItem
 
@@ -193,15 +193,24 @@ def erase_contact(*, session: Session, contact_id: int, staff_user_id: int | Non
         consent_log.record(session=session, contact_id=contact_id, opt_in=False, source="erasure",
                            staff_user_id=staff_user_id, actor=actor)
     now = utcnow()
-    for name in ("language", "phone", "email", "birthday", "address", "last_lat", "last_lon", "last_location_at"):
-        setattr(contact, name, None)
-    contact.display_name, contact.tags, contact.attributes = ERASED_NAME, [], {}
-    contact.marketing_consent, contact.erased_at = False, now
-    session.add(contact)
+    # Contacts merged into this one are the same person: their tombstones and the merge records' field values too.
+    for tombstone in session.exec(select(Contact).where(Contact.merged_into == contact_id)).all():
+        _anonymise(session, tombstone, now)
+    session.execute(update(ContactMerge).where(or_(ContactMerge.survivor_id == contact_id,
+                                                   ContactMerge.merged_id == contact_id)).values(changed={}))
+    _anonymise(session, contact, now)
     session.add(AuditLog(staff_user_id=staff_user_id, action="contact.erase", target_type="contact",
                          target_id=contact_id, details={"by": actor} if actor else {}, at=now))
     session.flush()
     return Erasure(contact_id=contact_id, erased_at=now, already=False, media=media)
+
+
+def _anonymise(session: Session, contact: Contact, now: datetime) -> None:
+    for name in ("language", "phone", "email", "birthday", "address", "last_lat", "last_lon", "last_location_at"):
+        setattr(contact, name, None)
+    contact.display_name, contact.tags, contact.attributes = ERASED_NAME, [], {}
+    contact.marketing_consent, contact.erased_at = False, contact.erased_at or now
+    session.add(contact)
 
 
 def _media_names(rows: Iterable[tuple[str, str, dict]]) -> list[str]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint, func, update
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, case, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
@@ -132,6 +132,18 @@ def _move(session: Session, contact_id: int, delta: int, now: datetime, earned: 
                             .where(PointsAccount.contact_id == contact_id, PointsAccount.balance + delta >= 0)
                             .values(**values))
     return moved.rowcount == 1
+
+
+def recount(*, session: Session, contact_id: int, now: datetime | None = None) -> int:
+    """Set a contact's balance to the sum of their ledger (after a merge moved entries in or out); the balance."""
+    _ensure_account(session, contact_id)
+    total, last_earned = session.execute(
+        select(func.coalesce(func.sum(PointsEntry.points), 0),
+               func.max(case((PointsEntry.kind == "earn", PointsEntry.at), else_=None)))
+        .where(PointsEntry.contact_id == contact_id)).one()
+    session.execute(update(PointsAccount).where(PointsAccount.contact_id == contact_id)
+                    .values(balance=max(0, int(total)), last_earned_at=last_earned, updated_at=now or utcnow()))
+    return max(0, int(total))
 
 
 def _record(session: Session, entry: PointsEntry) -> PointsEntry:

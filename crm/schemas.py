@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, RootModel, model_validator
 
 from crm.ids import MAX_ID
 
@@ -133,6 +133,55 @@ class PointsAdjust(BaseModel):
     points: int = Field(ge=-100_000_000, le=100_000_000, description="not 0",
                         json_schema_extra={"not": {"const": 0}})
     reason: str = Field(min_length=1, max_length=200, pattern=r"\S")
+
+
+class MergedContact(BaseModel):
+    """A contact merged into another: only where it lives on (the survivor lists its identities)."""
+
+    merged_into: int
+
+
+class ContactAnswer(RootModel[ContactDetail | MergedContact]):
+    """One contact, or where it was merged into."""
+
+
+class MergeRequest(BaseModel):
+    """Merge contact `other_id` into the contact of the path (which survives)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    other_id: RowId
+
+
+class MergeField(BaseModel):
+    """A profile field: the survivor's value, the merged contact's, and the survivor's after the merge."""
+
+    field: str
+    survivor: Any = None
+    merged: Any = None
+    result: Any = None
+
+
+class MergePreview(BaseModel):
+    """What a merge would do: the contacts, the identities the survivor ends with, what moves, the fields."""
+
+    survivor_id: int
+    merged_id: int
+    identities: list[IdentityPublic]
+    counts: dict[str, int]  # identities, conversations, messages, orders, complaints, notes that move
+    fields: list[MergeField]
+
+
+class MergePublic(BaseModel):
+    """A merge: who survived, who was merged, how many rows of each table moved, and whether it was undone."""
+
+    id: int
+    survivor_id: int
+    merged_id: int
+    source: Literal["staff", "api", "chat"]
+    moved: dict[str, int]
+    created_at: UtcDatetime
+    undone_at: UtcDatetime | None
 
 
 class ContactUpdate(PatchModel):

@@ -114,6 +114,21 @@ class LinkStaffAccount:
 
 
 @dataclass(frozen=True)
+class RequestLinkCode:
+    """Give this customer a one-time code to link another chat account; the code is worded in `language`."""
+
+    language: str
+
+
+@dataclass(frozen=True)
+class LinkAccounts:
+    """Merge this chat's contact into the contact that asked for `code`; confirmed (or refused) in `language`."""
+
+    code: str
+    language: str
+
+
+@dataclass(frozen=True)
 class StaffReply:
     """Send `text` to conversation `conversation_id`'s customer as the reply of the staff member owning this chat."""
 
@@ -158,8 +173,8 @@ class RedeemReward:
 
 
 Effect = Union[PlaceOrder, CancelOrder, OpenComplaint, AlertStaff, HandOff, SetOptOut, RecordClick,
-               RememberLocation, ForgetLocation, LinkStaffAccount, StaffReply, RateService, CommentOnService,
-               SkipSurveyComment, RedeemReward]
+               RememberLocation, ForgetLocation, LinkStaffAccount, RequestLinkCode, LinkAccounts, StaffReply,
+               RateService, CommentOnService, SkipSurveyComment, RedeemReward]
 
 
 class Answer(NamedTuple):

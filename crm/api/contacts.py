@@ -8,13 +8,14 @@ from sqlmodel import Session, select
 from core.db import session_scope
 from core.runtime import get_runtime
 from crm import contacts as contact_data
-from crm import consent_log, csat, episodes, history, loyalty
+from crm import consent_log, csat, episodes, history, loyalty, merge
 from crm.api.base import (
     CONTACT_FILTER, ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, api, contact_filter, dump, enum_arg, enum_param,
     get_row, int_arg, json_body, limit_param, path_param, query_param, query_value, read_body, require_token, schema_response,
 )
 from crm.models import CHANNELS, ChannelIdentity, Contact, Conversation, Message
 from crm.schemas import (
+    ContactAnswer,
     ContactDetail,
     ContactList,
     ContactPublic,
@@ -25,6 +26,7 @@ from crm.schemas import (
     CsatRating,
     EpisodePublic,
     IdentityPublic,
+    MergedContact,
     MessageList,
     MessagePublic,
     PointsAdjust,
@@ -37,12 +39,17 @@ MEDIA_TYPES = {"image", "video", "audio", "file"}
 CONVERSATION_STATUSES = ("open", "pending", "snoozed", "resolved")
 
 
+def identity_public(identity: ChannelIdentity) -> IdentityPublic:
+    """The API shape of a channel identity."""
+    return IdentityPublic(channel=identity.channel, external_id=identity.external_id,
+                          display_name=identity.display_name, blocked=identity.blocked)
+
+
 def contact_public(contact: Contact, identities: list[ChannelIdentity]) -> ContactPublic:
     """The API shape of a contact."""
     return ContactPublic(
         id=contact.id, display_name=contact.display_name, tags=list(contact.tags or []), status=contact.status,
-        identities=[IdentityPublic(channel=i.channel, external_id=i.external_id, display_name=i.display_name,
-                                   blocked=i.blocked) for i in identities],
+        identities=[identity_public(i) for i in identities],
         language=contact.language, phone=contact.phone, email=contact.email, birthday=contact.birthday,
         address=contact.address, marketing_consent=contact.marketing_consent, attributes=dict(contact.attributes or {}),
         created_at=contact.created_at, last_seen_at=contact.last_seen_at, erased_at=contact.erased_at,
@@ -101,9 +108,13 @@ def list_contacts():
 @api.get("/contacts/<int:contact_id>")
 @require_token
 def get_contact(contact_id: int):
-    """One contact with its channel identities and satisfaction scores."""
+    """One contact with its channel identities and satisfaction scores; a merged-away one says where it lives on."""
     with Session(engine()) as session:
-        return dump(contact_detail(session, _get_contact(session, contact_id)))
+        contact = _get_contact(session, contact_id)
+        if contact.merged_into is not None:
+            survivor = merge.survivor_of(session=session, contact_id=contact.id)
+            return dump(MergedContact(merged_into=survivor.id))
+        return dump(contact_detail(session, contact))
 
 
 @api.patch("/contacts/<int:contact_id>")
@@ -228,16 +239,17 @@ def get_conversation(conversation_id: int):
 # --- OpenAPI ------------------------------------------------------------------------
 
 CONTACT_ID = path_param("contact_id")
-OPENAPI_MODELS.extend([ContactPublic, ContactDetail, CsatRating, ContactList, ContactUpdate, MessagePublic, MessageList,
-                       PointsLedger, PointsEntryPublic, PointsAdjust,
+OPENAPI_MODELS.extend([ContactPublic, ContactDetail, MergedContact, ContactAnswer, CsatRating, ContactList,
+                       ContactUpdate, MessagePublic, MessageList, PointsLedger, PointsEntryPublic, PointsAdjust,
                        ConversationPublic, ConversationList, ConversationDetail, EpisodePublic, IdentityPublic])
 OPENAPI_PATHS.update({
     "/contacts": {"get": {"summary": "Search contacts",
                           "parameters": [query_param("q"), enum_param("channel", CHANNELS), limit_param(500)],
                           "responses": {"200": schema_response("ContactList"), **ERRORS}}},
     "/contacts/{contact_id}": {
-        "get": {"summary": "One contact", "parameters": [CONTACT_ID],
-                "responses": {"200": schema_response("ContactDetail"), "404": schema_response("Error"), **ERRORS}},
+        "get": {"summary": "One contact (a merged-away one: only `merged_into`, the contact it lives on in)",
+                "parameters": [CONTACT_ID],
+                "responses": {"200": schema_response("ContactAnswer"), "404": schema_response("Error"), **ERRORS}},
         "patch": {"summary": "Update a contact", "parameters": [CONTACT_ID], "requestBody": json_body("ContactUpdate"),
                   "responses": {"200": schema_response("ContactDetail"), "404": schema_response("Error"),
                                 "422": schema_response("Error"), **ERRORS}}},

@@ -70,6 +70,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "notes.write": STAFF,
     "contacts.view": ALL,
     "contacts.edit": ALL,
+    "contacts.merge": STAFF,  # two contacts that are one person become one (and back)
     "contacts.import": ADMIN,  # contacts files: upload, dry run, import
     "contacts.export": ADMIN,  # every field of every contact, as a file; everything about one contact, as a zip
     "contacts.erase": ADMIN,  # erase a customer's personal data on their request

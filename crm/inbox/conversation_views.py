@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from core import messages as m
 from core.db import session_scope, utcnow
+from crm import merge
 from crm.api.base import ApiError
 from crm.api.contacts import fetch_media
 from crm import loyalty
@@ -249,9 +250,13 @@ def contact_page(contact_id: int):
     """The customer 360 page."""
     with Session(engine()) as db:
         contact = get_or_404(db, Contact, contact_id)
+        if contact.merged_into is not None:  # merged away: the person lives on in the survivor's page
+            survivor = merge.survivor_of(session=db, contact_id=contact.id)
+            return redirect(url_for("inbox.contact_page", contact_id=survivor.id), 303)
         panel = customer_data.contact_360(session=db, contact=contact, with_notes=can("notes.view"),
                                           points_rules=loyalty.rules_for(db, settings()))
-        return render_template("inbox/contact.html", panel=panel)
+        merges = merge.merges_of(session=db, contact_id=contact.id) if can("contacts.merge") else []
+        return render_template("inbox/contact.html", panel=panel, merges=merges)
 
 
 @inbox.post("/contacts/<int:contact_id>")

@@ -224,6 +224,7 @@ def agenda(*, session: Session, today: date) -> dict[str, Any]:
                             .where(FollowUpTask.done_at.is_(None), FollowUpTask.due_on > today)
                             .order_by(FollowUpTask.due_on, FollowUpTask.id).limit(50)).all()
     birthdays = session.exec(select(Contact).where(extract("month", Contact.birthday) == today.month,
-                                                   extract("day", Contact.birthday) == today.day)
+                                                   extract("day", Contact.birthday) == today.day,
+                                                   Contact.merged_into.is_(None))
                              .order_by(Contact.display_name).limit(200)).all()
     return {"due": due, "upcoming": upcoming, "birthdays": birthdays, "today": today}
