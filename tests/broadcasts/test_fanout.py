@@ -163,13 +163,16 @@ def test_quiet_hours_hold_the_campaign_until_the_window_ends(runtime, fake_line)
 
 def test_the_cap_and_quiet_hours_staff_save_apply_to_the_next_run_over_config_yaml(runtime, fake_line):
     seed(runtime.engine, line=2)
+    # Quiet hours that start two hours from now (Jakarta time): the first campaign goes out whenever the test runs.
+    quiet_from = datetime.now(timezone(timedelta(hours=7))).replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
     with session_scope(runtime.engine) as session:
-        save_settings(session, {"max_per_week": 1, "quiet_hours": "21:00-08:00"})
+        save_settings(session, {"max_per_week": 1,
+                                "quiet_hours": f"{quiet_from:%H:%M}-{quiet_from + timedelta(hours=2):%H:%M}"})
     run_to_end(runtime, make_campaign(runtime, name="first"))
     second = make_campaign(runtime, name="second")
     run_id = runs.open_run(runtime, second, "now")
     runs.resolve(runtime, run_id)
-    late = datetime(2026, 12, 1, 22, 30, tzinfo=timezone(timedelta(hours=7)))
+    late = quiet_from + timedelta(minutes=30)
     assert runs.dispatch(runtime, run_id, now=late).wait_until is not None  # config.yaml has no quiet hours
     assert statuses(runtime.engine, second) == {"skipped": 2}  # config.yaml's cap is 3
 
