@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from core import messages as m
 from core.texts import MENU_INTENTS, menu_label
 from crm import contacts, episodes
+from crm import webhooks  # noqa: F401 - its flush listener tells subscribed endpoints of every message written
 from core.db import as_utc, utcnow
 from crm.models import ChannelIdentity, Contact, Conversation, Message
 

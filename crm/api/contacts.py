@@ -27,24 +27,14 @@ from crm.schemas import (
     IdentityPublic,
     MessageList,
     MessagePublic,
+    contact_public,  # noqa: F401 - the API shapes' builders, imported from here by other floors
+    conversation_public,
+    message_public,
 )
 from crm.web import engine
 
 MEDIA_TYPES = {"image", "video", "audio", "file"}
-PRIVATE_PAYLOAD_KEYS = {"reply_token", "reply_uncertain"}
 CONVERSATION_STATUSES = ("open", "pending", "snoozed", "resolved")
-
-
-def contact_public(contact: Contact, identities: list[ChannelIdentity]) -> ContactPublic:
-    """The API shape of a contact."""
-    return ContactPublic(
-        id=contact.id, display_name=contact.display_name, tags=list(contact.tags or []), status=contact.status,
-        identities=[IdentityPublic(channel=i.channel, external_id=i.external_id, display_name=i.display_name,
-                                   blocked=i.blocked) for i in identities],
-        language=contact.language, phone=contact.phone, email=contact.email, birthday=contact.birthday,
-        address=contact.address, marketing_consent=contact.marketing_consent, attributes=dict(contact.attributes or {}),
-        created_at=contact.created_at, last_seen_at=contact.last_seen_at,
-    )
 
 
 def contact_detail(session: Session, contact: Contact) -> ContactDetail:
@@ -53,18 +43,6 @@ def contact_detail(session: Session, contact: Contact) -> ContactDetail:
     ratings = [CsatRating(score=row.score, comment=row.comment, at=row.rated_at)
                for row in csat.ratings_of(session=session, contact_id=contact.id)]
     return ContactDetail(**dict(contact_public(contact, identities)), csat=ratings)
-
-
-def message_public(message: Message) -> MessagePublic:
-    """The API shape of a message (hidden messages keep no text)."""
-    payload = {k: v for k, v in (message.payload or {}).items() if k not in PRIVATE_PAYLOAD_KEYS}
-    return MessagePublic(
-        id=message.id, conversation_id=message.conversation_id, channel=message.channel,
-        direction=message.direction, sender=message.sender, type=message.type,
-        text=None if message.hidden else message.text, intent=message.intent, status=message.status,
-        error=message.error, hidden=message.hidden, payload={} if message.hidden else payload,
-        created_at=message.created_at,
-    )
 
 
 def _get_contact(session: Session, contact_id: int) -> Contact:
@@ -162,14 +140,7 @@ def list_conversations():
     limit = int_arg("limit", 100, 1, 1000)
     with Session(engine()) as session:
         rows = session.exec(query.order_by(Conversation.last_message_at.desc().nulls_last()).limit(limit)).all()
-        return dump(ConversationList(items=[ConversationPublic(**_conversation_fields(c)) for c in rows]))
-
-
-def _conversation_fields(conversation: Conversation) -> dict:
-    return dict(id=conversation.id, contact_id=conversation.contact_id, channel=conversation.channel,
-                kind=conversation.kind, status=conversation.status, assignee=conversation.assignee_id,
-                labels=list(conversation.labels or []), bot_active=conversation.bot_active,
-                last_message_at=conversation.last_message_at)
+        return dump(ConversationList(items=[conversation_public(c) for c in rows]))
 
 
 @api.get("/conversations/<int:conversation_id>")
@@ -179,7 +150,7 @@ def get_conversation(conversation_id: int):
     with Session(engine()) as session:
         conversation = get_row(session, Conversation, conversation_id, "conversation")
         rows = episodes.of_conversation(session=session, conversation_id=conversation_id)
-        return dump(ConversationDetail(**_conversation_fields(conversation), episodes=[
+        return dump(ConversationDetail(**dict(conversation_public(conversation)), episodes=[
             EpisodePublic(opened_at=e.opened_at, first_response_at=e.first_response_at, resolved_at=e.resolved_at)
             for e in rows]))
 
