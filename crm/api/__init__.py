@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from crm.api import alerts, catalog, contacts, faqs, orders, settings
+from crm.api import alerts, catalog, contacts, faqs, orders, settings, webhooks
 from crm.api.base import api
 
-ENDPOINT_MODULES = (alerts, contacts, catalog, faqs, orders, settings)  # imported for their routes, which join `api`
+ENDPOINT_MODULES = (alerts, contacts, catalog, faqs, orders, settings, webhooks)  # imported for their routes, which join `api`
 
 
 def register(app: Flask) -> None:
