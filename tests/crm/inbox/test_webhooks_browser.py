@@ -12,9 +12,9 @@ pytestmark = pytest.mark.browser
 
 def test_an_owner_adds_a_webhook_and_test_sends_it(open_page, receiver):  # noqa: F811
     owner = open_page("admin")
-    owner.set_viewport_size({"width": 390, "height": 844})  # on the phone
     owner.click(".nav-more summary")  # the shop's setup screens are under "Kelola toko"
     owner.click("nav >> text=Webhook")
+    owner.set_viewport_size({"width": 390, "height": 844})  # the rest on a phone
     owner.fill("#webhook-add input[name=url]", receiver.url)
     owner.check("#webhook-add input[value='order.status_changed']")
     owner.check("#webhook-add input[value='complaint.created']")
