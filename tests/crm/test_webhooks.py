@@ -9,12 +9,15 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from bot import events
 from core.db import session_scope, utcnow
 from crm import webhooks
+from crm.inbox.data import wake_snoozed
 from crm.complaints import open_complaint
 from crm.models import Contact, Conversation
 from crm.orders import CartLine, Order, Product, change_status, place_order
 from crm.tokens import create_token
+from tests.broadcasts.helpers import make_campaign, run_to_end, seed
 from tests.factories import Webhooks, line_text
 from tests.fakes.webhook_receiver import receiver  # noqa: F401 - the fixture
 from tests.openapi import check
@@ -236,3 +239,41 @@ def test_deleted_endpoint_gets_nothing_more(client, auth, runtime, shop, receive
     assert webhooks.due(runtime, utcnow() + timedelta(hours=2)) == []
     with session_scope(runtime.engine) as session:
         assert session.exec(select(webhooks.WebhookDelivery)).all() == []
+
+
+def test_a_finished_campaign_is_told_once_with_its_stats(client, auth, runtime, fake_line, receiver):
+    hook = register(client, auth, receiver.url, ["campaign.finished"])
+    seed(runtime.engine, line=3)
+    campaign_id = make_campaign(runtime)
+    run_to_end(runtime, campaign_id)
+    run_to_end(runtime, campaign_id)  # nothing left: no second event
+    [event] = receiver.events(hook["secret"])
+    assert event["type"] == "campaign.finished" and event["data"]["id"] == campaign_id
+    assert event["data"]["status"] == "done"
+    assert (event["data"]["stats"]["targeted"], event["data"]["stats"]["sent"]) == (3, 3)
+
+
+def test_a_snoozed_chat_that_wakes_is_a_status_change(client, auth, runtime, receiver):
+    Webhooks(client).line(line_text("halo kak", user=LINE_USER))
+    hook = register(client, auth, receiver.url, ["conversation.status_changed"])
+    with session_scope(runtime.engine) as session:
+        conversation = session.exec(select(Conversation)).one()
+        conversation.status, conversation.snoozed_until = "snoozed", utcnow() - timedelta(minutes=1)
+        session.add(conversation)
+    with session_scope(runtime.engine) as session:
+        assert wake_snoozed(session=session) == 1
+    events = receiver.events(hook["secret"])
+    assert [(e["data"]["previous_status"], e["data"]["status"]) for e in events] == [("open", "snoozed"), ("snoozed", "open")]
+
+
+def test_the_clock_sweep_queues_what_is_due(client, auth, runtime, shop, receiver):
+    register(client, auth, receiver.url, ["order.created"])
+    receiver.answers = [500]
+    new_order(runtime, shop)
+    with session_scope(runtime.engine) as session:
+        row = session.exec(select(webhooks.WebhookDelivery)).one()
+        row.next_attempt_at = utcnow() - timedelta(seconds=1)
+        session.add(row)
+    queued = []
+    assert events.requeue_stale(runtime, lambda ids: None, queued.append) == 1
+    assert queued == [f"webhook:{row.id}"]
