@@ -13,7 +13,7 @@ from crm.api.base import (
     CONTACT_FILTER, ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, api, contact_filter, dump, enum_arg, enum_param,
     get_row, int_arg, json_body, limit_param, path_param, query_param, query_value, read_body, require_token, schema_response,
 )
-from crm.models import CHANNELS, ChannelIdentity, Contact, Conversation, Message
+from crm.models import CHANNELS, Contact, Conversation, Message
 from crm.schemas import (
     ContactDetail,
     ContactList,
