@@ -20,6 +20,7 @@ import ipaddress
 import json
 import logging
 import secrets
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -126,6 +127,15 @@ def _public_host(host: str) -> bool:
         return ipaddress.ip_address(host).is_global
     except ValueError:
         return True  # a name: public as far as can be told without asking the DNS
+
+
+def resolves_public(host: str) -> bool:
+    """False when the name points at a private, loopback or reserved address (checked before each delivery in production)."""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+    except OSError:
+        return True  # not resolvable now: the POST fails and is retried like any connection error
+    return all(ipaddress.ip_address(address.split("%")[0]).is_global for address in addresses)
 
 
 def check_events(events: list[str]) -> list[str]:
@@ -316,6 +326,9 @@ def deliver(rt: Runtime, row_id: int, now: datetime | None = None) -> str | None
     values: dict[str, Any] = {"status": "sent", "sent_at": utcnow(), "error": None}
     if not active:
         values = {"status": "failed", "error": "the endpoint is switched off"}
+    elif rt.settings.env == "production" and not resolves_public(urlsplit(url).hostname):
+        # A public name may be pointed at an inside address after it was registered.
+        values = {"status": "failed", "error": f"{urlsplit(url).hostname} resolves to a private address"}
     else:
         raw = body.encode()
         headers = {"Content-Type": "application/json", "User-Agent": "Sapa-Webhooks/1",

@@ -277,3 +277,16 @@ def test_the_clock_sweep_queues_what_is_due(client, auth, runtime, shop, receive
     queued = []
     assert events.requeue_stale(runtime, lambda ids: None, queued.append) == 1
     assert queued == [f"webhook:{row.id}"]
+
+
+def test_production_refuses_to_post_to_a_name_that_points_inside(runtime, shop, monkeypatch):
+    with session_scope(runtime.engine) as session:
+        webhooks.create_endpoint(session=session, url="https://hooks.example.com/x", events=["order.created"],
+                                 created_by="test", production=True)
+    monkeypatch.setattr(runtime.settings, "env", "production")
+    monkeypatch.setattr(webhooks.socket, "getaddrinfo", lambda host, *a, **k: [(2, 1, 6, "", ("10.0.0.7", 0))])
+    monkeypatch.setattr(webhooks, "post", lambda *args: pytest.fail("posted to a private address"))
+    new_order(runtime, shop)
+    with session_scope(runtime.engine) as session:
+        row = session.exec(select(webhooks.WebhookDelivery)).one()
+    assert row.status == "failed" and "private address" in row.error
