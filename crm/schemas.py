@@ -13,12 +13,13 @@ if TYPE_CHECKING:
     from crm.models import Contact, Conversation, Message
 
 
-def _iso(value: datetime) -> str:
+def iso_utc(value: datetime) -> str:
+    """A timestamp as the API writes it: ISO-8601 in UTC with a Z."""
     value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
     return value.isoformat().replace("+00:00", "Z")
 
 
-UtcDatetime = Annotated[datetime, PlainSerializer(_iso, return_type=str)]
+UtcDatetime = Annotated[datetime, PlainSerializer(iso_utc, return_type=str)]
 
 
 def _integral(value: Any) -> Any:

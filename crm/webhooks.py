@@ -37,7 +37,7 @@ from core.after_commit import send_after_commit
 from core.db import as_utc, session_scope, utcnow
 from core.runtime import Runtime
 from crm.models import ChannelIdentity, Contact, Conversation, Message
-from crm.schemas import contact_public, conversation_public, message_public
+from crm.schemas import contact_public, conversation_public, iso_utc, message_public
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +221,7 @@ def send_test(*, session: Session, endpoint: WebhookEndpoint) -> str:
 def _queue(session: Session, endpoint_ids: list[int], event_type: str, data: dict[str, Any]) -> str:
     now = utcnow()
     event_id = f"evt_{uuid.uuid4().hex}"
-    body = json.dumps({"id": event_id, "type": event_type, "created_at": _iso(now), "data": data},
+    body = json.dumps({"id": event_id, "type": event_type, "created_at": iso_utc(now), "data": data},
                       ensure_ascii=False, separators=(",", ":"), default=str)
     # Core, not session.add: the flush listener below emits from inside a flush.
     connection = session.connection()
@@ -232,10 +232,6 @@ def _queue(session: Session, endpoint_ids: list[int], event_type: str, data: dic
             retry_until=now + RETRY_FOR).returning(ROWS.c.id)).scalar_one()
         send_after_commit(session, f"{BATCH_PREFIX}{row_id}")
     return event_id
-
-
-def _iso(moment: datetime) -> str:
-    return as_utc(moment).isoformat().replace("+00:00", "Z")
 
 
 def replay(*, session: Session, delivery: WebhookDelivery) -> bool:
