@@ -319,7 +319,7 @@ def deliver(rt: Runtime, row_id: int, now: datetime | None = None) -> str | None
     if claimed is None:
         return None  # sent, failed, deleted, or another worker has it
     _endpoint_id, body, attempts, retry_until = claimed
-    values: dict[str, Any] = {"status": "sent", "sent_at": utcnow(), "error": None}
+    values: dict[str, Any] = {"status": "sent", "error": None}
     if not active:
         values = {"status": "failed", "error": "the endpoint is switched off"}
     elif rt.settings.env == "production" and not resolves_public(urlsplit(url).hostname):
@@ -331,7 +331,7 @@ def deliver(rt: Runtime, row_id: int, now: datetime | None = None) -> str | None
                    SIGNATURE_HEADER: signature(secret, int(time.time()), raw)}
         try:
             answer = post(url, raw, headers)
-            values["status_code"] = answer.status_code
+            values.update(status_code=answer.status_code, sent_at=utcnow())
             if not answer.is_success:
                 values = {"status_code": answer.status_code, "error": f"HTTP {answer.status_code}"}
         except httpx.HTTPError as exc:
