@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from core.db import session_scope, utcnow
 from core.runtime import Runtime
-from crm import alert_emails, outbound
+from crm import alert_emails, outbound, webhooks
 from crm.models import WebhookEvent
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def finish_event(rt: Runtime, event_id: int, status: str, error: str | None = No
 
 
 def stale_work(rt: Runtime, limit: int = 500) -> tuple[list[int], list[str]]:
-    """Events and outbound batches that were accepted but not finished in time, and alert emails due again."""
+    """Events and outbound batches that were accepted but not finished in time, and alert emails and webhooks due again."""
     queue = rt.settings.queue
     cutoff = utcnow() - timedelta(seconds=queue.stale_event_seconds)
     # A retry waits at most its last backoff; past that, its task was lost (say, a Redis
@@ -77,7 +77,9 @@ def stale_work(rt: Runtime, limit: int = 500) -> tuple[list[int], list[str]]:
                 (WebhookEvent.status == "processing") & (WebhookEvent.claimed_at < cutoff),
                 (WebhookEvent.status == "retrying") & (WebhookEvent.claimed_at < retry_cutoff))
         ).order_by(WebhookEvent.id).limit(limit)).all()
-    return list(events), outbound.stale_batches(rt, cutoff, limit) + alert_emails.due(rt, utcnow(), limit)
+    now = utcnow()
+    return list(events), outbound.stale_batches(rt, cutoff, limit) + alert_emails.due(rt, now, limit) + \
+        webhooks.due(rt, now, limit)
 
 
 def requeue_stale(rt: Runtime, enqueue_events: Callable[[list[int]], Any], enqueue_batch: Callable[[str], Any]) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot import pipeline
 from broadcasts import tasks as broadcast_tasks  # noqa: F401 - its tasks run on this queue too
-from crm import alert_emails, contact_uploads, outbound
+from crm import alert_emails, contact_uploads, outbound, webhooks
 from core import after_commit
 from core.queue import huey
 from core.runtime import get_runtime
@@ -77,6 +77,12 @@ def send_alert_email_task(row_id: int) -> None:
     alert_emails.deliver(get_runtime(), row_id)
 
 
+@huey.task(priority=5)
+def send_webhook_task(row_id: int) -> None:
+    """POST one webhook delivery; a failed attempt waits in its row for the clock's sweep (growing waits)."""
+    webhooks.deliver(get_runtime(), row_id)
+
+
 @huey.task(**RETRY)
 def import_contacts_task(root: str, token: str) -> None:
     """Import an uploaded contacts file; a retry (or a second run) continues from the last committed batch."""
@@ -85,10 +91,13 @@ def import_contacts_task(root: str, token: str) -> None:
 
 
 def enqueue_batch(batch_id: str) -> None:
-    """Queue the sending of an outbound batch, or of an alert email ("email:<id>")."""
+    """Queue the sending of an outbound batch, an alert email ("email:<id>") or a webhook delivery ("webhook:<id>")."""
     row_id = alert_emails.email_id(batch_id)
+    webhook_id = webhooks.delivery_id(batch_id)
     if row_id is not None:
         send_alert_email_task(row_id)
+    elif webhook_id is not None:
+        send_webhook_task(webhook_id)
     else:
         send_batch_task(batch_id)
 

@@ -27,7 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from broadcasts import recipient_history
+from broadcasts import recipient_history, results
 from broadcasts import schedule as sched
 from broadcasts.campaign_message import RenderContext, is_personal, render, variant_message
 from broadcasts.campaigns import links_of
@@ -35,7 +35,7 @@ from broadcasts.models import Campaign, CampaignRun, ChannelConsent, CampaignRec
 from broadcasts.segments import compile_rules
 from core.db import session_scope, utcnow
 from core.runtime import Runtime
-from crm import alerts, shop_settings
+from crm import alerts, shop_settings, webhooks
 from crm.models import ChannelIdentity, Contact
 from crm.promotions import Promotion
 
@@ -358,6 +358,10 @@ def finish_if_done(rt: Runtime, run_id: int) -> bool:
         if campaign.status == "sending" and not campaign.recurrence and campaign.kind == "campaign":
             campaign.status, campaign.updated_at = "done", utcnow()
             session.add(campaign)
+        webhooks.emit(session, "campaign.finished", lambda: {
+            "id": campaign.id, "name": campaign.name, "kind": campaign.kind, "status": campaign.status, "run_id": run.id,
+            "stats": dict(results.stats(session=session, campaign_id=campaign.id,
+                                        attribution_days=rt.settings.broadcasts.attribution_days))})
         return True
 
 

@@ -6,7 +6,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Field, Session, SQLModel, select
 
-from core.db import utcnow
+from core.db import as_utc, utcnow
+from crm import webhooks
+from crm.schemas import ComplaintPublic
 
 SEVERITIES = ("low", "medium", "high", "critical")
 STATUSES = ("open", "in_progress", "resolved", "closed")
@@ -79,7 +81,18 @@ def open_complaint(*, session: Session, contact_id: int, text: str, negative_sco
     complaint.number = f"C{complaint.id:05d}"
     session.add(complaint)
     session.flush()
+    webhooks.emit(session, "complaint.created", lambda: complaint_public(complaint, now).model_dump(mode="json"))
     return complaint
+
+
+def complaint_public(complaint: Complaint, now: datetime) -> ComplaintPublic:
+    """The API shape of a complaint (its SLA breached or not at `now`)."""
+    open_ = complaint.status in ("open", "in_progress")
+    return ComplaintPublic(
+        id=complaint.id, number=complaint.number, contact_id=complaint.contact_id, status=complaint.status,
+        severity=complaint.severity, category=complaint.category, order_id=complaint.order_id, text=complaint.text,
+        sla_due_at=complaint.sla_due_at, sla_breached=open_ and as_utc(complaint.sla_due_at) < as_utc(now),
+        created_at=complaint.created_at, resolved_at=complaint.resolved_at)
 
 
 def change_complaint_status(*, session: Session, complaint: Complaint, status: str) -> Complaint:

@@ -33,7 +33,7 @@ from crm import consent_log, episodes, loyalty
 from crm.complaints import Complaint
 from crm.csat import CsatSurvey
 from crm.csv_export import SafeWriter
-from crm.history import PRIVATE_PAYLOAD_KEYS
+from crm.schemas import PRIVATE_PAYLOAD_KEYS
 from crm.media import NAME as MEDIA_NAME
 from crm.models import (
     AuditLog, ChannelIdentity, Contact, ContactMerge, Conversation, FollowUpTask, Message, Note, StaffChatLink, WebhookEvent,

@@ -13,11 +13,11 @@ from sqlmodel import Session, select
 from core import messages as m
 from core.texts import MENU_INTENTS, menu_label
 from crm import contacts, episodes
+from crm import webhooks  # noqa: F401 - its flush listener tells subscribed endpoints of every message written
 from core.db import as_utc, utcnow
 from crm.models import ChannelIdentity, Contact, Conversation, Message
 
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)  # how fresh `Contact.last_seen_at` is kept
-PRIVATE_PAYLOAD_KEYS = frozenset({"reply_token", "reply_uncertain"})  # our bookkeeping on a message, never shown
 RECENT_BUTTON_MESSAGES = 30  # bot messages searched for the button a postback came from
 SHORTENED_DATA_MIN = 32  # received data this long may be a platform's shortened copy of ours
 

@@ -27,7 +27,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from core.db import utcnow
 from core.settings import LoyaltyReward, LoyaltySettings, LoyaltyTier, Settings
-from crm import promotions
+from crm import promotions, webhooks
 from crm.shop_settings import load_settings
 
 KINDS = ("earn", "redeem", "expire", "adjust", "reverse")
@@ -146,11 +146,20 @@ def recount(*, session: Session, contact_id: int, now: datetime | None = None) -
     return max(0, int(total))
 
 
-def _record(session: Session, entry: PointsEntry) -> PointsEntry:
-    # The one place entries are written: a points.changed outbound event would be added here.
+def _record(session: Session, entry: PointsEntry, balance_moved: bool = True) -> PointsEntry:
+    """Write a ledger entry (the one place); announced now when the balance already moved, else by the caller."""
     session.add(entry)
     session.flush()
+    if balance_moved:
+        _announce(session, entry)
     return entry
+
+
+def _announce(session: Session, entry: PointsEntry) -> None:
+    # The outbound event goes in the same transaction as the entry, with the balance it left.
+    webhooks.emit(session, "points.changed", lambda: {
+        "contact_id": entry.contact_id, "balance": _current(session, entry.contact_id), "delta": entry.points,
+        "kind": entry.kind, "order_id": entry.order_id})
 
 
 def earn_for_order(*, session: Session, order_id: int, contact_id: int, total: int, delivery_fee: int,
@@ -163,8 +172,9 @@ def earn_for_order(*, session: Session, order_id: int, contact_id: int, total: i
     try:
         with session.begin_nested():  # the unique key: a second delivery of the same order earns nothing
             entry = _record(session, PointsEntry(contact_id=contact_id, kind="earn", points=points, order_id=order_id,
-                                                 reason="order delivered", by=by, at=now))
+                                                 reason="order delivered", by=by, at=now), balance_moved=False)
             _move(session, contact_id, points, now, earned=True)
+            _announce(session, entry)
     except IntegrityError:
         return None
     return entry
@@ -180,7 +190,8 @@ def reverse_for_order(*, session: Session, order_id: int, by: str, now: datetime
         with session.begin_nested():
             # Written first: the unique key makes a racing second reversal fail here, before it moves anything.
             entry = _record(session, PointsEntry(contact_id=earned.contact_id, kind="reverse", points=0,
-                                                 order_id=order_id, reason="order cancelled", by=by, at=now))
+                                                 order_id=order_id, reason="order cancelled", by=by, at=now),
+                            balance_moved=False)
             # Compare-and-set: take min(earned, balance) as the balance stands at the moment of the update.
             while True:
                 balance = _current(session, earned.contact_id)
@@ -195,6 +206,7 @@ def reverse_for_order(*, session: Session, order_id: int, by: str, now: datetime
                 entry.reason = f"order cancelled; {earned.points - taken} of its points were already spent"
             session.add(entry)
             session.flush()
+            _announce(session, entry)
     except IntegrityError:
         return None
     return entry

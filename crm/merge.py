@@ -25,7 +25,7 @@ from sqlalchemy import Table, func, select, tuple_, update
 from sqlmodel import Session, SQLModel
 
 from core.db import as_utc, utcnow
-from crm import loyalty
+from crm import loyalty, webhooks
 from crm.models import ChannelIdentity, Contact, ContactMerge
 
 log = logging.getLogger(__name__)
@@ -230,8 +230,8 @@ def merge(*, session: Session, survivor_id: int, merged_id: int, source: str = "
                           moved=moved, changed=changed, created_at=now)
     session.add(record)
     session.flush()
-    # The outbound webhook `contact.merged` ({"survivor_id", "merged_id", "merge_id"}) is written to the outbox
-    # here, in this transaction: every merge (chat, inbox, API) passes through this line.
+    # Every merge (chat, inbox, API) passes through this line: the outbound event goes in this transaction.
+    webhooks.emit(session, "contact.merged", {"survivor_id": survivor.id, "merged_id": merged.id, "merge_id": record.id})
     # Objects of this session loaded before the merge (the event's conversation) see the moved values.
     session.expire_all()
     return record

@@ -16,8 +16,9 @@ from core.db import utcnow
 from core.geo import valid_coordinates
 from core.money import rupiah
 from core.settings import LoyaltySettings
-from crm import alerts, loyalty, promotions
+from crm import alerts, loyalty, promotions, webhooks
 from crm.models import FollowUpTask
+from crm.schemas import OrderEventPublic, OrderLinePublic, OrderPublic
 from crm.shop_settings import load_settings
 from crm.stores import JAKARTA, WEEKDAYS, Store, hours_open_at, next_hours_opening
 
@@ -331,6 +332,8 @@ def place_order(*, session: Session, contact_id: int, lines: list[CartLine], ful
                                   now=utcnow(), tz=tz)
             except promotions.VoucherError as exc:
                 raise OrderError("voucher", str(exc), reason=exc.code, voucher=voucher_code.upper()) from None
+        webhooks.emit(session, "order.created", lambda: order_public(session, order, with_history=True)
+                      .model_dump(mode="json"))
     return order
 
 
@@ -359,6 +362,7 @@ def change_status(*, session: Session, order: Order, status: str, by: str, note:
                                     .values(stock=Product.stock + item.quantity, updated_at=utcnow()))
     if order.status == "new":
         alerts.settle(session=session, kinds=("order_waiting",), order_id=order.id)  # nobody has to confirm it any more
+    before = order.status
     order.status, order.updated_at = status, utcnow()
     session.add(order)
     session.add(OrderEvent(order_id=order.id, status=status, by=by, note=note))
@@ -367,6 +371,8 @@ def change_status(*, session: Session, order: Order, status: str, by: str, note:
         loyalty.earn_for_order(session=session, order_id=order.id, contact_id=order.contact_id, total=order.total,
                                delivery_fee=order.delivery_fee, rules=points_rules or loyalty.rules_for(session), by=by)
     session.flush()
+    webhooks.emit(session, "order.status_changed", lambda: {
+        **order_public(session, order, with_history=True).model_dump(mode="json"), "previous_status": before})
     return order
 
 
@@ -395,6 +401,19 @@ def cancel_by_customer(*, session: Session, order: Order) -> Order:
     if order.status not in CUSTOMER_CANCELLABLE:
         raise OrderError("too_late", f"order is already {order.status}", current=order.status)
     return change_status(session=session, order=order, status="cancelled", by="customer")
+
+
+def order_public(session: Session, order: Order, with_history: bool = False) -> OrderPublic:
+    """The API shape of an order (GET /api/v1/orders/{id} shows it with its history)."""
+    lines = [OrderLinePublic(product=i.product_name, variant=i.variant, addons=i.addons or [], quantity=i.quantity,
+                             price=i.price, note=i.note) for i in order_items(session=session, order_id=order.id)]
+    events = [OrderEventPublic(status=e.status, by=e.by, note=e.note, at=e.at)
+              for e in order_history(session=session, order_id=order.id)] if with_history else []
+    return OrderPublic(id=order.id, number=order.number, contact_id=order.contact_id, status=order.status,
+                       fulfilment=order.fulfilment, store_id=order.store_id, address=order.address, lat=order.lat,
+                       lon=order.lon, phone=order.phone, payment_method=order.payment_method,
+                       scheduled_for=order.scheduled_for, note=order.note, items=lines, subtotal=order.subtotal,
+                       delivery_fee=order.delivery_fee, total=order.total, created_at=order.created_at, history=events)
 
 
 def order_items(*, session: Session, order_id: int) -> list[OrderItem]:

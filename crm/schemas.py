@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, RootModel, model_validator
 
 from crm.ids import MAX_ID
 
+if TYPE_CHECKING:
+    from crm.models import Contact, Conversation, Message
 
-def _iso(value: datetime) -> str:
+
+def iso_utc(value: datetime) -> str:
+    """A timestamp as the API writes it: ISO-8601 in UTC with a Z."""
     value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
     return value.isoformat().replace("+00:00", "Z")
 
 
-UtcDatetime = Annotated[datetime, PlainSerializer(_iso, return_type=str)]
+UtcDatetime = Annotated[datetime, PlainSerializer(iso_utc, return_type=str)]
 
 
 def _integral(value: Any) -> Any:
@@ -255,6 +259,101 @@ class ConversationDetail(ConversationPublic):
     episodes: list[EpisodePublic]  # oldest first; the open one last, with resolved_at null
 
 
+class OrderLinePublic(BaseModel):
+    product: str
+    variant: str | None = None
+    addons: list[str] = Field(default=[], description="the add-ons chosen (their names)")
+    quantity: int
+    price: int = Field(description="one unit, the variant's and the add-ons' prices included")
+    note: str | None = None
+
+
+class OrderEventPublic(BaseModel):
+    status: str
+    by: str
+    note: str | None
+    at: UtcDatetime
+
+
+class OrderPublic(BaseModel):
+    id: int
+    number: str
+    contact_id: int
+    status: Literal["new", "confirmed", "preparing", "shipped", "delivered", "cancelled"]
+    fulfilment: Literal["delivery", "pickup"]
+    store_id: int | None = Field(description="the store that prepares the order (pickup: where it is collected)")
+    address: str | None
+    lat: float | None = Field(default=None, description="a delivery location the customer shared")
+    lon: float | None = None
+    phone: str | None = Field(description="E.164, e.g. +6281234567890")
+    payment_method: str | None = Field(description="a code of GET /settings payment_methods")
+    scheduled_for: UtcDatetime | None = Field(description="a pre-order's time; null = as soon as possible")
+    note: str | None
+    items: list[OrderLinePublic]
+    subtotal: int
+    delivery_fee: int
+    total: int
+    created_at: UtcDatetime
+    history: list[OrderEventPublic] = []
+
+
+class ComplaintPublic(BaseModel):
+    id: int
+    number: str
+    contact_id: int
+    status: Literal["open", "in_progress", "resolved", "closed"]
+    severity: Literal["low", "medium", "high", "critical"]
+    category: str
+    order_id: int | None
+    text: str
+    sla_due_at: UtcDatetime
+    sla_breached: bool
+    created_at: UtcDatetime
+    resolved_at: UtcDatetime | None
+
+
 class Error(BaseModel):
     error: str
     details: list[dict[str, Any]] | None = None
+
+
+# --- the API shapes of rows (the API and outbound webhooks show the same) --------------------
+
+PRIVATE_PAYLOAD_KEYS = frozenset({"reply_token", "reply_uncertain"})  # our bookkeeping on a message, never shown
+
+
+def identity_public(identity: Any) -> IdentityPublic:
+    """The API shape of a channel identity (a ChannelIdentity row)."""
+    return IdentityPublic(channel=identity.channel, external_id=identity.external_id,
+                          display_name=identity.display_name, blocked=identity.blocked)
+
+
+def contact_public(contact: Contact, identities: list[Any]) -> ContactPublic:
+    """The API shape of a contact (`identities`: its ChannelIdentity rows)."""
+    return ContactPublic(
+        id=contact.id, display_name=contact.display_name, tags=list(contact.tags or []), status=contact.status,
+        identities=[identity_public(i) for i in identities],
+        language=contact.language, phone=contact.phone, email=contact.email, birthday=contact.birthday,
+        address=contact.address, marketing_consent=contact.marketing_consent, attributes=dict(contact.attributes or {}),
+        created_at=contact.created_at, last_seen_at=contact.last_seen_at, erased_at=contact.erased_at,
+    )
+
+
+def message_public(message: Message) -> MessagePublic:
+    """The API shape of a message (hidden messages keep no text)."""
+    payload = {k: v for k, v in (message.payload or {}).items() if k not in PRIVATE_PAYLOAD_KEYS}
+    return MessagePublic(
+        id=message.id, conversation_id=message.conversation_id, channel=message.channel,
+        direction=message.direction, sender=message.sender, type=message.type,
+        text=None if message.hidden else message.text, intent=message.intent, status=message.status,
+        error=message.error, hidden=message.hidden, payload={} if message.hidden else payload,
+        created_at=message.created_at,
+    )
+
+
+def conversation_public(conversation: Conversation) -> ConversationPublic:
+    """The API shape of a conversation."""
+    return ConversationPublic(
+        id=conversation.id, contact_id=conversation.contact_id, channel=conversation.channel, kind=conversation.kind,
+        status=conversation.status, assignee=conversation.assignee_id, labels=list(conversation.labels or []),
+        bot_active=conversation.bot_active, last_message_at=conversation.last_message_at)

@@ -13,7 +13,7 @@ from crm.api.base import (
     CONTACT_FILTER, ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, api, contact_filter, dump, enum_arg, enum_param,
     get_row, int_arg, json_body, limit_param, path_param, query_param, query_value, read_body, require_token, schema_response,
 )
-from crm.models import CHANNELS, ChannelIdentity, Contact, Conversation, Message
+from crm.models import CHANNELS, Contact, Conversation, Message
 from crm.schemas import (
     ContactAnswer,
     ContactDetail,
@@ -32,28 +32,15 @@ from crm.schemas import (
     PointsAdjust,
     PointsEntryPublic,
     PointsLedger,
+    contact_public,  # noqa: F401 - the API shapes' builders, imported from here by other floors
+    conversation_public,
+    identity_public,  # noqa: F401
+    message_public,
 )
 from crm.web import engine, settings
 
 MEDIA_TYPES = {"image", "video", "audio", "file"}
 CONVERSATION_STATUSES = ("open", "pending", "snoozed", "resolved")
-
-
-def identity_public(identity: ChannelIdentity) -> IdentityPublic:
-    """The API shape of a channel identity."""
-    return IdentityPublic(channel=identity.channel, external_id=identity.external_id,
-                          display_name=identity.display_name, blocked=identity.blocked)
-
-
-def contact_public(contact: Contact, identities: list[ChannelIdentity]) -> ContactPublic:
-    """The API shape of a contact."""
-    return ContactPublic(
-        id=contact.id, display_name=contact.display_name, tags=list(contact.tags or []), status=contact.status,
-        identities=[identity_public(i) for i in identities],
-        language=contact.language, phone=contact.phone, email=contact.email, birthday=contact.birthday,
-        address=contact.address, marketing_consent=contact.marketing_consent, attributes=dict(contact.attributes or {}),
-        created_at=contact.created_at, last_seen_at=contact.last_seen_at, erased_at=contact.erased_at,
-    )
 
 
 def contact_detail(session: Session, contact: Contact) -> ContactDetail:
@@ -72,18 +59,6 @@ def points_ledger(session: Session, contact_id: int, limit: int = 200) -> Points
     items = [PointsEntryPublic.model_validate(entry, from_attributes=True)
              for entry in loyalty.entries(session=session, contact_id=contact_id, limit=limit)]
     return PointsLedger(balance=standing.balance, tier=standing.tier.name, items=items)
-
-
-def message_public(message: Message) -> MessagePublic:
-    """The API shape of a message (hidden messages keep no text)."""
-    payload = {k: v for k, v in (message.payload or {}).items() if k not in history.PRIVATE_PAYLOAD_KEYS}
-    return MessagePublic(
-        id=message.id, conversation_id=message.conversation_id, channel=message.channel,
-        direction=message.direction, sender=message.sender, type=message.type,
-        text=None if message.hidden else message.text, intent=message.intent, status=message.status,
-        error=message.error, hidden=message.hidden, payload={} if message.hidden else payload,
-        created_at=message.created_at,
-    )
 
 
 def _get_contact(session: Session, contact_id: int) -> Contact:
@@ -214,14 +189,7 @@ def list_conversations():
     limit = int_arg("limit", 100, 1, 1000)
     with Session(engine()) as session:
         rows = session.exec(query.order_by(Conversation.last_message_at.desc().nulls_last()).limit(limit)).all()
-        return dump(ConversationList(items=[ConversationPublic(**_conversation_fields(c)) for c in rows]))
-
-
-def _conversation_fields(conversation: Conversation) -> dict:
-    return dict(id=conversation.id, contact_id=conversation.contact_id, channel=conversation.channel,
-                kind=conversation.kind, status=conversation.status, assignee=conversation.assignee_id,
-                labels=list(conversation.labels or []), bot_active=conversation.bot_active,
-                last_message_at=conversation.last_message_at)
+        return dump(ConversationList(items=[conversation_public(c) for c in rows]))
 
 
 @api.get("/conversations/<int:conversation_id>")
@@ -231,7 +199,7 @@ def get_conversation(conversation_id: int):
     with Session(engine()) as session:
         conversation = get_row(session, Conversation, conversation_id, "conversation")
         rows = episodes.of_conversation(session=session, conversation_id=conversation_id)
-        return dump(ConversationDetail(**_conversation_fields(conversation), episodes=[
+        return dump(ConversationDetail(**dict(conversation_public(conversation)), episodes=[
             EpisodePublic(opened_at=e.opened_at, first_response_at=e.first_response_at, resolved_at=e.resolved_at)
             for e in rows]))
 

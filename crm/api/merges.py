@@ -10,7 +10,7 @@ from crm.api.base import (
     ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, api, dump, int_arg, json_body, path_param, query_param, read_body,
     require_token, schema_response,
 )
-from crm.api.contacts import identity_public
+from crm.schemas import identity_public
 from crm.ids import MAX_ID
 from crm.models import ContactMerge
 from crm.schemas import MergeField, MergePreview, MergePublic, MergeRequest

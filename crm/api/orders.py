@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from flask import current_app, g
@@ -23,7 +22,7 @@ from crm.catalog import ProductCreate, ProductUpdate
 from crm.ids import MAX_ID
 from crm.models import Contact
 from crm.shop_settings import delivery_fee, load_settings
-from crm.schemas import UtcDatetime
+from crm.schemas import ComplaintPublic, OrderPublic
 from crm.web import engine, settings
 from core.texts import STATUS_EMOJI, status_label, text
 
@@ -50,44 +49,6 @@ class ProductPublic(BaseModel):
 
 class ProductList(BaseModel):
     items: list[ProductPublic]
-
-
-class OrderLinePublic(BaseModel):
-    product: str
-    variant: str | None = None
-    addons: list[str] = Field(default=[], description="the add-ons chosen (their names)")
-    quantity: int
-    price: int = Field(description="one unit, the variant's and the add-ons' prices included")
-    note: str | None = None
-
-
-class OrderEventPublic(BaseModel):
-    status: str
-    by: str
-    note: str | None
-    at: UtcDatetime
-
-
-class OrderPublic(BaseModel):
-    id: int
-    number: str
-    contact_id: int
-    status: Literal["new", "confirmed", "preparing", "shipped", "delivered", "cancelled"]
-    fulfilment: Literal["delivery", "pickup"]
-    store_id: int | None = Field(description="the store that prepares the order (pickup: where it is collected)")
-    address: str | None
-    lat: float | None = Field(default=None, description="a delivery location the customer shared")
-    lon: float | None = None
-    phone: str | None = Field(description="E.164, e.g. +6281234567890")
-    payment_method: str | None = Field(description="a code of GET /settings payment_methods")
-    scheduled_for: UtcDatetime | None = Field(description="a pre-order's time; null = as soon as possible")
-    note: str | None
-    items: list[OrderLinePublic]
-    subtotal: int
-    delivery_fee: int
-    total: int
-    created_at: UtcDatetime
-    history: list[OrderEventPublic] = []
 
 
 class OrderList(BaseModel):
@@ -137,21 +98,6 @@ class OrderCreate(BaseModel):
     notify: bool = Field(default=True, description="tell the customer in their chat (status and points)")
 
 
-class ComplaintPublic(BaseModel):
-    id: int
-    number: str
-    contact_id: int
-    status: Literal["open", "in_progress", "resolved", "closed"]
-    severity: Literal["low", "medium", "high", "critical"]
-    category: str
-    order_id: int | None
-    text: str
-    sla_due_at: UtcDatetime
-    sla_breached: bool
-    created_at: UtcDatetime
-    resolved_at: UtcDatetime | None
-
-
 class ComplaintList(BaseModel):
     items: list[ComplaintPublic]
 
@@ -166,26 +112,9 @@ def _product_public(product: order_data.Product) -> ProductPublic:
     return ProductPublic.model_validate(product, from_attributes=True)
 
 
-def _order_public(session: Session, order: order_data.Order, with_history: bool = False) -> OrderPublic:
-    lines = [OrderLinePublic(product=i.product_name, variant=i.variant, addons=i.addons or [], quantity=i.quantity,
-                             price=i.price, note=i.note)
-             for i in order_data.order_items(session=session, order_id=order.id)]
-    events = [OrderEventPublic(status=e.status, by=e.by, note=e.note, at=e.at)
-              for e in order_data.order_history(session=session, order_id=order.id)] if with_history else []
-    return OrderPublic(id=order.id, number=order.number, contact_id=order.contact_id, status=order.status,
-                       fulfilment=order.fulfilment, store_id=order.store_id, address=order.address, lat=order.lat,
-                       lon=order.lon, phone=order.phone, payment_method=order.payment_method,
-                       scheduled_for=order.scheduled_for, note=order.note, items=lines, subtotal=order.subtotal,
-                       delivery_fee=order.delivery_fee, total=order.total, created_at=order.created_at, history=events)
-
-
-def _complaint_public(complaint: complaint_data.Complaint, now: datetime) -> ComplaintPublic:
-    open_ = complaint.status in ("open", "in_progress")
-    return ComplaintPublic(
-        id=complaint.id, number=complaint.number, contact_id=complaint.contact_id, status=complaint.status,
-        severity=complaint.severity, category=complaint.category, order_id=complaint.order_id, text=complaint.text,
-        sla_due_at=complaint.sla_due_at, sla_breached=open_ and complaint.sla_due_at < now,
-        created_at=complaint.created_at, resolved_at=complaint.resolved_at)
+# The API's shapes of an order and a complaint are also the data of their webhook events.
+_order_public = order_data.order_public
+_complaint_public = complaint_data.complaint_public
 
 
 # --- products -----------------------------------------------------------------------

@@ -90,6 +90,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "settings.manage": ADMIN,  # the shop settings: name, languages, payment, delivery, bot times, broadcasts
     "promotions.manage": ADMIN,
     "audit.view": ADMIN,
+    "webhooks.manage": ADMIN,  # outbound webhooks: endpoints, test-sends, replays
     "segments.manage": MARKETING,
     "campaigns.manage": MARKETING,  # campaigns, results, journeys
     "offers.manage": MARKETING,  # location-based promotions

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Text, func, or_, update
+from sqlalchemy import Integer, Text, func, or_
 from sqlmodel import Session, select
 
 from core import messages as m
@@ -149,11 +149,13 @@ class ListRow:
 def wake_snoozed(*, session: Session) -> int:
     """Reopen snoozed conversations whose time has come; how many."""
     now = utcnow()
-    due = list(session.exec(select(Conversation.id).where(Conversation.status == "snoozed",
-                                                          Conversation.snoozed_until <= now)).all())
-    if due:
-        session.execute(update(Conversation).where(Conversation.id.in_(due))
-                        .values(status="open", snoozed_until=None, updated_at=now))
+    # Row by row through the ORM (few wake at once): each reopening is a status change webhooks tell.
+    due = list(session.exec(select(Conversation).where(Conversation.status == "snoozed",
+                                                       Conversation.snoozed_until <= now)).all())
+    for conversation in due:
+        conversation.status, conversation.snoozed_until, conversation.updated_at = "open", None, now
+        session.add(conversation)
+    session.flush()
     return len(due)
 
 

@@ -32,7 +32,7 @@ def test_the_admin_navigation_fits_one_row_at_1366(open_page, server, language):
     nav_end = page.eval_on_selector(".nav", "e => e.getBoundingClientRect().right")
     assert nav_end <= page.eval_on_selector(".me", "e => e.getBoundingClientRect().left")  # nothing drawn over
     page.click(".nav-more summary")  # the shop's setup screens, in one menu
-    assert page.locator(".nav-menu a").count() == 8
+    assert page.locator(".nav-menu a").count() == 9
     page.locator(".nav-menu a").last.click()
     page.wait_for_load_state()
     assert page.locator(".nav a.active").count() == 1 and page.locator(".nav-more.active").count() == 1
