@@ -290,3 +290,21 @@ def test_production_refuses_to_post_to_a_name_that_points_inside(runtime, shop, 
     with session_scope(runtime.engine) as session:
         row = session.exec(select(webhooks.WebhookDelivery)).one()
     assert row.status == "failed" and "private address" in row.error
+
+
+def test_points_earned_on_delivery_and_a_merge_are_told_with_the_balance_they_left(client, auth, runtime, shop,
+                                                                                   receiver):
+    from crm import merge
+
+    hook = register(client, auth, receiver.url, ["points.changed", "contact.merged"])
+    order_id = new_order(runtime, shop)  # Rp40.000: 40 points at the default rate
+    for status in ("confirmed", "preparing", "shipped", "delivered"):
+        assert client.patch(f"/api/v1/orders/{order_id}", json={"status": status}, headers=auth).status_code == 200
+    [other] = seed(runtime.engine, telegram=1)
+    with session_scope(runtime.engine) as session:
+        merge_id = merge.merge(session=session, survivor_id=shop[0], merged_id=other).id
+    events = receiver.events(hook["secret"])
+    assert [e["type"] for e in events] == ["points.changed", "contact.merged"]
+    assert events[0]["data"] == {"contact_id": shop[0], "balance": 40, "delta": 40, "kind": "earn",
+                                 "order_id": order_id}
+    assert events[1]["data"] == {"survivor_id": shop[0], "merged_id": other, "merge_id": merge_id}
