@@ -14,6 +14,7 @@ from sqlmodel import Field, Session, SQLModel, select
 from core.db import utcnow
 from core.geo import valid_coordinates
 from crm import alerts, promotions
+from crm.delivery import rules_of
 from crm.models import FollowUpTask
 from crm.shop_settings import load_settings
 from crm.stores import JAKARTA, Store
@@ -152,9 +153,11 @@ def _check_details(session: Session, *, fulfilment: str, subtotal: int, store_id
                    lon: float | None) -> None:
     """Refuse an order the shop's rules do not allow (before anything is written)."""
     settings = load_settings(session)
-    if fulfilment == "delivery" and subtotal < settings.delivery.min_order:
-        raise OrderError("minimum", f"the minimum order for delivery is {settings.delivery.min_order}",
-                         minimum=settings.delivery.min_order, subtotal=subtotal)
+    store = session.get(Store, store_id) if store_id is not None else None
+    minimum = rules_of(store, settings.delivery).min_order  # the store's own rules, else the shop's
+    if fulfilment == "delivery" and subtotal < minimum:
+        raise OrderError("minimum", f"the minimum order for delivery is {minimum}", minimum=minimum,
+                         subtotal=subtotal)
     if payment_method is not None:
         method = settings.payment_method(payment_method)
         if method is None:
@@ -164,9 +167,10 @@ def _check_details(session: Session, *, fulfilment: str, subtotal: int, store_id
             raise OrderError("payment_method", f"{method.code} cannot be used for {fulfilment}",
                              allowed=list(method.fulfilment))
     if store_id is not None:
-        store = session.get(Store, store_id)
         if store is None or not store.active:
             raise OrderError("store", f"store {store_id} does not exist or is closed for good", store_id=store_id)
+        if not (store.delivers if fulfilment == "delivery" else store.pickup):
+            raise OrderError("store", f"store {store_id} does not offer {fulfilment}", store_id=store_id)
     if phone is not None and not E164.match(phone):
         raise OrderError("phone", "phone must be an E.164 number such as +6281234567890")
     if scheduled_for is not None and scheduled_for.utcoffset() is None:

@@ -13,7 +13,7 @@ from handlers.effects import Answer
 from handlers.handoff import hand_over
 from handlers.nlu.lang import asks_for_information, looks_like_question
 from handlers.nlu.order_text import shop_terms, stores_named
-from handlers.order_flow import has_draft
+from handlers.order_flow import has_draft, services_note
 from handlers.orders import asks_what_is_sold, names_a_kind_of_product, priced_products, reading
 
 # What the NLU takes a knowledge-base question for when it names a product or a perk ("member dapet apa?").
@@ -52,8 +52,9 @@ def _order_store(ctx: Context):
 
 
 def _store_status(ctx: Context, store) -> str:
-    return ctx.say("order_store_hours", store=store.name, status=opening_text(store, ctx.now, ctx.data.tz,
-                                                                              ctx.language))
+    status = opening_text(store, ctx.now, ctx.data.tz, ctx.language)
+    services = services_note(ctx, store)  # "buka sampai 22:00 (hanya antar, …)" when it does not do both
+    return ctx.say("order_store_hours", store=store.name, status=f"{status} ({services})" if services else status)
 
 
 def _special_hours(ctx: Context) -> list[str]:

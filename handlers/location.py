@@ -9,6 +9,7 @@ from core.geo import map_link, valid_coordinates
 from core.texts import button
 from handlers.base import Context
 from handlers.effects import Answer, ForgetLocation, RememberLocation
+from handlers.order_flow import services_note
 
 MAX_KM = 25.0
 FORGET = re.compile(r"\b(hapus lokasi|lupakan lokasi|forget my location|delete my location)\b", re.IGNORECASE)
@@ -22,7 +23,8 @@ def _stores_reply(ctx: Context, lat: float, lon: float, place: str) -> list[m.Re
     cards = []
     for hit in hits:
         state = ctx.say("open_now") if hit.open_now else ctx.say("closed_now")
-        subtitle = f"{hit.km:.1f} km · {state}\n{hit.store.address}"
+        services = services_note(ctx, hit.store)  # only when a store does not both deliver and hand out
+        subtitle = f"{hit.km:.1f} km · {state}{' · ' + services if services else ''}\n{hit.store.address}"
         cards.append(m.Card(title=hit.store.name[:80], subtitle=subtitle[:300],
                             buttons=(m.Choice(button("map", ctx.language), url=hit.map_url or map_link(
                                 hit.store.lat, hit.store.lon)),)))
