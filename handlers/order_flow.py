@@ -21,6 +21,7 @@ from handlers.vouchers import voucher_line
 
 STATE_VERSION = 2  # the shape of state["order"]; an older draft is dropped, not misread
 ASAP_MINUTES = 30  # how soon "now" is, for a pickup time said plainly
+PICKUP_OFFER_KM = 25.0  # a delivery out of reach is offered pickup at stores this near (the store finder's reach)
 
 
 def draft(ctx: Context) -> dict[str, Any]:
@@ -290,9 +291,10 @@ def _above_minimum(ctx: Context, order: dict) -> bool:
 
 
 def _pickup_offer(ctx: Context, near: tuple[float, float] | None = None) -> tuple[list, tuple[m.Choice, ...]]:
-    """The stores to pick up at instead (nearest first when the place is known) and the buttons to say so."""
+    """The stores to pick up at instead (the near ones, nearest first, when the place is known) and the buttons."""
     lang = ctx.language
-    stores_ = [s for s, _km in ctx.data.stores_by_distance(*near) if s.pickup] if near else serving(ctx, "pickup")
+    stores_ = [s for s, km in ctx.data.stores_by_distance(*near) if s.pickup and km <= PICKUP_OFFER_KM] \
+        if near else serving(ctx, "pickup")
     pickup = (m.Choice(button("pickup", lang), data="order:fulfil:pickup"),) if stores_ else ()
     return stores_, pickup + (m.Choice(button("drop", lang), data="order:drop"),)
 
