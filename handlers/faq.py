@@ -11,9 +11,10 @@ from crm.stores import exception_on, exceptions_of, opening_text
 from handlers.base import Context
 from handlers.effects import Answer
 from handlers.handoff import hand_over
+from handlers.location import services_note
 from handlers.nlu.lang import asks_for_information, looks_like_question
 from handlers.nlu.order_text import shop_terms, stores_named
-from handlers.order_flow import has_draft, services_note
+from handlers.order_flow import has_draft
 from handlers.orders import asks_what_is_sold, names_a_kind_of_product, priced_products, reading
 
 # What the NLU takes a knowledge-base question for when it names a product or a perk ("member dapet apa?").

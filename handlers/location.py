@@ -9,10 +9,16 @@ from core.geo import map_link, valid_coordinates
 from core.texts import button
 from handlers.base import Context
 from handlers.effects import Answer, ForgetLocation, RememberLocation
-from handlers.order_flow import services_note
 
-MAX_KM = 25.0
+MAX_KM = 25.0  # the store finder's reach; an order out of delivery range is offered pickup this near too
 FORGET = re.compile(r"\b(hapus lokasi|lupakan lokasi|forget my location|delete my location)\b", re.IGNORECASE)
+
+
+def services_note(ctx: Context, store) -> str:
+    """What a store does not offer, when it matters ("hanya ambil sendiri"); "" when it delivers and hands out."""
+    if store.delivers and store.pickup:
+        return ""
+    return ctx.say("pickup_only" if store.pickup else "delivery_only" if store.delivers else "no_orders_here")
 
 
 def _stores_reply(ctx: Context, lat: float, lon: float, place: str) -> list[m.Reply]:

@@ -17,11 +17,11 @@ from core.money import rupiah
 from core.texts import button
 from crm import delivery, shop_settings, stores
 from handlers.base import Context
+from handlers.location import MAX_KM
 from handlers.vouchers import voucher_line
 
 STATE_VERSION = 2  # the shape of state["order"]; an older draft is dropped, not misread
 ASAP_MINUTES = 30  # how soon "now" is, for a pickup time said plainly
-PICKUP_OFFER_KM = 25.0  # a delivery out of reach is offered pickup at stores this near (the store finder's reach)
 
 
 def draft(ctx: Context) -> dict[str, Any]:
@@ -100,12 +100,6 @@ def origin(ctx: Context, order: dict) -> tuple[Any, float | None]:
     return found if found else (None, None)
 
 
-def delivery_rules(ctx: Context, order: dict) -> delivery.DeliveryRules:
-    """The rules of the store the delivery comes from (the shop's when it has none, or none is known yet)."""
-    store, _km = origin(ctx, order)
-    return delivery.rules_of(store, settings(ctx).delivery)
-
-
 def delivery_fee(ctx: Context, order: dict) -> int:
     """The delivery fee by the delivering store's rules (0 for pickup)."""
     if order.get("fulfilment") != "delivery":
@@ -126,14 +120,6 @@ def minimum_order(ctx: Context, order: dict) -> int:
 def store_names(stores_: list, limit: int = 5) -> str:
     """Store names to read in a sentence ("Sapa Coffee Blok M, Sapa Coffee SCBD")."""
     return ", ".join(store.name for store in stores_[:limit])
-
-
-def services_note(ctx: Context, store) -> str:
-    """What a store does not offer, when it matters ("hanya ambil sendiri"); "" when it delivers and hands out."""
-    if store.delivers and store.pickup:
-        return ""
-    key = "pickup_only" if store.pickup else "delivery_only" if store.delivers else "no_orders_here"
-    return ctx.say(key)
 
 
 def ready_time(ctx: Context, order: dict) -> tuple[datetime | None, bool]:
@@ -291,9 +277,10 @@ def _above_minimum(ctx: Context, order: dict) -> bool:
 
 
 def _pickup_offer(ctx: Context, near: tuple[float, float] | None = None) -> tuple[list, tuple[m.Choice, ...]]:
-    """The stores to pick up at instead (the near ones, nearest first, when the place is known) and the buttons."""
+    """The stores to pick up at instead (those the store finder shows, nearest first, when the place is known)
+    and the buttons to say so."""
     lang = ctx.language
-    stores_ = [s for s, km in ctx.data.stores_by_distance(*near) if s.pickup and km <= PICKUP_OFFER_KM] \
+    stores_ = [s for s, km in ctx.data.stores_by_distance(*near) if s.pickup and km <= MAX_KM] \
         if near else serving(ctx, "pickup")
     pickup = (m.Choice(button("pickup", lang), data="order:fulfil:pickup"),) if stores_ else ()
     return stores_, pickup + (m.Choice(button("drop", lang), data="order:drop"),)

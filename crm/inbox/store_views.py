@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from core.db import session_scope, utcnow
 from core.geo import MapPinError, map_link, map_pin
-from crm import shop_settings, stores
+from crm import delivery, shop_settings, stores
 from crm.api.catalog import StoreCreate, StoreUpdate
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
@@ -104,12 +104,12 @@ def _store_changes(model: type[BaseModel], form, editing: bool) -> dict[str, Any
         raise ValueError(invalid_text(exc, STORE_LABELS)) from None
 
 
-def _rules_form(rules: shop_settings.DeliveryRules) -> dict[str, str]:
+def _rules_form(rules: delivery.DeliveryRules) -> dict[str, str]:
     return {"mode": rules.mode, **{key: "" if getattr(rules, key) is None else str(getattr(rules, key))
                                    for key in DELIVERY_NUMBERS}}
 
 
-def _form_of(store: stores.Store | None, shop_rules: shop_settings.DeliveryRules) -> dict[str, str]:
+def _form_of(store: stores.Store | None, shop_rules: delivery.DeliveryRules) -> dict[str, str]:
     """A stored store as the form shows it (None: a new store); its rules fields start from the shop's."""
     if store is None:
         return {"active": "1", "delivers": "1", "pickup": "1", "rules": "shop", **_rules_form(shop_rules)}
@@ -117,7 +117,7 @@ def _form_of(store: stores.Store | None, shop_rules: shop_settings.DeliveryRules
             "pin": f"{store.lat:.6f}, {store.lon:.6f}", "active": "1" if store.active else "",
             "delivers": "1" if store.delivers else "", "pickup": "1" if store.pickup else "",
             "rules": "own" if store.delivery is not None else "shop",
-            **_rules_form(shop_settings.DeliveryRules.model_validate(store.delivery or shop_rules.model_dump()))}
+            **_rules_form(delivery.rules_of(store, shop_rules))}
     form.update({f"hours_{day}": stores.windows_text((store.opening_hours or {}).get(day, []))
                  for day in stores.WEEKDAYS})
     return form
