@@ -103,6 +103,7 @@ def test_an_owner_turns_pickup_off_at_a_store_and_the_customer_is_offered_anothe
     assert not form.locator(".own-rules input[name=max_km]").is_visible()  # the shop's rules until "its own"
     form.locator("input[name=rules][value=own]").check()
     assert form.locator(".own-rules input[name=max_km]").input_value() == "25.0"  # starts from the shop's
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 390  # the rules fit the phone too
     form.locator("input[name=rules][value=shop]").check()
     form.locator("input[name=pickup]").uncheck()
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 390  # nothing wider than the phone
