@@ -241,9 +241,9 @@ def _no_pickup(ctx: Context) -> m.Reply:
 
 
 def pickup_refused(ctx: Context, store) -> str:
-    """Why the customer cannot pick up at `store`, naming the stores where they can."""
-    others = serving(ctx, "pickup")
-    return ctx.say("pickup_off", store=store.name, stores=store_names(others)) if others else ctx.say("no_pickup")
+    """Why the customer cannot pick up at `store`, naming the stores nearest to it where they can."""
+    others = [other for other, _km in ctx.data.stores_by_distance(store.lat, store.lon) if other.pickup]
+    return ctx.say("pickup_off", store=store.name, stores=store_names(others, 3)) if others else ctx.say("no_pickup")
 
 
 def _pickup_chosen(ctx: Context, order: dict) -> bool:
