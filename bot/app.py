@@ -19,6 +19,7 @@ from bot.ingest import HandOff
 from bot.runtime import build_runtime
 import broadcasts.api
 import broadcasts.web
+from broadcasts import recipient_history
 from core.db import get_engine
 from core.queue import configure_queue, enqueue_together
 from core.runtime import set_builder
@@ -69,6 +70,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["sapa.hand_off"] = HandOff(tasks.enqueue_events, enqueue_together, background=not queue.immediate)
     app.extensions["sapa.enqueue_batch"] = tasks.enqueue_batch
     app.extensions["sapa.enqueue_import"] = tasks.import_contacts_task
+    # What the floors above crm keep about a contact, forgotten with it (crm.data_rights.erase_contact).
+    app.extensions["sapa.erasers"] = (recipient_history.forget_contact,)
     webhooks.register(app)
     media.register(app)
     crm.api.register(app)

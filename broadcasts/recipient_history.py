@@ -157,3 +157,14 @@ def sync(session: Session, *where, **values: Any) -> None:
     """
     session.execute(update(M).where(M.c.id == D.c.message_id, *where)
                     .values(status=_status(), error=_error(), sent_at=D.c.sent_at, **values))
+
+
+def forget_contact(*, session: Session, contact_id: int) -> None:
+    """After a contact's erasure: nothing more is sent to them, and their recipient rows forget their chat account."""
+    mine = CampaignRecipient.contact_id == contact_id
+    # Unsent ones are cancelled, as a cancelled campaign's are: sending would open their old chat again.
+    session.execute(update(CampaignRecipient).where(mine, CampaignRecipient.status.in_(("queued", "held")))
+                    .values(status="cancelled", reason="erased"))
+    sync(session, mine, CampaignRecipient.status == "cancelled")
+    # A row being sent right now keeps its account until the platform answered.
+    session.execute(update(CampaignRecipient).where(mine, CampaignRecipient.status != "sending").values(external_id=""))

@@ -31,7 +31,7 @@ from sqlmodel import Session
 from core.db import utcnow
 from core.phones import e164
 from crm.csv_export import SafeWriter
-from crm.models import ChannelIdentity, Contact, ContactImport, ContactImportRow
+from crm.models import ChannelIdentity, ConsentChange, Contact, ContactImport, ContactImportRow
 
 FIELDS = ("name", "phone", "email", "birthday", "tags", "line_user_id", "telegram_chat_id", "contact_id")
 CUSTOM = "custom."
@@ -300,7 +300,8 @@ class _Plan:
         self.channels: dict[Any, dict[str, str]] = {}  # contact → channel → the external id it has there
         self.keyless: dict[int, str] = {}  # contacts with no phone, email or identity → their name
         for contact_id, name, phone, email in session.execute(
-                select(_CONTACT.c.id, _CONTACT.c.display_name, _CONTACT.c.phone, _CONTACT.c.email)):
+                select(_CONTACT.c.id, _CONTACT.c.display_name, _CONTACT.c.phone, _CONTACT.c.email)
+                .where(_CONTACT.c.merged_into.is_(None))):  # a merged-away contact's details are its survivor's
             if not phone and not email:
                 self.keyless[contact_id] = name
             if phone:
@@ -427,6 +428,10 @@ class _Plan:
                                        rows).scalars().all()
             for new, contact_id in zip(self.new, ids, strict=True):
                 new.id = contact_id
+            # The consent every imported contact starts with is on the shop's list: say where it came from.
+            self.session.execute(insert(ConsentChange.__table__), [
+                {"contact_id": contact_id, "opt_in": True, "source": "import", "channel": None, "staff_user_id": None,
+                 "actor": f"import {job.id}", "at": now} for contact_id in ids])
             keyless = [{"import_id": job.id, "row": new.row, "contact_id": new.id} for new in self.new if new.keyless]
             if keyless:
                 self.session.execute(insert(ContactImportRow.__table__), keyless)

@@ -17,6 +17,7 @@ from core.db import as_utc, utcnow
 from crm.models import ChannelIdentity, Contact, Conversation, Message
 
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)  # how fresh `Contact.last_seen_at` is kept
+PRIVATE_PAYLOAD_KEYS = frozenset({"reply_token", "reply_uncertain"})  # our bookkeeping on a message, never shown
 RECENT_BUTTON_MESSAGES = 30  # bot messages searched for the button a postback came from
 SHORTENED_DATA_MIN = 32  # received data this long may be a platform's shortened copy of ours
 

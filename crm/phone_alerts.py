@@ -104,8 +104,8 @@ def held_back(staff: StaffUser, now: datetime, tz: ZoneInfo) -> bool:
     return staff.phone_hours is not None and not hours_open_at(staff.phone_hours, now, tz)
 
 
-def _shop_tz() -> ZoneInfo:
-    return get_runtime().settings.tz
+def _shop_tz(session: Session) -> ZoneInfo:
+    return current_config(session, get_runtime().settings).tz  # the timezone staff saved last
 
 
 def notify(*, session: Session, alert: Any, now: datetime | None = None, tz: ZoneInfo | None = None) -> list[str]:
@@ -126,7 +126,7 @@ def notify(*, session: Session, alert: Any, now: datetime | None = None, tz: Zon
         targets = [target for target in linked if target.contact_id != alert.contact_id]
         by_email = alert_emails.wanted(staff) and all(target.contact_id != alert.contact_id for target in linked)
         if (targets or by_email) and (staff.phone_hours is not None or staff.phone_digest_at is not None) \
-                and held_back(staff, now, tz or _shop_tz()):
+                and held_back(staff, now, tz or _shop_tz(session)):
             _hold(session, staff, alert, now)
             continue
         for target in targets:

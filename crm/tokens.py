@@ -20,9 +20,10 @@ PREFIX = "sapa_"
 TOKEN_ROLES = ("admin", "agent", "marketer")
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 # What each limited role may change and read, by the first part of the path under /api/v1/.
-_SUPPORT = frozenset({"conversations", "messages", "contacts", "orders", "complaints", "alerts"})
+_SUPPORT = frozenset({"conversations", "messages", "contacts", "merges", "orders", "complaints", "alerts"})
 _MARKETING = frozenset({"segments", "campaigns", "journeys", "promotions", "broadcasts"})
 _CATALOG = frozenset({"products", "stores", "faqs", "promotions", "openapi.json"})
+ADMIN_ONLY = frozenset({"export", "erase"})  # a contact's data rights: everything about a person, or its end
 WRITES = {"agent": _SUPPORT, "marketer": _MARKETING}
 READS_ALSO = {"agent": _SUPPORT | _CATALOG, "marketer": _MARKETING | _CATALOG | {"contacts", "conversations", "messages"}}
 
@@ -47,6 +48,8 @@ def token_allows(role: str | None, method: str, path: str) -> bool:
     if role is None or role == "admin":
         return True
     parts = path.removeprefix("/api/v1/").split("/")
+    if len(parts) == 3 and parts[0] == "contacts" and parts[2] in ADMIN_ONLY:
+        return False
     if role == "marketer" and len(parts) == 3 and parts[0] == "contacts" and parts[2] == "consent":
         return True  # marketing consent is the marketer's to record
     allowed = READS_ALSO if method.upper() in READS else WRITES

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import g
+
 from broadcasts import actions
 from broadcasts import consent as consent_data
 from broadcasts import journeys as journey_data
@@ -51,7 +53,7 @@ def set_consent(contact_id: int):
         if session.get(Contact, contact_id) is None:
             raise ApiError(404, f"contact {contact_id} not found")
         consent_data.set_opt_out(session=session, contact_id=contact_id, channel=body.channel,
-                                 opted_out=body.opted_out, source="api")
+                                 opted_out=body.opted_out, source="api", actor=g.api_token_name)
         return dump(ConsentPublic(contact_id=contact_id,
                                    opted_out_channels=consent_data.opted_out_channels(session=session,
                                                                                       contact_id=contact_id)))

@@ -64,6 +64,8 @@
       if (kind === "near") { return config.stores.length ? {store_id: config.stores[0].id, km: 5} : {lat: -6.2, lon: 106.8, km: 5}; }
       if (kind === "offer") { return config.offers.length ? config.offers[0].id : 0; }
       if (kind === "date") { return config.today; }
+      var names = kind === "product" ? config.products : (kind === "category" ? config.categories : []);
+      if (names && names.length && op !== "in") { return names[0]; }
       return op === "in" ? [""] : "";
     }
 
@@ -116,11 +118,17 @@
                       function (picked) { set(Number(picked)); });
       }
       if (kind.indexOf("choice:") === 0 && !list) {
-        return select(kind.slice(7).split(",").map(function (c) { return [c, c]; }), rule.value, label, set);
+        var words = (config.choice_labels || {})[rule.field] || {};
+        return select(kind.slice(7).split(",").map(function (c) { return [c, words[c] || c]; }), rule.value, label, set);
+      }
+      var names = kind === "product" ? config.products : (kind === "category" ? config.categories : null);
+      if (names && names.length && !list) {  // picked from the catalog, not typed
+        var known = names.indexOf(rule.value) >= 0 ? names : [rule.value].concat(names);
+        return select(known.map(function (n) { return [n, n]; }), rule.value, label, set);
       }
       var shown = list ? [].concat(rule.value || []).join(", ") : rule.value;
       var type = list ? "text" : (kind === "number" ? "number" : (kind === "date" ? "date" : "text"));
-      return input(type, shown, label, function (raw) {
+      var typed = input(type, shown, label, function (raw) {
         if (list) {
           var items = raw.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
           set(kind === "number" ? items.map(Number) : items);
@@ -128,6 +136,16 @@
           set(kind === "number" && raw !== "" ? Number(raw) : raw);
         }
       });
+      if (names) {  // a list of catalog names: the browser suggests them as they are typed
+        var listId = "catalog-" + kind;
+        if (!document.getElementById(listId)) {
+          var datalist = el("datalist", {id: listId});
+          names.forEach(function (n) { datalist.appendChild(el("option", {value: n})); });
+          document.body.appendChild(datalist);
+        }
+        typed.setAttribute("list", listId);
+      }
+      return typed;
     }
 
     function ruleRow(rule, parent, index) {

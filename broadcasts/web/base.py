@@ -13,9 +13,10 @@ from sqlmodel import Session
 from broadcasts import actions
 from broadcasts import segments as seg
 from broadcasts.models import Campaign
+from crm import catalog
 from crm import promotions as promo_data
 from crm import stores as store_data
-from crm.inbox.i18n import t
+from crm.inbox.i18n import channel_name, t
 from crm.web import settings
 
 # The templates and static files stay in the broadcasts package (broadcasts/templates, broadcasts/static).
@@ -27,9 +28,10 @@ FIELD_KINDS = {
     "channel": "choice:line,telegram,simulator", "tag": "text", "status": "choice:active,blocked",
     "activity": "choice:active_2w,active_1m,active_6m,dormant", "last_seen_days": "number",
     "first_seen_days": "number", "last_order_days": "number", "orders_count": "number", "total_spent": "number",
-    "complaints_open": "number", "product_bought": "text", "category_bought": "text", "birthday_month": "number",
+    "complaints_open": "number", "product_bought": "product", "category_bought": "category", "birthday_month": "number",
     "birthday_day": "number", "language": "choice:id,en", "near": "near", "offer": "offer",
-    "loyalty_tier": "text", "last_seen_at": "date", "first_seen_at": "date", "last_order_at": "date",
+    "points": "number", "tier": "text", "loyalty_tier": "text", "last_seen_at": "date", "first_seen_at": "date",
+    "last_order_at": "date",
 }
 OPS = ("eq", "ne", "in", "has", "gt", "gte", "lt", "lte", "within")
 QUOTA_SECONDS = 30
@@ -62,12 +64,25 @@ def line_audience(session: Session, rules: dict, channels: list[str]) -> int:
     return seg.count(session=session, rules={"all": [rules, line]} if rules else line)
 
 
+def _choice_labels() -> dict[str, dict[str, str]]:
+    """The words staff read for each choice of the builder's choice fields (never the stored code)."""
+    labels = {"channel": {code: channel_name(code) for code in ("line", "telegram", "simulator")},
+              "status": {"active": t("contact_active"), "blocked": t("contact_blocked")},
+              "language": {code: t(f"language_{code}") for code in ("id", "en")}}
+    labels["activity"] = {code: t(f"activity_{code}") for code in ("active_2w", "active_1m", "active_6m", "dormant")}
+    return labels
+
+
 def builder_context(session: Session) -> dict[str, Any]:
     """What the rule builder's template needs: fields, ops, stores, offers and their labels."""
     return {"fields": FIELD_KINDS, "ops": {name: ops for name, (ops, _) in seg.FIELDS.items() if name in FIELD_KINDS},
             "stores": [{"id": s.id, "name": s.name} for s in store_data.list_stores(session=session)],
             "offers": [{"id": p.id, "name": p.title} for p in promo_data.list_promotions(session=session)
                        if p.location_based],
+            # Products and categories are picked from the catalog, by name (what the compiler matches on).
+            "products": [p.name for p in catalog.list_products(session=session)],
+            "categories": catalog.categories(session=session),
+            "choice_labels": _choice_labels(),
             "today": datetime.now(settings().tz).date().isoformat(),  # a date rule's default: the shop's today
             "field_labels": {name: t(f"field_{name}") for name in FIELD_KINDS},
             "op_labels": {name: t(f"op_{name}") for name in OPS},

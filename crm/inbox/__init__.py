@@ -33,16 +33,16 @@ from core.money import rupiah
 from crm import alerts
 from crm.inbox import (
     account_views, alert_views, auth, catalog_views, contact_views, conversation_views, faq_views, hours_views, live,
-    promotion_views, settings_views, shop_views, store_views,
+    merge_views, promotion_views, settings_views, shop_views, store_views,
 )
 from crm.inbox.blueprint import inbox
 from crm.inbox.i18n import (CATALOG, LANGUAGES, alert_line, button_words, channel_name, current_language, day,
                             delivery_error, intent_name, message_kind, moment, t)
 from crm.media import image_src
-from crm.web import engine
+from crm.web import engine, settings
 
 PAGES = (account_views, alert_views, catalog_views, contact_views, conversation_views, faq_views, hours_views,
-         promotion_views, settings_views, shop_views, store_views, live)  # imported for their routes, which join `inbox`
+         merge_views, promotion_views, settings_views, shop_views, store_views, live)  # imported for their routes, which join `inbox`
 
 # (endpoint, catalog key, permission): the navigation of base.html. Other blueprints append.
 # NAV is the day's work, one row; SHOP_NAV the shop's setup, under one "Manage shop" menu.
@@ -106,10 +106,10 @@ def register(app: Flask) -> None:
     """Serve the inbox on `app`: its blueprint, its security extensions and its template helpers."""
     auth.init_app(app)
     app.register_blueprint(inbox)
-    tz = app.config["SAPA"].tz
 
     def local(value: datetime | None, fmt: str | None = None) -> str:
         """A timestamp in the shop's timezone: as staff read it, or in `fmt` for a form field's value."""
+        tz = settings().tz
         if value is None or fmt is None:
             return moment(value, tz)
         return as_utc(value).astimezone(tz).strftime(fmt)

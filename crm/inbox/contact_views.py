@@ -15,10 +15,11 @@ from flask import (
     Response, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, stream_with_context,
     url_for,
 )
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from core.db import session_scope
-from crm import contact_uploads
+from crm import contact_uploads, data_rights
 from crm.contact_export import export_table, write_export
 from crm.contact_import import FIELDS
 from crm.contact_uploads import UploadError
@@ -26,7 +27,8 @@ from crm.contacts import identities_of, search_condition, search_contacts
 from crm.csv_export import stream_csv
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
-from crm.inbox.blueprint import inbox
+from crm.inbox.blueprint import inbox, refused
+from crm.inbox.conversation_views import contact_page
 from crm.inbox.i18n import t
 from crm.models import CHANNELS
 from crm.web import engine, settings
@@ -64,12 +66,21 @@ def contacts():
 def contacts_export():
     """The contacts of the search (all without one) with every field, as CSV or XLSX."""
     q, channel = _search()
-    kind = "xlsx" if request.args.get("format") == "xlsx" else "csv"
-    condition = search_condition(q=q or None, channel=channel)
+    kind = export_format()
     with session_scope(engine()) as db:
         data.audit(session=db, staff=current_staff(), action="contacts.export", target_type="contact",
                    details={"q": q, "channel": channel, "format": kind})
-    name = f"contacts.{kind}"
+    return export_response(search_condition(q=q or None, channel=channel), kind, "contacts")
+
+
+def export_format() -> str:
+    """The export's file type asked for in ?format= (CSV unless XLSX)."""
+    return "xlsx" if request.args.get("format") == "xlsx" else "csv"
+
+
+def export_response(condition: ColumnElement, kind: str, stem: str) -> Response:
+    """The contacts matching `condition` with every field, as a CSV (streamed) or XLSX download named `stem`."""
+    name = f"{stem}.{kind}"
     if kind == "csv":
         def generate():
             with Session(engine()) as db:
@@ -85,6 +96,40 @@ def contacts_export():
         body = BytesIO(path.read_bytes())
     return send_file(body, as_attachment=True, download_name=name,
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+# --- one customer's data rights ------------------------------------------------------------
+
+
+@inbox.get("/contacts/<int:contact_id>/export.zip")
+@permission_required("contacts.export")
+def contact_export(contact_id: int):
+    """Everything held about one customer (they asked for it), as a zip of JSON and CSVs."""
+    with session_scope(engine()) as db:
+        body = data_rights.export_zip(session=db, contact_id=contact_id)
+        if body is None:
+            abort(404)
+        data.audit(session=db, staff=current_staff(), action="contact.export", target_type="contact",
+                   target_id=contact_id)
+    return send_file(BytesIO(body), as_attachment=True, download_name=f"contact-{contact_id}.zip",
+                     mimetype="application/zip")
+
+
+@inbox.post("/contacts/<int:contact_id>/erase")
+@permission_required("contacts.erase")
+def contact_erase(contact_id: int):
+    """Erase a customer's personal data (they asked for it), once the admin ticked that they mean it."""
+    staff = current_staff()
+    if request.form.get("confirm") != "1":
+        return refused(data.InboxError("erase_unconfirmed"), contact_page, contact_id)
+    with session_scope(engine()) as db:
+        done = data_rights.erase_contact(session=db, contact_id=contact_id, staff_user_id=staff.id,
+                                         also=current_app.extensions.get("sapa.erasers", ()))
+        if done is None:
+            abort(404)
+    data_rights.delete_media(settings().media_dir, done.media)
+    flash(t("contact_erased"), "info")
+    return redirect(url_for("inbox.contact_page", contact_id=contact_id), 303)
 
 
 # --- import ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from flask import g, has_request_context, request
 
 from core.localtime import format_day, format_moment
+from core.money import rupiah
 from core.words import LANGUAGES, Catalog
 from crm.history import tapped_label
 
@@ -144,6 +145,8 @@ def alert_line(alert) -> str:
     Alerts stored without values (older ones) keep their English text.
     """
     values = dict(alert.params or {})
+    if isinstance(values.get("amount"), int):  # an amount is stored as a number, worded in the reader's language
+        values["total"] = rupiah(values.pop("amount"), current_language())
     key = f"alert_line_{values.pop('line', '')}"
     if key not in CATALOG:
         return alert.text

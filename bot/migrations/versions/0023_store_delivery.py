@@ -1,7 +1,7 @@
 """stores: delivery and pickup on/off per store, and a store's own delivery rules (null: the shop's)
 
 Revision ID: 0023
-Revises: 0022
+Revises: 0029 (re-chained after merging main; was 0022)
 Create Date: 2026-12-07 13:50:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0023'
-down_revision = '0022'
+down_revision = '0029'
 branch_labels = None
 depends_on = None
 

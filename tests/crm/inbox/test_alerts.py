@@ -111,3 +111,14 @@ def test_alert_lines_are_in_the_staff_members_language_and_the_api_keeps_english
     items = client.get(f"/api/v1/alerts?kind=sla", headers=auth).get_json()["items"]
     assert [item["text"] for item in items] == [f"Complaint {number}: SLA breached"]
     assert "params" not in items[0] and items[0]["conversation_id"] == conversation.id
+
+
+def test_an_order_alerts_amount_is_worded_in_each_readers_rupiah_format(agent, session, runtime):
+    from crm import alerts
+
+    with session_scope(runtime.engine) as s:
+        alerts.raise_alert(session=s, kind="order_waiting", text="Order #10001 waits for confirmation (78,000 IDR)",
+                           params={"line": "order_waiting", "number": "10001", "amount": 78_000})
+    assert "Rp78.000" in agent.get("/inbox/alerts/panel").get_data(as_text=True)
+    agent.post("/inbox/language", {"lang": "en", "next": "/inbox/"})
+    assert "Rp78,000" in agent.get("/inbox/alerts/panel").get_data(as_text=True)

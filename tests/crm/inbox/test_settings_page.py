@@ -125,3 +125,17 @@ def test_only_admins_see_or_change_settings(as_role, session, role):
     assert other.post("/inbox/settings", {"section": "broadcasts", "quiet_start": "", "quiet_end": "",
                                           "max_per_week": "50"}).status_code == 403
     assert load_settings(session).max_per_week is None
+
+
+def test_a_saved_timezone_changes_the_inbox_dates_at_once_without_a_restart(as_role, session):
+    from zoneinfo import ZoneInfo
+
+    from core.localtime import format_moment
+
+    admin = as_role("admin")
+    admin.post("/inbox/settings", {"section": "shop", "shop_name": "Kopi Timur", "languages": ["id", "en"],
+                                   "default_language": "id", "timezone": "Asia/Jayapura"})
+    at = session.exec(select(AuditLog.at).where(AuditLog.action == "settings.shop")).one()
+    page = admin.get("/inbox/audit").get_data(as_text=True)
+    assert format_moment(at, "id", ZoneInfo("Asia/Jayapura")) in page  # UTC+9, the saved zone
+    assert format_moment(at, "id", ZoneInfo("Asia/Jakarta")) not in page  # not config.yaml's UTC+7
