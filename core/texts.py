@@ -122,10 +122,25 @@ CHAT = Catalog("chat", {
                              "ambil sendiri di toko?",
                       "en": "Delivery needs at least {minimum} (now {amount}). Add something more, or pick it up "
                             "at a store?"},
-    "out_of_reach": {"id": "Maaf kak, alamat itu lebih dari {km} km dari toko kami, jadi belum bisa diantar 🙏 Mau "
-                            "ambil sendiri, atau kirim alamat lain?",
-                     "en": "Sorry, that address is more than {km} km from our stores, so we can't deliver there 🙏 "
-                           "Pick up instead, or send another address?"},
+    "out_of_reach": {"id": "Maaf kak, alamat itu di luar jangkauan antar toko kami, jadi belum bisa diantar 🙏 Mau "
+                            "ambil sendiri di {stores}, atau kirim alamat lain?",
+                     "en": "Sorry, that address is beyond our stores' delivery range, so we can't deliver there 🙏 "
+                           "Pick up at {stores} instead, or send another address?"},
+    "out_of_reach_no_pickup": {"id": "Maaf kak, alamat itu di luar jangkauan antar toko kami, jadi belum bisa diantar "
+                                      "🙏 Mau kirim alamat lain?",
+                               "en": "Sorry, that address is beyond our stores' delivery range, so we can't deliver "
+                                     "there 🙏 Would you like to send another address?"},
+    "no_delivery": {"id": "Maaf kak, saat ini kami belum melayani antar 🙏 Mau ambil sendiri di {stores}?",
+                    "en": "Sorry, we don't deliver at the moment 🙏 Would you like to pick up at {stores}?"},
+    "no_delivery_no_pickup": {"id": "Maaf kak, saat ini pesanan belum bisa diantar maupun diambil di toko 🙏",
+                              "en": "Sorry, we can't take delivery or pickup orders at the moment 🙏"},
+    "pickup_off": {"id": "Maaf kak, {store} tidak melayani ambil sendiri 🙏 Bisa ambil di: {stores}.",
+                   "en": "Sorry, {store} doesn't offer pickup 🙏 You can pick up at: {stores}."},
+    "no_pickup": {"id": "Maaf kak, saat ini belum ada toko kami yang melayani ambil sendiri 🙏 Mau diantar saja?",
+                  "en": "Sorry, none of our stores offers pickup at the moment 🙏 Shall we deliver instead?"},
+    "pickup_only": {"id": "hanya ambil sendiri, tidak antar", "en": "pickup only, no delivery"},
+    "delivery_only": {"id": "hanya antar, tidak bisa ambil sendiri", "en": "delivery only, no pickup"},
+    "no_orders_here": {"id": "tidak melayani antar maupun ambil sendiri", "en": "no delivery or pickup"},
     "summary": {"id": "Cek pesanan dulu ya kak:\n{cart}\n{money}Total: {total}\n{details}\n\nSudah benar? "
                       "Ketik \"iya\" untuk pesan, atau tulis yang mau diubah.",
                 "en": "Please check your order:\n{cart}\n{money}Total: {total}\n{details}\n\nIs this right? "

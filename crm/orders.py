@@ -17,6 +17,7 @@ from core.geo import valid_coordinates
 from core.money import rupiah
 from core.settings import LoyaltySettings
 from crm import alerts, loyalty, promotions, webhooks
+from crm.delivery import rules_of
 from crm.models import FollowUpTask
 from crm.schemas import OrderEventPublic, OrderLinePublic, OrderPublic
 from crm.shop_settings import load_settings
@@ -226,9 +227,11 @@ def _check_details(session: Session, *, fulfilment: str, subtotal: int, store_id
                    lon: float | None) -> None:
     """Refuse an order the shop's rules do not allow (before anything is written)."""
     settings = load_settings(session)
-    if fulfilment == "delivery" and subtotal < settings.delivery.min_order:
-        raise OrderError("minimum", f"the minimum order for delivery is {settings.delivery.min_order}",
-                         minimum=settings.delivery.min_order, subtotal=subtotal)
+    store = session.get(Store, store_id) if store_id is not None else None
+    minimum = rules_of(store, settings.delivery).min_order  # the store's own rules, else the shop's
+    if fulfilment == "delivery" and subtotal < minimum:
+        raise OrderError("minimum", f"the minimum order for delivery is {minimum}", minimum=minimum,
+                         subtotal=subtotal)
     if payment_method is not None:
         method = settings.payment_method(payment_method)
         if method is None:
@@ -238,7 +241,6 @@ def _check_details(session: Session, *, fulfilment: str, subtotal: int, store_id
             raise OrderError("payment_method", f"{method.code} cannot be used for {fulfilment}",
                              allowed=list(method.fulfilment))
     if store_id is not None:
-        store = session.get(Store, store_id)
         if store is None or not store.active:
             raise OrderError("store", f"store {store_id} does not exist or is closed for good", store_id=store_id)
     if phone is not None and not E164.match(phone):

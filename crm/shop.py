@@ -26,7 +26,8 @@ _catalog_cache: dict[str, object] = {"version": None, "names": {}}
 class ShopView:
     """Read-only access to the shop and one customer, for handlers."""
 
-    __slots__ = ("_session", "_contact", "tz", "channel", "_settings", "_products", "_stores", "_loyalty")
+    __slots__ = ("_session", "_contact", "tz", "channel", "_settings", "_products", "_stores", "_loyalty",
+                 "_distances")
 
     def __init__(self, *, session: Session, contact: Contact | None, tz: ZoneInfo, channel: str = "",
                  settings: ShopSettings | None = None, loyalty_rules: LoyaltySettings | None = None) -> None:
@@ -37,6 +38,7 @@ class ShopView:
         # handlers ask (up to five times per message before).
         self._products: list[orders.Product] | None = None
         self._stores: list[stores.Store] | None = None
+        self._distances: dict[tuple[float, float], list[tuple[stores.Store, float]]] = {}
 
     @property
     def contact_id(self) -> int | None:
@@ -182,10 +184,13 @@ class ShopView:
         """The nearest stores with distance and whether they are open now."""
         return stores.nearest_stores(session=self._session, lat=lat, lon=lon, k=k, max_km=max_km, at=now, tz=self.tz)
 
-    def nearest_store_km(self, lat: float, lon: float) -> tuple[stores.Store, float] | None:
-        """The nearest active store and its km, however far (None without stores; ValueError on bad lat/lon)."""
-        hits = stores.nearest_stores(session=self._session, lat=lat, lon=lon, k=1, max_km=None, tz=self.tz)
-        return (hits[0].store, hits[0].km) if hits else None
+    def stores_by_distance(self, lat: float, lon: float) -> list[tuple[stores.Store, float]]:
+        """Every active store with its km, closest first, however far (ValueError on bad lat/lon; once per point)."""
+        if (lat, lon) not in self._distances:  # an order's questions ask it several times per message
+            hits = stores.nearest_stores(session=self._session, lat=lat, lon=lon, k=max(1, len(self.stores())),
+                                         max_km=None, tz=self.tz)
+            self._distances[(lat, lon)] = [(hit.store, hit.km) for hit in hits]
+        return self._distances[(lat, lon)]
 
     def stores(self) -> list:
         """All active stores (for pickup choices; read once per view)."""

@@ -18,7 +18,6 @@ notice another process's save; `ShopView.settings()` reads them once per message
 from __future__ import annotations
 
 import logging
-import math
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,6 +29,7 @@ from sqlmodel import Session, SQLModel, select
 
 from core.db import utcnow
 from core.settings import BroadcastSettings, LoyaltySettings, Settings
+from crm.delivery import DeliveryRules
 from crm.schemas import json_int
 from crm.stores import (
     HHMM_PATTERN, JAKARTA, WEEKDAYS, HoursExceptions, hours_open_at, next_hours_opening, validate_opening_hours,
@@ -37,8 +37,6 @@ from crm.stores import (
 )
 
 FULFILMENTS = ("delivery", "pickup")
-Money = json_int(0, 1_000_000_000)  # rupiah
-Km = Annotated[float, Field(ge=0, le=20_000, allow_inf_nan=False)]
 Language = Literal["id", "en"]
 Minutes = json_int(1, 7 * 24 * 60)
 MediaUrl = Annotated[str, Field(max_length=500, pattern=r"^https?://\S+$")]
@@ -79,21 +77,6 @@ class PaymentMethod(BaseModel):
         if len(set(value)) != len(value):
             raise ValueError("fulfilment lists each of delivery, pickup at most once")
         return value
-
-
-class DeliveryRules(BaseModel):
-    """How the delivery fee is worked out, and the limits of delivery."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    mode: Literal["flat", "per_km"] = "flat"
-    flat_fee: Money = 0
-    base_fee: Money = Field(default=0, description="per_km: the fee up to base_km")
-    base_km: Km = 0.0
-    per_km: Money = Field(default=0, description="per_km: added for every started km beyond base_km")
-    free_above: Money | None = Field(default=None, description="free delivery from this subtotal on; null = never")
-    min_order: Money = Field(default=0, description="the smallest subtotal delivered")
-    max_km: Km | None = Field(default=None, description="the farthest delivery from the store; null = no limit")
 
 
 HoursWindow = Annotated[list[Annotated[str, Field(pattern=HHMM_PATTERN)]], Field(min_length=2, max_length=2)]
@@ -266,24 +249,6 @@ def reply_language(shop: ShopSettings, config: Settings, wanted: str | None) -> 
     if language in offered:
         return language
     return default if default in offered else offered[0]
-
-
-
-
-def delivery_fee(settings: ShopSettings, subtotal: int, km: float | None) -> int:
-    """The delivery fee of an order of `subtotal` delivered `km` away (None: distance unknown, the base fee)."""
-    rules = settings.delivery
-    if rules.free_above is not None and subtotal >= rules.free_above:
-        return 0
-    if rules.mode == "flat":
-        return rules.flat_fee
-    if km is None:
-        return rules.base_fee
-    if not math.isfinite(km) or km < 0:
-        raise ValueError(f"km must be a distance, got {km!r}")
-    # Rounded to metres first so float noise (3.0000000001 km) does not start another km.
-    beyond = round(km - rules.base_km, 3)
-    return rules.base_fee + max(0, math.ceil(beyond)) * rules.per_km
 
 
 def staff_on_duty(settings: ShopSettings, now: datetime, tz: ZoneInfo = JAKARTA) -> bool:

@@ -28,6 +28,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from core.db import utcnow
 from core.geo import NearestIndex, Place, find_area, map_link, valid_coordinates
+from crm.delivery import validate_rules
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = {
@@ -55,6 +56,10 @@ class Store(SQLModel, table=True):
     hours_exceptions: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
     active: bool = Field(default=True, index=True)
+    delivers: bool = True  # the bot delivers from this store
+    pickup: bool = True  # customers may pick up their orders here
+    # Its own DeliveryRules (JSON), validated on every write; null: the shop's rules apply.
+    delivery: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -310,7 +315,8 @@ def opening_text(store: Store, at: datetime | None = None, tz: ZoneInfo = JAKART
 
 # --- create and update -----------------------------------------------------------------
 
-STORE_FIELDS = ("name", "address", "area", "lat", "lon", "phone", "opening_hours", "hours_exceptions", "active")
+STORE_FIELDS = ("name", "address", "area", "lat", "lon", "phone", "opening_hours", "hours_exceptions", "active",
+                "delivers", "pickup", "delivery")
 
 
 def _apply(store: Store, changes: dict[str, Any]) -> None:
@@ -321,6 +327,8 @@ def _apply(store: Store, changes: dict[str, Any]) -> None:
         changes = {**changes, "opening_hours": validate_opening_hours(changes["opening_hours"])}
     if "hours_exceptions" in changes:
         changes = {**changes, "hours_exceptions": validate_exceptions(changes["hours_exceptions"])}
+    if "delivery" in changes:
+        changes = {**changes, "delivery": validate_rules(changes["delivery"])}
     for field, value in changes.items():
         setattr(store, field, value)
     if not valid_coordinates(store.lat, store.lon):
@@ -329,11 +337,13 @@ def _apply(store: Store, changes: dict[str, Any]) -> None:
 
 def create_store(*, session: Session, name: str, lat: float, lon: float, address: str = "", area: str = "",
                  phone: str | None = None, opening_hours: dict | None = None,
-                 hours_exceptions: list | None = None, active: bool = True) -> Store:
-    """Add a store (validates coordinates, hours and their exceptions)."""
+                 hours_exceptions: list | None = None, active: bool = True, delivers: bool = True,
+                 pickup: bool = True, delivery: dict | None = None) -> Store:
+    """Add a store (validates coordinates, hours and their exceptions, and its own delivery rules)."""
     store = Store(name=name, lat=lat, lon=lon)
     _apply(store, {"address": address, "area": area, "phone": phone, "opening_hours": opening_hours or {},
-                   "hours_exceptions": hours_exceptions or [], "active": active})
+                   "hours_exceptions": hours_exceptions or [], "active": active, "delivers": delivers,
+                   "pickup": pickup, "delivery": delivery})
     session.add(store)
     session.flush()
     return store

@@ -11,6 +11,7 @@ from crm.stores import exception_on, exceptions_of, opening_text
 from handlers.base import Context
 from handlers.effects import Answer
 from handlers.handoff import hand_over
+from handlers.location import services_note
 from handlers.nlu.lang import asks_for_information, looks_like_question
 from handlers.nlu.order_text import shop_terms, stores_named
 from handlers.order_flow import has_draft
@@ -52,8 +53,9 @@ def _order_store(ctx: Context):
 
 
 def _store_status(ctx: Context, store) -> str:
-    return ctx.say("order_store_hours", store=store.name, status=opening_text(store, ctx.now, ctx.data.tz,
-                                                                              ctx.language))
+    status = opening_text(store, ctx.now, ctx.data.tz, ctx.language)
+    services = services_note(ctx, store)  # "buka sampai 22:00 (hanya antar, …)" when it does not do both
+    return ctx.say("order_store_hours", store=store.name, status=f"{status} ({services})" if services else status)
 
 
 def _special_hours(ctx: Context) -> list[str]:

@@ -10,8 +10,15 @@ from core.texts import button
 from handlers.base import Context
 from handlers.effects import Answer, ForgetLocation, RememberLocation
 
-MAX_KM = 25.0
+MAX_KM = 25.0  # the store finder's reach; an order out of delivery range is offered pickup this near too
 FORGET = re.compile(r"\b(hapus lokasi|lupakan lokasi|forget my location|delete my location)\b", re.IGNORECASE)
+
+
+def services_note(ctx: Context, store) -> str:
+    """What a store does not offer, when it matters ("hanya ambil sendiri"); "" when it delivers and hands out."""
+    if store.delivers and store.pickup:
+        return ""
+    return ctx.say("pickup_only" if store.pickup else "delivery_only" if store.delivers else "no_orders_here")
 
 
 def _stores_reply(ctx: Context, lat: float, lon: float, place: str) -> list[m.Reply]:
@@ -22,7 +29,8 @@ def _stores_reply(ctx: Context, lat: float, lon: float, place: str) -> list[m.Re
     cards = []
     for hit in hits:
         state = ctx.say("open_now") if hit.open_now else ctx.say("closed_now")
-        subtitle = f"{hit.km:.1f} km · {state}\n{hit.store.address}"
+        services = services_note(ctx, hit.store)  # only when a store does not both deliver and hand out
+        subtitle = f"{hit.km:.1f} km · {state}{' · ' + services if services else ''}\n{hit.store.address}"
         cards.append(m.Card(title=hit.store.name[:80], subtitle=subtitle[:300],
                             buttons=(m.Choice(button("map", ctx.language), url=hit.map_url or map_link(
                                 hit.store.lat, hit.store.lon)),)))

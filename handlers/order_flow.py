@@ -15,8 +15,9 @@ from typing import Any
 from core import messages as m
 from core.money import rupiah
 from core.texts import button
-from crm import orders, shop_settings, stores
+from crm import delivery, orders, shop_settings, stores
 from handlers.base import Context
+from handlers.location import MAX_KM
 from handlers.vouchers import voucher_line
 
 STATE_VERSION = 2  # the shape of state["order"]; an older draft is dropped, not misread
@@ -72,28 +73,58 @@ def settings(ctx: Context) -> shop_settings.ShopSettings:
     return ctx.data.settings()
 
 
+def serving(ctx: Context, fulfilment: str | None) -> list:
+    """The active stores that offer `fulfilment` ("delivery" or "pickup"; None: every active store)."""
+    every = ctx.data.stores()
+    if fulfilment == "delivery":
+        return [store for store in every if store.delivers]
+    return [store for store in every if store.pickup] if fulfilment == "pickup" else every
+
+
+def _point(ctx: Context, order: dict) -> tuple[float, float] | None:
+    """Where a delivery goes: the shared location, else the area the address names (None when unknown)."""
+    if order.get("lat") is not None:
+        return order["lat"], order["lon"]
+    area = ctx.data.area(order["address"]) if order.get("address") else None
+    return (area[1], area[2]) if area else None
+
+
 def origin(ctx: Context, order: dict) -> tuple[Any, float | None]:
-    """The store the order is made at, and the delivery distance in km (None when unknown)."""
+    """The store the order is made at, and the delivery distance in km (None when unknown).
+
+    A delivery comes from the nearest store that delivers and whose radius covers the place
+    (None when none does); an address the bot cannot place, from the store the customer chose.
+    """
     if order.get("fulfilment") == "pickup":
         return (ctx.data.store(order["store_id"]) if order.get("store_id") else None), None
-    point = None
-    if order.get("lat") is not None:
-        point = (order["lat"], order["lon"])
-    elif order.get("address"):
-        area = ctx.data.area(order["address"])
-        point = (area[1], area[2]) if area else None
-    if point is None:  # an address the bot cannot place: from the store the customer chose
-        return (ctx.data.store(order["store_id"]) if order.get("store_id") else None), None
-    nearest = ctx.data.nearest_store_km(*point)
-    return nearest if nearest else (None, None)
+    point = _point(ctx, order)
+    if point is None:
+        chosen = ctx.data.store(order["store_id"]) if order.get("store_id") else None
+        return (chosen if chosen is not None and chosen.delivers else None), None
+    found = delivery.delivering_store(ctx.data.stores_by_distance(*point), settings(ctx).delivery)
+    return found if found else (None, None)
 
 
 def delivery_fee(ctx: Context, order: dict) -> int:
-    """The delivery fee by the shop's rules (0 for pickup)."""
+    """The delivery fee by the delivering store's rules (0 for pickup)."""
     if order.get("fulfilment") != "delivery":
         return 0
-    _store, km = origin(ctx, order)
-    return shop_settings.delivery_fee(settings(ctx), subtotal(ctx, order), km)
+    store, km = origin(ctx, order)
+    return delivery.delivery_fee(delivery.rules_of(store, settings(ctx).delivery), subtotal(ctx, order), km)
+
+
+def minimum_order(ctx: Context, order: dict) -> int:
+    """The smallest subtotal delivered: the delivering store's, or while none is known the lowest any store asks."""
+    store, _km = origin(ctx, order)
+    shop = settings(ctx).delivery
+    if store is not None:
+        return delivery.rules_of(store, shop).min_order
+    return min((delivery.rules_of(s, shop).min_order for s in serving(ctx, "delivery")), default=shop.min_order)
+
+
+def store_names(stores_: list, limit: int = 5) -> str:
+    """Store names to read in a sentence ("Sapa Coffee Blok M, Sapa Coffee SCBD")."""
+    return ", ".join(store.name for store in stores_[:limit])
 
 
 def ready_time(ctx: Context, order: dict) -> tuple[datetime | None, bool]:
@@ -102,7 +133,7 @@ def ready_time(ctx: Context, order: dict) -> tuple[datetime | None, bool]:
     wanted = datetime.fromisoformat(order["when"]) if order.get("when") else None
     at = wanted or ctx.now.astimezone(tz)
     store, _km = origin(ctx, order)
-    candidates = [store] if store is not None else ctx.data.stores()
+    candidates = [store] if store is not None else serving(ctx, order.get("fulfilment"))
     if not candidates or any(stores.store_open_at(s, at, tz) for s in candidates):
         return wanted, False
     openings = [t for t in (stores.next_store_opening(s, at, tz) for s in candidates) if t is not None]
@@ -208,9 +239,29 @@ def store_label(store, all_stores: list) -> str:
 
 
 def _ask_store(ctx: Context, order: dict) -> m.Reply:
+    choices = serving(ctx, "pickup")
+    if not choices:
+        return _no_pickup(ctx)
     every = ctx.data.stores()
     return m.Reply(text=ctx.say("choose_store"),
-                   choices=tuple(m.Choice(store_label(s, every), data=f"order:store:{s.id}") for s in every[:13]))
+                   choices=tuple(m.Choice(store_label(s, every), data=f"order:store:{s.id}") for s in choices[:13]))
+
+
+def _no_pickup(ctx: Context) -> m.Reply:
+    lang = ctx.language
+    return m.Reply(text=ctx.say("no_pickup"), choices=(m.Choice(button("delivery", lang), data="order:fulfil:delivery"),
+                                                       m.Choice(button("drop", lang), data="order:drop")))
+
+
+def pickup_refused(ctx: Context, store) -> str:
+    """Why the customer cannot pick up at `store`, naming the stores nearest to it where they can."""
+    others = [other for other, _km in ctx.data.stores_by_distance(store.lat, store.lon) if other.pickup]
+    return ctx.say("pickup_off", store=store.name, stores=store_names(others, 3)) if others else ctx.say("no_pickup")
+
+
+def _pickup_chosen(ctx: Context, order: dict) -> bool:
+    store = ctx.data.store(order["store_id"]) if order.get("store_id") else None
+    return store is not None and store.pickup
 
 
 def _ask_address(ctx: Context, order: dict) -> m.Reply:
@@ -235,35 +286,53 @@ def _ask_payment(ctx: Context, order: dict) -> m.Reply:
 
 
 def _above_minimum(ctx: Context, order: dict) -> bool:
-    return subtotal(ctx, order) >= settings(ctx).delivery.min_order
+    return subtotal(ctx, order) >= minimum_order(ctx, order)
+
+
+def _pickup_offer(ctx: Context, near: tuple[float, float] | None = None) -> tuple[list, tuple[m.Choice, ...]]:
+    """The stores to pick up at instead (those the store finder shows, nearest first, when the place is known)
+    and the buttons to say so."""
+    lang = ctx.language
+    stores_ = [s for s, km in ctx.data.stores_by_distance(*near) if s.pickup and km <= MAX_KM] \
+        if near else serving(ctx, "pickup")
+    pickup = (m.Choice(button("pickup", lang), data="order:fulfil:pickup"),) if stores_ else ()
+    return stores_, pickup + (m.Choice(button("drop", lang), data="order:drop"),)
 
 
 def _ask_more_or_pickup(ctx: Context, order: dict) -> m.Reply:
-    minimum, sub = settings(ctx).delivery.min_order, subtotal(ctx, order)
-    lang = ctx.language
-    return m.Reply(text=ctx.say("below_minimum", minimum=rupiah(minimum, ctx.language), amount=rupiah(sub, ctx.language)),
-                   choices=(m.Choice(button("pickup", lang), data="order:fulfil:pickup"),
-                            m.Choice(button("drop", lang), data="order:drop")))
+    minimum, sub = minimum_order(ctx, order), subtotal(ctx, order)
+    _stores, choices = _pickup_offer(ctx)
+    return m.Reply(text=ctx.say("below_minimum", minimum=rupiah(minimum, ctx.language),
+                                amount=rupiah(sub, ctx.language)), choices=choices)
+
+
+def _someone_delivers(ctx: Context, order: dict) -> bool:
+    return bool(serving(ctx, "delivery"))
+
+
+def _ask_pickup_instead(ctx: Context, order: dict) -> m.Reply:
+    stores_, choices = _pickup_offer(ctx)
+    text = ctx.say("no_delivery", stores=store_names(stores_)) if stores_ else ctx.say("no_delivery_no_pickup")
+    return m.Reply(text=text, choices=choices)
 
 
 def _within_reach(ctx: Context, order: dict) -> bool:
-    limit = settings(ctx).delivery.max_km
-    _store, km = origin(ctx, order)
-    return limit is None or km is None or km <= limit
+    store, _km = origin(ctx, order)
+    return store is not None or _point(ctx, order) is None
 
 
 def _ask_reachable_address(ctx: Context, order: dict) -> m.Reply:
-    lang = ctx.language
-    return m.Reply(text=ctx.say("out_of_reach", km=f"{settings(ctx).delivery.max_km:.0f}"),
-                   choices=(m.Choice(button("pickup", lang), data="order:fulfil:pickup"),
-                            m.Choice(button("drop", lang), data="order:drop")))
+    stores_, choices = _pickup_offer(ctx, _point(ctx, order))
+    text = ctx.say("out_of_reach", stores=store_names(stores_, 3)) if stores_ else ctx.say("out_of_reach_no_pickup")
+    return m.Reply(text=text, choices=choices)
 
 
 ORDER_SLOTS: tuple[Slot, ...] = (
     Slot("item", _always, lambda ctx, o: bool(o["lines"]), _ask_items),
     Slot("fulfilment", _always, lambda ctx, o: o.get("fulfilment") in ("delivery", "pickup"), _ask_fulfilment),
+    Slot("delivers", _delivery, _someone_delivers, _ask_pickup_instead),
     Slot("minimum", _delivery, _above_minimum, _ask_more_or_pickup),
-    Slot("store", _pickup, lambda ctx, o: bool(o.get("store_id")), _ask_store),
+    Slot("store", _pickup, _pickup_chosen, _ask_store),
     Slot("address", _delivery, _address_filled, _ask_address),
     Slot("reach", _delivery, _within_reach, _ask_reachable_address),
     Slot("phone", _delivery, lambda ctx, o: bool(o.get("phone")), _ask_phone),

@@ -67,7 +67,8 @@ def _about_order(r: OrderText, pending: str | None) -> bool:
 
 def _answers_pending(r: OrderText, pending: str | None) -> bool:
     """True when the reading fills the slot the bot asked for ("bisa qris?" at "how to pay?")."""
-    filled = {"item": r.items, "which": r.items, "fulfilment": r.fulfilment, "minimum": r.fulfilment or r.items,
+    filled = {"item": r.items, "which": r.items, "fulfilment": r.fulfilment, "delivers": r.fulfilment or r.store_id,
+              "minimum": r.fulfilment or r.items,
               "store": r.store_id, "address": r.address, "reach": r.address, "phone": r.phone,
               "payment": r.payment, "time": r.when or r.asap, "confirm": r.yes or r.no}
     return bool(filled.get(pending or ""))
@@ -318,7 +319,11 @@ def _change_details(ctx: Context, order: dict, r: OrderText) -> list[str]:
     if r.fulfilment:
         order["fulfilment"] = r.fulfilment
     if r.store_id:
-        order["store_id"] = r.store_id
+        store = ctx.data.store(r.store_id)
+        if store is not None and not store.pickup and (order.get("fulfilment") or "pickup") == "pickup":
+            said.append(flow.pickup_refused(ctx, store))  # "ambil di kemang" where Kemang hands out nothing
+        else:
+            order["store_id"] = r.store_id
         order.setdefault("fulfilment", "pickup")
     if r.address:
         order["address"], order["address_usable"] = r.address[:500], r.address_usable
@@ -575,7 +580,12 @@ class OrderHandler:
         if action == "fulfil" and arg in ("delivery", "pickup"):
             order["fulfilment"] = arg
         elif action == "store" and arg.isdigit() and ctx.data.store(int(arg)) is not None:
-            order["store_id"] = int(arg)
+            store = ctx.data.store(int(arg))
+            if not store.pickup:  # a button from before the store stopped pickups
+                question = flow.next_question(ctx, order)
+                return Answer([m.Reply(text=flow.pickup_refused(ctx, store) + "\n\n" + question.text,
+                                       choices=question.choices)])
+            order["store_id"] = store.id
         elif action == "pay" and arg in {p.code for p in flow.payment_methods(ctx, order)}:
             order["payment"] = arg
         elif action == "confirm":

@@ -23,6 +23,7 @@ from crm.api.base import (
     query_value, read_body, require_token,
 )
 from core.db import session_scope, utcnow
+from crm.delivery import DeliveryRules
 from crm.models import CHANNELS
 from crm.ids import MAX_ID
 from crm.schemas import PatchModel, RowId, UtcDatetime, json_int
@@ -73,6 +74,9 @@ def _promo_hours(value: list | None) -> list | None:
 
 # --- stores -----------------------------------------------------------------------------
 
+OWN_RULES = ("the store's own delivery rules (radius max_km, fee, free_above, min_order); "
+             "null: the shop's rules (GET /settings) apply")
+
 
 class StoreCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -88,12 +92,15 @@ class StoreCreate(BaseModel):
     hours_exceptions: store_data.HoursExceptions = Field(
         default=[], description="dates with their own hours: closed (a holiday) or other windows (Ramadan)")
     active: bool = True
+    delivers: bool = Field(default=True, description="the bot delivers from this store")
+    pickup: bool = Field(default=True, description="customers may pick up orders at this store")
+    delivery: DeliveryRules | None = Field(default=None, description=OWN_RULES)
 
     _check_hours = field_validator("opening_hours")(_hours)
 
 
 class StoreUpdate(PatchModel):
-    NULLABLE = frozenset({"phone"})
+    NULLABLE = frozenset({"phone", "delivery"})
 
     name: Annotated[Text, Field(max_length=200)] | None = None
     address: str | None = Field(default=None, max_length=500)
@@ -104,6 +111,9 @@ class StoreUpdate(PatchModel):
     opening_hours: OpeningHours | None = None
     hours_exceptions: store_data.HoursExceptions | None = None
     active: bool | None = None
+    delivers: bool | None = None
+    pickup: bool | None = None
+    delivery: DeliveryRules | None = Field(default=None, description=OWN_RULES)
 
     _check_hours = field_validator("opening_hours")(_hours)
 
@@ -119,6 +129,9 @@ class StorePublic(BaseModel):
     opening_hours: dict[str, list[list[str]]]
     hours_exceptions: list[store_data.HoursException]
     active: bool
+    delivers: bool
+    pickup: bool
+    delivery: DeliveryRules | None = Field(description=OWN_RULES)
     open_now: bool
     opening_text: str
     map_url: str
@@ -138,6 +151,7 @@ def store_public(store: store_data.Store, distance_km: float | None = None) -> S
         id=store.id, name=store.name, address=store.address, area=store.area, lat=store.lat, lon=store.lon,
         phone=store.phone, opening_hours=store.opening_hours or {},
         hours_exceptions=store_data.exceptions_of(store.hours_exceptions), active=store.active,
+        delivers=store.delivers, pickup=store.pickup, delivery=store.delivery,
         open_now=store_data.store_open_at(store, now, tz), opening_text=store_data.opening_text(store, now, tz, "en"),
         map_url=map_link(store.lat, store.lon),
         distance_km=None if distance_km is None else round(distance_km, 3),

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from crm import alerts, catalog, loyalty
+from crm import alerts, catalog, delivery, loyalty
 from crm import complaints as complaint_data
 from crm import history
 from crm import orders as order_data
@@ -21,8 +21,9 @@ from core.db import session_scope, utcnow
 from crm.catalog import ProductCreate, ProductUpdate
 from crm.ids import MAX_ID
 from crm.models import Contact
-from crm.shop_settings import delivery_fee, load_settings
+from crm.shop_settings import load_settings
 from crm.schemas import ComplaintPublic, OrderPublic
+from crm.stores import Store
 from crm.web import engine, settings
 from core.texts import STATUS_EMOJI, status_label, text
 
@@ -227,7 +228,9 @@ def create_order():
             raise ApiError(422, message, [{"field": "contact_id", "message": message}])
         lines = _counter_lines(session, data.items)
         subtotal = sum(session.get(order_data.Product, line.product_id).price * line.quantity for line in lines)
-        fee = delivery_fee(load_settings(session), subtotal, None) if data.fulfilment == "delivery" else 0
+        store = session.get(Store, data.store_id) if data.store_id is not None else None
+        fees = delivery.rules_of(store, load_settings(session).delivery)  # the store's own, else the shop's
+        fee = delivery.delivery_fee(fees, subtotal, None) if data.fulfilment == "delivery" else 0
         try:
             order = order_data.place_order(
                 session=session, contact_id=data.contact_id, lines=lines, fulfilment=data.fulfilment,

@@ -81,11 +81,16 @@ def _broadcasts(form) -> dict[str, Any]:
     return {"quiet_hours": f"{start}-{end}" if start else "", "max_per_week": 0 if cap is None else cap}
 
 
-def _delivery(form) -> dict[str, Any]:
+def delivery_rules(form) -> dict[str, Any]:
+    """The delivery rules typed in a form (this page's, a store's own); FormError naming the unreadable number."""
     numbers = {key: (_decimal if key in ("base_km", "max_km") else _whole)(form.get(key, ""), f"delivery.{key}")
                for key in DELIVERY_NUMBERS}
     rules = {key: value for key, value in numbers.items() if value is not None or key in ("free_above", "max_km")}
-    return {"delivery": {"mode": form.get("mode", "flat"), **rules}}
+    return {"mode": form.get("mode", "flat"), **rules}
+
+
+def _delivery(form) -> dict[str, Any]:
+    return {"delivery": delivery_rules(form)}
 
 
 def _payment(form, current: shop_settings.ShopSettings) -> tuple[dict[str, Any], CheckedImage | None]:
@@ -117,13 +122,14 @@ def _payment(form, current: shop_settings.ShopSettings) -> tuple[dict[str, Any],
     return {"payment_methods": methods}, image
 
 
-def _field_error(exc: ValidationError) -> FormError:
+def field_error(exc: ValidationError) -> FormError:
     """The first refused setting of a validation error, named as the form names it."""
     loc = [str(part) for part in exc.errors()[0]["loc"] if not str(part).isdigit()]
     return FormError(".".join(loc[:2]))
 
 
-def _error_message(exc: FormError) -> str:
+def form_error_text(exc: FormError) -> str:
+    """The refused setting and why, in the staff member's words ("Check "Farthest delivery (km)": …")."""
     field = exc.field.split(".")[-1] if exc.field.startswith(("delivery.", "payment_methods.")) else exc.field
     key = f"setting_{field}"
     return t("settings_invalid", field=t(key), reason=exc.reason or t(f"{key}_help"))
@@ -150,14 +156,14 @@ def shop_settings_page():
             try:
                 shop_settings.save_settings(db, patch)
             except ValidationError as exc:
-                raise _field_error(exc) from None
+                raise field_error(exc) from None
             data.audit(session=db, staff=current_staff(), action=f"settings.{section}", target_type="settings",
                        details={"changed": patch, "action": request.form.get("action")}
                        if section == "payment" else {"changed": patch})
             if image is not None:
                 image.write(current_app.config["SAPA"].media_dir)  # only when the save stands; before its commit
     except FormError as exc:
-        flash(_error_message(exc), "error")
+        flash(form_error_text(exc), "error")
         return _page(400)
     flash(t("settings_saved"), "info")
     return redirect(url_for("inbox.shop_settings_page", _anchor=f"settings-{section}"), 303)

@@ -118,3 +118,15 @@ def test_pickup_has_no_minimum_and_the_minimum_follows_the_settings(shop):
         save_settings(session, {"delivery": {"min_order": 0}})
         order = _place(shop, session, lines=[CartLine(shop.coffee, 1)], scheduled_for=TOMORROW_8 + timedelta(days=1))
         assert order.subtotal == 25_000
+
+
+def test_a_stores_own_minimum_applies_to_its_deliveries(shop):
+    with session_scope(shop.engine) as session:
+        kemang = session.get(stores.Store, shop.kemang)
+        stores.update_store(session=session, store=kemang, changes={"delivery": {"min_order": 10_000}})
+        # 25 000 is below the shop's 30 000 but above Kemang's own 10 000
+        assert _place(shop, session, lines=[CartLine(shop.coffee, 1)], store_id=shop.kemang).subtotal == 25_000
+        stores.update_store(session=session, store=kemang, changes={"delivery": {"min_order": 60_000}})
+        with pytest.raises(OrderError) as refused:
+            _place(shop, session, store_id=shop.kemang)  # 50 000 is above the shop's minimum, below Kemang's
+        assert (refused.value.code, refused.value.details["minimum"]) == ("minimum", 60_000)

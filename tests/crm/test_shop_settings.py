@@ -12,8 +12,9 @@ from sqlmodel import Session, select
 from core.db import get_engine, session_scope
 from core.settings import Settings
 from crm import shop_settings
+from crm.delivery import delivery_fee
 from crm.shop_settings import (
-    ShopSetting, ShopSettings, delivery_fee, effective_config, load_settings, next_staff_time, save_settings,
+    ShopSetting, ShopSettings, effective_config, load_settings, next_staff_time, save_settings,
     staff_on_duty,
 )
 
@@ -113,9 +114,9 @@ def test_settings_loaded_are_read_only():
 
 def test_flat_delivery_fee_and_free_delivery_threshold():
     flat = ShopSettings(delivery={"flat_fee": 10_000, "free_above": 100_000})
-    assert delivery_fee(flat, 50_000, None) == 10_000
-    assert delivery_fee(flat, 50_000, 40.0) == 10_000  # distance does not matter
-    assert delivery_fee(flat, 100_000, 2.0) == 0  # at the threshold: free
+    assert delivery_fee(flat.delivery, 50_000, None) == 10_000
+    assert delivery_fee(flat.delivery, 50_000, 40.0) == 10_000  # distance does not matter
+    assert delivery_fee(flat.delivery, 100_000, 2.0) == 0  # at the threshold: free
 
 
 @pytest.mark.parametrize(("km", "fee"), [
@@ -124,15 +125,15 @@ def test_flat_delivery_fee_and_free_delivery_threshold():
 ])
 def test_per_km_fee_counts_every_started_km_beyond_the_base(km, fee):
     settings = ShopSettings(delivery=PER_KM)
-    assert delivery_fee(settings, 50_000, km) == fee
+    assert delivery_fee(settings.delivery, 50_000, km) == fee
 
 
 def test_per_km_fee_is_free_above_threshold_and_refuses_a_negative_distance():
     settings = ShopSettings(delivery=PER_KM)
-    assert delivery_fee(settings, 150_000, 12.0) == 0
-    assert delivery_fee(settings, 149_999, 12.0) == 8_000 + 9 * 2_500
+    assert delivery_fee(settings.delivery, 150_000, 12.0) == 0
+    assert delivery_fee(settings.delivery, 149_999, 12.0) == 8_000 + 9 * 2_500
     with pytest.raises(ValueError):
-        delivery_fee(settings, 50_000, -1.0)
+        delivery_fee(settings.delivery, 50_000, -1.0)
 
 
 def test_staff_on_duty_and_the_next_staff_time():

@@ -1,4 +1,4 @@
-"""What ShopView adds for the conversation: the shop's settings (read once) and the nearest store at any distance."""
+"""What ShopView adds for the conversation: the shop's settings (read once) and the stores by distance, however far."""
 
 from __future__ import annotations
 
@@ -28,16 +28,17 @@ def test_settings_are_read_once_per_view(database_url):
         assert ShopView(session=session, contact=None, tz=JKT).settings().delivery.flat_fee == 9_000
 
 
-def test_nearest_store_km_however_far_and_only_active_stores(database_url):
+def test_stores_by_distance_however_far_and_only_active_stores(database_url):
     engine = get_engine(database_url)
     with Session(engine) as session:
-        assert ShopView(session=session, contact=None, tz=JKT).nearest_store_km(*KEMANG) is None
+        assert ShopView(session=session, contact=None, tz=JKT).stores_by_distance(*KEMANG) == []
     with session_scope(engine) as session:
         stores.create_store(session=session, name="Dago", lat=BANDUNG[0], lon=BANDUNG[1])
         stores.create_store(session=session, name="Kemang", lat=KEMANG[0], lon=KEMANG[1], active=False)
+        stores.create_store(session=session, name="Menteng", lat=-6.1960, lon=106.8335)
     with Session(engine) as session:
         view = ShopView(session=session, contact=None, tz=JKT)
-        store, km = view.nearest_store_km(-6.2615, 106.8106)  # beside Kemang, which is closed for good
-        assert store.name == "Dago" and 110 < km < 130  # beyond the 25 km of the store finder
+        [(near, near_km), (far, far_km)] = view.stores_by_distance(-6.2615, 106.8106)  # beside Kemang, closed for good
+        assert (near.name, far.name) == ("Menteng", "Dago") and near_km < 10 and 110 < far_km < 130
         with pytest.raises(ValueError):
-            view.nearest_store_km(91.0, 0.0)
+            view.stores_by_distance(91.0, 0.0)

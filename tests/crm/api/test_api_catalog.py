@@ -121,6 +121,50 @@ def test_a_store_holiday_closes_it_in_the_api_and_a_bad_one_changes_nothing(clie
     assert after["name"] == "Sapa Kemang" and after["hours_exceptions"] == body["hours_exceptions"]
 
 
+OWN_RULES = {"mode": "per_km", "base_fee": 6_000, "base_km": 2, "per_km": 2_000, "min_order": 20_000, "max_km": 7}
+
+
+def test_a_store_delivers_and_hands_out_by_default_and_may_have_its_own_delivery_rules(client, auth, spec, store):
+    assert (store["delivers"], store["pickup"], store["delivery"]) == (True, True, None)  # the shop's rules
+    url = f"/api/v1/stores/{store['id']}"
+    own = check(spec, "/stores/{store_id}", "patch",
+                client.patch(url, json={"pickup": False, "delivery": OWN_RULES}, headers=auth))
+    assert own["pickup"] is False and own["delivers"] is True
+    assert own["delivery"] == {**OWN_RULES, "flat_fee": 0, "base_km": 2.0, "max_km": 7.0, "free_above": None}
+    back = check(spec, "/stores/{store_id}", "patch", client.patch(url, json={"delivery": None}, headers=auth))
+    assert back["delivery"] is None and back["pickup"] is False  # null: the shop's rules again
+    created = check(spec, "/stores", "post", client.post("/api/v1/stores", json={
+        **KEMANG, "name": "Sapa Dago", "delivers": False, "delivery": {"mode": "flat", "flat_fee": 9_000}},
+        headers=auth))
+    assert created["delivers"] is False and created["delivery"]["flat_fee"] == 9_000
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"delivery": {"max_km": -1}}, "delivery.max_km"), ({"delivery": {"mode": "per_meter"}}, "delivery.mode"),
+    ({"delivery": {"flat_fee": "5000"}}, "delivery.flat_fee"), ({"delivery": {"radius": 5}}, "delivery.radius"),
+    ({"delivery": {"min_order": 1.5}}, "delivery.min_order"), ({"delivery": "own"}, "delivery"),
+    ({"pickup": "no"}, "pickup"), ({"delivers": None}, "delivers"),
+])
+def test_bad_delivery_fields_of_a_store_are_422_and_change_nothing(client, auth, spec, store, change, field):
+    url = f"/api/v1/stores/{store['id']}"
+    response = client.patch(url, json={"name": "Renamed", **change}, headers=auth)
+    body = check(spec, "/stores/{store_id}", "patch", response)
+    detail = body["details"][0]
+    assert response.status_code == 422 and (detail["field"].startswith(field) or field in detail["message"]), body
+    assert client.post("/api/v1/stores", json={**KEMANG, **change}, headers=auth).status_code == 422
+    after = client.get(url, headers=auth).get_json()
+    assert (after["name"], after["delivery"], after["pickup"]) == ("Sapa Kemang", None, True)
+
+
+def test_the_document_describes_a_stores_delivery_and_pickup(spec):
+    schemas = spec["components"]["schemas"]
+    for model in ("StoreCreate", "StoreUpdate", "StorePublic"):
+        assert {"delivers", "pickup", "delivery"} <= set(schemas[model]["properties"]), model
+    rules = schemas["DeliveryRules"]["properties"]
+    assert {"mode", "flat_fee", "base_fee", "base_km", "per_km", "free_above", "min_order", "max_km"} == set(rules)
+    assert "null" in str(schemas["StoreUpdate"]["properties"]["delivery"])  # null: back to the shop's rules
+
+
 def promotion(**fields) -> dict:
     return {"title": "Diskon", "starts_at": iso(NOW - timedelta(days=1)), "ends_at": iso(NOW + timedelta(days=7)),
             **fields}

@@ -114,3 +114,18 @@ def test_the_contact_export_holds_the_points_ledger(client, auth, customer):
     points = json.loads(archive.read("contact.json"))["contact"]["points"]
     assert [(p["kind"], p["points"], p["order_id"]) for p in points] == [("earn", 51, order["id"])]
     assert "earn" in archive.read("points.csv").decode()
+
+
+def test_a_counter_delivery_costs_what_its_stores_own_rules_say(client, auth, spec, customer, runtime):
+    from crm import stores
+    from crm.shop_settings import save_settings
+
+    with session_scope(runtime.engine) as session:
+        save_settings(session, {"delivery": {"flat_fee": 10_000}})
+        kemang = stores.create_store(session=session, name="Kemang", lat=-6.26, lon=106.81,
+                                     delivery={"flat_fee": 4_000}, pickup=False).id
+    order = _post_order(client, auth, contact_id=customer, items=[{"sku": "KOPI"}], fulfilment="delivery",
+                        address="Jl. Kemang 1", store_id=kemang, status="new")
+    assert order.status_code == 201 and check(spec, "/orders", "post", order)["delivery_fee"] == 4_000
+    counter = _post_order(client, auth, contact_id=customer, items=[{"sku": "KOPI"}], store_id=kemang)
+    assert counter.status_code == 201  # sold over its counter: "no pickup" is about chat orders

@@ -96,3 +96,42 @@ def test_an_admin_adds_a_faq_entry_and_the_test_box_answers_it(open_page, sessio
     test_box.locator("select[name=lang]").select_option("en")
     test_box.locator("button.primary").click()
     page.locator("#faq-result", has_text="Yes, pets on a leash").wait_for()
+
+
+def test_an_owner_turns_pickup_off_at_a_store_and_the_customer_is_offered_another(open_page, browser, server, shop,
+                                                                                  session):  # noqa: F811
+    page = open_page("admin")
+    page.click(".nav-more summary")
+    page.click("nav >> text=Toko & FAQ")
+    page.set_viewport_size({"width": 390, "height": 844})  # the owner goes on on a phone
+    page.locator("#stores tr.store", has_text="Sapa Coffee Blok M").locator("a").first.click()
+    form = page.locator("#store-form")
+    assert not form.locator(".own-rules input[name=max_km]").is_visible()  # the shop's rules until "its own"
+    form.locator("input[name=rules][value=own]").check()
+    assert form.locator(".own-rules input[name=max_km]").input_value() == "25.0"  # starts from the shop's
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 390  # the rules fit the phone too
+    form.locator("input[name=rules][value=shop]").check()
+    form.locator("input[name=pickup]").uncheck()
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 390  # nothing wider than the phone
+    form.locator("button.primary").click()
+    page.locator(".flash", has_text="Toko disimpan").wait_for()
+    session.expire_all()
+    blok_m = session.exec(select(stores.Store).where(stores.Store.name == "Sapa Coffee Blok M")).one()
+    assert (blok_m.pickup, blok_m.delivers, blok_m.delivery) == (False, True, None)
+    page.click("text=Kembali")
+    assert "tidak bisa ambil sendiri" in page.locator("#stores tr.store", has_text="Blok M").inner_text()
+
+    customer = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    customer.goto(f"{server}/simulator/")
+    customer.fill("#text", "pesen 1 kopi susu, ambil di blok m")
+    customer.click("#composer button[type=submit]")
+    answer = customer.locator("#chat .msg.out", has_text="tidak melayani ambil sendiri")
+    answer.wait_for(timeout=20000)
+    assert "Sapa Coffee Blok M tidak melayani ambil sendiri" in answer.inner_text()
+    choices = customer.locator("#choices button").all_inner_texts()
+    assert "Kemang" in choices and "Blok M" not in choices, choices
+    customer.locator("#choices button", has_text="Kemang").click()
+    customer.locator("#chat .msg.out", has_text="bayar").wait_for(timeout=20000)
+    customer.locator("#choices button", has_text="QRIS").click()
+    customer.locator("#chat .msg.out", has_text="Ambil di: Sapa Coffee Kemang").wait_for(timeout=20000)
+    customer.context.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from sqlmodel import select
 
@@ -9,6 +11,7 @@ from core.db import session_scope
 from core.geo import MapPinError, map_pin
 from crm import faq, stores
 from crm.models import AuditLog
+from crm.shop_settings import save_settings
 
 WEEK = {f"hours_{day}": "08:00-22:00" for day in stores.WEEKDAYS}
 
@@ -107,6 +110,68 @@ def test_a_refused_edit_changes_nothing_and_says_so_in_english(as_role, runtime,
     assert admin.get("/inbox/stores/999999").status_code == 404
 
 
+def test_an_admin_turns_pickup_off_and_gives_a_store_its_own_delivery_rules(as_role, runtime, session):
+    with session_scope(runtime.engine) as s:
+        store_id = stores.create_store(session=s, name="Sapa Blok M", lat=-6.24, lon=106.8).id
+        save_settings(s, {"delivery": {"mode": "flat", "flat_fee": 12_000, "max_km": 20}})
+    admin = as_role("admin")
+    page = admin.get(f"/inbox/stores/{store_id}").get_data(as_text=True)
+    assert 'name="delivers" value="1" checked' in page and 'name="pickup" value="1" checked' in page
+    assert 'name="rules" value="shop" checked' in page and 'name="flat_fee" inputmode="decimal" value="12000"' in page
+    saved = admin.post(f"/inbox/stores/{store_id}", {
+        "name": "Sapa Blok M", "pin": "-6.24, 106.8", **WEEK, "active": "1", "delivers": "1",
+        "rules": "own", "mode": "per_km", "base_fee": "7.000", "base_km": "2,5", "per_km": "2.000", "free_above": "",
+        "min_order": "20.000", "max_km": "8"})
+    assert saved.status_code == 303
+    store = _store(session, "Sapa Blok M")
+    assert (store.delivers, store.pickup) == (True, False)
+    assert store.delivery == {"mode": "per_km", "flat_fee": 0, "base_fee": 7_000, "base_km": 2.5, "per_km": 2_000,
+                              "free_above": None, "min_order": 20_000, "max_km": 8.0}
+    page = admin.get("/inbox/stores").get_data(as_text=True)
+    assert "tidak bisa ambil sendiri" in page and "aturan antar sendiri" in page
+    [update] = session.exec(select(AuditLog).where(AuditLog.action == "store.update")).all()
+    assert {key: update.details["from"][key] for key in ("pickup", "delivery")} == {"pickup": True, "delivery": None}
+    assert "delivers" not in update.details["from"] and update.details["to"]["pickup"] is False
+    admin.post(f"/inbox/stores/{store_id}", {"name": "Sapa Blok M", "pin": "-6.24, 106.8", **WEEK, "active": "1",
+                                             "delivers": "1", "pickup": "1", "rules": "shop", "max_km": "8"})
+    store = _store(session, "Sapa Blok M")
+    assert (store.pickup, store.delivery) == (True, None)  # back to the shop's rules; the typed ones are not kept
+
+
+@pytest.mark.parametrize("rules, says", [
+    ({"max_km": "jauh"}, "Periksa \"Jarak antar terjauh (km)\": angka km; kosong = tanpa batas."),
+    ({"flat_fee": "-5"}, "Periksa \"Tarif tetap (Rp)\""),
+    ({"max_km": "-3"}, "Periksa \"Jarak antar terjauh (km)\""),
+    ({"mode": "per_meter"}, "Periksa \"Cara hitung\""),
+])
+def test_bad_own_delivery_rules_name_the_field_keep_the_form_and_save_nothing(as_role, runtime, session, rules,
+                                                                              says):
+    with session_scope(runtime.engine) as s:
+        store_id = stores.create_store(session=s, name="Sapa Blok M", lat=-6.24, lon=106.8).id
+    admin = as_role("admin")
+    typed = {"name": "Sapa Blok M", "address": "Jl. Melawai 8", "pin": "-6.24, 106.8", **WEEK, "active": "1",
+             "delivers": "1", "rules": "own", "mode": "flat", "flat_fee": "5000", **rules}
+    refused = admin.post(f"/inbox/stores/{store_id}", typed)
+    page = html.unescape(refused.get_data(as_text=True))
+    assert refused.status_code == 400 and says in page, page[:3000]
+    assert 'name="rules" value="own" checked' in page and "Jl. Melawai 8</textarea>" in page  # the form is kept
+    assert 'name="pickup" value="1" checked' not in page  # as typed (off), not as stored
+    [(key, value)] = rules.items()
+    assert key == "mode" or f'name="{key}" inputmode="decimal" value="{value}"' in page  # the typed number, kept
+    store = _store(session, "Sapa Blok M")
+    assert (store.address, store.pickup, store.delivery) == ("", True, None)
+
+
+def test_the_store_form_words_are_english_for_an_english_speaking_admin(as_role, runtime):
+    admin = as_role("admin")
+    admin.post("/inbox/language", {"lang": "en"})
+    page = admin.get("/inbox/stores").get_data(as_text=True)
+    assert "Customers can pick up orders here" in page and "Its own rules for this store" in page
+    refused = admin.post("/inbox/stores", {"name": "Sapa Dago", "pin": "-6.88, 107.61", "rules": "own",
+                                           "max_km": "far"})
+    assert refused.status_code == 400 and 'Check "Farthest delivery (km)"' in html.unescape(refused.get_data(as_text=True))
+
+
 def test_an_admin_adds_edits_tests_and_deactivates_a_faq_entry(as_role, session):
     admin = as_role("admin")
     added = admin.post("/inbox/faqs", {
@@ -176,12 +241,15 @@ def test_only_admins_manage_stores_and_the_faq(as_role, runtime, role):
     for path in ("/inbox/stores", f"/inbox/stores/{store_id}", "/inbox/faqs", f"/inbox/faqs/{faq_id}"):
         assert client.get(path).status_code == 403, path
     for path, form in (("/inbox/stores", {"name": "x", "pin": "-6.2, 106.8"}),
-                       (f"/inbox/stores/{store_id}", {"name": "x", "pin": "-6.2, 106.8"}),
+                       (f"/inbox/stores/{store_id}", {"name": "x", "pin": "-6.2, 106.8", "rules": "own",
+                                                      "max_km": "1"}),
                        (f"/inbox/stores/{store_id}/deactivate", {}),
                        ("/inbox/faqs", {"question": "q", "answer": "a"}),
                        (f"/inbox/faqs/{faq_id}", {"question": "q", "answer": "a"}),
                        (f"/inbox/faqs/{faq_id}/deactivate", {})):
         assert client.post(path, form).status_code == 403, path
+    with session_scope(runtime.engine) as s:
+        assert s.get(stores.Store, store_id).delivery is None and s.get(stores.Store, store_id).pickup
 
 
 def test_a_post_without_the_csrf_token_is_refused(as_role, session):
