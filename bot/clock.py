@@ -29,6 +29,7 @@ from crm.inbox.data import wake_snoozed as wake
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
 WAKE_SECONDS = 60
+VALUES_HOUR = 3  # the nightly customer-value run, in the shop's timezone: after the day's last orders
 # A job meeting a transient database error tries again after 1 s and 2 s, then leaves it to
 # its next run (an interval job) or to the next schedule sync (a campaign's one-off job).
 JOB_ATTEMPTS = 3
@@ -168,6 +169,12 @@ def _opted_out(session, contact_id: int, channel: str) -> bool:
     return channel in consent.opted_out_channels(session=session, contact_id=contact_id)
 
 
+def recompute_customer_values() -> None:
+    """Queue the nightly customer-value run (RFM, CLV, churn) for a worker."""
+    configure_queue(get_runtime().settings.queue_url)
+    tasks.recompute_values_task()
+
+
 def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
     """A scheduler with the database job store and the standing jobs registered."""
     # The product's engine: its SQLite busy timeout, its PostgreSQL pre-ping (a dropped
@@ -190,6 +197,8 @@ def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
                       replace_existing=True)
     scheduler.add_job("bot.clock:send_surveys", "interval", seconds=WAKE_SECONDS, id="send-surveys",
                       replace_existing=True)
+    scheduler.add_job("bot.clock:recompute_customer_values", "cron", hour=VALUES_HOUR, minute=0,
+                      id="recompute-customer-values", replace_existing=True)
     register_campaign_jobs(scheduler, settings)  # campaign schedules, stalled-run sweep, journeys
     return scheduler
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import JSON, Column, Index, func, update
 from sqlmodel import Field, Session, SQLModel, select
 
+from core.after_commit import notify_after_commit
 from core.db import utcnow
 from core.geo import valid_coordinates
 from crm import alerts, promotions
@@ -31,6 +32,7 @@ TRANSITIONS = {
 CUSTOMER_CANCELLABLE = {"new", "confirmed"}
 ORDER_NUMBER_BASE = 10_000  # order numbers are customer-friendly: #10001, #10002, …
 ORDER_NOTE_MAX, ITEM_NOTE_MAX = 500, 200
+ORDER_CHANGED = "order_changed"  # the after-commit notice (value: the contact id) of an order placed or moved
 
 
 class Product(SQLModel, table=True):
@@ -252,6 +254,7 @@ def place_order(*, session: Session, contact_id: int, lines: list[CartLine], ful
                                   now=utcnow(), tz=tz)
             except promotions.VoucherError as exc:
                 raise OrderError("voucher", str(exc), reason=exc.code, voucher=voucher_code.upper()) from None
+    notify_after_commit(session, ORDER_CHANGED, contact_id)  # the customer's value figures follow (crm.customer_value)
     return order
 
 
@@ -278,6 +281,7 @@ def change_status(*, session: Session, order: Order, status: str, by: str, note:
     if status == "delivered":
         _schedule_follow_up(session, order)
     session.flush()
+    notify_after_commit(session, ORDER_CHANGED, order.contact_id)
     return order
 
 
