@@ -56,9 +56,9 @@ from sqlmodel import Field, Session, SQLModel
 
 from core.db import as_utc, utcnow
 from crm.orders import Order, OrderItem, Product
+from crm.schemas import RFM_SEGMENTS
 
-SEGMENTS = ("champions", "loyal", "potential_loyalist", "new", "promising", "need_attention", "at_risk",
-            "cannot_lose", "hibernating", "lost")
+SEGMENTS = RFM_SEGMENTS
 FEATURES = ("recency", "frequency", "order_value", "tenure", "overdue")
 # The rate model's direction for each feature (what pushes the risk up when no regression could be fitted).
 RATE_MODEL_SIGNS = {"recency": 1.0, "frequency": -1.0, "order_value": 0.0, "tenure": 0.0, "overdue": 1.0}

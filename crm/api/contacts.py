@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 from core.db import session_scope
 from core.runtime import get_runtime
 from crm import contacts as contact_data
-from crm import consent_log, csat, episodes, history
+from crm import consent_log, csat, customer_value, episodes, history
 from crm.api.base import (
     CONTACT_FILTER, ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, api, contact_filter, dump, enum_arg, enum_param,
     get_row, int_arg, json_body, limit_param, path_param, query_param, query_value, read_body, require_token, schema_response,
@@ -47,11 +47,14 @@ def contact_public(contact: Contact, identities: list[ChannelIdentity]) -> Conta
 
 
 def contact_detail(session: Session, contact: Contact) -> ContactDetail:
-    """The API shape of one contact: its identities and the satisfaction scores it gave."""
+    """The API shape of one contact: its identities, the satisfaction scores it gave and its value figures."""
     identities = contact_data.identities_of(session=session, contact_ids=[contact.id])[contact.id]
     ratings = [CsatRating(score=row.score, comment=row.comment, at=row.rated_at)
                for row in csat.ratings_of(session=session, contact_id=contact.id)]
-    return ContactDetail(**dict(contact_public(contact, identities)), csat=ratings)
+    value = customer_value.value_of(session=session, contact_id=contact.id)
+    figures = dict(rfm_segment=value.segment, clv=value.predicted_clv, clv_historic=value.historic_clv,
+                   churn_risk=value.churn_risk, favourite_category=value.favourite_category) if value else {}
+    return ContactDetail(**dict(contact_public(contact, identities)), csat=ratings, **figures)
 
 
 def message_public(message: Message) -> MessagePublic:
