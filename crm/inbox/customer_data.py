@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from core.db import as_utc, utcnow
 from crm import complaints as complaint_data
 from crm import contacts as contact_data
-from crm import consent_log, csat
+from crm import consent_log, csat, customer_value
 from crm import orders as order_data
 from crm.inbox.data import InboxError, audit, staff_names
 from crm.models import Contact, Conversation, FollowUpTask, Message, Note, StaffUser
@@ -93,6 +93,7 @@ def contact_360(*, session: Session, contact: Contact, with_notes: bool) -> dict
         "orders_count": int(totals[0]), "total_spent": int(totals[1]), "names": staff_names(session=session),
         "ratings": ratings, "order_numbers": order_numbers,
         "consents": consent_log.history(session=session, contact_id=contact.id, limit=20),
+        "value": customer_value.value_of(session=session, contact_id=contact.id),
     }
 
 
