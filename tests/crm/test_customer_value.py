@@ -32,8 +32,9 @@ def test_the_segment_grid_names_every_cell():
 
 def test_scores_are_quintiles():
     cuts = cv._cuts(list(range(1, 101)))
-    assert [cv._score(v, cuts) for v in (1, 20, 21, 50, 99)] == [1, 1, 2, 3, 5]
-    assert [cv._score(v, cuts, higher_is_better=False) for v in (1, 50, 99)] == [5, 3, 1]
+    assert cv._scores(np.array([1, 20, 21, 50, 99]), cuts).tolist() == [1, 1, 2, 3, 5]
+    assert cv._scores(np.array([1, 50, 99]), cuts, higher_is_better=False).tolist() == [5, 3, 1]
+    assert cv._scores(np.array([1, 1, 2]), cv._cuts([1, 1, 1, 1, 2])).tolist() == [1, 1, 5]  # ties share a score
 
 
 def _shop(engine, histories: dict[str, list[tuple[int, int, str]]]) -> dict[str, int]:
