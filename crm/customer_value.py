@@ -43,7 +43,6 @@ an approximation there).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -69,6 +68,7 @@ DEFAULT_PRIOR = (1.0, 90.0)  # α, β when the shop has too few customers to fit
 MAX_REASONS = 3
 MODEL_ID = 1
 INSERT_BATCH = 5_000
+STREAM_ROWS = 10_000
 
 
 class CustomerValue(SQLModel, table=True):
@@ -151,7 +151,8 @@ def _histories(session: Session, *, end: datetime, cutoff: datetime, tz: ZoneInf
     rows = session.execute(
         select(Order.contact_id, func.count(), func.sum(spent), func.min(Order.created_at), func.max(Order.created_at),
                func.sum(case((before, 1), else_=0)), func.sum(case((before, spent), else_=0)),
-               func.max(case((before, Order.created_at)))).where(*where).group_by(Order.contact_id))
+               func.max(case((before, Order.created_at)))).where(*where).group_by(Order.contact_id)
+        .execution_options(yield_per=STREAM_ROWS))
     now, past = {}, {}
     for cid, count, total, first, last, past_count, past_total, past_last in rows:
         first_day = _local_day(first, tz)
@@ -169,21 +170,29 @@ def _favourites(session: Session, *, end: datetime, contact_id: int | None) -> d
     where = [Order.status != "cancelled", Order.created_at < end]
     if contact_id is not None:
         where.append(Order.contact_id == contact_id)
-    # One pass over the lines per (contact, product); categories are summed from their products here.
+    # One pass over the lines per (contact, product), streamed in contact order so only the winners are kept;
+    # a category's tally is the sum of its products'.
     rows = session.execute(select(Order.contact_id, OrderItem.product_name, Product.category, func.count(),
                                   func.sum(OrderItem.quantity))
                            .select_from(OrderItem).join(Order, Order.id == OrderItem.order_id)
                            .outerjoin(Product, Product.id == OrderItem.product_id)
-                           .where(*where).group_by(Order.contact_id, OrderItem.product_name, Product.category))
-    products: dict[int, dict[str, list[int]]] = defaultdict(dict)
-    categories: dict[int, dict[str, list[int]]] = defaultdict(dict)
+                           .where(*where).group_by(Order.contact_id, OrderItem.product_name, Product.category)
+                           .order_by(Order.contact_id).execution_options(yield_per=STREAM_ROWS))
+    found: dict[int, tuple[str | None, str | None]] = {}
+    current, products, categories = None, {}, {}
     for cid, name, category, lines, items in rows:
-        for tally, key in ((products[cid], name), (categories[cid], category)):
+        if cid != current:
+            if current is not None:
+                found[current] = (_top(categories), _top(products))
+            current, products, categories = cid, {}, {}
+        for tally, key in ((products, name), (categories, category)):
             if key:
                 counts = tally.setdefault(key, [0, 0])
                 counts[0] += lines
                 counts[1] += items or 0
-    return {cid: (_top(categories.get(cid)), _top(chosen)) for cid, chosen in products.items()}
+    if current is not None:
+        found[current] = (_top(categories), _top(products))
+    return found
 
 
 def _top(tally: dict[str, list[int]] | None) -> str | None:
@@ -343,10 +352,11 @@ def recompute_all(*, session: Session, now: datetime, tz: ZoneInfo) -> dict[str,
     histories, past = _histories(session, end=end, cutoff=cutoff, tz=tz, contact_id=None)
     favourites = _favourites(session, end=end, contact_id=None)
     params = fit(histories, past, today)
-    rows = _rows(list(histories.values()), favourites, params, today, now)
     session.execute(delete(CustomerValue))
-    for first in range(0, len(rows), INSERT_BATCH):
-        session.execute(VALUE_TABLE.insert(), rows[first:first + INSERT_BATCH])  # Core: no ORM bookkeeping
+    customers = list(histories.values())
+    for first in range(0, len(customers), INSERT_BATCH):  # in batches: 100k rows of dicts at once cost 100+ MB
+        rows = _rows(customers[first:first + INSERT_BATCH], favourites, params, today, now)
+        session.execute(VALUE_TABLE.insert(), rows)  # Core: no ORM bookkeeping
     model = session.get(CustomerValueModel, MODEL_ID) or CustomerValueModel(id=MODEL_ID)
     model.params, model.computed_at = params, now
     session.add(model)
