@@ -9,15 +9,11 @@ The figures (one `CustomerValue` row per contact with orders that are not cancel
   per-order run reuses them, so one order never re-scores everybody.
 * **Segment** — the standard RFM grid on R and FM = round((F + M) / 2):
 
-  ======  ==========================================================================
-  R       FM 1             FM 2-3              FM 4            FM 5
-  ======  ==========================================================================
-  5       new              potential_loyalist  champions       champions
-  4       promising        potential_loyalist  loyal           loyal
-  3       need_attention   need_attention      loyal           loyal
-  2       hibernating (FM 1-2), at_risk (FM 3-4),                cannot_lose
-  1       lost (FM 1-2),        at_risk (FM 3-4),                cannot_lose
-  ======  ==========================================================================
+  - R 5: FM 1 new, FM 2-3 potential_loyalist, FM 4-5 champions;
+  - R 4: FM 1 promising, FM 2-3 potential_loyalist, FM 4-5 loyal;
+  - R 3: FM 1-3 need_attention, FM 4-5 loyal;
+  - R 2: FM 1-2 hibernating, FM 3-4 at_risk, FM 5 cannot_lose;
+  - R 1: FM 1-2 lost, FM 3-4 at_risk, FM 5 cannot_lose.
 
 * **Historic CLV** = monetary. **Predicted 12-month CLV** (`clv`), a rate model in the spirit of BG/NBD +
   Gamma-Gamma, small enough to explain to a shop owner:
@@ -35,7 +31,7 @@ The figures (one `CustomerValue` row per contact with orders that are not cancel
   usual gap) when there are at least MIN_TRAINING customers and MIN_CLASS of each outcome; otherwise the rate
   model above answers: 1 - p_alive · (1 - exp(-30 λ)). The reasons stored with it are the features that push the
   risk up for this customer (coefficient × standardised value > 0), largest first.
-* **Favourite** category and product: the ones in most of their orders (ties: more items, then the name).
+* **Favourite** category and product: the ones in most of their order lines (ties: more items, then the name).
 
 Orders count by their current status; an order cancelled later is left out of the past too (the backtest is
 an approximation there).
@@ -114,7 +110,6 @@ class History:
     first_day: date
     last_day: date
     last_order_at: datetime
-
 
 
 def _features(histories: list[History], today: date, usual_gap: float) -> dict[str, np.ndarray]:
