@@ -156,7 +156,7 @@ def main() -> None:
     result = {"split": args.split, "methods": {}}
     if not args.latency:
         data = load(args.split)
-        entries = [(i, e["question"], e["question_en"], e["keywords"]) for i, e in enumerate(FAQS)]
+        entries = [(i, e["question"], e["question_en"], e["keywords"], e.get("phrasings", [])) for i, e in enumerate(FAQS)]
         for name, (cls, knots) in variants().items():
             index = cls(entries)
             result["methods"][name] = {**quality(index, data, knots), **raw_latency(index, texts, args.calls)}

@@ -7,6 +7,7 @@ replies as one batch.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,17 +25,20 @@ from core.db import utcnow
 from core.runtime import Runtime
 from core.settings import Settings
 from core.texts import text
-from crm import alerts, complaints, csat, episodes, history, orders, shop, shop_settings, staff_links
+from crm import (account_links, alerts, complaints, csat, episodes, history, loyalty, merge, orders, shop,
+                 shop_settings, staff_links)
 from crm.inbox import data as inbox_data
 from crm.inbox.auth import can
 from crm.inbox.i18n import error_text
 from crm.models import Contact, Conversation, Message
 from handlers import effects as fx
 from handlers.base import Context
+from handlers.account_link import code_reply, redeemed_reply
 from handlers.complaints import complaint_reply
 from handlers.orders import placed_reply
 from handlers.staff_link import link_reply
 
+log = logging.getLogger(__name__)
 # Kinds of inbound events the bot answers.
 ANSWERED = {m.MESSAGE, m.POSTBACK, m.FOLLOW}
 
@@ -110,7 +114,8 @@ def decide(rt: Runtime, session: Session, inbound: m.Inbound, recorded: history.
         shop_name=config.bot.shop_name,
         now=now,
         state=history.live_state(conversation, timedelta(minutes=config.bot.conversation_idle_minutes), now),
-        data=shop.ShopView(session=session, contact=contact, tz=config.tz, channel=inbound.channel, settings=rules),
+        data=shop.ShopView(session=session, contact=contact, tz=config.tz, channel=inbound.channel, settings=rules,
+                           loyalty_rules=config.loyalty),
         marketing=CampaignReads(session),
         threshold=rt.settings.nlu.confidence_threshold,
         analysis=analysis,
@@ -189,6 +194,8 @@ def _label(message: Message | None, ctx: Context) -> tuple[str, float | None] | 
     intent = analysis.intent if analysis else (ctx.requested_intent or ctx.intent)
     if ctx.intent == "order" and analysis is not None:
         return "order", None  # an answer to the order's question ("qris", "ga jadi croissantnya") is about the order
+    if ctx.intent == "points":
+        return "points", None  # a precise rule, over the model (which reads "poin saya berapa?" as a promotion)
     if intent is None:
         return None
     return intent, round(analysis.confidence, 4) if analysis else None
@@ -323,6 +330,49 @@ def _link_staff_account(at: _Target, effect: fx.LinkStaffAccount) -> list[m.Repl
     return [link_reply(staff, effect.language)]
 
 
+def _request_link_code(at: _Target, effect: fx.RequestLinkCode) -> list[m.Reply]:
+    code, _ = account_links.new_code(session=at.session, contact_id=at.contact_id,
+                                     conversation_id=at.recorded.conversation.id, now=at.now)
+    return [code_reply(code, _link_urls(at.rt, at.inbound.channel, code), effect.language)]
+
+
+def _link_urls(rt: Runtime, asked_on: str, code: str) -> list[str]:
+    """Deep links that send the code from the other channels the shop has (none for a channel without one)."""
+    urls = []
+    if asked_on != "telegram" and rt.settings.telegram.enabled:
+        username = rt.settings.telegram.username or _sender_attribute(rt, "telegram", "username")
+        if username:
+            urls.append(account_links.telegram_link(username, code))
+    if asked_on != "line" and rt.settings.line.enabled and rt.settings.line.basic_id:
+        urls.append(account_links.line_link(rt.settings.line.basic_id, account_links.shown(code)))
+    return urls
+
+
+def _sender_attribute(rt: Runtime, channel: str, name: str) -> str | None:
+    try:
+        return getattr(rt.senders.get(channel), name, None)
+    except KeyError:
+        return None
+
+
+def _link_accounts(at: _Target, effect: fx.LinkAccounts) -> list[m.Reply]:
+    try:
+        with at.session.begin_nested():
+            redeemed = account_links.redeem(session=at.session, code=effect.code, contact_id=at.contact_id, now=at.now)
+    except merge.MergeError as exc:  # merged meanwhile: the contacts are one already, or one is gone
+        log.info("account link refused: %s", exc)
+        redeemed = account_links.Redeemed("same")
+    if redeemed.record is not None:
+        # Also confirmed in the chat that asked for the code (it lives on: it is the survivor's).
+        batch_id = history.notify_customer(
+            session=at.session, contact_id=redeemed.record.survivor_id, conversation_id=redeemed.asker_conversation_id,
+            words=lambda language: text("account_linked_asker", language),
+            batch_id=f"link:{redeemed.record.id}", intent="account_link")
+        if batch_id is not None:
+            send_after_commit(at.session, batch_id)
+    return [redeemed_reply(redeemed.status, effect.language)]
+
+
 def _staff_reply(at: _Target, effect: fx.StaffReply) -> list[m.Reply]:
     staff = staff_links.staff_of(session=at.session, channel=at.inbound.channel, external_id=at.inbound.chat_id)
     if staff is None:
@@ -387,11 +437,29 @@ def _alert_low_rating(at: _Target, survey: csat.CsatSurvey) -> None:
              params=params, order_id=survey.order_id)
 
 
+def _redeem_reward(at: _Target, effect: fx.RedeemReward) -> list[m.Reply]:
+    rules = at.config.loyalty
+    if effect.index >= len(rules.rewards) or rules.rewards[effect.index].points != effect.points:
+        raise EffectRefused("the reward list changed")  # decided again: the new list is offered
+    reward = rules.rewards[effect.index]
+    try:
+        entry, voucher = loyalty.redeem_reward(session=at.session, contact_id=at.contact_id, reward=reward,
+                                               rules=rules, by="customer", now=at.now)
+    except loyalty.LoyaltyError as exc:  # spent meanwhile (another chat, the counter): decided again, "too few"
+        raise EffectRefused(f"redeem refused: {exc.code}") from exc
+    until = voucher.ends_at.astimezone(at.config.tz).strftime("%d/%m/%Y")
+    left = loyalty.balance(session=at.session, contact_id=at.contact_id)
+    return [m.Reply(text=text("points_redeemed", effect.language, points=str(reward.points), code=entry.voucher_code,
+                              reward=loyalty.reward_name(reward, effect.language), until=until, balance=str(left)))]
+
+
 # What applies each effect; the replies it returns follow the handler's.
 APPLY: dict[type, Callable[[_Target, Any], list[m.Reply]]] = {
     fx.PlaceOrder: _place_order, fx.CancelOrder: _cancel_order, fx.OpenComplaint: _open_complaint,
     fx.AlertStaff: _alert_staff, fx.HandOff: _hand_off, fx.SetOptOut: _set_opt_out, fx.RecordClick: _record_click,
     fx.RememberLocation: _remember_location, fx.ForgetLocation: _forget_location,
-    fx.LinkStaffAccount: _link_staff_account, fx.StaffReply: _staff_reply,
+    fx.LinkStaffAccount: _link_staff_account, fx.RequestLinkCode: _request_link_code,
+    fx.LinkAccounts: _link_accounts, fx.StaffReply: _staff_reply,
     fx.RateService: _rate_service, fx.CommentOnService: _comment_on_service, fx.SkipSurveyComment: _skip_survey_comment,
+    fx.RedeemReward: _redeem_reward,
 }

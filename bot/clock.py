@@ -23,12 +23,13 @@ from core.queue import configure_queue
 from core.runtime import get_runtime
 from core.settings import Settings
 from core.texts import text
-from crm import alerts, csat, shop, shop_settings
+from crm import alerts, csat, loyalty, shop, shop_settings
 from crm.inbox.data import wake_snoozed as wake
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
 WAKE_SECONDS = 60
+EXPIRE_POINTS_SECONDS = 3600  # expiry counts in months: an hour late is nothing
 VALUES_HOUR = 3  # the nightly customer-value run, in the shop's timezone: after the day's last orders
 # A job meeting a transient database error tries again after 1 s and 2 s, then leaves it to
 # its next run (an interval job) or to the next schedule sync (a campaign's one-off job).
@@ -165,6 +166,13 @@ def send_surveys() -> int:
                                  opted_out=_opted_out))
 
 
+def expire_points(now: datetime | None = None) -> int:
+    """Balances of customers who earned no points for `loyalty.expiry_months` expire (nothing when it is unset)."""
+    with session_scope(get_runtime().engine) as session:
+        rules = shop_settings.current_config(session, get_runtime().settings).loyalty
+        return loyalty.expire_idle(session=session, rules=rules, now=now or utcnow())
+
+
 def _opted_out(session, contact_id: int, channel: str) -> bool:
     return channel in consent.opted_out_channels(session=session, contact_id=contact_id)
 
@@ -196,6 +204,8 @@ def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
     scheduler.add_job("bot.clock:release_phone_alerts", "interval", seconds=WAKE_SECONDS, id="release-phone-alerts",
                       replace_existing=True)
     scheduler.add_job("bot.clock:send_surveys", "interval", seconds=WAKE_SECONDS, id="send-surveys",
+                      replace_existing=True)
+    scheduler.add_job("bot.clock:expire_points", "interval", seconds=EXPIRE_POINTS_SECONDS, id="expire-points",
                       replace_existing=True)
     scheduler.add_job("bot.clock:recompute_customer_values", "cron", hour=VALUES_HOUR, minute=0,
                       id="recompute-customer-values", replace_existing=True)

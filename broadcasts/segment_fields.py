@@ -9,13 +9,15 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, Float, and_, cast, exists, extract, func, not_, or_, select
+from sqlalchemy import Boolean, Float, and_, cast, exists, extract, func, not_, or_, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import GenericFunction
 from sqlmodel import Session
 
 from broadcasts.models import CampaignRecipient
+from core.settings import get_settings
+from crm import loyalty
 from crm.complaints import Complaint
 from crm.customer_value import SEGMENTS, CustomerValue
 from crm.models import ChannelIdentity, Contact, Conversation
@@ -346,7 +348,38 @@ def _favourite_category(c: RuleContext, op: str, value: Any) -> ColumnElement:
 
 
 def _loyalty(c: RuleContext, op: str, value: Any) -> ColumnElement:
+    """The old `loyalty_tier` custom attribute, kept for saved segments: `tier` is computed from the points ledger."""
     return custom_condition("loyalty_tier", op, value)
+
+
+def _points(c: RuleContext, op: str, value: Any) -> ColumnElement:
+    return _compare(loyalty.balance_column(CONTACT.id), op, _number(value, 0, integer=True))
+
+
+def _tier_condition(tiers: list, index: int, earned: Any) -> ColumnElement:
+    """Earned (last 12 months) within the tier's band: from its min_points (the lowest has none) to the next one's."""
+    tier, higher = tiers[index], tiers[index + 1] if index + 1 < len(tiers) else None
+    parts = []
+    if index > 0:
+        parts.append(earned >= tier.min_points)
+    if higher is not None:
+        parts.append(earned < higher.min_points)
+    return and_(*parts) if parts else true()
+
+
+def _tier(c: RuleContext, op: str, value: Any) -> ColumnElement:
+    """The loyalty tier by the points earned in the last 12 months (the rules' tier names, any case)."""
+    config = get_settings()
+    rules = loyalty.rules_for(c.session, config) if c.session is not None else config.loyalty
+    names = [tier.name for tier in rules.tiers]
+    wanted = _strings(op, value)
+    known = {name.lower(): index for index, name in enumerate(names)}
+    unknown = [name for name in wanted if name.lower() not in known]
+    if unknown:
+        raise BadValue(f"{', '.join(unknown)} is not a tier; the tiers are {', '.join(names)}")
+    earned = loyalty.earned_column(CONTACT.id, c.now - loyalty.TIER_WINDOW)
+    condition = or_(*[_tier_condition(rules.tiers, known[name.lower()], earned) for name in wanted])
+    return not_(condition) if op == "ne" else condition
 
 
 FIELDS: dict[str, tuple[tuple[str, ...], Callable[[RuleContext, str, Any], ColumnElement]]] = {
@@ -373,6 +406,8 @@ FIELDS: dict[str, tuple[tuple[str, ...], Callable[[RuleContext, str, Any], Colum
     "language": (SET_OPS, _language),
     "near": (("within",), _near),
     "offer": (("within", "eq"), _offer),
+    "points": (COMPARE, _points),
+    "tier": (SET_OPS, _tier),
     "loyalty_tier": (("eq", "ne", "in", "has"), _loyalty),
     "rfm_segment": (SET_OPS, _rfm_segment),
     "clv": (("gt", "gte", "lt", "lte"), _value_number(VALUE.predicted_clv)),

@@ -22,7 +22,10 @@ Fields and their ops:
 * ``delivered_order_days`` (gt gte lt lte eq) — days since an order was delivered
 * ``abandoned_order_minutes`` (gt gte lt lte) — an order in progress in the chat, idle that long
 * ``received_campaign`` (eq has ne) — value ``{"campaign_id", "days"}``: got it in the last days
-* ``custom.<name>`` / ``loyalty_tier`` (eq ne in gt gte lt lte has) — a custom attribute
+* ``points`` (eq ne gt gte lt lte) — the loyalty points balance
+* ``tier`` (eq ne in) — the loyalty tier by the points earned in the last 12 months (a tier name)
+* ``custom.<name>`` (eq ne in gt gte lt lte has) — a custom attribute; ``loyalty_tier``, the custom
+  attribute segments used before points were kept, stays for the segments saved with it
 """
 
 from __future__ import annotations
@@ -132,13 +135,14 @@ def compile_rules(rules: Any, *, session: Session | None = None, now: datetime |
 
     Dates in the rules are the shop's (`tz`, by default the configured timezone).
     """
+    live = Contact.merged_into.is_(None)  # a contact merged into another is that other one now
     if rules is None or rules == {}:
-        return true()  # no rules: everyone
+        return live  # no rules: everyone
     compiler = _Compiler(session=session, now=now or utcnow(), tz=tz or get_settings().tz, errors=[])
     condition = compiler.node(rules, "rules", 0)
     if compiler.errors:
         raise SegmentError(compiler.errors)
-    return condition
+    return and_(live, condition)
 
 
 def validate_rules(rules: Any, *, session: Session | None = None) -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -38,6 +38,7 @@ class LineSettings(BaseModel):
     access_token: str = ""
     api_base: str = "https://api.line.me"
     timeout_seconds: float = 10.0
+    basic_id: str = ""  # "@123abcde": the account-link code's LINE link (empty: the code alone)
 
     @property
     def enabled(self) -> bool:
@@ -178,6 +179,53 @@ class CsatSettings(BaseModel):
     send_within_hours: int = Field(48, ge=1)
 
 
+class LoyaltyTier(BaseModel):
+    """A tier a customer reaches with the points they earned in the last 12 months."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=40, pattern=r"\S")
+    name_en: str | None = Field(default=None, max_length=40)
+    min_points: int = Field(ge=0, le=100_000_000)
+
+
+class LoyaltyReward(BaseModel):
+    """Something a customer can take for their points ("Gratis kopi susu — 100 poin")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=80, pattern=r"\S")
+    name_en: str | None = Field(default=None, max_length=80)
+    points: int = Field(ge=1, le=100_000_000)
+
+
+class LoyaltySettings(BaseModel):
+    """How customers earn points on delivered orders, the tiers, and the rewards they buy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    points_per_1000_rupiah: float = Field(1, ge=0, le=1000, allow_inf_nan=False)
+    expiry_months: int | None = Field(None, ge=1, le=120)  # None: points never expire
+    tiers: list[LoyaltyTier] = Field(default_factory=lambda: [LoyaltyTier(name="Silver", min_points=0),
+                                                              LoyaltyTier(name="Gold", min_points=500)],
+                                     min_length=1, max_length=10)
+    rewards: list[LoyaltyReward] = Field(
+        default_factory=lambda: [LoyaltyReward(name="Gratis kopi susu", name_en="Free iced milk coffee", points=100)],
+        max_length=20)
+    voucher_days: int = Field(30, ge=1, le=365)  # how long a reward's voucher code stays valid
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers_from_zero(cls, tiers: list[LoyaltyTier]) -> list[LoyaltyTier]:
+        tiers = sorted(tiers, key=lambda tier: tier.min_points)
+        if tiers[0].min_points != 0:
+            raise ValueError("the lowest tier must start at 0 points (every customer has a tier)")
+        names = [tier.name.strip().lower() for tier in tiers]
+        if len(set(names)) != len(names) or len({t.min_points for t in tiers}) != len(tiers):
+            raise ValueError("tiers must have different names and different min_points")
+        return tiers
+
+
 class SmtpSettings(BaseModel):
     """The mail server for staff alerts by email; off unless a host is set (the password only from the environment)."""
 
@@ -243,6 +291,7 @@ class Settings(BaseSettings):
     inbox: InboxSettings = InboxSettings()
     csat: CsatSettings = CsatSettings()
     smtp: SmtpSettings = SmtpSettings()
+    loyalty: LoyaltySettings = LoyaltySettings()
 
     @classmethod
     def settings_customise_sources(

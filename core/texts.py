@@ -58,6 +58,10 @@ CHAT = Catalog("chat", {
               "en": "Done! Your cart:\n{cart}\nTotal: {total}\n\nDelivery or pick up at a store?"},
     "out_of_stock": {"id": "Maaf kak, {product} sedang habis 🙏", "en": "Sorry, {product} is out of stock 🙏"},
     "only_left": {"id": "Maaf kak, {product} tinggal {available}.", "en": "Sorry, only {available} {product} left."},
+    "not_now": {"id": "Maaf kak, {product} hanya tersedia jam {hours} 🙏 Bisa pre-order kok, sebutkan waktunya ya, "
+                      "mis. \"{example}\".",
+                "en": "Sorry, {product} is only available {hours} 🙏 You can pre-order it: just say when, "
+                      "e.g. \"{example}\"."},
     "ask_address": {"id": "Mau diantar ke mana kak? Ketik alamat lengkapnya ya 📍",
                     "en": "Where should we deliver? Please type the full address 📍"},
     "choose_store": {"id": "Mau ambil di toko mana kak?", "en": "Which store will you pick up from?"},
@@ -226,6 +230,30 @@ CHAT = Catalog("chat", {
                                  "di halaman \"Akun chat saya\" di inbox.",
                            "en": "That code is not valid (wrong, already used or expired). Get a new one on the "
                                  "\"My chat accounts\" page of the inbox."},
+    # a customer links their accounts on two channels: a one-time code asked for in one chat, sent from the other
+    "link_code": {"id": "Kode untuk menghubungkan akun kakak: {code}\nKirim kode ini dari akun chat kakak yang lain "
+                        "dalam {minutes} menit (hanya sekali pakai). Riwayat chat, pesanan, dan data kakak akan jadi satu.",
+                  "en": "Your code to link your accounts: {code}\nSend it from your other chat account within {minutes} "
+                        "minutes (it works once). Your chats, orders and details become one."},
+    "link_code_url": {"id": "Atau buka tautan ini dari akun yang lain: {url}", "en": "Or open this link from the other account: {url}"},
+    "account_linked": {"id": "Beres kak! Akun ini sekarang terhubung dengan akun kakak yang lain. Riwayat chat dan "
+                             "pesanan kakak sudah jadi satu 🎉",
+                       "en": "Done! This account is now linked to your other account. Your chats and orders are one "
+                             "history now 🎉"},
+    "account_linked_asker": {"id": "Beres kak! Akun chat kakak yang lain sudah terhubung ke akun ini 🎉",
+                             "en": "Done! Your other chat account is now linked to this one 🎉"},
+    "link_code_unknown": {"id": "Maaf kak, kode itu tidak kami kenali 🙏 Cek lagi kodenya, atau ketik \"hubungkan akun\" "
+                                "di akun yang lain untuk kode baru.",
+                          "en": "Sorry, I don't recognise that code 🙏 Please check it, or type \"link account\" in "
+                                "your other account for a new one."},
+    "link_code_expired": {"id": "Maaf kak, kode itu sudah kedaluwarsa (berlaku {minutes} menit) 🙏 Ketik \"hubungkan "
+                                "akun\" di akun yang lain untuk kode baru.",
+                          "en": "Sorry, that code has expired (it lasts {minutes} minutes) 🙏 Type \"link account\" in "
+                                "your other account for a new one."},
+    "link_code_used": {"id": "Kode itu sudah terpakai kak. Ketik \"hubungkan akun\" di akun yang lain untuk kode baru.",
+                       "en": "That code has been used already. Type \"link account\" in your other account for a new one."},
+    "link_code_same": {"id": "Kode ini dari akun ini sendiri kak 😊 Kirim kodenya dari akun chat kakak yang lain ya.",
+                       "en": "This code came from this very account 😊 Please send it from your other chat account."},
     # an alert on a staff member's linked chat, and their answer to it with /r
     "phone_alert": {"id": "🔔 {kind}: {name} (percakapan #{id})",
                     "en": "🔔 {kind}: {name} (conversation #{id})"},
@@ -314,6 +342,32 @@ CHAT = Catalog("chat", {
                             "en": "Order #{number} is with the courier, on its way to you 🛵"},
     "ready.delivery": {"id": "dikirim", "en": "it's on its way"},
     "ready.pickup": {"id": "siap diambil", "en": "it's ready to collect"},
+    # loyalty points (handlers.loyalty, the delivered order's notification)
+    "points_earned": {"id": "Kakak dapat +{points} poin dari pesanan #{number} 🎁 Poin kakak sekarang {balance}.",
+                      "en": "You earned +{points} points with order #{number} 🎁 Your balance is now {balance} points."},
+    "points_reversed": {"id": "{points} poin dari pesanan #{number} kami tarik kembali karena pesanannya dibatalkan. "
+                              "Poin kakak sekarang {balance}.",
+                        "en": "{points} points of order #{number} were taken back as the order was cancelled. "
+                              "Your balance is now {balance} points."},
+    "points_balance": {"id": "Poin kakak: {balance} ⭐ Level: {tier}.", "en": "Your points: {balance} ⭐ Tier: {tier}."},
+    "points_next_tier": {"id": "Kumpulkan {points} poin lagi dalam 12 bulan untuk naik ke {tier} ya kak.",
+                         "en": "Earn {points} more points within 12 months to reach {tier}."},
+    "points_rewards": {"id": "Bisa ditukar dengan:\n{rewards}\nKetik \"tukar poin\" untuk menukar.",
+                       "en": "They buy:\n{rewards}\nType \"redeem points\" to redeem."},
+    "points_no_rewards": {"id": "Belum ada hadiah yang bisa ditukar saat ini kak.",
+                          "en": "There are no rewards to redeem right now."},
+    "points_reward_line": {"id": "{number}. {name} — {points} poin", "en": "{number}. {name} — {points} points"},
+    "points_earn_how": {"id": "Dapat {rate} poin tiap belanja Rp1.000 (di luar ongkir) 🙂",
+                        "en": "You earn {rate} points per Rp1,000 spent (delivery not included) 🙂"},
+    "points_pick_reward": {"id": "Poin kakak {balance}. Mau tukar yang mana? Pilih ya 👇\n{rewards}",
+                           "en": "You have {balance} points. Which reward would you like? Pick one 👇\n{rewards}"},
+    "points_too_few": {"id": "Poin kakak {balance}, belum cukup untuk {reward} ({points} poin) 🙏 Yuk kumpulkan lagi!",
+                       "en": "You have {balance} points, not enough for {reward} ({points} points) 🙏 Keep collecting!"},
+    "points_redeemed": {"id": "Berhasil! 🎉 {points} poin ditukar dengan {reward}. Kode voucher kakak: {code} "
+                              "(berlaku sampai {until}). Pakai saat pesan: \"pakai kode {code}\". Sisa poin: {balance}.",
+                        "en": "Done! 🎉 {points} points redeemed for {reward}. Your voucher code: {code} "
+                              "(valid until {until}). Use it when you order: \"use code {code}\". Points left: {balance}."},
+    "button.redeem_points": {"id": "🎁 Tukar poin", "en": "🎁 Redeem points"},
     # button labels
     "button.add_more": {"id": "➕ Tambah", "en": "➕ Add more"},
     "button.delivery": {"id": "🛵 Diantar", "en": "🛵 Delivery"},

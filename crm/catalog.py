@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from openpyxl import Workbook
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -22,6 +22,7 @@ from core.db import utcnow
 from crm.contact_import import Sheet, text_of
 from crm.csv_export import safe_cell
 from crm.orders import Product
+from crm.stores import HHMM_PATTERN, validate_windows, windows_text
 from crm.schemas import PatchModel, json_int
 
 MAX_STOCK = 1_000_000_000  # the column is a 32-bit integer on PostgreSQL
@@ -29,6 +30,34 @@ Price = json_int(0, 1_000_000_000)  # rupiah
 Stock = json_int(0, MAX_STOCK)
 Word = Annotated[str, Field(min_length=1, max_length=100)]
 Words = Annotated[list[Word], Field(max_length=20)]
+VariantPrices = Annotated[dict[Word, Price], Field(max_length=20, description=(
+    "what a variant adds to the price in rupiah, by variant name (each one of `variants`); a variant left out "
+    "adds nothing"))]
+
+
+HHMM = Annotated[str, Field(pattern=HHMM_PATTERN, description="local time HH:MM")]
+Window = Annotated[list[HHMM], Field(min_length=2, max_length=2)]
+Hours = Annotated[list[Window], Field(min_length=1, max_length=10, description=(
+    "[start, end] windows in the shop's timezone it is sold in, every day (breakfast 07:00–11:00); an end not "
+    "after the start runs past midnight; null: all day"))]
+
+
+def _windows(value: list | None) -> list[list[str]] | None:
+    # Rules the types cannot say: an empty window, or one that starts at 24:00.
+    return None if value is None else validate_windows([list(w) for w in value], "available_hours")
+
+
+class Addon(BaseModel):
+    """An extra a customer may add to a product ("Extra shot", "Oat milk"), with its price."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Word
+    name_en: str | None = Field(default=None, max_length=100)
+    price: Price
+
+
+Addons = Annotated[list[Addon], Field(max_length=20)]
 
 
 class ProductCreate(BaseModel):
@@ -42,13 +71,18 @@ class ProductCreate(BaseModel):
     price: Price
     stock: Stock | None = Field(default=None, description="null = unlimited")
     variants: Words = Field(default=[])
+    variant_prices: VariantPrices = Field(default={})
+    addons: Addons = Field(default=[])
+    available_hours: Hours | None = None
     aliases: Words = Field(default=[])
     image_url: str | None = Field(default=None, max_length=500, pattern=r"^https://")
     active: bool = True
 
+    _check_hours = field_validator("available_hours")(_windows)
+
 
 class ProductUpdate(PatchModel):
-    NULLABLE = frozenset({"name_en", "stock", "image_url"})
+    NULLABLE = frozenset({"name_en", "stock", "image_url", "available_hours"})
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     name_en: str | None = Field(default=None, max_length=200)
@@ -57,19 +91,26 @@ class ProductUpdate(PatchModel):
     price: Price | None = None
     stock: Stock | None = Field(default=None, description="null = unlimited")
     variants: Words | None = None
+    variant_prices: VariantPrices | None = None
+    addons: Addons | None = None
+    available_hours: Hours | None = None
     aliases: Words | None = None
     image_url: str | None = Field(default=None, max_length=500, pattern=r"^https://")
     active: bool | None = None
 
+    _check_hours = field_validator("available_hours")(_windows)
+
 
 @dataclass(frozen=True)
 class Problem:
-    """One field refused: `kind` is required, too_long, too_many, number, range, pattern, taken or invalid."""
+    """One field refused: `kind` is required, too_long, too_many, number, range, pattern, taken, unknown_variant,
+    duplicate, hours or invalid."""
 
     field: str
     kind: str
     limit: Any = None
     row: int | None = None  # the import row
+    item: str | None = None  # which entry of a list or map field: an add-on's place (1, 2, …), a variant's name
 
 
 class CatalogError(ValueError):
@@ -91,10 +132,15 @@ def problems_of(exc: ValidationError, row: int | None = None) -> list[Problem]:
     found = []
     for error in exc.errors():
         name = str(error["loc"][0]) if error["loc"] else ""
+        if name == "available_hours":  # whatever is wrong with a window, the remedy is the same
+            found.append(Problem(name, "hours", row=row))
+            continue
         context = error.get("ctx") or {}
         limit = next((context[key] for key in ("max_length", "le", "ge") if key in context), None)
-        found.append(Problem(name, _KINDS.get(error["type"], "invalid"), limit, row))
-    return found
+        place = error["loc"][1] if len(error["loc"]) > 1 else None
+        item = str(place + 1) if isinstance(place, int) else place  # an add-on counted from 1, a variant by name
+        found.append(Problem(name, _KINDS.get(error["type"], "invalid"), limit, row, item))
+    return list(dict.fromkeys(found))
 
 
 def checked(model: type[BaseModel], values: dict[str, Any], row: int | None = None):
@@ -124,6 +170,18 @@ def categories(*, session: Session) -> list[str]:
 # --- writing ----------------------------------------------------------------------------
 
 
+def _check_options(variants: list[str], variant_prices: dict[str, int], addons: list[dict],
+                   row: int | None = None) -> None:
+    """Rules across fields: a price for a variant the product has, add-on names used once."""
+    problems = [Problem("variant_prices", "unknown_variant", row=row, item=name) for name in variant_prices
+                if name not in variants]
+    names = [a["name"].casefold() for a in addons]
+    problems += [Problem("addons", "duplicate", row=row, item=str(n + 1)) for n, a in enumerate(addons)
+                 if a["name"].casefold() in names[:n]]
+    if problems:
+        raise CatalogError(problems)
+
+
 def _last_place(session: Session, category: str) -> int:
     top = session.exec(select(func.max(Product.sort_order)).where(Product.category == category)).one()
     return 0 if top is None else top + 1
@@ -133,6 +191,7 @@ def create_product(*, session: Session, data: ProductCreate, row: int | None = N
     """Add a product at the end of its category (CatalogError when its sku is taken)."""
     if session.exec(select(Product.id).where(Product.sku == data.sku)).first() is not None:
         raise CatalogError([Problem("sku", "taken", row=row)])
+    _check_options(data.variants, data.variant_prices, data.model_dump()["addons"], row)
     product = Product(**data.model_dump(), sort_order=_last_place(session, data.category))
     session.add(product)
     session.flush()
@@ -140,7 +199,16 @@ def create_product(*, session: Session, data: ProductCreate, row: int | None = N
 
 
 def update_product(*, session: Session, product: Product, changes: dict[str, Any]) -> Product:
-    """Apply checked changes (a ProductUpdate's set fields); a product moved to another category goes last there."""
+    """Apply checked changes (a ProductUpdate's set fields); a product moved to another category goes last there.
+
+    Variants taken away lose their prices; CatalogError when a price names a variant the product does not have.
+    """
+    variants = changes.get("variants", product.variants or [])
+    if "variant_prices" not in changes and "variants" in changes:
+        changes = {**changes, "variant_prices": {k: v for k, v in (product.variant_prices or {}).items()
+                                                 if k in variants}}
+    _check_options(variants, changes.get("variant_prices", product.variant_prices or {}),
+                   changes.get("addons", product.addons or []))
     if "category" in changes and changes["category"] != product.category:
         product.sort_order = _last_place(session, changes["category"])
     for name, value in changes.items():
@@ -166,6 +234,26 @@ def move_product(*, session: Session, product: Product, step: int) -> bool:
             session.add(row)
     session.flush()
     return True
+
+
+def reorder_category(*, session: Session, category: str, product_ids: list[int]) -> bool:
+    """Put a category's products in the given order (every one of them, once); False when nothing moved.
+
+    CatalogError when the ids are not exactly the category's products (a stale page: another admin changed it).
+    """
+    rows = [p for p in list_products(session=session) if p.category == category]
+    by_id = {p.id: p for p in rows}
+    if sorted(product_ids) != sorted(by_id):
+        raise CatalogError([Problem("sort_order", "invalid")])
+    now, moved = utcnow(), False
+    for place, product_id in enumerate(product_ids):
+        product = by_id[product_id]
+        if product.sort_order != place:
+            product.sort_order, product.updated_at, moved = place, now, True
+            session.add(product)
+    moved = moved and [p.id for p in rows] != product_ids
+    session.flush()
+    return moved
 
 
 def rename_category(*, session: Session, old: str, new: str) -> int:
@@ -202,16 +290,16 @@ def set_prices(*, session: Session, prices: dict[int, Any]) -> list[tuple[Produc
 # --- export and import --------------------------------------------------------------------
 
 HEADER = ["sku", "name", "name_en", "category", "description", "price", "stock", "variants", "aliases", "image_url",
-          "active", "sort_order"]
-LISTS = ("variants", "aliases")  # comma-separated in a cell
+          "active", "sort_order", "addons", "available_hours"]
+LISTS = ("aliases",)  # comma-separated in a cell
 
 
 def export_rows(*, session: Session) -> Iterator[list[Any]]:
     """The catalog as table rows under HEADER (inactive products too), in the screen's order."""
     for p in list_products(session=session):
         yield [p.sku, p.name, p.name_en or "", p.category, p.description, p.price, "" if p.stock is None else p.stock,
-               ", ".join(p.variants or []), ", ".join(p.aliases or []), p.image_url or "",
-               "yes" if p.active else "no", p.sort_order]
+               variants_text(p), ", ".join(p.aliases or []), p.image_url or "",
+               "yes" if p.active else "no", p.sort_order, addons_text(p), windows_text(p.available_hours or [])]
 
 
 def xlsx_bytes(header: list[str], rows: Iterable[list[Any]], title: str = "catalog") -> bytes:
@@ -252,11 +340,58 @@ def words(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+_LIST_COMMA = re.compile(r"(?<!\d),|,(?!\d{3}(?!\d))")  # a comma, not the one in "+5,000"
+
+
+def variants_and_prices(text: str) -> tuple[list[str], dict[str, Any]]:
+    """Variants as typed, "Regular, Large +5.000": their names, and what those with a "+" add (left to the
+    models to refuse when not a number)."""
+    names, prices = [], {}
+    for part in filter(None, (p.strip() for p in _LIST_COMMA.split(text))):
+        name, plus, price = (piece.strip() for piece in part.partition("+"))
+        names.append(name)
+        if plus:
+            prices[name] = whole_number(price)
+    return names, prices
+
+
+def typed_hours(text: str) -> Any:
+    """Windows as typed, "07:00-11:00, 17:00-21:00" (empty: all day; left to the models to refuse)."""
+    parts = [re.split(r"\s*[-–]\s*", part.strip()) for part in text.split(",") if part.strip()]
+    return [part if len(part) == 2 else [text] for part in parts] or None
+
+
+def typed_addons(text: str) -> list[dict[str, Any]]:
+    """Add-ons as written in a cell, "Tambah shot / Extra shot +4000, Susu oat +8000" (left to the models to refuse)."""
+    addons = []
+    for part in filter(None, (p.strip() for p in _LIST_COMMA.split(text))):
+        names, _, price = (piece.strip() for piece in part.partition("+"))
+        name, _, name_en = (piece.strip() for piece in names.partition("/"))
+        addons.append({"name": name, "name_en": name_en or None, "price": whole_number(price)})
+    return addons
+
+
+def addons_text(product: Product) -> str:
+    """A product's add-ons the way a cell holds them: "Tambah shot / Extra shot +4000, Susu oat +8000"."""
+    return ", ".join(f"{a['name']}{' / ' + a['name_en'] if a.get('name_en') else ''} +{a['price']}"
+                     for a in product.addons or ())
+
+
+def variants_text(product: Product) -> str:
+    """A product's variants the way they are typed: "Regular, Large +5000"."""
+    prices = product.variant_prices or {}
+    return ", ".join(f"{v} +{prices[v]}" if prices.get(v) else v for v in product.variants or ())
+
+
 def _cell_value(name: str, raw: Any) -> Any:
     """A cell as the field's value (left to the models to refuse)."""
     text = text_of(raw)
     if name in LISTS:
         return words(text)
+    if name == "addons":
+        return typed_addons(text)
+    if name == "available_hours":
+        return typed_hours(text)
     if name == "active":
         return True if text.lower() in YES else False if text.lower() in NO else text
     if name in ("price", "stock", "sort_order"):
@@ -279,6 +414,8 @@ def import_catalog(*, session: Session, sheet: Sheet) -> ImportSummary:
         values = {name: _cell_value(name, cells[i] if i < len(cells) else None) for i, name in columns.items()}
         if not any(v not in ("", None, []) for v in values.values()):
             continue  # a blank line
+        if "variants" in values:  # "Regular, Large +5000": the names and what they add
+            values["variants"], values["variant_prices"] = variants_and_prices(text_of(values["variants"]))
         try:
             _import_row(session, values, number, seen, summary)
         except CatalogError as exc:

@@ -300,7 +300,8 @@ class _Plan:
         self.channels: dict[Any, dict[str, str]] = {}  # contact → channel → the external id it has there
         self.keyless: dict[int, str] = {}  # contacts with no phone, email or identity → their name
         for contact_id, name, phone, email in session.execute(
-                select(_CONTACT.c.id, _CONTACT.c.display_name, _CONTACT.c.phone, _CONTACT.c.email)):
+                select(_CONTACT.c.id, _CONTACT.c.display_name, _CONTACT.c.phone, _CONTACT.c.email)
+                .where(_CONTACT.c.merged_into.is_(None))):  # a merged-away contact's details are its survivor's
             if not phone and not email:
                 self.keyless[contact_id] = name
             if phone:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, true
+from sqlalchemy import and_, bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
@@ -14,13 +14,17 @@ from crm.models import ChannelIdentity, Contact, Conversation, ConversationMembe
 # Built once (they run for every event): a statement object caches its compiled form.
 _IDENTITY = select(ChannelIdentity).where(ChannelIdentity.channel == bindparam("channel"),
                                           ChannelIdentity.external_id == bindparam("external_id"))
+# Recording an event reads its identity with a share lock (PostgreSQL; SQLite has its write lock): a merge
+# moving the identity to another contact waits for the event to commit, or the event for the merge (crm/merge.py).
+_IDENTITY_SHARED = _IDENTITY.with_for_update(read=True)
 _CONVERSATION = select(Conversation).where(Conversation.channel == bindparam("channel"),
                                            Conversation.external_chat_id == bindparam("chat_id"))
 
 
-def find_identity(*, session: Session, channel: str, external_id: str) -> ChannelIdentity | None:
-    """The identity of `external_id` on `channel`, if known."""
-    return session.exec(_IDENTITY, params={"channel": channel, "external_id": external_id}).first()
+def find_identity(*, session: Session, channel: str, external_id: str, shared: bool = False) -> ChannelIdentity | None:
+    """The identity of `external_id` on `channel`, if known (`shared`: share-locked until the commit)."""
+    statement = _IDENTITY_SHARED if shared else _IDENTITY
+    return session.exec(statement, params={"channel": channel, "external_id": external_id}).first()
 
 
 def get_or_create_identity(
@@ -32,7 +36,7 @@ def get_or_create_identity(
     Safe under concurrent delivery: two workers creating the same identity race on the
     unique key; the loser rolls back its savepoint (contact included) and reads the winner's.
     """
-    identity = find_identity(session=session, channel=channel, external_id=external_id)
+    identity = find_identity(session=session, channel=channel, external_id=external_id, shared=True)
     if identity is not None:
         return identity, False
     try:
@@ -108,10 +112,11 @@ def set_blocked(*, session: Session, identity: ChannelIdentity, blocked: bool) -
 
 
 def search_condition(*, q: str | None = None, channel: str | None = None) -> ColumnElement:
-    """The condition on `contact` of a name/phone/identity search and a channel (true() for neither)."""
-    condition = true()
+    """The condition on `contact` of a name/phone/identity search and a channel; merged-away contacts never match."""
+    condition = Contact.merged_into.is_(None)
     if channel:
-        condition = Contact.id.in_(select(ChannelIdentity.contact_id).where(ChannelIdentity.channel == channel))
+        condition = and_(condition, Contact.id.in_(select(ChannelIdentity.contact_id)
+                                                   .where(ChannelIdentity.channel == channel)))
     if q:
         # `%` and `_` typed in a search are the characters themselves, not wildcards.
         condition = and_(condition, Contact.display_name.icontains(q, autoescape=True)

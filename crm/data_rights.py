@@ -1,7 +1,7 @@
 """The customer's data rights (UU PDP, 2022): everything held about one contact as a zip, and erasure.
 
 Export: `contact.json` holds the profile with its identities, custom fields, tags, consent log,
-satisfaction scores, orders (with items and status history), complaints, conversations and
+satisfaction scores, orders (with items and status history), complaints, the points ledger, conversations and
 messages; beside it one CSV per list, written with the formula-safe `SafeWriter`.
 
 Erasure anonymises the person and keeps the books: the contact row stays (its id, dates and
@@ -29,14 +29,14 @@ from sqlalchemy import delete, or_, update
 from sqlmodel import Session, SQLModel, select
 
 from core.db import utcnow
-from crm import consent_log, episodes
+from crm import consent_log, episodes, loyalty
 from crm.complaints import Complaint
 from crm.csat import CsatSurvey
 from crm.csv_export import SafeWriter
 from crm.history import PRIVATE_PAYLOAD_KEYS
 from crm.media import NAME as MEDIA_NAME
 from crm.models import (
-    AuditLog, ChannelIdentity, Contact, Conversation, FollowUpTask, Message, Note, StaffChatLink, WebhookEvent,
+    AuditLog, ChannelIdentity, Contact, ContactMerge, Conversation, FollowUpTask, Message, Note, StaffChatLink, WebhookEvent,
 )
 from crm.orders import Order, OrderEvent, OrderItem
 
@@ -81,6 +81,8 @@ def contact_data(*, session: Session, contact: Contact) -> dict[str, Any]:
         "order_history": [_plain(event) for event in events],
         "complaints": [_plain(row) for row in session.exec(
             select(Complaint).where(Complaint.contact_id == contact_id).order_by(Complaint.id))],
+        "points": [_plain(row, ["contact_id"]) for row in reversed(
+            loyalty.entries(session=session, contact_id=contact_id, limit=None))],
         "conversations": [_plain(row) for row in session.exec(
             select(Conversation).where(Conversation.contact_id == contact_id).order_by(Conversation.id))],
         "messages": [{**_plain(row, ["event_id", "batch_id", "seq", "attempts"]),
@@ -90,8 +92,8 @@ def contact_data(*, session: Session, contact: Contact) -> dict[str, Any]:
 
 
 # What is written as a CSV file too (the profile's one row holds the custom fields and tags).
-CSV_FILES = ("profile", "identities", "consents", "csat", "orders", "order_items", "order_history", "complaints", "conversations",
-             "messages")
+CSV_FILES = ("profile", "identities", "consents", "csat", "orders", "order_items", "order_history", "complaints", "points",
+             "conversations", "messages")
 
 
 def export_zip(*, session: Session, contact_id: int) -> bytes | None:
@@ -106,7 +108,8 @@ def export_zip(*, session: Session, contact_id: int) -> bytes | None:
         "orders": [{**order, "items": [i for i in data["order_items"] if i["order_id"] == order["id"]],
                     "history": [e for e in data["order_history"] if e["order_id"] == order["id"]]}
                    for order in data["orders"]],
-        "complaints": data["complaints"], "conversations": data["conversations"], "messages": data["messages"]}}
+        "complaints": data["complaints"], "points": data["points"], "conversations": data["conversations"],
+        "messages": data["messages"]}}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("contact.json", json.dumps(document, ensure_ascii=False, indent=2))
@@ -190,15 +193,24 @@ def erase_contact(*, session: Session, contact_id: int, staff_user_id: int | Non
         consent_log.record(session=session, contact_id=contact_id, opt_in=False, source="erasure",
                            staff_user_id=staff_user_id, actor=actor)
     now = utcnow()
-    for name in ("language", "phone", "email", "birthday", "address", "last_lat", "last_lon", "last_location_at"):
-        setattr(contact, name, None)
-    contact.display_name, contact.tags, contact.attributes = ERASED_NAME, [], {}
-    contact.marketing_consent, contact.erased_at = False, now
-    session.add(contact)
+    # Contacts merged into this one are the same person: their tombstones and the merge records' field values too.
+    for tombstone in session.exec(select(Contact).where(Contact.merged_into == contact_id)).all():
+        _anonymise(session, tombstone, now)
+    session.execute(update(ContactMerge).where(or_(ContactMerge.survivor_id == contact_id,
+                                                   ContactMerge.merged_id == contact_id)).values(changed={}))
+    _anonymise(session, contact, now)
     session.add(AuditLog(staff_user_id=staff_user_id, action="contact.erase", target_type="contact",
                          target_id=contact_id, details={"by": actor} if actor else {}, at=now))
     session.flush()
     return Erasure(contact_id=contact_id, erased_at=now, already=False, media=media)
+
+
+def _anonymise(session: Session, contact: Contact, now: datetime) -> None:
+    for name in ("language", "phone", "email", "birthday", "address", "last_lat", "last_lon", "last_location_at"):
+        setattr(contact, name, None)
+    contact.display_name, contact.tags, contact.attributes = ERASED_NAME, [], {}
+    contact.marketing_consent, contact.erased_at = False, contact.erased_at or now
+    session.add(contact)
 
 
 def _media_names(rows: Iterable[tuple[str, str, dict]]) -> list[str]:

@@ -132,11 +132,13 @@ FAQS = [
                   "arisan", "ulang tahun", "party", "bulk order"]},
     {"category": "membership",
      "question": "Bagaimana cara jadi member dan mengumpulkan poin?",
-     "answer": "Cukup chat kami dan daftar dengan nomor HP. Setiap belanja Rp10.000 dapat 1 poin; 50 poin bisa "
-               "ditukar 1 minuman gratis. Member juga dapat promo ulang tahun.",
+     "answer": "Cukup pesan lewat chat ini: setiap belanja Rp1.000 (di luar ongkir) dapat 1 poin begitu pesanan "
+               "diterima; 100 poin bisa ditukar kopi susu gratis. Ketik \"poin saya\" untuk cek poin dan "
+               "\"tukar poin\" untuk menukar.",
      "question_en": "How do I become a member and collect points?",
-     "answer_en": "Just chat with us and register your phone number. Every Rp10,000 earns 1 point; 50 points buy "
-                  "a free drink. Members also get a birthday treat.",
+     "answer_en": "Just order through this chat: every Rp1,000 spent (delivery not included) earns 1 point once "
+                  "the order is delivered; 100 points buy a free iced milk coffee. Type \"my points\" to check "
+                  "them and \"redeem points\" to redeem.",
      "keywords": ["member", "membership", "poin", "point", "points", "daftar member", "reward", "loyalty",
                   "tukar poin", "stamp"]},
     {"category": "outlet",

@@ -48,6 +48,8 @@ class Contact(ContactBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
     last_seen_at: datetime | None = Field(default=None, index=True)
     erased_at: datetime | None = None  # the person's data was erased on request (crm/data_rights.py)
+    # Set when this contact was merged into another (crm/merge.py): a tombstone kept for undo.
+    merged_into: int | None = Field(default=None, foreign_key="contact.id", index=True)
 
 
 class ChannelIdentity(SQLModel, table=True):
@@ -66,6 +68,36 @@ class ChannelIdentity(SQLModel, table=True):
     blocked: bool = False
     blocked_at: datetime | None = None
     profile_fetched_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ContactMerge(SQLModel, table=True):
+    """Contact `merged_id` merged into `survivor_id`: which rows moved and which fields changed, so it can be undone."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    survivor_id: int = Field(foreign_key="contact.id", index=True)
+    merged_id: int = Field(foreign_key="contact.id", index=True)
+    source: str = Field(default="staff", max_length=10)  # staff | api | chat
+    staff_user_id: int | None = Field(default=None, foreign_key="staffuser.id")
+    # {"table.column": [row key, ...]}: the rows moved from the merged contact to the survivor.
+    moved: dict[str, Any] = _json({})
+    # {"field": [survivor's value before, value after]}: the survivor's fields the merge filled in.
+    changed: dict[str, Any] = _json({})
+    created_at: datetime = Field(default_factory=utcnow)
+    undone_at: datetime | None = None
+    undone_by_id: int | None = Field(default=None, foreign_key="staffuser.id")
+
+
+class AccountLinkCode(SQLModel, table=True):
+    """A one-time code a customer asked for in chat; sent from another account, it merges that account's contact
+    into theirs (hash only)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id")  # where it was asked for
+    code_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    expires_at: datetime
+    used_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 

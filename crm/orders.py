@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,10 +15,12 @@ from sqlmodel import Field, Session, SQLModel, select
 from core.after_commit import notify_after_commit
 from core.db import utcnow
 from core.geo import valid_coordinates
-from crm import alerts, promotions
+from core.money import rupiah
+from core.settings import LoyaltySettings
+from crm import alerts, loyalty, promotions
 from crm.models import FollowUpTask
 from crm.shop_settings import load_settings
-from crm.stores import JAKARTA, Store
+from crm.stores import JAKARTA, WEEKDAYS, Store, hours_open_at, next_hours_opening
 
 STATUSES = ("new", "confirmed", "preparing", "shipped", "delivered", "cancelled")
 # Which status may follow which (staff); customers may cancel only while CUSTOMER_CANCELLABLE.
@@ -26,10 +29,11 @@ TRANSITIONS = {
     "confirmed": {"preparing", "cancelled"},
     "preparing": {"shipped", "cancelled"},
     "shipped": {"delivered"},
-    "delivered": set(),
+    "delivered": {"cancelled"},  # a refund after delivery: its points are taken back
     "cancelled": set(),
 }
 CUSTOMER_CANCELLABLE = {"new", "confirmed"}
+FORWARD = ("new", "confirmed", "preparing", "shipped", "delivered")  # the way an order goes when all goes well
 ORDER_NUMBER_BASE = 10_000  # order numbers are customer-friendly: #10001, #10002, …
 ORDER_NOTE_MAX, ITEM_NOTE_MAX = 500, 200
 ORDER_CHANGED = "order_changed"  # the after-commit notice (value: the contact id) of an order placed or moved
@@ -47,6 +51,12 @@ class Product(SQLModel, table=True):
     price: int = Field(ge=0)  # in rupiah
     stock: int | None = Field(default=None, ge=0)
     variants: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # what a variant adds to the price ({"Large": 5000}); a variant not named adds nothing
+    variant_prices: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # extras a customer may add, each with its price: [{"name", "name_en", "price"}]
+    addons: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # [start, end] local-time windows it is sold in every day (breakfast 07:00–11:00); None: all day
+    available_hours: list[list[str]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     image_url: str | None = Field(default=None, max_length=500)
     active: bool = True
@@ -96,8 +106,9 @@ class OrderItem(SQLModel, table=True):
     product_id: int | None = Field(default=None, foreign_key="product.id")
     product_name: str = Field(max_length=200)
     variant: str | None = Field(default=None, max_length=100)
+    addons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # the extras chosen
     quantity: int = Field(ge=1)
-    price: int = Field(ge=0)
+    price: int = Field(ge=0)  # one unit: the product's price with the variant's and the add-ons' prices
     note: str | None = Field(default=None, max_length=ITEM_NOTE_MAX)  # "less sugar", "gak pake es"
 
 
@@ -126,6 +137,68 @@ class CartLine:
     quantity: int
     variant: str | None = None
     note: str | None = None
+    addons: tuple[str, ...] = ()
+
+
+def addon_named(product: Product, name: str) -> dict[str, Any] | None:
+    """The product's add-on called `name` (its own or its English name, any case), if it has one."""
+    wanted = name.strip().casefold()
+    return next((a for a in product.addons or () if wanted in
+                 {(a.get("name") or "").casefold(), (a.get("name_en") or "").casefold()}), None)
+
+
+def unit_price(product: Product, variant: str | None = None, addons: Iterable[str] = ()) -> int:
+    """One unit's price: the product's, plus its variant's and each add-on's (unknown ones add nothing)."""
+    extras = sum(a["price"] for a in filter(None, (addon_named(product, name) for name in addons)))
+    return product.price + (product.variant_prices or {}).get(variant or "", 0) + extras
+
+
+def options_named(product: Product, names: Iterable[str]) -> tuple[str | None, tuple[str, ...]]:
+    """The variant (the first one named) and the add-ons (their own names) among option names a customer said."""
+    variants = {v.casefold(): v for v in product.variants or ()}
+    variant = next((variants[n.casefold()] for n in names if n.casefold() in variants), None)
+    addons = tuple(dict.fromkeys(a["name"] for a in filter(None, (addon_named(product, n) for n in names))))
+    return variant, addons
+
+
+def addon_label(addon: dict[str, Any], language: str) -> str:
+    """An add-on's name in `language` (its English name when it has one)."""
+    return addon.get("name_en") or addon["name"] if language == "en" else addon["name"]
+
+
+def options_text(product: Product, language: str) -> str:
+    """The options with what they add, as a menu shows them: "Large +Rp5.000 · Extra shot +Rp4.000"."""
+    prices = product.variant_prices or {}
+    parts = [f"{v} +{rupiah(prices[v], language)}" if prices.get(v) else v
+             for v in product.variants or () if prices.get(v) or len(product.variants) > 1]
+    parts += [f"{addon_label(a, language)} +{rupiah(a['price'], language)}" for a in product.addons or ()]
+    return " · ".join(parts)
+
+
+def _every_day(windows: list[list[str]]) -> dict[str, list[list[str]]]:
+    return {day: windows for day in WEEKDAYS}
+
+
+def available_at(product: Product, when: datetime, tz: ZoneInfo) -> bool:
+    """True when the product is sold at `when` (always, when it has no hours)."""
+    return not product.available_hours or hours_open_at(_every_day(product.available_hours), when, tz)
+
+
+def next_available(product: Product, after: datetime, tz: ZoneInfo) -> datetime | None:
+    """When the product's next window opens after `after` (None when it has no hours)."""
+    if not product.available_hours:
+        return None
+    return next_hours_opening(_every_day(product.available_hours), after, tz)
+
+
+def hours_text(product: Product) -> str:
+    """The product's hours as people write them ("07:00–11:00, 17:00–21:00"); empty when all day."""
+    return ", ".join(f"{start}–{end}" for start, end in product.available_hours or ())
+
+
+def default_variant(product: Product) -> str | None:
+    """The variant a line gets when none is said: the first, when variants change the price (else none)."""
+    return product.variants[0] if product.variants and any((product.variant_prices or {}).values()) else None
 
 
 def active_products(*, session: Session) -> list[Product]:
@@ -187,7 +260,7 @@ def place_order(*, session: Session, contact_id: int, lines: list[CartLine], ful
 
     With `voucher_code`, the promotion's redemption is recorded in the same transaction.
     Refused with an OrderError whose code names the rule: empty, fulfilment, address, unknown_product,
-    quantity, note, minimum, payment_method, store, phone, scheduled_for, location, out_of_stock, voucher
+    quantity, option, note, minimum, payment_method, store, phone, scheduled_for, location, out_of_stock, voucher
     (details["reason"]: unknown, not_now, spent, used).
     """
     if not lines:
@@ -203,12 +276,18 @@ def place_order(*, session: Session, contact_id: int, lines: list[CartLine], ful
             raise OrderError("unknown_product", "product not available", product_id=line.product_id)
         if line.quantity < 1 or line.quantity > 999:
             raise OrderError("quantity", "quantity must be between 1 and 999", product=product.name)
+        if line.variant is not None and line.variant not in (product.variants or ()):
+            raise OrderError("option", f"{product.name} has no variant {line.variant!r}", product=product.name)
+        addons = [addon_named(product, name) for name in line.addons]
+        if None in addons:
+            raise OrderError("option", f"{product.name} has no such add-on", product=product.name)
         if product.stock is not None:
             counted.add(product.id)
+        price = unit_price(product, line.variant, line.addons)
         items.append(OrderItem(order_id=0, product_id=product.id, product_name=product.name, variant=line.variant,
-                               quantity=line.quantity, price=product.price,
+                               addons=[a["name"] for a in addons], quantity=line.quantity, price=price,
                                note=_clean_note(line.note, ITEM_NOTE_MAX, f"the note on {product.name}")))
-        subtotal += product.price * line.quantity
+        subtotal += price * line.quantity
     note = _clean_note(note, ORDER_NOTE_MAX, "the order's note")
     _check_details(session, fulfilment=fulfilment, subtotal=subtotal, store_id=store_id, phone=phone,
                    payment_method=payment_method, scheduled_for=scheduled_for, lat=lat, lon=lon)
@@ -258,8 +337,13 @@ def place_order(*, session: Session, contact_id: int, lines: list[CartLine], ful
     return order
 
 
-def change_status(*, session: Session, order: Order, status: str, by: str, note: str | None = None) -> Order:
-    """Move an order to `status` if the rules allow; cancelling puts stock back."""
+def change_status(*, session: Session, order: Order, status: str, by: str, note: str | None = None,
+                  points_rules: LoyaltySettings | None = None) -> Order:
+    """Move an order to `status` if the rules allow; cancelling puts stock back, delivering earns points.
+
+    `points_rules`: the loyalty rules in force (`loyalty.rules_for` with the config); None: the shop settings' or
+    the defaults.
+    """
     if status not in STATUSES:
         raise OrderError("status", f"status must be one of {', '.join(STATUSES)}")
     if status == order.status:
@@ -269,10 +353,13 @@ def change_status(*, session: Session, order: Order, status: str, by: str, note:
                          current=order.status)
     if status == "cancelled":
         promotions.release(session=session, order_id=order.id, now=utcnow())
-        for item in order_items(session=session, order_id=order.id):
-            if item.product_id is not None:
-                session.execute(update(Product).where(Product.id == item.product_id, Product.stock.is_not(None))
-                                .values(stock=Product.stock + item.quantity, updated_at=utcnow()))
+        if order.status == "delivered":  # the goods left the shop: no stock comes back, the points do
+            loyalty.reverse_for_order(session=session, order_id=order.id, by=by)
+        else:
+            for item in order_items(session=session, order_id=order.id):
+                if item.product_id is not None:
+                    session.execute(update(Product).where(Product.id == item.product_id, Product.stock.is_not(None))
+                                    .values(stock=Product.stock + item.quantity, updated_at=utcnow()))
     if order.status == "new":
         alerts.settle(session=session, kinds=("order_waiting",), order_id=order.id)  # nobody has to confirm it any more
     order.status, order.updated_at = status, utcnow()
@@ -280,6 +367,8 @@ def change_status(*, session: Session, order: Order, status: str, by: str, note:
     session.add(OrderEvent(order_id=order.id, status=status, by=by, note=note))
     if status == "delivered":
         _schedule_follow_up(session, order)
+        loyalty.earn_for_order(session=session, order_id=order.id, contact_id=order.contact_id, total=order.total,
+                               delivery_fee=order.delivery_fee, rules=points_rules or loyalty.rules_for(session), by=by)
     session.flush()
     notify_after_commit(session, ORDER_CHANGED, order.contact_id)
     return order
@@ -296,6 +385,13 @@ def _schedule_follow_up(session: Session, order: Order) -> None:
         due = (utcnow() + timedelta(days=FOLLOW_UP_AFTER_DELIVERY_DAYS)).date()
         session.add(FollowUpTask(contact_id=order.contact_id, title=f"Follow up order #{order.number}",
                                  due_on=due, source="order_delivered", order_id=order.id))
+
+
+def steps_to(status: str) -> tuple[str, ...]:
+    """The statuses a new order passes through to reach `status` (ValueError when it is not on the way)."""
+    if status not in FORWARD:
+        raise ValueError(f"status must be one of {', '.join(FORWARD)}")
+    return FORWARD[1:FORWARD.index(status) + 1]
 
 
 def cancel_by_customer(*, session: Session, order: Order) -> Order:

@@ -2,7 +2,8 @@
 
 The audience is a small set of optional rules (all must hold):
 ``{"channels": ["line"], "tags": ["vip"], "languages": ["id"], "new_customers": true,
-"min_orders": 2}``. ``tags`` matches when the contact has any of the tags. A promotion
+"min_orders": 2}``. ``tags`` matches when the contact has any of the tags; ``contacts`` (ids) makes an
+offer personal (a loyalty reward's voucher). A promotion
 with ``store_id`` and ``radius_km`` is location-based: it applies only to customers within
 that distance of the store.
 
@@ -33,7 +34,7 @@ from crm.models import Contact
 from crm.stores import JAKARTA, WEEKDAYS, Store, hours_open_at, validate_windows
 from core.geo import haversine_km, valid_coordinates
 
-AUDIENCE_KEYS = ("channels", "tags", "languages", "new_customers", "min_orders")
+AUDIENCE_KEYS = ("channels", "tags", "languages", "new_customers", "min_orders", "contacts")
 VOUCHER_CODE = re.compile(r"^[A-Z0-9-]{3,32}$")
 PER_CUSTOMER = ("shared", "once")
 
@@ -115,6 +116,12 @@ def validate_audience(value: Any) -> dict[str, Any]:
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ValueError("audience.min_orders must be a non-negative integer")
         rules["min_orders"] = count
+    if value.get("contacts") is not None:
+        ids = value["contacts"]
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) and i > 0
+                                                            for i in ids):
+            raise ValueError("audience.contacts must be a non-empty list of contact ids")
+        rules["contacts"] = sorted(set(ids))
     return rules
 
 
@@ -274,6 +281,8 @@ def _running(session: Session, now: datetime, tz: ZoneInfo | None) -> list[Promo
 def audience_matches(audience: dict[str, Any], *, contact: Contact, orders_count: int,
                      channel: str | None) -> bool:
     """True when the contact satisfies every rule of the audience."""
+    if audience.get("contacts") and contact.id not in audience["contacts"]:
+        return False
     if audience.get("channels") and channel not in audience["channels"]:
         return False
     if audience.get("tags") and not set(audience["tags"]) & set(contact.tags or []):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, RootModel, model_validator
 
 from crm.ids import MAX_ID
 
@@ -102,14 +102,97 @@ RFM_SEGMENTS = ("champions", "loyal", "potential_loyalist", "new", "promising", 
 
 
 class ContactDetail(ContactPublic):
-    """One contact, with the satisfaction scores they gave (newest first) and their value (null: no orders)."""
+    """One contact, with the satisfaction scores they gave (newest first), their loyalty points and their value
+    (null: no orders)."""
 
     csat: list[CsatRating] = []
+    points: int = Field(default=0, ge=0, description="the points balance")
+    tier: str = Field(default="", description="the loyalty tier by the points earned in the last 12 months")
     rfm_segment: Literal[RFM_SEGMENTS] | None = None
     clv: int | None = Field(default=None, description="predicted value of the next 12 months, in Rupiah")
     clv_historic: int | None = Field(default=None, description="what they spent so far, in Rupiah")
     churn_risk: float | None = Field(default=None, ge=0, le=1, description="probability of no order in 30 days")
     favourite_category: str | None = None
+
+
+class PointsEntryPublic(BaseModel):
+    """One change of a contact's points (newest first in a ledger)."""
+
+    id: int
+    kind: Literal["earn", "redeem", "expire", "adjust", "reverse"]
+    points: int = Field(description="positive: added; negative: taken")
+    order_id: int | None
+    voucher_code: str | None = Field(default=None, description="redeem: the reward's voucher code")
+    reason: str
+    by: str
+    at: UtcDatetime
+
+
+class PointsLedger(BaseModel):
+    """A contact's points: the balance, the tier and the ledger, newest first."""
+
+    balance: int = Field(ge=0)
+    tier: str
+    items: list[PointsEntryPublic]
+
+
+class PointsAdjust(BaseModel):
+    """Staff add (positive) or take (negative) points, with a reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    points: int = Field(ge=-100_000_000, le=100_000_000, description="not 0",
+                        json_schema_extra={"not": {"const": 0}})
+    reason: str = Field(min_length=1, max_length=200, pattern=r"\S")
+
+
+class MergedContact(BaseModel):
+    """A contact merged into another: only where it lives on (the survivor lists its identities)."""
+
+    merged_into: int
+
+
+class ContactAnswer(RootModel[ContactDetail | MergedContact]):
+    """One contact, or where it was merged into."""
+
+
+class MergeRequest(BaseModel):
+    """Merge contact `other_id` into the contact of the path (which survives)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    other_id: RowId
+
+
+class MergeField(BaseModel):
+    """A profile field: the survivor's value, the merged contact's, and the survivor's after the merge."""
+
+    field: str
+    survivor: Any = None
+    merged: Any = None
+    result: Any = None
+
+
+class MergePreview(BaseModel):
+    """What a merge would do: the contacts, the identities the survivor ends with, what moves, the fields."""
+
+    survivor_id: int
+    merged_id: int
+    identities: list[IdentityPublic]
+    counts: dict[str, int]  # identities, conversations, messages, orders, complaints, notes that move
+    fields: list[MergeField]
+
+
+class MergePublic(BaseModel):
+    """A merge: who survived, who was merged, how many rows of each table moved, and whether it was undone."""
+
+    id: int
+    survivor_id: int
+    merged_id: int
+    source: Literal["staff", "api", "chat"]
+    moved: dict[str, int]
+    created_at: UtcDatetime
+    undone_at: UtcDatetime | None
 
 
 class ContactUpdate(PatchModel):

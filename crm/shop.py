@@ -15,7 +15,8 @@ from sqlalchemy import and_, bindparam, exists
 from sqlmodel import Session, select
 
 from core.db import utcnow
-from crm import complaints, csat, faq, history, orders, promotions, staff_links, stores
+from core.settings import LoyaltySettings
+from crm import complaints, csat, faq, history, loyalty, orders, promotions, staff_links, stores
 from crm.models import ChannelIdentity, Contact, Conversation
 from crm.shop_settings import ShopSettings, load_settings
 
@@ -25,12 +26,13 @@ _catalog_cache: dict[str, object] = {"version": None, "names": {}}
 class ShopView:
     """Read-only access to the shop and one customer, for handlers."""
 
-    __slots__ = ("_session", "_contact", "tz", "channel", "_settings", "_products", "_stores")
+    __slots__ = ("_session", "_contact", "tz", "channel", "_settings", "_products", "_stores", "_loyalty")
 
     def __init__(self, *, session: Session, contact: Contact | None, tz: ZoneInfo, channel: str = "",
-                 settings: ShopSettings | None = None) -> None:
+                 settings: ShopSettings | None = None, loyalty_rules: LoyaltySettings | None = None) -> None:
         self._session, self._contact, self.tz, self.channel = session, contact, tz, channel
         self._settings = settings  # read on first use when not given
+        self._loyalty = loyalty_rules  # config.yaml's with the shop's laid over; the shop's or defaults when not given
         # A view lives for one message: the catalog and stores are read once, however many
         # handlers ask (up to five times per message before).
         self._products: list[orders.Product] | None = None
@@ -46,6 +48,18 @@ class ShopView:
         return self._contact.language if self._contact else None
 
     # --- the shop's rules ---------------------------------------------------------
+
+    def loyalty_rules(self) -> LoyaltySettings:
+        """The points rules: rate, tiers, rewards."""
+        if self._loyalty is None:
+            self._loyalty = self.settings().loyalty or LoyaltySettings()
+        return self._loyalty
+
+    def points(self, now: datetime) -> loyalty.Standing | None:
+        """The customer's points balance, tier and the rewards (None without a customer)."""
+        if self._contact is None:
+            return None
+        return loyalty.standing(session=self._session, contact_id=self._contact.id, rules=self.loyalty_rules(), now=now)
 
     def settings(self) -> ShopSettings:
         """Payment methods, delivery rules and staff hours (read once per view)."""

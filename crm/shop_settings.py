@@ -29,7 +29,7 @@ import sqlmodel
 from sqlmodel import Session, SQLModel, select
 
 from core.db import utcnow
-from core.settings import BroadcastSettings, Settings
+from core.settings import BroadcastSettings, LoyaltySettings, Settings
 from crm.schemas import json_int
 from crm.stores import (
     HHMM_PATTERN, JAKARTA, WEEKDAYS, HoursExceptions, hours_open_at, next_hours_opening, validate_opening_hours,
@@ -146,7 +146,8 @@ ShopName = Annotated[str, Field(min_length=1, max_length=80, pattern=r"\S")]
 Cap = json_int(0, 100)
 # The keys config.yaml also has: None means its value (see effective_config).
 CONFIG_KEYS = frozenset({"shop_name", "languages", "default_language", "timezone", "handoff_timeout_minutes",
-                         "handoff_answer_minutes", "conversation_idle_minutes", "quiet_hours", "max_per_week"})
+                         "handoff_answer_minutes", "conversation_idle_minutes", "quiet_hours", "max_per_week",
+                         "loyalty"})
 
 
 class ShopSettings(BaseModel):
@@ -180,6 +181,9 @@ class ShopSettings(BaseModel):
         default=None, description="no broadcasts in this window, e.g. 21:00-08:00; empty = none; null = config.yaml")
     max_per_week: Cap | None = Field(
         default=None, description="frequency cap: marketing messages per contact per 7 days; null = config.yaml")
+    loyalty: LoyaltySettings | None = Field(
+        default=None, description="points per Rp1.000, expiry, tiers and rewards (replaces config.yaml loyalty "
+                                  "whole); null = config.yaml")
 
     @field_validator("default_language")
     @classmethod
@@ -239,6 +243,8 @@ def effective_config(config: Settings, shop: ShopSettings) -> Settings:
                                                "handoff_answer_minutes", "conversation_idle_minutes")}
     broadcasts = {key: getattr(shop, key) for key in ("quiet_hours", "max_per_week")}
     top = {"timezone": shop.timezone} if shop.timezone else {}
+    if shop.loyalty is not None:
+        top["loyalty"] = shop.loyalty
     return config.model_copy(update={
         **top,
         "bot": config.bot.model_copy(update={k: v for k, v in bot.items() if v is not None}),

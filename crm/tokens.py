@@ -20,7 +20,7 @@ PREFIX = "sapa_"
 TOKEN_ROLES = ("admin", "agent", "marketer")
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 # What each limited role may change and read, by the first part of the path under /api/v1/.
-_SUPPORT = frozenset({"conversations", "messages", "contacts", "orders", "complaints", "alerts"})
+_SUPPORT = frozenset({"conversations", "messages", "contacts", "merges", "orders", "complaints", "alerts"})
 _MARKETING = frozenset({"segments", "campaigns", "journeys", "promotions", "broadcasts"})
 _CATALOG = frozenset({"products", "stores", "faqs", "promotions", "openapi.json"})
 ADMIN_ONLY = frozenset({"export", "erase"})  # a contact's data rights: everything about a person, or its end

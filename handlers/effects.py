@@ -114,6 +114,21 @@ class LinkStaffAccount:
 
 
 @dataclass(frozen=True)
+class RequestLinkCode:
+    """Give this customer a one-time code to link another chat account; the code is worded in `language`."""
+
+    language: str
+
+
+@dataclass(frozen=True)
+class LinkAccounts:
+    """Merge this chat's contact into the contact that asked for `code`; confirmed (or refused) in `language`."""
+
+    code: str
+    language: str
+
+
+@dataclass(frozen=True)
 class StaffReply:
     """Send `text` to conversation `conversation_id`'s customer as the reply of the staff member owning this chat."""
 
@@ -147,9 +162,19 @@ class SkipSurveyComment:
     survey_id: int
 
 
+@dataclass(frozen=True)
+class RedeemReward:
+    """Spend the points of reward `index` of the shop's list (it cost `points` when offered) for a voucher code;
+    told in `language` with the code."""
+
+    index: int
+    points: int
+    language: str
+
+
 Effect = Union[PlaceOrder, CancelOrder, OpenComplaint, AlertStaff, HandOff, SetOptOut, RecordClick,
-               RememberLocation, ForgetLocation, LinkStaffAccount, StaffReply, RateService, CommentOnService,
-               SkipSurveyComment]
+               RememberLocation, ForgetLocation, LinkStaffAccount, RequestLinkCode, LinkAccounts, StaffReply,
+               RateService, CommentOnService, SkipSurveyComment, RedeemReward]
 
 
 class Answer(NamedTuple):

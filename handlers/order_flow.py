@@ -15,7 +15,7 @@ from typing import Any
 from core import messages as m
 from core.money import rupiah
 from core.texts import button
-from crm import shop_settings, stores
+from crm import orders, shop_settings, stores
 from handlers.base import Context
 from handlers.vouchers import voucher_line
 
@@ -53,12 +53,17 @@ def pending_slot(ctx: Context) -> str | None:
 # --- what the order costs and when it is ready --------------------------------------------
 
 
+def line_price(product, line: dict) -> int:
+    """One unit of a cart line: the product's price with its variant's and add-ons' prices."""
+    return orders.unit_price(product, line.get("variant"), line.get("addons") or ())
+
+
 def subtotal(ctx: Context, order: dict) -> int:
     """The price of the lines (products that vanished from the catalog count as nothing)."""
     total = 0
     for line in order["lines"]:
         product = ctx.data.product(line["product_id"])
-        total += product.price * line["qty"] if product else 0
+        total += line_price(product, line) * line["qty"] if product else 0
     return total
 
 
@@ -158,6 +163,14 @@ def product_name(ctx: Context, product) -> str:
     return product.name_en if ctx.language == "en" and product.name_en else product.name
 
 
+def line_name(ctx: Context, product, line: dict) -> str:
+    """A cart line's product with its variant and add-ons: "Caffe Latte · Large · Extra shot"."""
+    addons = [orders.addon_named(product, name) for name in line.get("addons") or ()]
+    options = [line["variant"]] if line.get("variant") else []
+    options += [orders.addon_label(addon, ctx.language) for addon in addons if addon]
+    return " · ".join([product_name(ctx, product), *options])
+
+
 def cart_text(ctx: Context, order: dict) -> str:
     """The lines as the customer reads them."""
     lines = []
@@ -165,9 +178,9 @@ def cart_text(ctx: Context, order: dict) -> str:
         product = ctx.data.product(line["product_id"])
         if product is None:
             continue
-        name = product_name(ctx, product)
+        name = line_name(ctx, product, line)
         note = f" ({line['note']})" if line.get("note") else ""
-        lines.append(f"• {line['qty']}× {name}{note} — {rupiah(product.price * line['qty'], ctx.language)}")
+        lines.append(f"• {line['qty']}× {name}{note} — {rupiah(line_price(product, line) * line['qty'], ctx.language)}")
     return "\n".join(lines)
 
 

@@ -17,7 +17,9 @@ from rapidfuzz import fuzz
 from core import messages as m
 from core.money import rupiah
 from core.texts import button, text
-from crm.orders import CartLine, Order
+from crm.orders import (
+    CartLine, Order, available_at, default_variant, hours_text, next_available, options_named, options_text,
+)
 from handlers import order_flow as flow
 from handlers.base import Context
 from handlers.effects import Answer, PlaceOrder
@@ -143,12 +145,27 @@ def catalog_reply(ctx: Context, intro: str | None = None, lead: str | None = Non
         return m.Reply(text=ctx.say("catalog_empty"))
     cards = tuple(
         m.Card(title=f"{flow.product_name(ctx, p)} · {rupiah(p.price, ctx.language)}",
-               subtitle=p.description[:120], image_url=p.image_url,
-               buttons=(m.Choice(button("order_one", ctx.language), data=f"order:add:{p.id}"),))
+               subtitle=" — ".join(filter(None, (options_text(p, ctx.language),
+                                                 f"🕒 {hours_text(p)}" if p.available_hours else "",
+                                                 p.description)))[:120],
+               image_url=p.image_url, buttons=_order_buttons(ctx, p))
         for p in products
     )
     intro = intro or ctx.say("catalog_intro", example=products[0].name.lower())
     return m.Reply(text=f"{lead} {intro}" if lead else intro, cards=cards)
+
+
+MAX_VARIANT_BUTTONS = 3
+
+
+def _order_buttons(ctx: Context, product) -> tuple[m.Choice, ...]:
+    """One order button, or one per variant when the variants cost differently ("Large +Rp5.000")."""
+    if default_variant(product) is None:
+        return (m.Choice(button("order_one", ctx.language), data=f"order:add:{product.id}"),)
+    prices = product.variant_prices or {}
+    return tuple(m.Choice(f"{v} +{rupiah(prices[v], ctx.language)}" if prices.get(v) else v,
+                          data=f"order:add:{product.id}:{n}")
+                 for n, v in enumerate(product.variants[:MAX_VARIANT_BUTTONS]))
 
 
 def _closest(ctx: Context, words: str) -> list[str]:
@@ -164,13 +181,45 @@ def _closest(ctx: Context, words: str) -> list[str]:
     return [name for _score, name in sorted(scored)[:3]]
 
 
-def _add(ctx: Context, order: dict, product_id: int, quantity: int, note: str | None) -> str | None:
-    """Add to the cart; returns a problem to tell the customer, if any."""
+def _with_options(product, line: dict, names: tuple[str, ...]) -> None:
+    """Give a cart line the variant and add-ons named (a variant replaces the line's, add-ons join its own)."""
+    variant, addons = options_named(product, names)
+    line["variant"] = variant or line.get("variant") or default_variant(product)
+    line["addons"] = list(dict.fromkeys([*(line.get("addons") or ()), *addons]))
+    for key in ("variant", "addons"):  # a product without options keeps the plain line it always had
+        if not line[key]:
+            del line[key]
+
+
+def _order_time(ctx: Context, order: dict) -> datetime:
+    """When the order is for: the time the customer said, else now."""
+    return datetime.fromisoformat(order["when"]) if order.get("when") else ctx.now
+
+
+def _not_now(ctx: Context, product, at: datetime) -> str | None:
+    """Why a product outside its hours at `at` cannot be had then, with when it can ("besok 07:00")."""
+    if available_at(product, at, ctx.data.tz):
+        return None
+    opens = next_available(product, at, ctx.data.tz)
+    name = flow.product_name(ctx, product)
+    example = f"{name.lower()} {flow.when_text(ctx, opens)}" if opens else name.lower()
+    return ctx.say("not_now", product=name, hours=hours_text(product), example=example)
+
+
+def _add(ctx: Context, order: dict, product_id: int, quantity: int, note: str | None,
+         options: tuple[str, ...] = (), at: datetime | None = None) -> str | None:
+    """Add to the cart (a line per variant and add-ons); returns a problem to tell the customer, if any."""
     product = ctx.data.product(product_id)
     if product is None or not product.active:
         return ctx.say("stale_button")
-    current = next((line for line in order["lines"] if line["product_id"] == product_id), None)
-    wanted = quantity + (current["qty"] if current else 0)
+    if problem := _not_now(ctx, product, at or _order_time(ctx, order)):
+        return problem
+    new = {"product_id": product_id}
+    _with_options(product, new, options)
+    current = next((line for line in order["lines"] if line["product_id"] == product_id
+                    and (line.get("variant"), line.get("addons")) == (new.get("variant"), new.get("addons"))), None)
+    held = sum(line["qty"] for line in order["lines"] if line["product_id"] == product_id)
+    wanted = quantity + held
     if product.stock is not None and product.stock < wanted:
         if product.stock <= 0:
             name = flow.product_name(ctx, product)
@@ -179,20 +228,23 @@ def _add(ctx: Context, order: dict, product_id: int, quantity: int, note: str | 
                 " " + ctx.say("maybe", names=", ".join(others)) if others else "")
         return ctx.say("only_left", product=flow.product_name(ctx, product), available=str(product.stock))
     if current:
-        current["qty"] = min(wanted, MAX_QUANTITY)
+        current["qty"] = min(current["qty"] + quantity, MAX_QUANTITY)
         current["note"] = note or current.get("note")
     else:
-        order["lines"].append({"product_id": product_id, "qty": min(quantity, MAX_QUANTITY), "note": note})
+        order["lines"].append({**new, "qty": min(quantity, MAX_QUANTITY), "note": note})
     order["last_product"] = product_id
     return None
 
 
-def _set(ctx: Context, order: dict, product_id: int, quantity: int | None, note: str | None) -> str | None:
-    """Change a line's quantity (0 removes it) or note; a product not in the cart is added."""
-    line = next((line for line in order["lines"] if line["product_id"] == product_id), None)
+def _set(ctx: Context, order: dict, product_id: int, quantity: int | None, note: str | None,
+         options: tuple[str, ...] = (), at: datetime | None = None) -> str | None:
+    """Change a line's quantity (0 removes it), options or note; a product not in the cart is added."""
+    line = next((line for line in reversed(order["lines"]) if line["product_id"] == product_id), None)
     if line is None:
-        return _add(ctx, order, product_id, quantity or 1, note)
+        return _add(ctx, order, product_id, quantity or 1, note, options, at)
     product = ctx.data.product(product_id)
+    if options and product is not None:
+        _with_options(product, line, options)
     if quantity is not None:
         if quantity <= 0:
             order["lines"].remove(line)
@@ -210,6 +262,8 @@ def _change_items(ctx: Context, order: dict, r: OrderText) -> tuple[list[str], d
     """Apply the item changes; returns what to tell the customer and an ambiguous mention to ask about."""
     said, ambiguous = [], None
     asked = ctx.state.get("pending") or {}
+    # "nasi uduk besok jam 7": a pre-order said with the product (a time already past is asked again, not used)
+    at = r.when if r.when and r.when >= ctx.now else _order_time(ctx, order)
     removed = [c for c in r.items if c.op == "remove" and c.quantity is None]
     added = [c for c in r.items if c.op == "add" and c.quantity is None and not c.again]
     held = {line["product_id"] for line in order["lines"]}
@@ -239,9 +293,9 @@ def _change_items(ctx: Context, order: dict, r: OrderText) -> tuple[list[str], d
         if change.op == "set" or (in_cart and not change.again):
             # Named again without "tambah"/"lagi": "croissantnya 2" is the line's new quantity,
             # "americano aja" (no number) changes nothing but its note.
-            problem = _set(ctx, order, change.product_id, change.quantity, change.note)
+            problem = _set(ctx, order, change.product_id, change.quantity, change.note, change.options, at)
         else:
-            problem = _add(ctx, order, change.product_id, change.quantity or 1, change.note)
+            problem = _add(ctx, order, change.product_id, change.quantity or 1, change.note, change.options, at)
         if problem:
             said.append(problem)
     if r.only:  # "kopinya aja": the cart keeps just what was named
@@ -303,10 +357,16 @@ def _change_details(ctx: Context, order: dict, r: OrderText) -> list[str]:
 
 
 def _unavailable(ctx: Context, order: dict) -> list[str]:
-    """Lines crm.orders.place_order would refuse now (sold out or gone since added), removed; what to say."""
+    """Lines crm.orders.place_order would refuse now (sold out or gone since added) or that are not sold at the
+    order's time, removed; what to say."""
     said = []
+    at = flow.ready_time(ctx, order)[0] or ctx.now
     for line in list(order["lines"]):
         product = ctx.data.product(line["product_id"])
+        if product is not None and product.active and (problem := _not_now(ctx, product, at)):
+            order["lines"].remove(line)
+            said.append(problem)
+            continue
         if product is not None and product.active and (product.stock is None or product.stock >= line["qty"]):
             continue
         if product is not None and product.active and product.stock:
@@ -324,7 +384,8 @@ def _place(ctx: Context, order: dict) -> Answer:
     if said:
         question = flow.next_question(ctx, order)
         return Answer([m.Reply(text="\n".join(said) + "\n\n" + question.text, choices=question.choices)])
-    lines = tuple(CartLine(product_id=line["product_id"], quantity=line["qty"], note=line.get("note"))
+    lines = tuple(CartLine(product_id=line["product_id"], quantity=line["qty"], note=line.get("note"),
+                           variant=line.get("variant"), addons=tuple(line.get("addons") or ()))
                   for line in order["lines"])
     when, _pre_order = flow.ready_time(ctx, order)
     delivery = order["fulfilment"] == "delivery"
@@ -492,7 +553,10 @@ class OrderHandler:
         order = flow.draft(ctx)
         action, arg = args[0], (args[1] if len(args) > 1 else "")
         if action == "add" and arg.isdigit():
-            problem = _add(ctx, order, int(arg), 1, None)
+            product, picked = ctx.data.product(int(arg)), args[2] if len(args) > 2 else ""
+            variants = (product.variants or []) if product is not None else []
+            chosen = (variants[int(picked)],) if picked.isdigit() and int(picked) < len(variants) else ()
+            problem = _add(ctx, order, int(arg), 1, None, chosen)
             question = flow.next_question(ctx, order)
             return Answer(([m.Reply(text=problem)] if problem else []) + [question])
         if action == "more":

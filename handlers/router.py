@@ -10,6 +10,8 @@ import logging
 from collections.abc import Callable, Sequence
 
 from core import messages as m
+from crm import account_links
+from handlers.account_link import AccountLinkHandler
 from handlers.base import UPSET, Context, Handler
 from handlers.complaints import ComplaintHandler
 from handlers.csat import SurveyHandler
@@ -17,6 +19,7 @@ from handlers.effects import AlertStaff, Answer, Effect
 from handlers.faq import FaqHandler, KnownQuestionHandler
 from handlers.handoff import HandoffHandler, UnsureHandler
 from handlers.location import LocationHandler
+from handlers.loyalty import PointsHandler
 from handlers.marketing import CampaignButtonHandler, OptOutHandler, WelcomeJourneyHandler
 from handlers.menu import MenuHandler, MenuQuestionHandler, OutOfScopeHandler, StalePostbackHandler, postback_intent
 from handlers.nlu import analyze, get_model
@@ -82,7 +85,7 @@ class Router:
         if inbound.kind == m.POSTBACK:
             ctx.requested_intent = postback_intent(inbound.postback_data)
         if self.understand is not None and inbound.kind == m.MESSAGE and inbound.message_type == "text" \
-                and inbound.command is None:
+                and inbound.command is None and not explicit_request(inbound.text):
             if ctx.analysis is None:  # the worker may have understood it before taking the write lock
                 ctx.analysis = self.understand(inbound.text or "", ctx)
         if inbound.kind == m.MESSAGE and inbound.message_type == "text":
@@ -108,6 +111,11 @@ class Router:
                                   "quote": inbound.text or ""})
 
 
+def explicit_request(text: str | None) -> bool:
+    """True for a message that names what it wants exactly (an account-link request or code): no model reads it."""
+    return account_links.asks_for_code(text, None) or account_links.code_in(text) is not None
+
+
 def nlu_understanding(model_path: str, threshold: float) -> Callable[[str, Context], object]:
     """The NLU step: analyze text against the shop's catalog with the trained model."""
     def understand(text: str, ctx: Context) -> object:
@@ -122,11 +130,13 @@ def default_router(understand: Callable[[str, Context], object] | None = None) -
     """The product's handler chain, most specific first."""
     return Router([
         StaffLinkHandler(),  # a staff member's link code, before any conversation
+        AccountLinkHandler(),  # a customer asks for an account-link code or sends one: explicit, never a guess
         StaffReplyHandler(),  # a staff member's /r answer from their linked chat
         WelcomeJourneyHandler(), WelcomeHandler(), OptOutHandler(), CampaignButtonHandler(),
         SurveyHandler(),  # a score or comment for the satisfaction survey the chat waits on
         PaymentProofHandler(),  # a photo while an order waits for a transfer, before the photo is just thanked
         HandoffHandler(),  # an explicit request for a person wins over a product or a question it names
+        PointsHandler(),  # "poin saya berapa?", "tukar poin": a precise rule over the model (it says promotion)
         KnownQuestionHandler(),  # a question the FAQ answers, before it is taken for an order or a promo
         OrderHandler(), MenuQuestionHandler(), CancelOrderHandler(), OrderStatusHandler(), ComplaintHandler(),
         PromotionHandler(), LocationHandler(), FaqHandler(), GreetingHandler(),

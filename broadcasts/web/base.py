@@ -31,7 +31,8 @@ FIELD_KINDS = {
     "first_seen_days": "number", "last_order_days": "number", "orders_count": "number", "total_spent": "number",
     "complaints_open": "number", "product_bought": "product", "category_bought": "category", "birthday_month": "number",
     "birthday_day": "number", "language": "choice:id,en", "near": "near", "offer": "offer",
-    "loyalty_tier": "text", "last_seen_at": "date", "first_seen_at": "date", "last_order_at": "date",
+    "points": "number", "tier": "text", "loyalty_tier": "text", "last_seen_at": "date", "first_seen_at": "date",
+    "last_order_at": "date",
     "rfm_segment": "choice:" + ",".join(SEGMENTS), "clv": "number", "churn_risk": "number",
     "favourite_category": "category",
 }

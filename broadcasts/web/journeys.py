@@ -1,5 +1,9 @@
 """The journey screens (switch, edit message and parameters) and the location-based offers
-(tie a promotion to a store and radius, see how many customers are inside)."""
+(tie a promotion to a store and radius, see how many customers are inside).
+
+The offers page is the one place where a promotion's store and radius are set (marketers and
+admins); the admins' promotions page shows them and links here. The offer form is checked by the
+REST API's `PromotionUpdate`, so bad input gets the same reasons, in the staff member's language."""
 
 from __future__ import annotations
 
@@ -15,11 +19,14 @@ from broadcasts import segments as seg
 from broadcasts.campaign_message import VARIABLES, CampaignError
 from broadcasts.web.base import marketing
 from broadcasts.web.campaign_form import buttons
-from core.db import session_scope, utcnow
+from core.db import as_utc, session_scope, utcnow
 from crm import promotions as promo_data
 from crm import stores as store_data
+from crm.api.catalog import PromotionUpdate
 from crm.ids import id_arg, id_value
 from crm.inbox import data
+from crm.inbox.blueprint import get_or_404
+from crm.inbox.store_views import validated
 from crm.inbox.auth import current_staff, permission_required
 from crm.inbox.i18n import t
 from crm.web import engine, settings
@@ -90,28 +97,41 @@ def offers():
                                store_list=stores, now=utcnow())
 
 
+OFFER_LABELS = {"store_id": "store", "radius_km": "radius_km", "starts_at": "valid_from", "ends_at": "valid_until"}
+
+
+def _typed_offer(form) -> dict[str, Any]:
+    """The store, radius, validity and switch the offer form describes (ValueError with the staff-facing reason)."""
+    store_id = id_arg("store_id", form)
+    typed: dict[str, Any] = {"store_id": store_id, "radius_km": None, "active": bool(form.get("active"))}
+    radius = form.get("radius_km", "").strip().replace(",", ".")
+    if store_id is not None:
+        if not radius:
+            raise ValueError(t("err_radius"))
+        try:
+            typed["radius_km"] = float(radius)
+        except ValueError:
+            raise ValueError(t("promo_bad_number", field=t("radius_km"))) from None
+    for name in ("starts_at", "ends_at"):
+        if form.get(name):
+            try:
+                typed[name] = sched.to_utc(datetime.fromisoformat(form[name]), settings().tz)
+            except ValueError:
+                raise ValueError(t("promo_bad_date", field=t(OFFER_LABELS[name]))) from None
+    return typed
+
+
 @marketing.post("/offers/<int:promotion_id>")
 @permission_required("offers.manage")
 def offer_update(promotion_id: int):
     """Tie a promotion to a store and radius (or untie it), and change its validity."""
-    form = request.form
-    changes: dict[str, Any] = {}
     try:
-        store_id = id_arg("store_id", form)
-        radius = form.get("radius_km", "").strip()
-        changes["store_id"] = store_id
-        changes["radius_km"] = float(radius) if radius and store_id is not None else None
-        if store_id is not None and changes["radius_km"] is None:
-            raise ValueError(t("err_radius"))
-        tz = settings().tz
-        for name in ("starts_at", "ends_at"):
-            if form.get(name):
-                changes[name] = sched.to_utc(datetime.fromisoformat(form[name]), tz)
-        changes["active"] = bool(form.get("active"))
+        changes = validated(PromotionUpdate, _typed_offer(request.form), OFFER_LABELS)
         with session_scope(engine()) as db:
-            promotion = db.get(promo_data.Promotion, promotion_id)
-            if promotion is None:
-                abort(404)
+            promotion = get_or_404(db, promo_data.Promotion, promotion_id)
+            if as_utc(changes.get("ends_at", promotion.ends_at)) <= as_utc(changes.get("starts_at",
+                                                                                     promotion.starts_at)):
+                raise ValueError(t("promo_ends_before_start"))
             promo_data.update_promotion(session=db, promotion=promotion, changes=changes)
             data.audit(session=db, staff=current_staff(), action="offer.update", target_type="promotion",
                        target_id=promotion_id, details={k: str(v) for k, v in changes.items()})

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from crm.api import alerts, catalog, contacts, data_rights, faqs, orders, settings
+from crm.api import alerts, catalog, contacts, data_rights, faqs, merges, orders, settings
 from crm.api.base import api
 
-ENDPOINT_MODULES = (alerts, contacts, catalog, data_rights, faqs, orders, settings)  # imported for their routes, which join `api`
+# imported for their routes, which join `api`
+ENDPOINT_MODULES = (alerts, contacts, catalog, data_rights, faqs, merges, orders, settings)
 
 
 def register(app: Flask) -> None:

@@ -24,6 +24,7 @@ from crm.api.base import (
 )
 from core.db import session_scope, utcnow
 from crm.models import CHANNELS
+from crm.ids import MAX_ID
 from crm.schemas import PatchModel, RowId, UtcDatetime, json_int
 from core.geo import map_link
 from crm.web import engine, settings
@@ -247,6 +248,9 @@ class Audience(BaseModel):
     languages: list[Annotated[str, Field(min_length=2, max_length=16)]] | None = None
     new_customers: bool | None = Field(default=None, description="true: no orders yet; false: ordered before")
     min_orders: json_int(0, 1_000_000) | None = None
+    contacts: list[json_int(1, MAX_ID)] | None = Field(
+        default=None, min_length=1, max_length=1000,
+        description="a personal offer: only these contacts (a loyalty reward's voucher is its customer's)")
 
 
 class PromotionCreate(BaseModel):

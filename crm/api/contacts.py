@@ -8,13 +8,14 @@ from sqlmodel import Session, select
 from core.db import session_scope
 from core.runtime import get_runtime
 from crm import contacts as contact_data
-from crm import consent_log, csat, customer_value, episodes, history
+from crm import consent_log, csat, customer_value, episodes, history, loyalty, merge
 from crm.api.base import (
     CONTACT_FILTER, ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, api, contact_filter, dump, enum_arg, enum_param,
     get_row, int_arg, json_body, limit_param, path_param, query_param, query_value, read_body, require_token, schema_response,
 )
 from crm.models import CHANNELS, ChannelIdentity, Contact, Conversation, Message
 from crm.schemas import (
+    ContactAnswer,
     ContactDetail,
     ContactList,
     ContactPublic,
@@ -25,21 +26,30 @@ from crm.schemas import (
     CsatRating,
     EpisodePublic,
     IdentityPublic,
+    MergedContact,
     MessageList,
     MessagePublic,
+    PointsAdjust,
+    PointsEntryPublic,
+    PointsLedger,
 )
-from crm.web import engine
+from crm.web import engine, settings
 
 MEDIA_TYPES = {"image", "video", "audio", "file"}
 CONVERSATION_STATUSES = ("open", "pending", "snoozed", "resolved")
+
+
+def identity_public(identity: ChannelIdentity) -> IdentityPublic:
+    """The API shape of a channel identity."""
+    return IdentityPublic(channel=identity.channel, external_id=identity.external_id,
+                          display_name=identity.display_name, blocked=identity.blocked)
 
 
 def contact_public(contact: Contact, identities: list[ChannelIdentity]) -> ContactPublic:
     """The API shape of a contact."""
     return ContactPublic(
         id=contact.id, display_name=contact.display_name, tags=list(contact.tags or []), status=contact.status,
-        identities=[IdentityPublic(channel=i.channel, external_id=i.external_id, display_name=i.display_name,
-                                   blocked=i.blocked) for i in identities],
+        identities=[identity_public(i) for i in identities],
         language=contact.language, phone=contact.phone, email=contact.email, birthday=contact.birthday,
         address=contact.address, marketing_consent=contact.marketing_consent, attributes=dict(contact.attributes or {}),
         created_at=contact.created_at, last_seen_at=contact.last_seen_at, erased_at=contact.erased_at,
@@ -47,14 +57,24 @@ def contact_public(contact: Contact, identities: list[ChannelIdentity]) -> Conta
 
 
 def contact_detail(session: Session, contact: Contact) -> ContactDetail:
-    """The API shape of one contact: its identities, the satisfaction scores it gave and its value figures."""
+    """The API shape of one contact: its identities, the satisfaction scores it gave, its points and tier, its value."""
     identities = contact_data.identities_of(session=session, contact_ids=[contact.id])[contact.id]
     ratings = [CsatRating(score=row.score, comment=row.comment, at=row.rated_at)
                for row in csat.ratings_of(session=session, contact_id=contact.id)]
+    standing = loyalty.standing(session=session, contact_id=contact.id, rules=loyalty.rules_for(session, settings()))
     value = customer_value.value_of(session=session, contact_id=contact.id)
     figures = dict(rfm_segment=value.segment, clv=value.predicted_clv, clv_historic=value.historic_clv,
                    churn_risk=value.churn_risk, favourite_category=value.favourite_category) if value else {}
-    return ContactDetail(**dict(contact_public(contact, identities)), csat=ratings, **figures)
+    return ContactDetail(**dict(contact_public(contact, identities)), csat=ratings, points=standing.balance,
+                         tier=standing.tier.name, **figures)
+
+
+def points_ledger(session: Session, contact_id: int, limit: int = 200) -> PointsLedger:
+    """The API shape of a contact's points: balance, tier and ledger (newest first)."""
+    standing = loyalty.standing(session=session, contact_id=contact_id, rules=loyalty.rules_for(session, settings()))
+    items = [PointsEntryPublic.model_validate(entry, from_attributes=True)
+             for entry in loyalty.entries(session=session, contact_id=contact_id, limit=limit)]
+    return PointsLedger(balance=standing.balance, tier=standing.tier.name, items=items)
 
 
 def message_public(message: Message) -> MessagePublic:
@@ -91,9 +111,13 @@ def list_contacts():
 @api.get("/contacts/<int:contact_id>")
 @require_token
 def get_contact(contact_id: int):
-    """One contact with its channel identities and satisfaction scores."""
+    """One contact with its channel identities and satisfaction scores; a merged-away one says where it lives on."""
     with Session(engine()) as session:
-        return dump(contact_detail(session, _get_contact(session, contact_id)))
+        contact = _get_contact(session, contact_id)
+        if contact.merged_into is not None:
+            survivor = merge.survivor_of(session=session, contact_id=contact.id)
+            return dump(MergedContact(merged_into=survivor.id))
+        return dump(contact_detail(session, contact))
 
 
 @api.patch("/contacts/<int:contact_id>")
@@ -124,6 +148,32 @@ def contact_messages(contact_id: int):
         _get_contact(session, contact_id)
         rows = history.contact_messages(session=session, contact_id=contact_id, limit=limit)
         return dump(MessageList(items=[message_public(row) for row in rows]))
+
+
+@api.get("/contacts/<int:contact_id>/points")
+@require_token
+def contact_points(contact_id: int):
+    """A contact's points balance, tier and ledger, newest first."""
+    limit = int_arg("limit", 200, 1, 1000)
+    with Session(engine()) as session:
+        _get_contact(session, contact_id)
+        return dump(points_ledger(session, contact_id, limit))
+
+
+@api.post("/contacts/<int:contact_id>/points")
+@require_token
+def adjust_points(contact_id: int):
+    """Staff add or take points with a reason (never below zero)."""
+    change = read_body(PointsAdjust)
+    with session_scope(engine()) as session:
+        _get_contact(session, contact_id)
+        try:
+            loyalty.adjust(session=session, contact_id=contact_id, points=change.points, reason=change.reason,
+                           by=f"api:{g.api_token_name}")
+        except loyalty.LoyaltyError as exc:
+            field = "reason" if exc.code == "reason" else "points"
+            raise ApiError(422, str(exc), [{"field": field, "message": str(exc)}]) from None
+        return dump(points_ledger(session, contact_id)), 201
 
 
 @api.get("/messages/<int:message_id>/content")
@@ -192,21 +242,31 @@ def get_conversation(conversation_id: int):
 # --- OpenAPI ------------------------------------------------------------------------
 
 CONTACT_ID = path_param("contact_id")
-OPENAPI_MODELS.extend([ContactPublic, ContactDetail, CsatRating, ContactList, ContactUpdate, MessagePublic, MessageList,
+OPENAPI_MODELS.extend([ContactPublic, ContactDetail, MergedContact, ContactAnswer, CsatRating, ContactList,
+                       ContactUpdate, MessagePublic, MessageList, PointsLedger, PointsEntryPublic, PointsAdjust,
                        ConversationPublic, ConversationList, ConversationDetail, EpisodePublic, IdentityPublic])
 OPENAPI_PATHS.update({
     "/contacts": {"get": {"summary": "Search contacts",
                           "parameters": [query_param("q"), enum_param("channel", CHANNELS), limit_param(500)],
                           "responses": {"200": schema_response("ContactList"), **ERRORS}}},
     "/contacts/{contact_id}": {
-        "get": {"summary": "One contact", "parameters": [CONTACT_ID],
-                "responses": {"200": schema_response("ContactDetail"), "404": schema_response("Error"), **ERRORS}},
+        "get": {"summary": "One contact (a merged-away one: only `merged_into`, the contact it lives on in)",
+                "parameters": [CONTACT_ID],
+                "responses": {"200": schema_response("ContactAnswer"), "404": schema_response("Error"), **ERRORS}},
         "patch": {"summary": "Update a contact", "parameters": [CONTACT_ID], "requestBody": json_body("ContactUpdate"),
                   "responses": {"200": schema_response("ContactDetail"), "404": schema_response("Error"),
                                 "422": schema_response("Error"), **ERRORS}}},
     "/contacts/{contact_id}/messages": {"get": {
         "summary": "A contact's history, oldest first", "parameters": [CONTACT_ID, limit_param(5000)],
         "responses": {"200": schema_response("MessageList"), "404": schema_response("Error"), **ERRORS}}},
+    "/contacts/{contact_id}/points": {
+        "get": {"summary": "A contact's points: balance, tier and ledger, newest first",
+                "parameters": [CONTACT_ID, limit_param(1000)],
+                "responses": {"200": schema_response("PointsLedger"), "404": schema_response("Error"), **ERRORS}},
+        "post": {"summary": "Add or take points with a reason (never below zero)", "parameters": [CONTACT_ID],
+                 "requestBody": json_body("PointsAdjust"),
+                 "responses": {"201": schema_response("PointsLedger"), "404": schema_response("Error"),
+                               "422": schema_response("Error"), **ERRORS}}},
     "/messages/{message_id}/content": {"get": {
         "summary": "Media of an inbound message (bytes, fetched from the platform)",
         "parameters": [path_param("message_id")],

@@ -19,6 +19,10 @@ from crm.schemas import PatchModel, UtcDatetime
 from crm.web import engine
 
 
+Phrasing = Annotated[Text, Field(max_length=500)]
+PHRASINGS_HELP = "other ways customers ask the question; each is matched on its own, like the question"
+
+
 class FaqCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -27,6 +31,7 @@ class FaqCreate(BaseModel):
     question_en: Annotated[Text, Field(max_length=500)] | None = None
     answer_en: Annotated[Text, Field(max_length=5000)] | None = None
     keywords: list[Keyword] = Field(default=[], max_length=50)
+    phrasings: list[Phrasing] = Field(default=[], max_length=50, description=PHRASINGS_HELP)
     category: Annotated[Text, Field(max_length=50)] = "umum"
     active: bool = True
 
@@ -39,6 +44,7 @@ class FaqUpdate(PatchModel):
     question_en: Annotated[Text, Field(max_length=500)] | None = None
     answer_en: Annotated[Text, Field(max_length=5000)] | None = None
     keywords: list[Keyword] | None = Field(default=None, max_length=50)
+    phrasings: list[Phrasing] | None = Field(default=None, max_length=50, description=PHRASINGS_HELP)
     category: Annotated[Text, Field(max_length=50)] | None = None
     active: bool | None = None
 
@@ -50,6 +56,7 @@ class FaqPublic(BaseModel):
     question_en: str | None
     answer_en: str | None
     keywords: list[str]
+    phrasings: list[str] = Field(description=PHRASINGS_HELP)
     category: str
     active: bool
     score: float | None = Field(default=None, description="set when searching with ?q=: ≥ 0.5 confident, "
@@ -65,7 +72,8 @@ class FaqList(BaseModel):
 def faq_public(entry: faq_data.FaqEntry, score: float | None = None) -> FaqPublic:
     """The API shape of an FAQ entry."""
     return FaqPublic(id=entry.id, question=entry.question, answer=entry.answer, question_en=entry.question_en,
-                     answer_en=entry.answer_en, keywords=list(entry.keywords or []), category=entry.category,
+                     answer_en=entry.answer_en, keywords=list(entry.keywords or []),
+                     phrasings=list(entry.phrasings or []), category=entry.category,
                      active=entry.active, score=score, created_at=entry.created_at, updated_at=entry.updated_at)
 
 

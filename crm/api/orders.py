@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Literal
 
 from flask import current_app, g
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from crm import alerts, catalog
+from crm import alerts, catalog, loyalty
 from crm import complaints as complaint_data
 from crm import history
 from crm import orders as order_data
@@ -20,8 +20,11 @@ from crm.api.base import (
 )
 from core.db import session_scope, utcnow
 from crm.catalog import ProductCreate, ProductUpdate
+from crm.ids import MAX_ID
+from crm.models import Contact
+from crm.shop_settings import delivery_fee, load_settings
 from crm.schemas import UtcDatetime
-from crm.web import engine
+from crm.web import engine, settings
 from core.texts import STATUS_EMOJI, status_label, text
 
 
@@ -35,6 +38,10 @@ class ProductPublic(BaseModel):
     price: int
     stock: int | None
     variants: list[str]
+    variant_prices: dict[str, int] = Field(description="what a variant adds to the price, by variant name")
+    addons: list[catalog.Addon]
+    available_hours: list[list[str]] | None = Field(description="[start, end] local-time windows it is sold in "
+                                                    "every day; null: all day")
     aliases: list[str]
     image_url: str | None
     active: bool
@@ -48,8 +55,9 @@ class ProductList(BaseModel):
 class OrderLinePublic(BaseModel):
     product: str
     variant: str | None = None
+    addons: list[str] = Field(default=[], description="the add-ons chosen (their names)")
     quantity: int
-    price: int
+    price: int = Field(description="one unit, the variant's and the add-ons' prices included")
     note: str | None = None
 
 
@@ -94,6 +102,41 @@ class OrderUpdate(BaseModel):
     notify: bool = True
 
 
+class OrderLineCreate(BaseModel):
+    """One line of a counter purchase: a product by its sku or its id."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [{"required": ["sku"]},
+                                                                           {"required": ["product_id"]}]})
+
+    sku: str = Field(default=None, min_length=1, max_length=40)  # not nullable: give it or leave it out
+    product_id: int = Field(default=None, ge=1, le=MAX_ID)
+    quantity: int = Field(default=1, ge=1, le=999)
+
+    @model_validator(mode="after")
+    def _one_product(self) -> "OrderLineCreate":
+        if (self.sku is None) == (self.product_id is None):
+            raise ValueError("give either sku or product_id")
+        return self
+
+
+class OrderCreate(BaseModel):
+    """A purchase at the counter or from a POS, recorded at `status` at once (delivered earns its points)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contact_id: int = Field(ge=1, le=MAX_ID)
+    items: list[OrderLineCreate] = Field(min_length=1, max_length=100)
+    fulfilment: Literal["delivery", "pickup"] = "pickup"
+    store_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="the store where it was bought")
+    status: Literal["new", "confirmed", "preparing", "shipped", "delivered"] = Field(
+        default="delivered", description="delivered: handed over (the points are earned at once)")
+    address: str | None = Field(default=None, max_length=500, description="delivery: where to")
+    phone: str | None = Field(default=None, max_length=32, description="E.164")
+    payment_method: str | None = Field(default=None, max_length=32)
+    note: str | None = Field(default=None, max_length=500)
+    notify: bool = Field(default=True, description="tell the customer in their chat (status and points)")
+
+
 class ComplaintPublic(BaseModel):
     id: int
     number: str
@@ -124,8 +167,9 @@ def _product_public(product: order_data.Product) -> ProductPublic:
 
 
 def _order_public(session: Session, order: order_data.Order, with_history: bool = False) -> OrderPublic:
-    lines = [OrderLinePublic(product=i.product_name, variant=i.variant, quantity=i.quantity, price=i.price,
-                             note=i.note) for i in order_data.order_items(session=session, order_id=order.id)]
+    lines = [OrderLinePublic(product=i.product_name, variant=i.variant, addons=i.addons or [], quantity=i.quantity,
+                             price=i.price, note=i.note)
+             for i in order_data.order_items(session=session, order_id=order.id)]
     events = [OrderEventPublic(status=e.status, by=e.by, note=e.note, at=e.at)
               for e in order_data.order_history(session=session, order_id=order.id)] if with_history else []
     return OrderPublic(id=order.id, number=order.number, contact_id=order.contact_id, status=order.status,
@@ -165,8 +209,18 @@ def create_product():
     try:
         with session_scope(engine()) as session:
             return dump(_product_public(catalog.create_product(session=session, data=data))), 201
-    except (catalog.CatalogError, IntegrityError):  # taken: seen first, or lost the race on the unique key
+    except catalog.CatalogError as exc:
+        if any(p.kind != "taken" for p in exc.problems):
+            raise _refused(exc) from None
         raise ApiError(409, f"a product with sku {data.sku!r} exists already") from None
+    except IntegrityError:  # lost the race on the unique key
+        raise ApiError(409, f"a product with sku {data.sku!r} exists already") from None
+
+
+def _refused(exc: catalog.CatalogError) -> ApiError:
+    """A rule across fields refused (a price for a variant the product lacks, an add-on named twice)."""
+    return ApiError(422, "invalid fields", [{"field": p.field, "message": p.kind + (f": {p.item}" if p.item else "")}
+                                            for p in exc.problems])
 
 
 @api.patch("/products/<int:product_id>")
@@ -178,7 +232,10 @@ def update_product(product_id: int):
         product = session.get(order_data.Product, product_id)
         if product is None:
             raise ApiError(404, f"product {product_id} not found")
-        return dump(_product_public(catalog.update_product(session=session, product=product, changes=changes)))
+        try:
+            return dump(_product_public(catalog.update_product(session=session, product=product, changes=changes)))
+        except catalog.CatalogError as exc:
+            raise _refused(exc) from None
 
 
 # --- orders -------------------------------------------------------------------------
@@ -212,6 +269,56 @@ def get_order(order_id: int):
         return dump(_order_public(session, order, with_history=True))
 
 
+def _counter_lines(session: Session, items: list[OrderLineCreate]) -> list[order_data.CartLine]:
+    """The cart of a counter purchase (ApiError 422 naming the line whose product is unknown)."""
+    lines = []
+    for index, item in enumerate(items):
+        if item.sku is not None:
+            product = session.exec(select(order_data.Product).where(order_data.Product.sku == item.sku)).first()
+        else:
+            product = session.get(order_data.Product, item.product_id)
+        if product is None or not product.active:
+            field = "sku" if item.sku is not None else "product_id"
+            message = f"no product on sale has {field} {item.sku if item.sku is not None else item.product_id}"
+            raise ApiError(422, message, [{"field": f"items.{index}.{field}", "message": message}])
+        lines.append(order_data.CartLine(product.id, item.quantity))
+    return lines
+
+
+@api.post("/orders")
+@require_token
+def create_order():
+    """Record a purchase (at the counter, or from a POS) and move it to `status`; delivered earns the points."""
+    data = read_body(OrderCreate)
+    batch_id = None
+    by = f"api:{g.api_token_name}"
+    with session_scope(engine()) as session:  # an error below rolls everything back: no half-written order
+        if session.get(Contact, data.contact_id) is None:
+            message = f"contact {data.contact_id} not found"
+            raise ApiError(422, message, [{"field": "contact_id", "message": message}])
+        lines = _counter_lines(session, data.items)
+        subtotal = sum(session.get(order_data.Product, line.product_id).price * line.quantity for line in lines)
+        fee = delivery_fee(load_settings(session), subtotal, None) if data.fulfilment == "delivery" else 0
+        try:
+            order = order_data.place_order(
+                session=session, contact_id=data.contact_id, lines=lines, fulfilment=data.fulfilment,
+                address=data.address, store_id=data.store_id, channel="counter", delivery_fee=fee, note=data.note,
+                by=by, phone=data.phone, payment_method=data.payment_method, tz=settings().tz)
+            rules = loyalty.rules_for(session, settings())
+            for status in order_data.steps_to(data.status):
+                order_data.change_status(session=session, order=order, status=status, by=by, points_rules=rules)
+        except order_data.OrderError as exc:
+            field = {"empty": "items", "unknown_product": "items", "quantity": "items",
+                     "out_of_stock": "items", "minimum": "items", "location": "address"}.get(exc.code, exc.code)
+            raise ApiError(422, str(exc), [{"field": field, "message": str(exc), "code": exc.code}]) from None
+        if data.notify and order.status != "new":
+            batch_id = notify_status(session=session, order=order)
+        body = _order_public(session, order, with_history=True)
+    if batch_id:
+        current_app.extensions["sapa.enqueue_batch"](batch_id)
+    return dump(body), 201
+
+
 @api.patch("/orders/<int:order_id>")
 @require_token
 def update_order(order_id: int):
@@ -225,7 +332,8 @@ def update_order(order_id: int):
         before = order.status
         try:
             order_data.change_status(session=session, order=order, status=change.status,
-                                     by=f"api:{g.api_token_name}", note=change.note)
+                                     by=f"api:{g.api_token_name}", note=change.note,
+                                     points_rules=loyalty.rules_for(session, settings()))
         except order_data.OrderError as exc:
             raise ApiError(409, str(exc), [{"field": "status", "message": str(exc)}]) from None
         if change.notify and order.status != before:
@@ -237,12 +345,22 @@ def update_order(order_id: int):
 
 
 def notify_status(*, session: Session, order: order_data.Order) -> str | None:
-    """Queue a message telling the customer their order's new status (in their language)."""
+    """Queue a message telling the customer their order's new status (in their language), with the points it earned
+    on delivery or lost on a cancel after delivery (so earning is announced once per order)."""
+    kind = {"delivered": "earn", "cancelled": "reverse"}.get(order.status)
+    entry = loyalty.order_entry(session=session, order_id=order.id, kind=kind) if kind else None
+    points = loyalty.balance(session=session, contact_id=order.contact_id) if entry else None
+
+    def words(language: str) -> str:
+        lines = [text("status_changed", language, number=order.number, status=status_label(order.status, language),
+                      emoji=STATUS_EMOJI.get(order.status, ""))]
+        if entry is not None and entry.points:
+            key = "points_earned" if entry.kind == "earn" else "points_reversed"
+            lines.append(text(key, language, points=str(abs(entry.points)), number=order.number, balance=str(points)))
+        return "\n".join(lines)
+
     return history.notify_customer(
-        session=session, contact_id=order.contact_id, conversation_id=order.conversation_id,
-        words=lambda language: text("status_changed", language, number=order.number,
-                                    status=status_label(order.status, language),
-                                    emoji=STATUS_EMOJI.get(order.status, "")),
+        session=session, contact_id=order.contact_id, conversation_id=order.conversation_id, words=words,
         batch_id=f"order:{order.id}:{order.status}:{utcnow().timestamp():.0f}", intent="order_status")
 
 
@@ -285,6 +403,7 @@ def update_complaint(complaint_id: int):
 # --- OpenAPI ------------------------------------------------------------------------
 
 OPENAPI_MODELS.extend([ProductPublic, ProductList, ProductCreate, ProductUpdate, OrderPublic, OrderList, OrderUpdate,
+                       OrderCreate, OrderLineCreate,
                        ComplaintPublic, ComplaintList, ComplaintUpdate])
 _ID = path_param("id")
 OPENAPI_PATHS.update({
@@ -301,7 +420,11 @@ OPENAPI_PATHS.update({
                                                "422": schema_response("Error"), **ERRORS}}},
     "/orders": {"get": {"summary": "Orders, newest first",
                         "parameters": [CONTACT_FILTER, enum_param("status", order_data.STATUSES), limit_param(1000)],
-                        "responses": {"200": schema_response("OrderList"), **ERRORS}}},
+                        "responses": {"200": schema_response("OrderList"), **ERRORS}},
+               "post": {"summary": "Record a purchase at the counter (delivered: its points are earned at once)",
+                        "requestBody": json_body("OrderCreate"),
+                        "responses": {"201": schema_response("OrderPublic"), "422": schema_response("Error"),
+                                      **ERRORS}}},
     "/orders/{id}": {
         "get": {"summary": "One order with its history", "parameters": [_ID],
                 "responses": {"200": schema_response("OrderPublic"), "404": schema_response("Error"), **ERRORS}},

@@ -70,11 +70,13 @@ MATRIX: dict[str, frozenset[str]] = {
     "notes.write": STAFF,
     "contacts.view": ALL,
     "contacts.edit": ALL,
+    "contacts.merge": STAFF,  # two contacts that are one person become one (and back)
     "contacts.import": ADMIN,  # contacts files: upload, dry run, import
     "contacts.export": ADMIN,  # every field of every contact, as a file; everything about one contact, as a zip
     "contacts.erase": ADMIN,  # erase a customer's personal data on their request
     "orders.view": STAFF,
     "orders.edit": STAFF,
+    "points.adjust": STAFF,  # add or take a customer's points with a reason (at the counter, a correction)
     "complaints.view": STAFF,
     "complaints.edit": STAFF,
     "agenda.view": STAFF,

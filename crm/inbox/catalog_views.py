@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from sqlmodel import Session
 
 from core.db import session_scope
@@ -20,9 +20,10 @@ from crm.csv_export import stream_csv
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
 from crm.inbox.blueprint import get_or_404, inbox
-from crm.inbox.i18n import CATALOG, error_text, t
+from crm.inbox.i18n import CATALOG, current_language, error_text, t
 from crm.media import MAX_UPLOAD_BYTES, CheckedImage, MediaError, check_image
-from crm.orders import Product
+from crm.orders import Product, hours_text, options_text
+from crm.stores import windows_text
 from crm.web import engine, settings
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -32,6 +33,8 @@ def problem_text(problem: catalog.Problem) -> str:
     """One refused field in the staff member's words (a bulk price names its product)."""
     key = f"catalog_field_{problem.field}"
     label = t(key) if key in CATALOG else problem.field
+    if problem.item:  # "Add-on 2", "Variant price Large"
+        label = f"{label} {problem.item}"
     return t("catalog_problem", field=label, reason=t(f"catalog_problem_{problem.kind}", limit=problem.limit))
 
 
@@ -55,7 +58,9 @@ def _list_page(status: int = 200):
         groups: dict[str, list[Product]] = {}
         for product in products:
             groups.setdefault(product.category, []).append(product)
-        return render_template("inbox/catalog.html", groups=groups, form=request.form if status != 200 else {}), status
+        return render_template("inbox/catalog.html", groups=groups, form=request.form if status != 200 else {},
+                               options_text=lambda product: options_text(product, current_language()),
+                               hours_text=hours_text), status
 
 
 @inbox.get("/catalog")
@@ -83,6 +88,25 @@ def catalog_move(product_id: int):
     step = -1 if request.form.get("direction") == "up" else 1
     return _product_write(product_id, "catalog.move", lambda db, product: {"step": step} if catalog.move_product(
         session=db, product=product, step=step) else None)
+
+
+@inbox.post("/catalog/order")
+@permission_required("catalog.manage")
+def catalog_reorder():
+    """Save the order a category's products were dragged into (JSON {"category", "ids"}); answers JSON."""
+    body = request.get_json(silent=True) or {}
+    category, ids = body.get("category"), body.get("ids")
+    if not isinstance(category, str) or not isinstance(ids, list) or not all(type(i) is int for i in ids):
+        return jsonify(error=t("catalog_reorder_stale")), 400
+    try:
+        with session_scope(engine()) as db:
+            moved = catalog.reorder_category(session=db, category=category, product_ids=ids)
+            if moved:
+                data.audit(session=db, staff=current_staff(), action="catalog.reorder", target_type="product",
+                           details={"category": category, "ids": ids})
+    except catalog.CatalogError:
+        return jsonify(error=t("catalog_reorder_stale")), 409
+    return jsonify(moved=moved)
 
 
 @inbox.post("/catalog/<int:product_id>/sold-out")
@@ -159,11 +183,45 @@ def _typed_values(form) -> dict[str, Any]:
     stock_mode = form.get("stock_mode", "unlimited")
     stock = None if stock_mode == "unlimited" else 0 if stock_mode == "sold_out" else \
         catalog.whole_number(form.get("stock", ""))
+    variants, variant_prices = catalog.variants_and_prices(form.get("variants", ""))
     return {"name": form.get("name", "").strip(), "name_en": form.get("name_en", "").strip() or None,
             "category": form.get("category", "").strip(), "description": form.get("description", "").strip(),
             "price": catalog.whole_number(form.get("price", "")), "stock": stock,
-            "variants": catalog.words(form.get("variants", "")), "aliases": catalog.words(form.get("aliases", "")),
-            "active": form.get("active") == "1"}
+            "variants": variants, "variant_prices": variant_prices, "addons": _addon_rows(form),
+            "available_hours": catalog.typed_hours(form.get("available_hours", "")),
+            "aliases": catalog.words(form.get("aliases", "")), "active": form.get("active") == "1"}
+
+
+BLANK_ADDON_ROWS = 2  # empty rows under the product's add-ons; saving gives two more
+
+
+def _addon_indexes(form) -> list[int]:
+    """The numbers of the form's add-on rows (addon_name_0, addon_name_1, …), in order."""
+    return sorted(int(key[11:]) for key in form if key.startswith("addon_name_") and key[11:].isdigit())
+
+
+def _addon_rows(form) -> list[dict[str, Any]]:
+    """The add-on rows filled in (name, English name, price), in the form's order; empty rows are skipped."""
+    rows = []
+    for n in _addon_indexes(form):
+        name, name_en = form.get(f"addon_name_{n}", "").strip(), form.get(f"addon_name_en_{n}", "").strip()
+        price = form.get(f"addon_price_{n}", "").strip()
+        if name or name_en or price:
+            rows.append({"name": name, "name_en": name_en or None, "price": catalog.whole_number(price)})
+    return rows
+
+
+def _addon_form_rows(product: Product | None, form) -> list[dict[str, Any]]:
+    """The rows the form shows: what was typed (after a refusal) or the product's add-ons, then blank rows."""
+    if form is not None:
+        rows = [{"name": form.get(f"addon_name_{n}", ""), "name_en": form.get(f"addon_name_en_{n}", ""),
+                 "price": form.get(f"addon_price_{n}", "")}
+                for n in _addon_indexes(form)]
+        rows = [row for row in rows if any(row.values())]
+    else:
+        rows = [{"name": a["name"], "name_en": a.get("name_en") or "", "price": a["price"]}
+                for a in (product.addons if product else None) or []]
+    return rows + [{"name": "", "name_en": "", "price": ""}] * BLANK_ADDON_ROWS
 
 
 def _photo() -> CheckedImage | None:
@@ -179,9 +237,12 @@ def _photo() -> CheckedImage | None:
 
 def _form_page(product: Product | None, status: int = 200):
     with Session(engine()) as db:
+        form = request.form if status != 200 else None
         return render_template("inbox/catalog_product.html", product=product,
-                               categories=catalog.categories(session=db),
-                               form=request.form if status != 200 else None), status
+                               categories=catalog.categories(session=db), form=form,
+                               variants_text=catalog.variants_text(product) if product else "",
+                               hours_text=windows_text(product.available_hours or []) if product else "",
+                               addon_rows=_addon_form_rows(product, form)), status
 
 
 @inbox.route("/catalog/new", methods=["GET", "POST"])

@@ -15,6 +15,7 @@ from flask import (
     Response, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, stream_with_context,
     url_for,
 )
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from core.db import session_scope
@@ -65,12 +66,21 @@ def contacts():
 def contacts_export():
     """The contacts of the search (all without one) with every field, as CSV or XLSX."""
     q, channel = _search()
-    kind = "xlsx" if request.args.get("format") == "xlsx" else "csv"
-    condition = search_condition(q=q or None, channel=channel)
+    kind = export_format()
     with session_scope(engine()) as db:
         data.audit(session=db, staff=current_staff(), action="contacts.export", target_type="contact",
                    details={"q": q, "channel": channel, "format": kind})
-    name = f"contacts.{kind}"
+    return export_response(search_condition(q=q or None, channel=channel), kind, "contacts")
+
+
+def export_format() -> str:
+    """The export's file type asked for in ?format= (CSV unless XLSX)."""
+    return "xlsx" if request.args.get("format") == "xlsx" else "csv"
+
+
+def export_response(condition: ColumnElement, kind: str, stem: str) -> Response:
+    """The contacts matching `condition` with every field, as a CSV (streamed) or XLSX download named `stem`."""
+    name = f"{stem}.{kind}"
     if kind == "csv":
         def generate():
             with Session(engine()) as db:

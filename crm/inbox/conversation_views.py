@@ -9,8 +9,10 @@ from sqlmodel import Session, select
 
 from core import messages as m
 from core.db import session_scope, utcnow
+from crm import merge
 from crm.api.base import ApiError
 from crm.api.contacts import fetch_media
+from crm import loyalty
 from crm.ids import id_arg
 from crm.inbox import customer_data, data, shop_data
 from crm.inbox.auth import can, current_staff, permission_required
@@ -79,7 +81,8 @@ def conversation(conversation_id: int):
         view = {
             "conversation": conv, "contact": contact,
             "history": data.timeline(session=db, conversation=conv, with_notes=with_notes),
-            "panel": customer_data.contact_360(session=db, contact=contact, with_notes=with_notes) if contact else None,
+            "panel": customer_data.contact_360(session=db, contact=contact, with_notes=with_notes,
+                                               points_rules=loyalty.rules_for(db, settings())) if contact else None,
             "canned": shop_data.canned_responses(session=db),
             "agents": db.exec(select(StaffUser).where(StaffUser.active == True,  # noqa: E712
                                                       StaffUser.role.in_(("admin", "agent")))).all(),
@@ -247,8 +250,13 @@ def contact_page(contact_id: int):
     """The customer 360 page."""
     with Session(engine()) as db:
         contact = get_or_404(db, Contact, contact_id)
-        panel = customer_data.contact_360(session=db, contact=contact, with_notes=can("notes.view"))
-        return render_template("inbox/contact.html", panel=panel)
+        if contact.merged_into is not None:  # merged away: the person lives on in the survivor's page
+            survivor = merge.survivor_of(session=db, contact_id=contact.id)
+            return redirect(url_for("inbox.contact_page", contact_id=survivor.id), 303)
+        panel = customer_data.contact_360(session=db, contact=contact, with_notes=can("notes.view"),
+                                          points_rules=loyalty.rules_for(db, settings()))
+        merges = merge.merges_of(session=db, contact_id=contact.id) if can("contacts.merge") else []
+        return render_template("inbox/contact.html", panel=panel, merges=merges)
 
 
 @inbox.post("/contacts/<int:contact_id>")
@@ -267,6 +275,23 @@ def contact_update(contact_id: int):
     except data.InboxError as exc:
         return refused(exc, contact_page, contact_id)
     flash(t("contact_saved"), "info")
+    return redirect(back_to(url_for("inbox.contact_page", contact_id=contact_id)), 303)
+
+
+@inbox.post("/contacts/<int:contact_id>/points")
+@permission_required("points.adjust")
+def contact_points(contact_id: int):
+    """Add or take a customer's points with a reason (a purchase or a reward at the counter, a correction)."""
+    staff = current_staff()
+    try:
+        with session_scope(engine()) as db:
+            contact = get_or_404(db, Contact, contact_id)
+            change = customer_data.adjust_points(session=db, staff=staff, contact=contact,
+                                                 points=request.form.get("points", ""),
+                                                 reason=request.form.get("reason", ""))
+    except data.InboxError as exc:
+        return refused(exc, contact_page, contact_id)
+    flash(t("points_adjusted", points=f"{change:+d}"), "info")
     return redirect(back_to(url_for("inbox.contact_page", contact_id=contact_id)), 303)
 
 

@@ -13,7 +13,8 @@ from sqlmodel import Session, select
 from core.db import as_utc, utcnow
 from crm import complaints as complaint_data
 from crm import contacts as contact_data
-from crm import consent_log, csat, customer_value
+from core.settings import LoyaltySettings
+from crm import consent_log, csat, customer_value, loyalty
 from crm import orders as order_data
 from crm.inbox.data import InboxError, audit, staff_names
 from crm.models import Contact, Conversation, FollowUpTask, Message, Note, StaffUser
@@ -60,7 +61,8 @@ def interests(*, session: Session, contact_id: int, limit_messages: int = 300) -
     return {"bought": [(name, int(qty)) for name, qty in bought], "asked": asked.most_common(10)}
 
 
-def contact_360(*, session: Session, contact: Contact, with_notes: bool) -> dict[str, Any]:
+def contact_360(*, session: Session, contact: Contact, with_notes: bool,
+                points_rules: LoyaltySettings) -> dict[str, Any]:
     """Everything the shop knows about a customer, for the side panel and the contact page."""
     now = utcnow()
     identities = contact_data.identities_of(session=session, contact_ids=[contact.id])[contact.id]
@@ -92,9 +94,28 @@ def contact_360(*, session: Session, contact: Contact, with_notes: bool) -> dict
         "activity": activity_status(contact.last_seen_at, now), "interests": interests(session=session, contact_id=contact.id),
         "orders_count": int(totals[0]), "total_spent": int(totals[1]), "names": staff_names(session=session),
         "ratings": ratings, "order_numbers": order_numbers,
+        "points": loyalty.standing(session=session, contact_id=contact.id, rules=points_rules, now=now),
+        "points_entries": loyalty.entries(session=session, contact_id=contact.id, limit=5),
         "consents": consent_log.history(session=session, contact_id=contact.id, limit=20),
         "value": customer_value.value_of(session=session, contact_id=contact.id),
     }
+
+
+def adjust_points(*, session: Session, staff: StaffUser, contact: Contact, points: str, reason: str) -> int:
+    """Add or take a customer's points with a reason, audited; the change (InboxError with the reason when refused)."""
+    try:
+        change = int(points.strip().replace("+", "", 1))
+    except ValueError:
+        raise InboxError("bad_points") from None
+    try:
+        loyalty.adjust(session=session, contact_id=contact.id, points=change, reason=reason, by=f"staff:{staff.id}")
+    except loyalty.LoyaltyError as exc:
+        if exc.code == "insufficient":
+            raise InboxError(f"points_insufficient:{exc.details['balance']}") from None
+        raise InboxError("points_reason" if exc.code == "reason" else "bad_points") from None
+    audit(session=session, staff=staff, action="points.adjust", target_type="contact", target_id=contact.id,
+          details={"points": change, "reason": " ".join(reason.split())})
+    return change
 
 
 PROFILE_FIELDS = ("display_name", "phone", "email", "address", "language")
@@ -204,6 +225,7 @@ def agenda(*, session: Session, today: date) -> dict[str, Any]:
                             .where(FollowUpTask.done_at.is_(None), FollowUpTask.due_on > today)
                             .order_by(FollowUpTask.due_on, FollowUpTask.id).limit(50)).all()
     birthdays = session.exec(select(Contact).where(extract("month", Contact.birthday) == today.month,
-                                                   extract("day", Contact.birthday) == today.day)
+                                                   extract("day", Contact.birthday) == today.day,
+                                                   Contact.merged_into.is_(None))
                              .order_by(Contact.display_name).limit(200)).all()
     return {"due": due, "upcoming": upcoming, "birthdays": birthdays, "today": today}

@@ -1,10 +1,11 @@
-"""The FAQ: questions with alternative phrasings and answers in both languages, and a box to test a question (admins).
+"""The FAQ: questions with alternative phrasings, keywords and answers in both languages, and a box to test a question (admins).
 
 The form is checked by the REST API's own models (`FaqCreate`, `FaqUpdate`) and written with
 `faq.create_faq` / `update_faq`, which bump `updated_at` so the bot's search index is rebuilt
-for the next message. Alternative phrasings are the entry's keywords, one per line: the search
-indexes them next to the two questions. The test box runs the bot's own search
-(`faq.search_faq`) and says what the bot does with its score (`faq.CONFIDENT`, `faq.SUGGEST`).
+for the next message. Alternative phrasings are typed one per line and matched each on its own,
+like the question; keywords are comma-separated. The test box runs the bot's own search
+(`faq.search_faq`), says what the bot does with its score (`faq.CONFIDENT`, `faq.SUGGEST`) and
+which phrasing matched.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlmodel import Session
 
 from core.db import session_scope
-from crm import faq
+from crm import catalog, faq
 from crm.api.faqs import FaqCreate, FaqUpdate
 from crm.inbox import data
 from crm.inbox.auth import current_staff, permission_required
@@ -25,15 +26,17 @@ from crm.inbox.store_views import save_changes, validated
 from crm.web import engine
 
 FAQ_LABELS = {"question": "faq_question", "answer": "faq_answer", "question_en": "faq_question_en",
-              "answer_en": "faq_answer_en", "keywords": "faq_phrasings", "category": "faq_category"}
+              "answer_en": "faq_answer_en", "phrasings": "faq_phrasings", "keywords": "faq_keywords",
+              "category": "faq_category"}
 
 
 def _typed_faq(form, editing: bool) -> dict[str, Any]:
-    """The entry the form describes; empty English fields are none, phrasings one per line."""
+    """The entry the form describes; empty English fields are none, phrasings one per line, keywords by commas."""
     typed = {"question": form.get("question", ""), "answer": form.get("answer", ""),
              "question_en": form.get("question_en", "").strip() or None,
              "answer_en": form.get("answer_en", "").strip() or None,
-             "keywords": [line.strip() for line in form.get("phrasings", "").splitlines() if line.strip()],
+             "phrasings": [line.strip() for line in form.get("phrasings", "").splitlines() if line.strip()],
+             "keywords": catalog.words(form.get("keywords", "")),
              "category": form.get("category", "").strip() or "umum"}
     if editing:
         typed["active"] = form.get("active") == "1"
@@ -43,7 +46,8 @@ def _typed_faq(form, editing: bool) -> dict[str, Any]:
 def _form_of(entry: faq.FaqEntry) -> dict[str, str]:
     """A stored entry as the form shows it."""
     return {"question": entry.question, "answer": entry.answer, "question_en": entry.question_en or "",
-            "answer_en": entry.answer_en or "", "phrasings": "\n".join(entry.keywords or []),
+            "answer_en": entry.answer_en or "", "phrasings": "\n".join(entry.phrasings or []),
+            "keywords": ", ".join(entry.keywords or []),
             "category": entry.category, "active": "1" if entry.active else ""}
 
 

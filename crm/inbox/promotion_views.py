@@ -1,9 +1,11 @@
-"""Promotions: add one, edit its texts, dates, days and hours, audience, store, voucher and budget, deactivate it (admins).
+"""Promotions: add one, edit its texts, dates, days and hours, audience, voucher and budget, deactivate it (admins).
 
 The form is checked by the REST API's own models (`PromotionCreate`, `PromotionUpdate`) and
 written with `promotions.save_promotion`, so the page and the API refuse the same input.
 Dates are typed in the shop's timezone. The bot reads promotions fresh for every message, so
-a change answers customers at once.
+a change answers customers at once. A promotion's store and radius are shown here but set on
+the location offers page (`broadcasts.web.journeys`), the one place for them, which marketers
+may use too.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from crm.web import engine, settings
 PROMO_LABELS = {"title": "promo_title_id", "description": "promo_description_id", "title_en": "promo_title_en",
                 "description_en": "promo_description_en", "voucher_code": "promo_voucher",
                 "starts_at": "promo_starts", "ends_at": "promo_ends", "audience": "promo_audience",
-                "store_id": "promo_store", "radius_km": "promo_radius", "weekdays": "promo_weekdays",
+                "weekdays": "promo_weekdays",
                 "hours": "promo_hours", "max_redemptions": "promo_budget", "per_customer": "promo_per_customer"}
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # the value of an <input type="datetime-local">
 
@@ -76,7 +78,6 @@ def _typed_promotion(form, editing: bool) -> dict[str, Any]:
                 "languages": form.getlist("languages") or None,
                 "new_customers": {"yes": True, "no": False}.get(new),
                 "min_orders": _number(form.get("min_orders", ""), "audience", int)}
-    store_id = _number(form.get("store_id", ""), "store_id", int)
     typed = {"title": form.get("title", ""), "description": form.get("description", "").strip(),
              "title_en": form.get("title_en", "").strip() or None,
              "description_en": form.get("description_en", "").strip() or None,
@@ -84,8 +85,6 @@ def _typed_promotion(form, editing: bool) -> dict[str, Any]:
              "starts_at": _local(form.get("starts_at", ""), "starts_at"),
              "ends_at": _local(form.get("ends_at", ""), "ends_at"),
              "audience": {key: value for key, value in audience.items() if value is not None},
-             "store_id": store_id,
-             "radius_km": _number(form.get("radius_km", ""), "radius_km", float) if store_id else None,
              "weekdays": days if days and len(days) < 7 else None, "hours": hours,
              "max_redemptions": _number(form.get("max_redemptions", ""), "max_redemptions", int),
              "per_customer": form.get("per_customer") or "shared"}
@@ -101,8 +100,6 @@ def _explain(typed: dict[str, Any]) -> None:
         raise ValueError(t("promo_dates_required"))
     if typed["ends_at"] <= typed["starts_at"]:
         raise ValueError(t("promo_ends_before_start"))
-    if typed["store_id"] is not None and typed["radius_km"] is None:
-        raise ValueError(t("promo_radius_required"))
     if (typed["max_redemptions"] is not None or typed["per_customer"] == "once") and not typed["voucher_code"]:
         raise ValueError(t("promo_voucher_required"))
 
@@ -120,8 +117,7 @@ def _form_of(promotion: promotions.Promotion) -> dict[str, Any]:
             "channels": audience.get("channels") or [], "tags": audience.get("tags") or [],
             "languages": audience.get("languages") or [],
             "new_customers": "" if new is None else ("yes" if new else "no"),
-            "min_orders": str(audience.get("min_orders") or ""), "store_id": str(promotion.store_id or ""),
-            "radius_km": "" if promotion.radius_km is None else f"{promotion.radius_km:g}",
+            "min_orders": str(audience.get("min_orders") or ""),
             "max_redemptions": str(promotion.max_redemptions or ""), "per_customer": promotion.per_customer,
             "active": "1" if promotion.active else ""}
 
@@ -177,7 +173,7 @@ def _page(editing: promotions.Promotion | None = None, status: int = 200):
             form = {"active": "1", "per_customer": "shared", "weekdays": [], "channels": [], "tags": [],
                     "languages": []}
         return render_template("inbox/promotions.html", rows=rows, editing=editing, form=form,
-                               stores={s.id: s for s in shop_stores}, store_list=shop_stores,
+                               stores={s.id: s for s in shop_stores},
                                days=list(enumerate(stores.DAY_NAMES[lang])), channels=CHANNELS,
                                languages=LANGUAGES, tags=_known_tags(db), timezone=str(settings().tz)), status
 
@@ -207,7 +203,10 @@ def promotion_edit(promotion_id: int):
     if request.method == "GET":
         return _page(promotion)
     try:
-        changes = validated(PromotionUpdate, _typed_promotion(request.form, editing=True), PROMO_LABELS)
+        typed = _typed_promotion(request.form, editing=True)
+        if (promotion.audience or {}).get("contacts"):  # a loyalty reward's voucher stays its customer's
+            typed["audience"]["contacts"] = promotion.audience["contacts"]
+        changes = validated(PromotionUpdate, typed, PROMO_LABELS)
         _save(promotion_id, changes, "promotion.update")
     except ValueError as exc:
         flash(str(exc), "error")

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from core.db import as_utc, utcnow
 from core.localtime import count_per_day, day_start, local_days
+from core.settings import LoyaltySettings
 from core.texts import text
 from crm import alerts
 from crm import complaints as complaint_data
@@ -48,12 +49,13 @@ def list_orders(*, session: Session, status: str = "", q: str = "", limit: int =
 
 
 def change_order_status(*, session: Session, staff: StaffUser, order: order_data.Order, status: str,
-                        notify: bool = True) -> str | None:
+                        notify: bool = True, points_rules: LoyaltySettings | None = None) -> str | None:
     """Move an order on (the shop's rules apply) and queue the customer's notification; the batch id."""
 
     before = order.status
     try:
-        order_data.change_status(session=session, order=order, status=status, by=f"staff:{staff.id}")
+        order_data.change_status(session=session, order=order, status=status, by=f"staff:{staff.id}",
+                                 points_rules=points_rules)
     except order_data.OrderError as exc:
         raise InboxError(f"order:{exc}") from None
     audit(session=session, staff=staff, action="order.status", target_type="order", target_id=order.id,

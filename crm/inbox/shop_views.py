@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from core.db import session_scope, utcnow
 from crm import complaints as complaint_data
-from crm import csat
+from crm import csat, loyalty
 from crm import orders as order_data
 from crm import stores as store_data
 from crm.ids import id_arg
@@ -56,7 +56,8 @@ def order_status(order_id: int):
             order = get_or_404(db, order_data.Order, order_id)
             batch_id = shop_data.change_order_status(session=db, staff=staff, order=order,
                                                      status=request.form.get("status", ""),
-                                                     notify=request.form.get("notify", "1") == "1")
+                                                     notify=request.form.get("notify", "1") == "1",
+                                                     points_rules=loyalty.rules_for(db, settings()))
     except data.InboxError as exc:
         return refused(exc, orders, status=409)
     if batch_id:

@@ -28,6 +28,7 @@ class ItemChange:
     note: str | None = None                # "less sugar", "gak pake es", "oat milk", "panas"
     words: str = ""                        # the customer's words for it
     again: bool = False                    # said with "tambah"/"lagi"/"another": more of a line already there
+    options: tuple[str, ...] = ()          # the product's variants and add-ons named, as the catalog names them
 
 
 def product_spans(msg: Message, index: ProductIndex) -> list[tuple[int, int, frozenset[int]]]:
@@ -65,6 +66,46 @@ def product_spans(msg: Message, index: ProductIndex) -> list[tuple[int, int, fro
             msg.take(i, j)
             spans.append((i, j, ids))
     return spans
+
+
+# words that may lead an option after the product: "latte yang large", "latte pake oat milk", "latte + extra shot"
+_OPTION_LEAD = frozenset(
+    "yang yg size ukuran pake pakai with dengan plus tambah add extra ekstra and dan sama + ,".split())
+OptionSpan = tuple[int, int, str, bool]  # start, end, the option's catalog name, said before the product
+
+
+def option_spans(msg: Message, index: ProductIndex, spans) -> list[OptionSpan]:
+    """The variants and add-ons of a product named right around it ("2 large latte", "latte large extra shot"),
+    typos and other words for sizes allowed; their tokens are read (no note, no unknown product)."""
+    found: list[OptionSpan] = []
+    for i, j, ids in spans:
+        if len(ids) != 1 or not index.by_id[next(iter(ids))].options:
+            continue
+        product = next(iter(ids))
+        for n in (2, 1):  # before the name: "a large latte"
+            if i >= n and all(msg.free[i - n:i]) and (hit := index.option_at(product, msg.raw[i - n:i])) \
+                    and hit[0] == n:
+                msg.take(i - n, i)
+                found.append((i - n, i, hit[1], True))
+                break
+        k = j
+        while k < len(msg):
+            while k < len(msg) and msg.free[k] and msg.raw[k].isdigit():
+                k += 1  # "latte gede 1 pake oat milk": the quantity stays a quantity
+            hit, start = None, k
+            while start < len(msg) and msg.free[start]:
+                end = start
+                while end < len(msg) and msg.free[end] and end - start < 4:
+                    end += 1
+                if (hit := index.option_at(product, msg.raw[start:end])) or msg.raw[start] not in _OPTION_LEAD:
+                    break
+                start += 1
+            if hit is None:
+                break
+            msg.take(k, start + hit[0])
+            found.append((start, start + hit[0], hit[1], False))
+            k = start + hit[0]
+    return found
 
 
 def head_spans(msg: Message, index: ProductIndex) -> list[tuple[int, int, frozenset[int]]]:
@@ -190,7 +231,7 @@ def note_spans(msg: Message, objects: frozenset, alone: frozenset) -> list[tuple
 
 
 def item_changes(msg: Message, spans, notes, *, cart: tuple[int, ...], last_product: int | None,
-                 expecting: str | None, target: int | None) -> list[ItemChange]:
+                 expecting: str | None, target: int | None, options: list[OptionSpan] = ()) -> list[ItemChange]:
     """Each product span as a change (add / remove / set) with its quantity and notes; or, with no
     product named, the change the words make to the last product ("tambah 1 lagi", "less sugar ya")."""
     numbers = read_numbers(msg)
@@ -225,7 +266,7 @@ def item_changes(msg: Message, spans, notes, *, cart: tuple[int, ...], last_prod
     numbers.update(ones(msg, [(i, j) for i, j, _ in spans]))
     notes = sorted(notes + _variants(msg, spans))
     said = quantities(msg, [(i, j) for i, j, _ in spans], numbers,
-                      frozenset(k for a, b in notes + msg.prefix_notes for k in range(a, b)))
+                      frozenset(k for a, b in notes + msg.prefix_notes + [o[:2] for o in options] for k in range(a, b)))
     if len(spans) == 1 and said[0] is None and ops[0][0] == "add" and len(numbers) == 1 \
             and msg.raw[start := next(iter(numbers))].isdigit():
         said[0] = numbers[start][1]  # "es kopi susu yg hot bisa? 2 ya": the one number is its quantity
@@ -240,6 +281,12 @@ def item_changes(msg: Message, spans, notes, *, cart: tuple[int, ...], last_prod
         near = [n for n in same if spans[n][1] <= a][-1:] or [n for n in same if spans[n][0] >= b][:1] or \
             [n for n, (_, j, _) in enumerate(spans) if j <= a][-1:]
         note_of.setdefault(near[0] if near else -1, []).append(msg.note(_for_one(msg, a, product_clauses), b))
+    options_of: dict[int, list[str]] = {}
+    for a, b, name, before in options:
+        near = [n for n, (i, _, _) in enumerate(spans) if i >= b][:1] if before else \
+            [n for n, (_, j, _) in enumerate(spans) if j <= a][-1:]
+        if near and name not in options_of.get(near[0], ()):
+            options_of.setdefault(near[0], []).append(name)
     changes = []
     for n, ((i, j, ids), (op, quantity, again)) in enumerate(zip(spans, ops)):
         if changes and _topping(msg, spans[n - 1][1], i) and op == "add" and said[n] is None:
@@ -249,7 +296,7 @@ def item_changes(msg: Message, spans, notes, *, cart: tuple[int, ...], last_prod
         product, candidates = _resolve(ids, cart, last_product, op)
         changes.append(ItemChange(op=op, product_id=product, candidates=candidates,
                                   quantity=quantity if op == "set" else said[n], note=_join(note_of.get(n)),
-                                  words=msg.words(i, j), again=again))
+                                  words=msg.words(i, j), again=again, options=tuple(options_of.get(n, ()))))
     changes = _references_merged(changes)
     if len(changes) == 1 and target in cart and _swapped_to(msg, spans[0][0]) \
             and changes[0].op == "add" and changes[0].product_id not in cart:

@@ -26,6 +26,7 @@ class ProductTerm:
     name_en: str | None = None
     aliases: tuple[str, ...] = ()
     category: str | None = None     # "Kopi": "kopi 2" may mean any product of it
+    options: tuple[str, ...] = ()   # variants and add-ons it is ordered with ("Large", "Extra shot")
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,16 @@ def shop_terms(products: Iterable = (), stores: Iterable = (), payments: Iterabl
         get = p.get if isinstance(p, Mapping) else (lambda key, default=None: getattr(p, key, default))
         return PaymentTerm(code=str(get("code")), label=str(get("label") or get("code")), label_en=get("label_en"))
 
+    def options(p) -> tuple[str, ...]:
+        addons = getattr(p, "addons", None) or ()
+        return (*(getattr(p, "variants", None) or ()),
+                *(name for a in addons for name in (a.get("name"), a.get("name_en")) if name))
+
     return ShopTerms(
         products=tuple(ProductTerm(id=p.id, name=p.name, name_en=getattr(p, "name_en", None) or None,
                                    aliases=tuple(getattr(p, "aliases", None) or ()),
-                                   category=getattr(p, "category", None) or None) for p in products),
+                                   category=getattr(p, "category", None) or None, options=options(p))
+                       for p in products),
         stores=tuple(StoreTerm(id=s.id, name=s.name, area=getattr(s, "area", "") or "",
                                address=getattr(s, "address", "") or "") for s in stores),
         payments=tuple(payment(p) for p in payments),
@@ -86,6 +93,11 @@ susu milk gula sugar oat shot cream krim sirup syrup green black long palm with 
 small large big regular medium besar kecil sedang cold dingin warm hangat
 """.split())
 _FILLER = frozenset("with dengan pake pakai and dan n".split())
+# sizes said in other words than the shop's variant names ("gede" for "Large")
+_SIZES = tuple(frozenset(group.split()) for group in (
+    "large besar gede big", "small kecil", "regular reguler biasa normal", "medium sedang"))
+# first words an add-on's name shares with others: "oat" names "Oat milk", "extra" alone names nothing
+_GENERIC = frozenset("extra ekstra tambah add double less more no tanpa with pake pakai".split())
 _FUZZY_CUTOFF = 82.0
 _PAIR_CUTOFF = 85.0  # two words misspelt together: a stricter bar than one word
 _UNSEEN = object()
@@ -132,6 +144,23 @@ class ProductIndex:
         self._fuzzy_vocab = sorted(w for w in self.vocab | set(self.joined) if len(w) >= 4)
         self._forms: dict[str, tuple[str, bool] | None] = {}
 
+    def option_at(self, product_id: int, tokens: list[str]) -> tuple[int, str] | None:
+        """The longest of the product's options the tokens start with: (how many tokens, its catalog name)."""
+        best = None
+        for option in self.by_id[product_id].options:
+            key = words(option)
+            if key and len(key) <= len(tokens) and all(map(_same_word, tokens, key)):
+                found = (len(key), option)
+            elif len(key) > 1 and key[0] not in _GENERIC and len(key[0]) >= 3 and _same_word(tokens[0], key[0]) \
+                    and not any(_same_word(tokens[0], words(other)[0]) for other in self.by_id[product_id].options
+                                if other != option and words(other)):
+                found = (1, option)  # "pake oat": the only option that starts so
+            else:
+                continue
+            if best is None or found[0] > best[0]:
+                best = found
+        return best
+
     def surfaces(self, product_id: int) -> tuple[str, ...]:
         """The names of one product."""
         p = self.by_id[product_id]
@@ -172,6 +201,13 @@ class ProductIndex:
             return frozenset()
         hit = process.extractOne(joined, list(self.joined), scorer=fuzz.ratio, score_cutoff=_PAIR_CUTOFF)
         return frozenset(self.joined[hit[0]]) if hit else frozenset()
+
+
+def _same_word(said: str, option: str) -> bool:
+    """Whether a message word is an option's word: the same, a size said otherwise, or misspelt (5 letters up)."""
+    if said == option or any(said in group and option in group for group in _SIZES):
+        return True
+    return len(option) >= 5 and said.isalpha() and fuzz.ratio(said, option) >= _FUZZY_CUTOFF
 
 
 class StoreIndex:

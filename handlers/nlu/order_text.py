@@ -15,8 +15,8 @@ from datetime import date, datetime
 from .dates import find_when
 from .entities import _trim_address, address_usable, extract_addresses, names_a_place
 from .order_items import (
-    ItemChange, head_spans, item_changes, joined_names, note_spans, product_spans, said_only, unknown_phrases,
-    with_prefixes,
+    ItemChange, head_spans, item_changes, joined_names, note_spans, option_spans, product_spans, said_only,
+    unknown_phrases, with_prefixes,
 )
 from .order_message import FILLER, Message
 from .order_terms import (
@@ -99,15 +99,16 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
         _expected_address(msg, out)
 
     order_notes = note_spans(msg, ORDER_NOTE_OBJECTS, frozenset()) + msg.find(ORDER_NOTE_HANDOVER)
-    spans, item_notes = [], []
+    spans, item_notes, options = [], [], []
     if terms.products:
         index = product_index(terms.products)
         spans = product_spans(msg, index)  # whole names first, so "hot chocolate" is not a note and a word
+        options = option_spans(msg, index, spans)  # "latte large": the shop's own options before any note
         item_notes = note_spans(msg, NOTE_OBJECTS, NOTE_ALONE)
         spans = with_prefixes(msg, index, joined_names(msg, index, spans + head_spans(msg, index)))
     target = last_product if last_product is not None else (cart[-1] if cart else None)
     items = item_changes(msg, spans, item_notes, cart=cart, last_product=last_product, expecting=expecting,
-                         target=target)
+                         target=target, options=options)
     if _only(msg, spans, items, cart, expecting):
         out["only"] = True
     if not spans and item_notes and target is None:

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session
 
 from broadcasts import segments as seg
-from crm import orders
+from crm import loyalty, orders
 from crm.complaints import Complaint
 from core.db import session_scope, utcnow
 from crm.stores import Store
@@ -140,3 +140,32 @@ def test_a_bare_date_is_the_shop_s_day_not_utc_s(runtime):
     # a time without an offset is read on the shop's clock; one with an offset as given
     assert match(runtime, {"field": "first_seen_at", "op": "gte", "value": "2026-12-07T04:00"}) == {early}
     assert match(runtime, {"field": "first_seen_at", "op": "gte", "value": "2026-12-06T21:00+00:00"}) == {early}
+
+
+def test_points_and_tier_come_from_the_ledger(runtime, people):
+    with session_scope(runtime.engine) as session:
+        loyalty.adjust(session=session, contact_id=people["tg_en"], points=40, reason="hadiah", by="staff:1")
+        loyalty.earn_for_order(session=session, order_id=None, contact_id=people["buyer"], total=620_000,
+                               delivery_fee=0, rules=loyalty.LoyaltySettings(), by="test")
+        # Earned more than a year ago: points still there, but no longer counted for the tier.
+        session.add(loyalty.PointsEntry(contact_id=people["dormant"], kind="earn", points=900, by="test",
+                                at=utcnow() - timedelta(days=400)))
+        session.add(loyalty.PointsAccount(contact_id=people["dormant"], balance=900))
+    everyone = set(people.values())
+    assert match(runtime, {"field": "points", "op": "gte", "value": 40}) == names(people, "tg_en", "buyer", "dormant")
+    assert match(runtime, {"field": "points", "op": "eq", "value": 0}) == everyone - names(
+        people, "tg_en", "buyer", "dormant")
+    assert match(runtime, {"field": "tier", "op": "eq", "value": "gold"}) == names(people, "buyer")
+    assert match(runtime, {"field": "tier", "op": "eq", "value": "Silver"}) == everyone - names(people, "buyer")
+    assert match(runtime, {"field": "tier", "op": "ne", "value": "Silver"}) == names(people, "buyer")
+    assert match(runtime, {"field": "tier", "op": "in", "value": ["Silver", "Gold"]}) == everyone
+
+
+@pytest.mark.parametrize("rule, problem", [
+    ({"field": "tier", "op": "eq", "value": "Platinum"}, "not a tier; the tiers are Silver, Gold"),
+    ({"field": "tier", "op": "gt", "value": "Silver"}, "tier takes eq, ne, in"),
+    ({"field": "points", "op": "gt", "value": -1}, "must be at least 0"),
+])
+def test_bad_points_and_tier_rules_say_why(runtime, rule, problem):
+    with pytest.raises(seg.SegmentError, match=problem):
+        seg.compile_rules(rule)

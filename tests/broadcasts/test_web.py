@@ -147,6 +147,65 @@ def test_a_campaign_sent_now_reaches_the_fake_line_api_and_shows_its_results(mar
     assert audited(session, "campaign.create") == 1
 
 
+def test_an_admin_exports_a_saved_segment_as_csv_or_xlsx_formula_safe(as_role, runtime, session):  # noqa: F811
+    from openpyxl import load_workbook
+
+    seed(runtime.engine, line=2, tags=["vip"])
+    seed(runtime.engine, line=1, start=10, tags=["vip"], display_name="=HYPERLINK(\"http://x\")")
+    seed(runtime.engine, telegram=1, start=20, tags=["vip"])
+    with session_scope(runtime.engine) as s:
+        segment_id = Segment(name="VIP LINE", rules=VIP_LINE)
+        s.add(segment_id)
+        s.flush()
+        segment_id = segment_id.id
+    admin = as_role("admin")
+    page = admin.get(f"/inbox/segments/{segment_id}").get_data(as_text=True)
+    assert f'href="/inbox/segments/{segment_id}/export?format=xlsx"' in page and "Ekspor pelanggannya" in page
+    assert f'/inbox/segments/{segment_id}/export?format=csv' in admin.get("/inbox/segments").get_data(as_text=True)
+
+    exported = admin.get(f"/inbox/segments/{segment_id}/export?format=csv")
+    assert exported.status_code == 200 and exported.mimetype == "text/csv"
+    assert f'filename="segment-{segment_id}.csv"' in exported.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(exported.get_data(as_text=True))))
+    assert sorted(row["name"] for row in rows) == ["'=HYPERLINK(\"http://x\")", "Pelanggan 0", "Pelanggan 1"]
+    assert {row["line_user_id"] for row in rows} == {line_id(0), line_id(1), line_id(10)}
+
+    workbook = admin.get(f"/inbox/segments/{segment_id}/export?format=xlsx")
+    assert workbook.status_code == 200 and workbook.mimetype.endswith("spreadsheetml.sheet")
+    sheet = load_workbook(io.BytesIO(workbook.get_data())).active
+    cells = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert cells[0][:2] == ["name", "phone"] and len(cells) == 4
+    assert "'=HYPERLINK(\"http://x\")" in [row[0] for row in cells]  # text, not a formula
+    session.expire_all()
+    audit = session.execute(select(AuditLog).where(AuditLog.action == "contacts.export")).scalars().all()
+    assert [(row.target_type, row.target_id, row.details["format"]) for row in audit] == [
+        ("segment", segment_id, "csv"), ("segment", segment_id, "xlsx")]
+    assert admin.get("/inbox/segments/999999/export").status_code == 404
+
+
+def test_a_segment_whose_rules_broke_is_not_exported_and_says_why(as_role, runtime):  # noqa: F811
+    with session_scope(runtime.engine) as s:
+        broken = Segment(name="Dekat toko lama", rules={"field": "near", "op": "within",
+                                                       "value": {"store_id": 999, "km": 2}})
+        s.add(broken)
+        s.flush()
+        broken_id = broken.id
+    refused = as_role("admin").get(f"/inbox/segments/{broken_id}/export?format=csv", follow_redirects=True)
+    assert refused.status_code == 200 and "text/csv" not in refused.mimetype
+    assert "Aturan tidak valid." in refused.get_data(as_text=True)
+
+
+def test_marketers_build_segments_but_only_admins_export_contacts(marketer, runtime):
+    with session_scope(runtime.engine) as s:
+        segment = Segment(name="Semua", rules={"all": []})
+        s.add(segment)
+        s.flush()
+        segment_id = segment.id
+    assert "segment-export" not in marketer.get(f"/inbox/segments/{segment_id}").get_data(as_text=True)
+    assert "/export?format" not in marketer.get("/inbox/segments").get_data(as_text=True)
+    assert marketer.get(f"/inbox/segments/{segment_id}/export?format=csv").status_code == 403
+
+
 def test_a_campaign_to_a_saved_segment_reaches_only_that_audience(marketer, runtime, session, fake_line,
                                                                     fake_telegram):
     seed(runtime.engine, line=2, telegram=2, tags=["vip"])
@@ -318,6 +377,34 @@ def test_journeys_are_switched_and_edited(marketer, runtime, session, offer):
         "promotion_id": offer}
     assert marketer.post("/inbox/journeys/nope", {"enabled": "1"}).status_code == 404
     assert audited(session, "journey.update") == 3
+
+
+@pytest.mark.parametrize("form, says", [
+    ({"store_id": "1", "radius_km": ""}, "Toko perlu radius (km)."),
+    ({"store_id": "1", "radius_km": "jauh"}, "Radius (km): isi dengan angka."),
+    ({"store_id": "1", "radius_km": "-2"}, "Periksa Radius (km)"),
+    ({"store_id": "1", "radius_km": "3", "starts_at": "besok"}, "Berlaku dari: tanggal dan jam tidak terbaca."),
+    ({"store_id": "1", "radius_km": "3", "starts_at": "2030-02-01T00:00", "ends_at": "2030-01-01T00:00"},
+     "Tanggal berakhir harus setelah tanggal mulai."),
+])
+def test_bad_offer_input_says_why_in_the_staff_language_and_saves_nothing(marketer, session, offer, form, says):
+    def stored():
+        session.expire_all()
+        promo = session.get(promotions.Promotion, offer)
+        return promo.store_id, promo.radius_km, promo.starts_at, promo.ends_at
+
+    before = stored()
+    refused = marketer.post(f"/inbox/offers/{offer}", {"active": "1", **form}, follow_redirects=True)
+    assert says in refused.get_data(as_text=True)
+    assert stored() == before and audited(session, "offer.update") == 0
+
+
+def test_the_offers_page_is_where_the_store_and_radius_are_set_and_admins_get_a_link_to_the_rest(
+        as_role, marketer, offer):  # noqa: F811
+    admin_page = as_role("admin").get("/inbox/offers").get_data(as_text=True)
+    assert f'href="/inbox/promotions/{offer}"' in admin_page and 'name="radius_km"' in admin_page
+    marketer_page = marketer.get("/inbox/offers").get_data(as_text=True)
+    assert 'name="radius_km"' in marketer_page and f'href="/inbox/promotions/{offer}"' not in marketer_page
 
 
 def test_location_offers_are_edited_and_become_a_campaign_audience(marketer, runtime, session, offer):

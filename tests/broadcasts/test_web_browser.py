@@ -1,17 +1,49 @@
 """The marketer's screens in a real browser (Debian's Chromium under Playwright): the rule
-builder's live count, a campaign sent now, and its results."""
+builder's live count, a campaign sent now, and its results; a saved segment's customers downloaded."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 import pytest
+from openpyxl import load_workbook
 
 from tests.broadcasts.helpers import seed
 from tests.crm.inbox.conftest import staff  # noqa: F401 - fixture
 from tests.crm.inbox.test_browser import browser, open_page, server, settings  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
+
+
+def test_an_admin_saves_a_segment_and_downloads_its_customers(open_page, server, runtime):  # noqa: F811
+    seed(runtime.engine, line=3, tags=["vip"])
+    seed(runtime.engine, line=1, start=50, display_name="=1+1")  # a name a spreadsheet would run as a formula
+    seed(runtime.engine, telegram=2, start=100)
+    page = open_page("admin")
+    page.goto(f"{server}/inbox/segments/new")
+    assert page.locator("#segment-export").count() == 0  # nothing to export before it is saved
+    page.fill("input[name=name]", "Pelanggan LINE")
+    page.click("#builder-segment .add-rule")  # a rule "channel = line" by default
+    page.locator("#live-segment .count").filter(has_text=re.compile(r"^4$")).wait_for(timeout=5000)
+    page.click("#save-segment")
+    page.wait_for_url(re.compile(r"/inbox/segments/\d+$"))
+
+    with page.expect_download() as download:
+        page.click("#segment-export-csv")
+    assert re.fullmatch(r"segment-\d+\.csv", download.value.suggested_filename)
+    with download.value.path().open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(row["name"] for row in rows) == ["'=1+1", "Pelanggan 0", "Pelanggan 1", "Pelanggan 2"]
+    assert all(row["line_user_id"] and not row["telegram_chat_id"] for row in rows)
+
+    with page.expect_download() as download:
+        page.click("#segment-export-xlsx")
+    assert re.fullmatch(r"segment-\d+\.xlsx", download.value.suggested_filename)
+    sheet = load_workbook(io.BytesIO(download.value.path().read_bytes())).active  # the saved file has no suffix
+    names = sorted(row[0] for row in sheet.iter_rows(min_row=2, values_only=True))
+    assert names == ["'=1+1", "Pelanggan 0", "Pelanggan 1", "Pelanggan 2"]
 
 
 def test_a_marketer_builds_a_segment_and_sends_a_campaign(open_page, server, runtime, fake_line):  # noqa: F811

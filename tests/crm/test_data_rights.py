@@ -205,3 +205,18 @@ def test_consent_rows_stay_with_their_contact(session, runtime):
         with pytest.raises(ValueError):
             consent_log.record(session=s, contact_id=contact.id, opt_in=True, source="guess")
     assert len(session.exec(select(ConsentChange)).all()) == 1
+
+
+def test_erasing_a_survivor_also_erases_the_contacts_merged_into_it(client, auth, customer, session, runtime):
+    from crm import merge
+    from crm.models import ContactMerge
+    from tests.broadcasts.helpers import seed
+
+    [other] = seed(runtime.engine, telegram=1, display_name="Budi Santoso", phone="+6281299998888")
+    with session_scope(runtime.engine) as s:
+        merge.merge(session=s, survivor_id=customer, merged_id=other)
+    client.post(f"/api/v1/contacts/{customer}/erase", headers=auth)
+    session.expire_all()
+    tombstone = session.get(Contact, other)
+    assert (tombstone.display_name, tombstone.phone) == (data_rights.ERASED_NAME, None) and tombstone.erased_at
+    assert all(record.changed == {} for record in session.exec(select(ContactMerge)).all())

@@ -17,7 +17,7 @@ CATEGORY_OF = {e["question"]: e["category"] for e in FAQS}
 @pytest.fixture(scope="module")
 def index() -> FaqIndex:
     """The demo FAQ indexed without a database (pure)."""
-    return FaqIndex([(i, e["question"], e["question_en"], e["keywords"]) for i, e in enumerate(FAQS)])
+    return FaqIndex([(i, e["question"], e["question_en"], e["keywords"], e.get("phrasings", [])) for i, e in enumerate(FAQS)])
 
 
 def best(index: FaqIndex, text: str) -> tuple[str, float]:
@@ -120,6 +120,35 @@ def test_empty_knowledge_base(session):
     assert search_faq(session=session, text="jam buka") == []
 
 
+def test_each_phrasing_is_matched_on_its_own_like_the_question():
+    """An entry whose question and keywords never name OVO is found, confidently, by its phrasing."""
+    entries = [(1, "Metode pembayaran apa saja yang diterima?", "Which payment methods do you accept?", ["bayar"],
+                ["bisa pakai ovo ga", "terima kartu kredit?"]),
+               (2, "Jam buka outlet jam berapa?", None, ["buka", "tutup"], []),
+               (3, "Berapa ongkos kirim ke rumah?", None, ["ongkir"], ["kirim ke bekasi brp"])]
+    phrased = FaqIndex(entries)
+    plain = FaqIndex([entry[:4] + ([],) for entry in entries])
+    for text, row, phrasing in (("bisa bayar pakai ovo?", 0, "bisa pakai ovo ga"),
+                                ("ongkir ke bekasi berapa kak", 2, "kirim ke bekasi brp")):
+        readings = phrased.reading_scores(text)
+        raw = phrased.entry_scores(readings)
+        assert int(raw.argmax()) == row and calibrate(raw[row]) >= CONFIDENT
+        assert raw[row] > plain.raw_scores(text)[row]  # the phrasing, not the question, carried it
+        assert phrased.matched_phrasing(readings, row) == phrasing
+    readings = phrased.reading_scores("jam berapa buka?")
+    assert int(phrased.entry_scores(readings).argmax()) == 1 and phrased.matched_phrasing(readings, 1) is None
+    assert calibrate(phrased.raw_scores("mau pesen 2 kopi").max()) < CONFIDENT
+
+
+def test_search_faq_says_which_phrasing_matched(demo):
+    faq.create_faq(session=demo, question="Boleh bawa hewan peliharaan?", answer="Boleh di area outdoor.",
+                   phrasings=[" boleh ajak kucing ga ", ""])
+    hit = search_faq(session=demo, text="boleh ajak kucing kak?")[0]
+    assert hit.entry.question.startswith("Boleh bawa") and hit.score >= CONFIDENT
+    assert (hit.phrasing, hit.entry.phrasings) == ("boleh ajak kucing ga", ["boleh ajak kucing ga"])
+    assert search_faq(session=demo, text="jam brp buka?")[0].phrasing is None
+
+
 def test_answer_text_language_with_fallback():
     entry = faq.FaqEntry(question="q", answer="jawaban", answer_en="answer")
     assert answer_text(entry, "en") == "answer" and answer_text(entry, "id") == "jawaban"
@@ -133,3 +162,31 @@ def test_create_and_update_refuse_empty_text_and_unknown_fields(session):
     assert entry.keywords == ["x"]
     with pytest.raises(ValueError):
         faq.update_faq(session=session, entry=entry, changes={"nope": 1})
+
+
+def test_migration_0025_moves_only_what_is_clearly_a_phrasing_out_of_the_keywords(tmp_path):
+    from alembic import command
+    from sqlalchemy import text
+
+    from bot.migrate import alembic_config, upgrade
+    from core.db import get_engine
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    upgrade(url, "0022")
+    engine = get_engine(url)
+    keywords = ["qris", "bayar pakai apa", "bisa pakai ovo ga kak", "terima gopay?"]
+    with engine.begin() as c:
+        for entry_id, words in ((1, keywords), (2, ["jam buka"])):
+            c.execute(text("INSERT INTO faqentry (id, question, answer, keywords, category, active, created_at, "
+                           "updated_at) VALUES (:id, 'q?', 'a', :words, 'umum', 1, '2026-12-01', '2026-12-01')"),
+                      {"id": entry_id, "words": json.dumps(words)})
+    upgrade(url)
+    read = "SELECT keywords, phrasings FROM faqentry ORDER BY id"
+    with engine.connect() as c:
+        rows = [tuple(json.loads(value) for value in row) for row in c.execute(text(read))]
+    assert rows == [(["qris", "bayar pakai apa"], ["bisa pakai ovo ga kak", "terima gopay?"]), (["jam buka"], [])]
+    command.downgrade(alembic_config(url), "0022")  # and back: nothing lost
+    with engine.connect() as c:
+        assert [json.loads(row[0]) for row in c.execute(text("SELECT keywords FROM faqentry ORDER BY id"))] == \
+            [["qris", "bayar pakai apa", "bisa pakai ovo ga kak", "terima gopay?"], ["jam buka"]]
+    engine.dispose()

@@ -106,8 +106,8 @@ def test_an_order_is_started_carted_and_placed(customer, session, client, api_to
     assert order.number == "10001" and order.subtotal == 50_000 and order.status == "new"
     assert order.delivery_fee > 0 and order.total == order.subtotal + order.delivery_fee  # under the free threshold
     body = client.get("/api/v1/orders", headers={"Authorization": f"Bearer {api_token}"}).get_json()
-    assert body["items"][0]["items"] == [{"product": "Es Kopi Susu", "variant": None, "quantity": 2, "price": 25_000,
-                                       "note": None}]
+    assert body["items"][0]["items"] == [{"product": "Es Kopi Susu", "variant": None, "addons": [], "quantity": 2,
+                                       "price": 25_000, "note": None}]
     # Staff are alerted that it waits for them; confirming it settles the alert.
     auth = {"Authorization": f"Bearer {api_token}"}
     waiting = client.get("/api/v1/alerts?kind=order_waiting", headers=auth).get_json()["items"]

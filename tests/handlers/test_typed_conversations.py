@@ -362,7 +362,7 @@ def test_an_explicit_request_for_a_person_is_handed_over_whatever_it_names(custo
 
 @pytest.mark.parametrize("words, answer", [
     ("kalian nerima pesanan katering buat acara kantor ga?", "Rp45.000/orang"),  # "pesanan" is no order
-    ("poin membernya bisa dituker apa aja kak", "50 poin"),  # membership is no promo
+    ("poin membernya bisa dituker apa aja kak", "100 poin"),  # membership is no promo
     ("is there free internet in the cafe?", "free wifi"),  # "internet" is no product
 ])
 def test_a_question_the_faq_answers_is_not_taken_for_an_order_or_a_promo(customer, session, words, answer):

@@ -1,7 +1,7 @@
 """data rights: the consent log, and the erased marker of a contact
 
 Revision ID: 0027
-Revises: 0022
+Revises: 0025
 Create Date: 2026-12-07 13:50:00
 """
 
@@ -11,7 +11,7 @@ import sqlmodel
 
 
 revision = '0027'
-down_revision = '0022'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 

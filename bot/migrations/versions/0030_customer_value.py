@@ -1,7 +1,7 @@
 """customer value: RFM, CLV and churn risk per contact, and the nightly model
 
 Revision ID: 0030
-Revises: 0027
+Revises: 0029
 Create Date: 2026-12-07 14:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlmodel
 
 
 revision = '0030'
-down_revision = '0027'
+down_revision = '0029'
 branch_labels = None
 depends_on = None
 

@@ -249,7 +249,12 @@ def test_faq_crud_and_search(client, auth, spec):
     url = f"/api/v1/faqs/{created['id']}"
     patched = check(spec, "/faqs/{faq_id}", "patch",
                     client.patch(url, json={"keywords": ["qris", "gopay"], "answer_en": None}, headers=auth))
-    assert patched["keywords"] == ["qris", "gopay"] and patched["answer_en"] is None
+    assert patched["keywords"] == ["qris", "gopay"] and patched["answer_en"] is None and patched["phrasings"] == []
+    phrased = check(spec, "/faqs/{faq_id}", "patch", client.patch(url, json={"phrasings": ["bisa pakai ovo ga"]},
+                                                                   headers=auth))
+    assert phrased["phrasings"] == ["bisa pakai ovo ga"] and phrased["keywords"] == ["qris", "gopay"]
+    by_phrasing = client.get("/api/v1/faqs?q=bisa bayar pakai ovo?", headers=auth).get_json()["items"]
+    assert by_phrasing[0]["id"] == created["id"] and by_phrasing[0]["score"] >= 0.5
     assert client.delete(url, headers=auth).status_code == 204
     assert check(spec, "/faqs/{faq_id}", "get", client.get(url, headers=auth))["active"] is False
     after = client.get("/api/v1/faqs?q=bayar qris", headers=auth).get_json()["items"]
@@ -259,7 +264,8 @@ def test_faq_crud_and_search(client, auth, spec):
 @pytest.mark.parametrize(("fields", "field"), [
     ({"question": ""}, "question"), ({"question": "   "}, "question"), ({"answer": ""}, "answer"),
     ({"keywords": "qris"}, "keywords"), ({"keywords": [""]}, "keywords"), ({"category": ""}, "category"),
-    ({"active": "maybe"}, "active"), ({"score": 1}, "score"),
+    ({"active": "maybe"}, "active"), ({"score": 1}, "score"), ({"phrasings": "bisa qris?"}, "phrasings"),
+    ({"phrasings": [" "]}, "phrasings"), ({"phrasings": ["x" * 501]}, "phrasings"),
 ])
 def test_faq_bad_fields_are_422(client, auth, spec, fields, field):
     response = client.post("/api/v1/faqs", json={**FAQ, **fields}, headers=auth)

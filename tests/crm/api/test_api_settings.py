@@ -138,7 +138,7 @@ def test_orders_show_their_details(client, auth, spec, runtime):
         "fulfilment": "delivery", "store_id": store_id, "address": "Jl. Sudirman 21", "phone": "+6281234567890",
         "payment_method": "qris", "scheduled_for": "2030-01-02T01:00:00Z", "note": "titip satpam",
         "subtotal": 50_000, "delivery_fee": 10_500, "total": 60_500, "lat": -6.2, "lon": 106.8}
-    assert one["items"] == [{"product": "Es Kopi Susu", "variant": None, "quantity": 2, "price": 25_000,
+    assert one["items"] == [{"product": "Es Kopi Susu", "variant": None, "addons": [], "quantity": 2, "price": 25_000,
                              "note": "less sugar"}]
     listed = check(spec, "/orders", "get", client.get("/api/v1/orders", headers=auth))["items"]
     assert [o["id"] for o in listed] == [ids[1], ids[0]]

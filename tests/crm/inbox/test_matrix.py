@@ -28,6 +28,7 @@ CASES = [
     ("POST", "/inbox/contacts/{p}/note", {"text": "n"}, {A, G}),
     ("GET", "/inbox/contacts", {}, {A, G, M}),
     ("GET", "/inbox/contacts/export", {}, {A}),
+    ("GET", "/inbox/segments/999/export", {}, {A}),
     ("GET", "/inbox/contacts/import", {}, {A}),
     ("GET", "/inbox/orders", {}, {A, G}),
     ("POST", "/inbox/orders/999/status", {"status": "confirmed"}, {A, G}),

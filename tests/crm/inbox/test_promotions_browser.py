@@ -1,5 +1,6 @@
 """The promotions page in a real browser: an admin adds a weekday promotion, and on a Saturday the LINE customer
-asking for promos is not offered it (on the Monday after, they are)."""
+asking for promos is not offered it (on the Monday after, they are); its store and radius are set on the location
+offers page, which the promotion links to."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 import time_machine
 from sqlmodel import select
 
-from crm import promotions
+from core.db import session_scope
+from crm import promotions, stores
 from tests.crm.inbox.conftest import LINE_USER
 from tests.crm.inbox.test_browser import browser, open_page, server, settings  # noqa: F401 - the browser fixtures
 from tests.factories import line_text
@@ -61,3 +63,27 @@ def test_an_admin_adds_a_weekday_promo_and_on_saturday_the_customer_is_not_offer
     with time_machine.travel(MONDAY_NOON, tick=True):
         said = _bot_offers(fake_line, webhooks, "ada promo apa kak?")
         assert "Paket Makan Siang Kantor" in said and "LUNCH-35" in said, said
+
+
+def test_an_admin_sets_a_promotions_store_and_radius_on_the_location_offers_page(open_page, server, runtime,
+                                                                                 session):  # noqa: F811
+    with session_scope(runtime.engine) as s:
+        stores.create_store(session=s, name="Sapa Kemang", lat=-6.26, lon=106.81)
+        promo_id = promotions.create_promotion(session=s, title="Kopi Kemang",
+                                               starts_at=datetime(2030, 1, 1, tzinfo=JAKARTA),
+                                               ends_at=datetime(2030, 2, 1, tzinfo=JAKARTA)).id
+    page = open_page("admin")
+    page.goto(f"{server}/inbox/promotions/{promo_id}")
+    where = page.locator("#promo-where")
+    assert "Semua lokasi" in where.inner_text() and page.locator("#promo-form select[name=store_id]").count() == 0
+    where.locator("#edit-where").click()
+    offer = page.locator(f"#offer-{promo_id}")
+    offer.locator("select[name=store_id]").select_option(label="Sapa Kemang")
+    offer.locator("input[name=radius_km]").fill("2.5")
+    offer.locator("button.primary").click()
+    page.locator(".flash", has_text="Tersimpan").wait_for()
+    page.locator(f"#offer-{promo_id} a.edit-promotion").click()
+    page.locator("#promo-where", has_text="Sapa Kemang · 2.5 km").wait_for()
+    session.expire_all()
+    promo = session.get(promotions.Promotion, promo_id)
+    assert (promo.radius_km, promo.active) == (2.5, True)

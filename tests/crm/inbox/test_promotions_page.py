@@ -1,4 +1,5 @@
-"""The promotions page: admins add, edit and deactivate promotions with their days, hours, audience, store and budget."""
+"""The promotions page: admins add, edit and deactivate promotions with their days, hours, audience and budget;
+their store and radius are shown, and set on the location offers page."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def test_an_admin_adds_edits_and_deactivates_a_promotion(as_role, runtime, sessi
         s.add(Contact(display_name="Budi", tags=["vip", "kopi"]))
     admin = as_role("admin")
     page = admin.get("/inbox/promotions").get_data(as_text=True)
-    assert 'href="/inbox/promotions"' in page and 'value="vip"' in page and "Sapa Kemang" in page
+    assert 'href="/inbox/promotions"' in page and 'value="vip"' in page and 'name="store_id"' not in page
     added = admin.post("/inbox/promotions", {**FORM, "weekdays": ["0", "1", "2", "3", "4"], "channels": ["line"],
                                              "tags": ["vip"], "languages": ["id"], "new_customers": "no",
                                              "min_orders": "2", "store_id": str(kemang), "radius_km": "3"})
@@ -37,10 +38,14 @@ def test_an_admin_adds_edits_and_deactivates_a_promotion(as_role, runtime, sessi
     assert (promo.weekdays, promo.hours, promo.voucher_code) == ([0, 1, 2, 3, 4], [["15:00", "17:00"]], "HAPPY-20")
     assert promo.audience == {"channels": ["line"], "tags": ["vip"], "languages": ["id"], "new_customers": False,
                               "min_orders": 2}
-    assert (promo.store_id, promo.radius_km, promo.max_redemptions, promo.per_customer) == (kemang, 3.0, 50, "once")
+    # The store and radius are not this page's: a store posted anyway is ignored.
+    assert (promo.store_id, promo.radius_km, promo.max_redemptions, promo.per_customer) == (None, None, 50, "once")
     assert added.headers["Location"].endswith(f"/inbox/promotions/{promo.id}")
+    assert admin.post(f"/inbox/offers/{promo.id}", {"store_id": str(kemang), "radius_km": "3", "active": "1",
+                                                    "starts_at": "2030-01-01T00:00"}).status_code == 303
 
     edit = admin.get(f"/inbox/promotions/{promo.id}").get_data(as_text=True)
+    assert "Sapa Kemang · 3 km" in edit and f'href="/inbox/offers#offer-{promo.id}"' in edit
     assert 'value="2030-01-01T00:00"' in edit and 'value="15:00-17:00"' in edit and 'value="HAPPY-20"' in edit
     assert "Terjadwal" in edit  # starts in 2030
     saved = admin.post(f"/inbox/promotions/{promo.id}", {**FORM, "title_en": "", "hours": "", "max_redemptions": "",
@@ -48,16 +53,21 @@ def test_an_admin_adds_edits_and_deactivates_a_promotion(as_role, runtime, sessi
     assert saved.status_code == 303
     promo = _promo(session, "Happy Hour Kopi")
     assert (promo.title_en, promo.hours, promo.weekdays, promo.audience) == (None, None, None, {})
-    assert (promo.store_id, promo.radius_km, promo.max_redemptions, promo.per_customer) == (None, None, None, "shared")
+    assert (promo.store_id, promo.radius_km, promo.max_redemptions, promo.per_customer) == (kemang, 3.0, None, "shared")
 
     assert admin.post(f"/inbox/promotions/{promo.id}/deactivate").status_code == 303
     assert _promo(session, "Happy Hour Kopi").active is False
     assert "Nonaktif" in admin.get("/inbox/promotions").get_data(as_text=True)
     session.expire_all()
     actions = [row.action for row in session.exec(select(AuditLog).order_by(AuditLog.id)).all()]
-    assert actions[-3:] == ["promotion.add", "promotion.update", "promotion.deactivate"]
+    assert actions[-4:] == ["promotion.add", "offer.update", "promotion.update", "promotion.deactivate"]
     update = session.exec(select(AuditLog).where(AuditLog.action == "promotion.update")).one()
     assert update.details["from"]["title_en"] == "Coffee Happy Hour" and "title" not in update.details["from"]
+    # The period in the inbox's one date format, in the staff member's language (the shop's time).
+    assert "1 Jan 2030 00.00 – 1 Feb 2030 00.00" in admin.get("/inbox/promotions").get_data(as_text=True)
+    admin.post("/inbox/language", {"lang": "en"})
+    assert "Jan 1, 2030, 12:00\u202fAM – Feb 1, 2030, 12:00\u202fAM" in \
+        admin.get("/inbox/promotions").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("form, says", [
@@ -70,8 +80,6 @@ def test_an_admin_adds_edits_and_deactivates_a_promotion(as_role, runtime, sessi
     ({"voucher_code": ""}, "butuh kode voucher"),
     ({"max_redemptions": "0"}, "Periksa Kuota"),
     ({"max_redemptions": "banyak"}, "Kuota (maks. pemakaian): isi dengan angka"),
-    ({"store_id": "1"}, "butuh radius"),
-    ({"radius_km": "-2", "store_id": "1"}, "Periksa Radius"),
 ])
 def test_bad_promotion_input_shows_the_form_again_with_the_reason_and_saves_nothing(as_role, runtime, session,
                                                                                     form, says):

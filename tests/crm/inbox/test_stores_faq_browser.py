@@ -72,6 +72,7 @@ def test_an_admin_adds_a_faq_entry_and_the_test_box_answers_it(open_page, sessio
     form.locator("input[name=question_en]").fill("Can I bring my pet?")
     form.locator("textarea[name=answer_en]").fill("Yes, pets on a leash or in a carrier are welcome.")
     form.locator("textarea[name=phrasings]").fill("bawa kucing boleh?\nboleh bawa anjing")
+    form.locator("input[name=keywords]").fill("hewan, pet")
     form.locator("button.primary").click()
     page.locator(".flash", has_text="Pertanyaan ditambahkan").wait_for()
     assert page.locator("#faqs tr.faq", has_text="Boleh bawa hewan peliharaan").count() == 1
@@ -84,6 +85,11 @@ def test_an_admin_adds_a_faq_entry_and_the_test_box_answers_it(open_page, sessio
     assert result.get_attribute("data-verdict") == "answers"
     assert "Boleh, hewan peliharaan yang dipegang" in result.inner_text()
     assert "Keyakinan" in result.inner_text() and "%" in result.inner_text()
+
+    test_box = page.locator("#faq-test")
+    test_box.locator("input[name=q]").fill("boleh bawa anjing ga kak?")
+    test_box.locator("button.primary").click()
+    page.locator("#faq-result .matched-phrasing", has_text="“boleh bawa anjing”").wait_for()
 
     test_box = page.locator("#faq-test")
     test_box.locator("input[name=q]").fill("can i bring my dog")

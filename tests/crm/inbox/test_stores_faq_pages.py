@@ -112,16 +112,21 @@ def test_an_admin_adds_edits_tests_and_deactivates_a_faq_entry(as_role, session)
     added = admin.post("/inbox/faqs", {
         "question": "Ada tempat parkir motor?", "answer": "Ada, parkir motor gratis di depan toko.",
         "question_en": "", "answer_en": "",
-        "phrasings": "parkir dimana\nbisa parkir mobil ga\n\n", "category": ""})
+        "phrasings": "parkir dimana\nbisa parkir mobil ga\n\n", "keywords": "parkir, motor,, ", "category": ""})
     assert added.status_code == 303
     entry = session.exec(select(faq.FaqEntry)).one()
-    assert (entry.keywords, entry.category, entry.question_en, entry.answer_en) == \
-        (["parkir dimana", "bisa parkir mobil ga"], "umum", None, None)
+    assert (entry.phrasings, entry.keywords, entry.category, entry.question_en, entry.answer_en) == \
+        (["parkir dimana", "bisa parkir mobil ga"], ["parkir", "motor"], "umum", None, None)
+    form = admin.get(f"/inbox/faqs/{entry.id}").get_data(as_text=True)
+    assert "parkir dimana\nbisa parkir mobil ga</textarea>" in form and 'value="parkir, motor"' in form
 
     tested = admin.get("/inbox/faqs", query_string={"q": "parkir motor dimana kak?", "lang": "id"})
     page = tested.get_data(as_text=True)
     assert 'data-verdict="answers"' in page and "Ada, parkir motor gratis di depan toko." in page
     assert "Keyakinan" in page and "%" in page
+    by_phrasing = admin.get("/inbox/faqs", query_string={"q": "bisa parkir mobil nggak?"}).get_data(as_text=True)
+    assert 'data-verdict="answers"' in by_phrasing
+    assert "Cocok dengan kalimat lain: “bisa parkir mobil ga”" in by_phrasing  # the test box names the phrasing
     unrelated = admin.get("/inbox/faqs", query_string={"q": "kucing saya sakit perut"}).get_data(as_text=True)
     assert 'data-verdict="hands_over"' in unrelated and "meneruskan ke staf" in unrelated
 
@@ -132,7 +137,8 @@ def test_an_admin_adds_edits_tests_and_deactivates_a_faq_entry(as_role, session)
     assert saved.status_code == 303
     session.expire_all()
     entry = session.get(faq.FaqEntry, entry.id)
-    assert (entry.question_en, entry.keywords, entry.category) == ("Is there parking?", ["parkir dimana"], "toko")
+    assert (entry.question_en, entry.phrasings, entry.keywords, entry.category) == \
+        ("Is there parking?", ["parkir dimana"], [], "toko")
     english = admin.get("/inbox/faqs", query_string={"q": "is there parking", "lang": "en"}).get_data(as_text=True)
     assert "Yes, free parking for bikes and cars." in english  # the bot's search sees the edit at once
 
@@ -147,7 +153,8 @@ def test_an_admin_adds_edits_tests_and_deactivates_a_faq_entry(as_role, session)
 @pytest.mark.parametrize("form, says", [
     ({"question": "  "}, "Periksa Pertanyaan (Indonesia)"),
     ({"answer": ""}, "Periksa Jawaban (Indonesia)"),
-    ({"phrasings": "x" * 101}, "Periksa Kalimat lain"),
+    ({"phrasings": "x" * 501}, "Periksa Cara lain menanyakannya"),
+    ({"keywords": "parkir, " + "k" * 101}, "Periksa Kata kunci"),
     ({"category": "k" * 51}, "Periksa Kategori"),
 ])
 def test_bad_faq_input_shows_the_form_again_with_the_reason_and_saves_nothing(as_role, session, form, says):

@@ -1,0 +1,110 @@
+"""Loyalty points in chat: "poin saya berapa?" / "my points" answers the balance, tier and what it buys;
+"tukar poin" lists the rewards and a tap on one redeems it for a voucher code the order flow takes.
+
+A precise rule, not the intent model: the model reads "poin saya berapa?" as a promotion (0.95),
+so this handler comes before the model's handlers, like the other explicit commands.
+"""
+
+from __future__ import annotations
+
+import re
+
+from core import messages as m
+from crm.loyalty import Standing, reward_name, tier_name
+from handlers.base import Context
+from handlers.effects import Answer, RedeemReward
+
+POINT_WORDS = frozenset({"poin", "point", "points", "poinku", "pointku", "poinnya", "pointnya", "poin2"})
+REDEEM_WORDS = frozenset({"tukar", "tuker", "nukar", "menukar", "tukarkan", "redeem", "pakai", "pake", "use"})
+# Words that make a message with "poin" a question about the customer's own points.
+ASKING_WORDS = frozenset({"berapa", "brp", "cek", "check", "lihat", "liat", "saldo", "sisa", "my", "saya", "aku",
+                          "ku", "gw", "gue", "how", "balance", "total", "punya", "mana", "level", "tier"})
+MAX_WORDS = 8  # a longer message mentioning points is about something else ("promo poin double kapan?" is not)
+BUTTON = re.compile(r"^points:redeem:(\d{1,2}):(\d{1,9})$")
+
+
+def _words(inbound: m.Inbound) -> list[str]:
+    if inbound.kind != m.MESSAGE or inbound.message_type != "text":
+        return []
+    # A voucher code stays one word: "pakai kode POIN-7JXQX9" is an order's voucher, not a redeem request.
+    return re.findall(r"[a-z0-9]+(?:-[a-z0-9]+)*", (inbound.text or "").lower())
+
+
+def asks_to_redeem(words: list[str]) -> bool:
+    """"tukar poin", "redeem points", "pakai poinku"."""
+    return bool(POINT_WORDS & set(words)) and bool(REDEEM_WORDS & set(words)) and len(words) <= MAX_WORDS
+
+
+def asks_for_points(words: list[str]) -> bool:
+    """"poin saya berapa?", "cek poin", "my points", or just "poin"."""
+    if not POINT_WORDS & set(words) or len(words) > MAX_WORDS:
+        return False
+    return len(words) == 1 or bool(ASKING_WORDS & set(words))
+
+
+def _button_label(name: str, points: int) -> str:
+    """"Gratis kopi (100)" when it fits a button, else the name shortened."""
+    label = f"{name} ({points})"
+    return label if m.label_width(label) <= m.LABEL_LIMIT else m.shorten_label(name)
+
+
+class PointsHandler:
+    """The customer's points: the balance question, the reward list, a reward's button."""
+
+    name = "points"
+
+    def matches(self, inbound: m.Inbound, ctx: Context) -> bool:
+        """A direct points question or redeem request, or a reward button, from a known customer."""
+        if ctx.data is None or ctx.contact_id is None or not inbound.is_direct:
+            return False
+        if inbound.kind == m.POSTBACK:
+            return BUTTON.match(inbound.postback_data or "") is not None
+        words = _words(inbound)
+        return asks_to_redeem(words) or asks_for_points(words)
+
+    def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
+        """The balance, the rewards to pick from, or the chosen reward's redemption (an effect)."""
+        standing = ctx.data.points(ctx.now)
+        if inbound.kind == m.POSTBACK:
+            index, points = map(int, BUTTON.match(inbound.postback_data).groups())
+            return self._redeem(ctx, standing, index, points)
+        if asks_to_redeem(_words(inbound)):
+            return Answer([self._offer(ctx, standing)])
+        return Answer([self._balance(ctx, standing)])
+
+    def _balance(self, ctx: Context, standing: Standing) -> m.Reply:
+        rules = ctx.data.loyalty_rules()
+        lines = [ctx.say("points_balance", balance=str(standing.balance), tier=tier_name(standing.tier, ctx.language))]
+        if standing.next_tier is not None:
+            lines.append(ctx.say("points_next_tier", points=str(standing.to_next_tier),
+                                 tier=tier_name(standing.next_tier, ctx.language)))
+        lines.append(ctx.say("points_earn_how", rate=f"{rules.points_per_1000_rupiah:g}"))
+        if standing.rewards:
+            lines.append(ctx.say("points_rewards", rewards=self._list(ctx, standing)))
+            return m.Reply(text="\n".join(lines), choices=(m.Choice(label=ctx.say("button.redeem_points"),
+                                                                    text=ctx.say("button.redeem_points")),))
+        return m.Reply(text="\n".join(lines))
+
+    def _list(self, ctx: Context, standing: Standing) -> str:
+        return "\n".join(ctx.say("points_reward_line", number=str(number), name=reward_name(reward, ctx.language),
+                                 points=str(reward.points))
+                         for number, reward in enumerate(standing.rewards, 1))
+
+    def _offer(self, ctx: Context, standing: Standing) -> m.Reply:
+        if not standing.rewards:
+            return m.Reply(text=ctx.say("points_no_rewards"))
+        choices = tuple(m.Choice(label=_button_label(reward_name(reward, ctx.language), reward.points),
+                                 data=f"points:redeem:{index}:{reward.points}")
+                        for index, reward in enumerate(standing.rewards[:13]))  # LINE shows 13 quick replies at most
+        return m.Reply(text=ctx.say("points_pick_reward", balance=str(standing.balance),
+                                    rewards=self._list(ctx, standing)), choices=choices)
+
+    def _redeem(self, ctx: Context, standing: Standing, index: int, points: int) -> Answer:
+        rewards = standing.rewards
+        if index >= len(rewards) or rewards[index].points != points:  # the list changed since it was offered
+            return Answer([self._offer(ctx, standing)])
+        reward = rewards[index]
+        if standing.balance < reward.points:
+            return Answer([m.Reply(text=ctx.say("points_too_few", balance=str(standing.balance), points=str(points),
+                                                reward=reward_name(reward, ctx.language)))])
+        return Answer([], (RedeemReward(index=index, points=points, language=ctx.language),))

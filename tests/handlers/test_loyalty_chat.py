@@ -1,0 +1,105 @@
+"""Loyalty points in chat: the balance question (not a promotion), the reward list, a reward's voucher in an order."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from core.db import session_scope
+from crm import loyalty
+from crm.models import Contact, Message
+from crm.orders import Order, change_status, steps_to
+from handlers.loyalty import asks_for_points, asks_to_redeem
+from tests.handlers.test_conversations import Customer, postbacks, shop, texts  # noqa: F401
+
+
+@pytest.fixture
+def customer(client, fake_line, shop) -> Customer:  # noqa: F811
+    return Customer(client, fake_line)
+
+
+def _contact_id(session) -> int:
+    return session.exec(select(Contact.id)).one()
+
+
+def _give(runtime, session, points: int) -> None:
+    with session_scope(runtime.engine) as db:
+        loyalty.adjust(session=db, contact_id=_contact_id(session), points=points, reason="test", by="staff:1")
+
+
+@pytest.mark.parametrize("text", ["poin saya berapa?", "Poinku brp kak", "cek poin", "my points", "points",
+                                  "berapa poin aku sekarang?", "how many points do I have"])
+def test_points_questions_are_recognised(text):
+    words = text.lower().replace("?", "").split()
+    assert asks_for_points(words) and not asks_to_redeem(words)
+
+
+@pytest.mark.parametrize("text", ["ada promo apa?", "promo poin double kapan", "mau pesan es kopi susu 2",
+                                  "kalau aku belanja di toko yang di kemang dapat poin juga nggak ya kak soalnya"])
+def test_other_messages_are_not_points_questions(text):
+    assert not asks_for_points(text.lower().replace("?", "").split())
+
+
+@pytest.mark.parametrize("text", ["tukar poin", "mau tukar poin dong", "redeem points", "pakai poinku"])
+def test_redeem_requests_are_recognised(text):
+    assert asks_to_redeem(text.lower().split())
+
+
+def test_a_reward_voucher_code_is_not_a_redeem_request():
+    assert not asks_to_redeem(["pakai", "kode", "poin-7jxqx9"])
+
+
+def test_the_balance_question_answers_points_not_a_promotion(customer, runtime, session):
+    customer.says("halo")
+    _give(runtime, session, 120)
+    reply = texts(customer.says("poin saya berapa?"))
+    # 500 more to Gold: a staff adjustment is not earning.
+    assert "Poin kakak: 120" in reply and "Level: Silver" in reply and "500 poin lagi" in reply
+    assert "Gratis kopi susu — 100 poin" in reply and "promo" not in reply.lower()
+    asked = session.exec(select(Message).where(Message.direction == "in", Message.text == "poin saya berapa?")).one()
+    assert asked.intent == "points"
+    english = texts(customer.says("how many points do I have?"))
+    assert "Your points: 120" in english and "Free iced milk coffee — 100 points" in english
+
+
+def test_delivered_orders_points_are_the_balance_in_chat(customer, runtime, session):
+    customer.says("kak mau pesen es kopi susu 2 ya, anter ke kantor di jl sudirman 21")
+    customer.says("0812 3456 7890")
+    customer.says("qris")
+    customer.taps("order:confirm")
+    with session_scope(runtime.engine) as db:
+        order = db.exec(select(Order)).one()
+        for status in steps_to("delivered"):
+            change_status(session=db, order=order, status=status, by="staff:1")
+        earned = order.subtotal // 1000
+    assert f"Poin kakak: {earned}" in texts(customer.says("cek poin"))
+
+
+def test_tukar_poin_redeems_a_reward_for_a_voucher_the_order_takes(customer, runtime, session):
+    customer.says("halo")
+    _give(runtime, session, 150)
+    offer = customer.says("tukar poin")
+    assert "Poin kakak 150" in texts(offer) and postbacks(offer) == ["points:redeem:0:100"]
+    done = texts(customer.taps("points:redeem:0:100"))
+    entry = loyalty.entries(session=session, contact_id=_contact_id(session))[0]
+    assert entry.kind == "redeem" and entry.points == -100 and entry.voucher_code in done
+    assert "Sisa poin: 50" in done and "Gratis kopi susu" in done
+    # The voucher is the customer's own, for one order.
+    customer.says("kak mau pesen es kopi susu 2 ya, anter ke kantor di jl sudirman 21")
+    customer.says("0812 3456 7890")
+    customer.says("qris")
+    applied = texts(customer.says(f"pakai kode {entry.voucher_code}"))
+    assert entry.voucher_code in applied and "Gratis kopi susu" in applied
+    customer.taps("order:confirm")
+    session.expire_all()
+    assert session.exec(select(Order)).one().voucher_code == entry.voucher_code
+    # Too few points now: said, nothing spent.
+    assert "belum cukup" in texts(customer.taps("points:redeem:0:100"))
+    assert loyalty.balance(session=session, contact_id=_contact_id(session)) == 50
+
+
+def test_a_stale_reward_button_offers_the_list_again(customer, runtime, session):
+    customer.says("halo")
+    _give(runtime, session, 500)
+    assert postbacks(customer.taps("points:redeem:0:80")) == ["points:redeem:0:100"]
+    assert loyalty.balance(session=session, contact_id=_contact_id(session)) == 500
