@@ -198,7 +198,6 @@ def test_a_delivered_order_updates_the_contact_api_at_once(client, auth, session
     # A second order reuses the nightly cut-offs and model: only this contact's row changes.
     with Session(runtime.engine) as s:
         learned = s.get(cv.CustomerValueModel, cv.MODEL_ID).computed_at
-    client.patch(f"/api/v1/orders/{order_id}", json={"status": "cancelled"}, headers=auth)  # delivered: refused
     with session_scope(runtime.engine) as s:
         second = place_order(session=s, contact_id=contact_id, lines=[CartLine(product_id, 1)], fulfilment="pickup")
     assert client.get(f"/api/v1/contacts/{contact_id}", headers=auth).get_json()["clv_historic"] == 84_000
@@ -206,3 +205,22 @@ def test_a_delivered_order_updates_the_contact_api_at_once(client, auth, session
     assert client.get(f"/api/v1/contacts/{contact_id}", headers=auth).get_json()["clv_historic"] == 56_000
     with Session(runtime.engine) as s:
         assert s.get(cv.CustomerValueModel, cv.MODEL_ID).computed_at == learned
+
+
+def test_a_merge_recomputes_both_contacts(client, auth, runtime):
+    from crm import merge
+
+    with session_scope(runtime.engine) as s:
+        product = Product(sku="CRO", name="Croissant", price=28_000, category="Pastry")
+        first, second = Contact(display_name="Sari LINE"), Contact(display_name="Sari Telegram")
+        s.add_all([product, first, second])
+        s.flush()
+        ids = (first.id, second.id, product.id)
+    for contact_id in ids[:2]:
+        with session_scope(runtime.engine) as s:
+            place_order(session=s, contact_id=contact_id, lines=[CartLine(ids[2], 1)], fulfilment="pickup")
+    with session_scope(runtime.engine) as s:
+        merge.merge(session=s, survivor_id=ids[0], merged_id=ids[1])
+    with Session(runtime.engine) as s:
+        assert s.get(cv.CustomerValue, ids[0]).orders == 2  # the merged contact's order counts for the person
+        assert s.get(cv.CustomerValue, ids[1]) is None
