@@ -27,8 +27,8 @@ from sqlmodel import Session, SQLModel
 from core.after_commit import notify_after_commit
 from core.db import as_utc, utcnow
 from crm import loyalty
-from crm.orders import ORDER_CHANGED
 from crm.models import ChannelIdentity, Contact, ContactMerge
+from crm.orders import ORDER_CHANGED
 
 log = logging.getLogger(__name__)
 
