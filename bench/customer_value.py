@@ -47,9 +47,8 @@ def build(url: str, contacts: int, seed: int = 1) -> int:
     SQLModel.metadata.create_all(engine)
     start = NOW - timedelta(days=DAYS)
     with session_scope(engine) as session:
-        session.execute(insert(Product), [{"sku": f"P{i}", "name": f"Product {i}", "category": CATEGORIES[i % 5],
-                                           "price": 10_000 + 1_000 * i, "variants": [], "aliases": []}
-                                          for i in range(30)])
+        session.add_all([Product(sku=f"P{i}", name=f"Product {i}", category=CATEGORIES[i % 5], price=10_000 + 1_000 * i)
+                         for i in range(30)])
     order_id, written = 0, 0
     for first in range(0, contacts, CHUNK):
         size = min(CHUNK, contacts - first)
@@ -69,7 +68,8 @@ def build(url: str, contacts: int, seed: int = 1) -> int:
                         product = int(rng.integers(0, 30))
                         price = 10_000 + 1_000 * product
                         items.append({"order_id": order_id, "product_id": product + 1,
-                                      "product_name": f"Product {product}", "quantity": 1, "price": price})
+                                      "product_name": f"Product {product}", "quantity": 1, "price": price,
+                                      "addons": []})
                         total += price
                     orders.append({"id": order_id, "contact_id": first + i + 1, "status": "delivered",
                                    "subtotal": total, "delivery_fee": 10_000, "total": total + 10_000,
