@@ -53,6 +53,7 @@ bench: install-dev
 	$(BIN)/python bench/inbox.py
 	$(BIN)/python bench/broadcast.py
 	$(BIN)/python bench/contacts_import.py
+	$(BIN)/python bench/customer_value.py
 
 clean:
 	rm -rf $(VENV) data/*.db data/*.db-* .pytest_cache node_modules crm/inbox/static/vendor

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
 WAKE_SECONDS = 60
 EXPIRE_POINTS_SECONDS = 3600  # expiry counts in months: an hour late is nothing
+VALUES_HOUR = 3  # the nightly customer-value run, in the shop's timezone: after the day's last orders
 # A job meeting a transient database error tries again after 1 s and 2 s, then leaves it to
 # its next run (an interval job) or to the next schedule sync (a campaign's one-off job).
 JOB_ATTEMPTS = 3
@@ -176,6 +177,12 @@ def _opted_out(session, contact_id: int, channel: str) -> bool:
     return channel in consent.opted_out_channels(session=session, contact_id=contact_id)
 
 
+def recompute_customer_values() -> None:
+    """Queue the nightly customer-value run (RFM, CLV, churn) for a worker."""
+    configure_queue(get_runtime().settings.queue_url)
+    tasks.recompute_values_task()
+
+
 def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
     """A scheduler with the database job store and the standing jobs registered."""
     # The product's engine: its SQLite busy timeout, its PostgreSQL pre-ping (a dropped
@@ -200,6 +207,8 @@ def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
                       replace_existing=True)
     scheduler.add_job("bot.clock:expire_points", "interval", seconds=EXPIRE_POINTS_SECONDS, id="expire-points",
                       replace_existing=True)
+    scheduler.add_job("bot.clock:recompute_customer_values", "cron", hour=VALUES_HOUR, minute=0,
+                      id="recompute-customer-values", replace_existing=True)
     register_campaign_jobs(scheduler, settings)  # campaign schedules, stalled-run sweep, journeys
     return scheduler
 

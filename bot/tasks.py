@@ -7,8 +7,9 @@ from pathlib import Path
 
 from bot import pipeline
 from broadcasts import tasks as broadcast_tasks  # noqa: F401 - its tasks run on this queue too
-from crm import alert_emails, contact_uploads, outbound, webhooks
+from crm import alert_emails, contact_uploads, customer_value, orders, outbound, shop_settings, webhooks
 from core import after_commit
+from core.db import session_scope, utcnow
 from core.queue import huey
 from core.runtime import get_runtime
 from core.settings import get_settings
@@ -90,6 +91,26 @@ def import_contacts_task(root: str, token: str) -> None:
     contact_uploads.run_import(engine=get_runtime().engine, upload=upload)
 
 
+@huey.task(**RETRY)
+def recompute_values_task() -> None:
+    """The nightly customer-value run: RFM, CLV, churn model and figures for every contact."""
+    runtime = get_runtime()
+    with session_scope(runtime.engine) as session:
+        tz = shop_settings.current_config(session, runtime.settings).tz
+        params = customer_value.recompute_all(session=session, now=utcnow(), tz=tz)
+    log.info("customer values recomputed (churn model: %s on %s customers)", params["churn"]["kind"],
+             params["churn"]["trained_on"])
+
+
+@huey.task(priority=5, **RETRY)
+def recompute_contact_value_task(contact_id: int) -> None:
+    """One contact's value figures after an order of theirs was placed or changed."""
+    runtime = get_runtime()
+    with session_scope(runtime.engine) as session:
+        tz = shop_settings.current_config(session, runtime.settings).tz
+        customer_value.recompute_contact(session=session, contact_id=contact_id, now=utcnow(), tz=tz)
+
+
 def enqueue_batch(batch_id: str) -> None:
     """Queue the sending of an outbound batch, an alert email ("email:<id>") or a webhook delivery ("webhook:<id>")."""
     row_id = alert_emails.email_id(batch_id)
@@ -105,3 +126,4 @@ def enqueue_batch(batch_id: str) -> None:
 
 # Batches written below bot/ for after their commit (alerts to staff phones, /r replies) go on this queue.
 after_commit.use_sender(enqueue_batch)
+after_commit.react(orders.ORDER_CHANGED, recompute_contact_value_task)

@@ -19,6 +19,7 @@ from broadcasts.models import CampaignRecipient
 from core.settings import get_settings
 from crm import loyalty
 from crm.complaints import Complaint
+from crm.customer_value import SEGMENTS, CustomerValue
 from crm.models import ChannelIdentity, Contact, Conversation
 from crm.orders import Order, OrderItem, Product
 from crm.promotions import Promotion
@@ -320,6 +321,32 @@ def _received(c: RuleContext, op: str, value: Any) -> ColumnElement:
     return not_(got) if op == "ne" else got
 
 
+VALUE = CustomerValue.__table__.c
+
+
+def _value_row(*conditions: ColumnElement) -> ColumnElement:
+    """The contact's customer-value row (crm.customer_value) meets `conditions`; no orders, no row."""
+    return exists().where(VALUE.contact_id == CONTACT.id, *conditions)
+
+
+def _rfm_segment(c: RuleContext, op: str, value: Any) -> ColumnElement:
+    items = _strings(op, value, SEGMENTS)
+    # "not at risk" includes the contacts without orders, like `ne` does for the other set fields.
+    return not_(_value_row(VALUE.segment == items[0])) if op == "ne" else _value_row(VALUE.segment.in_(items))
+
+
+def _value_number(column: Any, high: float | None = None) -> Callable[[RuleContext, str, Any], ColumnElement]:
+    def build(c: RuleContext, op: str, value: Any) -> ColumnElement:
+        return _value_row(_compare(column, op, _number(value, 0, high)))
+    return build
+
+
+def _favourite_category(c: RuleContext, op: str, value: Any) -> ColumnElement:
+    items = [item.lower() for item in _strings(op, value)]
+    chosen = func.lower(VALUE.favourite_category)
+    return not_(_value_row(chosen == items[0])) if op == "ne" else _value_row(chosen.in_(items))
+
+
 def _loyalty(c: RuleContext, op: str, value: Any) -> ColumnElement:
     """The old `loyalty_tier` custom attribute, kept for saved segments: `tier` is computed from the points ledger."""
     return custom_condition("loyalty_tier", op, value)
@@ -382,6 +409,10 @@ FIELDS: dict[str, tuple[tuple[str, ...], Callable[[RuleContext, str, Any], Colum
     "points": (COMPARE, _points),
     "tier": (SET_OPS, _tier),
     "loyalty_tier": (("eq", "ne", "in", "has"), _loyalty),
+    "rfm_segment": (SET_OPS, _rfm_segment),
+    "clv": (("gt", "gte", "lt", "lte"), _value_number(VALUE.predicted_clv)),
+    "churn_risk": (("gt", "gte", "lt", "lte"), _value_number(VALUE.churn_risk, 1)),
+    "favourite_category": (SET_OPS, _favourite_category),
 }
 FIELD_NAMES = tuple(FIELDS)
 

@@ -24,9 +24,11 @@ from typing import Any
 from sqlalchemy import Table, func, select, tuple_, update
 from sqlmodel import Session, SQLModel
 
+from core.after_commit import notify_after_commit
 from core.db import as_utc, utcnow
 from crm import loyalty, webhooks
 from crm.models import ChannelIdentity, Contact, ContactMerge
+from crm.orders import ORDER_CHANGED
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ RULES: dict[tuple[str, str], tuple[str, ...] | None] = {
     ("consentchange", "contact_id"): (),  # the log of the person's consent goes with them
     ("pointsentry", "contact_id"): (),  # the ledger moves; both balances are recounted from it (loyalty.recount)
     ("pointsaccount", "contact_id"): None,
+    ("customervalue", "contact_id"): None,  # figures of the orders: both recomputed after the commit (_refresh_values)
     ("contact", "merged_into"): None,  # the tombstones' pointer
     ("contactmerge", "survivor_id"): None,  # the merge records themselves
     ("contactmerge", "merged_id"): None,
@@ -226,6 +229,7 @@ def merge(*, session: Session, survivor_id: int, merged_id: int, source: str = "
     session.flush()
     _refresh_status(session, survivor)
     _recount_points(session, survivor.id, merged.id, now)
+    _refresh_values(session, survivor.id, merged.id)
     record = ContactMerge(survivor_id=survivor.id, merged_id=merged.id, source=source, staff_user_id=staff_user_id,
                           moved=moved, changed=changed, created_at=now)
     session.add(record)
@@ -275,6 +279,12 @@ def _recount_points(session: Session, survivor_id: int, merged_id: int, now: dat
         loyalty.recount(session=session, contact_id=contact_id, now=now)
 
 
+def _refresh_values(session: Session, survivor_id: int, merged_id: int) -> None:
+    """Both contacts' value figures (crm.customer_value) follow their orders, once the merge commits."""
+    for contact_id in (survivor_id, merged_id):
+        notify_after_commit(session, ORDER_CHANGED, contact_id)
+
+
 def _refresh_status(session: Session, contact: Contact) -> None:
     """Blocked only when every account of the contact blocked the shop."""
     blocked = session.execute(select(ChannelIdentity.blocked).where(ChannelIdentity.contact_id == contact.id)).scalars().all()
@@ -316,6 +326,7 @@ def undo(*, session: Session, merge_id: int, staff_user_id: int | None = None,
     _refresh_status(session, survivor)
     _refresh_status(session, merged)
     _recount_points(session, survivor.id, merged.id, now)  # points spent since from moved entries stay spent
+    _refresh_values(session, survivor.id, merged.id)
     session.flush()
     session.expire_all()
     return record

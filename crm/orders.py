@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import JSON, Column, Index, func, update
 from sqlmodel import Field, Session, SQLModel, select
 
+from core.after_commit import notify_after_commit
 from core.db import utcnow
 from core.geo import valid_coordinates
 from core.money import rupiah
@@ -37,6 +38,7 @@ CUSTOMER_CANCELLABLE = {"new", "confirmed"}
 FORWARD = ("new", "confirmed", "preparing", "shipped", "delivered")  # the way an order goes when all goes well
 ORDER_NUMBER_BASE = 10_000  # order numbers are customer-friendly: #10001, #10002, …
 ORDER_NOTE_MAX, ITEM_NOTE_MAX = 500, 200
+ORDER_CHANGED = "order_changed"  # the after-commit notice (value: the contact id) of an order placed or moved
 
 
 class Product(SQLModel, table=True):
@@ -336,6 +338,7 @@ def place_order(*, session: Session, contact_id: int, lines: list[CartLine], ful
                 raise OrderError("voucher", str(exc), reason=exc.code, voucher=voucher_code.upper()) from None
         webhooks.emit(session, "order.created", lambda: order_public(session, order, with_history=True)
                       .model_dump(mode="json"))
+    notify_after_commit(session, ORDER_CHANGED, contact_id)  # the customer's value figures follow (crm.customer_value)
     return order
 
 
@@ -375,6 +378,7 @@ def change_status(*, session: Session, order: Order, status: str, by: str, note:
     session.flush()
     webhooks.emit(session, "order.status_changed", lambda: {
         **order_public(session, order, with_history=True).model_dump(mode="json"), "previous_status": before})
+    notify_after_commit(session, ORDER_CHANGED, order.contact_id)
     return order
 
 

@@ -100,12 +100,23 @@ class CsatRating(BaseModel):
     at: UtcDatetime
 
 
+# The RFM segments of crm.customer_value, best first (their grid is documented there).
+RFM_SEGMENTS = ("champions", "loyal", "potential_loyalist", "new", "promising", "need_attention", "at_risk",
+                "cannot_lose", "hibernating", "lost")
+
+
 class ContactDetail(ContactPublic):
-    """One contact, with the satisfaction scores they gave (newest first) and their loyalty points."""
+    """One contact, with the satisfaction scores they gave (newest first), their loyalty points and their value
+    (null: no orders)."""
 
     csat: list[CsatRating] = []
     points: int = Field(default=0, ge=0, description="the points balance")
     tier: str = Field(default="", description="the loyalty tier by the points earned in the last 12 months")
+    rfm_segment: Literal[RFM_SEGMENTS] | None = None
+    clv: int | None = Field(default=None, description="predicted value of the next 12 months, in Rupiah")
+    clv_historic: int | None = Field(default=None, description="what they spent so far, in Rupiah")
+    churn_risk: float | None = Field(default=None, ge=0, le=1, description="probability of no order in 30 days")
+    favourite_category: str | None = None
 
 
 class PointsEntryPublic(BaseModel):

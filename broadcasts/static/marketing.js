@@ -87,6 +87,7 @@
 
     function input(type, value, label, onchange, cls) {
       var node = el("input", {type: type, "aria-label": label, cls: cls || ""});
+      if (type === "number") { node.step = "any"; }  // churn risk is a fraction (0.7)
       node.value = value === undefined || value === null ? "" : value;
       node.addEventListener("input", function () { onchange(node.value); });
       return node;

@@ -16,6 +16,7 @@ from broadcasts.models import Campaign
 from crm import catalog
 from crm import promotions as promo_data
 from crm import stores as store_data
+from crm.customer_value import SEGMENTS
 from crm.inbox.i18n import channel_name, t
 from crm.web import settings
 
@@ -32,6 +33,8 @@ FIELD_KINDS = {
     "birthday_day": "number", "language": "choice:id,en", "near": "near", "offer": "offer",
     "points": "number", "tier": "text", "loyalty_tier": "text", "last_seen_at": "date", "first_seen_at": "date",
     "last_order_at": "date",
+    "rfm_segment": "choice:" + ",".join(SEGMENTS), "clv": "number", "churn_risk": "number",
+    "favourite_category": "category",
 }
 OPS = ("eq", "ne", "in", "has", "gt", "gte", "lt", "lte", "within")
 QUOTA_SECONDS = 30
@@ -70,6 +73,7 @@ def _choice_labels() -> dict[str, dict[str, str]]:
               "status": {"active": t("contact_active"), "blocked": t("contact_blocked")},
               "language": {code: t(f"language_{code}") for code in ("id", "en")}}
     labels["activity"] = {code: t(f"activity_{code}") for code in ("active_2w", "active_1m", "active_6m", "dormant")}
+    labels["rfm_segment"] = {code: t(f"rfm_{code}") for code in SEGMENTS}
     return labels
 
 

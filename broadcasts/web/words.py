@@ -62,6 +62,10 @@ WORDS: dict[str, dict[str, str]] = {
         "last_seen_at": {"id": "Terakhir aktif (tanggal)", "en": "Last seen (date)"},
         "first_seen_at": {"id": "Pertama datang (tanggal)", "en": "First seen (date)"},
         "last_order_at": {"id": "Pesanan terakhir (tanggal)", "en": "Last order (date)"},
+        "rfm_segment": {"id": "Segmen RFM", "en": "RFM segment"},
+        "clv": {"id": "Perkiraan nilai 12 bulan (Rp)", "en": "Predicted 12-month value (Rp)"},
+        "churn_risk": {"id": "Risiko berhenti (0-1)", "en": "Churn risk (0-1)"},
+        "favourite_category": {"id": "Kategori favorit", "en": "Favourite category"},
     }.items()},
     **{f"op_{name}": texts for name, texts in {
         "eq": {"id": "=", "en": "="}, "ne": {"id": "≠", "en": "≠"}, "in": {"id": "salah satu", "en": "one of"},

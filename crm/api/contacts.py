@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 from core.db import session_scope
 from core.runtime import get_runtime
 from crm import contacts as contact_data
-from crm import consent_log, csat, episodes, history, loyalty, merge
+from crm import consent_log, csat, customer_value, episodes, history, loyalty, merge
 from crm.api.base import (
     CONTACT_FILTER, ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, api, contact_filter, dump, enum_arg, enum_param,
     get_row, int_arg, json_body, limit_param, path_param, query_param, query_value, read_body, require_token, schema_response,
@@ -44,13 +44,16 @@ CONVERSATION_STATUSES = ("open", "pending", "snoozed", "resolved")
 
 
 def contact_detail(session: Session, contact: Contact) -> ContactDetail:
-    """The API shape of one contact: its identities, the satisfaction scores it gave, its points and tier."""
+    """The API shape of one contact: its identities, the satisfaction scores it gave, its points and tier, its value."""
     identities = contact_data.identities_of(session=session, contact_ids=[contact.id])[contact.id]
     ratings = [CsatRating(score=row.score, comment=row.comment, at=row.rated_at)
                for row in csat.ratings_of(session=session, contact_id=contact.id)]
     standing = loyalty.standing(session=session, contact_id=contact.id, rules=loyalty.rules_for(session, settings()))
+    value = customer_value.value_of(session=session, contact_id=contact.id)
+    figures = dict(rfm_segment=value.segment, clv=value.predicted_clv, clv_historic=value.historic_clv,
+                   churn_risk=value.churn_risk, favourite_category=value.favourite_category) if value else {}
     return ContactDetail(**dict(contact_public(contact, identities)), csat=ratings, points=standing.balance,
-                         tier=standing.tier.name)
+                         tier=standing.tier.name, **figures)
 
 
 def points_ledger(session: Session, contact_id: int, limit: int = 200) -> PointsLedger:
