@@ -307,7 +307,8 @@ def _ask_more_or_pickup(ctx: Context, order: dict) -> m.Reply:
 
 
 def _someone_delivers(ctx: Context, order: dict) -> bool:
-    return bool(serving(ctx, "delivery"))
+    # A shop with no store on record (an online shop) delivers itself, by the shop's rules.
+    return bool(serving(ctx, "delivery")) or not ctx.data.stores()
 
 
 def _ask_pickup_instead(ctx: Context, order: dict) -> m.Reply:
@@ -318,7 +319,7 @@ def _ask_pickup_instead(ctx: Context, order: dict) -> m.Reply:
 
 def _within_reach(ctx: Context, order: dict) -> bool:
     store, _km = origin(ctx, order)
-    return store is not None or _point(ctx, order) is None
+    return store is not None or _point(ctx, order) is None or not ctx.data.stores()
 
 
 def _ask_reachable_address(ctx: Context, order: dict) -> m.Reply:
