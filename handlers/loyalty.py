@@ -81,6 +81,7 @@ class PointsHandler:
         lines.append(ctx.say("points_earn_how", rate=f"{rules.points_per_1000_rupiah:g}"))
         if standing.rewards:
             lines.append(ctx.say("points_rewards", rewards=self._list(ctx, standing)))
+        if any(reward.points <= standing.balance for reward in standing.rewards):  # a button only for what they can have
             return m.Reply(text="\n".join(lines), choices=(m.Choice(label=ctx.say("button.redeem_points"),
                                                                     text=ctx.say("button.redeem_points")),))
         return m.Reply(text="\n".join(lines))
@@ -93,9 +94,14 @@ class PointsHandler:
     def _offer(self, ctx: Context, standing: Standing) -> m.Reply:
         if not standing.rewards:
             return m.Reply(text=ctx.say("points_no_rewards"))
+        cheapest = min(standing.rewards, key=lambda reward: reward.points)
+        if cheapest.points > standing.balance:  # nothing to pick yet: say how far they are, no buttons to refuse
+            return m.Reply(text=ctx.say("points_too_few", balance=str(standing.balance), points=str(cheapest.points),
+                                        reward=reward_name(cheapest, ctx.language)))
+        affordable = [(index, reward) for index, reward in enumerate(standing.rewards) if reward.points <= standing.balance]
         choices = tuple(m.Choice(label=_button_label(reward_name(reward, ctx.language), reward.points),
                                  data=f"points:redeem:{index}:{reward.points}")
-                        for index, reward in enumerate(standing.rewards[:13]))  # LINE shows 13 quick replies at most
+                        for index, reward in affordable[:13])  # LINE shows 13 quick replies at most
         return m.Reply(text=ctx.say("points_pick_reward", balance=str(standing.balance),
                                     rewards=self._list(ctx, standing)), choices=choices)
 

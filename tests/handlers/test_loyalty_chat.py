@@ -103,3 +103,11 @@ def test_a_stale_reward_button_offers_the_list_again(customer, runtime, session)
     _give(runtime, session, 500)
     assert postbacks(customer.taps("points:redeem:0:80")) == ["points:redeem:0:100"]
     assert loyalty.balance(session=session, contact_id=_contact_id(session)) == 500
+
+
+def test_tukar_poin_with_too_few_points_says_how_far_without_buttons_to_refuse(customer, runtime, session):
+    customer.says("halo")
+    _give(runtime, session, 30)
+    offer = customer.says("tukar poin")
+    assert "Poin kakak 30, belum cukup untuk Gratis kopi susu (100 poin)" in texts(offer)
+    assert postbacks(offer) == []
