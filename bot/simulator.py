@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.ingest import RawEvent
 from bot.webhooks import store_and_queue
@@ -23,6 +23,7 @@ from core import messages as m
 from crm import contacts, history
 from crm.api.contacts import message_public
 from crm.media import MediaError, check_image
+from crm.models import Conversation
 
 simulator = Blueprint("simulator", __name__, url_prefix="/simulator")
 USER_ID = re.compile(r"^[A-Za-z0-9_-]{3,40}$")
@@ -106,7 +107,12 @@ def messages():
         if identity is None:
             return jsonify(items=[])
         rows = history.contact_messages(session=session, contact_id=identity.contact_id, limit=200)
-        items = [message_public(row).model_dump(mode="json") for row in rows if row.id > after_id]
+        # This account's own chat only: a contact linked to another account (crm.merge) has that chat's history
+        # too, which the customer sees in the other app, never here.
+        chat = {c.id for c in session.exec(select(Conversation).where(Conversation.channel == "simulator",
+                                                                      Conversation.external_chat_id == user))}
+        items = [message_public(row).model_dump(mode="json") for row in rows
+                 if row.id > after_id and row.conversation_id in chat]
     return jsonify(items=items)
 
 

@@ -115,3 +115,20 @@ def test_deep_links_go_to_the_other_configured_channels_only():
     no_basic_id = SimpleNamespace(settings=Settings(env="test", database_url="sqlite://",
                                                     line={"channel_secret": "s", "access_token": "t"}))
     assert _link_urls(no_basic_id, "telegram", "K7MQ2PX9A") == []  # the code alone
+
+
+def test_linked_simulator_accounts_each_see_only_their_own_chat(client):
+    import re
+
+    def say(user: str, text: str) -> list[dict]:
+        assert client.post("/simulator/api/send", json={"user": user, "kind": "text", "text": text}).status_code == 200
+        return client.get(f"/simulator/api/messages?user={user}").get_json()["items"]
+
+    say("sim-ana", "halo kak, aku zulfikar")
+    chat = say("sim-ana", "hubungkan akun")
+    code = re.search(r"[A-Z0-9]{3}-[A-Z0-9]{3}-[A-Z0-9]{3}", chat[-1]["text"]).group(0)
+    say("sim-budi", "halo, aku wibisono")
+    budi = say("sim-budi", code)
+    ana = client.get("/simulator/api/messages?user=sim-ana").get_json()["items"]
+    assert not any("wibisono" in (m["text"] or "") for m in ana)  # one person now, but each app shows its own chat
+    assert not any("zulfikar" in (m["text"] or "") for m in budi) and budi[-1]["direction"] == "out"
