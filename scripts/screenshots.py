@@ -144,7 +144,7 @@ def shop_screens(page, base: str, suffix: str = "") -> None:
     page.goto(f"{base}/inbox/stores")
     page.locator("#stores tr.store a").first.click()
     page.wait_for_timeout(300)
-    page.locator("#store-form fieldset").scroll_into_view_if_needed()
+    page.locator("#store-form fieldset.hours-week").scroll_into_view_if_needed()
     page.screenshot(path=str(OUT / f"stores{suffix}.png"))
     page.goto(f"{base}/inbox/faqs?q=bisa+bayar+pake+qris+ga+kak")
     page.wait_for_timeout(300)
