@@ -85,6 +85,17 @@ def dispose_engines() -> None:
         _engines.clear()
 
 
+def release_engine(url: str) -> None:
+    """Stop the engine of `url` and its checkpoint thread (a test's database that is gone)."""
+    with _engines_lock:
+        stop = _checkpointers.pop(url, None)
+        if stop is not None:
+            stop.set()
+        engine = _engines.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+
+
 def _checkpoint_in_background(engine: Engine) -> Event:
     """Copy the WAL into the database file from a thread, outside the write lock; its stop switch.
 

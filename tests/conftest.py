@@ -25,7 +25,7 @@ from sqlmodel import Session, SQLModel  # noqa: E402
 from bot.runtime import build_runtime
 from core.runtime import Runtime, set_runtime  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from core.db import dispose_engines, get_engine  # noqa: E402
+from core.db import dispose_engines, get_engine, release_engine  # noqa: E402
 from tests.fakes.fixtures import (  # noqa: E402,F401
     fake_line,
     fake_line_server,
@@ -98,6 +98,9 @@ def database_url(request, tmp_path) -> Iterator[str]:
 
         SQLModel.metadata.create_all(get_engine(url))
         yield url
+        # Its engine and checkpoint thread go with the test: thousands of idle threads waking up slowed the
+        # whole run (the GIL), more with every test.
+        release_engine(url)
         return
     url = request.getfixturevalue("postgres_schema")
     engine = get_engine(url)
@@ -108,13 +111,14 @@ def database_url(request, tmp_path) -> Iterator[str]:
 
 
 @pytest.fixture
-def sqlite_url(tmp_path) -> str:
+def sqlite_url(tmp_path) -> Iterator[str]:
     """A fresh, migrated SQLite database only (for tests that are about SQLite)."""
     import bot.all_models  # noqa: F401
 
     url = f"sqlite:///{tmp_path}/sapa.db"
     SQLModel.metadata.create_all(get_engine(url))
-    return url
+    yield url
+    release_engine(url)
 
 
 @pytest.fixture(scope="session")
