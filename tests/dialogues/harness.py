@@ -34,7 +34,7 @@ ANSWER_FOR = {"fulfilment": "fulfilment", "minimum": "fulfilment", "store": "sto
 ASK_FOR_A_PERSON = {"id": "bukan kak, mau ngobrol sama admin aja", "en": "none of those, can I talk to a person?"}
 # What the bot's labelled replies must include for an `answer:` outcome.
 ANSWER_INTENTS = {
-    "hours": {"faq", "location"}, "payment": {"faq"}, "delivery_fee": {"faq"}, "faq": {"faq"},
+    "hours": {"faq", "location"}, "payment": {"faq"}, "delivery_fee": {"faq"}, "faq": {"faq", "points"},  # points: the loyalty answer states its rules
     "promo": {"promotion"}, "nearest_store": {"location"}, "order_status": {"order_status"},
     "greeting": {"greeting", "welcome", "menu"}, "menu": {"order", "menu"},
 }
