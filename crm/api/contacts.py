@@ -34,7 +34,6 @@ from crm.schemas import (
     PointsLedger,
     contact_public,  # noqa: F401 - the API shapes' builders, imported from here by other floors
     conversation_public,
-    identity_public,  # noqa: F401
     message_public,
 )
 from crm.web import engine, settings
