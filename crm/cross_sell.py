@@ -149,6 +149,10 @@ def attach_rate(*, session: Session, start: datetime, end: datetime) -> dict[str
     The "without" rate is measured where an offer could have been made: for each offered product B, the orders
     without an offer that held a product A with a rule A → B; the share of them that held B, weighted by how often
     B was offered (so it compares like with like).
+
+    Returns {"start", "end", "orders", "offered", "accepted", "attach_rate", "rate_without", "items": [{"product_id",
+    "product", "offered", "accepted", "attach_rate", "orders_without", "bought_without", "rate_without"}]} (rates
+    0-1, None without anything to divide by; items most offered first).
     """
     window = and_(Order.created_at >= start, Order.created_at < end, Order.status != "cancelled")
     per_product = session.execute(
