@@ -30,16 +30,18 @@ from core.settings import CrossSellSettings  # noqa: E402
 from crm import cross_sell  # noqa: E402
 
 LIMIT_SECONDS, LIMIT_MB, LIMIT_READ_MS = 60, 300, 20
-RULES = CrossSellSettings(min_lift=1.0, min_confidence=0.05)  # random baskets: every pair is about as likely
+# Random baskets: every pair is about as likely (lift ~1) and rare (support ~0.002), so nearly all are kept.
+RULES = CrossSellSettings(min_support=0.001, min_lift=0.0, min_confidence=0.0)
 
 
-def _p99_ms(run, times: int = 200) -> float:
+def _timed_ms(run, times: int = 200) -> tuple[float, float]:
+    """The median and p99 milliseconds of `run(i)` for i in range(times)."""
     spent = []
     for i in range(times):
         started = time.perf_counter()
         run(i)
         spent.append((time.perf_counter() - started) * 1000)
-    return statistics.quantiles(spent, n=100)[98]
+    return statistics.median(spent), statistics.quantiles(spent, n=100)[98]
 
 
 def main() -> int:
@@ -61,14 +63,15 @@ def main() -> int:
         seconds = time.perf_counter() - started
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         with Session(engine) as session:
-            cart_ms = _p99_ms(lambda i: cross_sell.suggested_for(session=session, product_ids=[i % 30 + 1, 7]))
-            range_ms = _p99_ms(lambda i: cross_sell.recommended(
+            cart = _timed_ms(lambda i: cross_sell.suggested_for(session=session, product_ids=[i % 30 + 1, 7]))
+            batch = _timed_ms(lambda i: cross_sell.recommended(
                 session=session, contact_ids=range(1 + 50 * i, 51 + 50 * i)), times=100)
-        ok = seconds <= LIMIT_SECONDS and peak_mb <= LIMIT_MB and cart_ms <= LIMIT_READ_MS
+        ok = seconds <= LIMIT_SECONDS and peak_mb <= LIMIT_MB and cart[1] <= LIMIT_READ_MS
         print(f"rules: {summary['rules']} for {summary['products']} products")
         print(f"nightly cross-sell: {seconds:.1f} s (target < {LIMIT_SECONDS} s), peak RSS {peak_mb:.0f} MB "
               f"(target < {LIMIT_MB} MB; {before_mb:.0f} MB before the run)")
-        print(f"chat read p99 {cart_ms:.2f} ms (target < {LIMIT_READ_MS} ms); campaign range of 50 p99 {range_ms:.1f} ms: "
+        print(f"campaign range of 50 contacts: median {batch[0]:.1f} ms, p99 {batch[1]:.1f} ms")
+        print(f"chat read: median {cart[0]:.2f} ms, p99 {cart[1]:.2f} ms (target < {LIMIT_READ_MS} ms): "
               f"{'PASS' if ok else 'FAIL'}")
         return 0 if ok else 1
     finally:
