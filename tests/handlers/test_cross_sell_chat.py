@@ -51,7 +51,8 @@ def _finish(customer: Customer) -> None:
     assert "#100" in texts(customer.says("iya"))  # placed, with its number
 
 
-@pytest.mark.parametrize("answer, quantity", [("boleh", 1), ("iya 1", 1), ("iya 2", 2), ("boleh kak, croissantnya 1", 1)])
+@pytest.mark.parametrize("answer, quantity", [("boleh", 1), ("iya 1", 1), ("iya 2", 2),
+                                              ("boleh kak, croissantnya 1", 1)])
 def test_a_typed_yes_adds_the_offered_product(customer, session, answer, quantity):
     replies = customer.says("mau es kopi susu 2")
     assert OFFER_ID in texts(replies)  # not the banana bread: sold out
