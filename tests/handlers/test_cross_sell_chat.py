@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlmodel import select
 
@@ -9,6 +11,7 @@ from core.db import session_scope, utcnow
 from core.settings import CrossSellSettings
 from crm import cross_sell
 from crm.orders import Order, OrderItem, Product
+from crm.stores import JAKARTA
 from tests.crm.test_cross_sell import seed_orders
 from tests.handlers.test_conversations import Customer, postbacks, shop, texts  # noqa: F401
 
@@ -137,3 +140,13 @@ def test_no_offer_without_enough_history(client, fake_line, shop, runtime, sessi
     assert "Mau sekalian" not in words and "diantar atau ambil" in words.lower()
     _finish(customer)
     assert _order(session).cross_sell_product_id is None
+
+
+def test_a_product_not_sold_at_the_order_time_is_not_offered(customer, runtime):
+    later = (utcnow() + timedelta(hours=2)).astimezone(JAKARTA)
+    with session_scope(runtime.engine) as session:  # the croissant is sold only in an hour two hours from now
+        croissant = session.exec(select(Product).where(Product.sku == "MKN-CRO")).one()
+        croissant.available_hours = [[f"{later:%H}:00", f"{(later + timedelta(hours=1)):%H}:00"]]
+        croissant.updated_at = utcnow()
+    words = texts(customer.says("mau es kopi susu 2"))
+    assert "Mau sekalian" not in words and "diantar atau ambil" in words.lower()
