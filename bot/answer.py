@@ -253,7 +253,8 @@ def _place_order(at: _Target, effect: fx.PlaceOrder) -> list[m.Reply]:
                                    phone=effect.phone, payment_method=effect.payment_method,
                                    scheduled_for=effect.scheduled_for, note=effect.note,
                                    delivery_fee=effect.delivery_fee, lat=effect.lat, lon=effect.lon,
-                                   voucher_code=effect.voucher_code, tz=at.config.tz)
+                                   voucher_code=effect.voucher_code, tz=at.config.tz,
+                                   cross_sell_product_id=effect.cross_sell_product_id)
     except orders.OrderError as exc:
         raise EffectRefused(f"order refused: {exc.code}") from exc
     at.alert("order_waiting", f"Order #{order.number} waits for confirmation ({order.total:,} IDR)",

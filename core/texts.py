@@ -383,6 +383,12 @@ CHAT = Catalog("chat", {
                         "en": "Done! 🎉 {points} points redeemed for {reward}. Your voucher code: {code} "
                               "(valid until {until}). Use it when you order: \"use code {code}\". Points left: {balance}."},
     "button.redeem_points": {"id": "🎁 Tukar poin", "en": "🎁 Redeem points"},
+    # the product offered with the cart, once per order (frequently bought together: crm.cross_sell)
+    "cross_sell_offer": {"id": "Mau sekalian {product}-nya kak? ({price})",
+                         "en": "Would you like a {product} with that? ({price})"},
+    "offer_declined": {"id": "Oke kak 👍", "en": "Sure 👍"},
+    "button.offer_yes": {"id": "👍 Boleh", "en": "👍 Yes please"},
+    "button.offer_no": {"id": "Ga usah", "en": "No thanks"},
     # button labels
     "button.add_more": {"id": "➕ Tambah", "en": "➕ Add more"},
     "button.delivery": {"id": "🛵 Diantar", "en": "🛵 Delivery"},

@@ -32,6 +32,7 @@ class PlaceOrder:
     lat: float | None = None
     lon: float | None = None
     voucher_code: str | None = None  # a promotion's code the customer typed; its redemption is recorded
+    cross_sell_product_id: int | None = None  # the product offered with the cart (frequently bought together)
 
 
 @dataclass(frozen=True)
