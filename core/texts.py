@@ -276,6 +276,8 @@ CHAT = Catalog("chat", {
                           "go to this account (or to redeem them). Your points now: {balance}."},
     "points_member_code": {"id": "Belanja di toko? Tunjukkan kode member kakak ke kasir: {code}",
                            "en": "Shopping in store? Show your member code at the counter: {code}"},
+    "counter_redeemed": {"id": "{points} poin kakak ditukar dengan {reward} di kasir 🎁 Sisa poin: {balance}.",
+                         "en": "{points} of your points were redeemed for {reward} at the counter 🎁 Points left: {balance}."},
     "points_member_code_ask": {"id": "Belanja di toko? Ketik \"kartu member\" untuk kode member yang ditunjukkan ke kasir.",
                                "en": "Shopping in store? Type \"member card\" for the member code to show at the counter."},
     # an alert on a staff member's linked chat, and their answer to it with /r

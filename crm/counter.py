@@ -2,8 +2,9 @@
 
 A double click, a resubmitted page or two tabs posting the same redemption must spend the
 points once. The claim is a row written in the same transaction as the change: a second
-submission of the key fails on the unique key (on PostgreSQL it waits for the first to commit),
-and a refused change rolls the claim back with it, so the corrected form can be sent again.
+submission of the key finds it, or fails on the unique key (on PostgreSQL it waits for the
+first to commit; on SQLite the write lock serialises them), and a refused change rolls the
+claim back with it, so the corrected form can be sent again.
 """
 
 from __future__ import annotations
@@ -35,14 +36,20 @@ def new_key() -> str:
     return secrets.token_urlsafe(18)
 
 
-def claim(*, session: Session, key: str, action: str, contact_id: int, staff_user_id: int | None) -> bool:
-    """Claim a form's key for this change (in the caller's transaction); False when it was done already."""
+class AlreadyDone(Exception):
+    """The form's key was claimed before: the change it asks for was made already (the transaction must roll back)."""
+
+
+def claim(*, session: Session, key: str, action: str, contact_id: int, staff_user_id: int | None) -> None:
+    """Claim a form's key for this change, in the caller's transaction (AlreadyDone when it was done already)."""
     if not KEY.match(key or ""):
         raise ValueError("a counter form's key is missing or malformed")
+    if session.get(CounterSubmission, key) is not None:
+        raise AlreadyDone(key)
+    # No savepoint: on SQLite one as the transaction's first write would commit on release, claim and all.
+    # A racing twin (PostgreSQL) waits here on the key until the first commits, then fails: done already.
+    session.add(CounterSubmission(key=key, action=action, contact_id=contact_id, staff_user_id=staff_user_id))
     try:
-        with session.begin_nested():
-            session.add(CounterSubmission(key=key, action=action, contact_id=contact_id, staff_user_id=staff_user_id))
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+        session.flush()
+    except IntegrityError as exc:
+        raise AlreadyDone(key) from exc
