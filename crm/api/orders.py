@@ -245,11 +245,7 @@ def record_purchase(*, session: Session, contact_id: int, lines: list[order_data
                     fulfilment: str = "pickup", store_id: int | None = None, status: str = "delivered",
                     address: str | None = None, phone: str | None = None, payment_method: str | None = None,
                     note: str | None = None, notify: bool = True) -> tuple[order_data.Order, str | None]:
-    """A purchase at the counter (a POS, or the inbox's counter page) placed and moved to `status`, delivered
-    earning its points; the order and the batch id of the customer's message (queue it after the commit).
-
-    Refused with an OrderError (the caller's transaction rolls back: no half-written order).
-    """
+    """Place a counter purchase at `status` (delivered earns its points); the order, its message's batch id."""
     products = [session.get(order_data.Product, line.product_id) for line in lines]
     # The fee's basis only: an unknown product is refused by place_order with its reason.
     subtotal = sum(product.price * line.quantity for product, line in zip(products, lines) if product is not None)

@@ -72,10 +72,12 @@ def find_customers(*, session: Session, q: str) -> Found:
         return Found(by_code, [by_code])
     forms = _phone_forms(q)
     if forms:
-        found = list(session.exec(select(Contact).where(Contact.merged_into.is_(None), _bare(Contact.phone).in_(forms))
+        # The last four digits are together however the number was typed: a cheap LIKE first, then the exact forms.
+        found = list(session.exec(select(Contact).where(Contact.merged_into.is_(None),
+                                                        Contact.phone.like(f"%{forms[0][-4:]}"),
+                                                        _bare(Contact.phone).in_(forms))
                                   .order_by(Contact.last_seen_at.desc().nulls_last()).limit(FOUND_LIMIT)).all())
-        if found:
-            return Found(found[0] if len(found) == 1 else None, found)
+        return Found(found[0] if len(found) == 1 else None, found)  # a phone number is no name: no name search
     return Found(None, search_contacts(session=session, q=q, limit=FOUND_LIMIT))
 
 
