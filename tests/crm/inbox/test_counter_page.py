@@ -17,7 +17,6 @@ from crm.counter import CounterSubmission
 from crm.models import AuditLog, Contact
 from crm.promotions import Promotion
 from crm.stores import Store
-from tests.crm.inbox.conftest import LINE_USER
 from tests.factories import tg_text
 
 TG_USER = 424242
