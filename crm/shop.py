@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from core.db import utcnow
 from core.settings import LoyaltySettings
-from crm import complaints, cross_sell, csat, faq, history, loyalty, orders, promotions, staff_links, stores
+from crm import complaints, cross_sell, csat, faq, history, loyalty, member_codes, orders, promotions, staff_links, stores
 from crm.models import ChannelIdentity, Contact, Conversation
 from crm.shop_settings import ShopSettings, load_settings
 
@@ -63,6 +63,12 @@ class ShopView:
         if self._contact is None:
             return None
         return loyalty.standing(session=self._session, contact_id=self._contact.id, rules=self.loyalty_rules(), now=now)
+
+    def member_code(self) -> str | None:
+        """The customer's member code for the counter (None without a customer, or before they first asked)."""
+        if self._contact is None:
+            return None
+        return member_codes.code_of(session=self._session, contact_id=self._contact.id)
 
     def settings(self) -> ShopSettings:
         """Payment methods, delivery rules and staff hours (read once per view)."""

@@ -173,9 +173,16 @@ class RedeemReward:
     language: str
 
 
+@dataclass(frozen=True)
+class ShowMemberCode:
+    """Tell this customer their member code for the counter (made on first ask), worded in `language`."""
+
+    language: str
+
+
 Effect = Union[PlaceOrder, CancelOrder, OpenComplaint, AlertStaff, HandOff, SetOptOut, RecordClick,
                RememberLocation, ForgetLocation, LinkStaffAccount, RequestLinkCode, LinkAccounts, StaffReply,
-               RateService, CommentOnService, SkipSurveyComment, RedeemReward]
+               RateService, CommentOnService, SkipSurveyComment, RedeemReward, ShowMemberCode]
 
 
 class Answer(NamedTuple):
