@@ -269,6 +269,20 @@ CHAT = Catalog("chat", {
                        "en": "That code has been used already. Type \"link account\" in your other account for a new one."},
     "link_code_same": {"id": "Kode ini dari akun ini sendiri kak 😊 Kirim kodenya dari akun chat kakak yang lain ya.",
                        "en": "This code came from this very account 😊 Please send it from your other chat account."},
+    # an imported member's phone number given in chat: linked only when the customer says yes (crm/phone_claims.py)
+    "phone_claim_ask": {"id": "Nomor {phone} sudah terdaftar sebagai member atas nama {name}. Itu kakak? (ya/bukan)",
+                        "en": "The number {phone} is registered as a member under the name {name}. Is that you? "
+                              "(yes/no)"},
+    "phone_claim_linked": {"id": "Sip kak, akun chat ini sekarang terhubung dengan data member kakak 🎉 Poin dan "
+                                 "riwayat pesanan kakak sudah jadi satu.",
+                           "en": "Done! This chat is now linked to your membership 🎉 Your points and orders are one "
+                                 "history now."},
+    "phone_claim_declined": {"id": "Oke kak, tidak kami hubungkan. Kami tidak akan tanya lagi soal nomor itu 🙏",
+                             "en": "OK, we won't link it, and we won't ask about that number again 🙏"},
+    "phone_claim_gone": {"id": "Maaf kak, data member itu tidak bisa dihubungkan dari chat sekarang 🙏 Tim kami bisa "
+                               "bantu kalau kakak minta bicara dengan admin.",
+                         "en": "Sorry, that membership can't be linked from chat now 🙏 Our team can help if you ask "
+                               "for a person."},
     # an alert on a staff member's linked chat, and their answer to it with /r
     "phone_alert": {"id": "🔔 {kind}: {name} (percakapan #{id})",
                     "en": "🔔 {kind}: {name} (conversation #{id})"},
@@ -396,6 +410,8 @@ CHAT = Catalog("chat", {
     "button.check_status": {"id": "📦 Cek pesanan", "en": "📦 Check order"},
     "button.share_location": {"id": "📍 Kirim lokasi", "en": "📍 Share location"},
     "button.skip": {"id": "Lewati", "en": "Skip"},
+    "button.phone_claim_yes": {"id": "Ya, itu saya", "en": "Yes, that's me"},
+    "button.phone_claim_no": {"id": "Bukan", "en": "No"},
 })
 
 # The main menu, in this order.

@@ -57,6 +57,8 @@ RULES: dict[tuple[str, str], tuple[str, ...] | None] = {
     ("consentchange", "contact_id"): (),  # the log of the person's consent goes with them
     ("pointsentry", "contact_id"): (),  # the ledger moves; both balances are recounted from it (loyalty.recount)
     ("pointsaccount", "contact_id"): None,
+    ("phoneclaim", "contact_id"): None,  # who was asked and about whom: kept as it happened (the claim links its merge)
+    ("phoneclaim", "member_id"): None,
     ("customervalue", "contact_id"): None,  # figures of the orders: both recomputed after the commit (_refresh_values)
     ("contact", "merged_into"): None,  # the tombstones' pointer
     ("contactmerge", "survivor_id"): None,  # the merge records themselves
