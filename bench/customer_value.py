@@ -104,9 +104,10 @@ def main() -> int:
             params = customer_value.recompute_all(session=session, now=NOW, tz=ZoneInfo("Asia/Jakarta"))
         seconds = time.perf_counter() - started
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        churn = params["churn"]
-        print(f"churn model: {churn['kind']} on {churn['trained_on']:,} customers"
-              + (f", Brier {churn['brier']:.3f} vs base rate {churn['brier_base']:.3f}" if "brier" in churn else ""))
+        for horizon, key, _column in customer_value.HORIZONS:
+            churn = params[key]
+            print(f"churn model, {horizon} days: {churn['kind']} on {churn['trained_on']:,} customers"
+                  + (f", Brier {churn['brier']:.3f} vs base rate {churn['brier_base']:.3f}" if "brier" in churn else ""))
         ok = seconds <= LIMIT_SECONDS and peak_mb <= LIMIT_MB
         print(f"nightly customer values: {seconds:.1f} s (target < {LIMIT_SECONDS} s), peak RSS {peak_mb:.0f} MB "
               f"(target < {LIMIT_MB} MB; {before_mb:.0f} MB of it the imports): {'PASS' if ok else 'FAIL'}")

@@ -26,7 +26,7 @@ from core.runtime import Runtime
 from core.settings import Settings
 from core.texts import text
 from crm import (account_links, alerts, complaints, csat, episodes, history, loyalty, member_codes, merge, orders,
-                 shop, shop_settings, staff_links)
+                 phone_claims, shop, shop_settings, staff_links)
 from crm.inbox import data as inbox_data
 from crm.inbox.auth import can
 from crm.inbox.i18n import error_text
@@ -37,6 +37,7 @@ from handlers.account_link import code_reply, redeemed_reply
 from handlers.complaints import complaint_reply
 from handlers.member_code import member_code_reply
 from handlers.orders import placed_reply
+from handlers.phone_claim import answered_reply, question
 from handlers.staff_link import link_reply
 
 log = logging.getLogger(__name__)
@@ -265,9 +266,38 @@ def _place_order(at: _Target, effect: fx.PlaceOrder) -> list[m.Reply]:
                                   address=effect.address if effect.lat is None else None)
     method = at.rules.payment_method(order.payment_method)
     placed = placed_reply(order, effect.language, method.how_to_pay(effect.language) if method else None)
+    # The order's number may be an imported member's: asked once, after the order's own words.
+    asked = _phone_question(at, effect.phone, effect.language)
     if method is None or not method.image_url:
-        return [placed]
-    return [m.Reply(image_url=method.image_url, preview_url=method.preview_url), placed]  # the QR, then the words
+        return [placed, *asked]
+    return [m.Reply(image_url=method.image_url, preview_url=method.preview_url), placed, *asked]  # the QR, then words
+
+
+def _phone_question(at: _Target, phone: str | None, language: str) -> list[m.Reply]:
+    """"Is the member with this number you?" when it should be asked (crm/phone_claims.py), else nothing."""
+    if at.contact_id is None or not phone:
+        return []
+    offer = phone_claims.offer(session=at.session, contact_id=at.contact_id, phone=phone,
+                               conversation=at.recorded.conversation, now=at.now)
+    return [question(offer.claim_id, offer.phone, offer.name, language)] if offer else []
+
+
+def _offer_phone_claim(at: _Target, effect: fx.OfferPhoneClaim) -> list[m.Reply]:
+    asked = _phone_question(at, effect.phone, effect.language)
+    if not asked:
+        raise EffectRefused("the number was asked about meanwhile")  # decided again: not a member's number now
+    return asked
+
+
+def _answer_phone_claim(at: _Target, effect: fx.AnswerPhoneClaim) -> list[m.Reply]:
+    try:
+        with at.session.begin_nested():
+            answered = phone_claims.answer(session=at.session, claim_id=effect.claim_id, contact_id=at.contact_id,
+                                           yes=effect.yes, now=at.now)
+    except merge.MergeError as exc:  # merged meanwhile (a link code, staff): nothing left to join here
+        log.info("phone claim refused: %s", exc)
+        answered = phone_claims.Answered("gone")
+    return [answered_reply(answered.status, effect.language)]
 
 
 def _cancel_order(at: _Target, effect: fx.CancelOrder) -> list[m.Reply]:
@@ -466,7 +496,8 @@ APPLY: dict[type, Callable[[_Target, Any], list[m.Reply]]] = {
     fx.AlertStaff: _alert_staff, fx.HandOff: _hand_off, fx.SetOptOut: _set_opt_out, fx.RecordClick: _record_click,
     fx.RememberLocation: _remember_location, fx.ForgetLocation: _forget_location,
     fx.LinkStaffAccount: _link_staff_account, fx.RequestLinkCode: _request_link_code,
-    fx.LinkAccounts: _link_accounts, fx.StaffReply: _staff_reply,
+    fx.LinkAccounts: _link_accounts, fx.OfferPhoneClaim: _offer_phone_claim,
+    fx.AnswerPhoneClaim: _answer_phone_claim, fx.StaffReply: _staff_reply,
     fx.RateService: _rate_service, fx.CommentOnService: _comment_on_service, fx.SkipSurveyComment: _skip_survey_comment,
     fx.RedeemReward: _redeem_reward, fx.ShowMemberCode: _show_member_code,
 }

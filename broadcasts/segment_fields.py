@@ -412,6 +412,7 @@ FIELDS: dict[str, tuple[tuple[str, ...], Callable[[RuleContext, str, Any], Colum
     "rfm_segment": (SET_OPS, _rfm_segment),
     "clv": (("gt", "gte", "lt", "lte"), _value_number(VALUE.predicted_clv)),
     "churn_risk": (("gt", "gte", "lt", "lte"), _value_number(VALUE.churn_risk, 1)),
+    "churn_risk_60": (("gt", "gte", "lt", "lte"), _value_number(VALUE.churn_risk_60, 1)),
     "favourite_category": (SET_OPS, _favourite_category),
 }
 FIELD_NAMES = tuple(FIELDS)

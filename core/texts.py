@@ -280,6 +280,20 @@ CHAT = Catalog("chat", {
                          "en": "{points} of your points were redeemed for {reward} at the counter 🎁 Points left: {balance}."},
     "points_member_code_ask": {"id": "Belanja di toko? Ketik \"kartu member\" untuk kode member yang ditunjukkan ke kasir.",
                                "en": "Shopping in store? Type \"member card\" for the member code to show at the counter."},
+    # an imported member's phone number given in chat: linked only when the customer says yes (crm/phone_claims.py)
+    "phone_claim_ask": {"id": "Nomor {phone} sudah terdaftar sebagai member atas nama {name}. Itu kakak? (ya/bukan)",
+                        "en": "The number {phone} is registered as a member under the name {name}. Is that you? "
+                              "(yes/no)"},
+    "phone_claim_linked": {"id": "Sip kak, akun chat ini sekarang terhubung dengan data member kakak 🎉 Poin dan "
+                                 "riwayat pesanan kakak sudah jadi satu.",
+                           "en": "Done! This chat is now linked to your membership 🎉 Your points and orders are one "
+                                 "history now."},
+    "phone_claim_declined": {"id": "Oke kak, tidak kami hubungkan. Kami tidak akan tanya lagi soal nomor itu 🙏",
+                             "en": "OK, we won't link it, and we won't ask about that number again 🙏"},
+    "phone_claim_gone": {"id": "Maaf kak, data member itu tidak bisa dihubungkan dari chat sekarang 🙏 Tim kami bisa "
+                               "bantu kalau kakak minta bicara dengan admin.",
+                         "en": "Sorry, that membership can't be linked from chat now 🙏 Our team can help if you ask "
+                               "for a person."},
     # an alert on a staff member's linked chat, and their answer to it with /r
     "phone_alert": {"id": "🔔 {kind}: {name} (percakapan #{id})",
                     "en": "🔔 {kind}: {name} (conversation #{id})"},
@@ -413,6 +427,8 @@ CHAT = Catalog("chat", {
     "button.check_status": {"id": "📦 Cek pesanan", "en": "📦 Check order"},
     "button.share_location": {"id": "📍 Kirim lokasi", "en": "📍 Share location"},
     "button.skip": {"id": "Lewati", "en": "Skip"},
+    "button.phone_claim_yes": {"id": "Ya, itu saya", "en": "Yes, that's me"},
+    "button.phone_claim_no": {"id": "Bukan", "en": "No"},
 })
 
 # The main menu, in this order.

@@ -3,8 +3,9 @@
 "link account" / "hubungkan akun" / `/link` gives a code ("K7M-Q2P-X9A": nine characters of an
 alphabet without 0/O, 1/I/L, valid `CODE_MINUTES`, single use, only its hash stored). When
 another contact's chat sends exactly that code (or Telegram's `/start K7MQ2PX9A`), that contact
-is merged into the one that asked (crm/merge.py): the asker survives. Nothing else ever merges
-two customers' accounts: a name or a phone number is not proof.
+is merged into the one that asked (crm/merge.py): the asker survives. Nothing merges two
+customers' accounts by guessing: a name or a phone number is not proof (an imported member's
+number links only when the customer answers yes to it, crm/phone_claims.py).
 
 The shape differs from the staff link codes (crm/staff_links.py, "ABCD-EFGH"), so a message is
 never both.

@@ -25,12 +25,14 @@ The figures (one `CustomerValue` row per contact with orders that are not cancel
   - expected order value = (K · shop's average + n · their average) / (K + n), K = 3 orders of trust;
   - clv = p_alive · λ · 365 · expected order value.
 
-* **Churn risk** = probability of no order in the next 30 days, calibrated on the shop's own history: the nightly
-  run rebuilds the features as of 30 days ago and learns whether each customer then ordered in the 30 days after
-  (a scikit-learn logistic regression on log recency, frequency, order value, tenure and "overdue" = recency /
+* **Churn risk** = probability of no order in the next 30 days (`churn_risk`) and in the next 60 days
+  (`churn_risk_60`), each calibrated on the shop's own history by its own model: for a horizon of H days the
+  nightly run rebuilds the features as of H days ago and learns whether each customer then ordered in the H days
+  after (a scikit-learn logistic regression on log recency, frequency, order value, tenure and "overdue" = recency /
   usual gap) when there are at least MIN_TRAINING customers and MIN_CLASS of each outcome; otherwise the rate
-  model above answers: 1 - p_alive · (1 - exp(-30 λ)). The reasons stored with it are the features that push the
-  risk up for this customer (coefficient × standardised value > 0), largest first.
+  model above answers: 1 - p_alive · (1 - exp(-H λ)). The reasons stored with it are the features that push the
+  30-day risk up for this customer (coefficient × standardised value > 0), largest first. Both backtests come
+  from the same single pass over the orders (one more CASE per horizon), so the 60-day model costs a fit, not a read.
 * **Favourite** category and product: the ones in most of their order lines (ties: more items, then the name).
 
 Orders count by their current status; an order cancelled later is left out of the past too (the backtest is
@@ -39,6 +41,7 @@ an approximation there).
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -56,7 +59,10 @@ SEGMENTS = RFM_SEGMENTS
 FEATURES = ("recency", "frequency", "order_value", "tenure", "overdue")
 # The rate model's direction for each feature (what pushes the risk up when no regression could be fitted).
 RATE_MODEL_SIGNS = {"recency": 1.0, "frequency": -1.0, "order_value": 0.0, "tenure": 0.0, "overdue": 1.0}
-HORIZON_DAYS = 30          # churn = no order in this many days
+HORIZON_DAYS = 30          # churn = no order in this many days (`churn_risk`, the contract's figure)
+LONG_HORIZON_DAYS = 60     # `churn_risk_60`: the same question over two months, for slower-buying customers
+# Each horizon's churn model, by the key it has in the learned params and the column it fills.
+HORIZONS = ((HORIZON_DAYS, "churn", "churn_risk"), (LONG_HORIZON_DAYS, "churn_60", "churn_risk_60"))
 CLV_DAYS = 365             # the predicted CLV's horizon
 ORDER_VALUE_TRUST = 3      # K: how many orders of their own outweigh the shop's average order value
 MIN_TRAINING, MIN_CLASS = 200, 20
@@ -83,6 +89,7 @@ class CustomerValue(SQLModel, table=True):
     historic_clv: int
     predicted_clv: int = Field(index=True)
     churn_risk: float = Field(index=True)
+    churn_risk_60: float | None = Field(default=None, index=True)  # None until the first nightly run that fits it
     churn_reasons: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     favourite_category: str | None = Field(default=None, max_length=100, index=True)
     favourite_product: str | None = Field(default=None, max_length=200)
@@ -112,15 +119,37 @@ class History:
     last_order_at: datetime
 
 
-def _features(histories: list[History], today: date, usual_gap: float) -> dict[str, np.ndarray]:
+@dataclass(slots=True)
+class Columns:
+    """Many customers' order aggregates, one array each (days as ordinals): what the churn model reads.
+
+    The backtests are kept this way from the start (8 bytes a figure): as History objects, two horizons' pasts
+    of 100k customers would take the nightly run over its memory budget.
+    """
+
+    orders: np.ndarray
+    monetary: np.ndarray
+    first_day: np.ndarray
+    last_day: np.ndarray
+    ordered_after: np.ndarray | None = None  # a backtest's: each customer's last order day up to today
+
+
+def _columns(histories: list[History]) -> Columns:
+    count = len(histories)
+    return Columns(np.fromiter((h.orders for h in histories), float, count),
+                   np.fromiter((h.monetary for h in histories), float, count),
+                   np.fromiter((h.first_day.toordinal() for h in histories), float, count),
+                   np.fromiter((h.last_day.toordinal() for h in histories), float, count))
+
+
+def _features(customers: Columns, today: date, usual_gap: float) -> dict[str, np.ndarray]:
     """The churn model's raw features (days and Rupiah) of many customers, one array each."""
-    orders = np.array([h.orders for h in histories], dtype=float)
-    last = np.array([(today - h.last_day).days for h in histories], dtype=float)
-    tenure = np.array([(today - h.first_day).days for h in histories], dtype=float)
+    orders = customers.orders
+    last = today.toordinal() - customers.last_day
+    tenure = today.toordinal() - customers.first_day
     span = tenure - last  # days from the first order to the last
     gap = np.where(orders > 1, span / np.maximum(orders - 1, 1), usual_gap)
-    return {"recency": last, "frequency": orders,
-            "order_value": np.array([h.monetary for h in histories], dtype=float) / orders,
+    return {"recency": last, "frequency": orders, "order_value": customers.monetary / orders,
             "tenure": tenure, "overdue": last / np.maximum(gap, 1.0)}
 
 
@@ -135,29 +164,38 @@ def _local_day(moment: datetime, tz: ZoneInfo) -> date:
     return as_utc(moment).astimezone(tz).date()
 
 
-def _histories(session: Session, *, end: datetime, cutoff: datetime, tz: ZoneInfo,
-               contact_id: int | None) -> tuple[dict[int, History], dict[int, History]]:
-    """Per contact: its history up to `end`, and its history up to `cutoff` (the backtest's past)."""
+def _histories(session: Session, *, end: datetime, cutoffs: dict[int, datetime], tz: ZoneInfo,
+               contact_id: int | None) -> tuple[dict[int, History], dict[int, Columns]]:
+    """Per contact: its history up to `end`, and per horizon its history up to that horizon's cutoff (the backtest's
+    past) — all in one pass over the orders."""
     spent = Order.total - Order.delivery_fee
-    before = Order.created_at < cutoff
     where = [Order.status != "cancelled", Order.created_at < end]
     if contact_id is not None:
         where.append(Order.contact_id == contact_id)
+    pasts = []
+    for cutoff in cutoffs.values():
+        before = Order.created_at < cutoff
+        pasts += [func.sum(case((before, 1), else_=0)), func.sum(case((before, spent), else_=0)),
+                  func.max(case((before, Order.created_at)))]
     rows = session.execute(
         select(Order.contact_id, func.count(), func.sum(spent), func.min(Order.created_at), func.max(Order.created_at),
-               func.sum(case((before, 1), else_=0)), func.sum(case((before, spent), else_=0)),
-               func.max(case((before, Order.created_at)))).where(*where).group_by(Order.contact_id)
-        .execution_options(yield_per=STREAM_ROWS))
-    now, past = {}, {}
-    for cid, count, total, first, last, past_count, past_total, past_last in rows:
-        first_day = _local_day(first, tz)
-        now[cid] = History(cid, count, int(total or 0), first_day, _local_day(last, tz), as_utc(last))
-        if past_count:
-            if isinstance(past_last, str):  # SQLite loses the column type inside CASE
-                past_last = datetime.fromisoformat(past_last)
-            past[cid] = History(cid, past_count, int(past_total or 0), first_day, _local_day(past_last, tz),
-                                as_utc(past_last))
-    return now, past
+               *pasts).where(*where).group_by(Order.contact_id).execution_options(yield_per=STREAM_ROWS))
+    now: dict[int, History] = {}
+    # Per horizon: orders, monetary, first day, last day, last day up to today — of the customers with a past.
+    past = {horizon: tuple(array("d") for _ in range(5)) for horizon in cutoffs}
+    for cid, count, total, first, last, *backtests in rows:
+        first_day, last_day = _local_day(first, tz), _local_day(last, tz)
+        now[cid] = History(cid, count, int(total or 0), first_day, last_day, as_utc(last))
+        for index, horizon in enumerate(cutoffs):
+            past_count, past_total, past_last = backtests[3 * index:3 * index + 3]
+            if past_count:
+                if isinstance(past_last, str):  # SQLite loses the column type inside CASE
+                    past_last = datetime.fromisoformat(past_last)
+                for column, value in zip(past[horizon], (past_count, past_total or 0, first_day.toordinal(),
+                                                         _local_day(past_last, tz).toordinal(), last_day.toordinal())):
+                    column.append(value)
+    return now, {horizon: Columns(*(np.frombuffer(column) for column in columns[:4]),
+                                  ordered_after=np.frombuffer(columns[4])) for horizon, columns in past.items()}
 
 
 def _favourites(session: Session, *, end: datetime, contact_id: int | None) -> dict[int, tuple[str | None, str | None]]:
@@ -220,9 +258,10 @@ def _prior(histories: list[History], today: date) -> tuple[float, float]:
     return mean * beta, beta
 
 
-def _usual_gap(histories: list[History]) -> float:
-    gaps = [(h.last_day - h.first_day).days / (h.orders - 1) for h in histories if h.orders > 1]
-    return float(np.median(gaps)) if gaps else 30.0
+def _usual_gap(customers: Columns) -> float:
+    repeat = customers.orders > 1
+    gaps = (customers.last_day[repeat] - customers.first_day[repeat]) / (customers.orders[repeat] - 1)
+    return float(np.median(gaps)) if len(gaps) else 30.0
 
 
 def _transform(features: dict[str, np.ndarray]) -> np.ndarray:
@@ -230,22 +269,27 @@ def _transform(features: dict[str, np.ndarray]) -> np.ndarray:
     return np.log1p(np.maximum(np.column_stack([features[name] for name in FEATURES]), 0.0))
 
 
-def fit(histories: dict[int, History], past: dict[int, History], today: date) -> dict[str, Any]:
-    """Learn the cut-offs, the rate prior and the churn model from the shop's customers (JSON-ready)."""
+def fit(histories: dict[int, History], past: dict[int, Columns], today: date) -> dict[str, Any]:
+    """Learn the cut-offs, the rate prior and each horizon's churn model from the shop's customers (JSON-ready);
+    `past` holds, per horizon, the customers' histories as of that many days ago."""
     current = list(histories.values())
-    gap = _usual_gap(current)
+    gap = _usual_gap(_columns(current))
     params: dict[str, Any] = {
         "today": today.isoformat(), "usual_gap": gap, "prior": list(_prior(current, today)),
         "order_value": (sum(h.monetary for h in current) / max(sum(h.orders for h in current), 1)),
         "cuts": {"recency": _cuts([(today - h.last_day).days for h in current]),
                  "frequency": _cuts([h.orders for h in current]), "monetary": _cuts([h.monetary for h in current])},
     }
-    past_day = today - timedelta(days=HORIZON_DAYS)
-    past_gap = _usual_gap(list(past.values()))
-    x = _transform(_features(list(past.values()), past_day, past_gap)) if past else np.zeros((0, len(FEATURES)))
-    churned = np.array([0 if histories[cid].last_day > past_day else 1 for cid in past], dtype=int)
-    params["churn"] = _fit_churn(x, churned)
+    for horizon, key, _column in HORIZONS:
+        params[key] = _fit_horizon(past[horizon], today - timedelta(days=horizon))
     return params
+
+
+def _fit_horizon(customers: Columns, past_day: date) -> dict[str, Any]:
+    """One horizon's churn model: the features as of `past_day` against whether each customer ordered after it."""
+    x = _transform(_features(customers, past_day, _usual_gap(customers)))
+    churned = (customers.ordered_after <= past_day.toordinal()).astype(int)
+    return _fit_churn(x, churned)
 
 
 def _fit_churn(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
@@ -302,8 +346,8 @@ def _rows(histories: list[History], favourites: dict[int, tuple[str | None, str 
     """The CustomerValue columns of customers under the learned `params` (vectorised: the nightly run is 100k)."""
     if not histories:
         return []
-    cuts, (alpha, beta), churn = params["cuts"], params["prior"], params["churn"]
-    features = _features(histories, today, params["usual_gap"])
+    cuts, (alpha, beta) = params["cuts"], params["prior"]
+    features = _features(_columns(histories), today, params["usual_gap"])
     recency, orders, tenure = features["recency"], features["frequency"], features["tenure"]
     monetary = orders * features["order_value"]
     r = _scores(recency, cuts["recency"], higher_is_better=False)
@@ -312,12 +356,15 @@ def _rows(histories: list[History], favourites: dict[int, tuple[str | None, str 
     alive = np.exp(-rate * np.maximum(0.0, recency - 1 / rate))
     order_value = (ORDER_VALUE_TRUST * params["order_value"] + monetary) / (ORDER_VALUE_TRUST + orders)
     clv = np.rint(alive * rate * CLV_DAYS * order_value)
-    pushes = np.asarray(churn["coef"]) * (_transform(features) - np.asarray(churn["mean"])) / np.asarray(churn["std"])
-    if churn["kind"] == "logistic":
-        risk = 1 / (1 + np.exp(-(pushes.sum(axis=1) + churn["intercept"])))
-    else:
-        risk = 1 - alive * (1 - np.exp(-HORIZON_DAYS * rate))
-    risk = np.round(np.clip(risk, 0.0, 1.0), 4)
+    inputs = _transform(features)
+    risks, pushes = {}, None
+    for horizon, key, column in HORIZONS:
+        if key not in params:  # learned before this horizon existed: the next nightly run fits it
+            risks[column] = np.full(len(histories), None)
+            continue
+        risk, its_pushes = _churn(params[key], inputs, alive, rate, horizon)
+        risks[column] = risk
+        pushes = its_pushes if pushes is None else pushes
     order = np.argsort(-pushes, axis=1)[:, :MAX_REASONS]
     columns = [features[name] for name in FEATURES]
     rows = []
@@ -330,23 +377,38 @@ def _rows(histories: list[History], favourites: dict[int, tuple[str | None, str 
                      "recency_days": int(recency[i]), "tenure_days": int(tenure[i]),
                      "last_order_at": history.last_order_at, "r_score": ri, "f_score": fi, "m_score": mi,
                      "segment": segment_of(ri, fi, mi), "historic_clv": history.monetary,
-                     "predicted_clv": int(clv[i]), "churn_risk": float(risk[i]), "churn_reasons": reasons,
+                     "predicted_clv": int(clv[i]), "churn_reasons": reasons,
+                     **{column: None if risk[i] is None else float(risk[i]) for column, risk in risks.items()},
                      "favourite_category": favourite[0], "favourite_product": favourite[1], "computed_at": now})
     return rows
 
 
-def _window(now: datetime, tz: ZoneInfo) -> tuple[date, datetime, datetime]:
-    """The shop's today, the end of today (orders before it count) and the backtest's cut-off 30 days earlier."""
+def _churn(model: dict[str, Any], inputs: np.ndarray, alive: np.ndarray, rate: np.ndarray,
+           horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """One horizon's churn risks (0-1, 4 decimals) and each feature's push on them (for the reasons)."""
+    pushes = np.asarray(model["coef"]) * (inputs - np.asarray(model["mean"])) / np.asarray(model["std"])
+    if model["kind"] == "logistic":
+        risk = 1 / (1 + np.exp(-(pushes.sum(axis=1) + model["intercept"])))
+    else:
+        risk = 1 - alive * (1 - np.exp(-horizon * rate))
+    return np.round(np.clip(risk, 0.0, 1.0), 4), pushes
+
+
+def _window(now: datetime, tz: ZoneInfo) -> tuple[date, datetime, dict[int, datetime]]:
+    """The shop's today, the end of today (orders before it count) and each horizon's backtest cut-off (that many
+    days earlier)."""
     today = now.astimezone(tz).date()
-    return today, _day_start(today + timedelta(days=1), tz), _day_start(today - timedelta(days=HORIZON_DAYS - 1), tz)
+    cutoffs = {horizon: _day_start(today - timedelta(days=horizon - 1), tz) for horizon, _key, _column in HORIZONS}
+    return today, _day_start(today + timedelta(days=1), tz), cutoffs
 
 
 def recompute_all(*, session: Session, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
     """The nightly run: learn from every customer's orders and rewrite every contact's row; the learned params."""
-    today, end, cutoff = _window(now, tz)
-    histories, past = _histories(session, end=end, cutoff=cutoff, tz=tz, contact_id=None)
+    today, end, cutoffs = _window(now, tz)
+    histories, past = _histories(session, end=end, cutoffs=cutoffs, tz=tz, contact_id=None)
     favourites = _favourites(session, end=end, contact_id=None)
     params = fit(histories, past, today)
+    del past  # the backtests are learned: their memory serves the rows below
     session.execute(delete(CustomerValue))
     customers = list(histories.values())
     for first in range(0, len(customers), INSERT_BATCH):  # in batches: 100k rows of dicts at once cost 100+ MB
@@ -365,8 +427,8 @@ def recompute_contact(*, session: Session, contact_id: int, now: datetime, tz: Z
     if model is None:
         recompute_all(session=session, now=now, tz=tz)
         return session.get(CustomerValue, contact_id)
-    today, end, cutoff = _window(now, tz)
-    histories, _ = _histories(session, end=end, cutoff=cutoff, tz=tz, contact_id=contact_id)
+    today, end, _cutoffs = _window(now, tz)
+    histories, _ = _histories(session, end=end, cutoffs={}, tz=tz, contact_id=contact_id)
     session.execute(delete(CustomerValue).where(CustomerValue.contact_id == contact_id))
     history = histories.get(contact_id)
     if history is None:  # no orders left that count (the only one was cancelled)

@@ -36,7 +36,8 @@ from crm.csv_export import SafeWriter
 from crm.schemas import PRIVATE_PAYLOAD_KEYS
 from crm.media import NAME as MEDIA_NAME
 from crm.models import (
-    AuditLog, ChannelIdentity, Contact, ContactMerge, Conversation, FollowUpTask, Message, Note, StaffChatLink, WebhookEvent,
+    AuditLog, ChannelIdentity, Contact, ContactMerge, Conversation, FollowUpTask, Message, Note, PhoneClaim, StaffChatLink,
+    WebhookEvent,
 )
 from crm.orders import Order, OrderEvent, OrderItem
 
@@ -179,6 +180,8 @@ def erase_contact(*, session: Session, contact_id: int, staff_user_id: int | Non
         session.add(conversation)
     session.execute(delete(ChannelIdentity).where(ChannelIdentity.contact_id == contact_id))
     session.execute(delete(StaffChatLink).where(StaffChatLink.contact_id == contact_id))
+    # A phone number asked about (crm/phone_claims.py) is theirs too, asked or asked about.
+    session.execute(delete(PhoneClaim).where(or_(PhoneClaim.contact_id == contact_id, PhoneClaim.member_id == contact_id)))
     order_ids = select(Order.id).where(Order.contact_id == contact_id)
     session.execute(update(Order).where(Order.contact_id == contact_id)
                     .values(address=None, phone=None, note=None, lat=None, lon=None))

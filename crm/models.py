@@ -28,7 +28,7 @@ def _json(default: Any = None) -> Any:
 class ContactBase(SQLModel):
     display_name: str = Field(default="", max_length=200)
     language: str | None = Field(default=None, max_length=16)
-    phone: str | None = Field(default=None, max_length=40)
+    phone: str | None = Field(default=None, max_length=40, index=True)  # an imported member is found by it
     email: str | None = Field(default=None, max_length=200)
     birthday: date | None = None
     address: str | None = Field(default=None, max_length=500)
@@ -86,6 +86,23 @@ class ContactMerge(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     undone_at: datetime | None = None
     undone_by_id: int | None = Field(default=None, foreign_key="staffuser.id")
+
+
+class PhoneClaim(SQLModel, table=True):
+    """A chat contact was asked whether an imported member's phone number is theirs (crm/phone_claims.py): the
+    answer merges them (yes) or keeps the bot from asking about that number again (no)."""
+
+    __table_args__ = (UniqueConstraint("contact_id", "phone", name="uq_phoneclaim_contact_phone"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)  # the chat contact that was asked
+    member_id: int = Field(foreign_key="contact.id")  # the imported contact with that phone
+    phone: str = Field(max_length=40)  # E.164
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id")  # where it was asked
+    status: str = Field(default="asked", max_length=10)  # asked | yes | no | taken (the member got a chat meanwhile)
+    merge_id: int | None = Field(default=None, foreign_key="contactmerge.id")  # yes: the merge (undoable by staff)
+    asked_at: datetime = Field(default_factory=utcnow)
+    answered_at: datetime | None = None
 
 
 class AccountLinkCode(SQLModel, table=True):

@@ -116,6 +116,7 @@ class ContactDetail(ContactPublic):
     clv: int | None = Field(default=None, description="predicted value of the next 12 months, in Rupiah")
     clv_historic: int | None = Field(default=None, description="what they spent so far, in Rupiah")
     churn_risk: float | None = Field(default=None, ge=0, le=1, description="probability of no order in 30 days")
+    churn_risk_60: float | None = Field(default=None, ge=0, le=1, description="probability of no order in 60 days")
     favourite_category: str | None = None
 
 

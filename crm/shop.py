@@ -16,7 +16,8 @@ from sqlmodel import Session, select
 
 from core.db import utcnow
 from core.settings import LoyaltySettings
-from crm import complaints, cross_sell, csat, faq, history, loyalty, member_codes, orders, promotions, staff_links, stores
+from crm import (complaints, cross_sell, csat, faq, history, loyalty, member_codes, orders, phone_claims, promotions,
+                 staff_links, stores)
 from crm.models import ChannelIdentity, Contact, Conversation
 from crm.shop_settings import ShopSettings, load_settings
 
@@ -79,6 +80,11 @@ class ShopView:
     def is_staff_chat(self, chat_id: str) -> bool:
         """True when this chat is an active staff member's linked (proven) account."""
         return staff_links.staff_of(session=self._session, channel=self.channel, external_id=chat_id) is not None
+
+    def asks_about_phone(self, phone: str) -> bool:
+        """True when this customer giving `phone` should be asked whether the imported member with it is them."""
+        return self._contact is not None and phone_claims.askable(session=self._session, contact_id=self._contact.id,
+                                                                  phone=phone)
 
     def survey(self, survey_id: int) -> csat.CsatSurvey | None:
         """One of this customer's satisfaction surveys (None when unknown or someone else's)."""

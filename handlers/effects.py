@@ -130,6 +130,23 @@ class LinkAccounts:
 
 
 @dataclass(frozen=True)
+class OfferPhoneClaim:
+    """Ask once whether the imported member with this `phone` is this customer (crm/phone_claims.py), in `language`."""
+
+    phone: str
+    language: str
+
+
+@dataclass(frozen=True)
+class AnswerPhoneClaim:
+    """The customer's answer to question `claim_id`: yes merges their contact into the member; told in `language`."""
+
+    claim_id: int
+    yes: bool
+    language: str
+
+
+@dataclass(frozen=True)
 class StaffReply:
     """Send `text` to conversation `conversation_id`'s customer as the reply of the staff member owning this chat."""
 
@@ -181,7 +198,8 @@ class ShowMemberCode:
 
 
 Effect = Union[PlaceOrder, CancelOrder, OpenComplaint, AlertStaff, HandOff, SetOptOut, RecordClick,
-               RememberLocation, ForgetLocation, LinkStaffAccount, RequestLinkCode, LinkAccounts, StaffReply,
+               RememberLocation, ForgetLocation, LinkStaffAccount, RequestLinkCode, LinkAccounts, OfferPhoneClaim,
+               AnswerPhoneClaim, StaffReply,
                RateService, CommentOnService, SkipSurveyComment, RedeemReward, ShowMemberCode]
 
 

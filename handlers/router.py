@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from core import messages as m
 from crm import account_links
+from crm.phone_claims import STATE_KEY
 from handlers.account_link import AccountLinkHandler
 from handlers.base import UPSET, Context, Handler
 from handlers.complaints import ComplaintHandler
@@ -29,6 +30,7 @@ from handlers.order_status import CancelOrderHandler, OrderStatusHandler
 from handlers.order_flow import resume_reply
 from handlers.orders import OrderHandler
 from handlers.payment_proof import PaymentProofHandler
+from handlers.phone_claim import PhoneClaimHandler
 from handlers.promotions import PromotionHandler
 from handlers.staff_link import StaffLinkHandler
 from handlers.staff_reply import StaffReplyHandler
@@ -68,6 +70,8 @@ class Router:
             ctx.state.pop("faq_options", None)  # a later "2" is a quantity, not the second question listed
         if ctx.intent != "csat":
             ctx.state.pop("csat", None)  # not an answer to the satisfaction survey: it is dropped
+        if ctx.intent != "phone_claim":
+            ctx.state.pop(STATE_KEY, None)  # not an answer to "is this member you?": asked once, left unanswered
         alert = self.alert_if_upset(inbound, ctx)
         return Answer(answer.replies, (*answer.effects, alert)) if alert else answer
 
@@ -135,6 +139,7 @@ def default_router(understand: Callable[[str, Context], object] | None = None) -
         StaffReplyHandler(),  # a staff member's /r answer from their linked chat
         WelcomeJourneyHandler(), WelcomeHandler(), OptOutHandler(), CampaignButtonHandler(),
         SurveyHandler(),  # a score or comment for the satisfaction survey the chat waits on
+        PhoneClaimHandler(),  # "is the member with this number you?": its yes/no, or a member's number typed alone
         PaymentProofHandler(),  # a photo while an order waits for a transfer, before the photo is just thanked
         MemberCodeHandler(),  # "kartu member", "my member code": a precise rule over the model (FAQ, promo, handoff)
         HandoffHandler(),  # an explicit request for a person wins over a product or a question it names

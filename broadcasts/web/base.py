@@ -34,6 +34,7 @@ FIELD_KINDS = {
     "points": "number", "tier": "text", "loyalty_tier": "text", "last_seen_at": "date", "first_seen_at": "date",
     "last_order_at": "date",
     "rfm_segment": "choice:" + ",".join(SEGMENTS), "clv": "number", "churn_risk": "number",
+    "churn_risk_60": "number",
     "favourite_category": "category",
 }
 OPS = ("eq", "ne", "in", "has", "gt", "gte", "lt", "lte", "within")

@@ -65,6 +65,7 @@ WORDS: dict[str, dict[str, str]] = {
         "rfm_segment": {"id": "Segmen RFM", "en": "RFM segment"},
         "clv": {"id": "Perkiraan nilai 12 bulan (Rp)", "en": "Predicted 12-month value (Rp)"},
         "churn_risk": {"id": "Risiko berhenti (0-1)", "en": "Churn risk (0-1)"},
+        "churn_risk_60": {"id": "Risiko berhenti 60 hari (0-1)", "en": "Churn risk, 60 days (0-1)"},
         "favourite_category": {"id": "Kategori favorit", "en": "Favourite category"},
     }.items()},
     **{f"op_{name}": texts for name, texts in {

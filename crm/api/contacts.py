@@ -50,7 +50,8 @@ def contact_detail(session: Session, contact: Contact) -> ContactDetail:
     standing = loyalty.standing(session=session, contact_id=contact.id, rules=loyalty.rules_for(session, settings()))
     value = customer_value.value_of(session=session, contact_id=contact.id)
     figures = dict(rfm_segment=value.segment, clv=value.predicted_clv, clv_historic=value.historic_clv,
-                   churn_risk=value.churn_risk, favourite_category=value.favourite_category) if value else {}
+                   churn_risk=value.churn_risk, churn_risk_60=value.churn_risk_60,
+                   favourite_category=value.favourite_category) if value else {}
     return ContactDetail(**dict(contact_public(contact, identities)), csat=ratings, points=standing.balance,
                          tier=standing.tier.name, **figures)
 

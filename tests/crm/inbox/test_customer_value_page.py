@@ -34,13 +34,15 @@ def test_the_panel_shows_the_value_in_both_languages(agent, line_chat, runtime):
     page = agent.get(f"/inbox/contacts/{contact_id}").get_data(as_text=True)
     assert 'id="customer-value"' in page and "Pastry" in page and "Rp56,000" in page
     assert "Risk of no order in the next 30 days" in page and "%" in page
+    assert "Risk of no order in the next 60 days" in page and 'class="churn-60"' in page
     _speak(runtime, agent.user_id, "id")
     page = agent.get(f"/inbox/contacts/{contact_id}").get_data(as_text=True)
     assert "Nilai pelanggan" in page and "Rp56.000" in page and "Kategori favorit" in page
+    assert "Risiko tidak pesan 60 hari ke depan" in page
 
 
 def test_the_builder_offers_the_value_fields(as_role):
     page = as_role("marketer").get("/inbox/segments/new").get_data(as_text=True)
-    for field in ("rfm_segment", "churn_risk", "clv", "favourite_category"):
+    for field in ("rfm_segment", "churn_risk", "churn_risk_60", "clv", "favourite_category"):
         assert f'"{field}"' in page
     assert "choice:" + ",".join(SEGMENTS) in page and "Berisiko pergi" in page
