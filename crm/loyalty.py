@@ -19,7 +19,8 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from fractions import Fraction
+from typing import Mapping
 
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint, case, func, update
 from sqlalchemy.exc import IntegrityError
@@ -50,6 +51,7 @@ class PointsEntry(SQLModel, table=True):
     """One change of a contact's points (append-only): positive earns, negative spends."""
 
     __table_args__ = (UniqueConstraint("order_id", "kind", name="uq_points_order_kind"),
+                      UniqueConstraint("contact_id", "grant_key", name="uq_points_contact_grant"),
                       Index("ix_points_contact_at", "contact_id", "at"))
 
     id: int | None = Field(default=None, primary_key=True)
@@ -60,6 +62,8 @@ class PointsEntry(SQLModel, table=True):
     voucher_code: str | None = Field(default=None, max_length=32)  # a redeemed reward's code
     reason: str = Field(default="", max_length=REASON_MAX)
     by: str = Field(default="bot", max_length=40)  # bot | customer | staff:<id> | api:<token> | clock
+    # A grant that happens once per contact without an order ("birthday:2026"): the unique key keeps it once.
+    grant_key: str | None = Field(default=None, max_length=40)
     at: datetime = Field(default_factory=utcnow)
 
 
@@ -92,15 +96,35 @@ def rules_for(session: Session, config: Settings | None = None) -> LoyaltySettin
     return load_settings(session).loyalty or (config.loyalty if config is not None else LoyaltySettings())
 
 
+def _rounded(points: Fraction, rounding: str) -> int:
+    if rounding == "up":
+        return math.ceil(points)
+    if rounding == "nearest":  # half up: 2.5 points are 3
+        return math.floor(points + Fraction(1, 2))
+    return math.floor(points)
+
+
 def points_for(amount: int, rules: LoyaltySettings) -> int:
-    """The points an amount in rupiah earns: the rate per Rp1.000, rounded down."""
-    # Decimal: 0.1 points per Rp1.000 of Rp30.000 is 3, not 2.9999… rounded down to 2.
-    return max(0, math.floor(Decimal(amount) * Decimal(str(rules.points_per_1000_rupiah)) / 1000))
+    """The points an amount in rupiah earns: the rate per Rp1.000, rounded the rules' way (down by default)."""
+    # Exact fractions: 0.1 points per Rp1.000 of Rp30.000 is 3, not 2.9999… rounded down to 2.
+    return max(0, _rounded(Fraction(amount) * Fraction(str(rules.points_per_1000_rupiah)) / 1000, rules.rounding))
 
 
-def order_points(total: int, delivery_fee: int, rules: LoyaltySettings) -> int:
-    """The points an order earns: its total without the delivery fee."""
-    return points_for(total - delivery_fee, rules)
+def order_points(total: int, delivery_fee: int, rules: LoyaltySettings,
+                 by_category: Mapping[str, int] | None = None) -> int:
+    """The points an order earns on what was paid for the goods (its total without the delivery fee).
+
+    `by_category`: the goods' prices per catalog category, before any discount; a category's
+    multiplier counts its share of what was paid that many times.
+    """
+    paid = max(0, total - delivery_fee)
+    goods = sum(by_category.values()) if by_category else 0
+    if not goods or not rules.multipliers:
+        return points_for(paid, rules)
+    weighted = sum(Fraction(amount) * Fraction(str(rules.factor_for(category)))
+                   for category, amount in by_category.items())
+    rate = Fraction(str(rules.points_per_1000_rupiah))
+    return max(0, _rounded(weighted * paid / goods * rate / 1000, rules.rounding))
 
 
 # --- writing the ledger ------------------------------------------------------------------
@@ -163,9 +187,10 @@ def _announce(session: Session, entry: PointsEntry) -> None:
 
 
 def earn_for_order(*, session: Session, order_id: int, contact_id: int, total: int, delivery_fee: int,
-                   rules: LoyaltySettings, by: str, now: datetime | None = None) -> PointsEntry | None:
-    """Credit a delivered order's points once (None when it earns none or already earned)."""
-    points = order_points(total, delivery_fee, rules)
+                   rules: LoyaltySettings, by: str, now: datetime | None = None,
+                   by_category: Mapping[str, int] | None = None) -> PointsEntry | None:
+    """Credit a delivered order's points once (None when it earns none or already earned); see `order_points`."""
+    points = order_points(total, delivery_fee, rules, by_category)
     if points <= 0:
         return None
     now = now or utcnow()
@@ -265,7 +290,8 @@ def redeem_reward(*, session: Session, contact_id: int, reward: LoyaltyReward, r
         session=session, title=reward.name, title_en=reward.name_en, voucher_code=code,
         description=f"{reward.points} poin", starts_at=now - timedelta(minutes=1),
         ends_at=now + timedelta(days=rules.voucher_days), max_redemptions=1, per_customer="once",
-        audience={"contacts": [contact_id]})
+        audience={"contacts": [contact_id]}, discount_amount=reward.amount_off,
+        free_sku=reward.free_sku.upper() if reward.free_sku else None)
     return entry, voucher
 
 

@@ -94,6 +94,7 @@ class Order(SQLModel, table=True):
     voucher_code: str | None = Field(default=None, max_length=32)  # the promotion's code the customer used
     promotion_id: int | None = Field(default=None, foreign_key="promotion.id")
     subtotal: int = 0
+    discount: int = 0  # what the voucher took off the goods (a loyalty reward's value), never more than them
     delivery_fee: int = 0
     total: int = 0
     created_at: datetime = Field(default_factory=utcnow)
@@ -273,6 +274,7 @@ def place_order(*, session: Session, contact_id: int, lines: list[CartLine], ful
     if fulfilment == "delivery" and not (address or "").strip():
         raise OrderError("address", "a delivery needs an address")
     items, subtotal, counted = [], 0, set()  # counted: products whose stock is kept
+    priced = []  # (SKU, unit price) of each line, for a voucher's free product
     for line in lines:
         product = session.get(Product, line.product_id)
         if product is None or not product.active:
@@ -287,6 +289,7 @@ def place_order(*, session: Session, contact_id: int, lines: list[CartLine], ful
         if product.stock is not None:
             counted.add(product.id)
         price = unit_price(product, line.variant, line.addons)
+        priced.append((product.sku, price))
         items.append(OrderItem(order_id=0, product_id=product.id, product_name=product.name, variant=line.variant,
                                addons=[a["name"] for a in addons], quantity=line.quantity, price=price,
                                note=_clean_note(line.note, ITEM_NOTE_MAX, f"the note on {product.name}")))
@@ -320,8 +323,10 @@ def place_order(*, session: Session, contact_id: int, lines: list[CartLine], ful
                       lat=lat if delivered else None, lon=lon if delivered else None,
                       subtotal=subtotal, delivery_fee=delivery_fee if delivered else 0,
                       voucher_code=promotion.voucher_code if promotion else None,
-                      promotion_id=promotion.id if promotion else None)
-        order.total = order.subtotal + order.delivery_fee
+                      promotion_id=promotion.id if promotion else None,
+                      discount=promotions.discount_for(promotion, priced, subtotal)
+                      if promotion else 0)
+        order.total = order.subtotal - order.discount + order.delivery_fee
         session.add(order)
         session.flush()
         order.number = str(ORDER_NUMBER_BASE + order.id)
@@ -374,12 +379,24 @@ def change_status(*, session: Session, order: Order, status: str, by: str, note:
     if status == "delivered":
         _schedule_follow_up(session, order)
         loyalty.earn_for_order(session=session, order_id=order.id, contact_id=order.contact_id, total=order.total,
-                               delivery_fee=order.delivery_fee, rules=points_rules or loyalty.rules_for(session), by=by)
+                               delivery_fee=order.delivery_fee, rules=points_rules or loyalty.rules_for(session), by=by,
+                               by_category=goods_by_category(session=session, order_id=order.id))
     session.flush()
     webhooks.emit(session, "order.status_changed", lambda: {
         **order_public(session, order, with_history=True).model_dump(mode="json"), "previous_status": before})
     notify_after_commit(session, ORDER_CHANGED, order.contact_id)
     return order
+
+
+def goods_by_category(*, session: Session, order_id: int) -> dict[str, int]:
+    """The order's goods priced per catalog category (a product gone from the catalog counts under "")."""
+    rows = session.execute(select(Product.category, OrderItem.price * OrderItem.quantity)
+                           .select_from(OrderItem).outerjoin(Product, Product.id == OrderItem.product_id)
+                           .where(OrderItem.order_id == order_id)).all()
+    amounts: dict[str, int] = {}
+    for category, amount in rows:
+        amounts[category or ""] = amounts.get(category or "", 0) + int(amount)
+    return amounts
 
 
 FOLLOW_UP_AFTER_DELIVERY_DAYS = 30
