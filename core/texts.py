@@ -364,6 +364,10 @@ CHAT = Catalog("chat", {
                               "Poin kakak sekarang {balance}.",
                         "en": "{points} points of order #{number} were taken back as the order was cancelled. "
                               "Your balance is now {balance} points."},
+    "points_birthday": {"id": "Selamat ulang tahun kak! 🎂 Ada hadiah +{points} poin dari kami. Poin kakak sekarang "
+                              "{balance}.",
+                        "en": "Happy birthday! 🎂 Here are +{points} points from us. Your balance is now {balance} "
+                              "points."},
     "points_balance": {"id": "Poin kakak: {balance} ⭐ Level: {tier}.", "en": "Your points: {balance} ⭐ Tier: {tier}."},
     "points_next_tier": {"id": "Kumpulkan {points} poin lagi dalam 12 bulan untuk naik ke {tier} ya kak.",
                          "en": "Earn {points} more points within 12 months to reach {tier}."},

@@ -15,20 +15,22 @@ Every entry is written by `_record`: that is where a `points.changed` event belo
 
 from __future__ import annotations
 
+import calendar
 import math
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Mapping
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint, case, func, update
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, and_, case, extract, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
 from core.db import utcnow
 from core.settings import LoyaltyReward, LoyaltySettings, LoyaltyTier, Settings
 from crm import promotions, webhooks
+from crm.models import Contact
 from crm.shop_settings import load_settings
 
 KINDS = ("earn", "redeem", "expire", "adjust", "reverse")
@@ -293,6 +295,38 @@ def redeem_reward(*, session: Session, contact_id: int, reward: LoyaltyReward, r
         audience={"contacts": [contact_id]}, discount_amount=reward.amount_off,
         free_sku=reward.free_sku.upper() if reward.free_sku else None)
     return entry, voucher
+
+
+def birthday_contacts(*, session: Session, day: date) -> list[int]:
+    """The contacts (not merged away, not erased) whose birthday is `day`; a 29 February one on 28 February of a
+    year without it."""
+    days = [(day.month, day.day)]
+    if (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
+        days.append((2, 29))
+    born = or_(*(and_(extract("month", Contact.birthday) == month, extract("day", Contact.birthday) == dom)
+                 for month, dom in days))
+    return list(session.exec(select(Contact.id).where(Contact.birthday.is_not(None), born,
+                                                      Contact.merged_into.is_(None), Contact.erased_at.is_(None))
+                             .order_by(Contact.id)).all())
+
+
+def grant_birthday(*, session: Session, contact_id: int, points: int, year: int,
+                   now: datetime | None = None) -> PointsEntry | None:
+    """Give the yearly birthday bonus as an `earn` without an order, once per contact and year (None: already given
+    or nothing to give; the unique key decides when two runs race)."""
+    if points <= 0:
+        return None
+    now = now or utcnow()
+    try:
+        with session.begin_nested():
+            entry = _record(session, PointsEntry(contact_id=contact_id, kind="earn", points=points, by="clock", at=now,
+                                                 reason=f"birthday {year}", grant_key=f"birthday:{year}"),
+                            balance_moved=False)
+            _move(session, contact_id, points, now, earned=True)
+            _announce(session, entry)
+    except IntegrityError:
+        return None
+    return entry
 
 
 def expire_idle(*, session: Session, rules: LoyaltySettings, now: datetime | None = None) -> int:
