@@ -213,6 +213,11 @@ CHAT = Catalog("chat", {
                         "en": "The voucher code {code} isn't valid right now 🙏"},
     "voucher_not_for_you": {"id": "Maaf kak, kode voucher {code} tidak berlaku untuk kakak 🙏",
                             "en": "Sorry, the voucher code {code} doesn't apply to you 🙏"},
+    "discount_line": {"id": "Potongan voucher: -{amount}", "en": "Voucher discount: -{amount}"},
+    "voucher_free_added": {"id": "{product} gratisnya sudah kami masukkan ke pesanan 🎁",
+                           "en": "Your free {product} is now in the order 🎁"},
+    "reward_held": {"id": "🎁 Kakak punya voucher {code} ({title}). Ketik \"pakai kode {code}\" untuk memakainya.",
+                    "en": "🎁 You have voucher {code} ({title}). Type \"use code {code}\" to use it."},
     "voucher_line": {"id": "🎟️ Voucher {code} ({title})", "en": "🎟️ Voucher {code} ({title})"},
     "promos_now": {"id": "Promo yang berlaku sekarang 👇", "en": "Offers valid right now 👇"},
     # location
