@@ -218,6 +218,37 @@ class LoyaltyMultiplier(BaseModel):
     factor: float = Field(gt=0, le=10, allow_inf_nan=False)
 
 
+class LoyaltyStamps(BaseModel):
+    """A stamp card: a stamp per qualifying item (a product or a category) of a delivered order; a full card
+    gives a voucher for one item free ("buy 9, get the 10th free")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str | None = Field(default=None, min_length=1, max_length=40)  # the product whose items earn stamps
+    category: str | None = Field(default=None, min_length=1, max_length=100)  # or every product of a category
+    stamps: int = Field(9, ge=2, le=50)  # stamps to fill a card
+    free_sku: str | None = Field(default=None, min_length=1, max_length=40)  # the free item; None: the stamped product
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> LoyaltyStamps:
+        if (self.sku is None) == (self.category is None):
+            raise ValueError("a stamp card counts either a product (sku) or a category, one of them")
+        if self.category is not None and self.free_sku is None:
+            raise ValueError("a category's stamp card needs the free item's SKU (free_sku)")
+        return self
+
+    @property
+    def reward_sku(self) -> str:
+        """The SKU a full card gives free."""
+        return (self.free_sku or self.sku or "").upper()
+
+    def counts(self, sku: str | None, category: str | None) -> bool:
+        """True when an item of this product earns a stamp."""
+        if self.sku is not None:
+            return (sku or "").upper() == self.sku.upper()
+        return (category or "").strip().lower() == (self.category or "").strip().lower()
+
+
 class LoyaltySettings(BaseModel):
     """How customers earn points on delivered orders, the tiers, and the rewards they buy."""
 
@@ -235,6 +266,7 @@ class LoyaltySettings(BaseModel):
     rounding: Literal["down", "nearest", "up"] = "down"  # of an order's points (the contract: down)
     multipliers: list[LoyaltyMultiplier] = Field(default_factory=list, max_length=50)
     birthday_points: int = Field(0, ge=0, le=100_000_000)  # once a year on the contact's birthday; 0 = none
+    stamps: LoyaltyStamps | None = None  # a stamp card besides the points; None: no stamps
 
     @field_validator("multipliers")
     @classmethod

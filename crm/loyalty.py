@@ -53,7 +53,7 @@ class PointsEntry(SQLModel, table=True):
     """One change of a contact's points (append-only): positive earns, negative spends."""
 
     __table_args__ = (UniqueConstraint("order_id", "kind", name="uq_points_order_kind"),
-                      UniqueConstraint("contact_id", "grant_key", name="uq_points_contact_grant"),
+                      UniqueConstraint("grant_key", name="uq_points_grant"),
                       Index("ix_points_contact_at", "contact_id", "at"))
 
     id: int | None = Field(default=None, primary_key=True)
@@ -64,8 +64,35 @@ class PointsEntry(SQLModel, table=True):
     voucher_code: str | None = Field(default=None, max_length=32)  # a redeemed reward's code
     reason: str = Field(default="", max_length=REASON_MAX)
     by: str = Field(default="bot", max_length=40)  # bot | customer | staff:<id> | api:<token> | clock
-    # A grant that happens once per contact without an order ("birthday:2026"): the unique key keeps it once.
+    # A grant that happens once per contact without an order ("birthday:<contact id>:2026"): the unique key keeps
+    # it once; the contact id is in it so that a merge can move the entry to another contact.
     grant_key: str | None = Field(default=None, max_length=40)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class StampAccount(SQLModel, table=True):
+    """A contact's stamps on their current card (never below zero); a full card becomes a voucher."""
+
+    __table_args__ = (CheckConstraint("stamps >= 0", name="ck_stamps_balance"),)
+
+    contact_id: int = Field(foreign_key="contact.id", primary_key=True)
+    stamps: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class StampEntry(SQLModel, table=True):
+    """One change of a contact's stamps (append-only): earn and reverse by order, card when a full card gave a voucher."""
+
+    __table_args__ = (UniqueConstraint("order_id", "kind", name="uq_stamps_order_kind"),
+                      Index("ix_stamps_contact_at", "contact_id", "at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id")
+    kind: str = Field(max_length=8)  # earn | reverse | card
+    stamps: int
+    order_id: int | None = Field(default=None, foreign_key="order.id")
+    voucher_code: str | None = Field(default=None, max_length=32)  # a full card's voucher
+    by: str = Field(default="bot", max_length=40)
     at: datetime = Field(default_factory=utcnow)
 
 
@@ -275,26 +302,131 @@ def adjust(*, session: Session, contact_id: int, points: int, reason: str | None
 VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: the customer types it
 
 
+def _new_code(session: Session, prefix: str) -> str:
+    for _ in range(5):
+        code = prefix + "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(6))
+        if not promotions.voucher_taken(session=session, code=code):
+            break
+    return code
+
+
+def _personal_voucher(session: Session, contact_id: int, code: str, rules: LoyaltySettings, now: datetime,
+                      **fields) -> promotions.Promotion:
+    """A promotion for this contact alone, single use, valid `rules.voucher_days`: the order flow takes its code."""
+    return promotions.create_promotion(
+        session=session, voucher_code=code, starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(days=rules.voucher_days), max_redemptions=1, per_customer="once",
+        audience={"contacts": [contact_id]}, **fields)
+
+
 def redeem_reward(*, session: Session, contact_id: int, reward: LoyaltyReward, rules: LoyaltySettings, by: str,
                   now: datetime | None = None) -> tuple[PointsEntry, promotions.Promotion]:
     """Spend a reward's points for a one-time voucher only this customer can use (LoyaltyError: too few points).
 
     The voucher is a promotion for this contact alone, single use, valid `rules.voucher_days`:
-    the order flow takes it like any code ("pakai kode POIN-…").
+    the order flow takes it like any code ("pakai kode POIN-…") and takes the reward's value off.
     """
     now = now or utcnow()
-    for _ in range(5):
-        code = "POIN-" + "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(6))
-        if not promotions.voucher_taken(session=session, code=code):
-            break
+    code = _new_code(session, "POIN-")
     entry = _spend(session, contact_id, "redeem", reward.points, reward.name, by, now, voucher_code=code)
-    voucher = promotions.create_promotion(
-        session=session, title=reward.name, title_en=reward.name_en, voucher_code=code,
-        description=f"{reward.points} poin", starts_at=now - timedelta(minutes=1),
-        ends_at=now + timedelta(days=rules.voucher_days), max_redemptions=1, per_customer="once",
-        audience={"contacts": [contact_id]}, discount_amount=reward.amount_off,
-        free_sku=reward.free_sku.upper() if reward.free_sku else None)
+    voucher = _personal_voucher(session, contact_id, code, rules, now, title=reward.name, title_en=reward.name_en,
+                                description=f"{reward.points} poin", discount_amount=reward.amount_off,
+                                free_sku=reward.free_sku.upper() if reward.free_sku else None)
     return entry, voucher
+
+
+# --- stamps --------------------------------------------------------------------------------
+
+
+def stamps(*, session: Session, contact_id: int) -> int:
+    """The stamps on the contact's current card."""
+    return session.execute(select(StampAccount.stamps).where(StampAccount.contact_id == contact_id)).scalar() or 0
+
+
+def stamp_entries(*, session: Session, contact_id: int, limit: int | None = 200) -> list[StampEntry]:
+    """The contact's stamp history, newest first."""
+    return list(session.exec(select(StampEntry).where(StampEntry.contact_id == contact_id)
+                             .order_by(StampEntry.at.desc(), StampEntry.id.desc()).limit(limit)).all())
+
+
+def _ensure_stamp_account(session: Session, contact_id: int) -> None:
+    if session.execute(select(StampAccount.contact_id).where(StampAccount.contact_id == contact_id)).first():
+        return
+    try:
+        with session.begin_nested():
+            session.add(StampAccount(contact_id=contact_id))
+            session.flush()
+    except IntegrityError:
+        pass
+
+
+def recount_stamps(*, session: Session, contact_id: int, now: datetime | None = None) -> int:
+    """Set a contact's stamps to the sum of their stamp ledger (after a merge); the stamps."""
+    _ensure_stamp_account(session, contact_id)
+    total = session.execute(select(func.coalesce(func.sum(StampEntry.stamps), 0))
+                            .where(StampEntry.contact_id == contact_id)).scalar()
+    session.execute(update(StampAccount).where(StampAccount.contact_id == contact_id)
+                    .values(stamps=max(0, int(total)), updated_at=now or utcnow()))
+    return max(0, int(total))
+
+
+def earn_stamps(*, session: Session, order_id: int, contact_id: int, count: int, rules: LoyaltySettings, by: str,
+                now: datetime | None = None) -> list[promotions.Promotion]:
+    """Stamp a delivered order's `count` qualifying items once; each card it fills becomes a voucher for one free
+    item (the vouchers; none when the order earned before, or the rules have no card)."""
+    card = rules.stamps
+    if card is None or count <= 0:
+        return []
+    now = now or utcnow()
+    _ensure_stamp_account(session, contact_id)
+    try:
+        with session.begin_nested():  # the unique key: an order is stamped once, whoever races
+            session.add(StampEntry(contact_id=contact_id, kind="earn", stamps=count, order_id=order_id, by=by, at=now))
+            session.flush()
+    except IntegrityError:
+        return []
+    session.execute(update(StampAccount).where(StampAccount.contact_id == contact_id)
+                    .values(stamps=StampAccount.stamps + count, updated_at=now))
+    vouchers = []
+    # Conditional: a full card is taken once even when two deliveries fill it at the same moment.
+    while session.execute(update(StampAccount).where(StampAccount.contact_id == contact_id,
+                                                     StampAccount.stamps >= card.stamps)
+                          .values(stamps=StampAccount.stamps - card.stamps, updated_at=now)).rowcount == 1:
+        code = _new_code(session, "STEMPEL-")
+        session.add(StampEntry(contact_id=contact_id, kind="card", stamps=-card.stamps, voucher_code=code, by=by,
+                               at=now))
+        vouchers.append(_personal_voucher(session, contact_id, code, rules, now, free_sku=card.reward_sku,
+                                          title=f"Kartu stempel penuh ({card.stamps})",
+                                          title_en=f"Full stamp card ({card.stamps})",
+                                          description=f"{card.stamps} stempel"))
+    session.flush()
+    return vouchers
+
+
+def reverse_stamps(*, session: Session, order_id: int, by: str, now: datetime | None = None) -> StampEntry | None:
+    """Take back a cancelled order's stamps once; only those still on the card (a voucher given stays given)."""
+    earned = session.exec(select(StampEntry).where(StampEntry.order_id == order_id, StampEntry.kind == "earn")).first()
+    if earned is None:
+        return None
+    now = now or utcnow()
+    try:
+        with session.begin_nested():
+            entry = StampEntry(contact_id=earned.contact_id, kind="reverse", stamps=0, order_id=order_id, by=by, at=now)
+            session.add(entry)
+            session.flush()  # the unique key stops a racing second reversal here
+            while True:  # compare-and-set, as for points
+                held = stamps(session=session, contact_id=earned.contact_id)
+                taken = min(earned.stamps, held)
+                if session.execute(update(StampAccount).where(StampAccount.contact_id == earned.contact_id,
+                                                              StampAccount.stamps == held)
+                                   .values(stamps=held - taken, updated_at=now)).rowcount == 1:
+                    break
+            entry.stamps = -taken
+            session.add(entry)
+            session.flush()
+    except IntegrityError:
+        return None
+    return entry
 
 
 def birthday_contacts(*, session: Session, day: date) -> list[int]:
@@ -320,7 +452,7 @@ def grant_birthday(*, session: Session, contact_id: int, points: int, year: int,
     try:
         with session.begin_nested():
             entry = _record(session, PointsEntry(contact_id=contact_id, kind="earn", points=points, by="clock", at=now,
-                                                 reason=f"birthday {year}", grant_key=f"birthday:{year}"),
+                                                 reason=f"birthday {year}", grant_key=f"birthday:{contact_id}:{year}"),
                             balance_moved=False)
             _move(session, contact_id, points, now, earned=True)
             _announce(session, entry)

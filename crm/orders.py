@@ -16,7 +16,7 @@ from core.after_commit import notify_after_commit
 from core.db import utcnow
 from core.geo import valid_coordinates
 from core.money import rupiah
-from core.settings import LoyaltySettings
+from core.settings import LoyaltySettings, LoyaltyStamps
 from crm import alerts, loyalty, promotions, webhooks
 from crm.delivery import rules_of
 from crm.models import FollowUpTask
@@ -365,6 +365,7 @@ def change_status(*, session: Session, order: Order, status: str, by: str, note:
         promotions.release(session=session, order_id=order.id, now=utcnow())
         if order.status == "delivered":  # the goods left the shop: no stock comes back, the points do
             loyalty.reverse_for_order(session=session, order_id=order.id, by=by)
+            loyalty.reverse_stamps(session=session, order_id=order.id, by=by)
         else:
             for item in order_items(session=session, order_id=order.id):
                 if item.product_id is not None:
@@ -378,9 +379,13 @@ def change_status(*, session: Session, order: Order, status: str, by: str, note:
     session.add(OrderEvent(order_id=order.id, status=status, by=by, note=note))
     if status == "delivered":
         _schedule_follow_up(session, order)
+        rules = points_rules or loyalty.rules_for(session)
         loyalty.earn_for_order(session=session, order_id=order.id, contact_id=order.contact_id, total=order.total,
-                               delivery_fee=order.delivery_fee, rules=points_rules or loyalty.rules_for(session), by=by,
+                               delivery_fee=order.delivery_fee, rules=rules, by=by,
                                by_category=goods_by_category(session=session, order_id=order.id))
+        if rules.stamps is not None:
+            loyalty.earn_stamps(session=session, order_id=order.id, contact_id=order.contact_id, by=by, rules=rules,
+                                count=stamped_items(session=session, order_id=order.id, card=rules.stamps))
     session.flush()
     webhooks.emit(session, "order.status_changed", lambda: {
         **order_public(session, order, with_history=True).model_dump(mode="json"), "previous_status": before})
@@ -397,6 +402,19 @@ def goods_by_category(*, session: Session, order_id: int) -> dict[str, int]:
     for category, amount in rows:
         amounts[category or ""] = amounts.get(category or "", 0) + int(amount)
     return amounts
+
+
+def stamped_items(*, session: Session, order_id: int, card: LoyaltyStamps) -> int:
+    """How many of the order's items earn a stamp on `card` (a free item the voucher paid for earns none)."""
+    rows = session.execute(select(Product.sku, Product.category, OrderItem.quantity).select_from(OrderItem)
+                           .join(Product, Product.id == OrderItem.product_id).where(OrderItem.order_id == order_id)).all()
+    count = sum(quantity for sku, category, quantity in rows if card.counts(sku, category))
+    order = session.get(Order, order_id)
+    promotion = session.get(promotions.Promotion, order.promotion_id) if order.promotion_id else None
+    if count and promotion is not None and promotion.free_sku and order.discount and \
+            any(card.counts(sku, category) for sku, category, _ in rows if sku.upper() == promotion.free_sku):
+        count -= 1
+    return count
 
 
 FOLLOW_UP_AFTER_DELIVERY_DAYS = 30

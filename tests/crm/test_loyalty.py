@@ -357,3 +357,65 @@ def test_two_orders_racing_for_one_reward_voucher_discount_once(shop):
     with Session(shop.engine) as session:
         discounted = session.exec(select(Order).where(Order.discount > 0)).all()
         assert len(discounted) == 3 and {o.discount for o in discounted} == {10_000}
+
+
+# --- stamps ------------------------------------------------------------------------------------------------
+
+
+def _stamps(shop, contact: int | None = None) -> int:
+    with Session(shop.engine) as session:
+        return loyalty.stamps(session=session, contact_id=contact or shop.budi)
+
+
+def test_stamps_are_earned_per_item_a_full_card_is_a_free_item_and_a_cancel_takes_them_back(shop):
+    with session_scope(shop.engine) as session:
+        save_settings(session, {"loyalty": {"stamps": {"sku": "kopi", "stamps": 3}}})
+    first = _delivered_order(shop, quantity=2)
+    assert _stamps(shop) == 2
+    second = _delivered_order(shop, quantity=2)  # 4 stamps: a full card of 3, 1 left
+    assert _stamps(shop) == 1
+    with Session(shop.engine) as session:
+        kinds = [(e.kind, e.stamps) for e in reversed(loyalty.stamp_entries(session=session, contact_id=shop.budi))]
+        assert kinds == [("earn", 2), ("earn", 2), ("card", -3)]
+        code = loyalty.stamp_entries(session=session, contact_id=shop.budi)[0].voucher_code
+    assert code.startswith("STEMPEL-")
+    _cancel(shop, second)  # 2 stamps to take back, 1 left on the card: that one goes, the voucher stays
+    _cancel(shop, second)  # (a second cancel changes nothing)
+    assert _stamps(shop) == 0
+    order = _order_with(shop, code, quantity=1)
+    assert (order.discount, order.total) == (25_500, 10_000)
+    with session_scope(shop.engine) as session:  # the free coffee earns no stamp
+        order = session.get(Order, order.id)
+        for status in ("confirmed", "preparing", "shipped", "delivered"):
+            change_status(session=session, order=order, status=status, by="staff:1")
+    assert _stamps(shop) == 0 and first
+
+
+def test_a_category_card_counts_the_category_and_needs_the_free_item(shop):
+    with pytest.raises(ValueError, match="free_sku"):
+        LoyaltySettings(stamps={"category": "Kopi"})
+    with pytest.raises(ValueError, match="either a product"):
+        LoyaltySettings(stamps={"sku": "KOPI", "category": "Kopi", "free_sku": "KOPI"})
+    with session_scope(shop.engine) as session:
+        session.get(Product, shop.coffee).category = "Kopi"
+        save_settings(session, {"loyalty": {"stamps": {"category": "kopi", "stamps": 9, "free_sku": "KOPI"}}})
+    _delivered_order(shop, quantity=3)
+    assert _stamps(shop) == 3
+
+
+def test_two_cancellations_at_once_take_stamps_back_once(shop):
+    with session_scope(shop.engine) as session:
+        save_settings(session, {"loyalty": {"stamps": {"sku": "KOPI", "stamps": 9}}})
+    _delivered_order(shop, quantity=1)
+    order_id = _delivered_order(shop, quantity=2)
+
+    def cancel() -> None:
+        try:
+            _cancel(shop, order_id)
+        except Exception:  # noqa: BLE001 - the loser may see the order already cancelled
+            pass
+
+    _together(cancel, cancel)
+    assert _stamps(shop) == 1
+    with Session(shop.engine) as session:
+        assert [e.kind for e in loyalty.stamp_entries(session=session, contact_id=shop.budi)].count("reverse") == 1
