@@ -373,6 +373,10 @@ CHAT = Catalog("chat", {
                               "{balance}.",
                         "en": "Happy birthday! 🎂 Here are +{points} points from us. Your balance is now {balance} "
                               "points."},
+    "stamps_balance": {"id": "Kartu stempel kakak: {stamps} dari {card} ☕ Tiap {item} dapat 1 stempel; kartu penuh = "
+                             "1 {free} gratis.",
+                       "en": "Your stamp card: {stamps} of {card} ☕ Each {item} earns a stamp; a full card = "
+                             "1 free {free}."},
     "points_balance": {"id": "Poin kakak: {balance} ⭐ Level: {tier}.", "en": "Your points: {balance} ⭐ Tier: {tier}."},
     "points_next_tier": {"id": "Kumpulkan {points} poin lagi dalam 12 bulan untuk naik ke {tier} ya kak.",
                          "en": "Earn {points} more points within 12 months to reach {tier}."},

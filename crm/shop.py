@@ -63,6 +63,10 @@ class ShopView:
             return None
         return loyalty.standing(session=self._session, contact_id=self._contact.id, rules=self.loyalty_rules(), now=now)
 
+    def stamps(self) -> int:
+        """The stamps on the customer's current card (0 without a customer)."""
+        return loyalty.stamps(session=self._session, contact_id=self._contact.id) if self._contact else 0
+
     def settings(self) -> ShopSettings:
         """Payment methods, delivery rules and staff hours (read once per view)."""
         if self._settings is None:

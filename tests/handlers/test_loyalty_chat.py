@@ -11,7 +11,7 @@ from crm import loyalty
 from crm.models import Contact, Message
 from crm.orders import Order, Product, change_status, steps_to
 from crm.shop_settings import save_settings
-from handlers.loyalty import asks_for_points, asks_to_redeem
+from handlers.loyalty import asks_for_points, asks_for_stamps, asks_to_redeem
 from tests.handlers.test_conversations import Customer, postbacks, shop, texts  # noqa: F401
 
 
@@ -45,6 +45,12 @@ def test_other_messages_are_not_points_questions(text):
 @pytest.mark.parametrize("text", ["tukar poin", "mau tukar poin dong", "redeem points", "pakai poinku"])
 def test_redeem_requests_are_recognised(text):
     assert asks_to_redeem(text.lower().split())
+
+
+@pytest.mark.parametrize("text, asks", [("stempel saya berapa", True), ("my stamps", True), ("cek stempel", True),
+                                        ("stempel", True), ("stempel kopi itu apa sih kok ada gambarnya kak ya", False)])
+def test_stamp_questions_are_recognised(text, asks):
+    assert asks_for_stamps(text.split()) is asks
 
 
 def test_a_reward_voucher_code_is_not_a_redeem_request():
@@ -154,3 +160,18 @@ def test_a_free_product_reward_puts_the_product_in_the_order_and_takes_it_off(cu
     session.expire_all()
     order = session.exec(select(Order)).one()
     assert order.discount == coffee.price and order.total == order.subtotal - coffee.price + order.delivery_fee
+
+
+def test_stamps_are_answered_alone_and_with_the_points(customer, runtime, session):
+    with Session(runtime.engine) as db:
+        coffee = db.exec(select(Product).where(Product.name == "Es Kopi Susu")).one()
+    customer.says("halo")
+    assert "stempel" not in texts(customer.says("stempel saya berapa?")).lower()  # no card: not this handler's
+    with session_scope(runtime.engine) as db:
+        save_settings(db, {"loyalty": {"stamps": {"sku": coffee.sku, "stamps": 9}}})
+    test_delivered_orders_points_are_the_balance_in_chat(customer, runtime, session)  # 2 coffees delivered
+    stamps = texts(customer.says("stempel saya berapa?"))
+    assert stamps.startswith("Kartu stempel kakak: 2 dari 9") and "1 Es Kopi Susu gratis" in stamps
+    assert "Poin kakak" not in stamps
+    assert "Kartu stempel kakak: 2 dari 9" in texts(customer.says("poin saya berapa?"))
+    assert "Your stamp card: 2 of 9" in texts(customer.says("how many stamps do I have?"))
