@@ -454,7 +454,7 @@ def order_public(session: Session, order: Order, with_history: bool = False) -> 
                        fulfilment=order.fulfilment, store_id=order.store_id, address=order.address, lat=order.lat,
                        lon=order.lon, phone=order.phone, payment_method=order.payment_method,
                        scheduled_for=order.scheduled_for, note=order.note, items=lines, subtotal=order.subtotal,
-                       delivery_fee=order.delivery_fee, total=order.total, created_at=order.created_at, history=events)
+                       discount=order.discount, delivery_fee=order.delivery_fee, total=order.total, created_at=order.created_at, history=events)
 
 
 def order_items(*, session: Session, order_id: int) -> list[OrderItem]:
