@@ -377,6 +377,12 @@ CHAT = Catalog("chat", {
                              "1 {free} gratis.",
                        "en": "Your stamp card: {stamps} of {card} ☕ Each {item} earns a stamp; a full card = "
                              "1 free {free}."},
+    "stamps_earned": {"id": "+{stamps} stempel ☕ Kartu kakak sekarang {held} dari {card}.",
+                      "en": "+{stamps} stamps ☕ Your card now has {held} of {card}."},
+    "stamps_full_card": {"id": "Kartu stempel penuh 🎉 Ini voucher item gratisnya: {code} (ketik \"pakai kode {code}\" "
+                                "saat pesan).",
+                         "en": "Stamp card full 🎉 Here is your free-item voucher: {code} (type \"use code {code}\" "
+                               "when you order)."},
     "points_balance": {"id": "Poin kakak: {balance} ⭐ Level: {tier}.", "en": "Your points: {balance} ⭐ Tier: {tier}."},
     "points_next_tier": {"id": "Kumpulkan {points} poin lagi dalam 12 bulan untuk naik ke {tier} ya kak.",
                          "en": "Earn {points} more points within 12 months to reach {tier}."},

@@ -403,6 +403,16 @@ def earn_stamps(*, session: Session, order_id: int, contact_id: int, count: int,
     return vouchers
 
 
+def order_stamps(*, session: Session, order_id: int) -> tuple[StampEntry | None, list[StampEntry]]:
+    """The stamps a delivered order earned (None when none) and the cards they filled (with their vouchers)."""
+    earned = session.exec(select(StampEntry).where(StampEntry.order_id == order_id, StampEntry.kind == "earn")).first()
+    if earned is None:
+        return None, []
+    cards = session.exec(select(StampEntry).where(StampEntry.contact_id == earned.contact_id, StampEntry.kind == "card",
+                                                  StampEntry.at == earned.at).order_by(StampEntry.id)).all()
+    return earned, list(cards)
+
+
 def reverse_stamps(*, session: Session, order_id: int, by: str, now: datetime | None = None) -> StampEntry | None:
     """Take back a cancelled order's stamps once; only those still on the card (a voucher given stays given)."""
     earned = session.exec(select(StampEntry).where(StampEntry.order_id == order_id, StampEntry.kind == "earn")).first()
