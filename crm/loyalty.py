@@ -7,8 +7,14 @@ customer already spent, can never take it below zero: a redemption that would is
 a reversal takes back only what is left (the entry's reason says so). The unique key
 (order_id, kind) lets an order earn once and be reversed once, whoever races.
 
-The rules (rate, expiry, tiers, rewards) are `core.settings.LoyaltySettings`: config.yaml's
-`loyalty`, replaced by the shop settings' `loyalty` when staff saved one (`rules_for`).
+The rules (rate, rounding, category multipliers, expiry, tiers, rewards and their value, the
+birthday bonus, the stamp card) are `core.settings.LoyaltySettings`: config.yaml's `loyalty`,
+replaced by the shop settings' `loyalty` when staff saved one (`rules_for`).
+
+The birthday bonus is an `earn` without an order; its `grant_key` (unique) gives it once per
+contact and year however the clock runs. Stamps have their own account and ledger (`StampAccount`,
+`StampEntry`) kept the same way: earned once per delivered order, reversed once on cancel (only
+what is left), and a full card taken by a conditional update becomes a free-item voucher.
 
 Every entry is written by `_record`: that is where a `points.changed` event belongs.
 """
