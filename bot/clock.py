@@ -191,7 +191,7 @@ def grant_birthday_points(now: datetime | None = None) -> int:
             return 0
         today = now.astimezone(config.tz).date()
         batches, granted = [], 0
-        for contact_id in loyalty.birthday_contacts(session=session, day=today):
+        for contact_id in loyalty.birthday_contacts(session=session, day=today, ungranted=True):
             entry = loyalty.grant_birthday(session=session, contact_id=contact_id, points=points, year=today.year,
                                            now=now)
             if entry is None:

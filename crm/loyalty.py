@@ -445,17 +445,26 @@ def reverse_stamps(*, session: Session, order_id: int, by: str, now: datetime | 
     return entry
 
 
-def birthday_contacts(*, session: Session, day: date) -> list[int]:
+def birthday_contacts(*, session: Session, day: date, ungranted: bool = False) -> list[int]:
     """The contacts (not merged away, not erased) whose birthday is `day`; a 29 February one on 28 February of a
-    year without it."""
+    year without it. `ungranted`: only those without this year's bonus yet (the hourly run's work)."""
     days = [(day.month, day.day)]
     if (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
         days.append((2, 29))
     born = or_(*(and_(extract("month", Contact.birthday) == month, extract("day", Contact.birthday) == dom)
                  for month, dom in days))
-    return list(session.exec(select(Contact.id).where(Contact.birthday.is_not(None), born,
-                                                      Contact.merged_into.is_(None), Contact.erased_at.is_(None))
-                             .order_by(Contact.id)).all())
+    found = list(session.exec(select(Contact.id).where(Contact.birthday.is_not(None), born,
+                                                       Contact.merged_into.is_(None), Contact.erased_at.is_(None))
+                              .order_by(Contact.id)).all())
+    if not ungranted or not found:
+        return found
+    keys = {_birthday_key(contact_id, day.year): contact_id for contact_id in found}
+    given = set(session.exec(select(PointsEntry.grant_key).where(PointsEntry.grant_key.in_(list(keys)))).all())
+    return [contact_id for key, contact_id in keys.items() if key not in given]
+
+
+def _birthday_key(contact_id: int, year: int) -> str:
+    return f"birthday:{contact_id}:{year}"
 
 
 def grant_birthday(*, session: Session, contact_id: int, points: int, year: int,
@@ -468,7 +477,7 @@ def grant_birthday(*, session: Session, contact_id: int, points: int, year: int,
     try:
         with session.begin_nested():
             entry = _record(session, PointsEntry(contact_id=contact_id, kind="earn", points=points, by="clock", at=now,
-                                                 reason=f"birthday {year}", grant_key=f"birthday:{contact_id}:{year}"),
+                                                 reason=f"birthday {year}", grant_key=_birthday_key(contact_id, year)),
                             balance_moved=False)
             _move(session, contact_id, points, now, earned=True)
             _announce(session, entry)

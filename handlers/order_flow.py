@@ -70,8 +70,8 @@ def subtotal(ctx: Context, order: dict) -> int:
 
 def discount(ctx: Context, order: dict) -> int:
     """What the order's voucher takes off the goods (a loyalty reward's value; 0 without one), as placing will."""
-    promotion = ctx.data.voucher(order["voucher"], ctx.now)[0] if order.get("voucher") else None
-    if promotion is None:
+    promotion, reason = ctx.data.voucher(order["voucher"], ctx.now) if order.get("voucher") else (None, None)
+    if promotion is None or reason is not None:  # no longer usable: placing takes it off (check_voucher)
         return 0
     priced = [(product.sku, line_price(product, line)) for line in order["lines"]
               if (product := ctx.data.product(line["product_id"])) is not None]

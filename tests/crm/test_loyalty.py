@@ -270,6 +270,7 @@ def test_the_birthday_bonus_is_an_earn_without_an_order_once_a_year(shop):
     with session_scope(shop.engine) as session:
         assert loyalty.birthday_contacts(session=session, day=date(2026, 12, 7)) == [shop.budi]
         assert loyalty.grant_birthday(session=session, contact_id=shop.budi, points=50, year=2026) is not None
+        assert loyalty.birthday_contacts(session=session, day=date(2026, 12, 7), ungranted=True) == []
     with session_scope(shop.engine) as session:  # the job running twice
         assert loyalty.grant_birthday(session=session, contact_id=shop.budi, points=50, year=2026) is None
     with session_scope(shop.engine) as session:
