@@ -25,8 +25,8 @@ from core.db import utcnow
 from core.runtime import Runtime
 from core.settings import Settings
 from core.texts import text
-from crm import (account_links, alerts, complaints, csat, episodes, history, loyalty, merge, orders, shop,
-                 shop_settings, staff_links)
+from crm import (account_links, alerts, complaints, csat, episodes, history, loyalty, member_codes, merge, orders,
+                 shop, shop_settings, staff_links)
 from crm.inbox import data as inbox_data
 from crm.inbox.auth import can
 from crm.inbox.i18n import error_text
@@ -35,6 +35,7 @@ from handlers import effects as fx
 from handlers.base import Context
 from handlers.account_link import code_reply, redeemed_reply
 from handlers.complaints import complaint_reply
+from handlers.member_code import member_code_reply
 from handlers.orders import placed_reply
 from handlers.staff_link import link_reply
 
@@ -194,8 +195,8 @@ def _label(message: Message | None, ctx: Context) -> tuple[str, float | None] | 
     intent = analysis.intent if analysis else (ctx.requested_intent or ctx.intent)
     if ctx.intent == "order" and analysis is not None:
         return "order", None  # an answer to the order's question ("qris", "ga jadi croissantnya") is about the order
-    if ctx.intent == "points":
-        return "points", None  # a precise rule, over the model (which reads "poin saya berapa?" as a promotion)
+    if ctx.intent in ("points", "member_code"):
+        return ctx.intent, None  # a precise rule, over the model (which reads "poin saya berapa?" as a promotion)
     if intent is None:
         return None
     return intent, round(analysis.confidence, 4) if analysis else None
@@ -253,7 +254,8 @@ def _place_order(at: _Target, effect: fx.PlaceOrder) -> list[m.Reply]:
                                    phone=effect.phone, payment_method=effect.payment_method,
                                    scheduled_for=effect.scheduled_for, note=effect.note,
                                    delivery_fee=effect.delivery_fee, lat=effect.lat, lon=effect.lon,
-                                   voucher_code=effect.voucher_code, tz=at.config.tz)
+                                   voucher_code=effect.voucher_code, tz=at.config.tz,
+                                   cross_sell_product_id=effect.cross_sell_product_id)
     except orders.OrderError as exc:
         raise EffectRefused(f"order refused: {exc.code}") from exc
     at.alert("order_waiting", f"Order #{order.number} waits for confirmation ({order.total:,} IDR)",
@@ -453,6 +455,11 @@ def _redeem_reward(at: _Target, effect: fx.RedeemReward) -> list[m.Reply]:
                               reward=loyalty.reward_name(reward, effect.language), until=until, balance=str(left)))]
 
 
+def _show_member_code(at: _Target, effect: fx.ShowMemberCode) -> list[m.Reply]:
+    code = member_codes.ensure_code(session=at.session, contact_id=at.contact_id, now=at.now)
+    return [member_code_reply(code, loyalty.balance(session=at.session, contact_id=at.contact_id), effect.language)]
+
+
 # What applies each effect; the replies it returns follow the handler's.
 APPLY: dict[type, Callable[[_Target, Any], list[m.Reply]]] = {
     fx.PlaceOrder: _place_order, fx.CancelOrder: _cancel_order, fx.OpenComplaint: _open_complaint,
@@ -461,5 +468,5 @@ APPLY: dict[type, Callable[[_Target, Any], list[m.Reply]]] = {
     fx.LinkStaffAccount: _link_staff_account, fx.RequestLinkCode: _request_link_code,
     fx.LinkAccounts: _link_accounts, fx.StaffReply: _staff_reply,
     fx.RateService: _rate_service, fx.CommentOnService: _comment_on_service, fx.SkipSurveyComment: _skip_survey_comment,
-    fx.RedeemReward: _redeem_reward,
+    fx.RedeemReward: _redeem_reward, fx.ShowMemberCode: _show_member_code,
 }

@@ -221,6 +221,12 @@ def recompute_customer_values() -> None:
     tasks.recompute_values_task()
 
 
+def recompute_cross_sell() -> None:
+    """Queue the nightly cross-sell run (frequently bought together) for a worker."""
+    configure_queue(get_runtime().settings.queue_url)
+    tasks.recompute_cross_sell_task()
+
+
 def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
     """A scheduler with the database job store and the standing jobs registered."""
     # The product's engine: its SQLite busy timeout, its PostgreSQL pre-ping (a dropped
@@ -249,6 +255,8 @@ def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
                       replace_existing=True)
     scheduler.add_job("bot.clock:recompute_customer_values", "cron", hour=VALUES_HOUR, minute=0,
                       id="recompute-customer-values", replace_existing=True)
+    scheduler.add_job("bot.clock:recompute_cross_sell", "cron", hour=VALUES_HOUR, minute=30,
+                      id="recompute-cross-sell", replace_existing=True)
     register_campaign_jobs(scheduler, settings)  # campaign schedules, stalled-run sweep, journeys
     return scheduler
 

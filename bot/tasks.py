@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot import pipeline
 from broadcasts import tasks as broadcast_tasks  # noqa: F401 - its tasks run on this queue too
-from crm import alert_emails, contact_uploads, customer_value, orders, outbound, shop_settings, webhooks
+from crm import alert_emails, contact_uploads, cross_sell, customer_value, orders, outbound, shop_settings, webhooks
 from core import after_commit
 from core.db import session_scope, utcnow
 from core.queue import huey
@@ -100,6 +100,15 @@ def recompute_values_task() -> None:
         params = customer_value.recompute_all(session=session, now=utcnow(), tz=tz)
     log.info("customer values recomputed (churn model: %s on %s customers)", params["churn"]["kind"],
              params["churn"]["trained_on"])
+
+
+@huey.task(**RETRY)
+def recompute_cross_sell_task() -> None:
+    """The nightly cross-sell run: the frequently-bought-together rules learned again from the orders."""
+    runtime = get_runtime()
+    with session_scope(runtime.engine) as session:
+        summary = cross_sell.recompute(session=session, now=utcnow(), rules=runtime.settings.cross_sell)
+    log.info("cross-sell rules recomputed: %s rules for %s products", summary["rules"], summary["products"])
 
 
 @huey.task(priority=5, **RETRY)

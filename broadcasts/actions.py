@@ -68,7 +68,7 @@ def render_preview(settings: Settings, message: dict[str, Any], name: str = "Bud
     for channel in ("line", "telegram"):
         ctx = RenderContext(campaign_id=0, variant="", channel=channel, shop=settings.bot.shop_name,
                             public_url=settings.public_url, secret=settings.secret_key, name=name,
-                            promotion=promotion)
+                            promotion=promotion, recommended_fallback=settings.cross_sell.campaign_fallback)
         rendered[channel] = [reply.to_payload() for reply in render(message, ctx, settings.tz)]
     return rendered
 

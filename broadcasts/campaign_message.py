@@ -2,7 +2,9 @@
 
 Content is platform-neutral: ``{"text", "image_url", "buttons", "quick_replies"}`` with
 personal variables (``{name}``, ``{first_name}``, ``{shop}``, ``{voucher}``,
-``{promo_title}``, ``{promo_ends}``), rendered per channel into `core.messages.Reply`
+``{promo_title}``, ``{promo_ends}``, ``{recommended}``: the product most often bought with
+what the contact bought (crm.cross_sell), ``{recommended:other words}`` saying the other words
+to a contact without one, else `cross_sell.campaign_fallback`), rendered per channel into `core.messages.Reply`
 (a LINE flex card with buttons or quick replies; one Telegram message with an inline
 keyboard). Buttons open a tracked link (``url``), make the bot answer (``reply``, a
 postback), or send a text as if typed (``text``).
@@ -22,8 +24,9 @@ from zoneinfo import ZoneInfo
 from core import messages as m
 from broadcasts.models import Campaign
 
-VARIABLES = ("name", "first_name", "shop", "voucher", "promo_title", "promo_ends")
-PERSONAL = ("name", "first_name")
+VARIABLES = ("name", "first_name", "shop", "voucher", "promo_title", "promo_ends", "recommended")
+PERSONAL = ("name", "first_name", "recommended")
+RECOMMENDED = "recommended"  # the one variable with a fallback after a colon: {recommended:menu baru kami}
 MAX_BUTTONS = 3  # a LINE flex bubble footer shows three
 MAX_QUICK_REPLIES = 13
 POSTBACK_PREFIX = "bc:"
@@ -39,9 +42,19 @@ class CampaignError(ValueError):
 
 def _variables(text: str) -> set[str]:
     try:
-        return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+        fields = [(name, spec) for _, name, spec, _ in string.Formatter().parse(text) if name is not None]
     except ValueError as exc:
         raise CampaignError(f"text has a broken {{variable}}: {exc}", "message.text") from None
+    odd = sorted({name for name, spec in fields if spec and name != RECOMMENDED})
+    if odd:
+        raise CampaignError(f"only {{{RECOMMENDED}:…}} takes words after a colon (what it says without a "
+                            f"recommendation), not {', '.join('{' + name + '}' for name in odd)}", "message.text")
+    return {name for name, _spec in fields}
+
+
+def uses_recommended(message: dict[str, Any]) -> bool:
+    """True when the text names each recipient's recommended product (looked up per recipient when sent)."""
+    return RECOMMENDED in _variables(message.get("text", ""))
 
 
 def validate_message(message: Any, path: str = "message") -> dict[str, Any]:
@@ -109,11 +122,24 @@ class RenderContext:
     promotion: Any = None
     links: dict[str, str] | None = None  # url -> token
     delivery_id: int | None = None
+    recommended: str = ""  # the recipient's recommended product (crm.cross_sell.recommended); "" when none
+    recommended_fallback: str = ""  # what {recommended} says without one (cross_sell.campaign_fallback)
 
 
 class _Blank(dict):
     def __missing__(self, key: str) -> str:
         return ""
+
+
+@dataclass(frozen=True)
+class _Recommended:
+    """{recommended}: the product, else the words after its colon, else the shop's fallback."""
+
+    product: str
+    fallback: str
+
+    def __format__(self, spec: str) -> str:
+        return self.product or spec or self.fallback
 
 
 def fill(text: str, ctx: RenderContext, tz: ZoneInfo | None = None) -> str:
@@ -126,7 +152,8 @@ def fill(text: str, ctx: RenderContext, tz: ZoneInfo | None = None) -> str:
     name = (ctx.name or "").strip() or "Kak"
     values = _Blank(name=name, first_name=name.split()[0], shop=ctx.shop,
                     voucher=(promotion.voucher_code or "") if promotion is not None else "",
-                    promo_title=promotion.title if promotion is not None else "", promo_ends=ends)
+                    promo_title=promotion.title if promotion is not None else "", promo_ends=ends,
+                    recommended=_Recommended(ctx.recommended, ctx.recommended_fallback))
     filled = text.format_map(values)
     if promotion is not None and promotion.voucher_code and "{voucher}" not in text:
         filled += f"\n\nKode voucher: {promotion.voucher_code}"

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from broadcasts import recipient_history
-from broadcasts.campaign_message import RenderContext, render, variant_message
+from broadcasts.campaign_message import RenderContext, render, uses_recommended, variant_message
 from broadcasts.limiter import line_limiter, telegram_limiter
 from broadcasts.models import Campaign, CampaignRun, CampaignRecipient
 from broadcasts.runs import (IN_FLIGHT, direct_rows, finish_if_done, history_previews, is_personal_variant,
@@ -30,6 +30,7 @@ from core.db import session_scope, utcnow
 from core.runtime import Runtime
 from core.sending import Outcome, SendRequest, retry_key
 from crm import contacts as contact_data
+from crm import cross_sell
 from crm import history
 from crm import outbound
 from crm.models import Contact, Message
@@ -125,13 +126,14 @@ def send_range(rt: Runtime, run_id: int, first: int, last: int, max_retries: int
         return 0
     with session_scope(rt.engine) as session:
         rows = session.execute(select(D.c.id, D.c.channel, D.c.external_id, D.c.variant, C.c.display_name,
-                                      D.c.message_id)
+                                      D.c.message_id, D.c.contact_id)
                                .select_from(D.join(C, C.c.id == D.c.contact_id))
                                .where(direct_rows(run_id), D.c.id >= first, D.c.id <= last)
                                .order_by(D.c.id)).all()
         promotion = promotion_of(session, campaign)
         contexts = {(variant, channel): render_context(rt, session, campaign, variant, channel, promotion=promotion)
                     for variant, channel in {(r[3], r[1]) for r in rows}}
+        recommended = _recommended(session, campaign, rows)
     counter = _Counter()
     stop = threading.Event()
     tz = ZoneInfo(campaign.timezone)
@@ -140,9 +142,10 @@ def send_range(rt: Runtime, run_id: int, first: int, last: int, max_retries: int
     def one(row) -> None:
         if stop.is_set():
             return
-        delivery_id, channel, external_id, variant, name, message_id = row
+        delivery_id, channel, external_id, variant, name, message_id, contact_id = row
         base = contexts[(variant, channel)]
-        ctx = RenderContext(**{**base.__dict__, "name": name or "", "delivery_id": delivery_id})
+        ctx = RenderContext(**{**base.__dict__, "name": name or "", "delivery_id": delivery_id,
+                               "recommended": recommended.get(contact_id, "")})
         replies = render(variant_message(campaign, variant), ctx, tz)
         for attempt in range(max_retries + 1):
             if not _claim(rt, delivery_id, reclaim=attempt > 0):
@@ -197,6 +200,15 @@ def send_range(rt: Runtime, run_id: int, first: int, last: int, max_retries: int
         raise RetryLater(counter.retry_reason, counter.retry_after or 1)
     finish_if_done(rt, run_id)
     return counter.sent
+
+
+def _recommended(session: Session, campaign: Campaign, rows) -> dict[int, str]:
+    """Contact id -> the name of their recommended product, for a campaign whose text names it (one query per range)."""
+    variants = {row[3] for row in rows}
+    if not any(uses_recommended(variant_message(campaign, variant)) for variant in variants):
+        return {}
+    found = cross_sell.recommended(session=session, contact_ids=[row[6] for row in rows])
+    return {contact_id: product.name for contact_id, product in found.items()}
 
 
 def _warm_up(rt: Runtime) -> None:
@@ -298,6 +310,8 @@ def test_send(rt: Runtime, campaign: Campaign, targets: list[Target], variant: s
             contact = session.get(Contact, target.contact_id)
             ctx = render_context(rt, session, campaign, variant, target.channel, promotion=promotion,
                                  name=contact.display_name if contact else "")
+            product = cross_sell.recommended(session=session, contact_ids=[target.contact_id]).get(target.contact_id)
+            ctx = RenderContext(**{**ctx.__dict__, "recommended": product.name if product else ""})
             replies = render(variant_message(campaign, variant), ctx, ZoneInfo(campaign.timezone))
             conversation = contact_data.get_or_create_conversation(
                 session=session, channel=target.channel, chat_id=target.external_id, kind="direct",

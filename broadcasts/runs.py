@@ -398,7 +398,7 @@ def render_context(rt: Runtime, session: Session, campaign: Campaign, variant: s
                          shop=shop_settings.current_config(session, rt.settings).bot.shop_name, public_url=rt.settings.public_url,
                          secret=rt.settings.secret_key, name=name, promotion=promotion,
                          links=links_of(session=session, campaign_id=campaign.id, variant=variant),
-                         delivery_id=delivery_id)
+                         delivery_id=delivery_id, recommended_fallback=rt.settings.cross_sell.campaign_fallback)
 
 
 def promotion_of(session: Session, campaign: Campaign) -> Promotion | None:

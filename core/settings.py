@@ -293,6 +293,22 @@ class LoyaltySettings(BaseModel):
         return tiers
 
 
+class CrossSellSettings(BaseModel):
+    """Frequently bought together: the association rules the nightly run keeps, and what a campaign says without one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    lookback_days: int = Field(365, ge=7, le=3650)  # the orders the rules are learned from
+    min_orders: int = Field(100, ge=1)  # fewer orders in that window: nothing is offered (too little to tell)
+    min_pair_orders: int = Field(5, ge=1)  # orders holding both products
+    min_support: float = Field(0.01, ge=0, le=1, allow_inf_nan=False)  # share of orders holding both
+    min_confidence: float = Field(0.15, ge=0, le=1, allow_inf_nan=False)  # share of orders with A that hold B too
+    min_lift: float = Field(1.2, ge=0, le=1000, allow_inf_nan=False)  # how much A makes B likelier than usual
+    max_per_product: int = Field(5, ge=1, le=50)
+    campaign_fallback: str = Field("menu favorit kami", max_length=200)  # {recommended} for a contact without one
+
+
 class SmtpSettings(BaseModel):
     """The mail server for staff alerts by email; off unless a host is set (the password only from the environment)."""
 
@@ -359,6 +375,7 @@ class Settings(BaseSettings):
     csat: CsatSettings = CsatSettings()
     smtp: SmtpSettings = SmtpSettings()
     loyalty: LoyaltySettings = LoyaltySettings()
+    cross_sell: CrossSellSettings = CrossSellSettings()
 
     @classmethod
     def settings_customise_sources(

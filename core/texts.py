@@ -274,6 +274,17 @@ CHAT = Catalog("chat", {
                        "en": "That code has been used already. Type \"link account\" in your other account for a new one."},
     "link_code_same": {"id": "Kode ini dari akun ini sendiri kak 😊 Kirim kodenya dari akun chat kakak yang lain ya.",
                        "en": "This code came from this very account 😊 Please send it from your other chat account."},
+    # the member code a customer shows at the counter (handlers.member_code; the points answer mentions it)
+    "member_code": {"id": "Kode member kakak: {code} 🪪\nTunjukkan kode ini ke kasir saat belanja di toko, biar poinnya "
+                          "masuk ke akun ini (atau untuk tukar poin). Poin kakak sekarang: {balance}.",
+                    "en": "Your member code: {code} 🪪\nShow it at the counter when you shop in store, so the points "
+                          "go to this account (or to redeem them). Your points now: {balance}."},
+    "points_member_code": {"id": "Belanja di toko? Tunjukkan kode member kakak ke kasir: {code}",
+                           "en": "Shopping in store? Show your member code at the counter: {code}"},
+    "counter_redeemed": {"id": "{points} poin kakak ditukar dengan {reward} di kasir 🎁 Sisa poin: {balance}.",
+                         "en": "{points} of your points were redeemed for {reward} at the counter 🎁 Points left: {balance}."},
+    "points_member_code_ask": {"id": "Belanja di toko? Ketik \"kartu member\" untuk kode member yang ditunjukkan ke kasir.",
+                               "en": "Shopping in store? Type \"member card\" for the member code to show at the counter."},
     # an alert on a staff member's linked chat, and their answer to it with /r
     "phone_alert": {"id": "🔔 {kind}: {name} (percakapan #{id})",
                     "en": "🔔 {kind}: {name} (conversation #{id})"},
@@ -402,6 +413,12 @@ CHAT = Catalog("chat", {
                         "en": "Done! 🎉 {points} points redeemed for {reward}. Your voucher code: {code} "
                               "(valid until {until}). Use it when you order: \"use code {code}\". Points left: {balance}."},
     "button.redeem_points": {"id": "🎁 Tukar poin", "en": "🎁 Redeem points"},
+    # the product offered with the cart, once per order (frequently bought together: crm.cross_sell)
+    "cross_sell_offer": {"id": "Mau sekalian {product}-nya kak? ({price})",
+                         "en": "Would you like a {product} with that? ({price})"},
+    "offer_declined": {"id": "Oke kak 👍", "en": "Sure 👍"},
+    "button.offer_yes": {"id": "👍 Boleh", "en": "👍 Yes please"},
+    "button.offer_no": {"id": "Ga usah", "en": "No thanks"},
     # button labels
     "button.add_more": {"id": "➕ Tambah", "en": "➕ Add more"},
     "button.delivery": {"id": "🛵 Diantar", "en": "🛵 Delivery"},

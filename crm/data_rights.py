@@ -29,7 +29,7 @@ from sqlalchemy import delete, or_, update
 from sqlmodel import Session, SQLModel, select
 
 from core.db import utcnow
-from crm import consent_log, episodes, loyalty
+from crm import consent_log, episodes, loyalty, member_codes
 from crm.complaints import Complaint
 from crm.csat import CsatSurvey
 from crm.csv_export import SafeWriter
@@ -189,6 +189,9 @@ def erase_contact(*, session: Session, contact_id: int, staff_user_id: int | Non
     session.execute(update(FollowUpTask).where(FollowUpTask.contact_id == contact_id).values(title=ERASED_TEXT))
     for forget in also:
         forget(session=session, contact_id=contact_id)
+    # The member code finds the person at the counter: it goes, with those of the contacts merged into them.
+    member_codes.forget(session=session, contact_ids=[contact_id, *session.exec(
+        select(Contact.id).where(Contact.merged_into == contact_id)).all()])
     if contact.marketing_consent:
         consent_log.record(session=session, contact_id=contact_id, opt_in=False, source="erasure",
                            staff_user_id=staff_user_id, actor=actor)

@@ -59,6 +59,8 @@ RULES: dict[tuple[str, str], tuple[str, ...] | None] = {
     ("pointsaccount", "contact_id"): None,
     ("stampentry", "contact_id"): (),  # the same for stamps (loyalty.recount_stamps)
     ("stampaccount", "contact_id"): None,
+    ("membercode", "contact_id"): None,  # the tombstone keeps its code, which finds the survivor (crm.member_codes)
+    ("countersubmission", "contact_id"): (),  # the counter's done forms go with the person
     ("customervalue", "contact_id"): None,  # figures of the orders: both recomputed after the commit (_refresh_values)
     ("contact", "merged_into"): None,  # the tombstones' pointer
     ("contactmerge", "survivor_id"): None,  # the merge records themselves

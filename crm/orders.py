@@ -93,6 +93,10 @@ class Order(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=ORDER_NOTE_MAX)
     voucher_code: str | None = Field(default=None, max_length=32)  # the promotion's code the customer used
     promotion_id: int | None = Field(default=None, foreign_key="promotion.id")
+    # The product the bot offered with the cart ("frequently bought together", crm.cross_sell) and whether the
+    # order kept it; None: no offer was made.
+    cross_sell_product_id: int | None = Field(default=None, foreign_key="product.id")
+    cross_sell_taken: bool | None = None
     subtotal: int = 0
     discount: int = 0  # what the voucher took off the goods (a loyalty reward's value), never more than them
     delivery_fee: int = 0
@@ -259,10 +263,11 @@ def place_order(*, session: Session, contact_id: int, lines: list[CartLine], ful
                 channel: str = "", delivery_fee: int = 0, note: str | None = None, by: str = "customer",
                 phone: str | None = None, payment_method: str | None = None, scheduled_for: datetime | None = None,
                 lat: float | None = None, lon: float | None = None, voucher_code: str | None = None,
-                tz: ZoneInfo = JAKARTA) -> Order:
+                tz: ZoneInfo = JAKARTA, cross_sell_product_id: int | None = None) -> Order:
     """Create an order and take its items out of stock, atomically (all lines or none).
 
-    With `voucher_code`, the promotion's redemption is recorded in the same transaction.
+    With `voucher_code`, the promotion's redemption is recorded in the same transaction. `cross_sell_product_id`:
+    the product the bot offered with the cart; the order records it and whether a line holds it.
     Refused with an OrderError whose code names the rule: empty, fulfilment, address, unknown_product,
     quantity, option, note, minimum, payment_method, store, phone, scheduled_for, location, out_of_stock, voucher
     (details["reason"]: unknown, not_now, spent, used).
@@ -324,8 +329,10 @@ def place_order(*, session: Session, contact_id: int, lines: list[CartLine], ful
                       subtotal=subtotal, delivery_fee=delivery_fee if delivered else 0,
                       voucher_code=promotion.voucher_code if promotion else None,
                       promotion_id=promotion.id if promotion else None,
-                      discount=promotions.discount_for(promotion, priced, subtotal)
-                      if promotion else 0)
+                      cross_sell_product_id=cross_sell_product_id,
+                      cross_sell_taken=None if cross_sell_product_id is None
+                      else any(item.product_id == cross_sell_product_id for item in items),
+                      discount=promotions.discount_for(promotion, priced, subtotal) if promotion else 0)
         order.total = order.subtotal - order.discount + order.delivery_fee
         session.add(order)
         session.flush()

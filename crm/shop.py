@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from core.db import utcnow
 from core.settings import LoyaltySettings
-from crm import complaints, csat, faq, history, loyalty, orders, promotions, staff_links, stores
+from crm import complaints, cross_sell, csat, faq, history, loyalty, member_codes, orders, promotions, staff_links, stores
 from crm.models import ChannelIdentity, Contact, Conversation
 from crm.shop_settings import ShopSettings, load_settings
 
@@ -27,7 +27,7 @@ class ShopView:
     """Read-only access to the shop and one customer, for handlers."""
 
     __slots__ = ("_session", "_contact", "tz", "channel", "_settings", "_products", "_stores", "_loyalty",
-                 "_distances")
+                 "_distances", "_together")
 
     def __init__(self, *, session: Session, contact: Contact | None, tz: ZoneInfo, channel: str = "",
                  settings: ShopSettings | None = None, loyalty_rules: LoyaltySettings | None = None) -> None:
@@ -39,6 +39,7 @@ class ShopView:
         self._products: list[orders.Product] | None = None
         self._stores: list[stores.Store] | None = None
         self._distances: dict[tuple[float, float], list[tuple[stores.Store, float]]] = {}
+        self._together: dict[tuple[int, ...], list[int]] = {}
 
     @property
     def contact_id(self) -> int | None:
@@ -66,6 +67,12 @@ class ShopView:
     def stamps(self) -> int:
         """The stamps on the customer's current card (0 without a customer)."""
         return loyalty.stamps(session=self._session, contact_id=self._contact.id) if self._contact else 0
+
+    def member_code(self) -> str | None:
+        """The customer's member code for the counter (None without a customer, or before they first asked)."""
+        if self._contact is None:
+            return None
+        return member_codes.code_of(session=self._session, contact_id=self._contact.id)
 
     def settings(self) -> ShopSettings:
         """Payment methods, delivery rules and staff hours (read once per view)."""
@@ -101,6 +108,12 @@ class ShopView:
                                        for p in self.products()}
             _catalog_cache["version"] = version
         return _catalog_cache["names"]  # type: ignore[return-value]
+
+    def bought_together(self, product_ids: tuple[int, ...]) -> list[int]:
+        """Products often bought with these, the most confident first (the nightly rules; once per cart)."""
+        if product_ids not in self._together:  # the order's slots ask it several times per message
+            self._together[product_ids] = cross_sell.suggested_for(session=self._session, product_ids=product_ids)
+        return self._together[product_ids]
 
     def product_by_name(self, name: str) -> orders.Product | None:
         """The active product with this exact catalog name."""

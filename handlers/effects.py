@@ -32,6 +32,7 @@ class PlaceOrder:
     lat: float | None = None
     lon: float | None = None
     voucher_code: str | None = None  # a promotion's code the customer typed; its redemption is recorded
+    cross_sell_product_id: int | None = None  # the product offered with the cart (frequently bought together)
 
 
 @dataclass(frozen=True)
@@ -172,9 +173,16 @@ class RedeemReward:
     language: str
 
 
+@dataclass(frozen=True)
+class ShowMemberCode:
+    """Tell this customer their member code for the counter (made on first ask), worded in `language`."""
+
+    language: str
+
+
 Effect = Union[PlaceOrder, CancelOrder, OpenComplaint, AlertStaff, HandOff, SetOptOut, RecordClick,
                RememberLocation, ForgetLocation, LinkStaffAccount, RequestLinkCode, LinkAccounts, StaffReply,
-               RateService, CommentOnService, SkipSurveyComment, RedeemReward]
+               RateService, CommentOnService, SkipSurveyComment, RedeemReward, ShowMemberCode]
 
 
 class Answer(NamedTuple):

@@ -109,6 +109,8 @@ class PointsHandler:
             lines.append(self._stamps(ctx))
         if standing.rewards:
             lines.append(ctx.say("points_rewards", rewards=self._list(ctx, standing)))
+        code = ctx.data.member_code()  # for a purchase or a reward at the counter
+        lines.append(ctx.say("points_member_code", code=code) if code else ctx.say("points_member_code_ask"))
         if any(reward.points <= standing.balance for reward in standing.rewards):  # a button only for what they can have
             return m.Reply(text="\n".join(lines), choices=(m.Choice(label=ctx.say("button.redeem_points"),
                                                                     text=ctx.say("button.redeem_points")),))

@@ -22,6 +22,7 @@ from handlers.vouchers import reward_reminder, voucher_line
 
 STATE_VERSION = 2  # the shape of state["order"]; an older draft is dropped, not misread
 ASAP_MINUTES = 30  # how soon "now" is, for a pickup time said plainly
+OFFER = "offer"  # the slot of the product offered with the cart (frequently bought together), asked once per order
 
 
 def draft(ctx: Context) -> dict[str, Any]:
@@ -231,6 +232,44 @@ def _ask_items(ctx: Context, order: dict) -> m.Reply:
     return m.Reply(text=ctx.say("ask_items", example=example))
 
 
+def order_time(ctx: Context, order: dict) -> datetime:
+    """When the order is for: the time the customer said, else now."""
+    return datetime.fromisoformat(order["when"]) if order.get("when") else ctx.now
+
+
+def offer(ctx: Context, order: dict):
+    """The product to offer with the cart, if any: often bought with what is in it (crm.cross_sell), on sale, in
+    stock and sold at the order's time, not in the cart already."""
+    cart = tuple(sorted({line["product_id"] for line in order["lines"]}))
+    at = order_time(ctx, order)
+    for product_id in ctx.data.bought_together(cart) if cart else ():
+        product = ctx.data.product(product_id)
+        if product_id not in cart and product is not None and product.in_stock \
+                and orders.available_at(product, at, ctx.data.tz):
+            return product
+    return None
+
+
+def _offer_made(ctx: Context, order: dict) -> bool:
+    # Made once: after it the order goes on whatever the answer (and a resumed order does not ask it again).
+    return OFFER in order or offer(ctx, order) is None
+
+
+def _ask_offer(ctx: Context, order: dict) -> m.Reply:
+    product = offer(ctx, order)
+    order[OFFER] = {"product_id": product.id}
+    lang = ctx.language
+    price = orders.unit_price(product, orders.default_variant(product))
+    return m.Reply(text=ctx.say("cross_sell_offer", product=product_name(ctx, product), price=rupiah(price, lang)),
+                   choices=(m.Choice(button("offer_yes", lang), data="order:offer:yes"),
+                            m.Choice(button("offer_no", lang), data="order:offer:no")))
+
+
+def offered_product(ctx: Context, order: dict) -> int | None:
+    """The product offered with the cart and waiting for the customer's answer (None when none is)."""
+    return order[OFFER]["product_id"] if OFFER in order and pending_slot(ctx) == OFFER else None
+
+
 def _ask_fulfilment(ctx: Context, order: dict) -> m.Reply:
     lang = ctx.language
     return m.Reply(text=ctx.say("added", cart=cart_text(ctx, order), total=rupiah(subtotal(ctx, order), ctx.language)),
@@ -340,6 +379,7 @@ def _ask_reachable_address(ctx: Context, order: dict) -> m.Reply:
 
 ORDER_SLOTS: tuple[Slot, ...] = (
     Slot("item", _always, lambda ctx, o: bool(o["lines"]), _ask_items),
+    Slot(OFFER, _always, _offer_made, _ask_offer),
     Slot("fulfilment", _always, lambda ctx, o: o.get("fulfilment") in ("delivery", "pickup"), _ask_fulfilment),
     Slot("delivers", _delivery, _someone_delivers, _ask_pickup_instead),
     Slot("minimum", _delivery, _above_minimum, _ask_more_or_pickup),

@@ -192,11 +192,6 @@ def _with_options(product, line: dict, names: tuple[str, ...]) -> None:
             del line[key]
 
 
-def _order_time(ctx: Context, order: dict) -> datetime:
-    """When the order is for: the time the customer said, else now."""
-    return datetime.fromisoformat(order["when"]) if order.get("when") else ctx.now
-
-
 def _not_now(ctx: Context, product, at: datetime) -> str | None:
     """Why a product outside its hours at `at` cannot be had then, with when it can ("besok 07:00")."""
     if available_at(product, at, ctx.data.tz):
@@ -213,7 +208,7 @@ def _add(ctx: Context, order: dict, product_id: int, quantity: int, note: str | 
     product = ctx.data.product(product_id)
     if product is None or not product.active:
         return ctx.say("stale_button")
-    if problem := _not_now(ctx, product, at or _order_time(ctx, order)):
+    if problem := _not_now(ctx, product, at or flow.order_time(ctx, order)):
         return problem
     new = {"product_id": product_id}
     _with_options(product, new, options)
@@ -259,12 +254,26 @@ def _set(ctx: Context, order: dict, product_id: int, quantity: int | None, note:
     return None
 
 
+_OFFER_QUANTITY = re.compile(r"^\D*?\b([1-9])\b\D*$")  # "iya 2", "boleh 1 aja": one small number alone
+
+
+def _answer_offer(ctx: Context, order: dict, r: OrderText, text: str) -> list[str]:
+    """The answer to the product offered with the cart: a yes adds it ("iya 2": two); naming it adds it through the
+    items; anything else leaves the cart as it was. Returns what to tell the customer."""
+    product_id = flow.offered_product(ctx, order)
+    if product_id is None or not r.yes or r.no or any(c.product_id == product_id for c in r.items):
+        return []
+    said = _OFFER_QUANTITY.match(text or "")
+    problem = _add(ctx, order, product_id, int(said.group(1)) if said else 1, None)
+    return [problem] if problem else []
+
+
 def _change_items(ctx: Context, order: dict, r: OrderText) -> tuple[list[str], dict | None]:
     """Apply the item changes; returns what to tell the customer and an ambiguous mention to ask about."""
     said, ambiguous = [], None
     asked = ctx.state.get("pending") or {}
     # "nasi uduk besok jam 7": a pre-order said with the product (a time already past is asked again, not used)
-    at = r.when if r.when and r.when >= ctx.now else _order_time(ctx, order)
+    at = r.when if r.when and r.when >= ctx.now else flow.order_time(ctx, order)
     removed = [c for c in r.items if c.op == "remove" and c.quantity is None]
     added = [c for c in r.items if c.op == "add" and c.quantity is None and not c.again]
     held = {line["product_id"] for line in order["lines"]}
@@ -401,7 +410,8 @@ def _place(ctx: Context, order: dict) -> Answer:
                         phone=order.get("phone"), payment_method=flow.chosen_payment(ctx, order),
                         scheduled_for=when, note=order.get("note"), delivery_fee=flow.delivery_fee(ctx, order),
                         lat=order.get("lat") if delivery else None, lon=order.get("lon") if delivery else None,
-                        voucher_code=order.get("voucher"), language=ctx.language)
+                        voucher_code=order.get("voucher"), language=ctx.language,
+                        cross_sell_product_id=(order.get(flow.OFFER) or {}).get("product_id"))
     flow.drop(ctx)
     return Answer([], (effect,))
 
@@ -486,14 +496,16 @@ class OrderHandler:
             return Answer([catalog_reply(ctx, lead=lead)])
         # "gk jadi dianter, ambil sendiri aja" sounds like a cancel to the NLU, and changes a detail instead
         gives_detail = r.fulfilment or r.store_id or r.address or r.phone or r.payment or r.when or r.day or r.note
+        # ("ga usah" to the product offered declines the offer, not the order)
         if r.cancel_all or (intent == "cancel_order" and not r.items and not gives_detail and not r.yes
-                            and order["lines"]):
+                            and order["lines"] and pending != flow.OFFER):
             flow.drop(ctx)
             return Answer([m.Reply(text=ctx.say("cart_cleared"))])
         before = {key: copy.deepcopy(value) for key, value in order.items() if key != "last_product"}
         voucher = apply_voucher(ctx, order, inbound.text)
+        offer = _answer_offer(ctx, order, r, inbound.text)
         said, ambiguous = _change_items(ctx, order, r)
-        said = voucher + said
+        said = voucher + offer + said
         said += _change_details(ctx, order, r)
         if pending and looks_like_question(inbound.text or "") and _answers_pending(r, pending) and not said:
             said.append(ctx.say("yes_we_can"))  # "bisa qris gk?" at "how will you pay?": yes, and it is chosen
@@ -511,6 +523,10 @@ class OrderHandler:
         if not order["lines"] and not changed and not said:
             if ctx.wants("order") or not pending:
                 return Answer([catalog_reply(ctx)])
+        if pending == flow.OFFER and not changed and not said and not r.items:
+            question = flow.next_question(ctx, order)  # the offer declined (or passed over): the order goes on
+            return Answer([m.Reply(text=ctx.say("offer_declined") + "\n" + question.text, choices=question.choices,
+                                   cards=question.cards)])
         if not changed and not said and not r.done_adding and not r.items:
             if gives_detail or r.asap:  # "sekarang" to a summary that says "now": understood, asked on
                 question = flow.next_question(ctx, order)
@@ -566,6 +582,11 @@ class OrderHandler:
             return Answer(([m.Reply(text=problem)] if problem else []) + [question])
         if action == "more":
             return Answer([catalog_reply(ctx)])
+        if action == "offer":
+            offered = flow.offered_product(ctx, order)
+            problem = _add(ctx, order, offered, 1, None) if offered is not None and arg == "yes" else None
+            question = flow.next_question(ctx, order)  # a stale offer button: the order goes on where it is
+            return Answer(([m.Reply(text=problem)] if problem else []) + [question])
         if action == "drop":
             flow.drop(ctx)
             return Answer([m.Reply(text=ctx.say("cart_cleared"))])

@@ -21,6 +21,7 @@ from handlers.handoff import HandoffHandler, UnsureHandler
 from handlers.location import LocationHandler
 from handlers.loyalty import PointsHandler
 from handlers.marketing import CampaignButtonHandler, OptOutHandler, WelcomeJourneyHandler
+from handlers.member_code import MemberCodeHandler
 from handlers.menu import MenuHandler, MenuQuestionHandler, OutOfScopeHandler, StalePostbackHandler, postback_intent
 from handlers.nlu import analyze, get_model
 from handlers.nlu.lang import reply_language
@@ -135,6 +136,7 @@ def default_router(understand: Callable[[str, Context], object] | None = None) -
         WelcomeJourneyHandler(), WelcomeHandler(), OptOutHandler(), CampaignButtonHandler(),
         SurveyHandler(),  # a score or comment for the satisfaction survey the chat waits on
         PaymentProofHandler(),  # a photo while an order waits for a transfer, before the photo is just thanked
+        MemberCodeHandler(),  # "kartu member", "my member code": a precise rule over the model (FAQ, promo, handoff)
         HandoffHandler(),  # an explicit request for a person wins over a product or a question it names
         PointsHandler(),  # "poin saya berapa?", "tukar poin": a precise rule over the model (it says promotion)
         KnownQuestionHandler(),  # a question the FAQ answers, before it is taken for an order or a promo

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 
 import click
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.cli.common import fail, print_demo_login
 from core import cli as config
-from core.db import as_utc, session_scope
+from core.db import as_utc, session_scope, utcnow
 from crm import demo as demo_data
 from crm.staff import StaffError, create_user
 from crm.tokens import TOKEN_ROLES, TokenError, create_token, find_tokens, list_tokens, revoke_tokens
@@ -153,3 +153,42 @@ def token_revoke(name_or_id: str) -> None:
         fail(str(exc))
     if not revoked:
         click.echo(f"{name_or_id} was revoked already")
+
+
+# --- cross-sell --------------------------------------------------------------------
+
+
+@click.group("cross-sell")
+def cross_sell() -> None:
+    """Frequently bought together: the rules the bot offers from."""
+
+
+@cross_sell.command("recompute")
+def cross_sell_recompute() -> None:
+    """Learn the rules from the orders now (the clock does it each night)."""
+    from crm import cross_sell as rules_of_orders
+
+    rules = config.settings().cross_sell
+    with session_scope(config.engine()) as session:
+        summary = rules_of_orders.recompute(session=session, now=utcnow(), rules=rules)
+    click.echo(f"{summary['rules']} rules for {summary['products']} products"
+               + ("" if summary["rules"] else f" (fewer than {rules.min_orders} orders in {rules.lookback_days} days, "
+                                              "or no pair often enough together)"))
+
+
+@cross_sell.command("list")
+def cross_sell_list() -> None:
+    """Show the stored rules: product → suggested, with support, confidence and lift."""
+    from crm.cross_sell import CrossSellRule
+    from crm.orders import Product
+
+    with Session(config.engine()) as session:
+        names = dict(session.exec(select(Product.id, Product.name)).all())
+        rules = session.exec(select(CrossSellRule).order_by(CrossSellRule.product_id,
+                                                            CrossSellRule.confidence.desc())).all()
+    if not rules:
+        click.echo("no rules yet: run `sapa cross-sell recompute`")
+    for rule in rules:
+        click.echo(f"{names.get(rule.product_id, rule.product_id)} → {names.get(rule.suggested_id, rule.suggested_id)}"
+                   f"  orders {rule.orders}  support {rule.support:.3f}  confidence {rule.confidence:.2f}"
+                   f"  lift {rule.lift:.2f}")

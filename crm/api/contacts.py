@@ -70,6 +70,15 @@ def _get_contact(session: Session, contact_id: int) -> Contact:
     return contact
 
 
+def _live_contact(session: Session, contact_id: int) -> Contact:
+    """The contact to write to; 409 for a merged-away one, whose data now lives on its survivor."""
+    contact = _get_contact(session, contact_id)
+    if contact.merged_into is not None:
+        survivor = merge.survivor_of(session=session, contact_id=contact.id)
+        raise ApiError(409, f"contact {contact_id} was merged into contact {survivor.id}; change that one")
+    return contact
+
+
 @api.get("/contacts")
 @require_token
 def list_contacts():
@@ -100,7 +109,7 @@ def update_contact(contact_id: int):
     """Change a contact's profile fields or tags."""
     changes = read_body(ContactUpdate).model_dump(exclude_unset=True)
     with session_scope(engine()) as session:
-        contact = _get_contact(session, contact_id)
+        contact = _live_contact(session, contact_id)
         if "tags" in changes:
             changes["tags"] = sorted({tag.strip() for tag in changes["tags"] if tag.strip()})
         if changes.get("marketing_consent") is not None and changes["marketing_consent"] != contact.marketing_consent:
@@ -140,7 +149,7 @@ def adjust_points(contact_id: int):
     """Staff add or take points with a reason (never below zero)."""
     change = read_body(PointsAdjust)
     with session_scope(engine()) as session:
-        _get_contact(session, contact_id)
+        _live_contact(session, contact_id)
         try:
             loyalty.adjust(session=session, contact_id=contact_id, points=change.points, reason=change.reason,
                            by=f"api:{g.api_token_name}")
@@ -222,7 +231,7 @@ OPENAPI_PATHS.update({
                 "responses": {"200": schema_response("ContactAnswer"), "404": schema_response("Error"), **ERRORS}},
         "patch": {"summary": "Update a contact", "parameters": [CONTACT_ID], "requestBody": json_body("ContactUpdate"),
                   "responses": {"200": schema_response("ContactDetail"), "404": schema_response("Error"),
-                                "422": schema_response("Error"), **ERRORS}}},
+                                "409": schema_response("Error"), "422": schema_response("Error"), **ERRORS}}},
     "/contacts/{contact_id}/messages": {"get": {
         "summary": "A contact's history, oldest first", "parameters": [CONTACT_ID, limit_param(5000)],
         "responses": {"200": schema_response("MessageList"), "404": schema_response("Error"), **ERRORS}}},
@@ -233,7 +242,7 @@ OPENAPI_PATHS.update({
         "post": {"summary": "Add or take points with a reason (never below zero)", "parameters": [CONTACT_ID],
                  "requestBody": json_body("PointsAdjust"),
                  "responses": {"201": schema_response("PointsLedger"), "404": schema_response("Error"),
-                               "422": schema_response("Error"), **ERRORS}}},
+                               "409": schema_response("Error"), "422": schema_response("Error"), **ERRORS}}},
     "/messages/{message_id}/content": {"get": {
         "summary": "Media of an inbound message (bytes, fetched from the platform)",
         "parameters": [path_param("message_id")],

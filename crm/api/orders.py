@@ -220,35 +220,47 @@ def _counter_lines(session: Session, items: list[OrderLineCreate]) -> list[order
 def create_order():
     """Record a purchase (at the counter, or from a POS) and move it to `status`; delivered earns the points."""
     data = read_body(OrderCreate)
-    batch_id = None
     by = f"api:{g.api_token_name}"
     with session_scope(engine()) as session:  # an error below rolls everything back: no half-written order
         if session.get(Contact, data.contact_id) is None:
             message = f"contact {data.contact_id} not found"
             raise ApiError(422, message, [{"field": "contact_id", "message": message}])
         lines = _counter_lines(session, data.items)
-        subtotal = sum(session.get(order_data.Product, line.product_id).price * line.quantity for line in lines)
-        store = session.get(Store, data.store_id) if data.store_id is not None else None
-        fees = delivery.rules_of(store, load_settings(session).delivery)  # the store's own, else the shop's
-        fee = delivery.delivery_fee(fees, subtotal, None) if data.fulfilment == "delivery" else 0
         try:
-            order = order_data.place_order(
+            order, batch_id = record_purchase(
                 session=session, contact_id=data.contact_id, lines=lines, fulfilment=data.fulfilment,
-                address=data.address, store_id=data.store_id, channel="counter", delivery_fee=fee, note=data.note,
-                by=by, phone=data.phone, payment_method=data.payment_method, tz=settings().tz)
-            rules = loyalty.rules_for(session, settings())
-            for status in order_data.steps_to(data.status):
-                order_data.change_status(session=session, order=order, status=status, by=by, points_rules=rules)
+                store_id=data.store_id, status=data.status, by=by, address=data.address, phone=data.phone,
+                payment_method=data.payment_method, note=data.note, notify=data.notify)
         except order_data.OrderError as exc:
             field = {"empty": "items", "unknown_product": "items", "quantity": "items",
                      "out_of_stock": "items", "minimum": "items", "location": "address"}.get(exc.code, exc.code)
             raise ApiError(422, str(exc), [{"field": field, "message": str(exc), "code": exc.code}]) from None
-        if data.notify and order.status != "new":
-            batch_id = notify_status(session=session, order=order)
         body = _order_public(session, order, with_history=True)
     if batch_id:
         current_app.extensions["sapa.enqueue_batch"](batch_id)
     return dump(body), 201
+
+
+def record_purchase(*, session: Session, contact_id: int, lines: list[order_data.CartLine], by: str,
+                    fulfilment: str = "pickup", store_id: int | None = None, status: str = "delivered",
+                    address: str | None = None, phone: str | None = None, payment_method: str | None = None,
+                    note: str | None = None, notify: bool = True) -> tuple[order_data.Order, str | None]:
+    """Place a counter purchase at `status` (delivered earns its points); the order, its message's batch id."""
+    products = [session.get(order_data.Product, line.product_id) for line in lines]
+    # The fee's basis only: an unknown product is refused by place_order with its reason.
+    subtotal = sum(product.price * line.quantity for product, line in zip(products, lines) if product is not None)
+    store = session.get(Store, store_id) if store_id is not None else None
+    fees = delivery.rules_of(store, load_settings(session).delivery)  # the store's own, else the shop's
+    fee = delivery.delivery_fee(fees, subtotal, None) if fulfilment == "delivery" else 0
+    order = order_data.place_order(
+        session=session, contact_id=contact_id, lines=lines, fulfilment=fulfilment, address=address,
+        store_id=store_id, channel="counter", delivery_fee=fee, note=note, by=by, phone=phone,
+        payment_method=payment_method, tz=settings().tz)
+    rules = loyalty.rules_for(session, settings())
+    for step in order_data.steps_to(status):
+        order_data.change_status(session=session, order=order, status=step, by=by, points_rules=rules)
+    batch_id = notify_status(session=session, order=order) if notify and order.status != "new" else None
+    return order, batch_id
 
 
 @api.patch("/orders/<int:order_id>")

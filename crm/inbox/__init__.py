@@ -32,8 +32,9 @@ from core.db import as_utc
 from core.money import rupiah
 from crm import alerts
 from crm.inbox import (
-    account_views, alert_views, auth, catalog_views, contact_views, conversation_views, faq_views, hours_views, live,
-    loyalty_settings_views, merge_views, promotion_views, settings_views, shop_views, store_views, webhook_views,
+    account_views, alert_views, auth, catalog_views, contact_views, conversation_views, counter_views, faq_views,
+    hours_views, live, loyalty_settings_views, merge_views, promotion_views, settings_views, shop_views, store_views,
+    webhook_views,
 )
 from crm.inbox.blueprint import inbox
 from crm.inbox.i18n import (CATALOG, LANGUAGES, alert_line, button_words, channel_name, current_language, day,
@@ -41,9 +42,9 @@ from crm.inbox.i18n import (CATALOG, LANGUAGES, alert_line, button_words, channe
 from crm.media import image_src
 from crm.web import engine, settings
 
-PAGES = (account_views, alert_views, catalog_views, contact_views, conversation_views, faq_views, hours_views,
-         loyalty_settings_views, merge_views, promotion_views, settings_views, shop_views, store_views, webhook_views,
-         live)  # imported for their routes, which join `inbox`
+PAGES = (account_views, alert_views, catalog_views, contact_views, conversation_views, counter_views, faq_views,
+         hours_views, loyalty_settings_views, merge_views, promotion_views, settings_views, shop_views, store_views,
+         webhook_views, live)  # imported for their routes, which join `inbox`
 
 # (endpoint, catalog key, permission): the navigation of base.html. Other blueprints append.
 # NAV is the day's work, one row; SHOP_NAV the shop's setup, under one "Manage shop" menu.
@@ -53,6 +54,7 @@ NAV: list[tuple[str, str, str]] = [
     ("inbox.complaints", "nav_complaints", "complaints.view"),
     ("inbox.agenda", "nav_agenda", "agenda.view"),
     ("inbox.contacts", "nav_contacts", "contacts.view"),
+    ("inbox.counter_search", "nav_counter", "counter.use"),
     ("inbox.dashboard", "nav_dashboard", "dashboard.view"),
 ]
 SHOP_NAV: list[tuple[str, str, str]] = [

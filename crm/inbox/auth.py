@@ -77,6 +77,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "orders.view": STAFF,
     "orders.edit": STAFF,
     "points.adjust": STAFF,  # add or take a customer's points with a reason (at the counter, a correction)
+    "counter.use": STAFF,  # the counter page: find a customer by member code, record a purchase, hand over a reward
     "complaints.view": STAFF,
     "complaints.edit": STAFF,
     "agenda.view": STAFF,

@@ -14,7 +14,7 @@ from core.db import as_utc, utcnow
 from crm import complaints as complaint_data
 from crm import contacts as contact_data
 from core.settings import LoyaltySettings
-from crm import consent_log, csat, customer_value, loyalty
+from crm import consent_log, csat, customer_value, loyalty, member_codes
 from crm import orders as order_data
 from crm.inbox.data import InboxError, audit, staff_names
 from crm.models import Contact, Conversation, FollowUpTask, Message, Note, StaffUser
@@ -96,6 +96,7 @@ def contact_360(*, session: Session, contact: Contact, with_notes: bool,
         "ratings": ratings, "order_numbers": order_numbers,
         "points": loyalty.standing(session=session, contact_id=contact.id, rules=points_rules, now=now),
         "points_entries": loyalty.entries(session=session, contact_id=contact.id, limit=5),
+        "member_code": member_codes.code_of(session=session, contact_id=contact.id),
         "consents": consent_log.history(session=session, contact_id=contact.id, limit=20),
         "value": customer_value.value_of(session=session, contact_id=contact.id),
     }

@@ -50,7 +50,7 @@ def test_python_m_bot_cli_is_the_sapa_command():
                             cwd=Path(__file__).resolve().parents[2])
     assert result.returncode == 0, result.stderr
     for command in ("run", "web", "worker", "clock", "db", "demo", "user", "token", "telegram", "contacts", "events",
-                    "nlu", "segments", "campaigns", "journeys"):
+                    "nlu", "segments", "campaigns", "journeys", "cross-sell"):
         assert f"\n  {command} " in result.stdout, command
 
 

@@ -30,6 +30,9 @@ def test_preview_merge_and_undo(client, auth, spec, runtime):
     assert away == {"merged_into": survivor}
     listed = client.get("/api/v1/contacts", headers=auth).get_json()["items"]
     assert [c["id"] for c in listed] == [survivor]  # the tombstone is not a contact any more
+    for write in (client.patch(f"/api/v1/contacts/{other}", json={"tags": ["vip"]}, headers=auth),
+                  client.post(f"/api/v1/contacts/{other}/points", json={"points": 5, "reason": "x"}, headers=auth)):
+        assert write.status_code == 409 and f"merged into contact {survivor}" in write.get_json()["error"]
 
     again = client.post(f"/api/v1/contacts/{survivor}/merge", json={"other_id": other}, headers=auth)
     assert again.status_code == 409

@@ -72,6 +72,12 @@ CASES = [
     ("POST", "/inbox/offers/999", {}, {A, M}),
     ("GET", "/inbox/me", {}, {A, G, M}),
     ("POST", "/inbox/me", {"line_user_id": ""}, {A, G, M}),
+    # the counter: marketers never record purchases or spend a customer's points
+    ("GET", "/inbox/counter?q=putri", {}, {A, G}),
+    ("GET", "/inbox/counter/{p}", {}, {A, G}),
+    ("POST", "/inbox/counter/{p}/purchase", {"key": "k" * 20}, {A, G}),
+    ("POST", "/inbox/counter/{p}/redeem", {"key": "k" * 20, "reward": "0", "points": "100"}, {A, G}),
+    ("POST", "/inbox/counter/{p}/adjust", {"key": "k" * 20, "points": "x", "reason": "r"}, {A, G}),
 ]
 
 
