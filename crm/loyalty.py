@@ -87,7 +87,7 @@ class StampAccount(SQLModel, table=True):
 
 
 class StampEntry(SQLModel, table=True):
-    """One change of a contact's stamps (append-only): earn and reverse by order, card when a full card gave a voucher."""
+    """One change of a contact's stamps (append-only): earn and reverse by order, card when a full card paid out."""
 
     __table_args__ = (UniqueConstraint("order_id", "kind", name="uq_stamps_order_kind"),
                       Index("ix_stamps_contact_at", "contact_id", "at"))

@@ -414,7 +414,8 @@ def goods_by_category(*, session: Session, order_id: int) -> dict[str, int]:
 def stamped_items(*, session: Session, order_id: int, card: LoyaltyStamps) -> int:
     """How many of the order's items earn a stamp on `card` (a free item the voucher paid for earns none)."""
     rows = session.execute(select(Product.sku, Product.category, OrderItem.quantity).select_from(OrderItem)
-                           .join(Product, Product.id == OrderItem.product_id).where(OrderItem.order_id == order_id)).all()
+                           .join(Product, Product.id == OrderItem.product_id)
+                           .where(OrderItem.order_id == order_id)).all()
     count = sum(quantity for sku, category, quantity in rows if card.counts(sku, category))
     order = session.get(Order, order_id)
     promotion = session.get(promotions.Promotion, order.promotion_id) if order.promotion_id else None
@@ -461,7 +462,8 @@ def order_public(session: Session, order: Order, with_history: bool = False) -> 
                        fulfilment=order.fulfilment, store_id=order.store_id, address=order.address, lat=order.lat,
                        lon=order.lon, phone=order.phone, payment_method=order.payment_method,
                        scheduled_for=order.scheduled_for, note=order.note, items=lines, subtotal=order.subtotal,
-                       discount=order.discount, delivery_fee=order.delivery_fee, total=order.total, created_at=order.created_at, history=events)
+                       discount=order.discount, delivery_fee=order.delivery_fee, total=order.total,
+                       created_at=order.created_at, history=events)
 
 
 def order_items(*, session: Session, order_id: int) -> list[OrderItem]:

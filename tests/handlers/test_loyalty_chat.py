@@ -48,7 +48,8 @@ def test_redeem_requests_are_recognised(text):
 
 
 @pytest.mark.parametrize("text, asks", [("stempel saya berapa", True), ("my stamps", True), ("cek stempel", True),
-                                        ("stempel", True), ("stempel kopi itu apa sih kok ada gambarnya kak ya", False)])
+                                        ("stempel", True),
+                                        ("stempel kopi itu apa sih kok ada gambarnya kak ya", False)])
 def test_stamp_questions_are_recognised(text, asks):
     assert asks_for_stamps(text.split()) is asks
 

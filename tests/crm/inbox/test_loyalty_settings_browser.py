@@ -14,7 +14,8 @@ from tests.crm.inbox.test_browser import browser, open_page, server, settings  #
 pytestmark = pytest.mark.browser
 
 
-def test_an_owner_sets_a_reward_and_a_stamp_card_after_fixing_a_refused_value(open_page, runtime, tmp_path):  # noqa: F811
+def test_an_owner_sets_a_reward_and_a_stamp_card_after_fixing_a_refused_value(
+        open_page, runtime, tmp_path):  # noqa: F811
     with session_scope(runtime.engine) as session:
         session.add(Product(sku="KOPI", name="Es Kopi Susu", price=25_000, category="Kopi"))
     owner = open_page("admin")
