@@ -116,6 +116,15 @@ def test_the_contact_export_holds_the_points_ledger(client, auth, customer):
     assert "earn" in archive.read("points.csv").decode()
 
 
+def test_the_contact_export_holds_the_stamps(client, auth, customer):
+    client.patch("/api/v1/settings", json={"loyalty": {"stamps": {"sku": "KOPI", "stamps": 9}}}, headers=auth)
+    order = _post_order(client, auth, contact_id=customer, items=[{"sku": "KOPI", "quantity": 2}]).get_json()
+    archive = zipfile.ZipFile(io.BytesIO(client.get(f"/api/v1/contacts/{customer}/export", headers=auth).data))
+    stamps = json.loads(archive.read("contact.json"))["contact"]["stamps"]
+    assert [(s["kind"], s["stamps"], s["order_id"]) for s in stamps] == [("earn", 2, order["id"])]
+    assert "earn" in archive.read("stamps.csv").decode()
+
+
 def test_a_counter_delivery_costs_what_its_stores_own_rules_say(client, auth, spec, customer, runtime):
     from crm import stores
     from crm.shop_settings import save_settings
