@@ -23,13 +23,16 @@ from core.queue import configure_queue
 from core.runtime import get_runtime
 from core.settings import Settings
 from core.texts import text
-from crm import alerts, csat, loyalty, shop, shop_settings
+from broadcasts.schedule import quiet_until
+from crm import alerts, csat, history, loyalty, shop, shop_settings
+from crm.models import Contact
 from crm.inbox.data import wake_snoozed as wake
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
 WAKE_SECONDS = 60
 EXPIRE_POINTS_SECONDS = 3600  # expiry counts in months: an hour late is nothing
+BIRTHDAY_SECONDS = 3600  # a birthday greeting an hour after quiet hours end is still on the day
 VALUES_HOUR = 3  # the nightly customer-value run, in the shop's timezone: after the day's last orders
 # A job meeting a transient database error tries again after 1 s and 2 s, then leaves it to
 # its next run (an interval job) or to the next schedule sync (a campaign's one-off job).
@@ -173,6 +176,41 @@ def expire_points(now: datetime | None = None) -> int:
         return loyalty.expire_idle(session=session, rules=rules, now=now or utcnow())
 
 
+def grant_birthday_points(now: datetime | None = None) -> int:
+    """Today's birthday customers get `loyalty.birthday_points` once this year, told in chat; how many got them.
+
+    Hourly, outside the shop's quiet hours (the greeting is a proactive message); the ledger's
+    unique key gives each customer one bonus a year however often or concurrently this runs.
+    """
+    runtime, now = get_runtime(), now or utcnow()
+    configure_queue(runtime.settings.queue_url)
+    with session_scope(runtime.engine) as session:
+        config = shop_settings.current_config(session, runtime.settings)
+        points = config.loyalty.birthday_points
+        if not points or quiet_until(config.broadcasts.quiet_hours, config.tz, now) is not None:
+            return 0
+        today = now.astimezone(config.tz).date()
+        batches, granted = [], 0
+        for contact_id in loyalty.birthday_contacts(session=session, day=today, ungranted=True):
+            entry = loyalty.grant_birthday(session=session, contact_id=contact_id, points=points, year=today.year,
+                                           now=now)
+            if entry is None:
+                continue
+            granted += 1
+            if session.get(Contact, contact_id).status != "active":  # blocked the account: nothing can reach them
+                continue
+            balance = loyalty.balance(session=session, contact_id=contact_id)
+            batch = history.notify_customer(
+                session=session, contact_id=contact_id, conversation_id=None, intent="loyalty",
+                words=lambda language: text("points_birthday", language, points=str(points), balance=str(balance)),
+                batch_id=f"birthday:{contact_id}:{today.year}")
+            if batch:
+                batches.append(batch)
+    for batch_id in batches:  # after the commit: the messages are rows before they are sent
+        tasks.enqueue_batch(batch_id)
+    return granted
+
+
 def _opted_out(session, contact_id: int, channel: str) -> bool:
     return channel in consent.opted_out_channels(session=session, contact_id=contact_id)
 
@@ -212,6 +250,8 @@ def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
     scheduler.add_job("bot.clock:send_surveys", "interval", seconds=WAKE_SECONDS, id="send-surveys",
                       replace_existing=True)
     scheduler.add_job("bot.clock:expire_points", "interval", seconds=EXPIRE_POINTS_SECONDS, id="expire-points",
+                      replace_existing=True)
+    scheduler.add_job("bot.clock:grant_birthday_points", "interval", seconds=BIRTHDAY_SECONDS, id="birthday-points",
                       replace_existing=True)
     scheduler.add_job("bot.clock:recompute_customer_values", "cron", hour=VALUES_HOUR, minute=0,
                       id="recompute-customer-values", replace_existing=True)

@@ -197,6 +197,56 @@ class LoyaltyReward(BaseModel):
     name: str = Field(min_length=1, max_length=80, pattern=r"\S")
     name_en: str | None = Field(default=None, max_length=80)
     points: int = Field(ge=1, le=100_000_000)
+    # What the voucher takes off the order: a Rupiah amount, or one of a catalog product (its SKU) free.
+    # Neither: a voucher staff honour by hand (the rewards saved before rewards had a value).
+    amount_off: int | None = Field(default=None, ge=1, le=100_000_000)
+    free_sku: str | None = Field(default=None, min_length=1, max_length=40)
+
+    @model_validator(mode="after")
+    def _one_value(self) -> LoyaltyReward:
+        if self.amount_off is not None and self.free_sku is not None:
+            raise ValueError("a reward is either an amount off or a free product, not both")
+        return self
+
+
+class LoyaltyMultiplier(BaseModel):
+    """Points earned on a catalog category count this many times ("Pastry ×2")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: str = Field(min_length=1, max_length=100, pattern=r"\S")
+    factor: float = Field(gt=0, le=10, allow_inf_nan=False)
+
+
+class LoyaltyStamps(BaseModel):
+    """A stamp card: a stamp per qualifying item (a product or a category) of a delivered order; a full card
+    gives a voucher for one item free ("buy 9, get the 10th free")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str | None = Field(default=None, min_length=1, max_length=40)  # the product whose items earn stamps
+    category: str | None = Field(default=None, min_length=1, max_length=100)  # or every product of a category
+    stamps: int = Field(9, ge=2, le=50)  # stamps to fill a card
+    free_sku: str | None = Field(default=None, min_length=1, max_length=40)  # the free item; None: the stamped product
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> LoyaltyStamps:
+        if (self.sku is None) == (self.category is None):
+            raise ValueError("a stamp card counts either a product (sku) or a category, one of them")
+        if self.category is not None and self.free_sku is None:
+            raise ValueError("a category's stamp card needs the free item's SKU (free_sku)")
+        return self
+
+    @property
+    def reward_sku(self) -> str:
+        """The SKU a full card gives free."""
+        return (self.free_sku or self.sku or "").upper()
+
+    def counts(self, sku: str | None, category: str | None) -> bool:
+        """True when an item of this product earns a stamp."""
+        if self.sku is not None:
+            return (sku or "").upper() == self.sku.upper()
+        return (category or "").strip().lower() == (self.category or "").strip().lower()
 
 
 class LoyaltySettings(BaseModel):
@@ -213,6 +263,23 @@ class LoyaltySettings(BaseModel):
         default_factory=lambda: [LoyaltyReward(name="Gratis kopi susu", name_en="Free iced milk coffee", points=100)],
         max_length=20)
     voucher_days: int = Field(30, ge=1, le=365)  # how long a reward's voucher code stays valid
+    rounding: Literal["down", "nearest", "up"] = "down"  # of an order's points (the contract: down)
+    multipliers: list[LoyaltyMultiplier] = Field(default_factory=list, max_length=50)
+    birthday_points: int = Field(0, ge=0, le=100_000_000)  # once a year on the contact's birthday; 0 = none
+    stamps: LoyaltyStamps | None = None  # a stamp card besides the points; None: no stamps
+
+    @field_validator("multipliers")
+    @classmethod
+    def _one_factor_per_category(cls, multipliers: list[LoyaltyMultiplier]) -> list[LoyaltyMultiplier]:
+        names = [multiplier.category.strip().lower() for multiplier in multipliers]
+        if len(set(names)) != len(names):
+            raise ValueError("each category may have one multiplier")
+        return multipliers
+
+    def factor_for(self, category: str | None) -> float:
+        """The multiplier of a product's category (1 when it has none)."""
+        wanted = (category or "").strip().lower()
+        return next((m.factor for m in self.multipliers if m.category.strip().lower() == wanted), 1)
 
     @field_validator("tiers")
     @classmethod

@@ -213,6 +213,11 @@ CHAT = Catalog("chat", {
                         "en": "The voucher code {code} isn't valid right now 🙏"},
     "voucher_not_for_you": {"id": "Maaf kak, kode voucher {code} tidak berlaku untuk kakak 🙏",
                             "en": "Sorry, the voucher code {code} doesn't apply to you 🙏"},
+    "discount_line": {"id": "Potongan voucher: -{amount}", "en": "Voucher discount: -{amount}"},
+    "voucher_free_added": {"id": "{product} gratisnya sudah kami masukkan ke pesanan 🎁",
+                           "en": "Your free {product} is now in the order 🎁"},
+    "reward_held": {"id": "🎁 Kakak punya voucher {code} ({title}). Ketik \"pakai kode {code}\" untuk memakainya.",
+                    "en": "🎁 You have voucher {code} ({title}). Type \"use code {code}\" to use it."},
     "voucher_line": {"id": "🎟️ Voucher {code} ({title})", "en": "🎟️ Voucher {code} ({title})"},
     "promos_now": {"id": "Promo yang berlaku sekarang 👇", "en": "Offers valid right now 👇"},
     # location
@@ -389,6 +394,20 @@ CHAT = Catalog("chat", {
                               "Poin kakak sekarang {balance}.",
                         "en": "{points} points of order #{number} were taken back as the order was cancelled. "
                               "Your balance is now {balance} points."},
+    "points_birthday": {"id": "Selamat ulang tahun kak! 🎂 Ada hadiah +{points} poin dari kami. Poin kakak sekarang "
+                              "{balance}.",
+                        "en": "Happy birthday! 🎂 Here are +{points} points from us. Your balance is now {balance} "
+                              "points."},
+    "stamps_balance": {"id": "Kartu stempel kakak: {stamps} dari {card} ☕ Tiap {item} dapat 1 stempel; kartu penuh = "
+                             "1 {free} gratis.",
+                       "en": "Your stamp card: {stamps} of {card} ☕ Each {item} earns a stamp; a full card = "
+                             "1 free {free}."},
+    "stamps_earned": {"id": "+{stamps} stempel ☕ Kartu kakak sekarang {held} dari {card}.",
+                      "en": "+{stamps} stamps ☕ Your card now has {held} of {card}."},
+    "stamps_full_card": {"id": "Kartu stempel penuh 🎉 Ini voucher item gratisnya: {code} (ketik \"pakai kode {code}\" "
+                                "saat pesan).",
+                         "en": "Stamp card full 🎉 Here is your free-item voucher: {code} (type \"use code {code}\" "
+                               "when you order)."},
     "points_balance": {"id": "Poin kakak: {balance} ⭐ Level: {tier}.", "en": "Your points: {balance} ⭐ Tier: {tier}."},
     "points_next_tier": {"id": "Kumpulkan {points} poin lagi dalam 12 bulan untuk naik ke {tier} ya kak.",
                          "en": "Earn {points} more points within 12 months to reach {tier}."},

@@ -1,8 +1,8 @@
 """The customer's data rights (UU PDP, 2022): everything held about one contact as a zip, and erasure.
 
 Export: `contact.json` holds the profile with its identities, custom fields, tags, consent log,
-satisfaction scores, orders (with items and status history), complaints, the points ledger, conversations and
-messages; beside it one CSV per list, written with the formula-safe `SafeWriter`.
+satisfaction scores, orders (with items and status history), complaints, the points and stamps ledgers,
+conversations and messages; beside it one CSV per list, written with the formula-safe `SafeWriter`.
 
 Erasure anonymises the person and keeps the books: the contact row stays (its id, dates and
 order totals still count in the figures) with its personal fields emptied and `erased_at` set.
@@ -84,6 +84,8 @@ def contact_data(*, session: Session, contact: Contact) -> dict[str, Any]:
             select(Complaint).where(Complaint.contact_id == contact_id).order_by(Complaint.id))],
         "points": [_plain(row, ["contact_id"]) for row in reversed(
             loyalty.entries(session=session, contact_id=contact_id, limit=None))],
+        "stamps": [_plain(row, ["contact_id"]) for row in reversed(
+            loyalty.stamp_entries(session=session, contact_id=contact_id, limit=None))],
         "conversations": [_plain(row) for row in session.exec(
             select(Conversation).where(Conversation.contact_id == contact_id).order_by(Conversation.id))],
         "messages": [{**_plain(row, ["event_id", "batch_id", "seq", "attempts"]),
@@ -94,7 +96,7 @@ def contact_data(*, session: Session, contact: Contact) -> dict[str, Any]:
 
 # What is written as a CSV file too (the profile's one row holds the custom fields and tags).
 CSV_FILES = ("profile", "identities", "consents", "csat", "orders", "order_items", "order_history", "complaints", "points",
-             "conversations", "messages")
+             "stamps", "conversations", "messages")
 
 
 def export_zip(*, session: Session, contact_id: int) -> bytes | None:
@@ -109,7 +111,8 @@ def export_zip(*, session: Session, contact_id: int) -> bytes | None:
         "orders": [{**order, "items": [i for i in data["order_items"] if i["order_id"] == order["id"]],
                     "history": [e for e in data["order_history"] if e["order_id"] == order["id"]]}
                    for order in data["orders"]],
-        "complaints": data["complaints"], "points": data["points"], "conversations": data["conversations"],
+        "complaints": data["complaints"], "points": data["points"], "stamps": data["stamps"],
+        "conversations": data["conversations"],
         "messages": data["messages"]}}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -7,27 +7,36 @@ customer already spent, can never take it below zero: a redemption that would is
 a reversal takes back only what is left (the entry's reason says so). The unique key
 (order_id, kind) lets an order earn once and be reversed once, whoever races.
 
-The rules (rate, expiry, tiers, rewards) are `core.settings.LoyaltySettings`: config.yaml's
-`loyalty`, replaced by the shop settings' `loyalty` when staff saved one (`rules_for`).
+The rules (rate, rounding, category multipliers, expiry, tiers, rewards and their value, the
+birthday bonus, the stamp card) are `core.settings.LoyaltySettings`: config.yaml's `loyalty`,
+replaced by the shop settings' `loyalty` when staff saved one (`rules_for`).
+
+The birthday bonus is an `earn` without an order; its `grant_key` (unique) gives it once per
+contact and year however the clock runs. Stamps have their own account and ledger (`StampAccount`,
+`StampEntry`) kept the same way: earned once per delivered order, reversed once on cancel (only
+what is left), and a full card taken by a conditional update becomes a free-item voucher.
 
 Every entry is written by `_record`: that is where a `points.changed` event belongs.
 """
 
 from __future__ import annotations
 
+import calendar
 import math
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import date, datetime, timedelta
+from fractions import Fraction
+from typing import Mapping
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint, case, func, update
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, and_, case, extract, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
 from core.db import utcnow
 from core.settings import LoyaltyReward, LoyaltySettings, LoyaltyTier, Settings
 from crm import promotions, webhooks
+from crm.models import Contact
 from crm.shop_settings import load_settings
 
 KINDS = ("earn", "redeem", "expire", "adjust", "reverse")
@@ -50,6 +59,7 @@ class PointsEntry(SQLModel, table=True):
     """One change of a contact's points (append-only): positive earns, negative spends."""
 
     __table_args__ = (UniqueConstraint("order_id", "kind", name="uq_points_order_kind"),
+                      UniqueConstraint("grant_key", name="uq_points_grant"),
                       Index("ix_points_contact_at", "contact_id", "at"))
 
     id: int | None = Field(default=None, primary_key=True)
@@ -60,6 +70,35 @@ class PointsEntry(SQLModel, table=True):
     voucher_code: str | None = Field(default=None, max_length=32)  # a redeemed reward's code
     reason: str = Field(default="", max_length=REASON_MAX)
     by: str = Field(default="bot", max_length=40)  # bot | customer | staff:<id> | api:<token> | clock
+    # A grant that happens once per contact without an order ("birthday:<contact id>:2026"): the unique key keeps
+    # it once; the contact id is in it so that a merge can move the entry to another contact.
+    grant_key: str | None = Field(default=None, max_length=40)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class StampAccount(SQLModel, table=True):
+    """A contact's stamps on their current card (never below zero); a full card becomes a voucher."""
+
+    __table_args__ = (CheckConstraint("stamps >= 0", name="ck_stamps_balance"),)
+
+    contact_id: int = Field(foreign_key="contact.id", primary_key=True)
+    stamps: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class StampEntry(SQLModel, table=True):
+    """One change of a contact's stamps (append-only): earn and reverse by order, card when a full card paid out."""
+
+    __table_args__ = (UniqueConstraint("order_id", "kind", name="uq_stamps_order_kind"),
+                      Index("ix_stamps_contact_at", "contact_id", "at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id")
+    kind: str = Field(max_length=8)  # earn | reverse | card
+    stamps: int
+    order_id: int | None = Field(default=None, foreign_key="order.id")
+    voucher_code: str | None = Field(default=None, max_length=32)  # a full card's voucher
+    by: str = Field(default="bot", max_length=40)
     at: datetime = Field(default_factory=utcnow)
 
 
@@ -92,15 +131,35 @@ def rules_for(session: Session, config: Settings | None = None) -> LoyaltySettin
     return load_settings(session).loyalty or (config.loyalty if config is not None else LoyaltySettings())
 
 
+def _rounded(points: Fraction, rounding: str) -> int:
+    if rounding == "up":
+        return math.ceil(points)
+    if rounding == "nearest":  # half up: 2.5 points are 3
+        return math.floor(points + Fraction(1, 2))
+    return math.floor(points)
+
+
 def points_for(amount: int, rules: LoyaltySettings) -> int:
-    """The points an amount in rupiah earns: the rate per Rp1.000, rounded down."""
-    # Decimal: 0.1 points per Rp1.000 of Rp30.000 is 3, not 2.9999… rounded down to 2.
-    return max(0, math.floor(Decimal(amount) * Decimal(str(rules.points_per_1000_rupiah)) / 1000))
+    """The points an amount in rupiah earns: the rate per Rp1.000, rounded the rules' way (down by default)."""
+    # Exact fractions: 0.1 points per Rp1.000 of Rp30.000 is 3, not 2.9999… rounded down to 2.
+    return max(0, _rounded(Fraction(amount) * Fraction(str(rules.points_per_1000_rupiah)) / 1000, rules.rounding))
 
 
-def order_points(total: int, delivery_fee: int, rules: LoyaltySettings) -> int:
-    """The points an order earns: its total without the delivery fee."""
-    return points_for(total - delivery_fee, rules)
+def order_points(total: int, delivery_fee: int, rules: LoyaltySettings,
+                 by_category: Mapping[str, int] | None = None) -> int:
+    """The points an order earns on what was paid for the goods (its total without the delivery fee).
+
+    `by_category`: the goods' prices per catalog category, before any discount; a category's
+    multiplier counts its share of what was paid that many times.
+    """
+    paid = max(0, total - delivery_fee)
+    goods = sum(by_category.values()) if by_category else 0
+    if not goods or not rules.multipliers:
+        return points_for(paid, rules)
+    weighted = sum(Fraction(amount) * Fraction(str(rules.factor_for(category)))
+                   for category, amount in by_category.items())
+    rate = Fraction(str(rules.points_per_1000_rupiah))
+    return max(0, _rounded(weighted * paid / goods * rate / 1000, rules.rounding))
 
 
 # --- writing the ledger ------------------------------------------------------------------
@@ -163,9 +222,10 @@ def _announce(session: Session, entry: PointsEntry) -> None:
 
 
 def earn_for_order(*, session: Session, order_id: int, contact_id: int, total: int, delivery_fee: int,
-                   rules: LoyaltySettings, by: str, now: datetime | None = None) -> PointsEntry | None:
-    """Credit a delivered order's points once (None when it earns none or already earned)."""
-    points = order_points(total, delivery_fee, rules)
+                   rules: LoyaltySettings, by: str, now: datetime | None = None,
+                   by_category: Mapping[str, int] | None = None) -> PointsEntry | None:
+    """Credit a delivered order's points once (None when it earns none or already earned); see `order_points`."""
+    points = order_points(total, delivery_fee, rules, by_category)
     if points <= 0:
         return None
     now = now or utcnow()
@@ -248,25 +308,182 @@ def adjust(*, session: Session, contact_id: int, points: int, reason: str | None
 VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: the customer types it
 
 
+def _new_code(session: Session, prefix: str) -> str:
+    for _ in range(5):
+        code = prefix + "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(6))
+        if not promotions.voucher_taken(session=session, code=code):
+            break
+    return code
+
+
+def _personal_voucher(session: Session, contact_id: int, code: str, rules: LoyaltySettings, now: datetime,
+                      **fields) -> promotions.Promotion:
+    """A promotion for this contact alone, single use, valid `rules.voucher_days`: the order flow takes its code."""
+    return promotions.create_promotion(
+        session=session, voucher_code=code, starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(days=rules.voucher_days), max_redemptions=1, per_customer="once",
+        audience={"contacts": [contact_id]}, **fields)
+
+
 def redeem_reward(*, session: Session, contact_id: int, reward: LoyaltyReward, rules: LoyaltySettings, by: str,
                   now: datetime | None = None) -> tuple[PointsEntry, promotions.Promotion]:
     """Spend a reward's points for a one-time voucher only this customer can use (LoyaltyError: too few points).
 
     The voucher is a promotion for this contact alone, single use, valid `rules.voucher_days`:
-    the order flow takes it like any code ("pakai kode POIN-…").
+    the order flow takes it like any code ("pakai kode POIN-…") and takes the reward's value off.
     """
     now = now or utcnow()
-    for _ in range(5):
-        code = "POIN-" + "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(6))
-        if not promotions.voucher_taken(session=session, code=code):
-            break
+    code = _new_code(session, "POIN-")
     entry = _spend(session, contact_id, "redeem", reward.points, reward.name, by, now, voucher_code=code)
-    voucher = promotions.create_promotion(
-        session=session, title=reward.name, title_en=reward.name_en, voucher_code=code,
-        description=f"{reward.points} poin", starts_at=now - timedelta(minutes=1),
-        ends_at=now + timedelta(days=rules.voucher_days), max_redemptions=1, per_customer="once",
-        audience={"contacts": [contact_id]})
+    voucher = _personal_voucher(session, contact_id, code, rules, now, title=reward.name, title_en=reward.name_en,
+                                description=f"{reward.points} poin", discount_amount=reward.amount_off,
+                                free_sku=reward.free_sku.upper() if reward.free_sku else None)
     return entry, voucher
+
+
+# --- stamps --------------------------------------------------------------------------------
+
+
+def stamps(*, session: Session, contact_id: int) -> int:
+    """The stamps on the contact's current card."""
+    return session.execute(select(StampAccount.stamps).where(StampAccount.contact_id == contact_id)).scalar() or 0
+
+
+def stamp_entries(*, session: Session, contact_id: int, limit: int | None = 200) -> list[StampEntry]:
+    """The contact's stamp history, newest first."""
+    return list(session.exec(select(StampEntry).where(StampEntry.contact_id == contact_id)
+                             .order_by(StampEntry.at.desc(), StampEntry.id.desc()).limit(limit)).all())
+
+
+def _ensure_stamp_account(session: Session, contact_id: int) -> None:
+    if session.execute(select(StampAccount.contact_id).where(StampAccount.contact_id == contact_id)).first():
+        return
+    try:
+        with session.begin_nested():
+            session.add(StampAccount(contact_id=contact_id))
+            session.flush()
+    except IntegrityError:
+        pass
+
+
+def recount_stamps(*, session: Session, contact_id: int, now: datetime | None = None) -> int:
+    """Set a contact's stamps to the sum of their stamp ledger (after a merge); the stamps."""
+    _ensure_stamp_account(session, contact_id)
+    total = session.execute(select(func.coalesce(func.sum(StampEntry.stamps), 0))
+                            .where(StampEntry.contact_id == contact_id)).scalar()
+    session.execute(update(StampAccount).where(StampAccount.contact_id == contact_id)
+                    .values(stamps=max(0, int(total)), updated_at=now or utcnow()))
+    return max(0, int(total))
+
+
+def earn_stamps(*, session: Session, order_id: int, contact_id: int, count: int, rules: LoyaltySettings, by: str,
+                now: datetime | None = None) -> list[promotions.Promotion]:
+    """Stamp a delivered order's `count` qualifying items once; each card it fills becomes a voucher for one free
+    item (the vouchers; none when the order earned before, or the rules have no card)."""
+    card = rules.stamps
+    if card is None or count <= 0:
+        return []
+    now = now or utcnow()
+    _ensure_stamp_account(session, contact_id)
+    try:
+        with session.begin_nested():  # the unique key: an order is stamped once, whoever races
+            session.add(StampEntry(contact_id=contact_id, kind="earn", stamps=count, order_id=order_id, by=by, at=now))
+            session.flush()
+    except IntegrityError:
+        return []
+    session.execute(update(StampAccount).where(StampAccount.contact_id == contact_id)
+                    .values(stamps=StampAccount.stamps + count, updated_at=now))
+    vouchers = []
+    # Conditional: a full card is taken once even when two deliveries fill it at the same moment.
+    while session.execute(update(StampAccount).where(StampAccount.contact_id == contact_id,
+                                                     StampAccount.stamps >= card.stamps)
+                          .values(stamps=StampAccount.stamps - card.stamps, updated_at=now)).rowcount == 1:
+        code = _new_code(session, "STEMPEL-")
+        session.add(StampEntry(contact_id=contact_id, kind="card", stamps=-card.stamps, voucher_code=code, by=by,
+                               at=now))
+        vouchers.append(_personal_voucher(session, contact_id, code, rules, now, free_sku=card.reward_sku,
+                                          title=f"Kartu stempel penuh ({card.stamps})",
+                                          title_en=f"Full stamp card ({card.stamps})",
+                                          description=f"{card.stamps} stempel"))
+    session.flush()
+    return vouchers
+
+
+def order_stamps(*, session: Session, order_id: int) -> tuple[StampEntry | None, list[StampEntry]]:
+    """The stamps a delivered order earned (None when none) and the cards they filled (with their vouchers)."""
+    earned = session.exec(select(StampEntry).where(StampEntry.order_id == order_id, StampEntry.kind == "earn")).first()
+    if earned is None:
+        return None, []
+    cards = session.exec(select(StampEntry).where(StampEntry.contact_id == earned.contact_id, StampEntry.kind == "card",
+                                                  StampEntry.at == earned.at).order_by(StampEntry.id)).all()
+    return earned, list(cards)
+
+
+def reverse_stamps(*, session: Session, order_id: int, by: str, now: datetime | None = None) -> StampEntry | None:
+    """Take back a cancelled order's stamps once; only those still on the card (a voucher given stays given)."""
+    earned = session.exec(select(StampEntry).where(StampEntry.order_id == order_id, StampEntry.kind == "earn")).first()
+    if earned is None:
+        return None
+    now = now or utcnow()
+    try:
+        with session.begin_nested():
+            entry = StampEntry(contact_id=earned.contact_id, kind="reverse", stamps=0, order_id=order_id, by=by, at=now)
+            session.add(entry)
+            session.flush()  # the unique key stops a racing second reversal here
+            while True:  # compare-and-set, as for points
+                held = stamps(session=session, contact_id=earned.contact_id)
+                taken = min(earned.stamps, held)
+                if session.execute(update(StampAccount).where(StampAccount.contact_id == earned.contact_id,
+                                                              StampAccount.stamps == held)
+                                   .values(stamps=held - taken, updated_at=now)).rowcount == 1:
+                    break
+            entry.stamps = -taken
+            session.add(entry)
+            session.flush()
+    except IntegrityError:
+        return None
+    return entry
+
+
+def birthday_contacts(*, session: Session, day: date, ungranted: bool = False) -> list[int]:
+    """The contacts (not merged away, not erased) whose birthday is `day`; a 29 February one on 28 February of a
+    year without it. `ungranted`: only those without this year's bonus yet (the hourly run's work)."""
+    days = [(day.month, day.day)]
+    if (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
+        days.append((2, 29))
+    born = or_(*(and_(extract("month", Contact.birthday) == month, extract("day", Contact.birthday) == dom)
+                 for month, dom in days))
+    found = list(session.exec(select(Contact.id).where(Contact.birthday.is_not(None), born,
+                                                       Contact.merged_into.is_(None), Contact.erased_at.is_(None))
+                              .order_by(Contact.id)).all())
+    if not ungranted or not found:
+        return found
+    keys = {_birthday_key(contact_id, day.year): contact_id for contact_id in found}
+    given = set(session.exec(select(PointsEntry.grant_key).where(PointsEntry.grant_key.in_(list(keys)))).all())
+    return [contact_id for key, contact_id in keys.items() if key not in given]
+
+
+def _birthday_key(contact_id: int, year: int) -> str:
+    return f"birthday:{contact_id}:{year}"
+
+
+def grant_birthday(*, session: Session, contact_id: int, points: int, year: int,
+                   now: datetime | None = None) -> PointsEntry | None:
+    """Give the yearly birthday bonus as an `earn` without an order, once per contact and year (None: already given
+    or nothing to give; the unique key decides when two runs race)."""
+    if points <= 0:
+        return None
+    now = now or utcnow()
+    try:
+        with session.begin_nested():
+            entry = _record(session, PointsEntry(contact_id=contact_id, kind="earn", points=points, by="clock", at=now,
+                                                 reason=f"birthday {year}", grant_key=_birthday_key(contact_id, year)),
+                            balance_moved=False)
+            _move(session, contact_id, points, now, earned=True)
+            _announce(session, entry)
+    except IntegrityError:
+        return None
+    return entry
 
 
 def expire_idle(*, session: Session, rules: LoyaltySettings, now: datetime | None = None) -> int:

@@ -57,6 +57,8 @@ RULES: dict[tuple[str, str], tuple[str, ...] | None] = {
     ("consentchange", "contact_id"): (),  # the log of the person's consent goes with them
     ("pointsentry", "contact_id"): (),  # the ledger moves; both balances are recounted from it (loyalty.recount)
     ("pointsaccount", "contact_id"): None,
+    ("stampentry", "contact_id"): (),  # the same for stamps (loyalty.recount_stamps)
+    ("stampaccount", "contact_id"): None,
     ("membercode", "contact_id"): None,  # the tombstone keeps its code, which finds the survivor (crm.member_codes)
     ("countersubmission", "contact_id"): (),  # the counter's done forms go with the person
     ("phoneclaim", "contact_id"): None,  # who was asked and about whom: kept as it happened (the claim links its merge)
@@ -278,9 +280,10 @@ def _update_keys(session: Session, table: Table, column: str, keys: list, found:
 
 
 def _recount_points(session: Session, survivor_id: int, merged_id: int, now: datetime) -> None:
-    """Both balances as their ledgers now sum (the entries moved; the accounts stay with their contact)."""
+    """Both balances, points and stamps, as their ledgers now sum (the entries moved; the accounts stay)."""
     for contact_id in (survivor_id, merged_id):
         loyalty.recount(session=session, contact_id=contact_id, now=now)
+        loyalty.recount_stamps(session=session, contact_id=contact_id, now=now)
 
 
 def _refresh_values(session: Session, survivor_id: int, merged_id: int) -> None:

@@ -16,7 +16,7 @@ from core.after_commit import notify_after_commit
 from core.db import utcnow
 from core.geo import valid_coordinates
 from core.money import rupiah
-from core.settings import LoyaltySettings
+from core.settings import LoyaltySettings, LoyaltyStamps
 from crm import alerts, loyalty, promotions, webhooks
 from crm.delivery import rules_of
 from crm.models import FollowUpTask
@@ -98,6 +98,7 @@ class Order(SQLModel, table=True):
     cross_sell_product_id: int | None = Field(default=None, foreign_key="product.id")
     cross_sell_taken: bool | None = None
     subtotal: int = 0
+    discount: int = 0  # what the voucher took off the goods (a loyalty reward's value), never more than them
     delivery_fee: int = 0
     total: int = 0
     created_at: datetime = Field(default_factory=utcnow)
@@ -278,6 +279,7 @@ def place_order(*, session: Session, contact_id: int, lines: list[CartLine], ful
     if fulfilment == "delivery" and not (address or "").strip():
         raise OrderError("address", "a delivery needs an address")
     items, subtotal, counted = [], 0, set()  # counted: products whose stock is kept
+    priced = []  # (SKU, unit price) of each line, for a voucher's free product
     for line in lines:
         product = session.get(Product, line.product_id)
         if product is None or not product.active:
@@ -292,6 +294,7 @@ def place_order(*, session: Session, contact_id: int, lines: list[CartLine], ful
         if product.stock is not None:
             counted.add(product.id)
         price = unit_price(product, line.variant, line.addons)
+        priced.append((product.sku, price))
         items.append(OrderItem(order_id=0, product_id=product.id, product_name=product.name, variant=line.variant,
                                addons=[a["name"] for a in addons], quantity=line.quantity, price=price,
                                note=_clean_note(line.note, ITEM_NOTE_MAX, f"the note on {product.name}")))
@@ -328,8 +331,9 @@ def place_order(*, session: Session, contact_id: int, lines: list[CartLine], ful
                       promotion_id=promotion.id if promotion else None,
                       cross_sell_product_id=cross_sell_product_id,
                       cross_sell_taken=None if cross_sell_product_id is None
-                      else any(item.product_id == cross_sell_product_id for item in items))
-        order.total = order.subtotal + order.delivery_fee
+                      else any(item.product_id == cross_sell_product_id for item in items),
+                      discount=promotions.discount_for(promotion, priced, subtotal) if promotion else 0)
+        order.total = order.subtotal - order.discount + order.delivery_fee
         session.add(order)
         session.flush()
         order.number = str(ORDER_NUMBER_BASE + order.id)
@@ -368,6 +372,7 @@ def change_status(*, session: Session, order: Order, status: str, by: str, note:
         promotions.release(session=session, order_id=order.id, now=utcnow())
         if order.status == "delivered":  # the goods left the shop: no stock comes back, the points do
             loyalty.reverse_for_order(session=session, order_id=order.id, by=by)
+            loyalty.reverse_stamps(session=session, order_id=order.id, by=by)
         else:
             for item in order_items(session=session, order_id=order.id):
                 if item.product_id is not None:
@@ -381,13 +386,43 @@ def change_status(*, session: Session, order: Order, status: str, by: str, note:
     session.add(OrderEvent(order_id=order.id, status=status, by=by, note=note))
     if status == "delivered":
         _schedule_follow_up(session, order)
+        rules = points_rules or loyalty.rules_for(session)
         loyalty.earn_for_order(session=session, order_id=order.id, contact_id=order.contact_id, total=order.total,
-                               delivery_fee=order.delivery_fee, rules=points_rules or loyalty.rules_for(session), by=by)
+                               delivery_fee=order.delivery_fee, rules=rules, by=by,
+                               by_category=goods_by_category(session=session, order_id=order.id))
+        if rules.stamps is not None:
+            loyalty.earn_stamps(session=session, order_id=order.id, contact_id=order.contact_id, by=by, rules=rules,
+                                count=stamped_items(session=session, order_id=order.id, card=rules.stamps))
     session.flush()
     webhooks.emit(session, "order.status_changed", lambda: {
         **order_public(session, order, with_history=True).model_dump(mode="json"), "previous_status": before})
     notify_after_commit(session, ORDER_CHANGED, order.contact_id)
     return order
+
+
+def goods_by_category(*, session: Session, order_id: int) -> dict[str, int]:
+    """The order's goods priced per catalog category (a product gone from the catalog counts under "")."""
+    rows = session.execute(select(Product.category, OrderItem.price * OrderItem.quantity)
+                           .select_from(OrderItem).outerjoin(Product, Product.id == OrderItem.product_id)
+                           .where(OrderItem.order_id == order_id)).all()
+    amounts: dict[str, int] = {}
+    for category, amount in rows:
+        amounts[category or ""] = amounts.get(category or "", 0) + int(amount)
+    return amounts
+
+
+def stamped_items(*, session: Session, order_id: int, card: LoyaltyStamps) -> int:
+    """How many of the order's items earn a stamp on `card` (a free item the voucher paid for earns none)."""
+    rows = session.execute(select(Product.sku, Product.category, OrderItem.quantity).select_from(OrderItem)
+                           .join(Product, Product.id == OrderItem.product_id)
+                           .where(OrderItem.order_id == order_id)).all()
+    count = sum(quantity for sku, category, quantity in rows if card.counts(sku, category))
+    order = session.get(Order, order_id)
+    promotion = session.get(promotions.Promotion, order.promotion_id) if order.promotion_id else None
+    if count and promotion is not None and promotion.free_sku and order.discount and \
+            any(card.counts(sku, category) for sku, category, _ in rows if sku.upper() == promotion.free_sku):
+        count -= 1
+    return count
 
 
 FOLLOW_UP_AFTER_DELIVERY_DAYS = 30
@@ -427,7 +462,8 @@ def order_public(session: Session, order: Order, with_history: bool = False) -> 
                        fulfilment=order.fulfilment, store_id=order.store_id, address=order.address, lat=order.lat,
                        lon=order.lon, phone=order.phone, payment_method=order.payment_method,
                        scheduled_for=order.scheduled_for, note=order.note, items=lines, subtotal=order.subtotal,
-                       delivery_fee=order.delivery_fee, total=order.total, created_at=order.created_at, history=events)
+                       discount=order.discount, delivery_fee=order.delivery_fee, total=order.total,
+                       created_at=order.created_at, history=events)
 
 
 def order_items(*, session: Session, order_id: int) -> list[OrderItem]:

@@ -20,6 +20,7 @@ is raised by a conditional update, so two customers racing for the last redempti
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -61,6 +62,9 @@ class Promotion(SQLModel, table=True):
     max_redemptions: int | None = None  # the budget; None = unlimited
     per_customer: str = Field(default="shared", max_length=8)  # shared | once
     redeemed: int = 0  # live redemptions (orders placed with the voucher and not cancelled)
+    # A loyalty reward's value, taken off the order that uses the voucher: rupiah, or one of a product free.
+    discount_amount: int | None = Field(default=None, ge=1)
+    free_sku: str | None = Field(default=None, max_length=40)  # the free product's SKU (the catalog's key)
     created_at: datetime = Field(default_factory=utcnow)
 
     @property
@@ -203,7 +207,7 @@ def _check(promotion: Promotion) -> None:
 
 PROMOTION_FIELDS = ("title", "description", "title_en", "description_en", "voucher_code", "starts_at", "ends_at",
                     "active", "audience", "store_id", "radius_km", "weekdays", "hours", "max_redemptions",
-                    "per_customer")
+                    "per_customer", "discount_amount", "free_sku")
 
 
 def create_promotion(*, session: Session, title: str, starts_at: datetime, ends_at: datetime,
@@ -425,6 +429,17 @@ def redeem(*, session: Session, promotion: Promotion, contact_id: int, order_id:
             raise VoucherError("used", f"voucher {code} was already used by this customer") from None
     session.refresh(promotion)
     return redemption
+
+
+def discount_for(promotion: Promotion, lines: Iterable[tuple[str, int]], subtotal: int) -> int:
+    """What the voucher takes off goods worth `subtotal` (lines: SKU, unit price): its amount, or one unit of its
+    free product when the order has it (the cheapest such unit); never more than the goods."""
+    if promotion.discount_amount:
+        return min(promotion.discount_amount, subtotal)
+    if promotion.free_sku is not None:
+        prices = [price for sku, price in lines if sku.upper() == promotion.free_sku.upper()]
+        return min(min(prices), subtotal) if prices else 0
+    return 0
 
 
 def release(*, session: Session, order_id: int, now: datetime) -> None:

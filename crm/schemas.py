@@ -303,8 +303,9 @@ class OrderPublic(BaseModel):
     note: str | None
     items: list[OrderLinePublic]
     subtotal: int
+    discount: int = Field(default=0, description="what a voucher took off the goods (a loyalty reward's value)")
     delivery_fee: int
-    total: int
+    total: int = Field(description="subtotal - discount + delivery_fee")
     created_at: UtcDatetime
     history: list[OrderEventPublic] = []
 

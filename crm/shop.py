@@ -65,6 +65,10 @@ class ShopView:
             return None
         return loyalty.standing(session=self._session, contact_id=self._contact.id, rules=self.loyalty_rules(), now=now)
 
+    def stamps(self) -> int:
+        """The stamps on the customer's current card (0 without a customer)."""
+        return loyalty.stamps(session=self._session, contact_id=self._contact.id) if self._contact else 0
+
     def member_code(self) -> str | None:
         """The customer's member code for the counter (None without a customer, or before they first asked)."""
         if self._contact is None:

@@ -1,5 +1,6 @@
-"""Loyalty points in chat: "poin saya berapa?" / "my points" answers the balance, tier and what it buys;
-"tukar poin" lists the rewards and a tap on one redeems it for a voucher code the order flow takes.
+"""Loyalty points in chat: "poin saya berapa?" / "my points" answers the balance, tier and what it buys (and the
+stamp card, when the shop has one: "stempel saya berapa?" / "my stamps" asks for it alone); "tukar poin" lists
+the rewards and a tap on one redeems it for a voucher code the order flow takes.
 
 A precise rule, not the intent model: the model reads "poin saya berapa?" as a promotion (0.95),
 so this handler comes before the model's handlers, like the other explicit commands.
@@ -19,6 +20,7 @@ REDEEM_WORDS = frozenset({"tukar", "tuker", "nukar", "menukar", "tukarkan", "red
 # Words that make a message with "poin" a question about the customer's own points.
 ASKING_WORDS = frozenset({"berapa", "brp", "cek", "check", "lihat", "liat", "saldo", "sisa", "my", "saya", "aku",
                           "ku", "gw", "gue", "how", "balance", "total", "punya", "mana", "level", "tier"})
+STAMP_WORDS = frozenset({"stempel", "stampel", "stamp", "stamps", "stempelku", "stempelnya"})
 MAX_WORDS = 8  # a longer message mentioning points is about something else ("promo poin double kapan?" is not)
 BUTTON = re.compile(r"^points:redeem:(\d{1,2}):(\d{1,9})$")
 
@@ -42,6 +44,13 @@ def asks_for_points(words: list[str]) -> bool:
     return len(words) == 1 or bool(ASKING_WORDS & set(words))
 
 
+def asks_for_stamps(words: list[str]) -> bool:
+    """"stempel saya berapa?", "cek stempel", "my stamps", or just "stempel"."""
+    if not STAMP_WORDS & set(words) or len(words) > MAX_WORDS:
+        return False
+    return len(words) == 1 or bool(ASKING_WORDS & set(words))
+
+
 def _button_label(name: str, points: int) -> str:
     """"Gratis kopi (100)" when it fits a button, else the name shortened."""
     label = f"{name} ({points})"
@@ -60,7 +69,8 @@ class PointsHandler:
         if inbound.kind == m.POSTBACK:
             return BUTTON.match(inbound.postback_data or "") is not None
         words = _words(inbound)
-        return asks_to_redeem(words) or asks_for_points(words)
+        stamped = ctx.data.loyalty_rules().stamps is not None and asks_for_stamps(words)
+        return asks_to_redeem(words) or asks_for_points(words) or stamped
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """The balance, the rewards to pick from, or the chosen reward's redemption (an effect)."""
@@ -68,9 +78,25 @@ class PointsHandler:
         if inbound.kind == m.POSTBACK:
             index, points = map(int, BUTTON.match(inbound.postback_data).groups())
             return self._redeem(ctx, standing, index, points)
-        if asks_to_redeem(_words(inbound)):
+        words = _words(inbound)
+        if asks_to_redeem(words):
             return Answer([self._offer(ctx, standing)])
+        if asks_for_stamps(words) and not asks_for_points(words):
+            return Answer([m.Reply(text=self._stamps(ctx))])
         return Answer([self._balance(ctx, standing)])
+
+    def _stamps(self, ctx: Context) -> str:
+        card = ctx.data.loyalty_rules().stamps
+        item = self._product(ctx, card.sku) if card.sku else card.category
+        return ctx.say("stamps_balance", stamps=str(ctx.data.stamps()), card=str(card.stamps), item=item,
+                       free=self._product(ctx, card.reward_sku))
+
+    def _product(self, ctx: Context, sku: str) -> str:
+        """A product's name by its SKU in the customer's language (the SKU when it is off sale)."""
+        product = next((p for p in ctx.data.products() if p.sku.upper() == sku.upper()), None)
+        if product is None:
+            return sku
+        return product.name_en if ctx.language == "en" and product.name_en else product.name
 
     def _balance(self, ctx: Context, standing: Standing) -> m.Reply:
         rules = ctx.data.loyalty_rules()
@@ -79,6 +105,8 @@ class PointsHandler:
             lines.append(ctx.say("points_next_tier", points=str(standing.to_next_tier),
                                  tier=tier_name(standing.next_tier, ctx.language)))
         lines.append(ctx.say("points_earn_how", rate=f"{rules.points_per_1000_rupiah:g}"))
+        if rules.stamps is not None:
+            lines.append(self._stamps(ctx))
         if standing.rewards:
             lines.append(ctx.say("points_rewards", rewards=self._list(ctx, standing)))
         code = ctx.data.member_code()  # for a purchase or a reward at the counter

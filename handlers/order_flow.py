@@ -15,10 +15,10 @@ from typing import Any
 from core import messages as m
 from core.money import rupiah
 from core.texts import button
-from crm import delivery, orders, shop_settings, stores
+from crm import delivery, orders, promotions, shop_settings, stores
 from handlers.base import Context
 from handlers.location import MAX_KM
-from handlers.vouchers import voucher_line
+from handlers.vouchers import reward_reminder, voucher_line
 
 STATE_VERSION = 2  # the shape of state["order"]; an older draft is dropped, not misread
 ASAP_MINUTES = 30  # how soon "now" is, for a pickup time said plainly
@@ -67,6 +67,16 @@ def subtotal(ctx: Context, order: dict) -> int:
         product = ctx.data.product(line["product_id"])
         total += line_price(product, line) * line["qty"] if product else 0
     return total
+
+
+def discount(ctx: Context, order: dict) -> int:
+    """What the order's voucher takes off the goods (a loyalty reward's value; 0 without one), as placing will."""
+    promotion, reason = ctx.data.voucher(order["voucher"], ctx.now) if order.get("voucher") else (None, None)
+    if promotion is None or reason is not None:  # no longer usable: placing takes it off (check_voucher)
+        return 0
+    priced = [(product.sku, line_price(product, line)) for line in order["lines"]
+              if (product := ctx.data.product(line["product_id"])) is not None]
+    return promotions.discount_for(promotion, priced, subtotal(ctx, order))
 
 
 def settings(ctx: Context) -> shop_settings.ShopSettings:
@@ -423,12 +433,18 @@ def summary(ctx: Context, order: dict) -> m.Reply:
         details.append(f"📝 {order['note']}")
     if voucher_line(ctx, order):
         details.append(voucher_line(ctx, order))
-    money = []  # pickup: the total alone
+    elif reward_reminder(ctx):  # a reward they hold and forgot: offered once they are about to order
+        details.append(reward_reminder(ctx))
+    off = discount(ctx, order)
+    money = []  # pickup: the total alone, unless a voucher takes something off
+    if order["fulfilment"] == "delivery" or off:
+        money = [ctx.say("subtotal", amount=rupiah(sub, ctx.language))]
+    if off:
+        money.append(ctx.say("discount_line", amount=rupiah(off, ctx.language)))
     if order["fulfilment"] == "delivery":
-        money = [ctx.say("subtotal", amount=rupiah(sub, ctx.language)),
-                 ctx.say("fee_line", amount=rupiah(fee, ctx.language)) if fee else ctx.say("fee_free")]
+        money.append(ctx.say("fee_line", amount=rupiah(fee, ctx.language)) if fee else ctx.say("fee_free"))
     return m.Reply(text=ctx.say("summary", cart=cart_text(ctx, order), money="".join(f"{line}\n" for line in money),
-                                total=rupiah(sub + fee, ctx.language), details="\n".join(details)),
+                                total=rupiah(sub - off + fee, ctx.language), details="\n".join(details)),
                    choices=(m.Choice(button("confirm", lang), data="order:confirm"),
                             m.Choice(button("drop", lang), data="order:drop")))
 

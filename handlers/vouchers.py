@@ -53,7 +53,29 @@ def apply_voucher(ctx: Context, order: dict, text: str | None) -> list[str]:
     if reason is not None:
         return [refusal(ctx, code, promotion, reason)]
     order["voucher"] = promotion.voucher_code
-    return [ctx.say("voucher_applied", code=promotion.voucher_code, title=promotion_title(promotion, ctx))]
+    said = [ctx.say("voucher_applied", code=promotion.voucher_code, title=promotion_title(promotion, ctx))]
+    free = _free_product(ctx, promotion)
+    if free is not None and all(line["product_id"] != free.id for line in order["lines"]):
+        order["lines"].append({"product_id": free.id, "qty": 1, "note": None})  # the reward's product, on the house
+        said.append(ctx.say("voucher_free_added", product=free.name_en if ctx.language == "en" and free.name_en
+                            else free.name))
+    return said
+
+
+def _free_product(ctx: Context, promotion):
+    """The catalog product a reward voucher gives free (None for other vouchers, or when it is off sale)."""
+    if not promotion.free_sku:
+        return None
+    return next((p for p in ctx.data.products() if p.sku.upper() == promotion.free_sku.upper()), None)
+
+
+def reward_reminder(ctx: Context) -> str | None:
+    """A line reminding the customer of a loyalty reward voucher they hold and can use now (None without one)."""
+    held = [p for p in ctx.data.promotions(ctx.now) if p.voucher_code and (p.discount_amount or p.free_sku)
+            and (p.audience or {}).get("contacts") == [ctx.contact_id]]
+    if not held:
+        return None
+    return ctx.say("reward_held", code=held[0].voucher_code, title=promotion_title(held[0], ctx))
 
 
 def check_voucher(ctx: Context, order: dict) -> list[str]:

@@ -294,6 +294,9 @@ def notify_status(*, session: Session, order: order_data.Order) -> str | None:
     kind = {"delivered": "earn", "cancelled": "reverse"}.get(order.status)
     entry = loyalty.order_entry(session=session, order_id=order.id, kind=kind) if kind else None
     points = loyalty.balance(session=session, contact_id=order.contact_id) if entry else None
+    stamped, cards = loyalty.order_stamps(session=session, order_id=order.id) if kind == "earn" else (None, [])
+    card = loyalty.rules_for(session, settings()).stamps if stamped else None
+    held = loyalty.stamps(session=session, contact_id=order.contact_id) if card else 0
 
     def words(language: str) -> str:
         lines = [text("status_changed", language, number=order.number, status=status_label(order.status, language),
@@ -301,6 +304,10 @@ def notify_status(*, session: Session, order: order_data.Order) -> str | None:
         if entry is not None and entry.points:
             key = "points_earned" if entry.kind == "earn" else "points_reversed"
             lines.append(text(key, language, points=str(abs(entry.points)), number=order.number, balance=str(points)))
+        if card is not None:
+            lines.append(text("stamps_earned", language, stamps=str(stamped.stamps), held=str(held),
+                              card=str(card.stamps)))
+            lines.extend(text("stamps_full_card", language, code=full.voucher_code) for full in cards)
         return "\n".join(lines)
 
     return history.notify_customer(

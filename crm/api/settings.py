@@ -1,5 +1,5 @@
 """REST API for the shop's settings: name, languages, payment methods, delivery-fee rules, staff hours and their
-exceptions, the bot's waiting times, quiet hours and the frequency cap."""
+exceptions, the bot's waiting times, quiet hours, the frequency cap and the loyalty rules."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from core.db import session_scope
+from core.settings import LoyaltySettings
 from crm import shop_settings
 from crm.api.base import (
     ERRORS, OPENAPI_MODELS, OPENAPI_PATHS, ApiError, api, dump, json_body, read_body, require_token, schema_response,
@@ -38,6 +39,7 @@ class SettingsUpdate(PatchModel):
     conversation_idle_minutes: Minutes | None = None
     quiet_hours: QuietHours | None = None
     max_per_week: Cap | None = None
+    loyalty: LoyaltySettings | None = None
 
 
 @api.get("/settings")

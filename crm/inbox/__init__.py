@@ -33,7 +33,8 @@ from core.money import rupiah
 from crm import alerts
 from crm.inbox import (
     account_views, alert_views, auth, catalog_views, contact_views, conversation_views, counter_views, faq_views,
-    hours_views, live, merge_views, promotion_views, settings_views, shop_views, store_views, webhook_views,
+    hours_views, live, loyalty_settings_views, merge_views, promotion_views, settings_views, shop_views, store_views,
+    webhook_views,
 )
 from crm.inbox.blueprint import inbox
 from crm.inbox.i18n import (CATALOG, LANGUAGES, alert_line, button_words, channel_name, current_language, day,
@@ -42,7 +43,8 @@ from crm.media import image_src
 from crm.web import engine, settings
 
 PAGES = (account_views, alert_views, catalog_views, contact_views, conversation_views, counter_views, faq_views,
-         hours_views, merge_views, promotion_views, settings_views, shop_views, store_views, webhook_views, live)  # imported for their routes, which join `inbox`
+         hours_views, loyalty_settings_views, merge_views, promotion_views, settings_views, shop_views, store_views,
+         webhook_views, live)  # imported for their routes, which join `inbox`
 
 # (endpoint, catalog key, permission): the navigation of base.html. Other blueprints append.
 # NAV is the day's work, one row; SHOP_NAV the shop's setup, under one "Manage shop" menu.
@@ -60,6 +62,7 @@ SHOP_NAV: list[tuple[str, str, str]] = [
     ("inbox.stores_list", "nav_stores", "stores.manage"),
     ("inbox.promotions_list", "nav_promotions", "promotions.manage"),
     ("inbox.shop_settings_page", "nav_settings", "settings.manage"),
+    ("inbox.loyalty_settings_page", "nav_loyalty_settings", "settings.manage"),
     ("inbox.hours", "nav_hours", "hours.manage"),
     ("inbox.canned", "nav_canned", "canned.manage"),
     ("inbox.users", "nav_users", "users.manage"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -13,7 +13,7 @@ from core.db import get_engine, session_scope, utcnow
 from core.settings import LoyaltyReward, LoyaltySettings
 from crm import loyalty
 from crm.models import Contact
-from crm.orders import CartLine, Order, Product, change_status, place_order
+from crm.orders import CartLine, Order, OrderError, Product, change_status, place_order
 from crm.promotions import Promotion, audience_matches
 from crm.shop_settings import save_settings
 
@@ -234,3 +234,189 @@ def test_two_cancellations_at_once_reverse_once(shop):
 
     _together(cancel, cancel)
     assert _kinds(shop) == [("earn", 51), ("reverse", -51)] and _balance(shop) == 0
+
+
+# --- rules: rounding, multipliers, birthday bonus, rewards with a value ---------------------------------------
+
+
+@pytest.mark.parametrize("rounding, points", [("down", 25), ("nearest", 26), ("up", 26)])
+def test_rounding_follows_the_rules(rounding, points):
+    assert loyalty.points_for(25_500, LoyaltySettings(rounding=rounding)) == points
+    assert loyalty.points_for(25_000, LoyaltySettings(rounding=rounding)) == 25  # whole points stay whole
+
+
+def test_a_category_multiplier_counts_its_goods_that_many_times(shop):
+    with session_scope(shop.engine) as session:
+        croissant = Product(sku="CROI", name="Croissant", price=20_000, category="Pastry")
+        session.add(croissant)
+        session.flush()
+        save_settings(session, {"loyalty": {"multipliers": [{"category": "pastry", "factor": 2}]}})
+        order = place_order(session=session, contact_id=shop.budi, address="Jl. Sudirman 1", delivery_fee=10_000,
+                            lines=[CartLine(shop.coffee, 1), CartLine(croissant.id, 1)])
+        for status in ("confirmed", "preparing", "shipped", "delivered"):
+            change_status(session=session, order=order, status=status, by="staff:1")
+    assert _balance(shop) == 25 + 40  # 25.500 ×1 rounded with the rest, 20.000 ×2: 65.5 → 65
+
+
+def test_multipliers_must_name_each_category_once():
+    with pytest.raises(ValueError, match="one multiplier"):
+        LoyaltySettings(multipliers=[{"category": "Pastry", "factor": 2}, {"category": "pastry ", "factor": 3}])
+
+
+def test_the_birthday_bonus_is_an_earn_without_an_order_once_a_year(shop):
+    with session_scope(shop.engine) as session:
+        session.get(Contact, shop.budi).birthday = date(1990, 12, 7)
+        session.get(Contact, shop.sari).birthday = date(1990, 12, 8)
+    with session_scope(shop.engine) as session:
+        assert loyalty.birthday_contacts(session=session, day=date(2026, 12, 7)) == [shop.budi]
+        assert loyalty.grant_birthday(session=session, contact_id=shop.budi, points=50, year=2026) is not None
+        assert loyalty.birthday_contacts(session=session, day=date(2026, 12, 7), ungranted=True) == []
+    with session_scope(shop.engine) as session:  # the job running twice
+        assert loyalty.grant_birthday(session=session, contact_id=shop.budi, points=50, year=2026) is None
+    with session_scope(shop.engine) as session:
+        assert loyalty.grant_birthday(session=session, contact_id=shop.budi, points=50, year=2027) is not None
+    assert _kinds(shop) == [("earn", 50), ("earn", 50)] and _balance(shop) == 100
+    with Session(shop.engine) as session:
+        assert {e.order_id for e in loyalty.entries(session=session, contact_id=shop.budi)} == {None}
+
+
+def test_a_29_february_birthday_counts_on_28_february_of_other_years(shop):
+    with session_scope(shop.engine) as session:
+        session.get(Contact, shop.sari).birthday = date(2000, 2, 29)
+    with Session(shop.engine) as session:
+        assert loyalty.birthday_contacts(session=session, day=date(2027, 2, 28)) == [shop.sari]
+        assert loyalty.birthday_contacts(session=session, day=date(2028, 2, 28)) == []
+
+
+def test_two_birthday_runs_at_once_give_the_bonus_once(shop):
+    def grant() -> None:
+        with session_scope(shop.engine) as session:
+            loyalty.grant_birthday(session=session, contact_id=shop.sari, points=30, year=2026)
+
+    for _ in range(3):
+        _together(grant, grant)
+    assert _kinds(shop, shop.sari) == [("earn", 30)] and _balance(shop, shop.sari) == 30
+
+
+def _redeem(shop, reward: LoyaltyReward, contact: int | None = None) -> str:
+    _adjust(shop, reward.points, "hadiah", contact=contact)
+    with session_scope(shop.engine) as session:
+        _entry, voucher = loyalty.redeem_reward(session=session, contact_id=contact or shop.budi, reward=reward,
+                                                rules=RULES, by="customer")
+        return voucher.voucher_code
+
+
+def _order_with(shop, code: str | None, quantity: int = 2, contact: int | None = None) -> Order:
+    with session_scope(shop.engine) as session:
+        order = place_order(session=session, contact_id=contact or shop.budi, lines=[CartLine(shop.coffee, quantity)],
+                            address="Jl. Sudirman 1", delivery_fee=10_000, voucher_code=code)
+        session.expunge(order)
+        return order
+
+
+def test_an_amount_reward_discounts_the_order_and_points_are_earned_on_what_was_paid(shop):
+    code = _redeem(shop, LoyaltyReward(name="Potongan 20rb", points=100, amount_off=20_000))
+    order = _order_with(shop, code)  # 51.000 of coffee
+    assert (order.subtotal, order.discount, order.delivery_fee, order.total) == (51_000, 20_000, 10_000, 41_000)
+    with session_scope(shop.engine) as session:
+        order = session.get(Order, order.id)
+        for status in ("confirmed", "preparing", "shipped", "delivered"):
+            change_status(session=session, order=order, status=status, by="staff:1")
+    assert _kinds(shop)[-1] == ("earn", 31)  # 51.000 − 20.000 paid for the goods
+    with pytest.raises(OrderError) as refused:  # once
+        _order_with(shop, code)
+    assert refused.value.details["reason"] in ("used", "spent")
+
+
+def test_a_discount_never_takes_the_goods_below_zero(shop):
+    code = _redeem(shop, LoyaltyReward(name="Potongan besar", points=100, amount_off=90_000))
+    order = _order_with(shop, code, quantity=1)
+    assert (order.discount, order.total) == (25_500, 10_000)  # the delivery fee is still paid
+
+
+def test_a_free_product_reward_takes_one_of_it_off(shop):
+    code = _redeem(shop, LoyaltyReward(name="Gratis kopi", points=100, free_sku="kopi"))
+    order = _order_with(shop, code, quantity=3)
+    assert (order.discount, order.total) == (25_500, 2 * 25_500 + 10_000)
+
+
+def test_two_orders_racing_for_one_reward_voucher_discount_once(shop):
+    orders_made = []
+    for _ in range(3):
+        code = _redeem(shop, LoyaltyReward(name="Potongan 10rb", points=100, amount_off=10_000))
+        results = []
+
+        def use() -> None:
+            try:
+                orders_made.append(_order_with(shop, code))
+                results.append("ok")
+            except OrderError as exc:
+                results.append(exc.details["reason"])
+
+        _together(use, use)
+        assert results.count("ok") == 1 and len(results) == 2, results
+    with Session(shop.engine) as session:
+        discounted = session.exec(select(Order).where(Order.discount > 0)).all()
+        assert len(discounted) == 3 and {o.discount for o in discounted} == {10_000}
+
+
+# --- stamps ------------------------------------------------------------------------------------------------
+
+
+def _stamps(shop, contact: int | None = None) -> int:
+    with Session(shop.engine) as session:
+        return loyalty.stamps(session=session, contact_id=contact or shop.budi)
+
+
+def test_stamps_are_earned_per_item_a_full_card_is_a_free_item_and_a_cancel_takes_them_back(shop):
+    with session_scope(shop.engine) as session:
+        save_settings(session, {"loyalty": {"stamps": {"sku": "kopi", "stamps": 3}}})
+    first = _delivered_order(shop, quantity=2)
+    assert _stamps(shop) == 2
+    second = _delivered_order(shop, quantity=2)  # 4 stamps: a full card of 3, 1 left
+    assert _stamps(shop) == 1
+    with Session(shop.engine) as session:
+        kinds = [(e.kind, e.stamps) for e in reversed(loyalty.stamp_entries(session=session, contact_id=shop.budi))]
+        assert kinds == [("earn", 2), ("earn", 2), ("card", -3)]
+        code = loyalty.stamp_entries(session=session, contact_id=shop.budi)[0].voucher_code
+    assert code.startswith("STEMPEL-")
+    _cancel(shop, second)  # 2 stamps to take back, 1 left on the card: that one goes, the voucher stays
+    _cancel(shop, second)  # (a second cancel changes nothing)
+    assert _stamps(shop) == 0
+    order = _order_with(shop, code, quantity=1)
+    assert (order.discount, order.total) == (25_500, 10_000)
+    with session_scope(shop.engine) as session:  # the free coffee earns no stamp
+        order = session.get(Order, order.id)
+        for status in ("confirmed", "preparing", "shipped", "delivered"):
+            change_status(session=session, order=order, status=status, by="staff:1")
+    assert _stamps(shop) == 0 and first
+
+
+def test_a_category_card_counts_the_category_and_needs_the_free_item(shop):
+    with pytest.raises(ValueError, match="free_sku"):
+        LoyaltySettings(stamps={"category": "Kopi"})
+    with pytest.raises(ValueError, match="either a product"):
+        LoyaltySettings(stamps={"sku": "KOPI", "category": "Kopi", "free_sku": "KOPI"})
+    with session_scope(shop.engine) as session:
+        session.get(Product, shop.coffee).category = "Kopi"
+        save_settings(session, {"loyalty": {"stamps": {"category": "kopi", "stamps": 9, "free_sku": "KOPI"}}})
+    _delivered_order(shop, quantity=3)
+    assert _stamps(shop) == 3
+
+
+def test_two_cancellations_at_once_take_stamps_back_once(shop):
+    with session_scope(shop.engine) as session:
+        save_settings(session, {"loyalty": {"stamps": {"sku": "KOPI", "stamps": 9}}})
+    _delivered_order(shop, quantity=1)
+    order_id = _delivered_order(shop, quantity=2)
+
+    def cancel() -> None:
+        try:
+            _cancel(shop, order_id)
+        except Exception:  # noqa: BLE001 - the loser may see the order already cancelled
+            pass
+
+    _together(cancel, cancel)
+    assert _stamps(shop) == 1
+    with Session(shop.engine) as session:
+        assert [e.kind for e in loyalty.stamp_entries(session=session, contact_id=shop.budi)].count("reverse") == 1

@@ -55,6 +55,7 @@ def _one_row_everywhere(session, contact_id: int, staff_id: int, parents: dict) 
             created_at=now)
     _insert(session, "consentchange", contact_id=contact_id, opt_in=False, source="chat", actor="customer", at=now)
     _insert(session, "pointsentry", contact_id=contact_id, kind="adjust", points=10, reason="r", by="staff", at=now)
+    _insert(session, "stampentry", contact_id=contact_id, kind="earn", stamps=2, by="staff", at=now)
     _insert(session, "countersubmission", key=f"counter-form-key-{contact_id:04d}", action="adjust",
             contact_id=contact_id, at=now)
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from core.db import session_scope
+from core.money import rupiah
 from crm import loyalty
 from crm.models import Contact, Message
-from crm.orders import Order, change_status, steps_to
-from handlers.loyalty import asks_for_points, asks_to_redeem
+from crm.orders import Order, Product, change_status, steps_to
+from crm.shop_settings import save_settings
+from handlers.loyalty import asks_for_points, asks_for_stamps, asks_to_redeem
 from tests.handlers.test_conversations import Customer, postbacks, shop, texts  # noqa: F401
 
 
@@ -43,6 +45,13 @@ def test_other_messages_are_not_points_questions(text):
 @pytest.mark.parametrize("text", ["tukar poin", "mau tukar poin dong", "redeem points", "pakai poinku"])
 def test_redeem_requests_are_recognised(text):
     assert asks_to_redeem(text.lower().split())
+
+
+@pytest.mark.parametrize("text, asks", [("stempel saya berapa", True), ("my stamps", True), ("cek stempel", True),
+                                        ("stempel", True),
+                                        ("stempel kopi itu apa sih kok ada gambarnya kak ya", False)])
+def test_stamp_questions_are_recognised(text, asks):
+    assert asks_for_stamps(text.split()) is asks
 
 
 def test_a_reward_voucher_code_is_not_a_redeem_request():
@@ -111,3 +120,59 @@ def test_tukar_poin_with_too_few_points_says_how_far_without_buttons_to_refuse(c
     offer = customer.says("tukar poin")
     assert "Poin kakak 30, belum cukup untuk Gratis kopi susu (100 poin)" in texts(offer)
     assert postbacks(offer) == []
+
+
+def _redeem_in_chat(customer, runtime, session, reward: dict) -> str:
+    with session_scope(runtime.engine) as db:
+        save_settings(db, {"loyalty": {"rewards": [reward]}})
+    customer.says("halo")
+    _give(runtime, session, 150)
+    customer.taps(f"points:redeem:0:{reward['points']}")
+    return loyalty.entries(session=session, contact_id=_contact_id(session))[0].voucher_code
+
+
+def test_a_held_reward_is_offered_at_the_summary_and_its_discount_is_shown_and_charged(customer, runtime, session):
+    code = _redeem_in_chat(customer, runtime, session, {"name": "Potongan 20rb", "points": 100, "amount_off": 20_000})
+    customer.says("kak mau pesen es kopi susu 2 ya, anter ke kantor di jl sudirman 21")
+    customer.says("0812 3456 7890")
+    summary = texts(customer.says("qris"))
+    assert f'Kakak punya voucher {code} (Potongan 20rb). Ketik "pakai kode {code}"' in summary
+    with_voucher = texts(customer.says(f"pakai kode {code}"))
+    assert "Potongan voucher: -Rp20.000" in with_voucher and "Kakak punya voucher" not in with_voucher
+    customer.taps("order:confirm")
+    session.expire_all()
+    order = session.exec(select(Order)).one()
+    assert order.discount == 20_000 and order.total == order.subtotal - 20_000 + order.delivery_fee
+    assert f"Total: {rupiah(order.subtotal - 20_000 + order.delivery_fee, 'id')}" in with_voucher
+
+
+def test_a_free_product_reward_puts_the_product_in_the_order_and_takes_it_off(customer, runtime, session):
+    with Session(runtime.engine) as db:
+        coffee = db.exec(select(Product).where(Product.name == "Es Kopi Susu")).one()
+    code = _redeem_in_chat(customer, runtime, session, {"name": "Gratis kopi susu", "points": 100,
+                                                        "free_sku": coffee.sku})
+    customer.says("kak mau pesen croissant 2 ya, anter ke kantor di jl sudirman 21")
+    customer.says("0812 3456 7890")
+    customer.says("qris")
+    said = texts(customer.says(f"pakai kode {code}"))
+    assert "Es Kopi Susu gratisnya sudah kami masukkan" in said
+    assert f"Potongan voucher: -{rupiah(coffee.price, 'id')}" in said
+    customer.taps("order:confirm")
+    session.expire_all()
+    order = session.exec(select(Order)).one()
+    assert order.discount == coffee.price and order.total == order.subtotal - coffee.price + order.delivery_fee
+
+
+def test_stamps_are_answered_alone_and_with_the_points(customer, runtime, session):
+    with Session(runtime.engine) as db:
+        coffee = db.exec(select(Product).where(Product.name == "Es Kopi Susu")).one()
+    customer.says("halo")
+    assert "stempel" not in texts(customer.says("stempel saya berapa?")).lower()  # no card: not this handler's
+    with session_scope(runtime.engine) as db:
+        save_settings(db, {"loyalty": {"stamps": {"sku": coffee.sku, "stamps": 9}}})
+    test_delivered_orders_points_are_the_balance_in_chat(customer, runtime, session)  # 2 coffees delivered
+    stamps = texts(customer.says("stempel saya berapa?"))
+    assert stamps.startswith("Kartu stempel kakak: 2 dari 9") and "1 Es Kopi Susu gratis" in stamps
+    assert "Poin kakak" not in stamps
+    assert "Kartu stempel kakak: 2 dari 9" in texts(customer.says("poin saya berapa?"))
+    assert "Your stamp card: 2 of 9" in texts(customer.says("how many stamps do I have?"))

@@ -116,6 +116,15 @@ def test_the_contact_export_holds_the_points_ledger(client, auth, customer):
     assert "earn" in archive.read("points.csv").decode()
 
 
+def test_the_contact_export_holds_the_stamps(client, auth, customer):
+    client.patch("/api/v1/settings", json={"loyalty": {"stamps": {"sku": "KOPI", "stamps": 9}}}, headers=auth)
+    order = _post_order(client, auth, contact_id=customer, items=[{"sku": "KOPI", "quantity": 2}]).get_json()
+    archive = zipfile.ZipFile(io.BytesIO(client.get(f"/api/v1/contacts/{customer}/export", headers=auth).data))
+    stamps = json.loads(archive.read("contact.json"))["contact"]["stamps"]
+    assert [(s["kind"], s["stamps"], s["order_id"]) for s in stamps] == [("earn", 2, order["id"])]
+    assert "earn" in archive.read("stamps.csv").decode()
+
+
 def test_a_counter_delivery_costs_what_its_stores_own_rules_say(client, auth, spec, customer, runtime):
     from crm import stores
     from crm.shop_settings import save_settings
@@ -129,3 +138,16 @@ def test_a_counter_delivery_costs_what_its_stores_own_rules_say(client, auth, sp
     assert order.status_code == 201 and check(spec, "/orders", "post", order)["delivery_fee"] == 4_000
     counter = _post_order(client, auth, contact_id=customer, items=[{"sku": "KOPI"}], store_id=kemang)
     assert counter.status_code == 201  # sold over its counter: "no pickup" is about chat orders
+
+
+def test_a_counter_purchase_tells_the_stamps_and_a_full_cards_voucher(client, auth, customer):
+    assert client.patch("/api/v1/settings", json={"loyalty": {"stamps": {"sku": "KOPI", "stamps": 3}}},
+                        headers=auth).status_code == 200
+    _post_order(client, auth, contact_id=customer,
+                items=[{"sku": "KOPI", "quantity": 2}, {"sku": "CRO", "quantity": 1}])
+    last = client.get(f"/api/v1/contacts/{customer}/messages", headers=auth).get_json()["items"][-1]["text"]
+    assert "+2 stempel ☕ Kartu kakak sekarang 2 dari 3." in last and "penuh" not in last
+    _post_order(client, auth, contact_id=customer, items=[{"sku": "KOPI", "quantity": 2}])
+    last = client.get(f"/api/v1/contacts/{customer}/messages", headers=auth).get_json()["items"][-1]["text"]
+    assert "Kartu kakak sekarang 1 dari 3." in last
+    assert "Kartu stempel penuh 🎉 Ini voucher item gratisnya: STEMPEL-" in last

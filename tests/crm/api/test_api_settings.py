@@ -78,6 +78,15 @@ def test_patch_replaces_the_given_keys_only(client, auth, spec):
     ({"max_per_week": -1}, "max_per_week"),
     ({"handoff_timeout_minutes": 0}, "handoff_timeout_minutes"),
     ({"shop_name": "   "}, "shop_name"),
+    ({"loyalty": {"rounding": "sideways"}}, "loyalty.rounding"),
+    ({"loyalty": {"multipliers": [{"category": "Pastry", "factor": 0}]}}, "loyalty.multipliers.0.factor"),
+    ({"loyalty": {"multipliers": [{"category": "Pastry", "factor": 2}, {"category": "pastry", "factor": 3}]}},
+     "loyalty.multipliers"),
+    ({"loyalty": {"birthday_points": -5}}, "loyalty.birthday_points"),
+    ({"loyalty": {"rewards": [{"name": "Kopi", "points": 100, "amount_off": 5_000, "free_sku": "KOPI"}]}},
+     "loyalty.rewards.0"),
+    ({"loyalty": {"stamps": {"category": "Kopi", "stamps": 9}}}, "loyalty.stamps"),
+    ({"loyalty": {"stamps": {"sku": "KOPI", "stamps": 1}}}, "loyalty.stamps.stamps"),
     ({"payment_methods": [{"code": "qris", "label": "QRIS", "image_url": "javascript:alert(1)"}]},
      "payment_methods.0.image_url"),
 ])
@@ -164,3 +173,19 @@ def test_staff_hours_exceptions_are_saved_sorted_and_returned(client, auth, spec
     [detail] = response.get_json()["details"]
     assert detail["field"] == "staff_hours_exceptions" and "'a' and 'b' overlap on 2027-03-05" in detail["message"]
     assert client.get("/api/v1/settings", headers=auth).get_json() == body
+
+
+def test_the_loyalty_rules_are_saved_and_shown(client, auth, spec):
+    rules = {"points_per_1000_rupiah": 2, "rounding": "nearest", "expiry_months": 12,
+             "tiers": [{"name": "Silver", "min_points": 0}, {"name": "Gold", "min_points": 800}],
+             "rewards": [{"name": "Potongan 10rb", "points": 100, "amount_off": 10_000},
+                         {"name": "Gratis kopi", "points": 150, "free_sku": "KOPI"}],
+             "multipliers": [{"category": "Pastry", "factor": 2}], "birthday_points": 50,
+             "stamps": {"sku": "KOPI", "stamps": 9}}
+    body = check(spec, "/settings", "patch", client.patch("/api/v1/settings", json={"loyalty": rules}, headers=auth))
+    saved = body["loyalty"]
+    assert (saved["rounding"], saved["birthday_points"], saved["multipliers"]) == \
+        ("nearest", 50, [{"category": "Pastry", "factor": 2.0}])
+    assert [(r["amount_off"], r["free_sku"]) for r in saved["rewards"]] == [(10_000, None), (None, "KOPI")]
+    assert saved["stamps"] == {"sku": "KOPI", "category": None, "stamps": 9, "free_sku": None}
+    assert client.get("/api/v1/settings", headers=auth).get_json()["loyalty"] == saved
