@@ -2,7 +2,7 @@
 once-only grants such as the birthday bonus, and stamp cards (an account and a ledger per contact)
 
 Revision ID: 0034
-Revises: 0035
+Revises: 0033
 Create Date: 2026-12-07 17:20:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 
 
 revision = '0034'
-down_revision = '0035'
+down_revision = '0033'
 branch_labels = None
 depends_on = None
 

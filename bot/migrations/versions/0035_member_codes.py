@@ -1,7 +1,7 @@
 """member codes (shown in chat, typed at the counter) and the counter forms' done keys
 
 Revision ID: 0035
-Revises: 0033
+Revises: 0034
 Create Date: 2026-12-07 17:01:23.266374
 """
 
@@ -11,7 +11,7 @@ import sqlmodel
 
 
 revision = '0035'
-down_revision = '0033'
+down_revision = '0034'
 branch_labels = None
 depends_on = None
 
