@@ -32,7 +32,7 @@ def _build_runtime(settings: Settings) -> Runtime:
 
 for command in (
     processes.run, processes.web, processes.worker, processes.clock,
-    data.db, data.demo, data.user, data.token,
+    data.db, data.demo, data.user, data.token, data.figures,
     records.contacts, records.events,
     webhooks.telegram,
     nlu,  # sapa nlu train | classify | eval
