@@ -11,7 +11,7 @@ Day metrics (`DAY_METRICS`; key → value, amount):
     staff_replies    staff id              staff replies
     first_response   responder id or ""    episodes whose first staff reply fell that day, total seconds
     resolution       resolver id or ""     episodes resolved that day, total seconds
-    first_response_s / resolution_s        seconds (whole) → how many episodes took them (for the medians)
+    first_response_s / resolution_s        seconds (rounded) → how many episodes took them (for the medians)
     orders           channel               orders placed that day (not cancelled), revenue (Rupiah, their totals)
     customers_new    ""                    customers whose first order it was
     customers_active ""                    customers who ordered
@@ -101,7 +101,7 @@ def _episode_rows(session: Session, day: date, start: datetime, end: datetime, m
         if value is not None and value >= 0:  # a clock skew never makes a negative time
             per_staff[staff_id].append(float(value))
     rows = [row(metric, day, staff_id, len(values), sum(values)) for staff_id, values in per_staff.items()]
-    whole = Counter(int(value) for values in per_staff.values() for value in values)
+    whole = Counter(round(value) for values in per_staff.values() for value in values)  # julianday: 59.99999 s
     return rows + [row(f"{metric}_s", day, seconds, count) for seconds, count in whole.items()]
 
 
