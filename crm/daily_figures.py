@@ -11,7 +11,7 @@ Day metrics (`DAY_METRICS`; key → value, amount):
     staff_replies    staff id              staff replies
     first_response   responder id or ""    episodes whose first staff reply fell that day, total seconds
     resolution       resolver id or ""     episodes resolved that day, total seconds
-    first_response_s / resolution_s        seconds (rounded) → how many episodes took them (for the medians)
+    first_response_s / resolution_s        seconds (to 6 s) → how many episodes took them (for the medians)
     orders           channel               orders placed that day (not cancelled), revenue (Rupiah, their totals)
     customers_new    ""                    customers whose first order it was
     customers_active ""                    customers who ordered
@@ -54,6 +54,8 @@ SNAPSHOT_METRICS = ("segments", "rfm", "points_outstanding")
 DONE = "_day"  # one row per computed day: when it was computed (a day computed after it ended is final)
 BACKFILL_DAYS_PER_RUN = 92  # older days computed per clock run: a new install catches up in a few runs
 KEY_MAX = 200
+MEDIAN_STEP = 6  # seconds: a median is shown to the 0.1 minute, so the times behind it are kept to that
+EPISODE_TIMES = {"first_response": ("first_response_at", "responder_id"), "resolution": ("resolved_at", "resolver_id")}
 
 
 class DailyFigure(SQLModel, table=True):
@@ -101,8 +103,8 @@ def _episode_rows(session: Session, day: date, start: datetime, end: datetime, m
         if value is not None and value >= 0:  # a clock skew never makes a negative time
             per_staff[staff_id].append(float(value))
     rows = [row(metric, day, staff_id, len(values), sum(values)) for staff_id, values in per_staff.items()]
-    whole = Counter(round(value) for values in per_staff.values() for value in values)  # julianday: 59.99999 s
-    return rows + [row(f"{metric}_s", day, seconds, count) for seconds, count in whole.items()]
+    kept = Counter(MEDIAN_STEP * round(value / MEDIAN_STEP) for values in per_staff.values() for value in values)
+    return rows + [row(f"{metric}_s", day, seconds, count) for seconds, count in kept.items()]
 
 
 def day_rows(*, session: Session, day: date, tz: ZoneInfo) -> list[dict]:
@@ -277,6 +279,25 @@ def stored(*, session: Session, metrics: Iterable[str], first: date, last: date)
     return list(session.exec(select(DailyFigure).where(DailyFigure.metric.in_(list(metrics)), DailyFigure.day >= first,
                                                        DailyFigure.day <= last)
                              .order_by(DailyFigure.day, DailyFigure.key)).all())
+
+
+def histogram(*, session: Session, metric: str, first: date, last: date, tz: ZoneInfo,
+              now: datetime | None = None) -> Counter:
+    """Seconds → episodes of "first_response" or "resolution" over `first`..`last`, summed by the database
+    (a day holds a row per distinct time; today's counted live)."""
+    today = local_day(now or utcnow(), tz)
+    counts: Counter = Counter()
+    for key, count in session.exec(select(DailyFigure.key, func.sum(DailyFigure.value)).where(
+            DailyFigure.metric == f"{metric}_s", DailyFigure.day >= first,
+            DailyFigure.day <= min(last, today - timedelta(days=1))).group_by(DailyFigure.key)).all():
+        counts[int(key)] += int(count)
+    if first <= today <= last:
+        ended, who = (getattr(ConversationEpisode, name) for name in EPISODE_TIMES[metric])
+        for item in _episode_rows(session, today, day_start(today, tz), day_start(today + timedelta(days=1), tz),
+                                  metric, ended, who):
+            if item["metric"] == f"{metric}_s":
+                counts[int(item["key"])] += item["value"]
+    return counts
 
 
 def median_of(histogram: Counter) -> float | None:

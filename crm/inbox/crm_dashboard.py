@@ -19,7 +19,7 @@ from sqlmodel import Session
 from crm import daily_figures
 from crm.inbox.data import InboxError
 
-DEFAULT_DAYS = 30
+DEFAULT_DAYS = 90  # a quarter: enough weeks for the trends and three cohorts
 MAX_DAYS = 366
 TOP_PRODUCTS = 10
 COHORT_MONTHS = 12  # months after the first order shown for each cohort
@@ -51,7 +51,7 @@ class Table:
 
 @dataclass(frozen=True)
 class Chart:
-    """One card of the dashboard: `kind` is a Chart.js type (line, bar, doughnut) or "table"."""
+    """One card of the dashboard: `kind` is a Chart.js type (line, bar), "table", or "grid" (the RFM grid's cells)."""
 
     name: str
     title: str
@@ -62,7 +62,7 @@ class Chart:
 
 
 def period(*, first: str, last: str, tz: ZoneInfo, now: datetime) -> Period:
-    """The period of the `from`/`to` query values (ISO dates; both empty: the last 30 days); InboxError if bad."""
+    """The period of the `from`/`to` query values (ISO dates; both empty: the last 90 days); InboxError if bad."""
     today = daily_figures.local_day(now, tz)
     try:
         end = date.fromisoformat(last) if last else today
@@ -185,7 +185,7 @@ CHARTS: list[Chart] = [
     Chart("customers", "crm_customers_chart", "line", customers, labels="day", plotted=(1, 2, 3, 4)),
     Chart("orders_by_channel", "crm_orders_by_channel", "bar", orders_by_channel, labels="channel", plotted=(2,)),
     Chart("cohorts", "crm_cohorts", "table", cohorts, labels="month"),
-    Chart("rfm", "crm_rfm_grid", "table", rfm_grid),
+    Chart("rfm", "crm_rfm_grid", "grid", rfm_grid),
     Chart("top_products", "crm_top_products", "bar", top_products, plotted=(2,)),
     Chart("loyalty", "crm_loyalty", "table", loyalty, labels="points_kind"),
     Chart("campaign_funnel", "crm_campaign_funnel", "bar", campaign_funnel, plotted=(1, 2, 3)),

@@ -217,18 +217,17 @@ def dashboard(*, session: Session, days: int = 30, now: datetime | None = None, 
         agent(assignee)["count"][0] += 1
     per_day = {day.isoformat(): 0 for day in shop_days}
     totals = {"first": [0.0, 0], "resolution": [0.0, 0]}
-    medians = {"first": Counter(), "resolution": Counter()}
+    medians = {kind: daily_figures.histogram(session=session, metric=metric, first=shop_days[0], last=shop_days[-1],
+                                             tz=tz, now=now)
+               for kind, metric in (("first", "first_response"), ("resolution", "resolution"))}
     replies: Counter = Counter()
     for row in daily_figures.read(session=session, first=shop_days[0], last=shop_days[-1], tz=tz, now=now,
-                                  metrics=("messages_in", "staff_replies", "first_response", "first_response_s",
-                                           "resolution", "resolution_s")):
+                                  metrics=("messages_in", "staff_replies", "first_response", "resolution")):
         kind = "first" if row.metric.startswith("first") else "resolution"
         if row.metric == "messages_in":
             per_day[row.day.isoformat()] += row.value
         elif row.metric == "staff_replies":
             replies[names.get(int(row.key), "?") if row.key else "?"] += row.value
-        elif row.metric.endswith("_s"):
-            medians[kind][int(row.key)] += row.value
         else:
             for figures in (totals[kind], agent(int(row.key) if row.key else None)[kind]):
                 figures[0] += row.amount

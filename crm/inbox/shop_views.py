@@ -218,7 +218,7 @@ def crm_dashboard_page():
                                                             f'{period.last}.csv"'})
         tables = {chart.name: chart.table(db, period) for chart in crm_dashboard.CHARTS if chart.table}
     specs = {chart.name: _spec(chart, tables[chart.name]) for chart in crm_dashboard.CHARTS
-             if chart.name in tables and chart.kind != "table"}
+             if chart.name in tables and chart.kind not in ("table", "grid")}
     page = render_template("inbox/crm_dashboard.html", charts=crm_dashboard.CHARTS, tables=tables, specs=specs,
                            period=period, first=first or period.first.isoformat(),
                            last=last or period.last.isoformat(), column=_column, label=_label,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from core.db import session_scope, utcnow
 from crm import daily_figures
@@ -82,8 +82,8 @@ def test_a_bad_range_is_refused_with_the_reason(as_role):
     assert 'value="2026-13-01"' in page  # the form keeps what was typed
 
 
-def test_the_range_is_in_the_shops_days(runtime, session):
+def test_the_range_is_in_the_shops_days(runtime):
     tz = runtime.settings.tz
-    now = datetime(2026, 3, 2, 3, 0, tzinfo=tz)
+    now = datetime(2026, 3, 1, 20, 0, tzinfo=timezone.utc)  # already 2 March, 03:00, in Jakarta
     p = crm_dashboard.period(first="", last="", tz=tz, now=now)
-    assert (p.first.isoformat(), p.last.isoformat()) == ("2026-02-01", "2026-03-02")
+    assert (p.first.isoformat(), p.last.isoformat()) == ("2025-12-03", "2026-03-02")  # 90 days, today last
