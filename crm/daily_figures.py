@@ -107,39 +107,71 @@ def _episode_rows(session: Session, day: date, start: datetime, end: datetime, m
     return rows + [row(f"{metric}_s", day, seconds, count) for seconds, count in kept.items()]
 
 
-def day_rows(*, session: Session, day: date, tz: ZoneInfo) -> list[dict]:
-    """Every day metric of the shop's day `day`, computed from the raw rows (what `refresh_days` stores)."""
-    start, end = day_start(day, tz), day_start(day + timedelta(days=1), tz)
-    rows = []
-    inbound = session.exec(select(func.count(Message.id)).where(
+def _inbound(session: Session, day: date, start: datetime, end: datetime) -> list[dict]:
+    count = session.exec(select(func.count(Message.id)).where(
         Message.direction == "in", Message.created_at >= start, Message.created_at < end)).one()
-    rows.append(row("messages_in", day, "", inbound))
-    for staff_id, count in session.exec(select(Message.staff_user_id, func.count(Message.id)).where(
+    return [row("messages_in", day, "", count)]
+
+
+def _staff_replies(session: Session, day: date, start: datetime, end: datetime) -> list[dict]:
+    return [row("staff_replies", day, staff_id, count) for staff_id, count in session.exec(
+        select(Message.staff_user_id, func.count(Message.id)).where(
             Message.sender == "staff", Message.created_at >= start, Message.created_at < end)
-            .group_by(Message.staff_user_id)).all():
-        rows.append(row("staff_replies", day, staff_id, count))
-    rows += _episode_rows(session, day, start, end, "first_response", ConversationEpisode.first_response_at,
-                          ConversationEpisode.responder_id)
-    rows += _episode_rows(session, day, start, end, "resolution", ConversationEpisode.resolved_at,
-                          ConversationEpisode.resolver_id)
-    placed = and_(Order.status != "cancelled", Order.created_at >= start, Order.created_at < end)
-    for channel, count, revenue in session.exec(select(Order.channel, func.count(Order.id), func.sum(Order.total))
-                                                .where(placed).group_by(Order.channel)).all():
-        rows.append(row("orders", day, channel, count, revenue))
+        .group_by(Message.staff_user_id)).all()]
+
+
+def _episodes(metric: str):
+    ended, who = (getattr(ConversationEpisode, name) for name in EPISODE_TIMES[metric])
+    return lambda session, day, start, end: _episode_rows(session, day, start, end, metric, ended, who)
+
+
+def _placed(start: datetime, end: datetime):
+    return and_(Order.status != "cancelled", Order.created_at >= start, Order.created_at < end)
+
+
+def _orders(session: Session, day: date, start: datetime, end: datetime) -> list[dict]:
+    return [row("orders", day, channel, count, revenue) for channel, count, revenue in session.exec(
+        select(Order.channel, func.count(Order.id), func.sum(Order.total)).where(_placed(start, end))
+        .group_by(Order.channel)).all()]
+
+
+def _customers(session: Session, day: date, start: datetime, end: datetime) -> list[dict]:
     earlier = aliased(Order)  # the same customer's other orders
     before = exists().where(earlier.contact_id == Order.contact_id, earlier.status != "cancelled",
                             earlier.created_at < Order.created_at)
-    new = session.exec(select(func.count(distinct(Order.contact_id))).where(placed, ~before)).one()
-    active = session.exec(select(func.count(distinct(Order.contact_id))).where(placed)).one()
-    rows += [row("customers_new", day, "", new), row("customers_active", day, "", active)]
-    for name, units, revenue in session.exec(
-            select(OrderItem.product_name, func.sum(OrderItem.quantity), func.sum(OrderItem.quantity * OrderItem.price))
-            .join(Order, Order.id == OrderItem.order_id).where(placed).group_by(OrderItem.product_name)).all():
-        rows.append(row("products", day, name, units, revenue))
-    for kind, points in session.exec(select(PointsEntry.kind, func.sum(PointsEntry.points)).where(
-            PointsEntry.at >= start, PointsEntry.at < end).group_by(PointsEntry.kind)).all():
-        rows.append(row("points", day, kind, points))
-    return [row for row in rows if row["value"] or row["amount"] or row["metric"] == "messages_in"]
+    new = session.exec(select(func.count(distinct(Order.contact_id))).where(_placed(start, end), ~before)).one()
+    active = session.exec(select(func.count(distinct(Order.contact_id))).where(_placed(start, end))).one()
+    return [row("customers_new", day, "", new), row("customers_active", day, "", active)]
+
+
+def _products(session: Session, day: date, start: datetime, end: datetime) -> list[dict]:
+    return [row("products", day, name, units, revenue) for name, units, revenue in session.exec(
+        select(OrderItem.product_name, func.sum(OrderItem.quantity), func.sum(OrderItem.quantity * OrderItem.price))
+        .join(Order, Order.id == OrderItem.order_id).where(_placed(start, end)).group_by(OrderItem.product_name)).all()]
+
+
+def _points(session: Session, day: date, start: datetime, end: datetime) -> list[dict]:
+    return [row("points", day, kind, points) for kind, points in session.exec(
+        select(PointsEntry.kind, func.sum(PointsEntry.points)).where(PointsEntry.at >= start, PointsEntry.at < end)
+        .group_by(PointsEntry.kind)).all()]
+
+
+# Which query writes which day metrics (a page computing today live runs only those it shows).
+DAY_QUERIES = ((("messages_in",), _inbound), (("staff_replies",), _staff_replies),
+               (("first_response", "first_response_s"), _episodes("first_response")),
+               (("resolution", "resolution_s"), _episodes("resolution")),
+               (("orders",), _orders), (("customers_new", "customers_active"), _customers),
+               (("products",), _products), (("points",), _points))
+
+
+def day_rows(*, session: Session, day: date, tz: ZoneInfo, metrics: Iterable[str] = DAY_METRICS) -> list[dict]:
+    """The day `metrics` of the shop's day `day`, computed from the raw rows (what `refresh_days` stores)."""
+    start, end = day_start(day, tz), day_start(day + timedelta(days=1), tz)
+    wanted = set(metrics)
+    rows = [item for written, query in DAY_QUERIES if wanted.intersection(written)
+            for item in query(session, day, start, end)]
+    return [item for item in rows if item["metric"] in wanted
+            and (item["value"] or item["amount"] or item["metric"] == "messages_in")]
 
 
 def snapshot_rows(*, session: Session, day: date) -> list[dict]:
@@ -260,7 +292,7 @@ def read(*, session: Session, metrics: Iterable[str], first: date, last: date, t
                                                        DailyFigure.day <= min(last, today - timedelta(days=1)))
                              .order_by(DailyFigure.day)).all())
     if first <= today <= last:
-        rows += [DailyFigure(**row) for row in day_rows(session=session, day=today, tz=tz) if row["metric"] in metrics]
+        rows += [DailyFigure(**item) for item in day_rows(session=session, day=today, tz=tz, metrics=metrics)]
     return rows
 
 
@@ -292,11 +324,8 @@ def histogram(*, session: Session, metric: str, first: date, last: date, tz: Zon
             DailyFigure.day <= min(last, today - timedelta(days=1))).group_by(DailyFigure.key)).all():
         counts[int(key)] += int(count)
     if first <= today <= last:
-        ended, who = (getattr(ConversationEpisode, name) for name in EPISODE_TIMES[metric])
-        for item in _episode_rows(session, today, day_start(today, tz), day_start(today + timedelta(days=1), tz),
-                                  metric, ended, who):
-            if item["metric"] == f"{metric}_s":
-                counts[int(item["key"])] += item["value"]
+        for item in day_rows(session=session, day=today, tz=tz, metrics=[f"{metric}_s"]):
+            counts[int(item["key"])] += item["value"]
     return counts
 
 
