@@ -102,7 +102,7 @@ def recompute_values_task() -> None:
         params = customer_value.recompute_all(session=session, now=utcnow(), tz=tz)
         today = daily_figures.local_day(utcnow(), tz)  # the segments of the night's run, on the dashboard at once
         daily_figures.store(session=session, metrics=daily_figures.SNAPSHOT_METRICS, days=[today],
-                            rows=daily_figures.snapshot_rows(session=session, day=today))
+                            rows=daily_figures.snapshot_rows(session=session, day=today, tz=tz))
     log.info("customer values recomputed (churn model: %s on %s customers)", params["churn"]["kind"],
              params["churn"]["trained_on"])
 

@@ -25,7 +25,8 @@ METRICS = ("campaign_sent", "campaign_replied", "campaign_orders")
 def _first_sends(session: Session, since: datetime, until: datetime) -> list[tuple[Campaign, datetime]]:
     """Campaigns whose first delivery falls in [since, until), with that moment."""
     first = func.min(CampaignRecipient.sent_at)
-    return list(session.exec(select(Campaign, first).join(CampaignRecipient, CampaignRecipient.campaign_id == Campaign.id)
+    return list(session.exec(select(Campaign, first)
+                             .join(CampaignRecipient, CampaignRecipient.campaign_id == Campaign.id)
                              .where(CampaignRecipient.sent_at.is_not(None)).group_by(Campaign.id)
                              .having(first >= since, first < until)).all())
 

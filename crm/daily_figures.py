@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from typing import NamedTuple
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -43,19 +44,32 @@ from core.db import as_utc, utcnow
 from core.localtime import day_start
 from crm.customer_value import CustomerValue
 from crm.loyalty import PointsAccount, PointsEntry
-from crm.models import ConversationEpisode, Message
+from crm.models import Conversation, ConversationEpisode, Message
 from crm.orders import Order, OrderItem
 
 log = logging.getLogger(__name__)
 
 DAY_METRICS = ("messages_in", "staff_replies", "first_response", "first_response_s", "resolution", "resolution_s",
                "orders", "customers_new", "customers_active", "products", "points")
-SNAPSHOT_METRICS = ("segments", "rfm", "points_outstanding")
+CONVERSATION_WINDOWS = (7, 30, 90)  # the support dashboard's periods, in the shop's days
+SNAPSHOT_METRICS = ("segments", "rfm", "points_outstanding",
+                    *(f"conversations_{days}" for days in CONVERSATION_WINDOWS))
 DONE = "_day"  # one row per computed day: when it was computed (a day computed after it ended is final)
 BACKFILL_DAYS_PER_RUN = 92  # older days computed per clock run: a new install catches up in a few runs
 KEY_MAX = 200
 MEDIAN_STEP = 6  # seconds: a median is shown to the 0.1 minute, so the times behind it are kept to that
 EPISODE_TIMES = {"first_response": ("first_response_at", "responder_id"), "resolution": ("resolved_at", "resolver_id")}
+
+
+class Figure(NamedTuple):
+    """One figure as a page reads it (a plain row: a dashboard reads hundreds)."""
+
+    metric: str
+    day: date
+    key: str
+    label: str
+    value: int
+    amount: float
 
 
 class DailyFigure(SQLModel, table=True):
@@ -174,8 +188,35 @@ def day_rows(*, session: Session, day: date, tz: ZoneInfo, metrics: Iterable[str
             and (item["value"] or item["amount"] or item["metric"] == "messages_in")]
 
 
-def snapshot_rows(*, session: Session, day: date) -> list[dict]:
-    """The figures that only exist as of now: customers per RFM segment and grid cell, points outstanding."""
+def _conversation_groups(session: Session, since: datetime) -> list[tuple]:
+    """(channel, last intent, assignee id, status, handed off since `since`, chats) of the chats written in since."""
+    handed_off = Conversation.handoff_at >= since
+    groups = (Conversation.channel, Conversation.last_intent, Conversation.assignee_id, Conversation.status, handed_off)
+    return [(*group, count) for *group, count in session.exec(
+        select(*groups, func.count()).where(Conversation.last_message_at >= since).group_by(*groups)).all()]
+
+
+def conversation_groups(*, session: Session, days: int, tz: ZoneInfo, now: datetime | None = None) -> list[tuple]:
+    """The chats with a message in the shop's last `days` days as they stand, grouped (see `_conversation_groups`):
+    today's snapshot of the clock when there is one (a chat moves to the day of its last message, so this is no
+    sum of days), else counted now."""
+    today = local_day(now or utcnow(), tz)
+    if days in CONVERSATION_WINDOWS:
+        taken = stored(session=session, metrics=[f"conversations_{days}"], first=today, last=today)
+        if taken or session.exec(select(DailyFigure.id).where(DailyFigure.metric == DONE,
+                                                              DailyFigure.day == today)).first():
+            return [_conversation_group(figure) for figure in taken]
+    return _conversation_groups(session, day_start(today - timedelta(days=days - 1), tz))
+
+
+def _conversation_group(figure: Figure) -> tuple:
+    channel, intent, assignee, status, handed = figure.key.split("|")
+    return (channel, intent or None, int(assignee) if assignee else None, status, handed == "1", figure.value)
+
+
+def snapshot_rows(*, session: Session, day: date, tz: ZoneInfo) -> list[dict]:
+    """The figures that only exist as of now: customers per RFM segment and grid cell, points outstanding, the chats
+    of the support dashboard's periods."""
     rows = [row("segments", day, segment, count) for segment, count in session.exec(
         select(CustomerValue.segment, func.count()).group_by(CustomerValue.segment)).all()]
     cells: dict[str, Counter] = defaultdict(Counter)
@@ -185,6 +226,12 @@ def snapshot_rows(*, session: Session, day: date) -> list[dict]:
         cells[f"{r}-{f}"][segment] += count
     rows += [row("rfm", day, cell, sum(tally.values()), label=tally.most_common(1)[0][0])
              for cell, tally in cells.items()]
+    for days in CONVERSATION_WINDOWS:
+        since = day_start(day - timedelta(days=days - 1), tz)
+        chats: Counter = Counter()  # never handed off (NULL) and handed off before the period are one group
+        for channel, intent, assignee, status, handed, count in _conversation_groups(session, since):
+            chats[f"{channel}|{intent or ''}|{assignee or ''}|{status}|{int(bool(handed))}"] += count
+        rows += [row(f"conversations_{days}", day, key, count) for key, count in chats.items()]
     points, holders = session.exec(select(func.coalesce(func.sum(PointsAccount.balance), 0),
                                           func.count(PointsAccount.contact_id)).where(PointsAccount.balance > 0)).one()
     rows.append(row("points_outstanding", day, "", points, holders))
@@ -239,8 +286,8 @@ def refresh_days(*, session: Session, first: date, last: date, tz: ZoneInfo, now
               now=now)
     today = local_day(now, tz)
     if first <= today <= last:
-        store(session=session, metrics=SNAPSHOT_METRICS, days=[today], rows=snapshot_rows(session=session, day=today),
-              now=now)
+        store(session=session, metrics=SNAPSHOT_METRICS, days=[today], now=now,
+              rows=snapshot_rows(session=session, day=today, tz=tz))
     return len(days)
 
 
@@ -283,34 +330,33 @@ def refresh_recent(*, session: Session, tz: ZoneInfo, now: datetime | None = Non
 # --- reading ----------------------------------------------------------------------------------
 
 
+FIGURE_COLUMNS = (DailyFigure.metric, DailyFigure.day, DailyFigure.key, DailyFigure.label, DailyFigure.value,
+                  DailyFigure.amount)
+
+
 def read(*, session: Session, metrics: Iterable[str], first: date, last: date, tz: ZoneInfo,
-         now: datetime | None = None) -> list[DailyFigure]:
+         now: datetime | None = None) -> list[Figure]:
     """The stored rows of day `metrics` over `first`..`last`, today's (if in range) computed live instead."""
     metrics = list(metrics)
     today = local_day(now or utcnow(), tz)
-    rows = list(session.exec(select(DailyFigure).where(DailyFigure.metric.in_(metrics), DailyFigure.day >= first,
-                                                       DailyFigure.day <= min(last, today - timedelta(days=1)))
-                             .order_by(DailyFigure.day)).all())
+    rows = stored(session=session, metrics=metrics, first=first, last=min(last, today - timedelta(days=1)))
     if first <= today <= last:
-        rows += [DailyFigure(**item) for item in day_rows(session=session, day=today, tz=tz, metrics=metrics)]
+        rows += [Figure(**item) for item in day_rows(session=session, day=today, tz=tz, metrics=metrics)]
     return rows
 
 
-def latest_snapshot(*, session: Session, metric: str, last: date) -> list[DailyFigure]:
+def latest_snapshot(*, session: Session, metric: str, last: date) -> list[Figure]:
     """The rows of snapshot `metric` taken on the last day it was taken up to `last` (none before)."""
     day = session.exec(select(func.max(DailyFigure.day)).where(DailyFigure.metric == metric,
                                                                DailyFigure.day <= last)).one()
-    if day is None:
-        return []
-    return list(session.exec(select(DailyFigure).where(DailyFigure.metric == metric, DailyFigure.day == day)
-                             .order_by(DailyFigure.key)).all())
+    return [] if day is None else stored(session=session, metrics=[metric], first=day, last=day)
 
 
-def stored(*, session: Session, metrics: Iterable[str], first: date, last: date) -> list[DailyFigure]:
+def stored(*, session: Session, metrics: Iterable[str], first: date, last: date) -> list[Figure]:
     """The stored rows of `metrics` over `first`..`last` (snapshots, cohorts, other packages' metrics)."""
-    return list(session.exec(select(DailyFigure).where(DailyFigure.metric.in_(list(metrics)), DailyFigure.day >= first,
-                                                       DailyFigure.day <= last)
-                             .order_by(DailyFigure.day, DailyFigure.key)).all())
+    query = select(*FIGURE_COLUMNS).where(DailyFigure.metric.in_(list(metrics)), DailyFigure.day >= first,
+                                          DailyFigure.day <= last).order_by(DailyFigure.day, DailyFigure.key)
+    return [Figure(*item) for item in session.exec(query).all()]
 
 
 def histogram(*, session: Session, metric: str, first: date, last: date, tz: ZoneInfo,

@@ -152,7 +152,8 @@ def top_products(session: Session, p: Period) -> Table:
         totals[row.key][0] += row.value
         totals[row.key][1] += int(row.amount)
     best = sorted(totals.items(), key=lambda item: (-item[1][1], -item[1][0], item[0]))[:TOP_PRODUCTS]
-    return Table(["crm_product", "crm_units", "crm_revenue"], [[name, units, revenue] for name, (units, revenue) in best])
+    return Table(["crm_product", "crm_units", "crm_revenue"],
+                 [[name, units, revenue] for name, (units, revenue) in best])
 
 
 def loyalty(session: Session, p: Period) -> Table:

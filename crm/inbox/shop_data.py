@@ -13,7 +13,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from core.db import as_utc, utcnow
-from core.localtime import day_start, local_days
+from core.localtime import local_days
 from core.settings import LoyaltySettings
 from core.texts import text
 from crm import alerts, daily_figures
@@ -23,7 +23,7 @@ from crm import orders as order_data
 from crm.api.orders import notify_status
 from crm.inbox.data import MAX_TEXT, InboxError, ReplyDraft, audit, build_replies, contains, staff_names
 from crm.stores import JAKARTA
-from crm.models import CannedResponse, Contact, Conversation, StaffUser
+from crm.models import CannedResponse, Contact, StaffUser
 
 
 # --- orders and complaints ------------------------------------------------------------
@@ -195,10 +195,7 @@ def dashboard(*, session: Session, days: int = 30, now: datetime | None = None, 
     """
     now = now or utcnow()
     shop_days = local_days(now, tz, days)  # the shop's days of the period, those without messages too
-    since = day_start(shop_days[0], tz)
-    rows = session.exec(select(Conversation.channel, Conversation.last_intent, Conversation.assignee_id,
-                               Conversation.status, Conversation.handoff_at >= since)
-                        .where(Conversation.last_message_at >= since)).all()
+    rows = daily_figures.conversation_groups(session=session, days=days, tz=tz, now=now)
     names = staff_names(session=session)
     by_channel, by_intent, by_status = Counter(), Counter(), Counter()
     agents: dict[str, dict[str, list]] = {}
@@ -208,13 +205,14 @@ def dashboard(*, session: Session, days: int = 30, now: datetime | None = None, 
         return agents.setdefault(names.get(staff_id, "—") if staff_id else "",
                                  {"first": [0.0, 0], "resolution": [0.0, 0], "count": [0]})
 
-    handoffs = 0
-    for channel, intent, assignee, status, handed_off in rows:
-        by_channel[channel] += 1
-        by_intent[intent or "other"] += 1
-        by_status[status] += 1
-        handoffs += bool(handed_off)
-        agent(assignee)["count"][0] += 1
+    handoffs = total = 0
+    for channel, intent, assignee, status, handed, count in rows:
+        by_channel[channel] += count
+        by_intent[intent or "other"] += count
+        by_status[status] += count
+        handoffs += count if handed else 0
+        agent(assignee)["count"][0] += count
+        total += count
     per_day = {day.isoformat(): 0 for day in shop_days}
     totals = {"first": [0.0, 0], "resolution": [0.0, 0]}
     medians = {kind: daily_figures.histogram(session=session, metric=metric, first=shop_days[0], last=shop_days[-1],
@@ -232,7 +230,6 @@ def dashboard(*, session: Session, days: int = 30, now: datetime | None = None, 
             for figures in (totals[kind], agent(int(row.key) if row.key else None)[kind]):
                 figures[0] += row.amount
                 figures[1] += row.value
-    total = len(rows)
     return {
         "days": days, "conversations": total,
         "first_response_avg": _minutes(*totals["first"]), "first_response_median": _median_minutes(medians["first"]),

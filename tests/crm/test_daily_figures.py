@@ -1,4 +1,4 @@
-"""The dashboards' daily rows: what the clock stores equals the figures computed from the raw rows (SQLite, PostgreSQL)."""
+"""The dashboards' daily rows: what the clock stores equals the figures computed from the raw rows (SQLite and PG)."""
 
 from __future__ import annotations
 
@@ -40,9 +40,15 @@ def seed(engine) -> dict:
             s.add(contact)
             s.flush()
             channel = "line" if n % 3 else "telegram"
-            chat = Conversation(channel=channel, external_chat_id=f"U{n}", contact_id=contact.id, last_message_at=NOW)
+            last = NOW - timedelta(days=rng.randint(0, 45), hours=rng.choice([0, 12, 17]))
+            chat = Conversation(channel=channel, external_chat_id=f"U{n}", contact_id=contact.id, last_message_at=last,
+                                status=rng.choice(["open", "pending", "resolved"]), assignee_id=rng.choice(agents + [None]),
+                                last_intent=rng.choice(["order", "faq", None]),
+                                handoff_at=rng.choice([None, last, last - timedelta(days=40)]))
             s.add(chat)
             s.flush()
+            truth.setdefault("chats", []).append((channel, chat.last_intent, chat.assignee_id, chat.status, last,
+                                                  chat.handoff_at))
             for _ in range(25):
                 at = NOW - timedelta(days=rng.randint(0, 39), hours=rng.choice([0, 6, 11, 12, 13]),
                                      minutes=rng.randint(0, 59))
@@ -96,14 +102,26 @@ def _median(values):
 
 def test_stored_support_figures_equal_the_raw_computation(runtime, session):
     truth = seed(runtime.engine)
+    live = shop_data.dashboard(session=session, days=30, now=NOW, tz=TZ)  # no rows yet: chats counted now
     with session_scope(runtime.engine) as s:  # as the clock does it: every day since the first, once
         done = daily_figures.refresh_recent(session=s, tz=TZ, now=NOW)
     assert done >= 40
     figures = shop_data.dashboard(session=session, days=30, now=NOW, tz=TZ)
 
     days = [_local(NOW) - timedelta(days=n) for n in range(29, -1, -1)]
-    assert figures["messages_per_day"] == {day.isoformat(): truth["messages"][day] for day in days}
     since = datetime.combine(days[0], datetime.min.time(), TZ)
+    chats = [chat for chat in truth["chats"] if chat[4] >= since]
+    assert 0 < len(chats) < len(truth["chats"])
+    names = {row.id: row.display_name for row in session.exec(select(StaffUser))}
+    for current in (live, figures):  # counted now, and read from the clock's snapshot of today
+        assert current["conversations"] == len(chats)
+        assert current["by_channel"] == dict(Counter(chat[0] for chat in chats))
+        assert current["by_intent"] == dict(Counter(chat[1] or "other" for chat in chats))
+        assert current["by_status"] == dict(Counter(chat[3] for chat in chats))
+        assert current["handoffs"] == sum(1 for chat in chats if chat[5] is not None and chat[5] >= since)
+        assert {a["name"]: a["conversations"] for a in current["agents"] if a["conversations"]} == \
+            dict(Counter(names[chat[2]] if chat[2] else "" for chat in chats))
+    assert figures["messages_per_day"] == {day.isoformat(): truth["messages"][day] for day in days}
     first = [seconds for at, seconds, _ in truth["first"] if at >= since]
     resolution = [seconds for at, seconds, _ in truth["resolution"] if at >= since]
     assert len(first) > 20  # the history is big enough to mean something
