@@ -33,6 +33,7 @@ SWEEP_SECONDS = 30
 WAKE_SECONDS = 60
 EXPIRE_POINTS_SECONDS = 3600  # expiry counts in months: an hour late is nothing
 BIRTHDAY_SECONDS = 3600  # a birthday greeting an hour after quiet hours end is still on the day
+FIGURES_SECONDS = 300  # the dashboards' daily rows of today and yesterday: five minutes behind at most
 VALUES_HOUR = 3  # the nightly customer-value run, in the shop's timezone: after the day's last orders
 # A job meeting a transient database error tries again after 1 s and 2 s, then leaves it to
 # its next run (an interval job) or to the next schedule sync (a campaign's one-off job).
@@ -227,6 +228,12 @@ def recompute_cross_sell() -> None:
     tasks.recompute_cross_sell_task()
 
 
+def refresh_figures() -> None:
+    """Queue the refresh of the dashboards' daily rows for a worker."""
+    configure_queue(get_runtime().settings.queue_url)
+    tasks.refresh_figures_task()
+
+
 def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
     """A scheduler with the database job store and the standing jobs registered."""
     # The product's engine: its SQLite busy timeout, its PostgreSQL pre-ping (a dropped
@@ -252,6 +259,8 @@ def build_scheduler(settings: Settings, scheduler_class=BlockingScheduler):
     scheduler.add_job("bot.clock:expire_points", "interval", seconds=EXPIRE_POINTS_SECONDS, id="expire-points",
                       replace_existing=True)
     scheduler.add_job("bot.clock:grant_birthday_points", "interval", seconds=BIRTHDAY_SECONDS, id="birthday-points",
+                      replace_existing=True)
+    scheduler.add_job("bot.clock:refresh_figures", "interval", seconds=FIGURES_SECONDS, id="refresh-daily-figures",
                       replace_existing=True)
     scheduler.add_job("bot.clock:recompute_customer_values", "cron", hour=VALUES_HOUR, minute=0,
                       id="recompute-customer-values", replace_existing=True)

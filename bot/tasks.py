@@ -6,8 +6,10 @@ import logging
 from pathlib import Path
 
 from bot import pipeline
+from broadcasts import figures as campaign_figures
 from broadcasts import tasks as broadcast_tasks  # noqa: F401 - its tasks run on this queue too
-from crm import alert_emails, contact_uploads, cross_sell, customer_value, orders, outbound, shop_settings, webhooks
+from crm import (alert_emails, contact_uploads, cross_sell, customer_value, daily_figures, orders, outbound,
+                 shop_settings, webhooks)
 from core import after_commit
 from core.db import session_scope, utcnow
 from core.queue import huey
@@ -98,6 +100,9 @@ def recompute_values_task() -> None:
     with session_scope(runtime.engine) as session:
         tz = shop_settings.current_config(session, runtime.settings).tz
         params = customer_value.recompute_all(session=session, now=utcnow(), tz=tz)
+        today = daily_figures.local_day(utcnow(), tz)  # the segments of the night's run, on the dashboard at once
+        daily_figures.store(session=session, metrics=daily_figures.SNAPSHOT_METRICS, days=[today],
+                            rows=daily_figures.snapshot_rows(session=session, day=today, tz=tz))
     log.info("customer values recomputed (churn model: %s on %s customers)", params["churn"]["kind"],
              params["churn"]["trained_on"])
 
@@ -109,6 +114,18 @@ def recompute_cross_sell_task() -> None:
     with session_scope(runtime.engine) as session:
         summary = cross_sell.recompute(session=session, now=utcnow(), rules=runtime.settings.cross_sell)
     log.info("cross-sell rules recomputed: %s rules for %s products", summary["rules"], summary["products"])
+
+
+@huey.task(**RETRY)
+def refresh_figures_task() -> None:
+    """The dashboards' daily rows: today and yesterday again, older days never computed, the campaign funnel."""
+    runtime = get_runtime()
+    with session_scope(runtime.engine) as session:
+        config = shop_settings.current_config(session, runtime.settings)
+        days = daily_figures.refresh_recent(session=session, tz=config.tz)
+        campaigns = campaign_figures.refresh_funnel(session=session, tz=config.tz,
+                                                    attribution_days=config.broadcasts.attribution_days)
+    log.info("daily figures refreshed (%s days, %s campaigns)", days, campaigns)
 
 
 @huey.task(priority=5, **RETRY)

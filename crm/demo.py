@@ -7,7 +7,8 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, select
 
 from core.db import utcnow
-from crm import alerts, complaints, contacts, episodes, orders
+from core.settings import get_settings
+from crm import alerts, complaints, contacts, customer_value, daily_figures, episodes, orders, shop_settings
 from crm.csat import CsatSurvey
 from crm.demo_catalog import load_catalog
 from crm.models import CannedResponse, Contact, Conversation, FollowUpTask, Message, Note, StaffUser
@@ -126,6 +127,7 @@ def load(session: Session) -> bool:
         session.add(conversation)
     session.flush()
     _inbox_scene(session)
+    _order_history(session)
     return True
 
 
@@ -220,6 +222,42 @@ def _inbox_scene(session: Session) -> None:
         session.add(conversation)
     session.flush()
     _ratings(session, people, {"agent": agent.id, "admin": admin.id}, past.id, now)
+
+
+# What the demo customers ordered before (customer, days ago, [(sku, quantity)]), so the CRM dashboard has weeks
+# of orders, cohorts and RFM segments to show.
+ORDER_HISTORY = [
+    ("Budi Santoso", [7, 14, 21, 28, 35, 42, 49, 56, 63, 70], [("KOP-EKS", 2), ("MKN-CRO", 1)]),
+    ("Siti Rahma", [10, 24, 40, 55], [("NON-MAT", 1), ("KOP-LAT", 1)]),
+    ("Rina Wijaya", [20, 45, 80], [("NON-MAT", 3)]),
+    ("James Miller", [5, 33], [("KOP-AME", 1), ("MKN-ROT", 1)]),
+]
+
+
+def _order_history(session: Session) -> None:
+    """Past delivered orders of the demo customers, then the figures the clock would compute from them."""
+    now = utcnow()
+    products = {p.sku: p for p in session.exec(select(Product)).all()}
+    for name, days_ago, lines in ORDER_HISTORY:
+        identity = next(contacts.find_identity(session=session, channel=channel, external_id=external_id)
+                        for channel, external_id, customer, *_ in CUSTOMERS if customer == name)
+        channel = identity.channel
+        for days in days_ago:
+            at = now - timedelta(days=days, hours=days % 5)
+            total = sum(products[sku].price * quantity for sku, quantity in lines)
+            order = orders.Order(contact_id=identity.contact_id, channel=channel, status="delivered",
+                                 fulfilment="pickup", subtotal=total, total=total, created_at=at, updated_at=at)
+            session.add(order)
+            session.flush()
+            order.number = str(orders.ORDER_NUMBER_BASE + order.id)
+            session.add_all([orders.OrderItem(order_id=order.id, product_id=products[sku].id,
+                                              product_name=products[sku].name, quantity=quantity,
+                                              price=products[sku].price) for sku, quantity in lines])
+    session.flush()
+    tz = shop_settings.current_config(session, get_settings()).tz
+    customer_value.recompute_all(session=session, now=now, tz=tz)
+    today = daily_figures.local_day(now, tz)
+    daily_figures.refresh_days(session=session, first=today - timedelta(days=90), last=today, tz=tz, now=now)
 
 
 # Satisfaction scores the demo customers gave (customer, days ago, score, who handled it, comment, after their

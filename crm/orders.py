@@ -74,7 +74,8 @@ class Product(SQLModel, table=True):
 class Order(SQLModel, table=True):
     """A customer's order with its current status."""
 
-    __table_args__ = (Index("ix_order_contact_created", "contact_id", "created_at"),)
+    __table_args__ = (Index("ix_order_contact_created", "contact_id", "created_at"),
+                      Index("ix_order_created", "created_at"))  # the daily figures read one day of orders
 
     id: int | None = Field(default=None, primary_key=True)
     number: str | None = Field(default=None, max_length=20, sa_column_kwargs={"unique": True})

@@ -98,6 +98,9 @@ def main() -> None:
                 page.wait_for_timeout(300)
                 page.screenshot(path=str(OUT / f"{shot}.png"), full_page=shot != "dashboard")
             page.locator("#csat").screenshot(path=str(OUT / "csat.png"))  # the dashboard's CSAT block
+            page.goto(f"{base}/inbox/dashboard/crm")  # its CRM tab, over the demo's weeks of orders
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(OUT / "crm-dashboard.png"), full_page=True)
             marketing_screens(page, base)
             shop_screens(page, base)
             import_screen(page, base, Path(folder))

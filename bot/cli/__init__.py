@@ -32,7 +32,7 @@ def _build_runtime(settings: Settings) -> Runtime:
 
 for command in (
     processes.run, processes.web, processes.worker, processes.clock,
-    data.db, data.demo, data.user, data.token, data.cross_sell,
+    data.db, data.demo, data.user, data.token, data.cross_sell, data.figures,
     records.contacts, records.events,
     webhooks.telegram,
     nlu,  # sapa nlu train | classify | eval

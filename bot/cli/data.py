@@ -10,6 +10,8 @@ from sqlmodel import Session, select
 from bot.cli.common import fail, print_demo_login
 from core import cli as config
 from core.db import as_utc, session_scope, utcnow
+from broadcasts import figures as campaign_figures
+from crm import daily_figures, shop_settings
 from crm import demo as demo_data
 from crm.staff import StaffError, create_user
 from crm.tokens import TOKEN_ROLES, TokenError, create_token, find_tokens, list_tokens, revoke_tokens
@@ -53,6 +55,27 @@ def demo(if_empty: bool) -> None:
         added = demo_data.load(session)
     click.echo("demo data loaded" if added else "demo data already present")
     print_demo_login()
+
+
+@click.group()
+def figures() -> None:
+    """The dashboards' daily rows (the clock keeps them; rebuild a range after a correction or an import)."""
+
+
+@figures.command("rebuild")
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), required=True, help="first shop day, YYYY-MM-DD")
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), required=True, help="last shop day, YYYY-MM-DD")
+def figures_rebuild(first, last) -> None:
+    """Recompute the daily rows (and the campaign funnel) of the shop's days FROM..TO, in the shop's timezone."""
+    first, last = first.date(), last.date()
+    if first > last:
+        fail("--from is after --to")
+    with session_scope(config.engine()) as session:
+        shop = shop_settings.current_config(session, config.settings())
+        days = daily_figures.refresh_days(session=session, first=first, last=last, tz=shop.tz)
+        campaigns = campaign_figures.store_funnel(session=session, first=first, last=last, tz=shop.tz,
+                                                  attribution_days=shop.broadcasts.attribution_days)
+    click.echo(f"{days} days rebuilt ({campaigns} campaigns)")
 
 
 # --- staff and tokens --------------------------------------------------------------

@@ -83,6 +83,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "agenda.view": STAFF,
     "agenda.edit": STAFF,
     "dashboard.view": ALL,
+    "crm_dashboard.view": MARKETING,  # customers, revenue, cohorts, loyalty, campaign funnel
     "canned.manage": ADMIN,
     "users.manage": ADMIN,
     "hours.manage": ADMIN,  # exceptions to the staff and store hours

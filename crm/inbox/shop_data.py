@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,17 +13,17 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from core.db import as_utc, utcnow
-from core.localtime import count_per_day, day_start, local_days
+from core.localtime import local_days
 from core.settings import LoyaltySettings
 from core.texts import text
-from crm import alerts
+from crm import alerts, daily_figures
 from crm import complaints as complaint_data
 from crm import history
 from crm import orders as order_data
 from crm.api.orders import notify_status
 from crm.inbox.data import MAX_TEXT, InboxError, ReplyDraft, audit, build_replies, contains, staff_names
 from crm.stores import JAKARTA
-from crm.models import CannedResponse, Contact, Conversation, ConversationEpisode, Message, StaffUser
+from crm.models import CannedResponse, Contact, StaffUser
 
 
 # --- orders and complaints ------------------------------------------------------------
@@ -175,81 +175,71 @@ def move_canned(*, session: Session, staff: StaffUser, canned: CannedResponse, s
 # --- dashboard -----------------------------------------------------------------------------
 
 
-def _minutes(values: list[float]) -> float | None:
-    return round(sum(values) / len(values) / 60, 1) if values else None
+def _minutes(total: float, count: int) -> float | None:
+    return round(total / count / 60, 1) if count else None
 
 
-def _median_minutes(values: list[float]) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[len(ordered) // 2] / 60, 1)
-
-
-def _seconds(session: Session, later, earlier):
-    """SQL for the seconds between two timestamps (computed by the database, not row by row in Python)."""
-    if session.get_bind().dialect.name == "sqlite":
-        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-    return func.extract("epoch", later - earlier)
-
-
-def _episode_seconds(session: Session, end, staff, since: datetime) -> list[tuple[int | None, float]]:
-    """(staff id, seconds from opening) of the episodes whose `end` (first response, resolution) is since `since`."""
-    seconds = _seconds(session, end, ConversationEpisode.opened_at)
-    rows = session.exec(select(staff, seconds).where(end >= since)).all()
-    return [(who, float(value)) for who, value in rows if value is not None and value >= 0]
+def _median_minutes(histogram: Counter) -> float | None:
+    median = daily_figures.median_of(histogram)
+    return None if median is None else round(median / 60, 1)
 
 
 def dashboard(*, session: Session, days: int = 30, now: datetime | None = None, tz: ZoneInfo = JAKARTA) -> dict[str, Any]:
-    """Support figures over the last `days`: response and resolution times, intents, channels, handoffs, agents.
+    """Support figures over the shop's last `days` days (today included): response and resolution times, intents,
+    channels, handoffs, agents.
 
-    Response and resolution times are those of each episode (a reopened chat keeps its earlier
-    ones), counted when they happened; days are the shop's days in `tz`.
+    Times, replies and messages per day are read from the daily rows (crm.daily_figures: each episode's response
+    and resolution counted on the day they happened, a reopened chat keeping its earlier ones). Conversations are
+    counted as they stand now (status, intent, assignee of those with a message in the period): a chat moves to
+    the day of its last message, so that count is no sum of days.
     """
     now = now or utcnow()
-    since = now - timedelta(days=days)
-    rows = session.exec(select(Conversation.channel, Conversation.last_intent, Conversation.assignee_id,
-                               Conversation.status, Conversation.handoff_at >= since)
-                        .where(Conversation.last_message_at >= since)).all()
+    shop_days = local_days(now, tz, days)  # the shop's days of the period, those without messages too
+    rows = daily_figures.conversation_groups(session=session, days=days, tz=tz, now=now)
     names = staff_names(session=session)
     by_channel, by_intent, by_status = Counter(), Counter(), Counter()
     agents: dict[str, dict[str, list]] = {}
 
     def agent(staff_id: int | None) -> dict[str, list]:
         # "" is nobody: the page says "unassigned" in the staff member's language
-        return agents.setdefault(names.get(staff_id, "—") if staff_id else "", {"first": [], "resolution": [], "count": []})
+        return agents.setdefault(names.get(staff_id, "—") if staff_id else "",
+                                 {"first": [0.0, 0], "resolution": [0.0, 0], "count": [0]})
 
-    handoffs = 0
-    for channel, intent, assignee, status, handed_off in rows:
-        by_channel[channel] += 1
-        by_intent[intent or "other"] += 1
-        by_status[status] += 1
-        handoffs += bool(handed_off)
-        agent(assignee)["count"].append(1)
-    first = _episode_seconds(session, ConversationEpisode.first_response_at, ConversationEpisode.responder_id, since)
-    resolution = _episode_seconds(session, ConversationEpisode.resolved_at, ConversationEpisode.resolver_id, since)
-    for staff_id, seconds in first:
-        agent(staff_id)["first"].append(seconds)
-    for staff_id, seconds in resolution:
-        agent(staff_id)["resolution"].append(seconds)
-    first, resolution = [seconds for _, seconds in first], [seconds for _, seconds in resolution]
-    shop_days = local_days(now, tz, days)  # the shop's days of the period, those without messages too
-    counts = session.exec(select(*count_per_day(Message.created_at, shop_days, tz))
-                          .where(Message.created_at >= day_start(shop_days[0], tz), Message.direction == "in")).one()
-    per_day = {day.isoformat(): int(count) for day, count in zip(shop_days, counts)}
-    staff_replies = session.exec(select(Message.staff_user_id, func.count(Message.id))
-                                 .where(Message.sender == "staff", Message.created_at >= since)
-                                 .group_by(Message.staff_user_id)).all()
-    total = len(rows)
+    handoffs = total = 0
+    for channel, intent, assignee, status, handed, count in rows:
+        by_channel[channel] += count
+        by_intent[intent or "other"] += count
+        by_status[status] += count
+        handoffs += count if handed else 0
+        agent(assignee)["count"][0] += count
+        total += count
+    per_day = {day.isoformat(): 0 for day in shop_days}
+    totals = {"first": [0.0, 0], "resolution": [0.0, 0]}
+    medians = {kind: daily_figures.histogram(session=session, metric=metric, first=shop_days[0], last=shop_days[-1],
+                                             tz=tz, now=now)
+               for kind, metric in (("first", "first_response"), ("resolution", "resolution"))}
+    replies: Counter = Counter()
+    for row in daily_figures.read(session=session, first=shop_days[0], last=shop_days[-1], tz=tz, now=now,
+                                  metrics=("messages_in", "staff_replies", "first_response", "resolution")):
+        kind = "first" if row.metric.startswith("first") else "resolution"
+        if row.metric == "messages_in":
+            per_day[row.day.isoformat()] += row.value
+        elif row.metric == "staff_replies":
+            replies[names.get(int(row.key), "?") if row.key else "?"] += row.value
+        else:
+            for figures in (totals[kind], agent(int(row.key) if row.key else None)[kind]):
+                figures[0] += row.amount
+                figures[1] += row.value
     return {
         "days": days, "conversations": total,
-        "first_response_avg": _minutes(first), "first_response_median": _median_minutes(first),
-        "resolution_avg": _minutes(resolution), "resolution_median": _median_minutes(resolution),
+        "first_response_avg": _minutes(*totals["first"]), "first_response_median": _median_minutes(medians["first"]),
+        "resolution_avg": _minutes(*totals["resolution"]),
+        "resolution_median": _median_minutes(medians["resolution"]),
         "handoffs": handoffs, "handoff_rate": round(100 * handoffs / total, 1) if total else 0.0,
         "by_channel": dict(by_channel.most_common()), "by_intent": dict(by_intent.most_common()),
         "by_status": dict(by_status),
-        "agents": [{"name": name, "conversations": len(v["count"]), "first_response": _minutes(v["first"]),
-                    "resolution": _minutes(v["resolution"])} for name, v in sorted(agents.items())],
-        "replies_by_agent": {names.get(staff_id, "?"): count for staff_id, count in staff_replies},
+        "agents": [{"name": name, "conversations": v["count"][0], "first_response": _minutes(*v["first"]),
+                    "resolution": _minutes(*v["resolution"])} for name, v in sorted(agents.items())],
+        "replies_by_agent": dict(replies),
         "messages_per_day": per_day,
     }

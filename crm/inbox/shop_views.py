@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlmodel import Session
 
 from core.db import session_scope, utcnow
@@ -13,10 +13,11 @@ from crm import csat, loyalty
 from crm import orders as order_data
 from crm import stores as store_data
 from crm.ids import id_arg
-from crm.inbox import customer_data, data, shop_data
+from crm.csv_export import stream_csv
+from crm.inbox import crm_dashboard, customer_data, data, shop_data
 from crm.inbox.auth import current_staff, permission_required
 from crm.inbox.blueprint import back_to, get_or_404, inbox, refused
-from crm.inbox.i18n import t
+from crm.inbox.i18n import channel_name, day, error_text, t
 from crm.models import FollowUpTask
 from crm.shop_settings import load_settings
 from crm.web import engine, settings
@@ -167,3 +168,59 @@ def dashboard():
                                                                                    tz=settings().tz),
                                csat=csat.figures(session=db, days=days, tz=settings().tz,
                                                  names=data.staff_names(session=db)))
+
+
+def _column(column: str) -> str:
+    key, values = crm_dashboard.column_title(column)
+    return t(key, **values)
+
+
+def _label(kind: str, value) -> str:
+    """A chart's x-axis value in the staff member's words (a day, a channel, a kind of points)."""
+    if kind == "day":
+        return day(value)
+    if kind == "channel":
+        return channel_name(value)
+    if kind == "points_kind":
+        return t("crm_points_outstanding") if value == "outstanding" else t(f"points_kind_{value}")
+    return str(value)
+
+
+def _spec(chart: crm_dashboard.Chart, table: crm_dashboard.Table) -> dict:
+    """What the page's script draws: the x labels and one series per plotted column."""
+    return {"labels": [_label(chart.labels, row[0]) for row in table.rows],
+            "series": [{"label": _column(table.columns[i]), "data": [row[i] for row in table.rows]}
+                       for i in chart.plotted]}
+
+
+@inbox.get("/dashboard/crm")
+@permission_required("crm_dashboard.view")
+def crm_dashboard_page():
+    """CRM figures over a range of the shop's days, one card per chart; `?chart=NAME&format=csv` downloads one."""
+    tz, now = settings().tz, utcnow()
+    first, last = request.args.get("from", "").strip()[:10], request.args.get("to", "").strip()[:10]
+    status = 200
+    try:
+        period = crm_dashboard.period(first=first, last=last, tz=tz, now=now)
+    except data.InboxError as exc:
+        if request.args.get("format") == "csv":
+            return Response(error_text(str(exc)) + "\n", status=422, mimetype="text/plain")
+        flash(error_text(str(exc)), "error")
+        period, status = crm_dashboard.period(first="", last="", tz=tz, now=now), 422
+    with Session(engine()) as db:
+        if request.args.get("format") == "csv":
+            chart = crm_dashboard.chart(request.args.get("chart", ""))
+            if chart is None or chart.table is None:
+                abort(404)
+            table = chart.table(db, period)
+            return Response(stream_csv([_column(c) for c in table.columns], table.rows), mimetype="text/csv",
+                            headers={"Content-Disposition": f'attachment; filename="{chart.name}-{period.first}-'
+                                                            f'{period.last}.csv"'})
+        tables = {chart.name: chart.table(db, period) for chart in crm_dashboard.CHARTS if chart.table}
+    specs = {chart.name: _spec(chart, tables[chart.name]) for chart in crm_dashboard.CHARTS
+             if chart.name in tables and chart.kind not in ("table", "grid")}
+    page = render_template("inbox/crm_dashboard.html", charts=crm_dashboard.CHARTS, tables=tables, specs=specs,
+                           period=period, first=first or period.first.isoformat(),
+                           last=last or period.last.isoformat(), column=_column, label=_label,
+                           timezone=settings().timezone)
+    return page, status

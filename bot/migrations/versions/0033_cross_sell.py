@@ -1,7 +1,7 @@
 """cross-sell: frequently-bought-together rules, and the offer made with an order
 
 Revision ID: 0033
-Revises: 0030
+Revises: 0032
 Create Date: 2026-12-07 17:20:00
 """
 
@@ -11,7 +11,7 @@ import sqlmodel
 
 
 revision = '0033'
-down_revision = '0030'
+down_revision = '0032'
 branch_labels = None
 depends_on = None
 

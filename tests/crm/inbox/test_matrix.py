@@ -38,6 +38,7 @@ CASES = [
     ("POST", "/inbox/tasks", {"title": "t", "due_on": "2030-01-01", "contact_id": "{p}"}, {A, G}),
     ("POST", "/inbox/tasks/999/done", {}, {A, G}),
     ("GET", "/inbox/dashboard", {}, {A, G, M}),
+    ("GET", "/inbox/dashboard/crm", {}, {A, M}),
     ("GET", "/inbox/canned", {}, {A}),
     ("POST", "/inbox/canned", {"shortcut": "x", "title": "t", "text": "t"}, {A}),
     ("GET", "/inbox/users", {}, {A}),
