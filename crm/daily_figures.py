@@ -17,6 +17,8 @@ Day metrics (`DAY_METRICS`; key → value, amount):
     customers_active ""                    customers who ordered
     products         product name          units sold, revenue
     points           ledger kind           points moved (earn > 0, redeem/expire < 0, …)
+    cross_sell       product offered       orders offered it, amount = orders that kept it
+    cross_sell_without product offered     orders without an offer where a rule led to it, amount = those that held it
 
 Snapshots, written for the day they are taken (they cannot be rebuilt for the past):
     segments         RFM segment           customers in it (crm.customer_value)
@@ -42,6 +44,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from core.db import as_utc, utcnow
 from core.localtime import day_start
+from crm import cross_sell
 from crm.customer_value import CustomerValue
 from crm.loyalty import PointsAccount, PointsEntry
 from crm.models import Conversation, ConversationEpisode, Message
@@ -50,7 +53,8 @@ from crm.orders import Order, OrderItem
 log = logging.getLogger(__name__)
 
 DAY_METRICS = ("messages_in", "staff_replies", "first_response", "first_response_s", "resolution", "resolution_s",
-               "orders", "customers_new", "customers_active", "products", "points")
+               "orders", "customers_new", "customers_active", "products", "points", "cross_sell",
+               "cross_sell_without")
 CONVERSATION_WINDOWS = (7, 30, 90)  # the support dashboard's periods, in the shop's days
 SNAPSHOT_METRICS = ("segments", "rfm", "points_outstanding",
                     *(f"conversations_{days}" for days in CONVERSATION_WINDOWS))
@@ -170,12 +174,20 @@ def _points(session: Session, day: date, start: datetime, end: datetime) -> list
         .group_by(PointsEntry.kind)).all()]
 
 
+def _cross_sell(session: Session, day: date, start: datetime, end: datetime) -> list[dict]:
+    items = cross_sell.attach_rate(session=session, start=start, end=end)["items"]
+    return [figure for item in items for figure in (
+        row("cross_sell", day, item["product"] or str(item["product_id"]), item["offered"], item["accepted"]),
+        row("cross_sell_without", day, item["product"] or str(item["product_id"]), item["orders_without"],
+            item["bought_without"]))]
+
+
 # Which query writes which day metrics (a page computing today live runs only those it shows).
 DAY_QUERIES = ((("messages_in",), _inbound), (("staff_replies",), _staff_replies),
                (("first_response", "first_response_s"), _episodes("first_response")),
                (("resolution", "resolution_s"), _episodes("resolution")),
                (("orders",), _orders), (("customers_new", "customers_active"), _customers),
-               (("products",), _products), (("points",), _points))
+               (("products",), _products), (("points",), _points), (("cross_sell", "cross_sell_without"), _cross_sell))
 
 
 def day_rows(*, session: Session, day: date, tz: ZoneInfo, metrics: Iterable[str] = DAY_METRICS) -> list[dict]:

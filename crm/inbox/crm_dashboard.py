@@ -3,7 +3,7 @@
 Every chart is a `Chart` in `CHARTS`: a name (its CSV is `?chart=<name>&format=csv`), a title (a words.yaml
 key), how it is drawn, and a function (session, period) -> `Table` reading only the daily rows of
 crm.daily_figures (today's computed live there) — never the messages or orders themselves. A new chart
-(the cross-sell attach rate) is one more entry: a function returning a `Table`.
+is one more entry: a function returning a `Table`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ TOP_PRODUCTS = 10
 COHORT_MONTHS = 12  # months after the first order shown for each cohort
 AT_RISK = ("at_risk", "cannot_lose")  # RFM segments counted as "at risk" on the customers chart
 LOST = ("hibernating", "lost")
+ALL_OFFERS = "*"  # the cross-sell table's first row: every product offered
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,8 @@ class Chart:
     name: str
     title: str
     kind: str
-    table: Callable[[Session, Period], Table] | None  # None: a card whose figures come later
-    labels: str = ""  # how the first column reads: day, channel, points_kind or "" (as it is)
+    table: Callable[[Session, Period], Table]
+    labels: str = ""  # how the first column reads: day, channel, points_kind, offered or "" (as it is)
     plotted: tuple[int, ...] = (1,)  # the columns drawn (each one series); the table shows them all
 
 
@@ -182,6 +183,34 @@ def campaign_funnel(session: Session, p: Period) -> Table:
                  [[c["name"], c["sent"], c["replied"], c["orders"], c["revenue"]] for c in ordered])
 
 
+def cross_sell(session: Session, p: Period) -> Table:
+    """Per product offered at the end of a chat order: offers, kept, the attach rate, and the rate without the offer.
+
+    "Without" is the share of orders with no offer, holding a product that leads to it by a rule, that held it
+    anyway (crm.cross_sell.attach_rate); the total weighs each product's rate by its offers.
+    """
+    offers: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0])  # offered, kept, orders without, bought
+    for row in _read(session, p, "cross_sell", "cross_sell_without"):
+        figures = offers[row.key]
+        at = 0 if row.metric == "cross_sell" else 2
+        figures[at] += row.value
+        figures[at + 1] += row.amount
+
+    def percent(part: float, whole: float) -> float | None:
+        return round(100 * part / whole, 1) if whole else None
+
+    columns = ["crm_product", "crm_offered", "crm_kept", "crm_attach_rate", "crm_rate_without"]
+    if not offers:
+        return Table(columns, [])
+    rows = [[name, int(o), int(k), percent(k, o), percent(b, w)]
+            for name, (o, k, w, b) in sorted(offers.items(), key=lambda item: (-item[1][0], item[0]))]
+    offered, kept = sum(o for o, *_ in offers.values()), sum(k for _o, k, *_ in offers.values())
+    weighed = [(o, b / w) for o, _k, w, b in offers.values() if w]
+    without = sum(o * rate for o, rate in weighed) / sum(o for o, _ in weighed) if weighed else None
+    total = [ALL_OFFERS, int(offered), int(kept), percent(kept, offered), None if without is None else round(100 * without, 1)]
+    return Table(columns, [total, *rows])
+
+
 CHARTS: list[Chart] = [
     Chart("customers", "crm_customers_chart", "line", customers, labels="day", plotted=(1, 2, 3, 4)),
     Chart("orders_by_channel", "crm_orders_by_channel", "bar", orders_by_channel, labels="channel", plotted=(2,)),
@@ -190,9 +219,7 @@ CHARTS: list[Chart] = [
     Chart("top_products", "crm_top_products", "bar", top_products, plotted=(2,)),
     Chart("loyalty", "crm_loyalty", "table", loyalty, labels="points_kind"),
     Chart("campaign_funnel", "crm_campaign_funnel", "bar", campaign_funnel, plotted=(1, 2, 3)),
-    # Cross-sell attach rate: crm/cross_sell.py's attach_rate(session=, start=, end=) comes with another branch;
-    # wiring it is a function here returning a Table, in place of None.
-    Chart("cross_sell", "crm_cross_sell", "table", None),
+    Chart("cross_sell", "crm_cross_sell", "table", cross_sell, labels="offered"),
 ]
 
 

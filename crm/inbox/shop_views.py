@@ -183,6 +183,8 @@ def _label(kind: str, value) -> str:
         return channel_name(value)
     if kind == "points_kind":
         return t("crm_points_outstanding") if value == "outstanding" else t(f"points_kind_{value}")
+    if kind == "offered":
+        return t("crm_all_offers") if value == crm_dashboard.ALL_OFFERS else str(value)
     return str(value)
 
 
@@ -210,13 +212,13 @@ def crm_dashboard_page():
     with Session(engine()) as db:
         if request.args.get("format") == "csv":
             chart = crm_dashboard.chart(request.args.get("chart", ""))
-            if chart is None or chart.table is None:
+            if chart is None:
                 abort(404)
             table = chart.table(db, period)
             return Response(stream_csv([_column(c) for c in table.columns], table.rows), mimetype="text/csv",
                             headers={"Content-Disposition": f'attachment; filename="{chart.name}-{period.first}-'
                                                             f'{period.last}.csv"'})
-        tables = {chart.name: chart.table(db, period) for chart in crm_dashboard.CHARTS if chart.table}
+        tables = {chart.name: chart.table(db, period) for chart in crm_dashboard.CHARTS}
     specs = {chart.name: _spec(chart, tables[chart.name]) for chart in crm_dashboard.CHARTS
              if chart.name in tables and chart.kind not in ("table", "grid")}
     page = render_template("inbox/crm_dashboard.html", charts=crm_dashboard.CHARTS, tables=tables, specs=specs,
