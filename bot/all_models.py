@@ -2,6 +2,6 @@
 
 from crm import (  # noqa: F401
     alert_emails, alerts, complaints, csat, customer_value, faq, loyalty, models, orders, phone_alerts, promotions,
-    shop_settings, stores, webhooks,
+    search_index, shop_settings, stores, webhooks,
 )
 from broadcasts import models as broadcast_models  # noqa: F401,E402

@@ -25,6 +25,7 @@ from core.db import as_utc, utcnow
 from crm import alerts, csat, episodes, history
 from crm import orders as order_data
 from crm.models import AuditLog, Contact, Conversation, Message, Note, StaffPresence, StaffUser
+from crm.search_index import contains
 
 STATUSES = ("open", "pending", "snoozed", "resolved")
 SCOPES = ("mine", "unassigned", "all")
@@ -81,15 +82,6 @@ class Filters:
         values = {"status": self.status, "scope": self.scope, "channel": self.channel, "label": self.label,
                   "intent": self.intent, "unread": "1" if self.unread else "", "q": self.q, **changes}
         return {k: v for k, v in values.items() if v not in ("", None, False)}
-
-
-def contains(session: Session, column, q: str):
-    """A condition: `column` contains `q` (case-insensitive, wildcards taken literally)."""
-    # SQLite's LIKE is already case-insensitive (ASCII) and lower() would cost a third more per
-    # row; PostgreSQL needs ILIKE. Wildcards typed by the agent are escaped.
-    if session.get_bind().dialect.name == "sqlite":
-        return column.contains(q, autoescape=True)
-    return column.icontains(q, autoescape=True)
 
 
 SEARCH_LIMIT = 2000  # matches kept per search source (the list shows the first page anyway)
