@@ -14,7 +14,7 @@ create them with the tables (`create_all`, used by the tests and the benchmarks)
 from __future__ import annotations
 
 from sqlalchemy import DDL, and_, column as column_clause, event, literal_column, select, table as table_clause
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
 from crm.models import Contact, Message
@@ -60,18 +60,23 @@ for _table in (Contact.__table__, Message.__table__, OrderItem.__table__):
 
 
 def contains(session: Session, column, q: str) -> ColumnElement:
-    """A condition: `column` contains `q` (case-insensitive, wildcards taken literally), from an index when one serves it."""
-    if session.get_bind().dialect.name != "sqlite":
-        return column.icontains(q, autoescape=True)  # ILIKE: the trigram index serves it (see above)
+    """A condition: `column` contains `q` (case-insensitive, wildcards taken literally), read row by row."""
     # SQLite's LIKE is already case-insensitive (ASCII) and lower() would cost a third more per
-    # row. Wildcards typed by the agent are escaped.
-    like = column.contains(q, autoescape=True)
-    if len(q) < TRIGRAM or INDEXED.get(column.table.name) != column.name:
-        return like
-    # The FTS5 match finds the candidates; LIKE on those few rows keeps today's exact answer (the
-    # tokenizer also folds non-ASCII case, SQLite's LIKE does not).
-    fts = fts_table(column.table.name)
+    # row; PostgreSQL needs ILIKE, which the trigram index serves. Wildcards typed by the agent are escaped.
+    if session.get_bind().dialect.name == "sqlite":
+        return column.contains(q, autoescape=True)
+    return column.icontains(q, autoescape=True)
+
+
+def where_contains(query: Select, *, session: Session, column, q: str) -> Select:
+    """`query` (which reads `column`'s table) narrowed to the rows whose `column` contains `q`, found by the index."""
+    like = contains(session, column, q)
+    if session.get_bind().dialect.name != "sqlite" or len(q) < TRIGRAM or INDEXED.get(column.table.name) != column.name:
+        return query.where(like)
+    # The FTS5 table drives a join, so a LIMIT stops after the first matches (an `id IN (…)` would
+    # collect every candidate first); LIKE on those rows keeps today's exact answer (the tokenizer
+    # also folds non-ASCII case, SQLite's LIKE does not).
+    name = fts_table(column.table.name)
+    index = table_clause(name, column_clause("rowid"))
     phrase = '"' + q.replace('"', '""') + '"'  # one FTS5 string: operators and wildcards are plain text
-    index = table_clause(fts, column_clause("rowid"))
-    candidates = select(index.c.rowid).where(literal_column(fts).op("MATCH")(phrase))
-    return and_(column.table.c.id.in_(candidates), like)
+    return query.join(index, index.c.rowid == column.table.c.id).where(literal_column(name).op("MATCH")(phrase), like)

@@ -25,7 +25,7 @@ from core.db import as_utc, utcnow
 from crm import alerts, csat, episodes, history
 from crm import orders as order_data
 from crm.models import AuditLog, Contact, Conversation, Message, Note, StaffPresence, StaffUser
-from crm.search_index import contains
+from crm.search_index import where_contains
 
 STATUSES = ("open", "pending", "snoozed", "resolved")
 SCOPES = ("mine", "unassigned", "all")
@@ -90,14 +90,14 @@ SEARCH_LIMIT = 2000  # matches kept per search source (the list shows the first 
 def search(*, session: Session, q: str) -> list[int]:
     """Conversation ids whose contact name, message text, order number or product bought matches `q`."""
     number = q.lstrip("#").strip()
-    buyers = select(order_data.Order.contact_id).join(
-        order_data.OrderItem, order_data.OrderItem.order_id == order_data.Order.id).where(
-        contains(session, order_data.OrderItem.product_name, q)).limit(SEARCH_LIMIT)
-    contacts = select(Contact.id).where(contains(session, Contact.display_name, q)).limit(SEARCH_LIMIT)
+    buyers = where_contains(select(order_data.Order.contact_id).join(
+        order_data.OrderItem, order_data.OrderItem.order_id == order_data.Order.id), session=session,
+        column=order_data.OrderItem.product_name, q=q).limit(SEARCH_LIMIT)
+    contacts = where_contains(select(Contact.id), session=session, column=Contact.display_name, q=q).limit(SEARCH_LIMIT)
     contact_ids = set(session.exec(contacts).all()) | set(session.exec(buyers).all())
     if number:
         contact_ids |= set(session.exec(select(order_data.Order.contact_id).where(order_data.Order.number == number)).all())
-    ids = set(session.exec(select(Message.conversation_id).where(contains(session, Message.text, q))
+    ids = set(session.exec(where_contains(select(Message.conversation_id), session=session, column=Message.text, q=q)
                            .distinct().limit(SEARCH_LIMIT)).all())
     if contact_ids:
         ids |= set(session.exec(select(Conversation.id).where(Conversation.contact_id.in_(contact_ids))).all())
