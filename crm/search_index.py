@@ -13,7 +13,7 @@ create them with the tables (`create_all`, used by the tests and the benchmarks)
 
 from __future__ import annotations
 
-from sqlalchemy import DDL, and_, column as column_clause, event, literal_column, select, table as table_clause
+from sqlalchemy import DDL, column as column_clause, event, literal_column, table as table_clause
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
