@@ -13,7 +13,8 @@ create them with the tables (`create_all`, used by the tests and the benchmarks)
 
 from __future__ import annotations
 
-from sqlalchemy import DDL, column as column_clause, event, literal_column, table as table_clause
+from sqlalchemy import DDL, Integer, any_, bindparam, column as column_clause, event, literal_column, table as table_clause
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
@@ -80,3 +81,11 @@ def where_contains(query: Select, *, session: Session, column, q: str) -> Select
     index = table_clause(name, column_clause("rowid"))
     phrase = '"' + q.replace('"', '""') + '"'  # one FTS5 string: operators and wildcards are plain text
     return query.join(index, index.c.rowid == column.table.c.id).where(literal_column(name).op("MATCH")(phrase), like)
+
+
+def one_of(session: Session, column, ids: list[int]) -> ColumnElement:
+    """A condition: `column` is one of `ids` (a search's matches, thousands of them)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # One array parameter: binding thousands of IN parameters costs more than running the query.
+        return column == any_(bindparam(None, ids, type_=ARRAY(Integer)))
+    return column.in_(ids)
