@@ -2,6 +2,6 @@
 
 from crm import (  # noqa: F401
     alert_emails, alerts, complaints, counter, cross_sell, csat, customer_value, daily_figures, faq, loyalty,
-    member_codes, models, orders, phone_alerts, promotions, shop_settings, stores, webhooks,
+    member_codes, models, orders, phone_alerts, promotions, search_index, shop_settings, stores, webhooks,
 )
 from broadcasts import models as broadcast_models  # noqa: F401,E402

@@ -4,6 +4,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import bot.all_models  # noqa: F401  (registers every table on SQLModel.metadata)
+from bot.migrate import not_search_index
 from core.db import get_engine
 
 config = context.config
@@ -22,8 +23,10 @@ def run_migrations() -> None:
 
 
 def _migrate(connection) -> None:
-    # render_as_batch: SQLite can only ALTER tables by copying them.
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    # render_as_batch: SQLite can only ALTER tables by copying them (which drops their triggers: a
+    # migration that copies contact, message or orderitem must create crm/search_index.py's again).
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                      include_object=not_search_index)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -25,6 +25,7 @@ from core.db import as_utc, utcnow
 from crm import alerts, csat, episodes, history
 from crm import orders as order_data
 from crm.models import AuditLog, Contact, Conversation, Message, Note, StaffPresence, StaffUser
+from crm.search_index import one_of, where_contains
 
 STATUSES = ("open", "pending", "snoozed", "resolved")
 SCOPES = ("mine", "unassigned", "all")
@@ -83,36 +84,28 @@ class Filters:
         return {k: v for k, v in values.items() if v not in ("", None, False)}
 
 
-def contains(session: Session, column, q: str):
-    """A condition: `column` contains `q` (case-insensitive, wildcards taken literally)."""
-    # SQLite's LIKE is already case-insensitive (ASCII) and lower() would cost a third more per
-    # row; PostgreSQL needs ILIKE. Wildcards typed by the agent are escaped.
-    if session.get_bind().dialect.name == "sqlite":
-        return column.contains(q, autoescape=True)
-    return column.icontains(q, autoescape=True)
-
-
 SEARCH_LIMIT = 2000  # matches kept per search source (the list shows the first page anyway)
 
 
 def search(*, session: Session, q: str) -> list[int]:
     """Conversation ids whose contact name, message text, order number or product bought matches `q`."""
     number = q.lstrip("#").strip()
-    buyers = select(order_data.Order.contact_id).join(
-        order_data.OrderItem, order_data.OrderItem.order_id == order_data.Order.id).where(
-        contains(session, order_data.OrderItem.product_name, q)).limit(SEARCH_LIMIT)
-    contacts = select(Contact.id).where(contains(session, Contact.display_name, q)).limit(SEARCH_LIMIT)
+    buyers = where_contains(select(order_data.Order.contact_id).join(
+        order_data.OrderItem, order_data.OrderItem.order_id == order_data.Order.id), session=session,
+        column=order_data.OrderItem.product_name, q=q).limit(SEARCH_LIMIT)
+    contacts = where_contains(select(Contact.id), session=session, column=Contact.display_name, q=q).limit(SEARCH_LIMIT)
     contact_ids = set(session.exec(contacts).all()) | set(session.exec(buyers).all())
     if number:
         contact_ids |= set(session.exec(select(order_data.Order.contact_id).where(order_data.Order.number == number)).all())
-    ids = set(session.exec(select(Message.conversation_id).where(contains(session, Message.text, q))
+    ids = set(session.exec(where_contains(select(Message.conversation_id), session=session, column=Message.text, q=q)
                            .distinct().limit(SEARCH_LIMIT)).all())
     if contact_ids:
-        ids |= set(session.exec(select(Conversation.id).where(Conversation.contact_id.in_(contact_ids))).all())
+        ids |= set(session.exec(select(Conversation.id).where(one_of(session, Conversation.contact_id,
+                                                                    sorted(contact_ids)))).all())
     return sorted(ids)
 
 
-def _conditions(filters: Filters, staff: StaffUser, *, skip: str = "") -> list:
+def _conditions(filters: Filters, staff: StaffUser, *, session: Session, skip: str = "") -> list:
     conditions = []
     if skip != "status" and filters.status != "any":
         conditions.append(Conversation.status == filters.status)
@@ -132,7 +125,7 @@ def _conditions(filters: Filters, staff: StaffUser, *, skip: str = "") -> list:
     if skip != "unread" and filters.unread:
         conditions.append(Conversation.unread_count > 0)
     if filters.q:
-        conditions.append(Conversation.id.in_(filters.matches or [0]))
+        conditions.append(one_of(session, Conversation.id, filters.matches or [0]))
     return conditions
 
 
@@ -163,7 +156,7 @@ def list_conversations(*, session: Session, staff: StaffUser, filters: Filters, 
                        offset: int = 0) -> list[ListRow]:
     """Conversations matching `filters`, the longest-waiting customer first."""
     query = select(Conversation, Contact).join(Contact, Contact.id == Conversation.contact_id, isouter=True) \
-        .where(*_conditions(filters, staff)) \
+        .where(*_conditions(filters, staff, session=session)) \
         .order_by(Conversation.waiting_since.asc().nulls_last(), Conversation.last_message_at.desc().nulls_last(),
                   Conversation.id.desc()).limit(limit).offset(offset)
     rows = session.exec(query).all()
@@ -189,13 +182,14 @@ def filter_counts(*, session: Session, staff: StaffUser, filters: Filters) -> di
     """How many conversations each status and scope tab would show (the other filters applied)."""
     counts: dict[str, int] = {}
     by_status = session.exec(select(Conversation.status, func.count(Conversation.id))
-                             .where(*_conditions(filters, staff, skip="status")).group_by(Conversation.status)).all()
+                             .where(*_conditions(filters, staff, session=session, skip="status"))
+                             .group_by(Conversation.status)).all()
     for status in STATUSES:
         counts[status] = 0
     for status, count in by_status:
         counts[status] = count
     counts["any"] = sum(counts[s] for s in STATUSES)
-    scoped = [c for c in _conditions(filters, staff, skip="scope")]
+    scoped = [c for c in _conditions(filters, staff, session=session, skip="scope")]
     row = session.exec(select(
         func.count(Conversation.id),
         func.coalesce(func.sum(func.cast(Conversation.assignee_id == staff.id, Integer)), 0),
@@ -203,7 +197,7 @@ def filter_counts(*, session: Session, staff: StaffUser, filters: Filters) -> di
     ).where(*scoped)).one()
     counts["all"], counts["mine"], counts["unassigned"] = int(row[0]), int(row[1]), int(row[2])
     counts["unread"] = session.exec(select(func.count(Conversation.id)).where(
-        *_conditions(filters, staff, skip="unread"), Conversation.unread_count > 0)).one()
+        *_conditions(filters, staff, session=session, skip="unread"), Conversation.unread_count > 0)).one()
     return counts
 
 

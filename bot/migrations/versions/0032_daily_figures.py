@@ -1,7 +1,7 @@
 """daily figures: the dashboards' pre-aggregated rows per shop day, and an index on the orders' creation time
 
 Revision ID: 0032
-Revises: 0030
+Revises: 0031
 Create Date: 2026-12-07 17:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlmodel
 
 
 revision = '0032'
-down_revision = '0030'
+down_revision = '0031'
 branch_labels = None
 depends_on = None
 
