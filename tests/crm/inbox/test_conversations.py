@@ -266,3 +266,33 @@ def test_the_clock_reopens_a_snooze_that_ran_out_without_anyone_looking(agent, l
         s.get(Conversation, conversation_id).snoozed_until = utcnow() - timedelta(minutes=1)
     assert clock.wake_snoozed() == 1
     assert _conversation(session, conversation_id).status == "open"
+
+
+def test_the_history_holds_the_customers_other_chats_and_keeps_the_newest(runtime):
+    """A contact's LINE and Telegram chats and a message of theirs in a group: one history, the newest `limit`."""
+    from crm.inbox import data
+    from crm.models import Contact
+
+    with session_scope(runtime.engine) as s:
+        contact, stranger = Contact(display_name="Putri"), Contact(display_name="Other")
+        s.add_all([contact, stranger])
+        s.flush()
+        kinds = (("line", "direct", contact), ("telegram", "direct", contact), ("telegram", "group", contact),
+                 ("line", "direct", stranger))
+        chats = [Conversation(channel=channel, external_chat_id=f"chat-{n}", kind=kind,
+                              contact_id=None if kind == "group" else who.id)
+                 for n, (channel, kind, who) in enumerate(kinds)]
+        s.add_all(chats)
+        s.flush()
+        for n in range(8):  # interleaved: line, telegram, group (written by the contact), the stranger's
+            chat = chats[n % 4]
+            s.add(Message(conversation_id=chat.id, contact_id=contact.id if n % 4 < 3 else stranger.id,
+                          channel=chat.channel, direction="in", type="text", text=f"m{n}"))
+        s.flush()
+        texts = [item.message.text for item in data.timeline(session=s, conversation=chats[0], with_notes=False)]
+        assert texts == ["m0", "m1", "m2", "m4", "m5", "m6"]
+        newest = data.timeline(session=s, conversation=chats[1], with_notes=False, limit=4)
+        assert [item.message.text for item in newest] == ["m2", "m4", "m5", "m6"]
+        first_id = newest[0].message.id
+        later = data.timeline(session=s, conversation=chats[1], with_notes=False, after_id=first_id)
+        assert [item.message.text for item in later] == ["m4", "m5", "m6"]
