@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Text, func
+from sqlalchemy import Text, case, func
 from sqlmodel import Session, select
 
 from core import messages as m
 from core.db import as_utc, utcnow
 from crm import alerts, csat, episodes, history
 from crm import orders as order_data
-from crm.models import AuditLog, Contact, Conversation, Message, Note, StaffPresence, StaffUser
+from crm.models import CHANNELS, AuditLog, Contact, Conversation, Message, Note, StaffPresence, StaffUser
 from crm.search_index import one_of, where_contains
 
 STATUSES = ("open", "pending", "snoozed", "resolved")
@@ -105,11 +105,11 @@ def search(*, session: Session, q: str) -> list[int]:
     return sorted(ids)
 
 
-def _conditions(filters: Filters, staff: StaffUser, *, session: Session, skip: str = "") -> list:
+def _conditions(filters: Filters, staff: StaffUser, *, session: Session, skip: tuple[str, ...] = ()) -> list:
     conditions = []
-    if skip != "status" and filters.status != "any":
+    if "status" not in skip and filters.status != "any":
         conditions.append(Conversation.status == filters.status)
-    if skip != "scope":
+    if "scope" not in skip:
         if filters.scope == "mine":
             conditions.append(Conversation.assignee_id == staff.id)
         elif filters.scope == "unassigned":
@@ -122,7 +122,7 @@ def _conditions(filters: Filters, staff: StaffUser, *, session: Session, skip: s
         # Labels are a JSON list stored as json.dumps wrote it (on SQLite and in PostgreSQL's
         # `json` type alike), so the label's own JSON form, quotes included, finds it.
         conditions.append(func.cast(Conversation.labels, Text).contains(json.dumps(filters.label), autoescape=True))
-    if skip != "unread" and filters.unread:
+    if "unread" not in skip and filters.unread:
         conditions.append(Conversation.unread_count > 0)
     if filters.q:
         conditions.append(one_of(session, Conversation.id, filters.matches or [0]))
@@ -180,30 +180,34 @@ def list_conversations(*, session: Session, staff: StaffUser, filters: Filters, 
 
 def filter_counts(*, session: Session, staff: StaffUser, filters: Filters) -> dict[str, int]:
     """How many conversations each status and scope tab would show (the other filters applied)."""
-    counts: dict[str, int] = {}
-    by_status = session.exec(select(Conversation.status, func.count(Conversation.id))
-                             .where(*_conditions(filters, staff, session=session, skip="status"))
-                             .group_by(Conversation.status)).all()
-    for status in STATUSES:
-        counts[status] = 0
-    for status, count in by_status:
-        counts[status] = count
+    # One scan grouped by status, whose chat it is and unread, instead of one count per tab: each
+    # count is a scan of every conversation at 100k of them (~35 ms on PostgreSQL).
+    whose = case((Conversation.assignee_id == staff.id, "mine"), (Conversation.assignee_id.is_(None), "unassigned"),
+                 else_="other").label("whose")
+    unread = (Conversation.unread_count > 0).label("unread")
+    # Grouped by the labels: PostgreSQL takes the staff id bound twice for two different expressions.
+    groups = session.exec(select(Conversation.status, whose, unread, func.count(Conversation.id))
+                          .where(*_conditions(filters, staff, session=session, skip=("status", "scope", "unread")))
+                          .group_by(Conversation.status, "whose", "unread")).all()
+
+    def total(*, status: str = filters.status, scope: str = filters.scope, unread_only: bool = filters.unread) -> int:
+        return sum(count for group_status, group_whose, group_unread, count in groups
+                   if status in ("any", group_status) and (scope not in ("mine", "unassigned") or group_whose == scope)
+                   and (group_unread or not unread_only))
+
+    counts = {status: total(status=status) for status in STATUSES}
     counts["any"] = sum(counts[s] for s in STATUSES)
-    scoped = [c for c in _conditions(filters, staff, session=session, skip="scope")]
-    row = session.exec(select(
-        func.count(Conversation.id),
-        func.coalesce(func.sum(func.cast(Conversation.assignee_id == staff.id, Integer)), 0),
-        func.coalesce(func.sum(func.cast(Conversation.assignee_id.is_(None), Integer)), 0),
-    ).where(*scoped)).one()
-    counts["all"], counts["mine"], counts["unassigned"] = int(row[0]), int(row[1]), int(row[2])
-    counts["unread"] = session.exec(select(func.count(Conversation.id)).where(
-        *_conditions(filters, staff, session=session, skip="unread"), Conversation.unread_count > 0)).one()
+    for scope in ("all", "mine", "unassigned"):
+        counts[scope] = total(scope=scope)
+    counts["unread"] = total(unread_only=True)
     return counts
 
 
 def facet_values(*, session: Session) -> dict[str, list[str]]:
     """Values offered in the channel, intent and label filters."""
-    channels = [c for c in session.exec(select(Conversation.channel).distinct()).all() if c]
+    # A probe of the (channel, chat id) index per channel, not a DISTINCT over every conversation.
+    channels = [c for c in CHANNELS
+                if session.exec(select(Conversation.id).where(Conversation.channel == c).limit(1)).first()]
     intents = [i for i in session.exec(select(Conversation.last_intent).distinct()).all() if i]
     labels = set()
     for value in session.exec(select(Conversation.labels).where(

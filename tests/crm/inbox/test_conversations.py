@@ -296,3 +296,33 @@ def test_the_history_holds_the_customers_other_chats_and_keeps_the_newest(runtim
         first_id = newest[0].message.id
         later = data.timeline(session=s, conversation=chats[1], with_notes=False, after_id=first_id)
         assert [item.message.text for item in later] == ["m4", "m5", "m6"]
+
+
+def test_the_tab_counts_are_what_each_tab_would_list(runtime, staff):
+    """Every status and scope tab and the unread count, under every mix of filters, equal a count of the rows."""
+    import itertools
+
+    from crm.inbox import data
+    from crm.models import StaffUser
+
+    mixes = list(itertools.product(data.STATUSES, (staff["agent"], staff["admin"], None), (0, 2), ([], ["vip"])))
+    with session_scope(runtime.engine) as s:
+        s.add_all([Conversation(channel="line" if n % 2 else "telegram", external_chat_id=f"tab-{n}", status=status,
+                                assignee_id=assignee, unread_count=unread, labels=labels)
+                   for n, (status, assignee, unread, labels) in enumerate(mixes)])
+    with session_scope(runtime.engine) as s:
+        agent = s.get(StaffUser, staff["agent"])
+        rows = s.exec(select(Conversation)).all()
+        for status, scope, unread, label, channel in itertools.product(
+                (*data.STATUSES, "any"), ("all", "mine", "unassigned"), (False, True), ("", "vip"), ("", "line")):
+            filters = data.Filters(status=status, scope=scope, unread=unread, label=label, channel=channel)
+
+            def shown(row, status=status, scope=scope, unread=unread):
+                return (status in ("any", row.status) and (row.unread_count > 0 or not unread)
+                        and (scope == "all" or row.assignee_id == (agent.id if scope == "mine" else None)))
+            kept = [r for r in rows if (not label or label in r.labels) and (not channel or r.channel == channel)]
+            expected = {tab: sum(shown(r, status=tab) for r in kept) for tab in data.STATUSES}
+            expected["any"] = sum(expected[tab] for tab in data.STATUSES)
+            expected.update({tab: sum(shown(r, scope=tab) for r in kept) for tab in ("all", "mine", "unassigned")})
+            expected["unread"] = sum(shown(r, unread=True) for r in kept)
+            assert data.filter_counts(session=s, staff=agent, filters=filters) == expected, filters
