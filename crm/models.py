@@ -146,7 +146,7 @@ class Conversation(SQLModel, table=True):
     unread_count: int = 0  # customer messages since staff last opened the conversation
     waiting_since: datetime | None = Field(default=None, index=True)  # oldest unanswered customer message
     last_intent: str | None = Field(default=None, max_length=40, index=True)
-    snoozed_until: datetime | None = None
+    snoozed_until: datetime | None = Field(default=None, index=True)  # every list page asks whether a snooze ran out
     # The current episode's times, cached here for the inbox (crm.episodes keeps both; figures read the episodes):
     opened_at: datetime | None = None  # start of the current open period (response times count from it)
     first_response_at: datetime | None = None  # first staff reply of the current open period
