@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, case, func
+from sqlalchemy import Integer, Text, func
 from sqlmodel import Session, select
 
 from core import messages as m
@@ -180,26 +180,26 @@ def list_conversations(*, session: Session, staff: StaffUser, filters: Filters, 
 
 def filter_counts(*, session: Session, staff: StaffUser, filters: Filters) -> dict[str, int]:
     """How many conversations each status and scope tab would show (the other filters applied)."""
-    # One scan grouped by status, whose chat it is and unread, instead of one count per tab: each
-    # count is a scan of every conversation at 100k of them (~35 ms on PostgreSQL).
-    whose = case((Conversation.assignee_id == staff.id, "mine"), (Conversation.assignee_id.is_(None), "unassigned"),
-                 else_="other").label("whose")
-    unread = (Conversation.unread_count > 0).label("unread")
-    # Grouped by the labels: PostgreSQL takes the staff id bound twice for two different expressions.
-    groups = session.exec(select(Conversation.status, whose, unread, func.count(Conversation.id))
-                          .where(*_conditions(filters, staff, session=session, skip=("status", "scope", "unread")))
-                          .group_by(Conversation.status, "whose", "unread")).all()
-
-    def total(*, status: str = filters.status, scope: str = filters.scope, unread_only: bool = filters.unread) -> int:
-        return sum(count for group_status, group_whose, group_unread, count in groups
-                   if status in ("any", group_status) and (scope not in ("mine", "unassigned") or group_whose == scope)
-                   and (group_unread or not unread_only))
-
-    counts = {status: total(status=status) for status in STATUSES}
+    counts: dict[str, int] = {}
+    # Three counts, each through the status index (SQLite walks it covered, ~10-17 ms a count at 100k
+    # chats): one scan grouped by status, owner and unread needed a temporary b-tree (~130 ms).
+    by_status = session.exec(select(Conversation.status, func.count(Conversation.id))
+                             .where(*_conditions(filters, staff, session=session, skip=("status",)))
+                             .group_by(Conversation.status)).all()
+    for status in STATUSES:
+        counts[status] = 0
+    for status, count in by_status:
+        counts[status] = count
     counts["any"] = sum(counts[s] for s in STATUSES)
-    for scope in ("all", "mine", "unassigned"):
-        counts[scope] = total(scope=scope)
-    counts["unread"] = total(unread_only=True)
+    scoped = _conditions(filters, staff, session=session, skip=("scope",))
+    row = session.exec(select(
+        func.count(Conversation.id),
+        func.coalesce(func.sum(func.cast(Conversation.assignee_id == staff.id, Integer)), 0),
+        func.coalesce(func.sum(func.cast(Conversation.assignee_id.is_(None), Integer)), 0),
+    ).where(*scoped)).one()
+    counts["all"], counts["mine"], counts["unassigned"] = int(row[0]), int(row[1]), int(row[2])
+    counts["unread"] = session.exec(select(func.count(Conversation.id)).where(
+        *_conditions(filters, staff, session=session, skip=("unread",)), Conversation.unread_count > 0)).one()
     return counts
 
 
