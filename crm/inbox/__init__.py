@@ -22,6 +22,7 @@ What other staff-facing blueprints (e.g. the marketer's segments and campaigns) 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 
 from flask import Flask, get_flashed_messages
@@ -96,6 +97,21 @@ def _task_title(task) -> str:
     return task.title
 
 
+# The reasons crm.loyalty writes on its own entries (in English, for the API), as staff read them.
+POINTS_REASONS = ((re.compile(r"order delivered"), "points_reason_delivered"),
+                  (re.compile(r"order cancelled"), "points_reason_cancelled"),
+                  (re.compile(r"birthday (?P<year>\d{4})"), "points_reason_birthday"),
+                  (re.compile(r"no points earned in (?P<months>\d+) months"), "points_reason_expired"))
+
+
+def _points_reason(reason: str | None) -> str:
+    """A points entry's reason: Sapa's own in the reader's language, a staff member's as typed."""
+    for pattern, key in POINTS_REASONS:
+        if (found := pattern.fullmatch(reason or "")) is not None:
+            return t(key, **found.groupdict())
+    return reason or ""
+
+
 def _rupiah(amount: int | None) -> str:
     """An amount in the staff member's language's one Rupiah format."""
     return rupiah(amount, current_language())
@@ -131,5 +147,6 @@ def register(app: Flask) -> None:
                                  simulator_enabled=app.config["SAPA"].simulator_enabled, image_src=image_src,
                                  button_words=button_words, alert_line=alert_line)
     app.jinja_env.filters.update(ago=_ago, local=local, day=day, rupiah=_rupiah, task_title=_task_title,
+                                 points_reason=_points_reason,
                                  intent_name=intent_name, channel_name=channel_name,
                                  message_kind=message_kind, delivery_error=delivery_error)

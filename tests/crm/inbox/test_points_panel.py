@@ -87,3 +87,24 @@ def test_editing_a_reward_voucher_keeps_it_the_customers_own(as_role, line_chat,
     session.expire_all()
     promotion = session.get(Promotion, voucher_id)
     assert promotion.title == "Gratis kopi susu (diperpanjang)" and promotion.audience == {"contacts": [contact_id]}
+
+
+def test_the_reasons_sapa_writes_read_in_the_staff_members_language(as_role, line_chat, runtime):
+    """An order's points and a birthday bonus are worded for the reader; a staff member's reason stays as typed."""
+    from crm.orders import Order
+
+    _, contact_id = line_chat
+    with session_scope(runtime.engine) as session:
+        order = Order(contact_id=contact_id, channel="line", status="delivered", subtotal=40_000, total=40_000)
+        session.add(order)
+        session.flush()
+        loyalty.earn_for_order(session=session, order_id=order.id, contact_id=contact_id, total=40_000,
+                               delivery_fee=0, rules=LoyaltySettings(), by="system")
+        loyalty.grant_birthday(session=session, contact_id=contact_id, points=10, year=2026)
+        loyalty.adjust(session=session, contact_id=contact_id, points=5, reason="order delivered late", by="staff:1")
+    agent = as_role("agent")
+    page = agent.get(f"/inbox/contacts/{contact_id}").get_data(as_text=True)
+    assert "· pesanan sampai" in page and "· ulang tahun 2026" in page and "· order delivered late" in page
+    agent.post("/inbox/language", {"lang": "en"})
+    page = agent.get(f"/inbox/contacts/{contact_id}").get_data(as_text=True)
+    assert "· order delivered <small" in page and "· birthday 2026 <small" in page
