@@ -398,6 +398,8 @@ CHAT = Catalog("chat", {
                               "{balance}.",
                         "en": "Happy birthday! 🎂 Here are +{points} points from us. Your balance is now {balance} "
                               "points."},
+    "stamps_none": {"id": "Kami belum punya kartu stempel kak, tapi tiap belanja dapat poin 🙂",
+                    "en": "We don't have a stamp card, but every order earns points 🙂"},
     "stamps_balance": {"id": "Kartu stempel kakak: {stamps} dari {card} ☕ Tiap {item} dapat 1 stempel; kartu penuh = "
                              "1 {free} gratis.",
                        "en": "Your stamp card: {stamps} of {card} ☕ Each {item} earns a stamp; a full card = "

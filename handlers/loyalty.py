@@ -9,6 +9,7 @@ so this handler comes before the model's handlers, like the other explicit comma
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from core import messages as m
 from crm.loyalty import Standing, reward_name, tier_name
@@ -69,8 +70,7 @@ class PointsHandler:
         if inbound.kind == m.POSTBACK:
             return BUTTON.match(inbound.postback_data or "") is not None
         words = _words(inbound)
-        stamped = ctx.data.loyalty_rules().stamps is not None and asks_for_stamps(words)
-        return asks_to_redeem(words) or asks_for_points(words) or stamped
+        return asks_to_redeem(words) or asks_for_points(words) or asks_for_stamps(words)
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """The balance, the rewards to pick from, or the chosen reward's redemption (an effect)."""
@@ -82,6 +82,9 @@ class PointsHandler:
         if asks_to_redeem(words):
             return Answer([self._offer(ctx, standing)])
         if asks_for_stamps(words) and not asks_for_points(words):
+            if ctx.data.loyalty_rules().stamps is None:  # no stamp card here: points are what they collect
+                balance = self._balance(ctx, standing)
+                return Answer([replace(balance, text=ctx.say("stamps_none") + "\n" + balance.text)])
             return Answer([m.Reply(text=self._stamps(ctx))])
         return Answer([self._balance(ctx, standing)])
 
