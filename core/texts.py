@@ -91,6 +91,8 @@ CHAT = Catalog("chat", {
                  "en": "Sorry, order #{number} is already {status}, so it can't be cancelled any more. I can connect you with our staff if there is a problem 🙏"},
     "nothing_to_cancel": {"id": "Tidak ada pesanan yang bisa dibatalkan kak.", "en": "There is no order that can be cancelled."},
     "keep_order": {"id": "Oke kak, pesanan tetap diproses 👍", "en": "OK, the order stays 👍"},
+    "counter_purchase": {"id": "Terima kasih sudah belanja di toko kami 🙏 Pembelian #{number}: {total}.",
+                         "en": "Thank you for shopping at our store 🙏 Purchase #{number}: {total}."},
     "status_changed": {"id": "Kabar pesanan #{number}: {status} {emoji}", "en": "Order #{number} update: {status} {emoji}"},
     "complaint_status": {"id": "Kabar tiket keluhan {number}: {status}", "en": "Complaint ticket {number} update: {status}"},
     "complaint_in_progress": {"id": "sedang kami tangani 🙏", "en": "we are working on it 🙏"},

@@ -25,6 +25,7 @@ from crm.shop_settings import load_settings
 from crm.schemas import ComplaintPublic, OrderPublic
 from crm.stores import Store
 from crm.web import engine, settings
+from core.money import rupiah
 from core.texts import STATUS_EMOJI, status_label, text
 
 
@@ -259,7 +260,8 @@ def record_purchase(*, session: Session, contact_id: int, lines: list[order_data
     rules = loyalty.rules_for(session, settings())
     for step in order_data.steps_to(status):
         order_data.change_status(session=session, order=order, status=step, by=by, points_rules=rules)
-    batch_id = notify_status(session=session, order=order) if notify and order.status != "new" else None
+    batch_id = notify_status(session=session, order=order, at_counter=True) if notify and order.status != "new" \
+        else None
     return order, batch_id
 
 
@@ -288,9 +290,10 @@ def update_order(order_id: int):
     return dump(body)
 
 
-def notify_status(*, session: Session, order: order_data.Order) -> str | None:
+def notify_status(*, session: Session, order: order_data.Order, at_counter: bool = False) -> str | None:
     """Queue a message telling the customer their order's new status (in their language), with the points it earned
-    on delivery or lost on a cancel after delivery (so earning is announced once per order)."""
+    on delivery or lost on a cancel after delivery (so earning is announced once per order); a purchase at the
+    counter is thanked for, not "delivered"."""
     kind = {"delivered": "earn", "cancelled": "reverse"}.get(order.status)
     entry = loyalty.order_entry(session=session, order_id=order.id, kind=kind) if kind else None
     points = loyalty.balance(session=session, contact_id=order.contact_id) if entry else None
@@ -299,8 +302,11 @@ def notify_status(*, session: Session, order: order_data.Order) -> str | None:
     held = loyalty.stamps(session=session, contact_id=order.contact_id) if card else 0
 
     def words(language: str) -> str:
-        lines = [text("status_changed", language, number=order.number, status=status_label(order.status, language),
-                      emoji=STATUS_EMOJI.get(order.status, ""))]
+        if at_counter and order.status == "delivered":
+            lines = [text("counter_purchase", language, number=order.number, total=rupiah(order.total, language))]
+        else:
+            lines = [text("status_changed", language, number=order.number,
+                          status=status_label(order.status, language), emoji=STATUS_EMOJI.get(order.status, ""))]
         if entry is not None and entry.points:
             key = "points_earned" if entry.kind == "earn" else "points_reversed"
             lines.append(text(key, language, points=str(abs(entry.points)), number=order.number, balance=str(points)))

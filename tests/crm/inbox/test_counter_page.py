@@ -107,6 +107,8 @@ def test_a_purchase_is_an_order_whose_points_are_announced_on_line(agent, line_c
     assert f"Pembelian #{order.number} dicatat: +50 poin" in agent.get(response.headers["Location"]).get_data(as_text=True)
     pushed = [m["text"] for call in fake_line.calls("/v2/bot/message/push") for m in call.json["messages"]]
     assert any(f"+50 poin dari pesanan #{order.number}" in text for text in pushed), pushed
+    assert any(text.startswith(f"Terima kasih sudah belanja di toko kami 🙏 Pembelian #{order.number}: Rp")
+               for text in pushed), pushed  # a purchase at the counter, not "your order has arrived"
     # The same form again (a double click): no second order, no second points.
     again = agent.post(f"/inbox/counter/{contact_id}/purchase", form)
     assert "sudah diproses" in agent.get(again.headers["Location"]).get_data(as_text=True)
