@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Text, func
+from sqlalchemy import Text, and_, case, func, true
 from sqlmodel import Session, select
 
 from core import messages as m
@@ -105,15 +105,16 @@ def search(*, session: Session, q: str) -> list[int]:
     return sorted(ids)
 
 
-def _conditions(filters: Filters, staff: StaffUser, *, session: Session, skip: tuple[str, ...] = ()) -> list:
-    conditions = []
-    if "status" not in skip and filters.status != "any":
-        conditions.append(Conversation.status == filters.status)
-    if "scope" not in skip:
-        if filters.scope == "mine":
-            conditions.append(Conversation.assignee_id == staff.id)
-        elif filters.scope == "unassigned":
-            conditions.append(Conversation.assignee_id.is_(None))
+def _tab_conditions(filters: Filters, staff: StaffUser) -> dict[str, Any]:
+    """The conditions the status, scope and unread tabs set, by tab row; `true()` where a tab shows everything."""
+    scope = {"mine": Conversation.assignee_id == staff.id, "unassigned": Conversation.assignee_id.is_(None)}
+    return {"status": Conversation.status == filters.status if filters.status != "any" else true(),
+            "scope": scope.get(filters.scope, true()),
+            "unread": Conversation.unread_count > 0 if filters.unread else true()}
+
+
+def _conditions(filters: Filters, staff: StaffUser, *, session: Session, with_tabs: bool = True) -> list:
+    conditions = list(_tab_conditions(filters, staff).values()) if with_tabs else []
     if filters.channel:
         conditions.append(Conversation.channel == filters.channel)
     if filters.intent:
@@ -122,8 +123,6 @@ def _conditions(filters: Filters, staff: StaffUser, *, session: Session, skip: t
         # Labels are a JSON list stored as json.dumps wrote it (on SQLite and in PostgreSQL's
         # `json` type alike), so the label's own JSON form, quotes included, finds it.
         conditions.append(func.cast(Conversation.labels, Text).contains(json.dumps(filters.label), autoescape=True))
-    if "unread" not in skip and filters.unread:
-        conditions.append(Conversation.unread_count > 0)
     if filters.q:
         conditions.append(one_of(session, Conversation.id, filters.matches or [0]))
     return conditions
@@ -180,26 +179,21 @@ def list_conversations(*, session: Session, staff: StaffUser, filters: Filters, 
 
 def filter_counts(*, session: Session, staff: StaffUser, filters: Filters) -> dict[str, int]:
     """How many conversations each status and scope tab would show (the other filters applied)."""
-    counts: dict[str, int] = {}
-    # Three counts, each through the status index (SQLite walks it covered, ~10-17 ms a count at 100k
-    # chats): one scan grouped by status, owner and unread needed a temporary b-tree (~130 ms).
-    by_status = session.exec(select(Conversation.status, func.count(Conversation.id))
-                             .where(*_conditions(filters, staff, session=session, skip=("status",)))
-                             .group_by(Conversation.status)).all()
-    for status in STATUSES:
-        counts[status] = 0
-    for status, count in by_status:
-        counts[status] = count
+    tabs = _tab_conditions(filters, staff)
+
+    def count(status: Any = tabs["status"], scope: Any = tabs["scope"], unread: Any = tabs["unread"]):
+        return func.coalesce(func.sum(case((and_(status, scope, unread), 1), else_=0)), 0)
+
+    # One pass over the chats with a sum per tab: three counts read the table three times (at 100k
+    # chats ~25 ms each on SQLite, ~15 on PostgreSQL), and a GROUP BY needed a temporary b-tree on SQLite.
+    columns = {status: count(status=Conversation.status == status) for status in STATUSES}
+    columns |= {"all": count(scope=true()), "mine": count(scope=Conversation.assignee_id == staff.id),
+                "unassigned": count(scope=Conversation.assignee_id.is_(None)),
+                "unread": count(unread=Conversation.unread_count > 0)}
+    row = session.exec(select(*columns.values()).where(*_conditions(filters, staff, session=session,
+                                                                    with_tabs=False))).one()
+    counts = {name: int(value) for name, value in zip(columns, row)}
     counts["any"] = sum(counts[s] for s in STATUSES)
-    scoped = _conditions(filters, staff, session=session, skip=("scope",))
-    row = session.exec(select(
-        func.count(Conversation.id),
-        func.coalesce(func.sum(func.cast(Conversation.assignee_id == staff.id, Integer)), 0),
-        func.coalesce(func.sum(func.cast(Conversation.assignee_id.is_(None), Integer)), 0),
-    ).where(*scoped)).one()
-    counts["all"], counts["mine"], counts["unassigned"] = int(row[0]), int(row[1]), int(row[2])
-    counts["unread"] = session.exec(select(func.count(Conversation.id)).where(
-        *_conditions(filters, staff, session=session, skip=("unread",)), Conversation.unread_count > 0)).one()
     return counts
 
 
@@ -209,10 +203,12 @@ def facet_values(*, session: Session) -> dict[str, list[str]]:
     channels = [c for c in CHANNELS
                 if session.exec(select(Conversation.id).where(Conversation.channel == c).limit(1)).first()]
     intents = [i for i in session.exec(select(Conversation.last_intent).distinct()).all() if i]
+    # The distinct label lists among the first 2000 labelled chats: few, where parsing every row's list took ~10 ms.
+    lists = select(func.cast(Conversation.labels, Text).label("labels")).where(
+        func.cast(Conversation.labels, Text) != "[]").limit(2000).subquery()
     labels = set()
-    for value in session.exec(select(Conversation.labels).where(
-            func.cast(Conversation.labels, Text) != "[]").limit(2000)).all():
-        labels.update(value or [])
+    for value in session.exec(select(lists.c.labels).distinct()).all():
+        labels.update(json.loads(value) or [])
     return {"channels": sorted(channels), "intents": sorted(intents), "labels": sorted(labels)}
 
 

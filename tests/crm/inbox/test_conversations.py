@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import select
 
 from core.db import session_scope
@@ -326,3 +327,27 @@ def test_the_tab_counts_are_what_each_tab_would_list(runtime, staff):
             expected.update({tab: sum(shown(r, scope=tab) for r in kept) for tab in ("all", "mine", "unassigned")})
             expected["unread"] = sum(shown(r, unread=True) for r in kept)
             assert data.filter_counts(session=s, staff=agent, filters=filters) == expected, filters
+
+
+@pytest.mark.postgres
+def test_postgresql_knows_how_many_chats_a_label_keeps(postgres_schema):
+    """After ANALYZE the planner's estimate for a label filter is near the truth (migration 0038's statistics),
+    so a common label walks the list's index and stops at a page instead of sorting every chat."""
+    from sqlalchemy import text
+
+    from core.db import get_engine
+
+    engine = get_engine(postgres_schema)
+    with engine.begin() as connection:
+        connection.execute(text('TRUNCATE conversation RESTART IDENTITY CASCADE'))
+        connection.execute(text("""INSERT INTO conversation (channel, external_chat_id, kind, status, labels, bot_active,
+                                       bot_member, state, created_at, unread_count)
+                                   SELECT 'line', 'stat-' || n, 'user', 'open',
+                                          CAST(CASE WHEN n % 5 < 2 THEN '["vip"]' ELSE '[]' END AS json),
+                                          true, false, CAST('{}' AS json), now(), 0
+                                   FROM generate_series(1, 5000) AS n"""))
+        connection.execute(text("ANALYZE conversation"))
+        plan = connection.execute(text("""EXPLAIN (FORMAT JSON) SELECT id FROM conversation
+                                          WHERE CAST(labels AS TEXT) LIKE '%"vip"%'""")).scalar_one()
+        connection.execute(text('TRUNCATE conversation RESTART IDENTITY CASCADE'))
+    assert 1000 <= plan[0]["Plan"]["Plan Rows"] <= 3000  # 2000 are vip; without the statistics it guessed 8
