@@ -68,7 +68,7 @@ def contact_data(*, session: Session, contact: Contact) -> dict[str, Any]:
     surveys = session.exec(select(CsatSurvey).where(CsatSurvey.contact_id == contact_id, CsatSurvey.score.is_not(None))
                            .order_by(CsatSurvey.id)).all()
     return {
-        "profile": _plain(contact),
+        "profile": {**_plain(contact), "member_code": member_codes.code_of(session=session, contact_id=contact_id)},
         "identities": [_plain(row, ["id", "contact_id"]) for row in session.exec(
             select(ChannelIdentity).where(ChannelIdentity.contact_id == contact_id).order_by(ChannelIdentity.id))],
         "custom_fields": dict(contact.attributes or {}),

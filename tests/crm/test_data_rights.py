@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from core.db import session_scope
-from crm import complaints, consent_log, data_rights
+from crm import complaints, consent_log, data_rights, member_codes
 from crm.models import AuditLog, ChannelIdentity, ConsentChange, Contact, Conversation, Message, WebhookEvent
 from crm.contact_import import import_contacts
 from crm.orders import CartLine, Order, Product, place_order
@@ -43,6 +43,7 @@ def customer(client, runtime, settings, tmp_path):
         complaints.open_complaint(session=session, contact_id=contact.id, text="kopinya tumpah", negative_score=0.9)
         session.add(Message(conversation_id=conversation.id, contact_id=contact.id, channel="line", direction="in",
                             type="image", payload={"media": PHOTO}))
+        member_codes.ensure_code(session=session, contact_id=contact.id)
         contact_id = contact.id
     (tmp_path / "media").mkdir(exist_ok=True)
     runtime.settings.media_dir = str(tmp_path / "media")
@@ -82,6 +83,7 @@ def test_the_export_holds_everything_about_the_contact(client, auth, customer):
     [profile] = _csv(archive, "profile.csv")
     assert profile["display_name"] == "'" + contact["display_name"] and contact["display_name"].startswith("=")
     assert json.loads(profile["attributes"]) == {"favourite": "kopi susu"}
+    assert profile["member_code"] == contact["member_code"] and len(contact["member_code"]) == 7  # shown at the counter
 
 
 def test_erase_anonymises_and_keeps_the_books(client, auth, spec, customer, session, tmp_path):
