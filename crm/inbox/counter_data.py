@@ -84,13 +84,18 @@ def find_customers(*, session: Session, q: str) -> Found:
 def card(*, session: Session, contact: Contact, rules: LoyaltySettings, now: datetime | None = None) -> dict[str, Any]:
     """What the counter shows about a customer, and what the purchase form offers."""
     standing = loyalty.standing(session=session, contact_id=contact.id, rules=rules, now=now)
+    products = order_data.active_products(session=session)
+    free_sku = rules.stamps.reward_sku if rules.stamps else ""
     return {
         "contact": contact, "standing": standing,
         "code": member_codes.code_of(session=session, contact_id=contact.id),
         "affordable": [index for index, reward in enumerate(standing.rewards) if reward.points <= standing.balance],
-        "products": order_data.active_products(session=session),
+        "products": products,
         "stores": list_stores(session=session, active=True),
         "entries": loyalty.entries(session=session, contact_id=contact.id, limit=5),
+        "stamp_card": rules.stamps,  # None when the shop has no stamp card
+        "stamps": loyalty.stamps(session=session, contact_id=contact.id) if rules.stamps else 0,
+        "stamp_reward": next((p.name for p in products if p.sku.upper() == free_sku), free_sku),
     }
 
 

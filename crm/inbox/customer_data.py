@@ -97,6 +97,8 @@ def contact_360(*, session: Session, contact: Contact, with_notes: bool,
         "points": loyalty.standing(session=session, contact_id=contact.id, rules=points_rules, now=now),
         "points_entries": loyalty.entries(session=session, contact_id=contact.id, limit=5),
         "member_code": member_codes.code_of(session=session, contact_id=contact.id),
+        "stamp_card": points_rules.stamps,  # None when the shop has no stamp card
+        "stamps": loyalty.stamps(session=session, contact_id=contact.id) if points_rules.stamps else 0,
         "consents": consent_log.history(session=session, contact_id=contact.id, limit=20),
         "value": customer_value.value_of(session=session, contact_id=contact.id),
     }

@@ -16,6 +16,7 @@ from crm import orders as order_data
 from crm.counter import CounterSubmission
 from crm.models import AuditLog, Contact
 from crm.promotions import Promotion
+from crm.shop_settings import save_settings
 from crm.stores import Store
 from tests.factories import tg_text
 
@@ -115,6 +116,22 @@ def test_a_purchase_is_an_order_whose_points_are_announced_on_line(agent, line_c
     assert len(session.exec(select(order_data.Order)).all()) == 1 and _balance(runtime, contact_id) == 50
     audit = session.exec(select(AuditLog).where(AuditLog.action == "counter.purchase")).one()
     assert (audit.staff_user_id, audit.target_id, audit.details["points"]) == (staff["agent"], order.id, 50)
+
+
+def test_the_card_shows_the_stamps_and_a_purchase_adds_them(agent, line_chat, runtime, products):
+    _, contact_id = line_chat
+    assert 'id="counter-stamps"' not in agent.get(f"/inbox/counter/{contact_id}").get_data(as_text=True)  # no card
+    with session_scope(runtime.engine) as session:
+        save_settings(session, {"loyalty": {"stamps": {"sku": "kopi", "stamps": 9, "free_sku": "croi"}}})
+    page = agent.get(f"/inbox/counter/{contact_id}").get_data(as_text=True)
+    assert re.search(r'Stempel: <strong class="stamps">0</strong> / 9', page)
+    assert "kartu penuh: Croissant gratis" in page
+    agent.post(f"/inbox/counter/{contact_id}/purchase",
+               {"form": "purchase", "key": _key(page, "purchase"), f"qty_{products['KOPI']}": "3"})
+    page = agent.get(f"/inbox/counter/{contact_id}").get_data(as_text=True)
+    assert re.search(r'Stempel: <strong class="stamps">3</strong> / 9', page)
+    contact_page = agent.get(f"/inbox/contacts/{contact_id}").get_data(as_text=True)
+    assert re.search(r'Stempel: <strong class="stamps">3</strong> / 9', contact_page)  # the customer panel too
 
 
 def test_a_purchase_is_announced_on_telegram_too(agent, webhooks, runtime, session, products, fake_telegram):
