@@ -35,6 +35,14 @@ _CODE = re.compile(r"^\s*(?:/start(?:@\w+)?\s+)?([a-z2-9]{3})-?([a-z2-9]{3})-?([
 # What asks for a code: the command, or these words alone (punctuation and case aside).
 ASKS = {"link account", "link my account", "link accounts", "link my accounts", "hubungkan akun",
         "hubungkan akun saya", "hubungin akun", "sambungkan akun"}
+# A linking verb and the account words that may follow it: "link" alone is no verb in Indonesian chat ("minta link
+# akun ig-nya" asks for a URL), so the English verbs count only before the English word.
+_AKUN = frozenset({"akun", "akunku", "akunnya", "account", "accounts"})
+_ACCOUNT = frozenset({"account", "accounts"})
+LINK_VERBS = {**dict.fromkeys(("hubungkan", "hubungin", "menghubungkan", "sambungkan", "sambungin", "menyambungkan",
+                               "gabungkan", "gabungin", "menggabungkan", "satukan"), _AKUN),
+              **dict.fromkeys(("link", "linking", "connect", "connecting", "merge", "sync"), _ACCOUNT)}
+MAX_ASK_WORDS = 14
 
 
 @dataclass(frozen=True)
@@ -59,8 +67,14 @@ def asks_for_code(text: str | None, command: str | None) -> bool:
     """True when the message asks for a link code (`/link`, "link account", "hubungkan akun")."""
     if command is not None:
         return command == "link"
-    words = " ".join(re.sub(r"[^\w\s]", " ", (text or "").lower()).split())
-    return words in ASKS
+    words = re.sub(r"[^\w\s]", " ", (text or "").lower()).split()
+    if " ".join(words) in ASKS:
+        return True
+    # Typed in a sentence: "mau hubungkan akun telegram aku", "how do I link my LINE account?" -- a linking verb
+    # with "akun"/"account" up to five words after it, in a short message ("tolong hubungkan ke admin" is not one).
+    return len(words) <= MAX_ASK_WORDS and any(
+        any(later in LINK_VERBS.get(word, ()) for later in words[i + 1:i + 6])
+        for i, word in enumerate(words))
 
 
 def code_in(text: str | None) -> str | None:

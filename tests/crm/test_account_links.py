@@ -96,6 +96,12 @@ def test_codes_are_unambiguous_single_shaped_and_never_a_word():
     assert account_links.code_in("bagus-sek-ali") is None and account_links.code_in("pesan 2 kopi") is None
     assert account_links.asks_for_code("Hubungkan akun.", None) and account_links.asks_for_code(None, "link")
     assert not account_links.asks_for_code("akun saya kena hack, tolong hubungkan ke admin", None)
+    for typed in ("mau hubungkan akun telegram aku", "kak gimana cara gabungin akun line sama telegram?",
+                  "How do I link my Telegram account?", "can you connect my LINE and Telegram accounts pls"):
+        assert account_links.asks_for_code(typed, None), typed
+    for typed in ("minta link akun ig nya dong kak", "kirim link pembayaran", "akun saya tidak bisa login",
+                  "hubungkan saya ke admin", "I can't log in to my account, please link me to support"):
+        assert not account_links.asks_for_code(typed, None), typed
     assert explicit_request("link account") and not explicit_request("ada promo?")
 
 
