@@ -375,6 +375,9 @@ CHAT = Catalog("chat", {
     "status.shipped": {"id": "dalam pengiriman", "en": "on the way"},
     "status.delivered": {"id": "sudah sampai", "en": "delivered"},
     "status.cancelled": {"id": "dibatalkan", "en": "cancelled"},
+    # a pickup order's "shipped" is ready at the store, its "delivered" collected
+    "status.shipped.pickup": {"id": "siap diambil di toko", "en": "ready to collect"},
+    "status.delivered.pickup": {"id": "sudah diambil", "en": "collected"},
     # what happens next to an order under way, after its status ("when will it arrive?")
     "status_next.new": {"id": "Pesanan #{number} menunggu konfirmasi toko; kami kabari begitu dikonfirmasi ya kak.",
                         "en": "Order #{number} is waiting for the shop to confirm it; we'll message you as soon as "
@@ -387,6 +390,8 @@ CHAT = Catalog("chat", {
                               "en": "Order #{number} is being prepared; we'll message you when {ready}."},
     "status_next.shipped": {"id": "Pesanan #{number} sedang diantar kurir ke alamat kakak 🛵",
                             "en": "Order #{number} is with the courier, on its way to you 🛵"},
+    "status_next.shipped.pickup": {"id": "Pesanan #{number} sudah siap diambil di toko 🏪",
+                                   "en": "Order #{number} is ready to collect at the store 🏪"},
     "ready.delivery": {"id": "dikirim", "en": "it's on its way"},
     "ready.pickup": {"id": "siap diambil", "en": "it's ready to collect"},
     # loyalty points (handlers.loyalty, the delivered order's notification)
@@ -469,10 +474,17 @@ def menu_label(intent: str, language: str) -> str:
     return CHAT.text(f"menu.{intent}", language)
 
 
-def status_label(status: str, language: str) -> str:
-    """An order status in the customer's words."""
-    key = f"status.{status}"
-    return CHAT.text(key, language) if key in CHAT else status
+def status_label(status: str, language: str, fulfilment: str = "delivery") -> str:
+    """An order status in the customer's words (a pickup order's own where it differs)."""
+    for key in (f"status.{status}.{fulfilment}", f"status.{status}"):
+        if key in CHAT:
+            return CHAT.text(key, language)
+    return status
+
+
+def status_emoji(status: str, fulfilment: str = "delivery") -> str:
+    """The emoji after an order's status: a store, not a scooter, for a pickup order that is ready."""
+    return "🏪" if (status, fulfilment) == ("shipped", "pickup") else STATUS_EMOJI.get(status, "")
 
 
 def button(key: str, language: str) -> str:

@@ -25,16 +25,18 @@ def order_summary(ctx: Context, order) -> str:
     date = order.created_at.astimezone(ctx.data.tz).strftime("%d/%m %H:%M")
     if order.scheduled_for is not None:
         date = ctx.say("order_for", when=order.scheduled_for.astimezone(ctx.data.tz).strftime("%d/%m %H:%M"))
-    return ctx.say("order_line", number=order.number, status=status_label(order.status, ctx.language),
+    return ctx.say("order_line", number=order.number, status=status_label(order.status, ctx.language, order.fulfilment),
                    total=rupiah(order.total, ctx.language), date=date)
 
 
 def what_comes_next(ctx: Context, order) -> str | None:
     """For an order under way, what happens next and that the customer will be told ("when will it arrive?")."""
-    if order.status in FINISHED or f"status_next.{order.status}" not in CHAT:
+    key = next((k for k in (f"status_next.{order.status}.{order.fulfilment}", f"status_next.{order.status}")
+                if k in CHAT), None)
+    if order.status in FINISHED or key is None:
         return None
     ready = ctx.say("ready.delivery" if order.fulfilment == "delivery" else "ready.pickup")
-    return ctx.say(f"status_next.{order.status}", number=order.number, ready=ready)
+    return ctx.say(key, number=order.number, ready=ready)
 
 
 def _one_order(ctx: Context, order) -> str:
@@ -120,7 +122,7 @@ class CancelOrderHandler:
                 return Answer([m.Reply(text=ctx.say("stale_button"))])
             if order.status not in CUSTOMER_CANCELLABLE:  # what crm.orders.cancel_by_customer refuses
                 return Answer([m.Reply(text=ctx.say("too_late", number=order.number,
-                                                    status=status_label(order.status, lang)))])
+                                                    status=status_label(order.status, lang, order.fulfilment)))])
             return Answer([m.Reply(text=ctx.say("cancelled", number=order.number))], (CancelOrder(order.id),))
         if has_draft(ctx):  # cancelling the order being built (the order handler reads finer changes)
             drop(ctx)
@@ -137,7 +139,7 @@ class CancelOrderHandler:
             order = recent[0]
         if order.status not in ("new", "confirmed"):
             return Answer([m.Reply(text=ctx.say("too_late", number=order.number,
-                                                status=status_label(order.status, lang)))])
+                                                status=status_label(order.status, lang, order.fulfilment)))])
         ctx.state["cancel_asked"] = order.id
         return Answer([m.Reply(text=ctx.say("ask_cancel", number=order.number, total=rupiah(order.total, ctx.language)),
                                choices=(m.Choice(button("yes_cancel", lang), data=f"cancel:yes:{order.id}"),

@@ -26,7 +26,7 @@ from crm.schemas import ComplaintPublic, OrderPublic
 from crm.stores import Store
 from crm.web import engine, settings
 from core.money import rupiah
-from core.texts import STATUS_EMOJI, status_label, text
+from core.texts import status_emoji, status_label, text
 
 
 class ProductPublic(BaseModel):
@@ -306,7 +306,8 @@ def notify_status(*, session: Session, order: order_data.Order, at_counter: bool
             lines = [text("counter_purchase", language, number=order.number, total=rupiah(order.total, language))]
         else:
             lines = [text("status_changed", language, number=order.number,
-                          status=status_label(order.status, language), emoji=STATUS_EMOJI.get(order.status, ""))]
+                          status=status_label(order.status, language, order.fulfilment),
+                          emoji=status_emoji(order.status, order.fulfilment))]
         if entry is not None and entry.points:
             key = "points_earned" if entry.kind == "earn" else "points_reversed"
             lines.append(text(key, language, points=str(abs(entry.points)), number=order.number, balance=str(points)))

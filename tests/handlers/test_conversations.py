@@ -14,7 +14,8 @@ from crm.alerts import StaffAlert
 from crm.complaints import Complaint
 from core.db import session_scope
 from crm.models import Contact, Conversation, Message
-from crm.orders import Order, Product
+from crm.orders import CartLine, Order, Product
+from crm.orders import place_order as place_order_row
 from crm.shop_settings import save_settings
 from tests.factories import Webhooks, line_event, line_text
 
@@ -210,6 +211,23 @@ def test_staff_status_change_notifies_the_customer(customer, session, client, ap
     bad = client.patch(f"/api/v1/orders/{order.id}", json={"status": "delivered"},
                        headers={"Authorization": f"Bearer {api_token}"})
     assert bad.status_code == 409
+
+
+def test_a_pickup_order_is_ready_to_collect_not_on_its_way(customer, session, client, api_token, fake_line):
+    customer.says("halo")
+    contact_id = session.exec(select(Contact.id)).one()
+    coffee = session.exec(select(Product).where(Product.name == "Es Kopi Susu")).one()
+    with session_scope(client.application.extensions["sapa.engine"]) as s:
+        order = place_order_row(session=s, contact_id=contact_id, lines=[CartLine(coffee.id, 1)], fulfilment="pickup")
+        order_id, number = order.id, order.number
+    auth = {"Authorization": f"Bearer {api_token}"}
+    for status in ("confirmed", "preparing", "shipped"):
+        assert client.patch(f"/api/v1/orders/{order_id}", json={"status": status}, headers=auth).status_code == 200
+    pushed = fake_line.calls("/v2/bot/message/push")[-1].json["messages"][0]["text"]
+    assert pushed == f"Kabar pesanan #{number}: siap diambil di toko 🏪"  # not "dalam pengiriman 🛵"
+    assert "siap diambil di toko" in texts(customer.says("pesanan aku udah sampe mana kak?"))
+    client.patch(f"/api/v1/orders/{order_id}", json={"status": "delivered"}, headers=auth)
+    assert "sudah diambil" in fake_line.calls("/v2/bot/message/push")[-1].json["messages"][0]["text"]
 
 
 def test_another_customers_order_number_does_not_leak(customer, client, fake_line):
