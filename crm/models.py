@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, func, literal
 from sqlmodel import Field, SQLModel
 
 from core.db import utcnow
@@ -50,6 +50,19 @@ class Contact(ContactBase, table=True):
     erased_at: datetime | None = None  # the person's data was erased on request (crm/data_rights.py)
     # Set when this contact was merged into another (crm/merge.py): a tombstone kept for undo.
     merged_into: int | None = Field(default=None, foreign_key="contact.id", index=True)
+
+
+def bare_phone(column):
+    """SQL: a phone column without the spaces, dashes, dots and brackets people type in it."""
+    # Written into the SQL, not bound as parameters: the expression must read as the index's own
+    # (ix_contact_phone_bare), which SQLite matches only against the same literal text.
+    for character in (" ", "-", ".", "(", ")"):
+        column = func.replace(column, literal(character, literal_execute=True), literal("", literal_execute=True))
+    return column
+
+
+# A phone number typed at the counter (any form: +62812…, 0812 …) is an index lookup, not a scan of every contact.
+Index("ix_contact_phone_bare", bare_phone(Contact.__table__.c.phone))
 
 
 class ChannelIdentity(SQLModel, table=True):

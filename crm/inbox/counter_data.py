@@ -26,7 +26,7 @@ from crm.api.orders import record_purchase
 from crm.contacts import search_contacts
 from crm.inbox.customer_data import adjust_points
 from crm.inbox.data import InboxError, audit
-from crm.models import Contact, StaffUser
+from crm.models import Contact, StaffUser, bare_phone
 from crm.stores import Store, list_stores
 
 FOUND_LIMIT = 20
@@ -55,13 +55,6 @@ def _phone_forms(q: str) -> list[str]:
     return forms
 
 
-def _bare(column):
-    """SQL: a phone column without the spaces, dashes, dots and brackets people type in it."""
-    for character in (" ", "-", ".", "(", ")"):
-        column = func.replace(column, character, "")
-    return column
-
-
 def find_customers(*, session: Session, q: str) -> Found:
     """The customer a member code names, else the customers with this phone (any form) or name."""
     q = q.strip()[:200]
@@ -72,11 +65,12 @@ def find_customers(*, session: Session, q: str) -> Found:
         return Found(by_code, [by_code])
     forms = _phone_forms(q)
     if forms:
-        # The last four digits are together however the number was typed: a cheap LIKE first, then the exact forms.
-        found = list(session.exec(select(Contact).where(Contact.merged_into.is_(None),
-                                                        Contact.phone.like(f"%{forms[0][-4:]}"),
-                                                        _bare(Contact.phone).in_(forms))
-                                  .order_by(Contact.last_seen_at.desc().nulls_last()).limit(FOUND_LIMIT)).all())
+        # The number alone in SQL, so the phone index is the plan whatever the statistics say (few contacts share a
+        # number); merged-away contacts and the order, most recently seen first, here.
+        found = sorted((c for c in session.exec(select(Contact).where(bare_phone(Contact.phone).in_(forms))
+                                                .limit(200)).all() if c.merged_into is None),
+                       key=lambda c: (c.last_seen_at is not None, c.last_seen_at or datetime.min, c.id),
+                       reverse=True)[:FOUND_LIMIT]
         return Found(found[0] if len(found) == 1 else None, found)  # a phone number is no name: no name search
     return Found(None, search_contacts(session=session, q=q, limit=FOUND_LIMIT))
 

@@ -64,6 +64,8 @@ def test_db_upgrade_creates_the_schema(tmp_path, monkeypatch):
     assert {"contact", "message", "webhookevent", "alembic_version"} <= set(inspect(get_engine(url)).get_table_names())
 
 
+# The phone index is an expression (migration 0039): neither dialect's reflection reads one back to compare.
+@pytest.mark.filterwarnings("ignore:.*expression-based index:UserWarning", "ignore:.*expression-based index")
 def test_migrations_match_the_models(tmp_path):
     url = f"sqlite:///{tmp_path}/m.db"
     upgrade(url)

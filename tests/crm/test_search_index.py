@@ -12,7 +12,7 @@ from core.db import get_engine, release_engine, session_scope
 from crm.data_rights import ERASED_NAME, erase_contact
 from crm.inbox.data import search
 from crm.inbox.shop_data import list_orders
-from crm.models import Contact, Conversation, Message
+from crm.models import Contact, Conversation, Message, bare_phone
 from crm.orders import CartLine, Order, OrderItem, Product, place_order
 from crm.search_index import where_contains
 
@@ -138,6 +138,9 @@ def test_searches_and_the_order_number_lookup_use_an_index(runtime, shop):
             assert (f"SCAN {table}_fts VIRTUAL TABLE INDEX" in used) if sqlite else (f"{table}_" in used and "trgm" in used), used
         used = plan(session, select(Order.contact_id).where(Order.number == "10001"))
         assert ("USING INDEX" in used or "USING COVERING INDEX" in used) if sqlite else "Index" in used, used
+        # The counter's lookup of a phone number typed in any form (crm.inbox.counter_data.find_customers).
+        used = plan(session, select(Contact.id).where(bare_phone(Contact.phone).in_(["+6281234567890", "081234567890"])))
+        assert "ix_contact_phone_bare" in used, used
 
 
 def test_the_migration_indexes_existing_rows_and_its_downgrade_removes_the_index(tmp_path):
