@@ -278,6 +278,8 @@ def run(args: argparse.Namespace, url: str) -> None:
         ("live list refresh", "/inbox/list"),
         ("conversation view", f"/inbox/c/{ids['conversation']}"),
         ("contact 360", f"/inbox/contacts/{ids['contact']}"),
+        ("contacts: search name", f"/inbox/contacts?q={ids['name']}"),
+        ("counter: find by name", f"/inbox/counter?q={ids['name']}%20{LAST[0]}"),
         ("orders", "/inbox/orders"),
         ("orders: status + search", "/inbox/orders?status=new&q=budi"),
         ("complaints", "/inbox/complaints"),

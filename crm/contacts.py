@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from core.db import utcnow
 from crm.models import ChannelIdentity, Contact, Conversation, ConversationMember
+from crm.search_index import where_contains
 
 
 # Built once (they run for every event): a statement object caches its compiled form.
@@ -111,24 +112,29 @@ def set_blocked(*, session: Session, identity: ChannelIdentity, blocked: bool) -
     session.add(contact)
 
 
-def search_condition(*, q: str | None = None, channel: str | None = None) -> ColumnElement:
+def search_condition(*, session: Session, q: str | None = None, channel: str | None = None) -> ColumnElement:
     """The condition on `contact` of a name/phone/identity search and a channel; merged-away contacts never match."""
     condition = Contact.merged_into.is_(None)
     if channel:
         condition = and_(condition, Contact.id.in_(select(ChannelIdentity.contact_id)
                                                    .where(ChannelIdentity.channel == channel)))
     if q:
+        # The name through its search index (crm.search_index). The phone and the chat id have none and are read row
+        # by row, so only when what was typed could be one: three digits for a phone, a word with a digit for an id.
         # `%` and `_` typed in a search are the characters themselves, not wildcards.
-        condition = and_(condition, Contact.display_name.icontains(q, autoescape=True)
-                         | Contact.phone.icontains(q, autoescape=True)
-                         | Contact.id.in_(select(ChannelIdentity.contact_id)
-                                          .where(ChannelIdentity.external_id.icontains(q, autoescape=True))))
+        matches = Contact.id.in_(where_contains(select(Contact.id), session=session, column=Contact.display_name, q=q))
+        if sum(character.isdigit() for character in q) >= 3:
+            matches = matches | Contact.phone.icontains(q, autoescape=True)
+        if any(character.isdigit() for character in q) and len(q.split()) == 1:
+            matches = matches | Contact.id.in_(select(ChannelIdentity.contact_id)
+                                               .where(ChannelIdentity.external_id.icontains(q, autoescape=True)))
+        condition = and_(condition, matches)
     return condition
 
 
 def search_contacts(*, session: Session, q: str | None = None, channel: str | None = None, limit: int = 50) -> list[Contact]:
     """Contacts matching a name/phone/identity search and channel, most recently seen first."""
-    query = select(Contact).where(search_condition(q=q, channel=channel))
+    query = select(Contact).where(search_condition(session=session, q=q, channel=channel))
     query = query.order_by(Contact.last_seen_at.desc().nulls_last(), Contact.id.desc()).limit(limit)
     return list(session.exec(query).all())
 

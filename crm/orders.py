@@ -17,7 +17,7 @@ from core.db import utcnow
 from core.geo import valid_coordinates
 from core.money import rupiah
 from core.settings import LoyaltySettings, LoyaltyStamps
-from crm import alerts, loyalty, promotions, webhooks
+from crm import alerts, loyalty, promotions, search_index, webhooks
 from crm.delivery import rules_of
 from crm.models import FollowUpTask
 from crm.schemas import OrderEventPublic, OrderLinePublic, OrderPublic
@@ -118,6 +118,9 @@ class OrderItem(SQLModel, table=True):
     quantity: int = Field(ge=1)
     price: int = Field(ge=0)  # one unit: the product's price with the variant's and the add-ons' prices
     note: str | None = Field(default=None, max_length=ITEM_NOTE_MAX)  # "less sugar", "gak pake es"
+
+
+search_index.keep_indexed(OrderItem.__table__)  # product names, searched in the inbox
 
 
 class OrderEvent(SQLModel, table=True):

@@ -19,11 +19,9 @@ from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
 from crm.models import Contact, Message
-from crm.orders import OrderItem
 
 TRIGRAM = 3  # the trigram tokenizer finds nothing in a shorter query: LIKE reads the rows then
-INDEXED = {Contact.__table__.name: "display_name", Message.__table__.name: "text",
-           OrderItem.__table__.name: "product_name"}  # table -> its searched column
+INDEXED = {"contact": "display_name", "message": "text", "orderitem": "product_name"}  # table -> its searched column
 
 
 def fts_table(table: str) -> str:
@@ -53,11 +51,16 @@ def postgres_statements(table: str) -> list[str]:
             f"USING gin ({INDEXED[table]} gin_trgm_ops)"]
 
 
-for _table in (Contact.__table__, Message.__table__, OrderItem.__table__):
-    for _statement in sqlite_statements(_table.name):
-        event.listen(_table, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
-    for _statement in postgres_statements(_table.name):
-        event.listen(_table, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
+def keep_indexed(table) -> None:
+    """Create `table`'s search index with the table (`create_all`); crm.orders calls it for its order lines."""
+    for statement in sqlite_statements(table.name):
+        event.listen(table, "after_create", DDL(statement).execute_if(dialect="sqlite"))
+    for statement in postgres_statements(table.name):
+        event.listen(table, "after_create", DDL(statement).execute_if(dialect="postgresql"))
+
+
+keep_indexed(Contact.__table__)
+keep_indexed(Message.__table__)
 
 
 def contains(session: Session, column, q: str) -> ColumnElement:

@@ -70,7 +70,8 @@ def contacts_export():
     with session_scope(engine()) as db:
         data.audit(session=db, staff=current_staff(), action="contacts.export", target_type="contact",
                    details={"q": q, "channel": channel, "format": kind})
-    return export_response(search_condition(q=q or None, channel=channel), kind, "contacts")
+        condition = search_condition(session=db, q=q or None, channel=channel)
+    return export_response(condition, kind, "contacts")
 
 
 def export_format() -> str:
