@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from rapidfuzz import fuzz
+
 from core import messages as m
 from crm.loyalty import Standing, reward_name, tier_name
 from handlers.base import Context
@@ -24,6 +26,14 @@ ASKING_WORDS = frozenset({"berapa", "brp", "cek", "check", "lihat", "liat", "sal
 STAMP_WORDS = frozenset({"stempel", "stampel", "stamp", "stamps", "stempelku", "stempelnya"})
 MAX_WORDS = 8  # a longer message mentioning points is about something else ("promo poin double kapan?" is not)
 BUTTON = re.compile(r"^points:redeem:(\d{1,2}):(\d{1,9})$")
+REWARD_OPTIONS = "reward_options"  # state: the rewards just offered, [[index, points], ...], for a typed pick
+# "1", "no 2", "yang 1 aja": a reward by its number in the list.
+PICK_NUMBER = re.compile(r"\s*(?:no\.?|nomor|number|yang|yg|the)?\s*(\d{1,2})\s*(?:aja|ya|please|dong)?\s*[.!]?\s*",
+                         re.IGNORECASE)
+# Words around a reward's name in a typed pick ("yang kopi susu aja kak", "the free coffee please").
+PICK_FILLER = frozenset({"yang", "yg", "mau", "aku", "saya", "aja", "ajah", "dong", "ya", "kak", "kk", "deh", "itu",
+                         "tukar", "tuker", "the", "one", "please", "pls", "i", "want", "that", "id", "like", "to"})
+PICK_SIMILARITY = 80  # rapidfuzz token_set_ratio: "kopi susu" picks "Gratis kopi susu", "croissant" not
 
 
 def _words(inbound: m.Inbound) -> list[str]:
@@ -58,6 +68,28 @@ def _button_label(name: str, points: int) -> str:
     return label if m.label_width(label) <= m.LABEL_LIMIT else m.shorten_label(name)
 
 
+def _typed_pick(inbound: m.Inbound, ctx: Context) -> tuple[int, int] | None:
+    """The reward (index, points) a typed answer picks from the rewards just offered: its number or its name."""
+    options = ctx.state.get(REWARD_OPTIONS) if ctx.data is not None else None
+    if not options or inbound.kind != m.MESSAGE or inbound.message_type != "text":
+        return None
+    offered = {index: points for index, points in options}
+    number = PICK_NUMBER.fullmatch(inbound.text or "")
+    if number is not None:  # the list's numbers count every reward, from 1
+        index = int(number.group(1)) - 1
+        return (index, offered[index]) if index in offered else None
+    said = " ".join(word for word in _words(inbound) if word not in PICK_FILLER)
+    if not said:
+        return None
+    rewards = ctx.data.loyalty_rules().rewards
+    scores = sorted(((max(fuzz.token_set_ratio(said, name.lower()) for name in (reward.name, reward.name_en or "")
+                               if name), index)
+                     for index, reward in enumerate(rewards) if index in offered), reverse=True)
+    if not scores or scores[0][0] < PICK_SIMILARITY or (len(scores) > 1 and scores[1][0] == scores[0][0]):
+        return None  # no reward named, or two named alike: not a pick
+    return scores[0][1], offered[scores[0][1]]
+
+
 class PointsHandler:
     """The customer's points: the balance question, the reward list, a reward's button."""
 
@@ -70,14 +102,19 @@ class PointsHandler:
         if inbound.kind == m.POSTBACK:
             return BUTTON.match(inbound.postback_data or "") is not None
         words = _words(inbound)
-        return asks_to_redeem(words) or asks_for_points(words) or asks_for_stamps(words)
+        return asks_to_redeem(words) or asks_for_points(words) or asks_for_stamps(words) or \
+            _typed_pick(inbound, ctx) is not None
 
     def handle(self, inbound: m.Inbound, ctx: Context) -> Answer:
         """The balance, the rewards to pick from, or the chosen reward's redemption (an effect)."""
         standing = ctx.data.points(ctx.now)
+        picked = _typed_pick(inbound, ctx)
+        ctx.state.pop(REWARD_OPTIONS, None)  # answered once: the offer below sets it again
         if inbound.kind == m.POSTBACK:
             index, points = map(int, BUTTON.match(inbound.postback_data).groups())
             return self._redeem(ctx, standing, index, points)
+        if picked is not None:  # the reward typed instead of tapped
+            return self._redeem(ctx, standing, *picked)
         words = _words(inbound)
         if asks_to_redeem(words):
             return Answer([self._offer(ctx, standing)])
@@ -135,6 +172,7 @@ class PointsHandler:
         choices = tuple(m.Choice(label=_button_label(reward_name(reward, ctx.language), reward.points),
                                  data=f"points:redeem:{index}:{reward.points}")
                         for index, reward in affordable[:13])  # LINE shows 13 quick replies at most
+        ctx.state[REWARD_OPTIONS] = [[index, reward.points] for index, reward in affordable]
         return m.Reply(text=ctx.say("points_pick_reward", balance=str(standing.balance),
                                     rewards=self._list(ctx, standing)), choices=choices)
 

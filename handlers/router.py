@@ -20,7 +20,7 @@ from handlers.effects import AlertStaff, Answer, Effect
 from handlers.faq import FaqHandler, KnownQuestionHandler
 from handlers.handoff import HandoffHandler, UnsureHandler
 from handlers.location import LocationHandler
-from handlers.loyalty import PointsHandler
+from handlers.loyalty import REWARD_OPTIONS, PointsHandler
 from handlers.marketing import CampaignButtonHandler, OptOutHandler, WelcomeJourneyHandler
 from handlers.member_code import MemberCodeHandler
 from handlers.menu import MenuHandler, MenuQuestionHandler, OutOfScopeHandler, StalePostbackHandler, postback_intent
@@ -70,6 +70,8 @@ class Router:
             ctx.state.pop("faq_options", None)  # a later "2" is a quantity, not the second question listed
         if ctx.intent != "csat":
             ctx.state.pop("csat", None)  # not an answer to the satisfaction survey: it is dropped
+        if ctx.intent != "points":
+            ctx.state.pop(REWARD_OPTIONS, None)  # a later "1" is a quantity, not the first reward offered
         if ctx.intent != "phone_claim":
             ctx.state.pop(STATE_KEY, None)  # not an answer to "is this member you?": asked once, left unanswered
         alert = self.alert_if_upset(inbound, ctx)

@@ -107,6 +107,30 @@ def test_tukar_poin_redeems_a_reward_for_a_voucher_the_order_takes(customer, run
     assert loyalty.balance(session=session, contact_id=_contact_id(session)) == 50
 
 
+def test_a_reward_typed_by_its_name_or_number_is_redeemed_once(customer, runtime, session):
+    with session_scope(runtime.engine) as db:
+        save_settings(db, {"loyalty": {"rewards": [
+            {"name": "Gratis kopi susu", "name_en": "Free iced milk coffee", "points": 100, "free_sku": "MNM-EKS"},
+            {"name": "Potongan 20rb", "name_en": "Rp20,000 off", "points": 150, "amount_off": 20_000}]}})
+    customer.says("halo")
+    _give(runtime, session, 400)
+
+    def redeemed() -> list[int]:
+        session.expire_all()
+        return [-e.points for e in loyalty.entries(session=session, contact_id=_contact_id(session)) if e.kind == "redeem"]
+
+    customer.says("mau tukar poin dong")
+    done = texts(customer.says("yang kopi susu aja kak"))  # typed, not tapped: the reward, not an order of coffee
+    assert redeemed() == [100] and "Sisa poin: 300" in done
+    assert redeemed() == [100] and "Sisa" not in texts(customer.says("1"))  # the offer was answered: no second one
+    customer.says("tukar poin")
+    customer.says("no 2")
+    assert redeemed() == [150, 100]
+    customer.says("tukar poin")
+    replies = texts(customer.says("mau pesen es teh manis 1"))  # not a reward: an order, nothing spent
+    assert redeemed() == [150, 100] and "Sisa poin" not in replies
+
+
 def test_a_stale_reward_button_offers_the_list_again(customer, runtime, session):
     customer.says("halo")
     _give(runtime, session, 500)
