@@ -427,6 +427,8 @@ CHAT = Catalog("chat", {
     "points_reward_line": {"id": "{number}. {name} — {points} poin", "en": "{number}. {name} — {points} points"},
     "points_earn_how": {"id": "Dapat {rate} poin tiap belanja Rp1.000 (di luar ongkir) 🙂",
                         "en": "Points: {rate} for every Rp1,000 spent (delivery not included) 🙂"},
+    "points_expiry": {"id": "Poin hangus kalau {months} bulan tidak ada belanja.",
+                      "en": "Points lapse after {months} months without a purchase."},
     "points_pick_reward": {"id": "Poin kakak {balance}. Mau tukar yang mana? Pilih ya 👇\n{rewards}",
                            "en": "You have {balance} points. Which reward would you like? Pick one 👇\n{rewards}"},
     "points_too_few": {"id": "Poin kakak {balance}, belum cukup untuk {reward} ({points} poin) 🙏 Yuk kumpulkan lagi!",

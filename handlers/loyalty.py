@@ -22,7 +22,11 @@ POINT_WORDS = frozenset({"poin", "point", "points", "poinku", "pointku", "poinny
 REDEEM_WORDS = frozenset({"tukar", "tuker", "nukar", "menukar", "tukarkan", "redeem", "pakai", "pake", "use"})
 # Words that make a message with "poin" a question about the customer's own points.
 ASKING_WORDS = frozenset({"berapa", "brp", "cek", "check", "lihat", "liat", "saldo", "sisa", "my", "saya", "aku",
-                          "ku", "gw", "gue", "how", "balance", "total", "punya", "mana", "level", "tier"})
+                          "ku", "gw", "gue", "how", "balance", "total", "punya", "mana", "level", "tier",
+                          # credited yet, how to earn, what they buy, when they lapse: the balance answer says each
+                          "masuk", "gimana", "bagaimana", "caranya", "dipake", "dipakai", "hangus", "expire", "expired"})
+OWNER_WORDS = frozenset({"aku", "saya", "ku", "gw", "gue", "ane"})
+TIER_WORDS = frozenset({"tier", "membership", "keanggotaan", "levelku"})
 STAMP_WORDS = frozenset({"stempel", "stampel", "stamp", "stamps", "stempelku", "stempelnya"})
 MAX_WORDS = 8  # a longer message mentioning points is about something else ("promo poin double kapan?" is not)
 BUTTON = re.compile(r"^points:redeem:(\d{1,2}):(\d{1,9})$")
@@ -49,10 +53,15 @@ def asks_to_redeem(words: list[str]) -> bool:
 
 
 def asks_for_points(words: list[str]) -> bool:
-    """"poin saya berapa?", "cek poin", "my points", or just "poin"."""
-    if not POINT_WORDS & set(words) or len(words) > MAX_WORDS:
+    """"poin saya berapa?", "cek poin", "my points", or just "poin"; or the tier: "level aku apa?", "my tier"."""
+    if len(words) > MAX_WORDS:
         return False
-    return len(words) == 1 or bool(ASKING_WORDS & set(words))
+    if POINT_WORDS & set(words):
+        return len(words) == 1 or bool(ASKING_WORDS & set(words))
+    # "level" alone is a spice level as often: the customer's own level only ("level aku", "my level").
+    owned_level = any((first, second) in {("level", owner) for owner in OWNER_WORDS} | {("my", "level")}
+                      for first, second in zip(words, words[1:]))
+    return owned_level or bool(TIER_WORDS & set(words) and (len(words) <= 2 or ASKING_WORDS & set(words)))
 
 
 def asks_for_stamps(words: list[str]) -> bool:
@@ -145,6 +154,8 @@ class PointsHandler:
             lines.append(ctx.say("points_next_tier", points=str(standing.to_next_tier),
                                  tier=tier_name(standing.next_tier, ctx.language)))
         lines.append(ctx.say("points_earn_how", rate=f"{rules.points_per_1000_rupiah:g}"))
+        if rules.expiry_months is not None:
+            lines.append(ctx.say("points_expiry", months=str(rules.expiry_months)))
         if rules.stamps is not None:
             lines.append(self._stamps(ctx))
         if standing.rewards:

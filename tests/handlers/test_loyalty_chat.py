@@ -30,13 +30,17 @@ def _give(runtime, session, points: int) -> None:
 
 
 @pytest.mark.parametrize("text", ["poin saya berapa?", "Poinku brp kak", "cek poin", "my points", "points",
-                                  "berapa poin aku sekarang?", "how many points do I have"])
+                                  "berapa poin aku sekarang?", "how many points do I have",
+                                  "kak poinku udah masuk belum dari pesanan kemarin?", "gimana caranya dapet poin?",
+                                  "poin bisa dipake buat apa aja?", "kapan poin aku hangus?", "level aku apa sih",
+                                  "what's my tier?", "my level"])
 def test_points_questions_are_recognised(text):
-    words = text.lower().replace("?", "").split()
+    words = text.lower().replace("?", "").replace("'s", "").split()
     assert asks_for_points(words) and not asks_to_redeem(words)
 
 
 @pytest.mark.parametrize("text", ["ada promo apa?", "promo poin double kapan", "mau pesan es kopi susu 2",
+                                  "level pedasnya bisa pilih?", "mie level 3 aku satu ya",
                                   "kalau aku belanja di toko yang di kemang dapat poin juga nggak ya kak soalnya"])
 def test_other_messages_are_not_points_questions(text):
     assert not asks_for_points(text.lower().replace("?", "").split())
