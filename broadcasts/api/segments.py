@@ -97,7 +97,7 @@ def export_contacts():
     """Contacts with every field as CSV (streamed): all, a saved segment, rules (JSON), or a search."""
     segment_id = int_arg("segment_id", None, 1, MAX_ID)
     rules = _json_arg("rules")
-    search = contact_data.search_condition(q=query_value("q"), channel=enum_arg("channel", CHANNELS))
+    q, channel = query_value("q"), enum_arg("channel", CHANNELS)
     with Session(engine()) as session:  # refuse bad rules before the download starts
         if segment_id is not None and session.get(Segment, segment_id) is None:
             raise ApiError(404, f"segment {segment_id} not found")
@@ -108,7 +108,8 @@ def export_contacts():
 
     def generate():
         with Session(engine()) as session:
-            condition = seg.audience_condition(session=session, segment_id=segment_id, rules=rules) & search
+            condition = seg.audience_condition(session=session, segment_id=segment_id, rules=rules) & \
+                contact_data.search_condition(session=session, q=q, channel=channel)
             header, rows = export_table(session=session, condition=condition)
             yield from stream_csv(header, rows)
 
