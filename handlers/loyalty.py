@@ -25,7 +25,8 @@ ASKING_WORDS = frozenset({"berapa", "brp", "cek", "check", "lihat", "liat", "sal
                           "ku", "gw", "gue", "how", "balance", "total", "punya", "mana", "level", "tier",
                           # credited yet, how to earn, what they buy, when they lapse: the balance answer says each
                           "masuk", "gimana", "bagaimana", "caranya", "dipake", "dipakai", "hangus", "expire", "expired"})
-OWNER_WORDS = frozenset({"aku", "saya", "ku", "gw", "gue", "ane"})
+# "level" alone is a spice level as often: the customer's own level only ("level aku", "my level").
+OWNED_LEVEL = frozenset({("level", owner) for owner in ("aku", "saya", "ku", "gw", "gue", "ane")} | {("my", "level")})
 TIER_WORDS = frozenset({"tier", "membership", "keanggotaan", "levelku"})
 STAMP_WORDS = frozenset({"stempel", "stampel", "stamp", "stamps", "stempelku", "stempelnya"})
 MAX_WORDS = 8  # a longer message mentioning points is about something else ("promo poin double kapan?" is not)
@@ -58,9 +59,7 @@ def asks_for_points(words: list[str]) -> bool:
         return False
     if POINT_WORDS & set(words):
         return len(words) == 1 or bool(ASKING_WORDS & set(words))
-    # "level" alone is a spice level as often: the customer's own level only ("level aku", "my level").
-    owned_level = any((first, second) in {("level", owner) for owner in OWNER_WORDS} | {("my", "level")}
-                      for first, second in zip(words, words[1:]))
+    owned_level = any(pair in OWNED_LEVEL for pair in zip(words, words[1:]))
     return owned_level or bool(TIER_WORDS & set(words) and (len(words) <= 2 or ASKING_WORDS & set(words)))
 
 
