@@ -22,6 +22,12 @@ labels): as published (each platform's own threshold), and at the threshold that
 the test split itself, which is how the paper's headline figures (0.71–0.75) were read off.
 
     .venv/bin/python bench/hint3_bots.py /work/.mirror [--json]
+    .venv/bin/python bench/hint3_bots.py /work/.mirror --dev   # no test rows: for choosing a design
+
+`--dev` scores on training data only, for choices made before the test is read: each bot's
+train split cut 80/20 per intent (the 20 % held out), plus 300 of CLINC150's off-topic training
+rows that training does not sample, as NO_NODES_DETECTED; the bot's own sentences are taken out
+of the public training data for the run (HINT3's train rows are in it, mapped to core intents).
 
 Needs the HINT3 snapshot (`fetch` hellohaptik/HINT3); results in bench/results/hint3_bots.json.
 """
@@ -31,7 +37,10 @@ import argparse
 import csv
 import io
 import json
+import random
+import shutil
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -44,7 +53,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import public_data  # noqa: E402  (scripts/public_data.py: the pinned snapshots)
 
-RESULTS = ROOT / "bench" / "results" / "hint3_bots.json"
+RESULTS = ROOT / "bench" / "results" / "hint3_bots{}.json"
 PLATFORMS = ("dialogflow", "haptik", "rasa", "luis", "bert")
 NONE = "NO_NODES_DETECTED"
 
@@ -125,24 +134,81 @@ def platform(preds: list[dict], test: list[dict]) -> dict:
             "in_scope_top1": round(float(np.mean([a == g for a, g, k in zip(as_run, scored, keep) if k])), 4)}
 
 
+def dev_split(train: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Each intent's rows in a fixed shuffle: the first fifth held out, the rest to train on."""
+    rows = sorted(train, key=lambda row: row["sentence"])
+    random.Random(0).shuffle(rows)
+    keep, held = [], []
+    for label in sorted({row["label"] for row in rows}):
+        mine = [row for row in rows if row["label"] == label]
+        held += mine[:len(mine) // 5]
+        keep += mine[len(mine) // 5:]
+    return keep, held
+
+
+def off_topic(n: int = 300) -> list[dict]:
+    """CLINC150 training rows mapped to `other` that the product's training does not sample."""
+    from handlers.nlu import training
+
+    cfg = training.VARIANTS[training.DEFAULT_VARIANT]
+    sampled = {text for text, _ in training.load_public_intents(cfg["public"], cfg.get("public_other"))}
+    rows = [json.loads(line) for line in (training.PUBLIC_DIR / "intents_clinc150.jsonl").read_text().splitlines()]
+    texts = sorted(row["text"] for row in rows if row["intent"] == "other" and row["text"] not in sampled)
+    random.Random(1).shuffle(texts)
+    return [{"sentence": text, "label": NONE} for text in texts[:n]]
+
+
+def without_bot(train: list[dict]):
+    """Point training at a copy of the public data without the bot's own sentences; returns the undo."""
+    from handlers.nlu import training
+
+    original, copy = training.PUBLIC_DIR, Path(tempfile.mkdtemp(prefix="hint3-dev-"))
+    mine = {row["sentence"].strip().lower() for row in train}
+    for f in original.glob("*.jsonl"):
+        if f.name == "intents_hint3.jsonl":
+            lines = [line for line in f.read_text(encoding="utf-8").splitlines()
+                     if json.loads(line)["text"].strip().lower() not in mine]
+            (copy / f.name).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        else:
+            shutil.copy(f, copy / f.name)
+    training.PUBLIC_DIR = copy
+
+    def undo() -> None:
+        training.PUBLIC_DIR = original
+        shutil.rmtree(copy, ignore_errors=True)
+    return undo
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mirrors", nargs="+", help="git directories of the snapshots, or folders holding them")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--dev", action="store_true", help="score on held-out training rows, not the test split")
     args = parser.parse_args()
     repo = public_data.open_repos(args.mirrors, any_commit=False)["hint3"]
     bots = public_data.mapping("hint3")["bots"]
     results: dict = {"benchmark": "hint3_bots", "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "bots": {}}
+    results["split"] = "dev" if args.dev else "test"
     for bot in public_data.HINT3_BOTS:
         train = _csv(repo, f"dataset/v2/train/{bot}_train.csv")
+        if args.dev:
+            undo = without_bot(train)
+            try:
+                train, held = dev_split(train)
+                results["bots"][bot] = {"sapa": product(train, held + off_topic(), bots[bot])}
+            finally:
+                undo()
+            print(bot, json.dumps(results["bots"][bot]["sapa"]), file=sys.stderr)
+            continue
         test = [row for row in _csv(repo, f"dataset/v2/test/{bot}_test.csv") if (row["sentence"] or "").strip()]
         figures = {"sapa": product(train, test, bots[bot])}
         for name in PLATFORMS:
             figures[name] = platform(_csv(repo, f"preds/{name}_{bot}.csv"), test)
         results["bots"][bot] = figures
         print(bot, json.dumps(figures["sapa"]), file=sys.stderr)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    out = Path(str(RESULTS).format("_dev" if args.dev else ""))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     if args.json:
         print(json.dumps(results, indent=2))
         return
@@ -151,7 +217,7 @@ def main() -> None:
         for name, f in figures.items():
             best = f"{f['accuracy_best_threshold']:.3f}" if "accuracy_best_threshold" in f else "–"
             print(f"{bot:<13}{name:<12}{f['accuracy']:>10.3f}{best:>11}{f['in_scope_top1']:>10.3f}")
-    print(f"results: {RESULTS.relative_to(ROOT)}")
+    print(f"results: {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

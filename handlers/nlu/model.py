@@ -104,8 +104,9 @@ def char_wb_ngrams(doc: str, lo: int = CHAR_NGRAMS[0], hi: int = CHAR_NGRAMS[1])
 # --------------------------------------------------------------------------- model
 @dataclass
 class Model:
-    """Columns of ``W``/``b``: the 10 core intents (CORE_INTENTS order) followed by the
-    columns of the per-core fine-intent classifiers (``fine_groups``)."""
+    """Columns of ``W``/``b``: the 10 core intents (CORE_INTENTS order), the shop's custom intents
+    (``custom``, classes of the core classifier too), then the columns of the per-core fine-intent
+    classifiers (``fine_groups``)."""
 
     labels: list[str]                 # column labels
     fine_groups: dict[str, list[int]]  # core -> its fine-classifier columns
@@ -124,6 +125,7 @@ class Model:
     dense_weight: float = 0.0          # the embedding's scale in the feature vector
     # P(negative): {"w": (DIM + 2,), "b", "threshold"} and, for the word n-grams, "vocab", "idf", "v"
     negative: dict[str, Any] | None = None
+    custom: tuple[str, ...] = ()        # "<core>.<name>" of each custom intent column, after the cores
 
     def __post_init__(self) -> None:
         self._setup()
@@ -135,7 +137,11 @@ class Model:
         self._E64 = None if self.E is None else np.ascontiguousarray(self.E, dtype=np.float64) * self.dense_weight
         self._idf_w = self.idf_w.tolist()  # Python lists: faster scalar indexing
         self._idf_c = self.idf_c.tolist()
-        self._nc = len(CORE_INTENTS)
+        self._nc = len(CORE_INTENTS) + len(self.custom)
+        # The custom intents' columns under each core intent, for adding them up into it.
+        self._custom_of: dict[int, list[int]] = {}
+        for j, label in enumerate(self.custom):
+            self._custom_of.setdefault(CORE_INTENTS.index(label.split(".", 1)[0]), []).append(len(CORE_INTENTS) + j)
         self._cache: dict[str, tuple] = {}
         self._wcache: dict[str, tuple[int, ...]] = {}
         words = self.negative is not None and "vocab" in self.negative
@@ -219,12 +225,18 @@ class Model:
         z = self.logits(doc, emb)
         zc = z[: self._nc] / self.temperature
         zc -= zc.max()
-        p = np.exp(zc)
-        p /= p.sum()
+        q = np.exp(zc)
+        q /= q.sum()
+        p = q[: len(CORE_INTENTS)].copy()
+        for k, columns in self._custom_of.items():
+            p[k] += q[columns].sum()
         k = int(p.argmax())
         core = CORE_INTENTS[k]
         fine = None
-        cols = self.fine_groups.get(core)
+        mine = self._custom_of.get(k)
+        if mine and q[mine].max() > q[k]:  # the shop's own intent, when it is likelier than the core's other examples
+            fine = self.labels[mine[int(np.argmax(q[mine]))]]
+        cols = None if fine else self.fine_groups.get(core)
         if cols:
             best = cols[int(np.argmax(z[cols]))]
             if self.labels[best] != core:

@@ -111,19 +111,31 @@ DEFAULT_VARIANT = "svm"
 NEGATIVE = {"C": 3.0, "public": 6000, "own_weight": 4.0, "words": 1.0, "threshold_on": "both"}
 
 
-def _collect(extra_examples, custom_intents, data_dir) -> dict[str, list[str]]:
-    data = load_examples(data_dir)
-    for intent, exs in (extra_examples or {}).items():
-        if core_of(intent) not in CORE_INTENTS:
-            raise ValueError(f"extra_examples: unknown intent {intent!r}")
-        data.setdefault(intent, []).extend(str(x) for x in exs or [])
+def _custom(custom_intents) -> list[tuple[str, dict]]:
+    """(label, spec) of each shop custom intent; the label is ``<core>.<name>``, or the core itself."""
+    out = []
     for name, spec in (custom_intents or {}).items():
         if not isinstance(spec, dict):  # e.g. a pydantic model
             spec = spec.model_dump() if hasattr(spec, "model_dump") else dict(vars(spec))
         core = spec.get("core") or core_of(name)
         if core not in CORE_INTENTS:
             raise ValueError(f"custom intent {name!r}: core must be one of {CORE_INTENTS}, got {core!r}")
-        label = name if name in CORE_INTENTS or name.startswith(core + ".") else f"{core}.{name}"
+        out.append((name if name in CORE_INTENTS or name.startswith(core + ".") else f"{core}.{name}", spec))
+    return out
+
+
+def custom_labels(custom_intents) -> list[str]:
+    """The shop's own intents that the core classifier learns as classes of their own (not a bare core)."""
+    return sorted({label for label, _ in _custom(custom_intents) if label not in CORE_INTENTS})
+
+
+def _collect(extra_examples, custom_intents, data_dir) -> dict[str, list[str]]:
+    data = load_examples(data_dir)
+    for intent, exs in (extra_examples or {}).items():
+        if core_of(intent) not in CORE_INTENTS:
+            raise ValueError(f"extra_examples: unknown intent {intent!r}")
+        data.setdefault(intent, []).extend(str(x) for x in exs or [])
+    for label, spec in _custom(custom_intents):
         data.setdefault(label, []).extend(str(x) for x in spec.get("examples") or [])
     data = {k: v for k, v in data.items() if v}
     missing = [c for c in CORE_INTENTS if not any(core_of(k) == c for k in data)]
@@ -202,17 +214,24 @@ def _coef(clf, n_classes):
     return coef, icpt
 
 
+def _decisions(clf, X) -> np.ndarray:
+    """Decision scores, one column per class of ``clf`` (two for a binary classifier too)."""
+    z = clf.decision_function(X)
+    return np.column_stack([-z / 2, z / 2]) if z.ndim == 1 else z
+
+
 def _softmax(z):
     z = z - z.max(axis=1, keepdims=True)
     p = np.exp(z)
     return p / p.sum(axis=1, keepdims=True)
 
 
-def _fit_temperature(z: np.ndarray, y: np.ndarray) -> float:
-    """Temperature minimising the NLL of out-of-fold core scores."""
+def _fit_temperature(z: np.ndarray, y: np.ndarray, to_core: np.ndarray | None = None) -> float:
+    """Temperature minimising the NLL of out-of-fold scores; with ``to_core`` (classes x cores, 0/1),
+    of the core probabilities the classes add up to, which is what the bot's confidence is."""
     best = (math.inf, 1.0)
     for t in np.exp(np.linspace(math.log(0.02), math.log(5.0), 120)):
-        p = _softmax(z / t)
+        p = _softmax(z / t) if to_core is None else _softmax(z / t) @ to_core
         nll = -np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1)))
         if nll < best[0]:
             best = (nll, float(t))
@@ -231,24 +250,37 @@ def ece(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
 
 
 class Corpus:
-    """Texts ready for the classifiers: classifier input, embedding, core label, full label."""
+    """Texts ready for the classifiers: classifier input, embedding, class, core intent, full label.
 
-    def __init__(self, texts: list[str], labels: list[str], embed: bool) -> None:
+    The classes of the core classifier are the core intents, then the shop's custom intents
+    (``custom``): a shop's own intent is a class of its own, so its few examples are not outweighed
+    by the hundreds of its core's, and ``to_core`` adds the classes up into core intents."""
+
+    def __init__(self, texts: list[str], labels: list[str], embed: bool, custom: list[str] | tuple = ()) -> None:
         self.raw = texts
         self.docs = [model_text(t) for t in texts]
         self.labels = labels
-        self.y = np.array([CORE_INTENTS.index(core_of(lab)) for lab in labels])
+        self.classes = list(CORE_INTENTS) + list(custom)
+        index = {label: k for k, label in enumerate(self.classes)}
+        self.core = np.array([CORE_INTENTS.index(core_of(lab)) for lab in labels], dtype=int)
+        self.y = np.array([index.get(lab, core) for lab, core in zip(labels, self.core)], dtype=int)
+        self.to_core = np.zeros((len(self.classes), len(CORE_INTENTS)))
+        self.to_core[np.arange(len(self.classes)), [CORE_INTENTS.index(core_of(c)) for c in self.classes]] = 1.0
         self.emb = encoder.embed_many([encoder_text(t) for t in texts]) if embed else None
 
     def rows(self, idx) -> tuple[list[str], np.ndarray | None, np.ndarray]:
         return [self.docs[i] for i in idx], None if self.emb is None else self.emb[idx], self.y[idx]
 
 
-def _corpora(data: dict[str, list[str]], cfg) -> tuple[Corpus, Corpus | None]:
-    """Our own examples and, when the variant takes them, the public ones."""
+def _corpora(data: dict[str, list[str]], cfg, custom: list[str] | tuple = ()) -> tuple[Corpus, Corpus | None]:
+    """Our own examples (the shop's ``custom`` intents as classes of their own) and, when the
+    variant takes them, the public ones."""
     own = [(t, lab) for lab in sorted(data) for t in data[lab]]
-    mine = Corpus([t for t, _ in own], [lab for _, lab in own], bool(cfg["dense"]))
+    mine = Corpus([t for t, _ in own], [lab for _, lab in own], bool(cfg["dense"]), custom)
     public = load_public_intents(cfg["public"], cfg.get("public_other")) if cfg["public"] else []
+    # A sentence the shop teaches as its own intent is not also a public example of the bare core.
+    taught = {t.strip().lower() for t, lab in own if lab in custom}
+    public = [(t, lab) for t, lab in public if t.strip().lower() not in taught]
     theirs = Corpus([t for t, _ in public], [lab for _, lab in public], bool(cfg["dense"])) if public else None
     return mine, theirs
 
@@ -281,7 +313,8 @@ def cross_validate(data: dict[str, list[str]], variant: str = DEFAULT_VARIANT, f
     cfg = VARIANTS[variant]
     mine, theirs = corpora or _corpora(data, cfg)
     y = mine.y
-    z = np.zeros((len(y), len(CORE_INTENTS)))
+    # A class missing from a fold's training rows (a custom intent with few examples) scores far below the rest.
+    z = np.full((len(y), len(mine.classes)), -10.0)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     own_folds = list(splitter.split(mine.docs, y))
     their_folds = list(splitter.split(theirs.docs, theirs.y)) if theirs is not None else [(None, None)] * folds
@@ -292,12 +325,13 @@ def cross_validate(data: dict[str, list[str]], variant: str = DEFAULT_VARIANT, f
         vw, vc, clf = _fit(cfg, seed, mine, tr, theirs, their_tr)
         fit_s += time.perf_counter() - t0
         docs, emb, _ = mine.rows(te)
-        z[te] = clf.decision_function(_transform(vw, vc, docs, cfg, emb))
+        z[np.ix_(te, clf.classes_)] = _decisions(clf, _transform(vw, vc, docs, cfg, emb))
         if theirs is not None:
             docs, emb, _ = theirs.rows(their_te)
-            their_pred[their_te] = clf.predict(_transform(vw, vc, docs, cfg, emb))
-    T = _fit_temperature(z, y)
-    p = _softmax(z / T)
+            their_pred[their_te] = mine.to_core.argmax(axis=1)[clf.predict(_transform(vw, vc, docs, cfg, emb))]
+    y = mine.core
+    T = _fit_temperature(z, y, mine.to_core)
+    p = _softmax(z / T) @ mine.to_core
     pred = p.argmax(axis=1)
     correct = pred == y
     own_f1 = float(f1_score(y, pred, average="macro"))
@@ -415,25 +449,32 @@ def train(
 
     ``extra_examples`` maps a core (or fine) intent to more examples; ``custom_intents``
     maps a fine intent name to ``{"core": <core intent>, "examples": [...]}``.
-    A core-intent classifier is trained on all examples; for every core intent with
-    fine intents a second classifier (our examples only: public data has no fine intents)
-    picks the fine intent (or none).  The core probabilities are calibrated by a
-    temperature fitted on ``cv_folds``-fold out-of-fold scores, which also give the
-    cross-validated scores in ``model.meta`` (``cv_folds=0`` skips it and keeps temperature 1)."""
+    A core-intent classifier is trained on all examples, with each custom intent a class of its
+    own (the core's probability is the sum of its classes'; the fine intent is the custom one when
+    it is likelier than the core's own examples); otherwise, for a core intent with fine intents, a
+    second classifier (our examples and the shop's, not public data, which has no fine intents)
+    picks the fine intent (or none).  The core probabilities are calibrated by a temperature
+    fitted on ``cv_folds``-fold out-of-fold scores, which also give the cross-validated scores
+    in ``model.meta`` (``cv_folds=0`` skips it and keeps temperature 1)."""
     t0 = time.perf_counter()
     cfg = VARIANTS[variant]
     data = _collect(extra_examples, custom_intents, data_dir)
-    mine, theirs = _corpora(data, cfg)
+    mine, theirs = _corpora(data, cfg, custom_labels(custom_intents))
     cv = cross_validate(data, variant, cv_folds, seed, (mine, theirs)) if cv_folds and cv_folds > 1 else None
     everything = np.arange(len(mine.y))
     vw, vc, clf = _fit(cfg, seed, mine, everything, theirs)
     coefs, icpts = [clf.coef_], [clf.intercept_]
-    labels = list(CORE_INTENTS)
+    labels = list(mine.classes)
     fine_groups: dict[str, list[int]] = {}
     docs, emb, y = mine.rows(everything)
     X = _transform(vw, vc, docs, cfg, emb)
+    # A core's fine classifier also knows the shop's intents under it (it decides when the core
+    # classifier finds the core's own examples likelier), except under `other`: what reads as
+    # none of the shop's topics there was judged by the core classifier, with the public off-topic
+    # examples, and is no shop intent.
+    other = CORE_INTENTS.index("other")
     for k, core in enumerate(CORE_INTENTS):
-        idx = np.flatnonzero(y == k)
+        idx = np.flatnonzero(mine.core == k) if k != other else np.flatnonzero(y == k)
         labs = sorted({mine.labels[i] for i in idx})
         if len(labs) < 2:
             continue
@@ -482,6 +523,7 @@ def train(
         E=np.ascontiguousarray(W[n_grams:], dtype=np.float32) if cfg["dense"] else None,
         dense_weight=cfg["dense"],
         negative=negative,
+        custom=tuple(mine.classes[len(CORE_INTENTS):]),
     )
     meta["train_seconds"] = round(time.perf_counter() - t0, 3)
     return m

@@ -189,6 +189,33 @@ def test_custom_and_extra_intents():
         train(custom_intents={"x": {"core": "nope", "examples": ["a"]}}, cv_folds=0)
 
 
+def test_a_shops_own_intents_are_classes_of_their_own():
+    """A shop's few examples of its own intents are not outweighed by their core's hundreds: each is
+    recognised in words it was not taught, the core's probability includes it, and the built-in
+    fine intents still answer what the shop did not teach."""
+    shop = {
+        "garansi": {"core": "faq", "examples": [
+            "garansinya berapa tahun?", "ada garansi ga kak", "kalau rusak bisa klaim garansi?",
+            "is there a warranty?", "warranty period for the mattress?", "klaim garansi gimana caranya"]},
+        "cicilan": {"core": "faq", "examples": [
+            "bisa dicicil ga?", "ada cicilan 0%?", "bayar pakai kartu kredit bisa cicilan?",
+            "do you offer emi?", "can I pay in instalments?", "cicilan 12 bulan bisa?"]},
+        "telat": {"core": "complaint", "examples": [  # fewer examples than folds: a fold trains without it
+            "kasurnya belum dateng udah 2 minggu", "pesanan saya telat banget"]},
+    }
+    m = train(custom_intents=shop, cv_folds=3)
+    assert m.custom == ("complaint.telat", "faq.cicilan", "faq.garansi")
+    assert m.meta["cv"]["macro_f1"] > 0.7
+    for text, fine in (("klo kasurnya rusak dapet garansi gak?", "faq.garansi"),
+                       ("bisa nyicil?", "faq.cicilan"),
+                       ("how long is the warranty", "faq.garansi")):
+        core, got, confidence, scores = m.predict(text)
+        assert (core, got) == ("faq", fine), text
+        assert confidence == pytest.approx(scores["faq"]) and sum(scores.values()) == pytest.approx(1.0)
+    assert m.predict("bisa bayar pakai qris?")[:2] == ("faq", "faq.payment")
+    assert m.predict("mau pesen 2 kopi susu")[:2] == ("order", None)
+
+
 def test_save_load_and_get_model(tmp_path, model, monkeypatch):
     p = tmp_path / "sub" / "dir" / "m.joblib"
     model.save(p)
