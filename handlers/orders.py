@@ -29,6 +29,7 @@ from handlers.vouchers import apply_voucher, check_voucher, voucher_said, withou
 
 MAX_CARDS = 10
 MAX_QUANTITY = 999
+PARTY = "party"  # state: how many people the customer said an order is for, until one is placed
 # Intents a customer may ask about in the middle of an order; the order waits and resumes.
 DIGRESSIONS = ("faq", "promotion", "location", "order_status", "complaint", "human_handoff", "greeting")
 MENU_WORDS = frozenset("menu menunya makanan makan minuman minum food foods drinks drink snack snacks cemilan".split())
@@ -268,6 +269,16 @@ def _answer_offer(ctx: Context, order: dict, r: OrderText, text: str) -> list[st
     return [problem] if problem else []
 
 
+def _for_each(ctx: Context, r: OrderText, quantity: int | None) -> int | None:
+    """One each for the people the order is for: "kopsus buat 30 orang" is 30, and so is "kopsus aja semua" or
+    "a croissant for everyone" after "acara kantor 30 orang"; a number for the whole order stands ("2 kopsus
+    buat 30 orang")."""
+    party = r.party or ctx.state.get(PARTY)
+    if party and r.for_everyone and quantity in (None, 1):
+        return party
+    return r.party if r.party and quantity is None else quantity
+
+
 def _change_items(ctx: Context, order: dict, r: OrderText) -> tuple[list[str], dict | None]:
     """Apply the item changes; returns what to tell the customer and an ambiguous mention to ask about."""
     said, ambiguous = [], None
@@ -303,9 +314,11 @@ def _change_items(ctx: Context, order: dict, r: OrderText) -> tuple[list[str], d
         if change.op == "set" or (in_cart and not change.again):
             # Named again without "tambah"/"lagi": "croissantnya 2" is the line's new quantity,
             # "americano aja" (no number) changes nothing but its note.
-            problem = _set(ctx, order, change.product_id, change.quantity, change.note, change.options, at)
+            problem = _set(ctx, order, change.product_id, _for_each(ctx, r, change.quantity), change.note,
+                           change.options, at)
         else:
-            problem = _add(ctx, order, change.product_id, change.quantity or 1, change.note, change.options, at)
+            problem = _add(ctx, order, change.product_id, _for_each(ctx, r, change.quantity) or 1, change.note,
+                           change.options, at)
         if problem:
             said.append(problem)
     if r.only:  # "kopinya aja": the cart keeps just what was named
@@ -413,6 +426,7 @@ def _place(ctx: Context, order: dict) -> Answer:
                         voucher_code=order.get("voucher"), language=ctx.language,
                         cross_sell_product_id=(order.get(flow.OFFER) or {}).get("product_id"))
     flow.drop(ctx)
+    ctx.state.pop(PARTY, None)  # the next order is for whoever it says
     return Answer([], (effect,))
 
 

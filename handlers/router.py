@@ -26,9 +26,10 @@ from handlers.member_code import MemberCodeHandler
 from handlers.menu import MenuHandler, MenuQuestionHandler, OutOfScopeHandler, StalePostbackHandler, postback_intent
 from handlers.nlu import analyze, get_model
 from handlers.nlu.lang import reply_language
+from handlers.nlu.order_text import party_size
 from handlers.order_status import CancelOrderHandler, OrderStatusHandler
 from handlers.order_flow import resume_reply
-from handlers.orders import OrderHandler
+from handlers.orders import PARTY, OrderHandler
 from handlers.payment_proof import PaymentProofHandler
 from handlers.phone_claim import PhoneClaimHandler
 from handlers.promotions import PromotionHandler
@@ -105,6 +106,9 @@ class Router:
             offered = ctx.data.settings().languages if ctx.data is not None else None
             if chosen and (not offered or chosen in offered):  # else the shop's language chosen before stands
                 ctx.language = chosen
+            party = party_size(inbound.text or "")
+            if party is not None:  # "bisa buat acara 30 orang?" asked first: "kopsus aja semua" later is 30
+                ctx.state[PARTY] = party
 
     @staticmethod
     def alert_if_upset(inbound: m.Inbound, ctx: Context) -> Effect | None:

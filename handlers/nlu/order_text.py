@@ -23,7 +23,7 @@ from .order_terms import (
     PaymentTerm, ProductTerm, ShopTerms, StoreTerm, payment_index, product_index, shop_terms, store_index,
 )
 from .order_words import (
-    AMBIL, AMBIL_PICKUP_NEXT, ASAP, CANCEL_ALL, CANCEL_BARE, DELIVERY, DONE, FULFILMENT_NEGATION, NEGATION, NO,
+    AMBIL, AMBIL_PICKUP_NEXT, ASAP, CANCEL_ALL, CANCEL_BARE, DELIVERY, DONE, EVERYONE, FULFILMENT_NEGATION, NEGATION, NO,
     NOTE_ALONE, NOTE_OBJECTS, ORDER_NOTE_HANDOVER, ORDER_NOTE_OBJECTS, PICKUP, YES, canon,
 )
 from .phones import find_phones, read_phone
@@ -54,6 +54,18 @@ class OrderText:
     cancel_all: bool = False               # "batal semua", "ga jadi pesan", "cancel the order"
     done_adding: bool = False              # "udah itu aja", "that's all"
     only: bool = False                     # the cart should hold just the products named ("cuma latte", "kopinya aja")
+    party: int | None = None               # how many people the order is for ("buat 30 orang", "for 25 people")
+    for_everyone: bool = False             # one each ("kopsus aja semua", "iced latte for everyone")
+
+
+# "30 orang", "30an org", "25 people", "40 pax": a head count, not a quantity of something on the menu
+_PARTY = re.compile(r"(?i)\b(\d{1,4})(?:an)?\s*(?:orang|org|pax|people|persons?|peserta|tamu|guests?|karyawan|pegawai)\b")
+
+
+def party_size(text: str) -> int | None:
+    """How many people a message says something is for ("acara kantor 30 orang"), or None."""
+    said = _PARTY.search(text or "")
+    return int(said.group(1)) if said and int(said.group(1)) > 0 else None
 
 
 def stores_named(text: str, terms: ShopTerms) -> list[int]:
@@ -83,6 +95,12 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
         out["note"] = said.group("note").strip(" .,;")
         msg.take_chars(said.start(), said.end())
     _contact(msg, out, expecting)
+    if said := _PARTY.search(msg.text):
+        if int(said.group(1)) > 0:
+            out["party"] = int(said.group(1))
+        msg.take_chars(said.start(), said.end())
+    if msg.find(EVERYONE, take=False):
+        out["for_everyone"] = True
     if msg.find(CANCEL_ALL):
         out["cancel_all"] = True
     asap = bool(msg.find(ASAP, take=False))  # before the dates, which read "skrg" as today

@@ -69,6 +69,9 @@ SWAP_MIDDLE = phrases("jadi", "ke", "dengan", "sama", "pake", "to", "with", "for
 ADD_MORE = phrases("tambah", "tambahin", "ditambah", "add", "another", "plus", "more", "lagi", "one more",
                    "tambah lagi", "nambah", "extra")
 
+# One each for everyone the order is for: "kopsus aja semua", "iced latte for everyone"
+EVERYONE = phrases("semua", "semuanya", "buat semua", "untuk semua", "masing masing", "masing2", "tiap orang",
+                   "per orang", "everyone", "everybody", "for all", "all of us", "all of them", "each", "per person")
 DONE = phrases("itu aja", "segitu aja", "cukup", "udah cukup", "cukup itu", "that's all", "thats all",
                "that is all", "that's it", "thats it", "nothing else", "ga ada lagi", "udah itu", "itu dulu",
                "done", "that will be all", "udah semua", "itu semua", "udah", "that's everything",

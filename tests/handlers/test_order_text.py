@@ -889,3 +889,26 @@ def test_a_note_for_one_of_several_says_so(text, note):
 def test_neighbouring_words_of_one_products_name_are_that_product(text, product, quantity):
     first = read(text).items[0]
     assert (first.product_id, first.quantity) == (ID[product], quantity) and len(read(text).items) == 2
+
+
+# ---------------------------------------------------------------------------------- how many people it is for
+
+@pytest.mark.parametrize("text, party, items", [
+    ("pesen kopi susu buat 30 orang", 30, [("add", "Es Kopi Susu", None)]),
+    ("kopsus 2 sama croissant, buat acara 12 org", 12, [("add", "Es Kopi Susu", 2), ("add", "Croissant Butter", None)]),
+    ("iced coffee with milk for 25 people please", 25, [("add", "Es Kopi Susu", None)]),
+    ("buat 40an peserta seminar", 40, []),
+    ("kopi susu 3", None, [("add", "Es Kopi Susu", 3)]),
+])
+def test_a_head_count_is_how_many_people_not_a_quantity_of_something(text, party, items):
+    r = read(text)
+    assert (r.party, lines(r)) == (party, items)
+    assert not any(word in " ".join(r.unknown) for word in ("orang", "org", "people", "peserta"))
+
+
+@pytest.mark.parametrize("text, everyone", [
+    ("kopi susu aja semua", True), ("iced latte for everyone", True), ("croissant masing masing satu", True),
+    ("kopi susu aja", False), ("kopi susu 2", False),
+])
+def test_one_each_for_everyone(text, everyone):
+    assert read(text).for_everyone is everyone

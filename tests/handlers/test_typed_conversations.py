@@ -499,3 +499,19 @@ def test_an_english_customer_typing_an_indonesian_address_is_answered_in_english
     customer.says("hi, I'd like 2 americanos delivered please")
     words = texts(customer.says("Jl. Kemang Raya No. 10, Jakarta Selatan"))
     assert "phone" in words.lower() and "Nomor HP" not in words
+
+
+def test_an_order_for_a_number_of_people_is_one_each(customer):
+    """"30 orang" said with a question or with the product is how many to make; it is forgotten once ordered."""
+    customer.says("kak kalo pesen buat acara kantor 30 orang bisa ga?")
+    assert "30× Es Kopi Susu" in texts(customer.says("kopsus aja semua"))
+    customer.says("ambil sendiri di blok m")
+    assert "30× Es Kopi Susu" in texts(customer.says("qris"))  # the summary to confirm
+    assert "#10001" in texts(customer.says("iya"))
+    assert "1× Es Kopi Susu" in texts(customer.says("kopsus aja semua"))  # a new order: for whoever it says
+
+
+def test_an_order_for_a_number_of_people_in_english(client, fake_line, shop):  # noqa: F811
+    customer = Customer(client, fake_line, user="U-party-en")
+    assert "2× Iced Milk Coffee" in texts(customer.says("2 iced coffee with milk for 25 people"))  # the number wins
+    assert "25× Matcha Latte" in texts(customer.says("and a matcha latte for everyone"))
