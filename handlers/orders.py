@@ -271,12 +271,26 @@ def _answer_offer(ctx: Context, order: dict, r: OrderText, text: str) -> list[st
 
 def _for_each(ctx: Context, r: OrderText, quantity: int | None) -> int | None:
     """One each for the people the order is for: "kopsus buat 30 orang" is 30, and so is "kopsus aja semua" or
-    "a croissant for everyone" after "acara kantor 30 orang"; a number for the whole order stands ("2 kopsus
-    buat 30 orang")."""
+    "a croissant for everyone" after "acara kantor 30 orang"; "yg 20 kopsus, sisanya es coklat" is 6 of the
+    26; a number for the whole order stands ("2 kopsus buat 30 orang")."""
     party = r.party or ctx.state.get(PARTY)
-    if party and r.for_everyone and quantity in (None, 1):
+    if not party or (quantity is not None and not (quantity == 1 and r.for_everyone)):
+        return quantity
+    counted = sum(change.quantity or 0 for change in r.items if change.op == "add")
+    if r.rest and quantity is None and party > counted > 0:
+        return party - counted
+    if r.for_everyone:
         return party
-    return r.party if r.party and quantity is None else quantity
+    return r.party if r.party and quantity is None and not counted else quantity
+
+
+def _recount(ctx: Context, order: dict, r: OrderText) -> None:
+    """"eh ralat, jadi 25 orang": the lines that were one each for the people said before are one each again."""
+    before = ctx.state.get(PARTY)
+    if r.party and before and r.party != before and not r.items:
+        for line in order["lines"]:
+            if line["qty"] == before:
+                line["qty"] = min(r.party, MAX_QUANTITY)
 
 
 def _change_items(ctx: Context, order: dict, r: OrderText) -> tuple[list[str], dict | None]:
@@ -518,6 +532,7 @@ class OrderHandler:
         before = {key: copy.deepcopy(value) for key, value in order.items() if key != "last_product"}
         voucher = apply_voucher(ctx, order, inbound.text)
         offer = _answer_offer(ctx, order, r, inbound.text)
+        _recount(ctx, order, r)
         said, ambiguous = _change_items(ctx, order, r)
         said = voucher + offer + said
         said += _change_details(ctx, order, r)

@@ -65,6 +65,11 @@ class Router:
                     if resume is not None:
                         answer = Answer([*answer.replies, resume], answer.effects)
                 break
+        party = party_size(inbound.text or "")
+        if party is not None:
+            # "bisa buat acara 30 orang?" asked first: "kopsus aja semua" later is 30. Kept after the handlers,
+            # which compare it with the count said before ("eh jadi 25 orang").
+            ctx.state[PARTY] = party
         if ctx.intent != "cancel_order":
             ctx.state.pop("cancel_asked", None)  # a later "iya" must not cancel an order asked about before
         if ctx.intent != "faq":
@@ -106,9 +111,6 @@ class Router:
             offered = ctx.data.settings().languages if ctx.data is not None else None
             if chosen and (not offered or chosen in offered):  # else the shop's language chosen before stands
                 ctx.language = chosen
-            party = party_size(inbound.text or "")
-            if party is not None:  # "bisa buat acara 30 orang?" asked first: "kopsus aja semua" later is 30
-                ctx.state[PARTY] = party
 
     @staticmethod
     def alert_if_upset(inbound: m.Inbound, ctx: Context) -> Effect | None:

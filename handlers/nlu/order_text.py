@@ -24,7 +24,7 @@ from .order_terms import (
 )
 from .order_words import (
     AMBIL, AMBIL_PICKUP_NEXT, ASAP, CANCEL_ALL, CANCEL_BARE, DELIVERY, DONE, EVERYONE, FULFILMENT_NEGATION, NEGATION, NO,
-    NOTE_ALONE, NOTE_OBJECTS, ORDER_NOTE_HANDOVER, ORDER_NOTE_OBJECTS, PICKUP, YES, canon,
+    NOTE_ALONE, NOTE_OBJECTS, ORDER_NOTE_HANDOVER, ORDER_NOTE_OBJECTS, PICKUP, REST, YES, canon,
 )
 from .phones import find_phones, read_phone
 
@@ -56,6 +56,7 @@ class OrderText:
     only: bool = False                     # the cart should hold just the products named ("cuma latte", "kopinya aja")
     party: int | None = None               # how many people the order is for ("buat 30 orang", "for 25 people")
     for_everyone: bool = False             # one each ("kopsus aja semua", "iced latte for everyone")
+    rest: bool = False                     # for the people not counted yet ("yg 20 kopsus, sisanya es coklat")
 
 
 # "30 orang", "30an org", "25 people", "40 pax": a head count, not a quantity of something on the menu
@@ -101,6 +102,8 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
         msg.take_chars(said.start(), said.end())
     if msg.find(EVERYONE, take=False):
         out["for_everyone"] = True
+    if msg.find(REST, take=False):
+        out["rest"] = True
     if msg.find(CANCEL_ALL):
         out["cancel_all"] = True
     asap = bool(msg.find(ASAP, take=False))  # before the dates, which read "skrg" as today

@@ -70,8 +70,11 @@ ADD_MORE = phrases("tambah", "tambahin", "ditambah", "add", "another", "plus", "
                    "tambah lagi", "nambah", "extra")
 
 # One each for everyone the order is for: "kopsus aja semua", "iced latte for everyone"
-EVERYONE = phrases("semua", "semuanya", "buat semua", "untuk semua", "masing masing", "masing2", "tiap orang",
+EVERYONE = phrases("semua", "semuanya", "buat semua", "untuk semua", "masing masing", "masing 2", "tiap orang",
                    "per orang", "everyone", "everybody", "for all", "all of us", "all of them", "each", "per person")
+# The people not counted yet: "yg 20 kopsus, sisanya es coklat"
+REST = phrases("sisanya", "sisa nya", "sisa", "yang lain", "yg lain", "lainnya", "the rest", "the others",
+               "everyone else", "everybody else")
 DONE = phrases("itu aja", "segitu aja", "cukup", "udah cukup", "cukup itu", "that's all", "thats all",
                "that is all", "that's it", "thats it", "nothing else", "ga ada lagi", "udah itu", "itu dulu",
                "done", "that will be all", "udah semua", "itu semua", "udah", "that's everything",
@@ -151,4 +154,5 @@ doang kira sekitar around about kali dua tiga satu two three one four five empat
 tanya info cek check status lokasi promo diskon voucher tutup buka open close kenapa why kok tumpah
 not back do does did don't was were be been only instead actually anyway still again okay sure
 vouchers promos discounts deals offers voucher promo discount deal offer diskonnya promonya
+masing tiap each everyone everybody sisanya sisa lainnya rest others else
 """.split() for w in canon(word))

@@ -906,9 +906,12 @@ def test_a_head_count_is_how_many_people_not_a_quantity_of_something(text, party
     assert not any(word in " ".join(r.unknown) for word in ("orang", "org", "people", "peserta"))
 
 
-@pytest.mark.parametrize("text, everyone", [
-    ("kopi susu aja semua", True), ("iced latte for everyone", True), ("croissant masing masing satu", True),
-    ("kopi susu aja", False), ("kopi susu 2", False),
+@pytest.mark.parametrize("text, everyone, rest", [
+    ("kopi susu aja semua", True, False), ("iced latte for everyone", True, False),
+    ("croissant masing masing satu", True, False), ("kopsus sama croissant, masing2 ya", True, False),
+    ("yg 20 kopsus, sisanya croissant", False, True), ("2 americanos, the rest iced coffee with milk", False, True),
+    ("kopi susu aja", False, False), ("kopi susu 2", False, False),
 ])
-def test_one_each_for_everyone(text, everyone):
-    assert read(text).for_everyone is everyone
+def test_one_each_for_everyone_or_for_the_rest(text, everyone, rest):
+    r = read(text)
+    assert (r.for_everyone, r.rest, r.unknown) == (everyone, rest, ())

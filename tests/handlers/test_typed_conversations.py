@@ -515,3 +515,14 @@ def test_an_order_for_a_number_of_people_in_english(client, fake_line, shop):  #
     customer = Customer(client, fake_line, user="U-party-en")
     assert "2× Iced Milk Coffee" in texts(customer.says("2 iced coffee with milk for 25 people"))  # the number wins
     assert "25× Matcha Latte" in texts(customer.says("and a matcha latte for everyone"))
+
+
+def test_a_group_split_between_products_and_a_head_count_corrected(client, fake_line, shop):  # noqa: F811
+    """"yg 20 kopsus, sisanya matcha" is the rest of them; "eh jadi 30 orang" makes the one-each lines 30."""
+    customer = Customer(client, fake_line, user="U-party-split")
+    reply = texts(customer.says("buat arisan 26 orang kak, yg 20 kopsus, sisanya matcha latte"))
+    assert "20× Es Kopi Susu" in reply and "6× Matcha Latte" in reply
+    other = Customer(client, fake_line, user="U-party-recount")
+    other.says("mau pesen buat rapat 22 orang")
+    assert "22× Es Coklat" in texts(other.says("es coklat masing2 satu ya"))
+    assert "30× Es Coklat" in texts(other.says("eh ralat kak, jadi 30 orang"))
