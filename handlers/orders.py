@@ -274,7 +274,8 @@ def _for_each(ctx: Context, r: OrderText, quantity: int | None) -> int | None:
     "a croissant for everyone" after "acara kantor 30 orang"; "yg 20 kopsus, sisanya es coklat" is 6 of the
     26; a number for the whole order stands ("2 kopsus buat 30 orang")."""
     party = r.party or ctx.state.get(PARTY)
-    if not party or (quantity is not None and not (quantity == 1 and r.for_everyone)):
+    one_each = r.for_everyone and quantity in (None, 1)  # "a croissant for everyone": the "a" is per person
+    if not party or (quantity is not None and not one_each):
         return quantity
     counted = sum(change.quantity or 0 for change in r.items if change.op == "add")
     if r.rest and quantity is None and party > counted > 0:

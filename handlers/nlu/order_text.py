@@ -97,8 +97,7 @@ def read_order_text(text: str, terms: ShopTerms, *, now: datetime, expecting: st
         msg.take_chars(said.start(), said.end())
     _contact(msg, out, expecting)
     if said := _PARTY.search(msg.text):
-        if int(said.group(1)) > 0:
-            out["party"] = int(said.group(1))
+        out["party"] = party_size(said.group(0))
         msg.take_chars(said.start(), said.end())
     if msg.find(EVERYONE, take=False):
         out["for_everyone"] = True
